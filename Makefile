@@ -1,0 +1,40 @@
+# driftwatch: `make test` runs every test; `make demo` runs the demo.
+GO      ?= go
+BIN     ?= bin/driftwatch
+PKGS    := ./...
+
+.PHONY: all build test vet fuzz bench golden demo clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/driftwatch
+
+## test: vet, then every test with the race detector (fuzz targets run their seed corpora).
+test: vet
+	$(GO) test -race -count=1 $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## fuzz: run each fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./consumer/
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/config/
+
+## bench: records per second of replay beside plain JSON decoding of the same file.
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./bench/
+
+## golden: regenerate golden files from the reference implementations (needs python3 with scipy).
+golden:
+	python3 stats/testdata/golden.py
+
+demo:
+	$(GO) run ./cmd/driftwatch demo
+
+clean:
+	rm -rf bin driftwatch-demo

@@ -1,0 +1,44 @@
+// Package alerts decides how urgent a metric row is. It defines the severity
+// tiers on-call engineers are paged by and classifies rows into them; later
+// it also delivers them to Alertmanager.
+//
+// The tiers:
+//
+//	SEV-1  harmful outputs, accuracy collapse, pipeline or model down: page now
+//	SEV-2  significant degradation, fairness breach, high error rate: page within 15 minutes
+//	SEV-3  drift warnings on features or predictions, elevated latency: business hours
+//	SEV-4  approaching thresholds, minor anomalies: logged for the weekly review
+//
+// It deliberately does not compute statistics; it reads verdicts.
+package alerts
+
+import "github.com/driftwatch/driftwatch/stats/drift"
+
+// Severity is a tier, "SEV-1" (most urgent) to "SEV-4", or "" for none.
+type Severity string
+
+// The tiers.
+const (
+	Sev1 Severity = "SEV-1"
+	Sev2 Severity = "SEV-2"
+	Sev3 Severity = "SEV-3"
+	Sev4 Severity = "SEV-4"
+)
+
+// Classify sets the Severity of each row by the default rules: a subject's
+// own verdict (its Primary row) that drifted is a drift warning, SEV-3; any
+// other drifted row (a secondary test, a null-rate rise, late records) is a
+// minor anomaly, SEV-4; rows that did not drift get none.
+func Classify(rows []drift.Row) {
+	for i := range rows {
+		r := &rows[i]
+		switch {
+		case !r.Drifted:
+			r.Severity = ""
+		case r.Primary:
+			r.Severity = string(Sev3)
+		default:
+			r.Severity = string(Sev4)
+		}
+	}
+}

@@ -1,0 +1,224 @@
+// Package baselines holds the reference distributions that production windows
+// are compared with: per feature its type, quantile bin edges and counts,
+// category frequencies and null rate, and the same for the prediction. It
+// builds them from reference rows, writes them as versioned JSON files and
+// loads them back.
+//
+// It deliberately does not read Kafka or compute drift statistics: reference
+// files are parsed by internal/reference, and comparisons live in stats.
+package baselines
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// FormatVersion is the version of the baseline JSON layout this package
+// writes. Load refuses files of a newer version.
+const FormatVersion = 1
+
+// Kind is how a feature is compared: as a number on bins or as a category.
+type Kind string
+
+// The kinds of feature.
+const (
+	Numeric     Kind = "numeric"
+	Categorical Kind = "categorical"
+)
+
+// OtherCategory collects the categories past a feature's category cap, in the
+// baseline and in window state alike.
+const OtherCategory = "__other__"
+
+// Baseline is the stored reference of one model. It is immutable once built
+// and safe for concurrent reads.
+type Baseline struct {
+	Format       int       `json:"format"`
+	ID           string    `json:"id"`
+	Model        string    `json:"model"`
+	ModelVersion string    `json:"model_version,omitempty"` // version the reference came from, if known
+	CreatedAt    time.Time `json:"created_at"`
+	Source       string    `json:"source"` // where the reference rows came from
+	Rows         int64     `json:"rows"`
+	Features     []Feature `json:"features"` // in schema order
+	Prediction   Feature   `json:"prediction"`
+}
+
+// Feature is the reference distribution of one feature or of the prediction.
+//
+// A numeric feature has ascending, distinct Edges (quantiles of the reference,
+// the smallest and the largest value among them) that cut the line into
+// len(Edges)+1 bins: bin 0 is (-inf, Edges[0]), bin i is [Edges[i-1], Edges[i])
+// and the last bin is [Edges[len-1], +inf). Counts and Sums hold the number
+// and the sum of reference values in each bin, so that a bin's mean is known.
+//
+// A categorical feature has Categories: value to count, with values past the
+// cap counted under OtherCategory.
+type Feature struct {
+	Name  string `json:"name"`
+	Kind  Kind   `json:"kind"`
+	Count int64  `json:"count"` // non-null values
+	Nulls int64  `json:"nulls"`
+
+	Edges  []float64 `json:"edges,omitempty"`
+	Counts []int64   `json:"counts,omitempty"`
+	Sums   []float64 `json:"sums,omitempty"`
+	Min    float64   `json:"min,omitempty"`
+	Max    float64   `json:"max,omitempty"`
+	Mean   float64   `json:"mean,omitempty"`
+	Std    float64   `json:"std,omitempty"` // population standard deviation
+
+	Categories map[string]int64 `json:"categories,omitempty"`
+}
+
+// NullRate is the share of reference rows in which the feature was missing.
+func (f *Feature) NullRate() float64 {
+	if n := f.Count + f.Nulls; n > 0 {
+		return float64(f.Nulls) / float64(n)
+	}
+	return 0
+}
+
+// Bin returns the index of the bin of f's Edges that holds x (see Feature).
+func (f *Feature) Bin(x float64) int {
+	return BinIndex(f.Edges, x)
+}
+
+// BinIndex returns the number of edges less than or equal to x: the bin that
+// holds x when ascending edges cut the line into len(edges)+1 bins.
+func BinIndex(edges []float64, x float64) int {
+	return sort.Search(len(edges), func(i int) bool { return edges[i] > x })
+}
+
+// Feature returns the named feature and whether the baseline has it.
+func (b *Baseline) Feature(name string) (*Feature, bool) {
+	for i := range b.Features {
+		if b.Features[i].Name == name {
+			return &b.Features[i], true
+		}
+	}
+	return nil, false
+}
+
+// Validate checks the invariants the pipeline relies on.
+func (b *Baseline) Validate() error {
+	if b.Format > FormatVersion {
+		return fmt.Errorf("baseline %s: format %d is newer than this driftwatch understands (%d)", b.ID, b.Format, FormatVersion)
+	}
+	if b.ID == "" || b.Model == "" {
+		return errors.New("baseline: id and model are required")
+	}
+	if len(b.Features) == 0 {
+		return fmt.Errorf("baseline %s: no features", b.ID)
+	}
+	seen := make(map[string]bool, len(b.Features))
+	for i := range b.Features {
+		f := &b.Features[i]
+		if seen[f.Name] {
+			return fmt.Errorf("baseline %s: feature %q twice", b.ID, f.Name)
+		}
+		seen[f.Name] = true
+		if err := f.validate(); err != nil {
+			return fmt.Errorf("baseline %s: %w", b.ID, err)
+		}
+	}
+	if err := b.Prediction.validate(); err != nil {
+		return fmt.Errorf("baseline %s: %w", b.ID, err)
+	}
+	return nil
+}
+
+func (f *Feature) validate() error {
+	switch f.Kind {
+	case Numeric:
+		if len(f.Edges) == 0 {
+			if f.Count > 0 {
+				return fmt.Errorf("feature %q: numeric with values but no bin edges", f.Name)
+			}
+			return nil
+		}
+		for i := 1; i < len(f.Edges); i++ {
+			if !(f.Edges[i] > f.Edges[i-1]) {
+				return fmt.Errorf("feature %q: bin edges not strictly ascending at %d", f.Name, i)
+			}
+		}
+		if len(f.Counts) != len(f.Edges)+1 || len(f.Sums) != len(f.Edges)+1 {
+			return fmt.Errorf("feature %q: %d edges need %d counts and sums, have %d and %d",
+				f.Name, len(f.Edges), len(f.Edges)+1, len(f.Counts), len(f.Sums))
+		}
+		for _, e := range f.Edges {
+			if math.IsNaN(e) || math.IsInf(e, 0) {
+				return fmt.Errorf("feature %q: bin edge %v is not finite", f.Name, e)
+			}
+		}
+	case Categorical:
+	default:
+		return fmt.Errorf("feature %q: unknown kind %q", f.Name, f.Kind)
+	}
+	return nil
+}
+
+// Save writes b as indented JSON to path, through a temporary file renamed
+// into place so that readers never see half a baseline.
+func (b *Baseline) Save(path string) error {
+	data, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode baseline %s: %w", b.ID, err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write baseline %s: %w", b.ID, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write baseline %s: %w", b.ID, err)
+	}
+	return nil
+}
+
+// Load reads and validates one baseline file.
+func Load(path string) (*Baseline, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read baseline: %w", err)
+	}
+	var b Baseline
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return nil, fmt.Errorf("decode baseline %s: %w", path, err)
+	}
+	if err := b.Validate(); err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	return &b, nil
+}
+
+// LoadDir loads every *.json baseline in dir and keeps, per model, the one
+// created last (ties broken by id). It returns them keyed by model.
+func LoadDir(dir string) (map[string]*Baseline, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, fmt.Errorf("list baselines in %s: %w", dir, err)
+	}
+	slices.Sort(paths)
+	out := make(map[string]*Baseline)
+	for _, p := range paths {
+		b, err := Load(p)
+		if err != nil {
+			return nil, err
+		}
+		if cur, ok := out[b.Model]; !ok || b.CreatedAt.After(cur.CreatedAt) ||
+			(b.CreatedAt.Equal(cur.CreatedAt) && b.ID > cur.ID) {
+			out[b.Model] = b
+		}
+	}
+	return out, nil
+}

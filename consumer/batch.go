@@ -1,0 +1,132 @@
+package consumer
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/driftwatch/driftwatch/baselines"
+)
+
+// Batch is a set of decoded records of one model as an Arrow record batch
+// whose schema comes from the model's baseline (see Schema).
+//
+// The receiver owns Rec and calls Rec.Release() exactly once. It calls Ack
+// exactly once: with nil once everything derived from the batch is durable
+// downstream (only then may the source commit the offsets it covers), or with
+// the error that prevented it. Ack is safe to call from any goroutine.
+type Batch struct {
+	Model    string
+	Baseline *baselines.Baseline
+	Rec      arrow.RecordBatch
+	// Watermark is the source's event-time progress: every partition read so
+	// far has delivered records up to at least this time.
+	Watermark time.Time
+	Ack       func(error)
+}
+
+// Column positions of the fixed columns of every model's schema. Feature i of
+// the baseline is column FirstFeatureCol+i.
+const (
+	ColPredictionID = iota
+	ColModelVersion
+	ColTimestamp
+	ColPrediction
+	FirstFeatureCol
+)
+
+var dictString = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+
+// Schema returns the Arrow schema of a model's batches: prediction_id,
+// model_version (dictionary), timestamp (ms, UTC), prediction, then one column
+// per baseline feature named "feature.<name>": float64 for numeric features,
+// dictionary-encoded strings for categorical ones. Missing values are nulls.
+// The schema metadata carries the model and baseline id.
+func Schema(b *baselines.Baseline) *arrow.Schema {
+	fields := make([]arrow.Field, 0, FirstFeatureCol+len(b.Features))
+	fields = append(fields,
+		arrow.Field{Name: "prediction_id", Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: "model_version", Type: dictString},
+		arrow.Field{Name: "timestamp", Type: &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}},
+		arrow.Field{Name: "prediction", Type: columnType(b.Prediction.Kind), Nullable: true},
+	)
+	for _, f := range b.Features {
+		fields = append(fields, arrow.Field{Name: "feature." + f.Name, Type: columnType(f.Kind), Nullable: true})
+	}
+	md := arrow.NewMetadata([]string{"model", "baseline_id"}, []string{b.Model, b.ID})
+	return arrow.NewSchema(fields, &md)
+}
+
+func columnType(k baselines.Kind) arrow.DataType {
+	if k == baselines.Numeric {
+		return arrow.PrimitiveTypes.Float64
+	}
+	return dictString
+}
+
+// BatchBuilder appends decoded records of one model to Arrow columns. It is
+// not safe for concurrent use. Call Release when done with it.
+type BatchBuilder struct {
+	base *baselines.Baseline
+	rb   *array.RecordBuilder
+	// TypeErrors counts values whose JSON type did not fit the baseline's
+	// feature kind (a string for a numeric feature); they are stored as nulls.
+	TypeErrors int64
+}
+
+// NewBatchBuilder returns a builder for the model of b, allocating from mem.
+func NewBatchBuilder(mem memory.Allocator, b *baselines.Baseline) *BatchBuilder {
+	return &BatchBuilder{base: b, rb: array.NewRecordBuilder(mem, Schema(b))}
+}
+
+// Len is the number of records appended since the last NewRecordBatch.
+func (bb *BatchBuilder) Len() int { return bb.rb.Field(ColPredictionID).Len() }
+
+// Append adds one record. Features the baseline does not know are ignored;
+// baseline features absent from the record are null.
+func (bb *BatchBuilder) Append(r *Record) {
+	bb.rb.Field(ColPredictionID).(*array.StringBuilder).Append(r.PredictionID)
+	appendDict(bb.rb.Field(ColModelVersion), r.ModelVersion)
+	bb.rb.Field(ColTimestamp).(*array.TimestampBuilder).Append(arrow.Timestamp(r.Timestamp.UnixMilli()))
+	bb.appendValue(bb.rb.Field(ColPrediction), bb.base.Prediction.Kind, r.Prediction)
+	for i := range bb.base.Features {
+		f := &bb.base.Features[i]
+		bb.appendValue(bb.rb.Field(FirstFeatureCol+i), f.Kind, r.Features[f.Name])
+	}
+}
+
+func (bb *BatchBuilder) appendValue(b array.Builder, kind baselines.Kind, v Value) {
+	if v.Kind == Null {
+		b.AppendNull()
+		return
+	}
+	if kind == baselines.Numeric {
+		if v.Kind != Number {
+			bb.TypeErrors++
+			b.AppendNull()
+			return
+		}
+		b.(*array.Float64Builder).Append(v.Num)
+		return
+	}
+	appendDict(b, v.Text())
+}
+
+func appendDict(b array.Builder, s string) {
+	if err := b.(*array.BinaryDictionaryBuilder).AppendString(s); err != nil {
+		// The memo table only fails on allocation overflow.
+		panic(fmt.Sprintf("append dictionary value: %v", err))
+	}
+}
+
+// NewRecordBatch returns the records appended so far as a record batch and
+// resets the builder. The caller owns the batch and must Release it.
+func (bb *BatchBuilder) NewRecordBatch() arrow.RecordBatch {
+	return bb.rb.NewRecordBatch()
+}
+
+// Release frees the builder's buffers.
+func (bb *BatchBuilder) Release() { bb.rb.Release() }

@@ -1,0 +1,185 @@
+package consumer
+
+import (
+	"sort"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/driftwatch/driftwatch/baselines"
+)
+
+// DefaultDedupCapacity is how many recent prediction ids per model the router
+// remembers to drop duplicates.
+const DefaultDedupCapacity = 200_000
+
+// Counts are what a source has done with the records it read. A source's
+// Counts method returns a snapshot; the fields are cumulative.
+type Counts struct {
+	Records    int64            // read from the source, good or bad
+	Accepted   int64            // decoded and handed on in batches
+	Duplicates int64            // dropped: prediction id seen before for the model
+	DeadLetter map[string]int64 // sent to the dead-letter sink, by reason code
+	TypeErrors int64            // feature values of the wrong type, stored as null
+	DedupEvict int64            // ids forgotten by the bounded duplicate filter
+}
+
+// router decodes raw records, drops duplicates, and appends good records to
+// the batch builder of their model. It is not safe for concurrent use: each
+// source owns one.
+type router struct {
+	mem       memory.Allocator
+	baselines map[string]*baselines.Baseline
+	maxBytes  int
+	maxFuture time.Duration
+	now       func() time.Time
+	dedupCap  int
+
+	builders map[string]*BatchBuilder
+	seen     map[string]*idSet
+	counts   Counts
+}
+
+type routerConfig struct {
+	Baselines map[string]*baselines.Baseline
+	MaxBytes  int
+	// MaxFuture rejects records whose timestamp is more than this ahead of
+	// now (0: no check); one such record would otherwise close every window.
+	MaxFuture time.Duration
+	Now       func() time.Time
+	DedupCap  int
+}
+
+func newRouter(mem memory.Allocator, cfg routerConfig) *router {
+	if cfg.DedupCap <= 0 {
+		cfg.DedupCap = DefaultDedupCapacity
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &router{
+		mem: mem, baselines: cfg.Baselines, maxBytes: cfg.MaxBytes, maxFuture: cfg.MaxFuture,
+		now: cfg.Now, dedupCap: cfg.DedupCap,
+		builders: make(map[string]*BatchBuilder),
+		seen:     make(map[string]*idSet),
+		counts:   Counts{DeadLetter: make(map[string]int64)},
+	}
+}
+
+// add decodes one raw record. It returns the time of a good record, or a
+// *DecodeError for a record that must go to the dead-letter sink. Duplicates
+// are counted and dropped (ok false, no error).
+func (r *router) add(value []byte) (ts time.Time, ok bool, derr *DecodeError) {
+	r.counts.Records++
+	rec, err := Decode(value, r.maxBytes)
+	if err != nil {
+		derr = err.(*DecodeError)
+		r.counts.DeadLetter[derr.Code]++
+		return time.Time{}, false, derr
+	}
+	base, found := r.baselines[rec.Model]
+	if !found {
+		derr = reject(ReasonNoBaseline, "no baseline for model %q", truncate(rec.Model, 64))
+		r.counts.DeadLetter[derr.Code]++
+		return time.Time{}, false, derr
+	}
+	if r.maxFuture > 0 && rec.Timestamp.After(r.now().Add(r.maxFuture)) {
+		derr = reject(ReasonBadTimestamp, "timestamp %s is more than %s ahead of the clock", rec.Timestamp.Format(time.RFC3339), r.maxFuture)
+		r.counts.DeadLetter[derr.Code]++
+		return time.Time{}, false, derr
+	}
+	ids := r.seen[rec.Model]
+	if ids == nil {
+		ids = newIDSet(r.dedupCap)
+		r.seen[rec.Model] = ids
+	}
+	if !ids.add(rec.PredictionID) {
+		r.counts.Duplicates++
+		return time.Time{}, false, nil
+	}
+	bb := r.builders[rec.Model]
+	if bb == nil {
+		bb = NewBatchBuilder(r.mem, base)
+		r.builders[rec.Model] = bb
+	}
+	bb.Append(&rec)
+	r.counts.Accepted++
+	return rec.Timestamp, true, nil
+}
+
+// pending is the number of records appended but not yet flushed.
+func (r *router) pending() int {
+	n := 0
+	for _, bb := range r.builders {
+		n += bb.Len()
+	}
+	return n
+}
+
+// flush turns every non-empty builder into a Batch, in model order, with the
+// given watermark. Ack is left for the caller to set.
+func (r *router) flush(wm time.Time) []Batch {
+	models := make([]string, 0, len(r.builders))
+	for m, bb := range r.builders {
+		if bb.Len() > 0 {
+			models = append(models, m)
+		}
+	}
+	sort.Strings(models)
+	out := make([]Batch, 0, len(models))
+	for _, m := range models {
+		bb := r.builders[m]
+		r.counts.TypeErrors += bb.TypeErrors
+		bb.TypeErrors = 0
+		out = append(out, Batch{Model: m, Baseline: r.baselines[m], Rec: bb.NewRecordBatch(), Watermark: wm})
+	}
+	return out
+}
+
+func (r *router) snapshot() Counts {
+	c := r.counts
+	c.DeadLetter = make(map[string]int64, len(r.counts.DeadLetter))
+	for k, v := range r.counts.DeadLetter {
+		c.DeadLetter[k] = v
+	}
+	for _, s := range r.seen {
+		c.DedupEvict += s.evicted
+	}
+	return c
+}
+
+func (r *router) release() {
+	for _, bb := range r.builders {
+		bb.Release()
+	}
+}
+
+// idSet remembers the last max ids added, forgetting the oldest first.
+type idSet struct {
+	ids     map[string]struct{}
+	ring    []string
+	max     int
+	next    int
+	evicted int64
+}
+
+func newIDSet(max int) *idSet {
+	return &idSet{ids: make(map[string]struct{}, min(max, 1<<16)), max: max}
+}
+
+// add reports whether id is new, remembering it.
+func (s *idSet) add(id string) bool {
+	if _, dup := s.ids[id]; dup {
+		return false
+	}
+	if len(s.ring) < s.max {
+		s.ring = append(s.ring, id)
+	} else {
+		delete(s.ids, s.ring[s.next])
+		s.evicted++
+		s.ring[s.next] = id
+		s.next = (s.next + 1) % s.max
+	}
+	s.ids[id] = struct{}{}
+	return true
+}

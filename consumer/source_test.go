@@ -1,0 +1,137 @@
+package consumer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/driftwatch/driftwatch/baselines"
+)
+
+func testBaseline() *baselines.Baseline {
+	return &baselines.Baseline{
+		Format: 1, ID: "fraud-test", Model: "fraud",
+		Features: []baselines.Feature{
+			{Name: "amount", Kind: baselines.Numeric, Count: 4, Edges: []float64{0, 10, 100}, Counts: []int64{0, 2, 1, 1}, Sums: []float64{0, 8, 50, 100}},
+			{Name: "country", Kind: baselines.Categorical, Count: 4, Categories: map[string]int64{"DE": 3, "FR": 1}},
+		},
+		Prediction: baselines.Feature{Name: "prediction", Kind: baselines.Numeric, Count: 4, Edges: []float64{0, 1}, Counts: []int64{0, 4, 0}, Sums: []float64{0, 2, 0}},
+	}
+}
+
+func line(id, model string, ts time.Time, amount any, country any) string {
+	rec := map[string]any{
+		"prediction_id": id, "model": model, "model_version": "1", "timestamp": ts.Format(time.RFC3339Nano),
+		"features": map[string]any{"amount": amount, "country": country, "unknown": 1}, "prediction": 0.5,
+	}
+	b, _ := json.Marshal(rec)
+	return string(b)
+}
+
+func TestBatchBuilderColumns(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	bb := NewBatchBuilder(mem, testBaseline())
+	defer bb.Release()
+	ts := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	for i, l := range []string{
+		line("a", "fraud", ts, 5.5, "DE"),
+		line("b", "fraud", ts, nil, "FR"),
+		line("c", "fraud", ts, "lots", true),
+	} {
+		r, err := Decode([]byte(l), 0)
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		bb.Append(&r)
+	}
+	rec := bb.NewRecordBatch()
+	defer rec.Release()
+	if rec.NumRows() != 3 || int(rec.NumCols()) != FirstFeatureCol+2 {
+		t.Fatalf("shape %dx%d", rec.NumRows(), rec.NumCols())
+	}
+	amount := rec.Column(FirstFeatureCol).(*array.Float64)
+	if amount.Value(0) != 5.5 || !amount.IsNull(1) || !amount.IsNull(2) {
+		t.Errorf("amount column: %v", amount)
+	}
+	if bb.TypeErrors != 1 {
+		t.Errorf("type errors = %d, want 1 (a string for a numeric feature)", bb.TypeErrors)
+	}
+	country := rec.Column(FirstFeatureCol + 1).(*array.Dictionary)
+	dict := country.Dictionary().(*array.String)
+	got := []string{dict.Value(country.GetValueIndex(0)), dict.Value(country.GetValueIndex(1)), dict.Value(country.GetValueIndex(2))}
+	if strings.Join(got, ",") != "DE,FR,true" {
+		t.Errorf("country column: %v", got)
+	}
+	if v, _ := rec.Schema().Metadata().GetValue("baseline_id"); v != "fraud-test" {
+		t.Errorf("schema metadata baseline_id = %q", v)
+	}
+	if bb.Len() != 0 {
+		t.Errorf("builder not reset: %d", bb.Len())
+	}
+}
+
+func TestFileSourceRoutesAndDeadLetters(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ts := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	input := strings.Join([]string{
+		line("a", "fraud", ts, 1.0, "DE"),
+		"",
+		"{not json",
+		line("a", "fraud", ts.Add(time.Minute), 2.0, "DE"), // duplicate id
+		line("b", "other", ts, 1.0, "DE"),                  // no baseline
+		line("c", "fraud", ts.Add(2*time.Minute), 3.0, "FR"),
+		strings.Repeat("x", 300),
+		line("d", "fraud", ts.Add(-time.Minute), 4.0, "FR"),
+	}, "\n")
+	var dlq bytes.Buffer
+	src := NewFileSource(mem, strings.NewReader(input), "in.jsonl", FileConfig{
+		Baselines: map[string]*baselines.Baseline{"fraud": testBaseline()}, MaxRecordBytes: 256, BatchRecords: 2, DeadLetter: &dlq,
+	})
+	out := make(chan Batch, 10)
+	if err := src.Run(context.Background(), out); err != nil {
+		t.Fatal(err)
+	}
+	var rows int64
+	var lastWM time.Time
+	for b := range out {
+		rows += b.Rec.NumRows()
+		if b.Model != "fraud" || b.Watermark.Before(lastWM) {
+			t.Errorf("batch model %s watermark %v after %v", b.Model, b.Watermark, lastWM)
+		}
+		lastWM = b.Watermark
+		b.Ack(nil)
+		b.Rec.Release()
+	}
+	if rows != 3 {
+		t.Errorf("rows = %d, want 3", rows)
+	}
+	if !lastWM.Equal(ts.Add(2 * time.Minute)) {
+		t.Errorf("watermark = %v, want the largest timestamp", lastWM)
+	}
+	c := src.Counts()
+	want := map[string]int64{ReasonNotJSON: 1, ReasonNoBaseline: 1, ReasonTooBig: 1}
+	if fmt.Sprint(c.DeadLetter) != fmt.Sprint(want) || c.Duplicates != 1 || c.Accepted != 3 || c.Records != 7 {
+		t.Errorf("counts = %+v", c)
+	}
+	var lines []DeadLetterLine
+	dec := json.NewDecoder(&dlq)
+	for dec.More() {
+		var d DeadLetterLine
+		if err := dec.Decode(&d); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, d)
+	}
+	if len(lines) != 3 || lines[0].Line != 3 || lines[0].Record != "{not json" || lines[1].Reason != ReasonNoBaseline || lines[2].Line != 7 {
+		t.Errorf("dead letters: %+v", lines)
+	}
+}

@@ -1,0 +1,369 @@
+// Package cli implements driftwatch's commands (demo, run, baseline, replay)
+// behind one entry point that tests can call in-process. It parses flags,
+// loads configuration and baselines, and hands off to the pipeline; it
+// deliberately holds no pipeline logic.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/consumer"
+	"github.com/driftwatch/driftwatch/internal/config"
+	"github.com/driftwatch/driftwatch/internal/demo"
+	"github.com/driftwatch/driftwatch/internal/pipeline"
+	"github.com/driftwatch/driftwatch/internal/reference"
+	"github.com/driftwatch/driftwatch/internal/report"
+	"github.com/driftwatch/driftwatch/sinks/jsonl"
+	"github.com/driftwatch/driftwatch/stats/drift"
+	"github.com/driftwatch/driftwatch/windows"
+)
+
+const usage = `driftwatch: drift detection for machine-learning models in production
+
+usage:
+  driftwatch demo     [flags]   everything embedded: broker, serving stack, pipeline
+  driftwatch run      --config FILE
+  driftwatch baseline --model NAME --input FILE [flags]
+  driftwatch replay   --baselines DIR [--input FILE] [--output FILE] [flags]
+
+Run 'driftwatch COMMAND -h' for a command's flags.
+`
+
+// Main runs the command in args (without the program name) and returns the
+// process exit code: 0 success, 1 failure, 2 usage error.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"demo": runDemo, "run": runDaemon, "baseline": runBaseline, "replay": runReplay,
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "driftwatch: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	err := cmd(ctx, args[1:], stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, new(usageError)):
+		fmt.Fprintf(stderr, "driftwatch %s: %v\n", args[0], err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "driftwatch %s: %v\n", args[0], err)
+		return 1
+	}
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("driftwatch "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("demo", stderr)
+	var opts demo.Options
+	fs.StringVar(&opts.Out, "out", "driftwatch-demo", "directory for baselines, reference data and metric rows")
+	fs.Int64Var(&opts.Seed, "seed", 1, "seed of the synthetic serving stack")
+	fs.IntVar(&opts.RecordsPerWindow, "records-per-window", 0, "records per model per window (0: 4000)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	_, err := demo.Run(ctx, stdout, newLogger(stderr, "warn", "text"), opts)
+	return err
+}
+
+func runBaseline(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("baseline", stderr)
+	model := fs.String("model", "", "model the baseline is for (required)")
+	input := fs.String("input", "", "reference file: JSON lines of prediction records (.jsonl) or CSV with a header (.csv), optionally .gz (required)")
+	outDir := fs.String("out", "baselines", "directory to write the baseline into, as <id>.json")
+	version := fs.String("model-version", "", "model version the reference data belongs to (informational)")
+	bins := fs.Int("bins", 100, "quantile bins per numeric feature")
+	maxCats := fs.Int("max-categories", 1000, "categories kept per categorical feature; the rest are counted as "+baselines.OtherCategory)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *model == "" || *input == "" {
+		return usageError{"--model and --input are required"}
+	}
+	b, sum, err := reference.Build(*input, *model, baselines.BuildOptions{
+		Bins: *bins, MaxCategories: *maxCats, Source: *input, ModelVersion: *version,
+	})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+		return fmt.Errorf("create baseline directory: %w", err)
+	}
+	path := filepath.Join(*outDir, b.ID+".json")
+	if err := b.Save(path); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "baseline %s\n  model     %s\n  rows      %s", b.ID, b.Model, report.Thousands(sum.Rows))
+	if sum.Skipped > 0 || sum.OtherModels > 0 {
+		fmt.Fprintf(stdout, " (skipped %s bad rows, %s rows of other models)", report.Thousands(sum.Skipped), report.Thousands(sum.OtherModels))
+	}
+	fmt.Fprintf(stdout, "\n  features  %d\n", len(b.Features))
+	for _, f := range b.Features {
+		fmt.Fprintf(stdout, "            %-24s %s, null rate %.3f%s\n", f.Name, f.Kind, f.NullRate(), describe(&f))
+	}
+	fmt.Fprintf(stdout, "  prediction %s%s\n  written   %s\n", b.Prediction.Kind, describe(&b.Prediction), path)
+	for _, e := range sum.FirstErrors {
+		fmt.Fprintf(stderr, "skipped: %s\n", e)
+	}
+	return nil
+}
+
+func describe(f *baselines.Feature) string {
+	if f.Kind == baselines.Numeric {
+		return fmt.Sprintf(", %d bins, range [%g, %g], mean %.4g", len(f.Edges)+1, f.Min, f.Max, f.Mean)
+	}
+	return fmt.Sprintf(", %d categories", len(f.Categories))
+}
+
+func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("replay", stderr)
+	cfgPath := fs.String("config", "", "config file for windows and drift thresholds (optional)")
+	baseDir := fs.String("baselines", "", "directory of baselines (default: baselines.dir of the config)")
+	input := fs.String("input", "-", "prediction log, JSON lines; - for standard input")
+	output := fs.String("output", "-", "metric rows, JSON lines; - for standard output")
+	dlqPath := fs.String("dead-letter", "", "where rejected lines go, as JSON lines (default: <output>.dlq.jsonl, or discarded when writing to standard output)")
+	quiet := fs.Bool("quiet", false, "no summary on standard error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg := config.Default()
+	if *cfgPath != "" {
+		var err error
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			return err
+		}
+	}
+	if *baseDir != "" {
+		cfg.Baselines.Dir = *baseDir
+	}
+	base, err := loadBaselines(cfg)
+	if err != nil {
+		return err
+	}
+
+	in := io.Reader(os.Stdin)
+	if *input != "-" {
+		f, err := os.Open(*input)
+		if err != nil {
+			return fmt.Errorf("open input: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	var sink *jsonl.Sink
+	if *output == "-" {
+		sink = jsonl.New(stdout, "standard output")
+	} else {
+		// A replay's output is the result of that replay only.
+		if err := os.Remove(*output); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("replace output: %w", err)
+		}
+		if sink, err = jsonl.Open(*output); err != nil {
+			return err
+		}
+		if *dlqPath == "" {
+			*dlqPath = *output + ".dlq.jsonl"
+		}
+	}
+	defer sink.Close()
+	var dlq io.Writer
+	if *dlqPath != "" {
+		f, err := os.Create(*dlqPath)
+		if err != nil {
+			return fmt.Errorf("create dead-letter file: %w", err)
+		}
+		defer f.Close()
+		dlq = f
+	}
+
+	src := consumer.NewFileSource(memory.DefaultAllocator, in, *input, consumer.FileConfig{
+		Baselines: base, MaxRecordBytes: cfg.Kafka.MaxRecordBytes, DedupCapacity: cfg.Kafka.DedupCapacity, DeadLetter: dlq,
+	})
+	def, per := cfg.Policies()
+	p := &pipeline.Pipeline{
+		Source:    src,
+		Windows:   windowsConfig(cfg, true),
+		Evaluator: drift.NewEvaluator(def, per),
+		Sink:      sink,
+		Log:       newLogger(stderr, cfg.Log.Level, cfg.Log.Format),
+	}
+	start := time.Now()
+	if err := p.Run(ctx); err != nil {
+		return err
+	}
+	if !*quiet {
+		c := p.Counts()
+		dest := *dlqPath
+		if dest == "" {
+			dest = "nowhere (use --dead-letter)"
+		}
+		fmt.Fprintf(stderr, "replay: %s\nreplay: %d windows, %s rows to %s, %d records later than the allowed lateness\n",
+			report.Source(c.Source, time.Since(start), dest), c.Windows.Closed, report.Thousands(sink.Rows()), *output, c.Windows.Late)
+	}
+	return nil
+}
+
+func windowsConfig(cfg *config.Config, flushAtEnd bool) windows.Config {
+	return windows.Config{
+		Size: cfg.Windows.Size, Lateness: cfg.Windows.AllowedLateness,
+		MaxCategories: cfg.Windows.MaxCategories, MaxOpenWindows: cfg.Windows.MaxOpen, FlushAtEnd: flushAtEnd,
+	}
+}
+
+// loadBaselines loads the newest baseline per model from the baselines
+// directory, then the files named per model, which take precedence.
+func loadBaselines(cfg *config.Config) (map[string]*baselines.Baseline, error) {
+	base := make(map[string]*baselines.Baseline)
+	if cfg.Baselines.Dir != "" {
+		if _, err := os.Stat(cfg.Baselines.Dir); err == nil {
+			if base, err = baselines.LoadDir(cfg.Baselines.Dir); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for name, m := range cfg.Models {
+		if m.Baseline == "" {
+			continue
+		}
+		b, err := baselines.Load(m.Baseline)
+		if err != nil {
+			return nil, err
+		}
+		if b.Model != name {
+			return nil, fmt.Errorf("models.%s.baseline: %s is a baseline of model %q", name, m.Baseline, b.Model)
+		}
+		base[name] = b
+	}
+	if len(base) == 0 {
+		return nil, fmt.Errorf("no baselines found in %q: build one with 'driftwatch baseline --model NAME --input FILE --out %s'", cfg.Baselines.Dir, cfg.Baselines.Dir)
+	}
+	return base, nil
+}
+
+func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", stderr)
+	cfgPath := fs.String("config", "", "config file (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		return usageError{"--config is required"}
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	base, err := loadBaselines(cfg)
+	if err != nil {
+		return err
+	}
+	sink, err := jsonl.Open(cfg.Sinks.JSONL.Path)
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	k := cfg.Kafka
+	src, err := consumer.NewKafka(memory.DefaultAllocator, log, consumer.KafkaConfig{
+		Topic: k.Topic, DeadLetterTopic: k.DeadLetterTopic, Group: k.Group, Baselines: base,
+		MaxRecordBytes: k.MaxRecordBytes, MaxFuture: k.MaxFuture, DedupCapacity: k.DedupCapacity, StartAtEnd: k.StartAtEnd,
+	}, kgo.SeedBrokers(k.Brokers...), kgo.ClientID(k.ClientID))
+	if err != nil {
+		return err
+	}
+	def, per := cfg.Policies()
+	p := &pipeline.Pipeline{
+		Source:    src,
+		Windows:   windowsConfig(cfg, false),
+		Evaluator: drift.NewEvaluator(def, per),
+		Sink:      sink,
+		Log:       log,
+	}
+	p.Start()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	pipeline.RegisterMetrics(reg, p)
+	if cfg.HTTP.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.HTTP.Listen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		log.Info("serving metrics", "addr", ln.Addr().String())
+	}
+	log.Info("consuming", "brokers", k.Brokers, "topic", k.Topic, "group", k.Group, "models", len(base))
+	runErr := p.Run(ctx)
+	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := src.Close(closeCtx); err != nil && runErr == nil {
+		runErr = err
+	}
+	c := p.Counts()
+	log.Info("stopped", "records", c.Source.Records, "windows_closed", c.Windows.Closed, "windows_open_dropped", c.Windows.Open)
+	return runErr
+}

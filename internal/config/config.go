@@ -1,0 +1,335 @@
+// Package config loads driftwatch's one YAML configuration file: strictly
+// (an unknown key is an error), with a default for every key and a Validate
+// that names the offending key. The README documents every key; the file
+// deploy/driftwatch.yml shows them all with their defaults.
+//
+// It deliberately does not open connections or files named in the config.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/driftwatch/driftwatch/consumer"
+	"github.com/driftwatch/driftwatch/stats/drift"
+	"github.com/driftwatch/driftwatch/windows"
+)
+
+// Config is the whole file.
+type Config struct {
+	Kafka     Kafka            `yaml:"kafka"`
+	Windows   Windows          `yaml:"windows"`
+	Baselines Baselines        `yaml:"baselines"`
+	Drift     Drift            `yaml:"drift"`
+	Models    map[string]Model `yaml:"models"`
+	Sinks     Sinks            `yaml:"sinks"`
+	HTTP      HTTP             `yaml:"http"`
+	Log       Log              `yaml:"log"`
+}
+
+// Kafka is where prediction logs come from and bad records go.
+type Kafka struct {
+	Brokers         []string      `yaml:"brokers"`
+	Topic           string        `yaml:"topic"`
+	DeadLetterTopic string        `yaml:"dead_letter_topic"`
+	Group           string        `yaml:"group"`
+	ClientID        string        `yaml:"client_id"`
+	MaxRecordBytes  int           `yaml:"max_record_bytes"`
+	MaxFuture       time.Duration `yaml:"max_future"`
+	DedupCapacity   int           `yaml:"dedup_capacity"`
+	StartAtEnd      bool          `yaml:"start_at_end"`
+}
+
+// Windows shapes the event-time windows.
+type Windows struct {
+	Size            time.Duration `yaml:"size"`
+	AllowedLateness time.Duration `yaml:"allowed_lateness"`
+	MaxCategories   int           `yaml:"max_categories"`
+	MaxOpen         int           `yaml:"max_open"`
+}
+
+// Baselines says where stored baselines are.
+type Baselines struct {
+	Dir string `yaml:"dir"`
+}
+
+// Drift is the verdict policy. At the top level it is the default for every
+// model; under models.<name>.drift, the keys it sets override the default.
+type Drift struct {
+	Numeric     *Rule              `yaml:"numeric"`
+	Categorical *Rule              `yaml:"categorical"`
+	Features    map[string]Rule    `yaml:"features"`
+	Thresholds  map[string]float64 `yaml:"thresholds"`
+	MinSamples  *int64             `yaml:"min_samples"`
+	PSIBins     int                `yaml:"psi_bins"`
+}
+
+// Rule names the metric that decides a subject's verdict and its threshold.
+type Rule struct {
+	Metric    string  `yaml:"metric"`
+	Threshold float64 `yaml:"threshold"`
+}
+
+// Model holds per-model settings.
+type Model struct {
+	Baseline string `yaml:"baseline"` // a baseline file; default: newest in baselines.dir
+	Drift    Drift  `yaml:"drift"`
+}
+
+// Sinks says where metric rows go.
+type Sinks struct {
+	JSONL JSONL `yaml:"jsonl"`
+}
+
+// JSONL is the JSON-lines file sink.
+type JSONL struct {
+	Path string `yaml:"path"`
+}
+
+// HTTP serves /metrics and /healthz.
+type HTTP struct {
+	Listen string `yaml:"listen"` // empty: no server
+}
+
+// Log configures the structured log.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Default returns the configuration with every default set.
+func Default() *Config {
+	p := drift.DefaultPolicy()
+	min := p.MinSamples
+	return &Config{
+		Kafka: Kafka{
+			Brokers: []string{"127.0.0.1:9092"}, Topic: "predictions", DeadLetterTopic: "predictions.dlq",
+			Group: "driftwatch", ClientID: "driftwatch", MaxRecordBytes: consumer.DefaultMaxRecordBytes,
+			MaxFuture: time.Hour, DedupCapacity: consumer.DefaultDedupCapacity,
+		},
+		Windows: Windows{
+			Size: windows.DefaultSize, AllowedLateness: windows.DefaultLateness,
+			MaxCategories: windows.DefaultMaxCategories, MaxOpen: windows.DefaultMaxOpenWindows,
+		},
+		Baselines: Baselines{Dir: "baselines"},
+		Drift: Drift{
+			Numeric:     &Rule{Metric: p.Numeric.Metric, Threshold: p.Numeric.Threshold},
+			Categorical: &Rule{Metric: p.Categorical.Metric, Threshold: p.Categorical.Threshold},
+			Thresholds:  p.Thresholds,
+			MinSamples:  &min,
+			PSIBins:     p.PSIBins,
+		},
+		Sinks: Sinks{JSONL: JSONL{Path: "driftwatch-metrics.jsonl"}},
+		Log:   Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads, decodes and validates the file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes a YAML document over the defaults, strictly, and validates
+// the result. Keys the document sets replace the defaults; maps such as
+// drift.thresholds are merged key by key.
+func Parse(data []byte) (*Config, error) {
+	c := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("decode: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+
+// Validate checks every key and returns the first problem, naming the key.
+func (c *Config) Validate() error {
+	k := &c.Kafka
+	if len(k.Brokers) == 0 {
+		return errors.New("kafka.brokers: at least one broker is required")
+	}
+	for i, b := range k.Brokers {
+		if !strings.Contains(b, ":") {
+			return fmt.Errorf("kafka.brokers[%d]: %q is not host:port", i, b)
+		}
+	}
+	if !topicName.MatchString(k.Topic) {
+		return fmt.Errorf("kafka.topic: %q is not a valid topic name", k.Topic)
+	}
+	if !topicName.MatchString(k.DeadLetterTopic) {
+		return fmt.Errorf("kafka.dead_letter_topic: %q is not a valid topic name", k.DeadLetterTopic)
+	}
+	if k.DeadLetterTopic == k.Topic {
+		return errors.New("kafka.dead_letter_topic: must differ from kafka.topic")
+	}
+	if k.Group == "" {
+		return errors.New("kafka.group: must not be empty")
+	}
+	if k.MaxRecordBytes <= 0 {
+		return fmt.Errorf("kafka.max_record_bytes: must be positive, got %d", k.MaxRecordBytes)
+	}
+	if k.MaxFuture < 0 {
+		return fmt.Errorf("kafka.max_future: must not be negative, got %s", k.MaxFuture)
+	}
+	if k.DedupCapacity <= 0 {
+		return fmt.Errorf("kafka.dedup_capacity: must be positive, got %d", k.DedupCapacity)
+	}
+	w := &c.Windows
+	if w.Size < time.Second {
+		return fmt.Errorf("windows.size: must be at least 1s, got %s", w.Size)
+	}
+	if w.AllowedLateness < 0 {
+		return fmt.Errorf("windows.allowed_lateness: must not be negative, got %s", w.AllowedLateness)
+	}
+	if w.MaxCategories <= 0 || w.MaxOpen <= 0 {
+		return errors.New("windows.max_categories and windows.max_open: must be positive")
+	}
+	if err := c.Drift.validate("drift", true); err != nil {
+		return err
+	}
+	for _, name := range sortedKeys(c.Models) {
+		m := c.Models[name]
+		if err := m.Drift.validate("models."+name+".drift", false); err != nil {
+			return err
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format)
+	}
+	return nil
+}
+
+func (d *Drift) validate(path string, top bool) error {
+	rules := []struct {
+		key string
+		r   *Rule
+	}{{"numeric", d.Numeric}, {"categorical", d.Categorical}}
+	for _, r := range rules {
+		if r.r == nil {
+			if top {
+				return fmt.Errorf("%s.%s: must be set", path, r.key)
+			}
+			continue
+		}
+		if err := r.r.validate(path + "." + r.key); err != nil {
+			return err
+		}
+	}
+	for _, name := range sortedKeys(d.Features) {
+		r := d.Features[name]
+		if err := r.validate(path + ".features." + name); err != nil {
+			return err
+		}
+	}
+	for _, m := range sortedKeys(d.Thresholds) {
+		if err := checkThreshold(path+".thresholds."+m, m, d.Thresholds[m]); err != nil {
+			return err
+		}
+	}
+	if d.MinSamples != nil && *d.MinSamples < 1 {
+		return fmt.Errorf("%s.min_samples: must be at least 1, got %d", path, *d.MinSamples)
+	}
+	if d.PSIBins < 0 || d.PSIBins == 1 || (top && d.PSIBins == 0) {
+		return fmt.Errorf("%s.psi_bins: must be at least 2, got %d", path, d.PSIBins)
+	}
+	return nil
+}
+
+func (r *Rule) validate(path string) error {
+	return checkThreshold(path, r.Metric, r.Threshold)
+}
+
+func checkThreshold(path, metric string, thr float64) error {
+	pValue, ok := drift.Metrics[metric]
+	if !ok {
+		return fmt.Errorf("%s: unknown metric %q (known: %s)", path, metric, strings.Join(sortedKeys(drift.Metrics), ", "))
+	}
+	if pValue && !(thr > 0 && thr < 1) {
+		return fmt.Errorf("%s: %s is judged on its p-value; threshold must be in (0, 1), got %v", path, metric, thr)
+	}
+	if !pValue && !(thr > 0) {
+		return fmt.Errorf("%s: threshold for %s must be positive, got %v", path, metric, thr)
+	}
+	return nil
+}
+
+// Policies returns the drift policy for every model named under models and
+// the default for the rest.
+func (c *Config) Policies() (def drift.Policy, perModel map[string]drift.Policy) {
+	def = c.Drift.apply(drift.Policy{Thresholds: map[string]float64{}})
+	perModel = make(map[string]drift.Policy, len(c.Models))
+	for name, m := range c.Models {
+		perModel[name] = m.Drift.apply(def)
+	}
+	return def, perModel
+}
+
+// apply returns base with the keys d sets replaced.
+func (d *Drift) apply(base drift.Policy) drift.Policy {
+	p := base
+	if d.Numeric != nil {
+		p.Numeric = drift.Rule{Metric: d.Numeric.Metric, Threshold: d.Numeric.Threshold}
+	}
+	if d.Categorical != nil {
+		p.Categorical = drift.Rule{Metric: d.Categorical.Metric, Threshold: d.Categorical.Threshold}
+	}
+	p.Features = make(map[string]drift.Rule, len(base.Features)+len(d.Features))
+	for k, v := range base.Features {
+		p.Features[k] = v
+	}
+	for k, v := range d.Features {
+		p.Features[k] = drift.Rule{Metric: v.Metric, Threshold: v.Threshold}
+	}
+	p.Thresholds = make(map[string]float64, len(base.Thresholds)+len(d.Thresholds))
+	for k, v := range base.Thresholds {
+		p.Thresholds[k] = v
+	}
+	for k, v := range d.Thresholds {
+		p.Thresholds[k] = v
+	}
+	if d.MinSamples != nil {
+		p.MinSamples = *d.MinSamples
+	}
+	if d.PSIBins > 0 {
+		p.PSIBins = d.PSIBins
+	}
+	return p
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,44 @@
+package pipeline
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/driftwatch/driftwatch/consumer"
+)
+
+// RegisterMetrics exposes p's progress on reg as driftwatch_* metrics, read
+// from the stages' counters at scrape time. Labels are bounded: reason codes
+// are a fixed set.
+func RegisterMetrics(reg prometheus.Registerer, p *Pipeline) {
+	src := func(f func(consumer.Counts) int64) func() float64 {
+		return func() float64 { return float64(f(p.Source.Counts())) }
+	}
+	win := func(f func(c Counts) int64) func() float64 {
+		return func() float64 { return float64(f(p.Counts())) }
+	}
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_consumer_records_total", Help: "Records read from the source, good or bad."},
+			src(func(c consumer.Counts) int64 { return c.Records })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_consumer_accepted_records_total", Help: "Records decoded and windowed."},
+			src(func(c consumer.Counts) int64 { return c.Accepted })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_consumer_duplicate_records_total", Help: "Records dropped as duplicates of a prediction id."},
+			src(func(c consumer.Counts) int64 { return c.Duplicates })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_consumer_type_errors_total", Help: "Feature values of the wrong type, stored as missing."},
+			src(func(c consumer.Counts) int64 { return c.TypeErrors })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_windows_late_records_total", Help: "Records that arrived after their window closed."},
+			win(func(c Counts) int64 { return c.Windows.Late })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_windows_overflow_records_total", Help: "Records dropped because too many windows were open."},
+			win(func(c Counts) int64 { return c.Windows.Overflow })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_windows_closed_total", Help: "Windows closed and evaluated."},
+			win(func(c Counts) int64 { return c.Windows.Closed })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "driftwatch_windows_open", Help: "Windows open now."},
+			win(func(c Counts) int64 { return c.Windows.Open })),
+	)
+	for _, reason := range []string{consumer.ReasonTooBig, consumer.ReasonNotJSON, consumer.ReasonMissingField,
+		consumer.ReasonWrongType, consumer.ReasonBadTimestamp, consumer.ReasonNoBaseline} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "driftwatch_consumer_dead_letter_records_total", Help: "Records sent to the dead-letter topic, by reason.",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, src(func(c consumer.Counts) int64 { return c.DeadLetter[reason] })))
+	}
+}

@@ -1,0 +1,153 @@
+package windows
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/stats"
+)
+
+// Key identifies whose windows these are: one model version.
+type Key struct {
+	Model   string
+	Version string
+}
+
+// Feature is the mergeable state of one feature (or the prediction) in one
+// window. A numeric feature keeps counts, sums, min and max on its baseline's
+// bins plus Welford moments; a categorical one keeps category counts, capped
+// (values past the cap count under baselines.OtherCategory). Nothing keeps
+// raw rows.
+type Feature struct {
+	Nulls int64
+	Count int64 // non-null values
+
+	Counts  []int64   // numeric: per baseline bin
+	Sums    []float64 // numeric: per baseline bin
+	Min     float64
+	Max     float64
+	Moments stats.Moments
+
+	Categories map[string]int64
+}
+
+// Window is the state of one event-time window [Start, End) of one model
+// version, shaped by its baseline: Features[i] belongs to Baseline.Features[i].
+// A Window is owned by one goroutine at a time.
+type Window struct {
+	Key
+	Start, End time.Time
+	Baseline   *baselines.Baseline
+	Records    int64
+	Features   []Feature
+	Prediction Feature
+	// MaxCategories caps the distinct categories kept per feature.
+	MaxCategories int
+}
+
+// NewWindow returns an empty window shaped by base that keeps at most
+// maxCategories distinct categories per feature.
+func NewWindow(k Key, start, end time.Time, base *baselines.Baseline, maxCategories int) *Window {
+	w := &Window{Key: k, Start: start, End: end, Baseline: base, Features: make([]Feature, len(base.Features)), MaxCategories: maxCategories}
+	for i := range base.Features {
+		w.Features[i] = newFeature(&base.Features[i])
+	}
+	w.Prediction = newFeature(&base.Prediction)
+	return w
+}
+
+func newFeature(bf *baselines.Feature) Feature {
+	if bf.Kind == baselines.Numeric {
+		n := len(bf.Edges) + 1
+		return Feature{Counts: make([]int64, n), Sums: make([]float64, n), Min: math.Inf(1), Max: math.Inf(-1)}
+	}
+	return Feature{Categories: make(map[string]int64)}
+}
+
+// Merge adds o's state into w. Both must be the same key, window and
+// baseline; partial windows from any number of instances merge, in any order,
+// into the same state (up to float rounding of sums and moments, and as long
+// as no feature reaches the category cap: past it, which categories are kept
+// by name depends on arrival order).
+func (w *Window) Merge(o *Window) error {
+	if w.Key != o.Key || !w.Start.Equal(o.Start) || !w.End.Equal(o.End) || w.Baseline.ID != o.Baseline.ID {
+		return fmt.Errorf("merge window %s %s@%s with %s %s@%s: different window or baseline",
+			w.Model, w.Version, w.Start.Format(time.RFC3339), o.Model, o.Version, o.Start.Format(time.RFC3339))
+	}
+	w.Records += o.Records
+	for i := range w.Features {
+		w.Features[i].merge(&o.Features[i], w.MaxCategories)
+	}
+	w.Prediction.merge(&o.Prediction, w.MaxCategories)
+	return nil
+}
+
+func (f *Feature) merge(o *Feature, maxCategories int) {
+	f.Nulls += o.Nulls
+	f.Count += o.Count
+	for i := range o.Counts {
+		f.Counts[i] += o.Counts[i]
+		f.Sums[i] += o.Sums[i]
+	}
+	if o.Counts != nil {
+		f.Min = math.Min(f.Min, o.Min)
+		f.Max = math.Max(f.Max, o.Max)
+		f.Moments.Merge(o.Moments)
+	}
+	for c, n := range o.Categories {
+		f.addCategory(c, n, maxCategories)
+	}
+}
+
+func (f *Feature) addCategory(v string, n int64, maxCategories int) {
+	if _, ok := f.Categories[v]; !ok && len(f.Categories) >= maxCategories {
+		v = baselines.OtherCategory
+	}
+	f.Categories[v] += n
+}
+
+// add accumulates the given rows of one column into f.
+func (f *Feature) add(col arrow.Array, rows []int, bf *baselines.Feature, maxCategories int) {
+	switch c := col.(type) {
+	case *array.Float64:
+		vals := c.Float64Values()
+		for _, i := range rows {
+			if c.IsNull(i) {
+				f.Nulls++
+				continue
+			}
+			x := vals[i]
+			b := baselines.BinIndex(bf.Edges, x)
+			f.Counts[b]++
+			f.Sums[b] += x
+			f.Min = math.Min(f.Min, x)
+			f.Max = math.Max(f.Max, x)
+			f.Moments.Add(x)
+			f.Count++
+		}
+	case *array.Dictionary:
+		dict := c.Dictionary().(*array.String)
+		local := make([]int64, dict.Len())
+		for _, i := range rows {
+			if c.IsNull(i) {
+				f.Nulls++
+				continue
+			}
+			local[c.GetValueIndex(i)]++
+		}
+		for j, n := range local {
+			if n == 0 {
+				continue
+			}
+			f.Count += n
+			f.addCategory(dict.Value(j), n, maxCategories)
+		}
+	default:
+		panic(fmt.Sprintf("windows: unexpected column type %s", col.DataType()))
+	}
+}

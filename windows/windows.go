@@ -1,0 +1,358 @@
+// Package windows assigns decoded prediction records to event-time tumbling
+// windows per (model, model_version), keeps each window's mergeable state
+// (bin counts on the baseline's edges, category counts, moments), and closes
+// windows when the watermark passes their end plus the allowed lateness.
+//
+// It deliberately does not compute statistics (package stats does) or write
+// results (package sinks does); it holds no raw rows. Records later than the
+// allowed lateness are counted per window and reported, never silently lost.
+package windows
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/driftwatch/driftwatch/consumer"
+)
+
+// Defaults of Config.
+const (
+	DefaultSize           = time.Hour
+	DefaultLateness       = 10 * time.Minute
+	DefaultMaxCategories  = 1000
+	DefaultMaxOpenWindows = 10_000
+	maxLateEntries        = 10_000
+)
+
+// Config configures an Assigner.
+type Config struct {
+	Size     time.Duration // window length; 0: DefaultSize
+	Lateness time.Duration // how long after a window's end it still accepts records
+	// MaxCategories caps distinct categories per feature per window.
+	MaxCategories int
+	// MaxOpenWindows bounds open windows over all keys; records that would
+	// open one more are dropped and counted as overflow.
+	MaxOpenWindows int
+	// FlushAtEnd closes every open window when the input ends, for bounded
+	// inputs (replay, demo). A daemon leaves it false: on shutdown its open
+	// windows are rebuilt from uncommitted offsets after restart.
+	FlushAtEnd bool
+}
+
+func (c *Config) setDefaults() {
+	if c.Size <= 0 {
+		c.Size = DefaultSize
+	}
+	if c.MaxCategories <= 0 {
+		c.MaxCategories = DefaultMaxCategories
+	}
+	if c.MaxOpenWindows <= 0 {
+		c.MaxOpenWindows = DefaultMaxOpenWindows
+	}
+}
+
+// Closed is what the Assigner emits: a closed window, or a report of records
+// that arrived after their window had closed. The receiver calls Ack exactly
+// once, with nil once the results derived from it are durable.
+type Closed struct {
+	Window *Window
+	Late   *LateReport
+	Ack    func(error)
+}
+
+// LateReport counts records that arrived after their window closed. Records
+// is cumulative for that window, so a later report supersedes an earlier one.
+type LateReport struct {
+	Key
+	Start, End time.Time
+	BaselineID string
+	Records    int64
+}
+
+// Counts are what an Assigner has done, cumulative.
+type Counts struct {
+	Records  int64 // rows received
+	Late     int64 // rows past the allowed lateness
+	Overflow int64 // rows dropped because MaxOpenWindows was reached
+	Closed   int64 // windows closed
+	Open     int64 // windows open now
+}
+
+// Assigner is the windowing stage. Run it once.
+type Assigner struct {
+	cfg Config
+
+	open     map[Key]map[int64]*openWindow // by window start, unix ns
+	nOpen    int
+	closedWM time.Time // windows ending at or before this are closed
+	late     map[lateKey]*LateReport
+	lateDirt []*LateReport
+	lateRefs []*ackRef
+
+	mu     sync.Mutex
+	counts Counts
+}
+
+type openWindow struct {
+	w    *Window
+	refs []*ackRef
+}
+
+type lateKey struct {
+	Key
+	start int64
+}
+
+// New returns an Assigner with cfg (zero fields take their defaults).
+func New(cfg Config) *Assigner {
+	cfg.setDefaults()
+	return &Assigner{cfg: cfg, open: make(map[Key]map[int64]*openWindow), late: make(map[lateKey]*LateReport)}
+}
+
+// Counts returns a snapshot of what the Assigner has done. Safe for
+// concurrent use.
+func (a *Assigner) Counts() Counts {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.counts
+}
+
+// Run reads batches until in is closed, sends closed windows and late reports
+// on out in event-time order, and closes out. It releases every batch. When
+// ctx is done it keeps draining in but sends nothing more and acknowledges
+// nothing, so the source commits nothing past what was already durable.
+func (a *Assigner) Run(ctx context.Context, in <-chan consumer.Batch, out chan<- Closed) error {
+	defer close(out)
+	for b := range in {
+		closed := a.process(b)
+		for _, c := range closed {
+			select {
+			case out <- c:
+			case <-ctx.Done():
+			}
+		}
+	}
+	if a.cfg.FlushAtEnd && ctx.Err() == nil {
+		for _, c := range a.closeThrough(time.Unix(0, 1<<63-1)) {
+			select {
+			case out <- c:
+			case <-ctx.Done():
+			}
+		}
+	}
+	return nil
+}
+
+// process adds one batch to its windows and returns the windows the batch's
+// watermark closes.
+func (a *Assigner) process(b consumer.Batch) []Closed {
+	defer b.Rec.Release()
+	ref := &ackRef{n: 1, ack: b.Ack}
+	rec := b.Rec
+	n := int(rec.NumRows())
+	ts := rec.Column(consumer.ColTimestamp).(*array.Timestamp).TimestampValues()
+	versions := rec.Column(consumer.ColModelVersion).(*array.Dictionary)
+	vdict := versions.Dictionary().(*array.String)
+
+	size := a.cfg.Size.Nanoseconds()
+	type slot struct {
+		version int
+		start   int64
+	}
+	groups := make(map[slot][]int)
+	var late, overflow int64
+	for i := 0; i < n; i++ {
+		t := time.UnixMilli(int64(ts[i])).UnixNano()
+		start := t - mod(t, size)
+		groups[slot{versions.GetValueIndex(i), start}] = append(groups[slot{versions.GetValueIndex(i), start}], i)
+	}
+	slots := make([]slot, 0, len(groups))
+	for s := range groups {
+		slots = append(slots, s)
+	}
+	slices.SortFunc(slots, func(x, y slot) int {
+		if x.start != y.start {
+			return cmp.Compare(x.start, y.start)
+		}
+		return x.version - y.version
+	})
+	for _, s := range slots {
+		rows := groups[s]
+		key := Key{Model: b.Model, Version: vdict.Value(s.version)}
+		end := time.Unix(0, s.start+size).UTC()
+		if !end.After(a.closedWM) {
+			late += int64(len(rows))
+			a.addLate(key, s.start, end, b, int64(len(rows)), ref)
+			continue
+		}
+		ow := a.window(key, s.start, end, b)
+		if ow == nil {
+			overflow += int64(len(rows))
+			continue
+		}
+		a.addRows(ow.w, rec, rows)
+		ref.hold()
+		ow.refs = append(ow.refs, ref)
+	}
+	a.mu.Lock()
+	a.counts.Records += int64(n)
+	a.counts.Late += late
+	a.counts.Overflow += overflow
+	a.mu.Unlock()
+
+	var closed []Closed
+	if wm := b.Watermark.Add(-a.cfg.Lateness); wm.After(a.closedWM) {
+		closed = a.closeThrough(wm)
+	}
+	ref.release(nil) // the batch's own reference
+	return closed
+}
+
+func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
+	w.Records += int64(len(rows))
+	base := w.Baseline
+	for i := range base.Features {
+		w.Features[i].add(rec.Column(consumer.FirstFeatureCol+i), rows, &base.Features[i], a.cfg.MaxCategories)
+	}
+	w.Prediction.add(rec.Column(consumer.ColPrediction), rows, &base.Prediction, a.cfg.MaxCategories)
+}
+
+func (a *Assigner) window(k Key, start int64, end time.Time, b consumer.Batch) *openWindow {
+	byStart := a.open[k]
+	if byStart == nil {
+		byStart = make(map[int64]*openWindow)
+		a.open[k] = byStart
+	}
+	if ow := byStart[start]; ow != nil {
+		return ow
+	}
+	if a.nOpen >= a.cfg.MaxOpenWindows {
+		return nil
+	}
+	ow := &openWindow{w: NewWindow(k, time.Unix(0, start).UTC(), end, b.Baseline, a.cfg.MaxCategories)}
+	byStart[start] = ow
+	a.nOpen++
+	return ow
+}
+
+func (a *Assigner) addLate(k Key, start int64, end time.Time, b consumer.Batch, n int64, ref *ackRef) {
+	lk := lateKey{k, start}
+	r := a.late[lk]
+	if r == nil {
+		if len(a.late) >= maxLateEntries {
+			for old := range a.late { // forget an arbitrary old entry; its count was reported
+				delete(a.late, old)
+				break
+			}
+		}
+		r = &LateReport{Key: k, Start: time.Unix(0, start).UTC(), End: end, BaselineID: b.Baseline.ID}
+		a.late[lk] = r
+	}
+	if !slices.Contains(a.lateDirt, r) {
+		a.lateDirt = append(a.lateDirt, r)
+	}
+	r.Records += n
+	if !slices.Contains(a.lateRefs, ref) {
+		ref.hold()
+		a.lateRefs = append(a.lateRefs, ref)
+	}
+}
+
+// closeThrough closes every open window that ends at or before wm, oldest
+// first (ties by model, then version), followed by pending late reports.
+func (a *Assigner) closeThrough(wm time.Time) []Closed {
+	a.closedWM = wm
+	var ready []*openWindow
+	for k, byStart := range a.open {
+		for start, ow := range byStart {
+			if !ow.w.End.After(wm) {
+				ready = append(ready, ow)
+				delete(byStart, start)
+			}
+		}
+		if len(byStart) == 0 {
+			delete(a.open, k)
+		}
+	}
+	slices.SortFunc(ready, func(x, y *openWindow) int {
+		if c := x.w.End.Compare(y.w.End); c != 0 {
+			return c
+		}
+		if x.w.Model != y.w.Model {
+			return cmp.Compare(x.w.Model, y.w.Model)
+		}
+		return cmp.Compare(x.w.Version, y.w.Version)
+	})
+	out := make([]Closed, 0, len(ready)+len(a.lateDirt))
+	for _, ow := range ready {
+		out = append(out, Closed{Window: ow.w, Ack: releaseAll(ow.refs)})
+	}
+	if len(a.lateDirt) > 0 {
+		refs := a.lateRefs
+		for i, r := range a.lateDirt {
+			c := *r // a snapshot: the map entry keeps counting
+			ack := func(error) {}
+			if i == len(a.lateDirt)-1 {
+				ack = releaseAll(refs)
+			}
+			out = append(out, Closed{Late: &c, Ack: ack})
+		}
+		a.lateDirt, a.lateRefs = nil, nil
+	}
+	a.nOpen -= len(ready)
+	a.mu.Lock()
+	a.counts.Closed += int64(len(ready))
+	a.counts.Open = int64(a.nOpen)
+	a.mu.Unlock()
+	return out
+}
+
+func releaseAll(refs []*ackRef) func(error) {
+	return func(err error) {
+		for _, r := range refs {
+			r.release(err)
+		}
+	}
+}
+
+// ackRef counts the windows (and late reports) a batch contributed to; the
+// batch is acknowledged when the last of them is.
+type ackRef struct {
+	mu  sync.Mutex
+	n   int
+	err error
+	ack func(error)
+}
+
+func (r *ackRef) hold() {
+	r.mu.Lock()
+	r.n++
+	r.mu.Unlock()
+}
+
+func (r *ackRef) release(err error) {
+	r.mu.Lock()
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	r.n--
+	done, e := r.n == 0, r.err
+	r.mu.Unlock()
+	if done {
+		r.ack(e)
+	}
+}
+
+func mod(a, b int64) int64 {
+	m := a % b
+	if m < 0 {
+		m += b
+	}
+	return m
+}
