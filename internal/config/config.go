@@ -124,12 +124,14 @@ func Default() *Config {
 		Drift: Drift{
 			Numeric:     &Rule{Metric: p.Numeric.Metric, Threshold: p.Numeric.Threshold},
 			Categorical: &Rule{Metric: p.Categorical.Metric, Threshold: p.Categorical.Threshold},
+			Features:    map[string]Rule{},
 			Thresholds:  p.Thresholds,
 			MinSamples:  &min,
 			PSIBins:     p.PSIBins,
 		},
-		Sinks: Sinks{JSONL: JSONL{Path: "driftwatch-metrics.jsonl"}},
-		Log:   Log{Level: "info", Format: "text"},
+		Models: map[string]Model{},
+		Sinks:  Sinks{JSONL: JSONL{Path: "driftwatch-metrics.jsonl"}},
+		Log:    Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -254,6 +256,9 @@ func (d *Drift) validate(path string, top bool) error {
 		if err := checkThreshold(path+".thresholds."+m, m, d.Thresholds[m]); err != nil {
 			return err
 		}
+	}
+	if top && d.MinSamples == nil {
+		return fmt.Errorf("%s.min_samples: must be set", path)
 	}
 	if d.MinSamples != nil && *d.MinSamples < 1 {
 		return fmt.Errorf("%s.min_samples: must be at least 1, got %d", path, *d.MinSamples)

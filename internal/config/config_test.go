@@ -1,0 +1,117 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/driftwatch/driftwatch/stats/drift"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.bad.yml.err from the current error texts")
+
+// TestBadConfigs loads every testdata/*.bad.yml and compares its error with
+// the golden text in the .err file beside it.
+func TestBadConfigs(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.bad.yml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no bad configs: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			_, err := Load(f)
+			if err == nil {
+				t.Fatal("loaded without error")
+			}
+			golden := f + ".err"
+			if *update {
+				if err := os.WriteFile(golden, []byte(err.Error()+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, rerr := os.ReadFile(golden)
+			if rerr != nil {
+				t.Fatalf("read golden (run go test -update): %v", rerr)
+			}
+			if got := err.Error(); got != strings.TrimSpace(string(want)) {
+				t.Fatalf("error\n got: %s\nwant: %s", got, want)
+			}
+		})
+	}
+}
+
+func TestDeployExampleIsTheDefault(t *testing.T) {
+	c, err := Load("../../deploy/driftwatch.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, Default()) {
+		t.Fatalf("deploy/driftwatch.yml differs from the defaults:\n file: %+v\n code: %+v", c, Default())
+	}
+}
+
+func TestEmptyIsDefault(t *testing.T) {
+	c, err := Parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Windows.Size != time.Hour || c.Kafka.Topic != "predictions" {
+		t.Fatalf("defaults not applied: %+v", c)
+	}
+}
+
+func TestModelOverridesMerge(t *testing.T) {
+	c, err := Load("testdata/good_override.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, per := c.Policies()
+	p := per["fraud"]
+	if p.MinSamples != 500 || def.MinSamples != 100 {
+		t.Errorf("min_samples: fraud %d, default %d", p.MinSamples, def.MinSamples)
+	}
+	if p.Features["amount"] != (drift.Rule{Metric: "wasserstein", Threshold: 0.15}) || len(def.Features) != 0 {
+		t.Errorf("features: fraud %v, default %v", p.Features, def.Features)
+	}
+	if p.Numeric != def.Numeric || p.Thresholds["ks"] != 0.05 || p.PSIBins != 10 {
+		t.Errorf("fraud did not inherit the defaults: %+v", p)
+	}
+	if c.Models["fraud"].Baseline != "a.json" {
+		t.Errorf("baseline path %q", c.Models["fraud"].Baseline)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, p := range append(must(filepath.Glob("testdata/*.yml")), "../../deploy/driftwatch.yml") {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data)
+		if err != nil {
+			return
+		}
+		// Whatever parses must be valid and yield usable policies.
+		if err := c.Validate(); err != nil {
+			t.Fatalf("parsed config fails Validate: %v", err)
+		}
+		def, _ := c.Policies()
+		if _, ok := drift.Metrics[def.Numeric.Metric]; !ok || def.MinSamples < 1 {
+			t.Fatalf("bad policy from a valid config: %+v", def)
+		}
+	})
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

@@ -1,0 +1,147 @@
+package drift
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/windows"
+)
+
+var t0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+
+// baseline has x on values 0, 1, 2 (one bin each, 1000 of each), and color
+// red 50% / blue 50%; 10% of color is missing.
+func baseline() *baselines.Baseline {
+	return &baselines.Baseline{
+		Format: 1, ID: "b", Model: "m",
+		Features: []baselines.Feature{
+			{Name: "x", Kind: baselines.Numeric, Count: 3000, Edges: []float64{0, 1, 2},
+				Counts: []int64{0, 1000, 1000, 1000}, Sums: []float64{0, 0, 1000, 2000}, Min: 0, Max: 2, Mean: 1, Std: math.Sqrt(2.0 / 3)},
+			{Name: "color", Kind: baselines.Categorical, Count: 2700, Nulls: 300, Categories: map[string]int64{"red": 1350, "blue": 1350}},
+		},
+		Prediction: baselines.Feature{Name: "prediction", Kind: baselines.Categorical, Count: 3000, Categories: map[string]int64{"yes": 1500, "no": 1500}},
+	}
+}
+
+func window(xCounts []int64, xSums []float64, colors map[string]int64, colorNulls int64) *windows.Window {
+	w := windows.NewWindow(windows.Key{Model: "m", Version: "1"}, t0, t0.Add(time.Hour), baseline(), 100)
+	x := &w.Features[0]
+	copy(x.Counts, xCounts)
+	copy(x.Sums, xSums)
+	for _, c := range xCounts {
+		x.Count += c
+	}
+	col := &w.Features[1]
+	for k, v := range colors {
+		col.Categories[k] = v
+		col.Count += v
+	}
+	col.Nulls = colorNulls
+	w.Prediction.Categories["yes"], w.Prediction.Categories["no"], w.Prediction.Count = 500, 500, 1000
+	return w
+}
+
+func find(t *testing.T, rows []Row, family, subject, metric string) Row {
+	t.Helper()
+	for _, r := range rows {
+		if r.Family == family && r.Subject == subject && r.Metric == metric {
+			return r
+		}
+	}
+	t.Fatalf("no row %s/%s/%s in %+v", family, subject, metric, rows)
+	return Row{}
+}
+
+func TestEvaluateStableWindow(t *testing.T) {
+	e := NewEvaluator(DefaultPolicy(), nil)
+	rows := e.Evaluate(window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100))
+	for _, r := range rows {
+		if r.Drifted {
+			t.Errorf("stable window flagged: %+v", r)
+		}
+		if r.Model != "m" || r.ModelVersion != "1" || !r.WindowStart.Equal(t0) || r.BaselineID != "b" {
+			t.Errorf("row header %+v", r)
+		}
+	}
+	if r := find(t, rows, FamilyData, "x", MetricPSI); r.Value > 1e-12 || !r.Primary || r.Threshold != 0.2 || r.NCurrent != 900 || r.NReference != 3000 {
+		t.Errorf("psi row %+v", r)
+	}
+	if r := find(t, rows, FamilyData, "x", MetricWasserstein); r.Value > 1e-12 {
+		t.Errorf("wasserstein of equal distributions = %v", r.Value)
+	}
+	if r := find(t, rows, FamilyData, "color", MetricJensenShannon); !r.Primary || r.Value > 1e-12 {
+		t.Errorf("color js row %+v", r)
+	}
+	if r := find(t, rows, FamilyPrediction, "prediction", MetricJensenShannon); r.Value > 1e-12 {
+		t.Errorf("prediction row %+v", r)
+	}
+	// color: 100 missing of 1000 = 0.1, baseline 0.1, threshold 0.1 + 0.1.
+	if r := find(t, rows, FamilyQuality, "color", MetricNullRate); math.Abs(r.Value-0.1) > 1e-12 || math.Abs(r.Threshold-0.2) > 1e-12 || r.Drifted {
+		t.Errorf("null rate row %+v", r)
+	}
+}
+
+func TestEvaluateShiftedWindow(t *testing.T) {
+	e := NewEvaluator(DefaultPolicy(), nil)
+	// x moves from {0,1,2} to {1,2,3}: 3 lands in the last bin with 2, whose
+	// mean becomes 2.5. Point masses ref {0,1,2}/3, cur {1: 1/3, 2.5: 2/3}
+	// are exactly one unit apart in W1.
+	w := window([]int64{0, 0, 300, 600}, []float64{0, 0, 300, 1500}, map[string]int64{"red": 100, "blue": 700, "green": 200}, 500)
+	rows := e.Evaluate(w)
+	psi := find(t, rows, FamilyData, "x", MetricPSI)
+	if !psi.Drifted || !psi.Primary || psi.Severity != "" {
+		t.Errorf("psi row %+v", psi)
+	}
+	w1 := find(t, rows, FamilyData, "x", MetricWasserstein)
+	if math.Abs(w1.Value-1) > 1e-12 || !w1.Drifted || math.Abs(w1.Threshold-0.1*math.Sqrt(2.0/3)) > 1e-12 {
+		t.Errorf("wasserstein row %+v, want value 1 and threshold 0.1 sigma", w1)
+	}
+	// ks: after bin 1 the reference has 1/3 and the window 0; after bin 2
+	// 2/3 vs 1/3: D = 1/3.
+	ks := find(t, rows, FamilyData, "x", MetricKS)
+	if math.Abs(ks.Value-1.0/3) > 1e-12 || ks.PValue == nil || *ks.PValue > 1e-10 || !ks.Drifted || ks.Primary {
+		t.Errorf("ks row %+v", ks)
+	}
+	// green is unseen in the baseline: it must count, not vanish.
+	chi := find(t, rows, FamilyData, "color", MetricChi2)
+	if chi.Value < 200 || !chi.Drifted || chi.NCurrent != 1000 {
+		t.Errorf("chi2 row %+v", chi)
+	}
+	if js := find(t, rows, FamilyData, "color", MetricJensenShannon); !js.Drifted || !js.Primary {
+		t.Errorf("js row %+v", js)
+	}
+	// 500 of 1500 missing: 0.33 > 0.1 + 0.1.
+	if nr := find(t, rows, FamilyQuality, "color", MetricNullRate); !nr.Drifted {
+		t.Errorf("null rate row %+v", nr)
+	}
+}
+
+func TestEvaluateOverridesAndMinSamples(t *testing.T) {
+	p := DefaultPolicy()
+	p.Features = map[string]Rule{"x": {Metric: MetricKS, Threshold: 0.01}}
+	p.MinSamples = 950
+	e := NewEvaluator(DefaultPolicy(), map[string]Policy{"m": p})
+	w := window([]int64{0, 0, 300, 660}, []float64{0, 0, 300, 1650}, map[string]int64{"red": 500, "blue": 400}, 0)
+	rows := e.Evaluate(w)
+	if ks := find(t, rows, FamilyData, "x", MetricKS); !ks.Primary || ks.Threshold != 0.01 {
+		t.Errorf("overridden rule not applied: %+v", ks)
+	}
+	if psi := find(t, rows, FamilyData, "x", MetricPSI); psi.Primary {
+		t.Errorf("psi still primary: %+v", psi)
+	}
+	for _, r := range rows {
+		if r.Subject == "color" && r.Family == FamilyData {
+			t.Errorf("color judged with 900 < min_samples 950 values: %+v", r)
+		}
+	}
+	find(t, rows, FamilyQuality, "color", MetricNullRate) // still reported
+}
+
+func TestLateRow(t *testing.T) {
+	r := Late(&windows.LateReport{Key: windows.Key{Model: "m", Version: "1"}, Start: t0, End: t0.Add(time.Hour), BaselineID: "b", Records: 7})
+	if r.Family != FamilyQuality || r.Subject != "*" || r.Metric != MetricLateRecords || r.Value != 7 || !r.Drifted || r.PValue != nil {
+		t.Fatalf("late row %+v", r)
+	}
+}

@@ -1,0 +1,243 @@
+package windows
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"go.uber.org/goleak"
+
+	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/consumer"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var t0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+
+func testBaseline() *baselines.Baseline {
+	return &baselines.Baseline{
+		Format: 1, ID: "b1", Model: "fraud",
+		Features: []baselines.Feature{
+			{Name: "amount", Kind: baselines.Numeric, Count: 4, Edges: []float64{0, 10, 100}, Counts: []int64{0, 2, 1, 1}, Sums: []float64{0, 8, 50, 100}},
+			{Name: "country", Kind: baselines.Categorical, Count: 4, Categories: map[string]int64{"DE": 3, "FR": 1}},
+		},
+		Prediction: baselines.Feature{Name: "prediction", Kind: baselines.Categorical, Count: 4, Categories: map[string]int64{"yes": 1, "no": 3}},
+	}
+}
+
+type rec struct {
+	version string
+	at      time.Duration // after t0
+	amount  any
+	country any
+}
+
+// batch builds a batch of recs with the given watermark; acked receives the
+// batch's acknowledgement.
+func batch(t *testing.T, mem memory.Allocator, wm time.Duration, acked chan<- error, recs ...rec) consumer.Batch {
+	t.Helper()
+	base := testBaseline()
+	bb := consumer.NewBatchBuilder(mem, base)
+	defer bb.Release()
+	for i, r := range recs {
+		cr := consumer.Record{
+			PredictionID: fmt.Sprint(i), Model: "fraud", ModelVersion: r.version, Timestamp: t0.Add(r.at),
+			Features:   map[string]consumer.Value{"amount": value(r.amount), "country": value(r.country)},
+			Prediction: consumer.Value{Kind: consumer.String, Str: "no"},
+		}
+		bb.Append(&cr)
+	}
+	return consumer.Batch{Model: "fraud", Baseline: base, Rec: bb.NewRecordBatch(), Watermark: t0.Add(wm),
+		Ack: func(err error) { acked <- err }}
+}
+
+func value(v any) consumer.Value {
+	switch x := v.(type) {
+	case float64:
+		return consumer.Value{Kind: consumer.Number, Num: x}
+	case string:
+		return consumer.Value{Kind: consumer.String, Str: x}
+	}
+	return consumer.Value{}
+}
+
+// run feeds batches to a fresh Assigner and returns everything it emitted.
+func run(t *testing.T, cfg Config, batches ...consumer.Batch) []Closed {
+	t.Helper()
+	in := make(chan consumer.Batch, len(batches))
+	for _, b := range batches {
+		in <- b
+	}
+	close(in)
+	out := make(chan Closed, 100)
+	if err := New(cfg).Run(context.Background(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	var got []Closed
+	for c := range out {
+		got = append(got, c)
+	}
+	return got
+}
+
+func TestWindowsCloseOnWatermarkAndAck(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	acked := make(chan error, 10)
+	cfg := Config{Size: time.Hour, Lateness: 10 * time.Minute}
+	b1 := batch(t, mem, 69*time.Minute, acked, // watermark 11:09 - 10m lateness: 10:00 window not closed yet
+		rec{"1", 5 * time.Minute, 5.0, "DE"}, rec{"1", 65 * time.Minute, 50.0, "FR"}, rec{"2", 6 * time.Minute, nil, "DE"})
+	b2 := batch(t, mem, 71*time.Minute, acked, rec{"1", 30 * time.Minute, 500.0, nil}) // closes [10:00, 11:00)
+	got := run(t, cfg, b1, b2)
+
+	// b2 closes both 10:00 windows (versions 1 and 2); the end of input then
+	// closes nothing more, since FlushAtEnd is off.
+	if len(got) != 2 || got[0].Window.Version != "1" || got[1].Window.Version != "2" {
+		t.Fatalf("closed %d windows: %+v", len(got), got)
+	}
+	w := got[0].Window
+	if !w.Start.Equal(t0) || !w.End.Equal(t0.Add(time.Hour)) || w.Records != 2 {
+		t.Fatalf("window %v-%v records %d", w.Start, w.End, w.Records)
+	}
+	amount := w.Features[0]
+	if !reflect.DeepEqual(amount.Counts, []int64{0, 1, 0, 1}) || amount.Sums[3] != 500 || amount.Min != 5 || amount.Max != 500 || amount.Nulls != 0 {
+		t.Errorf("amount state %+v", amount)
+	}
+	if country := w.Features[1]; country.Categories["DE"] != 1 || country.Nulls != 1 {
+		t.Errorf("country state %+v", country)
+	}
+	if got[1].Window.Features[0].Nulls != 1 {
+		t.Errorf("version 2 amount nulls = %d", got[1].Window.Features[0].Nulls)
+	}
+
+	// b2 only touched the first window; b1 touched both and the open 11:00 one.
+	select {
+	case err := <-acked:
+		t.Fatalf("acknowledged (%v) before any window was committed", err)
+	default:
+	}
+	got[0].Ack(nil)
+	if err := <-acked; err != nil { // b2
+		t.Fatal(err)
+	}
+	got[1].Ack(nil)
+	select {
+	case err := <-acked:
+		t.Fatalf("b1 acknowledged (%v) while its 11:00 window is still open", err)
+	default:
+	}
+}
+
+func TestWindowsLateRecordsAreReported(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	acked := make(chan error, 10)
+	cfg := Config{Size: time.Hour, Lateness: 5 * time.Minute, FlushAtEnd: true}
+	got := run(t, cfg,
+		batch(t, mem, 10*time.Minute, acked, rec{"1", 10 * time.Minute, 1.0, "DE"}),
+		batch(t, mem, 2*time.Hour, acked, rec{"1", 2 * time.Hour, 1.0, "DE"}), // closes 10:00
+		batch(t, mem, 2*time.Hour, acked, rec{"1", 20 * time.Minute, 1.0, "DE"}, rec{"1", 50 * time.Minute, 2.0, "FR"}),
+	)
+	// 10:00 window, then at the end: the 12:00 window and the late report.
+	if len(got) != 3 || got[0].Window == nil || got[1].Window == nil || got[2].Late == nil {
+		t.Fatalf("emitted %+v", got)
+	}
+	late := got[2].Late
+	if late.Records != 2 || !late.Start.Equal(t0) || late.Version != "1" || late.BaselineID != "b1" {
+		t.Fatalf("late report %+v", late)
+	}
+	for _, c := range got {
+		c.Ack(nil)
+	}
+	for range 3 {
+		if err := <-acked; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestWindowsFlushOrderAndErrorAck(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	acked := make(chan error, 10)
+	got := run(t, Config{Size: 30 * time.Minute, FlushAtEnd: true},
+		batch(t, mem, 0, acked, rec{"2", 0, 1.0, "DE"}, rec{"1", 40 * time.Minute, 1.0, "DE"}, rec{"1", 0, 1.0, "DE"}))
+	var order []string
+	for _, c := range got {
+		order = append(order, c.Window.Start.Format("15:04")+"/"+c.Window.Version)
+	}
+	if fmt.Sprint(order) != "[10:00/1 10:00/2 10:30/1]" {
+		t.Fatalf("flush order %v", order)
+	}
+	got[0].Ack(nil)
+	got[1].Ack(fmt.Errorf("sink down"))
+	got[2].Ack(nil)
+	if err := <-acked; err == nil || err.Error() != "sink down" {
+		t.Fatalf("batch ack = %v, want the sink's error", err)
+	}
+}
+
+func TestWindowsMergeEqualsSingle(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	acked := make(chan error, 100)
+	var recs []rec
+	for i := range 40 {
+		var amount any = float64(i*i%150) - 5
+		if i%7 == 0 {
+			amount = nil
+		}
+		recs = append(recs, rec{"1", time.Duration(i) * time.Minute, amount, []string{"DE", "FR", "US"}[i%3]})
+	}
+	cfg := Config{Size: time.Hour, FlushAtEnd: true}
+	whole := run(t, cfg, batch(t, mem, 0, acked, recs...))[0].Window
+	a := run(t, cfg, batch(t, mem, 0, acked, recs[:13]...))[0].Window
+	b := run(t, cfg, batch(t, mem, 0, acked, recs[13:29]...))[0].Window
+	c := run(t, cfg, batch(t, mem, 0, acked, recs[29:]...))[0].Window
+	// (c + b) + a, an order different from the stream's.
+	if err := c.Merge(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Merge(a); err != nil {
+		t.Fatal(err)
+	}
+	if c.Records != whole.Records {
+		t.Fatalf("records %d vs %d", c.Records, whole.Records)
+	}
+	for i := range whole.Features {
+		x, y := whole.Features[i], c.Features[i]
+		if !reflect.DeepEqual(x.Counts, y.Counts) || !reflect.DeepEqual(x.Categories, y.Categories) ||
+			x.Nulls != y.Nulls || x.Count != y.Count || x.Min != y.Min || x.Max != y.Max {
+			t.Errorf("feature %d: merged %+v, whole %+v", i, y, x)
+		}
+		for j := range x.Sums {
+			if math.Abs(x.Sums[j]-y.Sums[j]) > 1e-9 {
+				t.Errorf("feature %d sum %d: %v vs %v", i, j, y.Sums[j], x.Sums[j])
+			}
+		}
+		if math.Abs(x.Moments.Mean-y.Moments.Mean) > 1e-9 || math.Abs(x.Moments.M2-y.Moments.M2) > 1e-6 {
+			t.Errorf("feature %d moments: %+v vs %+v", i, y.Moments, x.Moments)
+		}
+	}
+	other := NewWindow(Key{"fraud", "1"}, t0.Add(time.Hour), t0.Add(2*time.Hour), testBaseline(), 10)
+	if err := c.Merge(other); err == nil {
+		t.Fatal("merged windows of different times")
+	}
+}
+
+func TestWindowsCategoryCap(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	acked := make(chan error, 10)
+	got := run(t, Config{Size: time.Hour, MaxCategories: 2, FlushAtEnd: true},
+		batch(t, mem, 0, acked, rec{"1", 0, 1.0, "A"}, rec{"1", 0, 1.0, "B"}, rec{"1", 0, 1.0, "C"}, rec{"1", 0, 1.0, "D"}))
+	cats := got[0].Window.Features[1].Categories
+	if len(cats) != 3 || cats[baselines.OtherCategory] != 2 {
+		t.Fatalf("categories %v, want 2 kept and 2 under %s", cats, baselines.OtherCategory)
+	}
+}
