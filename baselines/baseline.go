@@ -9,6 +9,7 @@
 package baselines
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +18,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -113,6 +113,9 @@ func (b *Baseline) Validate() error {
 	if b.Format > FormatVersion {
 		return fmt.Errorf("baseline %s: format %d is newer than this driftwatch understands (%d)", b.ID, b.Format, FormatVersion)
 	}
+	if b.Format < 1 {
+		return fmt.Errorf("baseline %s: format is missing (want 1 to %d)", b.ID, FormatVersion)
+	}
 	if b.ID == "" || b.Model == "" {
 		return errors.New("baseline: id and model are required")
 	}
@@ -137,6 +140,9 @@ func (b *Baseline) Validate() error {
 }
 
 func (f *Feature) validate() error {
+	if f.Count < 0 || f.Nulls < 0 {
+		return fmt.Errorf("feature %q: negative count", f.Name)
+	}
 	switch f.Kind {
 	case Numeric:
 		if len(f.Edges) == 0 {
@@ -159,25 +165,54 @@ func (f *Feature) validate() error {
 				return fmt.Errorf("feature %q: bin edge %v is not finite", f.Name, e)
 			}
 		}
+		var n int64
+		for _, c := range f.Counts {
+			if c < 0 {
+				return fmt.Errorf("feature %q: negative bin count", f.Name)
+			}
+			n += c
+		}
+		if n != f.Count {
+			return fmt.Errorf("feature %q: bin counts add up to %d, count is %d", f.Name, n, f.Count)
+		}
 	case Categorical:
+		if len(f.Edges) > 0 {
+			return fmt.Errorf("feature %q: categorical with bin edges", f.Name)
+		}
 	default:
 		return fmt.Errorf("feature %q: unknown kind %q", f.Name, f.Kind)
 	}
 	return nil
 }
 
-// Save writes b as indented JSON to path, through a temporary file renamed
-// into place so that readers never see half a baseline.
-func (b *Baseline) Save(path string) error {
+// Save writes b as indented JSON to path, through a temporary file in the
+// same directory that is synced and renamed into place, so that readers never
+// see half a baseline and a crash leaves the old file or the new one.
+func (b *Baseline) Save(path string) (err error) {
 	data, err := json.MarshalIndent(b, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode baseline %s: %w", b.ID, err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".baseline-*.tmp")
+	if err != nil {
 		return fmt.Errorf("write baseline %s: %w", b.ID, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(append(data, '\n')); err != nil {
+		return fmt.Errorf("write baseline %s: %w", b.ID, err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("sync baseline %s: %w", b.ID, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("write baseline %s: %w", b.ID, err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write baseline %s: %w", b.ID, err)
 	}
 	return nil
@@ -190,10 +225,13 @@ func Load(path string) (*Baseline, error) {
 		return nil, fmt.Errorf("read baseline: %w", err)
 	}
 	var b Baseline
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&b); err != nil {
 		return nil, fmt.Errorf("decode baseline %s: %w", path, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("decode baseline %s: data after the baseline object", path)
 	}
 	if err := b.Validate(); err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)

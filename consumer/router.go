@@ -38,6 +38,7 @@ type router struct {
 	builders map[string]*BatchBuilder
 	seen     map[string]*idSet
 	counts   Counts
+	lastWM   time.Time // watermark of the last batch flushed
 }
 
 type routerConfig struct {
@@ -116,8 +117,10 @@ func (r *router) pending() int {
 	return n
 }
 
-// flush turns every non-empty builder into a Batch, in model order, with the
-// given watermark. Ack is left for the caller to set.
+// flush turns every non-empty builder into a Batch, in model order. Only the
+// last batch carries the new watermark wm; the others carry the previous one,
+// so that no model's records of this flush arrive after wm has closed their
+// windows. Ack is left for the caller to set.
 func (r *router) flush(wm time.Time) []Batch {
 	models := make([]string, 0, len(r.builders))
 	for m, bb := range r.builders {
@@ -131,7 +134,11 @@ func (r *router) flush(wm time.Time) []Batch {
 		bb := r.builders[m]
 		r.counts.TypeErrors += bb.TypeErrors
 		bb.TypeErrors = 0
-		out = append(out, Batch{Model: m, Baseline: r.baselines[m], Rec: bb.NewRecordBatch(), Watermark: wm})
+		out = append(out, Batch{Model: m, Baseline: r.baselines[m], Rec: bb.NewRecordBatch(), Watermark: r.lastWM})
+	}
+	if len(out) > 0 {
+		out[len(out)-1].Watermark = wm
+		r.lastWM = wm
 	}
 	return out
 }

@@ -1,0 +1,407 @@
+package baselines
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Defaults of BuildOptions.
+const (
+	DefaultBins          = 100
+	DefaultMaxCategories = 1000
+)
+
+// PredictionName is the Name of a baseline's Prediction feature.
+const PredictionName = "prediction"
+
+// BuildOptions tunes a Builder. The zero value is ready to use.
+type BuildOptions struct {
+	// Bins is the number of quantile bins of a numeric feature: its edges
+	// are the quantiles at levels i/Bins for i = 0..Bins, interpolated
+	// linearly between order statistics as numpy.quantile does by default
+	// (Hyndman and Fan's definition 7), with repeated values dropped, so a
+	// feature gets at most Bins+1 edges. On data with few distinct values the
+	// interpolation can put an edge between two of them, as numpy does.
+	// Zero or less means DefaultBins.
+	Bins int
+	// MaxCategories caps the categories of a categorical feature: past it,
+	// the MaxCategories-1 most frequent are kept (ties broken by value) and
+	// the rest are counted under OtherCategory. Zero or less means
+	// DefaultMaxCategories.
+	MaxCategories int
+	// Now stamps the baseline's CreatedAt; nil means time.Now.
+	Now func() time.Time
+	// Source says where the reference rows came from, e.g. a file name.
+	Source string
+	// ModelVersion is the model version the rows came from, if known.
+	ModelVersion string
+}
+
+// Builder accumulates reference rows of one model and builds a Baseline from
+// them. Feed it one row at a time, each value of the row with an Add call and
+// then EndRow; then call Build.
+//
+// A feature is numeric if every non-null value it got was a number, and
+// categorical otherwise: one string among numbers makes the numbers
+// categories too, written by strconv.FormatFloat(x, 'g', -1, 64), the form
+// consumer.Value.Text gives production values. A feature that only ever got
+// nulls is categorical with no categories. NaN and ±Inf count as null: bin
+// edges must be finite and JSON cannot hold them. A feature that is absent
+// from a row counts as null in that row, so that for every feature Count +
+// Nulls equals the number of rows.
+//
+// Memory: quantile edges are exact, so a Builder keeps every number it is
+// given, 8 bytes each (80 MB for ten numeric features over a million rows),
+// plus one map entry per distinct category and one small record per feature
+// name. Sample the reference first if it does not fit.
+//
+// A Builder is not safe for concurrent use.
+type Builder struct {
+	model    string
+	opts     BuildOptions
+	features map[string]*column
+	pred     column
+	rows     int64
+	pending  bool // values were added since the last EndRow
+}
+
+// column accumulates the values of one feature.
+type column struct {
+	nums    []float64        // finite numbers, in arrival order until Build sorts them
+	cats    map[string]int64 // strings and their counts
+	strings int64            // sum of cats
+	seen    bool             // got at least one value, null or not
+	lastRow int64            // the row of the last value; -1 before the first
+}
+
+func newColumn() *column { return &column{lastRow: -1} }
+
+// NewBuilder returns a Builder for reference rows of model.
+func NewBuilder(model string, opts BuildOptions) *Builder {
+	if opts.Bins <= 0 {
+		opts.Bins = DefaultBins
+	}
+	if opts.MaxCategories <= 0 {
+		opts.MaxCategories = DefaultMaxCategories
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Builder{
+		model:    model,
+		opts:     opts,
+		features: make(map[string]*column),
+		pred:     column{lastRow: -1},
+	}
+}
+
+// AddNumber adds x as the value of feature in the current row. NaN and ±Inf
+// count as null. Only the first value of a feature in a row counts; later
+// ones are ignored.
+func (b *Builder) AddNumber(feature string, x float64) { b.feature(feature).number(b, x) }
+
+// AddCategory adds s as the value of feature in the current row. Only the
+// first value of a feature in a row counts.
+func (b *Builder) AddCategory(feature, s string) { b.feature(feature).category(b, s) }
+
+// AddNull records that feature is missing in the current row. It matters only
+// for a feature that never gets a value: absence counts as null anyway once
+// the feature is known.
+func (b *Builder) AddNull(feature string) { b.feature(feature).null(b) }
+
+// AddPredictionNumber adds x as the prediction of the current row, as
+// AddNumber does for a feature.
+func (b *Builder) AddPredictionNumber(x float64) { b.pred.number(b, x) }
+
+// AddPredictionCategory adds s as the prediction of the current row, as
+// AddCategory does for a feature.
+func (b *Builder) AddPredictionCategory(s string) { b.pred.category(b, s) }
+
+// AddPredictionNull records that the current row has no prediction. Rows
+// without a prediction count as nulls once any row had one, as for
+// features; if no row ever had one, the baseline's prediction has no counts
+// at all.
+func (b *Builder) AddPredictionNull() { b.pred.null(b) }
+
+// EndRow ends the current row. A row without any Add call still counts, with
+// every feature null in it.
+func (b *Builder) EndRow() {
+	b.rows++
+	b.pending = false
+}
+
+func (b *Builder) feature(name string) *column {
+	c, ok := b.features[name]
+	if !ok {
+		c = newColumn()
+		b.features[name] = c
+	}
+	return c
+}
+
+// mark claims the current row for c and reports whether it was still free.
+func (c *column) mark(b *Builder) bool {
+	if c.lastRow == b.rows {
+		return false
+	}
+	c.lastRow = b.rows
+	c.seen = true
+	b.pending = true
+	return true
+}
+
+func (c *column) number(b *Builder, x float64) {
+	if c.mark(b) && !math.IsNaN(x) && !math.IsInf(x, 0) {
+		c.nums = append(c.nums, x)
+	}
+}
+
+func (c *column) category(b *Builder, s string) {
+	if c.mark(b) {
+		if c.cats == nil {
+			c.cats = make(map[string]int64)
+		}
+		c.cats[s]++
+		c.strings++
+	}
+}
+
+func (c *column) null(b *Builder) { c.mark(b) }
+
+// Build returns the baseline of the rows added so far, ending a pending row
+// first. Features are sorted by name. The ID is
+// "<model>-<created, yyyymmddThhmmssZ>-<hash>", where hash is the first 8 hex
+// digits of the SHA-256 of the baseline's JSON without the ID, so the same
+// rows, options and time give the same ID.
+//
+// Build fails without a model, without rows, without features, or when a
+// numeric feature's values are so large that their sum overflows float64.
+// Build sorts the numbers it kept in place; calling it again is allowed.
+func (b *Builder) Build() (*Baseline, error) {
+	if b.pending {
+		b.EndRow()
+	}
+	if b.model == "" {
+		return nil, errors.New("build baseline: model is required")
+	}
+	if b.rows == 0 {
+		return nil, fmt.Errorf("build baseline of model %q: no rows", b.model)
+	}
+	if len(b.features) == 0 {
+		return nil, fmt.Errorf("build baseline of model %q: no features in %d rows", b.model, b.rows)
+	}
+	bl := &Baseline{
+		Format:       FormatVersion,
+		Model:        b.model,
+		ModelVersion: b.opts.ModelVersion,
+		CreatedAt:    b.opts.Now().UTC(),
+		Source:       b.opts.Source,
+		Rows:         b.rows,
+		Features:     make([]Feature, 0, len(b.features)),
+	}
+	names := make([]string, 0, len(b.features))
+	for name := range b.features {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		f, err := b.summarize(name, b.features[name])
+		if err != nil {
+			return nil, fmt.Errorf("build baseline of model %q: %w", b.model, err)
+		}
+		bl.Features = append(bl.Features, f)
+	}
+	pred, err := b.summarize(PredictionName, &b.pred)
+	if err != nil {
+		return nil, fmt.Errorf("build baseline of model %q: %w", b.model, err)
+	}
+	bl.Prediction = pred
+
+	canonical, err := json.Marshal(bl)
+	if err != nil {
+		return nil, fmt.Errorf("build baseline of model %q: encode: %w", b.model, err)
+	}
+	sum := sha256.Sum256(canonical)
+	bl.ID = fmt.Sprintf("%s-%s-%x", b.model, bl.CreatedAt.Format("20060102T150405Z"), sum[:4])
+	if err := bl.Validate(); err != nil {
+		// A bug in Build, not in the data.
+		return nil, fmt.Errorf("build baseline of model %q: %w", b.model, err)
+	}
+	return bl, nil
+}
+
+// summarize turns the values of one column into its Feature.
+func (b *Builder) summarize(name string, c *column) (Feature, error) {
+	f := Feature{Name: name}
+	if !c.seen {
+		f.Kind = Categorical
+		return f, nil
+	}
+	f.Count = int64(len(c.nums)) + c.strings
+	f.Nulls = b.rows - f.Count
+	if c.strings > 0 || len(c.nums) == 0 {
+		f.Kind = Categorical
+		f.Categories = capCategories(c.cats, c.nums, b.opts.MaxCategories)
+		return f, nil
+	}
+	f.Kind = Numeric
+	if err := numeric(&f, c.nums, b.opts.Bins); err != nil {
+		return Feature{}, fmt.Errorf("feature %q: %w", name, err)
+	}
+	return f, nil
+}
+
+// numeric fills f's edges, bin counts and sums and moments from nums, which
+// it sorts. nums is not empty and holds finite numbers only.
+func numeric(f *Feature, nums []float64, bins int) error {
+	slices.Sort(nums)
+	n := len(nums)
+	f.Edges = make([]float64, 0, min(bins+1, n))
+	for i := 0; i <= bins; i++ {
+		e := quantile(nums, float64(i)/float64(bins))
+		if len(f.Edges) == 0 || e > f.Edges[len(f.Edges)-1] {
+			f.Edges = append(f.Edges, e)
+		}
+	}
+	f.Counts = make([]int64, len(f.Edges)+1)
+	f.Sums = make([]float64, len(f.Edges)+1)
+	for _, x := range nums {
+		i := BinIndex(f.Edges, x)
+		f.Counts[i]++
+		f.Sums[i] += x
+	}
+	f.Min, f.Max = nums[0], nums[n-1]
+	f.Mean, f.Std = meanStd(nums)
+	f.Mean = min(max(f.Mean, f.Min), f.Max) // rounding must not move it out of range
+	for _, s := range f.Sums {
+		if math.IsInf(s, 0) {
+			return errors.New("sum of values in a bin overflows float64")
+		}
+	}
+	if math.IsInf(f.Mean, 0) || math.IsNaN(f.Mean) || math.IsInf(f.Std, 0) || math.IsNaN(f.Std) {
+		return errors.New("mean or standard deviation of values overflows float64")
+	}
+	return nil
+}
+
+// quantile returns the q-quantile (0 <= q <= 1) of sorted, which must be
+// ascending and not empty, as numpy.quantile computes it by default
+// (method "linear", Hyndman and Fan's definition 7):
+//
+//	h = (n-1)·q,  Q(q) = x[⌊h⌋] + (h-⌊h⌋)·(x[⌊h⌋+1] - x[⌊h⌋])
+//
+// The interpolation is evaluated from the nearer end, as numpy's _lerp does,
+// so that results match numpy to the last bit.
+//
+// Reference: R. J. Hyndman and Y. Fan, Sample Quantiles in Statistical
+// Packages, The American Statistician 50(4), 1996.
+func quantile(sorted []float64, q float64) float64 {
+	n := len(sorted)
+	h := float64(n-1) * q
+	lo := math.Floor(h)
+	if lo >= float64(n-1) {
+		return sorted[n-1]
+	}
+	if lo < 0 {
+		return sorted[0]
+	}
+	i := int(lo)
+	a, b, t := sorted[i], sorted[i+1], h-lo
+	d := b - a
+	if math.IsInf(d, 0) {
+		// a and b are of opposite sign near the float64 limits.
+		return a*(1-t) + b*t
+	}
+	if t >= 0.5 {
+		return b - d*(1-t)
+	}
+	return a + d*t
+}
+
+// meanStd returns the mean and the population standard deviation of x,
+// which is sorted and not empty, by the corrected two-pass algorithm:
+//
+//	μ = Σx/n,  σ² = (Σ(x-μ)² - (Σ(x-μ))²/n) / n
+//
+// with a compensated (Neumaier) sum for Σx. Values beyond 2^500 in magnitude
+// are scaled by a power of two first, so that the squares cannot overflow.
+// Reference: T. F. Chan, G. H. Golub and R. J. LeVeque, Algorithms for
+// Computing the Sample Variance, The American Statistician 37(3), 1983; as in
+// gonum's stat.PopMeanVariance.
+func meanStd(x []float64) (mean, std float64) {
+	scale := 1.0
+	if _, exp := math.Frexp(max(-x[0], x[len(x)-1])); exp > 500 {
+		scale = math.Ldexp(1, exp-1) // 2^1024 is not a float64
+	}
+	var sum, comp float64
+	for _, v := range x {
+		v /= scale
+		t := sum + v
+		if math.Abs(sum) >= math.Abs(v) {
+			comp += (sum - t) + v
+		} else {
+			comp += (v - t) + sum
+		}
+		sum = t
+	}
+	n := float64(len(x))
+	mean = (sum + comp) / n
+	var ss, s float64
+	for _, v := range x {
+		d := v/scale - mean
+		ss += d * d
+		s += d
+	}
+	variance := (ss - s*s/n) / n
+	return mean * scale, math.Sqrt(max(variance, 0)) * scale
+}
+
+// capCategories returns the category counts of strs plus nums (formatted as
+// consumer.Value.Text formats numbers), with all but the max-1 most frequent
+// merged into OtherCategory when there are more than limit. It returns nil
+// when there are none.
+func capCategories(strs map[string]int64, nums []float64, limit int) map[string]int64 {
+	if len(strs) == 0 && len(nums) == 0 {
+		return nil
+	}
+	all := make(map[string]int64, len(strs)+min(len(nums), 64))
+	for s, n := range strs {
+		all[s] += n
+	}
+	for _, x := range nums {
+		all[strconv.FormatFloat(x, 'g', -1, 64)]++
+	}
+	if len(all) <= limit {
+		return all
+	}
+	type entry struct {
+		value string
+		count int64
+	}
+	entries := make([]entry, 0, len(all))
+	for v, n := range all {
+		entries = append(entries, entry{v, n})
+	}
+	slices.SortFunc(entries, func(a, b entry) int {
+		if c := cmp.Compare(b.count, a.count); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.value, b.value)
+	})
+	out := make(map[string]int64, limit)
+	for i, e := range entries {
+		if i < limit-1 {
+			out[e.value] += e.count
+		} else {
+			out[OtherCategory] += e.count
+		}
+	}
+	return out
+}

@@ -1,0 +1,125 @@
+package demo
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/driftwatch/driftwatch/stats/drift"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestDemoEndToEnd runs the whole demo through the embedded broker on a
+// smaller stream and checks the verdicts against the injected truth: exactly
+// the drifted features are flagged, in every window from the first drifted
+// one on, and nowhere before; bad records are all in the dead-letter topic.
+func TestDemoEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	var out strings.Builder
+	o, err := Run(context.Background(), &out, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{
+		Out: dir, RecordsPerWindow: 1000, ReferenceRecords: 10_000,
+	})
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	scen := o.Scenario
+	expected := scen.Expected()
+	for _, m := range scen.Models {
+		from := driftFrom(m)
+		if from <= 0 || from >= scen.Windows {
+			t.Fatalf("scenario drift starts at window %d of %d: nothing to test", from, scen.Windows)
+		}
+		for idx := 0; idx < scen.Windows; idx++ {
+			var features []string
+			for _, s := range o.Flagged[m.Name][idx] {
+				if s != "prediction" {
+					features = append(features, s)
+				}
+			}
+			sort.Strings(features)
+			var want []string
+			if idx >= from {
+				want = expected[m.Name]
+			}
+			if !slices.Equal(features, want) {
+				t.Errorf("%s window %d: flagged %v, want %v", m.Name, idx, features, want)
+			}
+		}
+	}
+
+	c := o.Counts
+	if c.Windows.Closed != int64(scen.Windows*len(scen.Models)) {
+		t.Errorf("closed %d windows, want %d", c.Windows.Closed, scen.Windows*len(scen.Models))
+	}
+	if c.Windows.Late != 0 || c.Windows.Overflow != 0 {
+		t.Errorf("late %d, overflow %d: the stream's jitter is within the allowed lateness", c.Windows.Late, c.Windows.Overflow)
+	}
+	var dead int64
+	for reason, n := range c.Source.DeadLetter {
+		dead += n
+		if o.DeadLetters[reason] != n {
+			t.Errorf("dead letters %s: counted %d, found %d in the topic", reason, n, o.DeadLetters[reason])
+		}
+	}
+	if dead == 0 || c.Source.Duplicates == 0 {
+		t.Errorf("the scenario injects bad and duplicate records; counted %d and %d", dead, c.Source.Duplicates)
+	}
+	if c.Source.Accepted+c.Source.Duplicates+dead != c.Source.Records {
+		t.Errorf("records do not add up: %+v", c.Source)
+	}
+
+	// The metrics file holds contract rows, one per window, subject and metric.
+	f, err := os.Open(o.MetricsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	type key struct{ model, start, family, subject, metric string }
+	seen := map[key]bool{}
+	sc := bufio.NewScanner(f)
+	var rows int64
+	for sc.Scan() {
+		var r map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("row %d: %v", rows, err)
+		}
+		for _, col := range []string{"model", "model_version", "window_start", "window_end", "family", "subject", "metric",
+			"value", "p_value", "threshold", "drifted", "severity", "n_current", "n_reference", "baseline_id"} {
+			if _, ok := r[col]; !ok {
+				t.Fatalf("row %d has no %s: %s", rows, col, sc.Text())
+			}
+		}
+		k := key{r["model"].(string), r["window_start"].(string), r["family"].(string), r["subject"].(string), r["metric"].(string)}
+		if seen[k] {
+			t.Fatalf("row %v twice", k)
+		}
+		seen[k] = true
+		if start, _ := time.Parse(time.RFC3339, k.start); !start.Truncate(time.Hour).Equal(start) {
+			t.Fatalf("window start %s not aligned", k.start)
+		}
+		if r["drifted"] == true && r["severity"] == "" {
+			t.Fatalf("drifted row without severity: %s", sc.Text())
+		}
+		rows++
+	}
+	if rows != o.Rows || rows == 0 {
+		t.Errorf("file has %d rows, sink committed %d", rows, o.Rows)
+	}
+	if !seen[key{"fraud", scen.Start.Format(time.RFC3339), drift.FamilyData, "amount", drift.MetricPSI}] {
+		t.Errorf("no psi row for fraud.amount in the first window")
+	}
+	if !strings.Contains(out.String(), "DRIFT") || !strings.Contains(out.String(), o.MetricsPath) {
+		t.Errorf("narration lacks verdicts or the file path:\n%s", out.String())
+	}
+}

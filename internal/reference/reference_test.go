@@ -1,0 +1,367 @@
+package reference
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"github.com/driftwatch/driftwatch/baselines"
+)
+
+var testNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+func testOptions() baselines.BuildOptions {
+	return baselines.BuildOptions{Now: func() time.Time { return testNow }}
+}
+
+// wantFeature is what a test checks of one baselines.Feature.
+type wantFeature struct {
+	name         string
+	kind         baselines.Kind
+	count, nulls int64
+	categories   map[string]int64 // categorical only
+}
+
+func checkFeatures(t *testing.T, got []baselines.Feature, want []wantFeature) {
+	t.Helper()
+	if len(got) != len(want) {
+		names := make([]string, len(got))
+		for i, f := range got {
+			names[i] = f.Name
+		}
+		t.Fatalf("features %v, want %d", names, len(want))
+	}
+	for i, w := range want {
+		f := got[i]
+		if f.Name != w.name || f.Kind != w.kind || f.Count != w.count || f.Nulls != w.nulls ||
+			!reflect.DeepEqual(f.Categories, w.categories) {
+			t.Errorf("feature %d: %s %s count %d nulls %d categories %v\nwant %+v",
+				i, f.Name, f.Kind, f.Count, f.Nulls, f.Categories, w)
+		}
+	}
+}
+
+func TestBuildJSONL(t *testing.T) {
+	path := filepath.Join("testdata", "fraud.jsonl")
+	bl, sum, err := Build(path, "fraud", testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSum := Summary{Rows: 5, Skipped: 6, OtherModels: 2, FirstErrors: []string{
+		"line 4: not_json: not a JSON object",
+		"line 6: missing_field: prediction",
+		`line 7: bad_timestamp: timestamp "yesterday" is not RFC 3339`,
+		"line 8: wrong_type: features.amount: want number, string, bool or null",
+		"line 11: missing_field: model_version",
+	}}
+	if !reflect.DeepEqual(sum, wantSum) {
+		t.Errorf("summary\n%+v\nwant\n%+v", sum, wantSum)
+	}
+	if bl.Rows != 5 || bl.Model != "fraud" || bl.Source != path || !strings.HasPrefix(bl.ID, "fraud-20261120T120000Z-") {
+		t.Errorf("rows %d model %s source %s id %s", bl.Rows, bl.Model, bl.Source, bl.ID)
+	}
+	checkFeatures(t, bl.Features, []wantFeature{
+		{"age", baselines.Categorical, 2, 3, map[string]int64{"41": 1, "unknown": 1}},
+		{"amount", baselines.Numeric, 4, 1, nil},
+		{"country", baselines.Categorical, 4, 1, map[string]int64{"DE": 2, "FR": 1, "US": 1}},
+		{"is_new_customer", baselines.Categorical, 3, 2, map[string]int64{"true": 2, "false": 1}},
+	})
+	if a := bl.Features[1]; a.Min != 42 || a.Max != 300 || a.Mean != (120.5+80+300+42)/4 {
+		t.Errorf("amount %+v", a)
+	}
+	// One string prediction makes the prediction categorical.
+	checkFeatures(t, []baselines.Feature{bl.Prediction}, []wantFeature{
+		{"prediction", baselines.Categorical, 5, 0, map[string]int64{"0.87": 1, "0.12": 1, "0.5": 1, "0.33": 1, "0.9": 1}},
+	})
+	if err := bl.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestBuildCSV(t *testing.T) {
+	opts := testOptions()
+	opts.Source = "train"
+	plain, sum, err := Build(filepath.Join("testdata", "train.csv"), "fraud", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSum := Summary{Rows: 4, Skipped: 2, OtherModels: 1, FirstErrors: []string{
+		"line 6: 4 cells, the header has 12",
+		`line 8: bare " in non-quoted-field`,
+	}}
+	if !reflect.DeepEqual(sum, wantSum) {
+		t.Errorf("summary\n%+v\nwant\n%+v", sum, wantSum)
+	}
+	checkFeatures(t, plain.Features, []wantFeature{
+		{"age", baselines.Numeric, 1, 3, nil},
+		{"amount", baselines.Numeric, 4, 0, nil},
+		{"country", baselines.Categorical, 3, 1, map[string]int64{"DE": 2, "FR": 1}},
+		{"is_new_customer", baselines.Categorical, 4, 0, map[string]int64{"true": 3, "false": 1}},
+		{"segment", baselines.Categorical, 4, 0, map[string]int64{"1": 2, "2": 1, "x": 1}},
+		{"zip", baselines.Numeric, 4, 0, nil},
+	})
+	checkFeatures(t, []baselines.Feature{plain.Prediction}, []wantFeature{
+		{"prediction", baselines.Numeric, 3, 1, nil},
+	})
+	if a := plain.Features[1]; a.Min != -2.5 || a.Max != 1000 {
+		t.Errorf("amount: min %v max %v, want -2.5 and 1000 (cells trimmed, 1e3 parsed)", a.Min, a.Max)
+	}
+
+	// The gzipped copy gives the same baseline, id included.
+	gz, _, err := Build(filepath.Join("testdata", "train.csv.gz"), "fraud", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gz, plain) {
+		t.Errorf("from train.csv.gz\n%+v\nwant\n%+v", gz, plain)
+	}
+}
+
+func TestBuildGzipJSONL(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "fraud.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := testOptions()
+	opts.Source = "fraud"
+	want, wantSum, err := Build(filepath.Join("testdata", "fraud.jsonl"), "fraud", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"fraud.jsonl.gz", "fraud.NDJSON.GZ", "fraud.json.gz"} {
+		path := filepath.Join(t.TempDir(), name)
+		writeGzip(t, path, data)
+		got, sum, err := Build(path, "fraud", opts)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(sum, wantSum) {
+			t.Errorf("%s: baseline or summary differ from the plain file's", name)
+		}
+	}
+}
+
+func writeGzip(t *testing.T, path string, data []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tests := []struct {
+		name  string
+		path  string
+		model string
+		want  []string // substrings of the error
+	}{
+		{"empty file", filepath.Join("testdata", "empty.csv"), "fraud",
+			[]string{`no records of model "fraud" in testdata/empty.csv: the file has no data rows`}},
+		{"header only", filepath.Join("testdata", "header_only.csv"), "fraud",
+			[]string{`no records of model "fraud" in testdata/header_only.csv`}},
+		{"empty JSON lines", write("blank.jsonl", "\n  \n"), "fraud",
+			[]string{`no records of model "fraud"`, "no data rows"}},
+		{"other models only", filepath.Join("testdata", "other_models.jsonl"), "fraud",
+			[]string{`no records of model "fraud" in testdata/other_models.jsonl (found 2 records of other models)`}},
+		{"bad lines only", write("bad.jsonl", "{}\nnope\n"), "fraud",
+			[]string{`no records of model "fraud"`, "skipped 2 bad lines, first line 1: missing_field: prediction_id"}},
+		{"JSON array", filepath.Join("testdata", "array.json"), "fraud",
+			[]string{"testdata/array.json", "JSON array; want JSON lines"}},
+		{"no model", filepath.Join("testdata", "fraud.jsonl"), "", []string{"model is required"}},
+		{"parquet", "train.parquet", "fraud", []string{"train.parquet", "parquet is not supported yet", ".csv"}},
+		{"unknown extension", "train.txt", "fraud", []string{`unsupported file type ".txt"`, ".jsonl, .ndjson, .json", ".csv", ".gz", "parquet is not supported yet"}},
+		{"no extension", "train", "fraud", []string{"no file extension", ".csv"}},
+		{"missing file", filepath.Join(dir, "missing.csv"), "fraud", []string{"open reference file", "missing.csv"}},
+		{"not gzip", write("plain.csv.gz", "amount,prediction\n1,2\n"), "fraud", []string{"plain.csv.gz as gzip: gzip: invalid header"}},
+		{"truncated gzip", write("short.csv.gz", "\x1f\x8b"), "fraud", []string{"short.csv.gz as gzip: unexpected EOF"}},
+		{"repeated column", write("dup.csv", "a,b,a\n1,2,3\n"), "fraud", []string{"dup.csv", `column "a" appears twice`}},
+		{"no features", write("pred.csv", "prediction,label\n1,0\n"), "fraud", []string{"no features in 1 rows", "pred.csv"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bl, _, err := Build(tt.path, tt.model, testOptions())
+			if err == nil {
+				t.Fatalf("Build = %v, want an error", bl.ID)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestBuildLongLine(t *testing.T) {
+	long := `{"prediction_id":"` + strings.Repeat("x", maxLineBytes) + `"}`
+	good := `{"prediction_id":"p","model":"m","model_version":"1","timestamp":"2026-01-01T00:00:00Z","features":{"a":1},"prediction":1}`
+	path := filepath.Join(t.TempDir(), "long.jsonl")
+	if err := os.WriteFile(path, []byte(good+"\n"+long+"\n"+good+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bl, sum, err := Build(path, "m", testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bl.Rows != 2 || sum.Skipped != 1 || sum.FirstErrors[0] != "line 2: line longer than 16 MiB" {
+		t.Errorf("rows %d summary %+v", bl.Rows, sum)
+	}
+
+	path = filepath.Join(t.TempDir(), "long.csv")
+	if err := os.WriteFile(path, []byte("a\n1\n"+strings.Repeat("2", maxLineBytes+1)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Build(path, "m", testOptions()); err == nil || !strings.Contains(err.Error(), "line 3: line longer than 16 MiB") {
+		t.Errorf("Build of a CSV with a long line: %v", err)
+	}
+}
+
+func TestCSVTyping(t *testing.T) {
+	tests := []struct {
+		name string
+		csv  string
+		want []wantFeature
+	}{
+		{"numbers and nulls", "x\n1\nNA\n2.5\nnan\n  \nNULL\nnone\n-3e2\n", []wantFeature{
+			{"x", baselines.Numeric, 3, 5, nil}}},
+		{"one word makes it categorical", "x\n1\nNA\nfoo\n1.0\n", []wantFeature{
+			{"x", baselines.Categorical, 3, 1, map[string]int64{"1": 1, "foo": 1, "1.0": 1}}}},
+		{"overflow counts as null", "x\n1e400\n2\n", []wantFeature{
+			{"x", baselines.Numeric, 1, 1, nil}}},
+		{"infinity is a number, counted as null", "x\ninf\n-Infinity\n2\n", []wantFeature{
+			{"x", baselines.Numeric, 1, 2, nil}}},
+		{"only nulls", "x,y\n,1\nNA,2\n", []wantFeature{
+			{"x", baselines.Categorical, 0, 2, nil},
+			{"y", baselines.Numeric, 2, 0, nil}}},
+		{"quoted cells and byte order mark", "\ufeff\"x\",y\n\"1,5\",\"a\"\n\"2\",b\n", []wantFeature{
+			{"x", baselines.Categorical, 2, 0, map[string]int64{"1,5": 1, "2": 1}},
+			{"y", baselines.Categorical, 2, 0, map[string]int64{"a": 1, "b": 1}}}},
+		{"not features", "prediction_id,model,model_version,timestamp,label,variant,latency_ms,x,prediction\n" +
+			"p,m,1,t,0,champion,3,7,0.5\n", []wantFeature{
+			{"x", baselines.Numeric, 1, 0, nil}}},
+		{"CRLF", "x,y\r\n1,a\r\n2,b\r\n", []wantFeature{
+			{"x", baselines.Numeric, 2, 0, nil},
+			{"y", baselines.Categorical, 2, 0, map[string]int64{"a": 1, "b": 1}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := baselines.NewBuilder("m", testOptions())
+			var sum Summary
+			if err := readCSV(strings.NewReader(tt.csv), "m", b, &sum); err != nil {
+				t.Fatal(err)
+			}
+			bl, err := b.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkFeatures(t, bl.Features, tt.want)
+		})
+	}
+}
+
+func TestLineReader(t *testing.T) {
+	in := "abc\nabcdefgh\r\nab\r\n\nabcdefghijklmnopqrstuvwxyz\nlast"
+	lr := newLineReader(nil, 5)
+	lr.r = bufio.NewReaderSize(iotest.OneByteReader(strings.NewReader(in)), 16) // lines across buffer refills
+	type result struct {
+		line string
+		err  error
+	}
+	var got []result
+	for {
+		line, err := lr.next()
+		if err == io.EOF {
+			break
+		}
+		got = append(got, result{string(line), err})
+	}
+	want := []result{{"abc", nil}, {"", errLineTooLong}, {"ab", nil}, {"", nil}, {"", errLineTooLong}, {"last", nil}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("lines %v, want %v", got, want)
+	}
+	if lr.n != 6 {
+		t.Errorf("%d lines counted, want 6", lr.n)
+	}
+}
+
+func TestLineLimiter(t *testing.T) {
+	tests := []struct {
+		in      string
+		wantErr string
+	}{
+		{"12345\n12345\n12345", ""},
+		{"12345\n123456\n", "line 2: line longer than 16 MiB"},
+		{"123456", "line 1: line longer than 16 MiB"},
+	}
+	for _, tt := range tests {
+		out, err := io.ReadAll(&lineLimiter{r: iotest.HalfReader(strings.NewReader(tt.in)), max: 5})
+		switch {
+		case tt.wantErr == "" && (err != nil || string(out) != tt.in):
+			t.Errorf("%q: read %q, %v", tt.in, out, err)
+		case tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr || !errors.Is(err, errLineTooLong)):
+			t.Errorf("%q: error %v, want %q", tt.in, err, tt.wantErr)
+		}
+	}
+}
+
+func TestFormatOf(t *testing.T) {
+	tests := []struct {
+		path   string
+		format format
+		gz     bool
+	}{
+		{"a.jsonl", formatJSONL, false},
+		{"dir.csv/a.ndjson", formatJSONL, false},
+		{"A.JSON", formatJSONL, false},
+		{"a.csv", formatCSV, false},
+		{"a.b.csv.gz", formatCSV, true},
+		{"a.jsonl.gz", formatJSONL, true},
+	}
+	for _, tt := range tests {
+		f, gz, err := formatOf(tt.path)
+		if err != nil || f != tt.format || gz != tt.gz {
+			t.Errorf("formatOf(%q) = %v, %v, %v", tt.path, f, gz, err)
+		}
+	}
+	for _, bad := range []string{"a.gz", "a.parquet.gz", "a.tsv", "a.csv.zip"} {
+		if _, _, err := formatOf(bad); err == nil {
+			t.Errorf("formatOf(%q): no error", bad)
+		}
+	}
+}
+
+func TestSummaryKeepsFirstErrors(t *testing.T) {
+	var sum Summary
+	for i := range int64(8) {
+		sum.skip(i+1, "bad")
+	}
+	if sum.Skipped != 8 || !slices.Equal(sum.FirstErrors, []string{"line 1: bad", "line 2: bad", "line 3: bad", "line 4: bad", "line 5: bad"}) {
+		t.Errorf("%+v", sum)
+	}
+}
