@@ -1,0 +1,24 @@
+package alerts
+
+import (
+	"testing"
+
+	"github.com/driftwatch/driftwatch/stats/drift"
+)
+
+func TestClassify(t *testing.T) {
+	rows := []drift.Row{
+		{Metric: "psi", Drifted: true, Primary: true},
+		{Metric: "ks", Drifted: true},
+		{Metric: "jensen_shannon", Primary: true},
+		{Metric: "null_rate", Drifted: true, Family: drift.FamilyQuality},
+		{Metric: "psi", Severity: "SEV-1"}, // a stale severity is cleared
+	}
+	Classify(rows)
+	want := []Severity{Sev3, Sev4, "", Sev4, ""}
+	for i, r := range rows {
+		if Severity(r.Severity) != want[i] {
+			t.Errorf("row %d (%+v): severity %q, want %q", i, r, r.Severity, want[i])
+		}
+	}
+}

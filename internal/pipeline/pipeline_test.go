@@ -1,0 +1,141 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"go.uber.org/goleak"
+
+	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/consumer"
+	"github.com/driftwatch/driftwatch/sinks"
+	"github.com/driftwatch/driftwatch/stats/drift"
+	"github.com/driftwatch/driftwatch/windows"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// failingSink fails every commit after the first ok ones.
+type failingSink struct {
+	mu      sync.Mutex
+	ok      int
+	commits int
+}
+
+func (s *failingSink) Appender(context.Context) sinks.Appender { return &failingAppender{s: s} }
+func (s *failingSink) Close() error                            { return nil }
+
+type failingAppender struct{ s *failingSink }
+
+func (a *failingAppender) Append(...drift.Row) error { return nil }
+func (a *failingAppender) Rollback() error           { return nil }
+func (a *failingAppender) Commit() error {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	if a.s.commits >= a.s.ok {
+		return errors.New("disk full")
+	}
+	a.s.commits++
+	return nil
+}
+
+// ackSource emits one batch per hour of records and records the acks.
+type ackSource struct {
+	base  *baselines.Baseline
+	hours int
+	mu    sync.Mutex
+	acks  []error
+}
+
+func (s *ackSource) Counts() consumer.Counts { return consumer.Counts{} }
+
+func (s *ackSource) Run(ctx context.Context, out chan<- consumer.Batch) error {
+	defer close(out)
+	t0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	for h := range s.hours {
+		bb := consumer.NewBatchBuilder(memory.DefaultAllocator, s.base)
+		for i := range 200 {
+			ts := t0.Add(time.Duration(h)*time.Hour + time.Duration(i)*time.Second)
+			bb.Append(&consumer.Record{PredictionID: "x", Model: "m", ModelVersion: "1", Timestamp: ts,
+				Features: map[string]consumer.Value{"x": {Kind: consumer.Number, Num: float64(i % 3)}}, Prediction: consumer.Value{Kind: consumer.Number, Num: 1}})
+		}
+		b := consumer.Batch{Model: "m", Baseline: s.base, Rec: bb.NewRecordBatch(), Watermark: t0.Add(time.Duration(h+1) * time.Hour),
+			Ack: func(err error) { s.mu.Lock(); s.acks = append(s.acks, err); s.mu.Unlock() }}
+		bb.Release()
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			b.Rec.Release()
+			return nil
+		}
+	}
+	return nil
+}
+
+func baseline() *baselines.Baseline {
+	num := func(name string) baselines.Feature {
+		return baselines.Feature{Name: name, Kind: baselines.Numeric, Count: 3, Edges: []float64{0, 1, 2}, Counts: []int64{0, 1, 1, 1}, Sums: []float64{0, 0, 1, 2}, Std: 0.8}
+	}
+	return &baselines.Baseline{Format: 1, ID: "b", Model: "m", Features: []baselines.Feature{num("x")}, Prediction: num("prediction")}
+}
+
+// TestSinkFailureStopsAndNothingIsAcked checks that once a commit fails the
+// pipeline stops with that error, and no batch after the committed ones is
+// acknowledged as durable.
+func TestSinkFailureStopsAndNothingIsAcked(t *testing.T) {
+	src := &ackSource{base: baseline(), hours: 6}
+	p := &Pipeline{
+		Source:    src,
+		Windows:   windows.Config{Size: time.Hour, FlushAtEnd: true},
+		Evaluator: drift.NewEvaluator(drift.DefaultPolicy(), nil),
+		Sink:      &failingSink{ok: 2},
+	}
+	err := p.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("Run = %v, want the sink's error", err)
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	var ok int
+	for _, a := range src.acks {
+		if a == nil {
+			ok++
+		}
+	}
+	// Batch h is in window h only: the first two windows commit, the third
+	// fails, and later ones are never committed.
+	if ok != 2 || len(src.acks) > 3 {
+		t.Fatalf("acks %v: want exactly 2 successes and at most one failure", src.acks)
+	}
+}
+
+func TestCommitsEveryWindowInOrder(t *testing.T) {
+	src := &ackSource{base: baseline(), hours: 5}
+	var starts []time.Time
+	p := &Pipeline{
+		Source:    src,
+		Windows:   windows.Config{Size: time.Hour, FlushAtEnd: true},
+		Evaluator: drift.NewEvaluator(drift.DefaultPolicy(), nil),
+		Sink:      &failingSink{ok: 100},
+		OnCommit:  func(r Result) { starts = append(starts, r.Window.Start) },
+	}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(starts) != 5 || len(src.acks) != 5 {
+		t.Fatalf("committed %d windows, %d acks", len(starts), len(src.acks))
+	}
+	for i := 1; i < len(starts); i++ {
+		if !starts[i].After(starts[i-1]) {
+			t.Fatalf("windows out of order: %v", starts)
+		}
+	}
+	if c := p.Counts(); c.Windows.Closed != 5 || c.Windows.Records != 1000 {
+		t.Fatalf("counts %+v", c)
+	}
+}

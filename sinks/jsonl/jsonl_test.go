@@ -1,0 +1,74 @@
+package jsonl
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/driftwatch/driftwatch/stats/drift"
+)
+
+func TestCommitRollback(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rows.jsonl")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := 0.01
+	row := drift.Row{Model: "m", ModelVersion: "1", WindowStart: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC),
+		Family: "data", Subject: "x", Metric: "ks", Value: 0.3, PValue: &p, Threshold: 0.05, Drifted: true, Primary: true}
+
+	a := s.Appender(context.Background())
+	if err := a.Append(row, row); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Append(row); err == nil {
+		t.Fatal("append after rollback succeeded")
+	}
+	a = s.Appender(context.Background())
+	noP := row
+	noP.PValue = nil
+	if err := a.Append(row, noP); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(path); len(data) != 0 {
+		t.Fatalf("rows visible before commit: %s", data)
+	}
+	if err := a.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Commit(); err == nil {
+		t.Fatal("second commit succeeded")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	if len(lines) != 2 || s.Rows() != 2 {
+		t.Fatalf("%d lines, %d rows counted: %s", len(lines), s.Rows(), data)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(lines[1], &m); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := m["p_value"]; !ok || v != nil {
+		t.Errorf("p_value of a row without one: %v (present %v); want null", v, ok)
+	}
+	if _, ok := m["Primary"]; ok {
+		t.Errorf("internal field leaked into the contract row: %s", lines[1])
+	}
+	if m["window_start"] != "2026-11-20T10:00:00Z" {
+		t.Errorf("window_start %v", m["window_start"])
+	}
+}
