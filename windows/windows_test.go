@@ -241,3 +241,25 @@ func TestWindowsCategoryCap(t *testing.T) {
 		t.Fatalf("categories %v, want 2 kept and 2 under %s", cats, baselines.OtherCategory)
 	}
 }
+
+func TestWindowsResumeSkipsCommittedWindows(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	acked := make(chan error, 10)
+	cfg := Config{Size: time.Hour, FlushAtEnd: true, Resume: map[Key]time.Time{{"fraud", "1"}: t0.Add(time.Hour)}}
+	got := run(t, cfg, batch(t, mem, 0, acked,
+		rec{"1", 50 * time.Minute, 1.0, "DE"}, // committed before the restart
+		rec{"2", 50 * time.Minute, 1.0, "DE"}, // other version: not resumed
+		rec{"1", 70 * time.Minute, 1.0, "DE"}))
+	var windows []string
+	for _, c := range got {
+		windows = append(windows, c.Window.Start.Format("15:04")+"/"+c.Window.Version)
+		c.Ack(nil)
+	}
+	if fmt.Sprint(windows) != "[10:00/2 11:00/1]" {
+		t.Fatalf("emitted %v, want the 10:00 window of version 1 skipped", windows)
+	}
+	if err := <-acked; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -338,8 +338,19 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Evaluator: drift.NewEvaluator(def, per),
 		Sink:      sink,
 		Log:       log,
+		OnCommit: func(res pipeline.Result) {
+			if w := res.Window; w != nil {
+				log.Info("window committed", "model", w.Model, "model_version", w.Version,
+					"window_start", w.Start, "records", w.Records, "verdict", report.Verdict(res.Rows))
+			} else {
+				log.Warn("records after their window closed", "model", res.Late.Model, "model_version", res.Late.Version,
+					"window_start", res.Late.Start, "records", res.Late.Records)
+			}
+		},
 	}
-	p.Start()
+	if err := p.Start(ctx); err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pipeline.RegisterMetrics(reg, p)
@@ -364,6 +375,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		runErr = err
 	}
 	c := p.Counts()
-	log.Info("stopped", "records", c.Source.Records, "windows_closed", c.Windows.Closed, "windows_open_dropped", c.Windows.Open)
+	log.Info("stopped", "records", c.Source.Records, "windows_closed", c.Windows.Closed,
+		"windows_open_dropped", c.Windows.Open, "records_resumed", c.Windows.Resumed)
 	return runErr
 }

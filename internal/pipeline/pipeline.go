@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -32,6 +33,12 @@ const (
 type Source interface {
 	Run(ctx context.Context, out chan<- consumer.Batch) error
 	Counts() consumer.Counts
+}
+
+// Resumer is a sink that knows, per model version, the end of the newest
+// window it holds from an earlier run.
+type Resumer interface {
+	Committed(ctx context.Context) (map[windows.Key]time.Time, error)
 }
 
 // Result is what one committed closed window (or late report) produced.
@@ -71,11 +78,21 @@ func (p *Pipeline) Counts() Counts {
 }
 
 // Start prepares the stages; Run calls it. It exists so that Counts can be
-// read before Run's goroutines start.
-func (p *Pipeline) Start() {
-	if p.assigner == nil {
-		p.assigner = windows.New(p.Windows)
+// read before Run's goroutines start. If the sink is a Resumer, windows it
+// already holds are not emitted again.
+func (p *Pipeline) Start(ctx context.Context) error {
+	if p.assigner != nil {
+		return nil
 	}
+	if r, ok := p.Sink.(Resumer); ok {
+		done, err := r.Committed(ctx)
+		if err != nil {
+			return fmt.Errorf("read committed windows: %w", err)
+		}
+		p.Windows.Resume = done
+	}
+	p.assigner = windows.New(p.Windows)
+	return nil
 }
 
 // Run runs the stages until the source ends (and, for bounded sources, every
@@ -84,7 +101,9 @@ func (p *Pipeline) Start() {
 // committed; open windows are dropped unacknowledged, so their offsets stay
 // uncommitted and are read again after a restart.
 func (p *Pipeline) Run(ctx context.Context) error {
-	p.Start()
+	if err := p.Start(ctx); err != nil {
+		return err
+	}
 	batches := make(chan consumer.Batch, batchQueue)
 	closed := make(chan windows.Closed, closedQueue)
 	g, gctx := errgroup.WithContext(ctx)

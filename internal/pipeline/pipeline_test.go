@@ -2,7 +2,10 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +17,7 @@ import (
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/consumer"
 	"github.com/driftwatch/driftwatch/sinks"
+	"github.com/driftwatch/driftwatch/sinks/jsonl"
 	"github.com/driftwatch/driftwatch/stats/drift"
 	"github.com/driftwatch/driftwatch/windows"
 )
@@ -137,5 +141,125 @@ func TestCommitsEveryWindowInOrder(t *testing.T) {
 	}
 	if c := p.Counts(); c.Windows.Closed != 5 || c.Windows.Records != 1000 {
 		t.Fatalf("counts %+v", c)
+	}
+}
+
+// scriptSource emits prepared batches, then either returns (bounded) or
+// waits for ctx like a daemon's source.
+type scriptSource struct {
+	batches []func(ack func(error)) consumer.Batch
+	acks    []chan error
+	wait    bool
+}
+
+func (s *scriptSource) Counts() consumer.Counts { return consumer.Counts{} }
+
+func (s *scriptSource) Run(ctx context.Context, out chan<- consumer.Batch) error {
+	defer close(out)
+	for i, mk := range s.batches {
+		b := mk(func(err error) { s.acks[i] <- err })
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			b.Rec.Release()
+			return nil
+		}
+	}
+	if s.wait {
+		<-ctx.Done()
+	}
+	return nil
+}
+
+// TestRestartDoesNotReemitCommittedWindows: a batch with records of a
+// committed window and of an open one is not acknowledged, so after a crash
+// it is read again; its records of the committed window must not re-open
+// that window with part of its records.
+func TestRestartDoesNotReemitCommittedWindows(t *testing.T) {
+	base := baseline()
+	t0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	mk := func(wm time.Duration, at ...time.Duration) func(func(error)) consumer.Batch {
+		return func(ack func(error)) consumer.Batch {
+			bb := consumer.NewBatchBuilder(memory.DefaultAllocator, base)
+			defer bb.Release()
+			for _, d := range at {
+				bb.Append(&consumer.Record{PredictionID: "x", Model: "m", ModelVersion: "1", Timestamp: t0.Add(d),
+					Features: map[string]consumer.Value{"x": {Kind: consumer.Number, Num: 1}}, Prediction: consumer.Value{Kind: consumer.Number, Num: 1}})
+			}
+			return consumer.Batch{Model: "m", Baseline: base, Rec: bb.NewRecordBatch(), Watermark: t0.Add(wm), Ack: ack}
+		}
+	}
+	var first []time.Duration
+	for i := range 150 {
+		first = append(first, time.Duration(i)*10*time.Second) // 00:00-00:25
+	}
+	batches := []func(func(error)) consumer.Batch{
+		mk(25*time.Minute, first...),
+		mk(70*time.Minute, 50*time.Minute, 55*time.Minute, 65*time.Minute), // window 0 and 1
+		mk(80*time.Minute, 75*time.Minute),                                 // closes window 0 (lateness 10m)
+	}
+	path := t.TempDir() + "/rows.jsonl"
+	newPipeline := func(src Source, sink sinks.Sink, flush bool, onCommit func(Result)) *Pipeline {
+		return &Pipeline{Source: src, Sink: sink, OnCommit: onCommit,
+			Windows:   windows.Config{Size: time.Hour, Lateness: 10 * time.Minute, FlushAtEnd: flush},
+			Evaluator: drift.NewEvaluator(drift.DefaultPolicy(), nil)}
+	}
+
+	// Run 1: window 0 commits, then the process dies.
+	s1, err := jsonl.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src1 := &scriptSource{batches: batches, acks: []chan error{make(chan error, 1), make(chan error, 1), make(chan error, 1)}, wait: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := newPipeline(src1, s1, false, func(Result) { cancel() }).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s1.Close()
+	var unacked []func(func(error)) consumer.Batch
+	for i, ch := range src1.acks {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Fatal(err)
+			}
+		default:
+			unacked = append(unacked, batches[i])
+		}
+	}
+	if len(unacked) != 2 {
+		t.Fatalf("%d batches unacknowledged after window 0 committed, want 2 (they hold window 1)", len(unacked))
+	}
+
+	// Run 2 re-reads the unacknowledged batches to the end.
+	s2, err := jsonl.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	src2 := &scriptSource{batches: unacked, acks: []chan error{make(chan error, 1), make(chan error, 1)}}
+	p2 := newPipeline(src2, s2, true, nil)
+	if err := p2.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c := p2.Counts(); c.Windows.Resumed != 2 {
+		t.Errorf("resumed %d records, want the 2 of window 0 in the re-read batch", c.Windows.Resumed)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string][]float64{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var r drift.Row
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Subject == "x" && r.Metric == drift.MetricNullRate {
+			counts[r.WindowStart.Format("15:04")] = append(counts[r.WindowStart.Format("15:04")], float64(r.NCurrent))
+		}
+	}
+	if fmt.Sprint(counts) != "map[00:00:[152] 01:00:[2]]" {
+		t.Fatalf("null_rate rows' n_current per window: %v; want window 0 once with all 152 records", counts)
 	}
 }

@@ -3,12 +3,14 @@
 // its output through it and the demo keeps its results in it.
 //
 // A commit writes the batch with one write call and fsyncs the file, so a
-// committed row survives a crash. It deliberately does not deduplicate: a
-// window re-emitted after a restart appears again, and readers keep the last
-// row per (model, model_version, window_start, family, subject, metric).
+// committed row survives a crash. On restart, Committed tells the pipeline
+// which windows the file already holds, so they are not emitted again. It
+// deliberately does not deduplicate rows: readers keep the last row per
+// (model, model_version, window_start, family, subject, metric).
 package jsonl
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,9 +18,11 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/driftwatch/driftwatch/sinks"
 	"github.com/driftwatch/driftwatch/stats/drift"
+	"github.com/driftwatch/driftwatch/windows"
 )
 
 // Sink writes rows to one file or writer. Commits are serialized.
@@ -30,13 +34,69 @@ type Sink struct {
 	rows int64
 }
 
-// Open appends to the file at path, creating it if needed.
+// Open appends to the file at path, creating it if needed. If a crash left
+// the last line unfinished, Open ends it with a newline so that later rows
+// stay parseable (readers skip the torn line).
 func Open(path string) (*Sink, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open metrics file: %w", err)
 	}
-	return &Sink{w: f, f: f, name: path}, nil
+	s := &Sink{w: f, f: f, name: path}
+	if err := s.endTornLine(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Sink) endTornLine() error {
+	st, err := s.f.Stat()
+	if err != nil || st.Size() == 0 {
+		return err
+	}
+	last := make([]byte, 1)
+	if _, err := s.f.ReadAt(last, st.Size()-1); err != nil {
+		return fmt.Errorf("read end of %s: %w", s.name, err)
+	}
+	if last[0] != '\n' {
+		if _, err := s.f.Write([]byte{'\n'}); err != nil {
+			return fmt.Errorf("end torn line of %s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+// Committed returns, per model version, the end of the newest window with
+// rows in the file, read from its start. Lines that do not parse (a torn
+// last line) are skipped.
+func (s *Sink) Committed(context.Context) (map[windows.Key]time.Time, error) {
+	out := make(map[windows.Key]time.Time)
+	if s.f == nil {
+		return out, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc := bufio.NewScanner(io.NewSectionReader(s.f, 0, 1<<62))
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		var r struct {
+			Model        string    `json:"model"`
+			ModelVersion string    `json:"model_version"`
+			WindowEnd    time.Time `json:"window_end"`
+		}
+		if json.Unmarshal(sc.Bytes(), &r) != nil || r.Model == "" {
+			continue
+		}
+		k := windows.Key{Model: r.Model, Version: r.ModelVersion}
+		if r.WindowEnd.After(out[k]) {
+			out[k] = r.WindowEnd
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read committed windows from %s: %w", s.name, err)
+	}
+	return out, nil
 }
 
 // New writes to w (for example standard output); Close does not close it.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/driftwatch/driftwatch/stats/drift"
+	"github.com/driftwatch/driftwatch/windows"
 )
 
 func TestCommitRollback(t *testing.T) {
@@ -70,5 +71,41 @@ func TestCommitRollback(t *testing.T) {
 	}
 	if m["window_start"] != "2026-11-20T10:00:00Z" {
 		t.Errorf("window_start %v", m["window_start"])
+	}
+}
+
+func TestReopenAfterTornWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rows.jsonl")
+	end := time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC)
+	good := `{"model":"m","model_version":"1","window_end":"2026-11-20T11:00:00Z","metric":"psi"}` + "\n" +
+		`{"model":"m","model_version":"1","window_end":"2026-11-20T10:00:00Z","metric":"psi"}` + "\n" +
+		`{"model":"m","model_version":"2","window_end":"2026-11-20T12:00:00Z","metric":"psi"}` + "\n"
+	if err := os.WriteFile(path, []byte(good+`{"model":"m","model_version":"1","window_end":"2026-11-20T15:00`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := s.Committed(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !done[windows.Key{Model: "m", Version: "1"}].Equal(end) || len(done) != 2 {
+		t.Fatalf("committed %v: the torn line must not count", done)
+	}
+	a := s.Appender(context.Background())
+	if err := a.Append(drift.Row{Model: "m", ModelVersion: "1", WindowEnd: end.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	data, _ := os.ReadFile(path)
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	var r drift.Row
+	if len(lines) != 5 || json.Unmarshal(lines[4], &r) != nil || !r.WindowEnd.Equal(end.Add(time.Hour)) {
+		t.Fatalf("row after the torn line is not parseable on its own line:\n%s", data)
 	}
 }
