@@ -1,12 +1,14 @@
 package consumer
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
 )
 
 // DefaultMaxRecordBytes is the largest prediction log record Decode accepts
@@ -97,27 +99,17 @@ func reject(code, format string, args ...any) *DecodeError {
 	return &DecodeError{Code: code, Detail: fmt.Sprintf(format, args...)}
 }
 
-// wire mirrors the JSON object; fields stay raw so that a wrong type is
-// reported by field name instead of as a generic unmarshal error.
-type wire struct {
-	PredictionID json.RawMessage            `json:"prediction_id"`
-	Model        json.RawMessage            `json:"model"`
-	ModelVersion json.RawMessage            `json:"model_version"`
-	Timestamp    json.RawMessage            `json:"timestamp"`
-	Features     map[string]json.RawMessage `json:"features"`
-	Prediction   json.RawMessage            `json:"prediction"`
-	Scores       json.RawMessage            `json:"scores"`
-	Label        json.RawMessage            `json:"label"`
-	Segments     json.RawMessage            `json:"segments"`
-	Variant      json.RawMessage            `json:"variant"`
-	LatencyMS    json.RawMessage            `json:"latency_ms"`
-}
+// parsers are reused across Decode calls; a fastjson.Parser is not safe for
+// concurrent use, the pool is.
+var parsers fastjson.ParserPool
 
 // Decode parses one prediction log record. It returns a *DecodeError when the
 // record breaks the contract: larger than maxBytes (0 means
 // DefaultMaxRecordBytes), not a JSON object, a required field missing or
 // null, a field of the wrong type, or a timestamp that is not RFC 3339.
-// Unknown top-level fields are ignored. Decode is safe for concurrent use.
+// Unknown top-level fields are ignored; of a repeated key, the last counts.
+// Strings that are not valid UTF-8 have invalid bytes replaced by U+FFFD.
+// Decode is safe for concurrent use; the Record shares no memory with data.
 func Decode(data []byte, maxBytes int) (Record, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxRecordBytes
@@ -125,79 +117,167 @@ func Decode(data []byte, maxBytes int) (Record, error) {
 	if len(data) > maxBytes {
 		return Record{}, reject(ReasonTooBig, "record is %d bytes, limit %d", len(data), maxBytes)
 	}
-	var w wire
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) == 0 || trimmed[0] != '{' {
+	// The parser is lenient (it takes "." or "inf" for numbers); the
+	// validator is strict JSON, so it decides what is JSON at all.
+	if verr := fastjson.ValidateBytes(data); verr != nil {
+		return Record{}, reject(ReasonNotJSON, "%s", truncate(verr.Error(), 120))
+	}
+	p := parsers.Get()
+	defer parsers.Put(p)
+	v, perr := p.ParseBytes(data)
+	if perr != nil {
+		return Record{}, reject(ReasonNotJSON, "%s", truncate(perr.Error(), 120))
+	}
+	obj, oerr := v.Object()
+	if oerr != nil {
 		return Record{}, reject(ReasonNotJSON, "not a JSON object")
 	}
-	if err := json.Unmarshal(trimmed, &w); err != nil {
-		if _, ok := err.(*json.UnmarshalTypeError); ok {
-			return Record{}, reject(ReasonWrongType, "features: want an object")
+	var f struct {
+		predictionID, model, modelVersion, timestamp, features *fastjson.Value
+		prediction, scores, label, segments, variant, latency   *fastjson.Value
+	}
+	obj.Visit(func(key []byte, v *fastjson.Value) {
+		switch string(key) {
+		case "prediction_id":
+			f.predictionID = v
+		case "model":
+			f.model = v
+		case "model_version":
+			f.modelVersion = v
+		case "timestamp":
+			f.timestamp = v
+		case "features":
+			f.features = v
+		case "prediction":
+			f.prediction = v
+		case "scores":
+			f.scores = v
+		case "label":
+			f.label = v
+		case "segments":
+			f.segments = v
+		case "variant":
+			f.variant = v
+		case "latency_ms":
+			f.latency = v
 		}
-		return Record{}, reject(ReasonNotJSON, "%v", err)
+	})
+	// A wrong type for features is reported before the required fields, as a
+	// whole-document decoding into typed fields would.
+	if !isAbsent(f.features) && f.features.Type() != fastjson.TypeObject {
+		return Record{}, reject(ReasonWrongType, "features: want an object")
 	}
 	var r Record
 	var err *DecodeError
-	if r.PredictionID, err = requiredString("prediction_id", w.PredictionID); err != nil {
+	if r.PredictionID, err = requiredString("prediction_id", f.predictionID); err != nil {
 		return Record{}, err
 	}
-	if r.Model, err = requiredString("model", w.Model); err != nil {
+	if r.Model, err = requiredString("model", f.model); err != nil {
 		return Record{}, err
 	}
-	if r.ModelVersion, err = requiredString("model_version", w.ModelVersion); err != nil {
+	if r.ModelVersion, err = requiredString("model_version", f.modelVersion); err != nil {
 		return Record{}, err
 	}
-	ts, err := requiredString("timestamp", w.Timestamp)
+	ts, err := requiredString("timestamp", f.timestamp)
 	if err != nil {
 		return Record{}, err
 	}
-	t, perr := time.Parse(time.RFC3339Nano, ts)
-	if perr != nil {
+	t, terr := time.Parse(time.RFC3339Nano, ts)
+	if terr != nil {
 		return Record{}, reject(ReasonBadTimestamp, "timestamp %q is not RFC 3339", truncate(ts, 64))
 	}
 	r.Timestamp = t.UTC()
-	if w.Features == nil {
+	if isAbsent(f.features) {
 		return Record{}, reject(ReasonMissingField, "features")
 	}
-	r.Features = make(map[string]Value, len(w.Features))
-	for name, raw := range w.Features {
-		v, ok := scalar(raw)
-		if !ok {
-			return Record{}, reject(ReasonWrongType, "features.%s: want number, string, bool or null", truncate(name, 64))
+	fo, _ := f.features.Object()
+	r.Features = make(map[string]Value, fo.Len())
+	fo.Visit(func(key []byte, v *fastjson.Value) {
+		if err != nil {
+			return
 		}
-		r.Features[name] = v
+		sv, ok := scalar(v)
+		if !ok {
+			err = reject(ReasonWrongType, "features.%s: want number, string, bool or null", truncate(text(key), 64))
+			return
+		}
+		r.Features[text(key)] = sv
+	})
+	if err != nil {
+		return Record{}, err
 	}
-	if isAbsent(w.Prediction) {
+	if isAbsent(f.prediction) {
 		return Record{}, reject(ReasonMissingField, "prediction")
 	}
-	if r.Prediction, _ = scalar(w.Prediction); r.Prediction.Kind != Number && r.Prediction.Kind != String {
+	if r.Prediction, _ = scalar(f.prediction); r.Prediction.Kind != Number && r.Prediction.Kind != String {
 		return Record{}, reject(ReasonWrongType, "prediction: want number or string")
 	}
-	if !isAbsent(w.Scores) {
-		if jerr := json.Unmarshal(w.Scores, &r.Scores); jerr != nil {
+	if !isAbsent(f.scores) {
+		so, serr := f.scores.Object()
+		if serr != nil {
 			return Record{}, reject(ReasonWrongType, "scores: want an object of numbers")
 		}
+		r.Scores = make(map[string]float64, so.Len())
+		so.Visit(func(key []byte, v *fastjson.Value) {
+			if err != nil {
+				return
+			}
+			if v.Type() == fastjson.TypeNull {
+				// a null leaves the entry at its zero value, as encoding/json does
+				r.Scores[text(key)] += 0
+				return
+			}
+			sv, ok := scalar(v)
+			if !ok || sv.Kind != Number {
+				err = reject(ReasonWrongType, "scores: want an object of numbers")
+				return
+			}
+			r.Scores[text(key)] = sv.Num
+		})
+		if err != nil {
+			return Record{}, err
+		}
 	}
-	if !isAbsent(w.Label) {
-		v, ok := scalar(w.Label)
+	if !isAbsent(f.label) {
+		v, ok := scalar(f.label)
 		if !ok {
 			return Record{}, reject(ReasonWrongType, "label: want number, string, bool or null")
 		}
 		r.Label = v
 	}
-	if !isAbsent(w.Segments) {
-		if r.Segments, err = segments(w.Segments); err != nil {
+	if !isAbsent(f.segments) {
+		so, serr := f.segments.Object()
+		if serr != nil {
+			return Record{}, reject(ReasonWrongType, "segments: want an object")
+		}
+		r.Segments = make(map[string]string, so.Len())
+		so.Visit(func(key []byte, v *fastjson.Value) {
+			if err != nil {
+				return
+			}
+			sv, ok := scalar(v)
+			if !ok {
+				err = reject(ReasonWrongType, "segments.%s: want a string, number or bool", truncate(text(key), 64))
+				return
+			}
+			if sv.Kind != Null {
+				r.Segments[text(key)] = sv.Text()
+			} else {
+				delete(r.Segments, text(key))
+			}
+		})
+		if err != nil {
 			return Record{}, err
 		}
 	}
-	if !isAbsent(w.Variant) {
-		if r.Variant, err = requiredString("variant", w.Variant); err != nil {
+	if !isAbsent(f.variant) {
+		if r.Variant, err = requiredString("variant", f.variant); err != nil {
 			return Record{}, err
 		}
 	}
 	r.LatencyMS = math.NaN()
-	if !isAbsent(w.LatencyMS) {
-		v, _ := scalar(w.LatencyMS)
+	if !isAbsent(f.latency) {
+		v, _ := scalar(f.latency)
 		if v.Kind != Number {
 			return Record{}, reject(ReasonWrongType, "latency_ms: want a number")
 		}
@@ -206,21 +286,18 @@ func Decode(data []byte, maxBytes int) (Record, error) {
 	return r, nil
 }
 
-func isAbsent(raw json.RawMessage) bool {
-	return len(raw) == 0 || string(raw) == "null"
+func isAbsent(v *fastjson.Value) bool {
+	return v == nil || v.Type() == fastjson.TypeNull
 }
 
-func requiredString(field string, raw json.RawMessage) (string, *DecodeError) {
-	if isAbsent(raw) {
+func requiredString(field string, v *fastjson.Value) (string, *DecodeError) {
+	if isAbsent(v) {
 		return "", reject(ReasonMissingField, "%s", field)
 	}
-	if raw[0] != '"' {
+	if v.Type() != fastjson.TypeString {
 		return "", reject(ReasonWrongType, "%s: want a string", field)
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", reject(ReasonWrongType, "%s: want a string", field)
-	}
+	s := text(v.GetStringBytes())
 	if s == "" {
 		return "", reject(ReasonMissingField, "%s is empty", field)
 	}
@@ -229,23 +306,18 @@ func requiredString(field string, raw json.RawMessage) (string, *DecodeError) {
 
 // scalar decodes a JSON number, string, bool or null. ok is false for
 // objects, arrays and numbers that do not fit a float64.
-func scalar(raw json.RawMessage) (Value, bool) {
-	if isAbsent(raw) {
+func scalar(v *fastjson.Value) (Value, bool) {
+	switch v.Type() {
+	case fastjson.TypeNull:
 		return Value{}, true
-	}
-	switch c := raw[0]; {
-	case c == '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return Value{}, false
-		}
-		return Value{Kind: String, Str: s}, true
-	case c == 't' && string(raw) == "true":
+	case fastjson.TypeString:
+		return Value{Kind: String, Str: text(v.GetStringBytes())}, true
+	case fastjson.TypeTrue:
 		return Value{Kind: Bool, Num: 1, Str: "true"}, true
-	case c == 'f' && string(raw) == "false":
+	case fastjson.TypeFalse:
 		return Value{Kind: Bool, Num: 0, Str: "false"}, true
-	case c == '-' || (c >= '0' && c <= '9'):
-		f, err := strconv.ParseFloat(string(raw), 64)
+	case fastjson.TypeNumber:
+		f, err := strconv.ParseFloat(string(v.MarshalTo(nil)), 64)
 		if err != nil || math.IsInf(f, 0) {
 			return Value{}, false
 		}
@@ -254,22 +326,23 @@ func scalar(raw json.RawMessage) (Value, bool) {
 	return Value{}, false
 }
 
-func segments(raw json.RawMessage) (map[string]string, *DecodeError) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, reject(ReasonWrongType, "segments: want an object")
+// text copies b into a string, replacing each invalid UTF-8 byte with U+FFFD
+// as encoding/json does.
+func text(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
 	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		sv, ok := scalar(v)
-		if !ok {
-			return nil, reject(ReasonWrongType, "segments.%s: want a string, number or bool", truncate(k, 64))
+	var sb strings.Builder
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n == 1 {
+			sb.WriteRune(utf8.RuneError)
+		} else {
+			sb.Write(b[:n])
 		}
-		if sv.Kind != Null {
-			out[k] = sv.Text()
-		}
+		b = b[n:]
 	}
-	return out, nil
+	return sb.String()
 }
 
 func truncate(s string, n int) string {

@@ -1,8 +1,10 @@
 package consumer
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -137,4 +139,58 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzDecodeMatchesOracle checks Decode against the encoding/json decoder it
+// replaced: the same verdict (reason code) for every input, and the same
+// record for every accepted one.
+func FuzzDecodeMatchesOracle(f *testing.F) {
+	f.Add([]byte(good))
+	f.Add([]byte(`{"prediction_id":"a","model":"m","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{"a":1,"a":"x"},"prediction":"x","segments":{"g":null}}`))
+	f.Add([]byte(`{"prediction_id":"a","prediction_id":null,"model":"m"}`))
+	f.Add([]byte(`{"features":[1],"model":3}`))
+	f.Add([]byte(`{"prediction_id":"a","model":"m","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{},"prediction":1e400}`))
+	f.Add([]byte(` {"prediction_id":"a","model":"m","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{},"prediction":-0.0,"scores":{"a":null,"b":1}} `))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if caseVariantKey(data) {
+			t.Skip("encoding/json matches field names case-insensitively; Decode, as the contract, exactly")
+		}
+		got, gerr := Decode(data, 4096)
+		want, werr := oracleDecode(data, 4096)
+		if (gerr == nil) != (werr == nil) {
+			t.Fatalf("Decode err %v, oracle err %v", gerr, werr)
+		}
+		if gerr != nil {
+			if g, w := gerr.(*DecodeError).Code, werr.(*DecodeError).Code; g != w {
+				t.Fatalf("reason %s (%v), oracle %s (%v)", g, gerr, w, werr)
+			}
+			return
+		}
+		if !reflect.DeepEqual(got, want) && !(math.IsNaN(got.LatencyMS) && math.IsNaN(want.LatencyMS) && equalButLatency(got, want)) {
+			t.Fatalf("decoded\n%+v\noracle\n%+v", got, want)
+		}
+	})
+}
+
+func equalButLatency(a, b Record) bool {
+	a.LatencyMS, b.LatencyMS = 0, 0
+	return reflect.DeepEqual(a, b)
+}
+
+// caseVariantKey reports whether a top-level key differs from a contract
+// field name only by case.
+func caseVariantKey(data []byte) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(data, &m) != nil {
+		return false
+	}
+	for k := range m {
+		for _, f := range []string{"prediction_id", "model", "model_version", "timestamp", "features", "prediction",
+			"scores", "label", "segments", "variant", "latency_ms"} {
+			if k != f && strings.EqualFold(k, f) {
+				return true
+			}
+		}
+	}
+	return false
 }
