@@ -134,7 +134,7 @@ func Decode(data []byte, maxBytes int) (Record, error) {
 	}
 	var f struct {
 		predictionID, model, modelVersion, timestamp, features *fastjson.Value
-		prediction, scores, label, segments, variant, latency   *fastjson.Value
+		prediction, scores, label, segments, variant, latency  *fastjson.Value
 	}
 	obj.Visit(func(key []byte, v *fastjson.Value) {
 		switch string(key) {
