@@ -134,16 +134,8 @@ func (s *FileSource) emit(ctx context.Context, out chan<- Batch, wm time.Time) e
 	s.mu.Lock()
 	s.counts = s.rt.snapshot()
 	s.mu.Unlock()
-	for i := range batches {
-		batches[i].Ack = func(error) {}
-		select {
-		case out <- batches[i]:
-		case <-ctx.Done():
-			for _, b := range batches[i:] {
-				b.Rec.Release()
-			}
-			return ctx.Err()
-		}
+	if !send(ctx, out, batches, func() func(error) { return func(error) {} }) {
+		return ctx.Err()
 	}
 	return nil
 }

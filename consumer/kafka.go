@@ -200,17 +200,12 @@ func (k *Kafka) handle(ctx context.Context, fetches kgo.Fetches, out chan<- Batc
 	k.mu.Lock()
 	k.counts = k.rt.snapshot()
 	k.mu.Unlock()
-	for i := range batches {
+	sent := send(ctx, out, batches, func() func(error) {
 		k.acks.add(p)
-		batches[i].Ack = func(err error) { k.acks.done(p, err) }
-		select {
-		case out <- batches[i]:
-		case <-ctx.Done():
-			for _, b := range batches[i:] {
-				b.Rec.Release()
-			}
-			return nil
-		}
+		return func(err error) { k.acks.done(p, err) }
+	})
+	if !sent {
+		return nil // shutting down: this poll stays unmarked
 	}
 	k.acks.done(p, nil) // the entry's own reference, taken by open
 	return nil

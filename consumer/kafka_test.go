@@ -35,22 +35,30 @@ func committed(t *testing.T, adm *kadm.Client, group, topic string) map[int32]in
 	return out
 }
 
-// TestKafkaAckPath checks the at-least-once contract of the source: bad
-// records reach the dead-letter topic unchanged with their reason, and no
-// offset is committed before the batches covering it are acknowledged, even
-// when acknowledgements arrive out of order.
-func TestKafkaAckPath(t *testing.T) {
+// startBroker starts an embedded broker with topics p and p.dlq, one
+// partition each, and a producer client; both stop when the test ends.
+func startBroker(t *testing.T) ([]string, *kgo.Client) {
+	t.Helper()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "p"), kfake.SeedTopics(1, "p.dlq"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cluster.Close()
+	t.Cleanup(cluster.Close)
 	addrs := cluster.ListenAddrs()
 	prod, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer prod.Close()
+	t.Cleanup(prod.Close)
+	return addrs, prod
+}
+
+// TestKafkaAckPath checks the at-least-once contract of the source: bad
+// records reach the dead-letter topic unchanged with their reason, and no
+// offset is committed before the batches covering it are acknowledged, even
+// when acknowledgements arrive out of order.
+func TestKafkaAckPath(t *testing.T) {
+	addrs, prod := startBroker(t)
 	adm := kadm.NewClient(prod)
 	ctx := context.Background()
 
@@ -143,17 +151,7 @@ func TestKafkaAckPath(t *testing.T) {
 // TestKafkaFailedAckStops checks that a failed acknowledgement stops the
 // source with that error and commits nothing.
 func TestKafkaFailedAckStops(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "p"), kfake.SeedTopics(1, "p.dlq"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	addrs := cluster.ListenAddrs()
-	prod, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	addrs, prod := startBroker(t)
 	ctx := context.Background()
 	ts := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	if err := prod.ProduceSync(ctx, &kgo.Record{Topic: "p", Value: []byte(line("a", "fraud", ts, 1.0, "DE"))}).FirstErr(); err != nil {

@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"context"
 	"sort"
 	"time"
 
@@ -141,6 +142,24 @@ func (r *router) flush(wm time.Time) []Batch {
 		r.lastWM = wm
 	}
 	return out
+}
+
+// send hands batches to out in order, each with the acknowledgement ack
+// returns for it. If ctx ends first it releases the batches not sent and
+// returns false.
+func send(ctx context.Context, out chan<- Batch, batches []Batch, ack func() func(error)) bool {
+	for i := range batches {
+		batches[i].Ack = ack()
+		select {
+		case out <- batches[i]:
+		case <-ctx.Done():
+			for _, b := range batches[i:] {
+				b.Rec.Release()
+			}
+			return false
+		}
+	}
+	return true
 }
 
 func (r *router) snapshot() Counts {
