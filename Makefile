@@ -30,7 +30,7 @@ fuzz:
 
 ## bench: records per second of replay beside plain JSON decoding of the same file.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./bench/
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=5x -count=1 ./bench/
 
 ## golden: regenerate golden files from the reference implementations (needs python3 with scipy).
 golden:
