@@ -117,6 +117,13 @@ func Decode(data []byte, maxBytes int) (Record, error) {
 	if len(data) > maxBytes {
 		return Record{}, reject(ReasonTooBig, "record is %d bytes, limit %d", len(data), maxBytes)
 	}
+	i := 0
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
+		i++
+	}
+	if i == len(data) || data[i] != '{' {
+		return Record{}, reject(ReasonNotJSON, "not a JSON object")
+	}
 	// The parser is lenient (it takes "." or "inf" for numbers); the
 	// validator is strict JSON, so it decides what is JSON at all.
 	if verr := fastjson.ValidateBytes(data); verr != nil {
