@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -248,7 +249,18 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Log:       newLogger(stderr, cfg.Log.Level, cfg.Log.Format),
 	}
 	start := time.Now()
-	if err := p.Run(ctx); err != nil {
+	if err := p.Start(ctx); err != nil {
+		return err
+	}
+	var stopProgress func()
+	if !*quiet {
+		stopProgress = progress(stderr, p, start, 5*time.Second)
+	}
+	err = p.Run(ctx)
+	if stopProgress != nil {
+		stopProgress()
+	}
+	if err != nil {
 		return err
 	}
 	if !*quiet {
@@ -261,6 +273,31 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			report.Source(c.Source, time.Since(start), dest), c.Windows.Closed, report.Thousands(sink.Rows()), *output, c.Windows.Late)
 	}
 	return nil
+}
+
+// progress prints the pipeline's counts to w every interval until the
+// returned stop is called; stop waits for the printing goroutine to end.
+func progress(w io.Writer, p *pipeline.Pipeline, start time.Time, interval time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				c := p.Counts()
+				el := time.Since(start)
+				fmt.Fprintf(w, "replay: %s records (%s/s), %d windows closed, %d open\n", report.Thousands(c.Source.Records),
+					report.Thousands(int64(float64(c.Source.Records)/el.Seconds())), c.Windows.Closed, c.Windows.Open)
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }
 
 func windowsConfig(cfg *config.Config, flushAtEnd bool) windows.Config {

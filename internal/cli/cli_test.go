@@ -4,14 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/driftwatch/driftwatch/consumer"
+	"github.com/driftwatch/driftwatch/internal/pipeline"
 	"github.com/driftwatch/driftwatch/internal/synth"
+	"github.com/driftwatch/driftwatch/sinks/jsonl"
 )
 
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -160,4 +167,23 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d containing %q", c.args, code, errOut, c.code, c.want)
 		}
 	}
+}
+
+func TestProgressPrintsUntilStopped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := consumer.NewFileSource(memory.DefaultAllocator, strings.NewReader(""), "empty", consumer.FileConfig{})
+		p := &pipeline.Pipeline{Source: src, Sink: jsonl.New(io.Discard, "discard")}
+		if err := p.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer // read only after stop, which waits for the writer
+		stop := progress(&out, p, time.Now(), 5*time.Second)
+		time.Sleep(11 * time.Second) // the bubble's clock: two ticks
+		synctest.Wait()
+		stop()
+		want := strings.Repeat("replay: 0 records (0/s), 0 windows closed, 0 open\n", 2)
+		if got := out.String(); got != want {
+			t.Fatalf("progress printed %q, want %q", got, want)
+		}
+	})
 }
