@@ -32,9 +32,11 @@ fuzz:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=5x -count=1 ./bench/
 
-## golden: regenerate golden files from the reference implementations (needs python3 with scipy).
+## golden: regenerate golden files from the reference implementations
+## (python3 with scipy, scikit-learn, fairlearn and river from PyPI). make test only reads them.
 golden:
 	python3 stats/testdata/golden.py
+	for f in $$(find . -path '*/testdata/golden/gen_*.py' | sort); do python3 $$f || exit 1; done
 
 demo:
 	$(GO) run ./cmd/driftwatch demo

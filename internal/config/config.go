@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -71,6 +72,7 @@ type Drift struct {
 	Thresholds  map[string]float64 `yaml:"thresholds"`
 	MinSamples  *int64             `yaml:"min_samples"`
 	PSIBins     int                `yaml:"psi_bins"`
+	Correction  string             `yaml:"correction"`
 }
 
 // Rule names the metric that decides a subject's verdict and its threshold.
@@ -128,6 +130,7 @@ func Default() *Config {
 			Thresholds:  p.Thresholds,
 			MinSamples:  &min,
 			PSIBins:     p.PSIBins,
+			Correction:  p.Correction,
 		},
 		Models: map[string]Model{},
 		Sinks:  Sinks{JSONL: JSONL{Path: "driftwatch-metrics.jsonl"}},
@@ -263,6 +266,9 @@ func (d *Drift) validate(path string, top bool) error {
 	if d.MinSamples != nil && *d.MinSamples < 1 {
 		return fmt.Errorf("%s.min_samples: must be at least 1, got %d", path, *d.MinSamples)
 	}
+	if (top || d.Correction != "") && !slices.Contains(drift.Corrections, d.Correction) {
+		return fmt.Errorf("%s.correction: %q is not one of %s", path, d.Correction, strings.Join(drift.Corrections, ", "))
+	}
 	if d.PSIBins < 0 || d.PSIBins == 1 || (top && d.PSIBins == 0) {
 		return fmt.Errorf("%s.psi_bins: must be at least 2, got %d", path, d.PSIBins)
 	}
@@ -326,6 +332,9 @@ func (d *Drift) apply(base drift.Policy) drift.Policy {
 	}
 	if d.PSIBins > 0 {
 		p.PSIBins = d.PSIBins
+	}
+	if d.Correction != "" {
+		p.Correction = d.Correction
 	}
 	return p
 }
