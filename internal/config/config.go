@@ -73,6 +73,9 @@ type Drift struct {
 	MinSamples  *int64             `yaml:"min_samples"`
 	PSIBins     int                `yaml:"psi_bins"`
 	Correction  string             `yaml:"correction"`
+	// RequireSignificance: an effect-size verdict also needs the subject's
+	// test to be significant.
+	RequireSignificance *bool `yaml:"require_significance"`
 }
 
 // Rule names the metric that decides a subject's verdict and its threshold.
@@ -131,6 +134,8 @@ func Default() *Config {
 			MinSamples:  &min,
 			PSIBins:     p.PSIBins,
 			Correction:  p.Correction,
+
+			RequireSignificance: &p.RequireSignificance,
 		},
 		Models: map[string]Model{},
 		Sinks:  Sinks{JSONL: JSONL{Path: "driftwatch-metrics.jsonl"}},
@@ -263,6 +268,9 @@ func (d *Drift) validate(path string, top bool) error {
 	if top && d.MinSamples == nil {
 		return fmt.Errorf("%s.min_samples: must be set", path)
 	}
+	if top && d.RequireSignificance == nil {
+		return fmt.Errorf("%s.require_significance: must be set", path)
+	}
 	if d.MinSamples != nil && *d.MinSamples < 1 {
 		return fmt.Errorf("%s.min_samples: must be at least 1, got %d", path, *d.MinSamples)
 	}
@@ -335,6 +343,9 @@ func (d *Drift) apply(base drift.Policy) drift.Policy {
 	}
 	if d.Correction != "" {
 		p.Correction = d.Correction
+	}
+	if d.RequireSignificance != nil {
+		p.RequireSignificance = *d.RequireSignificance
 	}
 	return p
 }

@@ -23,7 +23,10 @@
 // p-values are adjusted across all the tests of a window with the
 // Benjamini-Hochberg procedure by default (one window tests every feature
 // and the prediction at once; unadjusted, 5% of undrifted features would be
-// flagged by chance), or with Bonferroni, or not at all.
+// flagged by chance), or with Bonferroni, or not at all. By default an
+// effect-size verdict also needs its subject's test to be significant (see
+// Policy.RequireSignificance), so neither a noisy small window nor a
+// negligible shift in a huge one is flagged.
 // Features with fewer than MinSamples non-null values in the window are not
 // judged (no drift rows; null_rate is still reported).
 //
@@ -104,6 +107,13 @@ type Policy struct {
 	// discovery rate), CorrectionBonferroni (family-wise error) or
 	// CorrectionNone. Rows then carry the adjusted p-value.
 	Correction string
+	// RequireSignificance makes an effect-size verdict (psi,
+	// jensen_shannon, wasserstein) drifted only if the subject's test on the
+	// same window (ks for numeric, chi2 for categorical, after Correction) is
+	// also significant at its threshold: a large distance in a small window
+	// can be noise, and a significant test in a huge window can be a
+	// negligible shift; together they mean a real and material change.
+	RequireSignificance bool
 }
 
 // DefaultPolicy returns the documented defaults (see the package doc).
@@ -118,6 +128,8 @@ func DefaultPolicy() Policy {
 		MinSamples: 100,
 		PSIBins:    10,
 		Correction: CorrectionBenjaminiHochberg,
+
+		RequireSignificance: true,
 	}
 }
 
@@ -169,6 +181,9 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	rows = e.subject(rows, head, FamilyPrediction, "prediction", &base.Prediction, &w.Prediction, p, groupKey{base.ID, -1})
 	quality = appendNullRate(quality, head, "prediction", &base.Prediction, &w.Prediction, p)
 	correct(rows, p.Correction)
+	if p.RequireSignificance {
+		requireSignificance(rows)
+	}
 	return append(rows, quality...)
 }
 
@@ -242,6 +257,26 @@ func (e *Evaluator) subject(rows []Row, head Row, family, name string, bf *basel
 	add(MetricPSI, stats.PSI(ref, cur, stats.DefaultPSIEpsilon), nil, 0)
 	add(MetricJensenShannon, stats.JensenShannon(ref, cur), nil, 0)
 	return rows
+}
+
+// requireSignificance clears the verdict of each drifted effect-size
+// Primary row whose subject's test row is not significant.
+func requireSignificance(rows []Row) {
+	test := make(map[string]*Row)
+	for i := range rows {
+		if rows[i].PValue != nil {
+			test[rows[i].Family+"\x00"+rows[i].Subject] = &rows[i]
+		}
+	}
+	for i := range rows {
+		r := &rows[i]
+		if !r.Primary || !r.Drifted || Metrics[r.Metric] {
+			continue
+		}
+		if t, ok := test[r.Family+"\x00"+r.Subject]; ok && *t.PValue >= t.Threshold {
+			r.Drifted = false
+		}
+	}
 }
 
 func appendNullRate(rows []Row, head Row, name string, bf *baselines.Feature, cf *windows.Feature, p *Policy) []Row {

@@ -145,3 +145,28 @@ func TestLateRow(t *testing.T) {
 		t.Fatalf("late row %+v", r)
 	}
 }
+
+// TestSignificanceGuardsSmallWindows: a window of 100 values whose PSI is
+// past 0.2 but whose KS test is not significant is not drifted when
+// significance is required, and is without.
+func TestSignificanceGuardsSmallWindows(t *testing.T) {
+	// 100 values split 45/10/45 over {0,1,2} against 1/3 each: PSI 0.35,
+	// but KS D = 0.117 with n = 100 has p of about 0.14.
+	w := window([]int64{0, 45, 10, 45}, []float64{0, 0, 10, 90}, map[string]int64{"red": 450, "blue": 450}, 0)
+	p := DefaultPolicy()
+	rows := NewEvaluator(p, nil).Evaluate(w)
+	psi, ks := find(t, rows, FamilyData, "x", MetricPSI), find(t, rows, FamilyData, "x", MetricKS)
+	if psi.Value < 0.2 {
+		t.Fatalf("test setup: psi %v should pass its threshold", psi.Value)
+	}
+	if *ks.PValue < 0.05 {
+		t.Fatalf("test setup: ks p %v should not be significant", *ks.PValue)
+	}
+	if psi.Drifted {
+		t.Errorf("psi %v judged drifted although ks p = %v", psi.Value, *ks.PValue)
+	}
+	p.RequireSignificance = false
+	if psi := find(t, NewEvaluator(p, nil).Evaluate(w), FamilyData, "x", MetricPSI); !psi.Drifted {
+		t.Errorf("without the significance requirement psi %v should be drifted", psi.Value)
+	}
+}
