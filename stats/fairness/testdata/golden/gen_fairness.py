@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Write fairness.json: golden values for package fairness from Fairlearn.
+
+Regenerate from the repository root with
+
+    pip install scikit-learn fairlearn numpy
+    python3 stats/fairness/testdata/golden/gen_fairness.py
+
+Deterministic (fixed seeds). Each case lists per-row group, y_true, y_pred
+and the Fairlearn values (method="between_groups", agg="worst_case").
+Cases named "divergent_*" contain a group without positive (or negative)
+labels, where Fairlearn counts the rate as 0 and driftwatch leaves the group
+out; the Go test checks only that the Go result differs as documented.
+"""
+import json
+import math
+import os
+import warnings
+
+import fairlearn
+import numpy as np
+import sklearn
+from fairlearn import metrics as flm
+
+warnings.simplefilter("ignore")
+
+
+def num(x):
+    x = float(x)
+    return None if math.isnan(x) or math.isinf(x) else x
+
+
+def case(name, g, y, p):
+    g, y, p = np.asarray(g), np.asarray(y, int), np.asarray(p, int)
+    kw = dict(sensitive_features=g, method="between_groups")
+    mf = flm.MetricFrame(
+        metrics={"selection_rate": flm.selection_rate,
+                 "tpr": flm.true_positive_rate,
+                 "fpr": flm.false_positive_rate},
+        y_true=y, y_pred=p, sensitive_features=g)
+    by = {str(k): {m: num(v) for m, v in row.items()} for k, row in mf.by_group.iterrows()}
+    return {
+        "name": name, "group": g.tolist(), "y": y.tolist(), "p": p.tolist(),
+        "by_group": by,
+        "dp_difference": num(flm.demographic_parity_difference(y, p, **kw)),
+        "dp_ratio": num(flm.demographic_parity_ratio(y, p, **kw)),
+        "eo_difference": num(flm.equalized_odds_difference(y, p, **kw)),
+        "eo_ratio": num(flm.equalized_odds_ratio(y, p, **kw)),
+        "eop_difference": num(flm.equal_opportunity_difference(y, p, **kw)),
+        "eop_ratio": num(flm.equal_opportunity_ratio(y, p, **kw)),
+    }
+
+
+def main():
+    rng = np.random.default_rng(2016)
+    cases = []
+    for ng, n in ((2, 50), (2, 1000), (3, 300), (5, 5000), (8, 20000)):
+        g = np.array([f"g{i}" for i in rng.integers(0, ng, n)])
+        gi = np.array([int(s[1:]) for s in g])
+        y = (rng.random(n) < 0.3 + 0.05 * gi).astype(int)
+        p = (rng.random(n) < 0.2 + 0.6 * y - 0.03 * gi).astype(int)
+        cases.append(case(f"random_groups{ng}_n{n}", g, y, p))
+    # Extreme imbalance between groups: a tiny group with both labels.
+    n = 3000
+    g = np.where(rng.random(n) < 0.99, "major", "minor")
+    g[:4] = "minor"
+    y = rng.integers(0, 2, n)
+    y[0], y[1] = 0, 1
+    p = np.where(g == "minor", 1, (rng.random(n) < 0.3).astype(int))
+    cases.append(case("imbalanced_groups", g, y, p))
+    # All correct: TPR 1, FPR 0 in every group.
+    g = np.array(["a", "b", "c"] * 100)
+    y = rng.integers(0, 2, 300)
+    y[:6] = [0, 0, 0, 1, 1, 1]
+    cases.append(case("all_correct", g, y, y))
+    # Equal selection rates.
+    g = np.array(["a"] * 10 + ["b"] * 10)
+    y = np.array([1, 0] * 10)
+    p = np.array([1, 1, 0, 0, 1, 0, 0, 1, 0, 0] * 2)
+    cases.append(case("parity", g, y, p))
+    # Divergent: group "c" has no positive labels.
+    g = np.array(["a"] * 40 + ["b"] * 40 + ["c"] * 20)
+    y = np.concatenate([rng.integers(0, 2, 80), np.zeros(20, int)])
+    y[0], y[1], y[40], y[41] = 0, 1, 0, 1
+    p = rng.integers(0, 2, 100)
+    cases.append(case("divergent_no_positives", g, y, p))
+    data = {"versions": {"fairlearn": fairlearn.__version__,
+                         "scikit-learn": sklearn.__version__,
+                         "numpy": np.__version__},
+            "cases": cases}
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fairness.json")
+    with open(path, "w") as f:
+        json.dump(data, f, allow_nan=False, separators=(",", ":"))
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
