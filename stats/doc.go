@@ -2,9 +2,12 @@
 // distribution: pure functions on bin counts, weights or raw samples.
 //
 // It does: compare two histograms over the same bins (PSI, binned
-// Kolmogorov-Smirnov, chi-squared homogeneity, Jensen-Shannon distance),
-// compare two raw or weighted samples (two-sample Kolmogorov-Smirnov, first
-// Wasserstein distance), keep mergeable running moments (Welford), and
+// Kolmogorov-Smirnov, chi-squared and G homogeneity tests, Jensen-Shannon,
+// Hellinger, Kullback-Leibler, total-variation and L-infinity distances),
+// compare two raw or weighted samples (two-sample Kolmogorov-Smirnov with
+// exact or asymptotic p-values, k-sample Anderson-Darling, Cramér-von Mises,
+// energy and first Wasserstein distances, Welch's t-test), test means from
+// Moments and two proportions, keep mergeable running moments (Welford), and
 // coarsen a fine histogram into roughly equal-mass groups for PSI.
 //
 // It deliberately does not: read or write anything (no I/O, no logging, no
@@ -18,7 +21,8 @@
 //
 // All functions are safe for concurrent use and never modify or retain their
 // input slices. Results are checked against SciPy by golden tests
-// (testdata/golden.py writes testdata/golden.json).
+// (testdata/golden.py writes testdata/golden.json; testdata/golden/gen_stats.py
+// writes testdata/golden/stats.json for the newer functions).
 //
 // Statistics and references:
 //
@@ -30,4 +34,18 @@
 //	Jensen-Shannon   JensenShannon     Lin 1991, IEEE Trans. Inf. Theory 37(1); scipy.spatial.distance.jensenshannon
 //	Wasserstein-1    Wasserstein       Vallender 1974, Theory Probab. Appl. 18(4); Ramdas, Garcia & Cuturi 2017, Entropy 19(2)
 //	Moments          Moments           Welford 1962, Technometrics 4(3); Chan, Golub & LeVeque 1979 (pairwise update)
+//	Kolmogorov D_n   KolmogorovN       Simard & L'Ecuyer 2011, J. Stat. Softw. 39(11); scipy.stats.kstwo (Durbin/Pomeranz/Pelz-Good/Smirnov)
+//	Two-sample KS    KS2SampAuto       Hodges 1958, Ark. Mat. 3(43); Viehmann 2021; scipy.stats.ks_2samp(method='auto')
+//	Anderson-Darling AndersonDarlingKSample  Scholz & Stephens 1987, JASA 82(399); scipy.stats.anderson_ksamp (p capped to [0.001, 0.25])
+//	Cramér-von Mises CramerVonMises2Samp     Anderson 1962, Ann. Math. Stat. 33(3); Xiao et al. 2006; scipy.stats.cramervonmises_2samp
+//	Energy distance  EnergyDistance    Székely & Rizzo 2013, J. Stat. Plan. Inference 143(8); scipy.stats.energy_distance
+//	Welch t          WelchTTest, WelchTTestMoments  Welch 1947, Biometrika 34; scipy.stats.ttest_ind(equal_var=False)
+//	z-test of means  ZTestMeans        large-sample normal test on Moments
+//	Normalized W1    WassersteinNormalized  W1 / std(ref) (Evidently)
+//	Hellinger        Hellinger         Hellinger 1909; sqrt(1 - Bhattacharyya coefficient) (WhyLabs)
+//	Kullback-Leibler KLDivergence      Kullback & Leibler 1951; scipy.stats.entropy(p, q)
+//	Total variation  TotalVariation    0.5 * L1 distance of proportions
+//	L-infinity       LInfinity         Vertex AI Model Monitoring categorical skew
+//	G-test           GTest             Woolf 1957; scipy.stats.chi2_contingency(lambda_="log-likelihood")
+//	Two proportions  ProportionZTest   Fleiss et al. 2003; statsmodels proportions_ztest
 package stats

@@ -103,9 +103,12 @@ func TestGolden(t *testing.T) {
 	})
 	t.Run("ks_binned", func(t *testing.T) {
 		for _, c := range g.KSBinned {
-			d, p := KSBinned(c.Ref, c.Cur)
-			if !near(d, c.D) || !near(p, c.P) {
-				t.Errorf("%s: KSBinned = (%.17g, %.17g), scipy (%.17g, %.17g)", c.Name, d, p, c.D, c.P)
+			// golden.json records the limiting kstwobign p-value that
+			// KSBinned used before it switched to kstwo at round(en); the
+			// new p-value is checked against SciPy in golden2_test.go.
+			d, _ := KSBinned(c.Ref, c.Cur)
+			if !near(d, c.D) || !near(ksPValue(d, sumOf(c.Ref), sumOf(c.Cur)), c.P) {
+				t.Errorf("%s: KSBinned d = %.17g, scipy (%.17g, %.17g)", c.Name, d, c.D, c.P)
 			}
 		}
 	})

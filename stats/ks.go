@@ -99,11 +99,10 @@ func ksPValue(d, n, m float64) float64 {
 }
 
 // KSBinned returns the two-sample Kolmogorov-Smirnov statistic d (a
-// difference of proportions, in [0, 1]) and its asymptotic two-sided
-// p-value p for reference counts ref and current counts cur over the same
-// ordered bins:
+// difference of proportions, in [0, 1]) and its two-sided p-value p for
+// reference counts ref and current counts cur over the same ordered bins:
 //
-//	D = max_j |R_j - C_j|,  p = KolmogorovSF(sqrt(en) * D),  en = n*m/(n+m)
+//	D = max_j |R_j - C_j|,  p = KolmogorovN(round(en), D),  en = n*m/(n+m)
 //
 // where R_j and C_j are the cumulative proportions of ref and cur after bin j
 // and n = sum(ref), m = sum(cur) are the totals (sample sizes when the counts
@@ -112,18 +111,26 @@ func ksPValue(d, n, m float64) float64 {
 // On binned data D is a lower bound of the D of the underlying samples,
 // because the empirical CDFs are compared only at bin edges; it is exact when
 // each bin holds a single distinct value (then D equals
-// scipy.stats.ks_2samp's statistic). The p-value is the asymptotic
-// (Smirnov 1948) one from the limiting distribution; note that scipy's
-// ks_2samp(method='asymp') instead uses the exact finite-n distribution
-// kstwo at round(en), and method='auto' (the default) an exact computation
-// for small samples, so p differs from scipy's for small n and m.
+// scipy.stats.ks_2samp's statistic). The p-value is the one of scipy's
+// ks_2samp(method='asymp') branch: the exact one-sample Kolmogorov
+// distribution kstwo.sf(D, round(en)) (rounding half to even, as numpy;
+// round(en) is raised to at least 1 so that totals below 1 still give a
+// p-value). The exact two-sample path counting that ks_2samp's default
+// method='auto' uses for small samples is deliberately not used: binned data
+// are full of ties, for which that null distribution does not hold, and
+// non-integer weights have no lattice paths. So p equals ks_2samp's p
+// whenever max(n, m) > 10000 and D is exact; KS2SampAuto gives the exact p
+// for raw samples.
 //
 // KSBinned returns NaN, NaN if either side sums to 0 (including empty slices)
 // or holds a negative or non-finite count. It panics if len(ref) != len(cur).
-// It does not allocate.
+// It allocates only when KolmogorovN takes its Durbin-matrix or Pomeranz
+// branch (small round(en)*D^2, round(en) <= 1e5).
 //
-// Reference: Smirnov, N. (1948), Table for estimating the goodness of fit of
-// empirical distributions, Ann. Math. Stat. 19(2).
+// References: Smirnov, N. (1948), Table for estimating the goodness of fit of
+// empirical distributions, Ann. Math. Stat. 19(2); Simard, R. and
+// L'Ecuyer, P. (2011), Computing the two-sided Kolmogorov-Smirnov
+// distribution, J. Stat. Softw. 39(11).
 func KSBinned(ref, cur []float64) (d, p float64) {
 	mustSameLen("KSBinned", len(ref), len(cur))
 	n, okRef := total(ref)
@@ -137,7 +144,7 @@ func KSBinned(ref, cur []float64) (d, p float64) {
 		cc += cur[i]
 		d = max(d, math.Abs(cr/n-cc/m))
 	}
-	return d, ksPValue(d, n, m)
+	return d, ksKstwoPValue(d, n, m)
 }
 
 // KS2Samp returns the two-sample Kolmogorov-Smirnov statistic d (in [0, 1])
@@ -147,7 +154,9 @@ func KSBinned(ref, cur []float64) (d, p float64) {
 //
 // where F_x, F_y are the empirical CDFs and n = len(x), m = len(y). D is
 // exact and equals scipy.stats.ks_2samp(x, y).statistic, ties included; p is
-// the asymptotic p-value, with the same caveat as KSBinned.
+// the limiting (Smirnov 1948) asymptotic p-value kstwobign.sf(sqrt(en) D),
+// kept for compatibility. KS2SampAuto returns scipy's default p-value
+// (exact for small samples, kstwo otherwise).
 //
 // KS2Samp sorts copies and does not modify x or y; it allocates
 // len(x)+len(y) float64s. It returns NaN, NaN if either sample is empty or
