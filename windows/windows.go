@@ -174,9 +174,9 @@ func (a *Assigner) process(b consumer.Batch) []Closed {
 	groups := make(map[slot][]int)
 	var late, overflow, resumed int64
 	for i := 0; i < n; i++ {
-		t := time.UnixMilli(int64(ts[i])).UnixNano()
-		start := t - mod(t, size)
-		groups[slot{versions.GetValueIndex(i), start}] = append(groups[slot{versions.GetValueIndex(i), start}], i)
+		t := int64(ts[i]) * int64(time.Millisecond)
+		k := slot{versions.GetValueIndex(i), t - mod(t, size)}
+		groups[k] = append(groups[k], i)
 	}
 	slots := make([]slot, 0, len(groups))
 	for s := range groups {
