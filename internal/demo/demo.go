@@ -83,11 +83,13 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 		opts.Now = time.Now
 	}
 	begin := opts.Now()
-	scen := synth.Demo(begin.UTC().Truncate(time.Hour).Add(-14 * time.Hour))
+	scen := synth.Demo(begin)
 	scen.Seed = opts.Seed
 	if opts.RecordsPerWindow > 0 {
 		scen.RecordsPerWindow = opts.RecordsPerWindow
 	}
+	// The stream ends at the last full window before now, so every window
+	// is in the past and none is ahead of the clock.
 	scen.Start = begin.UTC().Truncate(scen.Window).Add(-time.Duration(scen.Windows) * scen.Window)
 	if err := scen.Validate(); err != nil {
 		return nil, fmt.Errorf("demo scenario: %w", err)
