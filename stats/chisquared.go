@@ -34,6 +34,17 @@ import (
 // random sampling, Phil. Mag. 5th ser. 50(302).
 func ChiSquared(ref, cur []float64) (stat, p float64, dof int) {
 	mustSameLen("ChiSquared", len(ref), len(cur))
+	return homogeneity(ref, cur, pearsonTerm)
+}
+
+func pearsonTerm(o, e float64) float64 { d := o - e; return d * d / e }
+
+// homogeneity sums term(O, E) over the cells of the 2 x k table with rows
+// ref and cur (E_ri = row_r col_i / N), skipping empty columns, and returns
+// the sum with its chi-squared p-value on k'-1 degrees of freedom. It is the
+// shared core of ChiSquared and GTest (members of the Cressie-Read power
+// divergence family, as scipy.stats.power_divergence).
+func homogeneity(ref, cur []float64, term func(o, e float64) float64) (stat, p float64, dof int) {
 	n, okRef := total(ref)
 	m, okCur := total(cur)
 	if !okRef || !okCur || n == 0 || m == 0 {
@@ -47,14 +58,12 @@ func ChiSquared(ref, cur []float64) (stat, p float64, dof int) {
 			continue
 		}
 		k++
-		er := n * col / grand
-		ec := m * col / grand
-		dr, dc := ref[i]-er, cur[i]-ec
-		stat += dr*dr/er + dc*dc/ec
+		stat += term(ref[i], n*col/grand) + term(cur[i], m*col/grand)
 	}
 	dof = k - 1
 	if dof == 0 {
 		return 0, 1, 0
 	}
+	stat = max(stat, 0)
 	return stat, distuv.ChiSquared{K: float64(dof)}.Survival(stat), dof
 }

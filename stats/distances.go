@@ -2,8 +2,6 @@ package stats
 
 import (
 	"math"
-
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Hellinger returns the Hellinger distance (dimensionless, in [0, 1])
@@ -157,33 +155,15 @@ func LInfinity(p, q []float64) float64 {
 // 3rd ed.
 func GTest(ref, cur []float64) (stat, p float64, dof int) {
 	mustSameLen("GTest", len(ref), len(cur))
-	n, okRef := total(ref)
-	m, okCur := total(cur)
-	if !okRef || !okCur || n == 0 || m == 0 {
-		return math.NaN(), math.NaN(), 0
+	return homogeneity(ref, cur, gTerm)
+}
+
+// gTerm is one cell's 2 O ln(O/E); an empty cell contributes 0.
+func gTerm(o, e float64) float64 {
+	if o == 0 {
+		return 0
 	}
-	grand := n + m
-	k := 0
-	for i := range ref {
-		col := ref[i] + cur[i]
-		if col == 0 {
-			continue
-		}
-		k++
-		if ref[i] > 0 {
-			stat += ref[i] * math.Log(ref[i]/(n*col/grand))
-		}
-		if cur[i] > 0 {
-			stat += cur[i] * math.Log(cur[i]/(m*col/grand))
-		}
-	}
-	stat *= 2
-	dof = k - 1
-	if dof == 0 {
-		return 0, 1, 0
-	}
-	stat = max(stat, 0)
-	return stat, distuv.ChiSquared{K: float64(dof)}.Survival(stat), dof
+	return 2 * o * math.Log(o/e)
 }
 
 // ProportionZTest returns the pooled two-proportion z statistic and its

@@ -348,32 +348,7 @@ func EnergyDistance(u, uWeights, v, vWeights []float64) float64 {
 		math.IsInf(vs[0].v, 0) || math.IsInf(vs[len(vs)-1].v, 0) {
 		return math.NaN()
 	}
-	var acc, cu, cv float64
-	i, j := 0, 0
-	t := min(us[0].v, vs[0].v)
-	for {
-		for i < len(us) && us[i].v <= t {
-			cu += us[i].w
-			i++
-		}
-		for j < len(vs) && vs[j].v <= t {
-			cv += vs[j].w
-			j++
-		}
-		if i == len(us) && j == len(vs) {
-			return math.Sqrt(2 * acc)
-		}
-		next := math.Inf(1)
-		if i < len(us) {
-			next = us[i].v
-		}
-		if j < len(vs) {
-			next = min(next, vs[j].v)
-		}
-		dd := cu/tu - cv/tv
-		acc += dd * dd * (next - t)
-		t = next
-	}
+	return math.Sqrt(2 * cdfDistance(us, tu, vs, tv, func(d float64) float64 { return d * d }))
 }
 
 // meanVar returns the mean and the unbiased (ddof=1) variance of x by two

@@ -38,9 +38,16 @@ func Wasserstein(uValues, uWeights, vValues, vWeights []float64) float64 {
 	if !okU || !okV {
 		return math.NaN()
 	}
-	// Walk the merged support; between consecutive support points t and
-	// next both CDFs are constant.
-	var dist, cu, cv float64
+	return cdfDistance(us, tu, vs, tv, math.Abs)
+}
+
+// cdfDistance returns the integral over t of f(U(t) - V(t)), where U and V
+// are the CDFs of the sorted atoms us and vs with totals tu and tv: W1 with
+// f = |.|, half the squared energy distance with f = (.)^2 (scipy's
+// _cdf_distance). It walks the merged support; between consecutive support
+// points both CDFs are constant.
+func cdfDistance(us []weighted, tu float64, vs []weighted, tv float64, f func(float64) float64) float64 {
+	var acc, cu, cv float64
 	i, j := 0, 0
 	t := min(us[0].v, vs[0].v)
 	for {
@@ -53,7 +60,7 @@ func Wasserstein(uValues, uWeights, vValues, vWeights []float64) float64 {
 			j++
 		}
 		if i == len(us) && j == len(vs) {
-			return dist
+			return acc
 		}
 		next := math.Inf(1)
 		if i < len(us) {
@@ -62,7 +69,7 @@ func Wasserstein(uValues, uWeights, vValues, vWeights []float64) float64 {
 		if j < len(vs) {
 			next = min(next, vs[j].v)
 		}
-		dist += math.Abs(cu/tu-cv/tv) * (next - t)
+		acc += f(cu/tu-cv/tv) * (next - t)
 		t = next
 	}
 }
