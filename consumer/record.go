@@ -135,10 +135,7 @@ func Decode(data []byte, maxBytes int) (Record, error) {
 	if perr != nil {
 		return Record{}, reject(ReasonNotJSON, "%s", truncate(perr.Error(), 120))
 	}
-	obj, oerr := v.Object()
-	if oerr != nil {
-		return Record{}, reject(ReasonNotJSON, "not a JSON object")
-	}
+	obj, _ := v.Object() // valid JSON starting with '{' is an object
 	var f struct {
 		predictionID, model, modelVersion, timestamp, features *fastjson.Value
 		prediction, scores, label, segments, variant, latency  *fastjson.Value
@@ -199,18 +196,13 @@ func Decode(data []byte, maxBytes int) (Record, error) {
 	}
 	fo, _ := f.features.Object()
 	r.Features = make(map[string]Value, fo.Len())
-	fo.Visit(func(key []byte, v *fastjson.Value) {
-		if err != nil {
-			return
-		}
-		sv, ok := scalar(v)
+	if err = eachScalar(fo, func(key string, v Value, ok bool) *DecodeError {
 		if !ok {
-			err = reject(ReasonWrongType, "features.%s: want number, string, bool or null", truncate(text(key), 64))
-			return
+			return reject(ReasonWrongType, "features.%s: want number, string, bool or null", truncate(key, 64))
 		}
-		r.Features[text(key)] = sv
-	})
-	if err != nil {
+		r.Features[key] = v
+		return nil
+	}); err != nil {
 		return Record{}, err
 	}
 	if isAbsent(f.prediction) {
@@ -225,23 +217,13 @@ func Decode(data []byte, maxBytes int) (Record, error) {
 			return Record{}, reject(ReasonWrongType, "scores: want an object of numbers")
 		}
 		r.Scores = make(map[string]float64, so.Len())
-		so.Visit(func(key []byte, v *fastjson.Value) {
-			if err != nil {
-				return
+		if err = eachScalar(so, func(key string, v Value, ok bool) *DecodeError {
+			if !ok || (v.Kind != Number && v.Kind != Null) {
+				return reject(ReasonWrongType, "scores: want an object of numbers")
 			}
-			if v.Type() == fastjson.TypeNull {
-				// a null leaves the entry at its zero value, as encoding/json does
-				r.Scores[text(key)] += 0
-				return
-			}
-			sv, ok := scalar(v)
-			if !ok || sv.Kind != Number {
-				err = reject(ReasonWrongType, "scores: want an object of numbers")
-				return
-			}
-			r.Scores[text(key)] = sv.Num
-		})
-		if err != nil {
+			r.Scores[key] = v.Num // a null is 0, as encoding/json leaves it
+			return nil
+		}); err != nil {
 			return Record{}, err
 		}
 	}
@@ -258,22 +240,17 @@ func Decode(data []byte, maxBytes int) (Record, error) {
 			return Record{}, reject(ReasonWrongType, "segments: want an object")
 		}
 		r.Segments = make(map[string]string, so.Len())
-		so.Visit(func(key []byte, v *fastjson.Value) {
-			if err != nil {
-				return
-			}
-			sv, ok := scalar(v)
+		if err = eachScalar(so, func(key string, v Value, ok bool) *DecodeError {
 			if !ok {
-				err = reject(ReasonWrongType, "segments.%s: want a string, number or bool", truncate(text(key), 64))
-				return
+				return reject(ReasonWrongType, "segments.%s: want a string, number or bool", truncate(key, 64))
 			}
-			if sv.Kind != Null {
-				r.Segments[text(key)] = sv.Text()
+			if v.Kind != Null {
+				r.Segments[key] = v.Text()
 			} else {
-				delete(r.Segments, text(key))
+				delete(r.Segments, key)
 			}
-		})
-		if err != nil {
+			return nil
+		}); err != nil {
 			return Record{}, err
 		}
 	}
@@ -291,6 +268,19 @@ func Decode(data []byte, maxBytes int) (Record, error) {
 		r.LatencyMS = v.Num
 	}
 	return r, nil
+}
+
+// eachScalar calls fn with each member of o decoded by scalar, in document
+// order, and stops at the first error fn returns.
+func eachScalar(o *fastjson.Object, fn func(key string, v Value, ok bool) *DecodeError) *DecodeError {
+	var err *DecodeError
+	o.Visit(func(key []byte, raw *fastjson.Value) {
+		if err == nil {
+			v, ok := scalar(raw)
+			err = fn(text(key), v, ok)
+		}
+	})
+	return err
 }
 
 func isAbsent(v *fastjson.Value) bool {
@@ -324,6 +314,8 @@ func scalar(v *fastjson.Value) (Value, bool) {
 	case fastjson.TypeFalse:
 		return Value{Kind: Bool, Num: 0, Str: "false"}, true
 	case fastjson.TypeNumber:
+		// strconv, not fastjson's own parser, so numbers round exactly as
+		// encoding/json rounds them.
 		f, err := strconv.ParseFloat(string(v.MarshalTo(nil)), 64)
 		if err != nil || math.IsInf(f, 0) {
 			return Value{}, false

@@ -151,6 +151,7 @@ func FuzzDecodeMatchesOracle(f *testing.F) {
 	f.Add([]byte(`{"features":[1],"model":3}`))
 	f.Add([]byte(`{"prediction_id":"a","model":"m","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{},"prediction":1e400}`))
 	f.Add([]byte(` {"prediction_id":"a","model":"m","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{},"prediction":-0.0,"scores":{"a":null,"b":1}} `))
+	f.Add([]byte(`{"prediction_id":"a","model":"m","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{},"prediction":1,"scores":{"a":1,"a":null}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if caseVariantKey(data) {
 			t.Skip("encoding/json matches field names case-insensitively; Decode, as the contract, exactly")
