@@ -70,6 +70,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"array", `[1,2]`, ReasonNotJSON, ""},
 		{"truncated", good[:40], ReasonNotJSON, ""},
 		{"garbage after", good + "x", ReasonNotJSON, ""},
+		{"raw control char before an escape", replace(`"country":"DE"`, "\"country\":\"D\x01E\\n\""), ReasonNotJSON, "control character 0x01"},
 		{"missing id", replace(`"prediction_id":"7d1e",`, ``), ReasonMissingField, "prediction_id"},
 		{"null model", replace(`"model":"fraud"`, `"model":null`), ReasonMissingField, "model"},
 		{"empty version", replace(`"model_version":"1.4.2"`, `"model_version":""`), ReasonMissingField, "model_version"},
