@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/driftwatch
 PKGS    := ./...
 
-.PHONY: all build test vet fuzz bench golden demo clean
+.PHONY: all build test vet fuzz bench bench-stats golden demo clean
 
 all: build
 
@@ -33,11 +33,32 @@ fuzz:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=5x -count=1 ./bench/
 
-## golden: regenerate golden files from the reference implementations
-## (python3 with scipy, scikit-learn, fairlearn and river from PyPI). make test only reads them.
-golden:
-	python3 stats/testdata/golden.py
-	for f in $$(find . -path '*/testdata/golden/gen_*.py' | sort); do python3 $$f || exit 1; done
+## bench-stats: every statistic at 1e3, 1e5 and 1e7 observations beside SciPy,
+## statsmodels, numpy and River timed on the same inputs in the same run;
+## writes bench/RESULTS.md (about 10 minutes; see bench/stats/run.sh for knobs).
+bench-stats:
+	GO=$(GO) PYTHON=$(PYTHON) sh bench/stats/run.sh
+
+## golden: regenerate every <pkg>/testdata/golden/<name>.json with its gen_<name>.py,
+## using the reference libraries pinned in stats/testdata/golden/requirements.txt
+## (SciPy, scikit-learn, Fairlearn, River, statsmodels, Evidently from PyPI), installed with pip
+## into the virtualenv $(GOLDEN_VENV), with a fixed PYTHONHASHSEED (set order feeds some
+## references, e.g. Evidently's category handling); then report the case counts.
+## make test only reads the committed files.
+PYTHON      ?= python3
+GOLDEN_VENV ?= .venv-golden
+GOLDEN_REQS := stats/testdata/golden/requirements.txt
+
+$(GOLDEN_VENV)/.installed: $(GOLDEN_REQS)
+	$(PYTHON) -m venv $(GOLDEN_VENV)
+	$(GOLDEN_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(GOLDEN_REQS)
+	touch $@
+
+golden: $(GOLDEN_VENV)/.installed
+	@set -e; for f in $$(find . -path ./$(GOLDEN_VENV) -prune -o -path '*/testdata/golden/gen_*.py' -print | sort); do \
+		PYTHONHASHSEED=0 $(GOLDEN_VENV)/bin/python $$f; \
+	done
+	$(GO) test -count=1 -run '^TestGoldenFiles$$' -v ./stats/
 
 demo:
 	$(GO) run ./cmd/driftwatch demo

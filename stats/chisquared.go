@@ -50,20 +50,95 @@ func homogeneity(ref, cur []float64, term func(o, e float64) float64) (stat, p f
 	if !okRef || !okCur || n == 0 || m == 0 {
 		return math.NaN(), math.NaN(), 0
 	}
-	grand := n + m
+	// Both statistics are homogeneous of degree 1 in the counts, so the
+	// cells are evaluated on the counts scaled by 2^-e, which brings the
+	// grand total into [0.5, 2): row*col can then neither overflow nor
+	// underflow (huge or subnormal weights would give Inf/Inf or 0/0). A
+	// power-of-two scale is exact, so in the ordinary range the result is
+	// bit-identical to the unscaled formula.
+	_, e := math.Frexp(max(n, m))
+	e++
+	ns, ms := math.Ldexp(n, -e), math.Ldexp(m, -e)
+	grand := ns + ms
 	k := 0
 	for i := range ref {
-		col := ref[i] + cur[i]
-		if col == 0 {
+		if ref[i]+cur[i] == 0 {
 			continue
 		}
 		k++
-		stat += term(ref[i], n*col/grand) + term(cur[i], m*col/grand)
+		r, c := math.Ldexp(ref[i], -e), math.Ldexp(cur[i], -e)
+		col := r + c
+		// An expected count that underflows to 0 even after scaling
+		// belongs to a cell below 2^-1074 of the total, which contributes
+		// nothing measurable (and would give 0/0).
+		var cell float64
+		if er := ns * col / grand; er > 0 {
+			cell = term(r, er)
+		}
+		if ec := ms * col / grand; ec > 0 {
+			cell += term(c, ec)
+		}
+		stat += cell
 	}
 	dof = k - 1
 	if dof == 0 {
 		return 0, 1, 0
 	}
-	stat = max(stat, 0)
+	stat = math.Ldexp(max(stat, 0), e)
+	return stat, distuv.ChiSquared{K: float64(dof)}.Survival(stat), dof
+}
+
+// ChiSquaredGOF returns Pearson's goodness-of-fit statistic stat, its
+// p-value p and degrees of freedom dof for the current counts cur against
+// the reference proportions of ref, scaled to cur's total:
+//
+//	E_i = ref_i * sum(cur) / sum(ref),  stat = sum_i (cur_i - E_i)^2 / E_i,  dof = k' - 1
+//
+// over the k' categories not empty in both. This is the chi-squared test
+// Evidently applies to small samples (scipy.stats.chisquare(cur, E)); unlike
+// ChiSquared it treats the reference as exact, so a category seen only in
+// cur (E_i = 0) makes stat +Inf and p 0. With dof 0 it returns 0, 1, 0; it
+// returns NaN, NaN, 0 if either vector sums to 0 or holds a negative or
+// non-finite count, and panics if len(ref) != len(cur). It does not
+// allocate.
+//
+// Reference: Pearson (1900), as ChiSquared; Evidently's chisquare_stattest.
+func ChiSquaredGOF(ref, cur []float64) (stat, p float64, dof int) {
+	mustSameLen("ChiSquaredGOF", len(ref), len(cur))
+	n, okRef := total(ref)
+	m, okCur := total(cur)
+	if !okRef || !okCur || n == 0 || m == 0 {
+		return math.NaN(), math.NaN(), 0
+	}
+	// The statistic is homogeneous of degree 1 in cur, so cur (and with it
+	// E) is scaled by 2^-sc, bringing sum(cur) into [0.5, 1): terms can then
+	// neither overflow nor underflow for huge or subnormal weights. The
+	// scale is exact, so in the ordinary range the result is bit-identical.
+	_, sc := math.Frexp(m)
+	ms := math.Ldexp(m, -sc)
+	k := 0
+	for i := range ref {
+		if ref[i] == 0 && cur[i] == 0 {
+			continue
+		}
+		k++
+		e := ref[i] * ms / n
+		if e == 0 && ref[i] > 0 {
+			e = ref[i] / n * ms // ref[i] * ms underflowed
+		}
+		if e == 0 {
+			stat = math.Inf(1)
+			continue
+		}
+		stat += pearsonTerm(math.Ldexp(cur[i], -sc), e)
+	}
+	stat = math.Ldexp(stat, sc)
+	dof = k - 1
+	if dof == 0 {
+		return 0, 1, 0
+	}
+	if math.IsInf(stat, 1) {
+		return stat, 0, dof
+	}
 	return stat, distuv.ChiSquared{K: float64(dof)}.Survival(stat), dof
 }

@@ -1,6 +1,9 @@
 package stats
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // CoarsenBins groups contiguous bins of the reference histogram counts into
 // at most k groups of roughly equal reference mass, for example to compute
@@ -17,8 +20,8 @@ import "fmt"
 // left join the first group and zero-mass bins at the right join the last,
 // so no group has zero mass unless T is 0.
 //
-// If T is 0, or a count is negative or non-finite, CoarsenBins returns a
-// single group, []int{len(counts)}. It returns an empty slice for empty
+// If T is 0 or overflows float64, or a count is negative or non-finite,
+// CoarsenBins returns a single group, []int{len(counts)}. It returns an empty slice for empty
 // counts. It panics if k < 1.
 func CoarsenBins(counts []float64, k int) []int {
 	if k < 1 {
@@ -32,12 +35,21 @@ func CoarsenBins(counts []float64, k int) []int {
 		return []int{len(counts)}
 	}
 	ends := make([]int, 0, min(k, len(counts)))
-	threshold := func(g int) float64 { return tot * float64(g) / float64(k) }
-	var cum float64
+	threshold := func(g int) float64 {
+		if t := tot * float64(g); !math.IsInf(t, 1) {
+			return t / float64(k)
+		}
+		return tot / float64(k) * float64(g) // tot near the float64 maximum
+	}
+	// mass is the mass of the open group: it must be positive before the
+	// group closes, also when tiny totals make thresholds underflow to 0.
+	var cum, mass float64
 	g := 1
 	for i, c := range counts {
 		cum += c
-		if g < k && cum >= threshold(g) {
+		mass += c
+		if g < k && mass > 0 && cum >= threshold(g) {
+			mass = 0
 			ends = append(ends, i+1)
 			for g < k && cum >= threshold(g) {
 				g++

@@ -6,7 +6,8 @@ import (
 )
 
 // total returns the sum of counts in index order and whether every count is
-// finite and non-negative.
+// finite and non-negative and the sum is finite (counts near the float64
+// maximum can overflow it, which would turn every proportion into 0 or NaN).
 func total(counts []float64) (float64, bool) {
 	var s float64
 	for _, c := range counts {
@@ -15,7 +16,7 @@ func total(counts []float64) (float64, bool) {
 		}
 		s += c
 	}
-	return s, true
+	return s, !math.IsInf(s, 1)
 }
 
 // mustSameLen panics when two count vectors that must describe the same bins

@@ -31,7 +31,7 @@ func Hellinger(p, q []float64) float64 {
 		d := math.Sqrt(p[i]/sp) - math.Sqrt(q[i]/sq)
 		ss += d * d
 	}
-	return math.Sqrt(ss / 2)
+	return min(math.Sqrt(ss/2), 1) // rounding can exceed 1 for disjoint p, q
 }
 
 // KLDivergence returns the Kullback-Leibler divergence KL(p || q) in nats
@@ -44,7 +44,8 @@ func Hellinger(p, q []float64) float64 {
 // +Inf, exactly as scipy. If eps > 0, every zero proportion of q is replaced
 // by eps and q is renormalized to sum 1 before the sum (scipy.stats.entropy
 // on that smoothed q), giving a finite value. p needs no smoothing: terms
-// with p_i == 0 are 0. It returns NaN if either vector sums to 0 or holds a
+// with p_i == 0 are 0. A proportion that underflows float64 (a count below
+// 2^-1074 of its total) counts as 0. It returns NaN if either vector sums to 0 or holds a
 // negative or non-finite value, and panics if len(p) != len(q). It does not
 // allocate.
 //
@@ -71,8 +72,9 @@ func KLDivergence(p, q []float64, eps float64) float64 {
 	}
 	var kl float64
 	for i := range p {
-		if p[i] == 0 {
-			continue
+		pi := p[i] / sp
+		if pi == 0 {
+			continue // also a count below 2^-1074 of its total
 		}
 		qi := q[i] / sq
 		if qi == 0 {
@@ -81,10 +83,32 @@ func KLDivergence(p, q []float64, eps float64) float64 {
 			}
 			qi = eps
 		}
-		pi := p[i] / sp
-		kl += pi * math.Log(pi/(qi/qt))
+		kl += pi * logRatio(pi, qi/qt)
 	}
 	return max(kl, 0)
+}
+
+// logRatio returns ln(a/b) for a, b > 0 as ln(a/b) (scipy's operation
+// order) unless a/b overflows or is subnormal, where it returns ln a - ln b:
+// tiny but non-zero proportions must give a large finite term, not ±Inf or
+// a logarithm of a ratio that lost its precision.
+func logRatio(a, b float64) float64 {
+	r := a / b
+	if r < 0x1p-1022 || math.IsInf(r, 1) {
+		return ln(a) - ln(b)
+	}
+	return math.Log(r)
+}
+
+// ln is math.Log, correct for subnormal x as well: on amd64 (and s390x)
+// math.Log mis-normalizes subnormal arguments (golang/go#56600:
+// math.Log(5e-324) is -709.09, not -744.44), so they are scaled into the
+// normal range first.
+func ln(x float64) float64 {
+	if x > 0 && x < 0x1p-1022 {
+		return math.Log(x*0x1p54) - 54*math.Ln2
+	}
+	return math.Log(x)
 }
 
 // TotalVariation returns the total variation distance (dimensionless, in
@@ -108,7 +132,9 @@ func TotalVariation(p, q []float64) float64 {
 	for i := range p {
 		s += math.Abs(p[i]/sp - q[i]/sq)
 	}
-	return s / 2
+	// Rounded proportions can sum past 1: [1 0] against [0 7 7 1]-like
+	// inputs gave 1.0000000000000002.
+	return min(s/2, 1)
 }
 
 // LInfinity returns the L-infinity distance (dimensionless, in [0, 1])

@@ -17,12 +17,16 @@
 // every function that takes two count vectors requires them to describe the
 // same bins in the same order and panics if their lengths differ (a
 // programmer error). Data problems (empty input, a zero total, a negative or
-// non-finite count or weight) yield NaN rather than a panic or an error.
+// non-finite count or weight, counts whose total overflows float64) yield
+// NaN rather than a panic or an error; each function's doc lists its cases,
+// and fuzz targets (fuzz_test.go, fuzz2_test.go) check that every other
+// input gives a result in the documented range.
 //
 // All functions are safe for concurrent use and never modify or retain their
-// input slices. Results are checked against SciPy by golden tests
-// (testdata/golden.py writes testdata/golden.json; testdata/golden/gen_stats.py
-// writes testdata/golden/stats.json for the newer functions).
+// input slices. Results are checked against SciPy and statsmodels by golden
+// tests: testdata/golden/gen_core.py, gen_stats.py and gen_power.py write
+// core.json, stats.json and power.json beside them (`make golden`, with the
+// versions pinned in testdata/golden/requirements.txt).
 //
 // Statistics and references:
 //

@@ -76,7 +76,9 @@ func kolmogorovCDF(x float64) float64 {
 }
 
 // kolmogorovCDFTheta sums sqrt(2 pi)/x sum_{k>=1} exp(-(2k-1)^2 pi^2/(8x^2))
-// for x > 0; the terms underflow to 0 for x below about 0.04.
+// for x > 0; the terms underflow to 0 for x below about 0.04, and then the
+// CDF is 0 (returned directly, since sqrt(2 pi)/x overflows for x below
+// about 1.4e-308 and Inf*0 would be NaN).
 func kolmogorovCDFTheta(x float64) float64 {
 	a := -math.Pi * math.Pi / (8 * x * x)
 	var s float64
@@ -87,6 +89,9 @@ func kolmogorovCDFTheta(x float64) float64 {
 		if t <= 0x1p-60*s {
 			break
 		}
+	}
+	if s == 0 {
+		return 0
 	}
 	return math.Sqrt(2*math.Pi) / x * s
 }

@@ -8,6 +8,12 @@ import "math"
 // an empty stream. A Moments is a plain value: it is not safe for concurrent
 // mutation, and copying it copies the state.
 //
+// Moments does not filter its input: a NaN or ±Inf observation, or two
+// finite ones whose difference overflows float64 (magnitudes near
+// 1.8e308), leaves Mean or M2 NaN or infinite for good. Variance and Std
+// then return NaN, and WelchTTestMoments and ZTestMeans return NaN; callers
+// that want to skip such values must do so before Add.
+//
 // References: Welford, B. P. (1962), Note on a method for calculating
 // corrected sums of squares and products, Technometrics 4(3); Chan, T. F.,
 // Golub, G. H. and LeVeque, R. J. (1979), Updating formulae and a pairwise
@@ -58,17 +64,19 @@ func (m *Moments) Merge(o Moments) {
 	m.N = n
 }
 
-// Variance returns the population variance M2/N, in squared units of the
-// observations, or NaN when N is 0.
+// Variance returns the population variance M2/N (>= 0, +Inf if the sum of
+// squares overflowed), in squared units of the observations, or NaN when N
+// is 0 or the moments are not finite (Mean NaN or ±Inf, M2 NaN or
+// negative; see Moments).
 func (m Moments) Variance() float64 {
-	if m.N == 0 {
+	if m.N == 0 || !(m.M2 >= 0) || math.IsNaN(m.Mean) || math.IsInf(m.Mean, 0) {
 		return math.NaN()
 	}
 	return m.M2 / m.N
 }
 
 // Std returns the population standard deviation sqrt(M2/N), in units of the
-// observations, or NaN when N is 0.
+// observations, or NaN when Variance is NaN.
 func (m Moments) Std() float64 {
 	return math.Sqrt(m.Variance())
 }

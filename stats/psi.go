@@ -45,7 +45,7 @@ func PSI(ref, cur []float64, eps float64) float64 {
 		if c == 0 {
 			c = eps
 		}
-		psi += (c - r) * math.Log(c/r)
+		psi += (c - r) * logRatio(c, r)
 	}
 	return psi
 }

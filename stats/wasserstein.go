@@ -21,11 +21,17 @@ type weighted struct{ v, w float64 }
 // scipy.stats.wasserstein_distance(uValues, vValues, uWeights, vWeights).
 // A nil weight slice gives every value weight 1.
 //
+// Values may be ±Inf: they are atoms at the ends of the line, and W1 is
+// +Inf exactly when the two (computed) fractions of mass at -Inf, or at
+// +Inf, differ; otherwise the infinite stretches cancel. A distance beyond
+// the float64 range is +Inf.
+//
 // Wasserstein sorts copies and does not modify its inputs; it allocates
 // 2*(len(uValues)+len(vValues)) float64s. It returns NaN if either
-// distribution is empty, has total weight 0, has a negative or non-finite
-// weight, or has a NaN value. It panics if a non-nil weight slice's length
-// differs from its values' length.
+// distribution is empty, has total weight 0 or a total weight that
+// overflows, has a negative or non-finite weight, or has a NaN value. It
+// panics if a non-nil weight slice's length differs from its values'
+// length.
 //
 // References: Vallender, S. S. (1974), Calculation of the Wasserstein
 // distance between probability distributions on the line, Theory Probab.
@@ -69,7 +75,11 @@ func cdfDistance(us []weighted, tu float64, vs []weighted, tv float64, f func(fl
 		if j < len(vs) {
 			next = min(next, vs[j].v)
 		}
-		acc += f(cu/tu-cv/tv) * (next - t)
+		// Where the CDFs agree the segment adds nothing, even when it is
+		// infinitely long (0 * Inf would be NaN).
+		if d := cu/tu - cv/tv; d != 0 {
+			acc += f(d) * (next - t)
+		}
 		t = next
 	}
 }

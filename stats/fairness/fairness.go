@@ -225,7 +225,8 @@ type Impact struct {
 // EEOC four-fifths rule (29 CFR 1607.4(D)). The reference is usually the
 // group with the highest selection rate; ratios above 1 are reported as
 // they are. It returns an error if the reference group is missing, below
-// minGroupSize, or has a selection rate of 0.
+// minGroupSize, has a selection rate of 0, or has no defined selection rate
+// (its summed weights overflowed float64).
 func DisparateImpact(groups map[string]perf.Confusion, reference string, minGroupSize, threshold float64) ([]Impact, error) {
 	if !(threshold > 0) {
 		threshold = FourFifths
@@ -237,7 +238,11 @@ func DisparateImpact(groups map[string]perf.Confusion, reference string, minGrou
 	if !(ref.N() >= minGroupSize) || ref.N() == 0 {
 		return nil, fmt.Errorf("disparate impact: reference group %q has weight %g < minimum %g", reference, ref.N(), minGroupSize)
 	}
-	refSR, _ := ref.SelectionRate()
+	refSR, ok := ref.SelectionRate()
+	if !ok {
+		// N > 0 here, so a summed weight overflowed float64.
+		return nil, fmt.Errorf("disparate impact: reference group %q has an undefined selection rate (weights overflow)", reference)
+	}
 	if refSR == 0 {
 		return nil, fmt.Errorf("disparate impact: reference group %q has selection rate 0", reference)
 	}

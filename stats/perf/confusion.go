@@ -5,6 +5,16 @@ import "math"
 // validWeight reports whether w is a usable frequency weight (finite, > 0).
 func validWeight(w float64) bool { return w > 0 && !math.IsInf(w, 1) }
 
+// finite reports whether every x is neither NaN nor ±Inf.
+func finite(xs ...float64) bool {
+	for _, x := range xs {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // ratio returns num/den, or (NaN, false) if den is 0 or either sum is not
 // finite (weight sums that overflowed float64).
 func ratio(num, den float64) (float64, bool) {
@@ -16,9 +26,9 @@ func ratio(num, den float64) (float64, bool) {
 
 // Confusion is the mergeable state of a binary classifier: the summed
 // weights (counts when every weight is 1) of true positives, false
-// positives, true negatives and false negatives. Dropped is the summed
-// absolute weight of observations rejected by Add. The zero value is an
-// empty state.
+// positives, true negatives and false negatives. Dropped is the number of
+// observations rejected by Add (their weights are unusable, so they are
+// counted, not summed). The zero value is an empty state.
 type Confusion struct {
 	TP, FP, TN, FN float64
 	Dropped        float64

@@ -30,7 +30,8 @@
 // Weights are non-negative frequency weights (a weight of 2 is two
 // identical observations). Add ignores observations whose weight is
 // negative, zero, NaN or infinite, and ScoreHistogram.Add ignores NaN
-// scores; the dropped weight is counted (Dropped fields).
+// scores; the dropped observations are counted, one per observation
+// whatever its weight (Dropped fields).
 //
 // # Histogram metrics and their accuracy
 //

@@ -1,22 +1,72 @@
 package perf
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"sort"
 	"testing"
 )
 
+// gvec is a []float64 in a golden file, where NaN and infinities are the
+// strings "NaN", "+Inf" and "-Inf" (conventions in
+// stats/testdata/golden/goldenjson.py).
+type gvec []float64
+
+func (v *gvec) UnmarshalJSON(b []byte) error {
+	if string(bytes.TrimSpace(b)) == "null" {
+		return nil
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	out := make([]float64, len(raw))
+	for i, r := range raw {
+		var s string
+		if err := json.Unmarshal(r, &s); err == nil {
+			switch s {
+			case "NaN":
+				out[i] = math.NaN()
+			case "+Inf":
+				out[i] = math.Inf(1)
+			case "-Inf":
+				out[i] = math.Inf(-1)
+			default:
+				return fmt.Errorf("unknown float string %q", s)
+			}
+			continue
+		}
+		if err := json.Unmarshal(r, &out[i]); err != nil {
+			return err
+		}
+	}
+	*v = out
+	return nil
+}
+
+// weight returns w[i], or 1 when the case omits weights.
+func weight(w gvec, i int) float64 {
+	if w == nil {
+		return 1
+	}
+	return w[i]
+}
+
 // goldenFile mirrors testdata/golden/perf.json, written by
 // testdata/golden/gen_perf.py from scikit-learn. Null means undefined
 // (sklearn zero_division or single-class error): Go must return ok=false.
+// A case without "w" has unit weights. Rows that package perf drops (NaN
+// scores or values, non-positive weights) are left out of the sklearn
+// reference; those cases are listed in stats/golden_test.go.
 type goldenFile struct {
 	Versions map[string]string `json:"versions"`
 	Binary   []struct {
 		Name                                         string
 		Y                                            []int
-		S, W                                         []float64
+		S, W                                         gvec
 		Thr                                          float64
 		Accuracy, Precision, Recall, Specificity, F1 *float64
 		FPR                                          *float64 `json:"fpr"`
@@ -33,7 +83,7 @@ type goldenFile struct {
 		Name     string
 		K        int
 		Y, P     []int
-		W        []float64
+		W        gvec
 		Accuracy *float64
 		PMacro   *float64 `json:"precision_macro"`
 		PMicro   *float64 `json:"precision_micro"`
@@ -47,7 +97,7 @@ type goldenFile struct {
 	} `json:"multiclass"`
 	Regression []struct {
 		Name                string
-		Y, YHat, W          []float64
+		Y, YHat, W          gvec
 		MAE, RMSE, MAPE, R2 *float64
 	} `json:"regression"`
 }
@@ -119,8 +169,12 @@ func TestGoldenBinary(t *testing.T) {
 		var cm Confusion
 		h := NewScoreHistogram(0)
 		for i, y := range c.Y {
-			cm.Add(c.S[i] >= c.Thr, y == 1, c.W[i])
-			h.Add(c.S[i], y == 1, c.W[i])
+			// A NaN score has no prediction: the caller skips it for
+			// Confusion; ScoreHistogram drops it itself.
+			if !math.IsNaN(c.S[i]) {
+				cm.Add(c.S[i] >= c.Thr, y == 1, weight(c.W, i))
+			}
+			h.Add(c.S[i], y == 1, weight(c.W, i))
 		}
 		v, ok := cm.Accuracy()
 		d.check(t, c.Name, "accuracy", v, ok, c.Accuracy, relTol)
@@ -174,7 +228,7 @@ func TestGoldenMulticlass(t *testing.T) {
 	for _, c := range g.Multiclass {
 		m := NewConfusionMatrix(c.K)
 		for i := range c.Y {
-			m.Add(c.Y[i], c.P[i], c.W[i])
+			m.Add(c.Y[i], c.P[i], weight(c.W, i))
 		}
 		v, ok := m.Accuracy()
 		d.check(t, c.Name, "mc_accuracy", v, ok, c.Accuracy, relTol)
@@ -204,7 +258,7 @@ func TestGoldenRegression(t *testing.T) {
 	for _, c := range g.Regression {
 		var r RegressionSums
 		for i := range c.Y {
-			r.Add(c.Y[i], c.YHat[i], c.W[i])
+			r.Add(c.Y[i], c.YHat[i], weight(c.W, i))
 		}
 		v, ok := r.MAE()
 		d.check(t, c.Name, "mae", v, ok, c.MAE, relTol)

@@ -282,7 +282,8 @@ func (h *ScoreHistogram) PRAUC() (float64, bool) {
 //	BS = sum_i w_i (s_i - y_i)² / sum_i w_i
 //
 // from the exact running sum, as sklearn.metrics.brier_score_loss. It
-// returns (NaN, false) if the histogram is empty.
+// returns (NaN, false) if the histogram is empty, or if a score was ±Inf or
+// the sum overflowed (the squared error is then infinite).
 //
 // Reference: Brier, G. W. (1950), Verification of forecasts expressed in
 // terms of probability, Mon. Weather Rev. 78(1), 1-3.

@@ -66,18 +66,28 @@ func (c *ConfusionMatrix) Merge(o *ConfusionMatrix) error {
 }
 
 // Class returns the one-vs-rest binary confusion counts of class k (TN is
-// everything that is neither labelled nor predicted k).
+// everything that is neither labelled nor predicted k). Each count is summed
+// from its own cells, not derived by subtraction from the totals, so none
+// is negative whatever the weights (with weights 1 and 1e300, N - row - col
+// + TP rounded to -1). It panics if k is outside [0, K).
 func (c *ConfusionMatrix) Class(k int) Confusion {
-	var tp, row, col, n float64
+	var b Confusion
 	for i := range c.K {
-		row += c.M[k*c.K+i]
-		col += c.M[i*c.K+k]
 		for j := range c.K {
-			n += c.M[i*c.K+j]
+			v := c.M[i*c.K+j]
+			switch {
+			case i == k && j == k:
+				b.TP += v
+			case i == k:
+				b.FN += v
+			case j == k:
+				b.FP += v
+			default:
+				b.TN += v
+			}
 		}
 	}
-	tp = c.M[k*c.K+k]
-	return Confusion{TP: tp, FN: row - tp, FP: col - tp, TN: n - row - col + tp}
+	return b
 }
 
 // N returns the total weight.

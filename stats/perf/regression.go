@@ -96,9 +96,10 @@ func (r RegressionSums) MAPE() (float64, bool) { return ratio(r.SumAPE, r.W) }
 // as sklearn.metrics.r2_score with force_finite=True: if y is constant
 // (sum w(y-ȳ)² = 0) it is 1 for a perfect prediction and 0 otherwise. It
 // returns (NaN, false) if fewer than two observations' weight (W < 2), where
-// sklearn warns and returns NaN.
+// sklearn warns and returns NaN, or if W or either sum of squares
+// overflowed float64.
 func (r RegressionSums) R2() (float64, bool) {
-	if !(r.W >= 2) {
+	if !(r.W >= 2) || !finite(r.W, r.SumE2, r.M2Y) {
 		return math.NaN(), false
 	}
 	if r.M2Y == 0 {
@@ -114,9 +115,10 @@ func (r RegressionSums) R2() (float64, bool) {
 // with sd the sample standard deviation of |e| (from sum w e² and
 // sum w|e|, so no extra state). It assumes independent errors and W large
 // enough for the central limit theorem (say W >= 30); lo is clamped at 0.
-// (NaN, NaN, false) if W < 2.
+// (NaN, NaN, false) if W < 2, z is negative or NaN, or W or a sum it uses
+// overflowed float64.
 func (r RegressionSums) MAEInterval(z float64) (lo, hi float64, ok bool) {
-	if !(r.W >= 2) || !(z >= 0) {
+	if !(r.W >= 2) || !(z >= 0) || !finite(r.W, r.SumAbsE, r.SumE2) {
 		return math.NaN(), math.NaN(), false
 	}
 	m := r.SumAbsE / r.W
@@ -128,9 +130,11 @@ func (r RegressionSums) MAEInterval(z float64) (lo, hi float64, ok bool) {
 // RMSEInterval returns sqrt of the normal-approximation interval for the
 // MSE, MSE ± z·sd(e²)/√W, with sd the sample standard deviation of e² (from
 // sum w e⁴). The same assumptions as MAEInterval; heavy-tailed errors make
-// it optimistic. (NaN, NaN, false) if W < 2.
+// it optimistic. (NaN, NaN, false) if W < 2, z is negative or NaN, or W or
+// a sum it uses overflowed float64 (sum w e⁴ does for errors beyond about
+// 1e77).
 func (r RegressionSums) RMSEInterval(z float64) (lo, hi float64, ok bool) {
-	if !(r.W >= 2) || !(z >= 0) {
+	if !(r.W >= 2) || !(z >= 0) || !finite(r.W, r.SumE2, r.SumE4) {
 		return math.NaN(), math.NaN(), false
 	}
 	m := r.SumE2 / r.W

@@ -24,11 +24,22 @@ func Wilson(k, n, z float64) (lo, hi float64, ok bool) {
 	if !(n > 0) || !(k >= 0) || k > n || !(z >= 0) || math.IsInf(n, 1) || math.IsInf(z, 1) {
 		return math.NaN(), math.NaN(), false
 	}
+	// The formula in terms of r = z²/n, divided through by z²/n when r > 1,
+	// so that no intermediate overflows or underflows for tiny or huge
+	// n (summed weights) or z: with r > 1 and u = 1/r = n/z²,
+	//
+	//	center = (p u + 1/2)/(u + 1),  half = sqrt(p (1-p) u + 1/4)/(u + 1).
 	p := k / n
-	z2 := z * z
-	den := 1 + z2/n
-	center := (p + z2/(2*n)) / den
-	half := z / den * math.Sqrt(p*(1-p)/n+z2/(4*n*n))
+	var center, half float64
+	if z <= math.Sqrt(n) {
+		r := z / n * z // <= 1
+		center = (p + r/2) / (1 + r)
+		half = math.Sqrt(p*(1-p)*r+r*r/4) / (1 + r)
+	} else {
+		u := n / z / z // < 1
+		center = (p*u + 0.5) / (u + 1)
+		half = math.Sqrt(p*(1-p)*u+0.25) / (u + 1)
+	}
 	lo, hi = center-half, center+half
 	// Clamp rounding noise at the boundaries (lo is exactly 0 when k = 0).
 	return math.Max(0, lo), math.Min(1, hi), true

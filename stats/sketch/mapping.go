@@ -52,7 +52,10 @@ func (m *mapping) upper(i int) float64 {
 	return math.Exp(float64(i) * m.logGamma)
 }
 
-// rep returns r_i = (1+alpha) gamma^(i-1), the representative of bucket i.
+// rep returns r_i = (1+alpha) gamma^(i-1), the representative of bucket i,
+// capped at the largest float64: for the top bucket of the float64 range r_i
+// can overflow to +Inf (alpha 0.5: 1.5 * 3^645), and every finite value of
+// that bucket lies in [gamma^(i-1), MaxFloat64], within alpha of MaxFloat64.
 func (m *mapping) rep(i int) float64 {
-	return (1 + m.alpha) * math.Exp(float64(i-1)*m.logGamma)
+	return min((1+m.alpha)*math.Exp(float64(i-1)*m.logGamma), math.MaxFloat64)
 }

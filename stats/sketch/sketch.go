@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 )
 
 // DefaultRange is the ratio of magnitudes each sign of a sketch made by New
@@ -22,6 +23,11 @@ const MaxMaxBuckets = 1 << 17
 // two sketches do not share their relative accuracy (and, for Merge, their
 // bucket bound).
 var ErrIncompatible = errors.New("sketch: incompatible sketches")
+
+// ErrCountOverflow is returned (wrapped) by Merge when the merged count of
+// values (or of NaNs) would exceed 2^64-1, which only decoded sketches can
+// reach: the uint64 counts would wrap around.
+var ErrCountOverflow = errors.New("sketch: count overflows uint64")
 
 // Sketch is a DDSketch (Masson, Rim & Lee 2019): a mergeable quantile sketch
 // with relative accuracy alpha. Positive and negative values go to two
@@ -126,11 +132,19 @@ func (s *Sketch) Add(x float64) {
 // Merge adds the contents of o to s; o is not modified. The result is
 // bit-identical whatever the order and grouping of merges and adds. It
 // returns an error wrapping ErrIncompatible, and leaves s unchanged, unless
-// both sketches have the same relative accuracy and bucket bound.
+// both sketches have the same relative accuracy and bucket bound; and one
+// wrapping ErrCountOverflow, leaving s unchanged, if the merged Count or
+// NaNCount would exceed 2^64-1.
 func (s *Sketch) Merge(o *Sketch) error {
 	if s.m.alpha != o.m.alpha || s.pos.maxBuckets != o.pos.maxBuckets {
 		return fmt.Errorf("merge sketch (alpha %g, %d buckets) into sketch (alpha %g, %d buckets): %w",
 			o.m.alpha, o.pos.maxBuckets, s.m.alpha, s.pos.maxBuckets, ErrIncompatible)
+	}
+	_, c1 := bits.Add64(s.Count(), o.Count(), 0)
+	_, c2 := bits.Add64(s.nan, o.nan, 0)
+	if c1|c2 != 0 {
+		return fmt.Errorf("merge sketch of %d (%d NaN) values into sketch of %d (%d NaN): %w",
+			o.Count(), o.nan, s.Count(), s.nan, ErrCountOverflow)
 	}
 	s.pos.merge(&o.pos)
 	s.neg.merge(&o.neg)

@@ -126,18 +126,22 @@ func (a *ADWIN) Estimation() float64 {
 func (a *ADWIN) Total() float64 { return a.total }
 
 // Variance returns the population variance Σ(x−µ̂)²/|W| of the current
-// window (River's variance_in_window), or 0 for an empty window.
+// window (River's variance_in_window), or 0 for an empty window. River's
+// running sum of squares can round below 0 after cuts when the values
+// barely vary against their magnitude (a constant stream of 1e100 gave
+// -1.5e168); Variance then reports 0, while the cut test keeps River's
+// arithmetic.
 func (a *ADWIN) Variance() float64 {
 	if a.width == 0 {
 		return 0
 	}
-	return a.variance / a.width
+	return max(a.variance/a.width, 0)
 }
 
 // Update adds x to the window and reports whether a change was detected.
-// Non-finite x is ignored.
+// NaN, ±Inf and |x| > MaxAbs are ignored.
 func (a *ADWIN) Update(x float64) bool {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
+	if ignored(x) {
 		return false
 	}
 	if a.pendingReset {
@@ -220,10 +224,16 @@ func (a *ADWIN) deleteOldest() {
 	muW := a.total / a.width
 	a.variance -= v + n*a.width*(mu-muW)*(mu-muW)/(n+a.width)
 	a.shift(last, 1)
-	if a.cur[last] == 0 && last > 0 {
+	// Drop the emptied top row, and any empty rows it uncovers: with
+	// MaxBuckets 1 compress empties a row whenever it merges its two
+	// buckets, so rows below the top can be empty, and deleting from an
+	// empty top row would slice out of range.
+	for last > 0 && a.cur[last] == 0 {
 		a.cur = a.cur[:last]
 		a.totals = a.totals[:base]
 		a.vars = a.vars[:base]
+		last--
+		base -= a.cfg.MaxBuckets + 1
 	}
 }
 

@@ -86,10 +86,10 @@ func (d *DDM) Warning() bool { return d.warning }
 // ErrorRate returns the running error rate p_t since the last reset.
 func (d *DDM) ErrorRate() float64 { return d.p }
 
-// Update consumes x and reports whether drift is signalled. Non-finite x
-// is ignored.
+// Update consumes x and reports whether drift is signalled. NaN, ±Inf and
+// |x| > MaxAbs are ignored.
 func (d *DDM) Update(x float64) bool {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
+	if ignored(x) {
 		return false
 	}
 	if d.pendingReset {

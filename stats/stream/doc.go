@@ -23,10 +23,13 @@
 //     drift resets itself at the start of the next Update, so its
 //     accessors (ADWIN.Width, DDM.Warning, ...) still describe the state
 //     that produced the drift until then.
-//   - Non-finite values (NaN, +Inf, -Inf) are ignored: Update returns false
-//     and the state is left untouched (River would propagate NaN into its
-//     statistics and stop detecting). A pending post-drift reset waits for
-//     the next finite value.
+//   - Non-finite values (NaN, +Inf, -Inf) and values larger than MaxAbs
+//     (1e100) in magnitude are ignored: Update returns false and the state
+//     is left untouched. River would propagate NaN into its statistics and
+//     stop detecting for good; values beyond 1e100 would do the same here
+//     by overflowing the float64 sums of squares (two values of ±1e300
+//     made ADWIN's variance +Inf and Page-Hinkley's and DDM's means NaN).
+//     A pending post-drift reset waits for the next accepted value.
 //   - Configurations have a Default*Config constructor and a Validate
 //     method. New* panics on an invalid configuration (a programmer error);
 //     validate untrusted configurations first.
@@ -48,6 +51,17 @@
 // (scipy.stats.ks_2samp, method="auto", equal sample sizes), both
 // reimplemented here bit-for-bit.
 package stream
+
+import "math"
+
+// MaxAbs is the largest magnitude Update accepts; larger values are ignored
+// like NaN and ±Inf. With |x| <= 1e100 the detectors' sums of values and of
+// squared deviations stay below about 1e213 even over 2^40 values, far from
+// the float64 limit of 1.8e308, so their statistics stay finite.
+const MaxAbs = 1e100
+
+// ignored reports whether Update skips x: NaN, ±Inf or |x| > MaxAbs.
+func ignored(x float64) bool { return !(math.Abs(x) <= MaxAbs) }
 
 // Detector is a streaming drift detector. Update consumes the next value of
 // the stream and reports whether drift is signalled at that value; Reset

@@ -87,10 +87,10 @@ func (e *EDDM) Reset() {
 // signalled.
 func (e *EDDM) Warning() bool { return e.warning }
 
-// Update consumes x and reports whether drift is signalled. Non-finite x
-// is ignored.
+// Update consumes x and reports whether drift is signalled. NaN, ±Inf and
+// |x| > MaxAbs are ignored.
 func (e *EDDM) Update(x float64) bool {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
+	if ignored(x) {
 		return false
 	}
 	if e.pendingReset {

@@ -2,7 +2,6 @@ package stream
 
 import (
 	"fmt"
-	"math"
 	"slices"
 )
 
@@ -125,9 +124,9 @@ func (k *KSWIN) PValue() float64 { return k.pValue }
 func (k *KSWIN) Statistic() float64 { return k.stat }
 
 // Update appends x to the window and reports whether drift is signalled.
-// Non-finite x is ignored.
+// NaN, ±Inf and |x| > MaxAbs are ignored.
 func (k *KSWIN) Update(x float64) bool {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
+	if ignored(x) {
 		return false
 	}
 	if k.pendingReset {

@@ -103,10 +103,10 @@ func (p *PageHinkley) Reset() {
 // Mean returns the running mean of the values since the last reset.
 func (p *PageHinkley) Mean() float64 { return p.mean }
 
-// Update consumes x and reports whether drift is signalled. Non-finite x
-// is ignored.
+// Update consumes x and reports whether drift is signalled. NaN, ±Inf and
+// |x| > MaxAbs are ignored.
 func (p *PageHinkley) Update(x float64) bool {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
+	if ignored(x) {
 		return false
 	}
 	if p.pendingReset {

@@ -3,6 +3,7 @@ package stream
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,21 +12,20 @@ import (
 )
 
 // The golden file is written by testdata/golden/gen_stream.py, which runs
-// River; regenerate it with
-//
-//	cd testdata/golden && python3 gen_stream.py > stream.json
+// River; `make golden` regenerates it (conventions, such as NaN written as
+// the string "NaN", in stats/testdata/golden/goldenjson.py).
 const goldenPath = "testdata/golden/stream.json"
 
 type goldenFile struct {
-	RiverVersion string       `json:"river_version"`
-	Cases        []goldenCase `json:"cases"`
+	Versions map[string]string `json:"versions"`
+	Cases    []goldenCase      `json:"cases"`
 }
 
 type goldenCase struct {
 	Name        string             `json:"name"`
 	Detector    string             `json:"detector"`
 	Params      map[string]any     `json:"params"`
-	Input       []float64          `json:"input"`
+	Input       goldenFloats       `json:"input"`
 	Drifts      []int              `json:"drifts"`
 	Warnings    []int              `json:"warnings"`
 	Checkpoints []goldenCheckpoint `json:"checkpoints"`
@@ -109,7 +109,8 @@ func newFromParams(detector string, params map[string]any) (Detector, error) {
 
 func TestGoldenRiver(t *testing.T) {
 	g := loadGolden(t)
-	if g.RiverVersion == "" {
+	river := g.Versions["river"]
+	if river == "" {
 		t.Fatal("golden file does not record the River version")
 	}
 	perDetector := map[string]int{}
@@ -146,10 +147,10 @@ func TestGoldenRiver(t *testing.T) {
 				t.Errorf("checked %d of %d checkpoints", cp, len(tc.Checkpoints))
 			}
 			if !slices.Equal(drifts, tc.Drifts) {
-				t.Errorf("drift indices\n got %v\nwant %v (River %s)", drifts, tc.Drifts, g.RiverVersion)
+				t.Errorf("drift indices\n got %v\nwant %v (River %s)", drifts, tc.Drifts, river)
 			}
 			if warner != nil && !slices.Equal(warnings, tc.Warnings) {
-				t.Errorf("warning indices\n got %v\nwant %v (River %s)", warnings, tc.Warnings, g.RiverVersion)
+				t.Errorf("warning indices\n got %v\nwant %v (River %s)", warnings, tc.Warnings, river)
 			}
 		})
 	}
@@ -171,6 +172,34 @@ func decodeGoldenInto(t testing.TB, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("decode %s: %v", goldenPath, err)
 	}
+}
+
+// goldenFloats decodes a JSON array of numbers and the strings "NaN",
+// "+Inf" and "-Inf".
+type goldenFloats []float64
+
+func (v *goldenFloats) UnmarshalJSON(b []byte) error {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	out := make([]float64, len(raw))
+	for i, r := range raw {
+		switch string(r) {
+		case `"NaN"`:
+			out[i] = math.NaN()
+		case `"+Inf"`:
+			out[i] = math.Inf(1)
+		case `"-Inf"`:
+			out[i] = math.Inf(-1)
+		default:
+			if err := json.Unmarshal(r, &out[i]); err != nil {
+				return err
+			}
+		}
+	}
+	*v = out
+	return nil
 }
 
 // jsonInt64 decodes a JSON integer exactly, including values above 2^53.

@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -275,48 +274,6 @@ func TestUpdateDoesNotAllocate(t *testing.T) {
 			}
 		})
 	}
-}
-
-// FuzzDetectors feeds arbitrary float64 sequences (including NaN, ±Inf,
-// subnormals and huge magnitudes) to every detector with small parameters,
-// and checks that nothing panics and the exposed state stays sane.
-func FuzzDetectors(f *testing.F) {
-	f.Add([]byte{})
-	f.Add(binary.LittleEndian.AppendUint64(nil, math.Float64bits(math.NaN())))
-	seed := make([]byte, 0, 8*64)
-	for i, x := range driftStream(64) {
-		seed = binary.LittleEndian.AppendUint64(seed, math.Float64bits(x*float64(i%5)-1))
-	}
-	f.Add(seed)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		ds := []Detector{
-			NewADWIN(ADWINConfig{Delta: 0.1, Clock: 1, MaxBuckets: 2, MinWindowLength: 1, GracePeriod: 1}),
-			NewADWIN(DefaultADWINConfig()),
-			NewPageHinkley(PageHinkleyConfig{MinInstances: 1, Delta: 0.005, Threshold: 1, Alpha: 0.9, Mode: PageHinkleyBoth}),
-			NewDDM(DDMConfig{WarmStart: 2, WarningThreshold: 1, DriftThreshold: 2}),
-			NewEDDM(EDDMConfig{WarmStart: 1, Alpha: 0.95, Beta: 0.9}),
-			NewKSWIN(KSWINConfig{Alpha: 0.5, WindowSize: 8, StatSize: 3, Seed: 1}),
-		}
-		n := 0
-		for len(data) >= 8 {
-			x := math.Float64frombits(binary.LittleEndian.Uint64(data))
-			data = data[8:]
-			finite := !math.IsNaN(x) && !math.IsInf(x, 0)
-			if finite {
-				n++
-			}
-			for _, d := range ds {
-				if d.Update(x) && !finite {
-					t.Fatalf("%T signalled drift on %v", d, x)
-				}
-			}
-			for _, a := range []*ADWIN{ds[0].(*ADWIN), ds[1].(*ADWIN)} {
-				if w := a.Width(); w < 0 || w > n {
-					t.Fatalf("ADWIN width %d outside [0, %d]", w, n)
-				}
-			}
-		}
-	})
 }
 
 func benchmarkDetector(b *testing.B, mk func() Detector, n int) {

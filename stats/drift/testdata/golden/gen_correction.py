@@ -1,24 +1,33 @@
 #!/usr/bin/env python3
-"""Golden p-value corrections for stats/drift (correct.go).
+"""Write correction.json: golden p-value corrections for stats/drift
+(correct.go, read by correct_test.go).
 
-Run from the repository root (or `make golden`):
+Run with `make golden` (pinned versions from
+stats/testdata/golden/requirements.txt), or directly from the repository
+root:
 
-    pip install scipy numpy
     python3 stats/drift/testdata/golden/gen_correction.py
 
 Benjamini-Hochberg adjusted p-values come from
 scipy.stats.false_discovery_control(ps, method='bh'); Bonferroni is
-min(1, m*p), computed in numpy. Seeds are fixed, so the file is reproducible.
+min(1, m*p), computed in numpy. Generated p-values are rounded to 4
+significant digits (which adds ties). Seeded, so the file is reproducible;
+conventions are in stats/testdata/golden/goldenjson.py.
 """
 
-import json
 import os
+import sys
 
-import numpy as np
-import scipy
-from scipy import stats
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "..", "testdata", "golden"))
 
-rng = np.random.default_rng(20261123)
+import numpy as np  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from goldenjson import sig, versions, write  # noqa: E402
+
+SEED = 20261123
+rng = np.random.default_rng(SEED)
 cases = []
 
 
@@ -26,17 +35,20 @@ def add(name, ps):
     ps = np.asarray(ps, dtype=float)
     cases.append({
         "name": name,
-        "p": ps.tolist(),
-        "bh": stats.false_discovery_control(ps, method="bh").tolist(),
-        "bonferroni": np.minimum(1.0, ps * len(ps)).tolist(),
+        "p": ps,
+        "bh": stats.false_discovery_control(ps, method="bh"),
+        "bonferroni": np.minimum(1.0, ps * len(ps)),
     })
 
 
+add("empty", [])
 add("single", [0.03])
 add("all_one", [1.0, 1.0, 1.0])
 add("all_zero", [0.0, 0.0])
 add("ties", [0.01, 0.01, 0.04, 0.04, 0.2])
 add("textbook", [0.01, 0.04, 0.03, 0.005, 0.5, 0.2])
+add("tiny", [1e-300, 5e-324, 0.5, 1e-17])
+add("one_small_among_1000", np.concatenate([[1e-6], np.ones(999)]))
 for m in (2, 3, 5, 10, 20, 50, 200):
     for kind in range(4):
         if kind == 0:
@@ -48,11 +60,6 @@ for m in (2, 3, 5, 10, 20, 50, 200):
             rng.shuffle(ps)
         else:
             ps = np.round(rng.uniform(size=m), 2)
-        add(f"m{m}_kind{kind}", ps)
+        add(f"m{m}_kind{kind}", sig(ps, 4))
 
-out = {"scipy": scipy.__version__, "numpy": np.__version__, "cases": cases}
-path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "correction.json")
-with open(path, "w") as f:
-    json.dump(out, f, indent=1)
-    f.write("\n")
-print(f"wrote {len(cases)} cases to {path}")
+write(__file__, {"versions": versions("numpy", "scipy"), "seed": SEED}, {"cases": cases})

@@ -1,26 +1,31 @@
 #!/usr/bin/env python3
 """Write fairness.json: golden values for package fairness from Fairlearn.
 
-Regenerate from the repository root with
+Run with `make golden` (pinned versions from
+stats/testdata/golden/requirements.txt), or directly from the repository
+root:
 
-    pip install scikit-learn fairlearn numpy
     python3 stats/fairness/testdata/golden/gen_fairness.py
 
-Deterministic (fixed seeds). Each case lists per-row group, y_true, y_pred
+Deterministic (fixed seeds); conventions are in
+stats/testdata/golden/goldenjson.py. Each case lists per-row group, y_true, y_pred
 and the Fairlearn values (method="between_groups", agg="worst_case").
 Cases named "divergent_*" contain a group without positive (or negative)
 labels, where Fairlearn counts the rate as 0 and driftwatch leaves the group
 out; the Go test checks only that the Go result differs as documented.
 """
-import json
 import math
 import os
+import sys
 import warnings
 
-import fairlearn
-import numpy as np
-import sklearn
-from fairlearn import metrics as flm
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "..", "testdata", "golden"))
+
+import numpy as np  # noqa: E402
+from fairlearn import metrics as flm  # noqa: E402
+
+from goldenjson import versions, write  # noqa: E402
 
 warnings.simplefilter("ignore")
 
@@ -40,7 +45,7 @@ def case(name, g, y, p):
         y_true=y, y_pred=p, sensitive_features=g)
     by = {str(k): {m: num(v) for m, v in row.items()} for k, row in mf.by_group.iterrows()}
     return {
-        "name": name, "group": g.tolist(), "y": y.tolist(), "p": p.tolist(),
+        "name": name, "group": g, "y": y, "p": p,
         "by_group": by,
         "dp_difference": num(flm.demographic_parity_difference(y, p, **kw)),
         "dp_ratio": num(flm.demographic_parity_ratio(y, p, **kw)),
@@ -54,7 +59,7 @@ def case(name, g, y, p):
 def main():
     rng = np.random.default_rng(2016)
     cases = []
-    for ng, n in ((2, 50), (2, 1000), (3, 300), (5, 5000), (8, 20000)):
+    for ng, n in ((2, 50), (2, 1000), (3, 300), (5, 1500), (8, 2000), (20, 1000)):
         g = np.array([f"g{i}" for i in rng.integers(0, ng, n)])
         gi = np.array([int(s[1:]) for s in g])
         y = (rng.random(n) < 0.3 + 0.05 * gi).astype(int)
@@ -68,6 +73,24 @@ def main():
     y[0], y[1] = 0, 1
     p = np.where(g == "minor", 1, (rng.random(n) < 0.3).astype(int))
     cases.append(case("imbalanced_groups", g, y, p))
+    # Group proportions 0.999 / 0.001: the minor group has 5 rows.
+    n = 5000
+    g = np.array(["major"] * n, dtype=object)
+    g[rng.choice(n, 5, replace=False)] = "minor"
+    g = g.astype(str)
+    y = rng.integers(0, 2, n)
+    minor = np.flatnonzero(g == "minor")
+    y[minor[:2]] = [0, 1]
+    p = (rng.random(n) < 0.2 + 0.6 * y).astype(int)
+    cases.append(case("imbalanced_groups_0.999_0.001", g, y, p))
+    # Extreme label imbalance: 0.1% positives, each group has some.
+    n = 3000
+    g = np.array(["a", "b", "c"] * (n // 3))
+    y = np.zeros(n, int)
+    y[rng.choice(n, 3, replace=False)] = 1
+    y[:3] = 1
+    p = np.where(rng.random(n) < 0.9, y, 1 - y)
+    cases.append(case("label_proportion_0.001", g, y, p))
     # All correct: TPR 1, FPR 0 in every group.
     g = np.array(["a", "b", "c"] * 100)
     y = rng.integers(0, 2, 300)
@@ -84,14 +107,10 @@ def main():
     y[0], y[1], y[40], y[41] = 0, 1, 0, 1
     p = rng.integers(0, 2, 100)
     cases.append(case("divergent_no_positives", g, y, p))
-    data = {"versions": {"fairlearn": fairlearn.__version__,
-                         "scikit-learn": sklearn.__version__,
-                         "numpy": np.__version__},
-            "cases": cases}
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fairness.json")
-    with open(path, "w") as f:
-        json.dump(data, f, allow_nan=False, separators=(",", ":"))
-        f.write("\n")
+    cases[-1]["reference"] = ("Fairlearn counts the TPR of a group without positive labels as 0; "
+                              "driftwatch leaves the group out of TPR-based metrics")
+    write(__file__, {"versions": versions("numpy", "scikit-learn", "fairlearn", "pandas")},
+          {"cases": cases})
 
 
 if __name__ == "__main__":

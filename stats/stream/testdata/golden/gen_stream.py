@@ -1,33 +1,46 @@
 #!/usr/bin/env python3
 """Regenerate stream.json: River's drift indices for the Go detectors in package stream.
 
-Usage (from the repository root, or `make golden`):
+Run with `make golden` (pinned versions from
+stats/testdata/golden/requirements.txt), or directly from the repository
+root:
 
-    pip install river==0.26.1
     python3 stats/stream/testdata/golden/gen_stream.py
 
-Every input sequence comes from random.Random with a fixed seed, so the output
-is a pure function of the River, SciPy and Python versions, which are recorded
-in the file. The Go test (stream_golden_test.go) replays each input through the
+Every input sequence comes from random.Random with a fixed seed, rounded to 2
+decimals (0 for the large-valued one, whose standard deviation is 1000), so the output is a pure function of the River, SciPy and
+Python versions, which are recorded in the file (conventions in
+stats/testdata/golden/goldenjson.py). Cases named */nonfinite_* hold NaN and
+infinite values, which the Go detectors ignore (stats/stream/doc.go) and
+River would propagate: their drift indices are River's on the input without
+those values, mapped back to positions in the full input. The Go test (stream_golden_test.go) replays each input through the
 Go detector built with the same parameters and requires identical drift (and,
 for DDM/EDDM, warning) indices, plus ADWIN's width and estimation at a few
 checkpoints.
 """
 from __future__ import annotations
 
-import json
+import math
 import os
-import platform
 import random
 import sys
 import warnings
 
-import river
-import scipy
-import scipy.stats
-from scipy.stats._stats_py import _compute_prob_outside_square
-from river import drift
-from river.drift import binary
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "..", "testdata", "golden"))
+
+import scipy.stats  # noqa: E402
+from scipy.stats._stats_py import _compute_prob_outside_square  # noqa: E402
+from river import drift  # noqa: E402
+from river.drift import binary  # noqa: E402
+
+from goldenjson import versions, write  # noqa: E402
+
+
+def rnd(xs, decimals=2):
+    """xs rounded to `decimals` decimals (both sides read the same text):
+    1% of a standard deviation for the unit-scale inputs here."""
+    return [round(float(v), decimals) + 0.0 for v in xs]
 
 # ---------------------------------------------------------------- inputs
 
@@ -114,8 +127,39 @@ CASES = []
 
 
 def add(name, detector, params, xs, checkpoints=()):
+    xs = rnd(xs, 0 if name.endswith("large_values") else 2)
     case = {"name": name, "detector": detector, "params": params, "input": xs}
     case.update(run(detector, params, xs, checkpoints))
+    CASES.append(case)
+
+
+def add_nonfinite(detector, params, xs, every):
+    """xs with NaN, +Inf and -Inf inserted every `every` values; River runs
+    on xs alone and its indices are mapped to the full input."""
+    xs = rnd(xs)
+    full, pos = [], []
+    bad = [math.nan, math.inf, -math.inf]
+    for i, x in enumerate(xs):
+        if i % every == every - 1:
+            full.append(bad[(i // every) % 3])
+        pos.append(len(full))
+        full.append(x)
+    case = {"name": f"{detector}/nonfinite_ignored", "detector": detector, "params": params,
+            "input": full,
+            "reference": "River propagates NaN; the Go detectors ignore non-finite values, "
+                         "so the indices are River's on the finite values"}
+    res = run(detector, params, xs)
+    case["drifts"] = [pos[i] for i in res["drifts"]]
+    if "warnings" in res:
+        # A skipped value leaves the state, and so the warning flag, as
+        # the previous finite value left it.
+        warn = set(res["warnings"])
+        flags, i = [], -1
+        for x in full:
+            if math.isfinite(x):
+                i += 1
+            flags.append(i in warn)
+        case["warnings"] = [j for j, f in enumerate(flags) if f]
     CASES.append(case)
 
 
@@ -148,6 +192,7 @@ for name, xs, params in adwin_inputs:
         rng = random.Random(12345)
         xs = [float(v) for v in rng.choices([0, 1], k=1000) + rng.choices(range(4, 8), k=1000)]
     add("adwin/" + name, "adwin", params, xs, cps(len(xs)))
+add_nonfinite("adwin", {}, gauss_seq(19, [(600, 0, 1), (600, 2, 1)]), 37)
 
 # ---------------------------------------------------------------- Page-Hinkley
 
@@ -170,6 +215,7 @@ ph_inputs = [
 ]
 for name, xs, params in ph_inputs:
     add("page_hinkley/" + name, "page_hinkley", params, xs)
+add_nonfinite("page_hinkley", {}, gauss_seq(20, [(800, 0, 1), (800, 3, 1)]), 41)
 
 # ---------------------------------------------------------------- DDM
 
@@ -192,6 +238,7 @@ ddm_inputs = [
 ]
 for name, xs, params in ddm_inputs:
     add("ddm/" + name, "ddm", params, xs)
+add_nonfinite("ddm", {}, bernoulli_seq(53, [(1000, 0.1), (1000, 0.4)]), 29)
 
 # ---------------------------------------------------------------- EDDM
 
@@ -213,6 +260,7 @@ eddm_inputs = [
 ]
 for name, xs, params in eddm_inputs:
     add("eddm/" + name, "eddm", params, xs)
+add_nonfinite("eddm", {}, bernoulli_seq(54, [(2000, 0.1), (2000, 0.4)]), 31)
 
 # ---------------------------------------------------------------- KSWIN
 
@@ -237,6 +285,7 @@ kswin_inputs = [
 ]
 for name, xs, params in kswin_inputs:
     add("kswin/" + name, "kswin", params, xs)
+add_nonfinite("kswin", {"seed": 42}, gauss_seq(55, [(500, 0, 1), (500, 2, 1)]), 23)
 
 # ---------------------------------------------------------------- helpers
 # Components of KSWIN checked on their own: Python's generator and sampler,
@@ -259,8 +308,8 @@ KS_EXACT = []
 ks_rng = random.Random(77)
 for n in (5, 10, 20, 30, 50, 100):
     for shift in (0.0, 0.3, 0.8, 2.0):
-        a = [ks_rng.gauss(0, 1) for _ in range(n)]
-        b = [ks_rng.gauss(shift, 1) for _ in range(n)]
+        a = rnd(ks_rng.gauss(0, 1) for _ in range(n))
+        b = rnd(ks_rng.gauss(shift, 1) for _ in range(n))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=RuntimeWarning)
             res = scipy.stats.ks_2samp(a, b, method="auto")
@@ -274,21 +323,5 @@ for n in (5, 10, 20, 30, 50, 100):
             "asymptotic_fallback": not (0 <= exact <= 1),
         })
 
-out_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stream.json")
-with open(out_path, "w") as out:
-    json.dump(
-        {
-            "generator": "gen_stream.py",
-            "river_version": river.__version__,
-            "scipy_version": scipy.__version__,
-            "python_version": platform.python_version(),
-            "cases": CASES,
-            "py_random": PY_RANDOM,
-            "ks_exact": KS_EXACT,
-        },
-        out,
-        indent=None,
-        separators=(",", ":"),
-    )
-    out.write("\n")
-print(f"wrote {len(CASES)} cases to {out_path}")
+write(__file__, {"versions": versions("river", "scipy", "numpy")},
+      {"cases": CASES, "py_random": PY_RANDOM, "ks_exact": KS_EXACT})
