@@ -77,6 +77,10 @@ type Feature struct {
 	Std    float64   `json:"std,omitempty"` // population standard deviation
 
 	Categories map[string]int64 `json:"categories,omitempty"`
+
+	// Sample is the reference in order, reduced to cells, for calibrating
+	// thresholds; nil in baselines built without one.
+	Sample *Sample `json:"sample,omitempty"`
 }
 
 // NullRate is the share of reference rows in which the feature was missing.
@@ -181,6 +185,9 @@ func (f *Feature) validate() error {
 		}
 	default:
 		return fmt.Errorf("feature %q: unknown kind %q", f.Name, f.Kind)
+	}
+	if f.Sample != nil {
+		return f.Sample.Validate(f)
 	}
 	return nil
 }

@@ -42,6 +42,11 @@ type BuildOptions struct {
 	Source string
 	// ModelVersion is the model version the rows came from, if known.
 	ModelVersion string
+	// SampleSize caps each feature's Sample (see Sample): zero means
+	// DefaultSampleSize, negative means no sample. A feature whose values
+	// were both numbers and strings, or with more than 65,535 cells, gets
+	// no sample.
+	SampleSize int
 }
 
 // Builder accumulates reference rows of one model and builds a Baseline from
@@ -75,7 +80,12 @@ type Builder struct {
 // column accumulates the values of one feature.
 type column struct {
 	nums    []float64        // finite numbers, in arrival order until Build sorts them
+	sample  []float64        // nums thinned in arrival order, taken before the first sort
+	sorted  bool             // Build has sorted nums
 	cats    map[string]int64 // strings and their counts
+	ids     map[string]int32 // strings in order of first appearance
+	names   []string         // ids' strings by id
+	order   []int32          // the id of every string, in arrival order
 	strings int64            // sum of cats
 	seen    bool             // got at least one value, null or not
 	lastRow int64            // the row of the last value; -1 before the first
@@ -167,9 +177,17 @@ func (c *column) category(b *Builder, s string) {
 	if c.mark(b) {
 		if c.cats == nil {
 			c.cats = make(map[string]int64)
+			c.ids = make(map[string]int32)
 		}
 		c.cats[s]++
 		c.strings++
+		id, ok := c.ids[s]
+		if !ok {
+			id = int32(len(c.names))
+			c.ids[s] = id
+			c.names = append(c.names, s)
+		}
+		c.order = append(c.order, id)
 	}
 }
 
@@ -246,16 +264,65 @@ func (b *Builder) summarize(name string, c *column) (Feature, error) {
 	}
 	f.Count = int64(len(c.nums)) + c.strings
 	f.Nulls = b.rows - f.Count
+	size := b.opts.SampleSize
+	if size == 0 {
+		size = DefaultSampleSize
+	}
 	if c.strings > 0 || len(c.nums) == 0 {
 		f.Kind = Categorical
 		f.Categories = capCategories(c.cats, c.nums, b.opts.MaxCategories)
+		if size > 0 && len(c.nums) == 0 {
+			f.Sample = categorySample(f.Categories, c.names, c.order, size)
+		}
 		return f, nil
 	}
 	f.Kind = Numeric
+	if !c.sorted {
+		stride := thinStride(len(c.nums), size)
+		c.sample = make([]float64, 0, (int64(len(c.nums))+stride-1)/stride)
+		for i := int64(0); i < int64(len(c.nums)); i += stride {
+			c.sample = append(c.sample, c.nums[i])
+		}
+		c.sorted = true
+	}
 	if err := numeric(&f, c.nums, b.opts.Bins); err != nil {
 		return Feature{}, fmt.Errorf("feature %q: %w", name, err)
 	}
+	if size > 0 && len(f.Edges) < math.MaxUint16 {
+		s := &Sample{Stride: thinStride(len(c.nums), size), Cells: make(Cells, len(c.sample))}
+		for i, x := range c.sample {
+			s.Cells[i] = uint16(BinIndex(f.Edges, x))
+		}
+		f.Sample = s
+	}
 	return f, nil
+}
+
+// categorySample reduces the strings of a categorical feature, given by
+// their ids in arrival order, to cells over the feature's (capped)
+// categories, thinned to at most size.
+func categorySample(cats map[string]int64, names []string, order []int32, size int) *Sample {
+	if len(cats) > math.MaxUint16 {
+		return nil
+	}
+	s := &Sample{Stride: thinStride(len(order), size), Categories: make([]string, 0, len(cats))}
+	for k := range cats {
+		s.Categories = append(s.Categories, k)
+	}
+	slices.Sort(s.Categories)
+	cell := make([]uint16, len(names)) // by string id
+	for id, name := range names {
+		if _, kept := cats[name]; !kept {
+			name = OtherCategory
+		}
+		i, _ := slices.BinarySearch(s.Categories, name)
+		cell[id] = uint16(i)
+	}
+	s.Cells = make(Cells, 0, (int64(len(order))+s.Stride-1)/s.Stride)
+	for i := int64(0); i < int64(len(order)); i += s.Stride {
+		s.Cells = append(s.Cells, cell[order[i]])
+	}
+	return s
 }
 
 // numeric fills f's edges, bin counts and sums and moments from nums, which

@@ -3,6 +3,7 @@ package windows
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -104,9 +105,17 @@ func (f *Feature) merge(o *Feature, maxCategories int) {
 	}
 }
 
+// addCategory counts n values v. A new key is copied: v may point into an
+// Arrow buffer that is released with its batch.
 func (f *Feature) addCategory(v string, n int64, maxCategories int) {
-	if _, ok := f.Categories[v]; !ok && len(f.Categories) >= maxCategories {
+	if _, ok := f.Categories[v]; ok {
+		f.Categories[v] += n
+		return
+	}
+	if len(f.Categories) >= maxCategories {
 		v = baselines.OtherCategory
+	} else {
+		v = strings.Clone(v)
 	}
 	f.Categories[v] += n
 }
@@ -117,11 +126,11 @@ func (f *Feature) add(col arrow.Array, rows []int, bf *baselines.Feature, maxCat
 	case *array.Float64:
 		vals := c.Float64Values()
 		for _, i := range rows {
-			if c.IsNull(i) {
-				f.Nulls++
+			x := vals[i]
+			if c.IsNull(i) || math.IsNaN(x) || math.IsInf(x, 0) {
+				f.Nulls++ // as in the baseline: a non-finite value is missing
 				continue
 			}
-			x := vals[i]
 			b := baselines.BinIndex(bf.Edges, x)
 			f.Counts[b]++
 			f.Sums[b] += x

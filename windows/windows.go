@@ -12,6 +12,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -190,7 +191,7 @@ func (a *Assigner) process(b consumer.Batch) []Closed {
 	})
 	for _, s := range slots {
 		rows := groups[s]
-		key := Key{Model: b.Model, Version: vdict.Value(s.version)}
+		key := Key{Model: b.Model, Version: strings.Clone(vdict.Value(s.version))} // outlives the batch
 		end := time.Unix(0, s.start+size).UTC()
 		if done, ok := a.cfg.Resume[key]; ok && !end.After(done) {
 			resumed += int64(len(rows))

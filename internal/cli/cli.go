@@ -135,14 +135,21 @@ func runBaseline(_ context.Context, args []string, stdout, stderr io.Writer) err
 	version := fs.String("model-version", "", "model version the reference data belongs to (informational)")
 	bins := fs.Int("bins", 100, "quantile bins per numeric feature")
 	maxCats := fs.Int("max-categories", 1000, "categories kept per categorical feature; the rest are counted as "+baselines.OtherCategory)
+	sample := fs.Int("sample-size", baselines.DefaultSampleSize, "reference values kept per feature, in order, for calibrated thresholds (drift.calibration); 0: none")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *model == "" || *input == "" {
 		return usageError{"--model and --input are required"}
 	}
+	if *sample < 0 {
+		return usageError{"--sample-size must not be negative"}
+	}
+	if *sample == 0 {
+		*sample = -1 // BuildOptions: negative means none
+	}
 	b, sum, err := reference.Build(*input, *model, baselines.BuildOptions{
-		Bins: *bins, MaxCategories: *maxCats, Source: *input, ModelVersion: *version,
+		Bins: *bins, MaxCategories: *maxCats, Source: *input, ModelVersion: *version, SampleSize: *sample,
 	})
 	if err != nil {
 		return err

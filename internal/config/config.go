@@ -76,6 +76,32 @@ type Drift struct {
 	// RequireSignificance: an effect-size verdict also needs the subject's
 	// test to be significant.
 	RequireSignificance *bool `yaml:"require_significance"`
+	// Preset reproduces another tool's default rules (drift.Presets). It
+	// replaces numeric, categorical, correction and require_significance,
+	// which may then be set only to override the preset.
+	Preset      string       `yaml:"preset"`
+	Metrics     *Metrics     `yaml:"metrics"`
+	Calibration *Calibration `yaml:"calibration"`
+	MDE         *MDE         `yaml:"mde"`
+}
+
+// Metrics are the rows written per subject, besides its rule's metric.
+type Metrics struct {
+	Numeric     []string `yaml:"numeric"`
+	Categorical []string `yaml:"categorical"`
+}
+
+// Calibration configures reference-calibrated thresholds.
+type Calibration struct {
+	Enabled       bool    `yaml:"enabled"`
+	Sigmas        float64 `yaml:"sigmas"`
+	MinSubWindows int     `yaml:"min_sub_windows"`
+}
+
+// MDE sets the level and power of reported minimum detectable effects.
+type MDE struct {
+	Alpha float64 `yaml:"alpha"`
+	Power float64 `yaml:"power"`
 }
 
 // Rule names the metric that decides a subject's verdict and its threshold.
@@ -136,6 +162,10 @@ func Default() *Config {
 			Correction:  p.Correction,
 
 			RequireSignificance: &p.RequireSignificance,
+			Preset:              drift.PresetDriftwatch,
+			Metrics:             &Metrics{Numeric: p.NumericMetrics, Categorical: p.CategoricalMetrics},
+			Calibration:         &Calibration{Enabled: p.Calibration.Enabled, Sigmas: p.Calibration.Sigmas, MinSubWindows: p.Calibration.MinSubWindows},
+			MDE:                 &MDE{Alpha: p.MDE.Alpha, Power: p.MDE.Power},
 		},
 		Models: map[string]Model{},
 		Sinks:  Sinks{JSONL: JSONL{Path: "driftwatch-metrics.jsonl"}},
@@ -161,6 +191,18 @@ func Load(path string) (*Config, error) {
 // drift.thresholds are merged key by key.
 func Parse(data []byte) (*Config, error) {
 	c := Default()
+	// With a preset, the keys it sets keep no default: only what the
+	// document itself sets overrides the preset (see Policies).
+	var peek struct {
+		Drift struct {
+			Preset string `yaml:"preset"`
+		} `yaml:"drift"`
+	}
+	_ = yaml.Unmarshal(data, &peek) // a broken document fails the strict decode below
+	if peek.Drift.Preset != "" && peek.Drift.Preset != drift.PresetDriftwatch {
+		d := &c.Drift
+		d.Numeric, d.Categorical, d.Correction, d.RequireSignificance = nil, nil, "", nil
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
@@ -239,10 +281,16 @@ func (c *Config) Validate() error {
 }
 
 func (d *Drift) validate(path string, top bool) error {
+	if d.Preset != "" && !slices.Contains(drift.Presets, d.Preset) {
+		return fmt.Errorf("%s.preset: %q is not one of %s", path, d.Preset, strings.Join(drift.Presets, ", "))
+	}
+	preset := d.Preset != "" && d.Preset != drift.PresetDriftwatch
+	top = top && !preset // a preset supplies what the top level must otherwise set
 	rules := []struct {
-		key string
-		r   *Rule
-	}{{"numeric", d.Numeric}, {"categorical", d.Categorical}}
+		key     string
+		r       *Rule
+		numeric bool
+	}{{"numeric", d.Numeric, true}, {"categorical", d.Categorical, false}}
 	for _, r := range rules {
 		if r.r == nil {
 			if top {
@@ -252,6 +300,41 @@ func (d *Drift) validate(path string, top bool) error {
 		}
 		if err := r.r.validate(path + "." + r.key); err != nil {
 			return err
+		}
+		if !drift.Computable(r.r.Metric, r.numeric) {
+			return fmt.Errorf("%s.%s: %s cannot be computed for %s features", path, r.key, r.r.Metric, r.key)
+		}
+	}
+	if m := d.Metrics; m != nil {
+		for _, l := range []struct {
+			key     string
+			names   []string
+			numeric bool
+		}{{"numeric", m.Numeric, true}, {"categorical", m.Categorical, false}} {
+			for i, name := range l.names {
+				if _, ok := drift.Metrics[name]; !ok {
+					return fmt.Errorf("%s.metrics.%s[%d]: unknown metric %q (known: %s)", path, l.key, i, name, strings.Join(sortedKeys(drift.Metrics), ", "))
+				}
+				if !drift.Computable(name, l.numeric) {
+					return fmt.Errorf("%s.metrics.%s[%d]: %s cannot be computed for %s features", path, l.key, i, name, l.key)
+				}
+			}
+		}
+	}
+	if c := d.Calibration; c != nil {
+		if !(c.Sigmas > 0) {
+			return fmt.Errorf("%s.calibration.sigmas: must be positive, got %v", path, c.Sigmas)
+		}
+		if c.MinSubWindows < 2 {
+			return fmt.Errorf("%s.calibration.min_sub_windows: must be at least 2, got %d", path, c.MinSubWindows)
+		}
+	}
+	if m := d.MDE; m != nil {
+		if !(m.Alpha > 0 && m.Alpha < 1) {
+			return fmt.Errorf("%s.mde.alpha: must be in (0, 1), got %v", path, m.Alpha)
+		}
+		if !(m.Power > m.Alpha && m.Power < 1) {
+			return fmt.Errorf("%s.mde.power: must be in (alpha, 1), got %v", path, m.Power)
 		}
 	}
 	for _, name := range sortedKeys(d.Features) {
@@ -303,8 +386,9 @@ func checkThreshold(path, metric string, thr float64) error {
 
 // Policies returns the drift policy for every model named under models and
 // the default for the rest.
+// A preset applies first and the keys set beside it override it.
 func (c *Config) Policies() (def drift.Policy, perModel map[string]drift.Policy) {
-	def = c.Drift.apply(drift.Policy{Thresholds: map[string]float64{}})
+	def = c.Drift.apply(drift.DefaultPolicy())
 	perModel = make(map[string]drift.Policy, len(c.Models))
 	for name, m := range c.Models {
 		perModel[name] = m.Drift.apply(def)
@@ -312,9 +396,10 @@ func (c *Config) Policies() (def drift.Policy, perModel map[string]drift.Policy)
 	return def, perModel
 }
 
-// apply returns base with the keys d sets replaced.
+// apply returns base with d's preset applied and then the keys d sets
+// replaced. Validate has checked the preset's name.
 func (d *Drift) apply(base drift.Policy) drift.Policy {
-	p := base
+	p, _ := drift.ApplyPreset(base, d.Preset)
 	if d.Numeric != nil {
 		p.Numeric = drift.Rule{Metric: d.Numeric.Metric, Threshold: d.Numeric.Threshold}
 	}
@@ -346,6 +431,20 @@ func (d *Drift) apply(base drift.Policy) drift.Policy {
 	}
 	if d.RequireSignificance != nil {
 		p.RequireSignificance = *d.RequireSignificance
+	}
+	if d.Metrics != nil {
+		if d.Metrics.Numeric != nil {
+			p.NumericMetrics = d.Metrics.Numeric
+		}
+		if d.Metrics.Categorical != nil {
+			p.CategoricalMetrics = d.Metrics.Categorical
+		}
+	}
+	if d.Calibration != nil {
+		p.Calibration = drift.Calibration{Enabled: d.Calibration.Enabled, Sigmas: d.Calibration.Sigmas, MinSubWindows: d.Calibration.MinSubWindows}
+	}
+	if d.MDE != nil {
+		p.MDE = drift.MDE{Alpha: d.MDE.Alpha, Power: d.MDE.Power}
 	}
 	return p
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
@@ -52,6 +54,39 @@ func TestDeployExampleIsTheDefault(t *testing.T) {
 	if !reflect.DeepEqual(c, Default()) {
 		t.Fatalf("deploy/driftwatch.yml differs from the defaults:\n file: %+v\n code: %+v", c, Default())
 	}
+	// And it shows every key, not only the same values.
+	data, err := os.ReadFile("../../deploy/driftwatch.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file, code map[string]any
+	if err := yaml.Unmarshal(data, &file); err != nil {
+		t.Fatal(err)
+	}
+	out, err := yaml.Marshal(Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(out, &code); err != nil {
+		t.Fatal(err)
+	}
+	have := keyPaths("", file, map[string]bool{})
+	for k := range keyPaths("", code, map[string]bool{}) {
+		if !have[k] {
+			t.Errorf("deploy/driftwatch.yml does not show key %s", k)
+		}
+	}
+}
+
+// keyPaths adds the dotted path of every key in the nested maps of v.
+func keyPaths(prefix string, v any, out map[string]bool) map[string]bool {
+	if m, ok := v.(map[string]any); ok {
+		for k, sub := range m {
+			out[prefix+k] = true
+			keyPaths(prefix+k+".", sub, out)
+		}
+	}
+	return out
 }
 
 func TestEmptyIsDefault(t *testing.T) {
@@ -114,4 +149,39 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+func TestPresets(t *testing.T) {
+	c, err := Parse([]byte("drift:\n  preset: vertex_ai\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, _ := c.Policies()
+	if def.Numeric != (drift.Rule{Metric: "js_divergence", Threshold: 0.3}) || def.Categorical != (drift.Rule{Metric: "l_infinity", Threshold: 0.3}) {
+		t.Errorf("vertex_ai rules: %+v %+v", def.Numeric, def.Categorical)
+	}
+	if def.Correction != drift.CorrectionNone || def.RequireSignificance || def.Preset != drift.PresetVertexAI {
+		t.Errorf("vertex_ai should turn off correction and significance: %+v", def)
+	}
+	// Keys set beside a preset override it; a model's preset applies over the default.
+	c, err = Parse([]byte("drift:\n  preset: whylabs\n  categorical: {metric: psi, threshold: 0.25}\n  correction: bonferroni\nmodels:\n  churn:\n    drift:\n      preset: evidently\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, per := c.Policies()
+	if def.Numeric != (drift.Rule{Metric: "hellinger", Threshold: 0.7}) || def.Categorical != (drift.Rule{Metric: "psi", Threshold: 0.25}) || def.Correction != drift.CorrectionBonferroni {
+		t.Errorf("override beside a preset: %+v", def)
+	}
+	if per["churn"].Preset != drift.PresetEvidently || per["churn"].Correction != drift.CorrectionNone {
+		t.Errorf("model preset: %+v", per["churn"])
+	}
+	// Without a preset the default policy comes through unchanged.
+	c, err = Parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, _ = c.Policies()
+	if want := drift.DefaultPolicy(); !reflect.DeepEqual(def.Thresholds, want.Thresholds) || def.Numeric != want.Numeric || def.Calibration != want.Calibration || def.MDE != want.MDE || !reflect.DeepEqual(def.NumericMetrics, want.NumericMetrics) {
+		t.Errorf("default policy changed through config:\n%+v\n%+v", def, want)
+	}
 }

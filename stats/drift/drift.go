@@ -1,34 +1,56 @@
 // Package drift compares a closed window with its baseline and produces the
 // drift metric rows of CONTRACT.md section 3, each with its verdict.
 //
-// For every feature it computes, on the window's mergeable state:
+// Every statistic is computed on window state that instances can merge:
+// numeric features on the baseline's fine quantile bins (counts, sums and
+// Welford moments), categorical ones on category counts. Distances and
+// homogeneity tests of a numeric feature use "cells": about PSIBins groups
+// of the fine bins of roughly equal reference mass; ks uses the fine bins;
+// wasserstein and energy place each bin's mass at its mean; t_test uses the
+// moments. A categorical feature's cells are the union of the reference's
+// and the window's categories, so an unseen category counts (0 on the
+// reference side) instead of being dropped. Which rows a subject gets is
+// Policy.NumericMetrics / CategoricalMetrics, plus its rule's metric.
 //
-//	numeric:      psi, jensen_shannon (on ~10 reference-quantile groups),
-//	              ks (on the baseline's fine bins), wasserstein (bin means)
-//	categorical:  chi2, psi, jensen_shannon (on the union of categories)
-//	both:         null_rate (family quality)
-//
-// and the same for the prediction (family prediction). Each row is judged
-// against its own threshold; per feature, one rule (a metric and threshold)
-// is the feature's verdict, marked Primary.
+// Each subject (feature or prediction) has one rule, a metric and
+// threshold, whose row is marked Primary and carries the subject's verdict;
+// the other rows are judged against Policy.Thresholds.
 //
 // Default rules, and why: numeric features are judged by PSI >= 0.2 on
 // reference deciles (the long-standing credit-risk convention: below 0.1 is
 // stable, 0.1-0.2 a moderate shift, above 0.2 a significant one); categorical
 // features by Jensen-Shannon distance >= 0.1 (Evidently's default for large
 // samples). Both are effect sizes, so a window of a million rows is not
-// flagged for a negligible shift the way a p-value would flag it. The tests
-// (ks, chi2) are reported with their p-values and judged at alpha 0.05, but
-// they do not decide the feature's verdict unless configured to. Their
-// p-values are adjusted across all the tests of a window with the
-// Benjamini-Hochberg procedure by default (one window tests every feature
-// and the prediction at once; unadjusted, 5% of undrifted features would be
-// flagged by chance), or with Bonferroni, or not at all. By default an
-// effect-size verdict also needs its subject's test to be significant (see
-// Policy.RequireSignificance), so neither a noisy small window nor a
-// negligible shift in a huge one is flagged.
-// Features with fewer than MinSamples non-null values in the window are not
-// judged (no drift rows; null_rate is still reported).
+// flagged for a negligible shift the way a p-value alone would flag it. The
+// tests (ks, chi2, ...) are reported with their p-values and judged at
+// alpha 0.05; their p-values are adjusted across all the tests of a window
+// with the Benjamini-Hochberg procedure by default (one window tests every
+// feature and the prediction at once; unadjusted, 5% of undrifted features
+// would be flagged by chance), or with Bonferroni, or not at all. By default
+// an effect-size verdict also needs its subject's test (ks, chi2) to be
+// significant (Policy.RequireSignificance), so neither a noisy small window
+// nor a negligible shift in a huge one is flagged. Features with fewer than
+// MinSamples non-null values in the window are not judged (no drift rows;
+// null_rate is still reported).
+//
+// Besides static thresholds, a policy can calibrate the thresholds of
+// distances on the reference itself (Calibration: mean + 3 sd of the
+// statistic over reference sub-windows of the window's size, each excluded
+// from its own reference). Presets (ApplyPreset) reproduce the default rules
+// of Evidently, Vertex AI, SageMaker and WhyLabs.
+//
+// Every distance row also reports its minimum detectable effect (Row.MDE):
+// the smallest population value of that metric the window's sample sizes
+// detect with power 0.8 at level 0.05 (Policy.MDE). A window whose MDE is
+// above the rule's threshold cannot reliably see a shift of that size:
+// its "not drifted" means "not enough data to tell" (see mde.go for the
+// derivation).
+//
+// A statistic that is undefined for a subject (proportion_z on more than
+// two cells, a t-test with no variance on either side) writes no row rather
+// than a NaN; an infinite statistic (chi2_gof with an unseen category) is
+// written as the largest float64, so every row is finite and encodes as
+// JSON (FuzzEvaluate checks both).
 //
 // It deliberately does no I/O and knows nothing of Kafka or sinks.
 package drift
@@ -51,17 +73,6 @@ const (
 	FamilyQuality    = "quality"
 )
 
-// Metric names.
-const (
-	MetricPSI           = "psi"
-	MetricKS            = "ks"
-	MetricChi2          = "chi2"
-	MetricJensenShannon = "jensen_shannon"
-	MetricWasserstein   = "wasserstein"
-	MetricNullRate      = "null_rate"
-	MetricLateRecords   = "late_records"
-)
-
 // Row is one drift metric row, CONTRACT.md section 3. Its JSON form is the
 // contract's JSON-lines form; PValue is null where the test has none.
 type Row struct {
@@ -80,6 +91,14 @@ type Row struct {
 	NCurrent     int64     `json:"n_current"`
 	NReference   int64     `json:"n_reference"`
 	BaselineID   string    `json:"baseline_id"`
+	// ThresholdSource says where Threshold came from: SourceStatic,
+	// SourceCalibrated or SourceStaticFallback; empty for rows without one.
+	ThresholdSource string `json:"threshold_source"`
+	// MDE is the minimum detectable effect, in the metric's own units: the
+	// smallest population value of the metric that this window's test
+	// detects with power Policy.MDE.Power at level Policy.MDE.Alpha, given
+	// both sample sizes (see the package doc). Null where not defined.
+	MDE *float64 `json:"mde"`
 	// Primary marks the row whose verdict is its subject's verdict.
 	Primary bool `json:"-"`
 }
@@ -90,54 +109,73 @@ type Rule struct {
 	Threshold float64
 }
 
+// MDE sets the level and power at which minimum detectable effects are
+// reported.
+type MDE struct {
+	Alpha float64
+	Power float64
+}
+
 // Policy decides verdicts for one model.
 type Policy struct {
 	Numeric     Rule            // rule for numeric features and predictions
 	Categorical Rule            // rule for categorical features and predictions
 	Features    map[string]Rule // per feature (or "prediction") overrides
+	// Preset, when set by ApplyPreset, names the tool whose defaults the
+	// rules reproduce; PresetEvidently chooses the rule per subject.
+	Preset string
+	// NumericMetrics and CategoricalMetrics are the rows written for each
+	// subject of that kind, besides its rule's metric and the test that
+	// RequireSignificance needs.
+	NumericMetrics     []string
+	CategoricalMetrics []string
 	// Thresholds per metric, for rows that are not their subject's rule.
-	// Test metrics (ks, chi2) are judged drifted when p < threshold;
-	// wasserstein in units of the reference standard deviation; null_rate as
-	// an increase over the reference null rate; others when value >= it.
+	// Test metrics are judged drifted when p < threshold; wasserstein and
+	// energy in units of the reference standard deviation; null_rate as an
+	// increase over the reference null rate; others when value >= it.
 	Thresholds map[string]float64
 	MinSamples int64 // minimum non-null values in a window to judge drift
-	PSIBins    int   // reference-quantile groups for psi and jensen_shannon
-	// Correction adjusts the p-values of a window's tests (ks, chi2) for
-	// testing many features at once: CorrectionBenjaminiHochberg (false
-	// discovery rate), CorrectionBonferroni (family-wise error) or
-	// CorrectionNone. Rows then carry the adjusted p-value.
+	PSIBins    int   // reference-quantile groups (cells) of numeric features
+	// Correction adjusts the p-values of a window's tests for testing many
+	// features at once: CorrectionBenjaminiHochberg (false discovery
+	// rate), CorrectionBonferroni (family-wise error) or CorrectionNone.
+	// Rows then carry the adjusted p-value.
 	Correction string
-	// RequireSignificance makes an effect-size verdict (psi,
-	// jensen_shannon, wasserstein) drifted only if the subject's test on the
-	// same window (ks for numeric, chi2 for categorical, after Correction) is
-	// also significant at its threshold: a large distance in a small window
-	// can be noise, and a significant test in a huge window can be a
-	// negligible shift; together they mean a real and material change.
+	// RequireSignificance makes a distance's verdict drifted only if the
+	// subject's test on the same window (ks for numeric, chi2 for
+	// categorical, after Correction) is also significant at its threshold:
+	// a large distance in a small window can be noise, and a significant
+	// test in a huge window can be a negligible shift; together they mean a
+	// real and material change.
 	RequireSignificance bool
+	// Calibration replaces static thresholds of distances by thresholds
+	// calibrated on the reference (see Calibration).
+	Calibration Calibration
+	// MDE is the level and power of the minimum detectable effects.
+	MDE MDE
 }
 
 // DefaultPolicy returns the documented defaults (see the package doc).
 func DefaultPolicy() Policy {
 	return Policy{
-		Numeric:     Rule{Metric: MetricPSI, Threshold: 0.2},
-		Categorical: Rule{Metric: MetricJensenShannon, Threshold: 0.1},
+		Numeric:            Rule{Metric: MetricPSI, Threshold: 0.2},
+		Categorical:        Rule{Metric: MetricJensenShannon, Threshold: 0.1},
+		NumericMetrics:     []string{MetricPSI, MetricKS, MetricJensenShannon, MetricWasserstein, MetricHellinger},
+		CategoricalMetrics: []string{MetricChi2, MetricPSI, MetricJensenShannon, MetricHellinger, MetricLInfinity},
 		Thresholds: map[string]float64{
-			MetricPSI: 0.2, MetricKS: 0.05, MetricChi2: 0.05, MetricJensenShannon: 0.1,
-			MetricWasserstein: 0.1, MetricNullRate: 0.1,
+			MetricPSI: 0.2, MetricKS: 0.05, MetricChi2: 0.05, MetricChi2GOF: 0.05, MetricGTest: 0.05,
+			MetricProportionZ: 0.05, MetricTTest: 0.05, MetricJensenShannon: 0.1, MetricJSDivergence: 0.1,
+			MetricHellinger: 0.1, MetricKL: 0.1, MetricTotalVariation: 0.1, MetricLInfinity: 0.1,
+			MetricWasserstein: 0.1, MetricEnergy: 0.1, MetricNullRate: 0.1,
 		},
-		MinSamples: 100,
-		PSIBins:    10,
-		Correction: CorrectionBenjaminiHochberg,
+		MinSamples:  100,
+		PSIBins:     10,
+		Correction:  CorrectionBenjaminiHochberg,
+		Calibration: Calibration{Sigmas: 3, MinSubWindows: 10},
+		MDE:         MDE{Alpha: 0.05, Power: 0.8},
 
 		RequireSignificance: true,
 	}
-}
-
-// Metrics lists every metric a Rule may name, with whether it is judged on
-// its p-value. Config validation uses it.
-var Metrics = map[string]bool{
-	MetricPSI: false, MetricKS: true, MetricChi2: true, MetricJensenShannon: false,
-	MetricWasserstein: false, MetricNullRate: false,
 }
 
 // Evaluator turns closed windows into rows. It is safe for concurrent use.
@@ -193,84 +231,127 @@ func Late(r *windows.LateReport) Row {
 	return Row{
 		Model: r.Model, ModelVersion: r.Version, WindowStart: r.Start, WindowEnd: r.End, BaselineID: r.BaselineID,
 		Family: FamilyQuality, Subject: "*", Metric: MetricLateRecords,
-		Value: float64(r.Records), Drifted: r.Records > 0, NCurrent: r.Records,
+		Value: float64(r.Records), Drifted: r.Records > 0, NCurrent: r.Records, ThresholdSource: SourceStatic,
 	}
+}
+
+// significanceTest is the test RequireSignificance consults for a kind.
+func significanceTest(k baselines.Kind) string {
+	if k == baselines.Numeric {
+		return MetricKS
+	}
+	return MetricChi2
 }
 
 func (e *Evaluator) subject(rows []Row, head Row, family, name string, bf *baselines.Feature, cf *windows.Feature, p *Policy, gk groupKey) []Row {
 	if cf.Count < max(p.MinSamples, 1) || bf.Count == 0 {
 		return rows
 	}
-	rule := p.Numeric
-	if bf.Kind == baselines.Categorical {
-		rule = p.Categorical
+	var groups []int
+	if bf.Kind == baselines.Numeric {
+		groups = e.psiGroups(gk, bf.Counts, p.PSIBins)
+	}
+	pr := newPair(bf, cf, groups, p.PSIBins)
+	rule, metrics := p.Numeric, p.NumericMetrics
+	if bf.Kind != baselines.Numeric {
+		rule, metrics = p.Categorical, p.CategoricalMetrics
+	}
+	if p.Preset == PresetEvidently {
+		rule = evidentlyRule(bf, cf, pr)
 	}
 	if r, ok := p.Features[name]; ok {
 		rule = r
 	}
+	// The rows: the configured metrics, then the rule's metric and the
+	// significance test if they are not among them.
+	names := slices.Clone(metrics)
+	for _, m := range []string{rule.Metric, significanceTest(bf.Kind)} {
+		if m == significanceTest(bf.Kind) && !p.RequireSignificance {
+			continue
+		}
+		if !slices.Contains(names, m) {
+			names = append(names, m)
+		}
+	}
+	var cal map[string]float64
+	if p.Calibration.Enabled {
+		var want []string
+		for _, m := range names {
+			if calibratable(m) {
+				want = append(want, m)
+			}
+		}
+		cal = calibrate(bf, pr, cf.Count, want, p.Calibration)
+	}
 	head.Family, head.Subject, head.NCurrent, head.NReference = family, name, cf.Count, bf.Count
-	add := func(metric string, value float64, pValue *float64, threshold float64) {
-		if math.IsNaN(value) {
-			return
+	for _, metric := range names {
+		value, pValue := pr.compute(metric)
+		if math.IsNaN(value) || pValue != nil && math.IsNaN(*pValue) {
+			continue // undefined here, e.g. proportion_z on three categories
 		}
 		r := head
-		r.Metric, r.Value, r.PValue = metric, value, pValue
+		r.Metric, r.Value, r.PValue = metric, finite(value), pValue
+		r.MDE = pr.mde(metric, p.MDE)
 		thr, ok := p.Thresholds[metric]
 		if rule.Metric == metric {
 			thr, ok, r.Primary = rule.Threshold, true, true
 		}
-		if !ok {
-			rows = append(rows, r)
-			return
-		}
-		switch {
-		case Metrics[metric]:
-			r.Threshold, r.Drifted = thr, pValue != nil && *pValue < thr
-		case metric == MetricWasserstein:
-			r.Threshold = thr * threshold // threshold carries the reference std
-			r.Drifted = value >= r.Threshold
-		default:
-			r.Threshold, r.Drifted = thr, value >= thr
+		if ok {
+			judge(&r, thr, pr.scale, cal, p.Calibration.Enabled)
 		}
 		rows = append(rows, r)
 	}
-	if bf.Kind == baselines.Numeric {
-		ref, cur := toFloat(bf.Counts), toFloat(cf.Counts)
-		ends := e.psiGroups(gk, ref, p.PSIBins)
-		refG, curG := stats.Regroup(ref, ends), stats.Regroup(cur, ends)
-		add(MetricPSI, stats.PSI(refG, curG, stats.DefaultPSIEpsilon), nil, 0)
-		d, pv := stats.KSBinned(ref, cur)
-		add(MetricKS, d, &pv, 0)
-		add(MetricJensenShannon, stats.JensenShannon(refG, curG), nil, 0)
-		refV, refW := binMeans(bf.Counts, bf.Sums)
-		curV, curW := binMeans(cf.Counts, cf.Sums)
-		scale := bf.Std
-		if scale == 0 {
-			scale = 1 // a constant reference: judge in raw units
-		}
-		add(MetricWasserstein, stats.Wasserstein(refV, refW, curV, curW), nil, scale)
-		return rows
-	}
-	ref, cur := alignCategories(bf.Categories, cf.Categories)
-	stat, pv, _ := stats.ChiSquared(ref, cur)
-	add(MetricChi2, stat, &pv, 0)
-	add(MetricPSI, stats.PSI(ref, cur, stats.DefaultPSIEpsilon), nil, 0)
-	add(MetricJensenShannon, stats.JensenShannon(ref, cur), nil, 0)
 	return rows
 }
 
-// requireSignificance clears the verdict of each drifted effect-size
-// Primary row whose subject's test row is not significant.
+// judge sets r's threshold, its source and the verdict.
+func judge(r *Row, thr, scale float64, cal map[string]float64, calibrating bool) {
+	s := specs[r.Metric]
+	r.ThresholdSource = SourceStatic
+	switch {
+	case s.test:
+		r.Threshold, r.Drifted = thr, *r.PValue < thr
+		return
+	case calibrating && calibratable(r.Metric):
+		if c, ok := cal[r.Metric]; ok {
+			r.Threshold, r.ThresholdSource = c, SourceCalibrated
+			r.Drifted = r.Value > c
+			return
+		}
+		r.ThresholdSource = SourceStaticFallback
+	}
+	if s.scaled {
+		thr *= scale
+	}
+	r.Threshold, r.Drifted = thr, r.Value >= thr
+}
+
+// finite maps ±Inf (a chi-squared statistic with an unseen category, say)
+// to ±MaxFloat64, which JSON and ClickHouse can hold.
+func finite(v float64) float64 {
+	if math.IsInf(v, 0) {
+		return math.Copysign(math.MaxFloat64, v)
+	}
+	return v
+}
+
+// requireSignificance clears the verdict of each drifted distance that is
+// its subject's Primary row when the subject's significance test is not
+// significant.
 func requireSignificance(rows []Row) {
 	test := make(map[string]*Row)
 	for i := range rows {
-		if rows[i].PValue != nil {
-			test[rows[i].Family+"\x00"+rows[i].Subject] = &rows[i]
+		r := &rows[i]
+		key := r.Family + "\x00" + r.Subject
+		// ks is computed only for numeric subjects, where it is the test;
+		// a numeric subject may have a chi2 row too.
+		if r.Metric == MetricKS || r.Metric == MetricChi2 && (test[key] == nil || test[key].Metric != MetricKS) {
+			test[key] = r
 		}
 	}
 	for i := range rows {
 		r := &rows[i]
-		if !r.Primary || !r.Drifted || Metrics[r.Metric] {
+		if !r.Primary || !r.Drifted || specs[r.Metric].test {
 			continue
 		}
 		if t, ok := test[r.Family+"\x00"+r.Subject]; ok && *t.PValue >= t.Threshold {
@@ -291,11 +372,12 @@ func appendNullRate(rows []Row, head Row, name string, bf *baselines.Feature, cf
 	if inc, ok := p.Thresholds[MetricNullRate]; ok {
 		r.Threshold = bf.NullRate() + inc
 		r.Drifted = r.Value > r.Threshold
+		r.ThresholdSource = SourceStatic
 	}
 	return append(rows, r)
 }
 
-func (e *Evaluator) psiGroups(k groupKey, ref []float64, bins int) []int {
+func (e *Evaluator) psiGroups(k groupKey, counts []int64, bins int) []int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if g, ok := e.groups[k]; ok {
@@ -304,46 +386,7 @@ func (e *Evaluator) psiGroups(k groupKey, ref []float64, bins int) []int {
 	if len(e.groups) > 100_000 { // baselines change rarely; never grow without bound
 		clear(e.groups)
 	}
-	g := stats.CoarsenBins(ref, bins)
+	g := stats.CoarsenBins(toFloat(counts), bins)
 	e.groups[k] = g
 	return g
-}
-
-func toFloat(c []int64) []float64 {
-	out := make([]float64, len(c))
-	for i, v := range c {
-		out[i] = float64(v)
-	}
-	return out
-}
-
-// binMeans places each non-empty bin's mass at the mean of its values.
-func binMeans(counts []int64, sums []float64) (vals, weights []float64) {
-	for i, c := range counts {
-		if c > 0 {
-			vals = append(vals, sums[i]/float64(c))
-			weights = append(weights, float64(c))
-		}
-	}
-	return vals, weights
-}
-
-// alignCategories returns the counts of both sides over the sorted union of
-// their categories; a category seen on one side only counts 0 on the other.
-func alignCategories(ref, cur map[string]int64) (r, c []float64) {
-	names := make([]string, 0, len(ref)+len(cur))
-	for k := range ref {
-		names = append(names, k)
-	}
-	for k := range cur {
-		if _, ok := ref[k]; !ok {
-			names = append(names, k)
-		}
-	}
-	slices.Sort(names)
-	r, c = make([]float64, len(names)), make([]float64, len(names))
-	for i, k := range names {
-		r[i], c[i] = float64(ref[k]), float64(cur[k])
-	}
-	return r, c
 }

@@ -1,0 +1,49 @@
+package drift
+
+import (
+	"math"
+
+	"github.com/driftwatch/driftwatch/stats"
+)
+
+// mde returns the minimum detectable effect of metric for this pair (see
+// Row.MDE), or nil where driftwatch defines none (tests, ks, energy).
+//
+// For metrics on cells it starts from the chi-squared test of homogeneity
+// on the subject's c non-empty cells: the noncentrality lambda at which
+// that test at level alpha has the given power (stats.Chi2Noncentrality,
+// c-1 degrees of freedom) is detectable, and lambda / n_eff, with
+// n_eff = n m / (n + m), is the smallest detectable
+// phi² = sum_i (q_i - p_i)² / p_i (Cohen's w²). Each metric's value for a
+// small shift of that size follows from its second-order expansion:
+// psi ≈ phi², kl ≈ phi²/2, Jensen-Shannon divergence ≈ phi²/8 (nats; the
+// distance is its root, js_divergence is in bits), squared Hellinger
+// ≈ phi²/8. For total_variation and l_infinity, phi/2 is a bound rather than
+// an approximation: any shift with a larger distance has phi above the
+// detectable one (Cauchy-Schwarz, and sum_i q_i - p_i = 0).
+//
+// For wasserstein it is the location shift a two-sided z-test of means
+// detects, (z_{1-alpha/2} + z_power)·sqrt(1/n + 1/m) reference standard
+// deviations (stats.NormalMDE), in the metric's raw units.
+func (pr *pair) mde(metric string, m MDE) *float64 {
+	s := specs[metric]
+	n, ref := float64(pr.n), float64(pr.m)
+	var v float64
+	switch {
+	case s.mde != nil:
+		df := float64(pr.cells() - 1)
+		if df < 1 {
+			return nil
+		}
+		lambda := stats.Chi2Noncentrality(df, m.Alpha, m.Power)
+		v = s.mde(lambda / (n * ref / (n + ref)))
+	case metric == MetricWasserstein:
+		v = stats.NormalMDE(n, ref, m.Alpha, m.Power) * pr.scale
+	default:
+		return nil
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) { // alpha or power out of range, or no finite answer
+		return nil
+	}
+	return &v
+}
