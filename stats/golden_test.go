@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -12,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/driftwatch/driftwatch/internal/goldenjson"
 )
 
 // Golden files. Every golden file in the module is
@@ -99,74 +100,13 @@ const (
 	welchConst = "both samples constant: t is ±Inf (NaN for equal means) and df, p NaN; scipy substitutes df = 1, so p = 0 for different means"
 )
 
-// gf is a float64 in a golden file, where NaN and infinities are written as
-// the strings "NaN", "+Inf" and "-Inf".
-type gf float64
-
-func (f *gf) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		switch s {
-		case "NaN":
-			*f = gf(math.NaN())
-		case "+Inf":
-			*f = gf(math.Inf(1))
-		case "-Inf":
-			*f = gf(math.Inf(-1))
-		default:
-			return fmt.Errorf("unknown float string %q", s)
-		}
-		return nil
-	}
-	var v float64
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*f = gf(v)
-	return nil
-}
-
-// vec is a []float64 in a golden file: an array of gf values, or a sorted
-// sample run-length encoded as {"values": [...], "counts": [...]}. null
-// leaves it nil.
-type vec []float64
-
-func (v *vec) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if string(b) == "null" {
-		return nil
-	}
-	if len(b) > 0 && b[0] == '{' {
-		var r struct {
-			Values []gf
-			Counts []int
-		}
-		if err := json.Unmarshal(b, &r); err != nil {
-			return err
-		}
-		if len(r.Values) != len(r.Counts) {
-			return fmt.Errorf("run-length sample: %d values, %d counts", len(r.Values), len(r.Counts))
-		}
-		out := []float64{}
-		for i, x := range r.Values {
-			for range r.Counts[i] {
-				out = append(out, float64(x))
-			}
-		}
-		*v = out
-		return nil
-	}
-	var fs []gf
-	if err := json.Unmarshal(b, &fs); err != nil {
-		return err
-	}
-	out := make([]float64, len(fs))
-	for i, x := range fs {
-		out[i] = float64(x)
-	}
-	*v = out
-	return nil
-}
+// gf and vec are a float64 and a []float64 in a golden file: NaN and
+// infinities are strings, a sample may be run-length encoded, and a null vec
+// is nil (package goldenjson).
+type (
+	gf  = goldenjson.Float
+	vec = goldenjson.Floats
+)
 
 // TestGoldenFiles checks the golden files as a whole: the layout (each
 // <name>.json beside its gen_<name>.py), the recorded library versions, the

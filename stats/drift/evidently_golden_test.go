@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/internal/goldenjson"
 	"github.com/driftwatch/driftwatch/stats"
 	"github.com/driftwatch/driftwatch/windows"
 )
@@ -83,22 +84,7 @@ type evidentlySample struct {
 }
 
 func (s *evidentlySample) UnmarshalJSON(b []byte) error {
-	if err := json.Unmarshal(b, &s.nums); err == nil {
-		return nil
-	}
-	var rle struct {
-		Values []float64
-		Counts []int
-	}
-	if err := json.Unmarshal(b, &rle); err == nil && len(rle.Values) > 0 {
-		if len(rle.Values) != len(rle.Counts) {
-			return fmt.Errorf("run-length sample: %d values, %d counts", len(rle.Values), len(rle.Counts))
-		}
-		for i, v := range rle.Values {
-			for range rle.Counts[i] {
-				s.nums = append(s.nums, v)
-			}
-		}
+	if err := json.Unmarshal(b, (*goldenjson.Floats)(&s.nums)); err == nil {
 		return nil
 	}
 	return json.Unmarshal(b, &s.cats)

@@ -1,54 +1,17 @@
 package perf
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"math"
 	"os"
 	"sort"
 	"testing"
+
+	"github.com/driftwatch/driftwatch/internal/goldenjson"
 )
 
-// gvec is a []float64 in a golden file, where NaN and infinities are the
-// strings "NaN", "+Inf" and "-Inf" (conventions in
-// stats/testdata/golden/goldenjson.py).
-type gvec []float64
-
-func (v *gvec) UnmarshalJSON(b []byte) error {
-	if string(bytes.TrimSpace(b)) == "null" {
-		return nil
-	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	out := make([]float64, len(raw))
-	for i, r := range raw {
-		var s string
-		if err := json.Unmarshal(r, &s); err == nil {
-			switch s {
-			case "NaN":
-				out[i] = math.NaN()
-			case "+Inf":
-				out[i] = math.Inf(1)
-			case "-Inf":
-				out[i] = math.Inf(-1)
-			default:
-				return fmt.Errorf("unknown float string %q", s)
-			}
-			continue
-		}
-		if err := json.Unmarshal(r, &out[i]); err != nil {
-			return err
-		}
-	}
-	*v = out
-	return nil
-}
-
 // weight returns w[i], or 1 when the case omits weights.
-func weight(w gvec, i int) float64 {
+func weight(w []float64, i int) float64 {
 	if w == nil {
 		return 1
 	}
@@ -66,7 +29,7 @@ type goldenFile struct {
 	Binary   []struct {
 		Name                                         string
 		Y                                            []int
-		S, W                                         gvec
+		S, W                                         goldenjson.Floats
 		Thr                                          float64
 		Accuracy, Precision, Recall, Specificity, F1 *float64
 		FPR                                          *float64 `json:"fpr"`
@@ -83,7 +46,7 @@ type goldenFile struct {
 		Name     string
 		K        int
 		Y, P     []int
-		W        gvec
+		W        goldenjson.Floats
 		Accuracy *float64
 		PMacro   *float64 `json:"precision_macro"`
 		PMicro   *float64 `json:"precision_micro"`
@@ -97,7 +60,7 @@ type goldenFile struct {
 	} `json:"multiclass"`
 	Regression []struct {
 		Name                string
-		Y, YHat, W          gvec
+		Y, YHat, W          goldenjson.Floats
 		MAE, RMSE, MAPE, R2 *float64
 	} `json:"regression"`
 }

@@ -1,63 +1,13 @@
 package sketch
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"math"
 	"os"
 	"testing"
+
+	"github.com/driftwatch/driftwatch/internal/goldenjson"
 )
-
-// goldenVec is a []float64 in a golden file: an array of numbers and the
-// strings "NaN", "+Inf", "-Inf", or a sorted sample run-length encoded as
-// {"values": [...], "counts": [...]} (stats/testdata/golden/goldenjson.py).
-type goldenVec []float64
-
-func (v *goldenVec) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '{' {
-		var r struct {
-			Values goldenVec
-			Counts []int
-		}
-		if err := json.Unmarshal(b, &r); err != nil {
-			return err
-		}
-		if len(r.Values) != len(r.Counts) {
-			return fmt.Errorf("run-length sample: %d values, %d counts", len(r.Values), len(r.Counts))
-		}
-		out := []float64{}
-		for i, x := range r.Values {
-			for range r.Counts[i] {
-				out = append(out, x)
-			}
-		}
-		*v = out
-		return nil
-	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	out := make([]float64, len(raw))
-	for i, r := range raw {
-		switch string(r) {
-		case `"NaN"`:
-			out[i] = math.NaN()
-		case `"+Inf"`:
-			out[i] = math.Inf(1)
-		case `"-Inf"`:
-			out[i] = math.Inf(-1)
-		default:
-			if err := json.Unmarshal(r, &out[i]); err != nil {
-				return err
-			}
-		}
-	}
-	*v = out
-	return nil
-}
 
 // TestGoldenSketch checks Quantile, KS and Wasserstein of sketches built
 // from the samples in testdata/golden/sketch.json (gen_sketch.py) against
@@ -76,9 +26,9 @@ func TestGoldenSketch(t *testing.T) {
 		Cases    []struct {
 			Name        string
 			Alpha       float64
-			A, B        goldenVec
+			A, B        goldenjson.Floats
 			Q           []float64
-			Quantiles   goldenVec
+			Quantiles   goldenjson.Floats
 			KS          json.RawMessage
 			Wasserstein json.RawMessage
 		}
@@ -91,11 +41,11 @@ func TestGoldenSketch(t *testing.T) {
 	}
 	t.Logf("golden values from %v", g.Versions)
 	scalar := func(m json.RawMessage) float64 {
-		var v goldenVec
-		if err := json.Unmarshal(append(append([]byte{'['}, m...), ']'), &v); err != nil || len(v) != 1 {
+		var v goldenjson.Float
+		if err := json.Unmarshal(m, &v); err != nil {
 			t.Fatalf("bad golden number %s: %v", m, err)
 		}
-		return v[0]
+		return float64(v)
 	}
 	const slack = 1e-12
 	var worstQ, worstKS, worstW float64 // observed error / bound

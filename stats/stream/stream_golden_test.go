@@ -3,12 +3,13 @@ package stream
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/driftwatch/driftwatch/internal/goldenjson"
 )
 
 // The golden file is written by testdata/golden/gen_stream.py, which runs
@@ -25,7 +26,7 @@ type goldenCase struct {
 	Name        string             `json:"name"`
 	Detector    string             `json:"detector"`
 	Params      map[string]any     `json:"params"`
-	Input       goldenFloats       `json:"input"`
+	Input       goldenjson.Floats  `json:"input"`
 	Drifts      []int              `json:"drifts"`
 	Warnings    []int              `json:"warnings"`
 	Checkpoints []goldenCheckpoint `json:"checkpoints"`
@@ -172,34 +173,6 @@ func decodeGoldenInto(t testing.TB, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("decode %s: %v", goldenPath, err)
 	}
-}
-
-// goldenFloats decodes a JSON array of numbers and the strings "NaN",
-// "+Inf" and "-Inf".
-type goldenFloats []float64
-
-func (v *goldenFloats) UnmarshalJSON(b []byte) error {
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	out := make([]float64, len(raw))
-	for i, r := range raw {
-		switch string(r) {
-		case `"NaN"`:
-			out[i] = math.NaN()
-		case `"+Inf"`:
-			out[i] = math.Inf(1)
-		case `"-Inf"`:
-			out[i] = math.Inf(-1)
-		default:
-			if err := json.Unmarshal(r, &out[i]); err != nil {
-				return err
-			}
-		}
-	}
-	*v = out
-	return nil
 }
 
 // jsonInt64 decodes a JSON integer exactly, including values above 2^53.
