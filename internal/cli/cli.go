@@ -382,6 +382,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Evaluator: drift.NewEvaluator(def, per),
 		Sink:      sink,
 		Log:       log,
+		Retry:     &pipeline.Retry{Initial: cfg.Sinks.Retry.Initial, Max: cfg.Sinks.Retry.Max},
 		OnCommit: func(res pipeline.Result) {
 			if w := res.Window; w != nil {
 				log.Info("window committed", "model", w.Model, "model_version", w.Version,
@@ -406,6 +407,14 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+			if ok, since := p.Ready(); !ok {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintf(w, "sink failing since %s; reading paused\n", since.UTC().Format(time.RFC3339))
+				return
+			}
+			fmt.Fprintln(w, "ok")
+		})
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()

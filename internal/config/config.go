@@ -119,6 +119,15 @@ type Model struct {
 // Sinks says where metric rows go.
 type Sinks struct {
 	JSONL JSONL `yaml:"jsonl"`
+	Retry Retry `yaml:"retry"`
+}
+
+// Retry is the backoff of failed sink commits in run: exponential from
+// Initial up to Max between attempts, never giving up; reading pauses
+// meanwhile.
+type Retry struct {
+	Initial time.Duration `yaml:"initial"`
+	Max     time.Duration `yaml:"max"`
 }
 
 // JSONL is the JSON-lines file sink.
@@ -168,7 +177,7 @@ func Default() *Config {
 			MDE:                 &MDE{Alpha: p.MDE.Alpha, Power: p.MDE.Power},
 		},
 		Models: map[string]Model{},
-		Sinks:  Sinks{JSONL: JSONL{Path: "driftwatch-metrics.jsonl"}},
+		Sinks:  Sinks{JSONL: JSONL{Path: "driftwatch-metrics.jsonl"}, Retry: Retry{Initial: 500 * time.Millisecond, Max: 30 * time.Second}},
 		Log:    Log{Level: "info", Format: "text"},
 	}
 }
@@ -266,6 +275,9 @@ func (c *Config) Validate() error {
 		if err := m.Drift.validate("models."+name+".drift", false); err != nil {
 			return err
 		}
+	}
+	if r := c.Sinks.Retry; r.Initial <= 0 || r.Max < r.Initial {
+		return fmt.Errorf("sinks.retry: initial must be positive and max at least initial, got %s and %s", r.Initial, r.Max)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

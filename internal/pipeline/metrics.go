@@ -35,6 +35,15 @@ func RegisterMetrics(reg prometheus.Registerer, p *Pipeline) {
 			win(func(c Counts) int64 { return c.Windows.Closed })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "driftwatch_windows_open", Help: "Windows open now."},
 			win(func(c Counts) int64 { return c.Windows.Open })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_sink_commit_failures_total", Help: "Failed sink commit attempts (each is retried)."},
+			func() float64 { return float64(p.CommitFailures()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "driftwatch_sink_ready", Help: "1 when the sink accepts commits, 0 while commits fail and reading is paused."},
+			func() float64 {
+				if ok, _ := p.Ready(); ok {
+					return 1
+				}
+				return 0
+			}),
 	)
 	for _, reason := range []string{consumer.ReasonTooBig, consumer.ReasonNotJSON, consumer.ReasonMissingField,
 		consumer.ReasonWrongType, consumer.ReasonBadTimestamp, consumer.ReasonNoBaseline} {

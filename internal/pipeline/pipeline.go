@@ -10,8 +10,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/driftwatch/driftwatch/alerts"
@@ -58,9 +60,38 @@ type Pipeline struct {
 	// OnCommit, when set, is called after each window's rows are committed,
 	// from the sink stage's goroutine, in commit order.
 	OnCommit func(Result)
+	// Retry, when set, makes a failed sink commit retried with exponential
+	// backoff until it succeeds or the run's context ends, instead of
+	// stopping the run. While it retries, nothing is acknowledged, the
+	// stages' small queues fill and the source stops reading: memory stays
+	// bounded and the job catches up when the sink returns. Nil stops the
+	// run at the first failed commit (replay, tests).
+	Retry *Retry
 
 	assigner *windows.Assigner
+	failing  atomic.Int64 // unix nanos since the sink has been failing; 0 when healthy
+	failures atomic.Int64 // failed commit attempts
 }
+
+// Retry is the backoff of failed sink commits: exponential from Initial,
+// doubling up to Max between attempts, with jitter, and no overall limit (a
+// limit would silently drop rows; the operator sees Ready turn false).
+type Retry struct {
+	Initial time.Duration
+	Max     time.Duration
+}
+
+// Ready reports whether the sink accepts commits; when it does not, since
+// tells since when. A job that is not ready is alive but behind.
+func (p *Pipeline) Ready() (ok bool, since time.Time) {
+	if t := p.failing.Load(); t != 0 {
+		return false, time.Unix(0, t)
+	}
+	return true, time.Time{}
+}
+
+// CommitFailures is the number of failed sink commit attempts so far.
+func (p *Pipeline) CommitFailures() int64 { return p.failures.Load() }
 
 // Counts are the pipeline's progress figures.
 type Counts struct {
@@ -109,7 +140,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return p.Source.Run(gctx, batches) })
 	g.Go(func() error { return p.assigner.Run(gctx, batches, closed) })
-	g.Go(func() error { return p.commit(closed) })
+	g.Go(func() error { return p.commit(gctx, closed) })
 	return g.Wait()
 }
 
@@ -117,7 +148,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // acknowledges it. On a failed commit it acknowledges with the error and
 // returns it, which stops the other stages; windows not yet committed stay
 // unacknowledged, so their offsets are never committed.
-func (p *Pipeline) commit(in <-chan windows.Closed) error {
+func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 	for c := range in {
 		res := Result{Window: c.Window, Late: c.Late}
 		if c.Window != nil {
@@ -126,7 +157,7 @@ func (p *Pipeline) commit(in <-chan windows.Closed) error {
 			res.Rows = []drift.Row{drift.Late(c.Late)}
 		}
 		alerts.Classify(res.Rows)
-		if err := p.write(res.Rows); err != nil {
+		if err := p.writeRetrying(ctx, res.Rows); err != nil {
 			c.Ack(err)
 			return err
 		}
@@ -134,6 +165,34 @@ func (p *Pipeline) commit(in <-chan windows.Closed) error {
 		if p.OnCommit != nil {
 			p.OnCommit(res)
 		}
+	}
+	return nil
+}
+
+// writeRetrying writes rows, retrying per p.Retry.
+func (p *Pipeline) writeRetrying(ctx context.Context, rows []drift.Row) error {
+	if p.Retry == nil {
+		return p.write(rows)
+	}
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval = p.Retry.Initial, p.Retry.Max
+	b.MaxElapsedTime = 0 // never give up on rows: a gap in the results is worse than a delay
+	op := func() error {
+		err := p.write(rows)
+		if err == nil {
+			if since := p.failing.Swap(0); since != 0 && p.Log != nil {
+				p.Log.Info("sink recovered", "failing_for", time.Since(time.Unix(0, since)).Round(time.Millisecond))
+			}
+			return nil
+		}
+		p.failures.Add(1)
+		if p.failing.CompareAndSwap(0, time.Now().UnixNano()) && p.Log != nil {
+			p.Log.Warn("sink commit failed; retrying, reading paused", "err", err)
+		}
+		return err
+	}
+	if err := backoff.Retry(op, backoff.WithContext(b, ctx)); err != nil {
+		return fmt.Errorf("sink commit (retried until stopped): %w", err)
 	}
 	return nil
 }

@@ -263,3 +263,118 @@ func TestRestartDoesNotReemitCommittedWindows(t *testing.T) {
 		t.Fatalf("null_rate rows' n_current per window: %v; want window 0 once with all 152 records", counts)
 	}
 }
+
+// outageSink fails every commit while down is set, and records the window
+// of each committed batch of rows.
+type outageSink struct {
+	mu        sync.Mutex
+	down      bool
+	committed []time.Time
+}
+
+func (s *outageSink) Appender(context.Context) sinks.Appender { return &outageAppender{s: s} }
+func (s *outageSink) Close() error                            { return nil }
+func (s *outageSink) set(down bool)                           { s.mu.Lock(); s.down = down; s.mu.Unlock() }
+
+type outageAppender struct {
+	s    *outageSink
+	rows []drift.Row
+}
+
+func (a *outageAppender) Append(rows ...drift.Row) error {
+	a.rows = append(a.rows, rows...)
+	return nil
+}
+func (a *outageAppender) Rollback() error { return nil }
+func (a *outageAppender) Commit() error {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	if a.s.down {
+		return errors.New("connection refused")
+	}
+	a.s.committed = append(a.s.committed, a.rows[0].WindowStart)
+	return nil
+}
+
+// TestSinkOutageIsRetriedAndCaughtUp: with Retry set, a sink outage pauses
+// the job instead of stopping it. Nothing is acknowledged while the sink is
+// down, the job reports itself not ready, and when the sink returns every
+// window is committed exactly once and acknowledged.
+func TestSinkOutageIsRetriedAndCaughtUp(t *testing.T) {
+	src := &ackSource{base: baseline(), hours: 6}
+	sink := &outageSink{down: true}
+	p := &Pipeline{
+		Source:    src,
+		Windows:   windows.Config{Size: time.Hour, FlushAtEnd: true},
+		Evaluator: drift.NewEvaluator(drift.DefaultPolicy(), nil),
+		Sink:      sink,
+		Retry:     &Retry{Initial: time.Millisecond, Max: 5 * time.Millisecond},
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background()) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for p.CommitFailures() < 5 {
+		if time.Now().After(deadline) {
+			t.Fatal("no retries within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if ok, since := p.Ready(); ok || since.IsZero() {
+		t.Errorf("Ready() = %v, %v during the outage", ok, since)
+	}
+	src.mu.Lock()
+	acked := len(src.acks)
+	src.mu.Unlock()
+	if acked != 0 {
+		t.Errorf("%d batches acknowledged while the sink was down", acked)
+	}
+	sink.set(false)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := p.Ready(); !ok {
+		t.Error("not ready after the sink recovered")
+	}
+	seen := map[time.Time]int{}
+	for _, w := range sink.committed {
+		seen[w]++
+	}
+	if len(sink.committed) != 6 || len(seen) != 6 {
+		t.Errorf("committed windows %v: want 6, each once", sink.committed)
+	}
+	for _, a := range src.acks {
+		if a != nil {
+			t.Errorf("ack error %v", a)
+		}
+	}
+	if len(src.acks) != 6 {
+		t.Errorf("%d acks, want 6", len(src.acks))
+	}
+}
+
+// TestRetryStopsWithTheJob: a sink that never returns does not keep a
+// stopping job alive.
+func TestRetryStopsWithTheJob(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Pipeline{
+		Source:    &ackSource{base: baseline(), hours: 3},
+		Windows:   windows.Config{Size: time.Hour, FlushAtEnd: true},
+		Evaluator: drift.NewEvaluator(drift.DefaultPolicy(), nil),
+		Sink:      &outageSink{down: true},
+		Retry:     &Retry{Initial: time.Millisecond, Max: 5 * time.Millisecond},
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	for p.CommitFailures() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "connection refused") && !errors.Is(err, context.Canceled) {
+			t.Errorf("Run = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+}
