@@ -3,16 +3,29 @@ GO      ?= go
 BIN     ?= bin/driftwatch
 PKGS    := ./...
 
-.PHONY: all build test vet fuzz bench bench-stats golden demo clean
+.PHONY: all build test servers-up servers-down vet fuzz bench bench-stats golden demo clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/driftwatch
 
-## test: vet, then every test with the race detector (fuzz targets run their seed corpora).
+## test: vet, start the test servers (real ClickHouse on loopback, installed
+## from Debian's packages on first use), then every test with the race detector
+## (fuzz targets run their seed corpora); the servers are stopped afterwards.
+SERVERS ?= clickhouse
 test: vet
-	$(GO) test -race -count=1 $(PKGS)
+	@set -e; for s in $(SERVERS); do bash deploy/servers/$$s.sh start; done
+	@set -a; for s in $(SERVERS); do eval "$$(bash deploy/servers/$$s.sh env)"; done; set +a; \
+	rc=0; $(GO) test -race -count=1 $(PKGS) || rc=$$?; \
+	for s in $(SERVERS); do bash deploy/servers/$$s.sh stop; done; exit $$rc
+
+## servers-up, servers-down: start or stop the test servers by hand;
+## eval "$$(bash deploy/servers/<name>.sh env)" then gives tests their addresses.
+servers-up:
+	@set -e; for s in $(SERVERS); do bash deploy/servers/$$s.sh start; done
+servers-down:
+	@for s in $(SERVERS); do bash deploy/servers/$$s.sh stop; done
 
 vet:
 	$(GO) vet $(PKGS)

@@ -31,6 +31,8 @@ import (
 	"github.com/driftwatch/driftwatch/internal/pipeline"
 	"github.com/driftwatch/driftwatch/internal/reference"
 	"github.com/driftwatch/driftwatch/internal/report"
+	"github.com/driftwatch/driftwatch/sinks"
+	"github.com/driftwatch/driftwatch/sinks/clickhouse"
 	"github.com/driftwatch/driftwatch/sinks/jsonl"
 	"github.com/driftwatch/driftwatch/stats/drift"
 	"github.com/driftwatch/driftwatch/windows"
@@ -362,7 +364,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	sink, err := jsonl.Open(cfg.Sinks.JSONL.Path)
+	sink, retryable, err := openSink(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -382,7 +384,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Evaluator: drift.NewEvaluator(def, per),
 		Sink:      sink,
 		Log:       log,
-		Retry:     &pipeline.Retry{Initial: cfg.Sinks.Retry.Initial, Max: cfg.Sinks.Retry.Max},
+		Retry:     &pipeline.Retry{Initial: cfg.Sinks.Retry.Initial, Max: cfg.Sinks.Retry.Max, Retryable: retryable},
 		OnCommit: func(res pipeline.Result) {
 			if w := res.Window; w != nil {
 				log.Info("window committed", "model", w.Model, "model_version", w.Version,
@@ -431,4 +433,30 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	log.Info("stopped", "records", c.Source.Records, "windows_closed", c.Windows.Closed,
 		"windows_open_dropped", c.Windows.Open, "records_resumed", c.Windows.Resumed)
 	return runErr
+}
+
+// openSink opens the configured sink of run: ClickHouse when enabled
+// (migrating its schema), else the JSON-lines file. retryable says which
+// commit errors are worth retrying; nil means all.
+func openSink(ctx context.Context, cfg *config.Config, log *slog.Logger) (sinks.Sink, func(error) bool, error) {
+	ch := cfg.Sinks.ClickHouse
+	if !ch.Enabled {
+		s, err := jsonl.Open(cfg.Sinks.JSONL.Path)
+		return s, nil, err
+	}
+	password := ch.Password
+	if ch.PasswordEnv != "" {
+		password = os.Getenv(ch.PasswordEnv)
+	}
+	c := clickhouse.Config{
+		Addr: ch.Addr, Database: ch.Database, Username: ch.Username, Password: clickhouse.Secret(password),
+		TLS:         clickhouse.TLS{Enabled: ch.TLS.Enabled, CAFile: ch.TLS.CAFile, ServerName: ch.TLS.ServerName, InsecureSkipVerify: ch.TLS.InsecureSkipVerify},
+		DialTimeout: ch.DialTimeout, CommitTimeout: ch.CommitTimeout,
+	}
+	s, err := clickhouse.Open(ctx, c)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open clickhouse sink (%v): %w", c, err)
+	}
+	log.Info("writing to clickhouse", "config", c, "server_version", s.ServerVersion().String())
+	return s, clickhouse.IsRetryable, nil
 }

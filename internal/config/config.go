@@ -116,10 +116,35 @@ type Model struct {
 	Drift    Drift  `yaml:"drift"`
 }
 
-// Sinks says where metric rows go.
+// Sinks says where metric rows go: ClickHouse when enabled, else the
+// JSON-lines file.
 type Sinks struct {
-	JSONL JSONL `yaml:"jsonl"`
-	Retry Retry `yaml:"retry"`
+	JSONL      JSONL      `yaml:"jsonl"`
+	ClickHouse ClickHouse `yaml:"clickhouse"`
+	Retry      Retry      `yaml:"retry"`
+}
+
+// ClickHouse is the ClickHouse sink. The password comes from the file or,
+// better, from the environment variable named by password_env; it is never
+// logged.
+type ClickHouse struct {
+	Enabled       bool          `yaml:"enabled"`
+	Addr          []string      `yaml:"addr"`
+	Database      string        `yaml:"database"`
+	Username      string        `yaml:"username"`
+	Password      string        `yaml:"password"`
+	PasswordEnv   string        `yaml:"password_env"`
+	TLS           ClickHouseTLS `yaml:"tls"`
+	DialTimeout   time.Duration `yaml:"dial_timeout"`
+	CommitTimeout time.Duration `yaml:"commit_timeout"`
+}
+
+// ClickHouseTLS configures TLS to ClickHouse.
+type ClickHouseTLS struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 }
 
 // Retry is the backoff of failed sink commits in run: exponential from
@@ -177,8 +202,13 @@ func Default() *Config {
 			MDE:                 &MDE{Alpha: p.MDE.Alpha, Power: p.MDE.Power},
 		},
 		Models: map[string]Model{},
-		Sinks:  Sinks{JSONL: JSONL{Path: "driftwatch-metrics.jsonl"}, Retry: Retry{Initial: 500 * time.Millisecond, Max: 30 * time.Second}},
-		Log:    Log{Level: "info", Format: "text"},
+		Sinks: Sinks{
+			JSONL: JSONL{Path: "driftwatch-metrics.jsonl"},
+			ClickHouse: ClickHouse{Addr: []string{"127.0.0.1:9000"}, Database: "default", Username: "default",
+				DialTimeout: 10 * time.Second, CommitTimeout: time.Minute},
+			Retry: Retry{Initial: 500 * time.Millisecond, Max: 30 * time.Second},
+		},
+		Log: Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -274,6 +304,22 @@ func (c *Config) Validate() error {
 		m := c.Models[name]
 		if err := m.Drift.validate("models."+name+".drift", false); err != nil {
 			return err
+		}
+	}
+	if ch := &c.Sinks.ClickHouse; ch.Enabled {
+		if len(ch.Addr) == 0 {
+			return errors.New("sinks.clickhouse.addr: at least one host:port is required")
+		}
+		for i, a := range ch.Addr {
+			if !strings.Contains(a, ":") {
+				return fmt.Errorf("sinks.clickhouse.addr[%d]: %q is not host:port", i, a)
+			}
+		}
+		if ch.Password != "" && ch.PasswordEnv != "" {
+			return errors.New("sinks.clickhouse: set password or password_env, not both")
+		}
+		if ch.DialTimeout <= 0 || ch.CommitTimeout <= 0 {
+			return errors.New("sinks.clickhouse.dial_timeout and commit_timeout: must be positive")
 		}
 	}
 	if r := c.Sinks.Retry; r.Initial <= 0 || r.Max < r.Initial {

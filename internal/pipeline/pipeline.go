@@ -79,6 +79,9 @@ type Pipeline struct {
 type Retry struct {
 	Initial time.Duration
 	Max     time.Duration
+	// Retryable, when set, says which errors are worth retrying; any other
+	// (bad credentials, a schema problem) stops the run at once.
+	Retryable func(error) bool
 }
 
 // Ready reports whether the sink accepts commits; when it does not, since
@@ -186,6 +189,9 @@ func (p *Pipeline) writeRetrying(ctx context.Context, rows []drift.Row) error {
 			return nil
 		}
 		p.failures.Add(1)
+		if p.Retry.Retryable != nil && !p.Retry.Retryable(err) {
+			return backoff.Permanent(err)
+		}
 		if p.failing.CompareAndSwap(0, time.Now().UnixNano()) && p.Log != nil {
 			p.Log.Warn("sink commit failed; retrying, reading paused", "err", err)
 		}

@@ -378,3 +378,25 @@ func TestRetryStopsWithTheJob(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 }
+
+// TestPermanentSinkErrorStops: an error the sink says is not worth retrying
+// (bad credentials, say) stops the run at once with nothing acknowledged.
+func TestPermanentSinkErrorStops(t *testing.T) {
+	src := &ackSource{base: baseline(), hours: 3}
+	p := &Pipeline{
+		Source:    src,
+		Windows:   windows.Config{Size: time.Hour, FlushAtEnd: true},
+		Evaluator: drift.NewEvaluator(drift.DefaultPolicy(), nil),
+		Sink:      &outageSink{down: true},
+		Retry:     &Retry{Initial: time.Millisecond, Max: time.Millisecond, Retryable: func(error) bool { return false }},
+	}
+	err := p.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "connection refused") || p.CommitFailures() != 1 {
+		t.Fatalf("Run = %v after %d attempts, want the sink's error after 1", err, p.CommitFailures())
+	}
+	for _, a := range src.acks {
+		if a == nil {
+			t.Fatal("a batch was acknowledged")
+		}
+	}
+}

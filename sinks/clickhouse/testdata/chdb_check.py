@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Run the newest server generation's DDL on a current ClickHouse engine.
+
+The integration tests run on Debian bookworm's ClickHouse 18.16, which gets
+the oldest DDL variant. This script checks the other end: it takes the
+schema rendered for current servers (testdata/golden/schema-24.8.4.sql,
+which TestSchemaGolden keeps equal to what Open runs there), applies it in
+chdb (ClickHouse in-process, from PyPI) beside the older variants, and replays what the sink does: an
+insert, a retried insert with the same insert_deduplication_token (dropped),
+a retry with recomputed values (kept, then collapsed by FINAL), and the
+queries Committed and readers use.
+
+    python3 -m venv .venv-chdb && .venv-chdb/bin/pip install -r sinks/clickhouse/testdata/requirements-chdb.txt
+    .venv-chdb/bin/python sinks/clickhouse/testdata/chdb_check.py
+
+It checks SQL only: chdb has no native-protocol server, so clickhouse-go's
+side (DateTime64 and LowCardinality columns in PrepareBatch, settings sent
+as strings) is not exercised here.
+"""
+
+import os
+import sys
+import tempfile
+
+from chdb import session
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCHEMA = os.path.join(HERE, "golden", "schema-24.8.4.sql")
+# The older variants must load on a current server too (a database created on
+# 18.16 or 20.3 whose server was upgraded keeps them).
+OLDER = [os.path.join(HERE, "golden", f"schema-{v}.sql") for v in ("18.16.1", "20.3.1")]
+
+# The column list the sink's PrepareBatch names (metricColumns in clickhouse.go).
+COLUMNS = (
+    "model, model_version, window_start, window_end, family, subject, metric, value, p_value, "
+    "threshold, drifted, severity, n_current, n_reference, baseline_id, threshold_source, mde, inserted_at"
+)
+
+
+def statements(path):
+    lines = [l for l in open(path, encoding="utf-8") if l.strip() and not l.lstrip().startswith("--")]
+    return [s.strip() for s in "".join(lines).split(";") if s.strip()]
+
+
+def rows(psi, version):
+    w = "'2026-11-23 02:00:00.000', '2026-11-23 03:00:00.000'"
+    common = "4000, 100000, 'fraud-20261120-abc', 'static'"
+    return ", ".join([
+        f"('fraud', '1.4.2', {w}, 'data', 'amount', 'psi', {psi}, NULL, 0.2, 0, '', {common}, 0.07, {version})",
+        f"('fraud', '1.4.2', {w}, 'data', 'amount', 'ks', 0.04, 0.003, 0.05, 0, '', {common}, NULL, {version})",
+        f"('fraud', '1.4.2', {w}, 'data', 'country', 'jensen_shannon', 0.31, NULL, 0.1, 1, 'SEV-3', {common}, NULL, {version})",
+    ])
+
+
+def main():
+    failures = []
+
+    def check(name, got, want):
+        ok = got == want
+        print(f"{'ok  ' if ok else 'FAIL'} {name}: {got!r}" + ("" if ok else f" (want {want!r})"))
+        if not ok:
+            failures.append(name)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        s = session.Session(tmp)
+        q = lambda sql: s.query(sql, "TSVRaw").bytes().decode().strip()
+        print("chdb engine", q("SELECT version()"))
+        for i, path in enumerate(OLDER):
+            q(f"CREATE DATABASE older{i}")
+            for st in statements(path):
+                q(st.replace("CREATE TABLE IF NOT EXISTS ", f"CREATE TABLE IF NOT EXISTS older{i}.")
+                    .replace("CREATE VIEW IF NOT EXISTS ", f"CREATE VIEW IF NOT EXISTS older{i}.")
+                    .replace(" FROM drift_metrics FINAL", f" FROM older{i}.drift_metrics FINAL"))
+            check(os.path.basename(path) + " tables", q(f"SELECT count() FROM system.tables WHERE database = 'older{i}'"), "6")
+        q("CREATE DATABASE dwcheck")
+        q("USE dwcheck")
+        stmts = statements(SCHEMA)
+        for st in stmts:
+            q(st)
+        for st in stmts:  # IF NOT EXISTS: a second run changes nothing
+            q(st)
+        check("tables", q("SELECT groupArray(name) FROM (SELECT name FROM system.tables WHERE database = 'dwcheck' ORDER BY name)"),
+              "['alert_history','baselines','dead_letters','drift_metrics','drift_metrics_latest','window_summaries']")
+        check("window_start type", q("SELECT type FROM system.columns WHERE database = 'dwcheck' AND table = 'drift_metrics' AND name = 'window_start'"),
+              "DateTime64(3, 'UTC')")
+        check("model type", q("SELECT type FROM system.columns WHERE database = 'dwcheck' AND table = 'drift_metrics' AND name = 'model'"),
+              "LowCardinality(String)")
+        check("dead_letters TTL", "TTL toDateTime(record_time) + toIntervalDay(90)" in q("SELECT create_table_query FROM system.tables WHERE database = 'dwcheck' AND name = 'dead_letters'"), True)
+
+        ins = f"INSERT INTO drift_metrics ({COLUMNS}) SETTINGS insert_deduplication_token = '%s' VALUES %s"
+        q(ins % ("tok-a", rows(0.25, 1)))
+        q(ins % ("tok-a", rows(0.25, 2)))  # a retry of the same rows: same token, dropped
+        check("raw rows after a token-deduplicated retry", q("SELECT count() FROM drift_metrics"), "3")
+        q(ins % ("tok-b", rows(0.27, 3)))  # recomputed rows: new token, new version
+        check("raw rows after a recomputed retry", q("SELECT count() FROM drift_metrics"), "6")
+        check("FINAL", q("SELECT count(), sum(value) FROM drift_metrics FINAL"), "3\t0.62")
+        check("drift_metrics_latest", q("SELECT subject, metric, value FROM drift_metrics_latest ORDER BY subject, metric FORMAT CSV"),
+              '"amount","ks",0.04\n"amount","psi",0.27\n"country","jensen_shannon",0.31')
+        check("argMax", q("SELECT argMax(value, inserted_at) FROM drift_metrics WHERE metric = 'psi' GROUP BY model, model_version, window_start, family, subject, metric"), "0.27")
+        check("nullable p_value and mde", q("SELECT p_value, mde FROM drift_metrics FINAL WHERE metric = 'psi'"), "\\N\t0.07")
+        check("Committed query", q("SELECT model, model_version, max(window_end) FROM drift_metrics GROUP BY model, model_version"),
+              "fraud\t1.4.2\t2026-11-23 03:00:00.000")
+        q("OPTIMIZE TABLE drift_metrics FINAL")
+        check("rows after OPTIMIZE FINAL", q("SELECT count() FROM drift_metrics"), "3")
+        s.close()
+
+    print("chdb check:", "FAILED " + ", ".join(failures) if failures else "all passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

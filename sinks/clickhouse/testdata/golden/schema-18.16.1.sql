@@ -1,0 +1,103 @@
+-- 0001_drift_metrics
+CREATE TABLE IF NOT EXISTS drift_metrics (
+    model            String,
+    model_version    String,
+    window_start     DateTime('UTC'),
+    window_end       DateTime('UTC'),
+    family           String,
+    subject          String,
+    metric           String,
+    value            Float64,
+    p_value          Nullable(Float64),
+    threshold        Float64,
+    drifted          UInt8,
+    severity         String,
+    n_current        Int64,
+    n_reference      Int64,
+    baseline_id      String,
+    threshold_source String,
+    mde              Nullable(Float64),
+    inserted_at      UInt64
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(window_start)
+ORDER BY (model, model_version, window_start, family, subject, metric);
+
+CREATE VIEW IF NOT EXISTS drift_metrics_latest AS
+SELECT * FROM drift_metrics FINAL;
+
+-- 0002_window_summaries
+CREATE TABLE IF NOT EXISTS window_summaries (
+    model            String,
+    model_version    String,
+    window_start     DateTime('UTC'),
+    window_end       DateTime('UTC'),
+    baseline_id      String,
+    records          Int64,
+    subjects         UInt32,
+    drifted_subjects Array(String),
+    max_severity     String,
+    closed_at        DateTime('UTC'),
+    inserted_at      UInt64
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(window_start)
+ORDER BY (model, model_version, window_start);
+
+-- 0003_baselines
+CREATE TABLE IF NOT EXISTS baselines (
+    baseline_id    String,
+    model          String,
+    model_version  String,
+    created_at     DateTime('UTC'),
+    source         String,
+    features       UInt32,
+    reference_rows Int64,
+    document       String,
+    inserted_at    UInt64
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+ORDER BY (model, baseline_id);
+
+-- 0004_dead_letters
+CREATE TABLE IF NOT EXISTS dead_letters (
+    topic             String,
+    kafka_partition   Int32,
+    kafka_offset      Int64,
+    record_time       DateTime('UTC'),
+    received_at       DateTime('UTC'),
+    dead_letter_topic String,
+    reason            String,
+    model             String,
+    size_bytes        UInt32,
+    excerpt           String,
+    inserted_at       UInt64
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(record_time)
+ORDER BY (topic, kafka_partition, kafka_offset);
+
+-- 0005_alert_history
+CREATE TABLE IF NOT EXISTS alert_history (
+    model         String,
+    model_version String,
+    window_start  DateTime('UTC'),
+    window_end    DateTime('UTC'),
+    family        String,
+    subject       String,
+    metric        String,
+    state         String,
+    severity      String,
+    value         Float64,
+    threshold     Float64,
+    fingerprint   String,
+    receiver      String,
+    sent_at       DateTime('UTC'),
+    delivered     UInt8,
+    error_message String,
+    inserted_at   UInt64
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(window_start)
+ORDER BY (model, model_version, window_start, family, subject, metric, state);
+

@@ -1,0 +1,109 @@
+-- 0001_drift_metrics
+CREATE TABLE IF NOT EXISTS drift_metrics (
+    model            LowCardinality(String),
+    model_version    LowCardinality(String),
+    window_start     DateTime64(3, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
+    window_end       DateTime64(3, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
+    family           LowCardinality(String),
+    subject          LowCardinality(String),
+    metric           LowCardinality(String),
+    value            Float64 CODEC(ZSTD(1)),
+    p_value          Nullable(Float64) CODEC(ZSTD(1)),
+    threshold        Float64 CODEC(ZSTD(1)),
+    drifted          UInt8,
+    severity         LowCardinality(String),
+    n_current        Int64 CODEC(T64, ZSTD(1)),
+    n_reference      Int64 CODEC(T64, ZSTD(1)),
+    baseline_id      LowCardinality(String),
+    threshold_source LowCardinality(String),
+    mde              Nullable(Float64) CODEC(ZSTD(1)),
+    inserted_at      UInt64 CODEC(Delta, ZSTD(1))
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(window_start)
+ORDER BY (model, model_version, window_start, family, subject, metric)
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE VIEW IF NOT EXISTS drift_metrics_latest AS
+SELECT * FROM drift_metrics FINAL;
+
+-- 0002_window_summaries
+CREATE TABLE IF NOT EXISTS window_summaries (
+    model            LowCardinality(String),
+    model_version    LowCardinality(String),
+    window_start     DateTime64(3, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
+    window_end       DateTime64(3, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
+    baseline_id      LowCardinality(String),
+    records          Int64,
+    subjects         UInt32,
+    drifted_subjects Array(String),
+    max_severity     LowCardinality(String),
+    closed_at        DateTime64(3, 'UTC'),
+    inserted_at      UInt64 CODEC(Delta, ZSTD(1))
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(window_start)
+ORDER BY (model, model_version, window_start)
+SETTINGS non_replicated_deduplication_window = 10000;
+
+-- 0003_baselines
+CREATE TABLE IF NOT EXISTS baselines (
+    baseline_id    String,
+    model          LowCardinality(String),
+    model_version  LowCardinality(String),
+    created_at     DateTime64(3, 'UTC'),
+    source         LowCardinality(String),
+    features       UInt32,
+    reference_rows Int64,
+    document       String CODEC(ZSTD(3)),
+    inserted_at    UInt64
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+ORDER BY (model, baseline_id)
+SETTINGS non_replicated_deduplication_window = 10000;
+
+-- 0004_dead_letters
+CREATE TABLE IF NOT EXISTS dead_letters (
+    topic             LowCardinality(String),
+    kafka_partition   Int32,
+    kafka_offset      Int64,
+    record_time       DateTime64(3, 'UTC'),
+    received_at       DateTime64(3, 'UTC'),
+    dead_letter_topic LowCardinality(String),
+    reason            LowCardinality(String),
+    model             LowCardinality(String),
+    size_bytes        UInt32,
+    excerpt           String CODEC(ZSTD(1)),
+    inserted_at       UInt64 CODEC(Delta, ZSTD(1))
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(record_time)
+ORDER BY (topic, kafka_partition, kafka_offset)
+TTL toDateTime(record_time) + INTERVAL 90 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+-- 0005_alert_history
+CREATE TABLE IF NOT EXISTS alert_history (
+    model         LowCardinality(String),
+    model_version LowCardinality(String),
+    window_start  DateTime64(3, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
+    window_end    DateTime64(3, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
+    family        LowCardinality(String),
+    subject       LowCardinality(String),
+    metric        LowCardinality(String),
+    state         LowCardinality(String),
+    severity      LowCardinality(String),
+    value         Float64,
+    threshold     Float64,
+    fingerprint   String,
+    receiver      LowCardinality(String),
+    sent_at       DateTime64(3, 'UTC'),
+    delivered     UInt8,
+    error_message String,
+    inserted_at   UInt64 CODEC(Delta, ZSTD(1))
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(window_start)
+ORDER BY (model, model_version, window_start, family, subject, metric, state)
+SETTINGS non_replicated_deduplication_window = 10000;
+
