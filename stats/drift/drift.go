@@ -266,8 +266,8 @@ func (e *Evaluator) subject(rows []Row, head Row, family, name string, bf *basel
 	// significance test if they are not among them.
 	names := slices.Clone(metrics)
 	for _, m := range []string{rule.Metric, significanceTest(bf.Kind)} {
-		if m == significanceTest(bf.Kind) && !p.RequireSignificance {
-			continue
+		if m != rule.Metric && !p.RequireSignificance {
+			continue // the significance test is only needed to gate the verdict
 		}
 		if !slices.Contains(names, m) {
 			names = append(names, m)

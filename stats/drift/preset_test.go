@@ -199,3 +199,19 @@ func FuzzEvaluate(f *testing.F) {
 		}
 	})
 }
+
+// TestRuleMetricAlwaysWritten: a rule's metric gets its row even when it is
+// not among the configured metrics and is the kind's significance test.
+func TestRuleMetricAlwaysWritten(t *testing.T) {
+	p := DefaultPolicy()
+	p.NumericMetrics, p.CategoricalMetrics = []string{MetricPSI}, []string{MetricPSI}
+	p.Numeric, p.Categorical = Rule{MetricKS, 0.05}, Rule{MetricChi2, 0.05}
+	p.RequireSignificance = false
+	rows := NewEvaluator(p, nil).Evaluate(sameWindow(presetBaseline(t, 5000, 0, 6), 1000))
+	if r := primary(t, rows, "num"); r.Metric != MetricKS {
+		t.Errorf("numeric primary %s, want ks", r.Metric)
+	}
+	if r := primary(t, rows, "cat"); r.Metric != MetricChi2 {
+		t.Errorf("categorical primary %s, want chi2", r.Metric)
+	}
+}
