@@ -191,7 +191,7 @@ func (a *Assigner) process(b consumer.Batch) []Closed {
 	})
 	for _, s := range slots {
 		rows := groups[s]
-		key := Key{Model: b.Model, Version: strings.Clone(vdict.Value(s.version))} // outlives the batch
+		key := Key{Model: b.Model, Version: vdict.Value(s.version)} // points into the batch: see owned
 		end := time.Unix(0, s.start+size).UTC()
 		if done, ok := a.cfg.Resume[key]; ok && !end.After(done) {
 			resumed += int64(len(rows))
@@ -235,11 +235,19 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 	w.Prediction.add(rec.Column(consumer.ColPrediction), rows, &base.Prediction, a.cfg.MaxCategories)
 }
 
+// owned returns k with its version copied: a key read from a batch points
+// into the batch's Arrow buffers, which are released with it, so a key is
+// copied where it is kept (and only there, not on every batch).
+func (k Key) owned() Key {
+	k.Version = strings.Clone(k.Version)
+	return k
+}
+
 func (a *Assigner) window(k Key, start int64, end time.Time, b consumer.Batch) *openWindow {
 	byStart := a.open[k]
 	if byStart == nil {
 		byStart = make(map[int64]*openWindow)
-		a.open[k] = byStart
+		a.open[k.owned()] = byStart
 	}
 	if ow := byStart[start]; ow != nil {
 		return ow
@@ -247,7 +255,7 @@ func (a *Assigner) window(k Key, start int64, end time.Time, b consumer.Batch) *
 	if a.nOpen >= a.cfg.MaxOpenWindows {
 		return nil
 	}
-	ow := &openWindow{w: NewWindow(k, time.Unix(0, start).UTC(), end, b.Baseline, a.cfg.MaxCategories)}
+	ow := &openWindow{w: NewWindow(k.owned(), time.Unix(0, start).UTC(), end, b.Baseline, a.cfg.MaxCategories)}
 	byStart[start] = ow
 	a.nOpen++
 	return ow
@@ -263,8 +271,9 @@ func (a *Assigner) addLate(k Key, start int64, end time.Time, b consumer.Batch, 
 				break
 			}
 		}
+		k = k.owned()
 		r = &LateReport{Key: k, Start: time.Unix(0, start).UTC(), End: end, BaselineID: b.Baseline.ID}
-		a.late[lk] = r
+		a.late[lateKey{k, start}] = r
 	}
 	if !slices.Contains(a.lateDirt, r) {
 		a.lateDirt = append(a.lateDirt, r)

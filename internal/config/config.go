@@ -21,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/driftwatch/driftwatch/consumer"
+	"github.com/driftwatch/driftwatch/sinks/clickhouse"
 	"github.com/driftwatch/driftwatch/stats/drift"
 	"github.com/driftwatch/driftwatch/windows"
 )
@@ -175,6 +176,7 @@ type Log struct {
 func Default() *Config {
 	p := drift.DefaultPolicy()
 	min := p.MinSamples
+	ch := clickhouse.DefaultConfig()
 	return &Config{
 		Kafka: Kafka{
 			Brokers: []string{"127.0.0.1:9092"}, Topic: "predictions", DeadLetterTopic: "predictions.dlq",
@@ -204,8 +206,8 @@ func Default() *Config {
 		Models: map[string]Model{},
 		Sinks: Sinks{
 			JSONL: JSONL{Path: "driftwatch-metrics.jsonl"},
-			ClickHouse: ClickHouse{Addr: []string{"127.0.0.1:9000"}, Database: "default", Username: "default",
-				DialTimeout: 10 * time.Second, CommitTimeout: time.Minute},
+			ClickHouse: ClickHouse{Addr: ch.Addr, Database: ch.Database, Username: ch.Username,
+				DialTimeout: ch.DialTimeout, CommitTimeout: ch.CommitTimeout},
 			Retry: Retry{Initial: 500 * time.Millisecond, Max: 30 * time.Second},
 		},
 		Log: Log{Level: "info", Format: "text"},

@@ -85,13 +85,13 @@ func calibrate(bf *baselines.Feature, pr *pair, n int64, metrics []string, c Cal
 			rest[j] = total[j] - sub[j]
 		}
 		r, cur := rest, sub
-		if bf.Kind == baselines.Numeric && pr.ends != nil {
+		if bf.Kind == baselines.Numeric {
 			r, cur = stats.Regroup(rest, pr.ends), stats.Regroup(sub, pr.ends)
 		}
 		for _, m := range metrics {
 			var v float64
 			switch {
-			case specs[m].cells != nil && (bf.Kind != baselines.Numeric || pr.ends != nil):
+			case specs[m].cells != nil:
 				v = specs[m].cells(r, cur)
 			case m == MetricWasserstein && pos != nil:
 				v = stats.Wasserstein(pos, rest, pos, sub)

@@ -52,6 +52,9 @@ func TestCalibrationGolden(t *testing.T) {
 			t.Fatalf("%s: %v", c.Name, err)
 		}
 		pr := &pair{kind: bf.Kind}
+		for i := range c.NCells { // numeric cases: one cell per fine bin
+			pr.ends = append(pr.ends, i+1)
+		}
 		var metrics []string
 		for m := range c.Want {
 			metrics = append(metrics, m)

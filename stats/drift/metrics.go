@@ -112,6 +112,7 @@ type pair struct {
 	curV, curW       []float64     // window atoms at bin means
 	refMom, curMom   stats.Moments // moments
 	scale            float64       // reference standard deviation, 1 if 0
+	filled           int           // fine bins not empty in the reference or the window
 }
 
 // newPair prepares a subject. A numeric subject's cells are the groups of
@@ -126,13 +127,8 @@ func newPair(bf *baselines.Feature, cf *windows.Feature, groups []int, psiBins i
 	}
 	pr.refFine, pr.curFine = toFloat(bf.Counts), toFloat(cf.Counts)
 	pr.ends = groups
-	filled := 0
-	for i := range pr.refFine {
-		if pr.refFine[i]+pr.curFine[i] > 0 {
-			filled++
-		}
-	}
-	if filled <= psiBins {
+	_, pr.filled = nonEmptyCells(pr.refFine, pr.curFine)
+	if pr.filled <= psiBins {
 		pr.ends = make([]int, len(pr.refFine))
 		for i := range pr.ends {
 			pr.ends[i] = i + 1
@@ -175,7 +171,7 @@ func (pr *pair) compute(metric string) (float64, *float64) {
 		v, p, _ := stats.GTest(pr.ref, pr.cur)
 		return test(v, p)
 	case MetricProportionZ:
-		i, k := binaryCell(pr.ref, pr.cur)
+		i, k := nonEmptyCells(pr.ref, pr.cur)
 		switch k {
 		case 1: // one value on both sides: no difference (Evidently's p = 1)
 			return test(0, 1)
@@ -194,10 +190,10 @@ func (pr *pair) compute(metric string) (float64, *float64) {
 	return math.NaN(), nil
 }
 
-// binaryCell returns the first cell that is not empty on both sides, and
-// how many such cells there are; a two-sided proportion test on two cells
+// nonEmptyCells returns the first cell not empty in the reference or the window, and
+// how many such cells there are. A two-sided proportion test on two cells
 // gives the same p for either.
-func binaryCell(ref, cur []float64) (first, k int) {
+func nonEmptyCells(ref, cur []float64) (first, k int) {
 	first = -1
 	for i := range ref {
 		if ref[i]+cur[i] > 0 {
@@ -213,12 +209,7 @@ func binaryCell(ref, cur []float64) (first, k int) {
 // cells returns how many cells are not empty in the reference or the window:
 // the categories a test of homogeneity compares.
 func (pr *pair) cells() int {
-	k := 0
-	for i := range pr.ref {
-		if pr.ref[i]+pr.cur[i] > 0 {
-			k++
-		}
-	}
+	_, k := nonEmptyCells(pr.ref, pr.cur)
 	return k
 }
 

@@ -88,12 +88,7 @@ func ApplyPreset(p Policy, name string) (Policy, error) {
 func evidentlyRule(bf *baselines.Feature, cf *windows.Feature, pr *pair) Rule {
 	distinct := pr.cells()
 	if bf.Kind == baselines.Numeric {
-		distinct = 0
-		for i := range pr.refFine {
-			if pr.refFine[i]+pr.curFine[i] > 0 {
-				distinct++
-			}
-		}
+		distinct = pr.filled
 		if cf.Count > 0 && cf.Max > bf.Max {
 			distinct++
 		}
