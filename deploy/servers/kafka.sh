@@ -20,8 +20,8 @@
 # pom's checksum; later starts do not touch the network. The broker listens on
 # 127.0.0.1 only, on five consecutive ports from DRIFTWATCH_KAFKA_PORT:
 #
-#   +0 PLAINTEXT   +1 SASL_PLAINTEXT (SCRAM-SHA-256/512)   +2 KRaft controller
-#   +3 SSL         +4 SASL_SSL (SCRAM-SHA-256/512)
+#   +0 PLAINTEXT   +1 SASL_PLAINTEXT (SCRAM-SHA-256/512, PLAIN)   +2 KRaft controller
+#   +3 SSL         +4 SASL_SSL (SCRAM-SHA-256/512, PLAIN)
 #
 # Data, logs and the self-signed TLS certificate live in the run directory;
 # every start that has to launch the broker wipes its data first, so each run
@@ -63,6 +63,10 @@ tls_scram_port=$((port + 4))
 scram_user=driftwatch
 scram_password=driftwatch-test-password
 store_password=driftwatch-test-store
+# PLAIN's user is another than SCRAM's, so a test cannot pass with the wrong
+# mechanism's credentials.
+plain_user=driftwatchplain
+plain_password=driftwatch-plain-test-password
 # A fixed cluster id (base64url of "driftwatch-kafka"): the data directory is
 # formatted afresh on every launch, so it never has to tell clusters apart.
 cluster_id=ZHJpZnR3YXRjaC1rYWZrYQ
@@ -234,6 +238,7 @@ start() {
 		-e "s|@CONTROLLER_PORT@|$controller_port|g" -e "s|@TLS_PORT@|$tls_port|g" \
 		-e "s|@TLS_SCRAM_PORT@|$tls_scram_port|g" -e "s|@DATA_DIR@|$dir|g" \
 		-e "s|@TLS_DIR@|$dir/tls|g" -e "s|@TLS_STORE_PASSWORD@|$store_password|g" \
+		-e "s|@PLAIN_USER@|$plain_user|g" -e "s|@PLAIN_PASSWORD@|$plain_password|g" \
 		"$conf/server.properties" >"$dir/server.properties"
 
 	"$java" "${jvm_opts[@]}" -cp "$lib/*" kafka.tools.StorageTool format \
@@ -321,6 +326,8 @@ export DRIFTWATCH_KAFKA_BROKERS=127.0.0.1:$plain_port
 export DRIFTWATCH_KAFKA_SCRAM_BROKERS=127.0.0.1:$scram_port
 export DRIFTWATCH_KAFKA_SCRAM_USER=$scram_user
 export DRIFTWATCH_KAFKA_SCRAM_PASSWORD=$scram_password
+export DRIFTWATCH_KAFKA_PLAIN_USER=$plain_user
+export DRIFTWATCH_KAFKA_PLAIN_PASSWORD=$plain_password
 export DRIFTWATCH_KAFKA_TLS_BROKERS=127.0.0.1:$tls_port
 export DRIFTWATCH_KAFKA_TLS_SCRAM_BROKERS=127.0.0.1:$tls_scram_port
 export DRIFTWATCH_KAFKA_TLS_CA=$dir/tls/ca.pem

@@ -22,7 +22,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/consumer"
@@ -360,6 +359,10 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	kopts, err := kafkaOpts(cfg.Kafka, os.Getenv) // a bad TLS or SASL setting fails before the sink opens
+	if err != nil {
+		return err
+	}
 	base, err := loadBaselines(cfg)
 	if err != nil {
 		return err
@@ -373,7 +376,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	src, err := consumer.NewKafka(memory.DefaultAllocator, log, consumer.KafkaConfig{
 		Topic: k.Topic, DeadLetterTopic: k.DeadLetterTopic, Group: k.Group, Baselines: base,
 		MaxRecordBytes: k.MaxRecordBytes, MaxFuture: k.MaxFuture, DedupCapacity: k.DedupCapacity, StartAtEnd: k.StartAtEnd,
-	}, kgo.SeedBrokers(k.Brokers...), kgo.ClientID(k.ClientID))
+	}, kopts...)
 	if err != nil {
 		return err
 	}
@@ -422,7 +425,8 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer srv.Close()
 		log.Info("serving metrics", "addr", ln.Addr().String())
 	}
-	log.Info("consuming", "brokers", k.Brokers, "topic", k.Topic, "group", k.Group, "models", len(base))
+	log.Info("consuming", "brokers", k.Brokers, "topic", k.Topic, "group", k.Group, "models", len(base),
+		"tls", k.TLS.Enabled, "sasl_mechanism", k.SASL.Mechanism)
 	runErr := p.Run(ctx)
 	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

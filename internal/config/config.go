@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"regexp"
 	"slices"
@@ -49,7 +50,71 @@ type Kafka struct {
 	MaxFuture       time.Duration `yaml:"max_future"`
 	DedupCapacity   int           `yaml:"dedup_capacity"`
 	StartAtEnd      bool          `yaml:"start_at_end"`
+	TLS             KafkaTLS      `yaml:"tls"`
+	SASL            KafkaSASL     `yaml:"sasl"`
 }
+
+// KafkaTLS configures TLS to the brokers (TLS 1.2 or newer). Enabled alone
+// verifies the brokers against the system roots; the other keys need it.
+type KafkaTLS struct {
+	Enabled bool `yaml:"enabled"`
+	// CAFile is a PEM file of CA certificates to verify the brokers with
+	// instead of the system roots.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are the PEM client certificate and its key, for
+	// brokers that require one (ssl.client.auth=required); both or neither.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName overrides the name verified in the brokers' certificates
+	// (default: the host of the address dialled).
+	ServerName string `yaml:"server_name"`
+	// InsecureSkipVerify accepts any broker certificate. For tests only.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// SASL mechanisms of kafka.sasl.mechanism.
+const (
+	SASLPlain       = "PLAIN"
+	SASLScramSHA256 = "SCRAM-SHA-256"
+	SASLScramSHA512 = "SCRAM-SHA-512"
+)
+
+// SASLMechanisms lists the values kafka.sasl.mechanism may take besides
+// empty (no SASL).
+var SASLMechanisms = []string{SASLPlain, SASLScramSHA256, SASLScramSHA512}
+
+// KafkaSASL authenticates to the brokers when Mechanism is set. The password
+// comes from the file or, better, from the environment variable named by
+// PasswordEnv; it is never logged.
+type KafkaSASL struct {
+	Mechanism   string `yaml:"mechanism"` // "" (none) or one of SASLMechanisms
+	Username    string `yaml:"username"`
+	Password    Secret `yaml:"password"`
+	PasswordEnv string `yaml:"password_env"`
+}
+
+// Secret is a string that never prints: String, GoString, LogValue and
+// MarshalText all give "[REDACTED]" (or "" when it is empty, so a missing
+// password stays visible). Read the value with string(s).
+type Secret string
+
+const redacted = "[REDACTED]"
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString redacts %#v.
+func (s Secret) GoString() string { return fmt.Sprintf("%q", s.String()) }
+
+// LogValue redacts the secret in slog output.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText redacts the secret in JSON, YAML and other text encodings.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Windows shapes the event-time windows.
 type Windows struct {
@@ -289,6 +354,12 @@ func (c *Config) Validate() error {
 	if k.DedupCapacity <= 0 {
 		return fmt.Errorf("kafka.dedup_capacity: must be positive, got %d", k.DedupCapacity)
 	}
+	if err := k.TLS.validate(); err != nil {
+		return err
+	}
+	if err := k.SASL.validate(); err != nil {
+		return err
+	}
 	w := &c.Windows
 	if w.Size < time.Second {
 		return fmt.Errorf("windows.size: must be at least 1s, got %s", w.Size)
@@ -336,6 +407,41 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format)
+	}
+	return nil
+}
+
+func (t *KafkaTLS) validate() error {
+	if !t.Enabled {
+		if t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.ServerName != "" || t.InsecureSkipVerify {
+			return errors.New("kafka.tls: ca_file, cert_file, key_file, server_name and insecure_skip_verify need enabled: true")
+		}
+		return nil
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return errors.New("kafka.tls: set cert_file and key_file together, or neither")
+	}
+	return nil
+}
+
+func (s *KafkaSASL) validate() error {
+	if s.Mechanism == "" {
+		if s.Username != "" || s.Password != "" || s.PasswordEnv != "" {
+			return fmt.Errorf("kafka.sasl: username, password and password_env need a mechanism (%s)", strings.Join(SASLMechanisms, ", "))
+		}
+		return nil
+	}
+	if !slices.Contains(SASLMechanisms, s.Mechanism) {
+		return fmt.Errorf("kafka.sasl.mechanism: %q is not one of %s", s.Mechanism, strings.Join(SASLMechanisms, ", "))
+	}
+	if s.Username == "" {
+		return fmt.Errorf("kafka.sasl.username: must be set with mechanism %s", s.Mechanism)
+	}
+	if s.Password != "" && s.PasswordEnv != "" {
+		return errors.New("kafka.sasl: set password or password_env, not both")
+	}
+	if s.Password == "" && s.PasswordEnv == "" {
+		return fmt.Errorf("kafka.sasl: mechanism %s needs password or password_env", s.Mechanism)
 	}
 	return nil
 }

@@ -1,7 +1,11 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
 	"flag"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -183,5 +187,70 @@ func TestPresets(t *testing.T) {
 	def, _ = c.Policies()
 	if want := drift.DefaultPolicy(); !reflect.DeepEqual(def.Thresholds, want.Thresholds) || def.Numeric != want.Numeric || def.Calibration != want.Calibration || def.MDE != want.MDE || !reflect.DeepEqual(def.NumericMetrics, want.NumericMetrics) {
 		t.Errorf("default policy changed through config:\n%+v\n%+v", def, want)
+	}
+}
+
+func TestKafkaSecurity(t *testing.T) {
+	c, err := Load("testdata/good_kafka_security.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Kafka{
+		Brokers: []string{"broker-1.example:9093"}, Topic: "predictions", DeadLetterTopic: "predictions.dlq",
+		Group: "driftwatch", ClientID: "driftwatch", MaxRecordBytes: Default().Kafka.MaxRecordBytes,
+		MaxFuture: time.Hour, DedupCapacity: Default().Kafka.DedupCapacity,
+		TLS: KafkaTLS{Enabled: true, CAFile: "/etc/driftwatch/kafka-ca.pem", CertFile: "/etc/driftwatch/client.pem",
+			KeyFile: "/etc/driftwatch/client-key.pem", ServerName: "kafka.example"},
+		SASL: KafkaSASL{Mechanism: SASLScramSHA512, Username: "driftwatch", Password: "hunter2-kafka-secret"},
+	}
+	if !reflect.DeepEqual(c.Kafka, want) {
+		t.Fatalf("kafka:\n got: %#v\nwant: %#v", c.Kafka, want)
+	}
+	// Every mechanism is accepted, with password_env instead of password.
+	for _, m := range SASLMechanisms {
+		doc := "kafka:\n  sasl: {mechanism: " + m + ", username: u, password_env: KAFKA_PASSWORD}\n"
+		if _, err := Parse([]byte(doc)); err != nil {
+			t.Errorf("mechanism %s: %v", m, err)
+		}
+	}
+}
+
+// TestSecretNeverPrints formats a config holding a password every way it
+// could reach a log or an error: none shows it.
+func TestSecretNeverPrints(t *testing.T) {
+	const pass = "hunter2-kafka-secret"
+	c, err := Load("testdata/good_kafka_security.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c.Kafka.SASL.Password) != pass {
+		t.Fatalf("password %q not decoded", string(c.Kafka.SASL.Password))
+	}
+	var text, js bytes.Buffer
+	slog.New(slog.NewTextHandler(&text, nil)).Info("config", "kafka", c.Kafka, "password", c.Kafka.SASL.Password)
+	slog.New(slog.NewJSONHandler(&js, nil)).Info("config", "sasl", c.Kafka.SASL, "password", c.Kafka.SASL.Password)
+	y, err := yaml.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := json.Marshal(c.Kafka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{
+		fmt.Sprint(c.Kafka.SASL.Password), fmt.Sprintf("%v", c.Kafka), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c.Kafka),
+		fmt.Sprintf("%s", c.Kafka.SASL.Password), fmt.Sprintf("%q", c.Kafka.SASL.Password),
+		text.String(), js.String(), string(y), string(j),
+	} {
+		if strings.Contains(out, pass) {
+			t.Errorf("password printed: %s", out)
+		}
+		if !strings.Contains(out, "[REDACTED]") {
+			t.Errorf("no [REDACTED] in %s", out)
+		}
+	}
+	// An empty secret stays visibly empty.
+	if s := fmt.Sprintf("%v %#v", Secret(""), Secret("")); s != ` ""` {
+		t.Errorf("empty secret printed as %q", s)
 	}
 }
