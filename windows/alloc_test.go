@@ -92,6 +92,7 @@ func TestFeatureAddNonFinite(t *testing.T) {
 	bf := &baselines.Feature{Name: "x", Kind: baselines.Numeric, Edges: []float64{0, 2}}
 	f := newFeature(bf)
 	f.add(col, []int{0, 1, 2, 3, 4, 5, 6}, bf, 10)
+	f.seal()
 	if f.Count != 3 || f.Nulls != 4 || f.Moments.Mean != 2 || f.Min != 1 || f.Max != 3 {
 		t.Errorf("count %d nulls %d mean %v min %v max %v, want 3 4 2 1 3", f.Count, f.Nulls, f.Moments.Mean, f.Min, f.Max)
 	}

@@ -39,6 +39,7 @@ func BenchmarkFeatureAdd(b *testing.B) {
 				f = newFeature(bf)
 				f.add(col, rows, bf, 0)
 			}
+			f.seal()
 			b.ReportMetric(f.Moments.Mean, "value")
 		})
 	}

@@ -21,20 +21,31 @@ type Key struct {
 
 // Feature is the mergeable state of one feature (or the prediction) in one
 // window. A numeric feature keeps counts, sums, min and max on its baseline's
-// bins plus Welford moments; a categorical one keeps category counts, capped
+// bins plus the moments; a categorical one keeps category counts, capped
 // (values past the cap count under baselines.OtherCategory). Nothing keeps
 // raw rows.
+//
+// Sums and moments are accumulated exactly (stats.Sum), so a window's state
+// does not depend on the order its records arrived in or its parts were
+// merged: replay and Kafka, and a window rebuilt after a restart, give
+// bit-identical rows. Sums and Moments are their rounded values, set when
+// the window closes (Window.Seal).
 type Feature struct {
 	Nulls int64
 	Count int64 // non-null values
 
 	Counts  []int64   // numeric: per baseline bin
-	Sums    []float64 // numeric: per baseline bin
+	Sums    []float64 // numeric: per baseline bin; set by Seal
 	Min     float64
 	Max     float64
-	Moments stats.Moments
+	Moments stats.Moments // numeric; set by Seal
 
 	Categories map[string]int64
+
+	sums  []stats.Sum // exact per-bin sums behind Sums
+	shift float64     // the baseline's mean: moments are sums of x - shift
+	sx    stats.Sum   // sum of x - shift
+	sxx   stats.Sum   // sum of (x - shift)^2
 }
 
 // Window is the state of one event-time window [Start, End) of one model
@@ -65,16 +76,49 @@ func NewWindow(k Key, start, end time.Time, base *baselines.Baseline, maxCategor
 func newFeature(bf *baselines.Feature) Feature {
 	if bf.Kind == baselines.Numeric {
 		n := len(bf.Edges) + 1
-		return Feature{Counts: make([]int64, n), Sums: make([]float64, n), Min: math.Inf(1), Max: math.Inf(-1)}
+		shift := bf.Mean
+		if math.IsNaN(shift) || math.IsInf(shift, 0) {
+			shift = 0
+		}
+		return Feature{Counts: make([]int64, n), Sums: make([]float64, n), sums: make([]stats.Sum, n), shift: shift, Min: math.Inf(1), Max: math.Inf(-1)}
 	}
 	return Feature{Categories: make(map[string]int64)}
 }
 
-// Merge adds o's state into w. Both must be the same key, window and
-// baseline; partial windows from any number of instances merge, in any order,
-// into the same state (up to float rounding of sums and moments, and as long
-// as no feature reaches the category cap: past it, which categories are kept
-// by name depends on arrival order).
+// Seal sets every feature's Sums and Moments from its exact sums. The
+// windows stage seals a window before it hands it on; call it again after
+// Merge.
+func (w *Window) Seal() {
+	for i := range w.Features {
+		w.Features[i].seal()
+	}
+	w.Prediction.seal()
+}
+
+func (f *Feature) seal() {
+	if f.sums == nil {
+		return // categorical, or built by hand with Sums and Moments set
+	}
+	for i := range f.sums {
+		f.Sums[i] = f.sums[i].Value()
+	}
+	f.Moments = stats.Moments{}
+	if f.Count == 0 {
+		return
+	}
+	// Mean and M2 from the exact sums of the shifted values: N*M2 = N*sxx - sx^2
+	// loses only what rounding sx and sxx once loses, relative to how far
+	// the window's mean is from the baseline's in standard deviations.
+	n := float64(f.Count)
+	sx, sxx := f.sx.Value(), f.sxx.Value()
+	f.Moments = stats.Moments{N: n, Mean: f.shift + sx/n, M2: max(0, sxx-sx*(sx/n))}
+}
+
+// Merge adds o's state into w and seals w. Both must be the same key,
+// window and baseline; partial windows from any number of instances merge,
+// in any order, into the same state (as long as no feature reaches the
+// category cap: past it, which categories are kept by name depends on
+// arrival order).
 func (w *Window) Merge(o *Window) error {
 	if w.Key != o.Key || !w.Start.Equal(o.Start) || !w.End.Equal(o.End) || w.Baseline.ID != o.Baseline.ID {
 		return fmt.Errorf("merge window %s %s@%s with %s %s@%s: different window or baseline",
@@ -85,6 +129,7 @@ func (w *Window) Merge(o *Window) error {
 		w.Features[i].merge(&o.Features[i], w.MaxCategories)
 	}
 	w.Prediction.merge(&o.Prediction, w.MaxCategories)
+	w.Seal()
 	return nil
 }
 
@@ -93,12 +138,15 @@ func (f *Feature) merge(o *Feature, maxCategories int) {
 	f.Count += o.Count
 	for i := range o.Counts {
 		f.Counts[i] += o.Counts[i]
-		f.Sums[i] += o.Sums[i]
+	}
+	for i := range o.sums {
+		f.sums[i].Merge(&o.sums[i])
 	}
 	if o.Counts != nil {
 		f.Min = math.Min(f.Min, o.Min)
 		f.Max = math.Max(f.Max, o.Max)
-		f.Moments.Merge(o.Moments)
+		f.sx.Merge(&o.sx)
+		f.sxx.Merge(&o.sxx)
 	}
 	for c, n := range o.Categories {
 		f.addCategory(c, n, maxCategories)
@@ -133,10 +181,12 @@ func (f *Feature) add(col arrow.Array, rows []int, bf *baselines.Feature, maxCat
 			}
 			b := baselines.BinIndex(bf.Edges, x)
 			f.Counts[b]++
-			f.Sums[b] += x
+			f.sums[b].Add(x)
 			f.Min = math.Min(f.Min, x)
 			f.Max = math.Max(f.Max, x)
-			f.Moments.Add(x)
+			d := x - f.shift
+			f.sx.Add(d)
+			f.sxx.Add(d * d)
 			f.Count++
 		}
 	case *array.Dictionary:

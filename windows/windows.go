@@ -312,6 +312,7 @@ func (a *Assigner) closeThrough(wm time.Time) []Closed {
 	})
 	out := make([]Closed, 0, len(ready)+len(a.lateDirt))
 	for _, ow := range ready {
+		ow.w.Seal()
 		out = append(out, Closed{Window: ow.w, Ack: releaseAll(ow.refs)})
 	}
 	if len(a.lateDirt) > 0 {
