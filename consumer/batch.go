@@ -19,9 +19,12 @@ import (
 // downstream (only then may the source commit the offsets it covers), or with
 // the error that prevented it. Ack is safe to call from any goroutine.
 type Batch struct {
-	Model    string
-	Baseline *baselines.Baseline
-	Rec      arrow.RecordBatch
+	Model string
+	// Partition is the source partition every record of the batch was read
+	// from (0 for a file).
+	Partition int32
+	Baseline  *baselines.Baseline
+	Rec       arrow.RecordBatch
 	// Watermark is the source's event-time progress: every partition read so
 	// far has delivered records up to at least this time.
 	Watermark time.Time

@@ -110,7 +110,7 @@ func (s *FileSource) Run(ctx context.Context, out chan<- Batch) error {
 			s.rt.counts.DeadLetter[ReasonTooBig]++
 			derr = reject(ReasonTooBig, "line is longer than %d bytes", maxBytes)
 		} else {
-			ts, ok, derr = s.rt.add(line)
+			ts, ok, derr = s.rt.add(0, line)
 		}
 		if derr != nil && dlq != nil {
 			if err := dlq.Encode(deadLetterLine(s.name, lineNo, derr, line)); err != nil {
@@ -134,7 +134,7 @@ func (s *FileSource) emit(ctx context.Context, out chan<- Batch, wm time.Time) e
 	s.mu.Lock()
 	s.counts = s.rt.snapshot()
 	s.mu.Unlock()
-	if !send(ctx, out, batches, func() func(error) { return func(error) {} }) {
+	if !send(ctx, out, batches, func(*Batch) func(error) { return func(error) {} }) {
 		return ctx.Err()
 	}
 	return nil

@@ -26,6 +26,10 @@ const (
 // DefaultMaxPollRecords bounds the records taken from one poll.
 const DefaultMaxPollRecords = 10_000
 
+// DefaultIdleTimeout is how long an assigned partition may go without a
+// record before the watermark stops waiting for it.
+const DefaultIdleTimeout = time.Minute
+
 // KafkaConfig configures a Kafka source.
 type KafkaConfig struct {
 	Topic           string
@@ -44,6 +48,11 @@ type KafkaConfig struct {
 	// StartAtEnd starts a group with no committed offsets at the end of the
 	// topic instead of its beginning.
 	StartAtEnd bool
+	// IdleTimeout: an assigned partition without a record for this long
+	// (by Now) no longer holds the watermark back; 0: DefaultIdleTimeout.
+	// Until then the watermark waits for every assigned partition, also
+	// for one that has not delivered its first record yet.
+	IdleTimeout time.Duration
 }
 
 // Kafka reads the prediction topic as a member of a consumer group and emits
@@ -58,6 +67,7 @@ type Kafka struct {
 	log *slog.Logger
 	rt  *router
 	acks
+	clock  *partitionClocks
 	mu     sync.Mutex
 	counts Counts
 }
@@ -70,7 +80,13 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 	if cfg.MaxPollRecords <= 0 {
 		cfg.MaxPollRecords = DefaultMaxPollRecords
 	}
-	k := &Kafka{cfg: cfg, log: log}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	k := &Kafka{cfg: cfg, log: log, clock: newPartitionClocks(cfg.IdleTimeout, cfg.Now)}
 	k.rt = newRouter(mem, routerConfig{
 		Baselines: cfg.Baselines, MaxBytes: cfg.MaxRecordBytes, MaxFuture: cfg.MaxFuture,
 		Now: cfg.Now, DedupCap: cfg.DedupCapacity,
@@ -85,12 +101,21 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 		kgo.ConsumeResetOffset(reset),
 		kgo.AutoCommitMarks(),
 		kgo.BlockRebalanceOnPoll(),
-		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+			k.clock.assign(assigned[cfg.Topic])
+		}),
+		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+			k.clock.revoke(revoked[cfg.Topic])
 			// Revoked partitions' open windows are not flushed yet; only what
 			// is already durable was marked, so committing it is safe.
 			if err := cl.CommitMarkedOffsets(ctx); err != nil {
 				log.Warn("commit marked offsets on revoke", "err", err)
 			}
+			k.acks.forget(revoked[cfg.Topic])
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+			k.clock.revoke(lost[cfg.Topic]) // never commit here: another member may own them already
+			k.acks.forget(lost[cfg.Topic])
 		}),
 	)
 	cl, err := kgo.NewClient(opts...)
@@ -116,10 +141,9 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 	defer close(out)
 	defer k.rt.release()
 	var (
-		until     = k.cfg.Until
-		end       map[int32]int64
-		next      = make(map[int32]int64)
-		partMaxTS = make(map[int32]time.Time)
+		until = k.cfg.Until
+		end   map[int32]int64
+		next  = make(map[int32]int64)
 	)
 	for {
 		if err := k.acks.failed(); err != nil {
@@ -154,7 +178,7 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 				k.log.Warn("fetch", "topic", topic, "partition", p, "err", err)
 			}
 		})
-		err := k.handle(ctx, fetches, out, next, partMaxTS)
+		err := k.handle(ctx, fetches, out, next)
 		k.cl.AllowRebalance()
 		if err != nil {
 			return err
@@ -171,43 +195,47 @@ func reached(next, end map[int32]int64) bool {
 	return true
 }
 
-// handle turns one poll into batches and dead-letter records, all tied to one
-// acknowledgement entry.
-func (k *Kafka) handle(ctx context.Context, fetches kgo.Fetches, out chan<- Batch, next map[int32]int64, partMaxTS map[int32]time.Time) error {
+// handle turns one poll into batches and dead-letter records. Each
+// partition's share of the poll is one acknowledgement entry, so that one
+// partition's progress never waits for another's windows.
+func (k *Kafka) handle(ctx context.Context, fetches kgo.Fetches, out chan<- Batch, next map[int32]int64) error {
 	if fetches.NumRecords() == 0 {
 		return nil
 	}
-	p := k.acks.open()
+	entries := make(map[int32]*pollAck)
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		if len(fp.Records) == 0 {
 			return
 		}
+		last := fp.Records[len(fp.Records)-1]
+		p := k.acks.open(fp.Partition, last)
+		entries[fp.Partition] = p
 		for _, r := range fp.Records {
-			ts, ok, derr := k.rt.add(r.Value)
-			if ok && ts.After(partMaxTS[r.Partition]) {
-				partMaxTS[r.Partition] = ts
-			}
+			ts, ok, derr := k.rt.add(r.Partition, r.Value)
+			k.clock.observe(r.Partition, ts, ok)
 			if derr != nil {
 				k.deadLetter(ctx, p, r, derr)
 			}
 		}
-		last := fp.Records[len(fp.Records)-1]
 		next[last.Partition] = last.Offset + 1
-		p.marks = append(p.marks, last)
 	})
-	wm := minTime(partMaxTS)
-	batches := k.rt.flush(wm)
+	batches := k.rt.flush(k.clock.watermark())
 	k.mu.Lock()
 	k.counts = k.rt.snapshot()
 	k.mu.Unlock()
-	sent := send(ctx, out, batches, func() func(error) {
+	began := k.cfg.Now()
+	sent := send(ctx, out, batches, func(b *Batch) func(error) {
+		p := entries[b.Partition]
 		k.acks.add(p)
 		return func(err error) { k.acks.done(p, err) }
 	})
+	k.clock.stalled(k.cfg.Now().Sub(began))
 	if !sent {
 		return nil // shutting down: this poll stays unmarked
 	}
-	k.acks.done(p, nil) // the entry's own reference, taken by open
+	for _, p := range entries {
+		k.acks.done(p, nil) // the entry's own reference, taken by open
+	}
 	return nil
 }
 
@@ -244,37 +272,32 @@ func (k *Kafka) Close(ctx context.Context) error {
 	return nil
 }
 
-func minTime(m map[int32]time.Time) time.Time {
-	var out time.Time
-	for _, t := range m {
-		if out.IsZero() || t.Before(out) {
-			out = t
-		}
-	}
-	return out
-}
-
-// acks marks polls for commit in the order they were read, each once all of
-// its parts are acknowledged. The first failed acknowledgement stops marking
-// for good and is returned by failed.
+// acks marks offsets for commit per partition, in the order they were read:
+// a partition's share of a poll is marked once it and every earlier share of
+// that partition are acknowledged. The first failed acknowledgement stops
+// marking for good and is returned by failed.
 type acks struct {
 	mark func(...*kgo.Record)
 
-	mu    sync.Mutex
-	queue []*pollAck
-	err   error
+	mu     sync.Mutex
+	queues map[int32][]*pollAck
+	err    error
 }
 
 type pollAck struct {
-	pending int
-	marks   []*kgo.Record // last record of each partition in the poll
+	partition int32
+	pending   int
+	last      *kgo.Record // the partition's last record in the poll
 }
 
-func (a *acks) open() *pollAck {
+func (a *acks) open(partition int32, last *kgo.Record) *pollAck {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	p := &pollAck{pending: 1}
-	a.queue = append(a.queue, p)
+	if a.queues == nil {
+		a.queues = make(map[int32][]*pollAck)
+	}
+	p := &pollAck{partition: partition, pending: 1, last: last}
+	a.queues[partition] = append(a.queues[partition], p)
 	return p
 }
 
@@ -296,14 +319,30 @@ func (a *acks) done(p *pollAck, err error) {
 	if a.err != nil {
 		return
 	}
-	var ready []*kgo.Record
-	for len(a.queue) > 0 && a.queue[0].pending == 0 {
-		ready = append(ready, a.queue[0].marks...)
-		a.queue[0] = nil
-		a.queue = a.queue[1:]
+	q := a.queues[p.partition]
+	var ready *kgo.Record
+	for len(q) > 0 && q[0].pending == 0 {
+		ready = q[0].last
+		q[0] = nil
+		q = q[1:]
 	}
-	if len(ready) > 0 {
-		a.mark(ready...)
+	a.queues[p.partition] = q
+	if ready != nil {
+		a.mark(ready)
+	}
+}
+
+// forget drops the pending entries of partitions no longer assigned: their
+// acknowledgements, if they still come, mark nothing, so a partition that
+// comes back is never marked at an offset from before it left.
+func (a *acks) forget(partitions []int32) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, p := range partitions {
+		for _, e := range a.queues[p] {
+			e.pending = -1 << 30 // never reaches 0 again
+		}
+		delete(a.queues, p)
 	}
 }
 
@@ -311,4 +350,106 @@ func (a *acks) failed() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.err
+}
+
+// partitionClocks keeps, per assigned partition, the newest event time read
+// from it and when it last delivered a record, and derives the watermark:
+// the oldest of the partitions' newest event times, over the partitions that
+// are not idle. It is shared by the poll loop and the group's callbacks.
+//
+// Idleness is measured in time the source could read: time it spent blocked
+// handing batches downstream (a slow or failing sink) does not count, or
+// every partition would look idle after an outage but the first one read.
+type partitionClocks struct {
+	idle time.Duration
+	now  func() time.Time
+
+	mu      sync.Mutex
+	parts   map[int32]*partitionClock
+	blocked time.Duration // total time blocked downstream
+}
+
+type partitionClock struct {
+	newest time.Time // newest event time read; zero before the first record
+	heard  time.Time // readable time (now - blocked) of the last record or of the assignment
+}
+
+func newPartitionClocks(idle time.Duration, now func() time.Time) *partitionClocks {
+	return &partitionClocks{idle: idle, now: now, parts: make(map[int32]*partitionClock)}
+}
+
+// readable is now less the time spent blocked; call with mu held.
+func (c *partitionClocks) readable() time.Time { return c.now().Add(-c.blocked) }
+
+// stalled notes time the source spent blocked downstream.
+func (c *partitionClocks) stalled(d time.Duration) {
+	c.mu.Lock()
+	c.blocked += d
+	c.mu.Unlock()
+}
+
+func (c *partitionClocks) assign(ps []int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.readable()
+	for _, p := range ps {
+		if c.parts[p] == nil {
+			c.parts[p] = &partitionClock{heard: now}
+		}
+	}
+}
+
+func (c *partitionClocks) revoke(ps []int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range ps {
+		delete(c.parts, p)
+	}
+}
+
+// observe notes a record read from p; ts counts only when ok (the record
+// was good).
+func (c *partitionClocks) observe(p int32, ts time.Time, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pc := c.parts[p]
+	if pc == nil { // read before its assignment callback ran
+		pc = &partitionClock{}
+		c.parts[p] = pc
+	}
+	pc.heard = c.readable()
+	if ok && ts.After(pc.newest) {
+		pc.newest = ts
+	}
+}
+
+// watermark returns the oldest newest event time over the partitions heard
+// from within the idle timeout, or zero while one of them has delivered no
+// good record yet. When every partition is idle, nothing is arriving: it
+// returns the newest event time of all.
+func (c *partitionClocks) watermark() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.readable()
+	var wm, newest time.Time
+	active := false
+	for _, pc := range c.parts {
+		if pc.newest.After(newest) {
+			newest = pc.newest
+		}
+		if now.Sub(pc.heard) >= c.idle {
+			continue
+		}
+		if pc.newest.IsZero() {
+			return time.Time{}
+		}
+		if !active || pc.newest.Before(wm) {
+			wm = pc.newest
+		}
+		active = true
+	}
+	if !active {
+		return newest
+	}
+	return wm
 }

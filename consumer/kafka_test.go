@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -178,5 +179,84 @@ func TestKafkaFailedAckStops(t *testing.T) {
 	}
 	if c := committed(t, kadm.NewClient(prod), "g", "p"); c[0] > 0 {
 		t.Fatalf("committed %v after a failed acknowledgement", c)
+	}
+}
+
+// TestAcksPerPartition: a partition's share of a poll is marked once it and
+// the partition's earlier shares are acknowledged, whatever other
+// partitions still wait for; a forgotten (revoked) partition marks nothing.
+func TestAcksPerPartition(t *testing.T) {
+	var marked []string
+	a := acks{mark: func(rs ...*kgo.Record) {
+		for _, r := range rs {
+			marked = append(marked, fmt.Sprintf("%d@%d", r.Partition, r.Offset))
+		}
+	}}
+	rec := func(p int32, o int64) *kgo.Record { return &kgo.Record{Partition: p, Offset: o} }
+	p0a := a.open(0, rec(0, 9))   // poll 1, partition 0: a window of it stays open
+	p1a := a.open(1, rec(1, 4))   // poll 1, partition 1
+	p0b := a.open(0, rec(0, 19))  // poll 2, partition 0
+	p1b := a.open(1, rec(1, 14))  // poll 2, partition 1
+	p2a := a.open(2, rec(2, 100)) // poll 2, partition 2
+	a.add(p0a)                    // the open window's hold
+	for _, p := range []*pollAck{p0a, p1a, p0b, p1b} {
+		a.done(p, nil) // the entries' own references
+	}
+	if fmt.Sprint(marked) != "[1@4 1@14]" {
+		t.Fatalf("marked %v, want partition 1 through offset 14 and nothing of partition 0", marked)
+	}
+	a.forget([]int32{2})
+	a.done(p2a, nil)
+	a.done(p0a, nil) // the window closes: partition 0 through both polls
+	if fmt.Sprint(marked) != "[1@4 1@14 0@19]" {
+		t.Fatalf("marked %v, want partition 0 through 19 and nothing of the forgotten partition 2", marked)
+	}
+}
+
+// TestPartitionClocks: the watermark waits for every assigned partition's
+// first record, is the oldest of the partitions' newest times, stops waiting
+// for a partition silent past the idle timeout, and does not count time the
+// source spent blocked downstream as silence.
+func TestPartitionClocks(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	c := newPartitionClocks(time.Minute, func() time.Time { return now })
+	t0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	c.assign([]int32{0, 1, 2})
+	c.observe(0, t0.Add(3*time.Hour), true)
+	c.observe(1, t0.Add(2*time.Hour), true)
+	if wm := c.watermark(); !wm.IsZero() {
+		t.Fatalf("watermark %v before partition 2's first record, want none", wm)
+	}
+	c.observe(2, time.Time{}, false) // a bad record: heard from, but no time
+	if wm := c.watermark(); !wm.IsZero() {
+		t.Fatalf("watermark %v with no good record from partition 2, want none", wm)
+	}
+	c.observe(2, t0.Add(5*time.Hour), true)
+	if wm := c.watermark(); !wm.Equal(t0.Add(2 * time.Hour)) {
+		t.Fatalf("watermark %v, want the oldest newest time, +2h", wm)
+	}
+	// Blocked downstream for five minutes, then partitions 0 and 2 deliver:
+	// partition 1 has been readable for 30 s only, so it still counts.
+	now = now.Add(5 * time.Minute)
+	c.stalled(4*time.Minute + 30*time.Second)
+	c.observe(0, t0.Add(4*time.Hour), true)
+	c.observe(2, t0.Add(6*time.Hour), true)
+	if wm := c.watermark(); !wm.Equal(t0.Add(2 * time.Hour)) {
+		t.Fatalf("watermark %v after a stall, want partition 1's +2h still", wm)
+	}
+	// A minute of readable silence: partition 1 is idle.
+	now = now.Add(time.Minute)
+	c.observe(0, t0.Add(4*time.Hour), true)
+	c.observe(2, t0.Add(6*time.Hour), true)
+	if wm := c.watermark(); !wm.Equal(t0.Add(4 * time.Hour)) {
+		t.Fatalf("watermark %v with partition 1 idle, want +4h", wm)
+	}
+	c.revoke([]int32{0})
+	if wm := c.watermark(); !wm.Equal(t0.Add(6 * time.Hour)) {
+		t.Fatalf("watermark %v after revoking partition 0, want +6h", wm)
+	}
+	now = now.Add(time.Hour) // everything idle: nothing is arriving
+	if wm := c.watermark(); !wm.Equal(t0.Add(6 * time.Hour)) {
+		t.Fatalf("watermark %v with every partition idle, want the newest, +6h", wm)
 	}
 }

@@ -1,8 +1,10 @@
 package consumer
 
 import (
+	"cmp"
 	"context"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -36,7 +38,7 @@ type router struct {
 	now       func() time.Time
 	dedupCap  int
 
-	builders map[string]*BatchBuilder
+	builders map[builderKey]*BatchBuilder
 	seen     map[string]*idSet
 	counts   Counts
 	lastWM   time.Time // watermark of the last batch flushed
@@ -62,16 +64,23 @@ func newRouter(mem memory.Allocator, cfg routerConfig) *router {
 	return &router{
 		mem: mem, baselines: cfg.Baselines, maxBytes: cfg.MaxBytes, maxFuture: cfg.MaxFuture,
 		now: cfg.Now, dedupCap: cfg.DedupCap,
-		builders: make(map[string]*BatchBuilder),
+		builders: make(map[builderKey]*BatchBuilder),
 		seen:     make(map[string]*idSet),
 		counts:   Counts{DeadLetter: make(map[string]int64)},
 	}
 }
 
-// add decodes one raw record. It returns the time of a good record, or a
-// *DecodeError for a record that must go to the dead-letter sink. Duplicates
-// are counted and dropped (ok false, no error).
-func (r *router) add(value []byte) (ts time.Time, ok bool, derr *DecodeError) {
+// builderKey: batches are per source partition and model, so that each
+// batch's acknowledgement concerns one partition's offsets only.
+type builderKey struct {
+	partition int32
+	model     string
+}
+
+// add decodes one raw record read from partition. It returns the time of a
+// good record, or a *DecodeError for a record that must go to the
+// dead-letter sink. Duplicates are counted and dropped (ok false, no error).
+func (r *router) add(partition int32, value []byte) (ts time.Time, ok bool, derr *DecodeError) {
 	r.counts.Records++
 	rec, err := Decode(value, r.maxBytes)
 	if err != nil {
@@ -99,10 +108,11 @@ func (r *router) add(value []byte) (ts time.Time, ok bool, derr *DecodeError) {
 		r.counts.Duplicates++
 		return time.Time{}, false, nil
 	}
-	bb := r.builders[rec.Model]
+	bk := builderKey{partition, rec.Model}
+	bb := r.builders[bk]
 	if bb == nil {
 		bb = NewBatchBuilder(r.mem, base)
-		r.builders[rec.Model] = bb
+		r.builders[bk] = bb
 	}
 	bb.Append(&rec)
 	r.counts.Accepted++
@@ -118,24 +128,29 @@ func (r *router) pending() int {
 	return n
 }
 
-// flush turns every non-empty builder into a Batch, in model order. Only the
-// last batch carries the new watermark wm; the others carry the previous one,
-// so that no model's records of this flush arrive after wm has closed their
-// windows. Ack is left for the caller to set.
+// flush turns every non-empty builder into a Batch, in partition and model
+// order. Only the last batch carries the new watermark wm; the others carry
+// the previous one, so that no model's records of this flush arrive after wm
+// has closed their windows. Ack is left for the caller to set.
 func (r *router) flush(wm time.Time) []Batch {
-	models := make([]string, 0, len(r.builders))
-	for m, bb := range r.builders {
+	keys := make([]builderKey, 0, len(r.builders))
+	for k, bb := range r.builders {
 		if bb.Len() > 0 {
-			models = append(models, m)
+			keys = append(keys, k)
 		}
 	}
-	sort.Strings(models)
-	out := make([]Batch, 0, len(models))
-	for _, m := range models {
-		bb := r.builders[m]
+	slices.SortFunc(keys, func(a, b builderKey) int {
+		if a.partition != b.partition {
+			return cmp.Compare(a.partition, b.partition)
+		}
+		return strings.Compare(a.model, b.model)
+	})
+	out := make([]Batch, 0, len(keys))
+	for _, k := range keys {
+		bb := r.builders[k]
 		r.counts.TypeErrors += bb.TypeErrors
 		bb.TypeErrors = 0
-		out = append(out, Batch{Model: m, Baseline: r.baselines[m], Rec: bb.NewRecordBatch(), Watermark: r.lastWM})
+		out = append(out, Batch{Model: k.model, Partition: k.partition, Baseline: r.baselines[k.model], Rec: bb.NewRecordBatch(), Watermark: r.lastWM})
 	}
 	if len(out) > 0 {
 		out[len(out)-1].Watermark = wm
@@ -147,9 +162,9 @@ func (r *router) flush(wm time.Time) []Batch {
 // send hands batches to out in order, each with the acknowledgement ack
 // returns for it. If ctx ends first it releases the batches not sent and
 // returns false.
-func send(ctx context.Context, out chan<- Batch, batches []Batch, ack func() func(error)) bool {
+func send(ctx context.Context, out chan<- Batch, batches []Batch, ack func(*Batch) func(error)) bool {
 	for i := range batches {
-		batches[i].Ack = ack()
+		batches[i].Ack = ack(&batches[i])
 		select {
 		case out <- batches[i]:
 		case <-ctx.Done():

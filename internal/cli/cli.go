@@ -376,6 +376,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	src, err := consumer.NewKafka(memory.DefaultAllocator, log, consumer.KafkaConfig{
 		Topic: k.Topic, DeadLetterTopic: k.DeadLetterTopic, Group: k.Group, Baselines: base,
 		MaxRecordBytes: k.MaxRecordBytes, MaxFuture: k.MaxFuture, DedupCapacity: k.DedupCapacity, StartAtEnd: k.StartAtEnd,
+		IdleTimeout: k.IdleTimeout, MaxPollRecords: k.MaxPollRecords,
 	}, kopts...)
 	if err != nil {
 		return err

@@ -23,7 +23,10 @@ import (
 // an empty variable is an error. Errors name the config key and file, never
 // the password.
 func kafkaOpts(k config.Kafka, getenv func(string) string) ([]kgo.Opt, error) {
-	opts := []kgo.Opt{kgo.SeedBrokers(k.Brokers...), kgo.ClientID(k.ClientID)}
+	opts := []kgo.Opt{kgo.SeedBrokers(k.Brokers...), kgo.ClientID(k.ClientID), kgo.SessionTimeout(k.SessionTimeout)}
+	if k.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(k.InstanceID))
+	}
 	if k.TLS.Enabled {
 		c, err := kafkaTLS(k.TLS)
 		if err != nil {

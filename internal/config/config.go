@@ -50,6 +50,10 @@ type Kafka struct {
 	MaxFuture       time.Duration `yaml:"max_future"`
 	DedupCapacity   int           `yaml:"dedup_capacity"`
 	StartAtEnd      bool          `yaml:"start_at_end"`
+	IdleTimeout     time.Duration `yaml:"idle_timeout"`
+	MaxPollRecords  int           `yaml:"max_poll_records"`
+	SessionTimeout  time.Duration `yaml:"session_timeout"`
+	InstanceID      string        `yaml:"instance_id"`
 	TLS             KafkaTLS      `yaml:"tls"`
 	SASL            KafkaSASL     `yaml:"sasl"`
 }
@@ -247,6 +251,8 @@ func Default() *Config {
 			Brokers: []string{"127.0.0.1:9092"}, Topic: "predictions", DeadLetterTopic: "predictions.dlq",
 			Group: "driftwatch", ClientID: "driftwatch", MaxRecordBytes: consumer.DefaultMaxRecordBytes,
 			MaxFuture: time.Hour, DedupCapacity: consumer.DefaultDedupCapacity,
+			IdleTimeout: consumer.DefaultIdleTimeout, MaxPollRecords: consumer.DefaultMaxPollRecords,
+			SessionTimeout: 45 * time.Second,
 		},
 		Windows: Windows{
 			Size: windows.DefaultSize, AllowedLateness: windows.DefaultLateness,
@@ -350,6 +356,15 @@ func (c *Config) Validate() error {
 	}
 	if k.MaxFuture < 0 {
 		return fmt.Errorf("kafka.max_future: must not be negative, got %s", k.MaxFuture)
+	}
+	if k.IdleTimeout <= 0 {
+		return fmt.Errorf("kafka.idle_timeout: must be positive, got %s", k.IdleTimeout)
+	}
+	if k.SessionTimeout < 6*time.Second || k.SessionTimeout > 30*time.Minute {
+		return fmt.Errorf("kafka.session_timeout: must be within the brokers' default bounds, 6s to 30m, got %s", k.SessionTimeout)
+	}
+	if k.MaxPollRecords <= 0 {
+		return fmt.Errorf("kafka.max_poll_records: must be positive, got %d", k.MaxPollRecords)
 	}
 	if k.DedupCapacity <= 0 {
 		return fmt.Errorf("kafka.dedup_capacity: must be positive, got %d", k.DedupCapacity)
