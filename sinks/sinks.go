@@ -1,8 +1,14 @@
 // Package sinks defines where drift metric rows go: an Appender takes many
 // rows, then one Commit makes them durable together or one Rollback drops
 // them (the shape of Prometheus' storage.Appender). Implementations live in
-// subpackages, one per external system: sinks/jsonl, and later
-// sinks/clickhouse.
+// subpackages, one per external system: sinks/jsonl and sinks/clickhouse.
+//
+// Besides rows, some sinks keep a summary of each closed window
+// (WindowSummary), an audit of dead letters (DeadLetter) and the baselines
+// in use. Those capabilities are not part of Appender or Sink: a caller that
+// wants them declares the interface it needs (for example
+// interface{ AppendWindow(WindowSummary) error }) and asserts it, so a sink
+// without them keeps working unchanged.
 //
 // It deliberately holds no implementation and no retry policy: callers decide
 // what a failed Commit means for the offsets they hold.
@@ -10,6 +16,7 @@ package sinks
 
 import (
 	"context"
+	"time"
 
 	"github.com/driftwatch/driftwatch/stats/drift"
 )
@@ -31,4 +38,49 @@ type Appender interface {
 type Sink interface {
 	Appender(ctx context.Context) Appender
 	Close() error
+}
+
+// WindowSummary is one closed window of one model version, appended
+// (through an Appender that has AppendWindow) in the same commit as the
+// window's rows. A window whose features all lacked samples has no rows
+// but still has a summary. A sink derives what the rows tell (subjects,
+// drifted subjects, worst severity) itself; the summary carries what they
+// do not. It is a plain value; the sink keeps no reference to it.
+type WindowSummary struct {
+	// Model and Version name the model version, as in the prediction log.
+	Model, Version string
+	// Start and End bound the event-time window: Start inclusive, End
+	// exclusive, the same instants as its rows' WindowStart and WindowEnd.
+	Start, End time.Time
+	// BaselineID is the baseline the window was compared with.
+	BaselineID string
+	// Records is the number of prediction records the window held.
+	Records int64
+}
+
+// DeadLetter is one record that was sent to the dead-letter topic
+// (CONTRACT.md section 1), as kept in an audit table. The record itself
+// stays in the dead-letter topic; this is where it came from, why it was
+// rejected, and the start of it. It is a plain value; the sink keeps no
+// reference to it.
+type DeadLetter struct {
+	// Topic, Partition and Offset locate the rejected record in its source
+	// topic; they identify the dead letter, so writing it again replaces it.
+	Topic     string
+	Partition int32
+	Offset    int64
+	// RecordTime is the record's Kafka timestamp; ReceivedAt is when
+	// driftwatch read it.
+	RecordTime, ReceivedAt time.Time
+	// DeadLetterTopic is the topic the record was sent to.
+	DeadLetterTopic string
+	// Reason is the rejection's reason code, as in the dead letter's header.
+	Reason string
+	// Model is the record's model, or "" when it could not be read.
+	Model string
+	// Size is the size of the record's value in bytes.
+	Size int
+	// Excerpt is the start of the record's value; sinks may keep less of it
+	// (sinks/clickhouse keeps MaxExcerptBytes).
+	Excerpt string
 }

@@ -160,7 +160,7 @@ func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 			res.Rows = []drift.Row{drift.Late(c.Late)}
 		}
 		alerts.Classify(res.Rows)
-		if err := p.writeRetrying(ctx, res.Rows); err != nil {
+		if err := p.writeRetrying(ctx, res); err != nil {
 			c.Ack(err)
 			return err
 		}
@@ -172,16 +172,16 @@ func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 	return nil
 }
 
-// writeRetrying writes rows, retrying per p.Retry.
-func (p *Pipeline) writeRetrying(ctx context.Context, rows []drift.Row) error {
+// writeRetrying writes res, retrying per p.Retry.
+func (p *Pipeline) writeRetrying(ctx context.Context, res Result) error {
 	if p.Retry == nil {
-		return p.write(rows)
+		return p.write(res)
 	}
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval, b.MaxInterval = p.Retry.Initial, p.Retry.Max
 	b.MaxElapsedTime = 0 // never give up on rows: a gap in the results is worse than a delay
 	op := func() error {
-		err := p.write(rows)
+		err := p.write(res)
 		if err == nil {
 			if since := p.failing.Swap(0); since != 0 && p.Log != nil {
 				p.Log.Info("sink recovered", "failing_for", time.Since(time.Unix(0, since)).Round(time.Millisecond))
@@ -203,17 +203,44 @@ func (p *Pipeline) writeRetrying(ctx context.Context, rows []drift.Row) error {
 	return nil
 }
 
-func (p *Pipeline) write(rows []drift.Row) error {
-	if len(rows) == 0 {
-		return nil
-	}
+// windowAppender is an Appender that also records the window its rows came
+// from (sinks/clickhouse writes window_summaries, which tell a restarted job
+// which windows are complete).
+type windowAppender interface {
+	AppendWindow(sinks.WindowSummary) error
+}
+
+// write commits res's rows and, for a window, its summary, in one commit. A
+// window without rows (no feature had enough samples) still commits its
+// summary.
+func (p *Pipeline) write(res Result) error {
+	rows, w := res.Rows, res.Window
 	app := p.Sink.Appender(context.Background())
+	wa, summarize := app.(windowAppender)
+	summarize = summarize && w != nil
+	if len(rows) == 0 && !summarize {
+		return app.Rollback()
+	}
+	what := "late report"
+	switch {
+	case w != nil:
+		what = fmt.Sprintf("window %s %s@%s", w.Model, w.Version, w.Start.Format(time.RFC3339))
+	case len(rows) > 0:
+		what = fmt.Sprintf("late report %s %s@%s", rows[0].Model, rows[0].ModelVersion, rows[0].WindowStart.Format(time.RFC3339))
+	}
 	if err := app.Append(rows...); err != nil {
 		_ = app.Rollback()
-		return fmt.Errorf("append %d rows of %s %s: %w", len(rows), rows[0].Model, rows[0].WindowStart, err)
+		return fmt.Errorf("append %d rows of %s: %w", len(rows), what, err)
+	}
+	if summarize {
+		s := sinks.WindowSummary{Model: w.Model, Version: w.Version, Start: w.Start, End: w.End, BaselineID: w.Baseline.ID, Records: w.Records}
+		if err := wa.AppendWindow(s); err != nil {
+			_ = app.Rollback()
+			return fmt.Errorf("append summary of %s: %w", what, err)
+		}
 	}
 	if err := app.Commit(); err != nil {
-		return fmt.Errorf("commit %d rows of %s %s: %w", len(rows), rows[0].Model, rows[0].WindowStart, err)
+		return fmt.Errorf("commit %d rows of %s: %w", len(rows), what, err)
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 // Package clickhouse is a sink that writes drift metric rows (CONTRACT.md
 // section 3) to the ClickHouse table drift_metrics over the native protocol
-// (clickhouse-go/v2), and owns driftwatch's ClickHouse schema.
+// (clickhouse-go/v2), and owns driftwatch's ClickHouse schema. Beside the
+// rows it keeps a summary of each closed window (window_summaries, written
+// in the same Commit, after the rows), and, when asked, an audit of dead
+// letters (WriteDeadLetters) and the baselines in use (WriteBaselines).
 //
 // Open connects, reads the server version, and applies the embedded,
 // numbered migrations (migrations/NNNN_name.sql) that the database has not
@@ -14,13 +17,16 @@
 //
 // A retried commit never double-counts. Every table is a ReplacingMergeTree
 // whose sorting key is the row's identity (for drift_metrics: model,
-// model_version, window_start, family, subject, metric) and whose version
-// column inserted_at is the commit's wall-clock time in nanoseconds, so when
-// parts merge the newest write of each key is kept. Until then a retried
-// key exists twice on disk; readers that must not see that read with FINAL,
-// through drift_metrics_latest, or with argMax(col, inserted_at). On 22.3 and
-// later a commit also carries an insert_deduplication_token (a hash of its
-// rows), so an identical retry is dropped at insert time.
+// model_version, window_start, family, subject, metric; for
+// window_summaries: model, model_version, window_start; for dead_letters:
+// topic, kafka_partition, kafka_offset; for baselines: model, baseline_id)
+// and whose version column inserted_at is the write's wall-clock time in
+// nanoseconds, so when parts merge the newest write of each key is kept.
+// Until then a retried key exists twice on disk; readers that must not see
+// that read with FINAL, through drift_metrics_latest, or with argMax(col,
+// inserted_at). On 22.3 and later each insert also carries an
+// insert_deduplication_token (a hash of its rows), so an identical retry is
+// dropped at insert time.
 //
 // It deliberately does not retry (the pipeline does; IsRetryable says which
 // errors are worth it), does not create the database (Config.Database must
@@ -38,6 +44,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"math"
@@ -104,7 +111,8 @@ type Config struct {
 	// DialTimeout bounds connecting and the handshake.
 	DialTimeout time.Duration
 	// CommitTimeout bounds one Commit (when the Appender's context has no
-	// earlier deadline) and each query of Open and Committed.
+	// earlier deadline), each query of Open and Committed, and each call of
+	// WriteDeadLetters and WriteBaselines.
 	CommitTimeout time.Duration
 	// MaxOpenConns caps the connection pool.
 	MaxOpenConns int
@@ -208,8 +216,10 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 	return t, nil
 }
 
-// Sink writes drift metric rows to drift_metrics. It is safe for concurrent
-// use; each Appender is not.
+// Sink writes drift metric rows to drift_metrics and window summaries to
+// window_summaries (through its Appenders), and dead letters and baselines
+// to their audit tables. It is safe for concurrent use; each Appender is
+// not.
 type Sink struct {
 	conn     driver.Conn
 	cfg      Config
@@ -300,15 +310,21 @@ func (s *Sink) Close() error {
 	return nil
 }
 
-// Committed returns, per model version, the newest window_end in
-// drift_metrics. It reads max(window_end), which duplicates left by
+// Committed returns, per model version, the end of the newest window whose
+// summary is in window_summaries. Commit writes a window's summary after
+// its metric rows, so a window whose Commit failed between the two inserts
+// (a crash, a lost connection) is not reported: the pipeline computes it
+// again and the retry replaces its rows. Rows committed without a summary
+// (late reports, or a caller that never calls AppendWindow) do not count,
+// and a database written only by a driftwatch that wrote no summaries
+// reports nothing. It reads max(window_end), which duplicates left by
 // retried commits cannot change, so it needs neither FINAL nor argMax.
 func (s *Sink) Committed(ctx context.Context) (map[windows.Key]time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CommitTimeout)
 	defer cancel()
-	rows, err := s.conn.Query(ctx, "SELECT model, model_version, max(window_end) FROM drift_metrics GROUP BY model, model_version")
+	rows, err := s.conn.Query(ctx, "SELECT model, model_version, max(window_end) FROM window_summaries GROUP BY model, model_version")
 	if err != nil {
-		return nil, fmt.Errorf("read committed windows from drift_metrics: %w", err)
+		return nil, fmt.Errorf("read committed windows from window_summaries: %w", err)
 	}
 	defer rows.Close()
 	out := make(map[windows.Key]time.Time)
@@ -316,29 +332,38 @@ func (s *Sink) Committed(ctx context.Context) (map[windows.Key]time.Time, error)
 		var k windows.Key
 		var end time.Time
 		if err := rows.Scan(&k.Model, &k.Version, &end); err != nil {
-			return nil, fmt.Errorf("read committed windows from drift_metrics: %w", err)
+			return nil, fmt.Errorf("read committed windows from window_summaries: %w", err)
 		}
 		out[k] = end.UTC()
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read committed windows from drift_metrics: %w", err)
+		return nil, fmt.Errorf("read committed windows from window_summaries: %w", err)
 	}
 	return out, nil
 }
 
-// metricColumns is drift_metrics' column list, in the order appender.Commit
+// metricColumns is drift_metrics' column list, in the order insertMetrics
 // appends values. Inserts name their columns: clickhouse-go's PrepareBatch
 // needs that on 18.16, and it keeps inserts working when columns are added.
 const metricColumns = "model, model_version, window_start, window_end, family, subject, metric, value, p_value, threshold, drifted, severity, n_current, n_reference, baseline_id, threshold_source, mde, inserted_at"
 
+// summaryColumns is window_summaries' column list, in the order
+// insertSummaries appends values.
+const summaryColumns = "model, model_version, window_start, window_end, baseline_id, records, subjects, drifted_subjects, max_severity, closed_at, inserted_at"
+
 // Appender returns an appender whose Commit runs under ctx (bounded by
-// Config.CommitTimeout).
+// Config.CommitTimeout). Besides sinks.Appender it has
+//
+//	AppendWindow(sinks.WindowSummary) error
+//
+// for callers that assert it.
 func (s *Sink) Appender(ctx context.Context) sinks.Appender { return &appender{s: s, ctx: ctx} }
 
 type appender struct {
 	s    *Sink
 	ctx  context.Context
 	rows []drift.Row
+	wins []sinks.WindowSummary
 	done bool
 }
 
@@ -346,128 +371,226 @@ type appender struct {
 // cannot help.
 var errInvalidRow = errors.New("invalid row")
 
+// coarse returns, when start or end is finer than the server stores window
+// bounds, why; otherwise "". A window key must survive the round trip
+// exactly, or a retry would not replace it.
+func (s *Sink) coarse(start, end time.Time) string {
+	prec := time.Second
+	if s.features.DateTime64 {
+		prec = time.Millisecond
+	}
+	if start.Truncate(prec) == start && end.Truncate(prec) == end {
+		return ""
+	}
+	return fmt.Sprintf("window %s to %s is finer than the %s that ClickHouse %s stores",
+		start.Format(time.RFC3339Nano), end.Format(time.RFC3339Nano), prec, s.version)
+}
+
 func (a *appender) Append(rows ...drift.Row) error {
 	if a.done {
 		return errors.New("append to drift_metrics: appender already committed or rolled back")
 	}
-	prec := time.Second
-	if a.s.features.DateTime64 {
-		prec = time.Millisecond
-	}
 	for i := range rows {
 		r := &rows[i]
-		if r.WindowStart.Truncate(prec) != r.WindowStart || r.WindowEnd.Truncate(prec) != r.WindowEnd {
-			return fmt.Errorf("append row %s %s/%s/%s: %w: window %s to %s is finer than the %s that ClickHouse %s stores",
-				r.Model, r.ModelVersion, r.Subject, r.Metric, errInvalidRow,
-				r.WindowStart.Format(time.RFC3339Nano), r.WindowEnd.Format(time.RFC3339Nano), prec, a.s.version)
+		if why := a.s.coarse(r.WindowStart, r.WindowEnd); why != "" {
+			return fmt.Errorf("append row %s %s/%s/%s: %w: %s", r.Model, r.ModelVersion, r.Subject, r.Metric, errInvalidRow, why)
 		}
 	}
 	a.rows = append(a.rows, rows...)
 	return nil
 }
 
-// Commit sends the appended rows as one INSERT and returns once the server
-// acknowledged it. ClickHouse writes an INSERT's rows atomically per
-// partition (month of window_start); a failed Commit whose rows span two
-// months may leave one month's rows, which the retry then replaces.
+// AppendWindow adds the summary of one closed window to the pending commit.
+// The window's rows are this commit's rows with the same model, version,
+// start and end; it may have none (its features all lacked samples), and
+// its summary is written all the same. A later summary of the same window
+// in the same commit replaces the earlier one. Commit derives the rest of
+// the window_summaries row from the window's rows (see Commit).
+func (a *appender) AppendWindow(w sinks.WindowSummary) error {
+	if a.done {
+		return errors.New("append to window_summaries: appender already committed or rolled back")
+	}
+	if !w.End.After(w.Start) {
+		return fmt.Errorf("append window summary %s %s: %w: window end %s is not after its start %s",
+			w.Model, w.Version, errInvalidRow, w.End.Format(time.RFC3339Nano), w.Start.Format(time.RFC3339Nano))
+	}
+	if why := a.s.coarse(w.Start, w.End); why != "" {
+		return fmt.Errorf("append window summary %s %s: %w: %s", w.Model, w.Version, errInvalidRow, why)
+	}
+	k := keyOf(w.Model, w.Version, w.Start, w.End)
+	for i := range a.wins {
+		if keyOf(a.wins[i].Model, a.wins[i].Version, a.wins[i].Start, a.wins[i].End) == k {
+			a.wins[i] = w
+			return nil
+		}
+	}
+	a.wins = append(a.wins, w)
+	return nil
+}
+
+// Commit sends the appended rows to drift_metrics as one INSERT, then the
+// appended window summaries to window_summaries as another, both with the
+// same inserted_at and within one Config.CommitTimeout, and returns once
+// the server acknowledged both. A window's summary thus exists only once
+// its rows are durable, and Committed reads summaries. Either insert may be
+// empty and is then skipped: a commit of summaries alone works.
+//
+// A window_summaries row holds the WindowSummary and, derived from the
+// window's rows: subjects, the number of distinct subjects (a feature,
+// "prediction", a subgroup such as "gender=f") among them, whatever their
+// family, so that len(drifted_subjects) <= subjects; drifted_subjects, the
+// sorted distinct subjects of its drifted rows; max_severity, the worst
+// severity of its rows (SEV-1 is worse than SEV-4; other values are
+// ignored), or "" if none; and closed_at, the sink's clock at Commit.
+//
+// ClickHouse writes an INSERT's rows atomically per partition (month of
+// window_start). A failed Commit may leave part of its rows, or all of them
+// without their summaries; Committed then does not report those windows,
+// and the retry replaces what was written.
 func (a *appender) Commit() error {
 	if a.done {
 		return errors.New("commit to drift_metrics: appender already committed or rolled back")
 	}
 	a.done = true
-	if len(a.rows) == 0 {
+	defer func() { a.rows, a.wins = nil, nil }()
+	if len(a.rows) == 0 && len(a.wins) == 0 {
 		return nil
 	}
-	n := len(a.rows)
-	if err := a.s.insert(a.ctx, a.rows); err != nil {
-		return fmt.Errorf("insert %d rows into drift_metrics: %w", n, err)
+	ctx, cancel := context.WithTimeout(a.ctx, a.s.cfg.CommitTimeout)
+	defer cancel()
+	now := a.s.now()
+	version := uint64(now.UnixNano())
+	if len(a.rows) > 0 {
+		if err := a.s.insertMetrics(ctx, a.rows, version); err != nil {
+			return fmt.Errorf("insert %d rows into drift_metrics: %w", len(a.rows), err)
+		}
 	}
-	a.rows = nil
+	if len(a.wins) > 0 {
+		if err := a.s.insertSummaries(ctx, summarize(a.wins, a.rows), now.UTC(), version); err != nil {
+			return fmt.Errorf("insert %d window summaries into window_summaries: %w", len(a.wins), err)
+		}
+	}
 	return nil
 }
 
 func (a *appender) Rollback() error {
 	a.done = true
-	a.rows = nil
+	a.rows, a.wins = nil, nil
 	return nil
 }
 
-func (s *Sink) insert(ctx context.Context, rows []drift.Row) error {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.CommitTimeout)
-	defer cancel()
+// send runs one INSERT into table of n rows, appending row i with add.
+// On servers with insert deduplication tokens, the insert carries
+// token(), which must hash the rows' content (not inserted_at), so that a
+// retry of the same rows is dropped at insert.
+func (s *Sink) send(ctx context.Context, table, columns string, token func() string, n int, add func(b driver.Batch, i int) error) error {
 	if s.features.InsertDedupToken {
 		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
-			"insert_deduplication_token": dedupToken(rows),
+			"insert_deduplication_token": token(),
 		}))
 	}
-	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO drift_metrics ("+metricColumns+")")
+	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+columns+")")
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	version := uint64(s.now().UnixNano())
-	for i := range rows {
-		r := &rows[i]
-		var drifted uint8
-		if r.Drifted {
-			drifted = 1
-		}
-		if err := b.Append(r.Model, r.ModelVersion, r.WindowStart.UTC(), r.WindowEnd.UTC(),
-			r.Family, r.Subject, r.Metric, r.Value, r.PValue, r.Threshold, drifted, r.Severity,
-			r.NCurrent, r.NReference, r.BaselineID, r.ThresholdSource, r.MDE, version); err != nil {
-			return fmt.Errorf("row %s %s/%s/%s: %w", r.Model, r.ModelVersion, r.Subject, r.Metric, err)
+	for i := range n {
+		if err := add(b, i); err != nil {
+			return err
 		}
 	}
 	return b.Send()
 }
 
+func (s *Sink) insertMetrics(ctx context.Context, rows []drift.Row, version uint64) error {
+	return s.send(ctx, "drift_metrics", metricColumns, func() string { return dedupToken(rows) }, len(rows), func(b driver.Batch, i int) error {
+		r := &rows[i]
+		if err := b.Append(r.Model, r.ModelVersion, r.WindowStart.UTC(), r.WindowEnd.UTC(),
+			r.Family, r.Subject, r.Metric, r.Value, r.PValue, r.Threshold, boolUint8(r.Drifted), r.Severity,
+			r.NCurrent, r.NReference, r.BaselineID, r.ThresholdSource, r.MDE, version); err != nil {
+			return fmt.Errorf("row %s %s/%s/%s: %w", r.Model, r.ModelVersion, r.Subject, r.Metric, err)
+		}
+		return nil
+	})
+}
+
+func (s *Sink) insertSummaries(ctx context.Context, sums []summary, closedAt time.Time, version uint64) error {
+	return s.send(ctx, "window_summaries", summaryColumns, func() string { return summaryToken(sums) }, len(sums), func(b driver.Batch, i int) error {
+		w := &sums[i]
+		if err := b.Append(w.Model, w.Version, w.Start.UTC(), w.End.UTC(), w.BaselineID, w.Records,
+			w.subjects, w.drifted, w.maxSeverity, closedAt, version); err != nil {
+			return fmt.Errorf("window %s %s %s: %w", w.Model, w.Version, w.Start.UTC().Format(time.RFC3339Nano), err)
+		}
+		return nil
+	})
+}
+
+func boolUint8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// hasher builds insert deduplication tokens: a SHA-256 of a
+// length-prefixed encoding, so that distinct contents cannot collide by
+// concatenation.
+type hasher struct {
+	h   hash.Hash
+	buf [8]byte
+}
+
+func newHasher() *hasher { return &hasher{h: sha256.New()} }
+
+func (h *hasher) num(v uint64) {
+	binary.LittleEndian.PutUint64(h.buf[:], v)
+	h.h.Write(h.buf[:])
+}
+
+func (h *hasher) str(s string) {
+	h.num(uint64(len(s)))
+	io.WriteString(h.h, s)
+}
+
+func (h *hasher) opt(p *float64) {
+	if p == nil {
+		h.num(0)
+		return
+	}
+	h.num(1)
+	h.num(math.Float64bits(*p))
+}
+
+func (h *hasher) time(t time.Time) { h.num(uint64(t.UnixNano())) }
+
+func (h *hasher) token() string { return "driftwatch-" + hex.EncodeToString(h.h.Sum(nil)) }
+
 // dedupToken is a hash of the rows' content (not of inserted_at), so a
 // retry of the same rows carries the same token and a different set of
 // rows a different one.
 func dedupToken(rows []drift.Row) string {
-	h := sha256.New()
-	var buf [8]byte
-	num := func(v uint64) {
-		binary.LittleEndian.PutUint64(buf[:], v)
-		h.Write(buf[:])
-	}
-	str := func(s string) {
-		num(uint64(len(s)))
-		io.WriteString(h, s)
-	}
-	opt := func(p *float64) {
-		if p == nil {
-			num(0)
-			return
-		}
-		num(1)
-		num(math.Float64bits(*p))
-	}
+	h := newHasher()
 	for i := range rows {
 		r := &rows[i]
-		str(r.Model)
-		str(r.ModelVersion)
-		num(uint64(r.WindowStart.UnixNano()))
-		num(uint64(r.WindowEnd.UnixNano()))
-		str(r.Family)
-		str(r.Subject)
-		str(r.Metric)
-		num(math.Float64bits(r.Value))
-		opt(r.PValue)
-		num(math.Float64bits(r.Threshold))
-		if r.Drifted {
-			num(1)
-		} else {
-			num(0)
-		}
-		str(r.Severity)
-		num(uint64(r.NCurrent))
-		num(uint64(r.NReference))
-		str(r.BaselineID)
-		str(r.ThresholdSource)
-		opt(r.MDE)
+		h.str(r.Model)
+		h.str(r.ModelVersion)
+		h.time(r.WindowStart)
+		h.time(r.WindowEnd)
+		h.str(r.Family)
+		h.str(r.Subject)
+		h.str(r.Metric)
+		h.num(math.Float64bits(r.Value))
+		h.opt(r.PValue)
+		h.num(math.Float64bits(r.Threshold))
+		h.num(uint64(boolUint8(r.Drifted)))
+		h.str(r.Severity)
+		h.num(uint64(r.NCurrent))
+		h.num(uint64(r.NReference))
+		h.str(r.BaselineID)
+		h.str(r.ThresholdSource)
+		h.opt(r.MDE)
 	}
-	return "driftwatch-" + hex.EncodeToString(h.Sum(nil))
+	return h.token()
 }
 
 // retryableCodes are ClickHouse exception codes that describe a passing
@@ -489,8 +612,8 @@ var retryableCodes = map[int32]bool{
 	999: true, // KEEPER_EXCEPTION
 }
 
-// IsRetryable reports whether a failed Open, Commit or Committed may succeed
-// if tried again unchanged: connection and timeout errors, and server
+// IsRetryable reports whether a failed Open, Commit, Committed,
+// WriteDeadLetters or WriteBaselines may succeed if tried again unchanged: connection and timeout errors, and server
 // exceptions for overload or transient states. Wrong requests (unknown
 // table, bad credentials, rows the table cannot hold), a server certificate
 // that does not verify, and a cancelled context are not.

@@ -14,6 +14,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/driftwatch/driftwatch/sinks"
 	"github.com/driftwatch/driftwatch/stats/drift"
 	"github.com/driftwatch/driftwatch/windows"
 )
@@ -389,6 +390,9 @@ func TestIntegrationRollbackWritesNothing(t *testing.T) {
 	}
 }
 
+// TestIntegrationCommitted: Committed is the newest window with a summary,
+// per model version; rows without one (a late report, rows whose summary
+// was never written) do not move it.
 func TestIntegrationCommitted(t *testing.T) {
 	cfg, _ := freshDatabase(t)
 	s := openSink(t, cfg, WithClock(stepClock()))
@@ -396,21 +400,25 @@ func TestIntegrationCommitted(t *testing.T) {
 		t.Fatalf("Committed on an empty table = %v, %v; want empty", got, err)
 	}
 	h := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
-	at := func(model, version string, start time.Time) []drift.Row {
+	at := func(model, version string, start time.Time) ([]drift.Row, sinks.WindowSummary) {
 		rows := testRows(start, 0.1)
 		for i := range rows {
 			rows[i].Model, rows[i].ModelVersion = model, version
 		}
-		return rows
+		w := summaryOf(start, 4000)
+		w.Model, w.Version = model, version
+		return rows, w
 	}
-	commit(t, s, at("fraud", "1.4.2", h))
-	commit(t, s, at("fraud", "1.4.2", h.Add(2*time.Hour)))
-	commit(t, s, at("fraud", "1.4.2", h.Add(time.Hour)))   // out of order
-	commit(t, s, at("fraud", "1.4.2", h.Add(2*time.Hour))) // a retry
-	commit(t, s, at("fraud", "1.5.0", h.Add(5*time.Hour)))
-	commit(t, s, at("churn", "2.0.1", h.AddDate(0, -1, 0))) // the month before: another partition
+	commitWindows(t, s)(at("fraud", "1.4.2", h))
+	commitWindows(t, s)(at("fraud", "1.4.2", h.Add(2*time.Hour)))
+	commitWindows(t, s)(at("fraud", "1.4.2", h.Add(time.Hour)))   // out of order
+	commitWindows(t, s)(at("fraud", "1.4.2", h.Add(2*time.Hour))) // a retry
+	commitWindows(t, s)(at("fraud", "1.5.0", h.Add(5*time.Hour)))
+	commitWindows(t, s)(at("churn", "2.0.1", h.AddDate(0, -1, 0))) // the month before: another partition
 	late := drift.Late(&windows.LateReport{Key: windows.Key{Model: "fraud", Version: "1.4.2"}, Start: h, End: h.Add(time.Hour), BaselineID: "b", Records: 7})
 	commit(t, s, []drift.Row{late})
+	rowsOnly, _ := at("fraud", "1.5.0", h.Add(9*time.Hour)) // rows whose summary is missing
+	commit(t, s, rowsOnly)
 
 	got, err := s.Committed(context.Background())
 	if err != nil {

@@ -110,6 +110,8 @@ func (s *Sink) Rows() int64 {
 }
 
 // Appender returns a new appender; ctx is unused (writes are local).
+// Besides sinks.Appender it has AppendWindow(sinks.WindowSummary) error,
+// which keeps nothing.
 func (s *Sink) Appender(context.Context) sinks.Appender { return &appender{s: s} }
 
 // Close closes the file, if the sink opened one.
@@ -141,6 +143,18 @@ func (a *appender) Append(rows ...drift.Row) error {
 		}
 	}
 	a.n += int64(len(rows))
+	return nil
+}
+
+// AppendWindow accepts the summary of a closed window and writes nothing:
+// the file holds only metric rows (CONTRACT.md section 3). It exists so
+// that callers can treat this sink like sinks/clickhouse. A window without
+// rows therefore leaves no trace in the file, and Committed does not see
+// it.
+func (a *appender) AppendWindow(sinks.WindowSummary) error {
+	if a.done {
+		return fmt.Errorf("append window to %s: appender already committed or rolled back", a.s.name)
+	}
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/driftwatch/driftwatch/sinks"
 	"github.com/driftwatch/driftwatch/stats/drift"
 	"github.com/driftwatch/driftwatch/windows"
 )
@@ -107,5 +108,57 @@ func TestReopenAfterTornWrite(t *testing.T) {
 	var r drift.Row
 	if len(lines) != 5 || json.Unmarshal(lines[4], &r) != nil || !r.WindowEnd.Equal(end.Add(time.Hour)) {
 		t.Fatalf("row after the torn line is not parseable on its own line:\n%s", data)
+	}
+}
+
+// TestAppendWindowWritesNothing: the appender takes window summaries, like
+// the ClickHouse one, but the file holds only metric rows.
+func TestAppendWindowWritesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rows.jsonl")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	w := sinks.WindowSummary{Model: "m", Version: "1", Start: start, End: start.Add(time.Hour), BaselineID: "b", Records: 12}
+	a, ok := s.Appender(context.Background()).(interface {
+		sinks.Appender
+		AppendWindow(sinks.WindowSummary) error
+	})
+	if !ok {
+		t.Fatal("the JSON-lines appender has no AppendWindow")
+	}
+	if err := a.AppendWindow(w); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Commit(); err != nil {
+		t.Fatalf("commit of a summary alone: %v", err)
+	}
+	if err := a.AppendWindow(w); err == nil {
+		t.Error("AppendWindow after Commit: no error")
+	}
+	a = s.Appender(context.Background()).(interface {
+		sinks.Appender
+		AppendWindow(sinks.WindowSummary) error
+	})
+	row := drift.Row{Model: "m", ModelVersion: "1", WindowStart: start, WindowEnd: start.Add(time.Hour), Family: "data", Subject: "x", Metric: "psi"}
+	if err := a.Append(row); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.AppendWindow(w); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	var got drift.Row
+	if len(lines) != 1 || s.Rows() != 1 || json.Unmarshal(lines[0], &got) != nil || got.Subject != "x" {
+		t.Errorf("file holds %q (%d rows counted), want the one metric row", data, s.Rows())
 	}
 }
