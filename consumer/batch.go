@@ -29,6 +29,11 @@ type Batch struct {
 	// far has delivered records up to at least this time.
 	Watermark time.Time
 	Ack       func(error)
+	// Reset, in a batch without records, says the source lost its
+	// partitions: the receiver drops every open window (their records will
+	// be read again) and forgets what it knew of closed ones only as far as
+	// the sink has them.
+	Reset bool
 }
 
 // Column positions of the fixed columns of every model's schema. Feature i of

@@ -70,6 +70,7 @@ type Kafka struct {
 	clock  *partitionClocks
 	mu     sync.Mutex
 	counts Counts
+	reset  bool // partitions were revoked: the loop must reset before its next batch
 }
 
 // NewKafka creates the source and its client. opts carry the connection
@@ -101,21 +102,35 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 		kgo.ConsumeResetOffset(reset),
 		kgo.AutoCommitMarks(),
 		kgo.BlockRebalanceOnPoll(),
+		kgo.Balancers(SingleOwnerBalancer()),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+			if len(assigned[cfg.Topic]) == 0 {
+				return // a standby's empty share
+			}
 			k.clock.assign(assigned[cfg.Topic])
+			log.Info("partitions assigned", "topic", cfg.Topic, "partitions", assigned[cfg.Topic])
+			// The previous owner may have committed windows since this
+			// instance started: the reset re-reads them from the sink.
+			k.mu.Lock()
+			k.reset = true
+			k.mu.Unlock()
 		}),
 		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+			if len(revoked[cfg.Topic]) == 0 {
+				return
+			}
+			log.Info("partitions revoked; open windows dropped, to be read again by their next owner", "topic", cfg.Topic, "partitions", revoked[cfg.Topic])
 			k.clock.revoke(revoked[cfg.Topic])
 			// Revoked partitions' open windows are not flushed yet; only what
 			// is already durable was marked, so committing it is safe.
 			if err := cl.CommitMarkedOffsets(ctx); err != nil {
 				log.Warn("commit marked offsets on revoke", "err", err)
 			}
-			k.acks.forget(revoked[cfg.Topic])
+			k.forget(revoked[cfg.Topic])
 		}),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
-			k.clock.revoke(lost[cfg.Topic]) // never commit here: another member may own them already
-			k.acks.forget(lost[cfg.Topic])
+			log.Warn("partitions lost (session expired); open windows dropped", "topic", cfg.Topic, "partitions", lost[cfg.Topic])
+			k.forget(lost[cfg.Topic]) // never commit here: another member may own them already
 		}),
 	)
 	cl, err := kgo.NewClient(opts...)
@@ -125,6 +140,32 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 	k.cl = cl
 	k.acks.mark = cl.MarkCommitRecords
 	return k, nil
+}
+
+// forget drops what the source holds of partitions it no longer owns: their
+// pending acknowledgements will mark nothing, and the loop resets the
+// pipeline's open windows before its next batch. The new owner (or this
+// instance, when the eager protocol gives the partitions back) re-reads them
+// from the committed offsets, so dropping loses nothing, and resetting is
+// what keeps the re-read records from being counted twice.
+func (k *Kafka) forget(partitions []int32) {
+	if len(partitions) == 0 {
+		return
+	}
+	k.clock.revoke(partitions)
+	k.acks.forget(partitions)
+	k.mu.Lock()
+	k.reset = true
+	k.mu.Unlock()
+}
+
+// takeReset reports, once, that partitions were revoked.
+func (k *Kafka) takeReset() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	r := k.reset
+	k.reset = false
+	return r
 }
 
 // Counts returns what the source has done so far. Safe for concurrent use.
@@ -172,6 +213,19 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 		if ctx.Err() != nil {
 			k.cl.AllowRebalance()
 			return nil
+		}
+		if k.takeReset() {
+			// Partitions were revoked or assigned before this poll (the
+			// protocol is eager: a rebalance revokes all): start over as a
+			// restarted instance would.
+			k.rt.reset()
+			clear(next)
+			select {
+			case out <- Batch{Reset: true}:
+			case <-ctx.Done():
+				k.cl.AllowRebalance()
+				return nil
+			}
 		}
 		fetches.EachError(func(topic string, p int32, err error) {
 			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {

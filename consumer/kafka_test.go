@@ -90,6 +90,9 @@ func TestKafkaAckPath(t *testing.T) {
 	var held []Batch
 	for len(held) < 2 {
 		b := <-out
+		if b.Reset {
+			continue // the assignment's
+		}
 		b.Rec.Release()
 		held = append(held, b)
 	}
@@ -169,6 +172,9 @@ func TestKafkaFailedAckStops(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- src.Run(ctx, out) }()
 	b := <-out
+	for b.Reset { // the assignment's
+		b = <-out
+	}
 	b.Rec.Release()
 	b.Ack(io.ErrShortWrite)
 	if err := <-done; err != io.ErrShortWrite {

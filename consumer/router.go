@@ -189,6 +189,15 @@ func (r *router) snapshot() Counts {
 	return c
 }
 
+// reset forgets the duplicate filter's ids, for records about to be read
+// again after a rebalance; counts stay cumulative.
+func (r *router) reset() {
+	for _, s := range r.seen {
+		r.counts.DedupEvict += s.evicted
+	}
+	clear(r.seen)
+}
+
 func (r *router) release() {
 	for _, bb := range r.builders {
 		bb.Release()

@@ -11,6 +11,7 @@ package windows
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -49,6 +50,10 @@ type Config struct {
 	// some of them for windows that were; those are skipped (and counted as
 	// Resumed) instead of re-opening a window with part of its records.
 	Resume map[Key]time.Time
+	// Refresh, when set, re-reads Resume from the sink after a Reset (the
+	// source lost its partitions; another instance may have committed
+	// windows since).
+	Refresh func() (map[Key]time.Time, error)
 }
 
 func (c *Config) setDefaults() {
@@ -89,6 +94,7 @@ type Counts struct {
 	Resumed  int64 // rows of windows an earlier run already committed
 	Closed   int64 // windows closed
 	Open     int64 // windows open now
+	Dropped  int64 // open windows dropped when the source lost its partitions
 }
 
 // Assigner is the windowing stage. Run it once.
@@ -101,6 +107,7 @@ type Assigner struct {
 	late     map[lateKey]*LateReport
 	lateDirt []*LateReport
 	lateRefs []*ackRef
+	closed   map[Key]time.Time // per key, the end of the newest window closed
 
 	mu     sync.Mutex
 	counts Counts
@@ -119,7 +126,7 @@ type lateKey struct {
 // New returns an Assigner with cfg (zero fields take their defaults).
 func New(cfg Config) *Assigner {
 	cfg.setDefaults()
-	return &Assigner{cfg: cfg, open: make(map[Key]map[int64]*openWindow), late: make(map[lateKey]*LateReport)}
+	return &Assigner{cfg: cfg, open: make(map[Key]map[int64]*openWindow), late: make(map[lateKey]*LateReport), closed: make(map[Key]time.Time)}
 }
 
 // Counts returns a snapshot of what the Assigner has done. Safe for
@@ -137,6 +144,17 @@ func (a *Assigner) Counts() Counts {
 func (a *Assigner) Run(ctx context.Context, in <-chan consumer.Batch, out chan<- Closed) error {
 	defer close(out)
 	for b := range in {
+		if b.Reset {
+			if err := a.reset(); err != nil {
+				for b := range in { // drain, so the source can stop
+					if b.Rec != nil {
+						b.Rec.Release()
+					}
+				}
+				return err
+			}
+			continue
+		}
 		closed := a.process(b)
 		for _, c := range closed {
 			select {
@@ -153,6 +171,51 @@ func (a *Assigner) Run(ctx context.Context, in <-chan consumer.Batch, out chan<-
 			}
 		}
 	}
+	return nil
+}
+
+// reset drops every open window and pending late report (the source lost
+// its partitions and their records will be read again, by this instance or
+// another), and skips from now on the records of windows already closed
+// here or, per Refresh, committed anywhere. Dropped windows' batches are
+// acknowledged without error; the source no longer marks their offsets.
+func (a *Assigner) reset() error {
+	var dropped int64
+	for k, byStart := range a.open {
+		for _, ow := range byStart {
+			releaseAll(ow.refs)(nil)
+			dropped++
+		}
+		delete(a.open, k)
+	}
+	a.nOpen = 0
+	releaseAll(a.lateRefs)(nil)
+	a.lateDirt, a.lateRefs = nil, nil
+	clear(a.late)
+	resume := make(map[Key]time.Time, len(a.closed)+len(a.cfg.Resume))
+	for _, m := range []map[Key]time.Time{a.cfg.Resume, a.closed} {
+		for k, t := range m {
+			if t.After(resume[k]) {
+				resume[k] = t
+			}
+		}
+	}
+	if a.cfg.Refresh != nil {
+		done, err := a.cfg.Refresh()
+		if err != nil {
+			return fmt.Errorf("windows: re-read committed windows after losing partitions: %w", err)
+		}
+		for k, t := range done {
+			if t.After(resume[k]) {
+				resume[k] = t
+			}
+		}
+	}
+	a.cfg.Resume = resume
+	a.mu.Lock()
+	a.counts.Open = 0
+	a.counts.Dropped += dropped
+	a.mu.Unlock()
 	return nil
 }
 
@@ -312,6 +375,9 @@ func (a *Assigner) closeThrough(wm time.Time) []Closed {
 	})
 	out := make([]Closed, 0, len(ready)+len(a.lateDirt))
 	for _, ow := range ready {
+		if ow.w.End.After(a.closed[ow.w.Key]) {
+			a.closed[ow.w.Key] = ow.w.End
+		}
 		ow.w.Seal()
 		out = append(out, Closed{Window: ow.w, Ack: releaseAll(ow.refs)})
 	}

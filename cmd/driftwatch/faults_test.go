@@ -351,14 +351,17 @@ type daemon struct {
 	err  error
 }
 
-func (r *rig) start() *daemon {
+func (r *rig) start() *daemon { return r.startWith(r.cfgPath) }
+
+// startWith starts `driftwatch run` with the config file cfgPath.
+func (r *rig) startWith(cfgPath string) *daemon {
 	r.t.Helper()
 	logf, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	fmt.Fprintf(logf, "=== start %s\n", time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(os.Args[0], "run", "--config", r.cfgPath)
+	cmd := exec.Command(os.Args[0], "run", "--config", cfgPath)
 	cmd.Env = append(os.Environ(), childEnv+"=1", "DRIFTWATCH_TEST_CH_PASSWORD="+r.chPass)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -737,6 +740,15 @@ func (r *rig) verify() {
 		t.Errorf("in ClickHouse but not in replay: %s", x)
 	}
 	r.verifySummaries()
+	var nb uint64
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.ch.QueryRow(ctx, "SELECT count() FROM baselines FINAL").Scan(&nb); err != nil {
+		t.Fatal(err)
+	}
+	if int(nb) != len(r.scen.Models) {
+		t.Errorf("%d baselines recorded, want %d", nb, len(r.scen.Models))
+	}
 }
 
 // verifySummaries checks that window_summaries holds each data window once,
@@ -998,4 +1010,64 @@ func seq(n int) []int {
 		out[i] = i
 	}
 	return out
+}
+
+// waitLog waits until the daemons' log holds n lines containing s.
+func (r *rig) waitLog(s string, n int) {
+	r.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		b, _ := os.ReadFile(r.logPath)
+		if strings.Count(string(b), s) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("%q logged %d times after a minute, want %d; log:\n%s", s, strings.Count(string(b), s), n, r.logTail())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestRebalanceHandOver runs two instances in one group: a second instance
+// joining makes the group rebalance (the owner gives up its partitions,
+// gets them back and re-reads what it had not committed); the owner then
+// stops and the standby takes over mid-stream. Every window must still be
+// in ClickHouse once, as replay has it, and no offset ahead of its rows.
+func TestRebalanceHandOver(t *testing.T) {
+	r := newRig(t, "")
+	total := r.scen.Windows * len(r.scen.Models)
+	r.produce(0, 1, 2, 3)
+	first := r.start()
+	r.waitWindows(first, 4)
+	cfg, err := os.ReadFile(r.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg2 := filepath.Join(r.dir, "second.yml")
+	if err := os.WriteFile(cfg2, bytes.Replace(cfg, []byte(r.httpAddr), []byte("127.0.0.1:0"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second := r.startWith(cfg2) // joins: rebalance; it stands by
+	r.waitLog("partitions assigned", 2) // the owner's again, after the rebalance
+	r.produce(4, 5, 6)
+	r.waitWindows(first, 12)
+	if err := first.signal(syscall.SIGTERM); err != nil { // leaves: the standby takes over
+		t.Fatalf("first instance ended with %v; log:\n%s", err, r.logTail())
+	}
+	r.mustCheckCommitted()
+	r.waitLog("partitions assigned", 3) // the standby's
+	r.produce(7, 8, 9)
+	r.produceClosers()
+	r.waitWindows(second, total)
+	if err := second.signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("second instance ended with %v; log:\n%s", err, r.logTail())
+	}
+	r.mustCheckCommitted()
+	r.verify()
+	log, _ := os.ReadFile(r.logPath)
+	assigned, revoked := strings.Count(string(log), "partitions assigned"), strings.Count(string(log), "partitions revoked")
+	t.Logf("assignments %d, revocations %d, window commits %d over both instances", assigned, revoked, strings.Count(string(log), "window committed"))
+	if assigned != 3 || revoked != 3 { // the rebalance, and each instance leaving
+		t.Errorf("assignments %d, revocations %d: want the first instance's, the rebalance's and the takeover's; log:\n%s", assigned, revoked, log)
+	}
 }

@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -372,6 +374,9 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer sink.Close()
+	if err := recordBaselines(ctx, sink, base); err != nil {
+		return err
+	}
 	k := cfg.Kafka
 	src, err := consumer.NewKafka(memory.DefaultAllocator, log, consumer.KafkaConfig{
 		Topic: k.Topic, DeadLetterTopic: k.DeadLetterTopic, Group: k.Group, Baselines: base,
@@ -438,6 +443,27 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	log.Info("stopped", "records", c.Source.Records, "windows_closed", c.Windows.Closed,
 		"windows_open_dropped", c.Windows.Open, "records_resumed", c.Windows.Resumed)
 	return runErr
+}
+
+// recordBaselines writes the baselines in use to the sink's baselines table,
+// when it has one, so that dashboards can show what each window was
+// compared with.
+func recordBaselines(ctx context.Context, sink sinks.Sink, base map[string]*baselines.Baseline) error {
+	bw, ok := sink.(interface {
+		WriteBaselines(context.Context, []*baselines.Baseline, string) error
+	})
+	if !ok {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(base))
+	bs := make([]*baselines.Baseline, 0, len(names))
+	for _, n := range names {
+		bs = append(bs, base[n])
+	}
+	if err := bw.WriteBaselines(ctx, bs, ""); err != nil {
+		return fmt.Errorf("record baselines in use: %w", err)
+	}
+	return nil
 }
 
 // openSink opens the configured sink of run: ClickHouse when enabled

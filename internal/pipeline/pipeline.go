@@ -124,6 +124,7 @@ func (p *Pipeline) Start(ctx context.Context) error {
 			return fmt.Errorf("read committed windows: %w", err)
 		}
 		p.Windows.Resume = done
+		p.Windows.Refresh = func() (map[windows.Key]time.Time, error) { return r.Committed(ctx) }
 	}
 	p.assigner = windows.New(p.Windows)
 	return nil
