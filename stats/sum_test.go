@@ -32,7 +32,7 @@ func sumCases(r *rand.Rand) map[string][]float64 {
 	n := 1 + r.IntN(3000)
 	cases := map[string][]float64{
 		"empty":          nil,
-		"halfway":        {1e-16, 1, 1e16},          // CPython's example: rounds up to ...02
+		"halfway":        {1e-16, 1, 1e16},           // CPython's example: rounds up to ...02
 		"cancel":         {1e100, 1, -1e100, 1e-100}, // naive summation gives 0
 		"tenths":         make([]float64, 10),
 		"mixed signs":    make([]float64, n),

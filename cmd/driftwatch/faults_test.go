@@ -1047,7 +1047,7 @@ func TestRebalanceHandOver(t *testing.T) {
 	if err := os.WriteFile(cfg2, bytes.Replace(cfg, []byte(r.httpAddr), []byte("127.0.0.1:0"), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	second := r.startWith(cfg2) // joins: rebalance; it stands by
+	second := r.startWith(cfg2)         // joins: rebalance; it stands by
 	r.waitLog("partitions assigned", 2) // the owner's again, after the rebalance
 	r.produce(4, 5, 6)
 	r.waitWindows(first, 12)
