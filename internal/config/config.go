@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"regexp"
 	"slices"
@@ -22,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/driftwatch/driftwatch/consumer"
+	"github.com/driftwatch/driftwatch/internal/secret"
 	"github.com/driftwatch/driftwatch/sinks/clickhouse"
 	"github.com/driftwatch/driftwatch/stats/drift"
 	"github.com/driftwatch/driftwatch/windows"
@@ -97,28 +97,8 @@ type KafkaSASL struct {
 	PasswordEnv string `yaml:"password_env"`
 }
 
-// Secret is a string that never prints: String, GoString, LogValue and
-// MarshalText all give "[REDACTED]" (or "" when it is empty, so a missing
-// password stays visible). Read the value with string(s).
-type Secret string
-
-const redacted = "[REDACTED]"
-
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return redacted
-}
-
-// GoString redacts %#v.
-func (s Secret) GoString() string { return fmt.Sprintf("%q", s.String()) }
-
-// LogValue redacts the secret in slog output.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
-// MarshalText redacts the secret in JSON, YAML and other text encodings.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+// Secret is a string that never prints (see package secret).
+type Secret = secret.Secret
 
 // Windows shapes the event-time windows.
 type Windows struct {

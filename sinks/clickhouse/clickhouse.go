@@ -56,33 +56,14 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/driftwatch/driftwatch/internal/secret"
 	"github.com/driftwatch/driftwatch/sinks"
 	"github.com/driftwatch/driftwatch/stats/drift"
 	"github.com/driftwatch/driftwatch/windows"
 )
 
-// Secret is a string that never prints: String, GoString, LogValue and
-// MarshalText all give "[REDACTED]" (or "" when it is empty, so a missing
-// password stays visible). Read the value with string(s).
-type Secret string
-
-const redacted = "[REDACTED]"
-
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return redacted
-}
-
-// GoString redacts %#v.
-func (s Secret) GoString() string { return fmt.Sprintf("%q", s.String()) }
-
-// LogValue redacts the secret in slog output.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
-// MarshalText redacts the secret in JSON, YAML and other text encodings.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+// Secret is a string that never prints (see package secret).
+type Secret = secret.Secret
 
 // TLS configures TLS to the server. Enabled alone verifies the server
 // against the system roots.
