@@ -261,3 +261,55 @@ func TestWindowsResumeSkipsCommittedWindows(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWindowsReset: a Reset (the source lost its partitions) drops open
+// windows, acknowledging their batches without error, and afterwards skips
+// the records of windows closed here or committed elsewhere (Refresh), while
+// a window that neither knows is built again from its re-read records.
+func TestWindowsReset(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	acked := make(chan error, 10)
+	refreshed := 0
+	cfg := Config{Size: time.Hour, Lateness: 10 * time.Minute, FlushAtEnd: true,
+		Refresh: func() (map[Key]time.Time, error) {
+			refreshed++
+			return map[Key]time.Time{{"fraud", "1"}: t0.Add(2 * time.Hour)}, nil // another instance committed 11:00
+		}}
+	b1 := batch(t, mem, 71*time.Minute, acked, // closes 10:00; 11:00 and 12:00 stay open
+		rec{"1", 5 * time.Minute, 5.0, "DE"}, rec{"1", 70 * time.Minute, 50.0, "FR"}, rec{"1", 130 * time.Minute, 7.0, "FR"})
+	// After the reset the same records are read again, with one more for 12:00.
+	b2 := batch(t, mem, 131*time.Minute, acked,
+		rec{"1", 5 * time.Minute, 5.0, "DE"}, rec{"1", 70 * time.Minute, 50.0, "FR"}, rec{"1", 130 * time.Minute, 7.0, "FR"}, rec{"1", 140 * time.Minute, 8.0, "DE"})
+	a := New(cfg)
+	in := make(chan consumer.Batch, 3)
+	in <- b1
+	in <- consumer.Batch{Reset: true}
+	in <- b2
+	close(in)
+	out := make(chan Closed, 10)
+	if err := a.Run(context.Background(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for c := range out {
+		got = append(got, fmt.Sprintf("%s:%d", c.Window.Start.Format("15:04"), c.Window.Records))
+		c.Ack(nil)
+	}
+	// 10:00 closed before the reset (skipped after it), 11:00 committed
+	// elsewhere (skipped), 12:00 rebuilt from both of its re-read records.
+	if fmt.Sprint(got) != "[10:00:1 12:00:2]" {
+		t.Fatalf("windows %v, want [10:00:1 12:00:2]", got)
+	}
+	if refreshed != 1 {
+		t.Errorf("Refresh called %d times, want 1", refreshed)
+	}
+	for range 2 {
+		if err := <-acked; err != nil {
+			t.Fatalf("batch acknowledged with %v, want nil", err)
+		}
+	}
+	if c := a.Counts(); c.Dropped != 2 || c.Resumed != 2 {
+		t.Errorf("dropped %d, resumed %d; want the 2 open windows dropped and 2 re-read records skipped", c.Dropped, c.Resumed)
+	}
+}
