@@ -48,6 +48,13 @@ type KafkaConfig struct {
 	// StartAtEnd starts a group with no committed offsets at the end of the
 	// topic instead of its beginning.
 	StartAtEnd bool
+	// Audit, when set, records each dead-lettered record somewhere durable
+	// besides the dead-letter topic (ClickHouse's dead_letters table). The
+	// record's offset is committed only once the dead-letter topic and the
+	// audit both acknowledged it. Audit may block (back-pressure); it must
+	// call done exactly once, from any goroutine, or never (the offset then
+	// stays uncommitted and the record is read again after a restart).
+	Audit func(d DeadLetter, done func(error))
 	// IdleTimeout: an assigned partition without a record for this long
 	// (by Now) no longer holds the watermark back; 0: DefaultIdleTimeout.
 	// Until then the watermark waits for every assigned partition, also
@@ -293,6 +300,20 @@ func (k *Kafka) handle(ctx context.Context, fetches kgo.Fetches, out chan<- Batc
 	return nil
 }
 
+// DeadLetter is a record sent to the dead-letter topic, as KafkaConfig.Audit
+// receives it.
+type DeadLetter struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	// Timestamp is the record's Kafka timestamp; Received is when
+	// driftwatch read it.
+	Timestamp, Received time.Time
+	DeadLetterTopic     string
+	Reason, Detail      string // as in the dead letter's headers
+	Value               []byte // the record's value, unchanged; not to be modified
+}
+
 func (k *Kafka) deadLetter(ctx context.Context, p *pollAck, r *kgo.Record, derr *DecodeError) {
 	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+3)
 	headers = append(headers, r.Headers...)
@@ -309,6 +330,18 @@ func (k *Kafka) deadLetter(ctx context.Context, p *pollAck, r *kgo.Record, derr 
 		}
 		k.acks.done(p, err)
 	})
+	if k.cfg.Audit != nil {
+		k.acks.add(p)
+		k.cfg.Audit(DeadLetter{
+			Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Received: k.cfg.Now(),
+			DeadLetterTopic: k.cfg.DeadLetterTopic, Reason: derr.Code, Detail: derr.Detail, Value: r.Value,
+		}, func(err error) {
+			if err != nil {
+				err = fmt.Errorf("audit dead letter %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+			}
+			k.acks.done(p, err)
+		})
+	}
 }
 
 // Close commits every offset marked so far and leaves the group. Call it

@@ -463,6 +463,38 @@ func (r *rig) waitWindows(d *daemon, n int) {
 	}
 }
 
+// waitDeadLetters waits until dead_letters holds every bad record produced
+// (the audit is written apart from windows, and retried on its own).
+func (r *rig) waitDeadLetters(d *daemon) {
+	r.t.Helper()
+	want := 0
+	r.mu.Lock()
+	for _, prs := range r.produced {
+		for _, pr := range prs {
+			if pr.msg.Bad {
+				want++
+			}
+		}
+	}
+	r.mu.Unlock()
+	deadline := time.Now().Add(faultTimeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		got, err := r.auditedDeadLetters(ctx)
+		cancel()
+		if err == nil && len(got) >= want {
+			return
+		}
+		if d.exited() {
+			r.t.Fatalf("driftwatch exited (%v) with %d of %d dead letters audited; log:\n%s", d.err, len(got), want, r.logTail())
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("%d of %d dead letters audited after %s (%v); log:\n%s", len(got), want, faultTimeout, err, r.logTail())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // checkCommitted reads the group's committed offsets, then the windows in
 // ClickHouse (in that order: rows durable when the offsets were read are
 // still there), and fails the test if any record below a committed offset
@@ -482,6 +514,10 @@ func (r *rig) checkCommitted(ctx context.Context) error {
 	present, err := r.windowsPresent(ctx)
 	if err != nil {
 		return fmt.Errorf("read windows from clickhouse: %w", err)
+	}
+	audited, err := r.auditedDeadLetters(ctx)
+	if err != nil {
+		return fmt.Errorf("read dead_letters from clickhouse: %w", err)
 	}
 	var dead map[string]bool
 	r.mu.Lock()
@@ -503,6 +539,8 @@ func (r *rig) checkCommitted(ctx context.Context) error {
 				}
 				if src := fmt.Sprintf("%s/%d@%d", r.topic, o.Partition, pr.offset); !dead[src] {
 					r.t.Errorf("partition %d committed at %d, but the bad record at %d is not in %s", o.Partition, o.At, pr.offset, r.dlq)
+				} else if !audited[src] {
+					r.t.Errorf("partition %d committed at %d, but the bad record at %d is not in dead_letters", o.Partition, o.At, pr.offset)
 				}
 				continue
 			}
@@ -542,6 +580,34 @@ func (r *rig) version(model string) string {
 		}
 	}
 	return ""
+}
+
+// auditedDeadLetters returns the sources (topic/partition@offset) in
+// ClickHouse's dead_letters, each once, failing the test on a duplicate.
+func (r *rig) auditedDeadLetters(ctx context.Context) (map[string]bool, error) {
+	rows, err := r.ch.Query(ctx, "SELECT topic, kafka_partition, kafka_offset FROM dead_letters FINAL")
+	if err != nil {
+		if strings.Contains(err.Error(), "doesn't exist") {
+			return map[string]bool{}, nil
+		}
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[string]bool)
+	for rows.Next() {
+		var topic string
+		var p int32
+		var o int64
+		if err := rows.Scan(&topic, &p, &o); err != nil {
+			return nil, err
+		}
+		src := fmt.Sprintf("%s/%d@%d", topic, p, o)
+		if out[src] {
+			r.t.Errorf("dead letter %s twice in dead_letters FINAL", src)
+		}
+		out[src] = true
+	}
+	return out, rows.Err()
 }
 
 // deadLetters reads the dead-letter topic and returns the sources
@@ -740,6 +806,22 @@ func (r *rig) verify() {
 		t.Errorf("in ClickHouse but not in replay: %s", x)
 	}
 	r.verifySummaries()
+	audited, err := r.auditedDeadLetters(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nbad := 0
+	for _, prs := range r.produced {
+		for _, pr := range prs {
+			if pr.msg.Bad {
+				nbad++
+			}
+		}
+	}
+	t.Logf("dead letters produced %d, in dead_letters %d", nbad, len(audited))
+	if len(audited) != nbad {
+		t.Errorf("%d dead letters audited, %d bad records produced", len(audited), nbad)
+	}
 	var nb uint64
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -809,6 +891,7 @@ func TestEndToEndMatchesReplay(t *testing.T) {
 	r.produceClosers()
 	d := r.start()
 	r.waitWindows(d, r.scen.Windows*len(r.scen.Models))
+	r.waitDeadLetters(d)
 	if err := d.signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())
 	}
@@ -840,6 +923,7 @@ func TestSIGKILLMidStream(t *testing.T) {
 	}
 	r.produceClosers()
 	r.waitWindows(d, total)
+	r.waitDeadLetters(d)
 	if err := d.signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())
 	}
@@ -861,6 +945,7 @@ func TestClickHouseOutage(t *testing.T) {
 	d := r.start()
 	r.waitWindows(d, 4)
 
+	rssBefore := rss(d.cmd.Process.Pid)
 	ch.run(t, "stop")
 	stopped := time.Now()
 	r.produce(4, 5, 6, 7, 8, 9)
@@ -911,8 +996,10 @@ func TestClickHouseOutage(t *testing.T) {
 	r.ch = r.connect(r.database)
 	recovered := time.Now()
 	r.waitWindows(d, total)
-	t.Logf("ClickHouse down %s: /readyz 503 %v, offsets frozen %v, peak RSS %d MiB; caught up %s after it returned",
-		recovered.Sub(stopped).Round(time.Second), notReady, !advanced, maxRSS>>20, time.Since(recovered).Round(100*time.Millisecond))
+	r.waitDeadLetters(d)
+	t.Logf("ClickHouse down %s while %d records arrived: /readyz 503 %v, offsets frozen %v, RSS %d MiB before, %d MiB at most during; caught up %s after it returned",
+		recovered.Sub(stopped).Round(time.Second), len(r.windowRecords([]int{4, 5, 6, 7, 8, 9}))+len(r.closers), notReady, !advanced,
+		rssBefore>>20, maxRSS>>20, time.Since(recovered).Round(100*time.Millisecond))
 	if code := r.readyz(); code != http.StatusOK {
 		t.Errorf("/readyz %d after catching up, want 200", code)
 	}
@@ -1059,6 +1146,7 @@ func TestRebalanceHandOver(t *testing.T) {
 	r.produce(7, 8, 9)
 	r.produceClosers()
 	r.waitWindows(second, total)
+	r.waitDeadLetters(second)
 	if err := second.signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("second instance ended with %v; log:\n%s", err, r.logTail())
 	}

@@ -378,16 +378,26 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	k := cfg.Kafka
-	src, err := consumer.NewKafka(memory.DefaultAllocator, log, consumer.KafkaConfig{
+	kc := consumer.KafkaConfig{
 		Topic: k.Topic, DeadLetterTopic: k.DeadLetterTopic, Group: k.Group, Baselines: base,
 		MaxRecordBytes: k.MaxRecordBytes, MaxFuture: k.MaxFuture, DedupCapacity: k.DedupCapacity, StartAtEnd: k.StartAtEnd,
 		IdleTimeout: k.IdleTimeout, MaxPollRecords: k.MaxPollRecords,
-	}, kopts...)
+	}
+	// A sink that keeps a dead-letter audit (ClickHouse's dead_letters)
+	// gets every dead letter too; its offset commits after both writes.
+	var p *pipeline.Pipeline
+	dw, audited := sink.(interface {
+		WriteDeadLetters(context.Context, []sinks.DeadLetter) error
+	})
+	if audited {
+		kc.Audit = func(d consumer.DeadLetter, done func(error)) { p.Audit(d, done) }
+	}
+	src, err := consumer.NewKafka(memory.DefaultAllocator, log, kc, kopts...)
 	if err != nil {
 		return err
 	}
 	def, per := cfg.Policies()
-	p := &pipeline.Pipeline{
+	p = &pipeline.Pipeline{
 		Source:    src,
 		Windows:   windowsConfig(cfg, false),
 		Evaluator: drift.NewEvaluator(def, per),
@@ -403,6 +413,9 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 					"window_start", res.Late.Start, "records", res.Late.Records)
 			}
 		},
+	}
+	if audited {
+		p.DeadLetters = dw.WriteDeadLetters
 	}
 	if err := p.Start(ctx); err != nil {
 		return err

@@ -28,6 +28,8 @@ import (
 const (
 	batchQueue  = 4
 	closedQueue = 16
+	auditQueue  = 1024 // dead letters waiting to be written
+	auditBatch  = 1000 // dead letters per write, at most
 )
 
 // Source is a stage that produces batches: consumer.Kafka or
@@ -67,10 +69,16 @@ type Pipeline struct {
 	// bounded and the job catches up when the sink returns. Nil stops the
 	// run at the first failed commit (replay, tests).
 	Retry *Retry
+	// DeadLetters, when set, writes the dead letters the source hands to
+	// Audit, in batches, retried like commits (sinks/clickhouse's
+	// WriteDeadLetters).
+	DeadLetters func(ctx context.Context, dls []sinks.DeadLetter) error
 
 	assigner *windows.Assigner
-	failing  atomic.Int64 // unix nanos since the sink has been failing; 0 when healthy
-	failures atomic.Int64 // failed commit attempts
+	audit    chan auditEntry
+	running  chan struct{} // closed when Run's stages stop
+	failing  atomic.Int64  // unix nanos since the sink has been failing; 0 when healthy
+	failures atomic.Int64  // failed commit attempts
 }
 
 // Retry is the backoff of failed sink commits: exponential from Initial,
@@ -127,6 +135,8 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		p.Windows.Refresh = func() (map[windows.Key]time.Time, error) { return r.Committed(ctx) }
 	}
 	p.assigner = windows.New(p.Windows)
+	p.audit = make(chan auditEntry, auditQueue)
+	p.running = make(chan struct{})
 	return nil
 }
 
@@ -142,9 +152,17 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	batches := make(chan consumer.Batch, batchQueue)
 	closed := make(chan windows.Closed, closedQueue)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return p.Source.Run(gctx, batches) })
+	sourceDone := make(chan struct{})
+	g.Go(func() error {
+		defer close(sourceDone) // no more dead letters: Audit is called from the source's loop
+		return p.Source.Run(gctx, batches)
+	})
 	g.Go(func() error { return p.assigner.Run(gctx, batches, closed) })
 	g.Go(func() error { return p.commit(gctx, closed) })
+	if p.DeadLetters != nil {
+		g.Go(func() error { return p.auditLoop(gctx, sourceDone) })
+	}
+	go func() { <-gctx.Done(); close(p.running) }()
 	return g.Wait()
 }
 
@@ -175,14 +193,24 @@ func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 
 // writeRetrying writes res, retrying per p.Retry.
 func (p *Pipeline) writeRetrying(ctx context.Context, res Result) error {
+	if err := p.retrying(ctx, "sink commit", func() error { return p.write(res) }); err != nil {
+		return fmt.Errorf("sink commit (retried until stopped): %w", err)
+	}
+	return nil
+}
+
+// retrying runs op until it succeeds, or, with p.Retry set, until ctx ends
+// or op fails with an error p.Retry does not retry. While op fails the
+// pipeline reports itself not ready.
+func (p *Pipeline) retrying(ctx context.Context, what string, op func() error) error {
 	if p.Retry == nil {
-		return p.write(res)
+		return op()
 	}
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval, b.MaxInterval = p.Retry.Initial, p.Retry.Max
 	b.MaxElapsedTime = 0 // never give up on rows: a gap in the results is worse than a delay
-	op := func() error {
-		err := p.write(res)
+	attempt := func() error {
+		err := op()
 		if err == nil {
 			if since := p.failing.Swap(0); since != 0 && p.Log != nil {
 				p.Log.Info("sink recovered", "failing_for", time.Since(time.Unix(0, since)).Round(time.Millisecond))
@@ -194,14 +222,11 @@ func (p *Pipeline) writeRetrying(ctx context.Context, res Result) error {
 			return backoff.Permanent(err)
 		}
 		if p.failing.CompareAndSwap(0, time.Now().UnixNano()) && p.Log != nil {
-			p.Log.Warn("sink commit failed; retrying, reading paused", "err", err)
+			p.Log.Warn(what+" failed; retrying, reading paused", "err", err)
 		}
 		return err
 	}
-	if err := backoff.Retry(op, backoff.WithContext(b, ctx)); err != nil {
-		return fmt.Errorf("sink commit (retried until stopped): %w", err)
-	}
-	return nil
+	return backoff.Retry(attempt, backoff.WithContext(b, ctx))
 }
 
 // windowAppender is an Appender that also records the window its rows came

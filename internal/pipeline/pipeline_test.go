@@ -400,3 +400,86 @@ func TestPermanentSinkErrorStops(t *testing.T) {
 		}
 	}
 }
+
+// auditSource hands n dead letters to Audit, then ends; it records what
+// their acknowledgements said.
+type auditSource struct {
+	p     *Pipeline
+	n     int
+	mu    sync.Mutex
+	dones []error
+}
+
+func (s *auditSource) Counts() consumer.Counts { return consumer.Counts{} }
+
+func (s *auditSource) Run(ctx context.Context, out chan<- consumer.Batch) error {
+	defer close(out)
+	for i := range s.n {
+		s.p.Audit(consumer.DeadLetter{Topic: "t", Offset: int64(i), Reason: "not_json", Value: []byte("{"), Timestamp: time.Unix(1, 0), Received: time.Unix(2, 0)},
+			func(err error) { s.mu.Lock(); s.dones = append(s.dones, err); s.mu.Unlock() })
+	}
+	return nil
+}
+
+// TestDeadLetterAudit: dead letters are written in batches, retried while
+// the writer fails, acknowledged only once written, and a bounded run ends
+// once they are; a permanent failure fails them and stops the run.
+func TestDeadLetterAudit(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		written  = map[int64]bool{}
+		attempts int
+	)
+	p := &Pipeline{Windows: windows.Config{FlushAtEnd: true}, Evaluator: drift.NewEvaluator(drift.DefaultPolicy(), nil), Sink: &failingSink{ok: 100},
+		Retry: &Retry{Initial: time.Millisecond, Max: 5 * time.Millisecond, Retryable: func(err error) bool { return err.Error() != "permanent" }}}
+	src := &auditSource{p: p, n: 2500}
+	p.Source = src
+	p.DeadLetters = func(_ context.Context, dls []sinks.DeadLetter) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if attempts++; attempts <= 2 {
+			return errors.New("connection refused")
+		}
+		if len(dls) > auditBatch {
+			t.Errorf("a write of %d dead letters, more than %d", len(dls), auditBatch)
+		}
+		for _, d := range dls {
+			if d.Size != 1 || d.Excerpt != "{" || d.Reason != "not_json" {
+				t.Errorf("dead letter %+v", d)
+			}
+			written[d.Offset] = true
+		}
+		return nil
+	}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(written) != src.n || len(src.dones) != src.n {
+		t.Fatalf("%d written, %d acknowledged, want %d", len(written), len(src.dones), src.n)
+	}
+	for _, err := range src.dones {
+		if err != nil {
+			t.Fatalf("acknowledged with %v", err)
+		}
+	}
+	if p.CommitFailures() != 2 {
+		t.Errorf("%d failures counted, want 2", p.CommitFailures())
+	}
+
+	p = &Pipeline{Windows: windows.Config{FlushAtEnd: true}, Evaluator: drift.NewEvaluator(drift.DefaultPolicy(), nil), Sink: &failingSink{ok: 100},
+		Retry:       &Retry{Initial: time.Millisecond, Max: 5 * time.Millisecond, Retryable: func(err error) bool { return err.Error() != "permanent" }},
+		DeadLetters: func(context.Context, []sinks.DeadLetter) error { return errors.New("permanent") }}
+	src = &auditSource{p: p, n: 3}
+	p.Source = src
+	if err := p.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "permanent") {
+		t.Fatalf("Run = %v, want the permanent write error", err)
+	}
+	if len(src.dones) != src.n {
+		t.Fatalf("%d of %d dead letters acknowledged", len(src.dones), src.n)
+	}
+	for _, err := range src.dones {
+		if err == nil {
+			t.Fatal("a dead letter acknowledged as written after a permanent failure")
+		}
+	}
+}
