@@ -98,8 +98,19 @@ def main():
               '"amount","ks",0.04\n"amount","psi",0.27\n"country","jensen_shannon",0.31')
         check("argMax", q("SELECT argMax(value, inserted_at) FROM drift_metrics WHERE metric = 'psi' GROUP BY model, model_version, window_start, family, subject, metric"), "0.27")
         check("nullable p_value and mde", q("SELECT p_value, mde FROM drift_metrics FINAL WHERE metric = 'psi'"), "\\N\t0.07")
-        check("Committed query", q("SELECT model, model_version, max(window_end) FROM drift_metrics GROUP BY model, model_version"),
+        summary = ("INSERT INTO window_summaries (model, model_version, window_start, window_end, baseline_id, records, subjects, "
+                   "drifted_subjects, max_severity, closed_at, inserted_at) VALUES "
+                   "('fraud', '1.4.2', '2026-11-23 02:00:00', '2026-11-23 03:00:00', 'b1', 1000, 2, ['amount'], 'SEV-3', '2026-11-23 03:10:00', %d)")
+        q(summary % 1)
+        q(summary % 2)  # the window written again (a retried commit)
+        check("Committed query", q("SELECT model, model_version, max(window_end) FROM window_summaries GROUP BY model, model_version"),
               "fraud\t1.4.2\t2026-11-23 03:00:00.000")
+        check("window_summaries FINAL", q("SELECT count(), sum(records) FROM window_summaries FINAL"), "1\t1000")
+        dead = ("INSERT INTO dead_letters (topic, kafka_partition, kafka_offset, record_time, received_at, dead_letter_topic, reason, "
+                "model, size_bytes, excerpt, inserted_at) VALUES ('predictions', 2, 41, now(), now(), 'predictions.dlq', 'not_json', '', 1, '{', %d)")
+        q(dead % 1)
+        q(dead % 2)
+        check("dead_letters FINAL", q("SELECT count() FROM dead_letters FINAL"), "1")
         q("OPTIMIZE TABLE drift_metrics FINAL")
         check("rows after OPTIMIZE FINAL", q("SELECT count() FROM drift_metrics"), "3")
         s.close()
