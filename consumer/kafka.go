@@ -63,11 +63,14 @@ type KafkaConfig struct {
 }
 
 // Kafka reads the prediction topic as a member of a consumer group and emits
-// Batches. Offsets are marked for commit only when every batch of a poll, and
-// every dead-letter record of it, has been acknowledged, and polls are marked
-// in the order they were read, so a committed offset never runs ahead of
-// durable results. Kafka owns its client: call Close after Run returns and the
-// downstream stages have drained.
+// Batches, one per partition and model. A partition's offsets are marked for
+// commit only when every batch of it in a poll, and every dead-letter record
+// of it (topic and audit), has been acknowledged, in the order the polls
+// were read, so a committed offset never runs ahead of durable results. One
+// member of the group owns every partition (SingleOwnerBalancer); on any
+// change of assignment the source emits a Reset batch first. Kafka owns its
+// client: call Close after Run returns and the downstream stages have
+// drained.
 type Kafka struct {
 	cl  *kgo.Client
 	cfg KafkaConfig
@@ -77,13 +80,15 @@ type Kafka struct {
 	clock  *partitionClocks
 	mu     sync.Mutex
 	counts Counts
-	reset  bool // partitions were revoked: the loop must reset before its next batch
+	reset  bool // the assignment changed: the loop must emit a Reset before its next batch
 }
 
 // NewKafka creates the source and its client. opts carry the connection
-// settings (seed brokers, TLS, SASL); the source adds the consumer-group
-// options it relies on: AutoCommitMarks, BlockRebalanceOnPoll and a commit
-// of marked offsets when partitions are revoked.
+// settings (seed brokers, TLS, SASL, session timeout, instance id); the
+// source adds the consumer-group options it relies on: AutoCommitMarks,
+// BlockRebalanceOnPoll, SingleOwnerBalancer, and callbacks that commit
+// marked offsets when partitions are revoked and forget them when revoked
+// or lost.
 func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...kgo.Opt) (*Kafka, error) {
 	if cfg.MaxPollRecords <= 0 {
 		cfg.MaxPollRecords = DefaultMaxPollRecords
@@ -127,7 +132,6 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 				return
 			}
 			log.Info("partitions revoked; open windows dropped, to be read again by their next owner", "topic", cfg.Topic, "partitions", revoked[cfg.Topic])
-			k.clock.revoke(revoked[cfg.Topic])
 			// Revoked partitions' open windows are not flushed yet; only what
 			// is already durable was marked, so committing it is safe.
 			if err := cl.CommitMarkedOffsets(ctx); err != nil {
@@ -136,6 +140,9 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 			k.forget(revoked[cfg.Topic])
 		}),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+			if len(lost[cfg.Topic]) == 0 {
+				return
+			}
 			log.Warn("partitions lost (session expired); open windows dropped", "topic", cfg.Topic, "partitions", lost[cfg.Topic])
 			k.forget(lost[cfg.Topic]) // never commit here: another member may own them already
 		}),
