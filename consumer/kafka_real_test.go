@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/internal/testservers"
 )
 
 // The tests in this file run against a real Apache Kafka broker, the one
@@ -30,36 +30,6 @@ import (
 // not see each other's records.
 
 const realTimeout = 30 * time.Second
-
-// realEnv returns the environment variable key, skipping the test when no
-// broker is configured at all and failing it when the broker is configured
-// but key, which kafka.sh env always prints, is missing.
-func realEnv(t *testing.T, key string) string {
-	t.Helper()
-	if os.Getenv("DRIFTWATCH_KAFKA_BROKERS") == "" {
-		const how = `run deploy/servers/kafka.sh start; eval "$(deploy/servers/kafka.sh env)", as make test does`
-		if os.Getenv("CI") != "" {
-			t.Fatal("DRIFTWATCH_KAFKA_BROKERS is not set in CI: " + how)
-		}
-		t.Skip("DRIFTWATCH_KAFKA_BROKERS is not set: " + how)
-	}
-	v := os.Getenv(key)
-	if v == "" {
-		t.Fatalf("%s is not set but DRIFTWATCH_KAFKA_BROKERS is; set both from deploy/servers/kafka.sh env", key)
-	}
-	return v
-}
-
-// realName returns a topic or group name unique to this test and run.
-func realName(t *testing.T, what string) string {
-	name := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
-			return r
-		}
-		return '-'
-	}, t.Name())
-	return fmt.Sprintf("driftwatch-%s-%s-%d", name, what, time.Now().UnixNano())
-}
 
 // realClient returns a client that is closed when the test ends.
 func realClient(t *testing.T, opts ...kgo.Opt) *kgo.Client {
@@ -72,48 +42,12 @@ func realClient(t *testing.T, opts ...kgo.Opt) *kgo.Client {
 	return cl
 }
 
-// realTopics creates one-partition topics through cl and deletes them when
-// the test ends.
-func realTopics(t *testing.T, cl *kgo.Client, topics ...string) {
-	t.Helper()
-	adm := kadm.NewClient(cl)
-	ctx, cancel := context.WithTimeout(context.Background(), realTimeout)
-	defer cancel()
-	resp, err := adm.CreateTopics(ctx, 1, 1, nil, topics...)
-	if err == nil {
-		err = resp.Error()
-	}
-	if err != nil {
-		t.Fatalf("create topics %v: %v", topics, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), realTimeout)
-		defer cancel()
-		if resp, err := adm.DeleteTopics(ctx, topics...); err != nil || resp.Error() != nil {
-			t.Logf("delete topics %v: %v %v", topics, err, resp.Error())
-		}
-	})
-}
-
 // consumeOne reads the first record of topic from its start through a client
 // with the connection options opts.
 func consumeOne(t *testing.T, topic string, opts ...kgo.Opt) *kgo.Record {
 	t.Helper()
 	cons := realClient(t, append(opts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
-	ctx, cancel := context.WithTimeout(context.Background(), realTimeout)
-	defer cancel()
-	for {
-		fetches := cons.PollRecords(ctx, 1)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("no record in %s after %v", topic, realTimeout)
-		}
-		fetches.EachError(func(topic string, p int32, err error) {
-			t.Logf("fetch %s/%d: %v", topic, p, err) // retried until the deadline
-		})
-		if recs := fetches.Records(); len(recs) > 0 {
-			return recs[0]
-		}
-	}
+	return testservers.FirstRecord(t, cons, topic)
 }
 
 // TestRealKafkaAckPath is TestKafkaAckPath against a real broker: bad records
@@ -122,11 +56,11 @@ func consumeOne(t *testing.T, topic string, opts ...kgo.Opt) *kgo.Record {
 // acknowledgements arrive out of order, and a new member of the group resumes
 // from the committed offset.
 func TestRealKafkaAckPath(t *testing.T) {
-	brokers := strings.Split(realEnv(t, "DRIFTWATCH_KAFKA_BROKERS"), ",")
-	topic, group := realName(t, "p"), realName(t, "g")
+	brokers := strings.Split(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_BROKERS"), ",")
+	topic, group := testservers.UniqueName(t, "p"), testservers.UniqueName(t, "g")
 	dlq := topic + ".dlq"
 	prod := realClient(t, kgo.SeedBrokers(brokers...))
-	realTopics(t, prod, topic, dlq)
+	testservers.CreateTopics(t, prod, 1, topic, dlq)
 	adm := kadm.NewClient(prod)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), realTimeout)
@@ -258,9 +192,9 @@ func TestRealKafkaAckPath(t *testing.T) {
 // through clients with the connection options opts.
 func roundTrip(t *testing.T, opts ...kgo.Opt) {
 	t.Helper()
-	topic := realName(t, "p")
+	topic := testservers.UniqueName(t, "p")
 	prod := realClient(t, opts...)
-	realTopics(t, prod, topic)
+	testservers.CreateTopics(t, prod, 1, topic)
 	ctx, cancel := context.WithTimeout(context.Background(), realTimeout)
 	defer cancel()
 	want := line("a", "fraud", time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), 1.0, "DE")
@@ -301,8 +235,8 @@ func isAuthFailed(err error) bool { return errors.Is(err, kerr.SaslAuthenticatio
 // listener with each SCRAM mechanism, and checks that a wrong password is
 // refused with an authentication error.
 func TestRealKafkaSCRAM(t *testing.T) {
-	brokers := strings.Split(realEnv(t, "DRIFTWATCH_KAFKA_SCRAM_BROKERS"), ",")
-	user, pass := realEnv(t, "DRIFTWATCH_KAFKA_SCRAM_USER"), realEnv(t, "DRIFTWATCH_KAFKA_SCRAM_PASSWORD")
+	brokers := strings.Split(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_SCRAM_BROKERS"), ",")
+	user, pass := testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_SCRAM_USER"), testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_SCRAM_PASSWORD")
 	for _, m := range scramMechanisms {
 		t.Run(m.name, func(t *testing.T) {
 			roundTrip(t, kgo.SeedBrokers(brokers...), kgo.SASL(m.mech(scram.Auth{User: user, Pass: pass})))
@@ -317,10 +251,10 @@ func TestRealKafkaSCRAM(t *testing.T) {
 // with SCRAM-SHA-512, trusting the broker's test certificate, and checks that
 // a client that does not trust it is refused.
 func TestRealKafkaTLS(t *testing.T) {
-	tlsBrokers := strings.Split(realEnv(t, "DRIFTWATCH_KAFKA_TLS_BROKERS"), ",")
-	scramBrokers := strings.Split(realEnv(t, "DRIFTWATCH_KAFKA_TLS_SCRAM_BROKERS"), ",")
-	user, pass := realEnv(t, "DRIFTWATCH_KAFKA_SCRAM_USER"), realEnv(t, "DRIFTWATCH_KAFKA_SCRAM_PASSWORD")
-	pem, err := os.ReadFile(realEnv(t, "DRIFTWATCH_KAFKA_TLS_CA"))
+	tlsBrokers := strings.Split(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_TLS_BROKERS"), ",")
+	scramBrokers := strings.Split(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_TLS_SCRAM_BROKERS"), ",")
+	user, pass := testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_SCRAM_USER"), testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_SCRAM_PASSWORD")
+	pem, err := os.ReadFile(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_TLS_CA"))
 	if err != nil {
 		t.Fatal(err)
 	}

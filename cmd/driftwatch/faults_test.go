@@ -44,6 +44,7 @@ import (
 	"github.com/driftwatch/driftwatch/consumer"
 	"github.com/driftwatch/driftwatch/internal/cli"
 	"github.com/driftwatch/driftwatch/internal/synth"
+	"github.com/driftwatch/driftwatch/internal/testservers"
 )
 
 // childEnv makes this test binary run driftwatch's main instead of tests.
@@ -61,25 +62,6 @@ const (
 	faultLateness   = 10 * time.Minute
 	faultTimeout    = 3 * time.Minute
 )
-
-// serverEnv returns the named environment variables, skipping the test when
-// the servers are not configured and failing it in CI, where they must be.
-func serverEnv(t *testing.T, keys ...string) map[string]string {
-	t.Helper()
-	out := make(map[string]string, len(keys))
-	for _, k := range keys {
-		v := os.Getenv(k)
-		if v == "" {
-			const how = `start the servers with make servers-up and eval "$(bash deploy/servers/<name>.sh env)", as make test does`
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is not set in CI: %s", k, how)
-			}
-			t.Skipf("%s is not set: %s", k, how)
-		}
-		out[k] = v
-	}
-	return out
-}
 
 // rig is one fault scenario: a fresh topic, group and ClickHouse database,
 // the records it produced, and the daemon's config.
@@ -116,17 +98,19 @@ type producedRecord struct {
 
 func newRig(t *testing.T, chAddr string) *rig {
 	t.Helper()
-	env := serverEnv(t, "DRIFTWATCH_KAFKA_BROKERS", "DRIFTWATCH_CLICKHOUSE_ADDR", "DRIFTWATCH_CLICKHOUSE_USER", "DRIFTWATCH_CLICKHOUSE_PASSWORD")
+	brokers := testservers.KafkaEnv(t, testservers.KafkaGate)
+	sharedCH := testservers.ClickHouseEnv(t, testservers.ClickHouseGate)
+	chUser := testservers.ClickHouseEnv(t, "DRIFTWATCH_CLICKHOUSE_USER")
+	chPass := testservers.ClickHouseEnv(t, "DRIFTWATCH_CLICKHOUSE_PASSWORD")
 	if chAddr == "" {
-		chAddr = env["DRIFTWATCH_CLICKHOUSE_ADDR"]
+		chAddr = sharedCH
 	}
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
 	r := &rig{
 		t: t, dir: t.TempDir(),
-		brokers: strings.Split(env["DRIFTWATCH_KAFKA_BROKERS"], ","),
+		brokers: strings.Split(brokers, ","),
 		topic:   "faults-" + stamp, dlq: "faults-" + stamp + ".dlq", group: "faults-" + stamp,
-		chAddr: chAddr, chUser: env["DRIFTWATCH_CLICKHOUSE_USER"], chPass: env["DRIFTWATCH_CLICKHOUSE_PASSWORD"],
-		database: "faults_" + stamp,
+		chAddr: chAddr, chUser: chUser, chPass: chPass,
 		produced: make(map[int32][]producedRecord),
 	}
 	r.scenario()
@@ -200,41 +184,23 @@ func (r *rig) kafka() {
 	}
 	t.Cleanup(r.manual.Close)
 	r.adm = kadm.NewClient(r.prod)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for topic, parts := range map[string]int32{r.topic: faultPartitions, r.dlq: 1} {
-		res, err := r.adm.CreateTopic(ctx, parts, 1, nil, topic)
-		if err == nil {
-			err = res.Err
-		}
-		if err != nil {
-			t.Fatalf("create topic %s: %v", topic, err)
-		}
-	}
+	testservers.CreateTopics(t, r.prod, faultPartitions, r.topic)
+	testservers.CreateTopics(t, r.prod, 1, r.dlq)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, _ = r.adm.DeleteTopics(ctx, r.topic, r.dlq)
 		_, _ = r.adm.DeleteGroup(ctx, r.group)
 	})
 }
 
+// clickhouse creates the scenario's database, dropped when the test ends,
+// and connects r.ch to it. r.ch is replaced when the server restarts, so it
+// is closed here rather than by testservers.ClickHouse.Open.
 func (r *rig) clickhouse() {
-	t := r.t
-	r.ch = r.connect("default")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := r.ch.Exec(ctx, "CREATE DATABASE "+r.database); err != nil {
-		t.Fatalf("create database %s: %v", r.database, err)
-	}
-	r.ch.Close()
+	ch := testservers.ClickHouse{Addr: []string{r.chAddr}, User: r.chUser, Password: r.chPass, Database: "default"}
+	r.database = ch.CreateDatabase(r.t, "faults")
 	r.ch = r.connect(r.database)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = r.ch.Exec(ctx, "DROP DATABASE IF EXISTS "+r.database)
-		r.ch.Close()
-	})
+	r.t.Cleanup(func() { r.ch.Close() })
 }
 
 func (r *rig) connect(db string) driver.Conn {
@@ -936,7 +902,7 @@ func TestSIGKILLMidStream(t *testing.T) {
 // committing offsets, keep its memory bounded, and catch up once the server
 // is back, with every window present exactly once.
 func TestClickHouseOutage(t *testing.T) {
-	serverEnv(t, "DRIFTWATCH_CLICKHOUSE_ADDR") // the shared server implies the package is installed
+	testservers.ClickHouseEnv(t, testservers.ClickHouseGate) // the shared server implies the package is installed
 	ch := newPrivateClickHouse(t)
 	ch.run(t, "start")
 	r := newRig(t, ch.addr)

@@ -12,14 +12,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/driftwatch/driftwatch/internal/testservers"
 	chsink "github.com/driftwatch/driftwatch/sinks/clickhouse"
 	"github.com/driftwatch/driftwatch/stats/drift"
 )
@@ -438,85 +436,28 @@ func TestDashboard(t *testing.T) {
 	}
 }
 
-// serverConfig returns the sink configuration from DRIFTWATCH_CLICKHOUSE_*,
-// or skips the test (fails it in CI).
-func serverConfig(t *testing.T) chsink.Config {
+// freshDatabase creates an empty database for one test, drops it at the
+// end, and returns the sink configuration that uses it and a plain
+// connection to it; it skips the test (fails it in CI) when no server is
+// configured.
+func freshDatabase(t *testing.T) (chsink.Config, driver.Conn) {
 	t.Helper()
-	addr := os.Getenv("DRIFTWATCH_CLICKHOUSE_ADDR")
-	if addr == "" {
-		const how = "start a server with deploy/servers/clickhouse.sh start and eval \"$(bash deploy/servers/clickhouse.sh env)\", as make test does"
-		if os.Getenv("CI") != "" {
-			t.Fatal("DRIFTWATCH_CLICKHOUSE_ADDR is not set in CI: " + how)
-		}
-		t.Skip("DRIFTWATCH_CLICKHOUSE_ADDR is not set: " + how)
-	}
+	ch := testservers.ClickHouseServer(t)
 	cfg := chsink.Config{
-		Addr:                 strings.Split(addr, ","),
-		Database:             os.Getenv("DRIFTWATCH_CLICKHOUSE_DATABASE"),
-		Username:             os.Getenv("DRIFTWATCH_CLICKHOUSE_USER"),
-		Password:             chsink.Secret(os.Getenv("DRIFTWATCH_CLICKHOUSE_PASSWORD")),
+		Addr:                 ch.Addr,
+		Database:             ch.CreateDatabase(t, "dwgrafana"),
+		Username:             ch.User,
+		Password:             chsink.Secret(ch.Password),
 		DialTimeout:          5 * time.Second,
 		CommitTimeout:        30 * time.Second,
 		MigrationLockTimeout: 30 * time.Second,
 	}
-	if cfg.Database == "" {
-		cfg.Database = "default"
-	}
-	if cfg.Username == "" {
-		cfg.Username = "default"
-	}
-	return cfg
-}
-
-var dbSeq atomic.Int64
-
-// freshDatabase creates an empty database for one test, drops it at the
-// end, and returns the sink configuration that uses it and a plain
-// connection to it.
-func freshDatabase(t *testing.T) (chsink.Config, driver.Conn) {
-	t.Helper()
-	cfg := serverConfig(t)
-	open := func(db string) driver.Conn {
-		conn, err := chgo.Open(&chgo.Options{Addr: cfg.Addr, DialTimeout: cfg.DialTimeout,
-			Auth: chgo.Auth{Database: db, Username: cfg.Username, Password: string(cfg.Password)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return conn
-	}
-	admin := open(cfg.Database)
-	t.Cleanup(func() { admin.Close() })
-	name := fmt.Sprintf("dwgrafana_%d_%d_%d", os.Getpid(), time.Now().UnixNano(), dbSeq.Add(1))
-	if err := admin.Exec(context.Background(), "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-	})
-	cfg.Database = name
-	conn := open(name)
-	t.Cleanup(func() { conn.Close() })
-	return cfg, conn
-}
-
-// stepClock returns a clock that advances one second per call, so
-// successive commits get increasing versions (inserted_at).
-func stepClock() func() time.Time {
-	var mu sync.Mutex
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	return func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		now = now.Add(time.Second)
-		return now
-	}
+	return cfg, ch.Open(t, cfg.Database)
 }
 
 func openSink(t *testing.T, cfg chsink.Config) *chsink.Sink {
 	t.Helper()
-	s, err := chsink.Open(context.Background(), cfg, chsink.WithClock(stepClock()))
+	s, err := chsink.Open(context.Background(), cfg, chsink.WithClock(testservers.StepClock()))
 	if err != nil {
 		t.Fatalf("open sink: %v", err)
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/driftwatch/driftwatch/internal/config"
 	"github.com/driftwatch/driftwatch/internal/synth"
+	"github.com/driftwatch/driftwatch/internal/testservers"
 )
 
 const kafkaTestPassword = "hunter2-kafka-secret"
@@ -211,36 +211,6 @@ func TestKafkaOpts(t *testing.T) {
 
 const kafkaRealTimeout = 30 * time.Second
 
-// kafkaRealEnv returns the environment variable key, skipping the test when
-// no broker is configured at all and failing it when the broker is
-// configured but key, which kafka.sh env always prints, is missing.
-func kafkaRealEnv(t *testing.T, key string) string {
-	t.Helper()
-	if os.Getenv("DRIFTWATCH_KAFKA_BROKERS") == "" {
-		const how = `run deploy/servers/kafka.sh start; eval "$(deploy/servers/kafka.sh env)", as make test does`
-		if os.Getenv("CI") != "" {
-			t.Fatal("DRIFTWATCH_KAFKA_BROKERS is not set in CI: " + how)
-		}
-		t.Skip("DRIFTWATCH_KAFKA_BROKERS is not set: " + how)
-	}
-	v := os.Getenv(key)
-	if v == "" {
-		t.Fatalf("%s is not set but DRIFTWATCH_KAFKA_BROKERS is; set both from deploy/servers/kafka.sh env", key)
-	}
-	return v
-}
-
-// kafkaRealName returns a topic or group name unique to this test and run.
-func kafkaRealName(t *testing.T, what string) string {
-	name := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
-			return r
-		}
-		return '-'
-	}, t.Name())
-	return fmt.Sprintf("driftwatch-%s-%s-%d", name, what, time.Now().UnixNano())
-}
-
 // kafkaRealClient returns a client with the options kafkaOpts makes of k
 // (and extra), closed when the test ends.
 func kafkaRealClient(t *testing.T, k config.Kafka, extra ...kgo.Opt) *kgo.Client {
@@ -257,36 +227,13 @@ func kafkaRealClient(t *testing.T, k config.Kafka, extra ...kgo.Opt) *kgo.Client
 	return cl
 }
 
-// kafkaRealTopic creates a one-partition topic through cl and deletes it
-// when the test ends.
-func kafkaRealTopic(t *testing.T, cl *kgo.Client, topic string) {
-	t.Helper()
-	adm := kadm.NewClient(cl)
-	ctx, cancel := context.WithTimeout(context.Background(), kafkaRealTimeout)
-	defer cancel()
-	resp, err := adm.CreateTopic(ctx, 1, 1, nil, topic)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil {
-		t.Fatalf("create topic %s: %v", topic, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), kafkaRealTimeout)
-		defer cancel()
-		if resp, err := adm.DeleteTopics(ctx, topic); err != nil || resp.Error() != nil {
-			t.Logf("delete topic %s: %v %v", topic, err, resp.Error())
-		}
-	})
-}
-
 // kafkaRoundTrip creates a fresh topic, produces one record and reads it
 // back, all through clients configured by kafkaOpts from k.
 func kafkaRoundTrip(t *testing.T, k config.Kafka) {
 	t.Helper()
-	topic := kafkaRealName(t, "t")
+	topic := testservers.UniqueName(t, "t")
 	prod := kafkaRealClient(t, k)
-	kafkaRealTopic(t, prod, topic)
+	testservers.CreateTopics(t, prod, 1, topic)
 	ctx, cancel := context.WithTimeout(context.Background(), kafkaRealTimeout)
 	defer cancel()
 	want := "record over " + t.Name()
@@ -294,20 +241,8 @@ func kafkaRoundTrip(t *testing.T, k config.Kafka) {
 		t.Fatalf("produce to %s: %v", topic, err)
 	}
 	cons := kafkaRealClient(t, k, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	for {
-		fetches := cons.PollRecords(ctx, 1)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("no record in %s after %v", topic, kafkaRealTimeout)
-		}
-		fetches.EachError(func(topic string, p int32, err error) {
-			t.Logf("fetch %s/%d: %v", topic, p, err) // retried until the deadline
-		})
-		if recs := fetches.Records(); len(recs) > 0 {
-			if got := string(recs[0].Value); got != want {
-				t.Fatalf("read %q back, want %q", got, want)
-			}
-			return
-		}
+	if got := string(testservers.FirstRecord(t, cons, topic).Value); got != want {
+		t.Fatalf("read %q back, want %q", got, want)
 	}
 }
 
@@ -334,14 +269,14 @@ func isSASLAuthFailed(err error) bool { return errors.Is(err, kerr.SaslAuthentic
 // checks that a wrong password and an untrusted broker certificate are
 // refused.
 func TestKafkaOptsRealBroker(t *testing.T) {
-	saslBrokers := strings.Split(kafkaRealEnv(t, "DRIFTWATCH_KAFKA_SCRAM_BROKERS"), ",")
-	tlsBrokers := strings.Split(kafkaRealEnv(t, "DRIFTWATCH_KAFKA_TLS_BROKERS"), ",")
-	tlsSASLBrokers := strings.Split(kafkaRealEnv(t, "DRIFTWATCH_KAFKA_TLS_SCRAM_BROKERS"), ",")
-	ca := kafkaRealEnv(t, "DRIFTWATCH_KAFKA_TLS_CA")
-	scramUser := kafkaRealEnv(t, "DRIFTWATCH_KAFKA_SCRAM_USER")
-	kafkaRealEnv(t, "DRIFTWATCH_KAFKA_SCRAM_PASSWORD")
-	plainUser := kafkaRealEnv(t, "DRIFTWATCH_KAFKA_PLAIN_USER")
-	kafkaRealEnv(t, "DRIFTWATCH_KAFKA_PLAIN_PASSWORD")
+	saslBrokers := strings.Split(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_SCRAM_BROKERS"), ",")
+	tlsBrokers := strings.Split(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_TLS_BROKERS"), ",")
+	tlsSASLBrokers := strings.Split(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_TLS_SCRAM_BROKERS"), ",")
+	ca := testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_TLS_CA")
+	scramUser := testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_SCRAM_USER")
+	testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_SCRAM_PASSWORD")
+	plainUser := testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_PLAIN_USER")
+	testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_PLAIN_PASSWORD")
 
 	kafka := func(brokers []string, tlsOn bool, mech, user, passEnv string) config.Kafka {
 		k := config.Default().Kafka
@@ -406,10 +341,10 @@ func requirePlain(t *testing.T, k config.Kafka) {
 // it consumes records into committed windows, and its log says how it
 // connected without showing the password.
 func TestRunRealBrokerTLSSCRAM(t *testing.T) {
-	brokers := strings.Split(kafkaRealEnv(t, "DRIFTWATCH_KAFKA_TLS_SCRAM_BROKERS"), ",")
-	ca := kafkaRealEnv(t, "DRIFTWATCH_KAFKA_TLS_CA")
-	user := kafkaRealEnv(t, "DRIFTWATCH_KAFKA_SCRAM_USER")
-	pass := kafkaRealEnv(t, "DRIFTWATCH_KAFKA_SCRAM_PASSWORD")
+	brokers := strings.Split(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_TLS_SCRAM_BROKERS"), ",")
+	ca := testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_TLS_CA")
+	user := testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_SCRAM_USER")
+	pass := testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_SCRAM_PASSWORD")
 
 	dir := t.TempDir()
 	_, scen := scenario(t, dir)
@@ -421,12 +356,11 @@ func TestRunRealBrokerTLSSCRAM(t *testing.T) {
 		}
 	}
 	k := config.Default().Kafka
-	k.Brokers, k.Topic, k.DeadLetterTopic, k.Group = brokers, kafkaRealName(t, "t"), kafkaRealName(t, "dlq"), kafkaRealName(t, "g")
+	k.Brokers, k.Topic, k.DeadLetterTopic, k.Group = brokers, testservers.UniqueName(t, "t"), testservers.UniqueName(t, "dlq"), testservers.UniqueName(t, "g")
 	k.TLS = config.KafkaTLS{Enabled: true, CAFile: ca}
 	k.SASL = config.KafkaSASL{Mechanism: config.SASLScramSHA512, Username: user, PasswordEnv: "DRIFTWATCH_KAFKA_SCRAM_PASSWORD"}
 	prod := kafkaRealClient(t, k)
-	kafkaRealTopic(t, prod, k.Topic)
-	kafkaRealTopic(t, prod, k.DeadLetterTopic)
+	testservers.CreateTopics(t, prod, 1, k.Topic, k.DeadLetterTopic)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), kafkaRealTimeout)
 		defer cancel()
@@ -471,16 +405,7 @@ log:
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	defer stop()
-	type result struct {
-		code   int
-		stderr string
-	}
-	done := make(chan result, 1)
-	go func() {
-		var o, e bytes.Buffer
-		code := Main(runCtx, []string{"run", "--config", cfg}, &o, &e)
-		done <- result{code, e.String()}
-	}()
+	done := startRun(runCtx, cfg)
 	deadline := time.Now().Add(2 * kafkaRealTimeout)
 	for {
 		rows := psiRows(t, metrics, scen)

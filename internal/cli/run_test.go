@@ -21,6 +21,25 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// runResult is how a `driftwatch run` that startRun started ended.
+type runResult struct {
+	code   int
+	stderr string
+}
+
+// startRun runs `driftwatch run --config cfg` in a goroutine until ctx is
+// done. The returned channel, buffered, receives the exit code and the log
+// once Main returns, so the goroutine ends whether or not it is read.
+func startRun(ctx context.Context, cfg string) <-chan runResult {
+	done := make(chan runResult, 1)
+	go func() {
+		var o, e bytes.Buffer
+		code := Main(ctx, []string{"run", "--config", cfg}, &o, &e)
+		done <- runResult{code, e.String()}
+	}()
+	return done
+}
+
 // psiRows counts, per "model window", the rows of one numeric feature's psi
 // in the metrics file, and returns their n_current.
 func psiRows(t *testing.T, path string, scen synth.Config) map[string][]int64 {
@@ -126,16 +145,7 @@ log:
 		t.Helper()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		type result struct {
-			code   int
-			stderr string
-		}
-		done := make(chan result, 1)
-		go func() {
-			var o, e bytes.Buffer
-			code := Main(ctx, []string{"run", "--config", cfg}, &o, &e)
-			done <- result{code, e.String()}
-		}()
+		done := startRun(ctx, cfg)
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			rows := psiRows(t, metrics, scen)

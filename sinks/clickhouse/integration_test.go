@@ -7,13 +7,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/driftwatch/driftwatch/internal/testservers"
 	"github.com/driftwatch/driftwatch/sinks"
 	"github.com/driftwatch/driftwatch/stats/drift"
 	"github.com/driftwatch/driftwatch/windows"
@@ -28,75 +27,35 @@ import (
 //
 // Each test works in a database of its own, created and dropped by the test.
 
-// serverConfig returns the configuration from DRIFTWATCH_CLICKHOUSE_*, or
-// skips the test.
+// serverConfig returns the configuration of the test server, or skips the
+// test (fails it in CI).
 func serverConfig(t *testing.T) Config {
 	t.Helper()
-	addr := os.Getenv("DRIFTWATCH_CLICKHOUSE_ADDR")
-	if addr == "" {
-		const how = "start a server with deploy/servers/clickhouse.sh start and eval \"$(bash deploy/servers/clickhouse.sh env)\", as make test does"
-		if os.Getenv("CI") != "" {
-			t.Fatal("DRIFTWATCH_CLICKHOUSE_ADDR is not set in CI: " + how)
-		}
-		t.Skip("DRIFTWATCH_CLICKHOUSE_ADDR is not set: " + how)
-	}
+	ch := testservers.ClickHouseServer(t)
 	return Config{
-		Addr:                 strings.Split(addr, ","),
-		Database:             os.Getenv("DRIFTWATCH_CLICKHOUSE_DATABASE"),
-		Username:             os.Getenv("DRIFTWATCH_CLICKHOUSE_USER"),
-		Password:             Secret(os.Getenv("DRIFTWATCH_CLICKHOUSE_PASSWORD")),
+		Addr:                 ch.Addr,
+		Database:             ch.Database,
+		Username:             ch.User,
+		Password:             Secret(ch.Password),
 		DialTimeout:          5 * time.Second,
 		CommitTimeout:        30 * time.Second,
 		MigrationLockTimeout: 30 * time.Second,
 	}
 }
 
-var dbSeq atomic.Int64
-
 // freshDatabase creates an empty database for one test, drops it at the
 // end, and returns the config that uses it and a plain connection to it for
 // checking what the sink wrote.
 func freshDatabase(t *testing.T) (Config, driver.Conn) {
 	t.Helper()
+	ch := testservers.ClickHouseServer(t)
 	cfg := serverConfig(t).withDefaults()
-	open := func(db string) driver.Conn {
-		conn, err := clickhouse.Open(&clickhouse.Options{Addr: cfg.Addr, DialTimeout: cfg.DialTimeout,
-			Auth: clickhouse.Auth{Database: db, Username: cfg.Username, Password: string(cfg.Password)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return conn
-	}
-	admin := open(cfg.Database)
-	t.Cleanup(func() { admin.Close() })
-	name := fmt.Sprintf("dwtest_%d_%d_%d", os.Getpid(), time.Now().UnixNano(), dbSeq.Add(1))
-	ctx := context.Background()
-	if err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-	})
-	cfg.Database = name
-	conn := open(name)
-	t.Cleanup(func() { conn.Close() })
-	return cfg, conn
+	cfg.Database = ch.CreateDatabase(t, "dwtest")
+	return cfg, ch.Open(t, cfg.Database)
 }
 
-// stepClock returns a clock that advances one second per call, so
-// successive commits get increasing versions.
-func stepClock() func() time.Time {
-	var mu sync.Mutex
-	t := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	return func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		t = t.Add(time.Second)
-		return t
-	}
-}
+// stepClock is testservers.StepClock, under the name integration_tables_test.go uses.
+var stepClock = testservers.StepClock
 
 func openSink(t *testing.T, cfg Config, opts ...Option) *Sink {
 	t.Helper()

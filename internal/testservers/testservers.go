@@ -1,0 +1,69 @@
+// Package testservers connects integration tests to the Apache Kafka broker
+// and the ClickHouse server that make test starts (deploy/servers/*.sh),
+// whose addresses `bash deploy/servers/<name>.sh env` prints as
+// DRIFTWATCH_KAFKA_* and DRIFTWATCH_CLICKHOUSE_* variables. It holds the one
+// rule for when such a test runs, skips or fails (Env), and gives each test
+// things of its own on the shared servers (a ClickHouse database, Kafka
+// topics, unique names) that are removed when the test ends.
+//
+// It is imported only by tests (it calls t.Skip and t.Fatal). It starts and
+// stops no servers, and it builds no driftwatch configuration: it returns
+// plain values, so that the packages it serves, sinks/clickhouse among them,
+// can use it from their own tests without an import cycle.
+package testservers
+
+import (
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Env returns the environment variable key of a test server whose presence
+// gate (such as DRIFTWATCH_KAFKA_BROKERS) announces. When gate is unset the
+// test is skipped, or fails if CI is set, since CI must run it; when gate is
+// set but key is not, the test fails: `deploy/servers/<name>.sh env` prints
+// both, so the environment is half set up. Env with key equal to gate just
+// applies the skip rule and returns gate's value.
+func Env(t testing.TB, gate, key string) string {
+	t.Helper()
+	script := "deploy/servers/" + serverName(gate) + ".sh"
+	if os.Getenv(gate) == "" {
+		how := `start the servers with make servers-up and eval "$(bash ` + script + ` env)", as make test does`
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not set in CI: %s", gate, how)
+		}
+		t.Skipf("%s is not set: %s", gate, how)
+	}
+	v := os.Getenv(key)
+	if v == "" {
+		t.Fatalf("%s is not set but %s is; set both from bash %s env", key, gate, script)
+	}
+	return v
+}
+
+// serverName is the deploy/servers script that prints gate.
+func serverName(gate string) string {
+	switch {
+	case strings.HasPrefix(gate, "DRIFTWATCH_KAFKA_"):
+		return "kafka"
+	case strings.HasPrefix(gate, "DRIFTWATCH_CLICKHOUSE_"):
+		return "clickhouse"
+	}
+	return "<name>"
+}
+
+// StepClock returns a clock that starts at 2026-11-23 12:00:00 UTC and
+// advances one second per call, so that successive commits of a sink get
+// increasing versions. It is safe for concurrent use.
+func StepClock() func() time.Time {
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(time.Second)
+		return now
+	}
+}
