@@ -26,8 +26,10 @@ const (
 )
 
 // Classify sets the Severity of each row by the default rules: a subject's
-// own verdict (its Primary row) that drifted is a drift warning, SEV-3; any
-// other drifted row (a secondary test, a null-rate rise, late records) is a
+// own verdict (its Primary row) that drifted is a drift warning, SEV-3, and
+// so is a data-quality breach of a feature (a null-rate rise, absent keys,
+// wrong types, out-of-range values, unseen categories: each is a verdict of
+// its own); any other drifted row (a secondary test, late records) is a
 // minor anomaly, SEV-4; rows that did not drift get none.
 func Classify(rows []drift.Row) {
 	for i := range rows {
@@ -35,7 +37,7 @@ func Classify(rows []drift.Row) {
 		switch {
 		case !r.Drifted:
 			r.Severity = ""
-		case r.Primary:
+		case r.Primary, r.Family == drift.FamilyQuality && r.Metric != drift.MetricLateRecords:
 			r.Severity = string(Sev3)
 		default:
 			r.Severity = string(Sev4)

@@ -34,6 +34,30 @@ type Batch struct {
 	// be read again) and forgets what it knew of closed ones only as far as
 	// the sink has them.
 	Reset bool
+	// Issues are the batch's feature values that are null in Rec for a
+	// reason other than an explicit null, in row order (see Issue).
+	Issues []Issue
+}
+
+// IssueKind says why a feature value is null in a batch although the
+// record did not send null.
+type IssueKind uint8
+
+const (
+	// Absent: the record's "features" has no such key.
+	Absent IssueKind = iota + 1
+	// WrongType: the value's JSON type does not fit the feature's kind in
+	// the baseline (a string for a numeric feature).
+	WrongType
+)
+
+// Issue is one feature value of one row that the batch stores as null
+// because it was absent or of the wrong type. Feature indexes the
+// baseline's features; -1 is the prediction.
+type Issue struct {
+	Row     int32
+	Feature int32
+	Kind    IssueKind
 }
 
 // Column positions of the fixed columns of every model's schema. Feature i of
@@ -83,6 +107,7 @@ type BatchBuilder struct {
 	// TypeErrors counts values whose JSON type did not fit the baseline's
 	// feature kind (a string for a numeric feature); they are stored as nulls.
 	TypeErrors int64
+	issues     []Issue
 }
 
 // NewBatchBuilder returns a builder for the model of b, allocating from mem.
@@ -96,17 +121,22 @@ func (bb *BatchBuilder) Len() int { return bb.rb.Field(ColPredictionID).Len() }
 // Append adds one record. Features the baseline does not know are ignored;
 // baseline features absent from the record are null.
 func (bb *BatchBuilder) Append(r *Record) {
+	row := int32(bb.Len())
 	bb.rb.Field(ColPredictionID).(*array.StringBuilder).Append(r.PredictionID)
 	appendDict(bb.rb.Field(ColModelVersion), r.ModelVersion)
 	bb.rb.Field(ColTimestamp).(*array.TimestampBuilder).Append(arrow.Timestamp(r.Timestamp.UnixMilli()))
-	bb.appendValue(bb.rb.Field(ColPrediction), bb.base.Prediction.Kind, r.Prediction)
+	bb.appendValue(bb.rb.Field(ColPrediction), bb.base.Prediction.Kind, r.Prediction, row, -1)
 	for i := range bb.base.Features {
 		f := &bb.base.Features[i]
-		bb.appendValue(bb.rb.Field(FirstFeatureCol+i), f.Kind, r.Features[f.Name])
+		v, ok := r.Features[f.Name]
+		if !ok {
+			bb.issues = append(bb.issues, Issue{Row: row, Feature: int32(i), Kind: Absent})
+		}
+		bb.appendValue(bb.rb.Field(FirstFeatureCol+i), f.Kind, v, row, int32(i))
 	}
 }
 
-func (bb *BatchBuilder) appendValue(b array.Builder, kind baselines.Kind, v Value) {
+func (bb *BatchBuilder) appendValue(b array.Builder, kind baselines.Kind, v Value, row, feature int32) {
 	if v.Kind == Null {
 		b.AppendNull()
 		return
@@ -114,6 +144,7 @@ func (bb *BatchBuilder) appendValue(b array.Builder, kind baselines.Kind, v Valu
 	if kind == baselines.Numeric {
 		if v.Kind != Number {
 			bb.TypeErrors++
+			bb.issues = append(bb.issues, Issue{Row: row, Feature: feature, Kind: WrongType})
 			b.AppendNull()
 			return
 		}
@@ -131,9 +162,18 @@ func appendDict(b array.Builder, s string) {
 }
 
 // NewRecordBatch returns the records appended so far as a record batch and
-// resets the builder. The caller owns the batch and must Release it.
+// resets the builder. The caller owns the batch and must Release it. Take
+// the batch's Issues first.
 func (bb *BatchBuilder) NewRecordBatch() arrow.RecordBatch {
 	return bb.rb.NewRecordBatch()
+}
+
+// TakeIssues returns the issues of the rows appended since the last call,
+// in row order, and forgets them.
+func (bb *BatchBuilder) TakeIssues() []Issue {
+	out := bb.issues
+	bb.issues = nil
+	return out
 }
 
 // Release frees the builder's buffers.

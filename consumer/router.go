@@ -150,7 +150,8 @@ func (r *router) flush(wm time.Time) []Batch {
 		bb := r.builders[k]
 		r.counts.TypeErrors += bb.TypeErrors
 		bb.TypeErrors = 0
-		out = append(out, Batch{Model: k.model, Partition: k.partition, Baseline: r.baselines[k.model], Rec: bb.NewRecordBatch(), Watermark: r.lastWM})
+		issues := bb.TakeIssues()
+		out = append(out, Batch{Model: k.model, Partition: k.partition, Baseline: r.baselines[k.model], Rec: bb.NewRecordBatch(), Watermark: r.lastWM, Issues: issues})
 	}
 	if len(out) > 0 {
 		out[len(out)-1].Watermark = wm

@@ -135,3 +135,35 @@ func TestFileSourceRoutesAndDeadLetters(t *testing.T) {
 		t.Errorf("dead letters: %+v", lines)
 	}
 }
+
+// TestBatchBuilderIssues: values stored as null because their key was
+// absent or their type wrong are listed per row and feature; explicit nulls
+// are not.
+func TestBatchBuilderIssues(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	bb := NewBatchBuilder(mem, testBaseline())
+	defer bb.Release()
+	ts := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	for i, l := range []string{
+		line("a", "fraud", ts, 5.5, "DE"), // fine
+		line("b", "fraud", ts, nil, nil),  // explicit nulls: not issues
+		line("c", "fraud", ts, "lots", 7), // a string for a number; a number as a category is fine
+		`{"prediction_id":"d","model":"fraud","model_version":"1","timestamp":"2026-11-20T10:00:00Z","features":{},"prediction":"yes"}`,
+	} {
+		r, err := Decode([]byte(l), 0)
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		bb.Append(&r)
+	}
+	got := bb.TakeIssues()
+	bb.NewRecordBatch().Release()
+	want := []Issue{{2, 0, WrongType}, {3, -1, WrongType}, {3, 0, Absent}, {3, 1, Absent}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("issues %v, want %v", got, want)
+	}
+	if again := bb.TakeIssues(); len(again) != 0 {
+		t.Errorf("issues not reset: %v", again)
+	}
+}

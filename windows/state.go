@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/consumer"
 	"github.com/driftwatch/driftwatch/stats"
 )
 
@@ -33,6 +34,12 @@ type Key struct {
 type Feature struct {
 	Nulls int64
 	Count int64 // non-null values
+	// Of Nulls: values absent from their record's "features" (Absent) and
+	// values of the wrong JSON type (WrongType); the rest were sent as null
+	// or were not finite.
+	Absent, WrongType int64
+	// OutOfRange counts numeric values outside the baseline's [Min, Max].
+	OutOfRange int64
 
 	Counts  []int64   // numeric: per baseline bin
 	Sums    []float64 // numeric: per baseline bin; set by Seal
@@ -71,6 +78,23 @@ func NewWindow(k Key, start, end time.Time, base *baselines.Baseline, maxCategor
 	}
 	w.Prediction = newFeature(&base.Prediction)
 	return w
+}
+
+// feature returns feature i of w, or the prediction for -1.
+func (w *Window) feature(i int) *Feature {
+	if i < 0 {
+		return &w.Prediction
+	}
+	return &w.Features[i]
+}
+
+func (f *Feature) addIssue(k consumer.IssueKind) {
+	switch k {
+	case consumer.Absent:
+		f.Absent++
+	case consumer.WrongType:
+		f.WrongType++
+	}
 }
 
 func newFeature(bf *baselines.Feature) Feature {
@@ -136,6 +160,9 @@ func (w *Window) Merge(o *Window) error {
 func (f *Feature) merge(o *Feature, maxCategories int) {
 	f.Nulls += o.Nulls
 	f.Count += o.Count
+	f.Absent += o.Absent
+	f.WrongType += o.WrongType
+	f.OutOfRange += o.OutOfRange
 	for i := range o.Counts {
 		f.Counts[i] += o.Counts[i]
 	}
@@ -178,6 +205,9 @@ func (f *Feature) add(col arrow.Array, rows []int, bf *baselines.Feature, maxCat
 			if c.IsNull(i) || math.IsNaN(x) || math.IsInf(x, 0) {
 				f.Nulls++ // as in the baseline: a non-finite value is missing
 				continue
+			}
+			if (x < bf.Min || x > bf.Max) && bf.Count > 0 {
+				f.OutOfRange++
 			}
 			b := baselines.BinIndex(bf.Edges, x)
 			f.Counts[b]++

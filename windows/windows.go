@@ -236,6 +236,7 @@ func (a *Assigner) process(b consumer.Batch) []Closed {
 		start   int64
 	}
 	groups := make(map[slot][]int)
+	var into map[slot]*Window // where rows went, for the batch's issues
 	var late, overflow, resumed int64
 	for i := 0; i < n; i++ {
 		t := int64(ts[i]) * int64(time.Millisecond)
@@ -273,6 +274,19 @@ func (a *Assigner) process(b consumer.Batch) []Closed {
 		a.addRows(ow.w, rec, rows)
 		ref.hold()
 		ow.refs = append(ow.refs, ref)
+		if len(b.Issues) > 0 {
+			if into == nil {
+				into = make(map[slot]*Window)
+			}
+			into[s] = ow.w
+		}
+	}
+	for _, is := range b.Issues {
+		i := int(is.Row)
+		t := int64(ts[i]) * int64(time.Millisecond)
+		if w := into[slot{versions.GetValueIndex(i), t - mod(t, size)}]; w != nil {
+			w.feature(int(is.Feature)).addIssue(is.Kind)
+		}
 	}
 	a.mu.Lock()
 	a.counts.Records += int64(n)

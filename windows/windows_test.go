@@ -313,3 +313,44 @@ func TestWindowsReset(t *testing.T) {
 		t.Errorf("dropped %d, resumed %d; want the 2 open windows dropped and 2 re-read records skipped", c.Dropped, c.Resumed)
 	}
 }
+
+// TestWindowsQualityCounts: a batch's issues land in the windows of their
+// rows (not in windows their rows did not reach), and numeric values
+// outside the baseline's range are counted.
+func TestWindowsQualityCounts(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	base := testBaseline()
+	base.Features[0].Min, base.Features[0].Max = 1, 150
+	bb := consumer.NewBatchBuilder(mem, base)
+	defer bb.Release()
+	add := func(at time.Duration, features map[string]consumer.Value) {
+		bb.Append(&consumer.Record{PredictionID: fmt.Sprint(at), Model: "fraud", ModelVersion: "1", Timestamp: t0.Add(at),
+			Features: features, Prediction: consumer.Value{Kind: consumer.String, Str: "no"}})
+	}
+	num := func(x float64) consumer.Value { return consumer.Value{Kind: consumer.Number, Num: x} }
+	str := func(s string) consumer.Value { return consumer.Value{Kind: consumer.String, Str: s} }
+	add(time.Minute, map[string]consumer.Value{"amount": num(0.5), "country": str("DE")})          // below range
+	add(2*time.Minute, map[string]consumer.Value{"amount": str("n/a"), "country": str("DE")})      // wrong type
+	add(3*time.Minute, map[string]consumer.Value{"country": str("FR")})                            // amount absent
+	add(61*time.Minute, map[string]consumer.Value{"amount": num(500)})                             // next window: out of range, country absent
+	add(62*time.Minute, map[string]consumer.Value{"amount": num(50), "country": consumer.Value{}}) // explicit null
+	issues := bb.TakeIssues()
+	b := consumer.Batch{Model: "fraud", Baseline: base, Rec: bb.NewRecordBatch(), Issues: issues, Watermark: t0.Add(2 * time.Hour),
+		Ack: func(error) {}}
+	got := run(t, Config{Size: time.Hour, FlushAtEnd: true}, b)
+	if len(got) != 2 {
+		t.Fatalf("%d windows, want 2", len(got))
+	}
+	type counts struct{ Nulls, Absent, WrongType, OutOfRange int64 }
+	of := func(f Feature) counts { return counts{f.Nulls, f.Absent, f.WrongType, f.OutOfRange} }
+	for i, want := range [][2]counts{
+		{{Nulls: 2, Absent: 1, WrongType: 1, OutOfRange: 1}, {}}, // 10:00: amount, country
+		{{OutOfRange: 1}, {Nulls: 2, Absent: 1}},                 // 11:00
+	} {
+		w := got[i].Window
+		if a, c := of(w.Features[0]), of(w.Features[1]); a != want[0] || c != want[1] {
+			t.Errorf("window %s: amount %+v, country %+v; want %+v, %+v", w.Start.Format("15:04"), a, c, want[0], want[1])
+		}
+	}
+}

@@ -528,10 +528,19 @@ func (d *Drift) validate(path string, top bool) error {
 }
 
 func (r *Rule) validate(path string) error {
+	if slices.Contains(drift.QualityMetrics, r.Metric) {
+		return fmt.Errorf("%s: %s is a data-quality metric, not a drift rule; set its threshold under drift.thresholds", path, r.Metric)
+	}
 	return checkThreshold(path, r.Metric, r.Threshold)
 }
 
 func checkThreshold(path, metric string, thr float64) error {
+	if slices.Contains(drift.QualityMetrics, metric) {
+		if !(thr > 0 && thr < 1) {
+			return fmt.Errorf("%s: %s is a share of records; threshold must be in (0, 1), got %v", path, metric, thr)
+		}
+		return nil
+	}
 	pValue, ok := drift.Metrics[metric]
 	if !ok {
 		return fmt.Errorf("%s: unknown metric %q (known: %s)", path, metric, strings.Join(sortedKeys(drift.Metrics), ", "))

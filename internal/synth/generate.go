@@ -296,6 +296,11 @@ type featGen struct {
 	// Parameters in the current window, after drift.
 	loc, spread, p float64
 	cdf            []float64
+	// Quality breakage in the current window (Nulls, Absent, WrongType,
+	// Unseen); broken says the feature has such drifts at all, in which
+	// case every sample draws one more uniform to decide them.
+	nullRate, absent, wrongType, unseen float64
+	broken                              bool
 }
 
 // value is one drawn feature value: num for numeric kinds and Bool (0 or 1),
@@ -304,6 +309,9 @@ type value struct {
 	num  float64
 	cat  int
 	null bool
+	// Quality breakage: the key left out, a string for a number, a
+	// category the reference never had.
+	absent, wrongType, unseen bool
 }
 
 // record is one drawn record before encoding.
@@ -412,11 +420,24 @@ func (fg *featGen) setWindow(w int) {
 		fg.p = f.P
 	}
 	weights := f.Weights
+	fg.nullRate, fg.absent, fg.wrongType, fg.unseen = f.NullRate, 0, 0, 0
 	for _, d := range fg.drifts {
+		switch d.Kind {
+		case Nulls, Absent, WrongType, Unseen:
+			fg.broken = true
+		}
 		if d.FromWindow > w {
 			continue
 		}
 		switch d.Kind {
+		case Nulls:
+			fg.nullRate = d.Amount
+		case Absent:
+			fg.absent = d.Amount
+		case WrongType:
+			fg.wrongType = d.Amount
+		case Unseen:
+			fg.unseen = d.Amount
 		case Shift:
 			fg.loc += d.Amount * fg.unit
 		case Scale:
@@ -438,7 +459,18 @@ func (fg *featGen) setWindow(w int) {
 // drawn, so NullRate does not change the values.
 func (fg *featGen) sample() value {
 	r := fg.rng
-	v := value{null: r.Float64() < fg.spec.NullRate}
+	v := value{null: r.Float64() < fg.nullRate}
+	if fg.broken {
+		u := r.Float64() // one draw decides the breakage: shares add up, at most one applies
+		switch {
+		case u < fg.absent:
+			v.absent = true
+		case u < fg.absent+fg.wrongType:
+			v.wrongType = true
+		case u < fg.absent+fg.wrongType+fg.unseen:
+			v.unseen = true
+		}
+	}
 	switch fg.spec.Kind {
 	case Normal:
 		v.num = fg.finish(fg.loc + fg.spread*r.NormFloat64())
@@ -601,10 +633,15 @@ func (g *modelGen) appendRecord(b []byte, r *record, kind badKind) []byte {
 		b = append(b, ']')
 	} else {
 		b = append(b, `,"features":{`...)
+		first := true
 		for i := range g.feats {
-			if i > 0 {
+			if g.vals[i].absent {
+				continue
+			}
+			if !first {
 				b = append(b, ',')
 			}
+			first = false
 			b = append(b, g.feats[i].key...)
 			b = g.appendValue(b, i)
 		}
@@ -665,6 +702,10 @@ func (g *modelGen) appendValue(b []byte, i int) []byte {
 	switch {
 	case v.null:
 		return append(b, "null"...)
+	case v.wrongType:
+		return append(b, `"n/a"`...)
+	case v.unseen:
+		return append(b, `"`+UnseenCategory+`"`...)
 	case fg.spec.Kind == Categorical:
 		return append(b, fg.cats[v.cat]...)
 	case fg.spec.Kind == Bool && v.num == 1:

@@ -117,7 +117,25 @@ const (
 	// Mix changes the mixture of a Categorical feature to NewWeights
 	// (aligned with Categories) or sets a Bool feature's P to Amount.
 	Mix
+	// The kinds below break data quality rather than move the
+	// distribution; Amount is a share in (0, 1] of the records.
+	//
+	// Nulls sets the feature's null rate to Amount (a null burst).
+	Nulls
+	// Absent leaves the feature's key out of "features" in a share Amount
+	// of the records.
+	Absent
+	// WrongType writes a numeric feature as the string "n/a" in a share
+	// Amount of the records.
+	WrongType
+	// Unseen writes a categorical feature as UnseenCategory in a share
+	// Amount of the records.
+	Unseen
 )
+
+// UnseenCategory is the category an Unseen drift writes; no generated
+// reference has it.
+const UnseenCategory = "never-seen-before"
 
 // String returns the kind's name, e.g. "shift".
 func (k DriftKind) String() string {
@@ -128,6 +146,14 @@ func (k DriftKind) String() string {
 		return "scale"
 	case Mix:
 		return "mix"
+	case Nulls:
+		return "nulls"
+	case Absent:
+		return "absent"
+	case WrongType:
+		return "wrong_type"
+	case Unseen:
+		return "unseen"
 	default:
 		return fmt.Sprintf("DriftKind(%d)", int(k))
 	}
@@ -396,6 +422,16 @@ func (d *Drift) validate(f *Feature) error {
 		default:
 			return fmt.Errorf("mix of a %v feature: want a categorical or bool one", f.Kind)
 		}
+	case Nulls, Absent, WrongType, Unseen:
+		if !(d.Amount > 0 && d.Amount <= 1) {
+			return fmt.Errorf("%v of a share %g: want within (0, 1]", d.Kind, d.Amount)
+		}
+		if d.Kind == WrongType && !f.Kind.numeric() {
+			return fmt.Errorf("wrong_type of a %v feature: want a numeric one", f.Kind)
+		}
+		if d.Kind == Unseen && f.Kind != Categorical {
+			return fmt.Errorf("unseen of a %v feature: want a categorical one", f.Kind)
+		}
 	default:
 		return fmt.Errorf("unknown kind %v", d.Kind)
 	}
@@ -403,7 +439,8 @@ func (d *Drift) validate(f *Feature) error {
 }
 
 // Expected returns, for every model of the configuration, the sorted names
-// of its features that drift within the generated windows (a Drift whose
+// of its features whose distribution drifts (Shift, Scale, Mix) within the
+// generated windows (a Drift whose
 // FromWindow is at or past Windows does not count). A model without drift
 // maps to an empty, non-nil slice.
 func (c Config) Expected() map[string][]string {
@@ -411,7 +448,7 @@ func (c Config) Expected() map[string][]string {
 	for _, m := range c.Models {
 		names := []string{}
 		for _, d := range m.Drifts {
-			if d.FromWindow < c.Windows {
+			if d.FromWindow < c.Windows && d.Kind <= Mix { // distribution drifts, not quality breakage
 				names = append(names, d.Feature)
 			}
 		}

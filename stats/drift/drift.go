@@ -167,6 +167,7 @@ func DefaultPolicy() Policy {
 			MetricProportionZ: 0.05, MetricTTest: 0.05, MetricJensenShannon: 0.1, MetricJSDivergence: 0.1,
 			MetricHellinger: 0.1, MetricKL: 0.1, MetricTotalVariation: 0.1, MetricLInfinity: 0.1,
 			MetricWasserstein: 0.1, MetricEnergy: 0.1, MetricNullRate: 0.1,
+			MetricMissingRate: 0.01, MetricTypeErrorRate: 0.001, MetricOutOfRange: 0.01, MetricUnseenRate: 0.01,
 		},
 		MinSamples:  100,
 		PSIBins:     10,
@@ -214,10 +215,10 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	for i := range base.Features {
 		bf, cf := &base.Features[i], &w.Features[i]
 		rows = e.subject(rows, head, FamilyData, bf.Name, bf, cf, p, groupKey{base.ID, i})
-		quality = appendNullRate(quality, head, bf.Name, bf, cf, p)
+		quality = appendQuality(quality, head, bf.Name, bf, cf, p)
 	}
 	rows = e.subject(rows, head, FamilyPrediction, "prediction", &base.Prediction, &w.Prediction, p, groupKey{base.ID, -1})
-	quality = appendNullRate(quality, head, "prediction", &base.Prediction, &w.Prediction, p)
+	quality = appendQuality(quality, head, "prediction", &base.Prediction, &w.Prediction, p)
 	correct(rows, p.Correction)
 	if p.RequireSignificance {
 		requireSignificance(rows)
@@ -360,21 +361,63 @@ func requireSignificance(rows []Row) {
 	}
 }
 
-func appendNullRate(rows []Row, head Row, name string, bf *baselines.Feature, cf *windows.Feature, p *Policy) []Row {
+// appendQuality appends a feature's data-quality rows: null_rate (judged
+// against the reference's null rate plus its threshold), missing_rate and
+// type_error_rate (the reference had neither: judged against the threshold
+// alone), out_of_range_rate for numeric features (values outside the
+// reference's [min, max]; a continuous feature's next value falls outside
+// with probability 2/(n+1) under no change, n reference values) and
+// unseen_category_rate for categorical ones (categories the reference never
+// had; under no change about the reference's share of categories seen once,
+// Good-Turing), each judged against that expectation plus the threshold.
+// null_rate, missing_rate and type_error_rate are shares of the window's
+// records, the other two of its non-null values. None needs MinSamples:
+// one broken record is a fact, not an estimate.
+func appendQuality(rows []Row, head Row, name string, bf *baselines.Feature, cf *windows.Feature, p *Policy) []Row {
 	n := cf.Nulls + cf.Count
 	if n == 0 {
 		return rows
 	}
-	r := head
-	r.Family, r.Subject, r.Metric = FamilyQuality, name, MetricNullRate
-	r.Value = float64(cf.Nulls) / float64(n)
-	r.NCurrent, r.NReference = n, bf.Count+bf.Nulls
-	if inc, ok := p.Thresholds[MetricNullRate]; ok {
-		r.Threshold = bf.NullRate() + inc
-		r.Drifted = r.Value > r.Threshold
-		r.ThresholdSource = SourceStatic
+	// add appends the row of count out of of values, n and nref behind it.
+	add := func(metric string, count, of, nref int64, expected float64) {
+		r := head
+		r.Family, r.Subject, r.Metric = FamilyQuality, name, metric
+		r.Value = float64(count) / float64(of)
+		r.NCurrent, r.NReference = of, nref
+		if inc, ok := p.Thresholds[metric]; ok {
+			r.Threshold = expected + inc
+			r.Drifted = r.Value > r.Threshold
+			r.ThresholdSource = SourceStatic
+		}
+		rows = append(rows, r)
 	}
-	return append(rows, r)
+	nref := bf.Count + bf.Nulls
+	add(MetricNullRate, cf.Nulls, n, nref, bf.NullRate())
+	add(MetricMissingRate, cf.Absent, n, nref, 0)
+	add(MetricTypeErrorRate, cf.WrongType, n, nref, 0)
+	if bf.Count == 0 || cf.Count == 0 {
+		return rows
+	}
+	if bf.Kind == baselines.Numeric {
+		add(MetricOutOfRange, cf.OutOfRange, cf.Count, bf.Count, 2/float64(bf.Count+1))
+		return rows
+	}
+	if _, overflowed := bf.Categories[baselines.OtherCategory]; overflowed {
+		return rows // the reference's rare categories were not kept by name
+	}
+	var unseen, once int64
+	for c, k := range cf.Categories {
+		if _, ok := bf.Categories[c]; !ok {
+			unseen += k
+		}
+	}
+	for _, k := range bf.Categories {
+		if k == 1 {
+			once++
+		}
+	}
+	add(MetricUnseenRate, unseen, cf.Count, bf.Count, float64(once)/float64(bf.Count))
+	return rows
 }
 
 func (e *Evaluator) psiGroups(k groupKey, counts []int64, bins int) []int {

@@ -170,3 +170,56 @@ func TestSignificanceGuardsSmallWindows(t *testing.T) {
 		t.Errorf("without the significance requirement psi %v should be drifted", psi.Value)
 	}
 }
+
+// TestEvaluateQuality: each data-quality row's value, threshold and verdict.
+func TestEvaluateQuality(t *testing.T) {
+	e := NewEvaluator(DefaultPolicy(), nil)
+	stable := e.Evaluate(window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100))
+	for _, m := range []string{MetricMissingRate, MetricTypeErrorRate} {
+		for _, s := range []string{"x", "color", "prediction"} {
+			if r := find(t, stable, FamilyQuality, s, m); r.Value != 0 || r.Drifted {
+				t.Errorf("stable %s/%s: %+v", s, m, r)
+			}
+		}
+	}
+	// x: 3000 reference values, so 2/3001 of values are expected outside [0, 2].
+	if r := find(t, stable, FamilyQuality, "x", MetricOutOfRange); r.Value != 0 || math.Abs(r.Threshold-(0.01+2.0/3001)) > 1e-15 || r.Drifted {
+		t.Errorf("stable out_of_range %+v", r)
+	}
+	if r := find(t, stable, FamilyQuality, "color", MetricUnseenRate); r.Value != 0 || r.Threshold != 0.01 || r.Drifted {
+		t.Errorf("stable unseen %+v", r) // no category seen once in the reference: Good-Turing expects 0
+	}
+
+	w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 440, "blue": 440, "green": 20}, 100)
+	x, col := &w.Features[0], &w.Features[1]
+	x.OutOfRange = 45              // 5% of 900 values
+	x.Nulls, x.WrongType = 100, 90 // 90 of 1000 records sent a string
+	col.Absent = 30                // 3% of the records lack the key
+	rows := e.Evaluate(w)
+	for _, c := range []struct {
+		subject, metric string
+		value           float64
+		drifted         bool
+	}{
+		{"x", MetricOutOfRange, 45.0 / 900, true},
+		{"x", MetricTypeErrorRate, 90.0 / 1000, true},
+		{"color", MetricMissingRate, 30.0 / 1000, true},
+		{"color", MetricUnseenRate, 20.0 / 900, true},
+		{"color", MetricTypeErrorRate, 0, false},
+	} {
+		if r := find(t, rows, FamilyQuality, c.subject, c.metric); math.Abs(r.Value-c.value) > 1e-15 || r.Drifted != c.drifted {
+			t.Errorf("%s/%s = %v drifted %v, want %v drifted %v", c.subject, c.metric, r.Value, r.Drifted, c.value, c.drifted)
+		}
+	}
+
+	// A reference that overflowed its category cap cannot tell rare from
+	// unseen: no unseen row.
+	b := baseline()
+	b.Features[1].Categories[baselines.OtherCategory] = 5
+	w.Baseline = b
+	for _, r := range e.Evaluate(w) {
+		if r.Metric == MetricUnseenRate && r.Subject == "color" {
+			t.Errorf("unseen row with an overflowed reference: %+v", r)
+		}
+	}
+}

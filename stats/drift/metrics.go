@@ -32,6 +32,21 @@ const (
 	MetricLateRecords    = "late_records"
 )
 
+// Data-quality metrics of family quality, per feature (and the prediction)
+// per window. Each is a share of the window's records for the feature, and
+// is drifted when it exceeds its threshold (Policy.Thresholds), which is an
+// increase over what the reference leads to expect (see appendQuality).
+const (
+	MetricMissingRate   = "missing_rate"         // key absent from "features"
+	MetricTypeErrorRate = "type_error_rate"      // JSON type does not fit the feature (a string for a number)
+	MetricOutOfRange    = "out_of_range_rate"    // numeric: outside the reference's [min, max]
+	MetricUnseenRate    = "unseen_category_rate" // categorical: a category the reference never had
+)
+
+// QualityMetrics are the data-quality metrics besides null_rate; they take
+// thresholds (drift.thresholds) but are not verdict rules.
+var QualityMetrics = []string{MetricMissingRate, MetricTypeErrorRate, MetricOutOfRange, MetricUnseenRate}
+
 // metricSpec describes how a metric is computed and judged.
 type metricSpec struct {
 	test        bool // judged on its p-value: drifted when p < threshold
