@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -133,6 +134,9 @@ type Drift struct {
 	Metrics     *Metrics     `yaml:"metrics"`
 	Calibration *Calibration `yaml:"calibration"`
 	MDE         *MDE         `yaml:"mde"`
+	// Importance weighs features in the dataset-level weighted_drift_share;
+	// unnamed features weigh 0; empty: all weigh 1.
+	Importance map[string]float64 `yaml:"importance"`
 }
 
 // Metrics are the rows written per subject, besides its rule's metric.
@@ -243,6 +247,7 @@ func Default() *Config {
 			Numeric:     &Rule{Metric: p.Numeric.Metric, Threshold: p.Numeric.Threshold},
 			Categorical: &Rule{Metric: p.Categorical.Metric, Threshold: p.Categorical.Threshold},
 			Features:    map[string]Rule{},
+			Importance:  map[string]float64{},
 			Thresholds:  p.Thresholds,
 			MinSamples:  &min,
 			PSIBins:     p.PSIBins,
@@ -504,6 +509,17 @@ func (d *Drift) validate(path string, top bool) error {
 			return err
 		}
 	}
+	var total float64
+	for _, f := range sortedKeys(d.Importance) {
+		v := d.Importance[f]
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("%s.importance.%s: must be a finite weight >= 0, got %v", path, f, v)
+		}
+		total += v
+	}
+	if len(d.Importance) > 0 && !(total > 0) {
+		return fmt.Errorf("%s.importance: at least one weight must be positive", path)
+	}
 	for _, m := range sortedKeys(d.Thresholds) {
 		if err := checkThreshold(path+".thresholds."+m, m, d.Thresholds[m]); err != nil {
 			return err
@@ -528,16 +544,16 @@ func (d *Drift) validate(path string, top bool) error {
 }
 
 func (r *Rule) validate(path string) error {
-	if slices.Contains(drift.QualityMetrics, r.Metric) {
-		return fmt.Errorf("%s: %s is a data-quality metric, not a drift rule; set its threshold under drift.thresholds", path, r.Metric)
+	if slices.Contains(drift.QualityMetrics, r.Metric) || slices.Contains(drift.DatasetMetrics, r.Metric) {
+		return fmt.Errorf("%s: %s is a share of records or features, not a drift rule; set its threshold under drift.thresholds", path, r.Metric)
 	}
 	return checkThreshold(path, r.Metric, r.Threshold)
 }
 
 func checkThreshold(path, metric string, thr float64) error {
-	if slices.Contains(drift.QualityMetrics, metric) {
-		if !(thr > 0 && thr < 1) {
-			return fmt.Errorf("%s: %s is a share of records; threshold must be in (0, 1), got %v", path, metric, thr)
+	if slices.Contains(drift.QualityMetrics, metric) || slices.Contains(drift.DatasetMetrics, metric) {
+		if !(thr > 0 && thr <= 1) {
+			return fmt.Errorf("%s: %s is a share; threshold must be in (0, 1], got %v", path, metric, thr)
 		}
 		return nil
 	}
@@ -615,6 +631,9 @@ func (d *Drift) apply(base drift.Policy) drift.Policy {
 	}
 	if d.MDE != nil {
 		p.MDE = drift.MDE{Alpha: d.MDE.Alpha, Power: d.MDE.Power}
+	}
+	if len(d.Importance) > 0 {
+		p.Importance = d.Importance
 	}
 	return p
 }

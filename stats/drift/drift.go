@@ -153,6 +153,11 @@ type Policy struct {
 	Calibration Calibration
 	// MDE is the level and power of the minimum detectable effects.
 	MDE MDE
+	// Importance weighs features in the dataset-level weighted_drift_share
+	// (for example a model's feature importances, or 1 for the 10 to 20
+	// features that matter most); features it does not name weigh 0. Empty:
+	// every feature weighs 1.
+	Importance map[string]float64
 }
 
 // DefaultPolicy returns the documented defaults (see the package doc).
@@ -168,6 +173,7 @@ func DefaultPolicy() Policy {
 			MetricHellinger: 0.1, MetricKL: 0.1, MetricTotalVariation: 0.1, MetricLInfinity: 0.1,
 			MetricWasserstein: 0.1, MetricEnergy: 0.1, MetricNullRate: 0.1,
 			MetricMissingRate: 0.01, MetricTypeErrorRate: 0.001, MetricOutOfRange: 0.01, MetricUnseenRate: 0.01,
+			MetricDriftedShare: 0.5, MetricWeightedDrift: 0.5,
 		},
 		MinSamples:  100,
 		PSIBins:     10,
@@ -223,7 +229,52 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	if p.RequireSignificance {
 		requireSignificance(rows)
 	}
+	rows = appendDataset(rows, head, len(base.Features), p)
 	return append(rows, quality...)
+}
+
+// appendDataset appends the window's dataset-level rows (family data,
+// subject "*"): drifted_share, the share of features with a verdict that
+// drifted, and weighted_drift_share, the same share weighted by
+// p.Importance, which is the dataset's verdict (Primary), each judged
+// drifted at or above its threshold (default 0.5, Evidently's dataset drift
+// share). nFeatures is how many features the baseline has.
+func appendDataset(rows []Row, head Row, nFeatures int, p *Policy) []Row {
+	var judged, drifted int64
+	var w, wDrifted float64
+	for i := range rows {
+		r := &rows[i]
+		if r.Family != FamilyData || !r.Primary {
+			continue
+		}
+		weight := 1.0
+		if len(p.Importance) > 0 {
+			weight = p.Importance[r.Subject]
+		}
+		judged++
+		w += weight
+		if r.Drifted {
+			drifted++
+			wDrifted += weight
+		}
+	}
+	if judged == 0 {
+		return rows
+	}
+	add := func(metric string, value float64, primary bool) {
+		r := head
+		r.Family, r.Subject, r.Metric, r.Value, r.Primary = FamilyData, "*", metric, value, primary
+		r.NCurrent, r.NReference = judged, int64(nFeatures)
+		if t, ok := p.Thresholds[metric]; ok {
+			r.Threshold, r.Drifted, r.ThresholdSource = t, value >= t, SourceStatic
+		}
+		rows = append(rows, r)
+	}
+	add(MetricDriftedShare, float64(drifted)/float64(judged), false)
+	if w > 0 {
+		add(MetricWeightedDrift, wDrifted/w, true)
+	}
+	return rows
 }
 
 // Late returns the row reporting records that arrived after their window

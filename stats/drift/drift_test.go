@@ -223,3 +223,35 @@ func TestEvaluateQuality(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateDataset: the dataset-level rows count the features with a
+// verdict, weigh them by importance, and the weighted share is the verdict.
+func TestEvaluateDataset(t *testing.T) {
+	shifted := window([]int64{0, 0, 300, 600}, []float64{0, 0, 300, 1200}, map[string]int64{"red": 450, "blue": 450}, 100)
+	p := DefaultPolicy()
+	rows := NewEvaluator(p, nil).Evaluate(shifted)
+	if r := find(t, rows, FamilyData, "x", MetricPSI); !r.Drifted {
+		t.Fatalf("x not drifted: %+v", r)
+	}
+	// x drifted, color did not: half the features.
+	share := find(t, rows, FamilyData, "*", MetricDriftedShare)
+	weighted := find(t, rows, FamilyData, "*", MetricWeightedDrift)
+	if share.Value != 0.5 || share.NCurrent != 2 || share.NReference != 2 || !share.Drifted || share.Primary {
+		t.Errorf("drifted_share %+v", share)
+	}
+	if weighted.Value != 0.5 || !weighted.Drifted || !weighted.Primary {
+		t.Errorf("weighted_drift_share %+v", weighted)
+	}
+	p.Importance = map[string]float64{"color": 3, "x": 1}
+	rows = NewEvaluator(p, nil).Evaluate(shifted)
+	if r := find(t, rows, FamilyData, "*", MetricWeightedDrift); math.Abs(r.Value-0.25) > 1e-15 || r.Drifted {
+		t.Errorf("weighted by importance: %+v, want 1/4, not drifted", r)
+	}
+	// No feature with enough samples: no dataset rows.
+	p.MinSamples = 1 << 40
+	for _, r := range NewEvaluator(p, nil).Evaluate(shifted) {
+		if r.Subject == "*" {
+			t.Errorf("dataset row without judged features: %+v", r)
+		}
+	}
+}

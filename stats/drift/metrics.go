@@ -47,6 +47,17 @@ const (
 // thresholds (drift.thresholds) but are not verdict rules.
 var QualityMetrics = []string{MetricMissingRate, MetricTypeErrorRate, MetricOutOfRange, MetricUnseenRate}
 
+// Dataset-level metrics: one row each per window, family data, subject "*",
+// over the features whose verdict the window reached (enough samples).
+const (
+	MetricDriftedShare  = "drifted_share"        // share of those features that drifted
+	MetricWeightedDrift = "weighted_drift_share" // the same weighted by Policy.Importance; the window's dataset verdict
+)
+
+// DatasetMetrics are the dataset-level metrics; like QualityMetrics they
+// take thresholds (shares) but are not verdict rules.
+var DatasetMetrics = []string{MetricDriftedShare, MetricWeightedDrift}
+
 // metricSpec describes how a metric is computed and judged.
 type metricSpec struct {
 	test        bool // judged on its p-value: drifted when p < threshold
