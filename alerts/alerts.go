@@ -29,15 +29,20 @@ const (
 // own verdict (its Primary row) that drifted is a drift warning, SEV-3, and
 // so is a data-quality breach of a feature (a null-rate rise, absent keys,
 // wrong types, out-of-range values, unseen categories: each is a verdict of
-// its own); any other drifted row (a secondary test, late records) is a
-// minor anomaly, SEV-4; rows that did not drift get none.
+// its own), and a latency quantile above its SLO; throughput below its floor
+// is SEV-2 (the model may be down); any other drifted row (a secondary
+// test, late records) is a minor anomaly, SEV-4; rows that did not drift
+// get none.
 func Classify(rows []drift.Row) {
 	for i := range rows {
 		r := &rows[i]
 		switch {
 		case !r.Drifted:
 			r.Severity = ""
-		case r.Primary, r.Family == drift.FamilyQuality && r.Metric != drift.MetricLateRecords:
+		case r.Family == drift.FamilyServing && r.Metric == drift.MetricThroughput:
+			r.Severity = string(Sev2) // traffic fell below its floor: the model may be down
+		case r.Primary, r.Family == drift.FamilyServing,
+			r.Family == drift.FamilyQuality && r.Metric != drift.MetricLateRecords:
 			r.Severity = string(Sev3)
 		default:
 			r.Severity = string(Sev4)

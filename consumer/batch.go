@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -67,13 +68,15 @@ const (
 	ColModelVersion
 	ColTimestamp
 	ColPrediction
+	ColLatency // latency_ms, float64, null when absent
 	FirstFeatureCol
 )
 
 var dictString = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
 
 // Schema returns the Arrow schema of a model's batches: prediction_id,
-// model_version (dictionary), timestamp (ms, UTC), prediction, then one column
+// model_version (dictionary), timestamp (ms, UTC), prediction, latency_ms
+// (null when the record has none), then one column
 // per baseline feature named "feature.<name>": float64 for numeric features,
 // dictionary-encoded strings for categorical ones. Missing values are nulls.
 // The schema metadata carries the model and baseline id.
@@ -84,6 +87,7 @@ func Schema(b *baselines.Baseline) *arrow.Schema {
 		arrow.Field{Name: "model_version", Type: dictString},
 		arrow.Field{Name: "timestamp", Type: &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}},
 		arrow.Field{Name: "prediction", Type: columnType(b.Prediction.Kind), Nullable: true},
+		arrow.Field{Name: "latency_ms", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 	)
 	for _, f := range b.Features {
 		fields = append(fields, arrow.Field{Name: "feature." + f.Name, Type: columnType(f.Kind), Nullable: true})
@@ -126,6 +130,11 @@ func (bb *BatchBuilder) Append(r *Record) {
 	appendDict(bb.rb.Field(ColModelVersion), r.ModelVersion)
 	bb.rb.Field(ColTimestamp).(*array.TimestampBuilder).Append(arrow.Timestamp(r.Timestamp.UnixMilli()))
 	bb.appendValue(bb.rb.Field(ColPrediction), bb.base.Prediction.Kind, r.Prediction, row, -1)
+	if lb := bb.rb.Field(ColLatency).(*array.Float64Builder); math.IsNaN(r.LatencyMS) {
+		lb.AppendNull()
+	} else {
+		lb.Append(r.LatencyMS)
+	}
 	for i := range bb.base.Features {
 		f := &bb.base.Features[i]
 		v, ok := r.Features[f.Name]

@@ -12,6 +12,7 @@ import (
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/consumer"
 	"github.com/driftwatch/driftwatch/stats"
+	"github.com/driftwatch/driftwatch/stats/sketch"
 )
 
 // Key identifies whose windows these are: one model version.
@@ -65,6 +66,10 @@ type Window struct {
 	Records    int64
 	Features   []Feature
 	Prediction Feature
+	// Latency holds the records' latency_ms (finite, >= 0) with relative
+	// accuracy LatencyAccuracy, for serving SLOs; records without one are
+	// not in it.
+	Latency *sketch.Sketch
 	// MaxCategories caps the distinct categories kept per feature.
 	MaxCategories int
 }
@@ -77,8 +82,16 @@ func NewWindow(k Key, start, end time.Time, base *baselines.Baseline, maxCategor
 		w.Features[i] = newFeature(&base.Features[i])
 	}
 	w.Prediction = newFeature(&base.Prediction)
+	var err error
+	if w.Latency, err = sketch.New(LatencyAccuracy); err != nil {
+		panic(fmt.Sprintf("windows: latency sketch: %v", err)) // a constant accuracy: cannot happen
+	}
 	return w
 }
+
+// LatencyAccuracy is the relative accuracy of latency quantiles: a reported
+// p99 of 250 ms is within 2.5 ms of the 99th-percentile record's latency.
+const LatencyAccuracy = 0.01
 
 // feature returns feature i of w, or the prediction for -1.
 func (w *Window) feature(i int) *Feature {
@@ -153,6 +166,9 @@ func (w *Window) Merge(o *Window) error {
 		w.Features[i].merge(&o.Features[i], w.MaxCategories)
 	}
 	w.Prediction.merge(&o.Prediction, w.MaxCategories)
+	if err := w.Latency.Merge(o.Latency); err != nil {
+		return fmt.Errorf("merge latency of window %s %s@%s: %w", w.Model, w.Version, w.Start.Format(time.RFC3339), err)
+	}
 	w.Seal()
 	return nil
 }

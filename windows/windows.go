@@ -12,6 +12,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -310,6 +311,13 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 		w.Features[i].add(rec.Column(consumer.FirstFeatureCol+i), rows, &base.Features[i], a.cfg.MaxCategories)
 	}
 	w.Prediction.add(rec.Column(consumer.ColPrediction), rows, &base.Prediction, a.cfg.MaxCategories)
+	lat := rec.Column(consumer.ColLatency).(*array.Float64)
+	vals := lat.Float64Values()
+	for _, i := range rows {
+		if x := vals[i]; lat.IsValid(i) && x >= 0 && !math.IsInf(x, 1) {
+			w.Latency.Add(x)
+		}
+	}
 }
 
 // owned returns k with its version copied: a key read from a batch points

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -127,5 +129,51 @@ func TestQualityBreakageIsFlagged(t *testing.T) {
 				t.Errorf("fraud window %d: %s flagged, not injected", w, k)
 			}
 		}
+	}
+}
+
+// TestServingRowsMatchRecords: replay's latency quantiles per model and
+// window are within the sketch's 1% of the exact order statistics of the
+// records' latency_ms, and throughput is the window's records per second.
+func TestServingRowsMatchRecords(t *testing.T) {
+	scen := synth.Demo(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	scen.Windows, scen.RecordsPerWindow, scen.BadRate, scen.DuplicateRate = 3, 3000, 0, 0
+	latencies := map[string][]float64{}
+	if err := scen.Generate(func(m synth.Message) error {
+		var r struct {
+			Latency float64 `json:"latency_ms"`
+		}
+		if err := json.Unmarshal(m.Value, &r); err != nil {
+			return err
+		}
+		k := fmt.Sprintf("%s %d", m.Model, m.Window)
+		latencies[k] = append(latencies[k], r.Latency)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, r := range replayRows(t, t.TempDir(), scen, 2000) {
+		if r["family"] != "serving" {
+			continue
+		}
+		start, _ := time.Parse(time.RFC3339, r["window_start"].(string))
+		got[fmt.Sprintf("%s %d %s", r["model"], int(start.Sub(scen.Start)/scen.Window), r["metric"])] = r["value"].(float64)
+	}
+	for k, xs := range latencies {
+		slices.Sort(xs)
+		for metric, q := range map[string]float64{"latency_p50_ms": 0.5, "latency_p95_ms": 0.95, "latency_p99_ms": 0.99} {
+			exact := xs[int(q*float64(len(xs)-1))] // numpy's method="lower"
+			v, ok := got[k+" "+metric]
+			if !ok || math.Abs(v-exact) > 0.01*exact {
+				t.Errorf("%s %s = %v (present %v), exact order statistic %v", k, metric, v, ok, exact)
+			}
+		}
+		if v := got[k+" throughput_rps"]; v != float64(len(xs))/3600 {
+			t.Errorf("%s throughput %v, want %d records / 3600 s", k, v, len(xs))
+		}
+	}
+	if len(latencies) != 2*scen.Windows {
+		t.Fatalf("%d model windows generated", len(latencies))
 	}
 }

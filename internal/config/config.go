@@ -137,6 +137,16 @@ type Drift struct {
 	// Importance weighs features in the dataset-level weighted_drift_share;
 	// unnamed features weigh 0; empty: all weigh 1.
 	Importance map[string]float64 `yaml:"importance"`
+	SLO        *SLO               `yaml:"slo"`
+}
+
+// SLO holds the serving objectives the serving rows are judged against; 0
+// leaves one unjudged.
+type SLO struct {
+	LatencyP50    float64 `yaml:"latency_p50_ms"`
+	LatencyP95    float64 `yaml:"latency_p95_ms"`
+	LatencyP99    float64 `yaml:"latency_p99_ms"`
+	MinThroughput float64 `yaml:"min_throughput_rps"`
 }
 
 // Metrics are the rows written per subject, besides its rule's metric.
@@ -248,6 +258,7 @@ func Default() *Config {
 			Categorical: &Rule{Metric: p.Categorical.Metric, Threshold: p.Categorical.Threshold},
 			Features:    map[string]Rule{},
 			Importance:  map[string]float64{},
+			SLO:         &SLO{},
 			Thresholds:  p.Thresholds,
 			MinSamples:  &min,
 			PSIBins:     p.PSIBins,
@@ -509,6 +520,16 @@ func (d *Drift) validate(path string, top bool) error {
 			return err
 		}
 	}
+	if o := d.SLO; o != nil {
+		for _, v := range []struct {
+			key string
+			val float64
+		}{{"latency_p50_ms", o.LatencyP50}, {"latency_p95_ms", o.LatencyP95}, {"latency_p99_ms", o.LatencyP99}, {"min_throughput_rps", o.MinThroughput}} {
+			if !(v.val >= 0) || math.IsInf(v.val, 0) {
+				return fmt.Errorf("%s.slo.%s: must be a finite number >= 0 (0: not judged), got %v", path, v.key, v.val)
+			}
+		}
+	}
 	var total float64
 	for _, f := range sortedKeys(d.Importance) {
 		v := d.Importance[f]
@@ -634,6 +655,9 @@ func (d *Drift) apply(base drift.Policy) drift.Policy {
 	}
 	if len(d.Importance) > 0 {
 		p.Importance = d.Importance
+	}
+	if d.SLO != nil {
+		p.SLO = drift.SLO{LatencyP50: d.SLO.LatencyP50, LatencyP95: d.SLO.LatencyP95, LatencyP99: d.SLO.LatencyP99, MinThroughput: d.SLO.MinThroughput}
 	}
 	return p
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/driftwatch/driftwatch/consumer"
+	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
 // RegisterMetrics exposes p's progress on reg as driftwatch_* metrics, read
@@ -45,6 +46,25 @@ func RegisterMetrics(reg prometheus.Registerer, p *Pipeline) {
 				return 0
 			}),
 	)
+	latency := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "driftwatch_serving_latency_ms",
+		Help: "Serving latency_ms quantile of the newest committed window, per model version."}, []string{"model", "model_version", "quantile"})
+	throughput := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "driftwatch_serving_throughput_rps",
+		Help: "Records per second of the newest committed window, per model version."}, []string{"model", "model_version"})
+	reg.MustRegister(latency, throughput)
+	quantiles := map[string]string{drift.MetricLatencyP50: "0.5", drift.MetricLatencyP95: "0.95", drift.MetricLatencyP99: "0.99"}
+	p.observe = func(rows []drift.Row) {
+		for i := range rows {
+			r := &rows[i]
+			if r.Family != drift.FamilyServing {
+				continue
+			}
+			if q, ok := quantiles[r.Metric]; ok {
+				latency.WithLabelValues(r.Model, r.ModelVersion, q).Set(r.Value)
+			} else if r.Metric == drift.MetricThroughput {
+				throughput.WithLabelValues(r.Model, r.ModelVersion).Set(r.Value)
+			}
+		}
+	}
 	for _, reason := range []string{consumer.ReasonTooBig, consumer.ReasonNotJSON, consumer.ReasonMissingField,
 		consumer.ReasonWrongType, consumer.ReasonBadTimestamp, consumer.ReasonNoBaseline} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{

@@ -75,6 +75,7 @@ type Pipeline struct {
 	DeadLetters func(ctx context.Context, dls []sinks.DeadLetter) error
 
 	assigner *windows.Assigner
+	observe  func([]drift.Row) // set by RegisterMetrics: committed rows that feed gauges
 	audit    chan auditEntry
 	running  chan struct{} // closed when Run's stages stop
 	failing  atomic.Int64  // unix nanos since the sink has been failing; 0 when healthy
@@ -184,6 +185,9 @@ func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 			return err
 		}
 		c.Ack(nil)
+		if p.observe != nil {
+			p.observe(res.Rows)
+		}
 		if p.OnCommit != nil {
 			p.OnCommit(res)
 		}

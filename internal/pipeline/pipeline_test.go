@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
 	"github.com/driftwatch/driftwatch/baselines"
@@ -141,6 +143,30 @@ func TestCommitsEveryWindowInOrder(t *testing.T) {
 	}
 	if c := p.Counts(); c.Windows.Closed != 5 || c.Windows.Records != 1000 {
 		t.Fatalf("counts %+v", c)
+	}
+}
+
+// TestServingGauges: committed windows' serving rows set the latency and
+// throughput gauges of their model version.
+func TestServingGauges(t *testing.T) {
+	src := &ackSource{base: baseline(), hours: 2}
+	p := &Pipeline{Source: src, Windows: windows.Config{Size: time.Hour, FlushAtEnd: true},
+		Evaluator: drift.NewEvaluator(drift.DefaultPolicy(), nil), Sink: &failingSink{ok: 100}}
+	reg := prometheus.NewRegistry()
+	RegisterMetrics(reg, p)
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP driftwatch_serving_throughput_rps Records per second of the newest committed window, per model version.
+# TYPE driftwatch_serving_throughput_rps gauge
+driftwatch_serving_throughput_rps{model="m",model_version="1"} 0.05555555555555555
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "driftwatch_serving_throughput_rps"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(reg, "driftwatch_serving_latency_ms"); n != 3 {
+		t.Errorf("%d latency series, want p50, p95 and p99 of the one model version", n)
 	}
 }
 

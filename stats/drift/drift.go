@@ -71,6 +71,7 @@ const (
 	FamilyData       = "data"
 	FamilyPrediction = "prediction"
 	FamilyQuality    = "quality"
+	FamilyServing    = "serving" // serving SLOs: latency quantiles, throughput
 )
 
 // Row is one drift metric row, CONTRACT.md section 3. Its JSON form is the
@@ -153,11 +154,20 @@ type Policy struct {
 	Calibration Calibration
 	// MDE is the level and power of the minimum detectable effects.
 	MDE MDE
+	// SLO is the serving objectives the serving rows are judged against.
+	SLO SLO
 	// Importance weighs features in the dataset-level weighted_drift_share
 	// (for example a model's feature importances, or 1 for the 10 to 20
 	// features that matter most); features it does not name weigh 0. Empty:
 	// every feature weighs 1.
 	Importance map[string]float64
+}
+
+// SLO holds serving objectives; a zero field is not judged (its row is
+// still written, with threshold 0 and no verdict).
+type SLO struct {
+	LatencyP50, LatencyP95, LatencyP99 float64 // ms: drifted above
+	MinThroughput                      float64 // records per second: drifted below
 }
 
 // DefaultPolicy returns the documented defaults (see the package doc).
@@ -230,7 +240,45 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 		requireSignificance(rows)
 	}
 	rows = appendDataset(rows, head, len(base.Features), p)
-	return append(rows, quality...)
+	rows = append(rows, quality...)
+	return appendServing(rows, head, w, &p.SLO)
+}
+
+// Serving metrics (family serving).
+const (
+	MetricLatencyP50 = "latency_p50_ms"
+	MetricLatencyP95 = "latency_p95_ms"
+	MetricLatencyP99 = "latency_p99_ms"
+	MetricThroughput = "throughput_rps"
+)
+
+// appendServing appends the window's serving rows: the p50, p95 and p99 of
+// the records' latency_ms (subject latency_ms; DDSketch estimates within
+// windows.LatencyAccuracy, numpy's "lower" order statistic) when any record
+// had one, and the window's records per second (subject throughput), each
+// judged against its SLO when one is set.
+func appendServing(rows []Row, head Row, w *windows.Window, slo *SLO) []Row {
+	add := func(subject, metric string, value float64, n int64, limit float64, below bool) {
+		r := head
+		r.Family, r.Subject, r.Metric, r.Value, r.NCurrent = FamilyServing, subject, metric, value, n
+		if limit > 0 {
+			r.Threshold, r.ThresholdSource = limit, SourceStatic
+			r.Drifted = value > limit
+			if below {
+				r.Drifted = value < limit
+			}
+		}
+		rows = append(rows, r)
+	}
+	if n := int64(w.Latency.Count()); n > 0 {
+		add("latency_ms", MetricLatencyP50, w.Latency.Quantile(0.50), n, slo.LatencyP50, false)
+		add("latency_ms", MetricLatencyP95, w.Latency.Quantile(0.95), n, slo.LatencyP95, false)
+		add("latency_ms", MetricLatencyP99, w.Latency.Quantile(0.99), n, slo.LatencyP99, false)
+	}
+	if secs := w.End.Sub(w.Start).Seconds(); secs > 0 {
+		add("throughput", MetricThroughput, float64(w.Records)/secs, w.Records, slo.MinThroughput, true)
+	}
+	return rows
 }
 
 // appendDataset appends the window's dataset-level rows (family data,

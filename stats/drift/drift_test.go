@@ -255,3 +255,43 @@ func TestEvaluateDataset(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateServing: latency quantiles from the window's sketch and the
+// throughput, judged only against the SLOs that are set.
+func TestEvaluateServing(t *testing.T) {
+	w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+	w.Records = 3600
+	for i := 1; i <= 1000; i++ {
+		w.Latency.Add(float64(i)) // 1 ... 1000 ms
+	}
+	p := DefaultPolicy()
+	rows := NewEvaluator(p, nil).Evaluate(w)
+	for metric, exact := range map[string]float64{MetricLatencyP50: 500, MetricLatencyP95: 950, MetricLatencyP99: 990} {
+		// numpy's "lower" order statistic of 1..1000: x_(floor(q*999)).
+		r := find(t, rows, FamilyServing, "latency_ms", metric)
+		if math.Abs(r.Value-exact) > windows.LatencyAccuracy*exact || r.NCurrent != 1000 || r.Drifted || r.Threshold != 0 || r.ThresholdSource != "" {
+			t.Errorf("%s = %+v, want %v within 1%%, not judged", metric, r, exact)
+		}
+	}
+	if r := find(t, rows, FamilyServing, "throughput", MetricThroughput); r.Value != 1 || r.Drifted {
+		t.Errorf("throughput %+v, want 1 record/s", r)
+	}
+	p.SLO = SLO{LatencyP99: 500, LatencyP50: 600, MinThroughput: 2}
+	rows = NewEvaluator(p, nil).Evaluate(w)
+	if r := find(t, rows, FamilyServing, "latency_ms", MetricLatencyP99); !r.Drifted || r.Threshold != 500 {
+		t.Errorf("p99 over its SLO: %+v", r)
+	}
+	if r := find(t, rows, FamilyServing, "latency_ms", MetricLatencyP50); r.Drifted {
+		t.Errorf("p50 within its SLO: %+v", r)
+	}
+	if r := find(t, rows, FamilyServing, "throughput", MetricThroughput); !r.Drifted {
+		t.Errorf("throughput under its floor: %+v", r)
+	}
+	// No latencies: no latency rows.
+	w.Latency.Reset()
+	for _, r := range NewEvaluator(p, nil).Evaluate(w) {
+		if r.Subject == "latency_ms" {
+			t.Errorf("latency row without latencies: %+v", r)
+		}
+	}
+}
