@@ -69,6 +69,7 @@ const (
 	ColTimestamp
 	ColPrediction
 	ColLatency // latency_ms, float64, null when absent
+	ColVariant // variant, dictionary-encoded, null when absent
 	FirstFeatureCol
 )
 
@@ -76,7 +77,7 @@ var dictString = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, Va
 
 // Schema returns the Arrow schema of a model's batches: prediction_id,
 // model_version (dictionary), timestamp (ms, UTC), prediction, latency_ms
-// (null when the record has none), then one column
+// and variant (null when the record has none), then one column
 // per baseline feature named "feature.<name>": float64 for numeric features,
 // dictionary-encoded strings for categorical ones. Missing values are nulls.
 // The schema metadata carries the model and baseline id.
@@ -88,6 +89,7 @@ func Schema(b *baselines.Baseline) *arrow.Schema {
 		arrow.Field{Name: "timestamp", Type: &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}},
 		arrow.Field{Name: "prediction", Type: columnType(b.Prediction.Kind), Nullable: true},
 		arrow.Field{Name: "latency_ms", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		arrow.Field{Name: "variant", Type: dictString, Nullable: true},
 	)
 	for _, f := range b.Features {
 		fields = append(fields, arrow.Field{Name: "feature." + f.Name, Type: columnType(f.Kind), Nullable: true})
@@ -134,6 +136,11 @@ func (bb *BatchBuilder) Append(r *Record) {
 		lb.AppendNull()
 	} else {
 		lb.Append(r.LatencyMS)
+	}
+	if r.Variant == "" {
+		bb.rb.Field(ColVariant).AppendNull()
+	} else {
+		appendDict(bb.rb.Field(ColVariant), r.Variant)
 	}
 	for i := range bb.base.Features {
 		f := &bb.base.Features[i]

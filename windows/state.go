@@ -70,6 +70,11 @@ type Window struct {
 	// accuracy LatencyAccuracy, for serving SLOs; records without one are
 	// not in it.
 	Latency *sketch.Sketch
+	// Variants holds the prediction state of each variant (champion,
+	// challenger, shadow, ...) of the records that name one, at most
+	// MaxVariants of them (records of further variants count only in
+	// Prediction).
+	Variants map[string]*Feature
 	// MaxCategories caps the distinct categories kept per feature.
 	MaxCategories int
 }
@@ -92,6 +97,27 @@ func NewWindow(k Key, start, end time.Time, base *baselines.Baseline, maxCategor
 // LatencyAccuracy is the relative accuracy of latency quantiles: a reported
 // p99 of 250 ms is within 2.5 ms of the 99th-percentile record's latency.
 const LatencyAccuracy = 0.01
+
+// MaxVariants bounds the variants whose predictions a window keeps apart.
+const MaxVariants = 16
+
+// variant returns the prediction state of variant v, creating it, or nil
+// when MaxVariants are kept already. A new name is copied: v may point into
+// an Arrow buffer.
+func (w *Window) variant(v string) *Feature {
+	if f, ok := w.Variants[v]; ok {
+		return f
+	}
+	if len(w.Variants) >= MaxVariants {
+		return nil
+	}
+	if w.Variants == nil {
+		w.Variants = make(map[string]*Feature)
+	}
+	f := newFeature(&w.Baseline.Prediction)
+	w.Variants[strings.Clone(v)] = &f
+	return &f
+}
 
 // feature returns feature i of w, or the prediction for -1.
 func (w *Window) feature(i int) *Feature {
@@ -130,6 +156,9 @@ func (w *Window) Seal() {
 		w.Features[i].seal()
 	}
 	w.Prediction.seal()
+	for _, f := range w.Variants {
+		f.seal()
+	}
 }
 
 func (f *Feature) seal() {
@@ -166,6 +195,11 @@ func (w *Window) Merge(o *Window) error {
 		w.Features[i].merge(&o.Features[i], w.MaxCategories)
 	}
 	w.Prediction.merge(&o.Prediction, w.MaxCategories)
+	for v, of := range o.Variants {
+		if f := w.variant(v); f != nil {
+			f.merge(of, w.MaxCategories)
+		}
+	}
 	if err := w.Latency.Merge(o.Latency); err != nil {
 		return fmt.Errorf("merge latency of window %s %s@%s: %w", w.Model, w.Version, w.Start.Format(time.RFC3339), err)
 	}

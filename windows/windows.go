@@ -311,6 +311,24 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 		w.Features[i].add(rec.Column(consumer.FirstFeatureCol+i), rows, &base.Features[i], a.cfg.MaxCategories)
 	}
 	w.Prediction.add(rec.Column(consumer.ColPrediction), rows, &base.Prediction, a.cfg.MaxCategories)
+	if vc := rec.Column(consumer.ColVariant).(*array.Dictionary); vc.NullN() < vc.Len() {
+		dict := vc.Dictionary().(*array.String)
+		byVariant := make([][]int, dict.Len())
+		for _, i := range rows {
+			if vc.IsValid(i) {
+				j := vc.GetValueIndex(i)
+				byVariant[j] = append(byVariant[j], i)
+			}
+		}
+		for j, vrows := range byVariant {
+			if len(vrows) == 0 {
+				continue
+			}
+			if f := w.variant(dict.Value(j)); f != nil {
+				f.add(rec.Column(consumer.ColPrediction), vrows, &base.Prediction, a.cfg.MaxCategories)
+			}
+		}
+	}
 	lat := rec.Column(consumer.ColLatency).(*array.Float64)
 	vals := lat.Float64Values()
 	for _, i := range rows {

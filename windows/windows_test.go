@@ -354,3 +354,47 @@ func TestWindowsQualityCounts(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowsVariants: each variant's predictions are kept apart, up to
+// MaxVariants, and merge.
+func TestWindowsVariants(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	base := testBaseline()
+	bb := consumer.NewBatchBuilder(mem, base)
+	defer bb.Release()
+	add := func(variant, pred string) {
+		bb.Append(&consumer.Record{PredictionID: fmt.Sprint(bb.Len()), Model: "fraud", ModelVersion: "1", Timestamp: t0.Add(time.Minute),
+			Features: map[string]consumer.Value{}, Prediction: consumer.Value{Kind: consumer.String, Str: pred}, Variant: variant})
+	}
+	add("champion", "no")
+	add("champion", "yes")
+	add("challenger", "yes")
+	add("", "no") // no variant: only in Prediction
+	for i := range MaxVariants + 3 {
+		add(fmt.Sprintf("shadow-%02d", i), "no")
+	}
+	b := consumer.Batch{Model: "fraud", Baseline: base, Rec: bb.NewRecordBatch(), Issues: bb.TakeIssues(), Ack: func(error) {}}
+	w := run(t, Config{Size: time.Hour, FlushAtEnd: true}, b)[0].Window
+	if len(w.Variants) != MaxVariants {
+		t.Fatalf("%d variants kept, want %d", len(w.Variants), MaxVariants)
+	}
+	if c := w.Variants["champion"]; c == nil || c.Count != 2 || c.Categories["yes"] != 1 || c.Categories["no"] != 1 {
+		t.Errorf("champion %+v", c)
+	}
+	if c := w.Variants["challenger"]; c == nil || c.Count != 1 || c.Categories["yes"] != 1 {
+		t.Errorf("challenger %+v", c)
+	}
+	if w.Prediction.Count != int64(4+MaxVariants+3) {
+		t.Errorf("prediction count %d", w.Prediction.Count)
+	}
+	o := NewWindow(w.Key, w.Start, w.End, base, w.MaxCategories)
+	o.variant("challenger").Categories["no"] = 5
+	o.Variants["challenger"].Count = 5
+	if err := o.Merge(w); err != nil {
+		t.Fatal(err)
+	}
+	if c := o.Variants["challenger"]; c.Count != 6 || c.Categories["yes"] != 1 || c.Categories["no"] != 5 {
+		t.Errorf("merged challenger %+v", c)
+	}
+}

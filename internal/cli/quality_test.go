@@ -177,3 +177,49 @@ func TestServingRowsMatchRecords(t *testing.T) {
 		t.Fatalf("%d model windows generated", len(latencies))
 	}
 }
+
+// TestChallengerShiftIsFlagged: the challenger (10% of records) scores
+// differently from window 3 of 6; its predictions are flagged against the
+// champion's in the same window from then on, and not before.
+func TestChallengerShiftIsFlagged(t *testing.T) {
+	scen := synth.Demo(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	scen.Windows, scen.RecordsPerWindow, scen.BadRate, scen.DuplicateRate = 6, 4000, 0, 0
+	const from = 3
+	for i := range scen.Models {
+		scen.Models[i].Drifts = nil
+	}
+	scen.Models[0].ChallengerShift, scen.Models[0].ChallengerFrom = 1.5, from // fraud
+	rows := replayRows(t, t.TempDir(), scen, 5000)
+	flagged := map[string]map[string]bool{}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		start, _ := time.Parse(time.RFC3339, r["window_start"].(string))
+		w := fmt.Sprintf("%s %d", r["model"], int(start.Sub(scen.Start)/scen.Window))
+		k := fmt.Sprintf("%s/%s", r["family"], r["subject"])
+		seen[w+" "+k] = true
+		if r["drifted"] == true && r["severity"] != "SEV-4" {
+			if flagged[w] == nil {
+				flagged[w] = map[string]bool{}
+			}
+			flagged[w][k] = true
+		}
+	}
+	for w := range scen.Windows {
+		for _, m := range []string{"fraud", "churn"} {
+			key := fmt.Sprintf("%s %d", m, w)
+			if !seen[key+" prediction/variant=challenger"] {
+				t.Errorf("%s: no challenger rows", key)
+			}
+			got := flagged[key]
+			want := m == "fraud" && w >= from
+			if got["prediction/variant=challenger"] != want {
+				t.Errorf("%s: challenger flagged %v, want %v (flags %v)", key, got["prediction/variant=challenger"], want, got)
+			}
+			for k := range got {
+				if k != "prediction/variant=challenger" && k != "prediction/prediction" && k != "data/*" {
+					t.Errorf("%s: %s flagged, not injected", key, k)
+				}
+			}
+		}
+	}
+}

@@ -138,6 +138,8 @@ type Drift struct {
 	// unnamed features weigh 0; empty: all weigh 1.
 	Importance map[string]float64 `yaml:"importance"`
 	SLO        *SLO               `yaml:"slo"`
+	// Champion names the variant the others are compared with.
+	Champion string `yaml:"champion"`
 }
 
 // SLO holds the serving objectives the serving rows are judged against; 0
@@ -259,6 +261,7 @@ func Default() *Config {
 			Features:    map[string]Rule{},
 			Importance:  map[string]float64{},
 			SLO:         &SLO{},
+			Champion:    p.Champion,
 			Thresholds:  p.Thresholds,
 			MinSamples:  &min,
 			PSIBins:     p.PSIBins,
@@ -655,6 +658,9 @@ func (d *Drift) apply(base drift.Policy) drift.Policy {
 	}
 	if len(d.Importance) > 0 {
 		p.Importance = d.Importance
+	}
+	if d.Champion != "" {
+		p.Champion = d.Champion
 	}
 	if d.SLO != nil {
 		p.SLO = drift.SLO{LatencyP50: d.SLO.LatencyP50, LatencyP95: d.SLO.LatencyP95, LatencyP99: d.SLO.LatencyP99, MinThroughput: d.SLO.MinThroughput}

@@ -275,6 +275,7 @@ type modelGen struct {
 	faults *rand.Rand // bad and duplicate decisions
 	labels *rand.Rand // Reference's labels
 
+	window int // the window being drawn
 	vals   []value
 	inputs map[string]any // Predict's argument, reused
 	bad    int            // bad records so far, to cycle their kinds
@@ -402,6 +403,7 @@ func newModelGen(seed int64, purpose string, m *Model) *modelGen {
 // setWindow sets every feature's parameters to those of window w, applying
 // the drifts that started at or before w. Window -1 is the undrifted state.
 func (g *modelGen) setWindow(w int) {
+	g.window = w
 	for i := range g.feats {
 		g.feats[i].setWindow(w)
 	}
@@ -539,6 +541,20 @@ func (g *modelGen) draw(base time.Time, i int, step float64, span time.Duration)
 	}
 	if err := g.predict(&r); err != nil {
 		return r, err
+	}
+	if m := g.model; r.challenger && m.ChallengerShift != 0 && g.window >= m.ChallengerFrom && !r.isStr {
+		if r.pred > 0 && r.pred < 1 {
+			r.pred = 1 / (1 + math.Exp(-(math.Log(r.pred/(1-r.pred)) + m.ChallengerShift)))
+		} else {
+			r.pred += m.ChallengerShift
+		}
+		if r.dec >= 0 {
+			r.pred = round(r.pred, r.dec)
+		}
+		r.comp = 1 - r.pred
+		if r.dec >= 0 {
+			r.comp = round(r.comp, r.dec)
+		}
 	}
 	return r, nil
 }

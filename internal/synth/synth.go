@@ -190,6 +190,12 @@ type Model struct {
 	// each standardized with its undrifted parameters (z clamped to ±5,
 	// nulls count as 0), rounded to 4 decimals.
 	Predict func(features map[string]any) any
+	// ChallengerShift, when not 0, moves the predictions of the records the
+	// "challenger" variant serves from window ChallengerFrom on: a score in
+	// (0, 1) by ChallengerShift on the logit scale, any other number by
+	// adding it (a challenger that scores differently from the champion).
+	ChallengerShift float64
+	ChallengerFrom  int
 }
 
 // DefaultWindow is the window length a Config with Window 0 uses.

@@ -156,6 +156,9 @@ type Policy struct {
 	MDE MDE
 	// SLO is the serving objectives the serving rows are judged against.
 	SLO SLO
+	// Champion names the variant the others are compared with, in the same
+	// window (subjects variant=<name>, family prediction).
+	Champion string
 	// Importance weighs features in the dataset-level weighted_drift_share
 	// (for example a model's feature importances, or 1 for the 10 to 20
 	// features that matter most); features it does not name weigh 0. Empty:
@@ -190,6 +193,7 @@ func DefaultPolicy() Policy {
 		Correction:  CorrectionBenjaminiHochberg,
 		Calibration: Calibration{Sigmas: 3, MinSubWindows: 10},
 		MDE:         MDE{Alpha: 0.05, Power: 0.8},
+		Champion:    "champion",
 
 		RequireSignificance: true,
 	}
@@ -234,6 +238,7 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 		quality = appendQuality(quality, head, bf.Name, bf, cf, p)
 	}
 	rows = e.subject(rows, head, FamilyPrediction, "prediction", &base.Prediction, &w.Prediction, p, groupKey{base.ID, -1})
+	rows = e.appendVariants(rows, head, w, p)
 	quality = appendQuality(quality, head, "prediction", &base.Prediction, &w.Prediction, p)
 	correct(rows, p.Correction)
 	if p.RequireSignificance {
@@ -279,6 +284,47 @@ func appendServing(rows []Row, head Row, w *windows.Window, slo *SLO) []Row {
 		add("throughput", MetricThroughput, float64(w.Records)/secs, w.Records, slo.MinThroughput, true)
 	}
 	return rows
+}
+
+// appendVariants compares each variant's predictions in the window with
+// the champion's in the same window (shadow, canary and A/B deployments):
+// subject variant=<name>, family prediction, the champion taking the
+// reference's place with the same metrics, rule and thresholds as the
+// prediction (and, numeric, the baseline's bins and cells). Nothing is
+// written when the window has no champion records or no other variant.
+func (e *Evaluator) appendVariants(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
+	champ, ok := w.Variants[p.Champion]
+	if !ok || len(w.Variants) < 2 || champ.Count < max(p.MinSamples, 1) {
+		return rows
+	}
+	base := w.Baseline
+	gk := groupKey{base.ID, -1}
+	if base.Prediction.Kind == baselines.Numeric {
+		e.psiGroups(gk, base.Prediction.Counts, p.PSIBins) // the cells come from the training reference, not the champion
+	}
+	ref := championReference(&base.Prediction, champ)
+	names := make([]string, 0, len(w.Variants)-1)
+	for v := range w.Variants {
+		if v != p.Champion {
+			names = append(names, v)
+		}
+	}
+	slices.Sort(names)
+	for _, v := range names {
+		rows = e.subject(rows, head, FamilyPrediction, "variant="+v, ref, w.Variants[v], p, gk)
+	}
+	return rows
+}
+
+// championReference is the champion's window state in a baseline's shape,
+// on the baseline prediction's bins.
+func championReference(bf *baselines.Feature, champ *windows.Feature) *baselines.Feature {
+	ref := &baselines.Feature{Name: bf.Name, Kind: bf.Kind, Count: champ.Count, Nulls: champ.Nulls, Edges: bf.Edges,
+		Counts: champ.Counts, Sums: champ.Sums, Categories: champ.Categories}
+	if champ.Count > 0 && bf.Kind == baselines.Numeric {
+		ref.Min, ref.Max, ref.Mean, ref.Std = champ.Min, champ.Max, champ.Moments.Mean, champ.Moments.Std()
+	}
+	return ref
 }
 
 // appendDataset appends the window's dataset-level rows (family data,
