@@ -35,7 +35,11 @@ const (
 
 // Config configures an Assigner.
 type Config struct {
-	Size     time.Duration // window length; 0: DefaultSize
+	Size time.Duration // window length; 0: DefaultSize
+	// Hop is how far apart hopping (sliding) windows start: a record falls
+	// in Size/Hop windows. 0 or Size: tumbling windows. Size must be a
+	// whole multiple of Hop (Validate).
+	Hop      time.Duration
 	Lateness time.Duration // how long after a window's end it still accepts records
 	// MaxCategories caps distinct categories per feature per window.
 	MaxCategories int
@@ -57,9 +61,31 @@ type Config struct {
 	Refresh func() (map[Key]time.Time, error)
 }
 
+// MaxWindowsPerRecord bounds Size/Hop: each record updates that many
+// windows.
+const MaxWindowsPerRecord = 60
+
+// Validate reports a Size and Hop that do not make windows (after
+// defaults: a zero Size is DefaultSize, a zero Hop is Size).
+func (c Config) Validate() error {
+	c.setDefaults()
+	switch {
+	case c.Hop < 0 || c.Hop > c.Size:
+		return fmt.Errorf("hop %s: must be positive and at most the window size %s", c.Hop, c.Size)
+	case c.Size%c.Hop != 0:
+		return fmt.Errorf("hop %s: the window size %s must be a whole multiple of it", c.Hop, c.Size)
+	case c.Size/c.Hop > MaxWindowsPerRecord:
+		return fmt.Errorf("hop %s: a record would fall in %d windows of %s, more than %d", c.Hop, c.Size/c.Hop, c.Size, MaxWindowsPerRecord)
+	}
+	return nil
+}
+
 func (c *Config) setDefaults() {
 	if c.Size <= 0 {
 		c.Size = DefaultSize
+	}
+	if c.Hop <= 0 {
+		c.Hop = c.Size
 	}
 	if c.MaxCategories <= 0 {
 		c.MaxCategories = DefaultMaxCategories
@@ -87,7 +113,9 @@ type LateReport struct {
 	Records    int64
 }
 
-// Counts are what an Assigner has done, cumulative.
+// Counts are what an Assigner has done, cumulative. With hopping windows a
+// row falls in several windows, and Late, Overflow and Resumed count it
+// once for each window it was late for, did not fit in or skipped.
 type Counts struct {
 	Records  int64 // rows received
 	Late     int64 // rows past the allowed lateness
@@ -231,18 +259,29 @@ func (a *Assigner) process(b consumer.Batch) []Closed {
 	versions := rec.Column(consumer.ColModelVersion).(*array.Dictionary)
 	vdict := versions.Dictionary().(*array.String)
 
-	size := a.cfg.Size.Nanoseconds()
+	size, hop := a.cfg.Size.Nanoseconds(), a.cfg.Hop.Nanoseconds()
 	type slot struct {
 		version int
 		start   int64
+	}
+	// starts calls f with the start of every window holding time t: the
+	// newest starts at t rounded down to the hop, the others a hop apart
+	// before it, as long as they still reach past t.
+	starts := func(t int64, f func(start int64)) {
+		for s := t - mod(t, hop); s > t-size; s -= hop {
+			f(s)
+		}
 	}
 	groups := make(map[slot][]int)
 	var into map[slot]*Window // where rows went, for the batch's issues
 	var late, overflow, resumed int64
 	for i := 0; i < n; i++ {
 		t := int64(ts[i]) * int64(time.Millisecond)
-		k := slot{versions.GetValueIndex(i), t - mod(t, size)}
-		groups[k] = append(groups[k], i)
+		v := versions.GetValueIndex(i)
+		starts(t, func(start int64) {
+			k := slot{v, start}
+			groups[k] = append(groups[k], i)
+		})
 	}
 	slots := make([]slot, 0, len(groups))
 	for s := range groups {
@@ -284,10 +323,12 @@ func (a *Assigner) process(b consumer.Batch) []Closed {
 	}
 	for _, is := range b.Issues {
 		i := int(is.Row)
-		t := int64(ts[i]) * int64(time.Millisecond)
-		if w := into[slot{versions.GetValueIndex(i), t - mod(t, size)}]; w != nil {
-			w.feature(int(is.Feature)).addIssue(is.Kind)
-		}
+		v := versions.GetValueIndex(i)
+		starts(int64(ts[i])*int64(time.Millisecond), func(start int64) {
+			if w := into[slot{v, start}]; w != nil {
+				w.feature(int(is.Feature)).addIssue(is.Kind)
+			}
+		})
 	}
 	a.mu.Lock()
 	a.counts.Records += int64(n)

@@ -398,3 +398,41 @@ func TestWindowsVariants(t *testing.T) {
 		t.Errorf("merged challenger %+v", c)
 	}
 }
+
+// TestWindowsHopping: with 2-hour windows starting every hour, each record
+// counts in both windows that hold it, windows close in order as the
+// watermark passes their ends, and a record's issues follow it into each.
+func TestWindowsHopping(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	acked := make(chan error, 10)
+	cfg := Config{Size: 2 * time.Hour, Hop: time.Hour, FlushAtEnd: true}
+	b := batch(t, mem, 0, acked,
+		rec{"1", 30 * time.Minute, 5.0, "DE"},  // 10:30: windows 09:00 and 10:00
+		rec{"1", 90 * time.Minute, 50.0, "FR"}, // 11:30: windows 10:00 and 11:00
+		rec{"1", 150 * time.Minute, nil, "DE"}, // 12:30: windows 11:00 and 12:00
+	)
+	b.Issues = []consumer.Issue{{Row: 1, Feature: 0, Kind: consumer.WrongType}}
+	got := run(t, cfg, b)
+	var desc []string
+	for _, c := range got {
+		w := c.Window
+		desc = append(desc, fmt.Sprintf("%s-%s:%d/%d", w.Start.Format("15:04"), w.End.Format("15:04"), w.Records, w.Features[0].WrongType))
+		c.Ack(nil)
+	}
+	want := "[09:00-11:00:1/0 10:00-12:00:2/1 11:00-13:00:2/1 12:00-14:00:1/0]"
+	if fmt.Sprint(desc) != want {
+		t.Fatalf("windows %v, want %s", desc, want)
+	}
+	if err := <-acked; err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []Config{{Size: time.Hour, Hop: 25 * time.Minute}, {Size: time.Hour, Hop: 2 * time.Hour}, {Size: 61 * time.Minute, Hop: time.Minute}} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("size %s hop %s accepted", c.Size, c.Hop)
+		}
+	}
+	if err := (Config{Size: time.Hour, Hop: 15 * time.Minute}).Validate(); err != nil {
+		t.Error(err)
+	}
+}

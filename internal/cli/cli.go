@@ -312,7 +312,7 @@ func progress(w io.Writer, p *pipeline.Pipeline, start time.Time, interval time.
 
 func windowsConfig(cfg *config.Config, flushAtEnd bool) windows.Config {
 	return windows.Config{
-		Size: cfg.Windows.Size, Lateness: cfg.Windows.AllowedLateness,
+		Size: cfg.Windows.Size, Hop: cfg.Windows.Hop, Lateness: cfg.Windows.AllowedLateness,
 		MaxCategories: cfg.Windows.MaxCategories, MaxOpenWindows: cfg.Windows.MaxOpen, FlushAtEnd: flushAtEnd,
 	}
 }

@@ -104,6 +104,7 @@ type Secret = secret.Secret
 // Windows shapes the event-time windows.
 type Windows struct {
 	Size            time.Duration `yaml:"size"`
+	Hop             time.Duration `yaml:"hop"` // hopping windows: a new one every hop; 0: tumbling
 	AllowedLateness time.Duration `yaml:"allowed_lateness"`
 	MaxCategories   int           `yaml:"max_categories"`
 	MaxOpen         int           `yaml:"max_open"`
@@ -377,6 +378,9 @@ func (c *Config) Validate() error {
 	w := &c.Windows
 	if w.Size < time.Second {
 		return fmt.Errorf("windows.size: must be at least 1s, got %s", w.Size)
+	}
+	if err := (windows.Config{Size: w.Size, Hop: w.Hop}).Validate(); err != nil {
+		return fmt.Errorf("windows.hop: %w", err)
 	}
 	if w.AllowedLateness < 0 {
 		return fmt.Errorf("windows.allowed_lateness: must not be negative, got %s", w.AllowedLateness)
