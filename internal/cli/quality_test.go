@@ -223,3 +223,46 @@ func TestChallengerShiftIsFlagged(t *testing.T) {
 		}
 	}
 }
+
+// TestStableStreamFlagsNothing: 24 windows of 10,000 records of a model
+// with 20 features (every kind, with nulls, a challenger variant, latency)
+// and nothing changed: no family flags anything (no row of severity SEV-1
+// to SEV-3; SEV-4 rows are secondary tests at 5% and false-alarm by design).
+func TestStableStreamFlagsNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("240,000 records")
+	}
+	var features []synth.Feature
+	for i := range 5 {
+		features = append(features,
+			synth.Feature{Name: fmt.Sprintf("normal_%d", i), Kind: synth.Normal, Mean: float64(10 * i), Std: 1 + float64(i), NullRate: 0.01 * float64(i)},
+			synth.Feature{Name: fmt.Sprintf("lognormal_%d", i), Kind: synth.LogNormal, Mean: 1 + 0.5*float64(i), Std: 0.5 + 0.2*float64(i)},
+			synth.Feature{Name: fmt.Sprintf("count_%d", i), Kind: synth.Poisson, Lambda: 1 + 2*float64(i)},
+			synth.Feature{Name: fmt.Sprintf("category_%d", i), Kind: synth.Categorical,
+				Categories: []string{"a", "b", "c", "d", "e"}[:2+i%4], Weights: []float64{0.4, 0.3, 0.15, 0.1, 0.05}[:2+i%4]},
+		)
+	}
+	scen := synth.Config{
+		Seed: 7, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Window: time.Hour, Windows: 24, RecordsPerWindow: 10_000,
+		Models: []synth.Model{{Name: "stable", Version: "1", Classes: []string{"yes", "no"}, Features: features}},
+		Jitter: 2 * time.Minute,
+	}
+	rows := replayRows(t, t.TempDir(), scen, 20_000)
+	windows := map[string]bool{}
+	families := map[string]bool{}
+	for _, r := range rows {
+		windows[r["window_start"].(string)] = true
+		families[r["family"].(string)] = true
+		if r["drifted"] == true && r["severity"] != "SEV-4" {
+			t.Errorf("stable stream flagged: %s %s/%s/%s = %v (threshold %v)", r["window_start"], r["family"], r["subject"], r["metric"], r["value"], r["threshold"])
+		}
+	}
+	if len(windows) != 24 {
+		t.Errorf("%d windows, want 24", len(windows))
+	}
+	for _, f := range []string{"data", "prediction", "quality", "serving"} {
+		if !families[f] {
+			t.Errorf("no %s rows", f)
+		}
+	}
+}
