@@ -3,6 +3,8 @@ package consumer
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -68,8 +70,10 @@ const (
 	ColModelVersion
 	ColTimestamp
 	ColPrediction
-	ColLatency // latency_ms, float64, null when absent
-	ColVariant // variant, dictionary-encoded, null when absent
+	ColLatency  // latency_ms, float64, null when absent
+	ColVariant  // variant, dictionary-encoded, null when absent
+	ColLabel    // label as text (Value.Text), dictionary-encoded, null when absent
+	ColSegments // segments, dictionary-encoded as SegmentsText, null when none
 	FirstFeatureCol
 )
 
@@ -90,6 +94,8 @@ func Schema(b *baselines.Baseline) *arrow.Schema {
 		arrow.Field{Name: "prediction", Type: columnType(b.Prediction.Kind), Nullable: true},
 		arrow.Field{Name: "latency_ms", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 		arrow.Field{Name: "variant", Type: dictString, Nullable: true},
+		arrow.Field{Name: "label", Type: dictString, Nullable: true},
+		arrow.Field{Name: "segments", Type: dictString, Nullable: true},
 	)
 	for _, f := range b.Features {
 		fields = append(fields, arrow.Field{Name: "feature." + f.Name, Type: columnType(f.Kind), Nullable: true})
@@ -114,6 +120,46 @@ type BatchBuilder struct {
 	// feature kind (a string for a numeric feature); they are stored as nulls.
 	TypeErrors int64
 	issues     []Issue
+	segBuf     []byte
+}
+
+// segmentSep separates a record's segments in SegmentsText.
+const segmentSep = '\x1f'
+
+// appendSegments appends the segments' SegmentsText: "attr=value" pairs in
+// attribute order, separated by U+001F, so that records of the same
+// segments share one dictionary entry.
+func appendSegments(b []byte, segs map[string]string) []byte {
+	keys := make([]string, 0, len(segs))
+	for k := range segs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, segmentSep)
+		}
+		b = append(b, k...)
+		b = append(b, '=')
+		b = append(b, segs[k]...)
+	}
+	return b
+}
+
+// EachSegment calls f with each attribute and value of a SegmentsText (the
+// segments column's values).
+func EachSegment(text string, f func(attr, value string)) {
+	for len(text) > 0 {
+		pair := text
+		if i := strings.IndexByte(text, segmentSep); i >= 0 {
+			pair, text = text[:i], text[i+1:]
+		} else {
+			text = ""
+		}
+		if k, v, ok := strings.Cut(pair, "="); ok {
+			f(k, v)
+		}
+	}
 }
 
 // NewBatchBuilder returns a builder for the model of b, allocating from mem.
@@ -141,6 +187,19 @@ func (bb *BatchBuilder) Append(r *Record) {
 		bb.rb.Field(ColVariant).AppendNull()
 	} else {
 		appendDict(bb.rb.Field(ColVariant), r.Variant)
+	}
+	if r.Label.Kind == Null {
+		bb.rb.Field(ColLabel).AppendNull()
+	} else {
+		appendDict(bb.rb.Field(ColLabel), r.Label.Text())
+	}
+	if len(r.Segments) == 0 {
+		bb.rb.Field(ColSegments).AppendNull()
+	} else {
+		bb.segBuf = appendSegments(bb.segBuf[:0], r.Segments)
+		if err := bb.rb.Field(ColSegments).(*array.BinaryDictionaryBuilder).Append(bb.segBuf); err != nil {
+			panic(fmt.Sprintf("append dictionary value: %v", err))
+		}
 	}
 	for i := range bb.base.Features {
 		f := &bb.base.Features[i]

@@ -12,6 +12,7 @@ import (
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/consumer"
 	"github.com/driftwatch/driftwatch/stats"
+	"github.com/driftwatch/driftwatch/stats/perf"
 	"github.com/driftwatch/driftwatch/stats/sketch"
 )
 
@@ -70,6 +71,11 @@ type Window struct {
 	// accuracy LatencyAccuracy, for serving SLOs; records without one are
 	// not in it.
 	Latency *sketch.Sketch
+	// Groups holds, per segment attribute and group (gender -> f), the
+	// records' decisions and, where labelled, outcomes, for subgroup
+	// fairness: at most MaxAttributes attributes and MaxGroups groups each
+	// (further groups count under baselines.OtherCategory).
+	Groups map[string]map[string]*Group
 	// Variants holds the prediction state of each variant (champion,
 	// challenger, shadow, ...) of the records that name one, at most
 	// MaxVariants of them (records of further variants count only in
@@ -100,6 +106,49 @@ const LatencyAccuracy = 0.01
 
 // MaxVariants bounds the variants whose predictions a window keeps apart.
 const MaxVariants = 16
+
+// Bounds of Window.Groups.
+const (
+	MaxAttributes = 10
+	MaxGroups     = 50
+)
+
+// Group is one segment group's decisions in a window: Decisions counts
+// every record as (decision, outcome false), so its selection rate is the
+// group's; Outcomes counts the labelled records by decision and outcome.
+type Group struct {
+	Decisions perf.Confusion
+	Outcomes  perf.Confusion
+}
+
+// group returns the state of attr=value, creating it, or nil past
+// MaxAttributes. Names are copied: they may point into an Arrow buffer.
+func (w *Window) group(attr, value string) *Group {
+	gs, ok := w.Groups[attr]
+	if !ok {
+		if len(w.Groups) >= MaxAttributes {
+			return nil
+		}
+		if w.Groups == nil {
+			w.Groups = make(map[string]map[string]*Group)
+		}
+		gs = make(map[string]*Group)
+		w.Groups[strings.Clone(attr)] = gs
+	}
+	g, ok := gs[value]
+	if ok {
+		return g
+	}
+	if len(gs) >= MaxGroups-1 {
+		value = baselines.OtherCategory
+		if g, ok := gs[value]; ok {
+			return g
+		}
+	}
+	g = &Group{}
+	gs[strings.Clone(value)] = g
+	return g
+}
 
 // variant returns the prediction state of variant v, creating it, or nil
 // when MaxVariants are kept already. A new name is copied: v may point into
@@ -195,6 +244,14 @@ func (w *Window) Merge(o *Window) error {
 		w.Features[i].merge(&o.Features[i], w.MaxCategories)
 	}
 	w.Prediction.merge(&o.Prediction, w.MaxCategories)
+	for attr, gs := range o.Groups {
+		for value, og := range gs {
+			if g := w.group(attr, value); g != nil {
+				g.Decisions.Merge(og.Decisions)
+				g.Outcomes.Merge(og.Outcomes)
+			}
+		}
+	}
 	for v, of := range o.Variants {
 		if f := w.variant(v); f != nil {
 			f.merge(of, w.MaxCategories)

@@ -55,11 +55,27 @@ type Config struct {
 	// some of them for windows that were; those are skipped (and counted as
 	// Resumed) instead of re-opening a window with part of its records.
 	Resume map[Key]time.Time
+	// Decision says how a record counts for subgroup fairness: a numeric
+	// prediction at or above Decision.Threshold, or a text prediction among
+	// Decision.Positive, is a positive decision (selected); a label among
+	// Decision.Positive (as text: 1, true, ...) is a positive outcome.
+	Decision Decision
 	// Refresh, when set, re-reads Resume from the sink after a Reset (the
 	// source lost its partitions; another instance may have committed
 	// windows since).
 	Refresh func() (map[Key]time.Time, error)
 }
+
+// Decision is how predictions and labels become the binary decisions and
+// outcomes of subgroup fairness (see Config.Decision).
+type Decision struct {
+	Threshold float64
+	Positive  []string
+}
+
+// DefaultDecision: scores at or above 0.5 are positive decisions; "1" and
+// "true" (a number 1, a bool true) are positive predictions and labels.
+func DefaultDecision() Decision { return Decision{Threshold: 0.5, Positive: []string{"1", "true"}} }
 
 // MaxWindowsPerRecord bounds Size/Hop: each record updates that many
 // windows.
@@ -86,6 +102,13 @@ func (c *Config) setDefaults() {
 	}
 	if c.Hop <= 0 {
 		c.Hop = c.Size
+	}
+	if c.Decision.Positive == nil {
+		d := DefaultDecision()
+		if c.Decision.Threshold == 0 {
+			c.Decision.Threshold = d.Threshold
+		}
+		c.Decision.Positive = d.Positive
 	}
 	if c.MaxCategories <= 0 {
 		c.MaxCategories = DefaultMaxCategories
@@ -370,12 +393,48 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 			}
 		}
 	}
+	a.addGroups(w, rec, rows)
 	lat := rec.Column(consumer.ColLatency).(*array.Float64)
 	vals := lat.Float64Values()
 	for _, i := range rows {
 		if x := vals[i]; lat.IsValid(i) && x >= 0 && !math.IsInf(x, 1) {
 			w.Latency.Add(x)
 		}
+	}
+}
+
+// addGroups counts the rows' decisions and outcomes per segment group.
+func (a *Assigner) addGroups(w *Window, rec arrow.RecordBatch, rows []int) {
+	segs := rec.Column(consumer.ColSegments).(*array.Dictionary)
+	if segs.NullN() == segs.Len() {
+		return
+	}
+	sdict := segs.Dictionary().(*array.String)
+	labels := rec.Column(consumer.ColLabel).(*array.Dictionary)
+	ldict := labels.Dictionary().(*array.String)
+	pred := rec.Column(consumer.ColPrediction)
+	d := &a.cfg.Decision
+	for _, i := range rows {
+		if segs.IsNull(i) {
+			continue
+		}
+		selected := false
+		switch p := pred.(type) {
+		case *array.Float64:
+			selected = p.IsValid(i) && p.Value(i) >= d.Threshold
+		case *array.Dictionary:
+			selected = p.IsValid(i) && slices.Contains(d.Positive, p.Dictionary().(*array.String).Value(p.GetValueIndex(i)))
+		}
+		labeled := labels.IsValid(i)
+		positive := labeled && slices.Contains(d.Positive, ldict.Value(labels.GetValueIndex(i)))
+		consumer.EachSegment(sdict.Value(segs.GetValueIndex(i)), func(attr, value string) {
+			if g := w.group(attr, value); g != nil {
+				g.Decisions.Add(selected, false, 1) // every record: selection rates
+				if labeled {
+					g.Outcomes.Add(selected, positive, 1)
+				}
+			}
+		})
 	}
 }
 

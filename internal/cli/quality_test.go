@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,13 @@ import (
 // replayRows writes scen's log and reference data into dir, builds the
 // baselines and replays the log; it returns the metric rows.
 func replayRows(t *testing.T, dir string, scen synth.Config, refRecords int) []map[string]any {
+	t.Helper()
+	return replayRowsConfig(t, dir, scen, refRecords, "")
+}
+
+// replayRowsConfig is replayRows with a config file for replay ("" for
+// none); its baselines.dir must be dir/baselines.
+func replayRowsConfig(t *testing.T, dir string, scen synth.Config, refRecords int, cfg string) []map[string]any {
 	t.Helper()
 	var log bytes.Buffer
 	if err := scen.Generate(func(m synth.Message) error {
@@ -44,7 +52,11 @@ func replayRows(t *testing.T, dir string, scen synth.Config, refRecords int) []m
 			t.Fatalf("baseline %s: %s", m.Name, errOut)
 		}
 	}
-	if code, _, errOut := run(t, "replay", "--baselines", baseDir, "--input", logPath, "--output", out, "--quiet"); code != 0 {
+	args := []string{"replay", "--baselines", baseDir, "--input", logPath, "--output", out, "--quiet"}
+	if cfg != "" {
+		args = append(args, "--config", cfg)
+	}
+	if code, _, errOut := run(t, args...); code != 0 {
 		t.Fatalf("replay: %s", errOut)
 	}
 	f, err := os.Open(out)
@@ -263,6 +275,77 @@ func TestStableStreamFlagsNothing(t *testing.T) {
 	for _, f := range []string{"data", "prediction", "quality", "serving"} {
 		if !families[f] {
 			t.Errorf("no %s rows", f)
+		}
+	}
+}
+
+// TestFairnessCollapseIsFlagged: from window 3 of 6 the model scores women
+// lower (their selection rate falls from about 0.4 to under 0.1); with the
+// limits set, gender's demographic parity difference and disparate impact
+// are flagged from that window on and not before, and nothing else is but
+// rows about the predictions, which moved.
+func TestFairnessCollapseIsFlagged(t *testing.T) {
+	scen := synth.Config{
+		Seed: 11, Start: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), Window: time.Hour, Windows: 6, RecordsPerWindow: 4000,
+		Models: []synth.Model{{Name: "credit", Version: "3", Classes: []string{"approve", "reject"},
+			Features: []synth.Feature{
+				{Name: "income", Kind: synth.LogNormal, Mean: 10, Std: 0.5},
+				{Name: "debt_ratio", Kind: synth.Normal, Mean: 0.3, Std: 0.1, Min: 0, Max: 1},
+				{Name: "purpose", Kind: synth.Categorical, Categories: []string{"car", "home", "other"}, Weights: []float64{0.3, 0.5, 0.2}},
+			},
+			FemaleShift: -3, FemaleShiftFrom: 3,
+		}},
+	}
+	const from = 3
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "driftwatch.yml")
+	if err := os.WriteFile(cfg, []byte(`
+baselines:
+  dir: `+filepath.Join(dir, "baselines")+`
+fairness:
+  decision_threshold: 0.2
+  max_parity_difference: 0.1
+  max_opportunity_difference: 0.1
+  min_disparate_impact: 0.8
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows := replayRowsConfig(t, dir, scen, 5000, cfg)
+	flagged := map[int]map[string]bool{}
+	rates := map[string]float64{}
+	for _, r := range rows {
+		start, _ := time.Parse(time.RFC3339, r["window_start"].(string))
+		w := int(start.Sub(scen.Start) / scen.Window)
+		k := fmt.Sprintf("%s/%s/%s", r["family"], r["subject"], r["metric"])
+		if r["metric"] == "selection_rate" {
+			rates[fmt.Sprintf("%d %s", w, r["subject"])] = r["value"].(float64)
+		}
+		if r["drifted"] == true && r["severity"] != "SEV-4" {
+			if flagged[w] == nil {
+				flagged[w] = map[string]bool{}
+			}
+			flagged[w][k] = true
+		}
+	}
+	for w := range scen.Windows {
+		t.Logf("window %d: selection rate f %.3f, m %.3f", w, rates[fmt.Sprintf("%d gender=f", w)], rates[fmt.Sprintf("%d gender=m", w)])
+		want := map[string]bool{}
+		if w >= from {
+			want["fairness/gender/demographic_parity_diff"] = true
+			want["fairness/gender/disparate_impact"] = true
+		}
+		got := flagged[w]
+		for k := range want {
+			if !got[k] {
+				t.Errorf("window %d: %s not flagged", w, k)
+			}
+		}
+		for k := range got {
+			// The predictions themselves moved (women's scores fell below the
+			// reference's range): rows about the prediction may flag too.
+			if !want[k] && !strings.Contains(k, "/prediction/") {
+				t.Errorf("window %d: %s flagged, not injected", w, k)
+			}
 		}
 	}
 }

@@ -34,10 +34,22 @@ type Config struct {
 	Windows   Windows          `yaml:"windows"`
 	Baselines Baselines        `yaml:"baselines"`
 	Drift     Drift            `yaml:"drift"`
+	Fairness  Fairness         `yaml:"fairness"`
 	Models    map[string]Model `yaml:"models"`
 	Sinks     Sinks            `yaml:"sinks"`
 	HTTP      HTTP             `yaml:"http"`
 	Log       Log              `yaml:"log"`
+}
+
+// Fairness configures subgroup fairness for every model: how predictions
+// and labels become decisions and outcomes, and the limits.
+type Fairness struct {
+	DecisionThreshold        float64  `yaml:"decision_threshold"`
+	Positive                 []string `yaml:"positive"`
+	MinGroupSize             int64    `yaml:"min_group_size"`
+	MaxParityDifference      float64  `yaml:"max_parity_difference"`
+	MaxOpportunityDifference float64  `yaml:"max_opportunity_difference"`
+	MinDisparateImpact       float64  `yaml:"min_disparate_impact"`
 }
 
 // Kafka is where prediction logs come from and bad records go.
@@ -256,6 +268,11 @@ func Default() *Config {
 			MaxCategories: windows.DefaultMaxCategories, MaxOpen: windows.DefaultMaxOpenWindows,
 		},
 		Baselines: Baselines{Dir: "baselines"},
+		Fairness: Fairness{
+			DecisionThreshold: windows.DefaultDecision().Threshold, Positive: windows.DefaultDecision().Positive,
+			MinGroupSize: p.Fairness.MinGroupSize, MaxParityDifference: p.Fairness.MaxParityDifference,
+			MaxOpportunityDifference: p.Fairness.MaxOpportunityDifference, MinDisparateImpact: p.Fairness.MinDisparateImpact,
+		},
 		Drift: Drift{
 			Numeric:     &Rule{Metric: p.Numeric.Metric, Threshold: p.Numeric.Threshold},
 			Categorical: &Rule{Metric: p.Categorical.Metric, Threshold: p.Categorical.Threshold},
@@ -390,6 +407,17 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Drift.validate("drift", true); err != nil {
 		return err
+	}
+	if f := &c.Fairness; len(f.Positive) == 0 {
+		return errors.New("fairness.positive: at least one value (as text: 1, true, a class name) is needed")
+	} else if f.MinGroupSize < 1 {
+		return fmt.Errorf("fairness.min_group_size: must be at least 1, got %d", f.MinGroupSize)
+	} else if !(f.MaxParityDifference >= 0 && f.MaxParityDifference <= 1) || !(f.MaxOpportunityDifference >= 0 && f.MaxOpportunityDifference <= 1) {
+		return errors.New("fairness.max_parity_difference and max_opportunity_difference: must be in [0, 1] (0: not judged)")
+	} else if !(f.MinDisparateImpact >= 0 && f.MinDisparateImpact <= 1) {
+		return fmt.Errorf("fairness.min_disparate_impact: must be in [0, 1] (0: not judged), got %v", f.MinDisparateImpact)
+	} else if math.IsNaN(f.DecisionThreshold) || math.IsInf(f.DecisionThreshold, 0) {
+		return fmt.Errorf("fairness.decision_threshold: must be finite, got %v", f.DecisionThreshold)
 	}
 	for _, name := range sortedKeys(c.Models) {
 		m := c.Models[name]
@@ -602,7 +630,11 @@ func checkThreshold(path, metric string, thr float64) error {
 // the default for the rest.
 // A preset applies first and the keys set beside it override it.
 func (c *Config) Policies() (def drift.Policy, perModel map[string]drift.Policy) {
-	def = c.Drift.apply(drift.DefaultPolicy())
+	base := drift.DefaultPolicy()
+	f := &c.Fairness
+	base.Fairness = drift.Fairness{MinGroupSize: f.MinGroupSize, MaxParityDifference: f.MaxParityDifference,
+		MaxOpportunityDifference: f.MaxOpportunityDifference, MinDisparateImpact: f.MinDisparateImpact}
+	def = c.Drift.apply(base)
 	perModel = make(map[string]drift.Policy, len(c.Models))
 	for name, m := range c.Models {
 		perModel[name] = m.Drift.apply(def)

@@ -542,21 +542,30 @@ func (g *modelGen) draw(base time.Time, i int, step float64, span time.Duration)
 	if err := g.predict(&r); err != nil {
 		return r, err
 	}
-	if m := g.model; r.challenger && m.ChallengerShift != 0 && g.window >= m.ChallengerFrom && !r.isStr {
-		if r.pred > 0 && r.pred < 1 {
-			r.pred = 1 / (1 + math.Exp(-(math.Log(r.pred/(1-r.pred)) + m.ChallengerShift)))
-		} else {
-			r.pred += m.ChallengerShift
-		}
-		if r.dec >= 0 {
-			r.pred = round(r.pred, r.dec)
-		}
-		r.comp = 1 - r.pred
-		if r.dec >= 0 {
-			r.comp = round(r.comp, r.dec)
-		}
+	if m := g.model; r.challenger && m.ChallengerShift != 0 && g.window >= m.ChallengerFrom {
+		r.shift(m.ChallengerShift)
+	}
+	if m := g.model; r.female && m.FemaleShift != 0 && g.window >= m.FemaleShiftFrom {
+		r.shift(m.FemaleShift)
 	}
 	return r, nil
+}
+
+// shift moves a numeric prediction: a score in (0, 1) by d on the logit
+// scale, any other number by adding d.
+func (r *record) shift(d float64) {
+	if r.isStr {
+		return
+	}
+	if r.pred > 0 && r.pred < 1 {
+		r.pred = 1 / (1 + math.Exp(-(math.Log(r.pred/(1-r.pred)) + d)))
+	} else {
+		r.pred += d
+	}
+	r.comp = 1 - r.pred
+	if r.dec >= 0 {
+		r.pred, r.comp = round(r.pred, r.dec), round(r.comp, r.dec)
+	}
 }
 
 // predict sets r's prediction from the drawn features.

@@ -196,6 +196,11 @@ type Model struct {
 	// adding it (a challenger that scores differently from the champion).
 	ChallengerShift float64
 	ChallengerFrom  int
+	// FemaleShift, when not 0, moves the predictions of records whose
+	// segment gender is "f" from window FemaleShiftFrom on, like
+	// ChallengerShift (a model that starts treating one group worse).
+	FemaleShift     float64
+	FemaleShiftFrom int
 }
 
 // DefaultWindow is the window length a Config with Window 0 uses.

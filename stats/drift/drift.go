@@ -63,6 +63,8 @@ import (
 
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/stats"
+	"github.com/driftwatch/driftwatch/stats/fairness"
+	"github.com/driftwatch/driftwatch/stats/perf"
 	"github.com/driftwatch/driftwatch/windows"
 )
 
@@ -72,6 +74,7 @@ const (
 	FamilyPrediction = "prediction"
 	FamilyQuality    = "quality"
 	FamilyServing    = "serving" // serving SLOs: latency quantiles, throughput
+	FamilyFairness   = "fairness"
 )
 
 // Row is one drift metric row, CONTRACT.md section 3. Its JSON form is the
@@ -159,6 +162,8 @@ type Policy struct {
 	// Champion names the variant the others are compared with, in the same
 	// window (subjects variant=<name>, family prediction).
 	Champion string
+	// Fairness is the limits subgroup-fairness rows are judged against.
+	Fairness Fairness
 	// Importance weighs features in the dataset-level weighted_drift_share
 	// (for example a model's feature importances, or 1 for the 10 to 20
 	// features that matter most); features it does not name weigh 0. Empty:
@@ -171,6 +176,22 @@ type Policy struct {
 type SLO struct {
 	LatencyP50, LatencyP95, LatencyP99 float64 // ms: drifted above
 	MinThroughput                      float64 // records per second: drifted below
+}
+
+// Fairness holds the limits of the subgroup-fairness rows.
+type Fairness struct {
+	// MinGroupSize: smaller groups are reported (threshold_source
+	// insufficient_samples) but not judged, and left out of the parity
+	// figures.
+	MinGroupSize int64
+	// MaxParityDifference is the largest demographic parity difference
+	// (max - min selection rate) and MaxOpportunityDifference the largest
+	// equal opportunity difference (max - min true positive rate) that pass;
+	// MinDisparateImpact the smallest selection-rate ratio (min / max) that
+	// passes (0.8: the four-fifths rule). 0: reported, not judged (the
+	// default: a model's standing disparities would otherwise page every
+	// window; set the limits a model is held to).
+	MaxParityDifference, MaxOpportunityDifference, MinDisparateImpact float64
 }
 
 // DefaultPolicy returns the documented defaults (see the package doc).
@@ -194,6 +215,7 @@ func DefaultPolicy() Policy {
 		Calibration: Calibration{Sigmas: 3, MinSubWindows: 10},
 		MDE:         MDE{Alpha: 0.05, Power: 0.8},
 		Champion:    "champion",
+		Fairness:    Fairness{MinGroupSize: 30},
 
 		RequireSignificance: true,
 	}
@@ -246,7 +268,90 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	}
 	rows = appendDataset(rows, head, len(base.Features), p)
 	rows = append(rows, quality...)
+	rows = appendFairness(rows, head, w, &p.Fairness)
 	return appendServing(rows, head, w, &p.SLO)
+}
+
+// Fairness metrics (family fairness).
+const (
+	MetricSelectionRate    = "selection_rate"          // per group: share of positive decisions
+	MetricTruePositiveRate = "true_positive_rate"      // per group, labelled records: recall
+	MetricParityDifference = "demographic_parity_diff" // per attribute: max - min selection rate
+	MetricDisparateImpact  = "disparate_impact"        // per attribute: min / max selection rate
+	MetricOpportunityDiff  = "equal_opportunity_diff"  // per attribute: max - min true positive rate
+)
+
+// SourceInsufficient marks fairness rows of groups too small to judge.
+const SourceInsufficient = "insufficient_samples"
+
+// appendFairness appends, for every segment attribute of the window, each
+// group's selection rate (and true positive rate where labels arrived;
+// subject attr=value) and the attribute's demographic parity difference,
+// disparate impact and equal opportunity difference (subject attr) over
+// the groups of at least f.MinGroupSize records, judged against f's limits.
+// The figures follow Fairlearn's definitions (stats/fairness).
+func appendFairness(rows []Row, head Row, w *windows.Window, f *Fairness) []Row {
+	attrs := make([]string, 0, len(w.Groups))
+	for a := range w.Groups {
+		attrs = append(attrs, a)
+	}
+	slices.Sort(attrs)
+	minN := float64(max(f.MinGroupSize, 1))
+	for _, attr := range attrs {
+		gs := w.Groups[attr]
+		names := make([]string, 0, len(gs))
+		for g := range gs {
+			names = append(names, g)
+		}
+		slices.Sort(names)
+		decisions := make(map[string]perf.Confusion, len(gs))
+		outcomes := make(map[string]perf.Confusion, len(gs))
+		var total int64
+		for _, name := range names {
+			g := gs[name]
+			decisions[name], outcomes[name] = g.Decisions, g.Outcomes
+			n := int64(g.Decisions.N())
+			total += n
+			r := head
+			r.Family, r.Subject = FamilyFairness, attr+"="+name
+			if n < int64(minN) {
+				r.ThresholdSource = SourceInsufficient
+			}
+			if v, ok := g.Decisions.SelectionRate(); ok {
+				r.Metric, r.Value, r.NCurrent = MetricSelectionRate, v, n
+				rows = append(rows, r)
+			}
+			if v, ok := g.Outcomes.Recall(); ok {
+				r.Metric, r.Value, r.NCurrent = MetricTruePositiveRate, v, int64(g.Outcomes.Positives())
+				if g.Outcomes.N() < minN {
+					r.ThresholdSource = SourceInsufficient
+				}
+				rows = append(rows, r)
+			}
+		}
+		judge := func(metric string, v float64, ok bool, limit float64, below bool) {
+			if !ok {
+				return
+			}
+			r := head
+			r.Family, r.Subject, r.Metric, r.Value, r.NCurrent = FamilyFairness, attr, metric, v, total
+			if limit > 0 {
+				r.Threshold, r.ThresholdSource = limit, SourceStatic
+				r.Drifted = v > limit
+				if below {
+					r.Drifted = v < limit
+				}
+			}
+			rows = append(rows, r)
+		}
+		v, ok := fairness.DemographicParityDifference(decisions, minN)
+		judge(MetricParityDifference, v, ok, f.MaxParityDifference, false)
+		v, ok = fairness.DemographicParityRatio(decisions, minN)
+		judge(MetricDisparateImpact, v, ok, f.MinDisparateImpact, true)
+		v, ok = fairness.EqualOpportunityDifference(outcomes, minN)
+		judge(MetricOpportunityDiff, v, ok, f.MaxOpportunityDifference, false)
+	}
+	return rows
 }
 
 // Serving metrics (family serving).

@@ -295,3 +295,56 @@ func TestEvaluateServing(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateFairness: per-group selection and true positive rates, small
+// groups reported as insufficient and left out of the parity figures, which
+// are judged only against the limits that are set.
+func TestEvaluateFairness(t *testing.T) {
+	w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+	add := func(attr, group string, n, selected int, labelled, positives, truePos int) {
+		g := &windows.Group{}
+		for i := range n {
+			g.Decisions.Add(i < selected, false, 1)
+		}
+		for i := range labelled {
+			g.Outcomes.Add(i < truePos || i >= positives && i < positives+(selected-truePos), i < positives, 1)
+		}
+		if w.Groups == nil {
+			w.Groups = map[string]map[string]*windows.Group{}
+		}
+		if w.Groups[attr] == nil {
+			w.Groups[attr] = map[string]*windows.Group{}
+		}
+		w.Groups[attr][group] = g
+	}
+	add("gender", "f", 100, 20, 100, 50, 10) // selection 0.2, TPR 0.2
+	add("gender", "m", 100, 50, 100, 50, 40) // selection 0.5, TPR 0.8
+	add("gender", "x", 10, 10, 0, 0, 0)      // too small: reported, not in the figures
+	p := DefaultPolicy()
+	rows := NewEvaluator(p, nil).Evaluate(w)
+	if r := find(t, rows, FamilyFairness, "gender=f", MetricSelectionRate); r.Value != 0.2 || r.NCurrent != 100 || r.ThresholdSource != "" {
+		t.Errorf("f selection %+v", r)
+	}
+	if r := find(t, rows, FamilyFairness, "gender=x", MetricSelectionRate); r.Value != 1 || r.ThresholdSource != SourceInsufficient {
+		t.Errorf("x selection %+v", r)
+	}
+	if r := find(t, rows, FamilyFairness, "gender=m", MetricTruePositiveRate); math.Abs(r.Value-0.8) > 1e-12 {
+		t.Errorf("m tpr %+v", r)
+	}
+	dpd := find(t, rows, FamilyFairness, "gender", MetricParityDifference)
+	di := find(t, rows, FamilyFairness, "gender", MetricDisparateImpact)
+	eod := find(t, rows, FamilyFairness, "gender", MetricOpportunityDiff)
+	if math.Abs(dpd.Value-0.3) > 1e-12 || math.Abs(di.Value-0.4) > 1e-12 || math.Abs(eod.Value-0.6) > 1e-12 {
+		t.Errorf("dpd %v di %v eod %v, want 0.3 0.4 0.6 (group x left out)", dpd.Value, di.Value, eod.Value)
+	}
+	if dpd.Drifted || di.Drifted || eod.Drifted || dpd.ThresholdSource != "" {
+		t.Errorf("judged without limits: %+v %+v %+v", dpd, di, eod)
+	}
+	p.Fairness = Fairness{MinGroupSize: 30, MaxParityDifference: 0.1, MaxOpportunityDifference: 0.7, MinDisparateImpact: 0.8}
+	rows = NewEvaluator(p, nil).Evaluate(w)
+	for metric, want := range map[string]bool{MetricParityDifference: true, MetricDisparateImpact: true, MetricOpportunityDiff: false} {
+		if r := find(t, rows, FamilyFairness, "gender", metric); r.Drifted != want {
+			t.Errorf("%s drifted %v, want %v: %+v", metric, r.Drifted, want, r)
+		}
+	}
+}
