@@ -120,17 +120,18 @@ type BatchBuilder struct {
 	// feature kind (a string for a numeric feature); they are stored as nulls.
 	TypeErrors int64
 	issues     []Issue
-	segBuf     []byte
+	segBuf     []byte   // scratch: a record's SegmentsText
+	segKeys    []string // scratch: its attributes, sorted
 }
 
 // segmentSep separates a record's segments in SegmentsText.
 const segmentSep = '\x1f'
 
-// appendSegments appends the segments' SegmentsText: "attr=value" pairs in
-// attribute order, separated by U+001F, so that records of the same
-// segments share one dictionary entry.
-func appendSegments(b []byte, segs map[string]string) []byte {
-	keys := make([]string, 0, len(segs))
+// appendSegments appends the segments' SegmentsText to b: "attr=value"
+// pairs in attribute order, separated by U+001F, so that records of the
+// same segments share one dictionary entry. keys is scratch space; both
+// grown slices are returned for reuse.
+func appendSegments(b []byte, keys []string, segs map[string]string) ([]byte, []string) {
 	for k := range segs {
 		keys = append(keys, k)
 	}
@@ -143,7 +144,7 @@ func appendSegments(b []byte, segs map[string]string) []byte {
 		b = append(b, '=')
 		b = append(b, segs[k]...)
 	}
-	return b
+	return b, keys
 }
 
 // EachSegment calls f with each attribute and value of a SegmentsText (the
@@ -196,7 +197,7 @@ func (bb *BatchBuilder) Append(r *Record) {
 	if len(r.Segments) == 0 {
 		bb.rb.Field(ColSegments).AppendNull()
 	} else {
-		bb.segBuf = appendSegments(bb.segBuf[:0], r.Segments)
+		bb.segBuf, bb.segKeys = appendSegments(bb.segBuf[:0], bb.segKeys[:0], r.Segments)
 		if err := bb.rb.Field(ColSegments).(*array.BinaryDictionaryBuilder).Append(bb.segBuf); err != nil {
 			panic(fmt.Sprintf("append dictionary value: %v", err))
 		}

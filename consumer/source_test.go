@@ -167,3 +167,25 @@ func TestBatchBuilderIssues(t *testing.T) {
 		t.Errorf("issues not reset: %v", again)
 	}
 }
+
+// FuzzSegments: a record's segments survive the segments column's text
+// form whenever attribute names hold neither '=' nor U+001F (values may
+// hold anything but U+001F).
+func FuzzSegments(f *testing.F) {
+	f.Add("gender", "f", "age_band", "30-39")
+	f.Add("a", "x=y", "b", "")
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
+		segs := map[string]string{k1: v1, k2: v2}
+		for k, v := range segs {
+			if k == "" || strings.ContainsAny(k, "=\x1f") || strings.ContainsRune(v, '\x1f') {
+				return
+			}
+		}
+		text, _ := appendSegments(nil, nil, segs)
+		got := map[string]string{}
+		EachSegment(string(text), func(attr, value string) { got[attr] = value })
+		if fmt.Sprint(got) != fmt.Sprint(segs) {
+			t.Fatalf("segments %q became %q via %q", segs, got, text)
+		}
+	})
+}

@@ -84,10 +84,13 @@ const MaxWindowsPerRecord = 60
 // Validate reports a Size and Hop that do not make windows (after
 // defaults: a zero Size is DefaultSize, a zero Hop is Size).
 func (c Config) Validate() error {
+	if c.Hop < 0 {
+		return fmt.Errorf("hop %s: must not be negative (0: tumbling windows)", c.Hop)
+	}
 	c.setDefaults()
 	switch {
-	case c.Hop < 0 || c.Hop > c.Size:
-		return fmt.Errorf("hop %s: must be positive and at most the window size %s", c.Hop, c.Size)
+	case c.Hop > c.Size:
+		return fmt.Errorf("hop %s: must be at most the window size %s", c.Hop, c.Size)
 	case c.Size%c.Hop != 0:
 		return fmt.Errorf("hop %s: the window size %s must be a whole multiple of it", c.Hop, c.Size)
 	case c.Size/c.Hop > MaxWindowsPerRecord:

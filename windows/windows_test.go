@@ -427,7 +427,7 @@ func TestWindowsHopping(t *testing.T) {
 	if err := <-acked; err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []Config{{Size: time.Hour, Hop: 25 * time.Minute}, {Size: time.Hour, Hop: 2 * time.Hour}, {Size: 61 * time.Minute, Hop: time.Minute}} {
+	for _, c := range []Config{{Size: time.Hour, Hop: 25 * time.Minute}, {Size: time.Hour, Hop: 2 * time.Hour}, {Size: 61 * time.Minute, Hop: time.Minute}, {Size: time.Hour, Hop: -time.Minute}} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("size %s hop %s accepted", c.Size, c.Hop)
 		}
