@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -246,24 +247,124 @@ func Load(path string) (*Baseline, error) {
 	return &b, nil
 }
 
-// LoadDir loads every *.json baseline in dir and keeps, per model, the one
-// created last (ties broken by id). It returns them keyed by model.
+// LoadDir loads every *.json baseline in dir and keeps, per model, the
+// promoted one (see Promote), else the one created last (ties broken by
+// id). It returns them keyed by model.
 func LoadDir(dir string) (map[string]*Baseline, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	all, err := List(dir)
 	if err != nil {
-		return nil, fmt.Errorf("list baselines in %s: %w", dir, err)
+		return nil, err
 	}
-	slices.Sort(paths)
+	promoted, err := readPromoted(dir)
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[string]*Baseline)
-	for _, p := range paths {
-		b, err := Load(p)
-		if err != nil {
-			return nil, err
-		}
+	for _, b := range all {
 		if cur, ok := out[b.Model]; !ok || b.CreatedAt.After(cur.CreatedAt) ||
 			(b.CreatedAt.Equal(cur.CreatedAt) && b.ID > cur.ID) {
 			out[b.Model] = b
 		}
 	}
+	for model, id := range promoted {
+		i := slices.IndexFunc(all, func(b *Baseline) bool { return b.ID == id })
+		if i < 0 || all[i].Model != model {
+			return nil, fmt.Errorf("baselines in %s: %s promotes %s for model %s, but there is no such baseline of that model", dir, promotedFile, id, model)
+		}
+		out[model] = all[i]
+	}
 	return out, nil
+}
+
+// List loads every *.json baseline in dir, ordered by model, then creation
+// time, then id.
+func List(dir string) ([]*Baseline, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, fmt.Errorf("list baselines in %s: %w", dir, err)
+	}
+	out := make([]*Baseline, 0, len(paths))
+	for _, p := range paths {
+		b, err := Load(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b *Baseline) int {
+		if c := strings.Compare(a.Model, b.Model); c != 0 {
+			return c
+		}
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// promotedFile in a baselines directory names, per model, the baseline in
+// use when it is not the newest: lines of "model<TAB>id".
+const promotedFile = "promoted.tsv"
+
+func readPromoted(dir string) (map[string]string, error) {
+	data, err := os.ReadFile(filepath.Join(dir, promotedFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read promoted baselines: %w", err)
+	}
+	out := make(map[string]string)
+	for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if line == "" {
+			continue
+		}
+		model, id, ok := strings.Cut(line, "\t")
+		if !ok || model == "" || id == "" {
+			return nil, fmt.Errorf("%s line %d: want model<TAB>id, got %q", filepath.Join(dir, promotedFile), i+1, line)
+		}
+		out[model] = id
+	}
+	return out, nil
+}
+
+// Promote makes baseline id the one its model uses (LoadDir) from now on,
+// whatever newer baselines of the model appear, and returns it. The choice
+// is written to dir/promoted.tsv, replaced atomically.
+func Promote(dir, id string) (*Baseline, error) {
+	all, err := List(dir)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(all, func(b *Baseline) bool { return b.ID == id })
+	if i < 0 {
+		return nil, fmt.Errorf("promote %s: no such baseline in %s", id, dir)
+	}
+	b := all[i]
+	promoted, err := readPromoted(dir)
+	if err != nil {
+		return nil, err
+	}
+	if promoted == nil {
+		promoted = make(map[string]string)
+	}
+	promoted[b.Model] = b.ID
+	var buf strings.Builder
+	models := make([]string, 0, len(promoted))
+	for m := range promoted {
+		models = append(models, m)
+	}
+	slices.Sort(models)
+	for _, m := range models {
+		fmt.Fprintf(&buf, "%s\t%s\n", m, promoted[m])
+	}
+	tmp := filepath.Join(dir, "."+promotedFile+".tmp")
+	if err := os.WriteFile(tmp, []byte(buf.String()), 0o644); err != nil {
+		return nil, fmt.Errorf("promote %s: %w", id, err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, promotedFile)); err != nil {
+		return nil, fmt.Errorf("promote %s: %w", id, err)
+	}
+	return b, nil
 }

@@ -130,7 +130,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return err
 }
 
-func runBaseline(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func runBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "list":
+			return runBaselineList(args[1:], stdout, stderr)
+		case "promote":
+			return runBaselinePromote(args[1:], stdout, stderr)
+		}
+	}
 	fs := newFlags("baseline", stderr)
 	model := fs.String("model", "", "model the baseline is for (required)")
 	input := fs.String("input", "", "reference file: JSON lines of prediction records (.jsonl) or CSV with a header (.csv), optionally .gz (required)")
@@ -139,8 +147,34 @@ func runBaseline(_ context.Context, args []string, stdout, stderr io.Writer) err
 	bins := fs.Int("bins", 100, "quantile bins per numeric feature")
 	maxCats := fs.Int("max-categories", 1000, "categories kept per categorical feature; the rest are counted as "+baselines.OtherCategory)
 	sample := fs.Int("sample-size", baselines.DefaultSampleSize, "reference values kept per feature, in order, for calibrated thresholds (drift.calibration); 0: none")
+	var sel reference.Select
+	fs.StringVar(&sel.Version, "only-version", "", "production baseline: only records of this model_version (JSON lines)")
+	fs.DurationVar(&sel.First, "first", 0, "production baseline: only the first period of records, e.g. 24h from the first selected record's event time")
+	fs.Int64Var(&sel.Records, "first-records", 0, "production baseline: only the first N selected records of the file")
+	from := fs.String("from", "", "production baseline: only records at or after this event time (RFC 3339)")
+	until := fs.String("until", "", "production baseline: only records before this event time (RFC 3339)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	for _, t := range []struct {
+		flag string
+		in   string
+		out  *time.Time
+	}{{"--from", *from, &sel.From}, {"--until", *until, &sel.Until}} {
+		if t.in == "" {
+			continue
+		}
+		v, err := time.Parse(time.RFC3339Nano, t.in)
+		if err != nil {
+			return usageError{fmt.Sprintf("%s: %q is not an RFC 3339 time", t.flag, t.in)}
+		}
+		*t.out = v
+	}
+	if sel.First < 0 || sel.Records < 0 {
+		return usageError{"--first and --first-records must not be negative"}
+	}
+	if *version == "" {
+		*version = sel.Version
 	}
 	if *model == "" || *input == "" {
 		return usageError{"--model and --input are required"}
@@ -151,9 +185,13 @@ func runBaseline(_ context.Context, args []string, stdout, stderr io.Writer) err
 	if *sample == 0 {
 		*sample = -1 // BuildOptions: negative means none
 	}
-	b, sum, err := reference.Build(*input, *model, baselines.BuildOptions{
-		Bins: *bins, MaxCategories: *maxCats, Source: *input, ModelVersion: *version, SampleSize: *sample,
-	})
+	source := *input
+	if sel != (reference.Select{}) {
+		source = "production " + *input
+	}
+	b, sum, err := reference.BuildSelect(*input, *model, baselines.BuildOptions{
+		Bins: *bins, MaxCategories: *maxCats, Source: source, ModelVersion: *version, SampleSize: *sample,
+	}, sel)
 	if err != nil {
 		return err
 	}
@@ -168,6 +206,9 @@ func runBaseline(_ context.Context, args []string, stdout, stderr io.Writer) err
 	if sum.Skipped > 0 || sum.OtherModels > 0 {
 		fmt.Fprintf(stdout, " (skipped %s bad rows, %s rows of other models)", report.Thousands(sum.Skipped), report.Thousands(sum.OtherModels))
 	}
+	if sum.Unselected > 0 {
+		fmt.Fprintf(stdout, "\n  selected  %s to %s (left out %s records of the model)", sum.From.Format(time.RFC3339), sum.Until.Format(time.RFC3339), report.Thousands(sum.Unselected))
+	}
 	fmt.Fprintf(stdout, "\n  features  %d\n", len(b.Features))
 	for _, f := range b.Features {
 		fmt.Fprintf(stdout, "            %-24s %s, null rate %.3f%s\n", f.Name, f.Kind, f.NullRate(), describe(&f))
@@ -176,6 +217,58 @@ func runBaseline(_ context.Context, args []string, stdout, stderr io.Writer) err
 	for _, e := range sum.FirstErrors {
 		fmt.Fprintf(stderr, "skipped: %s\n", e)
 	}
+	return nil
+}
+
+// runBaselineList prints the baselines of a directory, the one in use per
+// model marked.
+func runBaselineList(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("baseline list", stderr)
+	dir := fs.String("dir", "baselines", "directory of baselines")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	all, err := baselines.List(*dir)
+	if err != nil {
+		return err
+	}
+	active, err := baselines.LoadDir(*dir)
+	if err != nil {
+		return err
+	}
+	if len(all) == 0 {
+		fmt.Fprintf(stdout, "no baselines in %s\n", *dir)
+		return nil
+	}
+	fmt.Fprintf(stdout, "  %-44s %-12s %-10s %-20s %10s  %s\n", "id", "model", "version", "created", "rows", "source")
+	for _, b := range all {
+		mark := " "
+		if a := active[b.Model]; a != nil && a.ID == b.ID {
+			mark = "*"
+		}
+		fmt.Fprintf(stdout, "%s %-44s %-12s %-10s %-20s %10s  %s\n", mark, b.ID, b.Model, b.ModelVersion,
+			b.CreatedAt.UTC().Format(time.RFC3339), report.Thousands(b.Rows), b.Source)
+	}
+	fmt.Fprintln(stdout, "* in use: the promoted baseline of its model, else the newest")
+	return nil
+}
+
+// runBaselinePromote makes a baseline the one its model uses.
+func runBaselinePromote(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("baseline promote", stderr)
+	dir := fs.String("dir", "baselines", "directory of baselines")
+	id := fs.String("id", "", "the baseline to promote (see driftwatch baseline list)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *id == "" {
+		return usageError{"baseline promote: --id is required (see driftwatch baseline list)"}
+	}
+	b, err := baselines.Promote(*dir, *id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "baseline %s is now the one model %s uses (restart driftwatch run to pick it up)\n", b.ID, b.Model)
 	return nil
 }
 
@@ -329,16 +422,32 @@ func loadBaselines(cfg *config.Config) (map[string]*baselines.Baseline, error) {
 			}
 		}
 	}
+	var all []*baselines.Baseline
 	for name, m := range cfg.Models {
-		if m.Baseline == "" {
+		var b *baselines.Baseline
+		switch {
+		case m.Baseline != "":
+			var err error
+			if b, err = baselines.Load(m.Baseline); err != nil {
+				return nil, err
+			}
+		case m.BaselineID != "":
+			if all == nil {
+				var err error
+				if all, err = baselines.List(cfg.Baselines.Dir); err != nil {
+					return nil, err
+				}
+			}
+			i := slices.IndexFunc(all, func(b *baselines.Baseline) bool { return b.ID == m.BaselineID })
+			if i < 0 {
+				return nil, fmt.Errorf("models.%s.baseline_id: no baseline %s in %s (see driftwatch baseline list --dir %s)", name, m.BaselineID, cfg.Baselines.Dir, cfg.Baselines.Dir)
+			}
+			b = all[i]
+		default:
 			continue
 		}
-		b, err := baselines.Load(m.Baseline)
-		if err != nil {
-			return nil, err
-		}
 		if b.Model != name {
-			return nil, fmt.Errorf("models.%s.baseline: %s is a baseline of model %q", name, m.Baseline, b.Model)
+			return nil, fmt.Errorf("models.%s: baseline %s is a baseline of model %q", name, b.ID, b.Model)
 		}
 		base[name] = b
 	}

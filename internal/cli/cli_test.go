@@ -187,3 +187,78 @@ func TestProgressPrintsUntilStopped(t *testing.T) {
 		}
 	})
 }
+
+// TestProductionBaselineListPromote: a baseline from the first hours of a
+// production log, listed beside a training baseline; the newest is in use
+// until the other is promoted, and replay then compares with the promoted.
+func TestProductionBaselineListPromote(t *testing.T) {
+	dir := t.TempDir()
+	logPath, scen := scenario(t, dir)
+	baseDir := filepath.Join(dir, "baselines")
+	m := scen.Models[0]
+	code, out, errOut := run(t, "baseline", "--model", m.Name, "--input", filepath.Join(dir, m.Name+".ref.jsonl"), "--out", baseDir)
+	if code != 0 {
+		t.Fatalf("training baseline: %s", errOut)
+	}
+	training := strings.Fields(out)[1]
+	time.Sleep(1100 * time.Millisecond) // ids and creation times are per second
+	code, out, errOut = run(t, "baseline", "--model", m.Name, "--input", logPath, "--out", baseDir,
+		"--only-version", m.Version, "--first", "2h")
+	if code != 0 {
+		t.Fatalf("production baseline: %s", errOut)
+	}
+	production := strings.Fields(out)[1]
+	if !strings.Contains(out, "selected  ") || !strings.Contains(out, "left out") {
+		t.Errorf("production baseline output does not say what it selected:\n%s", out)
+	}
+	list := func() string {
+		code, out, errOut := run(t, "baseline", "list", "--dir", baseDir)
+		if code != 0 {
+			t.Fatalf("list: %s", errOut)
+		}
+		return out
+	}
+	inUse := func(listing string) string {
+		for _, line := range strings.Split(listing, "\n") {
+			if strings.HasPrefix(line, "* ") {
+				return strings.Fields(line)[1]
+			}
+		}
+		return ""
+	}
+	l := list()
+	if !strings.Contains(l, training) || !strings.Contains(l, "production "+logPath) || inUse(l) != production {
+		t.Fatalf("list before promote (want %s in use):\n%s", production, l)
+	}
+	if code, _, errOut := run(t, "baseline", "promote", "--dir", baseDir, "--id", training); code != 0 {
+		t.Fatalf("promote: %s", errOut)
+	}
+	if got := inUse(list()); got != training {
+		t.Fatalf("in use after promote: %s, want %s", got, training)
+	}
+	if code, _, _ := run(t, "baseline", "promote", "--dir", baseDir, "--id", "no-such-baseline"); code == 0 {
+		t.Error("promoted a baseline that does not exist")
+	}
+	rows := filepath.Join(dir, "rows.jsonl")
+	if code, _, errOut := run(t, "replay", "--baselines", baseDir, "--input", logPath, "--output", rows, "--quiet"); code != 0 {
+		t.Fatalf("replay: %s", errOut)
+	}
+	data, err := os.ReadFile(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"baseline_id":"`+training+`"`) || strings.Contains(string(data), production) {
+		t.Error("replay did not compare with the promoted baseline")
+	}
+	// A config selects a baseline by id, whatever is promoted.
+	cfg := filepath.Join(dir, "driftwatch.yml")
+	if err := os.WriteFile(cfg, []byte("baselines:\n  dir: "+baseDir+"\nmodels:\n  "+m.Name+":\n    baseline_id: "+production+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := run(t, "replay", "--config", cfg, "--input", logPath, "--output", rows, "--quiet"); code != 0 {
+		t.Fatalf("replay: %s", errOut)
+	}
+	if data, _ = os.ReadFile(rows); !strings.Contains(string(data), `"baseline_id":"`+production+`"`) {
+		t.Error("replay did not compare with the baseline the config selects by id")
+	}
+}

@@ -191,8 +191,9 @@ type Rule struct {
 
 // Model holds per-model settings.
 type Model struct {
-	Baseline string `yaml:"baseline"` // a baseline file; default: newest in baselines.dir
-	Drift    Drift  `yaml:"drift"`
+	Baseline   string `yaml:"baseline"`    // a baseline file; default: the promoted or newest in baselines.dir
+	BaselineID string `yaml:"baseline_id"` // or a baseline of baselines.dir by id (driftwatch baseline list)
+	Drift      Drift  `yaml:"drift"`
 }
 
 // Sinks says where metric rows go: ClickHouse when enabled, else the
@@ -421,6 +422,9 @@ func (c *Config) Validate() error {
 	}
 	for _, name := range sortedKeys(c.Models) {
 		m := c.Models[name]
+		if m.Baseline != "" && m.BaselineID != "" {
+			return fmt.Errorf("models.%s: baseline and baseline_id both set; choose one", name)
+		}
 		if err := m.Drift.validate("models."+name+".drift", false); err != nil {
 			return err
 		}

@@ -82,5 +82,9 @@ func FuzzReadJSONL(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, data []byte) { fuzzRead(t, data, readJSONL) })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRead(t, data, func(r io.Reader, model string, b *baselines.Builder, sum *Summary) error {
+			return readJSONL(r, model, b, sum, &Select{})
+		})
+	})
 }

@@ -19,7 +19,7 @@ import (
 // skipped and counted in sum; records of other models are counted in
 // sum.OtherModels. Only a read error or a JSON array instead of JSON lines
 // ends it early.
-func readJSONL(r io.Reader, model string, b *baselines.Builder, sum *Summary) error {
+func readJSONL(r io.Reader, model string, b *baselines.Builder, sum *Summary, sel *Select) error {
 	lr := newLineReader(r, maxLineBytes)
 	for {
 		line, err := lr.next()
@@ -51,6 +51,15 @@ func readJSONL(r io.Reader, model string, b *baselines.Builder, sum *Summary) er
 		if rec.Model != model {
 			sum.OtherModels++
 			continue
+		}
+		if !sel.take(&rec, sum) {
+			continue
+		}
+		if sum.From.IsZero() || rec.Timestamp.Before(sum.From) {
+			sum.From = rec.Timestamp
+		}
+		if rec.Timestamp.After(sum.Until) {
+			sum.Until = rec.Timestamp
 		}
 		for name, v := range rec.Features {
 			switch v.Kind {

@@ -21,8 +21,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/consumer"
 )
 
 // maxLineBytes is the longest line Build reads: longer JSON lines are skipped
@@ -37,10 +39,12 @@ const supported = ".jsonl, .ndjson, .json (JSON lines) and .csv, each optionally
 
 // Summary says what Build did with the lines of a reference file.
 type Summary struct {
-	Rows        int64    // records or CSV rows of the model that went into the baseline
-	Skipped     int64    // lines or rows that could not be decoded
-	OtherModels int64    // well-formed records or rows of another model
-	FirstErrors []string // the first few skipped lines, as "line N: reason"
+	Rows        int64     // records or CSV rows of the model that went into the baseline
+	Skipped     int64     // lines or rows that could not be decoded
+	OtherModels int64     // well-formed records or rows of another model
+	Unselected  int64     // records of the model that Select left out (version, period, count)
+	From, Until time.Time // event times of the first and last record used (JSON lines)
+	FirstErrors []string  // the first few skipped lines, as "line N: reason"
 }
 
 // skip counts a line that could not be used and keeps its reason if it is
@@ -82,6 +86,49 @@ const (
 // type, on I/O errors, on a CSV line longer than 16 MiB, and when the file has
 // no usable row of model. It is safe to call concurrently.
 func Build(path, model string, opts baselines.BuildOptions) (*baselines.Baseline, Summary, error) {
+	return BuildSelect(path, model, opts, Select{})
+}
+
+// Select picks the records of a production log that make a baseline: an
+// initial production period of one model version. Its zero value takes
+// every record. It applies to JSON lines (prediction records), not CSV.
+type Select struct {
+	Version string    // only records of this model_version
+	From    time.Time // only records at or after this event time
+	Until   time.Time // only records before this event time
+	// First: only records within this long after the first selected
+	// record's event time (the log's first hours).
+	First time.Duration
+	// Records: at most this many records, the first ones in the file.
+	Records int64
+
+	start time.Time // the first selected record's event time
+}
+
+// zero reports whether s selects everything.
+func (s Select) zero() bool {
+	return s.Version == "" && s.From.IsZero() && s.Until.IsZero() && s.First == 0 && s.Records == 0
+}
+
+// take reports whether rec is selected, given the records taken so far.
+func (s *Select) take(rec *consumer.Record, sum *Summary) bool {
+	switch {
+	case s.Version != "" && rec.ModelVersion != s.Version,
+		!s.From.IsZero() && rec.Timestamp.Before(s.From),
+		!s.Until.IsZero() && !rec.Timestamp.Before(s.Until),
+		s.Records > 0 && sum.Rows >= s.Records,
+		s.First > 0 && !s.start.IsZero() && (rec.Timestamp.Before(s.start) || !rec.Timestamp.Before(s.start.Add(s.First))):
+		sum.Unselected++
+		return false
+	}
+	if s.start.IsZero() {
+		s.start = rec.Timestamp // the period starts at the first selected record
+	}
+	return true
+}
+
+// BuildSelect is Build over the records sel selects.
+func BuildSelect(path, model string, opts baselines.BuildOptions, sel Select) (*baselines.Baseline, Summary, error) {
 	var sum Summary
 	if model == "" {
 		return nil, sum, fmt.Errorf("build baseline from %s: model is required", path)
@@ -110,8 +157,11 @@ func Build(path, model string, opts baselines.BuildOptions) (*baselines.Baseline
 	b := baselines.NewBuilder(model, opts)
 	switch f {
 	case formatJSONL:
-		err = readJSONL(r, model, b, &sum)
+		err = readJSONL(r, model, b, &sum, &sel)
 	case formatCSV:
+		if !sel.zero() {
+			return nil, sum, fmt.Errorf("read %s: selecting a production period needs JSON lines of prediction records, not CSV", path)
+		}
 		err = readCSV(r, model, b, &sum)
 	}
 	if err != nil {
@@ -153,6 +203,9 @@ func noRows(path, model string, sum Summary) error {
 	var why []string
 	if sum.OtherModels > 0 {
 		why = append(why, fmt.Sprintf("found %d records of other models", sum.OtherModels))
+	}
+	if sum.Unselected > 0 {
+		why = append(why, fmt.Sprintf("left out %d records of the model outside the selected version, period or count", sum.Unselected))
 	}
 	if sum.Skipped > 0 {
 		why = append(why, fmt.Sprintf("skipped %d bad lines, first %s", sum.Skipped, sum.FirstErrors[0]))

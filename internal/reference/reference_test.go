@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -57,13 +58,14 @@ func TestBuildJSONL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantSum := Summary{Rows: 5, Skipped: 6, OtherModels: 2, FirstErrors: []string{
-		"line 4: not_json: not a JSON object",
-		"line 6: missing_field: prediction",
-		`line 7: bad_timestamp: timestamp "yesterday" is not RFC 3339`,
-		"line 8: wrong_type: features.amount: want number, string, bool or null",
-		"line 11: missing_field: model_version",
-	}}
+	wantSum := Summary{Rows: 5, Skipped: 6, OtherModels: 2,
+		From: time.Date(2026, 11, 20, 10, 15, 3, 120e6, time.UTC), Until: time.Date(2026, 11, 20, 10, 15, 12, 0, time.UTC), FirstErrors: []string{
+			"line 4: not_json: not a JSON object",
+			"line 6: missing_field: prediction",
+			`line 7: bad_timestamp: timestamp "yesterday" is not RFC 3339`,
+			"line 8: wrong_type: features.amount: want number, string, bool or null",
+			"line 11: missing_field: model_version",
+		}}
 	if !reflect.DeepEqual(sum, wantSum) {
 		t.Errorf("summary\n%+v\nwant\n%+v", sum, wantSum)
 	}
@@ -363,5 +365,48 @@ func TestSummaryKeepsFirstErrors(t *testing.T) {
 	}
 	if sum.Skipped != 8 || !slices.Equal(sum.FirstErrors, []string{"line 1: bad", "line 2: bad", "line 3: bad", "line 4: bad", "line 5: bad"}) {
 		t.Errorf("%+v", sum)
+	}
+}
+
+// TestBuildSelect: a baseline from an initial production period: one model
+// version, a time range, the first hours or the first records.
+func TestBuildSelect(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "log.jsonl")
+	var log strings.Builder
+	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	for i := range 10 {
+		version := "1"
+		if i%2 == 1 {
+			version = "2"
+		}
+		fmt.Fprintf(&log, `{"prediction_id":"p%d","model":"fraud","model_version":%q,"timestamp":%q,"features":{"amount":%d},"prediction":0.5}`+"\n",
+			i, version, t0.Add(time.Duration(i)*30*time.Minute).Format(time.RFC3339), i)
+	}
+	if err := os.WriteFile(path, []byte(log.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		sel  Select
+		rows int64
+	}{
+		{"all", Select{}, 10},
+		{"version", Select{Version: "2"}, 5},
+		{"first hour", Select{First: time.Hour}, 2}, // 10:00 and 10:30
+		{"first 90 minutes of version 2", Select{Version: "2", First: 90 * time.Minute}, 2}, // 10:30 and 11:30
+		{"first records", Select{Records: 3}, 3},
+		{"range", Select{From: t0.Add(time.Hour), Until: t0.Add(2 * time.Hour)}, 2}, // 11:00, 11:30
+	} {
+		b, sum, err := BuildSelect(path, "fraud", testOptions(), c.sel)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if sum.Rows != c.rows || b.Rows != c.rows || sum.Unselected != 10-c.rows {
+			t.Errorf("%s: %d rows (%d unselected), want %d", c.name, sum.Rows, sum.Unselected, c.rows)
+		}
+	}
+	if _, _, err := BuildSelect(path, "fraud", testOptions(), Select{Version: "3"}); err == nil {
+		t.Error("a version without records built a baseline")
 	}
 }
