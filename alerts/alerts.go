@@ -30,8 +30,10 @@ const (
 // so is a data-quality breach of a feature (a null-rate rise, absent keys,
 // wrong types, out-of-range values, unseen categories: each is a verdict of
 // its own), and a latency quantile above its SLO; throughput below its floor
-// is SEV-2 (the model may be down), and so is a fairness breach (parity,
-// disparate impact, equal opportunity past its limit); any other drifted row (a secondary
+// is SEV-2 (the model may be down), and so are a fairness breach (parity,
+// disparate impact, equal opportunity past its limit) and concept drift
+// (accuracy, precision or recall significantly below the reference's); any
+// other drifted row (a secondary
 // test, late records) is a minor anomaly, SEV-4; rows that did not drift
 // get none.
 func Classify(rows []drift.Row) {
@@ -44,6 +46,8 @@ func Classify(rows []drift.Row) {
 			r.Severity = string(Sev2) // traffic fell below its floor: the model may be down
 		case r.Family == drift.FamilyFairness:
 			r.Severity = string(Sev2) // a fairness breach
+		case r.Family == drift.FamilyConcept:
+			r.Severity = string(Sev2) // performance fell significantly below the reference's
 		case r.Primary, r.Family == drift.FamilyServing,
 			r.Family == drift.FamilyQuality && r.Metric != drift.MetricLateRecords:
 			r.Severity = string(Sev3)

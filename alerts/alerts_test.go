@@ -17,10 +17,11 @@ func TestClassify(t *testing.T) {
 		{Metric: "latency_p99_ms", Drifted: true, Family: drift.FamilyServing},    // elevated latency
 		{Metric: "throughput_rps", Drifted: true, Family: drift.FamilyServing},    // traffic collapsed
 		{Metric: "disparate_impact", Drifted: true, Family: drift.FamilyFairness}, // a fairness breach
+		{Metric: "accuracy", Drifted: true, Family: drift.FamilyConcept},          // concept drift
 		{Metric: "psi", Severity: "SEV-1"},                                        // a stale severity is cleared
 	}
 	Classify(rows)
-	want := []Severity{Sev3, Sev4, "", Sev3, Sev3, Sev4, Sev3, Sev2, Sev2, ""}
+	want := []Severity{Sev3, Sev4, "", Sev3, Sev3, Sev4, Sev3, Sev2, Sev2, Sev2, ""}
 	for i, r := range rows {
 		if Severity(r.Severity) != want[i] {
 			t.Errorf("row %d (%+v): severity %q, want %q", i, r, r.Severity, want[i])

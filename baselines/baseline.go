@@ -51,6 +51,32 @@ type Baseline struct {
 	Rows         int64     `json:"rows"`
 	Features     []Feature `json:"features"` // in schema order
 	Prediction   Feature   `json:"prediction"`
+	// Label is the reference's ground truth, categorical on its text, when
+	// the reference had labels; Outcomes its scores by label, for the
+	// reference's performance at any decision threshold.
+	Label    *Feature  `json:"label,omitempty"`
+	Outcomes *Outcomes `json:"outcomes,omitempty"`
+}
+
+// LabelName is the name of the label's Feature.
+const LabelName = "label"
+
+// OutcomeBins is how many equal score bins over [0, 1] Outcomes has: a
+// decision threshold that is a multiple of 1/OutcomeBins gives the
+// reference's exact confusion matrix.
+const OutcomeBins = 100
+
+// OutcomeBin is the bin of score s: floor(s * OutcomeBins), scores outside
+// [0, 1] in the first or the last bin.
+func OutcomeBin(s float64) int {
+	return min(max(int(math.Floor(s*OutcomeBins)), 0), OutcomeBins-1)
+}
+
+// Outcomes holds the reference's scored predictions by label text: per
+// label, the count of scores in each of Bins equal bins over [0, 1].
+type Outcomes struct {
+	Bins    int                `json:"bins"`
+	ByLabel map[string][]int64 `json:"by_label"`
 }
 
 // Feature is the reference distribution of one feature or of the prediction.
@@ -140,6 +166,24 @@ func (b *Baseline) Validate() error {
 	}
 	if err := b.Prediction.validate(); err != nil {
 		return fmt.Errorf("baseline %s: %w", b.ID, err)
+	}
+	if b.Label != nil {
+		if err := b.Label.validate(); err != nil {
+			return fmt.Errorf("baseline %s: %w", b.ID, err)
+		}
+		if b.Label.Kind != Categorical {
+			return fmt.Errorf("baseline %s: label must be categorical (its text), got %s", b.ID, b.Label.Kind)
+		}
+	}
+	if o := b.Outcomes; o != nil {
+		if o.Bins != OutcomeBins {
+			return fmt.Errorf("baseline %s: outcomes have %d bins, want %d", b.ID, o.Bins, OutcomeBins)
+		}
+		for label, bins := range o.ByLabel {
+			if len(bins) != o.Bins || slices.ContainsFunc(bins, func(n int64) bool { return n < 0 }) {
+				return fmt.Errorf("baseline %s: outcomes of label %q: want %d non-negative counts", b.ID, label, o.Bins)
+			}
+		}
 	}
 	return nil
 }

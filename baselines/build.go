@@ -73,6 +73,8 @@ type Builder struct {
 	opts     BuildOptions
 	features map[string]*column
 	pred     column
+	label    column
+	outcomes map[string][]int64 // label text -> scores per OutcomeBins bin
 	rows     int64
 	pending  bool // values were added since the last EndRow
 }
@@ -109,7 +111,33 @@ func NewBuilder(model string, opts BuildOptions) *Builder {
 		opts:     opts,
 		features: make(map[string]*column),
 		pred:     column{lastRow: -1},
+		label:    column{lastRow: -1},
 	}
+}
+
+// AddLabel adds the ground truth of the current row, as text (a number 1
+// as "1", a bool as "true"), and, when the row's prediction is a score,
+// counts the (score, label) pair for the reference's performance.
+func (b *Builder) AddLabel(text string, score float64, scored bool) {
+	if b.label.lastRow == b.rows {
+		return // only the first label of a row counts
+	}
+	b.label.category(b, text)
+	if !scored || math.IsNaN(score) || math.IsInf(score, 0) {
+		return
+	}
+	if b.outcomes == nil {
+		b.outcomes = make(map[string][]int64)
+	}
+	bins := b.outcomes[text]
+	if bins == nil {
+		if len(b.outcomes) >= b.opts.MaxCategories {
+			return
+		}
+		bins = make([]int64, OutcomeBins)
+		b.outcomes[text] = bins
+	}
+	bins[OutcomeBin(score)]++
 }
 
 // AddNumber adds x as the value of feature in the current row. NaN and ±Inf
@@ -241,6 +269,16 @@ func (b *Builder) Build() (*Baseline, error) {
 		return nil, fmt.Errorf("build baseline of model %q: %w", b.model, err)
 	}
 	bl.Prediction = pred
+	if b.label.seen {
+		label, err := b.summarize(LabelName, &b.label)
+		if err != nil {
+			return nil, fmt.Errorf("build baseline of model %q: %w", b.model, err)
+		}
+		bl.Label = &label
+	}
+	if len(b.outcomes) > 0 {
+		bl.Outcomes = &Outcomes{Bins: OutcomeBins, ByLabel: b.outcomes}
+	}
 
 	canonical, err := json.Marshal(bl)
 	if err != nil {

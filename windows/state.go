@@ -71,6 +71,11 @@ type Window struct {
 	// accuracy LatencyAccuracy, for serving SLOs; records without one are
 	// not in it.
 	Latency *sketch.Sketch
+	// Labels is the state of the records' labels (categorical on their
+	// text), and Outcomes the labelled records' decisions and outcomes
+	// (Config.Decision), for label and concept drift.
+	Labels   Feature
+	Outcomes perf.Confusion
 	// Groups holds, per segment attribute and group (gender -> f), the
 	// records' decisions and, where labelled, outcomes, for subgroup
 	// fairness: at most MaxAttributes attributes and MaxGroups groups each
@@ -93,6 +98,7 @@ func NewWindow(k Key, start, end time.Time, base *baselines.Baseline, maxCategor
 		w.Features[i] = newFeature(&base.Features[i])
 	}
 	w.Prediction = newFeature(&base.Prediction)
+	w.Labels = Feature{Categories: make(map[string]int64)}
 	var err error
 	if w.Latency, err = sketch.New(LatencyAccuracy); err != nil {
 		panic(fmt.Sprintf("windows: latency sketch: %v", err)) // a constant accuracy: cannot happen
@@ -244,6 +250,8 @@ func (w *Window) Merge(o *Window) error {
 		w.Features[i].merge(&o.Features[i], w.MaxCategories)
 	}
 	w.Prediction.merge(&o.Prediction, w.MaxCategories)
+	w.Labels.merge(&o.Labels, w.MaxCategories)
+	w.Outcomes.Merge(o.Outcomes)
 	for attr, gs := range o.Groups {
 		for value, og := range gs {
 			if g := w.group(attr, value); g != nil {

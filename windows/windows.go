@@ -406,19 +406,24 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 	}
 }
 
-// addGroups counts the rows' decisions and outcomes per segment group.
+// addGroups counts the rows' labels, and their decisions and outcomes, in
+// the window and per segment group.
 func (a *Assigner) addGroups(w *Window, rec arrow.RecordBatch, rows []int) {
 	segs := rec.Column(consumer.ColSegments).(*array.Dictionary)
-	if segs.NullN() == segs.Len() {
+	labels := rec.Column(consumer.ColLabel).(*array.Dictionary)
+	noSegs, noLabels := segs.NullN() == segs.Len(), labels.NullN() == labels.Len()
+	if noSegs && noLabels {
 		return
 	}
+	if !noLabels {
+		w.Labels.add(labels, rows, nil, a.cfg.MaxCategories)
+	}
 	sdict := segs.Dictionary().(*array.String)
-	labels := rec.Column(consumer.ColLabel).(*array.Dictionary)
 	ldict := labels.Dictionary().(*array.String)
 	pred := rec.Column(consumer.ColPrediction)
 	d := &a.cfg.Decision
 	for _, i := range rows {
-		if segs.IsNull(i) {
+		if segs.IsNull(i) && labels.IsNull(i) {
 			continue
 		}
 		selected := false
@@ -430,6 +435,12 @@ func (a *Assigner) addGroups(w *Window, rec arrow.RecordBatch, rows []int) {
 		}
 		labeled := labels.IsValid(i)
 		positive := labeled && slices.Contains(d.Positive, ldict.Value(labels.GetValueIndex(i)))
+		if labeled {
+			w.Outcomes.Add(selected, positive, 1)
+		}
+		if segs.IsNull(i) {
+			continue
+		}
 		consumer.EachSegment(sdict.Value(segs.GetValueIndex(i)), func(attr, value string) {
 			if g := w.group(attr, value); g != nil {
 				g.Decisions.Add(selected, false, 1) // every record: selection rates

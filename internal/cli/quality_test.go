@@ -237,8 +237,8 @@ func TestChallengerShiftIsFlagged(t *testing.T) {
 }
 
 // TestStableStreamFlagsNothing: 24 windows of 10,000 records of a model
-// with 20 features (every kind, with nulls, a challenger variant, latency)
-// and nothing changed: no family flags anything (no row of severity SEV-1
+// with 20 features (every kind, with nulls, a challenger variant, latency,
+// segments, labels on 30% of records) and nothing changed: no family flags anything (no row of severity SEV-1
 // to SEV-3; SEV-4 rows are secondary tests at 5% and false-alarm by design).
 func TestStableStreamFlagsNothing(t *testing.T) {
 	if testing.Short() {
@@ -256,7 +256,7 @@ func TestStableStreamFlagsNothing(t *testing.T) {
 	}
 	scen := synth.Config{
 		Seed: 7, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Window: time.Hour, Windows: 24, RecordsPerWindow: 10_000,
-		Models: []synth.Model{{Name: "stable", Version: "1", Classes: []string{"yes", "no"}, Features: features}},
+		Models: []synth.Model{{Name: "stable", Version: "1", Classes: []string{"yes", "no"}, Features: features, LabelShare: 0.3}},
 		Jitter: 2 * time.Minute,
 	}
 	rows := replayRows(t, t.TempDir(), scen, 20_000)
@@ -272,7 +272,7 @@ func TestStableStreamFlagsNothing(t *testing.T) {
 	if len(windows) != 24 {
 		t.Errorf("%d windows, want 24", len(windows))
 	}
-	for _, f := range []string{"data", "prediction", "quality", "serving"} {
+	for _, f := range []string{"data", "prediction", "quality", "serving", "label", "concept", "fairness"} {
 		if !families[f] {
 			t.Errorf("no %s rows", f)
 		}
@@ -346,6 +346,64 @@ fairness:
 			if !want[k] && !strings.Contains(k, "/prediction/") {
 				t.Errorf("window %d: %s flagged, not injected", w, k)
 			}
+		}
+	}
+}
+
+// TestConceptFlipIsFlagged: half the records carry their label; from
+// window 3 of 6 the truth flips (labels drawn with 1 - score) while inputs
+// and predictions stay: accuracy against the reference's and the label
+// distribution are flagged from then on, not before, and nothing else.
+func TestConceptFlipIsFlagged(t *testing.T) {
+	scen := synth.Demo(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	scen.Windows, scen.RecordsPerWindow, scen.BadRate, scen.DuplicateRate = 6, 3000, 0, 0
+	const from = 3
+	scen.Models = scen.Models[:1] // fraud
+	scen.Models[0].Drifts = nil
+	scen.Models[0].LabelShare, scen.Models[0].FlipLabelsFrom = 0.5, from
+	rows := replayRows(t, t.TempDir(), scen, 10_000)
+	flagged := map[int]map[string]bool{}
+	covered := map[int]float64{}
+	for _, r := range rows {
+		start, _ := time.Parse(time.RFC3339, r["window_start"].(string))
+		w := int(start.Sub(scen.Start) / scen.Window)
+		if r["metric"] == "label_coverage" {
+			covered[w] = r["value"].(float64)
+		}
+
+		if r["drifted"] == true && r["severity"] != "SEV-4" {
+			if flagged[w] == nil {
+				flagged[w] = map[string]bool{}
+			}
+			flagged[w][fmt.Sprintf("%s/%s/%s", r["family"], r["subject"], r["metric"])] = true
+		}
+	}
+	for w := range scen.Windows {
+		if c := covered[w]; c < 0.45 || c > 0.55 {
+			t.Errorf("window %d: label coverage %v, want about 0.5", w, c)
+		}
+		got := flagged[w]
+		if w < from {
+			if len(got) > 0 {
+				t.Errorf("window %d (before the flip): flagged %v", w, got)
+			}
+			continue
+		}
+		if !got["concept/performance/accuracy"] {
+			t.Errorf("window %d: accuracy drop not flagged (flags %v)", w, got)
+		}
+		labelDrift := false
+		for k := range got {
+			switch {
+			case strings.HasPrefix(k, "label/label/"):
+				labelDrift = true
+			case strings.HasPrefix(k, "concept/performance/"):
+			default:
+				t.Errorf("window %d: %s flagged, not injected", w, k)
+			}
+		}
+		if !labelDrift {
+			t.Errorf("window %d: label distribution drift not flagged (flags %v)", w, got)
 		}
 	}
 }

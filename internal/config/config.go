@@ -153,6 +153,10 @@ type Drift struct {
 	SLO        *SLO               `yaml:"slo"`
 	// Champion names the variant the others are compared with.
 	Champion string `yaml:"champion"`
+	// MaxPerformanceDrop: how far below the reference's accuracy,
+	// precision or recall a window's may fall (and significantly) before it
+	// is concept drift.
+	MaxPerformanceDrop float64 `yaml:"max_performance_drop"`
 }
 
 // SLO holds the serving objectives the serving rows are judged against; 0
@@ -281,10 +285,12 @@ func Default() *Config {
 			Importance:  map[string]float64{},
 			SLO:         &SLO{},
 			Champion:    p.Champion,
-			Thresholds:  p.Thresholds,
-			MinSamples:  &min,
-			PSIBins:     p.PSIBins,
-			Correction:  p.Correction,
+
+			MaxPerformanceDrop: p.MaxPerformanceDrop,
+			Thresholds:         p.Thresholds,
+			MinSamples:         &min,
+			PSIBins:            p.PSIBins,
+			Correction:         p.Correction,
 
 			RequireSignificance: &p.RequireSignificance,
 			Preset:              drift.PresetDriftwatch,
@@ -559,6 +565,9 @@ func (d *Drift) validate(path string, top bool) error {
 			return err
 		}
 	}
+	if !(d.MaxPerformanceDrop >= 0 && d.MaxPerformanceDrop < 1) {
+		return fmt.Errorf("%s.max_performance_drop: must be in [0, 1), got %v", path, d.MaxPerformanceDrop)
+	}
 	if o := d.SLO; o != nil {
 		for _, v := range []struct {
 			key string
@@ -638,6 +647,7 @@ func (c *Config) Policies() (def drift.Policy, perModel map[string]drift.Policy)
 	f := &c.Fairness
 	base.Fairness = drift.Fairness{MinGroupSize: f.MinGroupSize, MaxParityDifference: f.MaxParityDifference,
 		MaxOpportunityDifference: f.MaxOpportunityDifference, MinDisparateImpact: f.MinDisparateImpact}
+	base.Decision = windows.Decision{Threshold: f.DecisionThreshold, Positive: f.Positive}
 	def = c.Drift.apply(base)
 	perModel = make(map[string]drift.Policy, len(c.Models))
 	for name, m := range c.Models {
@@ -701,6 +711,9 @@ func (d *Drift) apply(base drift.Policy) drift.Policy {
 	}
 	if d.Champion != "" {
 		p.Champion = d.Champion
+	}
+	if d.MaxPerformanceDrop > 0 {
+		p.MaxPerformanceDrop = d.MaxPerformanceDrop
 	}
 	if d.SLO != nil {
 		p.SLO = drift.SLO{LatencyP50: d.SLO.LatencyP50, LatencyP95: d.SLO.LatencyP95, LatencyP99: d.SLO.LatencyP99, MinThroughput: d.SLO.MinThroughput}

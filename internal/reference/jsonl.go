@@ -79,6 +79,9 @@ func readJSONL(r io.Reader, model string, b *baselines.Builder, sum *Summary, se
 		default:
 			b.AddPredictionNull()
 		}
+		if rec.Label.Kind != consumer.Null {
+			b.AddLabel(rec.Label.Text(), rec.Prediction.Num, rec.Prediction.Kind == consumer.Number)
+		}
 		b.EndRow()
 		sum.Rows++
 	}

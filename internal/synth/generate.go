@@ -548,6 +548,19 @@ func (g *modelGen) draw(base time.Time, i int, step float64, span time.Duration)
 	if m := g.model; r.female && m.FemaleShift != 0 && g.window >= m.FemaleShiftFrom {
 		r.shift(m.FemaleShift)
 	}
+	if m := g.model; m.LabelShare > 0 && g.window >= 0 && r.scored {
+		u, v := g.labels.Float64(), g.labels.Float64()
+		if u < m.LabelShare {
+			p := r.pred
+			if m.FlipLabelsFrom > 0 && g.window >= m.FlipLabelsFrom {
+				p = 1 - p
+			}
+			r.label = 0
+			if v < p {
+				r.label = 1
+			}
+		}
+	}
 	return r, nil
 }
 

@@ -201,6 +201,14 @@ type Model struct {
 	// ChallengerShift (a model that starts treating one group worse).
 	FemaleShift     float64
 	FemaleShiftFrom int
+	// LabelShare is the share of served records (Generate) that carry their
+	// label at serving time, drawn like Reference's: 1 with probability
+	// equal to the score. From window FlipLabelsFrom on (when > 0) the label
+	// is drawn with probability 1 - score instead: the relation between
+	// inputs and truth flips while inputs and predictions stay (concept
+	// drift). Needs Classes.
+	LabelShare     float64
+	FlipLabelsFrom int
 }
 
 // DefaultWindow is the window length a Config with Window 0 uses.

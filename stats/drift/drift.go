@@ -75,6 +75,8 @@ const (
 	FamilyQuality    = "quality"
 	FamilyServing    = "serving" // serving SLOs: latency quantiles, throughput
 	FamilyFairness   = "fairness"
+	FamilyLabel      = "label"
+	FamilyConcept    = "concept"
 )
 
 // Row is one drift metric row, CONTRACT.md section 3. Its JSON form is the
@@ -164,6 +166,14 @@ type Policy struct {
 	Champion string
 	// Fairness is the limits subgroup-fairness rows are judged against.
 	Fairness Fairness
+	// Decision is how scores and labels become decisions and outcomes for
+	// the reference's performance; the windows stage counts the window's
+	// with the same (windows.Config.Decision).
+	Decision windows.Decision
+	// MaxPerformanceDrop is how far below the reference's accuracy,
+	// precision or recall a window's may fall before it is concept drift
+	// (and only if the drop is also significant, one-sided z-test at 0.05).
+	MaxPerformanceDrop float64
 	// Importance weighs features in the dataset-level weighted_drift_share
 	// (for example a model's feature importances, or 1 for the 10 to 20
 	// features that matter most); features it does not name weigh 0. Empty:
@@ -216,6 +226,9 @@ func DefaultPolicy() Policy {
 		MDE:         MDE{Alpha: 0.05, Power: 0.8},
 		Champion:    "champion",
 		Fairness:    Fairness{MinGroupSize: 30},
+		Decision:    windows.DefaultDecision(),
+
+		MaxPerformanceDrop: 0.05,
 
 		RequireSignificance: true,
 	}
@@ -267,9 +280,121 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 		requireSignificance(rows)
 	}
 	rows = appendDataset(rows, head, len(base.Features), p)
+	if base.Label != nil && w.Labels.Count > 0 {
+		rows = e.subject(rows, head, FamilyLabel, "label", base.Label, &w.Labels, p, groupKey{base.ID, -2})
+	}
+	rows = appendConcept(rows, head, w, p)
 	rows = append(rows, quality...)
 	rows = appendFairness(rows, head, w, &p.Fairness)
 	return appendServing(rows, head, w, &p.SLO)
+}
+
+// Label and concept metrics.
+const (
+	MetricLabelCoverage = "label_coverage" // family label: share of the window's records with a label
+	MetricAccuracy      = "accuracy"       // family concept, on the labelled records' decisions
+	MetricPrecision     = "precision"
+	MetricRecall        = "recall"
+	MetricF1            = "f1"
+)
+
+// appendConcept appends the window's label coverage and, over its
+// labelled records, accuracy, precision, recall and F1 of the decisions
+// (family concept, subject performance). Where the baseline holds the
+// reference's scored outcomes, accuracy, precision and recall are judged
+// against the reference's at the same decision threshold: drifted when a
+// window's falls more than p.MaxPerformanceDrop below it and the drop is
+// significant (one-sided two-proportion z-test, p_value, at 0.05).
+func appendConcept(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
+	labelled := int64(w.Outcomes.N())
+	if w.Labels.Count > 0 || labelled > 0 {
+		r := head
+		r.Family, r.Subject, r.Metric = FamilyLabel, "label", MetricLabelCoverage
+		r.Value, r.NCurrent = float64(w.Labels.Count)/float64(max(w.Records, 1)), w.Records
+		rows = append(rows, r)
+	}
+	if labelled == 0 {
+		return rows
+	}
+	ref, hasRef := referenceOutcomes(w.Baseline, &p.Decision)
+	type prop struct {
+		metric string
+		x, n   float64 // window: successes and trials
+		rx, rn float64 // reference
+	}
+	c := w.Outcomes
+	props := []prop{
+		{MetricAccuracy, c.TP + c.TN, c.N(), ref.TP + ref.TN, ref.N()},
+		{MetricPrecision, c.TP, c.TP + c.FP, ref.TP, ref.TP + ref.FP},
+		{MetricRecall, c.TP, c.TP + c.FN, ref.TP, ref.TP + ref.FN},
+	}
+	for _, m := range props {
+		if m.n == 0 {
+			continue
+		}
+		r := head
+		r.Family, r.Subject, r.Metric = FamilyConcept, "performance", m.metric
+		r.Value, r.NCurrent = m.x/m.n, int64(m.n)
+		if hasRef && m.rn > 0 {
+			refValue := m.rx / m.rn
+			r.NReference = int64(m.rn)
+			r.Threshold, r.ThresholdSource = refValue-p.MaxPerformanceDrop, SourceStatic
+			if pv, ok := belowMargin(r.Value, m.n, refValue, m.rn, p.MaxPerformanceDrop); ok {
+				r.PValue = &pv
+				r.Drifted = pv < 0.05
+			}
+		}
+		rows = append(rows, r)
+	}
+	if f1, ok := c.F1(); ok {
+		r := head
+		r.Family, r.Subject, r.Metric, r.Value, r.NCurrent = FamilyConcept, "performance", MetricF1, f1, labelled
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// belowMargin is the one-sided p-value of a non-inferiority test: H0, the
+// window's proportion pw (of nw trials) is at least the reference's pr (of
+// nr) less margin; small p means it is significantly below that. The
+// statistic is z = (pw - pr + margin) / sqrt(pw(1-pw)/nw + pr(1-pr)/nr)
+// (Wald, unpooled), p = Phi(z). It is undefined (false) when the standard
+// error is 0.
+func belowMargin(pw, nw, pr, nr, margin float64) (float64, bool) {
+	se := math.Sqrt(pw*(1-pw)/nw + pr*(1-pr)/nr)
+	if !(se > 0) {
+		return 0, false
+	}
+	z := (pw - pr + margin) / se
+	return 0.5 * math.Erfc(-z/math.Sqrt2), true
+}
+
+// referenceOutcomes is the reference's confusion matrix at d, from the
+// baseline's scored outcomes (exact when d.Threshold is a multiple of
+// 1/baselines.OutcomeBins).
+func referenceOutcomes(b *baselines.Baseline, d *windows.Decision) (perf.Confusion, bool) {
+	var c perf.Confusion
+	if b.Outcomes == nil {
+		return c, false
+	}
+	first := int(math.Ceil(d.Threshold*float64(baselines.OutcomeBins) - 1e-9)) // bins at or above the threshold
+	for label, bins := range b.Outcomes.ByLabel {
+		positive := slices.Contains(d.Positive, label)
+		for i, n := range bins {
+			selected := i >= first
+			switch {
+			case selected && positive:
+				c.TP += float64(n)
+			case selected:
+				c.FP += float64(n)
+			case positive:
+				c.FN += float64(n)
+			default:
+				c.TN += float64(n)
+			}
+		}
+	}
+	return c, c.N() > 0
 }
 
 // Fairness metrics (family fairness).

@@ -348,3 +348,42 @@ func TestEvaluateFairness(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateConcept: label coverage, the window's performance from its
+// labelled decisions, the reference's from the baseline's scored outcomes
+// at the same threshold, and the non-inferiority verdict.
+func TestEvaluateConcept(t *testing.T) {
+	w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+	w.Records = 1000
+	// 400 labelled: TP 100, FP 100, TN 150, FN 50 -> accuracy 0.625.
+	for i := range 400 {
+		w.Outcomes.Add(i < 200, i < 100 || i >= 200 && i < 250, 1)
+	}
+	w.Labels.Categories["1"], w.Labels.Categories["0"], w.Labels.Count = 150, 250, 400
+	b := baseline()
+	// Reference: scores in bin 70 (selected at 0.5) and bin 20 (not).
+	pos, neg := make([]int64, baselines.OutcomeBins), make([]int64, baselines.OutcomeBins)
+	pos[70], pos[20], neg[70], neg[20] = 800, 200, 100, 900 // TP 800 FN 200 FP 100 TN 900: accuracy 0.85
+	b.Outcomes = &baselines.Outcomes{Bins: baselines.OutcomeBins, ByLabel: map[string][]int64{"1": pos, "0": neg}}
+	b.Label = &baselines.Feature{Name: "label", Kind: baselines.Categorical, Count: 2000, Categories: map[string]int64{"1": 1000, "0": 1000}}
+	w.Baseline = b
+	rows := NewEvaluator(DefaultPolicy(), nil).Evaluate(w)
+	if r := find(t, rows, FamilyLabel, "label", MetricLabelCoverage); r.Value != 0.4 {
+		t.Errorf("coverage %+v", r)
+	}
+	acc := find(t, rows, FamilyConcept, "performance", MetricAccuracy)
+	if acc.Value != 0.625 || math.Abs(acc.Threshold-0.80) > 1e-12 || acc.NReference != 2000 || !acc.Drifted {
+		t.Errorf("accuracy %+v", acc)
+	}
+	// z = (0.625 - 0.85 + 0.05) / sqrt(0.625*0.375/400 + 0.85*0.15/2000) = -6.8657;
+	// Phi(z) = 3.30794e-12 (Python: 0.5*math.erfc(-z/math.sqrt(2))).
+	if p := *acc.PValue; math.Abs(p-3.307944114147745e-12)/3.3e-12 > 1e-9 {
+		t.Errorf("accuracy p %v, want 3.30794e-12", p)
+	}
+	if r := find(t, rows, FamilyConcept, "performance", MetricRecall); r.Value != 100.0/150 || math.Abs(r.Threshold-0.75) > 1e-12 {
+		t.Errorf("recall %+v", r)
+	}
+	if r := find(t, rows, FamilyLabel, "label", MetricJensenShannon); r.NCurrent != 400 || r.NReference != 2000 {
+		t.Errorf("label drift row %+v", r)
+	}
+}
