@@ -19,6 +19,7 @@ const (
 	rolePrediction
 	roleModel
 	roleIgnored
+	roleLabel
 )
 
 // roles are the header names that are not features; every other named
@@ -29,7 +30,7 @@ var roles = map[string]int{
 	"prediction_id": roleIgnored,
 	"model_version": roleIgnored,
 	"timestamp":     roleIgnored,
-	"label":         roleIgnored,
+	"label":         roleLabel,
 	"variant":       roleIgnored,
 	"latency_ms":    roleIgnored,
 }
@@ -58,8 +59,9 @@ type column struct {
 }
 
 // readCSV feeds b with the rows of r, CSV with a header row. Column
-// "prediction" is the prediction; prediction_id, model_version, timestamp,
-// label, variant and latency_ms are not features; a column named "model"
+// "prediction" is the prediction and "label" the ground truth (for the
+// baseline's label distribution and scored outcomes); prediction_id,
+// model_version, timestamp, variant and latency_ms are not features; a column named "model"
 // is not a feature either, and rows whose non-empty model cell differs from
 // model are counted in sum.OtherModels instead of used. Every other column is
 // a feature, except columns with an empty name (such as a pandas index),
@@ -92,6 +94,7 @@ func readCSV(r io.Reader, model string, b *baselines.Builder, sum *Summary) erro
 		return fmt.Errorf("header: %w", err)
 	}
 	var cols []*column
+	var label *column // the ground truth, kept apart: it is not a feature
 	modelIndex := -1
 	seen := make(map[string]bool, len(header))
 	for i, name := range header {
@@ -108,6 +111,8 @@ func readCSV(r io.Reader, model string, b *baselines.Builder, sum *Summary) erro
 			cols = append(cols, &column{name: name, index: i, pred: roles[name] == rolePrediction, numeric: true})
 		case roleModel:
 			modelIndex = i
+		case roleLabel:
+			label = &column{name: name, index: i}
 		}
 	}
 
@@ -135,6 +140,9 @@ func readCSV(r io.Reader, model string, b *baselines.Builder, sum *Summary) erro
 				continue
 			}
 		}
+		if label != nil {
+			label.cells = append(label.cells, strings.TrimSpace(rec[label.index]))
+		}
 		for _, c := range cols {
 			cell := strings.TrimSpace(rec[c.index])
 			c.cells = append(c.cells, cell)
@@ -147,13 +155,40 @@ func readCSV(r io.Reader, model string, b *baselines.Builder, sum *Summary) erro
 		sum.Rows++
 	}
 
+	var pred *column
+	for _, c := range cols {
+		if c.pred {
+			pred = c
+		}
+	}
 	for row := range sum.Rows {
 		for _, c := range cols {
 			add(b, c, c.cells[row])
 		}
+		if label != nil && !isNullCell(label.cells[row]) {
+			var score float64
+			scored := pred != nil && pred.numeric && !isNullCell(pred.cells[row])
+			if scored {
+				score, _ = strconv.ParseFloat(pred.cells[row], 64)
+			}
+			b.AddLabel(labelText(label.cells[row]), score, scored)
+		}
 		b.EndRow()
 	}
 	return nil
+}
+
+// labelText writes a label cell as a JSON record's label would be written
+// (consumer.Value.Text): numbers in Go's shortest form ("1.0" is "1"),
+// booleans in lower case, anything else as it is.
+func labelText(cell string) string {
+	if x, err := strconv.ParseFloat(cell, 64); err == nil {
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	if strings.EqualFold(cell, "true") || strings.EqualFold(cell, "false") {
+		return strings.ToLower(cell)
+	}
+	return cell
 }
 
 // add adds one cell of column c to the current row of b.

@@ -410,3 +410,38 @@ func TestBuildSelect(t *testing.T) {
 		t.Error("a version without records built a baseline")
 	}
 }
+
+// TestBuildLabels: labels of JSON lines and CSV references make the
+// baseline's label distribution and its scores by label, with CSV label
+// cells written as a JSON label would be ("1.0" is "1", "True" is "true").
+func TestBuildLabels(t *testing.T) {
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "ref.csv")
+	if err := os.WriteFile(csvPath, []byte("amount,prediction,label\n1,0.9,1.0\n2,0.2,0\n3,0.7,0\n4,0.95,1\n5,0.1,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jsonPath := filepath.Join(dir, "ref.jsonl")
+	var log strings.Builder
+	for i, c := range []struct {
+		pred  float64
+		label string
+	}{{0.9, "1"}, {0.2, "0"}, {0.7, "0"}, {0.95, "true"}, {0.1, "null"}} {
+		fmt.Fprintf(&log, `{"prediction_id":"p%d","model":"m","model_version":"1","timestamp":"2026-11-20T10:00:00Z","features":{"amount":%d},"prediction":%g,"label":%s}`+"\n", i, i+1, c.pred, c.label)
+	}
+	if err := os.WriteFile(jsonPath, []byte(log.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]map[string]int64{csvPath: {"1": 2, "0": 2}, jsonPath: {"1": 1, "true": 1, "0": 2}} {
+		b, _, err := Build(path, "m", testOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Label == nil || fmt.Sprint(b.Label.Categories) != fmt.Sprint(want) || b.Label.Count != 4 || b.Label.Nulls != 1 {
+			t.Errorf("%s: label %+v, want categories %v of 4 and 1 null", path, b.Label, want)
+			continue
+		}
+		if b.Outcomes == nil || b.Outcomes.ByLabel["0"][baselines.OutcomeBin(0.2)] != 1 || b.Outcomes.ByLabel["0"][baselines.OutcomeBin(0.7)] != 1 {
+			t.Errorf("%s: outcomes %+v", path, b.Outcomes)
+		}
+	}
+}
