@@ -455,19 +455,9 @@ func appendFairness(rows []Row, head Row, w *windows.Window, f *Fairness) []Row 
 			}
 		}
 		judge := func(metric string, v float64, ok bool, limit float64, below bool) {
-			if !ok {
-				return
+			if ok {
+				rows = append(rows, limitRow(head, FamilyFairness, attr, metric, v, total, limit, below))
 			}
-			r := head
-			r.Family, r.Subject, r.Metric, r.Value, r.NCurrent = FamilyFairness, attr, metric, v, total
-			if limit > 0 {
-				r.Threshold, r.ThresholdSource = limit, SourceStatic
-				r.Drifted = v > limit
-				if below {
-					r.Drifted = v < limit
-				}
-			}
-			rows = append(rows, r)
 		}
 		v, ok := fairness.DemographicParityDifference(decisions, minN)
 		judge(MetricParityDifference, v, ok, f.MaxParityDifference, false)
@@ -477,6 +467,22 @@ func appendFairness(rows []Row, head Row, w *windows.Window, f *Fairness) []Row 
 		judge(MetricOpportunityDiff, v, ok, f.MaxOpportunityDifference, false)
 	}
 	return rows
+}
+
+// limitRow is a row judged against a configured limit: drifted above it
+// (below it when below is set); a limit of 0 is not set, and the row is
+// reported without a verdict.
+func limitRow(head Row, family, subject, metric string, value float64, n int64, limit float64, below bool) Row {
+	r := head
+	r.Family, r.Subject, r.Metric, r.Value, r.NCurrent = family, subject, metric, value, n
+	if limit > 0 {
+		r.Threshold, r.ThresholdSource = limit, SourceStatic
+		r.Drifted = value > limit
+		if below {
+			r.Drifted = value < limit
+		}
+	}
+	return r
 }
 
 // Serving metrics (family serving).
@@ -494,16 +500,7 @@ const (
 // judged against its SLO when one is set.
 func appendServing(rows []Row, head Row, w *windows.Window, slo *SLO) []Row {
 	add := func(subject, metric string, value float64, n int64, limit float64, below bool) {
-		r := head
-		r.Family, r.Subject, r.Metric, r.Value, r.NCurrent = FamilyServing, subject, metric, value, n
-		if limit > 0 {
-			r.Threshold, r.ThresholdSource = limit, SourceStatic
-			r.Drifted = value > limit
-			if below {
-				r.Drifted = value < limit
-			}
-		}
-		rows = append(rows, r)
+		rows = append(rows, limitRow(head, FamilyServing, subject, metric, value, n, limit, below))
 	}
 	if n := int64(w.Latency.Count()); n > 0 {
 		add("latency_ms", MetricLatencyP50, w.Latency.Quantile(0.50), n, slo.LatencyP50, false)
