@@ -291,9 +291,35 @@ func Load(path string) (*Baseline, error) {
 	return &b, nil
 }
 
+// VersionKey is the key under which LoadDir returns the baseline of one
+// model version: model and version joined by a NUL byte, which neither
+// holds in practice.
+func VersionKey(model, version string) string { return model + "\x00" + version }
+
+// DropVersions removes the version-specific baselines of model from set,
+// so that set[model] serves all its versions (an explicit choice).
+func DropVersions(set map[string]*Baseline, model string) {
+	for key := range set {
+		if strings.HasPrefix(key, model+"\x00") {
+			delete(set, key)
+		}
+	}
+}
+
+// For returns the baseline a record of model and version is compared with:
+// the version's own (VersionKey), else the model's; nil if neither.
+func For(set map[string]*Baseline, model, version string) *Baseline {
+	if b, ok := set[VersionKey(model, version)]; ok {
+		return b
+	}
+	return set[model]
+}
+
 // LoadDir loads every *.json baseline in dir and keeps, per model, the
 // promoted one (see Promote), else the one created last (ties broken by
-// id). It returns them keyed by model.
+// id), keyed by model; and, unless the model has a promoted baseline, per
+// model version that has baselines of its own (ModelVersion set), the
+// newest of them, keyed by VersionKey. For picks from the result.
 func LoadDir(dir string) (map[string]*Baseline, error) {
 	all, err := List(dir)
 	if err != nil {
@@ -304,10 +330,16 @@ func LoadDir(dir string) (map[string]*Baseline, error) {
 		return nil, err
 	}
 	out := make(map[string]*Baseline)
-	for _, b := range all {
-		if cur, ok := out[b.Model]; !ok || b.CreatedAt.After(cur.CreatedAt) ||
+	newer := func(key string, b *Baseline) {
+		if cur, ok := out[key]; !ok || b.CreatedAt.After(cur.CreatedAt) ||
 			(b.CreatedAt.Equal(cur.CreatedAt) && b.ID > cur.ID) {
-			out[b.Model] = b
+			out[key] = b
+		}
+	}
+	for _, b := range all {
+		newer(b.Model, b)
+		if b.ModelVersion != "" {
+			newer(VersionKey(b.Model, b.ModelVersion), b)
 		}
 	}
 	for model, id := range promoted {
@@ -316,6 +348,7 @@ func LoadDir(dir string) (map[string]*Baseline, error) {
 			return nil, fmt.Errorf("baselines in %s: %s promotes %s for model %s, but there is no such baseline of that model", dir, promotedFile, id, model)
 		}
 		out[model] = all[i]
+		DropVersions(out, model) // a promoted baseline serves every version of its model
 	}
 	return out, nil
 }

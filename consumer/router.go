@@ -70,11 +70,13 @@ func newRouter(mem memory.Allocator, cfg routerConfig) *router {
 	}
 }
 
-// builderKey: batches are per source partition and model, so that each
-// batch's acknowledgement concerns one partition's offsets only.
+// builderKey: batches are per source partition, model and baseline (a
+// model's versions may have baselines, and so schemas, of their own), so
+// that each batch's acknowledgement concerns one partition's offsets only.
 type builderKey struct {
 	partition int32
 	model     string
+	baseline  *baselines.Baseline
 }
 
 // add decodes one raw record read from partition. It returns the time of a
@@ -88,8 +90,8 @@ func (r *router) add(partition int32, value []byte) (ts time.Time, ok bool, derr
 		r.counts.DeadLetter[derr.Code]++
 		return time.Time{}, false, derr
 	}
-	base, found := r.baselines[rec.Model]
-	if !found {
+	base := baselines.For(r.baselines, rec.Model, rec.ModelVersion)
+	if base == nil {
 		derr = reject(ReasonNoBaseline, "no baseline for model %q", truncate(rec.Model, 64))
 		r.counts.DeadLetter[derr.Code]++
 		return time.Time{}, false, derr
@@ -108,7 +110,7 @@ func (r *router) add(partition int32, value []byte) (ts time.Time, ok bool, derr
 		r.counts.Duplicates++
 		return time.Time{}, false, nil
 	}
-	bk := builderKey{partition, rec.Model}
+	bk := builderKey{partition, rec.Model, base}
 	bb := r.builders[bk]
 	if bb == nil {
 		bb = NewBatchBuilder(r.mem, base)
@@ -143,7 +145,10 @@ func (r *router) flush(wm time.Time) []Batch {
 		if a.partition != b.partition {
 			return cmp.Compare(a.partition, b.partition)
 		}
-		return strings.Compare(a.model, b.model)
+		if c := strings.Compare(a.model, b.model); c != 0 {
+			return c
+		}
+		return strings.Compare(a.baseline.ID, b.baseline.ID)
 	})
 	out := make([]Batch, 0, len(keys))
 	for _, k := range keys {
@@ -151,7 +156,7 @@ func (r *router) flush(wm time.Time) []Batch {
 		r.counts.TypeErrors += bb.TypeErrors
 		bb.TypeErrors = 0
 		issues := bb.TakeIssues()
-		out = append(out, Batch{Model: k.model, Partition: k.partition, Baseline: r.baselines[k.model], Rec: bb.NewRecordBatch(), Watermark: r.lastWM, Issues: issues})
+		out = append(out, Batch{Model: k.model, Partition: k.partition, Baseline: k.baseline, Rec: bb.NewRecordBatch(), Watermark: r.lastWM, Issues: issues})
 	}
 	if len(out) > 0 {
 		out[len(out)-1].Watermark = wm

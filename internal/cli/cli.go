@@ -450,6 +450,7 @@ func loadBaselines(cfg *config.Config) (map[string]*baselines.Baseline, error) {
 			return nil, fmt.Errorf("models.%s: baseline %s is a baseline of model %q", name, b.ID, b.Model)
 		}
 		base[name] = b
+		baselines.DropVersions(base, name) // the configured baseline serves every version
 	}
 	if len(base) == 0 {
 		return nil, fmt.Errorf("no baselines found in %q: build one with 'driftwatch baseline --model NAME --input FILE --out %s'", cfg.Baselines.Dir, cfg.Baselines.Dir)
@@ -581,7 +582,9 @@ func recordBaselines(ctx context.Context, sink sinks.Sink, base map[string]*base
 	names := slices.Sorted(maps.Keys(base))
 	bs := make([]*baselines.Baseline, 0, len(names))
 	for _, n := range names {
-		bs = append(bs, base[n])
+		if !slices.Contains(bs, base[n]) { // a baseline may serve a model and a version
+			bs = append(bs, base[n])
+		}
 	}
 	if err := bw.WriteBaselines(ctx, bs, ""); err != nil {
 		return fmt.Errorf("record baselines in use: %w", err)

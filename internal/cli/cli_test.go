@@ -262,3 +262,82 @@ func TestProductionBaselineListPromote(t *testing.T) {
 		t.Error("replay did not compare with the baseline the config selects by id")
 	}
 }
+
+// TestBaselinePerModelVersion: each model version is compared with its own
+// baseline (built with --model-version), a version without one with the
+// model's newest, and a promoted baseline serves every version.
+func TestBaselinePerModelVersion(t *testing.T) {
+	dir := t.TempDir()
+	baseDir := filepath.Join(dir, "baselines")
+	var log bytes.Buffer
+	ids := map[string]string{}
+	for i, version := range []string{"1.0", "2.0", "3.0"} {
+		scen := synth.Demo(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+		scen.Seed += int64(i)
+		scen.Windows, scen.RecordsPerWindow, scen.BadRate, scen.DuplicateRate = 2, 300, 0, 0
+		scen.Models = scen.Models[:1]
+		scen.Models[0].Version = version
+		if err := scen.Generate(func(m synth.Message) error { log.Write(m.Value); log.WriteByte('\n'); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if version == "3.0" {
+			continue // no baseline of its own
+		}
+		var ref bytes.Buffer
+		if err := scen.Reference("fraud", 2000, &ref); err != nil {
+			t.Fatal(err)
+		}
+		refPath := filepath.Join(dir, version+".ref.jsonl")
+		if err := os.WriteFile(refPath, ref.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := run(t, "baseline", "--model", "fraud", "--model-version", version, "--input", refPath, "--out", baseDir)
+		if code != 0 {
+			t.Fatalf("baseline %s: %s", version, errOut)
+		}
+		ids[version] = strings.Fields(out)[1]
+		time.Sleep(1100 * time.Millisecond) // creation times are per second: 2.0's is the newest
+	}
+	logPath := filepath.Join(dir, "log.jsonl")
+	if err := os.WriteFile(logPath, log.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	used := func() map[string]string {
+		t.Helper()
+		rows := filepath.Join(dir, "rows.jsonl")
+		if code, _, errOut := run(t, "replay", "--baselines", baseDir, "--input", logPath, "--output", rows, "--quiet"); code != 0 {
+			t.Fatalf("replay: %s", errOut)
+		}
+		data, err := os.ReadFile(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var r struct {
+				Version  string `json:"model_version"`
+				Baseline string `json:"baseline_id"`
+			}
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatal(err)
+			}
+			if prev, ok := out[r.Version]; ok && prev != r.Baseline {
+				t.Fatalf("version %s compared with %s and %s", r.Version, prev, r.Baseline)
+			}
+			out[r.Version] = r.Baseline
+		}
+		return out
+	}
+	got := used()
+	if got["1.0"] != ids["1.0"] || got["2.0"] != ids["2.0"] || got["3.0"] != ids["2.0"] {
+		t.Errorf("baselines used %v; want 1.0 -> %s, 2.0 and 3.0 -> %s", got, ids["1.0"], ids["2.0"])
+	}
+	if code, _, errOut := run(t, "baseline", "promote", "--dir", baseDir, "--id", ids["1.0"]); code != 0 {
+		t.Fatal(errOut)
+	}
+	for v, id := range used() {
+		if id != ids["1.0"] {
+			t.Errorf("after promoting %s, version %s compared with %s", ids["1.0"], v, id)
+		}
+	}
+}
