@@ -29,7 +29,8 @@ const (
 // own verdict (its Primary row) that drifted is a drift warning, SEV-3, and
 // so is a data-quality breach of a feature (a null-rate rise, absent keys,
 // wrong types, out-of-range values, unseen categories: each is a verdict of
-// its own), and a latency quantile above its SLO; throughput below its floor
+// its own), a prediction rate shift (positive_rate), and a latency quantile
+// above its SLO; throughput below its floor
 // is SEV-2 (the model may be down), and so are a fairness breach (parity,
 // disparate impact, equal opportunity past its limit) and concept drift
 // (accuracy, precision or recall significantly below the reference's); any
@@ -48,7 +49,7 @@ func Classify(rows []drift.Row) {
 			r.Severity = string(Sev2) // a fairness breach
 		case r.Family == drift.FamilyConcept:
 			r.Severity = string(Sev2) // performance fell significantly below the reference's
-		case r.Primary, r.Family == drift.FamilyServing,
+		case r.Primary, r.Family == drift.FamilyServing, r.Metric == drift.MetricPositiveRate,
 			r.Family == drift.FamilyQuality && r.Metric != drift.MetricLateRecords:
 			r.Severity = string(Sev3)
 		default:

@@ -18,10 +18,11 @@ func TestClassify(t *testing.T) {
 		{Metric: "throughput_rps", Drifted: true, Family: drift.FamilyServing},    // traffic collapsed
 		{Metric: "disparate_impact", Drifted: true, Family: drift.FamilyFairness}, // a fairness breach
 		{Metric: "accuracy", Drifted: true, Family: drift.FamilyConcept},          // concept drift
+		{Metric: "positive_rate", Drifted: true, Family: drift.FamilyPrediction},  // a prediction rate shift
 		{Metric: "psi", Severity: "SEV-1"},                                        // a stale severity is cleared
 	}
 	Classify(rows)
-	want := []Severity{Sev3, Sev4, "", Sev3, Sev3, Sev4, Sev3, Sev2, Sev2, Sev2, ""}
+	want := []Severity{Sev3, Sev4, "", Sev3, Sev3, Sev4, Sev3, Sev2, Sev2, Sev2, Sev3, ""}
 	for i, r := range rows {
 		if Severity(r.Severity) != want[i] {
 			t.Errorf("row %d (%+v): severity %q, want %q", i, r, r.Severity, want[i])

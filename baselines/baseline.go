@@ -56,6 +56,10 @@ type Baseline struct {
 	// reference's performance at any decision threshold.
 	Label    *Feature  `json:"label,omitempty"`
 	Outcomes *Outcomes `json:"outcomes,omitempty"`
+	// PredictionScores counts a numeric prediction's reference values in
+	// OutcomeBins equal bins over [0, 1] (values outside in the first or
+	// last), for its positive rate at any decision threshold.
+	PredictionScores []int64 `json:"prediction_scores,omitempty"`
 }
 
 // LabelName is the name of the label's Feature.
@@ -174,6 +178,9 @@ func (b *Baseline) Validate() error {
 		if b.Label.Kind != Categorical {
 			return fmt.Errorf("baseline %s: label must be categorical (its text), got %s", b.ID, b.Label.Kind)
 		}
+	}
+	if n := len(b.PredictionScores); n != 0 && (n != OutcomeBins || slices.ContainsFunc(b.PredictionScores, func(c int64) bool { return c < 0 })) {
+		return fmt.Errorf("baseline %s: prediction_scores: want %d non-negative counts", b.ID, OutcomeBins)
 	}
 	if o := b.Outcomes; o != nil {
 		if o.Bins != OutcomeBins {

@@ -269,6 +269,12 @@ func (b *Builder) Build() (*Baseline, error) {
 		return nil, fmt.Errorf("build baseline of model %q: %w", b.model, err)
 	}
 	bl.Prediction = pred
+	if pred.Kind == Numeric && len(b.pred.nums) > 0 {
+		bl.PredictionScores = make([]int64, OutcomeBins)
+		for _, x := range b.pred.nums {
+			bl.PredictionScores[OutcomeBin(x)]++
+		}
+	}
 	if b.label.seen {
 		label, err := b.summarize(LabelName, &b.label)
 		if err != nil {

@@ -71,6 +71,10 @@ type Window struct {
 	// accuracy LatencyAccuracy, for serving SLOs; records without one are
 	// not in it.
 	Latency *sketch.Sketch
+	// Decided counts the records with a prediction, Selected those whose
+	// prediction is a positive decision (Config.Decision): the window's
+	// positive rate.
+	Decided, Selected int64
 	// Labels is the state of the records' labels (categorical on their
 	// text), and Outcomes the labelled records' decisions and outcomes
 	// (Config.Decision), for label and concept drift.
@@ -250,6 +254,8 @@ func (w *Window) Merge(o *Window) error {
 		w.Features[i].merge(&o.Features[i], w.MaxCategories)
 	}
 	w.Prediction.merge(&o.Prediction, w.MaxCategories)
+	w.Decided += o.Decided
+	w.Selected += o.Selected
 	w.Labels.merge(&o.Labels, w.MaxCategories)
 	w.Outcomes.Merge(o.Outcomes)
 	for attr, gs := range o.Groups {

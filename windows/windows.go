@@ -396,12 +396,41 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 			}
 		}
 	}
+	a.addDecisions(w, rec.Column(consumer.ColPrediction), rows)
 	a.addGroups(w, rec, rows)
 	lat := rec.Column(consumer.ColLatency).(*array.Float64)
 	vals := lat.Float64Values()
 	for _, i := range rows {
 		if x := vals[i]; lat.IsValid(i) && x >= 0 && !math.IsInf(x, 1) {
 			w.Latency.Add(x)
+		}
+	}
+}
+
+// selected reports whether row i of the prediction column is a positive
+// decision under d, and whether it has a prediction at all.
+func selected(pred arrow.Array, i int, d *Decision) (sel, ok bool) {
+	if pred.IsNull(i) {
+		return false, false
+	}
+	switch p := pred.(type) {
+	case *array.Float64:
+		x := p.Value(i)
+		return x >= d.Threshold, !math.IsNaN(x)
+	case *array.Dictionary:
+		return slices.Contains(d.Positive, p.Dictionary().(*array.String).Value(p.GetValueIndex(i))), true
+	}
+	return false, false
+}
+
+// addDecisions counts the rows' predictions and positive decisions.
+func (a *Assigner) addDecisions(w *Window, pred arrow.Array, rows []int) {
+	for _, i := range rows {
+		if sel, ok := selected(pred, i, &a.cfg.Decision); ok {
+			w.Decided++
+			if sel {
+				w.Selected++
+			}
 		}
 	}
 }
@@ -426,26 +455,20 @@ func (a *Assigner) addGroups(w *Window, rec arrow.RecordBatch, rows []int) {
 		if segs.IsNull(i) && labels.IsNull(i) {
 			continue
 		}
-		selected := false
-		switch p := pred.(type) {
-		case *array.Float64:
-			selected = p.IsValid(i) && p.Value(i) >= d.Threshold
-		case *array.Dictionary:
-			selected = p.IsValid(i) && slices.Contains(d.Positive, p.Dictionary().(*array.String).Value(p.GetValueIndex(i)))
-		}
+		sel, _ := selected(pred, i, d)
 		labeled := labels.IsValid(i)
 		positive := labeled && slices.Contains(d.Positive, ldict.Value(labels.GetValueIndex(i)))
 		if labeled {
-			w.Outcomes.Add(selected, positive, 1)
+			w.Outcomes.Add(sel, positive, 1)
 		}
 		if segs.IsNull(i) {
 			continue
 		}
 		consumer.EachSegment(sdict.Value(segs.GetValueIndex(i)), func(attr, value string) {
 			if g := w.group(attr, value); g != nil {
-				g.Decisions.Add(selected, false, 1) // every record: selection rates
+				g.Decisions.Add(sel, false, 1) // every record: selection rates
 				if labeled {
-					g.Outcomes.Add(selected, positive, 1)
+					g.Outcomes.Add(sel, positive, 1)
 				}
 			}
 		})

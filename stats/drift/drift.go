@@ -217,7 +217,7 @@ func DefaultPolicy() Policy {
 			MetricHellinger: 0.1, MetricKL: 0.1, MetricTotalVariation: 0.1, MetricLInfinity: 0.1,
 			MetricWasserstein: 0.1, MetricEnergy: 0.1, MetricNullRate: 0.1,
 			MetricMissingRate: 0.01, MetricTypeErrorRate: 0.001, MetricOutOfRange: 0.01, MetricUnseenRate: 0.01,
-			MetricDriftedShare: 0.5, MetricWeightedDrift: 0.5,
+			MetricDriftedShare: 0.5, MetricWeightedDrift: 0.5, MetricPositiveRate: 0.05,
 		},
 		MinSamples:  100,
 		PSIBins:     10,
@@ -280,6 +280,7 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 		requireSignificance(rows)
 	}
 	rows = appendDataset(rows, head, len(base.Features), p)
+	rows = appendPositiveRate(rows, head, w, p) // after correct: its verdict weighs effect and p-value, not p alone
 	if base.Label != nil && w.Labels.Count > 0 {
 		rows = e.subject(rows, head, FamilyLabel, "label", base.Label, &w.Labels, p, groupKey{base.ID, -2})
 	}
@@ -287,6 +288,58 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	rows = append(rows, quality...)
 	rows = appendFairness(rows, head, w, &p.Fairness)
 	return appendServing(rows, head, w, &p.SLO)
+}
+
+// MetricPositiveRate is the share of a window's predictions that are
+// positive decisions (family prediction, subject prediction).
+const MetricPositiveRate = "positive_rate"
+
+// appendPositiveRate appends the window's positive rate (a score at or
+// above p.Decision.Threshold, or a class among p.Decision.Positive) against
+// the reference's: from the baseline's prediction scores (exact at
+// thresholds that are multiples of 1/baselines.OutcomeBins) or its
+// prediction classes. Drifted when it moved by more than its threshold
+// (drift.thresholds.positive_rate, an absolute change) and the move is
+// significant (two-proportion z-test, p_value, at 0.05): the seeds'
+// "prediction rate shift".
+func appendPositiveRate(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
+	if w.Decided == 0 {
+		return rows
+	}
+	b := w.Baseline
+	var refSel, refN float64
+	switch {
+	case len(b.PredictionScores) == baselines.OutcomeBins:
+		first := int(math.Ceil(p.Decision.Threshold*float64(baselines.OutcomeBins) - 1e-9))
+		for i, n := range b.PredictionScores {
+			refN += float64(n)
+			if i >= first {
+				refSel += float64(n)
+			}
+		}
+	case b.Prediction.Kind == baselines.Categorical:
+		for c, n := range b.Prediction.Categories {
+			refN += float64(n)
+			if slices.Contains(p.Decision.Positive, c) {
+				refSel += float64(n)
+			}
+		}
+	}
+	r := head
+	r.Family, r.Subject, r.Metric = FamilyPrediction, "prediction", MetricPositiveRate
+	r.Value, r.NCurrent = float64(w.Selected)/float64(w.Decided), w.Decided
+	if refN > 0 {
+		r.NReference = int64(refN)
+		if t, ok := p.Thresholds[MetricPositiveRate]; ok {
+			_, pv := stats.ProportionZTest(float64(w.Selected), float64(w.Decided), refSel, refN)
+			if !math.IsNaN(pv) {
+				r.PValue = &pv
+			}
+			r.Threshold, r.ThresholdSource = t, SourceStatic
+			r.Drifted = math.Abs(r.Value-refSel/refN) > t && r.PValue != nil && pv < 0.05
+		}
+	}
+	return append(rows, r)
 }
 
 // Label and concept metrics.

@@ -387,3 +387,30 @@ func TestEvaluateConcept(t *testing.T) {
 		t.Errorf("label drift row %+v", r)
 	}
 }
+
+// TestEvaluatePositiveRate: the window's share of positive decisions
+// against the reference's, from the baseline's scores or classes.
+func TestEvaluatePositiveRate(t *testing.T) {
+	w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+	w.Decided, w.Selected = 1000, 500 // the window's predictions: 50% positive
+	b := baseline()                   // categorical prediction, yes/no 50/50; "yes" is not positive by default
+	p := DefaultPolicy()
+	p.Decision.Positive = []string{"yes"}
+	w.Baseline = b
+	r := find(t, NewEvaluator(p, nil).Evaluate(w), FamilyPrediction, "prediction", MetricPositiveRate)
+	if r.Value != 0.5 || r.NReference != 3000 || r.Drifted || r.PValue == nil || *r.PValue != 1 {
+		t.Errorf("same rate as the reference's classes: %+v", r)
+	}
+	// Scores: 30% of the reference at or above 0.5; the window's 50% is a shift.
+	b.PredictionScores = make([]int64, baselines.OutcomeBins)
+	b.PredictionScores[20], b.PredictionScores[60] = 700, 300
+	r = find(t, NewEvaluator(p, nil).Evaluate(w), FamilyPrediction, "prediction", MetricPositiveRate)
+	if r.NReference != 1000 || !r.Drifted || r.Threshold != 0.05 {
+		t.Errorf("rate 0.5 against the reference's 0.3: %+v", r)
+	}
+	// A move within the threshold is not drift, however significant.
+	w.Decided, w.Selected = 1_000_000, 330_000
+	if r := find(t, NewEvaluator(p, nil).Evaluate(w), FamilyPrediction, "prediction", MetricPositiveRate); r.Drifted {
+		t.Errorf("rate 0.33 against 0.3 flagged: %+v", r)
+	}
+}

@@ -54,9 +54,9 @@ const (
 	MetricWeightedDrift = "weighted_drift_share" // the same weighted by Policy.Importance; the window's dataset verdict
 )
 
-// DatasetMetrics are the dataset-level metrics; like QualityMetrics they
-// take thresholds (shares) but are not verdict rules.
-var DatasetMetrics = []string{MetricDriftedShare, MetricWeightedDrift}
+// DatasetMetrics are the dataset-level metrics and positive_rate; like
+// QualityMetrics they take thresholds (shares) but are not verdict rules.
+var DatasetMetrics = []string{MetricDriftedShare, MetricWeightedDrift, MetricPositiveRate}
 
 // metricSpec describes how a metric is computed and judged.
 type metricSpec struct {
