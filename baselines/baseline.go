@@ -60,6 +60,11 @@ type Baseline struct {
 	// OutcomeBins equal bins over [0, 1] (values outside in the first or
 	// last), for its positive rate at any decision threshold.
 	PredictionScores []int64 `json:"prediction_scores,omitempty"`
+	// Groups counts a numeric prediction's reference scores per segment
+	// attribute and group, in OutcomeBins bins like PredictionScores: the
+	// reference's selection rate per group at any threshold, for fairness
+	// against the baseline.
+	Groups map[string]map[string][]int64 `json:"groups,omitempty"`
 }
 
 // LabelName is the name of the label's Feature.
@@ -181,6 +186,13 @@ func (b *Baseline) Validate() error {
 	}
 	if n := len(b.PredictionScores); n != 0 && (n != OutcomeBins || slices.ContainsFunc(b.PredictionScores, func(c int64) bool { return c < 0 })) {
 		return fmt.Errorf("baseline %s: prediction_scores: want %d non-negative counts", b.ID, OutcomeBins)
+	}
+	for attr, gs := range b.Groups {
+		for g, bins := range gs {
+			if len(bins) != OutcomeBins || slices.ContainsFunc(bins, func(c int64) bool { return c < 0 }) {
+				return fmt.Errorf("baseline %s: groups %s=%s: want %d non-negative counts", b.ID, attr, g, OutcomeBins)
+			}
+		}
 	}
 	if o := b.Outcomes; o != nil {
 		if o.Bins != OutcomeBins {

@@ -75,6 +75,7 @@ type Builder struct {
 	pred     column
 	label    column
 	outcomes map[string][]int64 // label text -> scores per OutcomeBins bin
+	groups   map[string]map[string][]int64
 	rows     int64
 	pending  bool // values were added since the last EndRow
 }
@@ -113,6 +114,42 @@ func NewBuilder(model string, opts BuildOptions) *Builder {
 		pred:     column{lastRow: -1},
 		label:    column{lastRow: -1},
 	}
+}
+
+// Bounds of a baseline's Groups: segment attributes, and groups per
+// attribute (others are not kept).
+const (
+	MaxGroupAttributes = 10
+	MaxGroupsPerAttr   = 50
+)
+
+// AddSegment counts the current row's numeric prediction (score) under
+// segment attr=group, for the reference's selection rate per group at any
+// decision threshold. Call it once per segment of the row.
+func (b *Builder) AddSegment(attr, group string, score float64) {
+	if math.IsNaN(score) || math.IsInf(score, 0) {
+		return
+	}
+	gs, ok := b.groups[attr]
+	if !ok {
+		if len(b.groups) >= MaxGroupAttributes {
+			return
+		}
+		if b.groups == nil {
+			b.groups = make(map[string]map[string][]int64)
+		}
+		gs = make(map[string][]int64)
+		b.groups[attr] = gs
+	}
+	bins, ok := gs[group]
+	if !ok {
+		if len(gs) >= MaxGroupsPerAttr {
+			return
+		}
+		bins = make([]int64, OutcomeBins)
+		gs[group] = bins
+	}
+	bins[OutcomeBin(score)]++
 }
 
 // AddLabel adds the ground truth of the current row, as text (a number 1
@@ -284,6 +321,9 @@ func (b *Builder) Build() (*Baseline, error) {
 	}
 	if len(b.outcomes) > 0 {
 		bl.Outcomes = &Outcomes{Bins: OutcomeBins, ByLabel: b.outcomes}
+	}
+	if len(b.groups) > 0 && bl.Prediction.Kind == Numeric {
+		bl.Groups = b.groups
 	}
 
 	canonical, err := json.Marshal(bl)

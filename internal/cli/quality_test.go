@@ -281,8 +281,9 @@ func TestStableStreamFlagsNothing(t *testing.T) {
 
 // TestFairnessCollapseIsFlagged: from window 3 of 6 the model scores women
 // lower (their selection rate falls from about 0.4 to under 0.1); with the
-// limits set, gender's demographic parity difference and disparate impact
-// are flagged from that window on and not before, and nothing else is but
+// limits set, gender's demographic parity difference and disparate impact,
+// and (by default) the gap's growth over the baseline's, are flagged from
+// that window on and not before, and nothing else is but
 // rows about the predictions, which moved.
 func TestFairnessCollapseIsFlagged(t *testing.T) {
 	scen := synth.Config{
@@ -333,6 +334,7 @@ fairness:
 		if w >= from {
 			want["fairness/gender/demographic_parity_diff"] = true
 			want["fairness/gender/disparate_impact"] = true
+			want["fairness/gender/parity_diff_change"] = true // against the baseline's gap
 		}
 		got := flagged[w]
 		for k := range want {

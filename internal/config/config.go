@@ -50,6 +50,7 @@ type Fairness struct {
 	MaxParityDifference      float64  `yaml:"max_parity_difference"`
 	MaxOpportunityDifference float64  `yaml:"max_opportunity_difference"`
 	MinDisparateImpact       float64  `yaml:"min_disparate_impact"`
+	MaxParityIncrease        float64  `yaml:"max_parity_increase"`
 }
 
 // Kafka is where prediction logs come from and bad records go.
@@ -277,6 +278,7 @@ func Default() *Config {
 			DecisionThreshold: windows.DefaultDecision().Threshold, Positive: windows.DefaultDecision().Positive,
 			MinGroupSize: p.Fairness.MinGroupSize, MaxParityDifference: p.Fairness.MaxParityDifference,
 			MaxOpportunityDifference: p.Fairness.MaxOpportunityDifference, MinDisparateImpact: p.Fairness.MinDisparateImpact,
+			MaxParityIncrease: p.Fairness.MaxParityIncrease,
 		},
 		Drift: Drift{
 			Numeric:     &Rule{Metric: p.Numeric.Metric, Threshold: p.Numeric.Threshold},
@@ -423,6 +425,8 @@ func (c *Config) Validate() error {
 		return errors.New("fairness.max_parity_difference and max_opportunity_difference: must be in [0, 1] (0: not judged)")
 	} else if !(f.MinDisparateImpact >= 0 && f.MinDisparateImpact <= 1) {
 		return fmt.Errorf("fairness.min_disparate_impact: must be in [0, 1] (0: not judged), got %v", f.MinDisparateImpact)
+	} else if !(f.MaxParityIncrease >= 0 && f.MaxParityIncrease <= 1) {
+		return fmt.Errorf("fairness.max_parity_increase: must be in [0, 1] (0: not judged), got %v", f.MaxParityIncrease)
 	} else if math.IsNaN(f.DecisionThreshold) || math.IsInf(f.DecisionThreshold, 0) {
 		return fmt.Errorf("fairness.decision_threshold: must be finite, got %v", f.DecisionThreshold)
 	}
@@ -646,7 +650,7 @@ func (c *Config) Policies() (def drift.Policy, perModel map[string]drift.Policy)
 	base := drift.DefaultPolicy()
 	f := &c.Fairness
 	base.Fairness = drift.Fairness{MinGroupSize: f.MinGroupSize, MaxParityDifference: f.MaxParityDifference,
-		MaxOpportunityDifference: f.MaxOpportunityDifference, MinDisparateImpact: f.MinDisparateImpact}
+		MaxOpportunityDifference: f.MaxOpportunityDifference, MinDisparateImpact: f.MinDisparateImpact, MaxParityIncrease: f.MaxParityIncrease}
 	base.Decision = windows.Decision{Threshold: f.DecisionThreshold, Positive: f.Positive}
 	def = c.Drift.apply(base)
 	perModel = make(map[string]drift.Policy, len(c.Models))

@@ -79,6 +79,11 @@ func readJSONL(r io.Reader, model string, b *baselines.Builder, sum *Summary, se
 		default:
 			b.AddPredictionNull()
 		}
+		if rec.Prediction.Kind == consumer.Number {
+			for attr, group := range rec.Segments {
+				b.AddSegment(attr, group, rec.Prediction.Num)
+			}
+		}
 		if rec.Label.Kind != consumer.Null {
 			b.AddLabel(rec.Label.Text(), rec.Prediction.Num, rec.Prediction.Kind == consumer.Number)
 		}

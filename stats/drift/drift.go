@@ -202,6 +202,11 @@ type Fairness struct {
 	// default: a model's standing disparities would otherwise page every
 	// window; set the limits a model is held to).
 	MaxParityDifference, MaxOpportunityDifference, MinDisparateImpact float64
+	// MaxParityIncrease is how much the gap in selection rate between the
+	// window's most and least selected groups may exceed the reference's
+	// gap between the same groups (significantly, one-sided z-test at
+	// 0.05) before it is fairness drift; 0: not judged.
+	MaxParityIncrease float64
 }
 
 // DefaultPolicy returns the documented defaults (see the package doc).
@@ -225,7 +230,7 @@ func DefaultPolicy() Policy {
 		Calibration: Calibration{Sigmas: 3, MinSubWindows: 10},
 		MDE:         MDE{Alpha: 0.05, Power: 0.8},
 		Champion:    "champion",
-		Fairness:    Fairness{MinGroupSize: 30},
+		Fairness:    Fairness{MinGroupSize: 30, MaxParityIncrease: 0.1},
 		Decision:    windows.DefaultDecision(),
 
 		MaxPerformanceDrop: 0.05,
@@ -286,7 +291,7 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	}
 	rows = appendConcept(rows, head, w, p)
 	rows = append(rows, quality...)
-	rows = appendFairness(rows, head, w, &p.Fairness)
+	rows = appendFairness(rows, head, w, &p.Fairness, &p.Decision)
 	return appendServing(rows, head, w, &p.SLO)
 }
 
@@ -468,7 +473,7 @@ const SourceInsufficient = "insufficient_samples"
 // disparate impact and equal opportunity difference (subject attr) over
 // the groups of at least f.MinGroupSize records, judged against f's limits.
 // The figures follow Fairlearn's definitions (stats/fairness).
-func appendFairness(rows []Row, head Row, w *windows.Window, f *Fairness) []Row {
+func appendFairness(rows []Row, head Row, w *windows.Window, f *Fairness, d *windows.Decision) []Row {
 	attrs := make([]string, 0, len(w.Groups))
 	for a := range w.Groups {
 		attrs = append(attrs, a)
@@ -518,8 +523,75 @@ func appendFairness(rows []Row, head Row, w *windows.Window, f *Fairness) []Row 
 		judge(MetricDisparateImpact, v, ok, f.MinDisparateImpact, true)
 		v, ok = fairness.EqualOpportunityDifference(outcomes, minN)
 		judge(MetricOpportunityDiff, v, ok, f.MaxOpportunityDifference, false)
+		if ref := w.Baseline.Groups[attr]; ref != nil {
+			if r, ok := parityChange(head, attr, decisions, ref, minN, f.MaxParityIncrease, d.Threshold); ok {
+				rows = append(rows, r)
+			}
+		}
 	}
 	return rows
+}
+
+// MetricParityChange is the change of an attribute's selection-rate gap
+// against the reference (family fairness, subject attr).
+const MetricParityChange = "parity_diff_change"
+
+// parityChange compares the selection-rate gap between the window's most
+// and least selected groups (of at least minN records in the window and in
+// the reference) with the reference's gap between the same two groups, at
+// the decision threshold. It is judged against margin with a one-sided
+// z-test of H0: the gap grew by at most margin (p_value; drifted when
+// below 0.05), variances p(1-p)/n of the four rates.
+func parityChange(head Row, attr string, decisions map[string]perf.Confusion, ref map[string][]int64, minN, margin, threshold float64) (Row, bool) {
+	first := int(math.Ceil(threshold*float64(baselines.OutcomeBins) - 1e-9))
+	refRate := func(g string) (rate, n float64, ok bool) {
+		bins, found := ref[g]
+		if !found {
+			return 0, 0, false
+		}
+		var sel float64
+		for i, c := range bins {
+			n += float64(c)
+			if i >= first {
+				sel += float64(c)
+			}
+		}
+		return sel / n, n, n >= minN
+	}
+	hi, lo := "", ""
+	var hiRate, loRate float64
+	for g, c := range decisions {
+		if c.N() < minN {
+			continue
+		}
+		if _, _, ok := refRate(g); !ok {
+			continue
+		}
+		rate, _ := c.SelectionRate()
+		if hi == "" || rate > hiRate || rate == hiRate && g < hi {
+			hi, hiRate = g, rate
+		}
+		if lo == "" || rate < loRate || rate == loRate && g < lo {
+			lo, loRate = g, rate
+		}
+	}
+	if hi == "" || hi == lo {
+		return Row{}, false
+	}
+	rHi, nHi, _ := refRate(hi)
+	rLo, nLo, _ := refRate(lo)
+	nwHi, nwLo := decisions[hi].N(), decisions[lo].N()
+	change := (hiRate - loRate) - (rHi - rLo)
+	r := head
+	r.Family, r.Subject, r.Metric, r.Value = FamilyFairness, attr, MetricParityChange, change
+	r.NCurrent, r.NReference = int64(nwHi+nwLo), int64(nHi+nLo)
+	se := math.Sqrt(hiRate*(1-hiRate)/nwHi + loRate*(1-loRate)/nwLo + rHi*(1-rHi)/nHi + rLo*(1-rLo)/nLo)
+	if margin > 0 && se > 0 {
+		pv := 0.5 * math.Erfc((change-margin)/se/math.Sqrt2)
+		r.PValue, r.Threshold, r.ThresholdSource = &pv, margin, SourceStatic
+		r.Drifted = pv < 0.05
+	}
+	return r, true
 }
 
 // limitRow is a row judged against a configured limit: drifted above it

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/stats/perf"
 	"github.com/driftwatch/driftwatch/windows"
 )
 
@@ -412,5 +413,38 @@ func TestEvaluatePositiveRate(t *testing.T) {
 	w.Decided, w.Selected = 1_000_000, 330_000
 	if r := find(t, NewEvaluator(p, nil).Evaluate(w), FamilyPrediction, "prediction", MetricPositiveRate); r.Drifted {
 		t.Errorf("rate 0.33 against 0.3 flagged: %+v", r)
+	}
+}
+
+// TestParityChange: the gap between the window's most and least selected
+// groups against the reference's gap between the same groups.
+func TestParityChange(t *testing.T) {
+	bins := func(selected, not int64) []int64 { // scores 0.7 (selected at 0.5) and 0.2
+		b := make([]int64, baselines.OutcomeBins)
+		b[70], b[20] = selected, not
+		return b
+	}
+	ref := map[string][]int64{"f": bins(400, 600), "m": bins(450, 550), "x": bins(5, 5)}
+	conf := func(n, sel int) perf.Confusion {
+		var c perf.Confusion
+		for i := range n {
+			c.Add(i < sel, false, 1)
+		}
+		return c
+	}
+	head := Row{Model: "m"}
+	// Window: f 0.20, m 0.46: the gap grew from 0.05 to 0.26.
+	r, ok := parityChange(head, "gender", map[string]perf.Confusion{"f": conf(1000, 200), "m": conf(1000, 460), "x": conf(10, 0)}, ref, 30, 0.1, 0.5)
+	if !ok || math.Abs(r.Value-0.21) > 1e-12 || !r.Drifted || r.NCurrent != 2000 || r.NReference != 2000 {
+		t.Errorf("grown gap: %+v", r)
+	}
+	// Window like the reference: no change.
+	r, ok = parityChange(head, "gender", map[string]perf.Confusion{"f": conf(1000, 400), "m": conf(1000, 450)}, ref, 30, 0.1, 0.5)
+	if !ok || math.Abs(r.Value) > 1e-12 || r.Drifted {
+		t.Errorf("same gap: %+v", r)
+	}
+	// A group the reference lacks, or only one comparable group: no row.
+	if _, ok := parityChange(head, "gender", map[string]perf.Confusion{"f": conf(1000, 200), "y": conf(1000, 900)}, ref, 30, 0.1, 0.5); ok {
+		t.Error("compared a group the reference does not have")
 	}
 }
