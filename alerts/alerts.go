@@ -47,6 +47,15 @@ func Classify(rows []drift.Row) {
 			r.Severity = string(Sev2) // traffic fell below its floor: the model may be down
 		case r.Family == drift.FamilyFairness:
 			r.Severity = string(Sev2) // a fairness breach
+		case r.Family == drift.FamilyConcept && r.Subject == "error_stream":
+			// A detector's change point: ADWIN's (with its bound on false
+			// alarms) is a drift warning; Page-Hinkley's and DDM's, which
+			// false-alarm on long stable streams at their defaults, are
+			// corroboration for the review.
+			r.Severity = string(Sev4)
+			if r.Metric == drift.MetricADWIN {
+				r.Severity = string(Sev3)
+			}
 		case r.Family == drift.FamilyConcept:
 			r.Severity = string(Sev2) // performance fell significantly below the reference's
 		case r.Primary, r.Family == drift.FamilyServing, r.Metric == drift.MetricPositiveRate,

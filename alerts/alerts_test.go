@@ -11,18 +11,20 @@ func TestClassify(t *testing.T) {
 		{Metric: "psi", Drifted: true, Primary: true},
 		{Metric: "ks", Drifted: true},
 		{Metric: "jensen_shannon", Primary: true},
-		{Metric: "null_rate", Drifted: true, Family: drift.FamilyQuality},         // a quality breach is a verdict
-		{Metric: "type_error_rate", Drifted: true, Family: drift.FamilyQuality},   // ... of its own
-		{Metric: "late_records", Drifted: true, Family: drift.FamilyQuality},      // a minor anomaly
-		{Metric: "latency_p99_ms", Drifted: true, Family: drift.FamilyServing},    // elevated latency
-		{Metric: "throughput_rps", Drifted: true, Family: drift.FamilyServing},    // traffic collapsed
-		{Metric: "disparate_impact", Drifted: true, Family: drift.FamilyFairness}, // a fairness breach
-		{Metric: "accuracy", Drifted: true, Family: drift.FamilyConcept},          // concept drift
-		{Metric: "positive_rate", Drifted: true, Family: drift.FamilyPrediction},  // a prediction rate shift
-		{Metric: "psi", Severity: "SEV-1"},                                        // a stale severity is cleared
+		{Metric: "null_rate", Drifted: true, Family: drift.FamilyQuality},                             // a quality breach is a verdict
+		{Metric: "type_error_rate", Drifted: true, Family: drift.FamilyQuality},                       // ... of its own
+		{Metric: "late_records", Drifted: true, Family: drift.FamilyQuality},                          // a minor anomaly
+		{Metric: "latency_p99_ms", Drifted: true, Family: drift.FamilyServing},                        // elevated latency
+		{Metric: "throughput_rps", Drifted: true, Family: drift.FamilyServing},                        // traffic collapsed
+		{Metric: "disparate_impact", Drifted: true, Family: drift.FamilyFairness},                     // a fairness breach
+		{Metric: "accuracy", Drifted: true, Family: drift.FamilyConcept},                              // concept drift
+		{Metric: "positive_rate", Drifted: true, Family: drift.FamilyPrediction},                      // a prediction rate shift
+		{Metric: "adwin", Subject: "error_stream", Drifted: true, Family: drift.FamilyConcept},        // a change point
+		{Metric: "page_hinkley", Subject: "error_stream", Drifted: true, Family: drift.FamilyConcept}, // corroboration
+		{Metric: "psi", Severity: "SEV-1"},                                                            // a stale severity is cleared
 	}
 	Classify(rows)
-	want := []Severity{Sev3, Sev4, "", Sev3, Sev3, Sev4, Sev3, Sev2, Sev2, Sev2, Sev3, ""}
+	want := []Severity{Sev3, Sev4, "", Sev3, Sev3, Sev4, Sev3, Sev2, Sev2, Sev2, Sev3, Sev3, Sev4, ""}
 	for i, r := range rows {
 		if Severity(r.Severity) != want[i] {
 			t.Errorf("row %d (%+v): severity %q, want %q", i, r, r.Severity, want[i])

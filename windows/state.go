@@ -1,8 +1,10 @@
 package windows
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,6 +82,11 @@ type Window struct {
 	// (Config.Decision), for label and concept drift.
 	Labels   Feature
 	Outcomes perf.Confusion
+	// Errors lists the labelled records' decision errors (decision !=
+	// outcome) with their event time and a hash of their prediction id, so
+	// that streaming detectors can read them in event-time order whatever
+	// the arrival order; at most MaxErrorEvents.
+	Errors []ErrorEvent
 	// Groups holds, per segment attribute and group (gender -> f), the
 	// records' decisions and, where labelled, outcomes, for subgroup
 	// fairness: at most MaxAttributes attributes and MaxGroups groups each
@@ -113,6 +120,27 @@ func NewWindow(k Key, start, end time.Time, base *baselines.Baseline, maxCategor
 // LatencyAccuracy is the relative accuracy of latency quantiles: a reported
 // p99 of 250 ms is within 2.5 ms of the 99th-percentile record's latency.
 const LatencyAccuracy = 0.01
+
+// ErrorEvent is one labelled record's decision error.
+type ErrorEvent struct {
+	Time int64  // event time, unix ms
+	ID   uint64 // FNV-1a of the prediction id: a deterministic tie-break
+	Err  bool
+}
+
+// MaxErrorEvents bounds Window.Errors (16 bytes each).
+const MaxErrorEvents = 1 << 20
+
+// SortErrors orders w.Errors by event time, then id hash: the order the
+// detectors read them in.
+func (w *Window) SortErrors() {
+	slices.SortFunc(w.Errors, func(a, b ErrorEvent) int {
+		if c := cmp.Compare(a.Time, b.Time); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+}
 
 // MaxVariants bounds the variants whose predictions a window keeps apart.
 const MaxVariants = 16
@@ -258,6 +286,7 @@ func (w *Window) Merge(o *Window) error {
 	w.Selected += o.Selected
 	w.Labels.merge(&o.Labels, w.MaxCategories)
 	w.Outcomes.Merge(o.Outcomes)
+	w.Errors = append(w.Errors, o.Errors[:min(len(o.Errors), MaxErrorEvents-len(w.Errors))]...)
 	for attr, gs := range o.Groups {
 		for value, og := range gs {
 			if g := w.group(attr, value); g != nil {

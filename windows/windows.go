@@ -407,6 +407,16 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 	}
 }
 
+// fnv1a is the 64-bit FNV-1a hash of s.
+func fnv1a(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
 // selected reports whether row i of the prediction column is a positive
 // decision under d, and whether it has a prediction at all.
 func selected(pred arrow.Array, i int, d *Decision) (sel, ok bool) {
@@ -450,6 +460,8 @@ func (a *Assigner) addGroups(w *Window, rec arrow.RecordBatch, rows []int) {
 	sdict := segs.Dictionary().(*array.String)
 	ldict := labels.Dictionary().(*array.String)
 	pred := rec.Column(consumer.ColPrediction)
+	ids := rec.Column(consumer.ColPredictionID).(*array.String)
+	ts := rec.Column(consumer.ColTimestamp).(*array.Timestamp).TimestampValues()
 	d := &a.cfg.Decision
 	for _, i := range rows {
 		if segs.IsNull(i) && labels.IsNull(i) {
@@ -460,6 +472,9 @@ func (a *Assigner) addGroups(w *Window, rec arrow.RecordBatch, rows []int) {
 		positive := labeled && slices.Contains(d.Positive, ldict.Value(labels.GetValueIndex(i)))
 		if labeled {
 			w.Outcomes.Add(sel, positive, 1)
+			if len(w.Errors) < MaxErrorEvents {
+				w.Errors = append(w.Errors, ErrorEvent{Time: int64(ts[i]), ID: fnv1a(ids.Value(i)), Err: sel != positive})
+			}
 		}
 		if segs.IsNull(i) {
 			continue

@@ -394,12 +394,15 @@ func TestConceptFlipIsFlagged(t *testing.T) {
 		if !got["concept/performance/accuracy"] {
 			t.Errorf("window %d: accuracy drop not flagged (flags %v)", w, got)
 		}
+		if w == from && !got["concept/error_stream/adwin"] {
+			t.Errorf("window %d: ADWIN did not signal the change point (flags %v)", w, got)
+		}
 		labelDrift := false
 		for k := range got {
 			switch {
 			case strings.HasPrefix(k, "label/label/"):
 				labelDrift = true
-			case strings.HasPrefix(k, "concept/performance/"):
+			case strings.HasPrefix(k, "concept/performance/"), k == "concept/error_stream/adwin":
 			default:
 				t.Errorf("window %d: %s flagged, not injected", w, k)
 			}

@@ -65,6 +65,7 @@ import (
 	"github.com/driftwatch/driftwatch/stats"
 	"github.com/driftwatch/driftwatch/stats/fairness"
 	"github.com/driftwatch/driftwatch/stats/perf"
+	"github.com/driftwatch/driftwatch/stats/stream"
 	"github.com/driftwatch/driftwatch/windows"
 )
 
@@ -244,8 +245,17 @@ type Evaluator struct {
 	def      Policy
 	perModel map[string]Policy
 
-	mu     sync.Mutex
-	groups map[groupKey][]int // PSI groups of a baseline feature's bins
+	mu        sync.Mutex
+	groups    map[groupKey][]int // PSI groups of a baseline feature's bins
+	detectors map[windows.Key]*errorDetectors
+}
+
+// errorDetectors watch one model version's stream of decision errors
+// across its windows.
+type errorDetectors struct {
+	adwin *stream.ADWIN
+	ph    *stream.PageHinkley
+	ddm   *stream.DDM
 }
 
 type groupKey struct {
@@ -255,7 +265,7 @@ type groupKey struct {
 
 // NewEvaluator returns an Evaluator using def, or perModel[model] where set.
 func NewEvaluator(def Policy, perModel map[string]Policy) *Evaluator {
-	return &Evaluator{def: def, perModel: perModel, groups: make(map[groupKey][]int)}
+	return &Evaluator{def: def, perModel: perModel, groups: make(map[groupKey][]int), detectors: make(map[windows.Key]*errorDetectors)}
 }
 
 func (e *Evaluator) policy(model string) *Policy {
@@ -290,6 +300,7 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 		rows = e.subject(rows, head, FamilyLabel, "label", base.Label, &w.Labels, p, groupKey{base.ID, -2})
 	}
 	rows = appendConcept(rows, head, w, p)
+	rows = e.appendDetectors(rows, head, w)
 	rows = append(rows, quality...)
 	rows = appendFairness(rows, head, w, &p.Fairness, &p.Decision)
 	return appendServing(rows, head, w, &p.SLO)
@@ -425,6 +436,62 @@ func belowMargin(pw, nw, pr, nr, margin float64) (float64, bool) {
 	}
 	z := (pw - pr + margin) / se
 	return 0.5 * math.Erfc(-z/math.Sqrt2), true
+}
+
+// Streaming detectors on the error stream (family concept, subject
+// error_stream).
+const (
+	MetricADWIN       = "adwin"
+	MetricPageHinkley = "page_hinkley"
+	MetricDDM         = "ddm"
+)
+
+// appendDetectors feeds the window's decision errors (1 for a wrong
+// decision), in event-time order, to its model version's ADWIN,
+// Page-Hinkley and DDM detectors (River's defaults, stats/stream), which
+// carry over from window to window, and appends one row per detector: the
+// number of change points it signalled in this window (drifted when any),
+// over how many labelled records. Windows are evaluated in the order they
+// close, so Kafka and replay feed the detectors alike; the detectors start
+// afresh when driftwatch restarts.
+func (e *Evaluator) appendDetectors(rows []Row, head Row, w *windows.Window) []Row {
+	if len(w.Errors) == 0 {
+		return rows
+	}
+	w.SortErrors()
+	e.mu.Lock()
+	d := e.detectors[w.Key]
+	if d == nil {
+		if len(e.detectors) > 100_000 {
+			clear(e.detectors) // model versions come and go; never grow without bound
+		}
+		d = &errorDetectors{
+			adwin: stream.NewADWIN(stream.DefaultADWINConfig()),
+			ph:    stream.NewPageHinkley(stream.DefaultPageHinkleyConfig()),
+			ddm:   stream.NewDDM(stream.DefaultDDMConfig()),
+		}
+		e.detectors[w.Key] = d
+	}
+	var changes [3]int64
+	for _, ev := range w.Errors {
+		x := 0.0
+		if ev.Err {
+			x = 1
+		}
+		for i, det := range []stream.Detector{d.adwin, d.ph, d.ddm} {
+			if det.Update(x) {
+				changes[i]++
+			}
+		}
+	}
+	e.mu.Unlock()
+	for i, metric := range []string{MetricADWIN, MetricPageHinkley, MetricDDM} {
+		r := head
+		r.Family, r.Subject, r.Metric = FamilyConcept, "error_stream", metric
+		r.Value, r.NCurrent, r.Drifted, r.ThresholdSource = float64(changes[i]), int64(len(w.Errors)), changes[i] > 0, SourceStatic
+		rows = append(rows, r)
+	}
+	return rows
 }
 
 // referenceOutcomes is the reference's confusion matrix at d, from the

@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -446,5 +447,44 @@ func TestParityChange(t *testing.T) {
 	// A group the reference lacks, or only one comparable group: no row.
 	if _, ok := parityChange(head, "gender", map[string]perf.Confusion{"f": conf(1000, 200), "y": conf(1000, 900)}, ref, 30, 0.1, 0.5); ok {
 		t.Error("compared a group the reference does not have")
+	}
+}
+
+// TestErrorStreamDetectors: the detectors read a window's errors in event
+// order whatever the arrival order, carry over between windows, and signal
+// a jump in the error rate.
+func TestErrorStreamDetectors(t *testing.T) {
+	mk := func(start time.Time, n int, rate float64, shuffle bool) *windows.Window {
+		w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+		w.Start = start
+		for i := range n {
+			w.Errors = append(w.Errors, windows.ErrorEvent{Time: start.UnixMilli() + int64(i), ID: uint64(i), Err: float64(i%100) < rate*100})
+		}
+		if shuffle {
+			for i := range w.Errors {
+				j := (i * 7919) % len(w.Errors)
+				w.Errors[i], w.Errors[j] = w.Errors[j], w.Errors[i]
+			}
+		}
+		return w
+	}
+	count := func(rows []Row, metric string) float64 {
+		return find(t, rows, FamilyConcept, "error_stream", metric).Value
+	}
+	var signals []string
+	for _, shuffle := range []bool{false, true} {
+		e := NewEvaluator(DefaultPolicy(), nil)
+		calm := e.Evaluate(mk(t0, 2000, 0.1, shuffle))
+		if count(calm, MetricADWIN) != 0 {
+			t.Errorf("shuffle %v: ADWIN signalled on a steady 10%% error rate", shuffle)
+		}
+		jump := e.Evaluate(mk(t0.Add(time.Hour), 2000, 0.6, shuffle))
+		if count(jump, MetricADWIN) == 0 || count(jump, MetricDDM) == 0 {
+			t.Errorf("shuffle %v: a jump from 10%% to 60%% errors not signalled: adwin %v ddm %v", shuffle, count(jump, MetricADWIN), count(jump, MetricDDM))
+		}
+		signals = append(signals, fmt.Sprint(count(calm, MetricPageHinkley), count(jump, MetricADWIN), count(jump, MetricPageHinkley), count(jump, MetricDDM)))
+	}
+	if signals[0] != signals[1] {
+		t.Errorf("arrival order changed the signals: %v", signals)
 	}
 }
