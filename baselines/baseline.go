@@ -65,6 +65,18 @@ type Baseline struct {
 	// reference's selection rate per group at any threshold, for fairness
 	// against the baseline.
 	Groups map[string]map[string][]int64 `json:"groups,omitempty"`
+	// Errors sums the reference's prediction errors where both the
+	// prediction and the label are numbers: N pairs, the sum of |e| and of
+	// e^2, e = prediction - label (MAE, RMSE; for a classifier's scores and
+	// 0/1 labels, RMSE^2 is the Brier score).
+	Errors *ErrorSums `json:"errors,omitempty"`
+}
+
+// ErrorSums are sums of prediction errors.
+type ErrorSums struct {
+	N      int64   `json:"n"`
+	SumAbs float64 `json:"sum_abs"`
+	SumSq  float64 `json:"sum_sq"`
 }
 
 // LabelName is the name of the label's Feature.

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/driftwatch/driftwatch/stats"
 )
 
 // Defaults of BuildOptions.
@@ -76,6 +78,9 @@ type Builder struct {
 	label    column
 	outcomes map[string][]int64 // label text -> scores per OutcomeBins bin
 	groups   map[string]map[string][]int64
+	errN     int64
+	errAbs   stats.Sum
+	errSq    stats.Sum
 	rows     int64
 	pending  bool // values were added since the last EndRow
 }
@@ -114,6 +119,19 @@ func NewBuilder(model string, opts BuildOptions) *Builder {
 		pred:     column{lastRow: -1},
 		label:    column{lastRow: -1},
 	}
+}
+
+// NumericLabel reads a label's text as a number: a finite number as
+// written ("1", "0.25"), a bool as 1 or 0.
+func NumericLabel(text string) (float64, bool) {
+	switch text {
+	case "true":
+		return 1, true
+	case "false":
+		return 0, true
+	}
+	y, err := strconv.ParseFloat(text, 64)
+	return y, err == nil && !math.IsInf(y, 0) && !math.IsNaN(y)
 }
 
 // Bounds of a baseline's Groups: segment attributes, and groups per
@@ -162,6 +180,12 @@ func (b *Builder) AddLabel(text string, score float64, scored bool) {
 	b.label.category(b, text)
 	if !scored || math.IsNaN(score) || math.IsInf(score, 0) {
 		return
+	}
+	if y, ok := NumericLabel(text); ok {
+		e := score - y
+		b.errN++
+		b.errAbs.Add(math.Abs(e))
+		b.errSq.Add(e * e)
 	}
 	if b.outcomes == nil {
 		b.outcomes = make(map[string][]int64)
@@ -324,6 +348,9 @@ func (b *Builder) Build() (*Baseline, error) {
 	}
 	if len(b.groups) > 0 && bl.Prediction.Kind == Numeric {
 		bl.Groups = b.groups
+	}
+	if b.errN > 0 {
+		bl.Errors = &ErrorSums{N: b.errN, SumAbs: b.errAbs.Value(), SumSq: b.errSq.Value()}
 	}
 
 	canonical, err := json.Marshal(bl)

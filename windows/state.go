@@ -82,6 +82,11 @@ type Window struct {
 	// (Config.Decision), for label and concept drift.
 	Labels   Feature
 	Outcomes perf.Confusion
+	// ErrN counts the labelled records whose prediction and label are both
+	// numbers (a bool label as 0 or 1), ErrAbs and ErrSq the exact sums of
+	// their |prediction - label| and (prediction - label)^2: MAE and RMSE.
+	ErrN          int64
+	ErrAbs, ErrSq stats.Sum
 	// Errors lists the labelled records' decision errors (decision !=
 	// outcome) with their event time and a hash of their prediction id, so
 	// that streaming detectors can read them in event-time order whatever
@@ -286,6 +291,9 @@ func (w *Window) Merge(o *Window) error {
 	w.Selected += o.Selected
 	w.Labels.merge(&o.Labels, w.MaxCategories)
 	w.Outcomes.Merge(o.Outcomes)
+	w.ErrN += o.ErrN
+	w.ErrAbs.Merge(&o.ErrAbs)
+	w.ErrSq.Merge(&o.ErrSq)
 	w.Errors = append(w.Errors, o.Errors[:min(len(o.Errors), MaxErrorEvents-len(w.Errors))]...)
 	for attr, gs := range o.Groups {
 		for value, og := range gs {

@@ -21,6 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/consumer"
 )
 
@@ -472,6 +473,14 @@ func (a *Assigner) addGroups(w *Window, rec arrow.RecordBatch, rows []int) {
 		positive := labeled && slices.Contains(d.Positive, ldict.Value(labels.GetValueIndex(i)))
 		if labeled {
 			w.Outcomes.Add(sel, positive, 1)
+			if y, ok := baselines.NumericLabel(ldict.Value(labels.GetValueIndex(i))); ok {
+				if p, isNum := pred.(*array.Float64); isNum && p.IsValid(i) && !math.IsNaN(p.Value(i)) {
+					e := p.Value(i) - y
+					w.ErrN++
+					w.ErrAbs.Add(math.Abs(e))
+					w.ErrSq.Add(e * e)
+				}
+			}
 			if len(w.Errors) < MaxErrorEvents {
 				w.Errors = append(w.Errors, ErrorEvent{Time: int64(ts[i]), ID: fnv1a(ids.Value(i)), Err: sel != positive})
 			}

@@ -394,6 +394,9 @@ func TestConceptFlipIsFlagged(t *testing.T) {
 		if !got["concept/performance/accuracy"] {
 			t.Errorf("window %d: accuracy drop not flagged (flags %v)", w, got)
 		}
+		if !got["concept/performance/mae"] {
+			t.Errorf("window %d: MAE rise not flagged (flags %v)", w, got)
+		}
 		if w == from && !got["concept/error_stream/adwin"] {
 			t.Errorf("window %d: ADWIN did not signal the change point (flags %v)", w, got)
 		}

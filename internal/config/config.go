@@ -158,6 +158,9 @@ type Drift struct {
 	// precision or recall a window's may fall (and significantly) before it
 	// is concept drift.
 	MaxPerformanceDrop float64 `yaml:"max_performance_drop"`
+	// MaxErrorIncrease: how far above the reference's MAE, relatively, a
+	// window's may rise (significantly) before it is concept drift.
+	MaxErrorIncrease float64 `yaml:"max_error_increase"`
 }
 
 // SLO holds the serving objectives the serving rows are judged against; 0
@@ -289,6 +292,7 @@ func Default() *Config {
 			Champion:    p.Champion,
 
 			MaxPerformanceDrop: p.MaxPerformanceDrop,
+			MaxErrorIncrease:   p.MaxErrorIncrease,
 			Thresholds:         p.Thresholds,
 			MinSamples:         &min,
 			PSIBins:            p.PSIBins,
@@ -569,6 +573,9 @@ func (d *Drift) validate(path string, top bool) error {
 			return err
 		}
 	}
+	if !(d.MaxErrorIncrease >= 0) || math.IsInf(d.MaxErrorIncrease, 0) {
+		return fmt.Errorf("%s.max_error_increase: must be a finite share >= 0, got %v", path, d.MaxErrorIncrease)
+	}
 	if !(d.MaxPerformanceDrop >= 0 && d.MaxPerformanceDrop < 1) {
 		return fmt.Errorf("%s.max_performance_drop: must be in [0, 1), got %v", path, d.MaxPerformanceDrop)
 	}
@@ -718,6 +725,9 @@ func (d *Drift) apply(base drift.Policy) drift.Policy {
 	}
 	if d.MaxPerformanceDrop > 0 {
 		p.MaxPerformanceDrop = d.MaxPerformanceDrop
+	}
+	if d.MaxErrorIncrease > 0 {
+		p.MaxErrorIncrease = d.MaxErrorIncrease
 	}
 	if d.SLO != nil {
 		p.SLO = drift.SLO{LatencyP50: d.SLO.LatencyP50, LatencyP95: d.SLO.LatencyP95, LatencyP99: d.SLO.LatencyP99, MinThroughput: d.SLO.MinThroughput}

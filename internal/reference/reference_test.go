@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -442,6 +443,10 @@ func TestBuildLabels(t *testing.T) {
 		}
 		if b.Outcomes == nil || b.Outcomes.ByLabel["0"][baselines.OutcomeBin(0.2)] != 1 || b.Outcomes.ByLabel["0"][baselines.OutcomeBin(0.7)] != 1 {
 			t.Errorf("%s: outcomes %+v", path, b.Outcomes)
+		}
+		// Errors of the four labelled scores: |0.9-1| + 0.2 + 0.7 + |0.95-1| = 1.05.
+		if e := b.Errors; e == nil || e.N != 4 || math.Abs(e.SumAbs-1.05) > 1e-12 || math.Abs(e.SumSq-(0.01+0.04+0.49+0.0025)) > 1e-12 {
+			t.Errorf("%s: errors %+v", path, e)
 		}
 	}
 }

@@ -175,6 +175,10 @@ type Policy struct {
 	// precision or recall a window's may fall before it is concept drift
 	// (and only if the drop is also significant, one-sided z-test at 0.05).
 	MaxPerformanceDrop float64
+	// MaxErrorIncrease is how far above the reference's mean absolute
+	// error, relatively, a window's may rise (significantly) before it is
+	// concept drift.
+	MaxErrorIncrease float64
 	// Importance weighs features in the dataset-level weighted_drift_share
 	// (for example a model's feature importances, or 1 for the 10 to 20
 	// features that matter most); features it does not name weigh 0. Empty:
@@ -235,6 +239,7 @@ func DefaultPolicy() Policy {
 		Decision:    windows.DefaultDecision(),
 
 		MaxPerformanceDrop: 0.05,
+		MaxErrorIncrease:   0.1,
 
 		RequireSignificance: true,
 	}
@@ -383,7 +388,7 @@ func appendConcept(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
 		rows = append(rows, r)
 	}
 	if labelled == 0 {
-		return rows
+		return appendErrors(rows, head, w, p)
 	}
 	ref, hasRef := referenceOutcomes(w.Baseline, &p.Decision)
 	type prop struct {
@@ -420,7 +425,49 @@ func appendConcept(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
 		r.Family, r.Subject, r.Metric, r.Value, r.NCurrent = FamilyConcept, "performance", MetricF1, f1, labelled
 		rows = append(rows, r)
 	}
-	return rows
+	return appendErrors(rows, head, w, p)
+}
+
+// Error metrics of numeric predictions against numeric labels.
+const (
+	MetricMAE  = "mae"
+	MetricRMSE = "rmse"
+)
+
+// appendErrors appends the window's mean absolute and root mean squared
+// prediction errors over its labelled records with a numeric prediction
+// and label (family concept, subject performance; for a classifier's
+// scores and 0/1 labels RMSE is the root Brier score). With the
+// reference's errors in the baseline, MAE is judged: drifted when it is
+// significantly above the reference's times 1 + p.MaxErrorIncrease (a
+// one-sided non-inferiority z-test at 0.05 on the mean of |e|, p_value).
+func appendErrors(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
+	if w.ErrN == 0 {
+		return rows
+	}
+	n := float64(w.ErrN)
+	mae, msq := w.ErrAbs.Value()/n, w.ErrSq.Value()/n
+	r := head
+	r.Family, r.Subject, r.Metric, r.Value, r.NCurrent = FamilyConcept, "performance", MetricMAE, mae, w.ErrN
+	if ref := w.Baseline.Errors; ref != nil && ref.N > 0 && p.MaxErrorIncrease > 0 {
+		rn := float64(ref.N)
+		rmae := ref.SumAbs / rn
+		limit := rmae * (1 + p.MaxErrorIncrease)
+		r.NReference, r.Threshold, r.ThresholdSource = ref.N, limit, SourceStatic
+		vw, vr := max(msq-mae*mae, 0), max(ref.SumSq/rn-rmae*rmae, 0) // variances of |e|
+		if se := math.Sqrt(vw/n + vr*(1+p.MaxErrorIncrease)*(1+p.MaxErrorIncrease)/rn); se > 0 {
+			pv := 0.5 * math.Erfc((mae-limit)/se/math.Sqrt2)
+			r.PValue = &pv
+			r.Drifted = pv < 0.05
+		}
+	}
+	rows = append(rows, r)
+	r = head
+	r.Family, r.Subject, r.Metric, r.Value, r.NCurrent = FamilyConcept, "performance", MetricRMSE, math.Sqrt(msq), w.ErrN
+	if ref := w.Baseline.Errors; ref != nil && ref.N > 0 {
+		r.NReference = ref.N
+	}
+	return append(rows, r)
 }
 
 // belowMargin is the one-sided p-value of a non-inferiority test: H0, the

@@ -488,3 +488,32 @@ func TestErrorStreamDetectors(t *testing.T) {
 		t.Errorf("arrival order changed the signals: %v", signals)
 	}
 }
+
+// TestEvaluateErrors: MAE and RMSE of numeric predictions against numeric
+// labels, MAE judged against the reference's by non-inferiority.
+func TestEvaluateErrors(t *testing.T) {
+	w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+	for i := range 1000 { // errors 0.1 and 0.5, alternating: MAE 0.3, MSE 0.13
+		e := 0.1
+		if i%2 == 1 {
+			e = 0.5
+		}
+		w.ErrN++
+		w.ErrAbs.Add(e)
+		w.ErrSq.Add(e * e)
+	}
+	b := baseline()
+	b.Errors = &baselines.ErrorSums{N: 4000, SumAbs: 800, SumSq: 4000 * 0.05} // MAE 0.2, E[e^2] 0.05
+	w.Baseline = b
+	rows := NewEvaluator(DefaultPolicy(), nil).Evaluate(w)
+	mae := find(t, rows, FamilyConcept, "performance", MetricMAE)
+	rmse := find(t, rows, FamilyConcept, "performance", MetricRMSE)
+	if math.Abs(mae.Value-0.3) > 1e-12 || math.Abs(rmse.Value-math.Sqrt(0.13)) > 1e-12 {
+		t.Errorf("mae %v rmse %v, want 0.3 and sqrt(0.13)", mae.Value, rmse.Value)
+	}
+	// z = (0.3 - 0.22) / sqrt((0.13-0.09)/1000 + (0.05-0.04)*1.21/4000) = 12.196;
+	// 1 - Phi(z) = 1.6255435557375072e-34 (Python: 0.5*math.erfc(z/math.sqrt(2))).
+	if math.Abs(mae.Threshold-0.22) > 1e-12 || !mae.Drifted || math.Abs(*mae.PValue-1.6255435557375072e-34)/1.6e-34 > 1e-6 {
+		t.Errorf("mae %+v (p %v), want drifted over 0.22 with p 1.6255e-34", mae, *mae.PValue)
+	}
+}
