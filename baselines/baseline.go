@@ -93,6 +93,27 @@ func OutcomeBin(s float64) int {
 	return min(max(int(math.Floor(s*OutcomeBins)), 0), OutcomeBins-1)
 }
 
+// SelectedIn returns how many of the scores counted in bins (OutcomeBins
+// bins, as PredictionScores, Outcomes and Groups keep them) are at or
+// above threshold, and how many there are: exact when threshold is a
+// multiple of 1/OutcomeBins.
+func SelectedIn(bins []int64, threshold float64) (selected, total float64) {
+	first := FirstSelectedBin(threshold)
+	for i, n := range bins {
+		total += float64(n)
+		if i >= first {
+			selected += float64(n)
+		}
+	}
+	return selected, total
+}
+
+// FirstSelectedBin is the first of OutcomeBins bins whose scores are at or
+// above threshold.
+func FirstSelectedBin(threshold float64) int {
+	return int(math.Ceil(threshold*OutcomeBins - 1e-9))
+}
+
 // Outcomes holds the reference's scored predictions by label text: per
 // label, the count of scores in each of Bins equal bins over [0, 1].
 type Outcomes struct {

@@ -248,20 +248,17 @@ func (a *Assigner) reset() error {
 	releaseAll(a.lateRefs)(nil)
 	a.lateDirt, a.lateRefs = nil, nil
 	clear(a.late)
-	resume := make(map[Key]time.Time, len(a.closed)+len(a.cfg.Resume))
-	for _, m := range []map[Key]time.Time{a.cfg.Resume, a.closed} {
-		for k, t := range m {
-			if t.After(resume[k]) {
-				resume[k] = t
-			}
-		}
-	}
+	known := []map[Key]time.Time{a.cfg.Resume, a.closed}
 	if a.cfg.Refresh != nil {
 		done, err := a.cfg.Refresh()
 		if err != nil {
 			return fmt.Errorf("windows: re-read committed windows after losing partitions: %w", err)
 		}
-		for k, t := range done {
+		known = append(known, done)
+	}
+	resume := make(map[Key]time.Time, len(a.closed)+len(a.cfg.Resume))
+	for _, m := range known {
+		for k, t := range m {
 			if t.After(resume[k]) {
 				resume[k] = t
 			}
@@ -397,8 +394,7 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 			}
 		}
 	}
-	a.addDecisions(w, rec.Column(consumer.ColPrediction), rows)
-	a.addGroups(w, rec, rows)
+	a.addOutcomes(w, rec, rows)
 	lat := rec.Column(consumer.ColLatency).(*array.Float64)
 	vals := lat.Float64Values()
 	for _, i := range rows {
@@ -434,46 +430,40 @@ func selected(pred arrow.Array, i int, d *Decision) (sel, ok bool) {
 	return false, false
 }
 
-// addDecisions counts the rows' predictions and positive decisions.
-func (a *Assigner) addDecisions(w *Window, pred arrow.Array, rows []int) {
-	for _, i := range rows {
-		if sel, ok := selected(pred, i, &a.cfg.Decision); ok {
-			w.Decided++
-			if sel {
-				w.Selected++
-			}
-		}
-	}
-}
-
-// addGroups counts the rows' labels, and their decisions and outcomes, in
-// the window and per segment group.
-func (a *Assigner) addGroups(w *Window, rec arrow.RecordBatch, rows []int) {
+// addOutcomes counts the rows' predictions and positive decisions, their
+// labels, outcomes and errors, and their decisions and outcomes per segment
+// group: one pass, one decision per row.
+func (a *Assigner) addOutcomes(w *Window, rec arrow.RecordBatch, rows []int) {
+	pred := rec.Column(consumer.ColPrediction)
 	segs := rec.Column(consumer.ColSegments).(*array.Dictionary)
 	labels := rec.Column(consumer.ColLabel).(*array.Dictionary)
 	noSegs, noLabels := segs.NullN() == segs.Len(), labels.NullN() == labels.Len()
-	if noSegs && noLabels {
-		return
-	}
 	if !noLabels {
 		w.Labels.add(labels, rows, nil, a.cfg.MaxCategories)
 	}
 	sdict := segs.Dictionary().(*array.String)
 	ldict := labels.Dictionary().(*array.String)
-	pred := rec.Column(consumer.ColPrediction)
 	ids := rec.Column(consumer.ColPredictionID).(*array.String)
 	ts := rec.Column(consumer.ColTimestamp).(*array.Timestamp).TimestampValues()
 	d := &a.cfg.Decision
 	for _, i := range rows {
-		if segs.IsNull(i) && labels.IsNull(i) {
+		sel, ok := selected(pred, i, d)
+		if ok {
+			w.Decided++
+			if sel {
+				w.Selected++
+			}
+		}
+		if noSegs && noLabels || segs.IsNull(i) && labels.IsNull(i) {
 			continue
 		}
-		sel, _ := selected(pred, i, d)
 		labeled := labels.IsValid(i)
-		positive := labeled && slices.Contains(d.Positive, ldict.Value(labels.GetValueIndex(i)))
+		var positive bool
 		if labeled {
+			text := ldict.Value(labels.GetValueIndex(i))
+			positive = slices.Contains(d.Positive, text)
 			w.Outcomes.Add(sel, positive, 1)
-			if y, ok := baselines.NumericLabel(ldict.Value(labels.GetValueIndex(i))); ok {
+			if y, ok := baselines.NumericLabel(text); ok {
 				if p, isNum := pred.(*array.Float64); isNum && p.IsValid(i) && !math.IsNaN(p.Value(i)) {
 					e := p.Value(i) - y
 					w.ErrN++

@@ -45,6 +45,7 @@ import (
 	"github.com/driftwatch/driftwatch/internal/cli"
 	"github.com/driftwatch/driftwatch/internal/synth"
 	"github.com/driftwatch/driftwatch/internal/testservers"
+	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
 // childEnv makes this test binary run driftwatch's main instead of tests.
@@ -608,40 +609,20 @@ func (r *rig) deadLetters(ctx context.Context) map[string]bool {
 	return out
 }
 
-// row is a drift_metrics row as compared: every column of CONTRACT.md
-// section 3 and the columns added since.
-type row struct {
-	Model        string    `json:"model"`
-	ModelVersion string    `json:"model_version"`
-	WindowStart  time.Time `json:"window_start"`
-	WindowEnd    time.Time `json:"window_end"`
-	Family       string    `json:"family"`
-	Subject      string    `json:"subject"`
-	Metric       string    `json:"metric"`
-	Value        float64   `json:"value"`
-	PValue       *float64  `json:"p_value"`
-	Threshold    float64   `json:"threshold"`
-	Drifted      bool      `json:"drifted"`
-	Severity     string    `json:"severity"`
-	NCurrent     int64     `json:"n_current"`
-	NReference   int64     `json:"n_reference"`
-	BaselineID   string    `json:"baseline_id"`
-	Source       string    `json:"threshold_source"`
-	MDE          *float64  `json:"mde"`
-}
-
-func (x row) key() string {
+// rowKey identifies a drift_metrics row (ReplacingMergeTree's key).
+func rowKey(x drift.Row) string {
 	return fmt.Sprintf("%s %s %s %s %s %s", x.Model, x.ModelVersion, x.WindowStart.Format(time.RFC3339), x.Family, x.Subject, x.Metric)
 }
 
-func (x row) String() string {
+// rowText is a row as CONTRACT.md section 3 writes it, for failure messages.
+func rowText(x drift.Row) string {
 	b, _ := json.Marshal(x)
 	return string(b)
 }
 
 // replay runs `driftwatch replay` over every produced record, in production
 // order, and returns its rows of the data windows.
-func (r *rig) replay() []row {
+func (r *rig) replay() []drift.Row {
 	t := r.t
 	var in bytes.Buffer
 	for _, m := range append(slices.Clone(r.msgs), r.closers...) {
@@ -661,11 +642,11 @@ func (r *rig) replay() []row {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var rows []row
+	var rows []drift.Row
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var x row
+		var x drift.Row
 		if err := json.Unmarshal(sc.Bytes(), &x); err != nil {
 			t.Fatal(err)
 		}
@@ -682,7 +663,7 @@ func (r *rig) replay() []row {
 // stored returns drift_metrics' rows of the data windows as dashboards read
 // them (FINAL: the newest version of each key), and how many raw rows there
 // are, counting versions not yet merged away.
-func (r *rig) stored() (rows []row, raw uint64, rewritten int) {
+func (r *rig) stored() (rows []drift.Row, raw uint64, rewritten int) {
 	t := r.t
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -695,10 +676,10 @@ func (r *rig) stored() (rows []row, raw uint64, rewritten int) {
 	}
 	defer rs.Close()
 	for rs.Next() {
-		var x row
+		var x drift.Row
 		var drifted uint8
 		if err := rs.Scan(&x.Model, &x.ModelVersion, &x.WindowStart, &x.WindowEnd, &x.Family, &x.Subject, &x.Metric, &x.Value, &x.PValue,
-			&x.Threshold, &drifted, &x.Severity, &x.NCurrent, &x.NReference, &x.BaselineID, &x.Source, &x.MDE); err != nil {
+			&x.Threshold, &drifted, &x.Severity, &x.NCurrent, &x.NReference, &x.BaselineID, &x.ThresholdSource, &x.MDE); err != nil {
 			t.Fatal(err)
 		}
 		x.WindowStart, x.WindowEnd, x.Drifted = x.WindowStart.UTC(), x.WindowEnd.UTC(), drifted == 1
@@ -731,7 +712,7 @@ func (r *rig) verify() {
 	keys := map[string]int{}
 	for _, x := range got {
 		gotWindows[windowID{x.Model, x.ModelVersion, x.WindowStart}]++
-		keys[x.key()]++
+		keys[rowKey(x)]++
 	}
 	dup := 0
 	for _, n := range keys {
@@ -747,29 +728,29 @@ func (r *rig) verify() {
 	if dup > 0 {
 		t.Errorf("%d metric rows appear more than once in drift_metrics FINAL", dup)
 	}
-	byKey := make(map[string]row, len(got))
+	byKey := make(map[string]drift.Row, len(got))
 	for _, x := range got {
-		byKey[x.key()] = x
+		byKey[rowKey(x)] = x
 	}
 	bad := 0
 	for _, w := range want {
-		g, ok := byKey[w.key()]
+		g, ok := byKey[rowKey(w)]
 		switch {
 		case !ok:
-			t.Errorf("missing in ClickHouse: %s", w)
+			t.Errorf("missing in ClickHouse: %s", rowText(w))
 		case !sameRow(g, w):
-			t.Errorf("differs from replay:\n clickhouse %s\n replay     %s", g, w)
+			t.Errorf("differs from replay:\n clickhouse %s\n replay     %s", rowText(g), rowText(w))
 		default:
-			delete(byKey, w.key())
+			delete(byKey, rowKey(w))
 			continue
 		}
 		if bad++; bad >= 10 {
 			t.Fatal("stopping after 10 differences")
 		}
-		delete(byKey, w.key())
+		delete(byKey, rowKey(w))
 	}
 	for _, x := range byKey {
-		t.Errorf("in ClickHouse but not in replay: %s", x)
+		t.Errorf("in ClickHouse but not in replay: %s", rowText(x))
 	}
 	r.verifySummaries()
 	audited, err := r.auditedDeadLetters(context.Background())
@@ -842,7 +823,7 @@ func (r *rig) verifySummaries() {
 	}
 }
 
-func sameRow(a, b row) bool {
+func sameRow(a, b drift.Row) bool {
 	eqp := func(x, y *float64) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
 	ap, bp, am, bm := a.PValue, b.PValue, a.MDE, b.MDE
 	a.PValue, b.PValue, a.MDE, b.MDE = nil, nil, nil, nil

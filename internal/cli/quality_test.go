@@ -76,6 +76,17 @@ func replayRowsConfig(t *testing.T, dir string, scen synth.Config, refRecords in
 	return rows
 }
 
+// isVerdict reports whether a replay row is flagged: drifted with severity
+// SEV-1 to SEV-3 (SEV-4 rows are secondary tests at 5% that false-alarm by
+// design and wait for the weekly review).
+func isVerdict(r map[string]any) bool { return r["drifted"] == true && r["severity"] != "SEV-4" }
+
+// windowIndex is the 0-based window of scen that a replay row is about.
+func windowIndex(r map[string]any, scen synth.Config) int {
+	start, _ := time.Parse(time.RFC3339, r["window_start"].(string))
+	return int(start.Sub(scen.Start) / scen.Window)
+}
+
 // TestQualityBreakageIsFlagged injects, from window 4 of 8, a null burst, a
 // share of records without a feature's key, numbers sent as strings and a
 // category the reference never had into four features of one model: from
@@ -107,10 +118,9 @@ func TestQualityBreakageIsFlagged(t *testing.T) {
 	flagged := map[string]map[string]bool{} // window -> family/subject/metric
 	windows := map[string]bool{}
 	for _, r := range rows {
-		start, _ := time.Parse(time.RFC3339, r["window_start"].(string))
-		w := fmt.Sprintf("%s %d", r["model"], int(start.Sub(scen.Start)/scen.Window))
+		w := fmt.Sprintf("%s %d", r["model"], windowIndex(r, scen))
 		windows[w] = true
-		if r["drifted"] == true && r["severity"] != "SEV-4" { // SEV-4: secondary rows, for the weekly review
+		if isVerdict(r) {
 			if flagged[w] == nil {
 				flagged[w] = map[string]bool{}
 			}
@@ -169,8 +179,7 @@ func TestServingRowsMatchRecords(t *testing.T) {
 		if r["family"] != "serving" {
 			continue
 		}
-		start, _ := time.Parse(time.RFC3339, r["window_start"].(string))
-		got[fmt.Sprintf("%s %d %s", r["model"], int(start.Sub(scen.Start)/scen.Window), r["metric"])] = r["value"].(float64)
+		got[fmt.Sprintf("%s %d %s", r["model"], windowIndex(r, scen), r["metric"])] = r["value"].(float64)
 	}
 	for k, xs := range latencies {
 		slices.Sort(xs)
@@ -205,11 +214,10 @@ func TestChallengerShiftIsFlagged(t *testing.T) {
 	flagged := map[string]map[string]bool{}
 	seen := map[string]bool{}
 	for _, r := range rows {
-		start, _ := time.Parse(time.RFC3339, r["window_start"].(string))
-		w := fmt.Sprintf("%s %d", r["model"], int(start.Sub(scen.Start)/scen.Window))
+		w := fmt.Sprintf("%s %d", r["model"], windowIndex(r, scen))
 		k := fmt.Sprintf("%s/%s", r["family"], r["subject"])
 		seen[w+" "+k] = true
-		if r["drifted"] == true && r["severity"] != "SEV-4" {
+		if isVerdict(r) {
 			if flagged[w] == nil {
 				flagged[w] = map[string]bool{}
 			}
@@ -265,7 +273,7 @@ func TestStableStreamFlagsNothing(t *testing.T) {
 	for _, r := range rows {
 		windows[r["window_start"].(string)] = true
 		families[r["family"].(string)] = true
-		if r["drifted"] == true && r["severity"] != "SEV-4" {
+		if isVerdict(r) {
 			t.Errorf("stable stream flagged: %s %s/%s/%s = %v (threshold %v)", r["window_start"], r["family"], r["subject"], r["metric"], r["value"], r["threshold"])
 		}
 	}
@@ -315,13 +323,12 @@ fairness:
 	flagged := map[int]map[string]bool{}
 	rates := map[string]float64{}
 	for _, r := range rows {
-		start, _ := time.Parse(time.RFC3339, r["window_start"].(string))
-		w := int(start.Sub(scen.Start) / scen.Window)
+		w := windowIndex(r, scen)
 		k := fmt.Sprintf("%s/%s/%s", r["family"], r["subject"], r["metric"])
 		if r["metric"] == "selection_rate" {
 			rates[fmt.Sprintf("%d %s", w, r["subject"])] = r["value"].(float64)
 		}
-		if r["drifted"] == true && r["severity"] != "SEV-4" {
+		if isVerdict(r) {
 			if flagged[w] == nil {
 				flagged[w] = map[string]bool{}
 			}
@@ -367,13 +374,12 @@ func TestConceptFlipIsFlagged(t *testing.T) {
 	flagged := map[int]map[string]bool{}
 	covered := map[int]float64{}
 	for _, r := range rows {
-		start, _ := time.Parse(time.RFC3339, r["window_start"].(string))
-		w := int(start.Sub(scen.Start) / scen.Window)
+		w := windowIndex(r, scen)
 		if r["metric"] == "label_coverage" {
 			covered[w] = r["value"].(float64)
 		}
 
-		if r["drifted"] == true && r["severity"] != "SEV-4" {
+		if isVerdict(r) {
 			if flagged[w] == nil {
 				flagged[w] = map[string]bool{}
 			}

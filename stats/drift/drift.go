@@ -331,13 +331,7 @@ func appendPositiveRate(rows []Row, head Row, w *windows.Window, p *Policy) []Ro
 	var refSel, refN float64
 	switch {
 	case len(b.PredictionScores) == baselines.OutcomeBins:
-		first := int(math.Ceil(p.Decision.Threshold*float64(baselines.OutcomeBins) - 1e-9))
-		for i, n := range b.PredictionScores {
-			refN += float64(n)
-			if i >= first {
-				refSel += float64(n)
-			}
-		}
+		refSel, refN = baselines.SelectedIn(b.PredictionScores, p.Decision.Threshold)
 	case b.Prediction.Kind == baselines.Categorical:
 		for c, n := range b.Prediction.Categories {
 			refN += float64(n)
@@ -549,7 +543,7 @@ func referenceOutcomes(b *baselines.Baseline, d *windows.Decision) (perf.Confusi
 	if b.Outcomes == nil {
 		return c, false
 	}
-	first := int(math.Ceil(d.Threshold*float64(baselines.OutcomeBins) - 1e-9)) // bins at or above the threshold
+	first := baselines.FirstSelectedBin(d.Threshold)
 	for label, bins := range b.Outcomes.ByLabel {
 		positive := slices.Contains(d.Positive, label)
 		for i, n := range bins {
@@ -657,19 +651,12 @@ const MetricParityChange = "parity_diff_change"
 // z-test of H0: the gap grew by at most margin (p_value; drifted when
 // below 0.05), variances p(1-p)/n of the four rates.
 func parityChange(head Row, attr string, decisions map[string]perf.Confusion, ref map[string][]int64, minN, margin, threshold float64) (Row, bool) {
-	first := int(math.Ceil(threshold*float64(baselines.OutcomeBins) - 1e-9))
 	refRate := func(g string) (rate, n float64, ok bool) {
 		bins, found := ref[g]
 		if !found {
 			return 0, 0, false
 		}
-		var sel float64
-		for i, c := range bins {
-			n += float64(c)
-			if i >= first {
-				sel += float64(c)
-			}
-		}
+		sel, n := baselines.SelectedIn(bins, threshold)
 		return sel / n, n, n >= minN
 	}
 	hi, lo := "", ""
