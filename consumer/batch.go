@@ -40,6 +40,10 @@ type Batch struct {
 	// Issues are the batch's feature values that are null in Rec for a
 	// reason other than an explicit null, in row order (see Issue).
 	Issues []Issue
+	// Labels, in a batch without Rec, are late labels read from the
+	// labels topic, in the order read. The receiver acknowledges them like
+	// records: Ack once whatever they changed downstream is durable.
+	Labels []Label
 }
 
 // IssueKind says why a feature value is null in a batch although the

@@ -134,7 +134,7 @@ func (s *FileSource) emit(ctx context.Context, out chan<- Batch, wm time.Time) e
 	s.mu.Lock()
 	s.counts = s.rt.snapshot()
 	s.mu.Unlock()
-	if !send(ctx, out, batches, func(*Batch) func(error) { return func(error) {} }) {
+	if !send(ctx, out, batches, func(int) func(error) { return func(error) {} }) {
 		return ctx.Err()
 	}
 	return nil

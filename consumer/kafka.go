@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +33,12 @@ const DefaultMaxPollRecords = 10_000
 // record before the watermark stops waiting for it.
 const DefaultIdleTimeout = time.Minute
 
+// TopicPartition names one partition of one topic.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
 // KafkaConfig configures a Kafka source.
 type KafkaConfig struct {
 	Topic           string
@@ -42,34 +51,47 @@ type KafkaConfig struct {
 	Now             func() time.Time
 	DedupCapacity   int
 	// Until, when not nil, may deliver the end offset of each partition of
-	// Topic; the source stops once it has read up to them. Bounded runs (the
-	// demo, tests) use it; a daemon leaves it nil.
-	Until <-chan map[int32]int64
+	// Topic (and of LabelsTopic); the source stops once it has read up to
+	// them. Bounded runs (the demo, tests) use it; a daemon leaves it nil.
+	Until <-chan map[TopicPartition]int64
 	// StartAtEnd starts a group with no committed offsets at the end of the
 	// topic instead of its beginning.
 	StartAtEnd bool
-	// Audit, when set, records each dead-lettered record somewhere durable
-	// besides the dead-letter topic (ClickHouse's dead_letters table). The
-	// record's offset is committed only once the dead-letter topic and the
-	// audit both acknowledged it. Audit may block (back-pressure); it must
-	// call done exactly once, from any goroutine, or never (the offset then
-	// stays uncommitted and the record is read again after a restart).
+	// Audit, when set, records each dead-lettered record (prediction or
+	// label) somewhere durable besides the dead-letter topic (ClickHouse's
+	// dead_letters table). The record's offset is committed only once the
+	// dead-letter topic and the audit both acknowledged it. Audit may block
+	// (back-pressure); it must call done exactly once, from any goroutine,
+	// or never (the offset then stays uncommitted and the record is read
+	// again after a restart).
 	Audit func(d DeadLetter, done func(error))
 	// IdleTimeout: an assigned partition without a record for this long
 	// (by Now) no longer holds the watermark back; 0: DefaultIdleTimeout.
 	// Until then the watermark waits for every assigned partition, also
 	// for one that has not delivered its first record yet.
 	IdleTimeout time.Duration
+
+	// LabelsTopic, when set, is read too, by the same client and group:
+	// late labels (CONTRACT.md section 2), emitted as Batches with Labels.
+	// Labels are not deduplicated and have no baseline check; MaxRecordBytes
+	// applies to them.
+	LabelsTopic string
+	// LabelsDeadLetterTopic receives the labels that break the contract, as
+	// DeadLetterTopic the predictions; "": LabelsTopic + ".dlq".
+	LabelsDeadLetterTopic string
 }
 
-// Kafka reads the prediction topic as a member of a consumer group and emits
-// Batches, one per partition and model. A partition's offsets are marked for
-// commit only when every batch of it in a poll, and every dead-letter record
-// of it (topic and audit), has been acknowledged, in the order the polls
-// were read, so a committed offset never runs ahead of durable results. One
-// member of the group owns every partition (SingleOwnerBalancer); on any
-// change of assignment the source emits a Reset batch first. Kafka owns its
-// client: call Close after Run returns and the downstream stages have
+// Kafka reads the prediction topic, and the labels topic when configured, as
+// a member of a consumer group and emits Batches: one per prediction
+// partition and model, then one per labels partition, for each poll. A
+// partition's offsets are marked for commit only when every batch of it in a
+// poll, and every dead-letter record of it (topic and audit), has been
+// acknowledged, in the order the polls were read, so a committed offset
+// never runs ahead of durable results. The watermark is the prediction
+// partitions' alone: labels neither move it nor hold it back. One member of
+// the group owns every partition of both topics (SingleOwnerBalancer); on
+// any change of assignment the source emits a Reset batch first. Kafka owns
+// its client: call Close after Run returns and the downstream stages have
 // drained.
 type Kafka struct {
 	cl  *kgo.Client
@@ -77,10 +99,14 @@ type Kafka struct {
 	log *slog.Logger
 	rt  *router
 	acks
-	clock  *partitionClocks
-	mu     sync.Mutex
-	counts Counts
-	reset  bool // the assignment changed: the loop must emit a Reset before its next batch
+	clock *partitionClocks
+	// labels and labelDeadLetter count good and bad labels; the poll loop
+	// owns them and copies them into counts.
+	labels          int64
+	labelDeadLetter map[string]int64
+	mu              sync.Mutex
+	counts          Counts
+	reset           bool // the assignment changed: the loop must emit a Reset before its next batch
 }
 
 // NewKafka creates the source and its client. opts carry the connection
@@ -99,7 +125,15 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	k := &Kafka{cfg: cfg, log: log, clock: newPartitionClocks(cfg.IdleTimeout, cfg.Now)}
+	if cfg.LabelsTopic != "" {
+		if cfg.LabelsTopic == cfg.Topic {
+			return nil, fmt.Errorf("labels topic %s is the predictions topic", cfg.LabelsTopic)
+		}
+		if cfg.LabelsDeadLetterTopic == "" {
+			cfg.LabelsDeadLetterTopic = cfg.LabelsTopic + ".dlq"
+		}
+	}
+	k := &Kafka{cfg: cfg, log: log, clock: newPartitionClocks(cfg.IdleTimeout, cfg.Now), labelDeadLetter: make(map[string]int64)}
 	k.rt = newRouter(mem, routerConfig{
 		Baselines: cfg.Baselines, MaxBytes: cfg.MaxRecordBytes, MaxFuture: cfg.MaxFuture,
 		Now: cfg.Now, DedupCap: cfg.DedupCapacity,
@@ -110,17 +144,17 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 	}
 	opts = append(opts,
 		kgo.ConsumerGroup(cfg.Group),
-		kgo.ConsumeTopics(cfg.Topic),
+		kgo.ConsumeTopics(k.topics()...),
 		kgo.ConsumeResetOffset(reset),
 		kgo.AutoCommitMarks(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.Balancers(SingleOwnerBalancer()),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
-			if len(assigned[cfg.Topic]) == 0 {
+			if len(k.own(assigned)) == 0 {
 				return // a standby's empty share
 			}
 			k.clock.assign(assigned[cfg.Topic])
-			log.Info("partitions assigned", "topic", cfg.Topic, "partitions", assigned[cfg.Topic])
+			log.Info("partitions assigned", k.partitionAttrs(assigned)...)
 			// The previous owner may have committed windows since this
 			// instance started: the reset re-reads them from the sink.
 			k.mu.Lock()
@@ -128,23 +162,23 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 			k.mu.Unlock()
 		}),
 		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
-			if len(revoked[cfg.Topic]) == 0 {
+			if len(k.own(revoked)) == 0 {
 				return
 			}
-			log.Info("partitions revoked; open windows dropped, to be read again by their next owner", "topic", cfg.Topic, "partitions", revoked[cfg.Topic])
+			log.Info("partitions revoked; open windows dropped, to be read again by their next owner", k.partitionAttrs(revoked)...)
 			// Revoked partitions' open windows are not flushed yet; only what
 			// is already durable was marked, so committing it is safe.
 			if err := cl.CommitMarkedOffsets(ctx); err != nil {
 				log.Warn("commit marked offsets on revoke", "err", err)
 			}
-			k.forget(revoked[cfg.Topic])
+			k.forget(revoked)
 		}),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
-			if len(lost[cfg.Topic]) == 0 {
+			if len(k.own(lost)) == 0 {
 				return
 			}
-			log.Warn("partitions lost (session expired); open windows dropped", "topic", cfg.Topic, "partitions", lost[cfg.Topic])
-			k.forget(lost[cfg.Topic]) // never commit here: another member may own them already
+			log.Warn("partitions lost (session expired); open windows dropped", k.partitionAttrs(lost)...)
+			k.forget(lost) // never commit here: another member may own them already
 		}),
 	)
 	cl, err := kgo.NewClient(opts...)
@@ -162,15 +196,45 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 // instance, when the eager protocol gives the partitions back) re-reads them
 // from the committed offsets, so dropping loses nothing, and resetting is
 // what keeps the re-read records from being counted twice.
-func (k *Kafka) forget(partitions []int32) {
-	if len(partitions) == 0 {
+func (k *Kafka) forget(partitions map[string][]int32) {
+	tps := k.own(partitions)
+	if len(tps) == 0 {
 		return
 	}
-	k.clock.revoke(partitions)
-	k.acks.forget(partitions)
+	k.clock.revoke(partitions[k.cfg.Topic])
+	k.acks.forget(tps)
 	k.mu.Lock()
 	k.reset = true
 	k.mu.Unlock()
+}
+
+// topics are the topics the source reads: Topic, then LabelsTopic if set.
+func (k *Kafka) topics() []string {
+	if k.cfg.LabelsTopic == "" {
+		return []string{k.cfg.Topic}
+	}
+	return []string{k.cfg.Topic, k.cfg.LabelsTopic}
+}
+
+// own returns the partitions of the source's topics among partitions, as
+// the group's callbacks receive them.
+func (k *Kafka) own(partitions map[string][]int32) []TopicPartition {
+	var tps []TopicPartition
+	for _, topic := range k.topics() {
+		for _, p := range partitions[topic] {
+			tps = append(tps, TopicPartition{topic, p})
+		}
+	}
+	return tps
+}
+
+// partitionAttrs are the log attributes of a group callback's partitions.
+func (k *Kafka) partitionAttrs(partitions map[string][]int32) []any {
+	attrs := []any{"topic", k.cfg.Topic, "partitions", partitions[k.cfg.Topic]}
+	if k.cfg.LabelsTopic != "" {
+		attrs = append(attrs, "labels_topic", k.cfg.LabelsTopic, "labels_partitions", partitions[k.cfg.LabelsTopic])
+	}
+	return attrs
 }
 
 // takeReset reports, once, that partitions were revoked.
@@ -197,8 +261,8 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 	defer k.rt.release()
 	var (
 		until = k.cfg.Until
-		end   map[int32]int64
-		next  = make(map[int32]int64)
+		end   map[TopicPartition]int64
+		next  = make(map[TopicPartition]int64)
 	)
 	for {
 		if err := k.acks.failed(); err != nil {
@@ -254,7 +318,7 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 	}
 }
 
-func reached(next, end map[int32]int64) bool {
+func reached(next, end map[TopicPartition]int64) bool {
 	for p, e := range end {
 		if e > 0 && next[p] < e {
 			return false
@@ -265,35 +329,59 @@ func reached(next, end map[int32]int64) bool {
 
 // handle turns one poll into batches and dead-letter records. Each
 // partition's share of the poll is one acknowledgement entry, so that one
-// partition's progress never waits for another's windows.
-func (k *Kafka) handle(ctx context.Context, fetches kgo.Fetches, out chan<- Batch, next map[int32]int64) error {
+// partition's progress never waits for another's windows. The labels of a
+// labels partition become one batch, after the poll's prediction batches.
+func (k *Kafka) handle(ctx context.Context, fetches kgo.Fetches, out chan<- Batch, next map[TopicPartition]int64) error {
 	if fetches.NumRecords() == 0 {
 		return nil
 	}
-	entries := make(map[int32]*pollAck)
+	entries := make(map[TopicPartition]*pollAck)
+	var labels map[int32][]Label
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		if len(fp.Records) == 0 {
 			return
 		}
+		tp := TopicPartition{fp.Topic, fp.Partition}
 		last := fp.Records[len(fp.Records)-1]
-		p := k.acks.open(fp.Partition, last)
-		entries[fp.Partition] = p
+		p := k.acks.open(tp, last)
+		entries[tp] = p
+		next[tp] = last.Offset + 1
+		if fp.Topic == k.cfg.LabelsTopic {
+			if labels == nil {
+				labels = make(map[int32][]Label)
+			}
+			labels[fp.Partition] = k.readLabels(ctx, p, fp.Records, labels[fp.Partition])
+			return
+		}
 		for _, r := range fp.Records {
 			ts, ok, derr := k.rt.add(r.Partition, r.Value)
 			k.clock.observe(r.Partition, ts, ok)
 			if derr != nil {
-				k.deadLetter(ctx, p, r, derr)
+				k.deadLetter(ctx, p, r, derr, k.cfg.DeadLetterTopic)
 			}
 		}
-		next[last.Partition] = last.Offset + 1
 	})
 	batches := k.rt.flush(k.clock.watermark())
+	owners := make([]*pollAck, len(batches), len(batches)+len(labels))
+	for i := range batches {
+		owners[i] = entries[TopicPartition{k.cfg.Topic, batches[i].Partition}]
+	}
+	// Label batches carry the watermark the prediction batches delivered
+	// last, so that labels never move it.
+	for _, partition := range slices.Sorted(maps.Keys(labels)) {
+		if ls := labels[partition]; len(ls) > 0 {
+			batches = append(batches, Batch{Partition: partition, Labels: ls, Watermark: k.rt.lastWM})
+			owners = append(owners, entries[TopicPartition{k.cfg.LabelsTopic, partition}])
+		}
+	}
 	k.mu.Lock()
 	k.counts = k.rt.snapshot()
+	k.counts.Labels = k.labels
+	k.counts.LabelDeadLetter = maps.Clone(k.labelDeadLetter)
 	k.mu.Unlock()
 	began := k.cfg.Now()
-	sent := send(ctx, out, batches, func(b *Batch) func(error) {
-		p := entries[b.Partition]
+	sent := send(ctx, out, batches, func(i int) func(error) {
+		p := owners[i]
 		k.acks.add(p)
 		return func(err error) { k.acks.done(p, err) }
 	})
@@ -305,6 +393,23 @@ func (k *Kafka) handle(ctx context.Context, fetches kgo.Fetches, out chan<- Batc
 		k.acks.done(p, nil) // the entry's own reference, taken by open
 	}
 	return nil
+}
+
+// readLabels decodes one labels partition's share of a poll, appending the
+// good labels to ls and dead-lettering the bad ones under p.
+func (k *Kafka) readLabels(ctx context.Context, p *pollAck, records []*kgo.Record, ls []Label) []Label {
+	for _, r := range records {
+		l, err := DecodeLabel(r.Value, k.cfg.MaxRecordBytes)
+		if err != nil {
+			derr := err.(*DecodeError)
+			k.labelDeadLetter[derr.Code]++
+			k.deadLetter(ctx, p, r, derr, k.cfg.LabelsDeadLetterTopic)
+			continue
+		}
+		k.labels++
+		ls = append(ls, l)
+	}
+	return ls
 }
 
 // DeadLetter is a record sent to the dead-letter topic, as KafkaConfig.Audit
@@ -321,7 +426,9 @@ type DeadLetter struct {
 	Value               []byte // the record's value, unchanged; not to be modified
 }
 
-func (k *Kafka) deadLetter(ctx context.Context, p *pollAck, r *kgo.Record, derr *DecodeError) {
+// deadLetter sends r to the dead-letter topic dlq (and to Audit), as parts
+// of p.
+func (k *Kafka) deadLetter(ctx context.Context, p *pollAck, r *kgo.Record, derr *DecodeError, dlq string) {
 	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+3)
 	headers = append(headers, r.Headers...)
 	headers = append(headers,
@@ -329,11 +436,11 @@ func (k *Kafka) deadLetter(ctx context.Context, p *pollAck, r *kgo.Record, derr 
 		kgo.RecordHeader{Key: HeaderDetail, Value: []byte(derr.Detail)},
 		kgo.RecordHeader{Key: HeaderSource, Value: fmt.Appendf(nil, "%s/%d@%d", r.Topic, r.Partition, r.Offset)},
 	)
-	dl := &kgo.Record{Topic: k.cfg.DeadLetterTopic, Key: r.Key, Value: r.Value, Headers: headers, Timestamp: r.Timestamp}
+	dl := &kgo.Record{Topic: dlq, Key: r.Key, Value: r.Value, Headers: headers, Timestamp: r.Timestamp}
 	k.acks.add(p)
 	k.cl.Produce(ctx, dl, func(_ *kgo.Record, err error) {
 		if err != nil {
-			err = fmt.Errorf("produce dead letter for %s/%d@%d to %s: %w", r.Topic, r.Partition, r.Offset, k.cfg.DeadLetterTopic, err)
+			err = fmt.Errorf("produce dead letter for %s/%d@%d to %s: %w", r.Topic, r.Partition, r.Offset, dlq, err)
 		}
 		k.acks.done(p, err)
 	})
@@ -341,7 +448,7 @@ func (k *Kafka) deadLetter(ctx context.Context, p *pollAck, r *kgo.Record, derr 
 		k.acks.add(p)
 		k.cfg.Audit(DeadLetter{
 			Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Received: k.cfg.Now(),
-			DeadLetterTopic: k.cfg.DeadLetterTopic, Reason: derr.Code, Detail: derr.Detail, Value: r.Value,
+			DeadLetterTopic: dlq, Reason: derr.Code, Detail: derr.Detail, Value: r.Value,
 		}, func(err error) {
 			if err != nil {
 				err = fmt.Errorf("audit dead letter %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
@@ -361,37 +468,37 @@ func (k *Kafka) Close(ctx context.Context) error {
 	err := k.cl.CommitMarkedOffsets(ctx)
 	k.cl.CloseAllowingRebalance()
 	if err != nil {
-		return fmt.Errorf("commit offsets of %s on close: %w", k.cfg.Topic, err)
+		return fmt.Errorf("commit offsets of %s on close: %w", strings.Join(k.topics(), ", "), err)
 	}
 	return nil
 }
 
-// acks marks offsets for commit per partition, in the order they were read:
-// a partition's share of a poll is marked once it and every earlier share of
-// that partition are acknowledged. The first failed acknowledgement stops
-// marking for good and is returned by failed.
+// acks marks offsets for commit per topic partition, in the order they were
+// read: a partition's share of a poll is marked once it and every earlier
+// share of that partition are acknowledged. The first failed
+// acknowledgement stops marking for good and is returned by failed.
 type acks struct {
 	mark func(...*kgo.Record)
 
 	mu     sync.Mutex
-	queues map[int32][]*pollAck
+	queues map[TopicPartition][]*pollAck
 	err    error
 }
 
 type pollAck struct {
-	partition int32
-	pending   int
-	last      *kgo.Record // the partition's last record in the poll
+	tp      TopicPartition
+	pending int
+	last    *kgo.Record // the partition's last record in the poll
 }
 
-func (a *acks) open(partition int32, last *kgo.Record) *pollAck {
+func (a *acks) open(tp TopicPartition, last *kgo.Record) *pollAck {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.queues == nil {
-		a.queues = make(map[int32][]*pollAck)
+		a.queues = make(map[TopicPartition][]*pollAck)
 	}
-	p := &pollAck{partition: partition, pending: 1, last: last}
-	a.queues[partition] = append(a.queues[partition], p)
+	p := &pollAck{tp: tp, pending: 1, last: last}
+	a.queues[tp] = append(a.queues[tp], p)
 	return p
 }
 
@@ -413,14 +520,14 @@ func (a *acks) done(p *pollAck, err error) {
 	if a.err != nil {
 		return
 	}
-	q := a.queues[p.partition]
+	q := a.queues[p.tp]
 	var ready *kgo.Record
 	for len(q) > 0 && q[0].pending == 0 {
 		ready = q[0].last
 		q[0] = nil
 		q = q[1:]
 	}
-	a.queues[p.partition] = q
+	a.queues[p.tp] = q
 	if ready != nil {
 		a.mark(ready)
 	}
@@ -429,7 +536,7 @@ func (a *acks) done(p *pollAck, err error) {
 // forget drops the pending entries of partitions no longer assigned: their
 // acknowledgements, if they still come, mark nothing, so a partition that
 // comes back is never marked at an offset from before it left.
-func (a *acks) forget(partitions []int32) {
+func (a *acks) forget(partitions []TopicPartition) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, p := range partitions {
@@ -446,10 +553,10 @@ func (a *acks) failed() error {
 	return a.err
 }
 
-// partitionClocks keeps, per assigned partition, the newest event time read
-// from it and when it last delivered a record, and derives the watermark:
-// the oldest of the partitions' newest event times, over the partitions that
-// are not idle. It is shared by the poll loop and the group's callbacks.
+// partitionClocks keeps, per assigned partition of the predictions topic,
+// the newest event time read from it and when it last delivered a record,
+// and derives the watermark: the oldest of the partitions' newest event
+// times, over the partitions that are not idle. It is shared by the poll loop and the group's callbacks.
 //
 // Idleness is measured in time the source could read: time it spent blocked
 // handing batches downstream (a slow or failing sink) does not count, or

@@ -84,7 +84,7 @@ func TestRealKafkaAckPath(t *testing.T) {
 	}
 	produce(line("a", "fraud", ts, 1.0, "DE"), `{"broken"`, line("b", "fraud", ts.Add(time.Minute), 2.0, "FR"))
 
-	newSource := func(until chan map[int32]int64) *Kafka {
+	newSource := func(until chan map[TopicPartition]int64) *Kafka {
 		t.Helper()
 		src, err := NewKafka(memory.DefaultAllocator, slog.New(slog.NewTextHandler(io.Discard, nil)), KafkaConfig{
 			Topic: topic, DeadLetterTopic: dlq, Group: group, MaxPollRecords: 2,
@@ -121,7 +121,7 @@ func TestRealKafkaAckPath(t *testing.T) {
 		}
 	}
 
-	until := make(chan map[int32]int64, 1)
+	until := make(chan map[TopicPartition]int64, 1)
 	src := newSource(until)
 	out := make(chan Batch, 16)
 	done := make(chan error, 1)
@@ -130,7 +130,7 @@ func TestRealKafkaAckPath(t *testing.T) {
 	// At most two records per poll, so a and b come in two different polls,
 	// whichever way the broker splits its fetches.
 	held := receive(out, 2)
-	until <- map[int32]int64{0: 3}
+	until <- map[TopicPartition]int64{{topic, 0}: 3}
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -167,8 +167,8 @@ func TestRealKafkaAckPath(t *testing.T) {
 	// A new member of the group starts at the committed offset: it reads c
 	// and nothing before it.
 	produce(line("c", "fraud", ts.Add(2*time.Minute), 3.0, "DE"))
-	until = make(chan map[int32]int64, 1)
-	until <- map[int32]int64{0: 4}
+	until = make(chan map[TopicPartition]int64, 1)
+	until <- map[TopicPartition]int64{{topic, 0}: 4}
 	src = newSource(until)
 	out = make(chan Batch, 16)
 	go func() { done <- src.Run(ctx, out) }()
@@ -276,4 +276,25 @@ func TestRealKafkaTLS(t *testing.T) {
 		pingFails(t, func(err error) bool { return errors.As(err, &unknown) },
 			kgo.SeedBrokers(tlsBrokers...), kgo.DialTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12}))
 	})
+}
+
+// TestRealKafkaLabels is TestKafkaLabels against a real broker: predictions
+// and late labels read by one group from two topics, a bad label
+// dead-lettered to the labels' topic, labels offsets committed only once
+// acknowledged.
+func TestRealKafkaLabels(t *testing.T) {
+	brokers := strings.Split(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_BROKERS"), ",")
+	p, group := testservers.UniqueName(t, "p"), testservers.UniqueName(t, "g")
+	tt := labelsTopics{p: p, pDLQ: p + ".dlq", l: p + ".labels", lDLQ: p + ".labels.dlq"}
+	cl := realClient(t, kgo.SeedBrokers(brokers...))
+	testservers.CreateTopics(t, cl, 1, tt.p, tt.pDLQ, tt.lDLQ)
+	testservers.CreateTopics(t, cl, 2, tt.l)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), realTimeout)
+		defer cancel()
+		if resp, err := kadm.NewClient(cl).DeleteGroups(ctx, group); err != nil || resp.Error() != nil {
+			t.Logf("delete group %s: %v %v", group, err, resp.Error())
+		}
+	})
+	checkLabels(t, brokers, tt, group)
 }

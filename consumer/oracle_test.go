@@ -2,7 +2,7 @@ package consumer
 
 // The decoder driftwatch used before it moved to fastjson, kept as a test
 // oracle: FuzzDecodeMatchesOracle checks that both accept, reject and decode
-// the same records.
+// the same records, and FuzzDecodeLabel does the same for late labels.
 
 import (
 	"bytes"
@@ -34,17 +34,11 @@ type oracleWire struct {
 // null, a field of the wrong type, or a timestamp that is not RFC 3339.
 // Unknown top-level fields are ignored. Decode is safe for concurrent use.
 func oracleDecode(data []byte, maxBytes int) (Record, error) {
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxRecordBytes
-	}
-	if len(data) > maxBytes {
-		return Record{}, reject(ReasonTooBig, "record is %d bytes, limit %d", len(data), maxBytes)
+	trimmed, derr := oraclePrologue(data, maxBytes)
+	if derr != nil {
+		return Record{}, derr
 	}
 	var w oracleWire
-	trimmed := bytes.Trim(data, " \t\r\n") // JSON whitespace only
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return Record{}, reject(ReasonNotJSON, "not a JSON object")
-	}
 	if err := json.Unmarshal(trimmed, &w); err != nil {
 		if _, ok := err.(*json.UnmarshalTypeError); ok {
 			return Record{}, reject(ReasonWrongType, "features: want an object")
@@ -119,6 +113,67 @@ func oracleDecode(data []byte, maxBytes int) (Record, error) {
 		r.LatencyMS = v.Num
 	}
 	return r, nil
+}
+
+// oraclePrologue applies the size limit and returns data without its
+// surrounding whitespace, if it may be a JSON object.
+func oraclePrologue(data []byte, maxBytes int) ([]byte, *DecodeError) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxRecordBytes
+	}
+	if len(data) > maxBytes {
+		return nil, reject(ReasonTooBig, "record is %d bytes, limit %d", len(data), maxBytes)
+	}
+	trimmed := bytes.Trim(data, " \t\r\n") // JSON whitespace only
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, reject(ReasonNotJSON, "not a JSON object")
+	}
+	return trimmed, nil
+}
+
+type oracleLabelWire struct {
+	PredictionID json.RawMessage `json:"prediction_id"`
+	Model        json.RawMessage `json:"model"`
+	Timestamp    json.RawMessage `json:"timestamp"`
+	Label        json.RawMessage `json:"label"`
+}
+
+// oracleDecodeLabel is DecodeLabel written with encoding/json.
+func oracleDecodeLabel(data []byte, maxBytes int) (Label, error) {
+	trimmed, derr := oraclePrologue(data, maxBytes)
+	if derr != nil {
+		return Label{}, derr
+	}
+	var w oracleLabelWire
+	if err := json.Unmarshal(trimmed, &w); err != nil {
+		return Label{}, reject(ReasonNotJSON, "%v", err)
+	}
+	var l Label
+	var err *DecodeError
+	if l.PredictionID, err = oracleRequiredString("prediction_id", w.PredictionID); err != nil {
+		return Label{}, err
+	}
+	if l.Model, err = oracleRequiredString("model", w.Model); err != nil {
+		return Label{}, err
+	}
+	ts, err := oracleRequiredString("timestamp", w.Timestamp)
+	if err != nil {
+		return Label{}, err
+	}
+	t, perr := time.Parse(time.RFC3339Nano, ts)
+	if perr != nil {
+		return Label{}, reject(ReasonBadTimestamp, "timestamp %q is not RFC 3339", oracleTruncate(ts, 64))
+	}
+	l.Time = t.UTC()
+	if oracleIsAbsent(w.Label) {
+		return Label{}, reject(ReasonMissingField, "label")
+	}
+	v, ok := oracleScalar(w.Label)
+	if !ok {
+		return Label{}, reject(ReasonWrongType, "label: want number, string or bool")
+	}
+	l.Value = v
+	return l, nil
 }
 
 func oracleIsAbsent(raw json.RawMessage) bool {

@@ -112,37 +112,55 @@ var parsers fastjson.ParserPool
 // Strings that are not valid UTF-8 have invalid bytes replaced by U+FFFD.
 // Decode is safe for concurrent use; the Record shares no memory with data.
 func Decode(data []byte, maxBytes int) (Record, error) {
+	return decodeObject(data, maxBytes, decodeRecord)
+}
+
+// decodeObject checks what every record of the contract must be (at most
+// maxBytes, 0 meaning DefaultMaxRecordBytes; one strict JSON object) and
+// hands the parsed object to decode. The object and everything reached from
+// it belong to a pooled parser: decode must copy what it keeps.
+func decodeObject[T any](data []byte, maxBytes int, decode func(*fastjson.Object) (T, *DecodeError)) (T, error) {
+	var zero T
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxRecordBytes
 	}
 	if len(data) > maxBytes {
-		return Record{}, reject(ReasonTooBig, "record is %d bytes, limit %d", len(data), maxBytes)
+		return zero, reject(ReasonTooBig, "record is %d bytes, limit %d", len(data), maxBytes)
 	}
 	i := 0
 	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
 		i++
 	}
 	if i == len(data) || data[i] != '{' {
-		return Record{}, reject(ReasonNotJSON, "not a JSON object")
+		return zero, reject(ReasonNotJSON, "not a JSON object")
 	}
 	// The parser is lenient (it takes "." or "inf" for numbers); the
 	// validator is strict JSON, so it decides what is JSON at all.
 	if verr := fastjson.ValidateBytes(data); verr != nil {
-		return Record{}, reject(ReasonNotJSON, "%s", truncate(verr.Error(), 120))
+		return zero, reject(ReasonNotJSON, "%s", truncate(verr.Error(), 120))
 	}
 	// Strings without escapes were fully checked by the validator.
 	if bytes.IndexByte(data, '\\') >= 0 {
 		if i := rawControlInString(data); i >= 0 {
-			return Record{}, reject(ReasonNotJSON, "control character 0x%02X in a string at byte %d", data[i], i)
+			return zero, reject(ReasonNotJSON, "control character 0x%02X in a string at byte %d", data[i], i)
 		}
 	}
 	p := parsers.Get()
 	defer parsers.Put(p)
 	v, perr := p.ParseBytes(data)
 	if perr != nil {
-		return Record{}, reject(ReasonNotJSON, "%s", truncate(perr.Error(), 120))
+		return zero, reject(ReasonNotJSON, "%s", truncate(perr.Error(), 120))
 	}
 	obj, _ := v.Object() // valid JSON starting with '{' is an object
+	out, derr := decode(obj)
+	if derr != nil {
+		return zero, derr // not the typed nil: a nil *DecodeError is a non-nil error
+	}
+	return out, nil
+}
+
+// decodeRecord decodes a prediction log record's fields (see Decode).
+func decodeRecord(obj *fastjson.Object) (Record, *DecodeError) {
 	var f struct {
 		predictionID, model, modelVersion, timestamp, features *fastjson.Value
 		prediction, scores, label, segments, variant, latency  *fastjson.Value
@@ -189,15 +207,9 @@ func Decode(data []byte, maxBytes int) (Record, error) {
 	if r.ModelVersion, err = requiredString("model_version", f.modelVersion); err != nil {
 		return Record{}, err
 	}
-	ts, err := requiredString("timestamp", f.timestamp)
-	if err != nil {
+	if r.Timestamp, err = requiredTime("timestamp", f.timestamp); err != nil {
 		return Record{}, err
 	}
-	t, terr := time.Parse(time.RFC3339Nano, ts)
-	if terr != nil {
-		return Record{}, reject(ReasonBadTimestamp, "timestamp %q is not RFC 3339", truncate(ts, 64))
-	}
-	r.Timestamp = t.UTC()
 	if isAbsent(f.features) {
 		return Record{}, reject(ReasonMissingField, "features")
 	}
@@ -330,6 +342,19 @@ func requiredString(field string, v *fastjson.Value) (string, *DecodeError) {
 		return "", reject(ReasonMissingField, "%s is empty", field)
 	}
 	return s, nil
+}
+
+// requiredTime decodes a required RFC 3339 timestamp, in UTC.
+func requiredTime(field string, v *fastjson.Value) (time.Time, *DecodeError) {
+	s, err := requiredString(field, v)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, terr := time.Parse(time.RFC3339Nano, s)
+	if terr != nil {
+		return time.Time{}, reject(ReasonBadTimestamp, "%s %q is not RFC 3339", field, truncate(s, 64))
+	}
+	return t.UTC(), nil
 }
 
 // scalar decodes a JSON number, string, bool or null. ok is false for

@@ -154,7 +154,7 @@ func FuzzDecodeMatchesOracle(f *testing.F) {
 	f.Add([]byte(` {"prediction_id":"a","model":"m","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{},"prediction":-0.0,"scores":{"a":null,"b":1}} `))
 	f.Add([]byte(`{"prediction_id":"a","model":"m","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{},"prediction":1,"scores":{"a":1,"a":null}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if caseVariantKey(data) {
+		if caseVariantKey(data, recordFields) {
 			t.Skip("encoding/json matches field names case-insensitively; Decode, as the contract, exactly")
 		}
 		got, gerr := Decode(data, 4096)
@@ -179,16 +179,19 @@ func equalButLatency(a, b Record) bool {
 	return reflect.DeepEqual(a, b)
 }
 
-// caseVariantKey reports whether a top-level key differs from a contract
-// field name only by case.
-func caseVariantKey(data []byte) bool {
+// recordFields are the top-level fields of a prediction log record.
+var recordFields = []string{"prediction_id", "model", "model_version", "timestamp", "features", "prediction",
+	"scores", "label", "segments", "variant", "latency_ms"}
+
+// caseVariantKey reports whether a top-level key differs from one of the
+// contract's field names only by case.
+func caseVariantKey(data []byte, fields []string) bool {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(data, &m) != nil {
 		return false
 	}
 	for k := range m {
-		for _, f := range []string{"prediction_id", "model", "model_version", "timestamp", "features", "prediction",
-			"scores", "label", "segments", "variant", "latency_ms"} {
+		for _, f := range fields {
 			if k != f && strings.EqualFold(k, f) {
 				return true
 			}

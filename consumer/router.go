@@ -25,6 +25,12 @@ type Counts struct {
 	DeadLetter map[string]int64 // sent to the dead-letter sink, by reason code
 	TypeErrors int64            // feature values of the wrong type, stored as null
 	DedupEvict int64            // ids forgotten by the bounded duplicate filter
+	// Labels are the good late labels read and handed on (Kafka with a
+	// labels topic); they are not among Records.
+	Labels int64
+	// LabelDeadLetter counts labels sent to the labels' dead-letter topic,
+	// by reason code.
+	LabelDeadLetter map[string]int64
 }
 
 // router decodes raw records, drops duplicates, and appends good records to
@@ -166,16 +172,18 @@ func (r *router) flush(wm time.Time) []Batch {
 }
 
 // send hands batches to out in order, each with the acknowledgement ack
-// returns for it. If ctx ends first it releases the batches not sent and
-// returns false.
-func send(ctx context.Context, out chan<- Batch, batches []Batch, ack func(*Batch) func(error)) bool {
+// returns for it (given its index). If ctx ends first it releases the
+// batches not sent and returns false.
+func send(ctx context.Context, out chan<- Batch, batches []Batch, ack func(i int) func(error)) bool {
 	for i := range batches {
-		batches[i].Ack = ack(&batches[i])
+		batches[i].Ack = ack(i)
 		select {
 		case out <- batches[i]:
 		case <-ctx.Done():
 			for _, b := range batches[i:] {
-				b.Rec.Release()
+				if b.Rec != nil {
+					b.Rec.Release()
+				}
 			}
 			return false
 		}

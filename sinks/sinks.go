@@ -4,9 +4,11 @@
 // subpackages, one per external system: sinks/jsonl and sinks/clickhouse.
 //
 // Besides rows, some sinks keep a summary of each closed window
-// (WindowSummary), an audit of dead letters (DeadLetter) and the baselines
-// in use. Those capabilities are not part of Appender or Sink: a caller that
-// wants them declares the interface it needs (for example
+// (WindowSummary, with the window's label base when late labels are
+// joined), the predictions and labels the late-label join needs after a
+// restart, an audit of dead letters (DeadLetter) and the baselines in use.
+// Those capabilities are not part of Appender or Sink: a caller that wants
+// them declares the interface it needs (for example
 // interface{ AppendWindow(WindowSummary) error }) and asserts it, so a sink
 // without them keeps working unchanged.
 //
@@ -56,6 +58,10 @@ type WindowSummary struct {
 	BaselineID string
 	// Records is the number of prediction records the window held.
 	Records int64
+	// LabelState is the window's label base,
+	// windows.Window.MarshalLabelBase; empty when labels are not joined.
+	// The sink keeps it as given and does not interpret it.
+	LabelState []byte
 }
 
 // DeadLetter is one record that was sent to the dead-letter topic

@@ -129,3 +129,16 @@ func (s *Sum) Value() float64 {
 	}
 	return hi
 }
+
+// Partials returns the sum's exact representation: values whose exact sum
+// is the sum (adding them to an empty Sum gives it back), for encoding.
+func (s *Sum) Partials() []float64 {
+	if s.special != 0 || math.IsNaN(s.special) {
+		return []float64{s.special}
+	}
+	out := make([]float64, s.n)
+	for i := range out {
+		out[i] = s.at(i)
+	}
+	return out
+}

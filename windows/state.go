@@ -92,6 +92,10 @@ type Window struct {
 	// that streaming detectors can read them in event-time order whatever
 	// the arrival order; at most MaxErrorEvents.
 	Errors []ErrorEvent
+	// LabelDelays are the delays, in seconds, of the labels that arrived
+	// late (label timestamp minus prediction timestamp), sorted; labels the
+	// records carried are not in it.
+	LabelDelays []float64
 	// Groups holds, per segment attribute and group (gender -> f), the
 	// records' decisions and, where labelled, outcomes, for subgroup
 	// fairness: at most MaxAttributes attributes and MaxGroups groups each
@@ -289,20 +293,8 @@ func (w *Window) Merge(o *Window) error {
 	w.Prediction.merge(&o.Prediction, w.MaxCategories)
 	w.Decided += o.Decided
 	w.Selected += o.Selected
-	w.Labels.merge(&o.Labels, w.MaxCategories)
-	w.Outcomes.Merge(o.Outcomes)
-	w.ErrN += o.ErrN
-	w.ErrAbs.Merge(&o.ErrAbs)
-	w.ErrSq.Merge(&o.ErrSq)
-	w.Errors = append(w.Errors, o.Errors[:min(len(o.Errors), MaxErrorEvents-len(w.Errors))]...)
-	for attr, gs := range o.Groups {
-		for value, og := range gs {
-			if g := w.group(attr, value); g != nil {
-				g.Decisions.Merge(og.Decisions)
-				g.Outcomes.Merge(og.Outcomes)
-			}
-		}
-	}
+	w.mergeLabels(o, true)
+	slices.Sort(w.LabelDelays)
 	for v, of := range o.Variants {
 		if f := w.variant(v); f != nil {
 			f.merge(of, w.MaxCategories)

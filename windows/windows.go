@@ -65,6 +65,14 @@ type Config struct {
 	// source lost its partitions; another instance may have committed
 	// windows since).
 	Refresh func() (map[Key]time.Time, error)
+	// Labels, when set, joins late labels (batches with Labels) to the
+	// predictions of the last Labels.Horizon; nil ignores label batches
+	// (acknowledging them) and keeps nothing per prediction.
+	Labels *LabelConfig
+	// RestoreLabels, with Labels set, reads back what a sink kept of the
+	// join (JoinState): when Run starts and after a Reset, since another
+	// instance may have joined labels meanwhile.
+	RestoreLabels func() (JoinState, error)
 }
 
 // Decision is how predictions and labels become the binary decisions and
@@ -128,7 +136,20 @@ func (c *Config) setDefaults() {
 type Closed struct {
 	Window *Window
 	Late   *LateReport
-	Ack    func(error)
+	// With labels joined (Config.Labels), a closed Window also comes with
+	// LabelBase, its label-derived state without late labels (what later
+	// labels are added to), and Keys, the predictions whose first window
+	// it is, awaiting labels: sinks that persist them let a restarted job
+	// go on joining labels to this window.
+	LabelBase *Window
+	Keys      []PredictionKey
+	// Labels is a batch of late labels as read, and Relabel the closed
+	// windows they changed: each holds only the label-derived state
+	// (records, labels, outcomes, errors, groups, delays), to be evaluated
+	// for the rows labels change and emitted as their new version.
+	Labels  []consumer.Label
+	Relabel []*Window
+	Ack     func(error)
 }
 
 // LateReport counts records that arrived after their window closed. Records
@@ -151,6 +172,7 @@ type Counts struct {
 	Closed   int64 // windows closed
 	Open     int64 // windows open now
 	Dropped  int64 // open windows dropped when the source lost its partitions
+	Labels   LabelCounts
 }
 
 // Assigner is the windowing stage. Run it once.
@@ -164,6 +186,7 @@ type Assigner struct {
 	lateDirt []*LateReport
 	lateRefs []*ackRef
 	closed   map[Key]time.Time // per key, the end of the newest window closed
+	join     *joiner           // nil without Config.Labels
 
 	mu     sync.Mutex
 	counts Counts
@@ -182,7 +205,11 @@ type lateKey struct {
 // New returns an Assigner with cfg (zero fields take their defaults).
 func New(cfg Config) *Assigner {
 	cfg.setDefaults()
-	return &Assigner{cfg: cfg, open: make(map[Key]map[int64]*openWindow), late: make(map[lateKey]*LateReport), closed: make(map[Key]time.Time)}
+	a := &Assigner{cfg: cfg, open: make(map[Key]map[int64]*openWindow), late: make(map[lateKey]*LateReport), closed: make(map[Key]time.Time)}
+	if cfg.Labels != nil {
+		a.join = newJoiner(*cfg.Labels)
+	}
+	return a
 }
 
 // Counts returns a snapshot of what the Assigner has done. Safe for
@@ -199,15 +226,23 @@ func (a *Assigner) Counts() Counts {
 // nothing, so the source commits nothing past what was already durable.
 func (a *Assigner) Run(ctx context.Context, in <-chan consumer.Batch, out chan<- Closed) error {
 	defer close(out)
+	if err := a.restore(); err != nil {
+		drain(in)
+		return err
+	}
 	for b := range in {
 		if b.Reset {
 			if err := a.reset(); err != nil {
-				for b := range in { // drain, so the source can stop
-					if b.Rec != nil {
-						b.Rec.Release()
-					}
-				}
+				drain(in)
 				return err
+			}
+			continue
+		}
+		if b.Rec == nil {
+			c := a.labels(b)
+			select {
+			case out <- c:
+			case <-ctx.Done():
 			}
 			continue
 		}
@@ -227,6 +262,31 @@ func (a *Assigner) Run(ctx context.Context, in <-chan consumer.Batch, out chan<-
 			}
 		}
 	}
+	return nil
+}
+
+// drain releases what is left in in, so the source can stop.
+func drain(in <-chan consumer.Batch) {
+	for b := range in {
+		if b.Rec != nil {
+			b.Rec.Release()
+		}
+	}
+}
+
+// restore reads the join's kept state, when there is one to read.
+func (a *Assigner) restore() error {
+	if a.join == nil || a.cfg.RestoreLabels == nil {
+		return nil
+	}
+	st, err := a.cfg.RestoreLabels()
+	if err != nil {
+		return fmt.Errorf("windows: read back the late-label join: %w", err)
+	}
+	a.restoreLabels(st)
+	a.mu.Lock()
+	a.counts.Labels = a.join.snapshot()
+	a.mu.Unlock()
 	return nil
 }
 
@@ -265,6 +325,9 @@ func (a *Assigner) reset() error {
 		}
 	}
 	a.cfg.Resume = resume
+	if err := a.restore(); err != nil {
+		return err
+	}
 	a.mu.Lock()
 	a.counts.Open = 0
 	a.counts.Dropped += dropped
@@ -298,6 +361,10 @@ func (a *Assigner) process(b consumer.Batch) []Closed {
 	}
 	groups := make(map[slot][]int)
 	var into map[slot]*Window // where rows went, for the batch's issues
+	var landed []bool         // rows in at least one open window, for the join
+	if a.join != nil {
+		landed = make([]bool, n)
+	}
 	var late, overflow, resumed int64
 	for i := 0; i < n; i++ {
 		t := int64(ts[i]) * int64(time.Millisecond)
@@ -336,6 +403,11 @@ func (a *Assigner) process(b consumer.Batch) []Closed {
 			continue
 		}
 		a.addRows(ow.w, rec, rows)
+		for _, i := range rows {
+			if landed != nil {
+				landed[i] = true
+			}
+		}
 		ref.hold()
 		ow.refs = append(ow.refs, ref)
 		if len(b.Issues) > 0 {
@@ -353,6 +425,15 @@ func (a *Assigner) process(b consumer.Batch) []Closed {
 				w.feature(int(is.Feature)).addIssue(is.Kind)
 			}
 		})
+	}
+	if a.join != nil {
+		var keep []int
+		for i, ok := range landed {
+			if ok {
+				keep = append(keep, i)
+			}
+		}
+		a.join.keepRows(b.Model, rec, keep, &a.cfg.Decision)
 	}
 	a.mu.Lock()
 	a.counts.Records += int64(n)
@@ -572,6 +653,9 @@ func (a *Assigner) closeThrough(wm time.Time) []Closed {
 		ow.w.Seal()
 		out = append(out, Closed{Window: ow.w, Ack: releaseAll(ow.refs)})
 	}
+	if a.join != nil {
+		a.joinClosing(out, wm)
+	}
 	if len(a.lateDirt) > 0 {
 		refs := a.lateRefs
 		for i, r := range a.lateDirt {
@@ -588,6 +672,9 @@ func (a *Assigner) closeThrough(wm time.Time) []Closed {
 	a.mu.Lock()
 	a.counts.Closed += int64(len(ready))
 	a.counts.Open = int64(a.nOpen)
+	if a.join != nil {
+		a.counts.Labels = a.join.snapshot()
+	}
 	a.mu.Unlock()
 	return out
 }

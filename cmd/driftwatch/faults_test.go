@@ -74,6 +74,7 @@ type rig struct {
 
 	brokers          []string
 	topic, dlq       string
+	labelsTopic      string
 	group            string
 	prod, manual     *kgo.Client
 	adm              *kadm.Client
@@ -88,6 +89,7 @@ type rig struct {
 	closers  []synth.Message // one per partition, closing every data window
 	mu       sync.Mutex
 	produced map[int32][]producedRecord // by partition, in offset order
+	labelsAt map[int32]map[int64]string // labels produced: partition -> offset -> prediction id
 	checks   int                        // committed-offset checks made
 	checked  int64                      // records verified below committed offsets
 }
@@ -97,7 +99,10 @@ type producedRecord struct {
 	msg    synth.Message
 }
 
-func newRig(t *testing.T, chAddr string) *rig {
+func newRig(t *testing.T, chAddr string) *rig { return newRigWith(t, chAddr, nil) }
+
+// newRigWith is newRig with the scenario changed by edit.
+func newRigWith(t *testing.T, chAddr string, edit func(*synth.Config)) *rig {
 	t.Helper()
 	brokers := testservers.KafkaEnv(t, testservers.KafkaGate)
 	sharedCH := testservers.ClickHouseEnv(t, testservers.ClickHouseGate)
@@ -110,11 +115,11 @@ func newRig(t *testing.T, chAddr string) *rig {
 	r := &rig{
 		t: t, dir: t.TempDir(),
 		brokers: strings.Split(brokers, ","),
-		topic:   "faults-" + stamp, dlq: "faults-" + stamp + ".dlq", group: "faults-" + stamp,
+		topic:   "faults-" + stamp, dlq: "faults-" + stamp + ".dlq", group: "faults-" + stamp, labelsTopic: "faults-" + stamp + ".labels",
 		chAddr: chAddr, chUser: chUser, chPass: chPass,
 		produced: make(map[int32][]producedRecord),
 	}
-	r.scenario()
+	r.scenario(edit)
 	r.kafka()
 	r.clickhouse()
 	r.config()
@@ -124,7 +129,7 @@ func newRig(t *testing.T, chAddr string) *rig {
 // scenario generates the demo's two models over ten one-hour windows, the
 // last two with drift injected, with bad and duplicate records, and one
 // closing record per partition timed to close every data window.
-func (r *rig) scenario() {
+func (r *rig) scenario(edit func(*synth.Config)) {
 	t := r.t
 	r.scen = synth.Demo(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
 	r.scen.Windows, r.scen.RecordsPerWindow = 10, 1000
@@ -132,6 +137,9 @@ func (r *rig) scenario() {
 		for j := range r.scen.Models[i].Drifts {
 			r.scen.Models[i].Drifts[j].FromWindow = 8
 		}
+	}
+	if edit != nil {
+		edit(&r.scen)
 	}
 	r.dataEnd = r.scen.Start.Add(time.Duration(r.scen.Windows) * r.scen.Window)
 	if err := r.scen.Generate(func(m synth.Message) error {
@@ -187,6 +195,8 @@ func (r *rig) kafka() {
 	r.adm = kadm.NewClient(r.prod)
 	testservers.CreateTopics(t, r.prod, faultPartitions, r.topic)
 	testservers.CreateTopics(t, r.prod, 1, r.dlq)
+	testservers.CreateTopics(t, r.prod, 2, r.labelsTopic)
+	testservers.CreateTopics(t, r.prod, 1, r.labelsTopic+".dlq")
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -233,6 +243,9 @@ kafka:
   max_future: 0s
   max_poll_records: 500              # many polls, so that offsets are committed as windows close
   session_timeout: 6s                # a killed member's partitions move after 6 s, not 45
+labels:
+  topic: %q
+  dead_letter_topic: %q
 windows:
   allowed_lateness: %s
 baselines:
@@ -253,7 +266,7 @@ http:
   listen: %q
 log:
   level: info
-`, r.brokers[0], r.topic, r.dlq, r.group, faultLateness, filepath.Join(r.dir, "baselines"), r.chAddr, r.database, r.chUser, r.httpAddr)
+`, r.brokers[0], r.topic, r.dlq, r.group, r.labelsTopic, r.labelsTopic+".dlq", faultLateness, filepath.Join(r.dir, "baselines"), r.chAddr, r.database, r.chUser, r.httpAddr)
 	if err := os.WriteFile(r.cfgPath, []byte(cfg), 0o644); err != nil {
 		r.t.Fatal(err)
 	}
@@ -270,7 +283,7 @@ func (r *rig) produce(windows ...int) {
 func (r *rig) windowRecords(windows []int) []*kgo.Record {
 	var recs []*kgo.Record
 	for i := range r.msgs {
-		if slices.Contains(windows, r.msgs[i].Window) {
+		if !r.msgs[i].Label && slices.Contains(windows, r.msgs[i].Window) {
 			recs = append(recs, &kgo.Record{Topic: r.topic, Key: r.msgs[i].Key, Value: r.msgs[i].Value, Context: context.WithValue(context.Background(), msgKey{}, i)})
 		}
 	}
@@ -309,6 +322,85 @@ func (r *rig) send(cl *kgo.Client, recs []*kgo.Record, msgs []synth.Message) err
 		slices.SortFunc(r.produced[p], func(a, b producedRecord) int { return int(a.offset - b.offset) })
 	}
 	return nil
+}
+
+// lateLabels reports whether the scenario sends labels on their own topic.
+func (r *rig) lateLabels() bool {
+	return slices.ContainsFunc(r.msgs, func(m synth.Message) bool { return m.Label })
+}
+
+// produceLabels sends late labels (hash-partitioned by prediction id) and
+// remembers where each landed.
+func (r *rig) produceLabels(msgs []synth.Message) {
+	r.t.Helper()
+	recs := make([]*kgo.Record, len(msgs))
+	for i, m := range msgs {
+		recs[i] = &kgo.Record{Topic: r.labelsTopic, Key: m.Key, Value: m.Value}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res := r.prod.ProduceSync(ctx, recs...)
+	if err := res.FirstErr(); err != nil {
+		r.t.Fatalf("produce %d labels: %v", len(recs), err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.labelsAt == nil {
+		r.labelsAt = make(map[int32]map[int64]string)
+	}
+	for _, pr := range res {
+		if r.labelsAt[pr.Record.Partition] == nil {
+			r.labelsAt[pr.Record.Partition] = make(map[int64]string)
+		}
+		r.labelsAt[pr.Record.Partition][pr.Record.Offset] = string(pr.Record.Key)
+	}
+}
+
+// storedLabels returns the prediction ids of the labels table.
+func (r *rig) storedLabels(ctx context.Context) (map[string]bool, error) {
+	rs, err := r.ch.Query(ctx, "SELECT prediction_id FROM labels")
+	if err != nil {
+		if strings.Contains(err.Error(), "doesn't exist") {
+			return map[string]bool{}, nil
+		}
+		return nil, err
+	}
+	defer rs.Close()
+	out := make(map[string]bool)
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rs.Err()
+}
+
+// waitLabels waits until the labels table holds n distinct labels: their
+// batches, and the rows they changed, are committed.
+func (r *rig) waitLabels(d *daemon, n int) {
+	r.t.Helper()
+	deadline := time.Now().Add(faultTimeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = r.checkCommitted(ctx)
+		got, err := r.storedLabels(ctx)
+		cancel()
+		if err != nil {
+			r.t.Fatalf("read labels: %v", err)
+		}
+		if len(got) >= n {
+			return
+		}
+		if d.exited() {
+			r.t.Fatalf("driftwatch exited (%v) with %d of %d labels stored; log:\n%s", d.err, len(got), n, r.logTail())
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("%d of %d labels stored after %s; log:\n%s", len(got), n, faultTimeout, r.logTail())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // daemon is one `driftwatch run` process.
@@ -486,11 +578,23 @@ func (r *rig) checkCommitted(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read dead_letters from clickhouse: %w", err)
 	}
+	labels, err := r.storedLabels(ctx)
+	if err != nil {
+		return fmt.Errorf("read labels from clickhouse: %w", err)
+	}
 	var dead map[string]bool
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.checks++
 	offsets.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == r.labelsTopic && o.Err == nil {
+			for off, id := range r.labelsAt[o.Partition] {
+				if off < o.At && !labels[id] {
+					r.t.Errorf("labels partition %d committed at %d, but the label at %d (%s) is not in ClickHouse", o.Partition, o.At, off, id)
+				}
+			}
+			return
+		}
 		if o.Topic != r.topic || o.Err != nil {
 			return
 		}
@@ -624,17 +728,29 @@ func rowText(x drift.Row) string {
 // order, and returns its rows of the data windows.
 func (r *rig) replay() []drift.Row {
 	t := r.t
-	var in bytes.Buffer
+	var in, labels bytes.Buffer
 	for _, m := range append(slices.Clone(r.msgs), r.closers...) {
-		in.Write(m.Value)
-		in.WriteByte('\n')
+		to := &in
+		if m.Label {
+			to = &labels
+		}
+		to.Write(m.Value)
+		to.WriteByte('\n')
 	}
 	inPath, outPath := filepath.Join(r.dir, "replay.in.jsonl"), filepath.Join(r.dir, "replay.out.jsonl")
 	if err := os.WriteFile(inPath, in.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	args := []string{"replay", "--config", r.cfgPath, "--input", inPath, "--output", outPath, "--quiet"}
+	if labels.Len() > 0 {
+		labelsPath := filepath.Join(r.dir, "replay.labels.jsonl")
+		if err := os.WriteFile(labelsPath, labels.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--labels", labelsPath)
+	}
 	var out, errOut bytes.Buffer
-	if code := cli.Main(context.Background(), []string{"replay", "--config", r.cfgPath, "--input", inPath, "--output", outPath, "--quiet"}, &out, &errOut); code != 0 {
+	if code := cli.Main(context.Background(), args, &out, &errOut); code != 0 {
 		t.Fatalf("replay: %s", errOut.String())
 	}
 	f, err := os.Open(outPath)
@@ -738,6 +854,14 @@ func (r *rig) verify() {
 		switch {
 		case !ok:
 			t.Errorf("missing in ClickHouse: %s", rowText(w))
+		case w.Family == drift.FamilyConcept && w.Subject == "error_stream" && r.lateLabels():
+			// The detectors read errors as labels arrive, so their change
+			// points depend on the arrival order; each error is read once.
+			if g.NCurrent == w.NCurrent {
+				delete(byKey, rowKey(w))
+				continue
+			}
+			t.Errorf("detector fed %d errors, replay's %d:\n clickhouse %s\n replay     %s", g.NCurrent, w.NCurrent, rowText(g), rowText(w))
 		case !sameRow(g, w):
 			t.Errorf("differs from replay:\n clickhouse %s\n replay     %s", rowText(g), rowText(w))
 		default:
@@ -786,7 +910,7 @@ func (r *rig) verifySummaries() {
 	t := r.t
 	want := map[windowID]int64{}
 	for _, m := range r.msgs {
-		if !m.Bad && !m.Duplicate {
+		if !m.Bad && !m.Duplicate && !m.Label {
 			want[windowID{m.Model, r.version(m.Model), m.Time.Truncate(r.scen.Window)}]++
 		}
 	}
@@ -843,6 +967,61 @@ func TestEndToEndMatchesReplay(t *testing.T) {
 		t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())
 	}
 	r.mustCheckCommitted()
+	r.verify()
+}
+
+// TestLateLabelsEndToEnd sends labels on their own topic, 1 to 48 hours
+// after their predictions (event time), for half of the fraud model's
+// predictions, whose truth flips from window 6 on: the labels stamped
+// before the data's end are produced with the predictions (the job reads
+// some before their prediction and holds them, others after), the rest
+// once every window is committed, half before and half after the job is
+// SIGKILLed. ClickHouse ends as replay --labels has it: every row of every
+// window, the label, concept and fairness rows in their newest version.
+func TestLateLabelsEndToEnd(t *testing.T) {
+	r := newRigWith(t, "", func(s *synth.Config) {
+		for i := range s.Models {
+			if len(s.Models[i].Classes) == 2 {
+				m := &s.Models[i]
+				m.LabelShare, m.FlipLabelsFrom, m.LabelDelay = 0.5, 6, [2]time.Duration{time.Hour, 48 * time.Hour}
+			}
+		}
+	})
+	var early, late []synth.Message
+	for _, m := range r.msgs {
+		switch {
+		case !m.Label:
+		case m.Time.Before(r.dataEnd):
+			early = append(early, m)
+		default:
+			late = append(late, m)
+		}
+	}
+	if len(early) == 0 || len(late) < 2 {
+		t.Fatalf("%d labels before the data's end, %d after: the scenario has no late labels", len(early), len(late))
+	}
+	r.produce(seq(r.scen.Windows)...)
+	r.produceLabels(early)
+	r.produceClosers()
+	d := r.start()
+	total := r.scen.Windows * len(r.scen.Models)
+	r.waitWindows(d, total)
+	r.waitLabels(d, len(early))
+	r.produceLabels(late[:len(late)/2])
+	r.waitLabels(d, len(early)+len(late)/2)
+	_ = d.signal(syscall.SIGKILL)
+	r.mustCheckCommitted()
+	d = r.start()
+	r.waitLog("late-label join read back", 2) // once per start
+	r.produceLabels(late[len(late)/2:])
+	r.waitLabels(d, len(early)+len(late))
+	r.waitDeadLetters(d)
+	if err := d.signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())
+	}
+	r.mustCheckCommitted()
+	t.Logf("labels: %d produced with the predictions, %d after every window closed (%d before the SIGKILL, %d after the restart)",
+		len(early), len(late), len(late)/2, len(late)-len(late)/2)
 	r.verify()
 }
 

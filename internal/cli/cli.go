@@ -286,6 +286,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	input := fs.String("input", "-", "prediction log, JSON lines; - for standard input")
 	output := fs.String("output", "-", "metric rows, JSON lines; - for standard output")
 	dlqPath := fs.String("dead-letter", "", "where rejected lines go, as JSON lines (default: <output>.dlq.jsonl, or discarded when writing to standard output)")
+	labelsPath := fs.String("labels", "", "late labels, JSON lines (CONTRACT.md section 2), joined to their predictions before windows close")
 	quiet := fs.Bool("quiet", false, "no summary on standard error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -340,13 +341,32 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		dlq = f
 	}
 
-	src := consumer.NewFileSource(memory.DefaultAllocator, in, *input, consumer.FileConfig{
+	var src pipeline.Source = consumer.NewFileSource(memory.DefaultAllocator, in, *input, consumer.FileConfig{
 		Baselines: base, MaxRecordBytes: cfg.Kafka.MaxRecordBytes, DedupCapacity: cfg.Kafka.DedupCapacity, DeadLetter: dlq,
 	})
+	wcfg := windowsConfig(cfg, true)
+	var labelFile consumer.LabelFileCounts
+	if *labelsPath != "" {
+		f, err := os.Open(*labelsPath)
+		if err != nil {
+			return fmt.Errorf("open labels: %w", err)
+		}
+		labels, counts, err := consumer.ReadLabels(f, *labelsPath, cfg.Kafka.MaxRecordBytes, dlq)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		labelFile = counts
+		wcfg.Labels = cfg.Labels.Join()
+		// Every label of the file is held until its prediction comes: none
+		// is dropped for max_pending.
+		wcfg.Labels.MaxPending = max(wcfg.Labels.MaxPending, len(labels))
+		src = labelsFirst{Source: src, labels: labels}
+	}
 	def, per := cfg.Policies()
 	p := &pipeline.Pipeline{
 		Source:    src,
-		Windows:   windowsConfig(cfg, true),
+		Windows:   wcfg,
 		Evaluator: drift.NewEvaluator(def, per),
 		Sink:      sink,
 		Log:       newLogger(stderr, cfg.Log.Level, cfg.Log.Format),
@@ -374,8 +394,35 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		fmt.Fprintf(stderr, "replay: %s\nreplay: %d windows, %s rows to %s, %d records later than the allowed lateness\n",
 			report.Source(c.Source, time.Since(start), dest), c.Windows.Closed, report.Thousands(sink.Rows()), *output, c.Windows.Late)
+		if *labelsPath != "" {
+			l := c.Windows.Labels
+			fmt.Fprintf(stderr, "replay: %s labels read, %d rejected; %s joined, %d more than labels.horizon after their prediction, %d for a prediction that carried its label, %d without their prediction\n",
+				report.Thousands(labelFile.Labels), labelFile.Lines-labelFile.Labels, report.Thousands(l.Joined), l.BeyondHorizon, l.AlreadyLabelled, l.Expired+l.EvictedLabels+l.Held)
+		}
 	}
 	return nil
+}
+
+// labelsFirst sends a replay's labels before the predictions of Source, in
+// batches: each window closes with every label of the file that joins it,
+// so the output holds one version of each row.
+type labelsFirst struct {
+	pipeline.Source
+	labels []consumer.Label
+}
+
+func (s labelsFirst) Run(ctx context.Context, out chan<- consumer.Batch) error {
+	const per = 10_000
+	for i := 0; i < len(s.labels); i += per {
+		b := consumer.Batch{Labels: s.labels[i:min(i+per, len(s.labels))], Ack: func(error) {}}
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			close(out)
+			return ctx.Err()
+		}
+	}
+	return s.Source.Run(ctx, out)
 }
 
 // progress prints the pipeline's counts to w every interval until the
@@ -401,6 +448,18 @@ func progress(w io.Writer, p *pipeline.Pipeline, start time.Time, interval time.
 		}
 	}()
 	return func() { close(done); wg.Wait() }
+}
+
+// baselineByID finds a model's baseline among those loaded by its id.
+func baselineByID(base map[string]*baselines.Baseline) func(model, id string) *baselines.Baseline {
+	return func(model, id string) *baselines.Baseline {
+		for _, b := range base {
+			if b.Model == model && b.ID == id {
+				return b
+			}
+		}
+		return nil
+	}
 }
 
 func windowsConfig(cfg *config.Config, flushAtEnd bool) windows.Config {
@@ -493,6 +552,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Topic: k.Topic, DeadLetterTopic: k.DeadLetterTopic, Group: k.Group, Baselines: base,
 		MaxRecordBytes: k.MaxRecordBytes, MaxFuture: k.MaxFuture, DedupCapacity: k.DedupCapacity, StartAtEnd: k.StartAtEnd,
 		IdleTimeout: k.IdleTimeout, MaxPollRecords: k.MaxPollRecords,
+		LabelsTopic: cfg.Labels.Topic, LabelsDeadLetterTopic: cfg.Labels.DeadLetterTopic,
 	}
 	// A sink that keeps a dead-letter audit (ClickHouse's dead_letters)
 	// gets every dead letter too; its offset commits after both writes.
@@ -508,20 +568,32 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	def, per := cfg.Policies()
+	wcfg := windowsConfig(cfg, false)
+	if cfg.Labels.Topic != "" {
+		wcfg.Labels = cfg.Labels.Join()
+	}
 	p = &pipeline.Pipeline{
-		Source:    src,
-		Windows:   windowsConfig(cfg, false),
-		Evaluator: drift.NewEvaluator(def, per),
-		Sink:      sink,
-		Log:       log,
-		Retry:     &pipeline.Retry{Initial: cfg.Sinks.Retry.Initial, Max: cfg.Sinks.Retry.Max, Retryable: retryable},
+		Source:       src,
+		Windows:      wcfg,
+		BaselineByID: baselineByID(base),
+		Evaluator:    drift.NewEvaluator(def, per),
+		Sink:         sink,
+		Log:          log,
+		Retry:        &pipeline.Retry{Initial: cfg.Sinks.Retry.Initial, Max: cfg.Sinks.Retry.Max, Retryable: retryable},
 		OnCommit: func(res pipeline.Result) {
-			if w := res.Window; w != nil {
+			switch {
+			case res.Window != nil:
+				w := res.Window
 				log.Info("window committed", "model", w.Model, "model_version", w.Version,
 					"window_start", w.Start, "records", w.Records, "verdict", report.Verdict(res.Rows))
-			} else {
+			case res.Late != nil:
 				log.Warn("records after their window closed", "model", res.Late.Model, "model_version", res.Late.Version,
 					"window_start", res.Late.Start, "records", res.Late.Records)
+			default:
+				for _, w := range res.Relabel {
+					log.Info("window re-evaluated with late labels", "model", w.Model, "model_version", w.Version,
+						"window_start", w.Start, "labels", w.Labels.Count, "records", w.Records)
+				}
 			}
 		},
 	}
@@ -555,7 +627,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer srv.Close()
 		log.Info("serving metrics", "addr", ln.Addr().String())
 	}
-	log.Info("consuming", "brokers", k.Brokers, "topic", k.Topic, "group", k.Group, "models", len(base),
+	log.Info("consuming", "brokers", k.Brokers, "topic", k.Topic, "labels_topic", cfg.Labels.Topic, "group", k.Group, "models", len(base),
 		"tls", k.TLS.Enabled, "sasl_mechanism", k.SASL.Mechanism)
 	runErr := p.Run(ctx)
 	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

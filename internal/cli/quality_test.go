@@ -27,10 +27,14 @@ func replayRows(t *testing.T, dir string, scen synth.Config, refRecords int) []m
 // none); its baselines.dir must be dir/baselines.
 func replayRowsConfig(t *testing.T, dir string, scen synth.Config, refRecords int, cfg string) []map[string]any {
 	t.Helper()
-	var log bytes.Buffer
+	var log, labels bytes.Buffer
 	if err := scen.Generate(func(m synth.Message) error {
-		log.Write(m.Value)
-		log.WriteByte('\n')
+		to := &log
+		if m.Label {
+			to = &labels
+		}
+		to.Write(m.Value)
+		to.WriteByte('\n')
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -38,6 +42,12 @@ func replayRowsConfig(t *testing.T, dir string, scen synth.Config, refRecords in
 	logPath, baseDir, out := filepath.Join(dir, "log.jsonl"), filepath.Join(dir, "baselines"), filepath.Join(dir, "rows.jsonl")
 	if err := os.WriteFile(logPath, log.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	labelsPath := filepath.Join(dir, "labels.jsonl")
+	if labels.Len() > 0 {
+		if err := os.WriteFile(labelsPath, labels.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, m := range scen.Models {
 		var ref bytes.Buffer
@@ -52,12 +62,17 @@ func replayRowsConfig(t *testing.T, dir string, scen synth.Config, refRecords in
 			t.Fatalf("baseline %s: %s", m.Name, errOut)
 		}
 	}
-	args := []string{"replay", "--baselines", baseDir, "--input", logPath, "--output", out, "--quiet"}
+	args := []string{"replay", "--baselines", baseDir, "--input", logPath, "--output", out}
 	if cfg != "" {
 		args = append(args, "--config", cfg)
 	}
+	if labels.Len() > 0 {
+		args = append(args, "--labels", labelsPath)
+	}
 	if code, _, errOut := run(t, args...); code != 0 {
 		t.Fatalf("replay: %s", errOut)
+	} else {
+		t.Log(errOut)
 	}
 	f, err := os.Open(out)
 	if err != nil {
@@ -364,19 +379,50 @@ fairness:
 // and predictions stay: accuracy against the reference's and the label
 // distribution are flagged from then on, not before, and nothing else.
 func TestConceptFlipIsFlagged(t *testing.T) {
+	t.Run("labels in the records", func(t *testing.T) { testConceptFlip(t, [2]time.Duration{}) })
+	// Labels on their own topic (here a --labels file), 1 to 48 hours
+	// after their predictions: the same verdicts, and their delays.
+	t.Run("labels 1-48h late", func(t *testing.T) { testConceptFlip(t, [2]time.Duration{time.Hour, 48 * time.Hour}) })
+}
+
+func testConceptFlip(t *testing.T, delay [2]time.Duration) {
 	scen := synth.Demo(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
 	scen.Windows, scen.RecordsPerWindow, scen.BadRate, scen.DuplicateRate = 6, 3000, 0, 0
 	const from = 3
 	scen.Models = scen.Models[:1] // fraud
 	scen.Models[0].Drifts = nil
-	scen.Models[0].LabelShare, scen.Models[0].FlipLabelsFrom = 0.5, from
+	scen.Models[0].LabelShare, scen.Models[0].FlipLabelsFrom, scen.Models[0].LabelDelay = 0.5, from, delay
 	rows := replayRows(t, t.TempDir(), scen, 10_000)
+	// The generated labels' delays, in hours, by their prediction's window.
+	generated := map[int][]float64{}
+	predicted := map[string]time.Time{}
+	if err := scen.Generate(func(m synth.Message) error {
+		if id := string(m.Key); !m.Label {
+			predicted[id] = m.Time
+		} else {
+			at := predicted[id]
+			generated[int(at.Sub(scen.Start)/scen.Window)] = append(generated[int(at.Sub(scen.Start)/scen.Window)], m.Time.Sub(at).Hours())
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	flagged := map[int]map[string]bool{}
 	covered := map[int]float64{}
+	delays := map[int][2]float64{}
 	for _, r := range rows {
 		w := windowIndex(r, scen)
-		if r["metric"] == "label_coverage" {
+		switch r["metric"] {
+		case "label_coverage":
 			covered[w] = r["value"].(float64)
+		case "label_delay_p50_s":
+			d := delays[w]
+			d[0] = r["value"].(float64) / 3600
+			delays[w] = d
+		case "label_delay_p95_s":
+			d := delays[w]
+			d[1] = r["value"].(float64) / 3600
+			delays[w] = d
 		}
 
 		if isVerdict(r) {
@@ -389,6 +435,26 @@ func TestConceptFlipIsFlagged(t *testing.T) {
 	for w := range scen.Windows {
 		if c := covered[w]; c < 0.45 || c > 0.55 {
 			t.Errorf("window %d: label coverage %v, want about 0.5", w, c)
+		}
+		// The delays' quantiles as numpy.quantile computes them (linear
+		// between order statistics) from the generated labels; near those
+		// of uniform delays on [1h, 48h]: 24.5h and 45.65h.
+		if d := delays[w]; delay[1] == 0 && d != [2]float64{} {
+			t.Errorf("window %d: label delays %v for labels the records carried", w, d)
+		} else if delay[1] > 0 {
+			q := func(xs []float64, p float64) float64 {
+				h := float64(len(xs)-1) * p
+				i := int(h)
+				return xs[i] + (h-float64(i))*(xs[min(i+1, len(xs)-1)]-xs[i])
+			}
+			ds := generated[w]
+			slices.Sort(ds)
+			if want := [2]float64{q(ds, 0.5), q(ds, 0.95)}; math.Abs(d[0]-want[0]) > 1e-9 || math.Abs(d[1]-want[1]) > 1e-9 {
+				t.Errorf("window %d: label delay p50 %.4fh, p95 %.4fh; the %d labels' are %.4fh and %.4fh", w, d[0], d[1], len(ds), want[0], want[1])
+			}
+			if math.Abs(d[0]-24.5) > 4 || math.Abs(d[1]-45.65) > 2 {
+				t.Errorf("window %d: label delay p50 %.2fh, p95 %.2fh; far from uniform delays' 24.5h and 45.65h", w, d[0], d[1])
+			}
 		}
 		got := flagged[w]
 		if w < from {

@@ -32,6 +32,7 @@ import (
 type Config struct {
 	Kafka     Kafka            `yaml:"kafka"`
 	Windows   Windows          `yaml:"windows"`
+	Labels    Labels           `yaml:"labels"`
 	Baselines Baselines        `yaml:"baselines"`
 	Drift     Drift            `yaml:"drift"`
 	Fairness  Fairness         `yaml:"fairness"`
@@ -121,6 +122,23 @@ type Windows struct {
 	AllowedLateness time.Duration `yaml:"allowed_lateness"`
 	MaxCategories   int           `yaml:"max_categories"`
 	MaxOpen         int           `yaml:"max_open"`
+}
+
+// Labels configures late labels (CONTRACT.md section 2): where they come
+// from and how long and how many the join keeps.
+type Labels struct {
+	// Topic is read with the predictions by the same consumer group; ""
+	// reads no labels (and keeps nothing per prediction).
+	Topic           string        `yaml:"topic"`
+	DeadLetterTopic string        `yaml:"dead_letter_topic"`
+	Horizon         time.Duration `yaml:"horizon"`         // how late a label still counts (168h: 7 days)
+	MaxPredictions  int           `yaml:"max_predictions"` // per model, awaiting a label (about 100 bytes each)
+	MaxPending      int           `yaml:"max_pending"`     // per model, labels waiting for their prediction
+}
+
+// Join returns the windows stage's join configuration.
+func (l Labels) Join() *windows.LabelConfig {
+	return &windows.LabelConfig{Horizon: l.Horizon, MaxPredictions: l.MaxPredictions, MaxPending: l.MaxPending}
 }
 
 // Baselines says where stored baselines are.
@@ -276,6 +294,10 @@ func Default() *Config {
 			Size: windows.DefaultSize, AllowedLateness: windows.DefaultLateness,
 			MaxCategories: windows.DefaultMaxCategories, MaxOpen: windows.DefaultMaxOpenWindows,
 		},
+		Labels: Labels{
+			Topic: "labels", DeadLetterTopic: "labels.dlq", Horizon: windows.DefaultHorizon,
+			MaxPredictions: windows.DefaultMaxPredictions, MaxPending: windows.DefaultMaxPending,
+		},
 		Baselines: Baselines{Dir: "baselines"},
 		Fairness: Fairness{
 			DecisionThreshold: windows.DefaultDecision().Threshold, Positive: windows.DefaultDecision().Positive,
@@ -417,6 +439,15 @@ func (c *Config) Validate() error {
 	}
 	if w.MaxCategories <= 0 || w.MaxOpen <= 0 {
 		return errors.New("windows.max_categories and windows.max_open: must be positive")
+	}
+	if l := &c.Labels; l.Horizon <= 0 {
+		return fmt.Errorf("labels.horizon: must be positive (168h: 7 days), got %s", l.Horizon)
+	} else if l.MaxPredictions <= 0 || l.MaxPending <= 0 {
+		return errors.New("labels.max_predictions and labels.max_pending: must be positive")
+	} else if l.Topic != "" && (l.Topic == c.Kafka.Topic || l.Topic == c.Kafka.DeadLetterTopic) {
+		return fmt.Errorf("labels.topic: %q is also kafka's topic or dead-letter topic", l.Topic)
+	} else if l.Topic != "" && (l.DeadLetterTopic == "" || l.DeadLetterTopic == l.Topic || l.DeadLetterTopic == c.Kafka.Topic) {
+		return fmt.Errorf("labels.dead_letter_topic: %q must be set and differ from the labels and predictions topics", l.DeadLetterTopic)
 	}
 	if err := c.Drift.validate("drift", true); err != nil {
 		return err

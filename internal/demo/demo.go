@@ -146,7 +146,7 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 	}
 	defer sink.Close()
 
-	until := make(chan map[int32]int64, 1)
+	until := make(chan map[consumer.TopicPartition]int64, 1)
 	src, err := consumer.NewKafka(memory.DefaultAllocator, log, consumer.KafkaConfig{
 		Topic: Topic, DeadLetterTopic: DeadLetterTopic, Group: "driftwatch-demo",
 		Baselines: base, MaxFuture: time.Hour, Now: opts.Now, Until: until,
@@ -251,7 +251,7 @@ func buildBaseline(scen synth.Config, m synth.Model, opts Options) (*baselines.B
 
 // produce plays the serving stack: it logs every generated record to the
 // topic, then announces the end offsets it reached.
-func produce(ctx context.Context, brokers []string, scen synth.Config, until chan<- map[int32]int64) error {
+func produce(ctx context.Context, brokers []string, scen synth.Config, until chan<- map[consumer.TopicPartition]int64) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ClientID("demo-serving-stack"), kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
 		return fmt.Errorf("create demo producer: %w", err)
@@ -259,7 +259,7 @@ func produce(ctx context.Context, brokers []string, scen synth.Config, until cha
 	defer cl.Close()
 	var (
 		mu      sync.Mutex
-		end     = make(map[int32]int64)
+		end     = make(map[consumer.TopicPartition]int64)
 		failure error
 	)
 	err = scen.Generate(func(m synth.Message) error {
@@ -273,8 +273,9 @@ func produce(ctx context.Context, brokers []string, scen synth.Config, until cha
 				}
 				return
 			}
-			if r.Offset+1 > end[r.Partition] {
-				end[r.Partition] = r.Offset + 1
+			tp := consumer.TopicPartition{Topic: r.Topic, Partition: r.Partition}
+			if r.Offset+1 > end[tp] {
+				end[tp] = r.Offset + 1
 			}
 		})
 		return ctx.Err()

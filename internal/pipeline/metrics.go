@@ -5,6 +5,7 @@ import (
 
 	"github.com/driftwatch/driftwatch/consumer"
 	"github.com/driftwatch/driftwatch/stats/drift"
+	"github.com/driftwatch/driftwatch/windows"
 )
 
 // RegisterMetrics exposes p's progress on reg as driftwatch_* metrics, read
@@ -22,6 +23,8 @@ func RegisterMetrics(reg prometheus.Registerer, p *Pipeline) {
 			src(func(c consumer.Counts) int64 { return c.Records })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_consumer_accepted_records_total", Help: "Records decoded and windowed."},
 			src(func(c consumer.Counts) int64 { return c.Accepted })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_consumer_labels_total", Help: "Late labels read from the labels topic and decoded."},
+			src(func(c consumer.Counts) int64 { return c.Labels })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_consumer_duplicate_records_total", Help: "Records dropped as duplicates of a prediction id."},
 			src(func(c consumer.Counts) int64 { return c.Duplicates })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_consumer_type_errors_total", Help: "Feature values of the wrong type, stored as missing."},
@@ -36,6 +39,14 @@ func RegisterMetrics(reg prometheus.Registerer, p *Pipeline) {
 			win(func(c Counts) int64 { return c.Windows.Closed })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "driftwatch_windows_open", Help: "Windows open now."},
 			win(func(c Counts) int64 { return c.Windows.Open })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "driftwatch_labels_awaiting_predictions", Help: "Predictions kept for a late label (labels.max_predictions per model)."},
+			win(func(c Counts) int64 { return c.Windows.Labels.Awaiting })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "driftwatch_labels_held", Help: "Late labels held for a prediction not seen yet (labels.max_pending per model)."},
+			win(func(c Counts) int64 { return c.Windows.Labels.Held })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_labels_relabelled_windows_total", Help: "Closed windows re-emitted because late labels joined them."},
+			win(func(c Counts) int64 { return c.Windows.Labels.Relabelled })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_labels_evicted_predictions_total", Help: "Predictions dropped for labels.max_predictions before their horizon ended: their labels will not count."},
+			win(func(c Counts) int64 { return c.Windows.Labels.EvictedPredictions })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_sink_commit_failures_total", Help: "Failed sink commit attempts (each is retried)."},
 			func() float64 { return float64(p.CommitFailures()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "driftwatch_sink_ready", Help: "1 when the sink accepts commits, 0 while commits fail and reading is paused."},
@@ -65,11 +76,30 @@ func RegisterMetrics(reg prometheus.Registerer, p *Pipeline) {
 			}
 		}
 	}
+	for outcome, f := range map[string]func(windows.LabelCounts) int64{
+		"received":         func(c windows.LabelCounts) int64 { return c.Received },
+		"joined":           func(c windows.LabelCounts) int64 { return c.Joined },
+		"already_labelled": func(c windows.LabelCounts) int64 { return c.AlreadyLabelled },
+		"beyond_horizon":   func(c windows.LabelCounts) int64 { return c.BeyondHorizon },
+		"expired":          func(c windows.LabelCounts) int64 { return c.Expired },
+		"evicted":          func(c windows.LabelCounts) int64 { return c.EvictedLabels },
+	} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "driftwatch_labels_total", Help: "Late labels by what became of them: received; joined to their prediction; ignored (already_labelled, beyond_horizon); without their prediction (expired at the horizon, evicted for labels.max_pending).",
+			ConstLabels: prometheus.Labels{"outcome": outcome},
+		}, win(func(c Counts) int64 { return f(c.Windows.Labels) })))
+	}
 	for _, reason := range []string{consumer.ReasonTooBig, consumer.ReasonNotJSON, consumer.ReasonMissingField,
 		consumer.ReasonWrongType, consumer.ReasonBadTimestamp, consumer.ReasonNoBaseline} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "driftwatch_consumer_dead_letter_records_total", Help: "Records sent to the dead-letter topic, by reason.",
 			ConstLabels: prometheus.Labels{"reason": reason},
 		}, src(func(c consumer.Counts) int64 { return c.DeadLetter[reason] })))
+		if reason != consumer.ReasonNoBaseline {
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "driftwatch_consumer_dead_letter_labels_total", Help: "Late labels sent to the labels' dead-letter topic, by reason.",
+				ConstLabels: prometheus.Labels{"reason": reason},
+			}, src(func(c consumer.Counts) int64 { return c.LabelDeadLetter[reason] })))
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/driftwatch/driftwatch/alerts"
+	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/consumer"
 	"github.com/driftwatch/driftwatch/sinks"
 	"github.com/driftwatch/driftwatch/stats/drift"
@@ -39,17 +40,27 @@ type Source interface {
 	Counts() consumer.Counts
 }
 
+// labelLoader is a sink that keeps the late-label join (labelAppender) and
+// reads it back.
+type labelLoader interface {
+	LoadLabelJoin(ctx context.Context, horizon time.Duration, baseline func(model, id string) *baselines.Baseline) (windows.JoinState, int, error)
+}
+
 // Resumer is a sink that knows, per model version, the end of the newest
 // window it holds from an earlier run.
 type Resumer interface {
 	Committed(ctx context.Context) (map[windows.Key]time.Time, error)
 }
 
-// Result is what one committed closed window (or late report) produced.
+// Result is what one committed closed window, late report or batch of late
+// labels produced.
 type Result struct {
-	Window *windows.Window     // nil for a late report
-	Late   *windows.LateReport // nil for a window
-	Rows   []drift.Row
+	Window *windows.Window     // a closed window, or nil
+	Late   *windows.LateReport // a late report, or nil
+	// Relabel are the closed windows a batch of late labels changed; Rows
+	// are then their new label-derived rows.
+	Relabel []*windows.Window
+	Rows    []drift.Row
 }
 
 // Pipeline is one run of the stages. Set the fields, then call Run once.
@@ -73,6 +84,10 @@ type Pipeline struct {
 	// Audit, in batches, retried like commits (sinks/clickhouse's
 	// WriteDeadLetters).
 	DeadLetters func(ctx context.Context, dls []sinks.DeadLetter) error
+	// BaselineByID resolves a model's baseline by id, for reading back
+	// the late-label join from a sink that keeps it (windows with labels
+	// joined keep their baseline by id there).
+	BaselineByID func(model, id string) *baselines.Baseline
 
 	assigner *windows.Assigner
 	observe  func([]drift.Row) // set by RegisterMetrics: committed rows that feed gauges
@@ -135,6 +150,22 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		p.Windows.Resume = done
 		p.Windows.Refresh = func() (map[windows.Key]time.Time, error) { return r.Committed(ctx) }
 	}
+	if l, ok := p.Sink.(labelLoader); ok && p.Windows.Labels != nil && p.BaselineByID != nil {
+		horizon := p.Windows.Labels.Horizon
+		if horizon <= 0 {
+			horizon = windows.DefaultHorizon
+		}
+		p.Windows.RestoreLabels = func() (windows.JoinState, error) {
+			st, skipped, err := l.LoadLabelJoin(ctx, horizon, p.BaselineByID)
+			if err != nil {
+				return st, fmt.Errorf("read back the late-label join: %w", err)
+			}
+			if p.Log != nil {
+				p.Log.Info("late-label join read back", "windows", len(st.Bases), "predictions", len(st.Keys), "labels", len(st.Labels), "windows_without_baseline", skipped)
+			}
+			return st, nil
+		}
+	}
 	p.assigner = windows.New(p.Windows)
 	p.audit = make(chan auditEntry, auditQueue)
 	p.running = make(chan struct{})
@@ -173,14 +204,19 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // unacknowledged, so their offsets are never committed.
 func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 	for c := range in {
-		res := Result{Window: c.Window, Late: c.Late}
-		if c.Window != nil {
+		res := Result{Window: c.Window, Late: c.Late, Relabel: c.Relabel}
+		switch {
+		case c.Window != nil:
 			res.Rows = p.Evaluator.Evaluate(c.Window)
-		} else {
+		case c.Late != nil:
 			res.Rows = []drift.Row{drift.Late(c.Late)}
+		default:
+			for _, w := range c.Relabel {
+				res.Rows = append(res.Rows, p.Evaluator.EvaluateLabels(w)...)
+			}
 		}
 		alerts.Classify(res.Rows)
-		if err := p.writeRetrying(ctx, res); err != nil {
+		if err := p.writeRetrying(ctx, res, &c); err != nil {
 			c.Ack(err)
 			return err
 		}
@@ -196,8 +232,8 @@ func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 }
 
 // writeRetrying writes res, retrying per p.Retry.
-func (p *Pipeline) writeRetrying(ctx context.Context, res Result) error {
-	if err := p.retrying(ctx, "sink commit", func() error { return p.write(res) }); err != nil {
+func (p *Pipeline) writeRetrying(ctx context.Context, res Result, c *windows.Closed) error {
+	if err := p.retrying(ctx, "sink commit", func() error { return p.write(res, c) }); err != nil {
 		return fmt.Errorf("sink commit (retried until stopped): %w", err)
 	}
 	return nil
@@ -240,33 +276,64 @@ type windowAppender interface {
 	AppendWindow(sinks.WindowSummary) error
 }
 
-// write commits res's rows and, for a window, its summary, in one commit. A
+// labelAppender is an Appender that also keeps what the late-label join
+// needs to go on after a restart (sinks/clickhouse): the predictions
+// awaiting labels and the labels received, read back through
+// windows.Config.RestoreLabels.
+type labelAppender interface {
+	AppendPredictionKeys([]windows.PredictionKey) error
+	AppendLabels([]consumer.Label) error
+}
+
+// write commits res's rows and, for a window, its summary, in one commit,
+// with what the late-label join keeps of c where the sink keeps it. A
 // window without rows (no feature had enough samples) still commits its
 // summary.
-func (p *Pipeline) write(res Result) error {
+func (p *Pipeline) write(res Result, c *windows.Closed) error {
 	rows, w := res.Rows, res.Window
 	app := p.Sink.Appender(context.Background())
 	wa, summarize := app.(windowAppender)
 	summarize = summarize && w != nil
-	if len(rows) == 0 && !summarize {
+	la, keep := app.(labelAppender)
+	keep = keep && (len(c.Keys) > 0 || len(c.Labels) > 0)
+	if len(rows) == 0 && !summarize && !keep {
 		return app.Rollback()
 	}
 	what := "late report"
 	switch {
 	case w != nil:
 		what = fmt.Sprintf("window %s %s@%s", w.Model, w.Version, w.Start.Format(time.RFC3339))
+	case c.Labels != nil:
+		what = fmt.Sprintf("%d late labels", len(c.Labels))
 	case len(rows) > 0:
 		what = fmt.Sprintf("late report %s %s@%s", rows[0].Model, rows[0].ModelVersion, rows[0].WindowStart.Format(time.RFC3339))
 	}
-	if err := app.Append(rows...); err != nil {
+	fail := func(err error) error {
 		_ = app.Rollback()
-		return fmt.Errorf("append %d rows of %s: %w", len(rows), what, err)
+		return err
+	}
+	if err := app.Append(rows...); err != nil {
+		return fail(fmt.Errorf("append %d rows of %s: %w", len(rows), what, err))
 	}
 	if summarize {
 		s := sinks.WindowSummary{Model: w.Model, Version: w.Version, Start: w.Start, End: w.End, BaselineID: w.Baseline.ID, Records: w.Records}
+		if _, ok := app.(labelAppender); ok && c.LabelBase != nil {
+			b, err := c.LabelBase.MarshalLabelBase()
+			if err != nil {
+				return fail(err)
+			}
+			s.LabelState = b
+		}
 		if err := wa.AppendWindow(s); err != nil {
-			_ = app.Rollback()
-			return fmt.Errorf("append summary of %s: %w", what, err)
+			return fail(fmt.Errorf("append summary of %s: %w", what, err))
+		}
+	}
+	if keep {
+		if err := la.AppendPredictionKeys(c.Keys); err != nil {
+			return fail(fmt.Errorf("append %d prediction keys of %s: %w", len(c.Keys), what, err))
+		}
+		if err := la.AppendLabels(c.Labels); err != nil {
+			return fail(fmt.Errorf("append labels of %s: %w", what, err))
 		}
 	}
 	if err := app.Commit(); err != nil {

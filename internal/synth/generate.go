@@ -61,6 +61,9 @@ type Message struct {
 	// same Key and Value (see Config.DuplicateRate). The first send has
 	// Duplicate false.
 	Duplicate bool
+	// Label says Value is a late label (Model.LabelDelay) for the labels
+	// topic, not a prediction record; Time is then the label's timestamp.
+	Label bool
 }
 
 // badKind says how a record breaks the contract, if it does.
@@ -149,14 +152,23 @@ func (c Config) Generate(yield func(Message) error) error {
 					Window: w,
 				})
 				arrival := r.t.UnixNano() + int64(r.delay*jitter)
-				pending = append(pending, item{arrival: arrival, order: seq << 1})
+				pending = append(pending, item{arrival: arrival, order: seq << 2})
 				if kind == good && uDup < c.DuplicateRate {
 					dup := batch[len(batch)-1]
 					dup.Key, dup.Value, dup.Duplicate = mem.copy(dup.Key), mem.copy(dup.Value), true
 					batch = append(batch, dup)
 					// Resent between the first send and the jitter bound.
 					again := arrival + int64(uDupDelay*(1-r.delay)*jitter)
-					pending = append(pending, item{arrival: again, order: seq<<1 | 1})
+					pending = append(pending, item{arrival: again, order: seq<<2 | 1})
+				}
+				if kind == good && r.lateLabel >= 0 {
+					lt := r.t.Add(r.labelDelay)
+					mem.reserve(256)
+					at := len(mem.buf)
+					mem.buf = g.appendLabel(mem.buf, &r, lt)
+					label := mem.buf[at:len(mem.buf):len(mem.buf)]
+					batch = append(batch, Message{Key: mem.copy(r.id[:]), Value: label, Time: lt, Model: g.model.Name, Window: w, Label: true})
+					pending = append(pending, item{arrival: lt.UnixNano(), order: seq<<2 | 2})
 				}
 				seq++
 			}
@@ -329,6 +341,8 @@ type record struct {
 	dec        int  // decimals of pred and comp; -1: shortest exact form
 	scored     bool // write "scores"
 	label      int  // -1: null
+	lateLabel  int  // -1: none; else the label sent late, labelDelay after t
+	labelDelay time.Duration
 }
 
 func newModelGen(seed int64, purpose string, m *Model) *modelGen {
@@ -523,7 +537,7 @@ func (fg *featGen) z(x float64) float64 {
 // step nanoseconds, with the parameters of the current window.
 func (g *modelGen) draw(base time.Time, i int, step float64, span time.Duration) (record, error) {
 	m := g.meta
-	r := record{label: -1, dec: featureDecimals}
+	r := record{label: -1, lateLabel: -1, dec: featureDecimals}
 	off := time.Duration((float64(i) + m.Float64()) * step)
 	off = min(off-off%time.Millisecond, span-time.Millisecond)
 	r.t = base.Add(off)
@@ -559,9 +573,28 @@ func (g *modelGen) draw(base time.Time, i int, step float64, span time.Duration)
 			if v < p {
 				r.label = 1
 			}
+			if d := m.LabelDelay; d[1] > 0 {
+				r.lateLabel, r.label = r.label, -1
+				r.labelDelay = d[0] + time.Duration(g.labels.Float64()*float64(d[1]-d[0]))
+				r.labelDelay -= r.labelDelay % time.Millisecond
+			}
 		}
 	}
 	return r, nil
+}
+
+// appendLabel appends r's late label, timestamped at, as a labels-topic
+// record.
+func (g *modelGen) appendLabel(b []byte, r *record, at time.Time) []byte {
+	b = append(b, `{"prediction_id":"`...)
+	b = append(b, r.id[:]...)
+	b = append(b, `","model":`...)
+	b = strconv.AppendQuote(b, g.model.Name)
+	b = append(b, `,"timestamp":"`...)
+	b = appendTimestamp(b, at)
+	b = append(b, `","label":`...)
+	b = appendFixed(b, float64(r.lateLabel), 0)
+	return append(b, '}')
 }
 
 // shift moves a numeric prediction: a score in (0, 1) by d on the logit

@@ -209,6 +209,12 @@ type Model struct {
 	// drift). Needs Classes.
 	LabelShare     float64
 	FlipLabelsFrom int
+	// LabelDelay, when its upper bound is above 0, sends those labels late
+	// instead of in the records: each as its own Message (Label set) for
+	// the labels topic (CONTRACT.md section 2), timestamped and arriving
+	// at the prediction's event time plus a delay drawn uniformly from
+	// [LabelDelay[0], LabelDelay[1]].
+	LabelDelay [2]time.Duration
 }
 
 // DefaultWindow is the window length a Config with Window 0 uses.
@@ -305,6 +311,9 @@ func (m *Model) validate() error {
 		return fmt.Errorf("%d classes: want none or 2", len(m.Classes))
 	case m.Classes[0] == "" || m.Classes[1] == "" || m.Classes[0] == m.Classes[1]:
 		return fmt.Errorf("classes %q: want two distinct non-empty names", m.Classes)
+	}
+	if d := m.LabelDelay; d[0] < 0 || d[1] < d[0] {
+		return fmt.Errorf("label delay [%s, %s]: want 0 <= low <= high", d[0], d[1])
 	}
 	byName := make(map[string]*Feature, len(m.Features))
 	for i := range m.Features {

@@ -2,14 +2,18 @@
 // section 3) to the ClickHouse table drift_metrics over the native protocol
 // (clickhouse-go/v2), and owns driftwatch's ClickHouse schema. Beside the
 // rows it keeps a summary of each closed window (window_summaries, written
-// in the same Commit, after the rows), and, when asked, an audit of dead
-// letters (WriteDeadLetters) and the baselines in use (WriteBaselines).
+// in the same Commit, after the rows), what the late-label join needs after
+// a restart (each window's label base with its summary, prediction_keys and
+// labels, written in the same Commit and read back by LoadLabelJoin), and,
+// when asked, an audit of dead letters (WriteDeadLetters) and the baselines
+// in use (WriteBaselines).
 //
 // Open connects, reads the server version, and applies the embedded,
 // numbered migrations (migrations/NNNN_name.sql) that the database has not
 // recorded in schema_migrations: drift_metrics (and the view
-// drift_metrics_latest), window_summaries, baselines, dead_letters and
-// alert_history. The DDL is rendered for the server's version (Features):
+// drift_metrics_latest), window_summaries, baselines, dead_letters,
+// alert_history, and for the late-label join window_summaries.label_state,
+// prediction_keys and labels. The DDL is rendered for the server's version (Features):
 // Debian bookworm's ClickHouse 18.16 gets plain String, DateTime and no
 // codecs or TTL; 20.3 and later get LowCardinality, DateTime64(3), codecs
 // and TTL; 22.3 and later also insert deduplication tokens. A table keeps
@@ -19,7 +23,8 @@
 // whose sorting key is the row's identity (for drift_metrics: model,
 // model_version, window_start, family, subject, metric; for
 // window_summaries: model, model_version, window_start; for dead_letters:
-// topic, kafka_partition, kafka_offset; for baselines: model, baseline_id)
+// topic, kafka_partition, kafka_offset; for baselines: model, baseline_id;
+// for prediction_keys: model, id; for labels: model, prediction_id)
 // and whose version column inserted_at is the write's wall-clock time in
 // nanoseconds, so when parts merge the newest write of each key is kept.
 // Until then a retried key exists twice on disk; readers that must not see
@@ -36,6 +41,7 @@
 package clickhouse
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -56,6 +62,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/driftwatch/driftwatch/consumer"
 	"github.com/driftwatch/driftwatch/internal/secret"
 	"github.com/driftwatch/driftwatch/sinks"
 	"github.com/driftwatch/driftwatch/stats/drift"
@@ -92,8 +99,9 @@ type Config struct {
 	// DialTimeout bounds connecting and the handshake.
 	DialTimeout time.Duration
 	// CommitTimeout bounds one Commit (when the Appender's context has no
-	// earlier deadline), each query of Open and Committed, and each call of
-	// WriteDeadLetters and WriteBaselines.
+	// earlier deadline), each query of Open and Committed, the small queries
+	// of LoadLabelJoin (not its reads), and each call of WriteDeadLetters
+	// and WriteBaselines.
 	CommitTimeout time.Duration
 	// MaxOpenConns caps the connection pool.
 	MaxOpenConns int
@@ -330,22 +338,26 @@ const metricColumns = "model, model_version, window_start, window_end, family, s
 
 // summaryColumns is window_summaries' column list, in the order
 // insertSummaries appends values.
-const summaryColumns = "model, model_version, window_start, window_end, baseline_id, records, subjects, drifted_subjects, max_severity, closed_at, inserted_at"
+const summaryColumns = "model, model_version, window_start, window_end, baseline_id, records, subjects, drifted_subjects, max_severity, closed_at, label_state, inserted_at"
 
 // Appender returns an appender whose Commit runs under ctx (bounded by
 // Config.CommitTimeout). Besides sinks.Appender it has
 //
 //	AppendWindow(sinks.WindowSummary) error
+//	AppendPredictionKeys([]windows.PredictionKey) error
+//	AppendLabels([]consumer.Label) error
 //
-// for callers that assert it.
+// for callers that assert them.
 func (s *Sink) Appender(ctx context.Context) sinks.Appender { return &appender{s: s, ctx: ctx} }
 
 type appender struct {
-	s    *Sink
-	ctx  context.Context
-	rows []drift.Row
-	wins []sinks.WindowSummary
-	done bool
+	s      *Sink
+	ctx    context.Context
+	rows   []drift.Row
+	wins   []sinks.WindowSummary
+	keys   []windows.PredictionKey
+	labels []consumer.Label
+	done   bool
 }
 
 // errInvalidRow marks rows the table cannot hold as given; retrying them
@@ -386,7 +398,8 @@ func (a *appender) Append(rows ...drift.Row) error {
 // start and end; it may have none (its features all lacked samples), and
 // its summary is written all the same. A later summary of the same window
 // in the same commit replaces the earlier one. Commit derives the rest of
-// the window_summaries row from the window's rows (see Commit).
+// the window_summaries row from the window's rows (see Commit). w's
+// LabelState is copied.
 func (a *appender) AppendWindow(w sinks.WindowSummary) error {
 	if a.done {
 		return errors.New("append to window_summaries: appender already committed or rolled back")
@@ -398,6 +411,7 @@ func (a *appender) AppendWindow(w sinks.WindowSummary) error {
 	if why := a.s.coarse(w.Start, w.End); why != "" {
 		return fmt.Errorf("append window summary %s %s: %w: %s", w.Model, w.Version, errInvalidRow, why)
 	}
+	w.LabelState = bytes.Clone(w.LabelState)
 	k := keyOf(w.Model, w.Version, w.Start, w.End)
 	for i := range a.wins {
 		if keyOf(a.wins[i].Model, a.wins[i].Version, a.wins[i].Start, a.wins[i].End) == k {
@@ -410,31 +424,37 @@ func (a *appender) AppendWindow(w sinks.WindowSummary) error {
 }
 
 // Commit sends the appended rows to drift_metrics as one INSERT, then the
-// appended window summaries to window_summaries as another, both with the
-// same inserted_at and within one Config.CommitTimeout, and returns once
-// the server acknowledged both. A window's summary thus exists only once
-// its rows are durable, and Committed reads summaries. Either insert may be
-// empty and is then skipped: a commit of summaries alone works.
+// appended prediction keys to prediction_keys, the appended labels to
+// labels, and last the appended window summaries to window_summaries, one
+// INSERT each, all with the same inserted_at and within one
+// Config.CommitTimeout, and returns once the server acknowledged them all.
+// A window's summary thus exists only once its rows and the late-label
+// join's state that came with it are durable, and Committed reads
+// summaries. Any insert may be empty and is then skipped: a commit of
+// summaries alone, or of labels or keys alone, works.
 //
-// A window_summaries row holds the WindowSummary and, derived from the
-// window's rows: subjects, the number of distinct subjects (a feature,
-// "prediction", a subgroup such as "gender=f") among them, whatever their
-// family, so that len(drifted_subjects) <= subjects; drifted_subjects, the
-// sorted distinct subjects of its drifted rows; max_severity, the worst
-// severity of its rows (SEV-1 is worse than SEV-4; other values are
-// ignored), or "" if none; and closed_at, the sink's clock at Commit.
+// A window_summaries row holds the WindowSummary (LabelState in
+// label_state) and, derived from the window's rows: subjects, the number of
+// distinct subjects (a feature, "prediction", a subgroup such as
+// "gender=f") among them, whatever their family, so that
+// len(drifted_subjects) <= subjects; drifted_subjects, the sorted distinct
+// subjects of its drifted rows; max_severity, the worst severity of its
+// rows (SEV-1 is worse than SEV-4; other values are ignored), or "" if
+// none; and closed_at, the sink's clock at Commit. A labels row's
+// received_at is that clock too.
 //
 // ClickHouse writes an INSERT's rows atomically per partition (month of
-// window_start). A failed Commit may leave part of its rows, or all of them
-// without their summaries; Committed then does not report those windows,
-// and the retry replaces what was written.
+// window_start, of event time, of label time). A failed Commit may leave
+// part of what it had, but never a summary without the rest; Committed
+// then does not report those windows, and the retry replaces what was
+// written.
 func (a *appender) Commit() error {
 	if a.done {
 		return errors.New("commit to drift_metrics: appender already committed or rolled back")
 	}
 	a.done = true
-	defer func() { a.rows, a.wins = nil, nil }()
-	if len(a.rows) == 0 && len(a.wins) == 0 {
+	defer func() { a.rows, a.wins, a.keys, a.labels = nil, nil, nil, nil }()
+	if len(a.rows) == 0 && len(a.wins) == 0 && len(a.keys) == 0 && len(a.labels) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(a.ctx, a.s.cfg.CommitTimeout)
@@ -444,6 +464,16 @@ func (a *appender) Commit() error {
 	if len(a.rows) > 0 {
 		if err := a.s.insertMetrics(ctx, a.rows, version); err != nil {
 			return fmt.Errorf("insert %d rows into drift_metrics: %w", len(a.rows), err)
+		}
+	}
+	if len(a.keys) > 0 {
+		if err := a.s.insertKeys(ctx, a.keys, version); err != nil {
+			return fmt.Errorf("insert %d prediction keys into prediction_keys: %w", len(a.keys), err)
+		}
+	}
+	if len(a.labels) > 0 {
+		if err := a.s.insertLabels(ctx, a.labels, now.UTC(), version); err != nil {
+			return fmt.Errorf("insert %d labels into labels: %w", len(a.labels), err)
 		}
 	}
 	if len(a.wins) > 0 {
@@ -456,7 +486,7 @@ func (a *appender) Commit() error {
 
 func (a *appender) Rollback() error {
 	a.done = true
-	a.rows, a.wins = nil, nil
+	a.rows, a.wins, a.keys, a.labels = nil, nil, nil, nil
 	return nil
 }
 
@@ -499,7 +529,7 @@ func (s *Sink) insertSummaries(ctx context.Context, sums []summary, closedAt tim
 	return s.send(ctx, "window_summaries", summaryColumns, func() string { return summaryToken(sums) }, len(sums), func(b driver.Batch, i int) error {
 		w := &sums[i]
 		if err := b.Append(w.Model, w.Version, w.Start.UTC(), w.End.UTC(), w.BaselineID, w.Records,
-			w.subjects, w.drifted, w.maxSeverity, closedAt, version); err != nil {
+			w.subjects, w.drifted, w.maxSeverity, closedAt, string(w.LabelState), version); err != nil {
 			return fmt.Errorf("window %s %s %s: %w", w.Model, w.Version, w.Start.UTC().Format(time.RFC3339Nano), err)
 		}
 		return nil
@@ -594,7 +624,8 @@ var retryableCodes = map[int32]bool{
 }
 
 // IsRetryable reports whether a failed Open, Commit, Committed,
-// WriteDeadLetters or WriteBaselines may succeed if tried again unchanged: connection and timeout errors, and server
+// LoadLabelJoin, WriteDeadLetters or WriteBaselines may succeed if tried
+// again unchanged: connection and timeout errors, and server
 // exceptions for overload or transient states. Wrong requests (unknown
 // table, bad credentials, rows the table cannot hold), a server certificate
 // that does not verify, and a cancelled context are not.

@@ -55,7 +55,7 @@ func TestParseVersion(t *testing.T) {
 
 func TestFeaturesFor(t *testing.T) {
 	none := Features{}
-	modern := Features{LowCardinality: true, Codecs: true, TTL: true, DateTime64: true}
+	modern := Features{LowCardinality: true, Codecs: true, TTL: true, DateTime64: true, AddColumnIfNotExists: true}
 	all := modern
 	all.InsertDedupToken = true
 	for _, tc := range []struct {
@@ -94,7 +94,7 @@ func TestMigrationsOrdered(t *testing.T) {
 		}
 		names = append(names, m.Name)
 	}
-	want := []string{"drift_metrics", "window_summaries", "baselines", "dead_letters", "alert_history"}
+	want := []string{"drift_metrics", "window_summaries", "baselines", "dead_letters", "alert_history", "label_join"}
 	if !slices.Equal(names, want) {
 		t.Errorf("migrations = %v, want %v", names, want)
 	}
@@ -177,15 +177,15 @@ func TestSchemaGolden(t *testing.T) {
 }
 
 func TestSchemaGates(t *testing.T) {
-	newer := []string{"LowCardinality", "CODEC", "TTL", "DateTime64", "non_replicated_deduplication_window"}
+	newer := []string{"LowCardinality", "CODEC", "TTL", "DateTime64", "IF NOT EXISTS label_state", "non_replicated_deduplication_window"}
 	old := render(t, Features{})
 	for _, s := range newer {
 		if strings.Contains(old, s) {
 			t.Errorf("18.16 schema uses %s", s)
 		}
 	}
-	if n := strings.Count(old, "ENGINE = ReplacingMergeTree(inserted_at)"); n != 5 {
-		t.Errorf("18.16 schema has %d ReplacingMergeTree(inserted_at) tables, want 5", n)
+	if n := strings.Count(old, "ENGINE = ReplacingMergeTree(inserted_at)"); n != 7 {
+		t.Errorf("18.16 schema has %d ReplacingMergeTree(inserted_at) tables, want 7", n)
 	}
 	cur := render(t, FeaturesFor(Version{24, 8, 0}))
 	for _, s := range newer {
@@ -197,14 +197,63 @@ func TestSchemaGates(t *testing.T) {
 	if !strings.Contains(old, "ORDER BY (model, model_version, window_start, family, subject, metric)") {
 		t.Error("drift_metrics is not ordered by the contract's row identity")
 	}
-	// Every column the writer names exists in the table, in both generations.
+	// The late-label join's tables are keyed by what identifies a key and a
+	// label in the join.
+	for _, key := range []string{"ORDER BY (model, id)", "ORDER BY (model, prediction_id)"} {
+		if !strings.Contains(old, key) || !strings.Contains(cur, key) {
+			t.Errorf("schema has no table with %s", key)
+		}
+	}
+	// Every column a writer names exists in its table (created, or added
+	// later), in both generations.
 	for _, schema := range []string{old, cur} {
-		ddl := schema[strings.Index(schema, "CREATE TABLE IF NOT EXISTS drift_metrics"):]
-		ddl = ddl[:strings.Index(ddl, "ENGINE")]
-		for c := range strings.SplitSeq(metricColumns, ", ") {
-			if !strings.Contains(ddl, "\n    "+c+" ") {
-				t.Errorf("drift_metrics has no column %s", c)
+		for table, cols := range map[string]string{
+			"drift_metrics":    metricColumns,
+			"window_summaries": summaryColumns,
+			"dead_letters":     deadLetterColumns,
+			"baselines":        baselineColumns,
+			"prediction_keys":  keyColumns,
+			"labels":           labelColumns,
+		} {
+			ddl := schema[strings.Index(schema, "CREATE TABLE IF NOT EXISTS "+table+" "):]
+			ddl = ddl[:strings.Index(ddl, "ENGINE")]
+			for c := range strings.SplitSeq(cols, ", ") {
+				if !strings.Contains(ddl, "\n    "+c+" ") && !addsColumn(schema, table, c) {
+					t.Errorf("%s has no column %s", table, c)
+				}
 			}
+		}
+	}
+}
+
+// addsColumn reports whether schema adds column c to table.
+func addsColumn(schema, table, c string) bool {
+	for _, ifNot := range []string{"", "IF NOT EXISTS "} {
+		if strings.Contains(schema, "ALTER TABLE "+table+" ADD COLUMN "+ifNot+c+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestColumnAdded(t *testing.T) {
+	const add = "ALTER TABLE window_summaries ADD COLUMN label_state String DEFAULT ''"
+	exists := &clickhouse.Exception{Code: codeIllegalColumn, Message: "Cannot add column label_state: column with this name already exists"}
+	for _, tc := range []struct {
+		stmt string
+		err  error
+		want bool
+	}{
+		{add, exists, true},
+		{add, fmt.Errorf("exec: %w", exists), true},
+		{add, &clickhouse.Exception{Code: codeIllegalColumn, Message: "Wrong column type"}, false},
+		{add, &clickhouse.Exception{Code: 60, Message: "Table window_summaries doesn't exist"}, false},
+		{add, errors.New("connection reset; column already exists"), false},
+		{"ALTER TABLE window_summaries ADD COLUMN IF NOT EXISTS label_state String", exists, false},
+		{"CREATE TABLE t (x String)", exists, false},
+	} {
+		if got := columnAdded(tc.stmt, tc.err); got != tc.want {
+			t.Errorf("columnAdded(%q, %v) = %t, want %t", tc.stmt, tc.err, got, tc.want)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/consumer"
 	"github.com/driftwatch/driftwatch/sinks"
 	"github.com/driftwatch/driftwatch/stats/drift"
 	"github.com/driftwatch/driftwatch/windows"
@@ -444,6 +445,20 @@ func TestIntegrationWriteErrors(t *testing.T) {
 		"window_summaries": func(ctx context.Context) error { return tryCommit(ctx, s, nil, summaryOf(h, 1)) },
 		"dead_letters":     func(ctx context.Context) error { return s.WriteDeadLetters(ctx, dl) },
 		"baselines":        func(ctx context.Context) error { return s.WriteBaselines(ctx, bs, "test") },
+		"prediction_keys": func(ctx context.Context) error {
+			a := s.Appender(ctx).(joinAppender)
+			if err := a.AppendPredictionKeys([]windows.PredictionKey{{Model: "fraud", ID: 1, Time: h.UnixMilli()}}); err != nil {
+				return err
+			}
+			return a.Commit()
+		},
+		"labels": func(ctx context.Context) error {
+			a := s.Appender(ctx).(joinAppender)
+			if err := a.AppendLabels([]consumer.Label{{PredictionID: "p", Model: "fraud", Time: h, Value: consumer.Value{Kind: consumer.Number, Num: 1}}}); err != nil {
+				return err
+			}
+			return a.Commit()
+		},
 	}
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()

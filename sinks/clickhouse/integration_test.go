@@ -29,7 +29,7 @@ import (
 
 // serverConfig returns the configuration of the test server, or skips the
 // test (fails it in CI).
-func serverConfig(t *testing.T) Config {
+func serverConfig(t testing.TB) Config {
 	t.Helper()
 	ch := testservers.ClickHouseServer(t)
 	return Config{
@@ -46,7 +46,7 @@ func serverConfig(t *testing.T) Config {
 // freshDatabase creates an empty database for one test, drops it at the
 // end, and returns the config that uses it and a plain connection to it for
 // checking what the sink wrote.
-func freshDatabase(t *testing.T) (Config, driver.Conn) {
+func freshDatabase(t testing.TB) (Config, driver.Conn) {
 	t.Helper()
 	ch := testservers.ClickHouseServer(t)
 	cfg := serverConfig(t).withDefaults()
@@ -57,7 +57,7 @@ func freshDatabase(t *testing.T) (Config, driver.Conn) {
 // stepClock is testservers.StepClock, under the name integration_tables_test.go uses.
 var stepClock = testservers.StepClock
 
-func openSink(t *testing.T, cfg Config, opts ...Option) *Sink {
+func openSink(t testing.TB, cfg Config, opts ...Option) *Sink {
 	t.Helper()
 	s, err := Open(context.Background(), cfg, opts...)
 	if err != nil {
@@ -94,15 +94,15 @@ func count(t *testing.T, conn driver.Conn, query string) uint64 {
 func TestIntegrationMigrateTwice(t *testing.T) {
 	cfg, conn := freshDatabase(t)
 	s := openSink(t, cfg)
-	if got, want := s.Applied(), []int{1, 2, 3, 4, 5}; !slices.Equal(got, want) {
+	if got, want := s.Applied(), []int{1, 2, 3, 4, 5, 6}; !slices.Equal(got, want) {
 		t.Errorf("first Open applied %v, want %v", got, want)
 	}
 	again := openSink(t, cfg)
 	if got := again.Applied(); len(got) != 0 {
 		t.Errorf("second Open applied %v, want nothing", got)
 	}
-	if n := count(t, conn, "SELECT count() FROM schema_migrations"); n != 5 {
-		t.Errorf("schema_migrations holds %d rows, want 5", n)
+	if n := count(t, conn, "SELECT count() FROM schema_migrations"); n != 6 {
+		t.Errorf("schema_migrations holds %d rows, want 6", n)
 	}
 	var tables []string
 	rows, err := conn.Query(context.Background(), "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name")
@@ -117,7 +117,7 @@ func TestIntegrationMigrateTwice(t *testing.T) {
 		tables = append(tables, n)
 	}
 	rows.Close()
-	want := []string{"alert_history", "baselines", "dead_letters", "drift_metrics", "drift_metrics_latest", "schema_migrations", "window_summaries"}
+	want := []string{"alert_history", "baselines", "dead_letters", "drift_metrics", "drift_metrics_latest", "labels", "prediction_keys", "schema_migrations", "window_summaries"}
 	if !slices.Equal(tables, want) {
 		t.Errorf("tables = %v, want %v (and no leftover lock)", tables, want)
 	}
@@ -150,11 +150,11 @@ func TestIntegrationConcurrentOpen(t *testing.T) {
 		}
 		total += len(applied[i])
 	}
-	if total != 5 {
-		t.Errorf("instances applied %v between them, want each of 5 migrations once", applied)
+	if total != 6 {
+		t.Errorf("instances applied %v between them, want each of 6 migrations once", applied)
 	}
-	if got := count(t, conn, "SELECT count() FROM schema_migrations"); got != 5 {
-		t.Errorf("schema_migrations holds %d rows, want 5", got)
+	if got := count(t, conn, "SELECT count() FROM schema_migrations"); got != 6 {
+		t.Errorf("schema_migrations holds %d rows, want 6", got)
 	}
 }
 
@@ -206,12 +206,37 @@ func TestIntegrationVersionGate(t *testing.T) {
 			t.Errorf("drift_metrics.%s is %s on ClickHouse %s, want %s", col, got, v, typ)
 		}
 	}
-	var engine string
-	if err := conn.QueryRow(context.Background(), "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'drift_metrics'").Scan(&engine); err != nil {
-		t.Fatal(err)
+	joinWant := map[[2]string]string{
+		{"window_summaries", "label_state"}:  "String",
+		{"prediction_keys", "model"}:         "String",
+		{"prediction_keys", "event_time_ms"}: "Int64",
+		{"prediction_keys", "prediction"}:    "Float64",
+		{"labels", "label_time"}:             "DateTime('UTC')",
+		{"labels", "label"}:                  "String",
 	}
-	if engine != "ReplacingMergeTree" {
-		t.Errorf("drift_metrics engine = %s, want ReplacingMergeTree", engine)
+	if f.LowCardinality {
+		joinWant[[2]string{"prediction_keys", "model"}] = "LowCardinality(String)"
+	}
+	if f.DateTime64 {
+		joinWant[[2]string{"labels", "label_time"}] = "DateTime64(3, 'UTC')"
+	}
+	for tc, typ := range joinWant {
+		var got string
+		if err := conn.QueryRow(context.Background(), "SELECT type FROM system.columns WHERE database = currentDatabase() AND table = ? AND name = ?", tc[0], tc[1]).Scan(&got); err != nil {
+			t.Fatalf("type of %s.%s: %v", tc[0], tc[1], err)
+		}
+		if got != typ {
+			t.Errorf("%s.%s is %s on ClickHouse %s, want %s", tc[0], tc[1], got, v, typ)
+		}
+	}
+	for _, table := range []string{"drift_metrics", "prediction_keys", "labels"} {
+		var engine string
+		if err := conn.QueryRow(context.Background(), "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = ?", table).Scan(&engine); err != nil {
+			t.Fatal(err)
+		}
+		if engine != "ReplacingMergeTree" {
+			t.Errorf("%s engine = %s, want ReplacingMergeTree", table, engine)
+		}
 	}
 	t.Logf("ClickHouse %s: features %+v", v, f)
 }

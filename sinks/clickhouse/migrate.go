@@ -71,6 +71,10 @@ type Features struct {
 	// (DateTime64(3, 'UTC')); older servers store whole seconds
 	// (DateTime('UTC')). Gate: 20.3.
 	DateTime64 bool
+	// AddColumnIfNotExists: ALTER TABLE ... ADD COLUMN IF NOT EXISTS. 18.x
+	// does not parse it; there migrate takes the error of a column that
+	// already exists as done instead. Gate: 20.3.
+	AddColumnIfNotExists bool
 	// InsertDedupToken: tables get non_replicated_deduplication_window and
 	// each commit sends insert_deduplication_token (a hash of its rows), so
 	// a retried commit is dropped at insert instead of written again and
@@ -82,11 +86,12 @@ type Features struct {
 func FeaturesFor(v Version) Features {
 	modern := v.AtLeast(20, 3)
 	return Features{
-		LowCardinality:   modern,
-		Codecs:           modern,
-		TTL:              modern,
-		DateTime64:       modern,
-		InsertDedupToken: v.AtLeast(22, 3),
+		LowCardinality:       modern,
+		Codecs:               modern,
+		TTL:                  modern,
+		DateTime64:           modern,
+		AddColumnIfNotExists: modern,
+		InsertDedupToken:     v.AtLeast(22, 3),
 	}
 }
 
@@ -102,6 +107,7 @@ const dedupWindow = 10000
 //	{{time}}              DateTime64(3, 'UTC'), or DateTime('UTC')
 //	{{codec "ZSTD(1)"}}   " CODEC(ZSTD(1))", or nothing
 //	{{ttl "col" 90}}      "TTL toDateTime(col) + INTERVAL 90 DAY", or nothing
+//	{{ifNotExists}}       "IF NOT EXISTS " (for ADD COLUMN), or nothing
 //	{{dedupSettings}}     "SETTINGS non_replicated_deduplication_window = N", or nothing
 func templateFuncs(f Features) template.FuncMap {
 	return template.FuncMap{
@@ -129,6 +135,12 @@ func templateFuncs(f Features) template.FuncMap {
 			}
 			return ""
 		},
+		"ifNotExists": func() string {
+			if f.AddColumnIfNotExists {
+				return "IF NOT EXISTS "
+			}
+			return ""
+		},
 		"dedupSettings": func() string {
 			if f.InsertDedupToken {
 				return fmt.Sprintf("SETTINGS non_replicated_deduplication_window = %d", dedupWindow)
@@ -142,7 +154,9 @@ func templateFuncs(f Features) template.FuncMap {
 // migrations/NNNN_name.sql: a text/template (see templateFuncs) of one or
 // more statements separated by semicolons. Lines starting with "--" are
 // comments. Every statement must be safe to run again (CREATE ... IF NOT
-// EXISTS), because two instances starting together may both run it.
+// EXISTS, ALTER TABLE ... ADD COLUMN {{ifNotExists}}), because a migration
+// that failed part-way runs again from its first statement, and two
+// instances starting together may both run it.
 type Migration struct {
 	Version int
 	Name    string
@@ -276,7 +290,7 @@ ORDER BY version`); err != nil {
 			return done, err
 		}
 		for i, q := range stmts {
-			if err := s.conn.Exec(ctx, q); err != nil {
+			if err := s.conn.Exec(ctx, q); err != nil && !columnAdded(q, err) {
 				return done, fmt.Errorf("apply migration %04d_%s statement %d of %d: %w", m.Version, m.Name, i+1, len(stmts), err)
 			}
 		}
@@ -381,6 +395,19 @@ func (s *Sink) lock(parent context.Context) (func(), error) {
 		case <-t.C:
 		}
 	}
+}
+
+// codeIllegalColumn is ClickHouse's ILLEGAL_COLUMN, which 18.16 returns
+// for ADD COLUMN of a column that exists.
+const codeIllegalColumn = 44
+
+// columnAdded reports whether err is an ALTER TABLE ... ADD COLUMN (without
+// IF NOT EXISTS, which 18.x cannot say) finding its column already there:
+// an earlier run of the migration added it and failed after.
+func columnAdded(stmt string, err error) bool {
+	return strings.HasPrefix(stmt, "ALTER TABLE ") && strings.Contains(stmt, " ADD COLUMN ") &&
+		!strings.Contains(stmt, " ADD COLUMN IF NOT EXISTS ") &&
+		isCode(err, codeIllegalColumn) && strings.Contains(err.Error(), "already exists")
 }
 
 // isCode reports whether err is a ClickHouse exception with that code.

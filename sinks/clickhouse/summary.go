@@ -105,6 +105,7 @@ func summaryToken(sums []summary) string {
 			h.str(s)
 		}
 		h.str(w.maxSeverity)
+		h.str(string(w.LabelState))
 	}
 	return h.token()
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,7 +66,7 @@ func TestSummarize(t *testing.T) {
 	}
 	for i := range want {
 		g, w := got[i], want[i]
-		if g.WindowSummary != w.WindowSummary || g.subjects != w.subjects || !slices.Equal(g.drifted, w.drifted) ||
+		if !reflect.DeepEqual(g.WindowSummary, w.WindowSummary) || g.subjects != w.subjects || !slices.Equal(g.drifted, w.drifted) ||
 			g.drifted == nil || g.maxSeverity != w.maxSeverity {
 			t.Errorf("summary %d = %+v, want %+v", i, g, w)
 		}
@@ -96,6 +97,7 @@ func TestSummaryToken(t *testing.T) {
 		"subjects": func(s []summary) { s[0].subjects++ },
 		"drifted":  func(s []summary) { s[0].drifted = []string{"amount"} },
 		"severity": func(s []summary) { s[0].maxSeverity = "SEV-1" },
+		"label":    func(s []summary) { s[0].LabelState = []byte{1, 2} },
 	} {
 		s := base()
 		change(s)
@@ -275,5 +277,19 @@ func TestEncodeBaselineIsSave(t *testing.T) {
 	}
 	if string(doc) != string(file) {
 		t.Errorf("document differs from the file Save writes:\n%s\nfile:\n%s", doc, file)
+	}
+}
+
+func TestAppendWindowCopiesLabelState(t *testing.T) {
+	s := &Sink{version: Version{18, 16, 1}, cfg: DefaultConfig(), now: time.Now}
+	a := s.Appender(context.Background()).(*appender)
+	w := summaryOf(time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC), 1)
+	w.LabelState = []byte{1, 2, 3}
+	if err := a.AppendWindow(w); err != nil {
+		t.Fatal(err)
+	}
+	w.LabelState[0] = 9 // the caller's buffer, reused
+	if got := a.wins[0].LabelState; !slices.Equal(got, []byte{1, 2, 3}) {
+		t.Errorf("appended label state = %v, want the bytes as appended", got)
 	}
 }

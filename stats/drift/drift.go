@@ -253,6 +253,21 @@ type Evaluator struct {
 	mu        sync.Mutex
 	groups    map[groupKey][]int // PSI groups of a baseline feature's bins
 	detectors map[windows.Key]*errorDetectors
+	signalled map[windowKey]*windowSignals
+}
+
+// windowKey names one window of one model version.
+type windowKey struct {
+	windows.Key
+	start int64
+}
+
+// windowSignals is what the detectors did on one window's errors so far:
+// how many they read and the change points each signalled. Late labels add
+// errors to a window after it closed; its detector rows report the totals.
+type windowSignals struct {
+	n       int64
+	changes [3]int64
 }
 
 // errorDetectors watch one model version's stream of decision errors
@@ -270,7 +285,7 @@ type groupKey struct {
 
 // NewEvaluator returns an Evaluator using def, or perModel[model] where set.
 func NewEvaluator(def Policy, perModel map[string]Policy) *Evaluator {
-	return &Evaluator{def: def, perModel: perModel, groups: make(map[groupKey][]int), detectors: make(map[windows.Key]*errorDetectors)}
+	return &Evaluator{def: def, perModel: perModel, groups: make(map[groupKey][]int), detectors: make(map[windows.Key]*errorDetectors), signalled: make(map[windowKey]*windowSignals)}
 }
 
 func (e *Evaluator) policy(model string) *Policy {
@@ -301,14 +316,79 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	}
 	rows = appendDataset(rows, head, len(base.Features), p)
 	rows = appendPositiveRate(rows, head, w, p) // after correct: its verdict weighs effect and p-value, not p alone
+	rows = e.appendLabelled(rows, head, w, p)
+	rows = append(rows, quality...)
+	rows = appendFairness(rows, head, w, &p.Fairness, &p.Decision)
+	return appendServing(rows, head, w, &p.SLO)
+}
+
+// EvaluateLabels returns the rows of a closed window that late labels
+// change, from the label-derived state in w (windows.Closed.Relabel): label
+// drift, coverage and delay, concept metrics, the detectors fed the
+// window's newly labelled errors, and per group true positive rates and
+// equal opportunity differences. They are the new version of those rows;
+// the others the window emitted at close stand.
+func (e *Evaluator) EvaluateLabels(w *windows.Window) []Row {
+	p := e.policy(w.Model)
+	head := Row{Model: w.Model, ModelVersion: w.Version, WindowStart: w.Start, WindowEnd: w.End, BaselineID: w.Baseline.ID}
+	rows := e.appendLabelled(nil, head, w, p)
+	for _, r := range appendFairness(nil, head, w, &p.Fairness, &p.Decision) {
+		if r.Metric == MetricTruePositiveRate || r.Metric == MetricOpportunityDiff {
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+// appendLabelled appends the rows derived from the window's labels: label
+// drift against the baseline's labels, coverage, concept metrics, label
+// delays and the error-stream detectors.
+func (e *Evaluator) appendLabelled(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
+	base := w.Baseline
 	if base.Label != nil && w.Labels.Count > 0 {
 		rows = e.subject(rows, head, FamilyLabel, "label", base.Label, &w.Labels, p, groupKey{base.ID, -2})
 	}
 	rows = appendConcept(rows, head, w, p)
-	rows = e.appendDetectors(rows, head, w)
-	rows = append(rows, quality...)
-	rows = appendFairness(rows, head, w, &p.Fairness, &p.Decision)
-	return appendServing(rows, head, w, &p.SLO)
+	rows = appendDelays(rows, head, w)
+	return e.appendDetectors(rows, head, w)
+}
+
+// Label delay metrics (family label, subject label), in seconds.
+const (
+	MetricLabelDelayP50 = "label_delay_p50_s"
+	MetricLabelDelayP95 = "label_delay_p95_s"
+)
+
+// appendDelays appends the median and 95th percentile of the delays of the
+// window's late labels (label timestamp minus prediction timestamp;
+// labels the records carried are not counted), interpolated linearly
+// between order statistics as numpy.quantile does by default.
+func appendDelays(rows []Row, head Row, w *windows.Window) []Row {
+	d := w.LabelDelays
+	if len(d) == 0 {
+		return rows
+	}
+	for _, m := range []struct {
+		metric string
+		q      float64
+	}{{MetricLabelDelayP50, 0.5}, {MetricLabelDelayP95, 0.95}} {
+		r := head
+		r.Family, r.Subject, r.Metric, r.Value, r.NCurrent = FamilyLabel, "label", m.metric, quantileSorted(d, m.q), int64(len(d))
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// quantileSorted is the q-quantile of sorted xs, linear between order
+// statistics (Hyndman and Fan's type 7, numpy's default).
+func quantileSorted(xs []float64, q float64) float64 {
+	h := float64(len(xs)-1) * q
+	lo := math.Floor(h)
+	i := int(lo)
+	if i+1 >= len(xs) {
+		return xs[len(xs)-1]
+	}
+	return xs[i] + (h-lo)*(xs[i+1]-xs[i])
 }
 
 // MetricPositiveRate is the share of a window's predictions that are
@@ -491,10 +571,12 @@ const (
 // decision), in event-time order, to its model version's ADWIN,
 // Page-Hinkley and DDM detectors (River's defaults, stats/stream), which
 // carry over from window to window, and appends one row per detector: the
-// number of change points it signalled in this window (drifted when any),
-// over how many labelled records. Windows are evaluated in the order they
-// close, so Kafka and replay feed the detectors alike; the detectors start
-// afresh when driftwatch restarts.
+// number of change points it signalled on this window's errors so far
+// (drifted when any), over how many of them. Errors reach the detectors
+// when they become known: a window's at its close, those of labels that
+// arrive later with the window's re-evaluation (EvaluateLabels), each batch
+// in event-time order. Replay and Kafka feed them alike when labels come
+// alike; the detectors start afresh when driftwatch restarts.
 func (e *Evaluator) appendDetectors(rows []Row, head Row, w *windows.Window) []Row {
 	if len(w.Errors) == 0 {
 		return rows
@@ -513,7 +595,15 @@ func (e *Evaluator) appendDetectors(rows []Row, head Row, w *windows.Window) []R
 		}
 		e.detectors[w.Key] = d
 	}
-	var changes [3]int64
+	wk := windowKey{w.Key, w.Start.UnixNano()}
+	s := e.signalled[wk]
+	if s == nil {
+		if len(e.signalled) > 100_000 {
+			clear(e.signalled)
+		}
+		s = &windowSignals{}
+		e.signalled[wk] = s
+	}
 	for _, ev := range w.Errors {
 		x := 0.0
 		if ev.Err {
@@ -521,15 +611,17 @@ func (e *Evaluator) appendDetectors(rows []Row, head Row, w *windows.Window) []R
 		}
 		for i, det := range []stream.Detector{d.adwin, d.ph, d.ddm} {
 			if det.Update(x) {
-				changes[i]++
+				s.changes[i]++
 			}
 		}
 	}
+	s.n += int64(len(w.Errors))
+	sig := *s
 	e.mu.Unlock()
 	for i, metric := range []string{MetricADWIN, MetricPageHinkley, MetricDDM} {
 		r := head
 		r.Family, r.Subject, r.Metric = FamilyConcept, "error_stream", metric
-		r.Value, r.NCurrent, r.Drifted, r.ThresholdSource = float64(changes[i]), int64(len(w.Errors)), changes[i] > 0, SourceStatic
+		r.Value, r.NCurrent, r.Drifted, r.ThresholdSource = float64(sig.changes[i]), sig.n, sig.changes[i] > 0, SourceStatic
 		rows = append(rows, r)
 	}
 	return rows

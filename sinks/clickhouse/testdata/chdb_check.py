@@ -8,7 +8,7 @@ which TestSchemaGolden keeps equal to what Open runs there), applies it in
 chdb (ClickHouse in-process, from PyPI) beside the older variants, and replays what the sink does: an
 insert, a retried insert with the same insert_deduplication_token (dropped),
 a retry with recomputed values (kept, then collapsed by FINAL), and the
-queries Committed and readers use.
+queries Committed, LoadLabelJoin and readers use.
 
     python3 -m venv .venv-chdb && .venv-chdb/bin/pip install -r sinks/clickhouse/testdata/requirements-chdb.txt
     .venv-chdb/bin/python sinks/clickhouse/testdata/chdb_check.py
@@ -70,8 +70,11 @@ def main():
             for st in statements(path):
                 q(st.replace("CREATE TABLE IF NOT EXISTS ", f"CREATE TABLE IF NOT EXISTS older{i}.")
                     .replace("CREATE VIEW IF NOT EXISTS ", f"CREATE VIEW IF NOT EXISTS older{i}.")
+                    .replace("ALTER TABLE ", f"ALTER TABLE older{i}.")
                     .replace(" FROM drift_metrics FINAL", f" FROM older{i}.drift_metrics FINAL"))
-            check(os.path.basename(path) + " tables", q(f"SELECT count() FROM system.tables WHERE database = 'older{i}'"), "6")
+            check(os.path.basename(path) + " tables", q(f"SELECT count() FROM system.tables WHERE database = 'older{i}'"), "8")
+            check(os.path.basename(path) + " label_state", q(f"SELECT type, default_expression FROM system.columns WHERE database = 'older{i}' AND table = 'window_summaries' AND name = 'label_state'"),
+                  "String\t''")
         q("CREATE DATABASE dwcheck")
         q("USE dwcheck")
         stmts = statements(SCHEMA)
@@ -80,7 +83,7 @@ def main():
         for st in stmts:  # IF NOT EXISTS: a second run changes nothing
             q(st)
         check("tables", q("SELECT groupArray(name) FROM (SELECT name FROM system.tables WHERE database = 'dwcheck' ORDER BY name)"),
-              "['alert_history','baselines','dead_letters','drift_metrics','drift_metrics_latest','window_summaries']")
+              "['alert_history','baselines','dead_letters','drift_metrics','drift_metrics_latest','labels','prediction_keys','window_summaries']")
         check("window_start type", q("SELECT type FROM system.columns WHERE database = 'dwcheck' AND table = 'drift_metrics' AND name = 'window_start'"),
               "DateTime64(3, 'UTC')")
         check("model type", q("SELECT type FROM system.columns WHERE database = 'dwcheck' AND table = 'drift_metrics' AND name = 'model'"),
@@ -111,6 +114,40 @@ def main():
         q(dead % 1)
         q(dead % 2)
         check("dead_letters FINAL", q("SELECT count() FROM dead_letters FINAL"), "1")
+
+        # The late-label join (labeljoin.go): label bases in
+        # window_summaries.label_state, prediction_keys and labels, and the
+        # queries LoadLabelJoin runs.
+        check("prediction_keys TTL", "TTL toDateTime(intDiv(event_time_ms, 1000)) + toIntervalDay(90)" in q("SELECT create_table_query FROM system.tables WHERE database = 'dwcheck' AND name = 'prediction_keys'"), True)
+        check("labels label_time type", q("SELECT type FROM system.columns WHERE database = 'dwcheck' AND table = 'labels' AND name = 'label_time'"),
+              "DateTime64(3, 'UTC')")
+        summary_state = ("INSERT INTO window_summaries (model, model_version, window_start, window_end, baseline_id, records, subjects, "
+                         "drifted_subjects, max_severity, closed_at, label_state, inserted_at) VALUES "
+                         "('fraud', '1.4.2', '2026-11-23 03:00:00', '2026-11-23 04:00:00', 'b1', 10, 0, [], '', '2026-11-23 04:10:00', unhex('%s'), %d)")
+        q(summary_state % ("01ff00", 3))
+        q(summary_state % ("01ff01", 4))  # written again: the newest label base wins
+        check("newest window end", q("SELECT count(), max(window_end) FROM window_summaries"), "4\t2026-11-23 04:00:00.000")
+        check("label bases after cutoff, FINAL", q("SELECT hex(label_state) FROM window_summaries FINAL WHERE window_end > toDateTime64('2026-11-23 03:00:00.000', 3, 'UTC') ORDER BY window_start"),
+              "01FF01")
+        keys = ("INSERT INTO prediction_keys (model, model_version, id, event_time_ms, prediction, decided, selected, inline, segments, inserted_at) "
+                "SETTINGS insert_deduplication_token = '%s' VALUES "
+                "('fraud', '1.4.2', 18446744073709551615, 1795400103120, nan, 1, 0, 0, 'gender=f', %d), "
+                "('fraud', '1.4.2', 7, 1795400000000, 0.87, 1, 1, 0, '', %d)")
+        q(keys % ("keys-a", 1, 1))
+        q(keys % ("keys-a", 2, 2))  # an identical retry: dropped
+        q(keys % ("keys-b", 3, 3))  # written again: collapsed by FINAL
+        check("prediction_keys raw", q("SELECT count() FROM prediction_keys"), "4")
+        check("prediction_keys FINAL from cutoff", q("SELECT id, event_time_ms, isNaN(prediction), decided, selected, inline, segments FROM prediction_keys FINAL WHERE event_time_ms >= 1795400000001 FORMAT CSV"),
+              '18446744073709551615,1795400103120,1,1,0,0,"gender=f"')
+        check("prediction_keys partition", q("SELECT DISTINCT partition FROM system.parts WHERE database = 'dwcheck' AND table = 'prediction_keys' AND active"), "202611")
+        labels = ("INSERT INTO labels (model, prediction_id, label_time, label_time_ms, label, label_kind, received_at, inserted_at) VALUES "
+                  "('fraud', '7d1e0c5a', '2026-11-27 08:00:00.250', 1795766400250, '%s', 'number', now64(3), %d)")
+        q(labels % ("1", 1))
+        q(labels % ("0", 2))  # a corrected label
+        q("INSERT INTO labels (model, prediction_id, label_time, label_time_ms, label, label_kind, received_at, inserted_at) VALUES "
+          "('fraud', 'old', '2026-10-01 00:00:00', 1790812800000, 'true', 'bool', now64(3), 1)")
+        check("labels FINAL from cutoff", q("SELECT prediction_id, label_time, label_time_ms, label, label_kind, inserted_at FROM labels FINAL WHERE label_time >= toDateTime64('2026-11-20 00:00:00.000', 3, 'UTC')"),
+              "7d1e0c5a\t2026-11-27 08:00:00.250\t1795766400250\t0\tnumber\t2")
         q("OPTIMIZE TABLE drift_metrics FINAL")
         check("rows after OPTIMIZE FINAL", q("SELECT count() FROM drift_metrics"), "3")
         s.close()

@@ -101,3 +101,36 @@ ENGINE = ReplacingMergeTree(inserted_at)
 PARTITION BY toYYYYMM(window_start)
 ORDER BY (model, model_version, window_start, family, subject, metric, state);
 
+-- 0006_label_join
+ALTER TABLE window_summaries ADD COLUMN label_state String DEFAULT '';
+
+CREATE TABLE IF NOT EXISTS prediction_keys (
+    model         String,
+    model_version String,
+    id            UInt64,
+    event_time_ms Int64,
+    prediction    Float64,
+    decided       UInt8,
+    selected      UInt8,
+    inline        UInt8,
+    segments      String,
+    inserted_at   UInt64
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(toDateTime(intDiv(event_time_ms, 1000), 'UTC'))
+ORDER BY (model, id);
+
+CREATE TABLE IF NOT EXISTS labels (
+    model         String,
+    prediction_id String,
+    label_time    DateTime('UTC'),
+    label_time_ms Int64,
+    label         String,
+    label_kind    String,
+    received_at   DateTime('UTC'),
+    inserted_at   UInt64
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(label_time)
+ORDER BY (model, prediction_id);
+

@@ -102,3 +102,38 @@ ENGINE = ReplacingMergeTree(inserted_at)
 PARTITION BY toYYYYMM(window_start)
 ORDER BY (model, model_version, window_start, family, subject, metric, state);
 
+-- 0006_label_join
+ALTER TABLE window_summaries ADD COLUMN IF NOT EXISTS label_state String DEFAULT '' CODEC(ZSTD(1));
+
+CREATE TABLE IF NOT EXISTS prediction_keys (
+    model         LowCardinality(String),
+    model_version LowCardinality(String),
+    id            UInt64,
+    event_time_ms Int64 CODEC(ZSTD(1)),
+    prediction    Float64 CODEC(ZSTD(1)),
+    decided       UInt8,
+    selected      UInt8,
+    inline        UInt8,
+    segments      LowCardinality(String),
+    inserted_at   UInt64 CODEC(Delta, ZSTD(1))
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(toDateTime(intDiv(event_time_ms, 1000), 'UTC'))
+ORDER BY (model, id)
+TTL toDateTime(intDiv(event_time_ms, 1000)) + INTERVAL 90 DAY;
+
+CREATE TABLE IF NOT EXISTS labels (
+    model         LowCardinality(String),
+    prediction_id String,
+    label_time    DateTime64(3, 'UTC'),
+    label_time_ms Int64 CODEC(ZSTD(1)),
+    label         String,
+    label_kind    LowCardinality(String),
+    received_at   DateTime64(3, 'UTC'),
+    inserted_at   UInt64 CODEC(Delta, ZSTD(1))
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(label_time)
+ORDER BY (model, prediction_id)
+TTL toDateTime(label_time) + INTERVAL 90 DAY;
+

@@ -1,0 +1,129 @@
+package drift
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/driftwatch/driftwatch/stats/perf"
+	"github.com/driftwatch/driftwatch/windows"
+)
+
+// TestLabelDelaysMatchNumpy: the label delay rows are numpy.quantile's
+// (default, linear) quantiles of the window's late labels' delays.
+func TestLabelDelaysMatchNumpy(t *testing.T) {
+	data, err := os.ReadFile("testdata/golden/delays.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Cases []struct {
+			Name     string
+			Delays   []float64
+			P50, P95 float64
+		}
+	}
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Cases) < 20 {
+		t.Fatalf("%d golden cases", len(g.Cases))
+	}
+	for _, c := range g.Cases {
+		w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+		w.LabelDelays = slices.Sorted(slices.Values(c.Delays))
+		rows := appendDelays(nil, Row{}, w)
+		p50, p95 := find(t, rows, FamilyLabel, "label", MetricLabelDelayP50), find(t, rows, FamilyLabel, "label", MetricLabelDelayP95)
+		for _, m := range []struct {
+			got  Row
+			want float64
+		}{{p50, c.P50}, {p95, c.P95}} {
+			if math.Abs(m.got.Value-m.want) > 1e-9*math.Abs(m.want)+1e-12 || m.got.NCurrent != int64(len(c.Delays)) {
+				t.Errorf("%s: %s %v over %d, numpy %v over %d", c.Name, m.got.Metric, m.got.Value, m.got.NCurrent, m.want, len(c.Delays))
+			}
+		}
+	}
+	if rows := appendDelays(nil, Row{}, window(nil, nil, nil, 0)); len(rows) != 0 {
+		t.Errorf("rows without late labels: %+v", rows)
+	}
+}
+
+// TestEvaluateLabels: a re-evaluation with late labels emits only the rows
+// labels change, equal to the same rows of a full evaluation of the same
+// state, and the detectors' rows add up the window's errors over its
+// re-evaluations.
+func TestEvaluateLabels(t *testing.T) {
+	mk := func() *windows.Window {
+		w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+		w.Records = 900
+		w.Labels.Categories["yes"], w.Labels.Categories["no"], w.Labels.Count = 200, 300, 500
+		w.Outcomes = perf.Confusion{TP: 150, FP: 50, TN: 250, FN: 50}
+		w.LabelDelays = []float64{60, 120, 3600}
+		for _, g := range []struct {
+			name string
+			d, o perf.Confusion
+		}{{"f", perf.Confusion{TP: 200, TN: 250}, perf.Confusion{TP: 80, FN: 20, TN: 100}}, {"m", perf.Confusion{TP: 150, TN: 300}, perf.Confusion{TP: 70, FN: 30, TN: 150}}} {
+			if w.Groups == nil {
+				w.Groups = map[string]map[string]*windows.Group{"gender": {}}
+			}
+			w.Groups["gender"][g.name] = &windows.Group{Decisions: g.d, Outcomes: g.o}
+		}
+		for i := range 400 {
+			w.Errors = append(w.Errors, windows.ErrorEvent{Time: t0.UnixMilli() + int64(i), ID: uint64(i), Err: i%4 == 0})
+		}
+		return w
+	}
+	full := NewEvaluator(DefaultPolicy(), nil).Evaluate(mk())
+	e := NewEvaluator(DefaultPolicy(), nil)
+	re := e.EvaluateLabels(mk())
+	if len(re) == 0 {
+		t.Fatal("no rows")
+	}
+	byKey := func(rows []Row) map[string]Row {
+		m := make(map[string]Row)
+		for _, r := range rows {
+			m[r.Family+"/"+r.Subject+"/"+r.Metric] = r
+		}
+		return m
+	}
+	fm := byKey(full)
+	for k, r := range byKey(re) {
+		switch r.Family {
+		case FamilyLabel, FamilyConcept:
+		case FamilyFairness:
+			if r.Metric != MetricTruePositiveRate && r.Metric != MetricOpportunityDiff {
+				t.Errorf("%s re-emitted: labels do not change it", k)
+			}
+		default:
+			t.Errorf("%s re-emitted: labels do not change it", k)
+		}
+		f, ok := fm[k]
+		if !ok {
+			t.Errorf("%s: not in the full evaluation", k)
+			continue
+		}
+		if r.Value != f.Value || r.Drifted != f.Drifted || r.NCurrent != f.NCurrent {
+			t.Errorf("%s: re-emitted %+v, full evaluation %+v", k, r, f)
+		}
+	}
+	for _, k := range []string{"label/label/label_delay_p50_s", "concept/performance/accuracy", "fairness/gender=f/true_positive_rate", "fairness/gender/equal_opportunity_diff", "concept/error_stream/adwin"} {
+		if _, ok := byKey(re)[k]; !ok {
+			t.Errorf("%s not re-emitted", k)
+		}
+	}
+	// More errors of the same window later: the detector rows count both.
+	more := mk()
+	more.Errors = more.Errors[:100]
+	again := byKey(e.EvaluateLabels(more))["concept/error_stream/adwin"]
+	if again.NCurrent != 500 {
+		t.Errorf("adwin over %d errors after two evaluations of 400 and 100", again.NCurrent)
+	}
+	other := mk()
+	other.Start = other.Start.Add(time.Hour)
+	if n := byKey(e.EvaluateLabels(other))["concept/error_stream/adwin"].NCurrent; n != 400 {
+		t.Errorf("another window's adwin row counts %d errors, want its own 400", n)
+	}
+}

@@ -1,0 +1,132 @@
+package windows
+
+import (
+	"bytes"
+	"encoding/gob"
+	"fmt"
+	"time"
+
+	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/consumer"
+	"github.com/driftwatch/driftwatch/stats"
+	"github.com/driftwatch/driftwatch/stats/perf"
+)
+
+// JoinState is what a sink kept of the late-label join (Closed.LabelBase,
+// Closed.Keys and Closed.Labels of earlier runs), for Config.RestoreLabels.
+type JoinState struct {
+	// Bases are label bases of closed windows (UnmarshalLabelBase).
+	Bases  []*Window
+	Keys   []PredictionKey
+	Labels []consumer.Label
+}
+
+// labelBaseV1 is the encoded form of a label base (MarshalLabelBase).
+type labelBaseV1 struct {
+	Model, Version    string
+	Start, End        time.Time
+	BaselineID        string
+	Records           int64
+	Decided, Selected int64
+	LabelNulls        int64
+	LabelCount        int64
+	LabelCategories   map[string]int64
+	Outcomes          perf.Confusion
+	ErrN              int64
+	ErrAbs, ErrSq     []float64
+	Groups            map[string]map[string]Group
+	MaxCategories     int
+}
+
+// MarshalLabelBase encodes a label base (Closed.LabelBase) for a sink to
+// keep with its window.
+func (w *Window) MarshalLabelBase() ([]byte, error) {
+	v := labelBaseV1{
+		Model: w.Model, Version: w.Version, Start: w.Start, End: w.End, BaselineID: w.Baseline.ID,
+		Records: w.Records, Decided: w.Decided, Selected: w.Selected,
+		LabelNulls: w.Labels.Nulls, LabelCount: w.Labels.Count, LabelCategories: w.Labels.Categories,
+		Outcomes: w.Outcomes, ErrN: w.ErrN, ErrAbs: w.ErrAbs.Partials(), ErrSq: w.ErrSq.Partials(),
+		MaxCategories: w.MaxCategories,
+	}
+	if len(w.Groups) > 0 {
+		v.Groups = make(map[string]map[string]Group, len(w.Groups))
+		for attr, gs := range w.Groups {
+			m := make(map[string]Group, len(gs))
+			for name, g := range gs {
+				m[name] = *g
+			}
+			v.Groups[attr] = m
+		}
+	}
+	var buf bytes.Buffer
+	buf.WriteByte(1) // format version
+	if err := gob.NewEncoder(&buf).Encode(&v); err != nil {
+		return nil, fmt.Errorf("encode label base of %s %s@%s: %w", w.Model, w.Version, w.Start.Format(time.RFC3339), err)
+	}
+	return buf.Bytes(), nil
+}
+
+// UnmarshalLabelBase decodes what MarshalLabelBase encoded; baseline
+// resolves the window's baseline id (nil: unknown, an error).
+func UnmarshalLabelBase(data []byte, baseline func(model, id string) *baselines.Baseline) (*Window, error) {
+	if len(data) == 0 || data[0] != 1 {
+		return nil, fmt.Errorf("decode label base: unknown format")
+	}
+	var v labelBaseV1
+	if err := gob.NewDecoder(bytes.NewReader(data[1:])).Decode(&v); err != nil {
+		return nil, fmt.Errorf("decode label base: %w", err)
+	}
+	b := baseline(v.Model, v.BaselineID)
+	if b == nil {
+		return nil, fmt.Errorf("decode label base of %s %s@%s: baseline %q is not loaded", v.Model, v.Version, v.Start.Format(time.RFC3339), v.BaselineID)
+	}
+	w := &Window{Key: Key{v.Model, v.Version}, Start: v.Start.UTC(), End: v.End.UTC(), Baseline: b, Records: v.Records,
+		Decided: v.Decided, Selected: v.Selected, Outcomes: v.Outcomes, ErrN: v.ErrN, MaxCategories: v.MaxCategories}
+	w.Labels = Feature{Nulls: v.LabelNulls, Count: v.LabelCount, Categories: v.LabelCategories}
+	if w.Labels.Categories == nil {
+		w.Labels.Categories = make(map[string]int64)
+	}
+	w.ErrAbs, w.ErrSq = sumOf(v.ErrAbs), sumOf(v.ErrSq)
+	for attr, gs := range v.Groups {
+		for name, g := range gs {
+			if wg := w.group(attr, name); wg != nil {
+				*wg = g
+			}
+		}
+	}
+	return w, nil
+}
+
+func sumOf(partials []float64) stats.Sum {
+	var s stats.Sum
+	for _, p := range partials {
+		s.Add(p)
+	}
+	return s
+}
+
+// restoreLabels replaces the join's state with st (at start, and after the
+// source lost its partitions: another instance may have joined labels
+// since). Labels in st are joined again without re-emitting anything: the
+// rows they changed were written when they arrived.
+func (a *Assigner) restoreLabels(st JoinState) {
+	if a.join == nil {
+		return
+	}
+	old := a.join.counts
+	j := newJoiner(a.join.cfg)
+	j.counts = old
+	for _, w := range st.Bases {
+		j.retained[windowID{w.Key, w.Start.UnixNano()}] = w
+	}
+	for _, k := range st.Keys {
+		j.keep(k)
+	}
+	for _, l := range st.Labels {
+		if e := j.label(l); e != nil {
+			e.fed = true // fed before the restart
+		}
+	}
+	j.counts = old
+	a.join = j
+}
