@@ -251,7 +251,10 @@ func (j *joiner) label(l consumer.Label) *joinEntry {
 		j.counts.BeyondHorizon++
 		return nil
 	}
-	e.label, e.labelT, e.labelled, e.fed = text, t, true, false
+	// The same label again (read again after a restart) re-emits its
+	// windows but is not a new error for the detectors.
+	again := e.labelled && e.label == text && e.labelT == t
+	e.label, e.labelT, e.labelled, e.fed = text, t, true, e.fed && again
 	j.counts.Joined++
 	return e
 }

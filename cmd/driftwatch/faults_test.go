@@ -1000,21 +1000,28 @@ func TestLateLabelsEndToEnd(t *testing.T) {
 	if len(early) == 0 || len(late) < 2 {
 		t.Fatalf("%d labels before the data's end, %d after: the scenario has no late labels", len(early), len(late))
 	}
+	began := time.Now()
+	phase := func(what string) { t.Logf("%6.1fs %s", time.Since(began).Seconds(), what) }
 	r.produce(seq(r.scen.Windows)...)
 	r.produceLabels(early)
 	r.produceClosers()
 	d := r.start()
 	total := r.scen.Windows * len(r.scen.Models)
 	r.waitWindows(d, total)
+	phase("every window committed")
 	r.waitLabels(d, len(early))
+	phase("early labels stored")
 	r.produceLabels(late[:len(late)/2])
 	r.waitLabels(d, len(early)+len(late)/2)
+	phase("first half of the late labels stored")
 	_ = d.signal(syscall.SIGKILL)
 	r.mustCheckCommitted()
 	d = r.start()
 	r.waitLog("late-label join read back", 2) // once per start
+	phase("restarted, join read back")
 	r.produceLabels(late[len(late)/2:])
 	r.waitLabels(d, len(early)+len(late))
+	phase("every label stored")
 	r.waitDeadLetters(d)
 	if err := d.signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())

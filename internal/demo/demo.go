@@ -41,7 +41,9 @@ import (
 const (
 	Topic           = "predictions"
 	DeadLetterTopic = "predictions.dlq"
+	LabelsTopic     = "labels"
 	partitions      = 3
+	demoLabelShare  = 0.3 // of the fraud model's predictions, labelled 15 min to 4 h later
 )
 
 // Options configure a demo run. The zero value is the documented demo.
@@ -91,6 +93,13 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 	// The stream ends at the last full window before now, so every window
 	// is in the past and none is ahead of the clock.
 	scen.Start = begin.UTC().Truncate(scen.Window).Add(-time.Duration(scen.Windows) * scen.Window)
+	// Ground truth for a share of the fraud model's predictions comes
+	// later, on the labels topic, as chargebacks would.
+	for i := range scen.Models {
+		if m := &scen.Models[i]; m.Name == "fraud" {
+			m.LabelShare, m.LabelDelay = demoLabelShare, [2]time.Duration{15 * time.Minute, 4 * time.Hour}
+		}
+	}
 	if err := scen.Validate(); err != nil {
 		return nil, fmt.Errorf("demo scenario: %w", err)
 	}
@@ -105,7 +114,8 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 		return nil, fmt.Errorf("remove old demo metrics: %w", err)
 	}
 
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, Topic), kfake.SeedTopics(1, DeadLetterTopic))
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, Topic), kfake.SeedTopics(1, DeadLetterTopic),
+		kfake.SeedTopics(partitions, LabelsTopic), kfake.SeedTopics(1, LabelsTopic+".dlq"))
 	if err != nil {
 		return nil, fmt.Errorf("start embedded kafka broker: %w", err)
 	}
@@ -125,6 +135,7 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 			m.Name, m.Version, len(m.Features), strings.Join(expected[m.Name], " and "),
 			scen.Start.Add(time.Duration(from)*scen.Window).Format("15:04"), from+1, scen.Windows)
 	}
+	fmt.Fprintf(w, "            fraud's ground truth for %.0f%% of its predictions arrives 15 min to 4 h later on topic %q\n", demoLabelShare*100, LabelsTopic)
 
 	base := make(map[string]*baselines.Baseline, len(scen.Models))
 	for _, m := range scen.Models {
@@ -149,7 +160,7 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 	until := make(chan map[consumer.TopicPartition]int64, 1)
 	src, err := consumer.NewKafka(memory.DefaultAllocator, log, consumer.KafkaConfig{
 		Topic: Topic, DeadLetterTopic: DeadLetterTopic, Group: "driftwatch-demo",
-		Baselines: base, MaxFuture: time.Hour, Now: opts.Now, Until: until,
+		Baselines: base, MaxFuture: time.Hour, Now: opts.Now, Until: until, LabelsTopic: LabelsTopic,
 	}, kgo.SeedBrokers(brokers...), kgo.ClientID("driftwatch-demo"))
 	if err != nil {
 		return nil, err
@@ -159,7 +170,7 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 	var mu sync.Mutex
 	p := &pipeline.Pipeline{
 		Source:    src,
-		Windows:   windows.Config{Size: scen.Window, Lateness: 10 * time.Minute, FlushAtEnd: true},
+		Windows:   windows.Config{Size: scen.Window, Lateness: 10 * time.Minute, FlushAtEnd: true, Labels: &windows.LabelConfig{}},
 		Evaluator: drift.NewEvaluator(drift.DefaultPolicy(), nil),
 		Sink:      sink,
 		Log:       log,
@@ -264,6 +275,9 @@ func produce(ctx context.Context, brokers []string, scen synth.Config, until cha
 	)
 	err = scen.Generate(func(m synth.Message) error {
 		rec := &kgo.Record{Topic: Topic, Key: m.Key, Value: m.Value, Timestamp: m.Time}
+		if m.Label {
+			rec.Topic = LabelsTopic
+		}
 		cl.Produce(ctx, rec, func(r *kgo.Record, err error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -344,6 +358,10 @@ func summarize(w io.Writer, o *Outcome, elapsed time.Duration, dir string) {
 		fmt.Fprintf(w, "            read back from %s, reason in header %q: %s\n", DeadLetterTopic, consumer.HeaderReason, strings.Join(dl, ", "))
 	}
 	fmt.Fprintf(w, "  windows   %d closed, %d records later than the allowed lateness\n", c.Windows.Closed, c.Windows.Late)
+	if l := c.Windows.Labels; l.Received > 0 {
+		fmt.Fprintf(w, "  labels    %s late labels read from %q, %s joined to their predictions; %d closed windows re-evaluated with them (label, concept and fairness rows re-emitted as a newer version)\n",
+			report.Thousands(l.Received), LabelsTopic, report.Thousands(l.Joined), l.Relabelled)
+	}
 
 	expected := o.Scenario.Expected()
 	for _, m := range o.Scenario.Models {
@@ -365,7 +383,7 @@ func summarize(w io.Writer, o *Outcome, elapsed time.Duration, dir string) {
 			m.Name, hits, len(expected[m.Name])*drifted, len(expected[m.Name]), drifted, falseAlarms,
 			len(m.Features)*o.Scenario.Windows-len(expected[m.Name])*drifted)
 	}
-	fmt.Fprintf(w, "\n  files     %s (%s metric rows, one per window, subject and metric)\n", o.MetricsPath, report.Thousands(o.Rows))
+	fmt.Fprintf(w, "\n  files     %s (%s metric rows, one per window, subject and metric, then newer versions of those late labels changed: the last of a key counts)\n", o.MetricsPath, report.Thousands(o.Rows))
 	fmt.Fprintf(w, "            %s (baselines), %s (training data they came from)\n",
 		filepath.Join(dir, "baselines"), filepath.Join(dir, "reference"))
 	fmt.Fprintf(w, "  next      driftwatch replay --baselines %s --input your-log.jsonl --output rows.jsonl\n", filepath.Join(dir, "baselines"))

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -61,6 +62,8 @@ type Result struct {
 	// are then their new label-derived rows.
 	Relabel []*windows.Window
 	Rows    []drift.Row
+
+	detectors []drift.DetectorState // kept with the rows, where the sink keeps them
 }
 
 // Pipeline is one run of the stages. Set the fields, then call Run once.
@@ -89,12 +92,13 @@ type Pipeline struct {
 	// joined keep their baseline by id there).
 	BaselineByID func(model, id string) *baselines.Baseline
 
-	assigner *windows.Assigner
-	observe  func([]drift.Row) // set by RegisterMetrics: committed rows that feed gauges
-	audit    chan auditEntry
-	running  chan struct{} // closed when Run's stages stop
-	failing  atomic.Int64  // unix nanos since the sink has been failing; 0 when healthy
-	failures atomic.Int64  // failed commit attempts
+	assigner      *windows.Assigner
+	keepDetectors bool              // the sink keeps the detectors' state (detectorAppender)
+	observe       func([]drift.Row) // set by RegisterMetrics: committed rows that feed gauges
+	audit         chan auditEntry
+	running       chan struct{} // closed when Run's stages stop
+	failing       atomic.Int64  // unix nanos since the sink has been failing; 0 when healthy
+	failures      atomic.Int64  // failed commit attempts
 }
 
 // Retry is the backoff of failed sink commits: exponential from Initial,
@@ -148,8 +152,20 @@ func (p *Pipeline) Start(ctx context.Context) error {
 			return fmt.Errorf("read committed windows: %w", err)
 		}
 		p.Windows.Resume = done
-		p.Windows.Refresh = func() (map[windows.Key]time.Time, error) { return r.Committed(ctx) }
+		p.Windows.Refresh = func() (map[windows.Key]time.Time, error) {
+			// Another instance may have fed the detectors meanwhile.
+			if err := p.restoreDetectors(ctx); err != nil {
+				return nil, err
+			}
+			return r.Committed(ctx)
+		}
 	}
+	if err := p.restoreDetectors(ctx); err != nil {
+		return err
+	}
+	app := p.Sink.Appender(ctx)
+	_, p.keepDetectors = app.(detectorAppender)
+	_ = app.Rollback()
 	if l, ok := p.Sink.(labelLoader); ok && p.Windows.Labels != nil && p.BaselineByID != nil {
 		horizon := p.Windows.Labels.Horizon
 		if horizon <= 0 {
@@ -216,6 +232,10 @@ func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 			}
 		}
 		alerts.Classify(res.Rows)
+		if err := p.detectorStates(&res); err != nil {
+			c.Ack(err)
+			return err
+		}
 		if err := p.writeRetrying(ctx, res, &c); err != nil {
 			c.Ack(err)
 			return err
@@ -276,6 +296,57 @@ type windowAppender interface {
 	AppendWindow(sinks.WindowSummary) error
 }
 
+// detectorAppender is an Appender that also keeps the error-stream
+// detectors' state (sinks/clickhouse), read back through detectorLoader.
+type detectorAppender interface {
+	AppendDetectorStates([]drift.DetectorState) error
+}
+
+// detectorLoader is a sink that reads back what detectorAppender kept.
+type detectorLoader interface {
+	LoadDetectorStates(ctx context.Context) ([]drift.DetectorState, error)
+}
+
+// detectorStates sets res.detectors to the state, after res's evaluation,
+// of the detectors that read errors in it, when the sink keeps them.
+func (p *Pipeline) detectorStates(res *Result) error {
+	if !p.keepDetectors {
+		return nil
+	}
+	var keys []windows.Key
+	for _, w := range append([]*windows.Window{res.Window}, res.Relabel...) {
+		if w != nil && len(w.Errors) > 0 && !slices.Contains(keys, w.Key) {
+			keys = append(keys, w.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	var err error
+	res.detectors, err = p.Evaluator.DetectorStates(keys)
+	return err
+}
+
+// restoreDetectors gives the evaluator back the detectors' states the sink
+// kept.
+func (p *Pipeline) restoreDetectors(ctx context.Context) error {
+	l, ok := p.Sink.(detectorLoader)
+	if !ok {
+		return nil
+	}
+	states, err := l.LoadDetectorStates(ctx)
+	if err == nil {
+		err = p.Evaluator.RestoreDetectors(states)
+	}
+	if err != nil {
+		return fmt.Errorf("read back the error-stream detectors: %w", err)
+	}
+	if p.Log != nil && len(states) > 0 {
+		p.Log.Info("error-stream detectors read back", "model_versions", len(states))
+	}
+	return nil
+}
+
 // labelAppender is an Appender that also keeps what the late-label join
 // needs to go on after a restart (sinks/clickhouse): the predictions
 // awaiting labels and the labels received, read back through
@@ -314,6 +385,11 @@ func (p *Pipeline) write(res Result, c *windows.Closed) error {
 	}
 	if err := app.Append(rows...); err != nil {
 		return fail(fmt.Errorf("append %d rows of %s: %w", len(rows), what, err))
+	}
+	if da, ok := app.(detectorAppender); ok && len(res.detectors) > 0 {
+		if err := da.AppendDetectorStates(res.detectors); err != nil {
+			return fail(fmt.Errorf("append detector states of %s: %w", what, err))
+		}
 	}
 	if summarize {
 		s := sinks.WindowSummary{Model: w.Model, Version: w.Version, Start: w.Start, End: w.End, BaselineID: w.Baseline.ID, Records: w.Records}

@@ -42,6 +42,9 @@ func (p *Printer) Window(res pipeline.Result) {
 		return
 	}
 	w := res.Window
+	if w == nil {
+		return // closed windows re-evaluated with late labels: their verdict line stands
+	}
 	fmt.Fprintf(p.w, "%-17s %-15s %7s  %s\n", w.Start.Format("2006-01-02 15:04"), w.Model+" "+w.Version,
 		Thousands(w.Records), Verdict(res.Rows))
 }

@@ -351,13 +351,14 @@ const summaryColumns = "model, model_version, window_start, window_end, baseline
 func (s *Sink) Appender(ctx context.Context) sinks.Appender { return &appender{s: s, ctx: ctx} }
 
 type appender struct {
-	s      *Sink
-	ctx    context.Context
-	rows   []drift.Row
-	wins   []sinks.WindowSummary
-	keys   []windows.PredictionKey
-	labels []consumer.Label
-	done   bool
+	s         *Sink
+	ctx       context.Context
+	rows      []drift.Row
+	wins      []sinks.WindowSummary
+	keys      []windows.PredictionKey
+	labels    []consumer.Label
+	detectors []drift.DetectorState
+	done      bool
 }
 
 // errInvalidRow marks rows the table cannot hold as given; retrying them
@@ -453,8 +454,8 @@ func (a *appender) Commit() error {
 		return errors.New("commit to drift_metrics: appender already committed or rolled back")
 	}
 	a.done = true
-	defer func() { a.rows, a.wins, a.keys, a.labels = nil, nil, nil, nil }()
-	if len(a.rows) == 0 && len(a.wins) == 0 && len(a.keys) == 0 && len(a.labels) == 0 {
+	defer func() { a.rows, a.wins, a.keys, a.labels, a.detectors = nil, nil, nil, nil, nil }()
+	if len(a.rows) == 0 && len(a.wins) == 0 && len(a.keys) == 0 && len(a.labels) == 0 && len(a.detectors) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(a.ctx, a.s.cfg.CommitTimeout)
@@ -469,6 +470,11 @@ func (a *appender) Commit() error {
 	if len(a.keys) > 0 {
 		if err := a.s.insertKeys(ctx, a.keys, version); err != nil {
 			return fmt.Errorf("insert %d prediction keys into prediction_keys: %w", len(a.keys), err)
+		}
+	}
+	if len(a.detectors) > 0 {
+		if err := a.s.insertDetectorStates(ctx, a.detectors, version); err != nil {
+			return fmt.Errorf("insert %d detector states into detector_state: %w", len(a.detectors), err)
 		}
 	}
 	if len(a.labels) > 0 {
@@ -486,7 +492,7 @@ func (a *appender) Commit() error {
 
 func (a *appender) Rollback() error {
 	a.done = true
-	a.rows, a.wins, a.keys, a.labels = nil, nil, nil, nil
+	a.rows, a.wins, a.keys, a.labels, a.detectors = nil, nil, nil, nil, nil
 	return nil
 }
 

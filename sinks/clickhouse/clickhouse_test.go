@@ -94,7 +94,7 @@ func TestMigrationsOrdered(t *testing.T) {
 		}
 		names = append(names, m.Name)
 	}
-	want := []string{"drift_metrics", "window_summaries", "baselines", "dead_letters", "alert_history", "label_join"}
+	want := []string{"drift_metrics", "window_summaries", "baselines", "dead_letters", "alert_history", "label_join", "detector_state"}
 	if !slices.Equal(names, want) {
 		t.Errorf("migrations = %v, want %v", names, want)
 	}
@@ -184,8 +184,8 @@ func TestSchemaGates(t *testing.T) {
 			t.Errorf("18.16 schema uses %s", s)
 		}
 	}
-	if n := strings.Count(old, "ENGINE = ReplacingMergeTree(inserted_at)"); n != 7 {
-		t.Errorf("18.16 schema has %d ReplacingMergeTree(inserted_at) tables, want 7", n)
+	if n := strings.Count(old, "ENGINE = ReplacingMergeTree(inserted_at)"); n != 8 {
+		t.Errorf("18.16 schema has %d ReplacingMergeTree(inserted_at) tables, want 8", n)
 	}
 	cur := render(t, FeaturesFor(Version{24, 8, 0}))
 	for _, s := range newer {
@@ -214,6 +214,7 @@ func TestSchemaGates(t *testing.T) {
 			"baselines":        baselineColumns,
 			"prediction_keys":  keyColumns,
 			"labels":           labelColumns,
+			"detector_state":   detectorColumns,
 		} {
 			ddl := schema[strings.Index(schema, "CREATE TABLE IF NOT EXISTS "+table+" "):]
 			ddl = ddl[:strings.Index(ddl, "ENGINE")]

@@ -345,7 +345,7 @@ func TestIntegrationMigrationRerun(t *testing.T) {
 		"DROP TABLE prediction_keys",
 		"DROP TABLE labels",
 		"CREATE TABLE schema_migrations_kept AS schema_migrations",
-		"INSERT INTO schema_migrations_kept SELECT * FROM schema_migrations WHERE version < 6",
+		"INSERT INTO schema_migrations_kept SELECT * FROM schema_migrations WHERE version != 6",
 		"DROP TABLE schema_migrations",
 		"RENAME TABLE schema_migrations_kept TO schema_migrations",
 	} {
@@ -400,5 +400,40 @@ func BenchmarkIntegrationLoadLabelJoin(b *testing.B) {
 		if err != nil || len(st.Keys) != nKeys || len(st.Labels) != nLabels {
 			b.Fatalf("LoadLabelJoin = %d keys, %d labels, %v", len(st.Keys), len(st.Labels), err)
 		}
+	}
+}
+
+// TestIntegrationDetectorState: detector states written in commits read
+// back newest per model version, bytes unchanged, a retried commit
+// changing nothing.
+func TestIntegrationDetectorState(t *testing.T) {
+	cfg, _ := freshDatabase(t)
+	s := openSink(t, cfg, WithClock(stepClock()))
+	ctx := context.Background()
+	commit := func(states ...drift.DetectorState) {
+		t.Helper()
+		a := s.Appender(ctx).(interface {
+			sinks.Appender
+			AppendDetectorStates([]drift.DetectorState) error
+		})
+		if err := a.AppendDetectorStates(states); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fraud, churn := windows.Key{Model: "fraud", Version: "1.4.2"}, windows.Key{Model: "churn", Version: "2.0.1"}
+	commit(drift.DetectorState{Key: fraud, State: []byte{1, 0, 255, 'a'}}, drift.DetectorState{Key: churn, State: []byte{1, 2}})
+	commit(drift.DetectorState{Key: fraud, State: []byte{1, 9, 0, 0}})
+	commit(drift.DetectorState{Key: fraud, State: []byte{1, 9, 0, 0}}) // a retry
+	got, err := s.LoadDetectorStates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(a, b drift.DetectorState) int { return strings.Compare(a.Key.Model, b.Key.Model) })
+	want := []drift.DetectorState{{Key: churn, State: []byte{1, 2}}, {Key: fraud, State: []byte{1, 9, 0, 0}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("detector states %v, want %v", got, want)
 	}
 }

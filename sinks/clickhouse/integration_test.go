@@ -94,14 +94,14 @@ func count(t *testing.T, conn driver.Conn, query string) uint64 {
 func TestIntegrationMigrateTwice(t *testing.T) {
 	cfg, conn := freshDatabase(t)
 	s := openSink(t, cfg)
-	if got, want := s.Applied(), []int{1, 2, 3, 4, 5, 6}; !slices.Equal(got, want) {
+	if got, want := s.Applied(), []int{1, 2, 3, 4, 5, 6, 7}; !slices.Equal(got, want) {
 		t.Errorf("first Open applied %v, want %v", got, want)
 	}
 	again := openSink(t, cfg)
 	if got := again.Applied(); len(got) != 0 {
 		t.Errorf("second Open applied %v, want nothing", got)
 	}
-	if n := count(t, conn, "SELECT count() FROM schema_migrations"); n != 6 {
+	if n := count(t, conn, "SELECT count() FROM schema_migrations"); n != 7 {
 		t.Errorf("schema_migrations holds %d rows, want 6", n)
 	}
 	var tables []string
@@ -117,7 +117,7 @@ func TestIntegrationMigrateTwice(t *testing.T) {
 		tables = append(tables, n)
 	}
 	rows.Close()
-	want := []string{"alert_history", "baselines", "dead_letters", "drift_metrics", "drift_metrics_latest", "labels", "prediction_keys", "schema_migrations", "window_summaries"}
+	want := []string{"alert_history", "baselines", "dead_letters", "detector_state", "drift_metrics", "drift_metrics_latest", "labels", "prediction_keys", "schema_migrations", "window_summaries"}
 	if !slices.Equal(tables, want) {
 		t.Errorf("tables = %v, want %v (and no leftover lock)", tables, want)
 	}
@@ -150,11 +150,11 @@ func TestIntegrationConcurrentOpen(t *testing.T) {
 		}
 		total += len(applied[i])
 	}
-	if total != 6 {
-		t.Errorf("instances applied %v between them, want each of 6 migrations once", applied)
+	if total != 7 {
+		t.Errorf("instances applied %v between them, want each of 7 migrations once", applied)
 	}
-	if got := count(t, conn, "SELECT count() FROM schema_migrations"); got != 6 {
-		t.Errorf("schema_migrations holds %d rows, want 6", got)
+	if got := count(t, conn, "SELECT count() FROM schema_migrations"); got != 7 {
+		t.Errorf("schema_migrations holds %d rows, want 7", got)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/driftwatch/driftwatch/internal/pipeline"
 	"github.com/driftwatch/driftwatch/sinks"
 	"github.com/driftwatch/driftwatch/sinks/clickhouse"
+	"github.com/driftwatch/driftwatch/stats/drift"
 	"github.com/driftwatch/driftwatch/windows"
 )
 
@@ -34,6 +35,7 @@ var (
 // labelAppender).
 var _ interface {
 	LoadLabelJoin(context.Context, time.Duration, func(model, id string) *baselines.Baseline) (windows.JoinState, int, error)
+	LoadDetectorStates(context.Context) ([]drift.DetectorState, error)
 } = (*clickhouse.Sink)(nil)
 
 func TestAppenderCapabilities(t *testing.T) {
@@ -48,5 +50,10 @@ func TestAppenderCapabilities(t *testing.T) {
 		AppendLabels([]consumer.Label) error
 	}); !ok {
 		t.Error("the appender has no AppendPredictionKeys or AppendLabels")
+	}
+	if _, ok := a.(interface {
+		AppendDetectorStates([]drift.DetectorState) error
+	}); !ok {
+		t.Error("the appender has no AppendDetectorStates")
 	}
 }

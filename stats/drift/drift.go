@@ -56,6 +56,7 @@
 package drift
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -253,13 +254,6 @@ type Evaluator struct {
 	mu        sync.Mutex
 	groups    map[groupKey][]int // PSI groups of a baseline feature's bins
 	detectors map[windows.Key]*errorDetectors
-	signalled map[windowKey]*windowSignals
-}
-
-// windowKey names one window of one model version.
-type windowKey struct {
-	windows.Key
-	start int64
 }
 
 // windowSignals is what the detectors did on one window's errors so far:
@@ -276,6 +270,39 @@ type errorDetectors struct {
 	adwin *stream.ADWIN
 	ph    *stream.PageHinkley
 	ddm   *stream.DDM
+	// signalled holds, by window start (unix ns), what the detectors did
+	// on each recent window's errors (at most maxSignalWindows windows).
+	signalled map[int64]*windowSignals
+}
+
+// maxSignalWindows bounds the windows per model version whose detector
+// signals are kept for late labels: more than a week of hourly windows.
+const maxSignalWindows = 1000
+
+func newErrorDetectors() *errorDetectors {
+	return &errorDetectors{
+		adwin:     stream.NewADWIN(stream.DefaultADWINConfig()),
+		ph:        stream.NewPageHinkley(stream.DefaultPageHinkleyConfig()),
+		ddm:       stream.NewDDM(stream.DefaultDDMConfig()),
+		signalled: make(map[int64]*windowSignals),
+	}
+}
+
+// window returns the signals of the window starting at start, making room
+// for it by forgetting the oldest windows.
+func (d *errorDetectors) window(start int64) *windowSignals {
+	if s := d.signalled[start]; s != nil {
+		return s
+	}
+	if len(d.signalled) >= maxSignalWindows {
+		starts := slices.Sorted(maps.Keys(d.signalled))
+		for _, old := range starts[:len(starts)-maxSignalWindows/2] {
+			delete(d.signalled, old)
+		}
+	}
+	s := &windowSignals{}
+	d.signalled[start] = s
+	return s
 }
 
 type groupKey struct {
@@ -285,7 +312,7 @@ type groupKey struct {
 
 // NewEvaluator returns an Evaluator using def, or perModel[model] where set.
 func NewEvaluator(def Policy, perModel map[string]Policy) *Evaluator {
-	return &Evaluator{def: def, perModel: perModel, groups: make(map[groupKey][]int), detectors: make(map[windows.Key]*errorDetectors), signalled: make(map[windowKey]*windowSignals)}
+	return &Evaluator{def: def, perModel: perModel, groups: make(map[groupKey][]int), detectors: make(map[windows.Key]*errorDetectors)}
 }
 
 func (e *Evaluator) policy(model string) *Policy {
@@ -576,7 +603,8 @@ const (
 // when they become known: a window's at its close, those of labels that
 // arrive later with the window's re-evaluation (EvaluateLabels), each batch
 // in event-time order. Replay and Kafka feed them alike when labels come
-// alike; the detectors start afresh when driftwatch restarts.
+// alike. A sink that keeps DetectorStates lets a restarted job go on
+// from where the detectors were (RestoreDetectors).
 func (e *Evaluator) appendDetectors(rows []Row, head Row, w *windows.Window) []Row {
 	if len(w.Errors) == 0 {
 		return rows
@@ -588,22 +616,10 @@ func (e *Evaluator) appendDetectors(rows []Row, head Row, w *windows.Window) []R
 		if len(e.detectors) > 100_000 {
 			clear(e.detectors) // model versions come and go; never grow without bound
 		}
-		d = &errorDetectors{
-			adwin: stream.NewADWIN(stream.DefaultADWINConfig()),
-			ph:    stream.NewPageHinkley(stream.DefaultPageHinkleyConfig()),
-			ddm:   stream.NewDDM(stream.DefaultDDMConfig()),
-		}
+		d = newErrorDetectors()
 		e.detectors[w.Key] = d
 	}
-	wk := windowKey{w.Key, w.Start.UnixNano()}
-	s := e.signalled[wk]
-	if s == nil {
-		if len(e.signalled) > 100_000 {
-			clear(e.signalled)
-		}
-		s = &windowSignals{}
-		e.signalled[wk] = s
-	}
+	s := d.window(w.Start.UnixNano())
 	for _, ev := range w.Errors {
 		x := 0.0
 		if ev.Err {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -125,5 +126,56 @@ func TestEvaluateLabels(t *testing.T) {
 	other.Start = other.Start.Add(time.Hour)
 	if n := byKey(e.EvaluateLabels(other))["concept/error_stream/adwin"].NCurrent; n != 400 {
 		t.Errorf("another window's adwin row counts %d errors, want its own 400", n)
+	}
+}
+
+// TestDetectorStatesRestore: an evaluator restored from another's detector
+// states goes on exactly as the other does: the same detector rows for
+// later windows and for later errors of earlier windows.
+func TestDetectorStatesRestore(t *testing.T) {
+	mk := func(start time.Time, n int, rate float64) *windows.Window {
+		w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+		w.Start, w.End = start, start.Add(time.Hour)
+		for i := range n {
+			w.Errors = append(w.Errors, windows.ErrorEvent{Time: start.UnixMilli() + int64(i), ID: uint64(i), Err: float64(i%100) < rate*100})
+		}
+		return w
+	}
+	detectorRows := func(rows []Row) []Row {
+		var out []Row
+		for _, r := range rows {
+			if r.Subject == "error_stream" {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	a := NewEvaluator(DefaultPolicy(), nil)
+	a.Evaluate(mk(t0, 1500, 0.1))
+	a.Evaluate(mk(t0.Add(time.Hour), 1500, 0.15))
+	key := windows.Key{Model: "m", Version: "1"}
+	states, err := a.DetectorStates([]windows.Key{key, {Model: "unseen", Version: "1"}})
+	if err != nil || len(states) != 1 {
+		t.Fatalf("states %d, err %v", len(states), err)
+	}
+	b := NewEvaluator(DefaultPolicy(), nil)
+	if err := b.RestoreDetectors(states); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []func(e *Evaluator) []Row{
+		func(e *Evaluator) []Row { return e.Evaluate(mk(t0.Add(2*time.Hour), 2000, 0.6)) },
+		func(e *Evaluator) []Row { return e.EvaluateLabels(mk(t0.Add(time.Hour), 300, 0.7)) }, // late errors of the second window
+	} {
+		ra, rb := detectorRows(step(a)), detectorRows(step(b))
+		if len(ra) != 3 || !reflect.DeepEqual(ra, rb) {
+			t.Errorf("restored evaluator's detector rows\n%+v\nthe original's\n%+v", rb, ra)
+		}
+	}
+	if n := find(t, detectorRows(b.EvaluateLabels(mk(t0, 10, 0.1))), FamilyConcept, "error_stream", MetricADWIN).NCurrent; n != 1510 {
+		t.Errorf("first window's detector rows count %d errors after a restore and 10 more, want 1510", n)
+	}
+	bad := []DetectorState{{Key: key, State: []byte{1, 2, 3}}}
+	if err := b.RestoreDetectors(bad); err == nil {
+		t.Error("garbage restored without an error")
 	}
 }

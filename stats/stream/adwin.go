@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"encoding"
 	"fmt"
 	"math"
 )
@@ -15,8 +16,8 @@ type ADWINConfig struct {
 	// every value). Default 32.
 	Clock int
 	// MaxBuckets is the number M of buckets of each size kept before the
-	// two oldest of that size are merged (ADWIN2 exponential histogram).
-	// Default 5.
+	// two oldest of that size are merged (ADWIN2 exponential histogram),
+	// at most 1024 (adwinMaxBuckets). Default 5.
 	MaxBuckets int
 	// MinWindowLength is the minimum number of values in each of the two
 	// sub-windows for a cut to be tested. Default 5.
@@ -41,6 +42,8 @@ func (c ADWINConfig) Validate() error {
 		return fmt.Errorf("adwin: clock %d < 1", c.Clock)
 	case c.MaxBuckets < 1:
 		return fmt.Errorf("adwin: max_buckets %d < 1", c.MaxBuckets)
+	case c.MaxBuckets > adwinMaxBuckets:
+		return fmt.Errorf("adwin: max_buckets %d > %d", c.MaxBuckets, adwinMaxBuckets)
 	case c.MinWindowLength < 1:
 		return fmt.Errorf("adwin: min_window_length %d < 1", c.MinWindowLength)
 	case c.GracePeriod < 1:
@@ -48,6 +51,18 @@ func (c ADWINConfig) Validate() error {
 	}
 	return nil
 }
+
+// adwinMaxBuckets bounds ADWINConfig.MaxBuckets. River sets no bound, but
+// NewADWIN preallocates 40·(MaxBuckets+1) buckets of 16 bytes (656 kB at
+// this bound), and UnmarshalBinary allocates the same from a few bytes of
+// untrusted input, so the bound keeps that allocation small. The
+// histogram's relative error is about 1/MaxBuckets; River's default is 5.
+const adwinMaxBuckets = 1 << 10
+
+// adwinMaxRows bounds the number of bucket rows UnmarshalBinary accepts.
+// The top row of a window is never empty, so r rows hold at least
+// 2^(r−1) values: 64 rows are more than any stream reaches.
+const adwinMaxRows = 64
 
 // adwinPreallocRows is the number of bucket rows allocated up front. Row i
 // holds buckets of 2^i values, so 40 rows cover windows of more than 2^40
@@ -282,4 +297,170 @@ func (a *ADWIN) cut(n0, n1, deltaMean float64) bool {
 	m := 1/(n0-minLen+1) + 1/(n1-minLen+1)
 	eps := math.Sqrt(2*m*(a.variance/a.width)*dp) + 2.0/3.0*dp*m
 	return math.Abs(deltaMean) > eps
+}
+
+// ADWIN encodes its state in the package's binary format (state.go).
+var (
+	_ encoding.BinaryMarshaler   = (*ADWIN)(nil)
+	_ encoding.BinaryAppender    = (*ADWIN)(nil)
+	_ encoding.BinaryUnmarshaler = (*ADWIN)(nil)
+)
+
+// MarshalBinary encodes the detector's whole state, configuration
+// included, so that UnmarshalBinary into a zero ADWIN gives a detector
+// that goes on exactly as this one would (same Update results, same
+// accessors). The encoding takes 83 + 8·rows + 16·buckets bytes: 1443
+// bytes for a window of 10^6 values with the defaults (18 rows). It
+// returns an error only for an ADWIN not built by NewADWIN or
+// UnmarshalBinary.
+func (a *ADWIN) MarshalBinary() ([]byte, error) {
+	return a.AppendBinary(make([]byte, 0, a.encodedLen()))
+}
+
+// AppendBinary appends the encoding of MarshalBinary to b. Layout after
+// the type byte 'A' and version byte 1 (state.go):
+//
+//	Delta (float64) | Clock | MaxBuckets | MinWindowLength | GracePeriod
+//	(int64 each) | total | variance | width (float64 each) | tick (int64) |
+//	pending reset (bool) | rows (int64) | each row, smallest buckets first:
+//	its bucket count (int64), then per bucket, oldest first, its total
+//	and variance (float64 each).
+func (a *ADWIN) AppendBinary(b []byte) ([]byte, error) {
+	if err := a.checkState(); err != nil {
+		return b, encodeError("adwin", err)
+	}
+	return a.appendState(b), nil
+}
+
+func (a *ADWIN) encodedLen() int {
+	n := stateHeaderLen + 8*10 + 1 + 8*len(a.cur)
+	for _, c := range a.cur {
+		n += 16 * c
+	}
+	return n
+}
+
+// appendState appends the encoding without checking the state.
+func (a *ADWIN) appendState(b []byte) []byte {
+	c := a.cfg
+	b = appendHeader(b, tagADWIN)
+	b = appendFloats(b, c.Delta)
+	b = appendInts(b, c.Clock, c.MaxBuckets, c.MinWindowLength, c.GracePeriod)
+	b = appendFloats(b, a.total, a.variance, a.width)
+	b = appendInts(b, a.tick)
+	b = appendBools(b, a.pendingReset)
+	b = appendInts(b, len(a.cur))
+	stride := c.MaxBuckets + 1
+	for row, n := range a.cur {
+		b = appendInts(b, n)
+		for i := row * stride; i < row*stride+n; i++ {
+			b = appendFloats(b, a.totals[i], a.vars[i])
+		}
+	}
+	return b
+}
+
+// UnmarshalBinary replaces a's state with the one MarshalBinary encoded in
+// data. It rejects, with an error and a unchanged, data that is not such
+// an encoding: another detector's, an unknown format version, truncated
+// or trailing bytes, a configuration that fails Validate, or an
+// inconsistent window (more than 64 rows, a row with more than MaxBuckets
+// buckets, an empty top row, a width other than the buckets' count or
+// above 2^53, more values than updates, non-finite sums). It allocates what NewADWIN does,
+// at most 656 kB, plus 16 bytes per encoded bucket, so it is safe on
+// untrusted input.
+func (a *ADWIN) UnmarshalBinary(data []byte) error {
+	d := newStateDecoder(data, tagADWIN)
+	var t ADWIN
+	c := &t.cfg
+	c.Delta = d.float()
+	c.Clock, c.MaxBuckets, c.MinWindowLength, c.GracePeriod = d.int(), d.int(), d.int(), d.int()
+	t.total, t.variance, t.width = d.float(), d.float(), d.float()
+	t.tick = d.int()
+	t.pendingReset = d.bool()
+	rows := d.int()
+	if d.err == nil {
+		d.check(c.Validate())
+	}
+	if d.err == nil && (rows < 1 || rows > adwinMaxRows) {
+		d.errorf("%d bucket rows outside [1, %d]", rows, adwinMaxRows)
+	}
+	if d.err != nil {
+		return d.finish()
+	}
+	stride := c.MaxBuckets + 1
+	capRows := max(rows, adwinPreallocRows)
+	t.cur = make([]int, rows, capRows)
+	t.totals = make([]float64, rows*stride, capRows*stride)
+	t.vars = make([]float64, rows*stride, capRows*stride)
+	for row := range t.cur {
+		n := d.int()
+		if d.err == nil && (n < 0 || n > c.MaxBuckets) {
+			d.errorf("row %d holds %d buckets, outside [0, %d]", row, n, c.MaxBuckets)
+		}
+		if d.err != nil {
+			break
+		}
+		t.cur[row] = n
+		for i := row * stride; i < row*stride+n; i++ {
+			t.totals[i], t.vars[i] = d.float(), d.float()
+		}
+	}
+	if d.err == nil {
+		d.check(t.checkState())
+	}
+	if err := d.finish(); err != nil {
+		return err
+	}
+	*a = t
+	return nil
+}
+
+// checkState reports whether a is a state that Update can reach from
+// NewADWIN(a.cfg): the invariants UnmarshalBinary enforces.
+func (a *ADWIN) checkState() error {
+	c := a.cfg
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	stride := c.MaxBuckets + 1
+	rows := len(a.cur)
+	switch {
+	case rows < 1 || rows > adwinMaxRows:
+		return fmt.Errorf("%d bucket rows outside [1, %d]", rows, adwinMaxRows)
+	case len(a.totals) != rows*stride || len(a.vars) != rows*stride:
+		return fmt.Errorf("%d, %d bucket slots for %d rows of %d", len(a.totals), len(a.vars), rows, stride)
+	case rows > 1 && a.cur[rows-1] == 0:
+		return fmt.Errorf("top row %d is empty", rows-1)
+	}
+	width := 0.0
+	for row, n := range a.cur {
+		if n < 0 || n > c.MaxBuckets {
+			return fmt.Errorf("row %d holds %d buckets, outside [0, %d]", row, n, c.MaxBuckets)
+		}
+		for k := range n {
+			t, v := a.totals[row*stride+k], a.vars[row*stride+k]
+			// Buckets of row 0 hold one accepted value each; merged
+			// buckets add non-negative variances (compress).
+			if !allFinite(t, v) || v < 0 || row == 0 && (ignored(t) || v != 0) {
+				return fmt.Errorf("bucket %d of row %d: total %v, variance %v", k, row, t, v)
+			}
+		}
+		width += float64(n) * math.Ldexp(1, row)
+	}
+	switch {
+	case a.width != width:
+		return fmt.Errorf("width %v, buckets hold %v values", a.width, width)
+	case a.width > maxCount:
+		// Beyond 2^53 the float64 width and cut sums round; states
+		// below it keep Update's arithmetic exact, as in a real window.
+		return fmt.Errorf("width %v above 2^53", a.width)
+	case !allFinite(a.total, a.variance):
+		return fmt.Errorf("total %v, variance %v", a.total, a.variance)
+	case a.tick < 0 || float64(a.tick) < a.width:
+		return fmt.Errorf("%v values in the window after %d updates", a.width, a.tick)
+	case a.pendingReset && a.tick%c.Clock != 0:
+		return fmt.Errorf("drift signalled at update %d, between cut tests every %d", a.tick, c.Clock)
+	}
+	return nil
 }

@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"encoding"
+	"errors"
 	"fmt"
 	"math"
 )
@@ -112,4 +114,93 @@ func (d *DDM) Update(x float64) bool {
 		return true
 	}
 	return false
+}
+
+// DDM encodes its state in the package's binary format (state.go).
+var (
+	_ encoding.BinaryMarshaler   = (*DDM)(nil)
+	_ encoding.BinaryAppender    = (*DDM)(nil)
+	_ encoding.BinaryUnmarshaler = (*DDM)(nil)
+)
+
+// ddmEncodedLen is the length of every DDM encoding.
+const ddmEncodedLen = stateHeaderLen + 8*3 + 8*5 + 2
+
+// MarshalBinary encodes the detector's whole state, configuration
+// included, in 68 bytes, so that UnmarshalBinary into a zero DDM gives a
+// detector that goes on exactly as this one would. It returns an error
+// only for a DDM not built by NewDDM or UnmarshalBinary.
+func (d *DDM) MarshalBinary() ([]byte, error) {
+	return d.AppendBinary(make([]byte, 0, ddmEncodedLen))
+}
+
+// AppendBinary appends the encoding of MarshalBinary to b. Layout after
+// the type byte 'D' and version byte 1 (state.go):
+//
+//	WarmStart (int64) | WarningThreshold | DriftThreshold | n | p | pMin |
+//	sMin | psMin (float64 each) | warning | pending reset (bool each)
+//
+// psMin is +Inf until the warm-up ends; NaN and ±Inf are copied bit for
+// bit.
+func (d *DDM) AppendBinary(b []byte) ([]byte, error) {
+	if err := d.checkState(); err != nil {
+		return b, encodeError("ddm", err)
+	}
+	return d.appendState(b), nil
+}
+
+// appendState appends the encoding without checking the state.
+func (d *DDM) appendState(b []byte) []byte {
+	c := d.cfg
+	b = appendHeader(b, tagDDM)
+	b = appendInts(b, c.WarmStart)
+	b = appendFloats(b, c.WarningThreshold, c.DriftThreshold, d.n, d.p, d.pMin, d.sMin, d.psMin)
+	return appendBools(b, d.warning, d.pendingReset)
+}
+
+// UnmarshalBinary replaces d's state with the one MarshalBinary encoded in
+// data. It rejects, with an error and d unchanged, data that is not such
+// an encoding: another detector's, an unknown format version, a length
+// other than 68 bytes, a configuration that fails Validate, or an
+// inconsistent state (a count that is not a whole number, statistics
+// other than the initial ones before the first value, warning and drift
+// together or before the warm-up ends).
+func (d *DDM) UnmarshalBinary(data []byte) error {
+	dec := newStateDecoder(data, tagDDM)
+	var t DDM
+	c := &t.cfg
+	c.WarmStart = dec.int()
+	c.WarningThreshold, c.DriftThreshold = dec.float(), dec.float()
+	t.n, t.p, t.pMin, t.sMin, t.psMin = dec.float(), dec.float(), dec.float(), dec.float(), dec.float()
+	t.warning, t.pendingReset = dec.bool(), dec.bool()
+	if dec.err == nil {
+		dec.check(t.checkState())
+	}
+	if err := dec.finish(); err != nil {
+		return err
+	}
+	*d = t
+	return nil
+}
+
+// checkState reports whether d is a state that Update can reach from
+// NewDDM(d.cfg): the invariants UnmarshalBinary enforces.
+func (d *DDM) checkState() error {
+	if err := d.cfg.Validate(); err != nil {
+		return err
+	}
+	var fresh DDM
+	fresh.Reset()
+	switch {
+	case !isCount(d.n):
+		return fmt.Errorf("count %v is not a whole number in [0, 2^53]", d.n)
+	case d.n == 0 && !(sameBits(d.p, fresh.p) && sameBits(d.pMin, fresh.pMin) && sameBits(d.sMin, fresh.sMin) &&
+		sameBits(d.psMin, fresh.psMin) && !d.warning && !d.pendingReset):
+		return errors.New("no values seen, but statistics are not the initial ones")
+	case d.warning && d.pendingReset:
+		return errors.New("warning and drift signalled together")
+	case (d.warning || d.pendingReset) && !(d.n > float64(d.cfg.WarmStart)):
+		return fmt.Errorf("warning or drift signalled after %v values, warm_start %d", d.n, d.cfg.WarmStart)
+	}
+	return nil
 }

@@ -35,6 +35,15 @@
 //     validate untrusted configurations first.
 //   - Update does not allocate for ADWIN, PageHinkley, DDM and EDDM; KSWIN
 //     reuses preallocated buffers as well.
+//   - MarshalBinary (and AppendBinary) encode a detector's whole state,
+//     configuration included, and UnmarshalBinary into a zero value
+//     restores it, so that a restarted process goes on exactly where the
+//     old one stopped: same Update results, bit for bit. The format
+//     (state.go) is a type byte, a version byte and fixed-width
+//     little-endian fields; it is canonical, and UnmarshalBinary rejects
+//     other detectors' states, unknown versions, invalid configurations and
+//     inconsistent states without panicking or allocating beyond a bound,
+//     so it is safe on untrusted input.
 //
 // Detectors and references:
 //

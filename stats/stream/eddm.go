@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"encoding"
+	"errors"
 	"fmt"
 	"math"
 )
@@ -135,4 +137,93 @@ func (e *EDDM) Update(x float64) bool {
 		e.warning = false
 	}
 	return false
+}
+
+// EDDM encodes its state in the package's binary format (state.go).
+var (
+	_ encoding.BinaryMarshaler   = (*EDDM)(nil)
+	_ encoding.BinaryAppender    = (*EDDM)(nil)
+	_ encoding.BinaryUnmarshaler = (*EDDM)(nil)
+)
+
+// eddmEncodedLen is the length of every EDDM encoding.
+const eddmEncodedLen = stateHeaderLen + 8 + 8*2 + 8*3 + 8*4 + 2
+
+// MarshalBinary encodes the detector's whole state, configuration
+// included, in 84 bytes, so that UnmarshalBinary into a zero EDDM gives a
+// detector that goes on exactly as this one would. It returns an error
+// only for an EDDM not built by NewEDDM or UnmarshalBinary.
+func (e *EDDM) MarshalBinary() ([]byte, error) {
+	return e.AppendBinary(make([]byte, 0, eddmEncodedLen))
+}
+
+// AppendBinary appends the encoding of MarshalBinary to b. Layout after
+// the type byte 'E' and version byte 1 (state.go):
+//
+//	WarmStart (int64) | Alpha | Beta (float64 each) | n | lastError |
+//	nErrors (int64 each) | distN | distMean | distS | p2sMax (float64
+//	each) | warning | pending reset (bool each)
+func (e *EDDM) AppendBinary(b []byte) ([]byte, error) {
+	if err := e.checkState(); err != nil {
+		return b, encodeError("eddm", err)
+	}
+	return e.appendState(b), nil
+}
+
+// appendState appends the encoding without checking the state.
+func (e *EDDM) appendState(b []byte) []byte {
+	c := e.cfg
+	b = appendHeader(b, tagEDDM)
+	b = appendInts(b, c.WarmStart)
+	b = appendFloats(b, c.Alpha, c.Beta)
+	b = appendInts(b, e.n, e.lastError, e.nErrors)
+	b = appendFloats(b, e.distN, e.distMean, e.distS, e.p2sMax)
+	return appendBools(b, e.warning, e.pendingReset)
+}
+
+// UnmarshalBinary replaces e's state with the one MarshalBinary encoded in
+// data. It rejects, with an error and e unchanged, data that is not such
+// an encoding: another detector's, an unknown format version, a length
+// other than 84 bytes, a configuration that fails Validate, or an
+// inconsistent state (counts out of order, distance statistics before the
+// first error, warning or drift before the warm-up ends).
+func (e *EDDM) UnmarshalBinary(data []byte) error {
+	d := newStateDecoder(data, tagEDDM)
+	var t EDDM
+	c := &t.cfg
+	c.WarmStart = d.int()
+	c.Alpha, c.Beta = d.float(), d.float()
+	t.n, t.lastError, t.nErrors = d.int(), d.int(), d.int()
+	t.distN, t.distMean, t.distS, t.p2sMax = d.float(), d.float(), d.float(), d.float()
+	t.warning, t.pendingReset = d.bool(), d.bool()
+	if d.err == nil {
+		d.check(t.checkState())
+	}
+	if err := d.finish(); err != nil {
+		return err
+	}
+	*e = t
+	return nil
+}
+
+// checkState reports whether e is a state that Update can reach from
+// NewEDDM(e.cfg): the invariants UnmarshalBinary enforces.
+func (e *EDDM) checkState() error {
+	if err := e.cfg.Validate(); err != nil {
+		return err
+	}
+	var fresh EDDM
+	fresh.Reset()
+	switch {
+	case e.n < 0 || e.nErrors < 0 || e.nErrors > e.n || e.lastError < 0 || e.lastError > e.n:
+		return fmt.Errorf("%d errors, the last at %d, in %d values", e.nErrors, e.lastError, e.n)
+	case (e.nErrors == 0) != (e.lastError == 0) || e.distN != float64(e.nErrors):
+		return fmt.Errorf("%d errors, the last at %d, %v distances", e.nErrors, e.lastError, e.distN)
+	case e.nErrors == 0 && !(sameBits(e.distMean, fresh.distMean) && sameBits(e.distS, fresh.distS) &&
+		sameBits(e.p2sMax, fresh.p2sMax) && !e.warning && !e.pendingReset):
+		return errors.New("no errors seen, but statistics are not the initial ones")
+	case (e.warning || e.pendingReset) && !(e.n > e.cfg.WarmStart && e.nErrors > e.cfg.WarmStart):
+		return fmt.Errorf("warning or drift signalled after %d values and %d errors, warm_start %d", e.n, e.nErrors, e.cfg.WarmStart)
+	}
+	return nil
 }

@@ -1,7 +1,11 @@
 package stream
 
 import (
+	"encoding"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -93,18 +97,21 @@ func NewKSWIN(cfg KSWINConfig) *KSWIN {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	older := cfg.WindowSize - cfg.StatSize
-	k := &KSWIN{
-		cfg:    cfg,
-		ring:   make([]float64, cfg.WindowSize),
-		idx:    make([]int, cfg.StatSize),
-		pool:   make([]int, older),
-		seen:   make([]bool, older),
-		sample: make([]float64, cfg.StatSize),
-		last:   make([]float64, cfg.StatSize),
-	}
+	k := &KSWIN{cfg: cfg}
+	k.allocate()
 	k.Reset()
 	return k
+}
+
+// allocate sizes the window and the scratch buffers for k.cfg.
+func (k *KSWIN) allocate() {
+	w, r := k.cfg.WindowSize, k.cfg.StatSize
+	k.ring = make([]float64, w)
+	k.idx = make([]int, r)
+	k.pool = make([]int, w-r)
+	k.seen = make([]bool, w-r)
+	k.sample = make([]float64, r)
+	k.last = make([]float64, r)
 }
 
 // Reset empties the window and re-seeds the sampler.
@@ -210,4 +217,154 @@ func ksExactEqualN(n, h int) float64 {
 		p = p1 * (1 - p)
 	}
 	return min(max(2*p, 0), 1)
+}
+
+// KSWIN encodes its state in the package's binary format (state.go).
+var (
+	_ encoding.BinaryMarshaler   = (*KSWIN)(nil)
+	_ encoding.BinaryAppender    = (*KSWIN)(nil)
+	_ encoding.BinaryUnmarshaler = (*KSWIN)(nil)
+)
+
+// kswinFixedLen is the length of a KSWIN encoding without its window.
+const kswinFixedLen = stateHeaderLen + 8 + 8*3 + 8*2 + 8*2 + 1 + 8 + 4*mtN
+
+// MarshalBinary encodes the detector's whole state, configuration and
+// sampler included, in 2571 + 8·WindowSize bytes (3371 with the defaults),
+// so that UnmarshalBinary into a zero KSWIN gives a detector that goes on
+// exactly as this one would. It returns an error only for a KSWIN not
+// built by NewKSWIN or UnmarshalBinary.
+func (k *KSWIN) MarshalBinary() ([]byte, error) {
+	return k.AppendBinary(make([]byte, 0, kswinFixedLen+8*len(k.ring)))
+}
+
+// AppendBinary appends the encoding of MarshalBinary to b. Layout after
+// the type byte 'K' and version byte 1 (state.go):
+//
+//	Alpha (float64) | WindowSize | StatSize | Seed | head | size (int64
+//	each) | pValue | stat (float64 each) | pending reset (bool) | the
+//	sampler's position mti (int64) and state mt (624 uint32, 4 bytes LE
+//	each) | the window's WindowSize slots as stored (float64 each).
+//
+// Slots that hold no value of the window (the last WindowSize − size
+// before the window fills) are written as 0.
+func (k *KSWIN) AppendBinary(b []byte) ([]byte, error) {
+	if err := k.checkState(); err != nil {
+		return b, encodeError("kswin", err)
+	}
+	return k.appendState(b), nil
+}
+
+// appendState appends the encoding without checking the state.
+func (k *KSWIN) appendState(b []byte) []byte {
+	c := k.cfg
+	b = appendHeader(b, tagKSWIN)
+	b = appendFloats(b, c.Alpha)
+	b = appendInts(b, c.WindowSize, c.StatSize)
+	b = appendInt64(b, c.Seed)
+	b = appendInts(b, k.head, k.size)
+	b = appendFloats(b, k.pValue, k.stat)
+	b = appendBools(b, k.pendingReset)
+	b = appendInts(b, k.rng.mti)
+	for _, v := range k.rng.mt {
+		b = binary.LittleEndian.AppendUint32(b, v)
+	}
+	for i, x := range k.ring {
+		if !k.inWindow(i) {
+			x = 0
+		}
+		b = appendFloats(b, x)
+	}
+	return b
+}
+
+// inWindow reports whether ring slot i holds a value of the window.
+func (k *KSWIN) inWindow(i int) bool { return k.size == len(k.ring) || i < k.size }
+
+// UnmarshalBinary replaces k's state with the one MarshalBinary encoded in
+// data. It rejects, with an error and k unchanged, data that is not such
+// an encoding: another detector's, an unknown format version, a length
+// other than 2571 + 8·WindowSize bytes, a configuration that fails
+// Validate, or an inconsistent state (window position or size out of
+// range, values Update would have ignored, a nonzero unused slot, a test
+// result before the window filled, a sampler position outside [0, 624] or
+// the all-zero sampler state). It allocates at most 29 bytes per window
+// slot, 8 of which the data holds, so it is safe on untrusted input.
+func (k *KSWIN) UnmarshalBinary(data []byte) error {
+	d := newStateDecoder(data, tagKSWIN)
+	var t KSWIN
+	c := &t.cfg
+	c.Alpha = d.float()
+	c.WindowSize, c.StatSize = d.int(), d.int()
+	c.Seed = d.int64()
+	t.head, t.size = d.int(), d.int()
+	t.pValue, t.stat = d.float(), d.float()
+	t.pendingReset = d.bool()
+	t.rng.mti = d.int()
+	for i := range t.rng.mt {
+		t.rng.mt[i] = d.uint32()
+	}
+	if d.err == nil {
+		d.check(c.Validate())
+	}
+	// The window is the rest of the data: check its length before
+	// allocating for it.
+	switch have, want := int64(d.remaining()), 8*int64(c.WindowSize); {
+	case d.err != nil:
+	case have < want:
+		d.errorf("truncated: %d bytes of window, want 8 × window_size %d", have, c.WindowSize)
+	case have > want:
+		d.errorf("%d trailing bytes after the window of window_size %d", have-want, c.WindowSize)
+	}
+	if d.err != nil {
+		return d.finish()
+	}
+	t.allocate()
+	for i := range t.ring {
+		t.ring[i] = d.float()
+	}
+	if d.err == nil {
+		d.check(t.checkState())
+	}
+	for i, x := range t.ring {
+		if d.err == nil && !t.inWindow(i) && math.Float64bits(x) != 0 {
+			d.errorf("unused window slot %d holds %v", i, x)
+		}
+	}
+	if err := d.finish(); err != nil {
+		return err
+	}
+	*k = t
+	return nil
+}
+
+// checkState reports whether k is a state that Update can reach from
+// NewKSWIN(k.cfg): the invariants UnmarshalBinary enforces.
+func (k *KSWIN) checkState() error {
+	c := k.cfg
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	w, r := c.WindowSize, c.StatSize
+	switch {
+	case len(k.ring) != w || len(k.idx) != r || len(k.sample) != r || len(k.last) != r || len(k.pool) != w-r || len(k.seen) != w-r:
+		return fmt.Errorf("buffers of %d, %d, %d, %d, %d, %d values for window_size %d, stat_size %d",
+			len(k.ring), len(k.idx), len(k.sample), len(k.last), len(k.pool), len(k.seen), w, r)
+	case k.size < 0 || k.size > w || k.head < 0 || k.head >= w || k.size < w && k.head != 0:
+		return fmt.Errorf("window of %d values at %d, window_size %d", k.size, k.head, w)
+	case !(k.pValue >= 0 && k.pValue <= 1 && k.stat >= 0 && k.stat <= 1):
+		return fmt.Errorf("p-value %v, statistic %v outside [0, 1]", k.pValue, k.stat)
+	case k.size < w && (k.pValue != 0 || k.stat != 0 || k.pendingReset):
+		return fmt.Errorf("test result before the window filled (%d of %d values)", k.size, w)
+	case k.rng.mti < 0 || k.rng.mti > mtN:
+		return fmt.Errorf("sampler position %d outside [0, %d]", k.rng.mti, mtN)
+	case k.rng.degenerate():
+		return errors.New("sampler state is all zero")
+	}
+	for i, x := range k.ring {
+		if k.inWindow(i) && ignored(x) {
+			return fmt.Errorf("window slot %d holds %v, which Update ignores", i, x)
+		}
+	}
+	return nil
 }

@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"encoding"
+	"errors"
 	"fmt"
 	"math"
 )
@@ -139,4 +141,109 @@ func (p *PageHinkley) Update(x float64) bool {
 	}
 	p.pendingReset = drift
 	return drift
+}
+
+// PageHinkley encodes its state in the package's binary format (state.go).
+var (
+	_ encoding.BinaryMarshaler   = (*PageHinkley)(nil)
+	_ encoding.BinaryAppender    = (*PageHinkley)(nil)
+	_ encoding.BinaryUnmarshaler = (*PageHinkley)(nil)
+)
+
+// pageHinkleyModes numbers the modes in the encoding.
+var pageHinkleyModes = [...]PageHinkleyMode{PageHinkleyUp, PageHinkleyDown, PageHinkleyBoth}
+
+// pageHinkleyEncodedLen is the length of every PageHinkley encoding.
+const pageHinkleyEncodedLen = stateHeaderLen + 8*4 + 1 + 8*6 + 1
+
+// MarshalBinary encodes the detector's whole state, configuration
+// included, in 84 bytes, so that UnmarshalBinary into a zero PageHinkley
+// gives a detector that goes on exactly as this one would. It returns an
+// error only for a PageHinkley not built by NewPageHinkley or
+// UnmarshalBinary.
+func (p *PageHinkley) MarshalBinary() ([]byte, error) {
+	return p.AppendBinary(make([]byte, 0, pageHinkleyEncodedLen))
+}
+
+// AppendBinary appends the encoding of MarshalBinary to b. Layout after
+// the type byte 'P' and version byte 1 (state.go):
+//
+//	MinInstances (int64) | Delta | Threshold | Alpha (float64 each) |
+//	Mode (byte: 0 up, 1 down, 2 both) | n | mean | sumInc | sumDec |
+//	minInc | maxDec (float64 each) | pending reset (bool)
+//
+// The sums can hold ±Inf and NaN (a Delta near the float64 limit
+// overflows them); they are copied bit for bit.
+func (p *PageHinkley) AppendBinary(b []byte) ([]byte, error) {
+	if err := p.checkState(); err != nil {
+		return b, encodeError("page_hinkley", err)
+	}
+	return p.appendState(b), nil
+}
+
+// appendState appends the encoding without checking the state.
+func (p *PageHinkley) appendState(b []byte) []byte {
+	c := p.cfg
+	var mode byte // Validate allows only the modes listed
+	for i, m := range pageHinkleyModes {
+		if m == c.Mode {
+			mode = byte(i)
+		}
+	}
+	b = appendHeader(b, tagPageHinkley)
+	b = appendInts(b, c.MinInstances)
+	b = appendFloats(b, c.Delta, c.Threshold, c.Alpha)
+	b = append(b, mode)
+	b = appendFloats(b, p.n, p.mean, p.sumInc, p.sumDec, p.minInc, p.maxDec)
+	return appendBools(b, p.pendingReset)
+}
+
+// UnmarshalBinary replaces p's state with the one MarshalBinary encoded in
+// data. It rejects, with an error and p unchanged, data that is not such
+// an encoding: another detector's, an unknown format version, a length
+// other than 84 bytes, a configuration that fails Validate, or an
+// inconsistent state (a count that is not a whole number, statistics
+// other than the initial ones before the first value, drift signalled
+// before MinInstances values).
+func (p *PageHinkley) UnmarshalBinary(data []byte) error {
+	d := newStateDecoder(data, tagPageHinkley)
+	var t PageHinkley
+	c := &t.cfg
+	c.MinInstances = d.int()
+	c.Delta, c.Threshold, c.Alpha = d.float(), d.float(), d.float()
+	if m := int(d.byte()); m < len(pageHinkleyModes) {
+		c.Mode = pageHinkleyModes[m]
+	} else {
+		d.errorf("mode byte %d outside [0, %d]", m, len(pageHinkleyModes)-1)
+	}
+	t.n, t.mean, t.sumInc, t.sumDec, t.minInc, t.maxDec = d.float(), d.float(), d.float(), d.float(), d.float(), d.float()
+	t.pendingReset = d.bool()
+	if d.err == nil {
+		d.check(t.checkState())
+	}
+	if err := d.finish(); err != nil {
+		return err
+	}
+	*p = t
+	return nil
+}
+
+// checkState reports whether p is a state that Update can reach from
+// NewPageHinkley(p.cfg): the invariants UnmarshalBinary enforces.
+func (p *PageHinkley) checkState() error {
+	if err := p.cfg.Validate(); err != nil {
+		return err
+	}
+	var fresh PageHinkley
+	fresh.Reset()
+	switch {
+	case !isCount(p.n):
+		return fmt.Errorf("count %v is not a whole number in [0, 2^53]", p.n)
+	case p.n == 0 && !(sameBits(p.mean, fresh.mean) && sameBits(p.sumInc, fresh.sumInc) && sameBits(p.sumDec, fresh.sumDec) &&
+		sameBits(p.minInc, fresh.minInc) && sameBits(p.maxDec, fresh.maxDec) && !p.pendingReset):
+		return errors.New("no values seen, but statistics are not the initial ones")
+	case p.pendingReset && p.n < max(1, float64(p.cfg.MinInstances)):
+		return fmt.Errorf("drift signalled after %v values, min_instances %d", p.n, p.cfg.MinInstances)
+	}
+	return nil
 }

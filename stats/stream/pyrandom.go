@@ -147,3 +147,21 @@ func (r *pyRandom) sample(n int, out, pool []int, seen []bool) {
 		out[i] = j
 	}
 }
+
+// degenerate reports whether r's generator state is the all-zero state,
+// from which MT19937 outputs only zeros (random.sample would then loop
+// forever). The state that the next regeneration reads is the top bit of
+// mt[0] and all of mt[1:]; regeneration is a bijection on those 19937
+// bits, so any other state stays on the generator's one full-period orbit.
+// Seeding sets mt[0] = 0x80000000, so no seeded generator is degenerate.
+func (r *pyRandom) degenerate() bool {
+	if r.mt[0]&mtUpper != 0 {
+		return false
+	}
+	for _, v := range r.mt[1:] {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -125,6 +125,8 @@ func TestValidate(t *testing.T) {
 		{"adwin delta", ADWINConfig{Delta: 0, Clock: 32, MaxBuckets: 5, MinWindowLength: 5, GracePeriod: 10}.Validate(), "adwin: delta 0 outside (0, 1)"},
 		{"adwin clock", ADWINConfig{Delta: 0.1, Clock: 0, MaxBuckets: 5, MinWindowLength: 5, GracePeriod: 10}.Validate(), "adwin: clock 0 < 1"},
 		{"adwin buckets", ADWINConfig{Delta: 0.1, Clock: 1, MaxBuckets: 0, MinWindowLength: 5, GracePeriod: 10}.Validate(), "adwin: max_buckets 0 < 1"},
+		{"adwin buckets large", ADWINConfig{Delta: 0.1, Clock: 1, MaxBuckets: 1025, MinWindowLength: 5, GracePeriod: 10}.Validate(), "adwin: max_buckets 1025 > 1024"},
+		{"adwin buckets bound", ADWINConfig{Delta: 0.1, Clock: 1, MaxBuckets: 1024, MinWindowLength: 5, GracePeriod: 10}.Validate(), ""},
 		{"ph default", DefaultPageHinkleyConfig().Validate(), ""},
 		{"ph mode", PageHinkleyConfig{Alpha: 1, Mode: "sideways"}.Validate(), `page_hinkley: invalid mode "sideways", want up, down or both`},
 		{"ph alpha", PageHinkleyConfig{Alpha: 0, Mode: PageHinkleyUp}.Validate(), "page_hinkley: alpha 0 outside (0, 1]"},

@@ -72,7 +72,7 @@ def main():
                     .replace("CREATE VIEW IF NOT EXISTS ", f"CREATE VIEW IF NOT EXISTS older{i}.")
                     .replace("ALTER TABLE ", f"ALTER TABLE older{i}.")
                     .replace(" FROM drift_metrics FINAL", f" FROM older{i}.drift_metrics FINAL"))
-            check(os.path.basename(path) + " tables", q(f"SELECT count() FROM system.tables WHERE database = 'older{i}'"), "8")
+            check(os.path.basename(path) + " tables", q(f"SELECT count() FROM system.tables WHERE database = 'older{i}'"), "9")
             check(os.path.basename(path) + " label_state", q(f"SELECT type, default_expression FROM system.columns WHERE database = 'older{i}' AND table = 'window_summaries' AND name = 'label_state'"),
                   "String\t''")
         q("CREATE DATABASE dwcheck")
@@ -83,7 +83,7 @@ def main():
         for st in stmts:  # IF NOT EXISTS: a second run changes nothing
             q(st)
         check("tables", q("SELECT groupArray(name) FROM (SELECT name FROM system.tables WHERE database = 'dwcheck' ORDER BY name)"),
-              "['alert_history','baselines','dead_letters','drift_metrics','drift_metrics_latest','labels','prediction_keys','window_summaries']")
+              "['alert_history','baselines','dead_letters','detector_state','drift_metrics','drift_metrics_latest','labels','prediction_keys','window_summaries']")
         check("window_start type", q("SELECT type FROM system.columns WHERE database = 'dwcheck' AND table = 'drift_metrics' AND name = 'window_start'"),
               "DateTime64(3, 'UTC')")
         check("model type", q("SELECT type FROM system.columns WHERE database = 'dwcheck' AND table = 'drift_metrics' AND name = 'model'"),

@@ -134,3 +134,13 @@ ENGINE = ReplacingMergeTree(inserted_at)
 PARTITION BY toYYYYMM(label_time)
 ORDER BY (model, prediction_id);
 
+-- 0007_detector_state
+CREATE TABLE IF NOT EXISTS detector_state (
+    model         String,
+    model_version String,
+    state         String,
+    inserted_at   UInt64
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+ORDER BY (model, model_version);
+

@@ -144,3 +144,14 @@ ORDER BY (model, prediction_id)
 TTL toDateTime(label_time) + INTERVAL 90 DAY
 SETTINGS non_replicated_deduplication_window = 10000;
 
+-- 0007_detector_state
+CREATE TABLE IF NOT EXISTS detector_state (
+    model         LowCardinality(String),
+    model_version LowCardinality(String),
+    state         String CODEC(ZSTD(1)),
+    inserted_at   UInt64 CODEC(Delta, ZSTD(1))
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+ORDER BY (model, model_version)
+SETTINGS non_replicated_deduplication_window = 10000;
+
