@@ -2,7 +2,6 @@ package consumer
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -27,15 +26,7 @@ not json
 	if c.Lines != 4 || c.Labels != 2 || c.DeadLetter[ReasonMissingField] != 1 || c.DeadLetter[ReasonNotJSON] != 1 {
 		t.Errorf("counts %+v", c)
 	}
-	var lines []DeadLetterLine
-	dec := json.NewDecoder(&dlq)
-	for dec.More() {
-		var d DeadLetterLine
-		if err := dec.Decode(&d); err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, d)
-	}
+	lines := readDeadLetterLines(t, &dlq)
 	if len(lines) != 2 || lines[0].Line != 3 || lines[0].Reason != ReasonMissingField || lines[1].Line != 4 || lines[1].Record != "not json" {
 		t.Errorf("dead letters %+v", lines)
 	}

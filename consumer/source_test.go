@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -122,15 +123,7 @@ func TestFileSourceRoutesAndDeadLetters(t *testing.T) {
 	if fmt.Sprint(c.DeadLetter) != fmt.Sprint(want) || c.Duplicates != 1 || c.Accepted != 3 || c.Records != 7 {
 		t.Errorf("counts = %+v", c)
 	}
-	var lines []DeadLetterLine
-	dec := json.NewDecoder(&dlq)
-	for dec.More() {
-		var d DeadLetterLine
-		if err := dec.Decode(&d); err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, d)
-	}
+	lines := readDeadLetterLines(t, &dlq)
 	if len(lines) != 3 || lines[0].Line != 3 || lines[0].Record != "{not json" || lines[1].Reason != ReasonNoBaseline || lines[2].Line != 7 {
 		t.Errorf("dead letters: %+v", lines)
 	}
@@ -188,4 +181,19 @@ func FuzzSegments(f *testing.F) {
 			t.Fatalf("segments %q became %q via %q", segs, got, text)
 		}
 	})
+}
+
+// readDeadLetterLines decodes the dead-letter lines a source wrote to r.
+func readDeadLetterLines(t *testing.T, r io.Reader) []DeadLetterLine {
+	t.Helper()
+	var lines []DeadLetterLine
+	dec := json.NewDecoder(r)
+	for dec.More() {
+		var d DeadLetterLine
+		if err := dec.Decode(&d); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, d)
+	}
+	return lines
 }

@@ -1,6 +1,8 @@
 package windows
 
 import (
+	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -43,4 +45,31 @@ func BenchmarkFeatureAdd(b *testing.B) {
 			b.ReportMetric(f.Moments.Mean, "value")
 		})
 	}
+}
+
+// BenchmarkJoinKeep times keeping a prediction for a late label (the
+// per-record cost of the join when labels are read) and reports the live
+// heap per prediction kept, after a collection, with 1e5 predictions of one
+// model: the figure behind labels.max_predictions' memory bound.
+func BenchmarkJoinKeep(b *testing.B) {
+	const n = 100_000
+	keys := make([]PredictionKey, n)
+	for i := range keys {
+		keys[i] = PredictionKey{Model: "fraud", Version: "1.4.2", ID: fnv1a(fmt.Sprint("p", i)), Time: int64(i), Prediction: 0.5, Decided: true, Segments: "gender=f"}
+	}
+	var before, after runtime.MemStats
+	b.ReportAllocs()
+	var j *joiner
+	for b.Loop() {
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		j = newJoiner(LabelConfig{})
+		for _, k := range keys {
+			j.keep(k)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+	}
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/prediction")
+	runtime.KeepAlive(j)
 }

@@ -132,7 +132,7 @@ type Labels struct {
 	Topic           string        `yaml:"topic"`
 	DeadLetterTopic string        `yaml:"dead_letter_topic"`
 	Horizon         time.Duration `yaml:"horizon"`         // how late a label still counts (168h: 7 days)
-	MaxPredictions  int           `yaml:"max_predictions"` // per model, awaiting a label (about 100 bytes each)
+	MaxPredictions  int           `yaml:"max_predictions"` // per model, awaiting a label (about 140 bytes each)
 	MaxPending      int           `yaml:"max_pending"`     // per model, labels waiting for their prediction
 }
 
