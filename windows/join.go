@@ -117,6 +117,7 @@ type joinModel struct {
 	entries []joinEntry
 	index   map[uint64]int32 // prediction id hash -> entries index
 	dead    int
+	head    int // entries before it are dead: where eviction goes on
 	pending map[uint64]heldLabel
 	order   []uint64 // pending ids by arrival; stale ids are skipped
 }
@@ -177,21 +178,16 @@ func (j *joiner) keep(k PredictionKey) {
 	}
 	m.index[k.ID] = int32(len(m.entries))
 	m.entries = append(m.entries, e)
-	if live := len(m.entries) - m.dead; live > j.cfg.MaxPredictions {
-		for i := range m.entries { // drop the oldest arrivals
-			if live <= j.cfg.MaxPredictions {
-				break
-			}
-			if e := &m.entries[i]; !e.dead {
-				e.dead = true
-				delete(m.index, e.ID)
-				m.dead++
-				live--
-				j.counts.EvictedPredictions++
-			}
+	for live := len(m.entries) - m.dead; live > j.cfg.MaxPredictions; m.head++ { // drop the oldest arrivals
+		if e := &m.entries[m.head]; !e.dead {
+			e.dead = true
+			delete(m.index, e.ID)
+			m.dead++
+			live--
+			j.counts.EvictedPredictions++
 		}
-		m.compact(false)
 	}
+	m.compact(false)
 }
 
 // compact drops dead entries once they are a quarter of all (or always
@@ -207,7 +203,7 @@ func (m *joinModel) compact(force bool) {
 		}
 	}
 	clear(m.entries[len(live):])
-	m.entries, m.dead = live, 0
+	m.entries, m.dead, m.head = live, 0, 0
 	clear(m.index)
 	for i := range m.entries {
 		m.index[m.entries[i].ID] = int32(i)

@@ -338,3 +338,32 @@ func TestLabelBaseRoundTripAndRestore(t *testing.T) {
 		t.Errorf("%d windows re-emitted after the restart, want 3", len(after))
 	}
 }
+
+// TestLateLabelsSurviveAReset: after the source lost its partitions, the
+// join rebuilt from a sink that holds nothing yet (the windows' commits
+// are on their way) keeps what this instance knew: the labels that come
+// after re-emit the same windows as without the reset.
+func TestLateLabelsSurviveAReset(t *testing.T) {
+	recs := labelStream(5, 400)
+	cfg := Config{Size: time.Hour, FlushAtEnd: true, Labels: &LabelConfig{}}
+	want := finalStates(streamed(t, cfg, recs))
+	cfg.RestoreLabels = func() (JoinState, error) { return JoinState{}, nil }
+	mem := memory.NewGoAllocator()
+	var ls []consumer.Label
+	for _, r := range recs {
+		if r.label != "" {
+			ls = append(ls, labelOf(r))
+		}
+	}
+	half := len(ls) / 2
+	got := finalStates(run(t, cfg, labelBatch(ls[:half]...), scoreBatch(mem, 48*time.Hour, false, recs...),
+		consumer.Batch{Reset: true}, labelBatch(ls[half:]...)))
+	for id, w := range want {
+		if id.start >= t0.Add(3*time.Hour).UnixNano() {
+			continue
+		}
+		if g := got[id]; g == nil || !reflect.DeepEqual(viewOf(g, false), viewOf(w, false)) {
+			t.Errorf("window %s after a reset: %+v, want %+v", w.Start, g, viewOf(w, false))
+		}
+	}
+}

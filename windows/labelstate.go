@@ -105,17 +105,18 @@ func sumOf(partials []float64) stats.Sum {
 	return s
 }
 
-// restoreLabels replaces the join's state with st (at start, and after the
-// source lost its partitions: another instance may have joined labels
-// since). Labels in st are joined again without re-emitting anything: the
-// rows they changed were written when they arrived.
+// restoreLabels rebuilds the join from st (at start, and after the source
+// lost its partitions: another instance may have joined labels since), then
+// adds what this instance holds that st does not (windows it closed whose
+// commit is still on its way). Labels in st are joined again without
+// re-emitting anything: the rows they changed were written when they
+// arrived.
 func (a *Assigner) restoreLabels(st JoinState) {
 	if a.join == nil {
 		return
 	}
-	old := a.join.counts
-	j := newJoiner(a.join.cfg)
-	j.counts = old
+	prev := a.join
+	j := newJoiner(prev.cfg)
 	for _, w := range st.Bases {
 		j.retained[windowID{w.Key, w.Start.UnixNano()}] = w
 	}
@@ -124,9 +125,33 @@ func (a *Assigner) restoreLabels(st JoinState) {
 	}
 	for _, l := range st.Labels {
 		if e := j.label(l); e != nil {
-			e.fed = true // fed before the restart
+			e.fed = true // fed before
 		}
 	}
-	j.counts = old
+	for id, w := range prev.retained {
+		if j.retained[id] == nil {
+			j.retained[id] = w
+		}
+	}
+	for name, pm := range prev.models {
+		m := j.model(name)
+		for _, e := range pm.entries {
+			if _, ok := m.index[e.ID]; !ok && !e.dead {
+				m.index[e.ID] = int32(len(m.entries))
+				m.entries = append(m.entries, e)
+			}
+		}
+		for id, h := range pm.pending {
+			if i, ok := m.index[id]; ok { // its prediction came with st
+				if e := &m.entries[i]; !e.labelled && !e.Inline {
+					e.label, e.labelT, e.labelled = h.label, h.t, true
+				}
+			} else if _, ok := m.pending[id]; !ok {
+				m.pending[id] = h
+				m.order = append(m.order, id)
+			}
+		}
+	}
+	j.counts = prev.counts
 	a.join = j
 }
