@@ -261,8 +261,10 @@ func TestChallengerShiftIsFlagged(t *testing.T) {
 
 // TestStableStreamFlagsNothing: 24 windows of 10,000 records of a model
 // with 20 features (every kind, with nulls, a challenger variant, latency,
-// segments, labels on 30% of records) and nothing changed: no family flags anything (no row of severity SEV-1
-// to SEV-3; SEV-4 rows are secondary tests at 5% and false-alarm by design).
+// segments, labels for 30% of records arriving 1 to 48 hours later on their
+// own topic) and nothing changed: no family flags anything (no row of
+// severity SEV-1 to SEV-3; SEV-4 rows are secondary tests at 5% and
+// false-alarm by design).
 func TestStableStreamFlagsNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("240,000 records")
@@ -279,7 +281,8 @@ func TestStableStreamFlagsNothing(t *testing.T) {
 	}
 	scen := synth.Config{
 		Seed: 7, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Window: time.Hour, Windows: 24, RecordsPerWindow: 10_000,
-		Models: []synth.Model{{Name: "stable", Version: "1", Classes: []string{"yes", "no"}, Features: features, LabelShare: 0.3}},
+		Models: []synth.Model{{Name: "stable", Version: "1", Classes: []string{"yes", "no"}, Features: features,
+			LabelShare: 0.3, LabelDelay: [2]time.Duration{time.Hour, 48 * time.Hour}}},
 		Jitter: 2 * time.Minute,
 	}
 	rows := replayRows(t, t.TempDir(), scen, 20_000)
