@@ -64,6 +64,12 @@ var wantColumns = map[string][]string{
 	"Null rate per feature/A":     {"time", "subject", "value"},
 	"Late records/A":              {"time", "late_records"},
 	"Dead letters by reason/A":    {"time", "reason", "records"},
+	"Label coverage and delay/A":  {"time", "series", "coverage"},
+	"Label coverage and delay/B":  {"time", "series", "delay_s"},
+	"Model performance/A":         {"time", "series", "value"},
+	"Model performance/B":         {"time", "series", "floor_line"},
+	"Fairness/A":                  {"time", "series", "value"},
+	"Fairness/B":                  {"time", "series", "limit_line"},
 	"Windows/A":                   {"window_start", "window_end", "records", "subjects", "drifted", "drifted_list", "max_severity", "baseline_id", "closed_at"},
 	"Alert history/A":             {"sent_at", "window_start", "family", "subject", "metric", "state", "severity", "value", "threshold", "receiver", "delivered", "error_message"},
 	"Baselines/A":                 {"baseline_id", "model_version", "created_at", "source", "features", "reference_rows"},
@@ -530,10 +536,11 @@ func shift(mv, subject string, i int) float64 {
 }
 
 // metricRows returns the drift rows of one window, as the pipeline writes
-// them (after alerts.Classify). stale rows are an earlier, different
-// version of the same keys: values, verdicts and severities all differ, so
-// a query that reads them instead of (or besides) the newest version gives
-// a different answer.
+// them (after alerts.Classify), labelled rows included (labelledRows).
+// stale rows are an earlier, different version of the same keys: values,
+// thresholds, verdicts and severities all differ, so a query that reads
+// them instead of (or besides) the newest version gives a different
+// answer.
 func metricRows(model, version string, hour int, stale bool) []drift.Row {
 	start := rangeFrom.Add(time.Duration(hour) * time.Hour)
 	head := drift.Row{Model: model, ModelVersion: version, WindowStart: start, WindowEnd: start.Add(time.Hour),
@@ -558,6 +565,9 @@ func metricRows(model, version string, hour int, stale bool) []drift.Row {
 		}
 		if stale {
 			r.Value += 0.5
+			if r.Threshold > 0 {
+				r.Threshold -= 0.05 // below the final one: min(threshold) over both versions differs
+			}
 			r.Drifted = !r.Drifted
 			r.Severity = ""
 			if r.Drifted {
@@ -597,7 +607,113 @@ func metricRows(model, version string, hour int, stale bool) []drift.Row {
 	if mv == "fraud/1.4.2" && (hour == 2 || hour == 4) {
 		add(drift.FamilyQuality, "*", "late_records", 7, nil, 0, true, false)
 	}
+	labelledRows(mv, hour, add, func() {
+		r := &rows[len(rows)-1] // the row add just appended: reported without a verdict
+		r.Threshold, r.ThresholdSource, r.NReference = 0, "", 0
+	})
 	return rows
+}
+
+// labelledRows adds, through add, the rows a window gets from its labels:
+// label coverage, delays and drift (family label), performance and the
+// error-stream detectors (family concept), and fairness by segment. After
+// each row that is reported without a verdict (threshold_source empty) it
+// calls unjudged. fraud 1.4.2's newest windows are still waiting for
+// labels (coverage falls), its accuracy and recall fall below their floors
+// from hour 4 and its gender gap breaches the limits at hour 5; fraud
+// 1.4.1's baseline holds no scored outcomes (no floors), and churn's labels
+// came with its records (no delays) and its fairness limits are not set.
+func labelledRows(mv string, hour int, add func(family, subject, metric string, value float64, pValue *float64, threshold float64, drifted, primary bool), unjudged func()) {
+	p := func(v float64) *float64 { return &v }
+	coverage := 0.9
+	if mv == "fraud/1.4.2" {
+		coverage = max(0.9-0.15*float64(max(hour, 0)), 0.15)
+	}
+	add(drift.FamilyLabel, "label", "label_coverage", coverage, nil, 0, false, false)
+	unjudged()
+	if mv != "churn/2.0.0" {
+		add(drift.FamilyLabel, "label", "label_delay_p50_s", 3600*float64(6+hour%3), nil, 0, false, false)
+		unjudged()
+		add(drift.FamilyLabel, "label", "label_delay_p95_s", 3600*float64(30+hour%5), nil, 0, false, false)
+		unjudged()
+	}
+	add(drift.FamilyLabel, "label", "psi", 0.03, nil, 0.2, false, true)
+
+	acc, prec, rec := 0.92, 0.81, 0.74
+	if mv == "fraud/1.4.2" && hour >= 4 {
+		acc, rec = 0.84, 0.55
+	}
+	for _, m := range []struct {
+		metric     string
+		value, ref float64
+	}{{"accuracy", acc, 0.93}, {"precision", prec, 0.82}, {"recall", rec, 0.75}} {
+		if mv == "fraud/1.4.1" {
+			add(drift.FamilyConcept, "performance", m.metric, m.value, nil, 0, false, false)
+			unjudged()
+			continue
+		}
+		floor := m.ref - 0.05
+		pv := 0.4
+		if m.value < floor {
+			pv = 0.001
+		}
+		add(drift.FamilyConcept, "performance", m.metric, m.value, p(pv), floor, pv < 0.05, m.metric == "accuracy")
+	}
+	add(drift.FamilyConcept, "performance", "f1", 2*prec*rec/(prec+rec), nil, 0, false, false)
+	unjudged()
+	for _, m := range []string{"adwin", "page_hinkley", "ddm"} {
+		changes := 0.0
+		if mv == "fraud/1.4.2" && hour == 4 && m != "page_hinkley" {
+			changes = 1
+		}
+		add(drift.FamilyConcept, "error_stream", m, changes, nil, 0, changes > 0, false)
+	}
+
+	for _, attr := range []struct {
+		name     string
+		groups   [2]string
+		sel, tpr [2]float64
+	}{
+		{"gender", [2]string{"f", "m"}, [2]float64{0.10, 0.12}, [2]float64{0.70, 0.75}},
+		{"age_band", [2]string{"18-29", "30-39"}, [2]float64{0.11, 0.11}, [2]float64{0.72, 0.73}},
+	} {
+		if mv == "fraud/1.4.2" && hour == 5 && attr.name == "gender" {
+			attr.sel, attr.tpr = [2]float64{0.04, 0.16}, [2]float64{0.50, 0.78}
+		}
+		for i, g := range attr.groups {
+			add(drift.FamilyFairness, attr.name+"="+g, "selection_rate", attr.sel[i], nil, 0, false, false)
+			unjudged()
+			add(drift.FamilyFairness, attr.name+"="+g, "true_positive_rate", attr.tpr[i], nil, 0, false, false)
+			unjudged()
+		}
+		lo, hi := min(attr.sel[0], attr.sel[1]), max(attr.sel[0], attr.sel[1])
+		for _, m := range []struct {
+			metric string
+			value  float64
+			limit  float64
+			below  bool
+		}{
+			{"demographic_parity_diff", hi - lo, 0.1, false},
+			{"disparate_impact", lo / hi, 0.8, true},
+			{"equal_opportunity_diff", math.Abs(attr.tpr[0] - attr.tpr[1]), 0.1, false},
+		} {
+			if mv == "churn/2.0.0" {
+				add(drift.FamilyFairness, attr.name, m.metric, m.value, nil, 0, false, false)
+				unjudged()
+				continue
+			}
+			drifted := m.value > m.limit
+			if m.below {
+				drifted = m.value < m.limit
+			}
+			add(drift.FamilyFairness, attr.name, m.metric, m.value, nil, m.limit, drifted, m.metric == "demographic_parity_diff")
+		}
+		change, pv := hi-lo-0.02, 0.5
+		if change > 0.05 {
+			pv = 0.01
+		}
+		add(drift.FamilyFairness, attr.name, "parity_diff_change", change, p(pv), 0.05, pv < 0.05, false)
+	}
 }
 
 // seed writes the test data into the database of cfg: drift_metrics through
