@@ -10,12 +10,12 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/driftwatch
 
-## test: vet, start the test servers on loopback (Debian's ClickHouse, installed
-## with apt-get on first use; an Apache Kafka KRaft broker from Maven Central jars,
-## cached after the first download, on the machine's JDK), then every test with
-## the race detector (fuzz targets run their seed corpora); the servers are
-## stopped afterwards.
-SERVERS ?= clickhouse kafka
+## test: vet, start the test servers on loopback (Debian's ClickHouse and
+## Debian's prometheus-alertmanager, installed with apt-get on first use; an
+## Apache Kafka KRaft broker from Maven Central jars, cached after the first
+## download, on the machine's JDK), then every test with the race detector
+## (fuzz targets run their seed corpora); the servers are stopped afterwards.
+SERVERS ?= clickhouse kafka alertmanager
 test: vet
 	@set -e; for s in $(SERVERS); do bash deploy/servers/$$s.sh start; done
 	@set -a; for s in $(SERVERS); do eval "$$(bash deploy/servers/$$s.sh env)"; done; set +a; \

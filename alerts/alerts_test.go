@@ -15,16 +15,16 @@ func TestClassify(t *testing.T) {
 		{Metric: "type_error_rate", Drifted: true, Family: drift.FamilyQuality},                       // ... of its own
 		{Metric: "late_records", Drifted: true, Family: drift.FamilyQuality},                          // a minor anomaly
 		{Metric: "latency_p99_ms", Drifted: true, Family: drift.FamilyServing},                        // elevated latency
-		{Metric: "throughput_rps", Drifted: true, Family: drift.FamilyServing},                        // traffic collapsed
+		{Metric: "throughput_rps", Drifted: true, Family: drift.FamilyServing},                        // traffic collapsed: the model may be down
 		{Metric: "disparate_impact", Drifted: true, Family: drift.FamilyFairness},                     // a fairness breach
-		{Metric: "accuracy", Drifted: true, Family: drift.FamilyConcept},                              // concept drift
+		{Metric: "accuracy", Subject: "performance", Drifted: true, Family: drift.FamilyConcept},      // concept drift
 		{Metric: "positive_rate", Drifted: true, Family: drift.FamilyPrediction},                      // a prediction rate shift
 		{Metric: "adwin", Subject: "error_stream", Drifted: true, Family: drift.FamilyConcept},        // a change point
 		{Metric: "page_hinkley", Subject: "error_stream", Drifted: true, Family: drift.FamilyConcept}, // corroboration
 		{Metric: "psi", Severity: "SEV-1"},                                                            // a stale severity is cleared
 	}
 	Classify(rows)
-	want := []Severity{Sev3, Sev4, "", Sev3, Sev3, Sev4, Sev3, Sev2, Sev2, Sev2, Sev3, Sev3, Sev4, ""}
+	want := []Severity{Sev3, Sev4, "", Sev3, Sev3, Sev4, Sev3, Sev1, Sev2, Sev2, Sev3, Sev3, Sev4, ""}
 	for i, r := range rows {
 		if Severity(r.Severity) != want[i] {
 			t.Errorf("row %d (%+v): severity %q, want %q", i, r, r.Severity, want[i])

@@ -84,6 +84,7 @@ type rig struct {
 	ch               driver.Conn
 	cfgPath, logPath string
 	httpAddr         string
+	alertsYAML       string // an alerts: section for the config, or ""
 
 	msgs     []synth.Message // the scenario's records, in production order
 	closers  []synth.Message // one per partition, closing every data window
@@ -266,7 +267,7 @@ http:
   listen: %q
 log:
   level: info
-`, r.brokers[0], r.topic, r.dlq, r.group, r.labelsTopic, r.labelsTopic+".dlq", faultLateness, filepath.Join(r.dir, "baselines"), r.chAddr, r.database, r.chUser, r.httpAddr)
+%s`, r.brokers[0], r.topic, r.dlq, r.group, r.labelsTopic, r.labelsTopic+".dlq", faultLateness, filepath.Join(r.dir, "baselines"), r.chAddr, r.database, r.chUser, r.httpAddr, r.alertsYAML)
 	if err := os.WriteFile(r.cfgPath, []byte(cfg), 0o644); err != nil {
 		r.t.Fatal(err)
 	}

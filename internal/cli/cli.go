@@ -25,6 +25,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/driftwatch/driftwatch/alerts"
+	"github.com/driftwatch/driftwatch/alerts/alertmanager"
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/consumer"
 	"github.com/driftwatch/driftwatch/internal/config"
@@ -450,6 +452,68 @@ func progress(w io.Writer, p *pipeline.Pipeline, start time.Time, interval time.
 	return func() { close(done); wg.Wait() }
 }
 
+// startAlerts sets p.Alerts from cfg.Alerts: the rules, and delivery to
+// Alertmanager when URLs are set, by a client whose goroutines stop
+// (flushing queued resolutions) when stop is called. It registers the
+// alerts' metrics on reg.
+func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, reg prometheus.Registerer, log *slog.Logger) (stop func(), err error) {
+	mc := alerts.ManagerConfig{Rules: cfg.Alerts.Rules, DashboardURL: cfg.Alerts.DashboardURL, RunbookURL: cfg.Alerts.RunbookURL, Labels: cfg.Alerts.Labels, Log: log}
+	stop = func() {}
+	var client *alertmanager.Client
+	if a := cfg.Alerts.Alertmanager; len(a.URLs) > 0 {
+		var err error
+		client, err = alertmanager.New(alertmanager.Config{URLs: a.URLs, ResendInterval: a.ResendInterval, Timeout: a.Timeout, QueueSize: a.QueueSize,
+			OnDelivery: func(d alertmanager.Delivery) {
+				if d.Err != nil {
+					log.Warn("alert delivery failed", "url", d.URL, "alertname", d.Alert.Labels["alertname"], "model", d.Alert.Labels["model"],
+						"subject", d.Alert.Labels["subject"], "resolved", d.Resolved, "attempt", d.Attempt, "dropped", d.Dropped, "err", d.Err)
+				}
+			}})
+		if err != nil {
+			return nil, fmt.Errorf("alerts.alertmanager: %w", err)
+		}
+		mc.Notifier = client
+		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := client.Run(runCtx); err != nil {
+				log.Warn("alertmanager client stopped", "err", err)
+			}
+		}()
+		stop = func() { cancel(); <-done }
+		log.Info("alerts to alertmanager", "urls", a.URLs, "resend_interval", a.ResendInterval)
+	}
+	m, err := alerts.NewManager(mc)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	p.Alerts = m
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "driftwatch_alerts_firing", Help: "Alerts firing now."},
+			func() float64 { return float64(m.Counts().Firing) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_alerts_fired_total", Help: "Alerts that fired."},
+			func() float64 { return float64(m.Counts().Fired) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_alerts_resolved_total", Help: "Alerts that resolved."},
+			func() float64 { return float64(m.Counts().Resolved) }),
+	)
+	if client != nil {
+		total := func(f func(alertmanager.URLStats) uint64) func() float64 {
+			return func() float64 { return float64(f(client.Stats().Total())) }
+		}
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_alertmanager_sent_total", Help: "Alert posts Alertmanager accepted, over every URL."},
+				total(func(s alertmanager.URLStats) uint64 { return s.Sent })),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_alertmanager_failed_total", Help: "Failed alert posts (each retry counts), over every URL."},
+				total(func(s alertmanager.URLStats) uint64 { return s.Failed })),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_alertmanager_dropped_total", Help: "Alert deliveries given up (queue full, rejected), over every URL."},
+				total(func(s alertmanager.URLStats) uint64 { return s.Dropped })),
+		)
+	}
+	return stop, nil
+}
+
 // baselineByID finds a model's baseline among those loaded by its id.
 func baselineByID(base map[string]*baselines.Baseline) func(model, id string) *baselines.Baseline {
 	return func(model, id string) *baselines.Baseline {
@@ -600,10 +664,15 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if audited {
 		p.DeadLetters = dw.WriteDeadLetters
 	}
+	reg := prometheus.NewRegistry()
+	stopAlerts, err := startAlerts(ctx, cfg, p, reg, log)
+	if err != nil {
+		return err
+	}
+	defer stopAlerts()
 	if err := p.Start(ctx); err != nil {
 		return err
 	}
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pipeline.RegisterMetrics(reg, p)
 	if cfg.HTTP.Listen != "" {

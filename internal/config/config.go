@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -21,6 +22,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/driftwatch/driftwatch/alerts"
 	"github.com/driftwatch/driftwatch/consumer"
 	"github.com/driftwatch/driftwatch/internal/secret"
 	"github.com/driftwatch/driftwatch/sinks/clickhouse"
@@ -38,6 +40,7 @@ type Config struct {
 	Fairness  Fairness         `yaml:"fairness"`
 	Models    map[string]Model `yaml:"models"`
 	Sinks     Sinks            `yaml:"sinks"`
+	Alerts    Alerts           `yaml:"alerts"`
 	HTTP      HTTP             `yaml:"http"`
 	Log       Log              `yaml:"log"`
 }
@@ -122,6 +125,27 @@ type Windows struct {
 	AllowedLateness time.Duration `yaml:"allowed_lateness"`
 	MaxCategories   int           `yaml:"max_categories"`
 	MaxOpen         int           `yaml:"max_open"`
+}
+
+// Alerts configures severity rules and their delivery to Alertmanager.
+type Alerts struct {
+	// Rules classify rows into SEV-1..SEV-4 and, over consecutive windows,
+	// into alerts; the list replaces the defaults (alerts.DefaultRules)
+	// whole.
+	Rules        alerts.Rules      `yaml:"rules"`
+	DashboardURL string            `yaml:"dashboard_url"` // {model}, {model_version}, {subject} are replaced
+	RunbookURL   string            `yaml:"runbook_url"`
+	Labels       map[string]string `yaml:"labels"` // added to every alert, e.g. {env: prod}
+	Alertmanager Alertmanager      `yaml:"alertmanager"`
+}
+
+// Alertmanager is where alerts go: every URL (each replica of an HA
+// Alertmanager; none: alerts are only logged and recorded).
+type Alertmanager struct {
+	URLs           []string      `yaml:"urls"`
+	ResendInterval time.Duration `yaml:"resend_interval"`
+	Timeout        time.Duration `yaml:"timeout"`
+	QueueSize      int           `yaml:"queue_size"`
 }
 
 // Labels configures late labels (CONTRACT.md section 2): where they come
@@ -294,6 +318,11 @@ func Default() *Config {
 			Size: windows.DefaultSize, AllowedLateness: windows.DefaultLateness,
 			MaxCategories: windows.DefaultMaxCategories, MaxOpen: windows.DefaultMaxOpenWindows,
 		},
+		Alerts: Alerts{
+			Rules:        alerts.DefaultRules(),
+			Labels:       map[string]string{},
+			Alertmanager: Alertmanager{URLs: []string{}, ResendInterval: time.Minute, Timeout: 10 * time.Second, QueueSize: 1024},
+		},
 		Labels: Labels{
 			Topic: "labels", DeadLetterTopic: "labels.dlq", Horizon: windows.DefaultHorizon,
 			MaxPredictions: windows.DefaultMaxPredictions, MaxPending: windows.DefaultMaxPending,
@@ -439,6 +468,17 @@ func (c *Config) Validate() error {
 	}
 	if w.MaxCategories <= 0 || w.MaxOpen <= 0 {
 		return errors.New("windows.max_categories and windows.max_open: must be positive")
+	}
+	if err := c.Alerts.Rules.Validate(); err != nil {
+		return err
+	}
+	if am := &c.Alerts.Alertmanager; am.ResendInterval < time.Second || am.Timeout <= 0 || am.QueueSize <= 0 {
+		return fmt.Errorf("alerts.alertmanager: resend_interval (at least 1s), timeout and queue_size must be positive, got %s, %s, %d", am.ResendInterval, am.Timeout, am.QueueSize)
+	}
+	for i, u := range c.Alerts.Alertmanager.URLs {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return fmt.Errorf("alerts.alertmanager.urls[%d]: %q is not an http(s) URL with a host", i, u)
+		}
 	}
 	if l := &c.Labels; l.Horizon <= 0 {
 		return fmt.Errorf("labels.horizon: must be positive (168h: 7 days), got %s", l.Horizon)

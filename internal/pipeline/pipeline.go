@@ -41,6 +41,15 @@ type Source interface {
 	Counts() consumer.Counts
 }
 
+// Alerts classifies rows and turns committed ones into alerts
+// (alerts.Manager).
+type Alerts interface {
+	Classify(rows []drift.Row)
+	// Observe gets committed rows; complete says they are every row of
+	// their windows (a window as it closed, not a re-emission).
+	Observe(rows []drift.Row, complete bool)
+}
+
 // labelLoader is a sink that keeps the late-label join (labelAppender) and
 // reads it back.
 type labelLoader interface {
@@ -87,6 +96,11 @@ type Pipeline struct {
 	// Audit, in batches, retried like commits (sinks/clickhouse's
 	// WriteDeadLetters).
 	DeadLetters func(ctx context.Context, dls []sinks.DeadLetter) error
+	// Alerts, when set, sets the rows' severities before they are written
+	// and is told of every committed result, from the sink stage's
+	// goroutine in commit order (alerts.Manager); nil classifies by
+	// alerts.DefaultRules.
+	Alerts Alerts
 	// BaselineByID resolves a model's baseline by id, for reading back
 	// the late-label join from a sink that keeps it (windows with labels
 	// joined keep their baseline by id there).
@@ -231,7 +245,11 @@ func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 				res.Rows = append(res.Rows, p.Evaluator.EvaluateLabels(w)...)
 			}
 		}
-		alerts.Classify(res.Rows)
+		if p.Alerts != nil {
+			p.Alerts.Classify(res.Rows)
+		} else {
+			alerts.Classify(res.Rows)
+		}
 		if err := p.detectorStates(&res); err != nil {
 			c.Ack(err)
 			return err
@@ -241,6 +259,9 @@ func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 			return err
 		}
 		c.Ack(nil)
+		if p.Alerts != nil {
+			p.Alerts.Observe(res.Rows, c.Window != nil)
+		}
 		if p.observe != nil {
 			p.observe(res.Rows)
 		}

@@ -442,7 +442,7 @@ func (fg *featGen) setWindow(w int) {
 		case Nulls, Absent, WrongType, Unseen:
 			fg.broken = true
 		}
-		if d.FromWindow > w {
+		if d.FromWindow > w || d.ToWindow > 0 && w >= d.ToWindow {
 			continue
 		}
 		switch d.Kind {
@@ -566,7 +566,7 @@ func (g *modelGen) draw(base time.Time, i int, step float64, span time.Duration)
 		u, v := g.labels.Float64(), g.labels.Float64()
 		if u < m.LabelShare {
 			p := r.pred
-			if m.FlipLabelsFrom > 0 && g.window >= m.FlipLabelsFrom {
+			if m.FlipLabelsFrom > 0 && g.window >= m.FlipLabelsFrom && (m.FlipLabelsTo == 0 || g.window < m.FlipLabelsTo) {
 				p = 1 - p
 			}
 			r.label = 0

@@ -168,6 +168,9 @@ type Drift struct {
 	Amount     float64
 	NewWeights []float64
 	FromWindow int
+	// ToWindow, when above FromWindow, ends the drift: windows from it on
+	// are as before (a drift that went away).
+	ToWindow int
 }
 
 // Model is one synthetic model behind the serving stack.
@@ -209,6 +212,9 @@ type Model struct {
 	// drift). Needs Classes.
 	LabelShare     float64
 	FlipLabelsFrom int
+	// FlipLabelsTo, when above FlipLabelsFrom, ends the flip from that
+	// window on.
+	FlipLabelsTo int
 	// LabelDelay, when its upper bound is above 0, sends those labels late
 	// instead of in the records: each as its own Message (Label set) for
 	// the labels topic (CONTRACT.md section 2), timestamped and arriving
@@ -419,6 +425,9 @@ func checkWeights(w []float64, n int) error {
 }
 
 func (d *Drift) validate(f *Feature) error {
+	if d.ToWindow != 0 && d.ToWindow <= d.FromWindow {
+		return fmt.Errorf("to window %d: want after from window %d (0: the last window)", d.ToWindow, d.FromWindow)
+	}
 	if d.FromWindow < 0 {
 		return fmt.Errorf("from window %d: want >= 0", d.FromWindow)
 	}

@@ -1,10 +1,12 @@
-// Package testservers connects integration tests to the Apache Kafka broker
-// and the ClickHouse server that make test starts (deploy/servers/*.sh),
-// whose addresses `bash deploy/servers/<name>.sh env` prints as
-// DRIFTWATCH_KAFKA_* and DRIFTWATCH_CLICKHOUSE_* variables. It holds the one
-// rule for when such a test runs, skips or fails (Env), and gives each test
-// things of its own on the shared servers (a ClickHouse database, Kafka
-// topics, unique names) that are removed when the test ends.
+// Package testservers connects integration tests to the Apache Kafka broker,
+// the ClickHouse server and the Prometheus Alertmanager that make test
+// starts (deploy/servers/*.sh), whose addresses `bash
+// deploy/servers/<name>.sh env` prints as DRIFTWATCH_KAFKA_*,
+// DRIFTWATCH_CLICKHOUSE_* and DRIFTWATCH_ALERTMANAGER_* variables. It holds
+// the one rule for when such a test runs, skips or fails (Env), gives each
+// test things of its own on the shared servers (a ClickHouse database, Kafka
+// topics, unique names) that are removed when the test ends, and reads back
+// what Alertmanager holds (AlertmanagerAlerts).
 //
 // It is imported only by tests (it calls t.Skip and t.Fatal). It starts and
 // stops no servers, and it builds no driftwatch configuration: it returns
@@ -50,6 +52,8 @@ func serverName(gate string) string {
 		return "kafka"
 	case strings.HasPrefix(gate, "DRIFTWATCH_CLICKHOUSE_"):
 		return "clickhouse"
+	case strings.HasPrefix(gate, "DRIFTWATCH_ALERTMANAGER_"):
+		return "alertmanager"
 	}
 	return "<name>"
 }

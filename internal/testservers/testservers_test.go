@@ -80,6 +80,7 @@ func TestServerName(t *testing.T) {
 	for gate, want := range map[string]string{
 		KafkaGate:              "kafka",
 		ClickHouseGate:         "clickhouse",
+		AlertmanagerGate:       "alertmanager",
 		"DRIFTWATCH_OTHER_URL": "<name>",
 	} {
 		if got := serverName(gate); got != want {

@@ -343,6 +343,7 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	}
 	rows = appendDataset(rows, head, len(base.Features), p)
 	rows = appendPositiveRate(rows, head, w, p) // after correct: its verdict weighs effect and p-value, not p alone
+	rows = appendModeShare(rows, head, w, p)
 	rows = e.appendLabelled(rows, head, w, p)
 	rows = append(rows, quality...)
 	rows = appendFairness(rows, head, w, &p.Fairness, &p.Decision)
@@ -416,6 +417,47 @@ func quantileSorted(xs []float64, q float64) float64 {
 		return xs[len(xs)-1]
 	}
 	return xs[i] + (h-lo)*(xs[i+1]-xs[i])
+}
+
+// MetricModeShare is the share of a window's predictions in their most
+// common value: a bin of the baseline's (numeric predictions) or a class
+// (family prediction, subject prediction).
+const MetricModeShare = "mode_share"
+
+// Bounds of the collapse verdict of MetricModeShare.
+const (
+	collapsedShare       = 0.9 // a window with this share in one value has collapsed ...
+	referenceSpreadBelow = 0.5 // ... if the reference's most common value held less than this
+)
+
+// appendModeShare appends the window's mode share against the reference's:
+// drifted when at least 0.9 of the window's predictions fall in one bin or
+// class while the reference's most common held less than half of it, over
+// at least p.MinSamples predictions: the predictions collapsed to one
+// value (a stuck model, a constant fallback), which distances on binned
+// state see only as a large shift.
+func appendModeShare(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
+	f, bf := &w.Prediction, &w.Baseline.Prediction
+	if f.Count < max(p.MinSamples, 1) || bf.Count == 0 {
+		return rows
+	}
+	mode := func(counts []int64, cats map[string]int64) int64 {
+		var m int64
+		for _, n := range counts {
+			m = max(m, n)
+		}
+		for _, n := range cats {
+			m = max(m, n)
+		}
+		return m
+	}
+	ref := float64(mode(bf.Counts, bf.Categories)) / float64(bf.Count)
+	r := head
+	r.Family, r.Subject, r.Metric = FamilyPrediction, "prediction", MetricModeShare
+	r.Value, r.NCurrent, r.NReference = float64(mode(f.Counts, f.Categories))/float64(f.Count), f.Count, bf.Count
+	r.Threshold, r.ThresholdSource = collapsedShare, SourceStatic
+	r.Drifted = r.Value >= collapsedShare && ref < referenceSpreadBelow
+	return append(rows, r)
 }
 
 // MetricPositiveRate is the share of a window's predictions that are

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/stats/perf"
 	"github.com/driftwatch/driftwatch/windows"
 )
@@ -177,5 +178,38 @@ func TestDetectorStatesRestore(t *testing.T) {
 	bad := []DetectorState{{Key: key, State: []byte{1, 2, 3}}}
 	if err := b.RestoreDetectors(bad); err == nil {
 		t.Error("garbage restored without an error")
+	}
+}
+
+// TestModeShare: predictions that collapse into one bin of a reference
+// that spread them are flagged; a spread window, or a reference that
+// already had a dominant value, are not.
+func TestModeShare(t *testing.T) {
+	mk := func(refCounts, counts []int64) Row {
+		w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+		bp := &w.Baseline.Prediction
+		*bp = baselines.Feature{Name: "prediction", Kind: baselines.Numeric, Edges: []float64{0.25, 0.5, 0.75}, Counts: refCounts}
+		for _, n := range refCounts {
+			bp.Count += n
+		}
+		w.Prediction = windows.Feature{Counts: counts}
+		for _, n := range counts {
+			w.Prediction.Count += n
+		}
+		return find(t, appendModeShare(nil, Row{}, w, &Policy{MinSamples: 100}), FamilyPrediction, "prediction", MetricModeShare)
+	}
+	if r := mk([]int64{250, 250, 250, 250}, []int64{0, 995, 5, 0}); !r.Drifted || r.Value != 0.995 || r.NCurrent != 1000 || r.NReference != 1000 {
+		t.Errorf("collapsed predictions: %+v", r)
+	}
+	if r := mk([]int64{250, 250, 250, 250}, []int64{100, 600, 200, 100}); r.Drifted || r.Value != 0.6 {
+		t.Errorf("spread predictions: %+v", r)
+	}
+	if r := mk([]int64{900, 50, 25, 25}, []int64{995, 5, 0, 0}); r.Drifted {
+		t.Errorf("a reference with a dominant value: %+v", r)
+	}
+	w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+	w.Prediction.Count = 50
+	if rows := appendModeShare(nil, Row{}, w, &Policy{MinSamples: 100}); len(rows) != 0 {
+		t.Errorf("rows under min_samples: %+v", rows)
 	}
 }

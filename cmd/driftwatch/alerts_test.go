@@ -1,0 +1,163 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/driftwatch/driftwatch/internal/synth"
+	"github.com/driftwatch/driftwatch/internal/testservers"
+)
+
+// TestAlertsEndToEnd runs a known-drift stream through `driftwatch run`
+// into a real Alertmanager (deploy/servers/alertmanager.sh, routed and
+// inhibited as deploy/alertmanager.yml is). The models drift in amount and
+// country, monthly_charges and contract, from window 6 to window 10; the
+// fraud model's labels (carried by half its records) flip in the same
+// windows, so its accuracy collapses below the hard floor. Once windows 0 to
+// 7 are committed, Alertmanager holds, each once: churn's drift alerts
+// (SEV-3, two breaching windows), fraud's accuracy collapse (SEV-1) and its
+// performance drop (SEV-2) and drift alerts, these inhibited by the SEV-1.
+// After windows 10 and 11 are clear, every alert resolved.
+func TestAlertsEndToEnd(t *testing.T) {
+	amURL := testservers.AlertmanagerURL(t)
+	instance := "e2e-" + strconv36(time.Now().UnixNano())
+	r := newRigWith(t, "", func(s *synth.Config) {
+		s.Windows = 14
+		for i := range s.Models {
+			m := &s.Models[i]
+			for j := range m.Drifts {
+				m.Drifts[j].FromWindow, m.Drifts[j].ToWindow = 6, 10
+			}
+			if m.Name == "fraud" {
+				m.LabelShare, m.FlipLabelsFrom, m.FlipLabelsTo = 0.5, 6, 10
+			}
+		}
+	})
+	r.alertsYAML = fmt.Sprintf(`alerts:
+  labels: {instance: %q}
+  alertmanager:
+    urls: [%q]
+    resend_interval: 2s
+`, instance, amURL)
+	r.config()
+	expected := r.scen.Expected()
+
+	r.produce(seq(8)...)
+	sendWindow8 := func() { r.produce(8) } // its records close window 7
+	sendWindow8()
+	d := r.start()
+	r.waitWindows(d, 8*len(r.scen.Models))
+
+	// Firing: wait until Alertmanager holds what windows 0 to 7 give.
+	type alert struct{ name, severity, model, subject string }
+	want := map[alert]bool{{"DriftwatchAccuracyCollapse", "SEV-1", "fraud", "performance"}: true}
+	for _, m := range r.scen.Models {
+		for _, f := range expected[m.Name] {
+			want[alert{"DriftwatchDrift", "SEV-3", m.Name, f}] = true
+		}
+	}
+	var got []testservers.GettableAlert
+	deadline := time.Now().Add(faultTimeout)
+	for {
+		got = testservers.AlertmanagerAlerts(t, amURL, map[string]string{"instance": instance})
+		have := map[alert]bool{}
+		for _, a := range got {
+			have[alert{a.Labels["alertname"], a.Labels["severity"], a.Labels["model"], a.Labels["subject"]}] = true
+		}
+		missing := 0
+		for a := range want {
+			if !have[a] {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s Alertmanager holds %d alerts, %d expected ones missing:\n%s\nlog:\n%s", faultTimeout, len(got), missing, describe(got), r.logTail())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Logf("firing after windows 0-7:\n%s", describe(got))
+	seen := map[string]bool{}
+	for _, a := range got {
+		key := fmt.Sprint(a.Labels)
+		if seen[key] {
+			t.Errorf("alert %v held twice", a.Labels)
+		}
+		seen[key] = true
+		for _, l := range []string{"alertname", "severity", "model", "model_version", "family", "subject"} {
+			if a.Labels[l] == "" {
+				t.Errorf("alert %v has no label %s", a.Labels, l)
+			}
+		}
+		if a.Annotations["summary"] == "" || !strings.Contains(a.Annotations["description"], "threshold") {
+			t.Errorf("alert %v: annotations %v lack a summary or the figures", a.Labels, a.Annotations)
+		}
+		if !a.EndsAt.After(time.Now()) {
+			t.Errorf("alert %v ends at %s: a firing alert must end in the future", a.Labels, a.EndsAt)
+		}
+		inhibited := len(a.Status.InhibitedBy) > 0
+		switch {
+		case a.Labels["model"] == "fraud" && a.Labels["severity"] != "SEV-1" && !inhibited:
+			t.Errorf("fraud alert %v (%s) is not inhibited by fraud's SEV-1", a.Labels, a.Status.State)
+		case a.Labels["model"] == "churn" && inhibited:
+			t.Errorf("churn alert %v is inhibited by %v", a.Labels, a.Status.InhibitedBy)
+		case a.Labels["model"] == "churn" && a.Labels["alertname"] == "DriftwatchDrift" && a.Labels["severity"] != "SEV-3":
+			t.Errorf("churn drift alert %v: want SEV-3", a.Labels)
+		}
+	}
+
+	// Resolution: the drift and the flip end with window 10; windows 10
+	// and 11 are clear, so every alert resolves (drift's clear is 2).
+	r.produce(9, 10, 11, 12, 13)
+	r.produceClosers()
+	r.waitWindows(d, r.scen.Windows*len(r.scen.Models))
+	deadline = time.Now().Add(faultTimeout)
+	for {
+		got = testservers.AlertmanagerAlerts(t, amURL, map[string]string{"instance": instance})
+		left := 0
+		for _, a := range got {
+			if a.Labels["severity"] != "SEV-4" {
+				left++
+			}
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the drift ended Alertmanager still holds:\n%s\nlog:\n%s", describe(got), r.logTail())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if err := d.signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())
+	}
+	fired, resolved := strings.Count(readLog(t, r.logPath), `msg="alert firing"`), strings.Count(readLog(t, r.logPath), `msg="alert resolved"`)
+	t.Logf("log: %d alerts fired, %d resolved; SEV-4 alerts still held: %d", fired, resolved, len(got))
+}
+
+func describe(as []testservers.GettableAlert) string {
+	var b strings.Builder
+	for _, a := range as {
+		fmt.Fprintf(&b, "  %s %s %s %s/%s state=%s inhibited_by=%d\n", a.Labels["alertname"], a.Labels["severity"], a.Labels["model"],
+			a.Labels["family"], a.Labels["subject"], a.Status.State, len(a.Status.InhibitedBy))
+	}
+	return b.String()
+}
+
+func strconv36(n int64) string { return strconv.FormatInt(n, 36) }
+
+func readLog(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
