@@ -2,13 +2,20 @@ package alerts
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
+
 	"github.com/driftwatch/driftwatch/alerts/alertmanager"
+	"github.com/driftwatch/driftwatch/sinks"
 	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
@@ -30,8 +37,18 @@ type ManagerConfig struct {
 	// Labels are added to every alert's labels (e.g. env, cluster); they
 	// cannot replace the alert's own.
 	Labels map[string]string
+	// Receiver names where the Notifier delivers (its URLs), for the audit
+	// trail.
+	Receiver string
+	// Audit, when set, writes the audit trail (sinks/clickhouse's
+	// WriteAlertHistory): every state change and action, with its
+	// evidence, written by Run in batches, retried until it succeeds or
+	// Run's context ends; past AuditQueue waiting records the oldest are
+	// dropped and counted.
+	Audit      func(ctx context.Context, recs []sinks.AlertRecord) error
+	AuditQueue int // default 1024
 	// OnEvent, when set, is called with every state change after it was
-	// handed to the Notifier (the audit trail, actions).
+	// handed to the Notifier.
 	OnEvent func(Event)
 	Log     *slog.Logger
 	Now     func() time.Time
@@ -44,14 +61,19 @@ type Manager struct {
 	cfg    ManagerConfig
 	engine *Engine
 
-	mu     sync.Mutex
-	counts ManagerCounts
+	mu      sync.Mutex
+	counts  ManagerCounts
+	pending []sinks.AlertRecord // audit records waiting for Run
+	wake    chan struct{}
 }
 
 // ManagerCounts are the state changes so far, by state.
 type ManagerCounts struct {
 	Fired, Resolved int64
 	Firing          int64 // alerts firing now
+	Audited         int64 // audit records written
+	AuditDropped    int64 // audit records dropped for AuditQueue
+	AuditFailures   int64 // failed audit writes (each retried)
 }
 
 // NewManager returns a Manager; the rules must be valid.
@@ -65,11 +87,14 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.AuditQueue <= 0 {
+		cfg.AuditQueue = 1024
+	}
 	e, err := NewEngine(cfg.Rules)
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{cfg: cfg, engine: e}, nil
+	return &Manager{cfg: cfg, engine: e, wake: make(chan struct{}, 1)}, nil
 }
 
 // Classify sets the rows' severities by the Manager's rules.
@@ -109,6 +134,7 @@ func (m *Manager) Observe(rows []drift.Row, complete bool) {
 		if m.cfg.OnEvent != nil {
 			m.cfg.OnEvent(*ev)
 		}
+		m.record(m.auditRecord(ev, now))
 	}
 	m.mu.Lock()
 	for i := range events {
@@ -171,4 +197,123 @@ func evidence(rows []drift.Row) string {
 		parts = append(parts, s+fmt.Sprintf(", n=%d)", r.NCurrent))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// auditRecord is ev as the audit trail keeps it.
+func (m *Manager) auditRecord(ev *Event, at time.Time) sinks.AlertRecord {
+	r := sinks.AlertRecord{Model: ev.Model, Version: ev.Version, WindowStart: ev.WindowStart, WindowEnd: ev.WindowEnd,
+		Family: ev.Family, Subject: ev.Subject, State: ev.State, Alertname: ev.Rule.Alert, Severity: string(ev.Severity),
+		Fingerprint: Fingerprint(m.labels(ev)), Receiver: m.cfg.Receiver, SentAt: at, Delivered: m.cfg.Notifier != nil}
+	if len(ev.Evidence) > 0 {
+		r.Metric, r.Value, r.Threshold = ev.Evidence[0].Metric, ev.Evidence[0].Value, ev.Evidence[0].Threshold
+	}
+	if b, err := json.Marshal(ev.Evidence); err == nil {
+		r.Evidence = string(b)
+	} else {
+		r.Evidence, r.Error = "[]", "evidence: "+err.Error()
+	}
+	if !r.Delivered {
+		r.Error = "no alertmanager configured: logged only"
+	}
+	return r
+}
+
+// record queues r for the audit trail, dropping the oldest past the bound.
+func (m *Manager) record(r sinks.AlertRecord) {
+	if m.cfg.Audit == nil {
+		return
+	}
+	m.mu.Lock()
+	if len(m.pending) >= m.cfg.AuditQueue {
+		m.pending = m.pending[1:]
+		m.counts.AuditDropped++
+	}
+	m.pending = append(m.pending, r)
+	m.mu.Unlock()
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run writes the audit trail until ctx ends, then makes one last attempt
+// at what is waiting (bounded by a few seconds). Without Audit it waits for
+// ctx.
+func (m *Manager) Run(ctx context.Context) error {
+	if m.cfg.Audit == nil {
+		<-ctx.Done()
+		return nil
+	}
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = 500*time.Millisecond, 30*time.Second, 0
+	for {
+		select {
+		case <-ctx.Done():
+			flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			m.flush(flush)
+			cancel()
+			return nil
+		case <-m.wake:
+		}
+		for !m.flush(ctx) && sleep(ctx, b.NextBackOff()) {
+		}
+		b.Reset()
+	}
+}
+
+// sleep waits d; it reports false if ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// flush writes what is waiting; it reports whether nothing is left.
+func (m *Manager) flush(ctx context.Context) bool {
+	m.mu.Lock()
+	batch := m.pending
+	m.pending = nil
+	m.mu.Unlock()
+	if len(batch) == 0 {
+		return true
+	}
+	if err := m.cfg.Audit(ctx, batch); err != nil {
+		m.cfg.Log.Warn("alert audit trail write failed; retrying", "records", len(batch), "err", err)
+		m.mu.Lock()
+		m.counts.AuditFailures++
+		m.pending = append(batch, m.pending...)
+		if over := len(m.pending) - m.cfg.AuditQueue; over > 0 {
+			m.pending = m.pending[over:]
+			m.counts.AuditDropped += int64(over)
+		}
+		m.mu.Unlock()
+		return false
+	}
+	m.mu.Lock()
+	m.counts.Audited += int64(len(batch))
+	m.mu.Unlock()
+	return true
+}
+
+// Fingerprint is an alert's identity in the audit trail: a hash of its
+// sorted labels.
+func Fingerprint(labels map[string]string) string {
+	names := make([]string, 0, len(labels))
+	for k := range labels {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	h := sha256.New()
+	for _, k := range names {
+		h.Write([]byte(k))
+		h.Write([]byte{0xff})
+		h.Write([]byte(labels[k]))
+		h.Write([]byte{0xff})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }

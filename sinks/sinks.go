@@ -90,3 +90,23 @@ type DeadLetter struct {
 	// (sinks/clickhouse keeps MaxExcerptBytes).
 	Excerpt string
 }
+
+// AlertRecord is one alert state change (firing, resolved) or action
+// (action:retrain, action:rollback) as the audit trail keeps it (ClickHouse
+// table alert_history). It is a plain value; the sink keeps no reference to
+// it.
+type AlertRecord struct {
+	Model, Version         string
+	WindowStart, WindowEnd time.Time // the window that decided it
+	Family, Subject        string
+	Metric                 string // the first evidence row's metric
+	State                  string
+	Alertname, Severity    string
+	Value, Threshold       float64 // of the first evidence row
+	Fingerprint            string  // the alert's identity (a hash of its labels)
+	Receiver               string  // where it was sent (Alertmanager URLs, webhook, topic), or ""
+	SentAt                 time.Time
+	Delivered              bool   // handed to its receivers
+	Error                  string // why not, if not
+	Evidence               string // the metric rows behind it, a JSON array
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -140,6 +141,19 @@ func TestAlertsEndToEnd(t *testing.T) {
 	}
 	fired, resolved := strings.Count(readLog(t, r.logPath), `msg="alert firing"`), strings.Count(readLog(t, r.logPath), `msg="alert resolved"`)
 	t.Logf("log: %d alerts fired, %d resolved; SEV-4 alerts still held: %d", fired, resolved, len(got))
+
+	// The audit trail: every state change in alert_history, with evidence.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var nFired, nResolved, noEvidence uint64
+	if err := r.ch.QueryRow(ctx, `SELECT countIf(state = 'firing'), countIf(state = 'resolved'), countIf(state = 'firing' AND (evidence = '' OR evidence = '[]'))
+		FROM alert_history FINAL`).Scan(&nFired, &nResolved, &noEvidence); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("alert_history: %d firing, %d resolved", nFired, nResolved)
+	if int(nFired) != fired || int(nResolved) != resolved || noEvidence > 0 {
+		t.Errorf("alert_history holds %d firing (%d without evidence) and %d resolved records; the log says %d and %d", nFired, noEvidence, nResolved, fired, resolved)
+	}
 }
 
 func describe(as []testservers.GettableAlert) string {

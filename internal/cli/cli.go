@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -456,9 +457,20 @@ func progress(w io.Writer, p *pipeline.Pipeline, start time.Time, interval time.
 // Alertmanager when URLs are set, by a client whose goroutines stop
 // (flushing queued resolutions) when stop is called. It registers the
 // alerts' metrics on reg.
-func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, reg prometheus.Registerer, log *slog.Logger) (stop func(), err error) {
-	mc := alerts.ManagerConfig{Rules: cfg.Alerts.Rules, DashboardURL: cfg.Alerts.DashboardURL, RunbookURL: cfg.Alerts.RunbookURL, Labels: cfg.Alerts.Labels, Log: log}
-	stop = func() {}
+func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, sink sinks.Sink, reg prometheus.Registerer, log *slog.Logger) (stop func(), err error) {
+	mc := alerts.ManagerConfig{Rules: cfg.Alerts.Rules, DashboardURL: cfg.Alerts.DashboardURL, RunbookURL: cfg.Alerts.RunbookURL, Labels: cfg.Alerts.Labels, Log: log,
+		Receiver: strings.Join(cfg.Alerts.Alertmanager.URLs, ",")}
+	if w, ok := sink.(interface {
+		WriteAlertHistory(context.Context, []sinks.AlertRecord) error
+	}); ok {
+		mc.Audit = w.WriteAlertHistory
+	}
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
 	var client *alertmanager.Client
 	if a := cfg.Alerts.Alertmanager; len(a.URLs) > 0 {
 		var err error
@@ -481,7 +493,7 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 				log.Warn("alertmanager client stopped", "err", err)
 			}
 		}()
-		stop = func() { cancel(); <-done }
+		stops = append(stops, func() { cancel(); <-done })
 		log.Info("alerts to alertmanager", "urls", a.URLs, "resend_interval", a.ResendInterval)
 	}
 	m, err := alerts.NewManager(mc)
@@ -490,6 +502,13 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 		return nil, err
 	}
 	p.Alerts = m
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = m.Run(runCtx) // the audit trail's writer
+	}()
+	stops = append(stops, func() { cancel(); <-done })
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "driftwatch_alerts_firing", Help: "Alerts firing now."},
 			func() float64 { return float64(m.Counts().Firing) }),
@@ -497,6 +516,8 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 			func() float64 { return float64(m.Counts().Fired) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_alerts_resolved_total", Help: "Alerts that resolved."},
 			func() float64 { return float64(m.Counts().Resolved) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_alerts_audit_dropped_total", Help: "Audit-trail records dropped while alert_history could not be written."},
+			func() float64 { return float64(m.Counts().AuditDropped) }),
 	)
 	if client != nil {
 		total := func(f func(alertmanager.URLStats) uint64) func() float64 {
@@ -665,7 +686,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		p.DeadLetters = dw.WriteDeadLetters
 	}
 	reg := prometheus.NewRegistry()
-	stopAlerts, err := startAlerts(ctx, cfg, p, reg, log)
+	stopAlerts, err := startAlerts(ctx, cfg, p, sink, reg, log)
 	if err != nil {
 		return err
 	}

@@ -94,7 +94,7 @@ func TestMigrationsOrdered(t *testing.T) {
 		}
 		names = append(names, m.Name)
 	}
-	want := []string{"drift_metrics", "window_summaries", "baselines", "dead_letters", "alert_history", "label_join", "detector_state"}
+	want := []string{"drift_metrics", "window_summaries", "baselines", "dead_letters", "alert_history", "label_join", "detector_state", "alert_history_evidence"}
 	if !slices.Equal(names, want) {
 		t.Errorf("migrations = %v, want %v", names, want)
 	}
@@ -215,6 +215,7 @@ func TestSchemaGates(t *testing.T) {
 			"prediction_keys":  keyColumns,
 			"labels":           labelColumns,
 			"detector_state":   detectorColumns,
+			"alert_history":    alertColumns,
 		} {
 			ddl := schema[strings.Index(schema, "CREATE TABLE IF NOT EXISTS "+table+" "):]
 			ddl = ddl[:strings.Index(ddl, "ENGINE")]

@@ -437,3 +437,47 @@ func TestIntegrationDetectorState(t *testing.T) {
 		t.Errorf("detector states %v, want %v", got, want)
 	}
 }
+
+// TestIntegrationAlertHistory: the audit trail's records land in
+// alert_history with their evidence; a record written again (its retry or
+// delivery outcome) is one row under FINAL, the newest.
+func TestIntegrationAlertHistory(t *testing.T) {
+	cfg, conn := freshDatabase(t)
+	s := openSink(t, cfg, WithClock(stepClock()))
+	ctx := context.Background()
+	h := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	rec := sinks.AlertRecord{Model: "fraud", Version: "1.4.2", WindowStart: h, WindowEnd: h.Add(time.Hour), Family: "concept", Subject: "performance",
+		Metric: "accuracy", State: "firing", Alertname: "DriftwatchAccuracyCollapse", Severity: "SEV-1", Value: 0.31, Threshold: 0.5,
+		Fingerprint: "abc", Receiver: "http://127.0.0.1:39097", SentAt: h.Add(70 * time.Minute), Evidence: `[{"metric":"accuracy","value":0.31}]`}
+	if err := s.WriteAlertHistory(ctx, []sinks.AlertRecord{rec}); err != nil {
+		t.Fatal(err)
+	}
+	rec.Delivered = true
+	resolved := rec
+	resolved.State, resolved.Evidence = "resolved", "[]"
+	if err := s.WriteAlertHistory(ctx, []sinks.AlertRecord{rec, resolved}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, "SELECT state, alertname, severity, delivered, evidence, value FROM alert_history FINAL ORDER BY state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var state, name, sev, ev string
+		var delivered uint8
+		var v float64
+		if err := rows.Scan(&state, &name, &sev, &delivered, &ev, &v); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprint(state, " ", name, " ", sev, " ", delivered, " ", ev, " ", v))
+	}
+	want := []string{`firing DriftwatchAccuracyCollapse SEV-1 1 [{"metric":"accuracy","value":0.31}] 0.31`, "resolved DriftwatchAccuracyCollapse SEV-1 1 [] 0.31"}
+	if !slices.Equal(got, want) {
+		t.Errorf("alert_history FINAL:\n%q\nwant\n%q", got, want)
+	}
+	if err := s.WriteAlertHistory(ctx, []sinks.AlertRecord{{Model: "x"}}); err == nil || IsRetryable(err) {
+		t.Errorf("a record with zero times: error %v, want a permanent one", err)
+	}
+}

@@ -144,3 +144,8 @@ CREATE TABLE IF NOT EXISTS detector_state (
 ENGINE = ReplacingMergeTree(inserted_at)
 ORDER BY (model, model_version);
 
+-- 0008_alert_history_evidence
+ALTER TABLE alert_history ADD COLUMN alertname String DEFAULT '';
+
+ALTER TABLE alert_history ADD COLUMN evidence String DEFAULT '';
+

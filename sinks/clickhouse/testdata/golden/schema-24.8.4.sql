@@ -155,3 +155,8 @@ ENGINE = ReplacingMergeTree(inserted_at)
 ORDER BY (model, model_version)
 SETTINGS non_replicated_deduplication_window = 10000;
 
+-- 0008_alert_history_evidence
+ALTER TABLE alert_history ADD COLUMN IF NOT EXISTS alertname String DEFAULT '';
+
+ALTER TABLE alert_history ADD COLUMN IF NOT EXISTS evidence String DEFAULT '' CODEC(ZSTD(1));
+
