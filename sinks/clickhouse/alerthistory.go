@@ -62,4 +62,3 @@ func (s *Sink) WriteAlertHistory(ctx context.Context, recs []sinks.AlertRecord) 
 	}
 	return nil
 }
-
