@@ -1,0 +1,113 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/driftwatch/driftwatch/alerts/alertmanager"
+	"github.com/driftwatch/driftwatch/sinks"
+)
+
+type fakeNotifier struct {
+	fired    []alertmanager.Alert
+	resolved []map[string]string
+}
+
+func (f *fakeNotifier) Fire(a alertmanager.Alert) { f.fired = append(f.fired, a) }
+func (f *fakeNotifier) Resolve(l map[string]string, _ time.Time) {
+	f.resolved = append(f.resolved, l)
+}
+
+type fakeAudit struct {
+	mu    sync.Mutex
+	fail  int // calls to fail first
+	calls int
+	recs  []sinks.AlertRecord
+}
+
+func (f *fakeAudit) write(_ context.Context, recs []sinks.AlertRecord) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.calls <= f.fail {
+		return errors.New("clickhouse down")
+	}
+	f.recs = append(f.recs, recs...)
+	return nil
+}
+
+func (f *fakeAudit) written() []sinks.AlertRecord {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]sinks.AlertRecord(nil), f.recs...)
+}
+
+func TestManagerDeliversAndAudits(t *testing.T) {
+	n := &fakeNotifier{}
+	audit := &fakeAudit{fail: 2}
+	now := t0.Add(30 * time.Hour)
+	m, err := NewManager(ManagerConfig{Notifier: n, Audit: audit.write, Receiver: "http://am:9093", Labels: map[string]string{"env": "prod", "model": "not-this"},
+		DashboardURL: "https://grafana/d/driftwatch?var-model={model}", RunbookURL: "https://runbooks/{subject}", Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	for w, d := range []bool{true, true, false, false} {
+		m.Observe(windowRows(w, d), true)
+	}
+	if len(n.fired) != 1 || len(n.resolved) != 1 {
+		t.Fatalf("fired %d, resolved %d; want one each", len(n.fired), len(n.resolved))
+	}
+	a := n.fired[0]
+	if a.Labels["env"] != "prod" || a.Labels["model"] != "fraud" || a.Labels["alertname"] != "DriftwatchDrift" || !a.StartsAt.Equal(now) {
+		t.Errorf("alert labels %v, starts %s: want the extra label added, not replacing the alert's, and detection time", a.Labels, a.StartsAt)
+	}
+	if a.Annotations["dashboard"] != "https://grafana/d/driftwatch?var-model=fraud" || a.Annotations["runbook_url"] != "https://runbooks/amount" ||
+		!strings.Contains(a.Annotations["description"], "data/psi=0.3 (threshold 0.2") || !strings.Contains(a.Annotations["summary"], "fraud 1") {
+		t.Errorf("annotations %v", a.Annotations)
+	}
+	if n.resolved[0]["env"] != "prod" || Fingerprint(n.resolved[0]) != Fingerprint(a.Labels) {
+		t.Errorf("resolved labels %v, want the fired alert's %v", n.resolved[0], a.Labels)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(audit.written()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	recs := audit.written()
+	if len(recs) != 2 || recs[0].State != StateFiring || recs[1].State != StateResolved {
+		t.Fatalf("audit records %+v, want firing then resolved", recs)
+	}
+	r := recs[0]
+	if r.Alertname != "DriftwatchDrift" || r.Severity != "SEV-3" || r.Metric != "psi" || r.Value != 0.3 || r.Receiver != "http://am:9093" || !r.Delivered ||
+		!strings.Contains(r.Evidence, `"metric":"psi"`) || r.Fingerprint != Fingerprint(a.Labels) || !r.WindowStart.Equal(t0.Add(time.Hour)) {
+		t.Errorf("audit record %+v", r)
+	}
+	c := m.Counts()
+	if c.Fired != 1 || c.Resolved != 1 || c.Firing != 0 || c.Audited != 2 || c.AuditFailures != 2 || c.AuditDropped != 0 {
+		t.Errorf("counts %+v", c)
+	}
+}
+
+func TestManagerAuditQueueIsBounded(t *testing.T) {
+	audit := &fakeAudit{fail: 1 << 30}
+	m, err := NewManager(ManagerConfig{Audit: audit.write, AuditQueue: 3, Rules: Rules{{Name: "minor", Sev: Sev4}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for w := range 10 { // fires, resolves, fires, ...: one record per window
+		m.Observe(windowRows(w, w%3 == 0), true)
+	}
+	if c := m.Counts(); c.AuditDropped == 0 || len(m.pending) != 3 {
+		t.Errorf("counts %+v with %d pending, want 3 kept and the rest dropped and counted", c, len(m.pending))
+	}
+}
