@@ -317,3 +317,41 @@ func Fingerprint(labels map[string]string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }
+
+// Restore takes back alerts that were firing when driftwatch stopped (the
+// audit trail's newest record of each, sinks/clickhouse's
+// LoadFiringAlerts): each fires again, as one breaching window of its rule,
+// and resolves like any other once its subject has been clear for the
+// rule's Clear windows. Records whose alertname and severity no rule has
+// are skipped and counted.
+func (m *Manager) Restore(recs []sinks.AlertRecord) (restored, skipped int) {
+	now := m.cfg.Now()
+	for _, r := range recs {
+		i := slices.IndexFunc(m.engine.rules, func(x Rule) bool { return x.Alert == r.Alertname && string(x.Sev) == r.Severity })
+		if i < 0 {
+			skipped++
+			continue
+		}
+		k := alertKey{i, r.Model, r.Version, r.Family, r.Subject}
+		m.engine.alerts[k] = &alertState{firing: true, windows: []verdict{{start: r.WindowStart, end: r.WindowEnd, breach: true}}}
+		ev := Event{State: StateFiring, Rule: m.engine.rules[i], Severity: m.engine.rules[i].Sev, Model: r.Model, Version: r.Version,
+			Family: r.Family, Subject: r.Subject, WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, Windows: 1}
+		var rows []drift.Row
+		if json.Unmarshal([]byte(r.Evidence), &rows) == nil {
+			ev.Evidence = rows
+		}
+		if n := m.cfg.Notifier; n != nil {
+			a := m.alert(&ev, r.SentAt)
+			a.Annotations["description"] += " (still firing after a driftwatch restart)"
+			n.Fire(a)
+		}
+		restored++
+	}
+	m.mu.Lock()
+	m.counts.Firing = int64(m.engine.Firing())
+	m.mu.Unlock()
+	if restored+skipped > 0 {
+		m.cfg.Log.Info("firing alerts read back", "alerts", restored, "without_their_rule", skipped, "at", now)
+	}
+	return restored, skipped
+}

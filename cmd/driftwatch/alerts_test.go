@@ -23,7 +23,9 @@ import (
 // 7 are committed, Alertmanager holds, each once: churn's drift alerts
 // (SEV-3, two breaching windows), fraud's accuracy collapse (SEV-1) and its
 // performance drop (SEV-2) and drift alerts, these inhibited by the SEV-1.
-// After windows 10 and 11 are clear, every alert resolved.
+// The job is then killed and restarted: it reads the firing alerts back. After
+// windows 10 and 11 are clear, every alert resolved, each state change once
+// in the log and in alert_history.
 func TestAlertsEndToEnd(t *testing.T) {
 	amURL := testservers.AlertmanagerURL(t)
 	instance := "e2e-" + strconv36(time.Now().UnixNano())
@@ -43,7 +45,7 @@ func TestAlertsEndToEnd(t *testing.T) {
   labels: {instance: %q}
   alertmanager:
     urls: [%q]
-    resend_interval: 2s
+    resend_interval: 1s
 `, instance, amURL)
 	r.config()
 	expected := r.scen.Expected()
@@ -111,6 +113,24 @@ func TestAlertsEndToEnd(t *testing.T) {
 			t.Errorf("churn alert %v is inhibited by %v", a.Labels, a.Status.InhibitedBy)
 		case a.Labels["model"] == "churn" && a.Labels["alertname"] == "DriftwatchDrift" && a.Labels["severity"] != "SEV-3":
 			t.Errorf("churn drift alert %v: want SEV-3", a.Labels)
+		}
+	}
+
+	// A crash while they fire: the restarted job reads the firing alerts
+	// back from alert_history and goes on sending them.
+	_ = d.signal(syscall.SIGKILL)
+	d = r.start()
+	r.waitLog("firing alerts read back", 1)
+	// Past their endsAt (4 resend intervals) they are still held: the new
+	// process re-sends them before any window of its own closes.
+	time.Sleep(6 * time.Second)
+	held := map[alert]bool{}
+	for _, a := range testservers.AlertmanagerAlerts(t, amURL, map[string]string{"instance": instance}) {
+		held[alert{a.Labels["alertname"], a.Labels["severity"], a.Labels["model"], a.Labels["subject"]}] = true
+	}
+	for a := range want {
+		if !held[a] {
+			t.Errorf("after the restart %v is no longer held", a)
 		}
 	}
 

@@ -502,6 +502,16 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 		return nil, err
 	}
 	p.Alerts = m
+	if l, ok := sink.(interface {
+		LoadFiringAlerts(context.Context) ([]sinks.AlertRecord, error)
+	}); ok {
+		recs, err := l.LoadFiringAlerts(ctx)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		m.Restore(recs)
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {

@@ -62,3 +62,45 @@ func (s *Sink) WriteAlertHistory(ctx context.Context, recs []sinks.AlertRecord) 
 	}
 	return nil
 }
+
+// LoadFiringAlerts returns, per alert (fingerprint), its newest record in
+// alert_history when that record says it is firing: the alerts a restarted
+// job must go on sending, and resolve when their subject clears.
+func (s *Sink) LoadFiringAlerts(ctx context.Context) ([]sinks.AlertRecord, error) {
+	// Aliases differ from the column names: 18.16 resolves a name to an
+	// alias of the same SELECT, also inside its WHERE and aggregates.
+	const q = `SELECT a_model, a_version, a_start, a_end, a_family, a_subject, a_metric, a_severity, a_value, a_threshold,
+		fingerprint, a_receiver, a_sent, a_alertname, a_evidence
+	FROM (
+		SELECT fingerprint,
+			argMax(state, sent_at) AS a_state, argMax(model, sent_at) AS a_model, argMax(model_version, sent_at) AS a_version,
+			argMax(window_start, sent_at) AS a_start, argMax(window_end, sent_at) AS a_end,
+			argMax(family, sent_at) AS a_family, argMax(subject, sent_at) AS a_subject, argMax(metric, sent_at) AS a_metric,
+			argMax(severity, sent_at) AS a_severity, argMax(value, sent_at) AS a_value, argMax(threshold, sent_at) AS a_threshold,
+			argMax(receiver, sent_at) AS a_receiver, max(sent_at) AS a_sent, argMax(alertname, sent_at) AS a_alertname,
+			argMax(evidence, sent_at) AS a_evidence
+		FROM alert_history FINAL
+		WHERE state IN ('firing', 'resolved')
+		GROUP BY fingerprint
+	)
+	WHERE a_state = 'firing'`
+	rows, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read firing alerts from alert_history: %w", err)
+	}
+	defer rows.Close()
+	var out []sinks.AlertRecord
+	for rows.Next() {
+		r := sinks.AlertRecord{State: "firing"}
+		if err := rows.Scan(&r.Model, &r.Version, &r.WindowStart, &r.WindowEnd, &r.Family, &r.Subject, &r.Metric, &r.Severity, &r.Value, &r.Threshold,
+			&r.Fingerprint, &r.Receiver, &r.SentAt, &r.Alertname, &r.Evidence); err != nil {
+			return nil, fmt.Errorf("read firing alerts from alert_history: %w", err)
+		}
+		r.WindowStart, r.WindowEnd, r.SentAt = r.WindowStart.UTC(), r.WindowEnd.UTC(), r.SentAt.UTC()
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read firing alerts from alert_history: %w", err)
+	}
+	return out, nil
+}
