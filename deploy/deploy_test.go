@@ -2,9 +2,7 @@ package deploy
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"reflect"
@@ -217,7 +215,7 @@ func TestInhibitRules(t *testing.T) {
 		for _, a := range as {
 			body = append(body, map[string]any{"labels": labels(a), "startsAt": now, "endsAt": ends})
 		}
-		postAlerts(t, base, body)
+		testservers.PostAlerts(t, base, body...)
 	}
 	var inhibitors, targets []alert
 	for _, a := range alerts {
@@ -262,27 +260,6 @@ func TestInhibitRules(t *testing.T) {
 	}
 	for _, p := range problems {
 		t.Error(p)
-	}
-}
-
-// postAlerts posts alerts to Alertmanager's API v2, failing the test on
-// any error.
-func postAlerts(t *testing.T, base string, alerts []map[string]any) {
-	t.Helper()
-	body, err := json.Marshal(alerts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := http.Client{Timeout: 10 * time.Second}
-	resp, err := cl.Post(base+"/api/v2/alerts", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("post alerts: %v", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var msg bytes.Buffer
-		msg.ReadFrom(resp.Body)
-		t.Fatalf("post alerts: %s: %s", resp.Status, msg.String())
 	}
 }
 

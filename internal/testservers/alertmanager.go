@@ -1,6 +1,7 @@
 package testservers
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -138,4 +139,24 @@ func getAlerts(u string) ([]GettableAlert, error) {
 // (label="value"): backslash, double quote and newline are escaped.
 func quoteMatcherValue(v string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(v) + `"`
+}
+
+// PostAlerts posts alerts (postableAlert objects) to the Alertmanager at
+// baseURL, failing the test on any error.
+func PostAlerts(t testing.TB, baseURL string, alerts ...map[string]any) {
+	t.Helper()
+	body, err := json.Marshal(alerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := http.Client{Timeout: alertmanagerTimeout}
+	resp, err := cl.Post(strings.TrimRight(baseURL, "/")+"/api/v2/alerts", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("post alerts: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(resp.Body)
+		t.Fatalf("post alerts: %s: %s", resp.Status, msg)
+	}
 }

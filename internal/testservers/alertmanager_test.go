@@ -1,8 +1,6 @@
 package testservers
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -154,7 +152,7 @@ func TestAlertmanagerRoundTrip(t *testing.T) {
 	}
 	starts := time.Now().UTC().Truncate(time.Millisecond)
 	ends := starts.Add(10 * time.Minute)
-	postAlerts(t, base, map[string]any{
+	PostAlerts(t, base, map[string]any{
 		"labels": labels, "annotations": map[string]string{"summary": "round trip"},
 		"startsAt": starts, "endsAt": ends, "generatorURL": "http://127.0.0.1/driftwatch",
 	})
@@ -182,29 +180,8 @@ func TestAlertmanagerRoundTrip(t *testing.T) {
 	}
 
 	// Resolved: endsAt now. It leaves the list at once.
-	postAlerts(t, base, map[string]any{"labels": labels, "startsAt": starts, "endsAt": time.Now().UTC()})
+	PostAlerts(t, base, map[string]any{"labels": labels, "startsAt": starts, "endsAt": time.Now().UTC()})
 	if left := AlertmanagerAlerts(t, base, map[string]string{"model": model}); len(left) != 0 {
 		t.Errorf("resolved alert still listed: %+v", left)
-	}
-}
-
-// postAlerts posts alerts to Alertmanager's API v2, failing the test on
-// any error.
-func postAlerts(t *testing.T, base string, alerts ...map[string]any) {
-	t.Helper()
-	body, err := json.Marshal(alerts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := http.Client{Timeout: alertmanagerTimeout}
-	resp, err := cl.Post(base+"/api/v2/alerts", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("post alerts: %v", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var msg bytes.Buffer
-		msg.ReadFrom(resp.Body)
-		t.Fatalf("post alerts: %s: %s", resp.Status, msg.String())
 	}
 }
