@@ -14,6 +14,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
+	"github.com/driftwatch/driftwatch/alerts/actions"
 	"github.com/driftwatch/driftwatch/alerts/alertmanager"
 	"github.com/driftwatch/driftwatch/sinks"
 	"github.com/driftwatch/driftwatch/stats/drift"
@@ -37,9 +38,9 @@ type ManagerConfig struct {
 	// Labels are added to every alert's labels (e.g. env, cluster); they
 	// cannot replace the alert's own.
 	Labels map[string]string
-	// Receiver names where the Notifier delivers (its URLs), for the audit
-	// trail.
-	Receiver string
+	// Receiver and ActionReceiver name where the Notifier and Trigger
+	// deliver (URLs, topic), for the audit trail.
+	Receiver, ActionReceiver string
 	// Audit, when set, writes the audit trail (sinks/clickhouse's
 	// WriteAlertHistory): every state change and action, with its
 	// evidence, written by Run in batches, retried until it succeeds or
@@ -47,11 +48,62 @@ type ManagerConfig struct {
 	// dropped and counted.
 	Audit      func(ctx context.Context, recs []sinks.AlertRecord) error
 	AuditQueue int // default 1024
+	// Trigger, when set, takes the retrain and rollback actions that
+	// firing alerts call for (actions.Dispatcher's Trigger: it returns
+	// false when one was triggered for the model version within its
+	// interval).
+	Trigger func(actions.Action) bool
+	// Retrain and Rollback say which alerts call for an action.
+	Retrain, Rollback ActionPolicy
 	// OnEvent, when set, is called with every state change after it was
 	// handed to the Notifier.
 	OnEvent func(Event)
 	Log     *slog.Logger
 	Now     func() time.Time
+}
+
+// ActionPolicy says which firing alerts call for an action: those of the
+// Families at Severity or more severe. NewVersionWithin, for rollback, also
+// asks that the model version be new: its first window at most that long
+// before the alert's window, with an earlier version of the model seen
+// before it (one to roll back to).
+type ActionPolicy struct {
+	Severity         Severity      `yaml:"severity"`
+	Families         []string      `yaml:"families"`
+	NewVersionWithin time.Duration `yaml:"new_version_within"`
+}
+
+// DefaultRetrain: drift warnings or worse on inputs, outputs, labels,
+// performance or fairness.
+func DefaultRetrain() ActionPolicy {
+	return ActionPolicy{Severity: Sev3, Families: []string{drift.FamilyData, drift.FamilyPrediction, drift.FamilyLabel, drift.FamilyConcept, drift.FamilyFairness}}
+}
+
+// DefaultRollback: a page (SEV-1) about performance, serving or the
+// predictions within two days of a new version's first window.
+func DefaultRollback() ActionPolicy {
+	return ActionPolicy{Severity: Sev1, Families: []string{drift.FamilyConcept, drift.FamilyServing, drift.FamilyPrediction}, NewVersionWithin: 48 * time.Hour}
+}
+
+// Validate reports a severity or family that is not one. The zero policy
+// (no families) calls for nothing.
+func (p ActionPolicy) Validate() error {
+	if len(p.Families) > 0 && rank(p.Severity) > 4 {
+		return fmt.Errorf("severity %q: want SEV-1, SEV-2, SEV-3 or SEV-4", p.Severity)
+	}
+	for _, f := range p.Families {
+		if !slices.Contains(families, f) {
+			return fmt.Errorf("family %q: want one of %v", f, families)
+		}
+	}
+	if p.NewVersionWithin < 0 {
+		return fmt.Errorf("new_version_within %s: must not be negative", p.NewVersionWithin)
+	}
+	return nil
+}
+
+func (p *ActionPolicy) calls(ev *Event) bool {
+	return len(p.Families) > 0 && rank(ev.Severity) <= rank(p.Severity) && slices.Contains(p.Families, ev.Family)
 }
 
 // Manager turns committed rows into alerts: it runs the Engine, logs each
@@ -60,6 +112,9 @@ type ManagerConfig struct {
 type Manager struct {
 	cfg    ManagerConfig
 	engine *Engine
+
+	// firstSeen holds, per model, the first window start of each version.
+	firstSeen map[string]map[string]time.Time
 
 	mu      sync.Mutex
 	counts  ManagerCounts
@@ -74,6 +129,8 @@ type ManagerCounts struct {
 	Audited         int64 // audit records written
 	AuditDropped    int64 // audit records dropped for AuditQueue
 	AuditFailures   int64 // failed audit writes (each retried)
+	Retrains        int64 // retrain actions triggered
+	Rollbacks       int64 // rollback actions triggered
 }
 
 // NewManager returns a Manager; the rules must be valid.
@@ -94,7 +151,12 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{cfg: cfg, engine: e, wake: make(chan struct{}, 1)}, nil
+	for name, p := range map[string]ActionPolicy{"retrain": cfg.Retrain, "rollback": cfg.Rollback} {
+		if err := p.Validate(); err != nil {
+			return nil, fmt.Errorf("alerts.actions.%s: %w", name, err)
+		}
+	}
+	return &Manager{cfg: cfg, engine: e, wake: make(chan struct{}, 1), firstSeen: make(map[string]map[string]time.Time)}, nil
 }
 
 // Classify sets the rows' severities by the Manager's rules.
@@ -110,6 +172,17 @@ func (m *Manager) Counts() ManagerCounts {
 // Observe feeds committed rows to the engine (complete: every row of their
 // windows, as they closed) and delivers what changed.
 func (m *Manager) Observe(rows []drift.Row, complete bool) {
+	for i := range rows {
+		r := &rows[i]
+		vs := m.firstSeen[r.Model]
+		if vs == nil {
+			vs = make(map[string]time.Time)
+			m.firstSeen[r.Model] = vs
+		}
+		if t, ok := vs[r.ModelVersion]; !ok || r.WindowStart.Before(t) {
+			vs[r.ModelVersion] = r.WindowStart
+		}
+	}
 	events := m.engine.Observe(rows, complete)
 	if len(events) == 0 {
 		return
@@ -135,6 +208,9 @@ func (m *Manager) Observe(rows []drift.Row, complete bool) {
 			m.cfg.OnEvent(*ev)
 		}
 		m.record(m.auditRecord(ev, now))
+		if ev.State == StateFiring {
+			m.act(ev, now)
+		}
 	}
 	m.mu.Lock()
 	for i := range events {
@@ -354,4 +430,56 @@ func (m *Manager) Restore(recs []sinks.AlertRecord) (restored, skipped int) {
 		m.cfg.Log.Info("firing alerts read back", "alerts", restored, "without_their_rule", skipped, "at", now)
 	}
 	return restored, skipped
+}
+
+// act triggers the actions ev calls for.
+func (m *Manager) act(ev *Event, now time.Time) {
+	if m.cfg.Trigger == nil {
+		return
+	}
+	for _, kind := range []string{actions.KindRetrain, actions.KindRollback} {
+		p := &m.cfg.Retrain
+		if kind == actions.KindRollback {
+			p = &m.cfg.Rollback
+			if !m.newVersion(ev, p.NewVersionWithin) {
+				continue
+			}
+		}
+		if !p.calls(ev) {
+			continue
+		}
+		a := actions.Action{ID: actions.MakeID(kind, ev.Model, ev.Version, ev.WindowStart), Kind: kind, Model: ev.Model, ModelVersion: ev.Version,
+			Reason: ev.Rule.Alert, Severity: string(ev.Severity), WindowStart: ev.WindowStart, WindowEnd: ev.WindowEnd, Evidence: ev.Evidence, At: now}
+		if !m.cfg.Trigger(a) {
+			continue // one of its kind for this version within the interval already
+		}
+		m.cfg.Log.Warn("action triggered", "action", kind, "model", ev.Model, "model_version", ev.Version, "reason", ev.Rule.Alert,
+			"severity", ev.Severity, "subject", ev.Subject, "window_start", ev.WindowStart, "evidence", evidence(ev.Evidence))
+		r := m.auditRecord(ev, now)
+		r.State, r.Receiver, r.Error = "action:"+kind, m.cfg.ActionReceiver, ""
+		m.record(r)
+		m.mu.Lock()
+		if kind == actions.KindRetrain {
+			m.counts.Retrains++
+		} else {
+			m.counts.Rollbacks++
+		}
+		m.mu.Unlock()
+	}
+}
+
+// newVersion reports whether ev's model version first showed up within
+// within of ev's window, after another version of its model.
+func (m *Manager) newVersion(ev *Event, within time.Duration) bool {
+	vs := m.firstSeen[ev.Model]
+	first, ok := vs[ev.Version]
+	if !ok || ev.WindowStart.Sub(first) > within {
+		return false
+	}
+	for v, t := range vs {
+		if v != ev.Version && t.Before(first) {
+			return true
+		}
+	}
+	return false
 }

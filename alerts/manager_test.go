@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/driftwatch/driftwatch/alerts/actions"
 	"github.com/driftwatch/driftwatch/alerts/alertmanager"
 	"github.com/driftwatch/driftwatch/sinks"
+	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
 type fakeNotifier struct {
@@ -109,5 +111,66 @@ func TestManagerAuditQueueIsBounded(t *testing.T) {
 	}
 	if c := m.Counts(); c.AuditDropped == 0 || len(m.pending) != 3 {
 		t.Errorf("counts %+v with %d pending, want 3 kept and the rest dropped and counted", c, len(m.pending))
+	}
+}
+
+func TestManagerActions(t *testing.T) {
+	var got []actions.Action
+	accept := true
+	m, err := NewManager(ManagerConfig{Retrain: DefaultRetrain(), Rollback: DefaultRollback(),
+		Trigger: func(a actions.Action) bool { got = append(got, a); return accept }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Drift on amount (SEV-3) fires at window 1: a retrain, with evidence.
+	m.Observe(windowRows(0, true), true)
+	m.Observe(windowRows(1, true), true)
+	if len(got) != 1 || got[0].Kind != actions.KindRetrain || got[0].Model != "fraud" || got[0].Reason != "DriftwatchDrift" ||
+		len(got[0].Evidence) == 0 || got[0].ID != actions.MakeID("retrain", "fraud", "1", t0.Add(time.Hour)) {
+		t.Fatalf("actions %+v, want one retrain of fraud 1", got)
+	}
+	// Version 2 comes a day later and its accuracy collapses (SEV-1):
+	// a rollback (and a retrain) for it. Version 1's collapse is no
+	// rollback: nothing older to go back to.
+	collapse := func(version string, w int) []drift.Row {
+		r := windowRows(w, false)[0]
+		r.ModelVersion, r.Family, r.Subject, r.Metric, r.Primary, r.Value, r.NCurrent = version, drift.FamilyConcept, "performance", drift.MetricAccuracy, false, 0.2, 500
+		return []drift.Row{r}
+	}
+	got = nil
+	m.Observe(collapse("1", 2), true)
+	if len(got) != 1 || got[0].Kind != actions.KindRetrain {
+		t.Fatalf("version 1's collapse: actions %+v, want a retrain only", got)
+	}
+	got = nil
+	m.Observe(collapse("2", 24), true)
+	kinds := []string{}
+	for _, a := range got {
+		kinds = append(kinds, a.Kind+" "+a.ModelVersion)
+	}
+	if strings.Join(kinds, ",") != "retrain 2,rollback 2" {
+		t.Fatalf("version 2's collapse: actions %v, want retrain and rollback of version 2", kinds)
+	}
+	// Three days into version 3 it is no longer new.
+	got = nil
+	m.Observe(collapse("3", 30), true)
+	m.Observe(collapse("3", 30+72), true)
+	for _, a := range got {
+		if a.Kind == actions.KindRollback && a.WindowStart.Equal(t0.Add(102*time.Hour)) {
+			t.Errorf("rollback three days into a version: %+v", a)
+		}
+	}
+	// A trigger the dispatcher suppresses is not counted.
+	before := m.Counts()
+	accept = false
+	m.Observe(collapse("4", 200), true)
+	if c := m.Counts(); c.Retrains != before.Retrains || c.Rollbacks != before.Rollbacks {
+		t.Errorf("suppressed actions counted: %+v after %+v", c, before)
+	}
+	if err := (ActionPolicy{Severity: "SEV-9", Families: []string{"data"}}).Validate(); err == nil {
+		t.Error("severity SEV-9 accepted")
+	}
+	if err := (ActionPolicy{Severity: Sev1, Families: []string{"dat"}}).Validate(); err == nil {
+		t.Error("family dat accepted")
 	}
 }

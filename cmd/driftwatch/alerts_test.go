@@ -2,14 +2,22 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/driftwatch/driftwatch/alerts/actions"
 	"github.com/driftwatch/driftwatch/internal/synth"
 	"github.com/driftwatch/driftwatch/internal/testservers"
 )
@@ -41,12 +49,40 @@ func TestAlertsEndToEnd(t *testing.T) {
 			}
 		}
 	})
+	// The retrain trigger's receivers: a webhook that checks signatures,
+	// and a topic.
+	const secret = "s3cret-for-the-test"
+	t.Setenv("DRIFTWATCH_TEST_ACTION_SECRET", secret)
+	var hookMu sync.Mutex
+	var hooked []actions.Action
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		if err := actions.Verify([]byte(secret), req.Header.Get(actions.HeaderTimestamp), req.Header.Get(actions.HeaderSignature), body); err != nil {
+			t.Errorf("webhook call with a bad signature: %v", err)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var a actions.Action
+		if err := json.Unmarshal(body, &a); err != nil {
+			t.Errorf("webhook body %s: %v", body, err)
+		}
+		hookMu.Lock()
+		hooked = append(hooked, a)
+		hookMu.Unlock()
+	}))
+	t.Cleanup(hook.Close)
+	actionsTopic := r.topic + ".actions"
+	testservers.CreateTopics(t, r.prod, 1, actionsTopic)
 	r.alertsYAML = fmt.Sprintf(`alerts:
   labels: {instance: %q}
   alertmanager:
     urls: [%q]
     resend_interval: 1s
-`, instance, amURL)
+  actions:
+    webhook_url: %q
+    webhook_secret_env: DRIFTWATCH_TEST_ACTION_SECRET
+    topic: %q
+`, instance, amURL, hook.URL, actionsTopic)
 	r.config()
 	expected := r.scen.Expected()
 
@@ -171,6 +207,47 @@ func TestAlertsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("alert_history: %d firing, %d resolved", nFired, nResolved)
+
+	// One retrain per model version, across the restart, each with its
+	// evidence, by webhook and on the topic.
+	hookMu.Lock()
+	defer hookMu.Unlock()
+	perVersion := map[string]int{}
+	for _, a := range hooked {
+		perVersion[a.Kind+" "+a.Model+" "+a.ModelVersion]++
+		if len(a.Evidence) == 0 || a.Reason == "" {
+			t.Errorf("action %+v without its evidence or reason", a)
+		}
+	}
+	t.Logf("webhook calls: %v", perVersion)
+	for _, m := range r.scen.Models {
+		if k := "retrain " + m.Name + " " + m.Version; perVersion[k] != 1 {
+			t.Errorf("%d webhook calls %q, want 1", perVersion[k], k)
+		}
+	}
+	if len(perVersion) != len(r.scen.Models) {
+		t.Errorf("webhook calls %v, want one retrain per model version", perVersion)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(r.brokers...), kgo.ConsumeTopics(actionsTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var onTopic int
+	pollCtx, stopPoll := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stopPoll()
+	for onTopic < len(hooked) && pollCtx.Err() == nil {
+		cl.PollFetches(pollCtx).EachRecord(func(rec *kgo.Record) {
+			var a actions.Action
+			if err := json.Unmarshal(rec.Value, &a); err != nil || string(rec.Key) != a.Model+"/"+a.ModelVersion {
+				t.Errorf("action record key %q value %s: %v", rec.Key, rec.Value, err)
+			}
+			onTopic++
+		})
+	}
+	if onTopic != len(hooked) {
+		t.Errorf("%d action records on %s, %d webhook calls", onTopic, actionsTopic, len(hooked))
+	}
 	if int(nFired) != fired || int(nResolved) != resolved || noEvidence > 0 {
 		t.Errorf("alert_history holds %d firing (%d without evidence) and %d resolved records; the log says %d and %d", nFired, noEvidence, nResolved, fired, resolved)
 	}

@@ -25,8 +25,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/driftwatch/driftwatch/alerts"
+	"github.com/driftwatch/driftwatch/alerts/actions"
 	"github.com/driftwatch/driftwatch/alerts/alertmanager"
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/consumer"
@@ -457,9 +459,9 @@ func progress(w io.Writer, p *pipeline.Pipeline, start time.Time, interval time.
 // Alertmanager when URLs are set, by a client whose goroutines stop
 // (flushing queued resolutions) when stop is called. It registers the
 // alerts' metrics on reg.
-func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, sink sinks.Sink, reg prometheus.Registerer, log *slog.Logger) (stop func(), err error) {
+func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, sink sinks.Sink, reg prometheus.Registerer, log *slog.Logger, kopts []kgo.Opt) (stop func(), err error) {
 	mc := alerts.ManagerConfig{Rules: cfg.Alerts.Rules, DashboardURL: cfg.Alerts.DashboardURL, RunbookURL: cfg.Alerts.RunbookURL, Labels: cfg.Alerts.Labels, Log: log,
-		Receiver: strings.Join(cfg.Alerts.Alertmanager.URLs, ",")}
+		Receiver: strings.Join(cfg.Alerts.Alertmanager.URLs, ","), Retrain: cfg.Alerts.Actions.Retrain, Rollback: cfg.Alerts.Actions.Rollback}
 	if w, ok := sink.(interface {
 		WriteAlertHistory(context.Context, []sinks.AlertRecord) error
 	}); ok {
@@ -495,6 +497,70 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 		}()
 		stops = append(stops, func() { cancel(); <-done })
 		log.Info("alerts to alertmanager", "urls", a.URLs, "resend_interval", a.ResendInterval)
+	}
+	if a := cfg.Alerts.Actions; a.WebhookURL != "" || a.Topic != "" {
+		ac := actions.Config{WebhookURL: a.WebhookURL, Topic: a.Topic, Interval: a.Interval,
+			OnDelivery: func(d actions.Delivery) {
+				if d.Err != nil {
+					log.Warn("action delivery failed", "action", d.Action.Kind, "model", d.Action.Model, "model_version", d.Action.ModelVersion,
+						"destination", d.Destination, "attempt", d.Attempt, "dropped", d.Dropped, "err", d.Err)
+				}
+			}}
+		if a.WebhookURL != "" {
+			if ac.Secret = []byte(os.Getenv(a.WebhookSecretEnv)); len(ac.Secret) == 0 {
+				stop()
+				return nil, fmt.Errorf("alerts.actions.webhook_secret_env: environment variable %s is empty", a.WebhookSecretEnv)
+			}
+		}
+		var kcl *kgo.Client
+		if a.Topic != "" {
+			if kcl, err = kgo.NewClient(append(slices.Clone(kopts), kgo.DefaultProduceTopic(a.Topic))...); err != nil {
+				stop()
+				return nil, fmt.Errorf("alerts.actions.topic: producer: %w", err)
+			}
+			ac.Client = kcl
+		}
+		d, err := actions.New(ac)
+		if err != nil {
+			if kcl != nil {
+				kcl.Close()
+			}
+			stop()
+			return nil, fmt.Errorf("alerts.actions: %w", err)
+		}
+		if l, ok := sink.(interface {
+			LoadActions(context.Context, time.Time) ([]sinks.AlertRecord, error)
+		}); ok {
+			done, err := l.LoadActions(ctx, time.Now().Add(-a.Interval))
+			if err != nil {
+				if kcl != nil {
+					kcl.Close()
+				}
+				stop()
+				return nil, err
+			}
+			for _, r := range done { // one per version per interval, across restarts
+				d.Restore(strings.TrimPrefix(r.State, "action:"), r.Model, r.Version, r.SentAt)
+			}
+		}
+		mc.Trigger = d.Trigger
+		mc.ActionReceiver = strings.Trim(a.WebhookURL+","+a.Topic, ",")
+		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := d.Run(runCtx); err != nil {
+				log.Warn("action dispatcher stopped", "err", err)
+			}
+		}()
+		stops = append(stops, func() {
+			cancel()
+			<-done
+			if kcl != nil {
+				kcl.Close()
+			}
+		})
+		log.Info("retrain and rollback triggers", "webhook", a.WebhookURL, "topic", a.Topic, "interval", a.Interval)
 	}
 	m, err := alerts.NewManager(mc)
 	if err != nil {
@@ -696,7 +762,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		p.DeadLetters = dw.WriteDeadLetters
 	}
 	reg := prometheus.NewRegistry()
-	stopAlerts, err := startAlerts(ctx, cfg, p, sink, reg, log)
+	stopAlerts, err := startAlerts(ctx, cfg, p, sink, reg, log, kopts)
 	if err != nil {
 		return err
 	}

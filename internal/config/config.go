@@ -137,6 +137,19 @@ type Alerts struct {
 	RunbookURL   string            `yaml:"runbook_url"`
 	Labels       map[string]string `yaml:"labels"` // added to every alert, e.g. {env: prod}
 	Alertmanager Alertmanager      `yaml:"alertmanager"`
+	Actions      Actions           `yaml:"actions"`
+}
+
+// Actions configures the retrain and rollback triggers: signed webhook
+// calls and records on a Kafka topic (kafka.brokers and its security), at
+// most one of a kind per model version per interval.
+type Actions struct {
+	WebhookURL       string              `yaml:"webhook_url"`
+	WebhookSecretEnv string              `yaml:"webhook_secret_env"` // the environment variable holding the HMAC-SHA256 key
+	Topic            string              `yaml:"topic"`
+	Interval         time.Duration       `yaml:"interval"`
+	Retrain          alerts.ActionPolicy `yaml:"retrain"`
+	Rollback         alerts.ActionPolicy `yaml:"rollback"`
 }
 
 // Alertmanager is where alerts go: every URL (each replica of an HA
@@ -322,6 +335,7 @@ func Default() *Config {
 			Rules:        alerts.DefaultRules(),
 			Labels:       map[string]string{},
 			Alertmanager: Alertmanager{URLs: []string{}, ResendInterval: time.Minute, Timeout: 10 * time.Second, QueueSize: 1024},
+			Actions:      Actions{Interval: 24 * time.Hour, Retrain: alerts.DefaultRetrain(), Rollback: alerts.DefaultRollback()},
 		},
 		Labels: Labels{
 			Topic: "labels", DeadLetterTopic: "labels.dlq", Horizon: windows.DefaultHorizon,
@@ -474,6 +488,17 @@ func (c *Config) Validate() error {
 	}
 	if am := &c.Alerts.Alertmanager; am.ResendInterval < time.Second || am.Timeout <= 0 || am.QueueSize <= 0 {
 		return fmt.Errorf("alerts.alertmanager: resend_interval (at least 1s), timeout and queue_size must be positive, got %s, %s, %d", am.ResendInterval, am.Timeout, am.QueueSize)
+	}
+	if a := &c.Alerts.Actions; a.Interval <= 0 {
+		return fmt.Errorf("alerts.actions.interval: must be positive, got %s", a.Interval)
+	} else if a.WebhookURL != "" && a.WebhookSecretEnv == "" {
+		return errors.New("alerts.actions.webhook_secret_env: required with webhook_url (the calls are signed)")
+	} else if a.Topic != "" && (a.Topic == c.Kafka.Topic || a.Topic == c.Labels.Topic) {
+		return fmt.Errorf("alerts.actions.topic: %q is also a topic driftwatch reads", a.Topic)
+	} else if err := a.Retrain.Validate(); err != nil {
+		return fmt.Errorf("alerts.actions.retrain: %w", err)
+	} else if err := a.Rollback.Validate(); err != nil {
+		return fmt.Errorf("alerts.actions.rollback: %w", err)
 	}
 	for i, u := range c.Alerts.Alertmanager.URLs {
 		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {

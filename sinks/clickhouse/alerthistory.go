@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -101,6 +102,32 @@ func (s *Sink) LoadFiringAlerts(ctx context.Context) ([]sinks.AlertRecord, error
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read firing alerts from alert_history: %w", err)
+	}
+	return out, nil
+}
+
+// LoadActions returns, per model version and action (state action:retrain,
+// action:rollback), the newest one the audit trail holds from since on:
+// what keeps a restarted job to one action per version per interval.
+func (s *Sink) LoadActions(ctx context.Context, since time.Time) ([]sinks.AlertRecord, error) {
+	rows, err := s.conn.Query(ctx, `SELECT model, model_version, state, max(sent_at) AS a_sent FROM alert_history FINAL
+		WHERE state IN ('action:retrain', 'action:rollback') AND sent_at >= `+s.timeLiteral(since)+`
+		GROUP BY model, model_version, state`)
+	if err != nil {
+		return nil, fmt.Errorf("read actions from alert_history: %w", err)
+	}
+	defer rows.Close()
+	var out []sinks.AlertRecord
+	for rows.Next() {
+		var r sinks.AlertRecord
+		if err := rows.Scan(&r.Model, &r.Version, &r.State, &r.SentAt); err != nil {
+			return nil, fmt.Errorf("read actions from alert_history: %w", err)
+		}
+		r.SentAt = r.SentAt.UTC()
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read actions from alert_history: %w", err)
 	}
 	return out, nil
 }
