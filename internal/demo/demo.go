@@ -26,6 +26,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/driftwatch/driftwatch/alerts"
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/consumer"
 	"github.com/driftwatch/driftwatch/internal/pipeline"
@@ -67,6 +68,8 @@ type Outcome struct {
 	DeadLetters map[string]int64
 	Rows        int64
 	MetricsPath string
+	// Alerts counts the alerts that fired, by "severity alertname".
+	Alerts map[string]int
 }
 
 // Run runs the demo, narrating to w. It returns when every window is
@@ -165,13 +168,24 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 	if err != nil {
 		return nil, err
 	}
-	out := &Outcome{Scenario: scen, Flagged: make(map[string]map[int][]string), MetricsPath: metricsPath}
+	out := &Outcome{Scenario: scen, Flagged: make(map[string]map[int][]string), MetricsPath: metricsPath, Alerts: make(map[string]int)}
+	// Alerts by the default rules, as `driftwatch run` would send them to
+	// Alertmanager; here they are counted and shown.
+	am, err := alerts.NewManager(alerts.ManagerConfig{OnEvent: func(ev alerts.Event) {
+		if ev.State == alerts.StateFiring {
+			out.Alerts[string(ev.Severity)+" "+ev.Rule.Alert]++
+		}
+	}})
+	if err != nil {
+		return nil, err
+	}
 	printer := report.NewPrinter(w)
 	var mu sync.Mutex
 	p := &pipeline.Pipeline{
 		Source:    src,
 		Windows:   windows.Config{Size: scen.Window, Lateness: 10 * time.Minute, FlushAtEnd: true, Labels: &windows.LabelConfig{}},
 		Evaluator: drift.NewEvaluator(drift.DefaultPolicy(), nil),
+		Alerts:    am,
 		Sink:      sink,
 		Log:       log,
 		OnCommit: func(res pipeline.Result) {
@@ -382,6 +396,18 @@ func summarize(w io.Writer, o *Outcome, elapsed time.Duration, dir string) {
 		fmt.Fprintf(w, "  verdict   %-6s %d of %d injected feature drifts flagged (%d features x %d drifted windows), %d false alarms in %d undrifted feature-windows\n",
 			m.Name, hits, len(expected[m.Name])*drifted, len(expected[m.Name]), drifted, falseAlarms,
 			len(m.Features)*o.Scenario.Windows-len(expected[m.Name])*drifted)
+	}
+	if len(o.Alerts) > 0 {
+		keys := make([]string, 0, len(o.Alerts))
+		for k := range o.Alerts {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s x%d", k, o.Alerts[k])
+		}
+		fmt.Fprintf(w, "  alerts    fired (severity, alertname; sent to Alertmanager by driftwatch run): %s\n", strings.Join(parts, ", "))
 	}
 	fmt.Fprintf(w, "\n  files     %s (%s metric rows, one per window, subject and metric, then newer versions of those late labels changed: the last of a key counts)\n", o.MetricsPath, report.Thousands(o.Rows))
 	fmt.Fprintf(w, "            %s (baselines), %s (training data they came from)\n",

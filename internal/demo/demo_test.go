@@ -79,6 +79,12 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Errorf("records do not add up: %+v", c.Source)
 	}
 
+	// Alerts: each model's two drifted features fire a drift alert (two
+	// breaching windows), once.
+	if n := o.Alerts["SEV-3 DriftwatchDrift"]; n < 4 {
+		t.Errorf("%d drift alerts fired (%v), want at least the 4 injected features'", n, o.Alerts)
+	}
+
 	// Late labels: every one joined its prediction, most after its window
 	// closed, which re-emitted the window's label-derived rows.
 	if l := c.Windows.Labels; l.Received == 0 || l.Received != c.Source.Labels || l.Joined != l.Received || l.Relabelled == 0 || l.Held != 0 {
