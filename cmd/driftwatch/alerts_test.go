@@ -141,6 +141,12 @@ func TestAlertsEndToEnd(t *testing.T) {
 		if !a.EndsAt.After(time.Now()) {
 			t.Errorf("alert %v ends at %s: a firing alert must end in the future", a.Labels, a.EndsAt)
 		}
+		// Routes: the test config routes each severity to its receiver
+		// (sev1 ... sev4), as deploy/alertmanager.yml routes them to
+		// paging, business hours and the weekly review.
+		if want := "sev" + strings.TrimPrefix(a.Labels["severity"], "SEV-"); len(a.Receivers) != 1 || a.Receivers[0].Name != want {
+			t.Errorf("alert %v routed to %v, want %s", a.Labels, a.Receivers, want)
+		}
 		inhibited := len(a.Status.InhibitedBy) > 0
 		switch {
 		case a.Labels["model"] == "fraud" && a.Labels["severity"] != "SEV-1" && !inhibited:
