@@ -369,7 +369,14 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		src = labelsFirst{Source: src, labels: labels}
 	}
 	def, per := cfg.Policies()
+	// Severities by the configured rules, as `run` gives them; alerts are
+	// not sent from a replay.
+	am, err := alerts.NewManager(alerts.ManagerConfig{Rules: cfg.Alerts.Rules})
+	if err != nil {
+		return err
+	}
 	p := &pipeline.Pipeline{
+		Alerts:    am,
 		Source:    src,
 		Windows:   wcfg,
 		Evaluator: drift.NewEvaluator(def, per),

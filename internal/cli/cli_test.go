@@ -341,3 +341,47 @@ func TestBaselinePerModelVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayUsesConfiguredSeverityRules: replay's rows carry the
+// severities of the config's alerts.rules, as run's do.
+func TestReplayUsesConfiguredSeverityRules(t *testing.T) {
+	dir := t.TempDir()
+	logPath, scen := scenario(t, dir)
+	baseDir := filepath.Join(dir, "baselines")
+	for _, m := range scen.Models {
+		if code, _, errOut := run(t, "baseline", "--model", m.Name, "--input", filepath.Join(dir, m.Name+".ref.jsonl"), "--out", baseDir); code != 0 {
+			t.Fatalf("baseline %s: %s", m.Name, errOut)
+		}
+	}
+	cfg := filepath.Join(dir, "driftwatch.yml")
+	if err := os.WriteFile(cfg, []byte("alerts:\n  rules:\n    - {name: everything, severity: SEV-1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "rows.jsonl")
+	if code, _, errOut := run(t, "replay", "--config", cfg, "--baselines", baseDir, "--input", logPath, "--output", out, "--quiet"); code != 0 {
+		t.Fatalf("replay: %s", errOut)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drifted int
+	for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+		var r struct {
+			Drifted  bool   `json:"drifted"`
+			Severity string `json:"severity"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Drifted {
+			drifted++
+		}
+		if want := map[bool]string{true: "SEV-1", false: ""}[r.Drifted]; r.Severity != want {
+			t.Fatalf("row %s: severity %q, want %q by the one configured rule", line, r.Severity, want)
+		}
+	}
+	if drifted == 0 {
+		t.Fatal("no drifted row: the scenario injects drift")
+	}
+}
