@@ -160,7 +160,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 }
 
 // Classify sets the rows' severities by the Manager's rules.
-func (m *Manager) Classify(rows []drift.Row) { m.engine.rules.Classify(rows) }
+func (m *Manager) Classify(rows []drift.Row) { m.engine.rules.classify(rows) }
 
 // Counts returns a snapshot. Safe for concurrent use.
 func (m *Manager) Counts() ManagerCounts {

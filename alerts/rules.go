@@ -174,12 +174,14 @@ func (rs Rules) match(x *drift.Row) int {
 
 // Classify sets the Severity of each row: that of the first rule it
 // breaches, or none.
-func (rs Rules) Classify(rows []drift.Row) {
-	p := rs.prepared()
+func (rs Rules) Classify(rows []drift.Row) { rs.prepared().classify(rows) }
+
+// classify is Classify on prepared rules.
+func (rs Rules) classify(rows []drift.Row) {
 	for i := range rows {
 		rows[i].Severity = ""
-		if j := p.match(&rows[i]); j >= 0 {
-			rows[i].Severity = string(p[j].Sev)
+		if j := rs.match(&rows[i]); j >= 0 {
+			rows[i].Severity = string(rs[j].Sev)
 		}
 	}
 }
@@ -213,5 +215,8 @@ func DefaultRules() Rules {
 	}
 }
 
+// defaultRules are DefaultRules prepared once, for Classify.
+var defaultRules = DefaultRules().prepared()
+
 // Classify sets the Severity of each row by DefaultRules.
-func Classify(rows []drift.Row) { DefaultRules().Classify(rows) }
+func Classify(rows []drift.Row) { defaultRules.classify(rows) }

@@ -77,56 +77,68 @@ func (s *FileSource) Counts() Counts {
 func (s *FileSource) Run(ctx context.Context, out chan<- Batch) error {
 	defer close(out)
 	defer s.rt.release()
-	maxBytes := s.cfg.MaxRecordBytes
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxRecordBytes
-	}
-	br := bufio.NewReaderSize(s.r, 1<<16)
-	var (
-		wm     time.Time
-		lineNo int64
-		dlq    *json.Encoder
-	)
-	if s.cfg.DeadLetter != nil {
-		dlq = json.NewEncoder(s.cfg.DeadLetter)
-	}
-	for {
-		line, tooLong, err := readLine(br, maxBytes)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("read %s line %d: %w", s.name, lineNo+1, err)
-		}
-		lineNo++
-		if len(line) == 0 && !tooLong {
-			continue
-		}
-		var derr *DecodeError
-		var ts time.Time
-		var ok bool
-		if tooLong {
+	var wm time.Time
+	err := eachLine(s.r, s.name, s.cfg.MaxRecordBytes, s.cfg.DeadLetter, func(line []byte, tooLong *DecodeError) (*DecodeError, error) {
+		if tooLong != nil {
 			s.rt.counts.Records++
 			s.rt.counts.DeadLetter[ReasonTooBig]++
-			derr = reject(ReasonTooBig, "line is longer than %d bytes", maxBytes)
-		} else {
-			ts, ok, derr = s.rt.add(0, line)
+			return tooLong, nil
 		}
-		if derr != nil && dlq != nil {
-			if err := dlq.Encode(deadLetterLine(s.name, lineNo, derr, line)); err != nil {
-				return fmt.Errorf("write dead letter for %s line %d: %w", s.name, lineNo, err)
-			}
-		}
+		ts, ok, derr := s.rt.add(0, line)
 		if ok && ts.After(wm) {
 			wm = ts
 		}
 		if s.rt.pending() >= s.cfg.BatchRecords {
-			if err := s.emit(ctx, out, wm); err != nil {
-				return err
-			}
+			return derr, s.emit(ctx, out, wm)
 		}
+		return derr, nil
+	})
+	if err != nil {
+		return err
 	}
 	return s.emit(ctx, out, wm)
+}
+
+// eachLine reads JSON lines from r (name names it in errors and dead
+// letters) and hands each non-empty line to add; a line longer than
+// maxBytes (0: DefaultMaxRecordBytes) comes truncated with the too_big
+// rejection it earned. The rejection add returns, if any, is written to
+// deadLetter as a DeadLetterLine (nil discards it). It stops at the first
+// error of reading, of writing a dead letter, or of add.
+func eachLine(r io.Reader, name string, maxBytes int, deadLetter io.Writer, add func(line []byte, tooLong *DecodeError) (*DecodeError, error)) error {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxRecordBytes
+	}
+	var dlq *json.Encoder
+	if deadLetter != nil {
+		dlq = json.NewEncoder(deadLetter)
+	}
+	br := bufio.NewReaderSize(r, 1<<16)
+	for lineNo := int64(1); ; lineNo++ {
+		line, tooLong, err := readLine(br, maxBytes)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read %s line %d: %w", name, lineNo, err)
+		}
+		if len(line) == 0 && !tooLong {
+			continue
+		}
+		var long *DecodeError
+		if tooLong {
+			long = reject(ReasonTooBig, "line is longer than %d bytes", maxBytes)
+		}
+		derr, err := add(line, long)
+		if derr != nil && dlq != nil {
+			if err := dlq.Encode(deadLetterLine(name, lineNo, derr, line)); err != nil {
+				return fmt.Errorf("write dead letter for %s line %d: %w", name, lineNo, err)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 func (s *FileSource) emit(ctx context.Context, out chan<- Batch, wm time.Time) error {

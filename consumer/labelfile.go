@@ -1,11 +1,6 @@
 package consumer
 
-import (
-	"bufio"
-	"encoding/json"
-	"fmt"
-	"io"
-)
+import "io"
 
 // LabelFileCounts is what ReadLabels did.
 type LabelFileCounts struct {
@@ -20,43 +15,22 @@ type LabelFileCounts struct {
 // silently dropped; name appears in those lines. Reading stops at the first
 // read or write error.
 func ReadLabels(r io.Reader, name string, maxBytes int, deadLetter io.Writer) ([]Label, LabelFileCounts, error) {
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxRecordBytes
-	}
 	c := LabelFileCounts{DeadLetter: make(map[string]int64)}
-	var dlq *json.Encoder
-	if deadLetter != nil {
-		dlq = json.NewEncoder(deadLetter)
-	}
-	br := bufio.NewReaderSize(r, 1<<16)
 	var labels []Label
-	for lineNo := int64(1); ; lineNo++ {
-		line, tooLong, err := readLine(br, maxBytes)
-		if err == io.EOF {
-			return labels, c, nil
-		}
-		if err != nil {
-			return labels, c, fmt.Errorf("read %s line %d: %w", name, lineNo, err)
-		}
-		if len(line) == 0 && !tooLong {
-			continue
-		}
+	err := eachLine(r, name, maxBytes, deadLetter, func(line []byte, tooLong *DecodeError) (*DecodeError, error) {
 		c.Lines++
-		var derr *DecodeError
-		if tooLong {
-			derr = reject(ReasonTooBig, "line is longer than %d bytes", maxBytes)
-		} else if l, err := DecodeLabel(line, maxBytes); err != nil {
+		derr := tooLong
+		if derr == nil {
+			l, err := DecodeLabel(line, maxBytes)
+			if err == nil {
+				labels = append(labels, l)
+				c.Labels++
+				return nil, nil
+			}
 			derr = err.(*DecodeError)
-		} else {
-			labels = append(labels, l)
-			c.Labels++
-			continue
 		}
 		c.DeadLetter[derr.Code]++
-		if dlq != nil {
-			if err := dlq.Encode(deadLetterLine(name, lineNo, derr, line)); err != nil {
-				return labels, c, fmt.Errorf("write dead letter for %s line %d: %w", name, lineNo, err)
-			}
-		}
-	}
+		return derr, nil
+	})
+	return labels, c, err
 }

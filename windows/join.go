@@ -343,15 +343,18 @@ func (j *joiner) lateParts(model string, want map[windowID]*Window, size, hop in
 		return
 	}
 	for i := range m.entries {
-		e := &m.entries[i]
-		if e.dead || !e.labelled {
-			continue
+		if e := &m.entries[i]; !e.dead && e.labelled {
+			addLateTo(model, e, want, size, hop, d, maxCategories)
 		}
-		t := e.Time * int64(time.Millisecond)
-		for s := t - mod(t, hop); s > t-size; s -= hop {
-			if w := want[windowID{Key{model, e.Version}, s}]; w != nil {
-				addLate(w, e, d, maxCategories)
-			}
+	}
+}
+
+// addLateTo adds e's late label to each window of want that holds e.
+func addLateTo(model string, e *joinEntry, want map[windowID]*Window, size, hop int64, d *Decision, maxCategories int) {
+	t := e.Time * int64(time.Millisecond)
+	for s := t - mod(t, hop); s > t-size; s -= hop {
+		if w := want[windowID{Key{model, e.Version}, s}]; w != nil {
+			addLate(w, e, d, maxCategories)
 		}
 	}
 }
@@ -425,9 +428,7 @@ func (a *Assigner) relabel(model string, dirty map[windowID]bool) []*Window {
 		if base == nil {
 			continue
 		}
-		w := base.labelBase()
-		w.LabelDelays = nil
-		want[id] = w
+		want[id] = base.labelBase() // a copy: late labels are added to it
 	}
 	j.lateParts(model, want, a.cfg.Size.Nanoseconds(), a.cfg.Hop.Nanoseconds(), &a.cfg.Decision, a.cfg.MaxCategories)
 	out := make([]*Window, 0, len(want))
@@ -468,15 +469,17 @@ func (a *Assigner) joinClosing(out []Closed, wm time.Time) {
 		first[id] = c
 	}
 	for model, want := range byModel {
-		j.lateParts(model, want, size, hop, &a.cfg.Decision, a.cfg.MaxCategories)
 		m := j.models[model]
 		if m == nil {
 			continue
 		}
-		for i := range m.entries {
+		for i := range m.entries { // one pass: late labels, and the keys
 			e := &m.entries[i]
 			if e.dead {
 				continue
+			}
+			if e.labelled {
+				addLateTo(model, e, want, size, hop, &a.cfg.Decision, a.cfg.MaxCategories)
 			}
 			t := e.Time * int64(time.Millisecond)
 			oldest := t - mod(t, hop) - size + hop

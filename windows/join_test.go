@@ -187,13 +187,14 @@ func TestLateLabelsEndLikeLabelsKnownUpFront(t *testing.T) {
 		t.Run(fmt.Sprintf("hop=%s", hop), func(t *testing.T) {
 			recs := labelStream(7, 600)
 			cfg := Config{Size: time.Hour, Hop: hop, FlushAtEnd: true, Labels: &LabelConfig{}}
-			got := finalStates(streamed(t, cfg, recs))
+			out := streamed(t, cfg, recs)
+			got := finalStates(out)
 			want := finalStates(preloaded(t, cfg, recs))
 			// And with the labels in the records: the same counts, no delays.
 			mem := memory.NewGoAllocator()
 			inline := finalStates(run(t, Config{Size: time.Hour, Hop: hop, FlushAtEnd: true}, scoreBatch(mem, 3*time.Hour, true, recs...)))
 			relabelled := 0
-			for _, c := range streamed(t, cfg, recs) {
+			for _, c := range out {
 				relabelled += len(c.Relabel)
 			}
 			if relabelled == 0 {

@@ -403,8 +403,8 @@ func (a *Assigner) process(b consumer.Batch) []Closed {
 			continue
 		}
 		a.addRows(ow.w, rec, rows)
-		for _, i := range rows {
-			if landed != nil {
+		if landed != nil {
+			for _, i := range rows {
 				landed[i] = true
 			}
 		}

@@ -462,10 +462,12 @@ func progress(w io.Writer, p *pipeline.Pipeline, start time.Time, interval time.
 	return func() { close(done); wg.Wait() }
 }
 
-// startAlerts sets p.Alerts from cfg.Alerts: the rules, and delivery to
-// Alertmanager when URLs are set, by a client whose goroutines stop
-// (flushing queued resolutions) when stop is called. It registers the
-// alerts' metrics on reg.
+// startAlerts sets p.Alerts from cfg.Alerts: the rules, delivery to
+// Alertmanager when URLs are set, the retrain and rollback triggers when a
+// webhook or topic is set, and the audit trail when the sink keeps one.
+// Their goroutines stop (flushing what is queued) when stop is called; on
+// an error they are stopped already. It registers the alerts' metrics on
+// reg.
 func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, sink sinks.Sink, reg prometheus.Registerer, log *slog.Logger, kopts []kgo.Opt) (stop func(), err error) {
 	mc := alerts.ManagerConfig{Rules: cfg.Alerts.Rules, DashboardURL: cfg.Alerts.DashboardURL, RunbookURL: cfg.Alerts.RunbookURL, Labels: cfg.Alerts.Labels, Log: log,
 		Receiver: strings.Join(cfg.Alerts.Alertmanager.URLs, ","), Retrain: cfg.Alerts.Actions.Retrain, Rollback: cfg.Alerts.Actions.Rollback}
@@ -479,6 +481,24 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
 		}
+	}
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	// spawn runs run on a goroutine of its own until stop, which cancels it
+	// and waits for it (after what was spawned later has stopped).
+	spawn := func(what string, run func(context.Context) error) {
+		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := run(runCtx); err != nil {
+				log.Warn(what+" stopped", "err", err)
+			}
+		}()
+		stops = append(stops, func() { cancel(); <-done })
 	}
 	var client *alertmanager.Client
 	if a := cfg.Alerts.Alertmanager; len(a.URLs) > 0 {
@@ -494,15 +514,7 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 			return nil, fmt.Errorf("alerts.alertmanager: %w", err)
 		}
 		mc.Notifier = client
-		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if err := client.Run(runCtx); err != nil {
-				log.Warn("alertmanager client stopped", "err", err)
-			}
-		}()
-		stops = append(stops, func() { cancel(); <-done })
+		spawn("alertmanager client", client.Run)
 		log.Info("alerts to alertmanager", "urls", a.URLs, "resend_interval", a.ResendInterval)
 	}
 	if a := cfg.Alerts.Actions; a.WebhookURL != "" || a.Topic != "" {
@@ -515,63 +527,39 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 			}}
 		if a.WebhookURL != "" {
 			if ac.Secret = []byte(os.Getenv(a.WebhookSecretEnv)); len(ac.Secret) == 0 {
-				stop()
 				return nil, fmt.Errorf("alerts.actions.webhook_secret_env: environment variable %s is empty", a.WebhookSecretEnv)
 			}
 		}
-		var kcl *kgo.Client
 		if a.Topic != "" {
-			if kcl, err = kgo.NewClient(append(slices.Clone(kopts), kgo.DefaultProduceTopic(a.Topic))...); err != nil {
-				stop()
+			kcl, err := kgo.NewClient(append(slices.Clone(kopts), kgo.DefaultProduceTopic(a.Topic))...)
+			if err != nil {
 				return nil, fmt.Errorf("alerts.actions.topic: producer: %w", err)
 			}
+			stops = append(stops, kcl.Close) // after the dispatcher has stopped
 			ac.Client = kcl
 		}
 		d, err := actions.New(ac)
 		if err != nil {
-			if kcl != nil {
-				kcl.Close()
-			}
-			stop()
 			return nil, fmt.Errorf("alerts.actions: %w", err)
 		}
 		if l, ok := sink.(interface {
 			LoadActions(context.Context, time.Time) ([]sinks.AlertRecord, error)
 		}); ok {
-			done, err := l.LoadActions(ctx, time.Now().Add(-a.Interval))
+			recent, err := l.LoadActions(ctx, time.Now().Add(-a.Interval))
 			if err != nil {
-				if kcl != nil {
-					kcl.Close()
-				}
-				stop()
 				return nil, err
 			}
-			for _, r := range done { // one per version per interval, across restarts
+			for _, r := range recent { // one per version per interval, across restarts
 				d.Restore(strings.TrimPrefix(r.State, "action:"), r.Model, r.Version, r.SentAt)
 			}
 		}
 		mc.Trigger = d.Trigger
 		mc.ActionReceiver = strings.Trim(a.WebhookURL+","+a.Topic, ",")
-		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if err := d.Run(runCtx); err != nil {
-				log.Warn("action dispatcher stopped", "err", err)
-			}
-		}()
-		stops = append(stops, func() {
-			cancel()
-			<-done
-			if kcl != nil {
-				kcl.Close()
-			}
-		})
+		spawn("action dispatcher", d.Run)
 		log.Info("retrain and rollback triggers", "webhook", a.WebhookURL, "topic", a.Topic, "interval", a.Interval)
 	}
 	m, err := alerts.NewManager(mc)
 	if err != nil {
-		stop()
 		return nil, err
 	}
 	p.Alerts = m
@@ -580,18 +568,11 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 	}); ok {
 		recs, err := l.LoadFiringAlerts(ctx)
 		if err != nil {
-			stop()
 			return nil, err
 		}
 		m.Restore(recs)
 	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = m.Run(runCtx) // the audit trail's writer
-	}()
-	stops = append(stops, func() { cancel(); <-done })
+	spawn("alert audit trail", m.Run)
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "driftwatch_alerts_firing", Help: "Alerts firing now."},
 			func() float64 { return float64(m.Counts().Firing) }),

@@ -63,6 +63,19 @@ func scenario(t *testing.T, dir string) (logPath string, scen synth.Config) {
 	return logPath, scen
 }
 
+// buildBaselines builds every model's baseline from the training data
+// scenario wrote into dir, into dir/baselines, which it returns.
+func buildBaselines(t *testing.T, dir string, scen synth.Config) string {
+	t.Helper()
+	baseDir := filepath.Join(dir, "baselines")
+	for _, m := range scen.Models {
+		if code, _, errOut := run(t, "baseline", "--model", m.Name, "--input", filepath.Join(dir, m.Name+".ref.jsonl"), "--out", baseDir); code != 0 {
+			t.Fatalf("baseline %s: %s", m.Name, errOut)
+		}
+	}
+	return baseDir
+}
+
 func TestBaselineThenReplayIsDeterministic(t *testing.T) {
 	dir := t.TempDir()
 	logPath, scen := scenario(t, dir)
@@ -347,12 +360,7 @@ func TestBaselinePerModelVersion(t *testing.T) {
 func TestReplayUsesConfiguredSeverityRules(t *testing.T) {
 	dir := t.TempDir()
 	logPath, scen := scenario(t, dir)
-	baseDir := filepath.Join(dir, "baselines")
-	for _, m := range scen.Models {
-		if code, _, errOut := run(t, "baseline", "--model", m.Name, "--input", filepath.Join(dir, m.Name+".ref.jsonl"), "--out", baseDir); code != 0 {
-			t.Fatalf("baseline %s: %s", m.Name, errOut)
-		}
-	}
+	baseDir := buildBaselines(t, dir, scen)
 	cfg := filepath.Join(dir, "driftwatch.yml")
 	if err := os.WriteFile(cfg, []byte("alerts:\n  rules:\n    - {name: everything, severity: SEV-1}\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -349,12 +349,7 @@ func TestRunRealBrokerTLSSCRAM(t *testing.T) {
 	dir := t.TempDir()
 	_, scen := scenario(t, dir)
 	scen.BadRate, scen.DuplicateRate = 0, 0
-	baseDir := filepath.Join(dir, "baselines")
-	for _, m := range scen.Models {
-		if code, _, errOut := run(t, "baseline", "--model", m.Name, "--input", filepath.Join(dir, m.Name+".ref.jsonl"), "--out", baseDir); code != 0 {
-			t.Fatal(errOut)
-		}
-	}
+	baseDir := buildBaselines(t, dir, scen)
 	k := config.Default().Kafka
 	k.Brokers, k.Topic, k.DeadLetterTopic, k.Group = brokers, testservers.UniqueName(t, "t"), testservers.UniqueName(t, "dlq"), testservers.UniqueName(t, "g")
 	k.TLS = config.KafkaTLS{Enabled: true, CAFile: ca}

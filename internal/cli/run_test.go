@@ -78,12 +78,7 @@ func psiRows(t *testing.T, path string, scen synth.Config) map[string][]int64 {
 func TestRunResumesAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	_, scen := scenario(t, dir)
-	baseDir := filepath.Join(dir, "baselines")
-	for _, m := range scen.Models {
-		if code, _, errOut := run(t, "baseline", "--model", m.Name, "--input", filepath.Join(dir, m.Name+".ref.jsonl"), "--out", baseDir); code != 0 {
-			t.Fatal(errOut)
-		}
-	}
+	baseDir := buildBaselines(t, dir, scen)
 	scen.BadRate, scen.DuplicateRate = 0, 0
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "predictions"), kfake.SeedTopics(1, "predictions.dlq"))
 	if err != nil {

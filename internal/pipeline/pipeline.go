@@ -386,8 +386,8 @@ func (p *Pipeline) write(res Result, c *windows.Closed) error {
 	app := p.Sink.Appender(context.Background())
 	wa, summarize := app.(windowAppender)
 	summarize = summarize && w != nil
-	la, keep := app.(labelAppender)
-	keep = keep && (len(c.Keys) > 0 || len(c.Labels) > 0)
+	la, joins := app.(labelAppender)
+	keep := joins && (len(c.Keys) > 0 || len(c.Labels) > 0)
 	if len(rows) == 0 && !summarize && !keep {
 		return app.Rollback()
 	}
@@ -414,7 +414,7 @@ func (p *Pipeline) write(res Result, c *windows.Closed) error {
 	}
 	if summarize {
 		s := sinks.WindowSummary{Model: w.Model, Version: w.Version, Start: w.Start, End: w.End, BaselineID: w.Baseline.ID, Records: w.Records}
-		if _, ok := app.(labelAppender); ok && c.LabelBase != nil {
+		if joins && c.LabelBase != nil {
 			b, err := c.LabelBase.MarshalLabelBase()
 			if err != nil {
 				return fail(err)
