@@ -57,8 +57,8 @@ func TestAlertmanagerRoutes(t *testing.T) {
 	}{
 		{alertmanagerFile, []string{"severity=SEV-1", "model=fraud", "alertname=DriftwatchModelDown"}, "page"},
 		{alertmanagerFile, []string{"severity=SEV-2", "model=fraud", "alertname=DriftwatchFairnessBreach"}, "page"},
-		{alertmanagerFile, []string{"severity=SEV-3", "model=fraud", "alertname=DriftwatchFeatureDrift"}, "team-channel"},
-		{alertmanagerFile, []string{"severity=SEV-4", "model=fraud", "alertname=DriftwatchFeatureDrift"}, "weekly-review"},
+		{alertmanagerFile, []string{"severity=SEV-3", "model=fraud", "alertname=DriftwatchDrift"}, "team-channel"},
+		{alertmanagerFile, []string{"severity=SEV-4", "model=fraud", "alertname=DriftwatchDrift"}, "weekly-review"},
 		{alertmanagerFile, []string{"severity=SEV-2", "alertname=DriftwatchSinkFailing"}, "page"},
 		{alertmanagerFile, []string{"severity=critical", "alertname=Other"}, "team-channel"},
 		{alertmanagerFile, []string{"alertname=NoSeverity"}, "team-channel"},
@@ -186,21 +186,21 @@ func TestInhibitRules(t *testing.T) {
 		// or family, and nothing of another model.
 		{"m down", "DriftwatchModelDown", "SEV-1", "serving", m, "1", ""},
 		{"m fairness", "DriftwatchFairnessBreach", "SEV-2", "fairness", m, "2", "m down"},
-		{"m drift", "DriftwatchFeatureDrift", "SEV-3", "data", m, "1", "m down"},
-		{"m near", "DriftwatchFeatureDrift", "SEV-4", "data", m, "1", "m down"},
+		{"m drift", "DriftwatchDrift", "SEV-3", "data", m, "1", "m down"},
+		{"m near", "DriftwatchDrift", "SEV-4", "data", m, "1", "m down"},
 		{"m down v2", "DriftwatchModelDown", "SEV-1", "serving", m, "2", ""},
-		{"other drift", "DriftwatchFeatureDrift", "SEV-3", "data", other, "1", ""},
+		{"other drift", "DriftwatchDrift", "SEV-3", "data", other, "1", ""},
 		// (b) a quality SEV-2 silences data and prediction drift of the
 		// same model version, up to its own severity.
 		{"q quality", "DriftwatchDataQuality", "SEV-2", "quality", q, "1", ""},
-		{"q drift", "DriftwatchFeatureDrift", "SEV-3", "data", q, "1", "q quality"},
+		{"q drift", "DriftwatchDrift", "SEV-3", "data", q, "1", "q quality"},
 		{"q prediction", "DriftwatchPredictionDrift", "SEV-2", "prediction", q, "1", "q quality"},
-		{"q drift v2", "DriftwatchFeatureDrift", "SEV-3", "data", q, "2", ""},
+		{"q drift v2", "DriftwatchDrift", "SEV-3", "data", q, "2", ""},
 		{"q concept", "DriftwatchPerformanceDrop", "SEV-3", "concept", q, "1", ""},
 		// ... and a quality SEV-3 does not silence a SEV-2 drift.
 		{"r quality", "DriftwatchDataQuality", "SEV-3", "quality", r, "1", ""},
 		{"r prediction", "DriftwatchPredictionDrift", "SEV-2", "prediction", r, "1", ""},
-		{"r drift", "DriftwatchFeatureDrift", "SEV-4", "data", r, "1", "r quality"},
+		{"r drift", "DriftwatchDrift", "SEV-4", "data", r, "1", "r quality"},
 	}
 	labels := func(a alert) map[string]string {
 		return map[string]string{
