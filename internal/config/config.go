@@ -341,8 +341,7 @@ func Default() *Config {
 		Alerts: Alerts{
 			Rules:        alerts.DefaultRules(),
 			Labels:       map[string]string{},
-			Alertmanager: Alertmanager{URLs: []string{}, ResendInterval: time.Minute, Timeout: 10 * time.Second, QueueSize: 1024,
-				RetryMax: alertmanager.DefaultRetryMax, MinFiring: alertmanager.DefaultMinFiring},
+			Alertmanager: Alertmanager{URLs: []string{}, ResendInterval: time.Minute, Timeout: 10 * time.Second, QueueSize: 1024, RetryMax: alertmanager.DefaultRetryMax, MinFiring: alertmanager.DefaultMinFiring},
 			Actions:      Actions{Interval: 24 * time.Hour, Retrain: alerts.DefaultRetrain(), Rollback: alerts.DefaultRollback()},
 		},
 		Labels: Labels{
