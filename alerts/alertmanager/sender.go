@@ -59,7 +59,8 @@ type entry struct {
 }
 
 // announcement is the episode of an alert whose fire a URL accepted, and
-// when it first did.
+// when it first did, by time.Now (monotonic): MinFiring is real time that
+// Alertmanager needs, whatever Config.Now says.
 type announcement struct {
 	episode uint64
 	at      time.Time
@@ -209,7 +210,7 @@ func (s *sender) forget(e *entry) {
 // when the first such resolution may go (zero if none).
 func (s *sender) take(n int, hold bool) (items []item, next time.Time) {
 	s.items = s.items[:0]
-	now := s.cfg.Now()
+	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for el := s.queue.Front(); el != nil && len(s.items) < n; el = el.Next() {
@@ -243,7 +244,7 @@ func (s *sender) done(e *entry, delivered bool) {
 		}
 	}
 	if delivered && !e.resolved && s.announced[e.fp].episode != e.episode {
-		s.announced[e.fp] = announcement{e.episode, s.cfg.Now()}
+		s.announced[e.fp] = announcement{e.episode, time.Now()}
 	}
 	s.forget(e)
 	s.mu.Unlock()
@@ -324,7 +325,7 @@ func (s *sender) run(ctx context.Context) error {
 func (s *sender) idle(ctx context.Context, next time.Time) error {
 	var due <-chan time.Time
 	if !next.IsZero() {
-		t := time.NewTimer(next.Sub(s.cfg.Now()))
+		t := time.NewTimer(time.Until(next))
 		defer t.Stop()
 		due = t.C
 	}

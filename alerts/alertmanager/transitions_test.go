@@ -229,3 +229,30 @@ func TestAnnouncedBounded(t *testing.T) {
 		}
 	})
 }
+
+// TestHoldIgnoresInjectedClock: MinFiring is measured in real time, so a
+// Config.Now that stands still (for the times posted) does not hold a
+// resolution forever.
+func TestHoldIgnoresInjectedClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		am := newFakeAM(t)
+		am.setDown(true)
+		ds := newDeliveries()
+		frozen := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+		c := memClient(t, Config{Now: func() time.Time { return frozen }, OnDelivery: ds.add}, map[string]*fakeAM{"am:9093": am})
+		stop := start(t, c)
+		a := alert("FeatureDrift", "SEV-2", "amount")
+		c.Fire(a)
+		c.Resolve(a.Labels, frozen)
+		time.Sleep(time.Minute)
+		am.setDown(false)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if got, _ := transitions(ds.all(), "amount"); !slices.Equal(got, []string{"fire 12:00:00", "resolve"}) {
+			t.Errorf("accepted %q, want the fire and the resolution", got)
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
