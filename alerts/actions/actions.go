@@ -49,9 +49,11 @@
 //	Idempotency-Key: <id>
 //
 // A receiver checks the signature with Verify (or its own constant-time
-// HMAC comparison) on the raw body, rejects timestamps more than a few
-// minutes from its clock (each retry is signed afresh, so a fresh timestamp
-// does not mean a new action), and deduplicates on the id. Its answer
+// HMAC comparison) on the raw body, rejects timestamps more than 5 minutes
+// from its clock (Verify does, DefaultTolerance; WithTolerance changes it),
+// so that a captured request cannot be replayed later (each retry is
+// signed afresh, so a fresh timestamp does not mean a new action), and
+// deduplicates on the id. Its answer
 // decides what happens next: 2xx is delivered; 5xx, 408, 429 and network
 // errors are retried; any other status, including 3xx (redirects are not
 // followed), is a permanent rejection: the action is dropped for that

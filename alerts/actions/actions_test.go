@@ -117,10 +117,10 @@ func TestWebhook(t *testing.T) {
 	if !strings.HasPrefix(sig, "sha256=") || len(sig) != len("sha256=")+64 {
 		t.Errorf("signature %q, want sha256=<64 hex digits>", sig)
 	}
-	if err := Verify(testSecret, ts, sig, r.Body); err != nil {
+	if err := Verify(testSecret, ts, sig, r.Body, WithClock(clk.Now)); err != nil {
 		t.Errorf("Verify with the secret: %v", err)
 	}
-	if err := Verify([]byte("not the secret"), ts, sig, r.Body); !errors.Is(err, ErrSignature) {
+	if err := Verify([]byte("not the secret"), ts, sig, r.Body, WithClock(clk.Now)); !errors.Is(err, ErrSignature) {
 		t.Errorf("Verify with a wrong secret: %v, want ErrSignature", err)
 	}
 
@@ -408,7 +408,7 @@ func TestRetrySignsAfresh(t *testing.T) {
 		t.Errorf("timestamps %s then %s", ts0, ts1)
 	}
 	for i, r := range reqs {
-		if err := Verify(testSecret, r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature), r.Body); err != nil {
+		if err := Verify(testSecret, r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature), r.Body, WithClock(clk.Now)); err != nil {
 			t.Errorf("attempt %d: %v", i+1, err)
 		}
 	}

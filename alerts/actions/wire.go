@@ -109,21 +109,62 @@ func sign(secret []byte, timestamp string, body []byte) string {
 }
 
 // ErrSignature is wrapped by every error of Verify about the request (not
-// about the secret).
+// about the secret or the options).
 var ErrSignature = errors.New("invalid signature")
+
+// ErrStale is wrapped, with ErrSignature, by Verify's error for a request
+// signed correctly but with a timestamp past the tolerance from the
+// receiver's clock: a replay, or a clock that is off.
+var ErrStale = errors.New("timestamp outside the tolerance")
+
+// DefaultTolerance is how far a request's timestamp may be from the
+// receiver's clock, either way, for Verify to accept it.
+const DefaultTolerance = 5 * time.Minute
+
+// VerifyOption changes how Verify judges a request's timestamp.
+type VerifyOption func(*verifyOptions)
+
+type verifyOptions struct {
+	tolerance time.Duration
+	now       func() time.Time
+}
+
+// WithTolerance sets how far (inclusive) the timestamp may be from the
+// clock, either way (default DefaultTolerance); it must be positive.
+func WithTolerance(d time.Duration) VerifyOption {
+	return func(o *verifyOptions) { o.tolerance = d }
+}
+
+// WithClock sets the receiver's clock (default time.Now).
+func WithClock(now func() time.Time) VerifyOption {
+	return func(o *verifyOptions) { o.now = now }
+}
 
 // Verify checks a webhook request: timestamp and signature are the values
 // of its X-Driftwatch-Timestamp and X-Driftwatch-Signature headers, body
 // its raw body, secret the key shared with driftwatch. It returns nil if
 // the signature is HMAC-SHA256(secret, timestamp + "." + body), compared
-// in constant time, else an error wrapping ErrSignature. It does not judge
-// the timestamp's age: a receiver should also reject one more than a few
-// minutes from its clock, to refuse replayed requests.
-func Verify(secret []byte, timestamp, signature string, body []byte) error {
+// in constant time, and the timestamp (decimal unix seconds) is at most
+// the tolerance (DefaultTolerance, 5 minutes, unless WithTolerance) from
+// the clock (WithClock) either way; else an error wrapping ErrSignature,
+// and ErrStale too for an authentic request past the tolerance, so that a
+// request captured and replayed later is refused. Each retry of a delivery
+// is signed afresh, so the tolerance bounds clock skew plus transit, not
+// retries. Receivers still deduplicate on the id: a replay within the
+// tolerance passes.
+func Verify(secret []byte, timestamp, signature string, body []byte, opts ...VerifyOption) error {
+	o := verifyOptions{tolerance: DefaultTolerance, now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if len(secret) == 0 {
 		return errors.New("verify action signature: empty secret")
 	}
-	if _, err := strconv.ParseInt(timestamp, 10, 64); err != nil {
+	if o.tolerance <= 0 {
+		return fmt.Errorf("verify action signature: tolerance %v: must be positive", o.tolerance)
+	}
+	sec, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
 		return fmt.Errorf("verify action signature: %w: timestamp %q is not unix seconds", ErrSignature, timestamp)
 	}
 	hexSum, ok := strings.CutPrefix(signature, signaturePrefix)
@@ -136,6 +177,15 @@ func Verify(secret []byte, timestamp, signature string, body []byte) error {
 	}
 	if !hmac.Equal(got, mac(secret, timestamp, body)) {
 		return fmt.Errorf("verify action signature: %w: mismatch (wrong secret, or body or timestamp altered)", ErrSignature)
+	}
+	// Clamped where time.Unix would overflow (far past any tolerance
+	// anyway); Sub saturates.
+	age := o.now().Sub(time.Unix(min(max(sec, -1<<62), 1<<62), 0))
+	switch {
+	case age > o.tolerance:
+		return fmt.Errorf("verify action signature: %w: %w: timestamp %s is %v old, past the tolerance of %v", ErrSignature, ErrStale, timestamp, age, o.tolerance)
+	case age < -o.tolerance:
+		return fmt.Errorf("verify action signature: %w: %w: timestamp %s is %v ahead, past the tolerance of %v", ErrSignature, ErrStale, timestamp, -age, o.tolerance)
 	}
 	return nil
 }

@@ -87,6 +87,7 @@ func TestMakeID(t *testing.T) {
 func TestVerify(t *testing.T) {
 	body := []byte(`{"version":1,"id":"retrain/fraud/3/2026-11-23T12:00:00Z"}`)
 	const ts = "1795435200"
+	signedAt := WithClock(func() time.Time { return time.Unix(1795435200, 0) })
 	sig := sign(testSecret, ts, body)
 	// The reference value, as a receiver computes it in a shell (and as
 	// Python's hmac module agrees):
@@ -119,7 +120,7 @@ func TestVerify(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := Verify(c.secret, c.ts, c.sig, []byte(c.body))
+			err := Verify(c.secret, c.ts, c.sig, []byte(c.body), signedAt)
 			switch {
 			case c.want == "" && err != nil:
 				t.Fatalf("Verify: %v", err)
@@ -128,17 +129,20 @@ func TestVerify(t *testing.T) {
 			}
 		})
 	}
-	if err := Verify(nil, ts, sig, body); err == nil || errors.Is(err, ErrSignature) {
+	if err := Verify(nil, ts, sig, body, signedAt); err == nil || errors.Is(err, ErrSignature) {
 		t.Errorf("Verify with no secret: %v", err)
 	}
 }
 
-// FuzzVerify: Verify accepts exactly what sign produces, and never panics.
+// FuzzVerify: Verify accepts exactly what sign produces, and never panics;
+// the clock is the seeds' time, so a timestamp far from it is refused as
+// stale (ErrStale) whatever its signature.
 func FuzzVerify(f *testing.F) {
+	clock := WithClock(func() time.Time { return time.Unix(1795435200, 0) })
 	f.Add([]byte("k"), "1795435200", "sha256=00", []byte("{}"))
 	f.Add(testSecret, "-1", sign(testSecret, "-1", []byte("x")), []byte("x"))
 	f.Fuzz(func(t *testing.T, secret []byte, ts, sig string, body []byte) {
-		err := Verify(secret, ts, sig, body)
+		err := Verify(secret, ts, sig, body, clock)
 		if len(secret) == 0 {
 			return
 		}
@@ -149,7 +153,7 @@ func FuzzVerify(f *testing.F) {
 		if err == nil {
 			return
 		}
-		if err := Verify(secret, ts, good, body); err != nil && !strings.Contains(err.Error(), "unix seconds") {
+		if err := Verify(secret, ts, good, body, clock); err != nil && !strings.Contains(err.Error(), "unix seconds") && !errors.Is(err, ErrStale) {
 			t.Fatalf("Verify rejected sign's own signature: %v", err)
 		}
 	})

@@ -17,13 +17,32 @@
 //     batch higher severities come first (severity label SEV-1 before SEV-2
 //     before ... before any other value), so that an inhibiting SEV-1 reaches
 //     Alertmanager no later than the SEV-3 it silences.
-//   - A queue holds at most one delivery per alert (per label set): a newer
-//     state supersedes the queued one, so a resolution is never overtaken by
-//     an older fire of the same alert, and an alert fired and resolved while
-//     an Alertmanager is down reaches it only as the resolution. Past
-//     QueueSize the oldest delivery is dropped and counted.
+//   - A queue holds transitions, not just each alert's latest state: an
+//     alert (a label set) fired and resolved while an Alertmanager is down
+//     reaches it, once it is back, as its fire (startsAt the detection time)
+//     and then, in a later request, its resolution (endsAt the time of
+//     resolution), the resolution held until MinFiring after Alertmanager
+//     accepted the fire. An alert's states go out in order, one per request;
+//     a newer state of a queued fire (a resend) takes its place, and a
+//     resolution supersedes a queued resend of a fire Alertmanager has. Past
+//     QueueSize a delivery is dropped and counted: first the oldest fire of
+//     an alert still firing (the next resend queues it again), then the
+//     oldest resolution whose fire Alertmanager has (it would end the alert
+//     at its endsAt anyway), last the oldest fire with its resolution.
+//   - Whether a receiver is notified of such an alert firing is
+//     Alertmanager's decision: it notifies a group's alerts when it flushes
+//     the group, and an alert fired and resolved between two flushes is
+//     never notified. A new group whose first alert's startsAt + group_wait
+//     is past (an outage longer than the route's group_wait) is flushed at
+//     once, so MinFiring's default (2s) lets receivers see it fire; set
+//     MinFiring to the routes' group_wait (group_interval if the group may
+//     have been notified already) to be sure in every case. Either way the
+//     fire and the resolution reach Alertmanager's API, and both are in the
+//     audit trail (alert_history).
 //   - Failed posts are retried with exponential backoff (cenkalti/backoff/v4)
-//     without an elapsed-time limit. A 4xx response other than 408 and 429
+//     without an elapsed-time limit, waiting at most RetryMax (default 5s)
+//     between attempts, so that the queue goes out within RetryMax of an
+//     Alertmanager's return. A 4xx response other than 408 and 429
 //     is permanent: a batch that gets one is re-posted one alert per request,
 //     and an alert that still gets one is dropped (counted as Failed and
 //     Dropped), so that one invalid alert does not block the queue.
@@ -64,7 +83,8 @@ const (
 	DefaultQueueSize      = 1024
 	DefaultBatchSize      = 256 // as Prometheus' notifier
 	DefaultRetryInitial   = time.Second
-	DefaultRetryMax       = time.Minute
+	DefaultRetryMax       = 5 * time.Second
+	DefaultMinFiring      = 2 * time.Second
 )
 
 // apiPath is where Alertmanager's API v2 takes alerts, below the URL's own
@@ -108,11 +128,18 @@ type Config struct {
 	// BatchSize is the most alerts posted in one request (default 256).
 	BatchSize int
 	// RetryInitial and RetryMax bound the exponential backoff between
-	// failed posts to a URL (defaults 1s and 1m). Retries never give up by
-	// elapsed time: a delivery is retried until it succeeds, is superseded
-	// by a newer state of the same alert, or is dropped for the queue
-	// bound.
+	// failed posts to a URL (defaults 1s and 5s; RetryMax bounds each wait,
+	// jitter included, and so how long after an Alertmanager's return its
+	// queue starts to go out). Retries never give up by elapsed time: a
+	// delivery is retried until it succeeds, is superseded by a newer state
+	// of the same alert, or is dropped for the queue bound.
 	RetryInitial, RetryMax time.Duration
+	// MinFiring is how long after a URL accepted an alert's fire its
+	// resolution may follow (default 2s; it must be below EndsAfter). It
+	// holds only resolutions queued behind a fire delivered late (after an
+	// outage, say), so that Alertmanager can notify the alert firing
+	// before it is resolved (see the package doc).
+	MinFiring time.Duration
 	// FlushTimeout bounds the best-effort delivery of queued resolutions
 	// when Run's context ends (default Timeout).
 	FlushTimeout time.Duration
@@ -156,9 +183,10 @@ type Client struct {
 	cfg     Config
 	senders []*sender
 
-	mu      sync.Mutex
-	firing  map[string]Alert // by fingerprint
-	refused uint64
+	mu       sync.Mutex
+	firing   map[string]firingAlert // by fingerprint
+	episodes uint64                 // episodes begun (the last one's number)
+	refused  uint64
 
 	running atomic.Bool
 }
@@ -169,7 +197,7 @@ func New(cfg Config) (*Client, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, firing: make(map[string]Alert)}
+	c := &Client{cfg: cfg, firing: make(map[string]firingAlert)}
 	seen := make(map[string]bool, len(cfg.URLs))
 	for _, raw := range cfg.URLs {
 		endpoint, err := endpointOf(raw)
@@ -195,7 +223,7 @@ func (cfg *Config) fill() error {
 		v    time.Duration
 	}{
 		{"resend_interval", cfg.ResendInterval}, {"ends_after", cfg.EndsAfter}, {"timeout", cfg.Timeout},
-		{"retry_initial", cfg.RetryInitial}, {"retry_max", cfg.RetryMax}, {"flush_timeout", cfg.FlushTimeout},
+		{"retry_initial", cfg.RetryInitial}, {"retry_max", cfg.RetryMax}, {"flush_timeout", cfg.FlushTimeout}, {"min_firing", cfg.MinFiring},
 	} {
 		if d.v < 0 {
 			return fmt.Errorf("alertmanager %s %v: negative", d.name, d.v)
@@ -243,6 +271,12 @@ func (cfg *Config) fill() error {
 	if cfg.RetryMax < cfg.RetryInitial {
 		return fmt.Errorf("alertmanager retry_max %v: below retry_initial %v", cfg.RetryMax, cfg.RetryInitial)
 	}
+	if cfg.MinFiring == 0 {
+		cfg.MinFiring = DefaultMinFiring
+	}
+	if cfg.MinFiring >= cfg.EndsAfter {
+		return fmt.Errorf("alertmanager min_firing %v: must be below ends_after %v, or Alertmanager ends held alerts by itself", cfg.MinFiring, cfg.EndsAfter)
+	}
 	if cfg.FlushTimeout == 0 {
 		cfg.FlushTimeout = cfg.Timeout
 	}
@@ -275,6 +309,13 @@ func endpointOf(raw string) (string, error) {
 	return u.String(), nil
 }
 
+// firingAlert is an alert firing here, and the number of its episode (its
+// run from this Fire to its Resolve).
+type firingAlert struct {
+	Alert
+	episode uint64
+}
+
 // Fire records a new or still-firing alert and queues it for every URL at
 // once; it is re-posted every ResendInterval until Resolve. An alert already
 // firing (the same label set) keeps its first StartsAt and takes a's
@@ -285,8 +326,9 @@ func (c *Client) Fire(a Alert) {
 	fp := fingerprint(a.Labels)
 	var drops []Delivery
 	c.mu.Lock()
-	if old, ok := c.firing[fp]; ok {
-		a.StartsAt = old.StartsAt
+	f, ok := c.firing[fp]
+	if ok {
+		a.StartsAt = f.StartsAt
 	} else {
 		if len(c.firing) >= c.cfg.MaxFiring {
 			c.refused++
@@ -296,17 +338,20 @@ func (c *Client) Fire(a Alert) {
 		if a.StartsAt.IsZero() {
 			a.StartsAt = c.cfg.Now()
 		}
+		c.episodes++
+		f.episode = c.episodes
 	}
-	c.firing[fp] = a
+	f.Alert = a
+	c.firing[fp] = f
 	for _, s := range c.senders {
-		drops = s.push(&entry{fp: fp, alert: a}, drops)
+		drops = s.push(&entry{fp: fp, episode: f.episode, alert: a}, drops)
 	}
 	c.mu.Unlock()
 	c.report(drops)
 }
 
 // Resolve stops resending the alert with these labels and queues it for
-// every URL once with endsAt = at (the time of resolution; zero means now,
+// every URL once, behind its fire if that is still queued, with endsAt = at (the time of resolution; zero means now,
 // and a time before its StartsAt means its StartsAt). An alert that is not
 // firing here (such as one fired before driftwatch restarted) is posted
 // with its labels only, which resolves it in Alertmanager if it is there.
@@ -314,12 +359,13 @@ func (c *Client) Resolve(labels map[string]string, at time.Time) {
 	fp := fingerprint(labels)
 	var drops []Delivery
 	c.mu.Lock()
-	a, ok := c.firing[fp]
+	f, ok := c.firing[fp]
 	if ok {
 		delete(c.firing, fp)
 	} else {
-		a = Alert{Labels: maps.Clone(labels)}
+		f.Alert = Alert{Labels: maps.Clone(labels)}
 	}
+	a := f.Alert
 	if at.IsZero() {
 		at = c.cfg.Now()
 	}
@@ -327,7 +373,7 @@ func (c *Client) Resolve(labels map[string]string, at time.Time) {
 		at = a.StartsAt
 	}
 	for _, s := range c.senders {
-		drops = s.push(&entry{fp: fp, alert: a, resolved: true, endsAt: at}, drops)
+		drops = s.push(&entry{fp: fp, episode: f.episode, alert: a, resolved: true, endsAt: at}, drops)
 	}
 	c.mu.Unlock()
 	c.report(drops)
@@ -346,7 +392,8 @@ func (c *Client) resend() {
 	})
 	for _, s := range c.senders {
 		for _, fp := range fps {
-			drops = s.push(&entry{fp: fp, alert: c.firing[fp]}, drops)
+			f := c.firing[fp]
+			drops = s.push(&entry{fp: fp, episode: f.episode, alert: f.Alert}, drops)
 		}
 	}
 	c.mu.Unlock()
@@ -364,8 +411,10 @@ func (c *Client) report(ds []Delivery) {
 
 // Run delivers until ctx is done: it owns one sender goroutine per URL and
 // the resend ticker, and returns once all have stopped. When ctx ends, each
-// sender drops its queued fires (the alerts expire in Alertmanager at their
-// endsAt) and spends at most FlushTimeout posting its queued resolutions;
+// sender drops its queued fires of alerts still firing (the alerts expire in
+// Alertmanager at their endsAt) and spends at most FlushTimeout posting its
+// queued resolutions, with the fires queued before them, in order and
+// without holding them for MinFiring;
 // Run returns nil if all were delivered, else an error naming what was
 // dropped. Run may be called once.
 func (c *Client) Run(ctx context.Context) error {

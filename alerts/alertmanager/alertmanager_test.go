@@ -94,6 +94,8 @@ func TestNewRejects(t *testing.T) {
 		{"negative queue", Config{URLs: url, QueueSize: -1}, "alertmanager queue_size -1: negative"},
 		{"max firing past queue", Config{URLs: url, QueueSize: 10, MaxFiring: 11}, "alertmanager max_firing 11: exceeds queue_size 10"},
 		{"retry max below initial", Config{URLs: url, RetryInitial: 2 * time.Second, RetryMax: time.Second}, "alertmanager retry_max 1s: below retry_initial 2s"},
+		{"min firing past ends after", Config{URLs: url, MinFiring: 4 * time.Minute}, "alertmanager min_firing 4m0s: must be below ends_after 4m0s"},
+		{"negative min firing", Config{URLs: url, MinFiring: -time.Second}, "alertmanager min_firing -1s: negative"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -110,7 +112,7 @@ func TestNewDefaults(t *testing.T) {
 	cfg := c.cfg
 	if cfg.ResendInterval != time.Minute || cfg.EndsAfter != 4*time.Minute || cfg.Timeout != 10*time.Second ||
 		cfg.QueueSize != 1024 || cfg.MaxFiring != 1024 || cfg.BatchSize != 256 ||
-		cfg.RetryInitial != time.Second || cfg.RetryMax != time.Minute || cfg.FlushTimeout != 10*time.Second ||
+		cfg.RetryInitial != time.Second || cfg.RetryMax != 5*time.Second || cfg.MinFiring != 2*time.Second || cfg.FlushTimeout != 10*time.Second ||
 		cfg.HTTPClient == nil || cfg.Now == nil {
 		t.Fatalf("defaults: %+v", cfg)
 	}
@@ -386,49 +388,6 @@ func TestQueueOverflow(t *testing.T) {
 	})
 }
 
-// TestSupersede defines the order at one URL: an alert fired and then
-// resolved while its Alertmanager fails reaches it only as the resolution
-// (a queue holds one state per alert), never as the fire after it.
-func TestSupersede(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		am := newFakeAM(t)
-		am.setStatus(func([]posted) int { return http.StatusServiceUnavailable })
-		ds := newDeliveries()
-		c := memClient(t, Config{RetryInitial: time.Second, RetryMax: time.Second, OnDelivery: ds.add}, map[string]*fakeAM{"am:9093": am})
-		stop := start(t, c)
-		a := alert("FeatureDrift", "SEV-3", "amount")
-		c.Fire(a)
-		synctest.Wait()
-		at := time.Now()
-		c.Resolve(a.Labels, at)
-		am.setStatus(nil)
-		time.Sleep(2 * time.Second) // past the backoff (1 s ± 50 %)
-		synctest.Wait()
-
-		reqs := am.requests()
-		if len(reqs) != 2 || reqs[0].Code != http.StatusServiceUnavailable || reqs[1].Code != http.StatusOK {
-			t.Fatalf("requests %+v, want the failed fire, then the resolution", reqs)
-		}
-		if r := reqs[1].Alerts; len(r) != 1 || !r[0].endsAt(t).Equal(at) {
-			t.Errorf("delivered %+v, want only the resolution at %v", r, at)
-		}
-		st := c.Stats().URLs[0]
-		if st.Sent != 1 || st.Failed != 1 || st.Superseded != 1 || st.Pending != 0 || st.Dropped != 0 {
-			t.Errorf("stats %+v", st)
-		}
-		d := ds.all()
-		var se *StatusError
-		if len(d) != 2 || d[0].Resolved || !errors.As(d[0].Err, &se) || se.Code != 503 || d[0].Dropped ||
-			!strings.Contains(d[0].Err.Error(), "status 503 Service Unavailable") || !strings.Contains(d[0].Err.Error(), "rejected with 503 by the fake") ||
-			!d[1].Resolved || d[1].Err != nil || d[1].Attempt != 1 {
-			t.Errorf("deliveries %+v", d)
-		}
-		if err := stop(); err != nil {
-			t.Fatal(err)
-		}
-	})
-}
-
 // TestRetryNeverGivesUp: 5xx and 429 are retried with backoff, past
 // backoff's default 15-minute limit, until delivered.
 func TestRetryNeverGivesUp(t *testing.T) {
@@ -567,7 +526,7 @@ func TestShutdownFlushBounded(t *testing.T) {
 		synctest.Wait()
 		t0 := time.Now()
 		err := stop()
-		if err == nil || !strings.Contains(err.Error(), "flush alertmanager http://am-2:9093: 1 queued alerts (resolutions) not delivered within 5s") {
+		if err == nil || !strings.Contains(err.Error(), "flush alertmanager http://am-2:9093: 1 queued alerts (resolutions and their fires) not delivered within 5s") {
 			t.Fatalf("Run: %v", err)
 		}
 		if d := time.Since(t0); d > 5*time.Second {

@@ -504,6 +504,7 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 	if a := cfg.Alerts.Alertmanager; len(a.URLs) > 0 {
 		var err error
 		client, err = alertmanager.New(alertmanager.Config{URLs: a.URLs, ResendInterval: a.ResendInterval, Timeout: a.Timeout, QueueSize: a.QueueSize,
+			RetryMax: a.RetryMax, MinFiring: a.MinFiring,
 			OnDelivery: func(d alertmanager.Delivery) {
 				if d.Err != nil {
 					log.Warn("alert delivery failed", "url", d.URL, "alertname", d.Alert.Labels["alertname"], "model", d.Alert.Labels["model"],

@@ -23,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/driftwatch/driftwatch/alerts"
+	"github.com/driftwatch/driftwatch/alerts/alertmanager"
 	"github.com/driftwatch/driftwatch/consumer"
 	"github.com/driftwatch/driftwatch/internal/secret"
 	"github.com/driftwatch/driftwatch/sinks/clickhouse"
@@ -159,6 +160,12 @@ type Alertmanager struct {
 	ResendInterval time.Duration `yaml:"resend_interval"`
 	Timeout        time.Duration `yaml:"timeout"`
 	QueueSize      int           `yaml:"queue_size"`
+	// RetryMax caps the wait between failed posts to a URL, and so how
+	// long after an Alertmanager's return its queued alerts go out.
+	RetryMax time.Duration `yaml:"retry_max"`
+	// MinFiring is how long a fire delivered late (after an outage) stays
+	// firing in Alertmanager before its queued resolution is posted.
+	MinFiring time.Duration `yaml:"min_firing"`
 }
 
 // Labels configures late labels (CONTRACT.md section 2): where they come
@@ -334,7 +341,7 @@ func Default() *Config {
 		Alerts: Alerts{
 			Rules:        alerts.DefaultRules(),
 			Labels:       map[string]string{},
-			Alertmanager: Alertmanager{URLs: []string{}, ResendInterval: time.Minute, Timeout: 10 * time.Second, QueueSize: 1024},
+			Alertmanager: Alertmanager{URLs: []string{}, ResendInterval: time.Minute, Timeout: 10 * time.Second, QueueSize: 1024, RetryMax: alertmanager.DefaultRetryMax, MinFiring: alertmanager.DefaultMinFiring},
 			Actions:      Actions{Interval: 24 * time.Hour, Retrain: alerts.DefaultRetrain(), Rollback: alerts.DefaultRollback()},
 		},
 		Labels: Labels{
@@ -488,6 +495,11 @@ func (c *Config) Validate() error {
 	}
 	if am := &c.Alerts.Alertmanager; am.ResendInterval < time.Second || am.Timeout <= 0 || am.QueueSize <= 0 {
 		return fmt.Errorf("alerts.alertmanager: resend_interval (at least 1s), timeout and queue_size must be positive, got %s, %s, %d", am.ResendInterval, am.Timeout, am.QueueSize)
+	}
+	if am := &c.Alerts.Alertmanager; am.RetryMax < alertmanager.DefaultRetryInitial {
+		return fmt.Errorf("alerts.alertmanager.retry_max: must be at least %s (the first retry's wait), got %s", alertmanager.DefaultRetryInitial, am.RetryMax)
+	} else if am.MinFiring <= 0 || am.MinFiring >= 4*am.ResendInterval {
+		return fmt.Errorf("alerts.alertmanager.min_firing: must be positive and below 4 × resend_interval (%s, when Alertmanager ends an alert not re-sent), got %s", 4*am.ResendInterval, am.MinFiring)
 	}
 	if a := &c.Alerts.Actions; a.Interval <= 0 {
 		return fmt.Errorf("alerts.actions.interval: must be positive, got %s", a.Interval)
