@@ -293,9 +293,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("replay", stderr)
 	cfgPath := fs.String("config", "", "config file for windows and drift thresholds (optional)")
 	baseDir := fs.String("baselines", "", "directory of baselines (default: baselines.dir of the config)")
-	input := fs.String("input", "-", "prediction log, JSON lines; - for standard input")
-	output := fs.String("output", "-", "metric rows, JSON lines; - for standard output")
-	dlqPath := fs.String("dead-letter", "", "where rejected lines go, as JSON lines (default: <output>.dlq.jsonl when the output is a regular file; otherwise, as for standard output or /dev/null, discarded and counted on standard error)")
+	input := fs.String("input", "-", "prediction log, JSON lines (CONTRACT.md section 1); - for standard input")
+	output := fs.String("output", "-", "metric rows, JSON lines (CONTRACT.md section 3); - for standard output")
+	dlqPath := fs.String("dead-letter", "", "where rejected lines go, as JSON lines (CONTRACT.md section 4; default: <output>.dlq.jsonl when the output is a regular file; otherwise, as for standard output or /dev/null, discarded and counted on standard error)")
 	labelsPath := fs.String("labels", "", "late labels, JSON lines (CONTRACT.md section 2), joined to their predictions before windows close")
 	quiet := fs.Bool("quiet", false, "no summary on standard error")
 	if err := parse(fs, args); err != nil {
@@ -442,6 +442,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // the build information the Go toolchain embeds.
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("version", stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: driftwatch version (or --version)\n\nprints the version, the commit it was built from and the Go version, from the build information\n")
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
