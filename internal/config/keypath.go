@@ -22,12 +22,24 @@ func explainDecode(data []byte, into any) error {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil
 	}
-	return explainNode("", &doc, reflect.TypeOf(into))
+	w := &explainer{budget: maxExplainNodes}
+	return w.node("", &doc, reflect.TypeOf(into))
 }
+
+// maxExplainNodes bounds the nodes explainDecode visits: aliases can make
+// a small document a huge tree (yaml.v3 refuses to decode such a document;
+// its explanation then stays the decoder's).
+const maxExplainNodes = 100_000
+
+// explainer walks a document beside the type it decodes into.
+type explainer struct{ budget int }
 
 var durationType = reflect.TypeOf(time.Duration(0))
 
-func explainNode(path string, n *yaml.Node, t reflect.Type) error {
+func (w *explainer) node(path string, n *yaml.Node, t reflect.Type) error {
+	if w.budget--; w.budget < 0 {
+		return nil
+	}
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
@@ -35,7 +47,7 @@ func explainNode(path string, n *yaml.Node, t reflect.Type) error {
 		if len(n.Content) == 0 {
 			return nil
 		}
-		return explainNode(path, n.Content[0], t)
+		return w.node(path, n.Content[0], t)
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil
@@ -58,7 +70,7 @@ func explainNode(path string, n *yaml.Node, t reflect.Type) error {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Value == "<<" { // a merge key: its mapping(s) hold keys of this one
-				if err := explainMerge(path, v, t); err != nil {
+				if err := w.merge(path, v, t); err != nil {
 					return err
 				}
 				continue
@@ -67,7 +79,7 @@ func explainNode(path string, n *yaml.Node, t reflect.Type) error {
 			if !ok {
 				return unknownKey(join(path, k.Value), k, fields)
 			}
-			if err := explainNode(join(path, k.Value), v, f); err != nil {
+			if err := w.node(join(path, k.Value), v, f); err != nil {
 				return err
 			}
 		}
@@ -76,7 +88,7 @@ func explainNode(path string, n *yaml.Node, t reflect.Type) error {
 			return kindError(path, n, "a mapping of keys")
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if err := explainNode(join(path, n.Content[i].Value), n.Content[i+1], t.Elem()); err != nil {
+			if err := w.node(join(path, n.Content[i].Value), n.Content[i+1], t.Elem()); err != nil {
 				return err
 			}
 		}
@@ -85,7 +97,7 @@ func explainNode(path string, n *yaml.Node, t reflect.Type) error {
 			return kindError(path, n, "a list")
 		}
 		for i, v := range n.Content {
-			if err := explainNode(fmt.Sprintf("%s[%d]", path, i), v, t.Elem()); err != nil {
+			if err := w.node(fmt.Sprintf("%s[%d]", path, i), v, t.Elem()); err != nil {
 				return err
 			}
 		}
@@ -98,19 +110,19 @@ func explainNode(path string, n *yaml.Node, t reflect.Type) error {
 	return nil
 }
 
-func explainMerge(path string, v *yaml.Node, t reflect.Type) error {
+func (w *explainer) merge(path string, v *yaml.Node, t reflect.Type) error {
 	for v.Kind == yaml.AliasNode && v.Alias != nil {
 		v = v.Alias
 	}
 	if v.Kind == yaml.SequenceNode {
 		for _, m := range v.Content {
-			if err := explainNode(path, m, t); err != nil {
+			if err := w.node(path, m, t); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return explainNode(path, v, t)
+	return w.node(path, v, t)
 }
 
 // yamlFields maps the YAML keys of struct type t to their field types, as

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 )
 
 // TestBadConfigErrorsNameKeys: no golden error shows a Go type name or the
@@ -56,4 +58,31 @@ func TestExplainDecodeAcceptsGoodConfigs(t *testing.T) {
 			t.Errorf("%q: got %v, want %s", doc, err, want)
 		}
 	}
+}
+
+// TestExplainDecodeBounded: a document whose merge keys make an
+// exponential tree of valid keys (yaml.v3 refuses it for excessive
+// aliasing) is explained within a bounded walk.
+func TestExplainDecodeBounded(t *testing.T) {
+	doc := "drift:\n  features:\n    a0: &a0 {metric: psi}\n"
+	for i := 1; i < 14; i++ {
+		doc += fmt.Sprintf("    a%d: &a%d {<<: [", i, i)
+		for j := range 10 {
+			if j > 0 {
+				doc += ", "
+			}
+			doc += fmt.Sprintf("*a%d", i-1)
+		}
+		doc += "]}\n"
+	}
+	doc += "    bad: {metrik: psi}\n"
+	start := time.Now()
+	_, err := Parse([]byte(doc))
+	if err == nil {
+		t.Fatal("parsed")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Parse took %s", d)
+	}
+	t.Logf("%v in %s", err, time.Since(start))
 }
