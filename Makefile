@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/driftwatch
 PKGS    := ./...
 
-.PHONY: all build test servers-up servers-down vet fuzz bench bench-stats golden demo clean
+.PHONY: all build test tools servers-up servers-down vet fuzz bench bench-stats golden demo clean
 
 all: build
 
@@ -15,12 +15,19 @@ build:
 ## Apache Kafka KRaft broker from Maven Central jars, cached after the first
 ## download, on the machine's JDK), then every test with the race detector
 ## (fuzz targets run their seed corpora); the servers are stopped afterwards.
+## Tools the tests run are installed first (deploy/servers/<name>.sh install):
+## promtool (Debian's prometheus package) checks deploy/prometheus; amtool
+## comes with prometheus-alertmanager.
 SERVERS ?= clickhouse kafka alertmanager
-test: vet
+TOOLS   ?= promtool
+test: vet tools
 	@set -e; for s in $(SERVERS); do bash deploy/servers/$$s.sh start; done
 	@set -a; for s in $(SERVERS); do eval "$$(bash deploy/servers/$$s.sh env)"; done; set +a; \
 	rc=0; $(GO) test -race -count=1 $(PKGS) || rc=$$?; \
 	for s in $(SERVERS); do bash deploy/servers/$$s.sh stop; done; exit $$rc
+
+tools:
+	@set -e; for t in $(TOOLS); do bash deploy/servers/$$t.sh install; done
 
 ## servers-up, servers-down: start or stop the test servers by hand;
 ## eval "$$(bash deploy/servers/<name>.sh env)" then gives tests their addresses.

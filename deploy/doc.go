@@ -12,9 +12,8 @@
 // the same inhibit rules as alertmanager.yml, and those rules are exercised
 // on the real Alertmanager that deploy/servers/alertmanager.sh starts; the
 // Prometheus rules must be well formed, carry a severity, and read only
-// metrics driftwatch exports (internal/pipeline/metrics.go). promtool, which
-// make test does not install, checks and unit-tests the rules when it is on
-// PATH.
+// metrics driftwatch exports (internal/pipeline/metrics.go); promtool, which
+// make test installs (servers/promtool.sh), checks and unit-tests the rules.
 //
 // It deliberately does not test the receivers' integrations (PagerDuty,
 // Slack): they need accounts, and their secrets are files this repository

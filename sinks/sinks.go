@@ -65,7 +65,7 @@ type WindowSummary struct {
 }
 
 // DeadLetter is one record that was sent to the dead-letter topic
-// (CONTRACT.md section 1), as kept in an audit table. The record itself
+// (CONTRACT.md section 4), as kept in an audit table. The record itself
 // stays in the dead-letter topic; this is where it came from, why it was
 // rejected, and the start of it. It is a plain value; the sink keeps no
 // reference to it.

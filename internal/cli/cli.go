@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -50,7 +51,10 @@ usage:
   driftwatch demo     [flags]   everything embedded: broker, serving stack, pipeline
   driftwatch run      --config FILE
   driftwatch baseline --model NAME --input FILE [flags]
+  driftwatch baseline list    [--dir DIR]            baselines, the one in use per model marked
+  driftwatch baseline promote [--dir DIR] --id ID    make a baseline the one its model uses
   driftwatch replay   --baselines DIR [--input FILE] [--output FILE] [flags]
+  driftwatch version                                 version, commit and Go version (also --version)
 
 Run 'driftwatch COMMAND -h' for a command's flags.
 `
@@ -64,6 +68,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"demo": runDemo, "run": runDaemon, "baseline": runBaseline, "replay": runReplay,
+		"version": runVersion, "--version": runVersion, "-version": runVersion,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -288,9 +293,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("replay", stderr)
 	cfgPath := fs.String("config", "", "config file for windows and drift thresholds (optional)")
 	baseDir := fs.String("baselines", "", "directory of baselines (default: baselines.dir of the config)")
-	input := fs.String("input", "-", "prediction log, JSON lines; - for standard input")
-	output := fs.String("output", "-", "metric rows, JSON lines; - for standard output")
-	dlqPath := fs.String("dead-letter", "", "where rejected lines go, as JSON lines (default: <output>.dlq.jsonl, or discarded when writing to standard output)")
+	input := fs.String("input", "-", "prediction log, JSON lines (CONTRACT.md section 1); - for standard input")
+	output := fs.String("output", "-", "metric rows, JSON lines (CONTRACT.md section 3); - for standard output")
+	dlqPath := fs.String("dead-letter", "", "where rejected lines go, as JSON lines (CONTRACT.md section 4; default: <output>.dlq.jsonl when the output is a regular file; otherwise, as for standard output or /dev/null, discarded and counted on standard error)")
 	labelsPath := fs.String("labels", "", "late labels, JSON lines (CONTRACT.md section 2), joined to their predictions before windows close")
 	quiet := fs.Bool("quiet", false, "no summary on standard error")
 	if err := parse(fs, args); err != nil {
@@ -324,15 +329,33 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *output == "-" {
 		sink = jsonl.New(stdout, "standard output")
 	} else {
-		// A replay's output is the result of that replay only.
-		if err := os.Remove(*output); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("replace output: %w", err)
+		// A replay's output is the result of that replay only: a regular
+		// file is replaced. Anything else (/dev/null, a pipe) is written
+		// as it is, and has no file beside it for the dead letters.
+		st, err := os.Stat(*output)
+		regular := err != nil || st.Mode().IsRegular()
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("output: %w", err)
 		}
-		if sink, err = jsonl.Open(*output); err != nil {
-			return err
-		}
-		if *dlqPath == "" {
-			*dlqPath = *output + ".dlq.jsonl"
+		if regular {
+			if err := os.Remove(*output); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("replace output: %w", err)
+			}
+			if sink, err = jsonl.Open(*output); err != nil {
+				return err
+			}
+			if *dlqPath == "" {
+				*dlqPath = *output + ".dlq.jsonl"
+			}
+		} else {
+			// Written as a stream, like standard output: no fsync (a
+			// device may refuse it) and no reading back.
+			f, err := os.OpenFile(*output, os.O_WRONLY, 0)
+			if err != nil {
+				return fmt.Errorf("open output: %w", err)
+			}
+			defer f.Close()
+			sink = jsonl.New(f, *output)
 		}
 	}
 	defer sink.Close()
@@ -413,6 +436,53 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	return nil
+}
+
+// runVersion prints the version, commit and Go version of this binary, from
+// the build information the Go toolchain embeds.
+func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("version", stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: driftwatch version (or --version)\n\nprints the version, the commit it was built from and the Go version, from the build information\n")
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	bi, ok := debug.ReadBuildInfo()
+	fmt.Fprint(stdout, versionText(bi, ok))
+	return nil
+}
+
+// versionText renders build information: the main module's version
+// ("(devel)" for a build from a checkout), the commit (vcs.revision, with
+// vcs.modified) and its time, and the Go version and platform.
+func versionText(bi *debug.BuildInfo, ok bool) string {
+	if !ok || bi == nil {
+		return "driftwatch unknown version (the binary carries no build information)\n"
+	}
+	set := map[string]string{}
+	for _, s := range bi.Settings {
+		set[s.Key] = s.Value
+	}
+	version := bi.Main.Version
+	if version == "" {
+		version = "(devel)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "driftwatch %s\n", version)
+	switch rev := set["vcs.revision"]; {
+	case rev == "":
+		b.WriteString("  commit  unknown (built without version control information)\n")
+	case set["vcs.modified"] == "true":
+		fmt.Fprintf(&b, "  commit  %s (modified: built with uncommitted changes)\n", rev)
+	default:
+		fmt.Fprintf(&b, "  commit  %s\n", rev)
+	}
+	if t := set["vcs.time"]; t != "" {
+		fmt.Fprintf(&b, "  time    %s\n", t)
+	}
+	fmt.Fprintf(&b, "  go      %s %s/%s\n", bi.GoVersion, set["GOOS"], set["GOARCH"])
+	return b.String()
 }
 
 // labelsFirst sends a replay's labels before the predictions of Source, in
