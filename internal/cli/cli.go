@@ -348,6 +348,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	var src pipeline.Source = consumer.NewFileSource(memory.DefaultAllocator, in, *input, consumer.FileConfig{
 		Baselines: base, MaxRecordBytes: cfg.Kafka.MaxRecordBytes, DedupCapacity: cfg.Kafka.DedupCapacity, DeadLetter: dlq,
+		WatermarkOutliers: cfg.Windows.WatermarkOutliers,
 	})
 	wcfg := windowsConfig(cfg, true)
 	var labelFile consumer.LabelFileCounts
@@ -703,6 +704,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		IdleTimeout: k.IdleTimeout, MaxPollRecords: k.MaxPollRecords,
 		LabelsTopic: cfg.Labels.Topic, LabelsDeadLetterTopic: cfg.Labels.DeadLetterTopic,
 	}
+	kc.WatermarkOutliers = cfg.Windows.WatermarkOutliers
 	// A sink that keeps a dead-letter audit (ClickHouse's dead_letters)
 	// gets every dead letter too; its offset commits after both writes.
 	var p *pipeline.Pipeline
