@@ -104,7 +104,7 @@ func TestOutliersAheadKeepWindowsOpen(t *testing.T) {
 	if late != 0 {
 		t.Errorf("%d late_records rows: the records ahead closed windows before their records arrived", late)
 	}
-	var ahead2 uint64
+	var ahead2 int64
 	if err := r.ch.QueryRow(ctx, "SELECT sum(records) FROM window_summaries FINAL WHERE window_start >= ? AND window_start < ?",
 		r.scen.Start.Add(ahead), later.Start).Scan(&ahead2); err != nil {
 		t.Fatal(err)

@@ -752,6 +752,13 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		p.DeadLetters = dw.WriteDeadLetters
 	}
 	reg := prometheus.NewRegistry()
+	// Rows a table cannot hold (a time out of range) are left out or
+	// clamped, counted and logged once per insert (sinks/clickhouse).
+	if is, ok := sink.(interface {
+		Instrument(prometheus.Registerer, *slog.Logger)
+	}); ok {
+		is.Instrument(reg, log)
+	}
 	stopAlerts, err := startAlerts(ctx, cfg, p, sink, reg, log, kopts)
 	if err != nil {
 		return err

@@ -216,6 +216,7 @@ type Sink struct {
 	features Features
 	now      func() time.Time
 	applied  []int
+	rejects  rejects
 }
 
 var _ sinks.Sink = (*Sink)(nil)
@@ -380,17 +381,31 @@ func (s *Sink) coarse(start, end time.Time) string {
 		start.Format(time.RFC3339Nano), end.Format(time.RFC3339Nano), prec, s.version)
 }
 
+// Append adds rows to the pending commit. A row whose window starts or
+// ends outside MinTime to MaxTime is left out, counted
+// (RejectTimeOutOfRange; see Instrument); the others are kept.
 func (a *appender) Append(rows ...drift.Row) error {
 	if a.done {
 		return errors.New("append to drift_metrics: appender already committed or rolled back")
 	}
 	for i := range rows {
 		r := &rows[i]
-		if why := a.s.coarse(r.WindowStart, r.WindowEnd); why != "" {
+		if why := a.s.coarse(r.WindowStart, r.WindowEnd); why != "" && fits(r.WindowStart) && fits(r.WindowEnd) {
 			return fmt.Errorf("append row %s %s/%s/%s: %w: %s", r.Model, r.ModelVersion, r.Subject, r.Metric, errInvalidRow, why)
 		}
 	}
-	a.rows = append(a.rows, rows...)
+	out, example := 0, ""
+	for i := range rows {
+		r := &rows[i]
+		if fits(r.WindowStart) && fits(r.WindowEnd) {
+			a.rows = append(a.rows, *r)
+			continue
+		}
+		if out++; out == 1 {
+			example = fmt.Sprintf("%s %s window %s to %s %s/%s", r.Model, r.ModelVersion, timeText(r.WindowStart), timeText(r.WindowEnd), r.Subject, r.Metric)
+		}
+	}
+	a.s.reject("drift_metrics", RejectTimeOutOfRange, out, example)
 	return nil
 }
 
@@ -400,7 +415,8 @@ func (a *appender) Append(rows ...drift.Row) error {
 // its summary is written all the same. A later summary of the same window
 // in the same commit replaces the earlier one. Commit derives the rest of
 // the window_summaries row from the window's rows (see Commit). w's
-// LabelState is copied.
+// LabelState is copied. A window that starts or ends outside MinTime to
+// MaxTime is left out, counted (RejectTimeOutOfRange; see Instrument).
 func (a *appender) AppendWindow(w sinks.WindowSummary) error {
 	if a.done {
 		return errors.New("append to window_summaries: appender already committed or rolled back")
@@ -408,6 +424,10 @@ func (a *appender) AppendWindow(w sinks.WindowSummary) error {
 	if !w.End.After(w.Start) {
 		return fmt.Errorf("append window summary %s %s: %w: window end %s is not after its start %s",
 			w.Model, w.Version, errInvalidRow, w.End.Format(time.RFC3339Nano), w.Start.Format(time.RFC3339Nano))
+	}
+	if !fits(w.Start) || !fits(w.End) {
+		a.s.reject("window_summaries", RejectTimeOutOfRange, 1, fmt.Sprintf("%s %s window %s to %s", w.Model, w.Version, timeText(w.Start), timeText(w.End)))
+		return nil
 	}
 	if why := a.s.coarse(w.Start, w.End); why != "" {
 		return fmt.Errorf("append window summary %s %s: %w: %s", w.Model, w.Version, errInvalidRow, why)
