@@ -101,8 +101,8 @@ func TestIntegrationMigrateTwice(t *testing.T) {
 	if got := again.Applied(); len(got) != 0 {
 		t.Errorf("second Open applied %v, want nothing", got)
 	}
-	if n := count(t, conn, "SELECT count() FROM schema_migrations"); n != 8 {
-		t.Errorf("schema_migrations holds %d rows, want 6", n)
+	if n := count(t, conn, "SELECT count() FROM schema_migrations"); n != 9 {
+		t.Errorf("schema_migrations holds %d rows, want 9", n)
 	}
 	var tables []string
 	rows, err := conn.Query(context.Background(), "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name")
