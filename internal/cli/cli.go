@@ -754,10 +754,9 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	reg := prometheus.NewRegistry()
 	// Rows a table cannot hold (a time out of range) are left out or
 	// clamped, counted and logged once per insert (sinks/clickhouse).
-	if is, ok := sink.(interface {
-		Instrument(prometheus.Registerer, *slog.Logger)
-	}); ok {
-		is.Instrument(reg, log)
+	if cs, ok := sink.(*clickhouse.Sink); ok {
+		cs.Instrument(reg, log)
+		p.Retry.Invalid = clickhouse.IsRowError // a row no column can hold is skipped, not retried forever
 	}
 	stopAlerts, err := startAlerts(ctx, cfg, p, sink, reg, log, kopts)
 	if err != nil {

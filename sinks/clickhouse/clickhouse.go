@@ -366,6 +366,18 @@ type appender struct {
 // cannot help.
 var errInvalidRow = errors.New("invalid row")
 
+// errRowValue marks a value of a row that its column refused (the
+// driver's conversion of one row, before anything is sent): retrying the
+// write cannot help, and writes without that row may succeed.
+var errRowValue = errors.New("value the column cannot hold")
+
+// IsRowError reports whether err concerns the values of one row written (a
+// column cannot hold one of them) rather than the server or the request:
+// retrying cannot help, but a write without that row may succeed. Callers
+// that must not stop for one row skip it (internal/pipeline's
+// Retry.Invalid); IsRetryable is false for it.
+func IsRowError(err error) bool { return errors.Is(err, errRowValue) }
+
 // coarse returns, when start or end is finer than the server stores window
 // bounds, why; otherwise "". A window key must survive the round trip
 // exactly, or a retry would not replace it.
@@ -533,7 +545,7 @@ func (s *Sink) send(ctx context.Context, table, columns string, token func() str
 	defer b.Close()
 	for i := range n {
 		if err := add(b, i); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", errRowValue, err)
 		}
 	}
 	return b.Send()
@@ -656,7 +668,7 @@ var retryableCodes = map[int32]bool{
 // table, bad credentials, rows the table cannot hold), a server certificate
 // that does not verify, and a cancelled context are not.
 func IsRetryable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, errInvalidRow) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, errInvalidRow) || errors.Is(err, errRowValue) {
 		return false
 	}
 	var ex *clickhouse.Exception
