@@ -18,38 +18,40 @@ const MaxWatermarkOutliers = 100_000
 // event time read. Not safe for concurrent use.
 type eventClock struct {
 	outliers int
-	top      []time.Time // min-heap of the outliers+1 newest event times read
-	newest   time.Time   // newest event time read; zero before the first
+	top      []int64   // min-heap of the outliers+1 newest event times read, unix nanoseconds
+	newest   time.Time // newest event time read; zero before the first
 }
 
-// observe notes the event time of a good record.
+// observe notes the event time of a good record (within the contract's
+// MinEventTime to MaxEventTime, so that its unix nanoseconds are defined).
 func (c *eventClock) observe(t time.Time) {
 	if t.After(c.newest) {
 		c.newest = t
 	}
+	ns := t.UnixNano()
 	switch {
 	case len(c.top) <= c.outliers:
-		c.top = append(c.top, t)
+		c.top = append(c.top, ns)
 		c.up(len(c.top) - 1)
-	case t.After(c.top[0]):
-		c.top[0] = t
+	case ns > c.top[0]:
+		c.top[0] = ns
 		c.down(0)
 	}
 }
 
-// mark is the clock's time: the (outliers+1)-th newest event time read, or
-// zero while fewer were read.
+// mark is the clock's time: the (outliers+1)-th newest event time read, in
+// UTC, or zero while fewer were read.
 func (c *eventClock) mark() time.Time {
 	if len(c.top) <= c.outliers {
 		return time.Time{}
 	}
-	return c.top[0]
+	return time.Unix(0, c.top[0]).UTC()
 }
 
 func (c *eventClock) up(i int) {
 	for i > 0 {
 		p := (i - 1) / 2
-		if !c.top[i].Before(c.top[p]) {
+		if c.top[i] >= c.top[p] {
 			return
 		}
 		c.top[i], c.top[p] = c.top[p], c.top[i]
@@ -61,10 +63,10 @@ func (c *eventClock) down(i int) {
 	n := len(c.top)
 	for {
 		m, l, r := i, 2*i+1, 2*i+2
-		if l < n && c.top[l].Before(c.top[m]) {
+		if l < n && c.top[l] < c.top[m] {
 			m = l
 		}
-		if r < n && c.top[r].Before(c.top[m]) {
+		if r < n && c.top[r] < c.top[m] {
 			m = r
 		}
 		if m == i {

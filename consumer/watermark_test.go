@@ -151,3 +151,21 @@ func TestFileSourceIgnoresOutliers(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEventClock: the cost per good record of the default clock (100
+// outliers) on times that mostly increase, as a partition delivers them.
+func BenchmarkEventClock(b *testing.B) {
+	t0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	times := make([]time.Time, 4096)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range times {
+		times[i] = t0.Add(time.Duration(i)*time.Second + time.Duration(r.IntN(60))*time.Second)
+	}
+	c := eventClock{outliers: 100}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		c.observe(times[i%len(times)].Add(time.Duration(i/len(times)) * time.Hour * 2))
+		i++
+	}
+}
