@@ -36,8 +36,10 @@
 // It deliberately does not retry (the pipeline does; IsRetryable says which
 // errors are worth it), does not create the database (Config.Database must
 // exist), does not run DDL ON CLUSTER (migrations apply to the server it is
-// connected to), and never logs: in particular it never prints
-// Config.Password, whose type redacts it in every format.
+// connected to), and logs only through the logger given to Instrument (one
+// line per insert that left out or clamped rows whose times no DateTime
+// holds, see RejectTimeOutOfRange): it never prints Config.Password, whose
+// type redacts it in every format.
 package clickhouse
 
 import (
