@@ -27,6 +27,11 @@ type FileConfig struct {
 	// DeadLetter receives every rejected line as one JSON object per line
 	// (see DeadLetterLine). Nil discards them; they are still counted.
 	DeadLetter io.Writer
+	// WatermarkOutliers is how many of the newest event times the
+	// watermark ignores, as KafkaConfig.WatermarkOutliers for one
+	// partition; 0: the newest. Values outside 0 to MaxWatermarkOutliers
+	// are clamped into it.
+	WatermarkOutliers int
 }
 
 // DeadLetterLine is what a FileSource writes for a rejected line: where it
@@ -41,9 +46,12 @@ type DeadLetterLine struct {
 }
 
 // FileSource reads prediction log records from JSON lines (CONTRACT.md
-// section 1), one record per line, and emits them as Batches. Event time
-// progress is the largest timestamp read so far: a file is one ordered
-// partition. Acks are no-ops: a file can always be read again.
+// section 1), one record per line, and emits them as Batches. A file is one
+// partition: the watermark follows its event clock (the
+// (WatermarkOutliers+1)-th newest timestamp read so far, see eventClock),
+// as a Kafka partition's does, and the last batch, at the end of the file,
+// carries the newest timestamp read, as an idle Kafka source's would. Acks
+// are no-ops: a file can always be read again.
 type FileSource struct {
 	r    io.Reader
 	name string
@@ -77,7 +85,7 @@ func (s *FileSource) Counts() Counts {
 func (s *FileSource) Run(ctx context.Context, out chan<- Batch) error {
 	defer close(out)
 	defer s.rt.release()
-	var wm time.Time
+	clock := eventClock{outliers: min(max(s.cfg.WatermarkOutliers, 0), MaxWatermarkOutliers)}
 	err := eachLine(s.r, s.name, s.cfg.MaxRecordBytes, s.cfg.DeadLetter, func(line []byte, tooLong *DecodeError) (*DecodeError, error) {
 		if tooLong != nil {
 			s.rt.counts.Records++
@@ -85,18 +93,18 @@ func (s *FileSource) Run(ctx context.Context, out chan<- Batch) error {
 			return tooLong, nil
 		}
 		ts, ok, derr := s.rt.add(0, line)
-		if ok && ts.After(wm) {
-			wm = ts
+		if ok {
+			clock.observe(ts)
 		}
 		if s.rt.pending() >= s.cfg.BatchRecords {
-			return derr, s.emit(ctx, out, wm)
+			return derr, s.emit(ctx, out, clock.mark())
 		}
 		return derr, nil
 	})
 	if err != nil {
 		return err
 	}
-	return s.emit(ctx, out, wm)
+	return s.emit(ctx, out, clock.newest)
 }
 
 // eachLine reads JSON lines from r (name names it in errors and dead

@@ -70,6 +70,12 @@ type KafkaConfig struct {
 	// Until then the watermark waits for every assigned partition, also
 	// for one that has not delivered its first record yet.
 	IdleTimeout time.Duration
+	// WatermarkOutliers is how many of each partition's newest event times
+	// the watermark ignores: a partition holds the watermark back at the
+	// (WatermarkOutliers+1)-th newest good event time read from it, and
+	// until it has delivered that many good records. 0: the newest; at
+	// most MaxWatermarkOutliers.
+	WatermarkOutliers int
 
 	// LabelsTopic, when set, is read too, by the same client and group:
 	// late labels (CONTRACT.md section 2), emitted as Batches with Labels.
@@ -125,6 +131,9 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.WatermarkOutliers < 0 || cfg.WatermarkOutliers > MaxWatermarkOutliers {
+		return nil, fmt.Errorf("watermark outliers %d: want 0 to %d", cfg.WatermarkOutliers, MaxWatermarkOutliers)
+	}
 	if cfg.LabelsTopic != "" {
 		if cfg.LabelsTopic == cfg.Topic {
 			return nil, fmt.Errorf("labels topic %s is the predictions topic", cfg.LabelsTopic)
@@ -133,7 +142,7 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 			cfg.LabelsDeadLetterTopic = cfg.LabelsTopic + ".dlq"
 		}
 	}
-	k := &Kafka{cfg: cfg, log: log, clock: newPartitionClocks(cfg.IdleTimeout, cfg.Now), labelDeadLetter: make(map[string]int64)}
+	k := &Kafka{cfg: cfg, log: log, clock: newPartitionClocks(cfg.IdleTimeout, cfg.WatermarkOutliers, cfg.Now), labelDeadLetter: make(map[string]int64)}
 	k.rt = newRouter(mem, routerConfig{
 		Baselines: cfg.Baselines, MaxBytes: cfg.MaxRecordBytes, MaxFuture: cfg.MaxFuture,
 		Now: cfg.Now, DedupCap: cfg.DedupCapacity,
@@ -554,16 +563,19 @@ func (a *acks) failed() error {
 }
 
 // partitionClocks keeps, per assigned partition of the predictions topic,
-// the newest event time read from it and when it last delivered a record,
-// and derives the watermark: the oldest of the partitions' newest event
-// times, over the partitions that are not idle. It is shared by the poll loop and the group's callbacks.
+// its event clock (the (outliers+1)-th newest good event time read from
+// it, see eventClock) and when it last delivered a record, and derives the
+// watermark: the oldest of the partitions' clocks, over the partitions that
+// are not idle. A few records stamped far ahead of the rest thus move
+// nothing. It is shared by the poll loop and the group's callbacks.
 //
 // Idleness is measured in time the source could read: time it spent blocked
 // handing batches downstream (a slow or failing sink) does not count, or
 // every partition would look idle after an outage but the first one read.
 type partitionClocks struct {
-	idle time.Duration
-	now  func() time.Time
+	idle     time.Duration
+	outliers int
+	now      func() time.Time
 
 	mu      sync.Mutex
 	parts   map[int32]*partitionClock
@@ -571,12 +583,15 @@ type partitionClocks struct {
 }
 
 type partitionClock struct {
-	newest time.Time // newest event time read; zero before the first record
+	events eventClock
 	heard  time.Time // readable time (now - blocked) of the last record or of the assignment
 }
 
-func newPartitionClocks(idle time.Duration, now func() time.Time) *partitionClocks {
-	return &partitionClocks{idle: idle, now: now, parts: make(map[int32]*partitionClock)}
+// newPartitionClocks: a partition silent for idle no longer holds the
+// watermark back; each partition's clock ignores its outliers newest
+// event times.
+func newPartitionClocks(idle time.Duration, outliers int, now func() time.Time) *partitionClocks {
+	return &partitionClocks{idle: idle, outliers: outliers, now: now, parts: make(map[int32]*partitionClock)}
 }
 
 // readable is now less the time spent blocked; call with mu held.
@@ -595,7 +610,7 @@ func (c *partitionClocks) assign(ps []int32) {
 	now := c.readable()
 	for _, p := range ps {
 		if c.parts[p] == nil {
-			c.parts[p] = &partitionClock{heard: now}
+			c.parts[p] = &partitionClock{events: eventClock{outliers: c.outliers}, heard: now}
 		}
 	}
 }
@@ -615,19 +630,20 @@ func (c *partitionClocks) observe(p int32, ts time.Time, ok bool) {
 	defer c.mu.Unlock()
 	pc := c.parts[p]
 	if pc == nil { // read before its assignment callback ran
-		pc = &partitionClock{}
+		pc = &partitionClock{events: eventClock{outliers: c.outliers}}
 		c.parts[p] = pc
 	}
 	pc.heard = c.readable()
-	if ok && ts.After(pc.newest) {
-		pc.newest = ts
+	if ok {
+		pc.events.observe(ts)
 	}
 }
 
-// watermark returns the oldest newest event time over the partitions heard
-// from within the idle timeout, or zero while one of them has delivered no
-// good record yet. When every partition is idle, nothing is arriving: it
-// returns the newest event time of all.
+// watermark returns the oldest clock over the partitions heard from within
+// the idle timeout, or zero while one of them has not delivered enough good
+// records for a clock yet. When every partition is idle, nothing is
+// arriving: it returns the newest event time of all, the records ahead
+// included, so that every window can close.
 func (c *partitionClocks) watermark() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -635,17 +651,18 @@ func (c *partitionClocks) watermark() time.Time {
 	var wm, newest time.Time
 	active := false
 	for _, pc := range c.parts {
-		if pc.newest.After(newest) {
-			newest = pc.newest
+		if pc.events.newest.After(newest) {
+			newest = pc.events.newest
 		}
 		if now.Sub(pc.heard) >= c.idle {
 			continue
 		}
-		if pc.newest.IsZero() {
+		mark := pc.events.mark()
+		if mark.IsZero() {
 			return time.Time{}
 		}
-		if !active || pc.newest.Before(wm) {
-			wm = pc.newest
+		if !active || mark.Before(wm) {
+			wm = mark
 		}
 		active = true
 	}

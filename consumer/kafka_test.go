@@ -246,7 +246,7 @@ func TestAcksPerPartition(t *testing.T) {
 // source spent blocked downstream as silence.
 func TestPartitionClocks(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	c := newPartitionClocks(time.Minute, func() time.Time { return now })
+	c := newPartitionClocks(time.Minute, 0, func() time.Time { return now })
 	t0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	c.assign([]int32{0, 1, 2})
 	c.observe(0, t0.Add(3*time.Hour), true)

@@ -20,7 +20,7 @@ type Label struct {
 // than maxBytes (0 means DefaultMaxRecordBytes), not a JSON object,
 // prediction_id, model, timestamp or label missing or null, a field of the
 // wrong type (a label that is an object or an array), or a timestamp that is
-// not RFC 3339. Unknown top-level fields are ignored; of a repeated key, the
+// not RFC 3339 or is outside MinEventTime to MaxEventTime. Unknown top-level fields are ignored; of a repeated key, the
 // last counts. DecodeLabel is safe for concurrent use; the Label shares no
 // memory with data.
 func DecodeLabel(data []byte, maxBytes int) (Label, error) {

@@ -64,6 +64,9 @@ func oracleDecode(data []byte, maxBytes int) (Record, error) {
 	if perr != nil {
 		return Record{}, reject(ReasonBadTimestamp, "timestamp %q is not RFC 3339", oracleTruncate(ts, 64))
 	}
+	if t.Before(MinEventTime) || !t.Before(MaxEventTime) { // the contract's accepted range
+		return Record{}, reject(ReasonBadTimestamp, "timestamp out of range")
+	}
 	r.Timestamp = t.UTC()
 	if w.Features == nil {
 		return Record{}, reject(ReasonMissingField, "features")
@@ -163,6 +166,9 @@ func oracleDecodeLabel(data []byte, maxBytes int) (Label, error) {
 	t, perr := time.Parse(time.RFC3339Nano, ts)
 	if perr != nil {
 		return Label{}, reject(ReasonBadTimestamp, "timestamp %q is not RFC 3339", oracleTruncate(ts, 64))
+	}
+	if t.Before(MinEventTime) || !t.Before(MaxEventTime) { // the contract's accepted range
+		return Label{}, reject(ReasonBadTimestamp, "timestamp out of range")
 	}
 	l.Time = t.UTC()
 	if oracleIsAbsent(w.Label) {

@@ -87,6 +87,19 @@ const (
 	ReasonNoBaseline   = "no_baseline"
 )
 
+// The event times the contract accepts (a prediction's and a label's
+// "timestamp"): from MinEventTime, inclusive, to MaxEventTime, exclusive.
+// Others are rejected with ReasonBadTimestamp. The range keeps every time
+// derived from an event time (window starts and ends, alert and label
+// times) inside what ClickHouse's DateTime columns hold on every server
+// version (1970-01-01 to 2106-02-07, unsigned 32-bit seconds) with decades
+// to spare for window sizes and label horizons, and inside what Go's
+// time.Time.UnixNano represents.
+var (
+	MinEventTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxEventTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // DecodeError says why a record breaks the contract: Code is one of the
 // Reason constants, Detail names the field and what was wrong with it.
 type DecodeError struct {
@@ -107,7 +120,8 @@ var parsers fastjson.ParserPool
 // Decode parses one prediction log record. It returns a *DecodeError when the
 // record breaks the contract: larger than maxBytes (0 means
 // DefaultMaxRecordBytes), not a JSON object, a required field missing or
-// null, a field of the wrong type, or a timestamp that is not RFC 3339.
+// null, a field of the wrong type, or a timestamp that is not RFC 3339 or is outside
+// MinEventTime to MaxEventTime.
 // Unknown top-level fields are ignored; of a repeated key, the last counts.
 // Strings that are not valid UTF-8 have invalid bytes replaced by U+FFFD.
 // Decode is safe for concurrent use; the Record shares no memory with data.
@@ -344,7 +358,8 @@ func requiredString(field string, v *fastjson.Value) (string, *DecodeError) {
 	return s, nil
 }
 
-// requiredTime decodes a required RFC 3339 timestamp, in UTC.
+// requiredTime decodes a required RFC 3339 timestamp, in UTC, from
+// MinEventTime to MaxEventTime.
 func requiredTime(field string, v *fastjson.Value) (time.Time, *DecodeError) {
 	s, err := requiredString(field, v)
 	if err != nil {
@@ -353,6 +368,10 @@ func requiredTime(field string, v *fastjson.Value) (time.Time, *DecodeError) {
 	t, terr := time.Parse(time.RFC3339Nano, s)
 	if terr != nil {
 		return time.Time{}, reject(ReasonBadTimestamp, "%s %q is not RFC 3339", field, truncate(s, 64))
+	}
+	if t.Before(MinEventTime) || !t.Before(MaxEventTime) {
+		return time.Time{}, reject(ReasonBadTimestamp, "%s %s is outside the accepted %s to %s", field,
+			t.UTC().Format(time.RFC3339Nano), MinEventTime.Format(time.RFC3339), MaxEventTime.Format(time.RFC3339))
 	}
 	return t.UTC(), nil
 }

@@ -43,6 +43,7 @@ import (
 
 	"github.com/driftwatch/driftwatch/consumer"
 	"github.com/driftwatch/driftwatch/internal/cli"
+	"github.com/driftwatch/driftwatch/internal/config"
 	"github.com/driftwatch/driftwatch/internal/synth"
 	"github.com/driftwatch/driftwatch/internal/testservers"
 	"github.com/driftwatch/driftwatch/stats/drift"
@@ -62,6 +63,9 @@ const (
 	faultPartitions = 3
 	faultLateness   = 10 * time.Minute
 	faultTimeout    = 3 * time.Minute
+	// closersPerPartition records after the data close every data window:
+	// a partition's clock ignores its newest windows.watermark_outliers.
+	closersPerPartition = config.DefaultWatermarkOutliers + 1
 )
 
 // rig is one fault scenario: a fresh topic, group and ClickHouse database,
@@ -87,7 +91,7 @@ type rig struct {
 	alertsYAML       string // an alerts: section for the config, or ""
 
 	msgs     []synth.Message // the scenario's records, in production order
-	closers  []synth.Message // one per partition, closing every data window
+	closers  []synth.Message // closersPerPartition per partition, closing every data window
 	mu       sync.Mutex
 	produced map[int32][]producedRecord // by partition, in offset order
 	labelsAt map[int32]map[int64]string // labels produced: partition -> offset -> prediction id
@@ -150,20 +154,21 @@ func (r *rig) scenario(edit func(*synth.Config)) {
 		t.Fatal(err)
 	}
 	// Closers: good records of a later hour, at least the allowed lateness
-	// after the data's end, from a differently seeded run (new ids).
+	// after the data's end, from a differently seeded run (new ids); a
+	// partition's clock is its (watermark_outliers+1)-th newest event time.
 	tail := r.scen
 	tail.Seed++
-	tail.Start, tail.Windows, tail.RecordsPerWindow, tail.BadRate, tail.DuplicateRate = r.dataEnd, 1, 200, 0, 0
+	tail.Start, tail.Windows, tail.RecordsPerWindow, tail.BadRate, tail.DuplicateRate = r.dataEnd, 1, 400, 0, 0
 	if err := tail.Generate(func(m synth.Message) error {
-		if len(r.closers) < faultPartitions && !m.Time.Before(r.dataEnd.Add(faultLateness+time.Minute)) {
+		if len(r.closers) < faultPartitions*closersPerPartition && !m.Time.Before(r.dataEnd.Add(faultLateness+time.Minute)) {
 			r.closers = append(r.closers, m)
 		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.closers) != faultPartitions {
-		t.Fatalf("found %d closing records, want %d", len(r.closers), faultPartitions)
+	if len(r.closers) != faultPartitions*closersPerPartition {
+		t.Fatalf("found %d closing records, want %d", len(r.closers), faultPartitions*closersPerPartition)
 	}
 	baseDir := filepath.Join(r.dir, "baselines")
 	for _, m := range r.scen.Models {
@@ -291,11 +296,12 @@ func (r *rig) windowRecords(windows []int) []*kgo.Record {
 	return recs
 }
 
-// produceClosers sends one closing record to each partition.
+// produceClosers sends closersPerPartition closing records to each
+// partition.
 func (r *rig) produceClosers() {
 	var recs []*kgo.Record
 	for i, m := range r.closers {
-		recs = append(recs, &kgo.Record{Topic: r.topic, Partition: int32(i), Key: m.Key, Value: m.Value, Context: context.WithValue(context.Background(), msgKey{}, i)})
+		recs = append(recs, &kgo.Record{Topic: r.topic, Partition: int32(i % faultPartitions), Key: m.Key, Value: m.Value, Context: context.WithValue(context.Background(), msgKey{}, i)})
 	}
 	if err := r.send(r.manual, recs, r.closers); err != nil {
 		r.t.Fatal(err)
@@ -911,7 +917,7 @@ func (r *rig) verifySummaries() {
 	t := r.t
 	want := map[windowID]int64{}
 	for _, m := range r.msgs {
-		if !m.Bad && !m.Duplicate && !m.Label {
+		if !m.Bad && !m.Duplicate && !m.Label && m.Time.Before(r.dataEnd) {
 			want[windowID{m.Model, r.version(m.Model), m.Time.Truncate(r.scen.Window)}]++
 		}
 	}

@@ -371,6 +371,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	var src pipeline.Source = consumer.NewFileSource(memory.DefaultAllocator, in, *input, consumer.FileConfig{
 		Baselines: base, MaxRecordBytes: cfg.Kafka.MaxRecordBytes, DedupCapacity: cfg.Kafka.DedupCapacity, DeadLetter: dlq,
+		WatermarkOutliers: cfg.Windows.WatermarkOutliers,
 	})
 	wcfg := windowsConfig(cfg, true)
 	var labelFile consumer.LabelFileCounts
@@ -774,6 +775,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		IdleTimeout: k.IdleTimeout, MaxPollRecords: k.MaxPollRecords,
 		LabelsTopic: cfg.Labels.Topic, LabelsDeadLetterTopic: cfg.Labels.DeadLetterTopic,
 	}
+	kc.WatermarkOutliers = cfg.Windows.WatermarkOutliers
 	// A sink that keeps a dead-letter audit (ClickHouse's dead_letters)
 	// gets every dead letter too; its offset commits after both writes.
 	var p *pipeline.Pipeline
@@ -821,6 +823,12 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		p.DeadLetters = dw.WriteDeadLetters
 	}
 	reg := prometheus.NewRegistry()
+	// Rows a table cannot hold (a time out of range) are left out or
+	// clamped, counted and logged once per insert (sinks/clickhouse).
+	if cs, ok := sink.(*clickhouse.Sink); ok {
+		cs.Instrument(reg, log)
+		p.Retry.Invalid = clickhouse.IsRowError // a row no column can hold is skipped, not retried forever
+	}
 	stopAlerts, err := startAlerts(ctx, cfg, p, sink, reg, log, kopts)
 	if err != nil {
 		return err

@@ -119,6 +119,10 @@ type KafkaSASL struct {
 // Secret is a string that never prints (see package secret).
 type Secret = secret.Secret
 
+// DefaultWatermarkOutliers is windows.watermark_outliers' default: up to
+// 100 records per partition stamped ahead of the rest move no watermark.
+const DefaultWatermarkOutliers = 100
+
 // Windows shapes the event-time windows.
 type Windows struct {
 	Size            time.Duration `yaml:"size"`
@@ -126,6 +130,10 @@ type Windows struct {
 	AllowedLateness time.Duration `yaml:"allowed_lateness"`
 	MaxCategories   int           `yaml:"max_categories"`
 	MaxOpen         int           `yaml:"max_open"`
+	// WatermarkOutliers: per partition (a replayed file is one), the
+	// watermark ignores this many of the newest event times read, so that
+	// a few records stamped far ahead close no window early.
+	WatermarkOutliers int `yaml:"watermark_outliers"`
 }
 
 // Alerts configures severity rules and their delivery to Alertmanager.
@@ -335,7 +343,7 @@ func Default() *Config {
 			SessionTimeout: 45 * time.Second,
 		},
 		Windows: Windows{
-			Size: windows.DefaultSize, AllowedLateness: windows.DefaultLateness,
+			Size: windows.DefaultSize, AllowedLateness: windows.DefaultLateness, WatermarkOutliers: DefaultWatermarkOutliers,
 			MaxCategories: windows.DefaultMaxCategories, MaxOpen: windows.DefaultMaxOpenWindows,
 		},
 		Alerts: Alerts{
@@ -489,6 +497,9 @@ func (c *Config) Validate() error {
 	}
 	if w.AllowedLateness < 0 {
 		return fmt.Errorf("windows.allowed_lateness: must not be negative, got %s", w.AllowedLateness)
+	}
+	if w.WatermarkOutliers < 0 || w.WatermarkOutliers > consumer.MaxWatermarkOutliers {
+		return fmt.Errorf("windows.watermark_outliers: must be 0 to %d, got %d", consumer.MaxWatermarkOutliers, w.WatermarkOutliers)
 	}
 	if w.MaxCategories <= 0 || w.MaxOpen <= 0 {
 		return errors.New("windows.max_categories and windows.max_open: must be positive")

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -72,6 +73,9 @@ func (p *Pipeline) auditLoop(ctx context.Context, sourceDone <-chan struct{}) er
 			dls[i] = e.d
 		}
 		err := p.retrying(ctx, "dead-letter audit", func() error { return p.DeadLetters(ctx, dls) })
+		if err != nil && p.invalid(err) {
+			err = p.auditEach(ctx, dls)
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -86,3 +90,46 @@ func (p *Pipeline) auditLoop(ctx context.Context, sourceDone <-chan struct{}) er
 		}
 	}
 }
+
+// auditEach writes dls one at a time, after a write of them all failed for
+// Retry.Invalid, and skips those that fail so (counted, logged once). It
+// returns the first other error.
+func (p *Pipeline) auditEach(ctx context.Context, dls []sinks.DeadLetter) error {
+	skipped := 0
+	var first error
+	for i := range dls {
+		one := dls[i : i+1]
+		err := p.retrying(ctx, "dead-letter audit", func() error { return p.DeadLetters(ctx, one) })
+		switch {
+		case err == nil:
+		case p.invalid(err):
+			if skipped++; skipped == 1 {
+				first = err
+			}
+		default:
+			return err
+		}
+	}
+	if skipped > 0 {
+		p.skip(skipped, fmt.Errorf("%d of %d dead letters: %w", skipped, len(dls), first))
+	}
+	return nil
+}
+
+// invalid reports whether err is a write's own fault (Retry.Invalid).
+func (p *Pipeline) invalid(err error) bool {
+	return p.Retry != nil && p.Retry.Invalid != nil && p.Retry.Invalid(err) && !errors.Is(err, context.Canceled)
+}
+
+// skip counts n writes skipped for Retry.Invalid and logs it, once.
+func (p *Pipeline) skip(n int, err error) {
+	p.skipped.Add(int64(n))
+	if p.Log != nil {
+		p.Log.Warn("write skipped: the sink cannot hold its rows", "writes", n, "err", err)
+	}
+}
+
+// SkippedWrites is the number of writes (window commits, dead-letter audit
+// rows) skipped because the sink can never hold their rows
+// (Retry.Invalid).
+func (p *Pipeline) SkippedWrites() int64 { return p.skipped.Load() }

@@ -49,6 +49,8 @@ func RegisterMetrics(reg prometheus.Registerer, p *Pipeline) {
 			win(func(c Counts) int64 { return c.Windows.Labels.EvictedPredictions })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_sink_commit_failures_total", Help: "Failed sink commit attempts (each is retried)."},
 			func() float64 { return float64(p.CommitFailures()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_sink_skipped_writes_total", Help: "Window commits and dead-letter audit rows skipped because the sink can never hold a value of their rows."},
+			func() float64 { return float64(p.SkippedWrites()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "driftwatch_sink_ready", Help: "1 when the sink accepts commits, 0 while commits fail and reading is paused."},
 			func() float64 {
 				if ok, _ := p.Ready(); ok {

@@ -113,6 +113,7 @@ type Pipeline struct {
 	running       chan struct{} // closed when Run's stages stop
 	failing       atomic.Int64  // unix nanos since the sink has been failing; 0 when healthy
 	failures      atomic.Int64  // failed commit attempts
+	skipped       atomic.Int64  // writes skipped for Retry.Invalid
 }
 
 // Retry is the backoff of failed sink commits: exponential from Initial,
@@ -124,6 +125,14 @@ type Retry struct {
 	// Retryable, when set, says which errors are worth retrying; any other
 	// (bad credentials, a schema problem) stops the run at once.
 	Retryable func(error) bool
+	// Invalid, when set, says which of those other errors concern the rows
+	// of one write rather than the sink (a value no column can hold,
+	// sinks/clickhouse's IsRowError): neither retrying nor restarting can
+	// make such a write succeed, so it is skipped, counted (SkippedWrites)
+	// and logged, and the run goes on. A dead-letter audit write is then
+	// tried one dead letter at a time, and only those that fail are
+	// skipped (each is in the dead-letter topic all the same).
+	Invalid func(error) bool
 }
 
 // Ready reports whether the sink accepts commits; when it does not, since
@@ -255,8 +264,13 @@ func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 			return err
 		}
 		if err := p.writeRetrying(ctx, res, &c); err != nil {
-			c.Ack(err)
-			return err
+			if !p.invalid(err) {
+				c.Ack(err)
+				return err
+			}
+			p.skip(1, err) // the rows can never be written: go on without them
+			c.Ack(nil)
+			continue
 		}
 		c.Ack(nil)
 		if p.Alerts != nil {

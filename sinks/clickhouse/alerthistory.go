@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -18,18 +19,31 @@ const alertColumns = "model, model_version, window_start, window_end, family, su
 // WriteAlertHistory inserts the audit trail's records into alert_history as
 // one INSERT, within Config.CommitTimeout. A record's key is (model,
 // version, window start, family, subject, metric, state): writing it again
-// (a retry, or its delivery outcome) replaces it when parts merge. Times
-// before 1970 fail the call, permanently. Safe for concurrent use; recs is
-// not kept.
+// (a retry, or its delivery outcome) replaces it when parts merge. A record
+// with a time outside MinTime to MaxTime (its window's start or end, its
+// sent time) is left out, counted (RejectTimeOutOfRange; see Instrument),
+// and the others are written: one such record never blocks the trail. Safe
+// for concurrent use; recs is not kept.
 func (s *Sink) WriteAlertHistory(ctx context.Context, recs []sinks.AlertRecord) error {
-	if len(recs) == 0 {
-		return nil
-	}
+	out, example := 0, ""
+	kept := recs
 	for i := range recs {
 		r := &recs[i]
-		if r.WindowStart.Before(epoch) || r.WindowEnd.Before(epoch) || r.SentAt.Before(epoch) {
-			return fmt.Errorf("insert %d records into alert_history: %s %s %s: %w: a time before 1970", len(recs), r.Model, r.Alertname, r.State, errInvalidRow)
+		if fits(r.WindowStart) && fits(r.WindowEnd) && fits(r.SentAt) {
+			if out > 0 {
+				kept = append(kept, *r)
+			}
+			continue
 		}
+		if out++; out == 1 {
+			kept = slices.Clone(recs[:i])
+			example = fmt.Sprintf("%s %s %s %s window %s to %s sent %s", r.Model, r.Version, r.Alertname, r.State, timeText(r.WindowStart), timeText(r.WindowEnd), timeText(r.SentAt))
+		}
+	}
+	s.reject("alert_history", RejectTimeOutOfRange, out, example)
+	recs = kept
+	if len(recs) == 0 {
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CommitTimeout)
 	defer cancel()

@@ -23,7 +23,7 @@ const MaxExcerptBytes = 1024
 
 // deadLetterColumns is dead_letters' column list, in the order
 // WriteDeadLetters appends values.
-const deadLetterColumns = "topic, kafka_partition, kafka_offset, record_time, received_at, dead_letter_topic, reason, model, size_bytes, excerpt, inserted_at"
+const deadLetterColumns = "topic, kafka_partition, kafka_offset, record_time, received_at, dead_letter_topic, reason, model, size_bytes, excerpt, inserted_at, record_time_ms"
 
 // baselineColumns is baselines' column list, in the order WriteBaselines
 // appends values.
@@ -40,34 +40,41 @@ var epoch = time.Unix(0, 0)
 // are stored in UTC, in whole seconds before ClickHouse 20.3 and in
 // milliseconds after; Excerpt is cut to MaxExcerptBytes.
 //
-// A dead letter the table cannot hold (a time before 1970, which includes
-// the zero time; a Size that is negative or above 4 GiB) fails the whole
-// call before anything is sent, with an error IsRetryable calls permanent.
-// The table is partitioned by month of RecordTime; a failed call whose dead
-// letters span months may leave one month's, which the retry replaces.
+// Every dead letter is written: the times are informational. RecordTime,
+// the record's Kafka timestamp, is kept as it is in record_time_ms (unix
+// milliseconds; -1 for Kafka's "no timestamp"), and in record_time only
+// when a DateTime holds it (MinTime to MaxTime); otherwise record_time
+// holds ReceivedAt, and the row counts as RejectTimeClamped (see
+// Instrument). A ReceivedAt out of that range (the zero time) becomes the
+// sink's clock; a Size is clamped to 0 to 4 GiB. The table is partitioned
+// by month of record_time; a failed call whose dead letters span months
+// may leave one month's, which the retry replaces.
 // Safe for concurrent use; dls is not kept.
 func (s *Sink) WriteDeadLetters(ctx context.Context, dls []sinks.DeadLetter) error {
 	if len(dls) == 0 {
 		return nil
 	}
 	excerpts := make([]string, len(dls))
+	stored := make([]deadLetterTimes, len(dls))
+	clamped, example := 0, ""
 	for i := range dls {
 		d := &dls[i]
-		var why string
-		switch {
-		case d.RecordTime.Before(epoch):
-			why = "record time " + d.RecordTime.UTC().Format(time.RFC3339Nano) + " is before 1970"
-		case d.ReceivedAt.Before(epoch):
-			why = "receive time " + d.ReceivedAt.UTC().Format(time.RFC3339Nano) + " is before 1970"
-		case d.Size < 0 || uint64(d.Size) > math.MaxUint32:
-			why = fmt.Sprintf("size %d bytes is not in 0 to %d", d.Size, uint32(math.MaxUint32))
+		st := &stored[i]
+		st.received = d.ReceivedAt
+		if !fits(st.received) {
+			st.received = s.now()
 		}
-		if why != "" {
-			return fmt.Errorf("insert %d dead letters into dead_letters: dead letter %s/%d@%d: %w: %s",
-				len(dls), d.Topic, d.Partition, d.Offset, errInvalidRow, why)
+		st.record = d.RecordTime
+		if !fits(st.record) {
+			st.record = st.received
+			if clamped++; clamped == 1 {
+				example = fmt.Sprintf("%s/%d@%d Kafka timestamp %d ms", d.Topic, d.Partition, d.Offset, d.RecordTime.UnixMilli())
+			}
 		}
+		st.size = clampUint32(max(d.Size, 0))
 		excerpts[i] = truncateUTF8(d.Excerpt, MaxExcerptBytes)
 	}
+	s.reject("dead_letters", RejectTimeClamped, clamped, example)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CommitTimeout)
 	defer cancel()
 	version := uint64(s.now().UnixNano())
@@ -78,20 +85,22 @@ func (s *Sink) WriteDeadLetters(ctx context.Context, dls []sinks.DeadLetter) err
 			h.str(d.Topic)
 			h.num(uint64(d.Partition))
 			h.num(uint64(d.Offset))
-			h.time(d.RecordTime)
-			h.time(d.ReceivedAt)
+			h.time(stored[i].record)
+			h.time(stored[i].received)
+			h.num(uint64(d.RecordTime.UnixMilli()))
 			h.str(d.DeadLetterTopic)
 			h.str(d.Reason)
 			h.str(d.Model)
-			h.num(uint64(d.Size))
+			h.num(uint64(stored[i].size))
 			h.str(excerpts[i])
 		}
 		return h.token()
 	}
 	err := s.send(ctx, "dead_letters", deadLetterColumns, token, len(dls), func(b driver.Batch, i int) error {
 		d := &dls[i]
-		if err := b.Append(d.Topic, d.Partition, d.Offset, d.RecordTime.UTC(), d.ReceivedAt.UTC(),
-			d.DeadLetterTopic, d.Reason, d.Model, uint32(d.Size), excerpts[i], version); err != nil {
+		st := &stored[i]
+		if err := b.Append(d.Topic, d.Partition, d.Offset, st.record.UTC(), st.received.UTC(),
+			d.DeadLetterTopic, d.Reason, d.Model, st.size, excerpts[i], version, d.RecordTime.UnixMilli()); err != nil {
 			return fmt.Errorf("dead letter %s/%d@%d: %w", d.Topic, d.Partition, d.Offset, err)
 		}
 		return nil
@@ -100,6 +109,13 @@ func (s *Sink) WriteDeadLetters(ctx context.Context, dls []sinks.DeadLetter) err
 		return fmt.Errorf("insert %d dead letters into dead_letters: %w", len(dls), err)
 	}
 	return nil
+}
+
+// deadLetterTimes are the values of a dead letter's row that
+// WriteDeadLetters fits into the table.
+type deadLetterTimes struct {
+	record, received time.Time
+	size             uint32
 }
 
 // truncateUTF8 returns the first max bytes of s, or fewer so as not to

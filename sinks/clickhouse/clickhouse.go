@@ -36,8 +36,10 @@
 // It deliberately does not retry (the pipeline does; IsRetryable says which
 // errors are worth it), does not create the database (Config.Database must
 // exist), does not run DDL ON CLUSTER (migrations apply to the server it is
-// connected to), and never logs: in particular it never prints
-// Config.Password, whose type redacts it in every format.
+// connected to), and logs only through the logger given to Instrument (one
+// line per insert that left out or clamped rows whose times no DateTime
+// holds, see RejectTimeOutOfRange): it never prints Config.Password, whose
+// type redacts it in every format.
 package clickhouse
 
 import (
@@ -216,6 +218,7 @@ type Sink struct {
 	features Features
 	now      func() time.Time
 	applied  []int
+	rejects  rejects
 }
 
 var _ sinks.Sink = (*Sink)(nil)
@@ -365,6 +368,18 @@ type appender struct {
 // cannot help.
 var errInvalidRow = errors.New("invalid row")
 
+// errRowValue marks a value of a row that its column refused (the
+// driver's conversion of one row, before anything is sent): retrying the
+// write cannot help, and writes without that row may succeed.
+var errRowValue = errors.New("value the column cannot hold")
+
+// IsRowError reports whether err concerns the values of one row written (a
+// column cannot hold one of them) rather than the server or the request:
+// retrying cannot help, but a write without that row may succeed. Callers
+// that must not stop for one row skip it (internal/pipeline's
+// Retry.Invalid); IsRetryable is false for it.
+func IsRowError(err error) bool { return errors.Is(err, errRowValue) }
+
 // coarse returns, when start or end is finer than the server stores window
 // bounds, why; otherwise "". A window key must survive the round trip
 // exactly, or a retry would not replace it.
@@ -380,17 +395,31 @@ func (s *Sink) coarse(start, end time.Time) string {
 		start.Format(time.RFC3339Nano), end.Format(time.RFC3339Nano), prec, s.version)
 }
 
+// Append adds rows to the pending commit. A row whose window starts or
+// ends outside MinTime to MaxTime is left out, counted
+// (RejectTimeOutOfRange; see Instrument); the others are kept.
 func (a *appender) Append(rows ...drift.Row) error {
 	if a.done {
 		return errors.New("append to drift_metrics: appender already committed or rolled back")
 	}
 	for i := range rows {
 		r := &rows[i]
-		if why := a.s.coarse(r.WindowStart, r.WindowEnd); why != "" {
+		if why := a.s.coarse(r.WindowStart, r.WindowEnd); why != "" && fits(r.WindowStart) && fits(r.WindowEnd) {
 			return fmt.Errorf("append row %s %s/%s/%s: %w: %s", r.Model, r.ModelVersion, r.Subject, r.Metric, errInvalidRow, why)
 		}
 	}
-	a.rows = append(a.rows, rows...)
+	out, example := 0, ""
+	for i := range rows {
+		r := &rows[i]
+		if fits(r.WindowStart) && fits(r.WindowEnd) {
+			a.rows = append(a.rows, *r)
+			continue
+		}
+		if out++; out == 1 {
+			example = fmt.Sprintf("%s %s window %s to %s %s/%s", r.Model, r.ModelVersion, timeText(r.WindowStart), timeText(r.WindowEnd), r.Subject, r.Metric)
+		}
+	}
+	a.s.reject("drift_metrics", RejectTimeOutOfRange, out, example)
 	return nil
 }
 
@@ -400,7 +429,8 @@ func (a *appender) Append(rows ...drift.Row) error {
 // its summary is written all the same. A later summary of the same window
 // in the same commit replaces the earlier one. Commit derives the rest of
 // the window_summaries row from the window's rows (see Commit). w's
-// LabelState is copied.
+// LabelState is copied. A window that starts or ends outside MinTime to
+// MaxTime is left out, counted (RejectTimeOutOfRange; see Instrument).
 func (a *appender) AppendWindow(w sinks.WindowSummary) error {
 	if a.done {
 		return errors.New("append to window_summaries: appender already committed or rolled back")
@@ -408,6 +438,10 @@ func (a *appender) AppendWindow(w sinks.WindowSummary) error {
 	if !w.End.After(w.Start) {
 		return fmt.Errorf("append window summary %s %s: %w: window end %s is not after its start %s",
 			w.Model, w.Version, errInvalidRow, w.End.Format(time.RFC3339Nano), w.Start.Format(time.RFC3339Nano))
+	}
+	if !fits(w.Start) || !fits(w.End) {
+		a.s.reject("window_summaries", RejectTimeOutOfRange, 1, fmt.Sprintf("%s %s window %s to %s", w.Model, w.Version, timeText(w.Start), timeText(w.End)))
+		return nil
 	}
 	if why := a.s.coarse(w.Start, w.End); why != "" {
 		return fmt.Errorf("append window summary %s %s: %w: %s", w.Model, w.Version, errInvalidRow, why)
@@ -513,7 +547,7 @@ func (s *Sink) send(ctx context.Context, table, columns string, token func() str
 	defer b.Close()
 	for i := range n {
 		if err := add(b, i); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", errRowValue, err)
 		}
 	}
 	return b.Send()
@@ -636,7 +670,7 @@ var retryableCodes = map[int32]bool{
 // table, bad credentials, rows the table cannot hold), a server certificate
 // that does not verify, and a cancelled context are not.
 func IsRetryable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, errInvalidRow) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, errInvalidRow) || errors.Is(err, errRowValue) {
 		return false
 	}
 	var ex *clickhouse.Exception

@@ -32,13 +32,24 @@ const labelColumns = "model, prediction_id, label_time, label_time_ms, label, la
 // AppendPredictionKeys adds predictions awaiting their label
 // (windows.Closed.Keys) to the pending commit. A key's identity is (Model,
 // ID): writing it again replaces it. Its Time (unix milliseconds) and
-// Prediction (NaN included) are kept exactly, on every server. keys is not
+// Prediction (NaN included) are kept exactly, on every server. A key whose
+// Time is outside MinTime to MaxTime (the table is partitioned by it) is
+// left out, counted (RejectTimeOutOfRange; see Instrument). keys is not
 // kept.
 func (a *appender) AppendPredictionKeys(keys []windows.PredictionKey) error {
 	if a.done {
 		return errors.New("append to prediction_keys: appender already committed or rolled back")
 	}
-	a.keys = append(a.keys, keys...)
+	out, example := 0, ""
+	for i := range keys {
+		k := &keys[i]
+		if t := time.UnixMilli(k.Time); fits(t) {
+			a.keys = append(a.keys, *k)
+		} else if out++; out == 1 {
+			example = fmt.Sprintf("%s %d at %s", k.Model, k.ID, timeText(t))
+		}
+	}
+	a.s.reject("prediction_keys", RejectTimeOutOfRange, out, example)
 	return nil
 }
 
@@ -47,20 +58,23 @@ func (a *appender) AppendPredictionKeys(keys []windows.PredictionKey) error {
 // the same prediction replaces it. Its Time is kept to the millisecond on
 // every server (label_time_ms; label_time, for partitions and dashboards,
 // holds whole seconds before ClickHouse 20.3); its Value as
-// Value.Text() and its kind. A label before 1970 (including the zero time)
-// fails the call, with an error IsRetryable calls permanent, and nothing of
-// it is appended. labels is not kept.
+// Value.Text() and its kind. A label whose Time is outside MinTime to
+// MaxTime (including the zero time) is left out, counted
+// (RejectTimeOutOfRange; see Instrument); the others are appended. labels
+// is not kept.
 func (a *appender) AppendLabels(labels []consumer.Label) error {
 	if a.done {
 		return errors.New("append to labels: appender already committed or rolled back")
 	}
+	out, example := 0, ""
 	for i := range labels {
-		if l := &labels[i]; l.Time.Before(epoch) {
-			return fmt.Errorf("append label %s %s: %w: label time %s is before 1970",
-				l.Model, l.PredictionID, errInvalidRow, l.Time.UTC().Format(time.RFC3339Nano))
+		if l := &labels[i]; fits(l.Time) {
+			a.labels = append(a.labels, *l)
+		} else if out++; out == 1 {
+			example = fmt.Sprintf("%s %s at %s", l.Model, l.PredictionID, timeText(l.Time))
 		}
 	}
-	a.labels = append(a.labels, labels...)
+	a.s.reject("labels", RejectTimeOutOfRange, out, example)
 	return nil
 }
 

@@ -149,3 +149,6 @@ ALTER TABLE alert_history ADD COLUMN alertname String DEFAULT '';
 
 ALTER TABLE alert_history ADD COLUMN evidence String DEFAULT '';
 
+-- 0009_dead_letters_record_time_ms
+ALTER TABLE dead_letters ADD COLUMN record_time_ms Int64 DEFAULT toInt64(toUnixTimestamp(record_time)) * 1000;
+

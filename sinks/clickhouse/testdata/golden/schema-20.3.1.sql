@@ -152,3 +152,6 @@ ALTER TABLE alert_history ADD COLUMN IF NOT EXISTS alertname String DEFAULT '';
 
 ALTER TABLE alert_history ADD COLUMN IF NOT EXISTS evidence String DEFAULT '' CODEC(ZSTD(1));
 
+-- 0009_dead_letters_record_time_ms
+ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS record_time_ms Int64 DEFAULT toInt64(toUnixTimestamp(record_time)) * 1000;
+
