@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/internal/testservers"
 )
 
 // TestKafkaBoundedRunDeliversDeadLetters: a bounded run (Until) returns only
@@ -21,21 +23,44 @@ import (
 // dead letter must never depend on being sent before that happens.
 func TestKafkaBoundedRunDeliversDeadLetters(t *testing.T) {
 	addrs, prod := startBroker(t)
-	ctx := context.Background()
+	checkBoundedRunDeliversDeadLetters(t, addrs, prod, "p", "p.dlq", "g")
+}
+
+// TestRealKafkaBoundedRunDeliversDeadLetters is
+// TestKafkaBoundedRunDeliversDeadLetters against a real broker.
+func TestRealKafkaBoundedRunDeliversDeadLetters(t *testing.T) {
+	brokers := strings.Split(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_BROKERS"), ",")
+	topic, group := testservers.UniqueName(t, "p"), testservers.UniqueName(t, "g")
+	prod := realClient(t, kgo.SeedBrokers(brokers...))
+	testservers.CreateTopics(t, prod, 1, topic, topic+".dlq")
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), realTimeout)
+		defer cancel()
+		if resp, err := kadm.NewClient(prod).DeleteGroups(ctx, group); err != nil || resp.Error() != nil {
+			t.Logf("delete group %s: %v %v", group, err, resp.Error())
+		}
+	})
+	checkBoundedRunDeliversDeadLetters(t, brokers, prod, topic, topic+".dlq", group)
+}
+
+func checkBoundedRunDeliversDeadLetters(t *testing.T, brokers []string, prod *kgo.Client, topic, dlq, group string) {
+	t.Helper()
+	ctx, cancelAll := context.WithTimeout(context.Background(), time.Minute) // a bound, not a wait
+	defer cancelAll()
 	const n = 20
 	for range n {
-		if err := prod.ProduceSync(ctx, &kgo.Record{Topic: "p", Value: []byte(`{"broken"`)}).FirstErr(); err != nil {
+		if err := prod.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(`{"broken"`)}).FirstErr(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	until := make(chan map[TopicPartition]int64, 1)
-	until <- map[TopicPartition]int64{{"p", 0}: n}
+	until <- map[TopicPartition]int64{{topic, 0}: n}
 	// The producer holds the dead letters until something flushes them, as
 	// it holds any record for its linger.
 	src, err := NewKafka(memory.DefaultAllocator, slog.New(slog.NewTextHandler(io.Discard, nil)), KafkaConfig{
-		Topic: "p", DeadLetterTopic: "p.dlq", Group: "g",
+		Topic: topic, DeadLetterTopic: dlq, Group: group,
 		Baselines: map[string]*baselines.Baseline{"fraud": testBaseline()}, Until: until,
-	}, kgo.SeedBrokers(addrs...), kgo.ProducerLinger(time.Minute))
+	}, kgo.SeedBrokers(brokers...), kgo.ProducerLinger(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,11 +90,11 @@ func TestKafkaBoundedRunDeliversDeadLetters(t *testing.T) {
 	if c := src.Counts(); c.DeadLetter[ReasonNotJSON] != n {
 		t.Fatalf("counted %v dead letters, want %d not_json", c.DeadLetter, n)
 	}
-	ends, err := kadm.NewClient(prod).ListEndOffsets(ctx, "p.dlq")
+	ends, err := kadm.NewClient(prod).ListEndOffsets(ctx, dlq)
 	if err != nil || ends.Error() != nil {
-		t.Fatalf("list end offsets of p.dlq: %v %v", err, ends.Error())
+		t.Fatalf("list end offsets of %s: %v %v", dlq, err, ends.Error())
 	}
-	if o, _ := ends.Lookup("p.dlq", 0); o.Offset != n {
-		t.Fatalf("%d of %d dead letters in p.dlq after the bounded run", o.Offset, n)
+	if o, _ := ends.Lookup(dlq, 0); o.Offset != n {
+		t.Fatalf("%d of %d dead letters in %s after the bounded run", o.Offset, n, dlq)
 	}
 }
