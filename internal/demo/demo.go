@@ -6,8 +6,9 @@
 //
 // It deliberately uses the same packages as `driftwatch run`: only the broker,
 // the data and the clock are synthetic. The demo's clock stands still at
-// Clock and its late labels arrive in event time (see produce), so a seed
-// always prints the same output, run after run, save the timings.
+// 2026-11-23 16:00 UTC and its late labels arrive in event time (see
+// produce), so a seed always prints the same output, run after run, save
+// the timings.
 package demo
 
 import (
@@ -57,10 +58,10 @@ const (
 	labelChunk = 1000
 )
 
-// Clock is the demo's default clock: it stands still at 2026-11-23 16:00
-// UTC, so the stream's 14 windows are 02:00 to 16:00 that day and the
-// baselines' ids are the same in every run.
-var Clock = time.Date(2026, 11, 23, 16, 0, 0, 0, time.UTC)
+// demoNow is the time on the demo's default clock, which stands still: the
+// stream's 14 windows are 02:00 to 16:00 UTC that day, and the baselines'
+// ids are the same in every run.
+var demoNow = time.Date(2026, 11, 23, 16, 0, 0, 0, time.UTC)
 
 // Options configure a demo run. The zero value is the documented demo.
 type Options struct {
@@ -70,7 +71,7 @@ type Options struct {
 	ReferenceRecords int    // training records per model; default 20,000
 	// Now is the demo's clock: the stream ends at the last full window
 	// before it, the baselines are stamped with it and the consumer judges
-	// timestamps by it. Nil: Clock, standing still.
+	// timestamps by it. Nil: a clock standing still at 2026-11-23 16:00 UTC.
 	Now func() time.Time
 }
 
@@ -103,7 +104,7 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 		opts.ReferenceRecords = 20_000
 	}
 	if opts.Now == nil {
-		opts.Now = func() time.Time { return Clock }
+		opts.Now = func() time.Time { return demoNow }
 	}
 	wall := time.Now() // for the timings only
 	begin := opts.Now()
@@ -241,7 +242,13 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 		}
 		return c.Records, labels
 	}
-	go func() { prodErr <- produce(runCtx, brokers, scen, read, until) }()
+	go func() {
+		err := produce(runCtx, brokers, scen, read, until)
+		if err != nil {
+			cancel() // the source would wait for Until forever
+		}
+		prodErr <- err
+	}()
 
 	start := time.Now()
 	runErr := p.Run(runCtx)
