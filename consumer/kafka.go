@@ -262,9 +262,10 @@ func (k *Kafka) Counts() Counts {
 	return k.counts
 }
 
-// Run polls until ctx is done, Until's end offsets are reached, or an
-// acknowledgement fails; it sends batches on out and closes out. It does not
-// close the client (see Close).
+// Run polls until ctx is done, Until's end offsets are reached (it then
+// returns once its dead letters are delivered), or an acknowledgement
+// fails; it sends batches on out and closes out. It does not close the
+// client (see Close).
 func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 	defer close(out)
 	defer k.rt.release()
@@ -285,7 +286,7 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 			}
 		}
 		if end != nil && reached(next, end) {
-			return nil
+			return k.deliverDeadLetters(ctx)
 		}
 		pollCtx, cancel := ctx, context.CancelFunc(func() {})
 		if k.cfg.Until != nil {
@@ -325,6 +326,19 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 			return err
 		}
 	}
+}
+
+// deliverDeadLetters ends a bounded run: it waits until the producer has
+// delivered (or failed) every dead letter, and returns the first failed
+// acknowledgement. Dead letters are produced under Run's context, and the
+// producer fails every record still buffered once that context ends, which
+// a pipeline does as soon as its stages have returned: a bounded run must
+// not return before its dead letters are in their topic.
+func (k *Kafka) deliverDeadLetters(ctx context.Context) error {
+	if err := k.cl.Flush(ctx); err != nil {
+		return fmt.Errorf("deliver dead letters to %s: %w", k.cfg.DeadLetterTopic, err)
+	}
+	return k.acks.failed()
 }
 
 func reached(next, end map[TopicPartition]int64) bool {

@@ -4,8 +4,11 @@
 // baselines built from the stack's training data, and the full pipeline
 // against that broker, narrated for a newcomer on one screen.
 //
-// It deliberately uses the same packages as `driftwatch run`: only the broker
-// and the data are synthetic.
+// It deliberately uses the same packages as `driftwatch run`: only the broker,
+// the data and the clock are synthetic. The demo's clock stands still at
+// 2026-11-23 16:00 UTC and its late labels arrive in event time (see
+// produce), so a seed always prints the same output, run after run, save
+// the timings.
 package demo
 
 import (
@@ -23,6 +26,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -45,7 +49,19 @@ const (
 	LabelsTopic     = "labels"
 	partitions      = 3
 	demoLabelShare  = 0.3 // of the fraud model's predictions, labelled 15 min to 4 h later
+	// tick is the step in which the serving stack and the labeller play
+	// event time: each tick's predictions, then its labels (see produce).
+	tick = 15 * time.Minute
+	// labelChunk bounds the labels sent at once: far below the records a
+	// poll takes (consumer.DefaultMaxPollRecords) and, at a few hundred
+	// bytes each, below a producer batch (1 MB).
+	labelChunk = 1000
 )
+
+// demoNow is the time on the demo's default clock, which stands still: the
+// stream's 14 windows are 02:00 to 16:00 UTC that day, and the baselines'
+// ids are the same in every run.
+var demoNow = time.Date(2026, 11, 23, 16, 0, 0, 0, time.UTC)
 
 // Options configure a demo run. The zero value is the documented demo.
 type Options struct {
@@ -53,7 +69,10 @@ type Options struct {
 	Seed             int64  // default 1
 	RecordsPerWindow int    // per model; 0: the scenario's default
 	ReferenceRecords int    // training records per model; default 20,000
-	Now              func() time.Time
+	// Now is the demo's clock: the stream ends at the last full window
+	// before it, the baselines are stamped with it and the consumer judges
+	// timestamps by it. Nil: a clock standing still at 2026-11-23 16:00 UTC.
+	Now func() time.Time
 }
 
 // Outcome is what a demo run found, for tests and the closing summary.
@@ -85,8 +104,9 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 		opts.ReferenceRecords = 20_000
 	}
 	if opts.Now == nil {
-		opts.Now = time.Now
+		opts.Now = func() time.Time { return demoNow }
 	}
+	wall := time.Now() // for the timings only
 	begin := opts.Now()
 	scen := synth.Demo(begin)
 	scen.Seed = opts.Seed
@@ -117,8 +137,10 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 		return nil, fmt.Errorf("remove old demo metrics: %w", err)
 	}
 
+	// The labels topic has one partition, so that a tick's labels are one
+	// batch (see produce).
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, Topic), kfake.SeedTopics(1, DeadLetterTopic),
-		kfake.SeedTopics(partitions, LabelsTopic), kfake.SeedTopics(1, LabelsTopic+".dlq"))
+		kfake.SeedTopics(1, LabelsTopic), kfake.SeedTopics(1, LabelsTopic+".dlq"))
 	if err != nil {
 		return nil, fmt.Errorf("start embedded kafka broker: %w", err)
 	}
@@ -127,8 +149,8 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 
 	total := scen.Windows * scen.RecordsPerWindow * len(scen.Models)
 	fmt.Fprintf(w, "driftwatch demo: drift detection on a live stream of prediction logs\n\n")
-	fmt.Fprintf(w, "  broker    embedded Kafka-protocol broker at %s, topic %q (%d partitions), dead letters to %q\n",
-		strings.Join(brokers, ","), Topic, partitions, DeadLetterTopic)
+	fmt.Fprintf(w, "  broker    embedded Kafka-protocol broker (franz-go kfake), topic %q (%d partitions), dead letters to %q\n",
+		Topic, partitions, DeadLetterTopic)
 	fmt.Fprintf(w, "  serving   a synthetic serving stack logs %s predictions of %d models over %d hourly windows:\n",
 		report.Thousands(int64(total)), len(scen.Models), scen.Windows)
 	expected := scen.Expected()
@@ -139,6 +161,8 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 			scen.Start.Add(time.Duration(from)*scen.Window).Format("15:04"), from+1, scen.Windows)
 	}
 	fmt.Fprintf(w, "            fraud's ground truth for %.0f%% of its predictions arrives 15 min to 4 h later on topic %q\n", demoLabelShare*100, LabelsTopic)
+	fmt.Fprintf(w, "  clock     stands at %s; predictions and labels are sent in event time, %d minutes at a time\n",
+		begin.UTC().Format("2006-01-02 15:04 MST"), int(tick.Minutes()))
 
 	base := make(map[string]*baselines.Baseline, len(scen.Models))
 	for _, m := range scen.Models {
@@ -210,7 +234,21 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	prodErr := make(chan error, 1)
-	go func() { prodErr <- produce(runCtx, brokers, scen, until) }()
+	read := func() (predictions, labels int64) {
+		c := src.Counts()
+		labels = c.Labels
+		for _, n := range c.LabelDeadLetter {
+			labels += n
+		}
+		return c.Records, labels
+	}
+	go func() {
+		err := produce(runCtx, brokers, scen, read, until)
+		if err != nil {
+			cancel() // the source would wait for Until forever
+		}
+		prodErr <- err
+	}()
 
 	start := time.Now()
 	runErr := p.Run(runCtx)
@@ -230,12 +268,12 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 	out.Counts = p.Counts()
 	out.Rows = sink.Rows()
 
-	out.DeadLetters, err = readDeadLetters(ctx, brokers, out.Counts.Source.DeadLetter)
+	out.DeadLetters, err = readDeadLetters(ctx, brokers)
 	if err != nil {
 		return nil, err
 	}
 	summarize(w, out, elapsed, opts.Out)
-	fmt.Fprintf(w, "\ndone in %.1fs\n", time.Since(begin).Seconds())
+	fmt.Fprintf(w, "\ndone in %.1fs\n", time.Since(wall).Seconds())
 	return out, nil
 }
 
@@ -274,25 +312,36 @@ func buildBaseline(scen synth.Config, m synth.Model, opts Options) (*baselines.B
 	return b, nil
 }
 
-// produce plays the serving stack: it logs every generated record to the
-// topic, then announces the end offsets it reached.
-func produce(ctx context.Context, brokers []string, scen synth.Config, until chan<- map[consumer.TopicPartition]int64) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ClientID("demo-serving-stack"), kgo.ProducerLinger(5*time.Millisecond))
+// produce plays the serving stack and the labeller in event time, then
+// announces the end offsets it reached. It cuts the generated stream, in
+// order of arrival, into ticks; in each it logs the tick's predictions and
+// waits until the pipeline has read them, then sends the tick's labels, in
+// chunks of one producer batch on the labels topic's one partition, and
+// waits until each is read. So the pipeline reads each label after the
+// predictions sent before it and before those sent after it (to the tick),
+// and each chunk in one poll, whatever the scheduling: which windows a label
+// finds closed, how often a closed window is re-evaluated, and with them
+// every count the demo prints, depend on the seed alone. (Sent at once, the
+// two topics were read in an order the goroutines' timing chose.) read
+// reports how many prediction records and labels the pipeline's source has
+// read.
+func produce(ctx context.Context, brokers []string, scen synth.Config, read func() (predictions, labels int64),
+	until chan<- map[consumer.TopicPartition]int64) error {
+	// Records wait in the producer until send flushes them, so that a chunk
+	// of labels leaves as one batch.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ClientID("demo-serving-stack"), kgo.ProducerLinger(time.Minute))
 	if err != nil {
 		return fmt.Errorf("create demo producer: %w", err)
 	}
 	defer cl.Close()
 	var (
-		mu      sync.Mutex
-		end     = make(map[consumer.TopicPartition]int64)
-		failure error
-	)
-	err = scen.Generate(func(m synth.Message) error {
-		rec := &kgo.Record{Topic: Topic, Key: m.Key, Value: m.Value, Timestamp: m.Time}
-		if m.Label {
-			rec.Topic = LabelsTopic
-		}
-		cl.Produce(ctx, rec, func(r *kgo.Record, err error) {
+		mu            sync.Mutex
+		end           = make(map[consumer.TopicPartition]int64)
+		failure       error
+		preds, labels []*kgo.Record
+		sentP, sentL  int64
+		tickEnd       = scen.Start.Add(tick)
+		promise       = func(r *kgo.Record, err error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -305,55 +354,135 @@ func produce(ctx context.Context, brokers []string, scen synth.Config, until cha
 			if r.Offset+1 > end[tp] {
 				end[tp] = r.Offset + 1
 			}
-		})
-		return ctx.Err()
-	})
-	if ferr := cl.Flush(ctx); err == nil {
-		err = ferr
+		}
+	)
+	// send produces recs and waits until the broker has them and the
+	// pipeline has read them.
+	send := func(recs []*kgo.Record, sent *int64) error {
+		if len(recs) == 0 {
+			return nil
+		}
+		for _, r := range recs {
+			cl.Produce(ctx, r, promise)
+		}
+		if err := cl.Flush(ctx); err != nil {
+			return err
+		}
+		mu.Lock()
+		err := failure
+		mu.Unlock()
+		if err != nil {
+			return err
+		}
+		*sent += int64(len(recs))
+		return waitRead(ctx, read, sentP, sentL)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	flush := func() error {
+		if err := send(preds, &sentP); err != nil {
+			return err
+		}
+		// Labels go in chunks the pipeline reads in one poll each: one
+		// producer batch, fewer records than a poll takes.
+		for chunk := range slices.Chunk(labels, labelChunk) {
+			if err := send(chunk, &sentL); err != nil {
+				return err
+			}
+		}
+		preds, labels = preds[:0], labels[:0]
+		return nil
+	}
+	err = scen.Generate(func(m synth.Message) error {
+		if !m.Arrival.Before(tickEnd) {
+			if err := flush(); err != nil {
+				return err
+			}
+			tickEnd = m.Arrival.Truncate(tick).Add(tick)
+		}
+		rec := &kgo.Record{Topic: Topic, Key: m.Key, Value: m.Value, Timestamp: m.Time}
+		if m.Label {
+			rec.Topic = LabelsTopic
+			labels = append(labels, rec)
+		} else {
+			preds = append(preds, rec)
+		}
+		return nil
+	})
 	if err == nil {
-		err = failure
+		err = flush()
 	}
 	if err != nil {
 		return fmt.Errorf("produce demo records: %w", err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	until <- end
 	return nil
 }
 
-// readDeadLetters reads the dead-letter topic back and counts its records by
-// reason header, to show where bad records went.
-func readDeadLetters(ctx context.Context, brokers []string, want map[string]int64) (map[string]int64, error) {
-	var total int64
-	for _, n := range want {
-		total += n
+// waitRead returns once read reports at least the given numbers of
+// prediction records and labels, or ctx ends (the pipeline stopped).
+func waitRead(ctx context.Context, read func() (predictions, labels int64), predictions, labels int64) error {
+	poll := time.NewTicker(500 * time.Microsecond)
+	defer poll.Stop()
+	for {
+		if p, l := read(); p >= predictions && l >= labels {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-poll.C:
+		}
 	}
-	got := make(map[string]int64)
-	if total == 0 {
-		return got, nil
-	}
+}
+
+// readDeadLetters reads the dead-letter topic back, up to the end offsets it
+// has once the pipeline has ended (the source delivers its dead letters
+// before a bounded run ends), and counts its records by reason header, to
+// show where bad records went.
+func readDeadLetters(ctx context.Context, brokers []string) (map[string]int64, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(DeadLetterTopic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		return nil, fmt.Errorf("read dead letters: %w", err)
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var n int64
-	for n < total {
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, DeadLetterTopic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read dead letters: end offsets of %s: %w", DeadLetterTopic, err)
+	}
+	left := make(map[int32]int64) // partition -> end offset not yet reached
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			left[o.Partition] = o.Offset
+		}
+	})
+	got := make(map[string]int64)
+	for len(left) > 0 {
 		fetches := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("read dead letters: found %d of %d: %w", n, total, ctx.Err())
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("read dead letters: %d partitions of %s not read to their end: %w", len(left), DeadLetterTopic, err)
+		}
+		var ferr error
+		fetches.EachError(func(topic string, p int32, err error) {
+			if ferr == nil {
+				ferr = fmt.Errorf("read dead letters: fetch %s/%d: %w", topic, p, err)
+			}
+		})
+		if ferr != nil {
+			return nil, ferr
 		}
 		fetches.EachRecord(func(r *kgo.Record) {
-			n++
 			for _, h := range r.Headers {
 				if h.Key == consumer.HeaderReason {
 					got[string(h.Value)]++
 				}
+			}
+			if e, ok := left[r.Partition]; ok && r.Offset+1 >= e {
+				delete(left, r.Partition)
 			}
 		})
 	}
@@ -373,8 +502,8 @@ func summarize(w io.Writer, o *Outcome, elapsed time.Duration, dir string) {
 	}
 	fmt.Fprintf(w, "  windows   %d closed, %d records later than the allowed lateness\n", c.Windows.Closed, c.Windows.Late)
 	if l := c.Windows.Labels; l.Received > 0 {
-		fmt.Fprintf(w, "  labels    %s late labels read from %q, %s joined to their predictions; %d closed windows re-evaluated with them (label, concept and fairness rows re-emitted as a newer version)\n",
-			report.Thousands(l.Received), LabelsTopic, report.Thousands(l.Joined), l.Relabelled)
+		fmt.Fprintf(w, "  labels    %s late labels read from %q, %s joined to their predictions; %s re-evaluations of closed windows with them (label, concept and fairness rows re-emitted as a newer version)\n",
+			report.Thousands(l.Received), LabelsTopic, report.Thousands(l.Joined), report.Thousands(l.Relabelled))
 	}
 
 	expected := o.Scenario.Expected()

@@ -64,6 +64,10 @@ type Message struct {
 	// Label says Value is a late label (Model.LabelDelay) for the labels
 	// topic, not a prediction record; Time is then the label's timestamp.
 	Label bool
+	// Arrival is when the serving stack sends the record: Time plus its
+	// delay of up to Config.Jitter (a duplicate's, later than its first
+	// send's), or a label's Time. Generate yields in order of Arrival.
+	Arrival time.Time
 }
 
 // badKind says how a record breaks the contract, if it does.
@@ -110,7 +114,9 @@ func (c Config) Generate(yield func(Message) error) error {
 	)
 	emit := func(upTo int) error {
 		for _, it := range pending[:upTo] {
-			if err := yield(*it.msg); err != nil {
+			m := *it.msg
+			m.Arrival = time.Unix(0, it.arrival).UTC()
+			if err := yield(m); err != nil {
 				return err
 			}
 		}
