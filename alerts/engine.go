@@ -52,7 +52,17 @@ func (e *Event) Labels() map[string]string {
 type Engine struct {
 	rules  Rules
 	alerts map[alertKey]*alertState
+	// resolved holds, per alert that resolved, the start of the newest
+	// window of its resolution: rows re-emitted later for that window or
+	// an older one (late labels) were part of the run that fired and
+	// resolved, and do not fire it again. At most maxResolved are kept,
+	// the oldest forgotten first (counted in forgotten).
+	resolved  map[alertKey]time.Time
+	forgotten int64
 }
+
+// maxResolved bounds Engine.resolved.
+const maxResolved = 10_000
 
 type alertKey struct {
 	rule                            int
@@ -75,7 +85,7 @@ func NewEngine(rules Rules) (*Engine, error) {
 	if err := rules.Validate(); err != nil {
 		return nil, err
 	}
-	return &Engine{rules: rules.prepared(), alerts: make(map[alertKey]*alertState)}, nil
+	return &Engine{rules: rules.prepared(), alerts: make(map[alertKey]*alertState), resolved: make(map[alertKey]time.Time)}, nil
 }
 
 // Rules returns the engine's rules, defaults filled, most severe first.
@@ -174,6 +184,9 @@ func (e *Engine) Observe(rows []drift.Row, complete bool) []Event {
 
 // update records v for the alert k and returns its change of state, if any.
 func (e *Engine) update(k alertKey, v verdict) (Event, bool) {
+	if through, ok := e.resolved[k]; ok && !v.start.After(through) {
+		return Event{}, false // already judged: the alert fired and resolved past this window
+	}
 	s := e.alerts[k]
 	if s == nil {
 		if !v.breach {
@@ -215,12 +228,30 @@ func (e *Engine) update(k alertKey, v verdict) (Event, bool) {
 		s.firing = false
 		ev.State, ev.Windows = StateResolved, r.Clear
 		delete(e.alerts, k)
+		e.markResolved(k, newest.start)
 		return ev, true
 	}
 	if !s.firing && !slices.ContainsFunc(s.windows, func(w verdict) bool { return w.breach }) {
 		delete(e.alerts, k) // nothing breaching left to count
 	}
 	return Event{}, false
+}
+
+// markResolved remembers that k resolved at the window starting at start,
+// forgetting the oldest such mark when maxResolved are kept.
+func (e *Engine) markResolved(k alertKey, start time.Time) {
+	if _, ok := e.resolved[k]; !ok && len(e.resolved) >= maxResolved {
+		var oldest alertKey
+		first := true
+		for key, t := range e.resolved {
+			if first || t.Before(e.resolved[oldest]) {
+				oldest, first = key, false
+			}
+		}
+		delete(e.resolved, oldest)
+		e.forgotten++
+	}
+	e.resolved[k] = start
 }
 
 // Firing returns the alerts firing now.

@@ -176,3 +176,36 @@ func TestEngineSubjectTakesItsWorst(t *testing.T) {
 		t.Errorf("a secondary test drifting alone: events %+v, want minor firing", evs)
 	}
 }
+
+// TestEngineReemissionDoesNotRefire: rows that late labels re-emit for a
+// window the alert already fired and resolved over do not fire it again
+// (each batch of labels re-emits the window's rows); a window newer than
+// the resolution still can.
+func TestEngineReemissionDoesNotRefire(t *testing.T) {
+	e := newEngine(t, Rules{{Name: "concept", Family: drift.FamilyConcept, Sev: Sev3, For: 1, Clear: 2}})
+	adwin := func(w int, drifted bool) []drift.Row {
+		x := windowRows(w, false)[0]
+		x.Family, x.Subject, x.Metric, x.Primary, x.Drifted = drift.FamilyConcept, "error_stream", "adwin", false, drifted
+		return []drift.Row{x}
+	}
+	var got []string
+	observe := func(rows []drift.Row, complete bool) {
+		var evs []string
+		for _, ev := range e.Observe(rows, complete) {
+			evs = append(evs, ev.State)
+		}
+		got = append(got, strings.Join(evs, ","))
+	}
+	observe(adwin(0, false), true)
+	observe(adwin(1, true), true)  // fires
+	observe(adwin(2, false), true) // clear
+	observe(adwin(3, false), true) // clear: resolves
+	observe(adwin(1, true), false) // window 1 again, with more labels
+	observe(adwin(3, false), false)
+	observe(adwin(1, true), false)
+	observe(adwin(4, true), false) // a window after the resolution: a new breach
+	want := []string{"", "firing", "", "resolved", "", "", "", "firing"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("events by observation\n got %q\nwant %q", got, want)
+	}
+}
