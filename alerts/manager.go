@@ -131,6 +131,10 @@ type ManagerCounts struct {
 	AuditFailures   int64 // failed audit writes (each retried)
 	Retrains        int64 // retrain actions triggered
 	Rollbacks       int64 // rollback actions triggered
+	// ResolvedForgotten counts resolutions the engine forgot to stay
+	// bounded: a late re-emission of a window before such a one may fire
+	// its alert again.
+	ResolvedForgotten int64
 }
 
 // NewManager returns a Manager; the rules must be valid.
@@ -221,6 +225,7 @@ func (m *Manager) Observe(rows []drift.Row, complete bool) {
 		}
 	}
 	m.counts.Firing = int64(m.engine.Firing())
+	m.counts.ResolvedForgotten = m.engine.forgotten
 	m.mu.Unlock()
 }
 

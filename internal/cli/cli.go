@@ -654,6 +654,8 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 			func() float64 { return float64(m.Counts().Resolved) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_alerts_audit_dropped_total", Help: "Audit-trail records dropped while alert_history could not be written."},
 			func() float64 { return float64(m.Counts().AuditDropped) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_alerts_resolutions_forgotten_total", Help: "Resolutions the alert engine forgot to stay bounded (it keeps 10,000): rows re-emitted for windows before them may fire an alert again."},
+			func() float64 { return float64(m.Counts().ResolvedForgotten) }),
 	)
 	if client != nil {
 		total := func(f func(alertmanager.URLStats) uint64) func() float64 {
