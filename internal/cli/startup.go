@@ -67,13 +67,10 @@ func (h *health) ready() string {
 	for _, server := range slices.Sorted(maps.Keys(h.problems)) {
 		why = append(why, h.problems[server])
 	}
-	switch {
-	case h.p == nil:
+	if h.p == nil {
 		why = append(why, "starting")
-	default:
-		if ok, since := h.p.Ready(); !ok {
-			why = append(why, fmt.Sprintf("sink failing since %s; reading paused", since.UTC().Format(time.RFC3339)))
-		}
+	} else if ok, since := h.p.Ready(); !ok {
+		why = append(why, fmt.Sprintf("sink failing since %s; reading paused", since.UTC().Format(time.RFC3339)))
 	}
 	return strings.Join(why, "\n")
 }
