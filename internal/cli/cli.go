@@ -803,7 +803,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		watchKafka(watchCtx, log, h, k, src.Ping)
+		watchKafka(watchCtx, log, h, k, kafkaProbeEvery, src.Ping)
 	}()
 	defer func() { stopWatch(); <-watched }()
 	log.Info("consuming", "brokers", k.Brokers, "topic", k.Topic, "labels_topic", cfg.Labels.Topic, "group", k.Group, "models", len(base),

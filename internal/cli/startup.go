@@ -197,10 +197,10 @@ func kafkaPing(ctx context.Context, k config.Kafka, ping func(context.Context) e
 	return nil
 }
 
-// watchKafka pings the brokers every kafkaProbeEvery until ctx ends,
-// keeping h's kafka problem current and logging each change.
-func watchKafka(ctx context.Context, log *slog.Logger, h *health, k config.Kafka, ping func(context.Context) error) {
-	t := time.NewTicker(kafkaProbeEvery)
+// watchKafka pings the brokers every interval (kafkaProbeEvery) until ctx
+// ends, keeping h's kafka problem current and logging each change.
+func watchKafka(ctx context.Context, log *slog.Logger, h *health, k config.Kafka, interval time.Duration, ping func(context.Context) error) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	failing := false
 	for {
