@@ -77,6 +77,13 @@ type KafkaConfig struct {
 	// most MaxWatermarkOutliers.
 	WatermarkOutliers int
 
+	// Paused, when set, is asked before each poll whether reading must
+	// pause (pipeline.Pipeline.Paused: the sink is failing): nil reads on;
+	// a channel pauses fetching from every topic of the source (dropping
+	// what the client had fetched ahead) until the channel is closed.
+	// Time paused does not count towards IdleTimeout.
+	Paused func() <-chan struct{}
+
 	// LabelsTopic, when set, is read too, by the same client and group:
 	// late labels (CONTRACT.md section 2), emitted as Batches with Labels.
 	// Labels are not deduplicated and have no baseline check; MaxRecordBytes
@@ -111,6 +118,7 @@ type Kafka struct {
 	labels          int64
 	labelDeadLetter map[string]int64
 	mu              sync.Mutex
+	pauses          int64 // guarded by mu
 	counts          Counts
 	reset           bool // the assignment changed: the loop must emit a Reset before its next batch
 }
@@ -288,6 +296,11 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 		if end != nil && reached(next, end) {
 			return k.deliverDeadLetters(ctx)
 		}
+		if k.cfg.Paused != nil {
+			if resumed := k.cfg.Paused(); resumed != nil && !k.pause(ctx, resumed) {
+				return nil
+			}
+		}
 		pollCtx, cancel := ctx, context.CancelFunc(func() {})
 		if k.cfg.Until != nil {
 			// Bounded runs re-check Until between short polls.
@@ -339,6 +352,32 @@ func (k *Kafka) deliverDeadLetters(ctx context.Context) error {
 		return fmt.Errorf("deliver dead letters to %s: %w", k.cfg.DeadLetterTopic, err)
 	}
 	return k.acks.failed()
+}
+
+// pause stops fetching until resumed is closed or ctx ends, and reports
+// whether reading goes on. The time paused counts as time blocked
+// downstream, so that no partition looks idle for it.
+func (k *Kafka) pause(ctx context.Context, resumed <-chan struct{}) bool {
+	topics := k.topics()
+	k.cl.PauseFetchTopics(topics...)
+	defer k.cl.ResumeFetchTopics(topics...)
+	k.log.Warn("reading paused: the sink is failing", "topics", topics)
+	began := k.cfg.Now()
+	k.mu.Lock()
+	k.pauses++
+	k.counts.Pauses = k.pauses
+	k.mu.Unlock()
+	select {
+	case <-resumed:
+	case <-ctx.Done():
+	}
+	paused := k.cfg.Now().Sub(began)
+	k.clock.stalled(paused)
+	if ctx.Err() != nil {
+		return false
+	}
+	k.log.Info("reading resumed", "topics", topics, "paused_for", paused.Round(time.Millisecond))
+	return true
 }
 
 func reached(next, end map[TopicPartition]int64) bool {
@@ -401,6 +440,7 @@ func (k *Kafka) handle(ctx context.Context, fetches kgo.Fetches, out chan<- Batc
 	k.counts = k.rt.snapshot()
 	k.counts.Labels = k.labels
 	k.counts.LabelDeadLetter = maps.Clone(k.labelDeadLetter)
+	k.counts.Pauses = k.pauses
 	k.mu.Unlock()
 	began := k.cfg.Now()
 	sent := send(ctx, out, batches, func(i int) func(error) {
@@ -480,6 +520,11 @@ func (k *Kafka) deadLetter(ctx context.Context, p *pollAck, r *kgo.Record, derr 
 		})
 	}
 }
+
+// Ping reports whether a broker answers and accepts the client's
+// credentials (an ApiVersions request after the connection's TLS and SASL
+// handshakes). Safe for concurrent use.
+func (k *Kafka) Ping(ctx context.Context) error { return k.cl.Ping(ctx) }
 
 // Close commits every offset marked so far and leaves the group. Call it
 // after Run has returned and downstream stages have acknowledged what they

@@ -31,6 +31,9 @@ type Counts struct {
 	// LabelDeadLetter counts labels sent to the labels' dead-letter topic,
 	// by reason code.
 	LabelDeadLetter map[string]int64
+	// Pauses counts the times a Kafka source paused reading for a failing
+	// sink (KafkaConfig.Paused).
+	Pauses int64
 }
 
 // router decodes raw records, drops duplicates, and appends good records to

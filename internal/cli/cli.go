@@ -13,9 +13,9 @@ import (
 	"log/slog"
 	"maps"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -762,8 +762,35 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	sink, retryable, err := openSink(ctx, cfg, log)
-	if err != nil {
+	// /readyz answers from the start, with what keeps run from being ready;
+	// the servers are retried until startup_timeout.
+	reg := prometheus.NewRegistry()
+	h := &health{}
+	if cfg.HTTP.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.HTTP.Listen, err)
+		}
+		stop := serveHTTP(ln, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), h)
+		defer stop()
+		log.Info("serving metrics", "addr", ln.Addr().String())
+	}
+	startDeadline := time.Now().Add(cfg.StartupTimeout)
+	var (
+		sink      sinks.Sink
+		retryable func(error) bool
+	)
+	sinkName, sinkServer := "jsonl sink", "jsonl sink "+cfg.Sinks.JSONL.Path
+	if cfg.Sinks.ClickHouse.Enabled {
+		sinkName, sinkServer = "clickhouse", clickhouseServer(cfg.Sinks.ClickHouse)
+	}
+	if err := reach(ctx, log, h, sinkName, startDeadline, cfg.StartupTimeout, func(ctx context.Context) error {
+		var openErr error
+		if sink, retryable, openErr = openSink(ctx, cfg, log); openErr != nil {
+			return serverError(sinkServer, openErr)
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
 	defer sink.Close()
@@ -787,8 +814,17 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if audited {
 		kc.Audit = func(d consumer.DeadLetter, done func(error)) { p.Audit(d, done) }
 	}
+	kc.Paused = func() <-chan struct{} { return p.Paused() } // reading pauses while the sink fails
 	src, err := consumer.NewKafka(memory.DefaultAllocator, log, kc, kopts...)
 	if err != nil {
+		return err
+	}
+	if err := reach(ctx, log, h, "kafka", startDeadline, cfg.StartupTimeout, func(ctx context.Context) error {
+		return kafkaPing(ctx, k, src.Ping)
+	}); err != nil {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = src.Close(closeCtx) // nothing was read: nothing to commit
 		return err
 	}
 	def, per := cfg.Policies()
@@ -824,7 +860,6 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if audited {
 		p.DeadLetters = dw.WriteDeadLetters
 	}
-	reg := prometheus.NewRegistry()
 	// Rows a table cannot hold (a time out of range) are left out or
 	// clamped, counted and logged once per insert (sinks/clickhouse).
 	if cs, ok := sink.(*clickhouse.Sink); ok {
@@ -839,29 +874,19 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := p.Start(ctx); err != nil {
 		return err
 	}
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// go_gc_heap_live_bytes (the heap the last GC found live) besides the
+	// memstats: the figure that shows whether memory stays flat.
+	reg.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: liveHeap})),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pipeline.RegisterMetrics(reg, p)
-	if cfg.HTTP.Listen != "" {
-		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", cfg.HTTP.Listen, err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-			if ok, since := p.Ready(); !ok {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				fmt.Fprintf(w, "sink failing since %s; reading paused\n", since.UTC().Format(time.RFC3339))
-				return
-			}
-			fmt.Fprintln(w, "ok")
-		})
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		defer srv.Close()
-		log.Info("serving metrics", "addr", ln.Addr().String())
-	}
+	h.started(p)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		watchKafka(watchCtx, log, h, k, kafkaProbeEvery, src.Ping)
+	}()
+	defer func() { stopWatch(); <-watched }()
 	log.Info("consuming", "brokers", k.Brokers, "topic", k.Topic, "labels_topic", cfg.Labels.Topic, "group", k.Group, "models", len(base),
 		"tls", k.TLS.Enabled, "sasl_mechanism", k.SASL.Mechanism)
 	runErr := p.Run(ctx)
@@ -875,6 +900,9 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		"windows_open_dropped", c.Windows.Open, "records_resumed", c.Windows.Resumed)
 	return runErr
 }
+
+// liveHeap selects the runtime metric /gc/heap/live:bytes.
+var liveHeap = regexp.MustCompile(`^/gc/heap/live:bytes$`)
 
 // recordBaselines writes the baselines in use to the sink's baselines table,
 // when it has one, so that dashboards can show what each window was

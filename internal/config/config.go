@@ -44,6 +44,9 @@ type Config struct {
 	Alerts    Alerts           `yaml:"alerts"`
 	HTTP      HTTP             `yaml:"http"`
 	Log       Log              `yaml:"log"`
+	// StartupTimeout is how long run may try to reach Kafka and ClickHouse
+	// (and be accepted by them) before it gives up and exits non-zero.
+	StartupTimeout time.Duration `yaml:"startup_timeout"`
 }
 
 // Fairness configures subgroup fairness for every model: how predictions
@@ -389,9 +392,10 @@ func Default() *Config {
 			JSONL: JSONL{Path: "driftwatch-metrics.jsonl"},
 			ClickHouse: ClickHouse{Addr: ch.Addr, Database: ch.Database, Username: ch.Username,
 				DialTimeout: ch.DialTimeout, CommitTimeout: ch.CommitTimeout},
-			Retry: Retry{Initial: 500 * time.Millisecond, Max: 30 * time.Second},
+			Retry: Retry{Initial: 500 * time.Millisecond, Max: 5 * time.Second},
 		},
-		Log: Log{Level: "info", Format: "text"},
+		Log:            Log{Level: "info", Format: "text"},
+		StartupTimeout: time.Minute,
 	}
 }
 
@@ -583,6 +587,9 @@ func (c *Config) Validate() error {
 	}
 	if r := c.Sinks.Retry; r.Initial <= 0 || r.Max < r.Initial {
 		return fmt.Errorf("sinks.retry: initial must be positive and max at least initial, got %s and %s", r.Initial, r.Max)
+	}
+	if c.StartupTimeout <= 0 {
+		return fmt.Errorf("startup_timeout: must be positive, got %s", c.StartupTimeout)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -29,6 +29,8 @@ func RegisterMetrics(reg prometheus.Registerer, p *Pipeline) {
 			src(func(c consumer.Counts) int64 { return c.Duplicates })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_consumer_type_errors_total", Help: "Feature values of the wrong type, stored as missing."},
 			src(func(c consumer.Counts) int64 { return c.TypeErrors })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_consumer_pauses_total", Help: "Times reading paused because the sink failed (it resumes when a commit succeeds)."},
+			src(func(c consumer.Counts) int64 { return c.Pauses })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_windows_late_records_total", Help: "Records that arrived after their window closed."},
 			win(func(c Counts) int64 { return c.Windows.Late })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_windows_overflow_records_total", Help: "Records dropped because too many windows were open."},

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -114,11 +115,17 @@ type Pipeline struct {
 	failing       atomic.Int64  // unix nanos since the sink has been failing; 0 when healthy
 	failures      atomic.Int64  // failed commit attempts
 	skipped       atomic.Int64  // writes skipped for Retry.Invalid
+	pauseMu       sync.Mutex
+	resumed       chan struct{} // while failing: closed when the sink recovers
 }
 
 // Retry is the backoff of failed sink commits: exponential from Initial,
 // doubling up to Max between attempts, with jitter, and no overall limit (a
 // limit would silently drop rows; the operator sees Ready turn false).
+// While it waits, a sink that can be pinged (Pinger) is pinged every
+// ProbeInterval, and the next attempt comes as soon as a ping succeeds: a
+// long outage delays the first write after the server's return by about
+// one ProbeInterval, not by Max.
 type Retry struct {
 	Initial time.Duration
 	Max     time.Duration
@@ -133,6 +140,54 @@ type Retry struct {
 	// tried one dead letter at a time, and only those that fail are
 	// skipped (each is in the dead-letter topic all the same).
 	Invalid func(error) bool
+}
+
+// ProbeInterval is how often a failing sink that is a Pinger is pinged
+// between retries.
+const ProbeInterval = 500 * time.Millisecond
+
+// Pinger is a sink that can tell cheaply whether its server answers
+// (sinks/clickhouse).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Paused returns nil while the sink accepts commits. While commits fail it
+// returns a channel that is closed once one succeeds again: the source
+// stops reading until then (consumer.KafkaConfig.Paused), so that nothing
+// piles up in memory behind a failing sink. Safe for concurrent use.
+func (p *Pipeline) Paused() <-chan struct{} {
+	p.pauseMu.Lock()
+	defer p.pauseMu.Unlock()
+	if p.failing.Load() == 0 {
+		return nil
+	}
+	return p.resumed
+}
+
+// setFailing marks the sink failing, returning false when it was already.
+func (p *Pipeline) setFailing() bool {
+	p.pauseMu.Lock()
+	defer p.pauseMu.Unlock()
+	if !p.failing.CompareAndSwap(0, time.Now().UnixNano()) {
+		return false
+	}
+	p.resumed = make(chan struct{})
+	return true
+}
+
+// setRecovered marks the sink accepting commits, resuming the source, and
+// returns since when it had failed (zero when it had not).
+func (p *Pipeline) setRecovered() time.Time {
+	p.pauseMu.Lock()
+	defer p.pauseMu.Unlock()
+	since := p.failing.Swap(0)
+	if since == 0 {
+		return time.Time{}
+	}
+	close(p.resumed)
+	p.resumed = nil
+	return time.Unix(0, since)
 }
 
 // Ready reports whether the sink accepts commits; when it does not, since
@@ -304,24 +359,55 @@ func (p *Pipeline) retrying(ctx context.Context, what string, op func() error) e
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval, b.MaxInterval = p.Retry.Initial, p.Retry.Max
 	b.MaxElapsedTime = 0 // never give up on rows: a gap in the results is worse than a delay
-	attempt := func() error {
+	for {
 		err := op()
 		if err == nil {
-			if since := p.failing.Swap(0); since != 0 && p.Log != nil {
-				p.Log.Info("sink recovered", "failing_for", time.Since(time.Unix(0, since)).Round(time.Millisecond))
+			if since := p.setRecovered(); !since.IsZero() && p.Log != nil {
+				p.Log.Info("sink recovered; reading resumed", "failing_for", time.Since(since).Round(time.Millisecond))
 			}
 			return nil
 		}
 		p.failures.Add(1)
 		if p.Retry.Retryable != nil && !p.Retry.Retryable(err) {
-			return backoff.Permanent(err)
+			return err
 		}
-		if p.failing.CompareAndSwap(0, time.Now().UnixNano()) && p.Log != nil {
+		if p.setFailing() && p.Log != nil {
 			p.Log.Warn(what+" failed; retrying, reading paused", "err", err)
 		}
-		return err
+		if err := p.backOff(ctx, b.NextBackOff()); err != nil {
+			return err
+		}
 	}
-	return backoff.Retry(attempt, backoff.WithContext(b, ctx))
+}
+
+// backOff waits for d, or until the sink answers a ping (one every
+// ProbeInterval, when it is a Pinger), whichever comes first; it returns
+// ctx's error if ctx ends first.
+func (p *Pipeline) backOff(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	var probe <-chan time.Time
+	pinger, ok := p.Sink.(Pinger)
+	if ok && d > ProbeInterval {
+		t := time.NewTicker(ProbeInterval)
+		defer t.Stop()
+		probe = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+			return nil
+		case <-probe:
+			pctx, cancel := context.WithTimeout(ctx, ProbeInterval)
+			err := pinger.Ping(pctx)
+			cancel()
+			if err == nil {
+				return nil
+			}
+		}
+	}
 }
 
 // windowAppender is an Appender that also records the window its rows came

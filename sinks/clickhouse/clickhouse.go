@@ -294,6 +294,16 @@ func (s *Sink) Features() Features { return s.features }
 // up to date).
 func (s *Sink) Applied() []int { return s.applied }
 
+// Ping reports whether the server answers, as the sink's user; the
+// pipeline pings a failing sink to retry its commit as soon as the server
+// is back.
+func (s *Sink) Ping(ctx context.Context) error {
+	if err := s.conn.Ping(ctx); err != nil {
+		return fmt.Errorf("ping clickhouse %s as %s: %w", strings.Join(s.cfg.Addr, ","), s.cfg.Username, err)
+	}
+	return nil
+}
+
 // Close closes the connection pool.
 func (s *Sink) Close() error {
 	if err := s.conn.Close(); err != nil {
@@ -642,6 +652,21 @@ func dedupToken(rows []drift.Row) string {
 		h.opt(r.MDE)
 	}
 	return h.token()
+}
+
+// IsAuthFailure reports whether err is the server refusing the user or
+// its password (UNKNOWN_USER, WRONG_PASSWORD, REQUIRED_PASSWORD,
+// AUTHENTICATION_FAILED).
+func IsAuthFailure(err error) bool {
+	var ex *clickhouse.Exception
+	if !errors.As(err, &ex) {
+		return false
+	}
+	switch ex.Code {
+	case 192, 193, 194, 516:
+		return true
+	}
+	return false
 }
 
 // retryableCodes are ClickHouse exception codes that describe a passing
