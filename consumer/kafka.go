@@ -33,6 +33,14 @@ const DefaultMaxPollRecords = 10_000
 // record before the watermark stops waiting for it.
 const DefaultIdleTimeout = time.Minute
 
+// DefaultFetchMaxWait is how long the broker may hold a fetch that finds no
+// new records (Kafka's own consumer default; franz-go's is 5 s). Partitions
+// that become ready while such a fetch is in flight wait for it: at start,
+// the partitions with committed offsets are ready a round trip after those
+// without (an idle labels topic), and would otherwise start reading up to
+// 5 s late, on every restart. NewKafka's opts may override it.
+const DefaultFetchMaxWait = 500 * time.Millisecond
+
 // TopicPartition names one partition of one topic.
 type TopicPartition struct {
 	Topic     string
@@ -107,6 +115,9 @@ type Kafka struct {
 	mu              sync.Mutex
 	counts          Counts
 	reset           bool // the assignment changed: the loop must emit a Reset before its next batch
+	// commit asks Run's committer to commit the marked offsets; capacity 1,
+	// so that requests made while a commit is in flight make one more.
+	commit chan struct{}
 }
 
 // NewKafka creates the source and its client. opts carry the connection
@@ -114,7 +125,9 @@ type Kafka struct {
 // source adds the consumer-group options it relies on: AutoCommitMarks,
 // BlockRebalanceOnPoll, SingleOwnerBalancer, and callbacks that commit
 // marked offsets when partitions are revoked and forget them when revoked
-// or lost.
+// or lost. Marked offsets are committed as soon as they are marked (see
+// Run); the client's autocommit (every 5 s unless opts set
+// kgo.AutoCommitInterval) stays as a backstop.
 func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...kgo.Opt) (*Kafka, error) {
 	if cfg.MaxPollRecords <= 0 {
 		cfg.MaxPollRecords = DefaultMaxPollRecords
@@ -133,11 +146,13 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 			cfg.LabelsDeadLetterTopic = cfg.LabelsTopic + ".dlq"
 		}
 	}
-	k := &Kafka{cfg: cfg, log: log, clock: newPartitionClocks(cfg.IdleTimeout, cfg.Now), labelDeadLetter: make(map[string]int64)}
+	k := &Kafka{cfg: cfg, log: log, clock: newPartitionClocks(cfg.IdleTimeout, cfg.Now), labelDeadLetter: make(map[string]int64),
+		commit: make(chan struct{}, 1)}
 	k.rt = newRouter(mem, routerConfig{
 		Baselines: cfg.Baselines, MaxBytes: cfg.MaxRecordBytes, MaxFuture: cfg.MaxFuture,
 		Now: cfg.Now, DedupCap: cfg.DedupCapacity,
 	})
+	opts = append([]kgo.Opt{kgo.FetchMaxWait(DefaultFetchMaxWait)}, opts...)
 	reset := kgo.NewOffset().AtStart()
 	if cfg.StartAtEnd {
 		reset = kgo.NewOffset().AtEnd()
@@ -186,7 +201,13 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 		return nil, fmt.Errorf("create kafka client for topic %s: %w", cfg.Topic, err)
 	}
 	k.cl = cl
-	k.acks.mark = cl.MarkCommitRecords
+	k.acks.mark = func(rs ...*kgo.Record) {
+		cl.MarkCommitRecords(rs...)
+		select {
+		case k.commit <- struct{}{}:
+		default: // a commit is requested already; it will include these
+		}
+	}
 	return k, nil
 }
 
@@ -255,10 +276,23 @@ func (k *Kafka) Counts() Counts {
 
 // Run polls until ctx is done, Until's end offsets are reached, or an
 // acknowledgement fails; it sends batches on out and closes out. It does not
-// close the client (see Close).
+// close the client (see Close). While it runs, offsets are committed as
+// soon as they are marked (the rows behind them are durable), one commit at
+// a time, so that a job killed moments later does not read them again;
+// marks made after Run returned are committed by Close.
 func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 	defer close(out)
 	defer k.rt.release()
+	commitCtx, stopCommits := context.WithCancel(ctx)
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		k.commitMarked(commitCtx)
+	}()
+	defer func() {
+		stopCommits()
+		<-committed
+	}()
 	var (
 		until = k.cfg.Until
 		end   map[TopicPartition]int64
@@ -315,6 +349,36 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 		if err != nil {
 			return err
 		}
+	}
+}
+
+// commitMarked commits the marked offsets each time a mark asks for it,
+// until ctx is done. A failed commit is logged once per run of failures and
+// not retried here: the next mark, the client's autocommit or Close commits
+// the same offsets, or later ones. The group's rules still hold: the client
+// sends no commit while the group is joining or syncing, a member whose
+// partitions were lost has its marks dropped by the client and its stale
+// commits refused by the broker, and revoked partitions are committed by
+// the revoke callback.
+func (k *Kafka) commitMarked(ctx context.Context) {
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-k.commit:
+		}
+		err := k.cl.CommitMarkedOffsets(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			k.log.Warn("commit marked offsets; retried at the next acknowledgement, by the autocommit and on close",
+				"group", k.cfg.Group, "err", err)
+		case err == nil && failing:
+			k.log.Info("committing marked offsets again", "group", k.cfg.Group)
+		}
+		failing = err != nil
 	}
 }
 
