@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/driftwatch/driftwatch/baselines"
@@ -19,12 +22,32 @@ import (
 
 // Dead-letter record headers: the reason code (a Reason constant) and a
 // human-readable detail naming the field. The record's key, value and
-// headers are otherwise unchanged.
+// headers are otherwise unchanged, unless the record does not fit in the
+// dead-letter topic: then its value is cut to the longest prefix that fits
+// (by the topic's max.message.bytes, read at start) and HeaderTruncated and
+// HeaderOriginalSize say so. A dead letter the broker still refuses for its
+// size is sent once more cut to DeadLetterRetryBytes.
 const (
 	HeaderReason = "driftwatch.dlq.reason"
 	HeaderDetail = "driftwatch.dlq.detail"
 	HeaderSource = "driftwatch.dlq.source" // topic/partition@offset it came from
+	// HeaderTruncated is "true" on a dead letter that is not the record
+	// whole; absent otherwise.
+	HeaderTruncated = "driftwatch.dlq.truncated"
+	// HeaderOriginalSize is, on a truncated dead letter, the size in bytes
+	// (decimal) of the record's value before it was cut.
+	HeaderOriginalSize = "driftwatch.dlq.original_size"
 )
+
+// DeadLetterRetryBytes bounds a dead letter sent again after the broker
+// refused it for its size: it keeps at most this many bytes of the value and
+// of the key, and the record's own headers only if they total at most this
+// many bytes, so that it fits in any topic that takes a few KiB.
+const DeadLetterRetryBytes = 1024
+
+// defaultBatchMaxBytes is franz-go's default record batch limit, the
+// dead-letter size limit when a topic's max.message.bytes cannot be read.
+const defaultBatchMaxBytes = 1_000_012
 
 // DefaultMaxPollRecords bounds the records taken from one poll.
 const DefaultMaxPollRecords = 10_000
@@ -118,6 +141,15 @@ type Kafka struct {
 	// commit asks Run's committer to commit the marked offsets; capacity 1,
 	// so that requests made while a commit is in flight make one more.
 	commit chan struct{}
+	// deadLetterMax is each dead-letter topic's max.message.bytes, read
+	// when Run starts, before the first dead letter; the producer's batch
+	// limit for the topic (batchMaxBytes) and the size a dead letter is cut
+	// to.
+	deadLetterMu  sync.Mutex
+	deadLetterMax map[string]int32
+	// resends are the dead letters being sent again, cut, after the broker
+	// refused them for their size; Close waits for them.
+	resends sync.WaitGroup
 }
 
 // NewKafka creates the source and its client. opts carry the connection
@@ -161,6 +193,7 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(k.topics()...),
 		kgo.ConsumeResetOffset(reset),
+		kgo.ProducerBatchMaxBytesFn(k.batchMaxBytes),
 		kgo.AutoCommitMarks(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.Balancers(SingleOwnerBalancer()),
@@ -283,6 +316,7 @@ func (k *Kafka) Counts() Counts {
 func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 	defer close(out)
 	defer k.rt.release()
+	k.readDeadLetterLimits(ctx)
 	commitCtx, stopCommits := context.WithCancel(ctx)
 	committed := make(chan struct{})
 	go func() {
@@ -293,6 +327,12 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 		stopCommits()
 		<-committed
 	}()
+	// A failed acknowledgement (a dead letter that cannot be written) ends
+	// the poll Run may be waiting in, so that Run returns its error at once,
+	// not when the next record arrives.
+	work, failed := context.WithCancel(ctx)
+	defer failed()
+	k.acks.onFail(failed)
 	var (
 		until = k.cfg.Until
 		end   map[TopicPartition]int64
@@ -312,10 +352,10 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 		if end != nil && reached(next, end) {
 			return nil
 		}
-		pollCtx, cancel := ctx, context.CancelFunc(func() {})
+		pollCtx, cancel := work, context.CancelFunc(func() {})
 		if k.cfg.Until != nil {
 			// Bounded runs re-check Until between short polls.
-			pollCtx, cancel = context.WithTimeout(ctx, 200*time.Millisecond)
+			pollCtx, cancel = context.WithTimeout(work, 200*time.Millisecond)
 		}
 		fetches := k.cl.PollRecords(pollCtx, k.cfg.MaxPollRecords)
 		cancel()
@@ -334,9 +374,9 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 			clear(next)
 			select {
 			case out <- Batch{Reset: true}:
-			case <-ctx.Done():
+			case <-work.Done():
 				k.cl.AllowRebalance()
-				return nil
+				return k.acks.failed() // nil when shutting down
 			}
 		}
 		fetches.EachError(func(topic string, p int32, err error) {
@@ -344,7 +384,7 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 				k.log.Warn("fetch", "topic", topic, "partition", p, "err", err)
 			}
 		})
-		err := k.handle(ctx, fetches, out, next)
+		err := k.handle(ctx, work, fetches, out, next)
 		k.cl.AllowRebalance()
 		if err != nil {
 			return err
@@ -395,7 +435,8 @@ func reached(next, end map[TopicPartition]int64) bool {
 // partition's share of the poll is one acknowledgement entry, so that one
 // partition's progress never waits for another's windows. The labels of a
 // labels partition become one batch, after the poll's prediction batches.
-func (k *Kafka) handle(ctx context.Context, fetches kgo.Fetches, out chan<- Batch, next map[TopicPartition]int64) error {
+// Dead letters are produced under ctx; batches are sent until work is done.
+func (k *Kafka) handle(ctx, work context.Context, fetches kgo.Fetches, out chan<- Batch, next map[TopicPartition]int64) error {
 	if fetches.NumRecords() == 0 {
 		return nil
 	}
@@ -444,14 +485,14 @@ func (k *Kafka) handle(ctx context.Context, fetches kgo.Fetches, out chan<- Batc
 	k.counts.LabelDeadLetter = maps.Clone(k.labelDeadLetter)
 	k.mu.Unlock()
 	began := k.cfg.Now()
-	sent := send(ctx, out, batches, func(i int) func(error) {
+	sent := send(work, out, batches, func(i int) func(error) {
 		p := owners[i]
 		k.acks.add(p)
 		return func(err error) { k.acks.done(p, err) }
 	})
 	k.clock.stalled(k.cfg.Now().Sub(began))
 	if !sent {
-		return nil // shutting down: this poll stays unmarked
+		return nil // shutting down, or an acknowledgement failed: this poll stays unmarked
 	}
 	for _, p := range entries {
 		k.acks.done(p, nil) // the entry's own reference, taken by open
@@ -491,20 +532,33 @@ type DeadLetter struct {
 }
 
 // deadLetter sends r to the dead-letter topic dlq (and to Audit), as parts
-// of p.
+// of p. A dead letter too big for dlq goes with its value cut (fitDeadLetter);
+// one refused for its size all the same (a topic limit lowered since Run
+// read it, or unknown) is sent once more, cut to DeadLetterRetryBytes
+// (resendCut). Any other failure, or a second refusal, fails p.
 func (k *Kafka) deadLetter(ctx context.Context, p *pollAck, r *kgo.Record, derr *DecodeError, dlq string) {
-	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+3)
+	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+5)
 	headers = append(headers, r.Headers...)
 	headers = append(headers,
 		kgo.RecordHeader{Key: HeaderReason, Value: []byte(derr.Code)},
 		kgo.RecordHeader{Key: HeaderDetail, Value: []byte(derr.Detail)},
 		kgo.RecordHeader{Key: HeaderSource, Value: fmt.Appendf(nil, "%s/%d@%d", r.Topic, r.Partition, r.Offset)},
 	)
-	dl := &kgo.Record{Topic: dlq, Key: r.Key, Value: r.Value, Headers: headers, Timestamp: r.Timestamp}
+	dl := fitDeadLetter(&kgo.Record{Topic: dlq, Key: r.Key, Value: r.Value, Headers: headers, Timestamp: r.Timestamp}, int(k.batchMaxBytes(dlq)))
 	k.acks.add(p)
 	k.cl.Produce(ctx, dl, func(_ *kgo.Record, err error) {
+		if err != nil && tooLarge(err) {
+			// A promise must not block on the client: resend from a
+			// goroutine of its own, which ends with the produce.
+			k.resends.Add(1)
+			go func() {
+				defer k.resends.Done()
+				k.resendCut(ctx, p, r, headers[len(r.Headers):], dl, err)
+			}()
+			return
+		}
 		if err != nil {
-			err = fmt.Errorf("produce dead letter for %s/%d@%d to %s: %w", r.Topic, r.Partition, r.Offset, dlq, err)
+			err = fmt.Errorf("produce dead letter for %s/%d@%d to %s (%d bytes): %w", r.Topic, r.Partition, r.Offset, dlq, len(dl.Value), err)
 		}
 		k.acks.done(p, err)
 	})
@@ -522,14 +576,143 @@ func (k *Kafka) deadLetter(ctx context.Context, p *pollAck, r *kgo.Record, derr 
 	}
 }
 
+// resendCut sends the dead letter of r again after the broker (or the
+// client) refused sent, the first one, for its size (refusal): with value
+// and key cut to DeadLetterRetryBytes, r's own headers left out if they
+// total more, and own, the driftwatch headers. It completes the part of p
+// that the first send held.
+func (k *Kafka) resendCut(ctx context.Context, p *pollAck, r *kgo.Record, own []kgo.RecordHeader, sent *kgo.Record, refusal error) {
+	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+len(own)+2)
+	if n := headerBytes(r.Headers); n <= DeadLetterRetryBytes {
+		headers = append(headers, r.Headers...)
+	}
+	headers = append(headers, own...)
+	headers = append(headers,
+		kgo.RecordHeader{Key: HeaderTruncated, Value: []byte("true")},
+		kgo.RecordHeader{Key: HeaderOriginalSize, Value: strconv.AppendInt(nil, int64(len(r.Value)), 10)},
+	)
+	dl := &kgo.Record{Topic: sent.Topic, Key: r.Key[:min(len(r.Key), DeadLetterRetryBytes)],
+		Value: r.Value[:min(len(r.Value), DeadLetterRetryBytes)], Headers: headers, Timestamp: r.Timestamp}
+	k.cl.Produce(ctx, dl, func(_ *kgo.Record, err error) {
+		if err != nil {
+			err = fmt.Errorf("produce dead letter for %s/%d@%d to %s, cut to %d bytes after %d bytes were refused (%v): %w",
+				r.Topic, r.Partition, r.Offset, sent.Topic, len(dl.Value), len(sent.Value), refusal, err)
+		}
+		k.acks.done(p, err)
+	})
+}
+
+// tooLarge reports whether err is the broker's or the client's refusal of a
+// record for its size.
+func tooLarge(err error) bool {
+	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)
+}
+
+// fitDeadLetter returns dl, or, when dl would not fit in a record batch of
+// limit bytes, dl with HeaderTruncated and HeaderOriginalSize added and its
+// value cut to the longest prefix that fits (none, if the key and headers
+// alone do not fit). It may append to dl.Headers.
+func fitDeadLetter(dl *kgo.Record, limit int) *kgo.Record {
+	if batchBytes(dl) <= limit {
+		return dl
+	}
+	dl.Headers = append(dl.Headers,
+		kgo.RecordHeader{Key: HeaderTruncated, Value: []byte("true")},
+		kgo.RecordHeader{Key: HeaderOriginalSize, Value: strconv.AppendInt(nil, int64(len(dl.Value)), 10)},
+	)
+	room := limit - batchBytes(&kgo.Record{Key: dl.Key, Headers: dl.Headers})
+	dl.Value = dl.Value[:min(len(dl.Value), max(0, room))]
+	return dl
+}
+
+// batchBytes bounds from above the bytes dl takes in a record batch of its
+// own: the batch header, and each field with its length at its widest.
+func batchBytes(dl *kgo.Record) int {
+	const (
+		batchHeader = 61
+		varint      = 5
+		record      = varint + 1 + 2*varint /* timestamp delta */ + varint + varint /* key length */ + varint /* value length */ + varint /* header count */
+	)
+	return batchHeader + record + len(dl.Key) + len(dl.Value) + headerBytes(dl.Headers)
+}
+
+// headerBytes bounds from above the bytes hs take in a record.
+func headerBytes(hs []kgo.RecordHeader) int {
+	n := 0
+	for _, h := range hs {
+		n += 5 + len(h.Key) + 5 + len(h.Value)
+	}
+	return n
+}
+
+// readDeadLetterLimits reads the max.message.bytes of the dead-letter
+// topics; a topic whose limit cannot be read (not created yet, not
+// authorized) gets franz-go's default batch limit, and a warning.
+func (k *Kafka) readDeadLetterLimits(ctx context.Context) {
+	topics := []string{k.cfg.DeadLetterTopic}
+	if k.cfg.LabelsTopic != "" && k.cfg.LabelsDeadLetterTopic != k.cfg.DeadLetterTopic {
+		topics = append(topics, k.cfg.LabelsDeadLetterTopic)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	rcs, err := kadm.NewClient(k.cl).DescribeTopicConfigs(ctx, topics...)
+	limits := make(map[string]int32, len(topics))
+	for _, topic := range topics {
+		limit, lerr := int64(0), err
+		if lerr == nil {
+			var rc kadm.ResourceConfig
+			if rc, lerr = rcs.On(topic, nil); lerr == nil {
+				lerr = rc.Err
+			}
+			for _, c := range rc.Configs {
+				if c.Key == "max.message.bytes" && c.Value != nil {
+					limit, lerr = strconv.ParseInt(*c.Value, 10, 32)
+				}
+			}
+			if lerr == nil && limit <= 0 {
+				lerr = errors.New("no max.message.bytes")
+			}
+		}
+		if lerr != nil {
+			k.log.Warn("read the dead-letter topic's max.message.bytes; dead letters are cut to the default",
+				"topic", topic, "max_bytes", defaultBatchMaxBytes, "err", lerr)
+			limit = defaultBatchMaxBytes
+		}
+		limits[topic] = int32(min(max(limit, 512), 1<<30)) // what franz-go accepts
+	}
+	k.deadLetterMu.Lock()
+	k.deadLetterMax = limits
+	k.deadLetterMu.Unlock()
+}
+
+// batchMaxBytes is the producer's record batch limit for topic: a
+// dead-letter topic's max.message.bytes, once read, else franz-go's default.
+// The client asks once per partition, when it first produces to it.
+func (k *Kafka) batchMaxBytes(topic string) int32 {
+	k.deadLetterMu.Lock()
+	defer k.deadLetterMu.Unlock()
+	if n, ok := k.deadLetterMax[topic]; ok {
+		return n
+	}
+	return defaultBatchMaxBytes
+}
+
 // Close commits every offset marked so far and leaves the group. Call it
 // after Run has returned and downstream stages have acknowledged what they
 // could; ctx bounds the commit.
 func (k *Kafka) Close(ctx context.Context) error {
-	if err := k.cl.Flush(ctx); err != nil {
+	// A dead letter refused for its size is resent from its promise, which
+	// Flush waits for: flush, wait for the resends to be buffered, flush
+	// them.
+	err := k.cl.Flush(ctx)
+	k.resends.Wait()
+	if err == nil {
+		err = k.cl.Flush(ctx)
+	}
+	if err != nil {
 		k.log.Warn("flush dead letters before close", "err", err)
 	}
-	err := k.cl.CommitMarkedOffsets(ctx)
+	err = k.cl.CommitMarkedOffsets(ctx)
 	k.cl.CloseAllowingRebalance()
 	if err != nil {
 		return fmt.Errorf("commit offsets of %s on close: %w", strings.Join(k.topics(), ", "), err)
@@ -547,6 +730,7 @@ type acks struct {
 	mu     sync.Mutex
 	queues map[TopicPartition][]*pollAck
 	err    error
+	fail   func() // called once, with the first failure
 }
 
 type pollAck struct {
@@ -579,6 +763,9 @@ func (a *acks) done(p *pollAck, err error) {
 	defer a.mu.Unlock()
 	if err != nil && a.err == nil {
 		a.err = err
+		if a.fail != nil {
+			a.fail()
+		}
 	}
 	p.pending--
 	if a.err != nil {
@@ -608,6 +795,17 @@ func (a *acks) forget(partitions []TopicPartition) {
 			e.pending = -1 << 30 // never reaches 0 again
 		}
 		delete(a.queues, p)
+	}
+}
+
+// onFail makes fail be called on the first failed acknowledgement, or at
+// once if one failed already.
+func (a *acks) onFail(fail func()) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.fail = fail
+	if a.err != nil {
+		fail()
 	}
 }
 
