@@ -40,10 +40,16 @@ const (
 )
 
 // DeadLetterRetryBytes bounds a dead letter sent again after the broker
-// refused it for its size: it keeps at most this many bytes of the value and
-// of the key, and the record's own headers only if they total at most this
-// many bytes, so that it fits in any topic that takes a few KiB.
+// refused it for its size: it keeps at most this many bytes of the value, of
+// the key and of each driftwatch header, and the record's own headers only
+// if they total at most this many bytes. It is sent alone or with other such
+// dead letters, in batches of at most resendBatchBytes, so that it fits in
+// any topic that takes that much.
 const DeadLetterRetryBytes = 1024
+
+// resendBatchBytes is the batch limit of the client that resends dead
+// letters cut to DeadLetterRetryBytes (at most about 5 KiB each).
+const resendBatchBytes = 8 << 10
 
 // defaultBatchMaxBytes is franz-go's default record batch limit, the
 // dead-letter size limit when a topic's max.message.bytes cannot be read.
@@ -148,8 +154,13 @@ type Kafka struct {
 	deadLetterMu  sync.Mutex
 	deadLetterMax map[string]int32
 	// resends are the dead letters being sent again, cut, after the broker
-	// refused them for their size; Close waits for them.
-	resends sync.WaitGroup
+	// refused them for their size; Close waits for them. They go through
+	// a client of their own (resendClient), created on the first, whose
+	// small batches never hold a big dead letter still being refused.
+	resends  sync.WaitGroup
+	connOpts []kgo.Opt // NewKafka's opts: the connection settings
+	resendMu sync.Mutex
+	resendCl *kgo.Client
 }
 
 // NewKafka creates the source and its client. opts carry the connection
@@ -179,7 +190,7 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 		}
 	}
 	k := &Kafka{cfg: cfg, log: log, clock: newPartitionClocks(cfg.IdleTimeout, cfg.Now), labelDeadLetter: make(map[string]int64),
-		commit: make(chan struct{}, 1)}
+		commit: make(chan struct{}, 1), connOpts: slices.Clone(opts)}
 	k.rt = newRouter(mem, routerConfig{
 		Baselines: cfg.Baselines, MaxBytes: cfg.MaxRecordBytes, MaxFuture: cfg.MaxFuture,
 		Now: cfg.Now, DedupCap: cfg.DedupCapacity,
@@ -579,27 +590,58 @@ func (k *Kafka) deadLetter(ctx context.Context, p *pollAck, r *kgo.Record, derr 
 // resendCut sends the dead letter of r again after the broker (or the
 // client) refused sent, the first one, for its size (refusal): with value
 // and key cut to DeadLetterRetryBytes, r's own headers left out if they
-// total more, and own, the driftwatch headers. It completes the part of p
-// that the first send held.
+// total more, and own, the driftwatch headers, each cut likewise; marked
+// truncated if anything was cut. It completes the part of p that the first
+// send held.
 func (k *Kafka) resendCut(ctx context.Context, p *pollAck, r *kgo.Record, own []kgo.RecordHeader, sent *kgo.Record, refusal error) {
+	const n = DeadLetterRetryBytes
+	cut := len(r.Key) > n || len(r.Value) > n
 	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+len(own)+2)
-	if n := headerBytes(r.Headers); n <= DeadLetterRetryBytes {
+	if headerBytes(r.Headers) <= n {
 		headers = append(headers, r.Headers...)
+	} else {
+		cut = true
 	}
-	headers = append(headers, own...)
-	headers = append(headers,
-		kgo.RecordHeader{Key: HeaderTruncated, Value: []byte("true")},
-		kgo.RecordHeader{Key: HeaderOriginalSize, Value: strconv.AppendInt(nil, int64(len(r.Value)), 10)},
-	)
-	dl := &kgo.Record{Topic: sent.Topic, Key: r.Key[:min(len(r.Key), DeadLetterRetryBytes)],
-		Value: r.Value[:min(len(r.Value), DeadLetterRetryBytes)], Headers: headers, Timestamp: r.Timestamp}
-	k.cl.Produce(ctx, dl, func(_ *kgo.Record, err error) {
+	for _, h := range own {
+		cut = cut || len(h.Value) > n
+		headers = append(headers, kgo.RecordHeader{Key: h.Key, Value: h.Value[:min(len(h.Value), n)]})
+	}
+	if cut {
+		headers = append(headers,
+			kgo.RecordHeader{Key: HeaderTruncated, Value: []byte("true")},
+			kgo.RecordHeader{Key: HeaderOriginalSize, Value: strconv.AppendInt(nil, int64(len(r.Value)), 10)},
+		)
+	}
+	dl := &kgo.Record{Topic: sent.Topic, Key: r.Key[:min(len(r.Key), n)], Value: r.Value[:min(len(r.Value), n)],
+		Headers: headers, Timestamp: r.Timestamp}
+	done := func(_ *kgo.Record, err error) {
 		if err != nil {
 			err = fmt.Errorf("produce dead letter for %s/%d@%d to %s, cut to %d bytes after %d bytes were refused (%v): %w",
 				r.Topic, r.Partition, r.Offset, sent.Topic, len(dl.Value), len(sent.Value), refusal, err)
 		}
 		k.acks.done(p, err)
-	})
+	}
+	cl, err := k.resendClient()
+	if err != nil {
+		done(dl, err)
+		return
+	}
+	cl.Produce(ctx, dl, done)
+}
+
+// resendClient returns the client that resends dead letters cut to
+// DeadLetterRetryBytes, creating it on the first call; Close closes it.
+func (k *Kafka) resendClient() (*kgo.Client, error) {
+	k.resendMu.Lock()
+	defer k.resendMu.Unlock()
+	if k.resendCl == nil {
+		cl, err := kgo.NewClient(append(slices.Clone(k.connOpts), kgo.ProducerBatchMaxBytes(resendBatchBytes))...)
+		if err != nil {
+			return nil, fmt.Errorf("create the client that resends cut dead letters: %w", err)
+		}
+		k.resendCl = cl
+	}
+	return k.resendCl, nil
 }
 
 // tooLarge reports whether err is the broker's or the client's refusal of a
@@ -706,9 +748,14 @@ func (k *Kafka) Close(ctx context.Context) error {
 	// them.
 	err := k.cl.Flush(ctx)
 	k.resends.Wait()
-	if err == nil {
-		err = k.cl.Flush(ctx)
+	k.resendMu.Lock()
+	if rc := k.resendCl; rc != nil {
+		if ferr := rc.Flush(ctx); err == nil {
+			err = ferr
+		}
+		rc.Close()
 	}
+	k.resendMu.Unlock()
 	if err != nil {
 		k.log.Warn("flush dead letters before close", "err", err)
 	}

@@ -3,8 +3,10 @@ package consumer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/driftwatch/driftwatch/baselines"
@@ -44,8 +47,20 @@ func createTopic(t *testing.T, adm *kadm.Client, topic string, maxBytes int, con
 	})
 }
 
+// noise returns n letters and digits that do not compress: the broker
+// measures batches compressed.
+func noise(n int) []byte {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	rng := rand.New(rand.NewPCG(uint64(n), 13))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[rng.IntN(len(alphabet))]
+	}
+	return b
+}
+
 // bigLine is a prediction record of exactly n bytes: good, with an unknown
-// feature padding it out, or broken (not JSON: its padding string never
+// field padding it out, or broken (not JSON: its padding string never
 // ends).
 func bigLine(t *testing.T, id string, ts time.Time, n int, good bool) []byte {
 	t.Helper()
@@ -57,10 +72,10 @@ func bigLine(t *testing.T, id string, ts time.Time, n int, good bool) []byte {
 	var b []byte
 	if good { // the record's fields, then the padding field
 		b = append([]byte(head[:len(head)-1]), `,"padding":"`...)
-		b = append(b, bytes.Repeat([]byte("x"), n-len(b)-2)...)
+		b = append(b, noise(n-len(b)-2)...)
 		b = append(b, `"}`...)
 	} else {
-		b = append([]byte(pad), bytes.Repeat([]byte("x"), n-len(pad))...)
+		b = append([]byte(pad), noise(n-len(pad))...)
 	}
 	if len(b) != n {
 		t.Fatalf("record of %d bytes, want %d", len(b), n)
@@ -163,8 +178,16 @@ func TestRealKafkaBigDeadLetters(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for dlqLimit() != tc.lowerTo {
-					time.Sleep(10 * time.Millisecond)
+				// The broker applies the change a moment after it reports
+				// it: wait until it refuses what it took before.
+				for probe := noise(2 * tc.lowerTo); ; time.Sleep(20 * time.Millisecond) {
+					err := prod.ProduceSync(ctx, &kgo.Record{Topic: dlq, Key: []byte("probe"), Value: probe}).FirstErr()
+					if errors.Is(err, kerr.MessageTooLarge) {
+						break
+					}
+					if ctx.Err() != nil {
+						t.Fatalf("%s still takes %d bytes after its limit was lowered to %d: %v", dlq, len(probe), tc.lowerTo, err)
+					}
 				}
 			}
 			limit := dlqLimit()
@@ -219,7 +242,11 @@ func TestRealKafkaBigDeadLetters(t *testing.T) {
 				if ctx.Err() != nil {
 					t.Fatalf("read %d of 3 dead letters from %s: %v", len(dls), dlq, ctx.Err())
 				}
-				dls = append(dls, fs.Records()...)
+				for _, r := range fs.Records() {
+					if string(r.Key) != "probe" {
+						dls = append(dls, r)
+					}
+				}
 			}
 			for _, dl := range dls {
 				h := map[string]string{}
