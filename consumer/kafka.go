@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/driftwatch/driftwatch/baselines"
@@ -19,12 +22,38 @@ import (
 
 // Dead-letter record headers: the reason code (a Reason constant) and a
 // human-readable detail naming the field. The record's key, value and
-// headers are otherwise unchanged.
+// headers are otherwise unchanged, unless the record does not fit in the
+// dead-letter topic: then its value is cut to the longest prefix that fits
+// (by the topic's max.message.bytes, read at start) and HeaderTruncated and
+// HeaderOriginalSize say so. A dead letter the broker still refuses for its
+// size is sent once more cut to DeadLetterRetryBytes.
 const (
 	HeaderReason = "driftwatch.dlq.reason"
 	HeaderDetail = "driftwatch.dlq.detail"
 	HeaderSource = "driftwatch.dlq.source" // topic/partition@offset it came from
+	// HeaderTruncated is "true" on a dead letter that is not the record
+	// whole; absent otherwise.
+	HeaderTruncated = "driftwatch.dlq.truncated"
+	// HeaderOriginalSize is, on a truncated dead letter, the size in bytes
+	// (decimal) of the record's value before it was cut.
+	HeaderOriginalSize = "driftwatch.dlq.original_size"
 )
+
+// DeadLetterRetryBytes bounds a dead letter sent again after the broker
+// refused it for its size: it keeps at most this many bytes of the value, of
+// the key and of each driftwatch header, and the record's own headers only
+// if they total at most this many bytes. It is sent alone or with other such
+// dead letters, in batches of at most resendBatchBytes, so that it fits in
+// any topic that takes that much.
+const DeadLetterRetryBytes = 1024
+
+// resendBatchBytes is the batch limit of the client that resends dead
+// letters cut to DeadLetterRetryBytes (at most about 5 KiB each).
+const resendBatchBytes = 8 << 10
+
+// defaultBatchMaxBytes is franz-go's default record batch limit, the
+// dead-letter size limit when a topic's max.message.bytes cannot be read.
+const defaultBatchMaxBytes = 1_000_012
 
 // DefaultMaxPollRecords bounds the records taken from one poll.
 const DefaultMaxPollRecords = 10_000
@@ -32,6 +61,14 @@ const DefaultMaxPollRecords = 10_000
 // DefaultIdleTimeout is how long an assigned partition may go without a
 // record before the watermark stops waiting for it.
 const DefaultIdleTimeout = time.Minute
+
+// DefaultFetchMaxWait is how long the broker may hold a fetch that finds no
+// new records (Kafka's own consumer default; franz-go's is 5 s). Partitions
+// that become ready while such a fetch is in flight wait for it: at start,
+// the partitions with committed offsets are ready a round trip after those
+// without (an idle labels topic), and would otherwise start reading up to
+// 5 s late, on every restart. NewKafka's opts may override it.
+const DefaultFetchMaxWait = 500 * time.Millisecond
 
 // TopicPartition names one partition of one topic.
 type TopicPartition struct {
@@ -121,6 +158,23 @@ type Kafka struct {
 	pauses          int64 // guarded by mu
 	counts          Counts
 	reset           bool // the assignment changed: the loop must emit a Reset before its next batch
+	// commit asks Run's committer to commit the marked offsets; capacity 1,
+	// so that requests made while a commit is in flight make one more.
+	commit chan struct{}
+	// deadLetterMax is each dead-letter topic's max.message.bytes, read
+	// when Run starts, before the first dead letter; the producer's batch
+	// limit for the topic (batchMaxBytes) and the size a dead letter is cut
+	// to.
+	deadLetterMu  sync.Mutex
+	deadLetterMax map[string]int32
+	// resends are the dead letters being sent again, cut, after the broker
+	// refused them for their size; Close waits for them. They go through
+	// a client of their own (resendClient), created on the first, whose
+	// small batches never hold a big dead letter still being refused.
+	resends  sync.WaitGroup
+	connOpts []kgo.Opt // NewKafka's opts: the connection settings
+	resendMu sync.Mutex
+	resendCl *kgo.Client
 }
 
 // NewKafka creates the source and its client. opts carry the connection
@@ -128,7 +182,9 @@ type Kafka struct {
 // source adds the consumer-group options it relies on: AutoCommitMarks,
 // BlockRebalanceOnPoll, SingleOwnerBalancer, and callbacks that commit
 // marked offsets when partitions are revoked and forget them when revoked
-// or lost.
+// or lost. Marked offsets are committed as soon as they are marked (see
+// Run); the client's autocommit (every 5 s unless opts set
+// kgo.AutoCommitInterval) stays as a backstop.
 func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...kgo.Opt) (*Kafka, error) {
 	if cfg.MaxPollRecords <= 0 {
 		cfg.MaxPollRecords = DefaultMaxPollRecords
@@ -150,11 +206,13 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 			cfg.LabelsDeadLetterTopic = cfg.LabelsTopic + ".dlq"
 		}
 	}
-	k := &Kafka{cfg: cfg, log: log, clock: newPartitionClocks(cfg.IdleTimeout, cfg.WatermarkOutliers, cfg.Now), labelDeadLetter: make(map[string]int64)}
+	k := &Kafka{cfg: cfg, log: log, clock: newPartitionClocks(cfg.IdleTimeout, cfg.WatermarkOutliers, cfg.Now), labelDeadLetter: make(map[string]int64),
+		commit: make(chan struct{}, 1), connOpts: slices.Clone(opts)}
 	k.rt = newRouter(mem, routerConfig{
 		Baselines: cfg.Baselines, MaxBytes: cfg.MaxRecordBytes, MaxFuture: cfg.MaxFuture,
 		Now: cfg.Now, DedupCap: cfg.DedupCapacity,
 	})
+	opts = append([]kgo.Opt{kgo.FetchMaxWait(DefaultFetchMaxWait)}, opts...)
 	reset := kgo.NewOffset().AtStart()
 	if cfg.StartAtEnd {
 		reset = kgo.NewOffset().AtEnd()
@@ -163,6 +221,7 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(k.topics()...),
 		kgo.ConsumeResetOffset(reset),
+		kgo.ProducerBatchMaxBytesFn(k.batchMaxBytes),
 		kgo.AutoCommitMarks(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.Balancers(SingleOwnerBalancer()),
@@ -203,7 +262,13 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 		return nil, fmt.Errorf("create kafka client for topic %s: %w", cfg.Topic, err)
 	}
 	k.cl = cl
-	k.acks.mark = cl.MarkCommitRecords
+	k.acks.mark = func(rs ...*kgo.Record) {
+		cl.MarkCommitRecords(rs...)
+		select {
+		case k.commit <- struct{}{}:
+		default: // a commit is requested already; it will include these
+		}
+	}
 	return k, nil
 }
 
@@ -273,10 +338,30 @@ func (k *Kafka) Counts() Counts {
 // Run polls until ctx is done, Until's end offsets are reached (it then
 // returns once its dead letters are delivered), or an acknowledgement
 // fails; it sends batches on out and closes out. It does not close the
-// client (see Close).
+// client (see Close). While it runs, offsets are committed as soon as they
+// are marked (the rows behind them are durable), one commit at a time, so
+// that a job killed moments later does not read them again; marks made
+// after Run returned are committed by Close.
 func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 	defer close(out)
 	defer k.rt.release()
+	k.readDeadLetterLimits(ctx)
+	commitCtx, stopCommits := context.WithCancel(ctx)
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		k.commitMarked(commitCtx)
+	}()
+	defer func() {
+		stopCommits()
+		<-committed
+	}()
+	// A failed acknowledgement (a dead letter that cannot be written) ends
+	// the poll Run may be waiting in, so that Run returns its error at once,
+	// not when the next record arrives.
+	work, failed := context.WithCancel(ctx)
+	defer failed()
+	k.acks.onFail(failed)
 	var (
 		until = k.cfg.Until
 		end   map[TopicPartition]int64
@@ -297,14 +382,14 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 			return k.deliverDeadLetters(ctx)
 		}
 		if k.cfg.Paused != nil {
-			if resumed := k.cfg.Paused(); resumed != nil && !k.pause(ctx, resumed) {
-				return nil
+			if resumed := k.cfg.Paused(); resumed != nil && !k.pause(work, resumed) {
+				return k.acks.failed() // nil when shutting down
 			}
 		}
-		pollCtx, cancel := ctx, context.CancelFunc(func() {})
+		pollCtx, cancel := work, context.CancelFunc(func() {})
 		if k.cfg.Until != nil {
 			// Bounded runs re-check Until between short polls.
-			pollCtx, cancel = context.WithTimeout(ctx, 200*time.Millisecond)
+			pollCtx, cancel = context.WithTimeout(work, 200*time.Millisecond)
 		}
 		fetches := k.cl.PollRecords(pollCtx, k.cfg.MaxPollRecords)
 		cancel()
@@ -323,9 +408,9 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 			clear(next)
 			select {
 			case out <- Batch{Reset: true}:
-			case <-ctx.Done():
+			case <-work.Done():
 				k.cl.AllowRebalance()
-				return nil
+				return k.acks.failed() // nil when shutting down
 			}
 		}
 		fetches.EachError(func(topic string, p int32, err error) {
@@ -333,7 +418,7 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 				k.log.Warn("fetch", "topic", topic, "partition", p, "err", err)
 			}
 		})
-		err := k.handle(ctx, fetches, out, next)
+		err := k.handle(ctx, work, fetches, out, next)
 		k.cl.AllowRebalance()
 		if err != nil {
 			return err
@@ -380,6 +465,36 @@ func (k *Kafka) pause(ctx context.Context, resumed <-chan struct{}) bool {
 	return true
 }
 
+// commitMarked commits the marked offsets each time a mark asks for it,
+// until ctx is done. A failed commit is logged once per run of failures and
+// not retried here: the next mark, the client's autocommit or Close commits
+// the same offsets, or later ones. The group's rules still hold: the client
+// sends no commit while the group is joining or syncing, a member whose
+// partitions were lost has its marks dropped by the client and its stale
+// commits refused by the broker, and revoked partitions are committed by
+// the revoke callback.
+func (k *Kafka) commitMarked(ctx context.Context) {
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-k.commit:
+		}
+		err := k.cl.CommitMarkedOffsets(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			k.log.Warn("commit marked offsets; retried at the next acknowledgement, by the autocommit and on close",
+				"group", k.cfg.Group, "err", err)
+		case err == nil && failing:
+			k.log.Info("committing marked offsets again", "group", k.cfg.Group)
+		}
+		failing = err != nil
+	}
+}
+
 func reached(next, end map[TopicPartition]int64) bool {
 	for p, e := range end {
 		if e > 0 && next[p] < e {
@@ -393,7 +508,8 @@ func reached(next, end map[TopicPartition]int64) bool {
 // partition's share of the poll is one acknowledgement entry, so that one
 // partition's progress never waits for another's windows. The labels of a
 // labels partition become one batch, after the poll's prediction batches.
-func (k *Kafka) handle(ctx context.Context, fetches kgo.Fetches, out chan<- Batch, next map[TopicPartition]int64) error {
+// Dead letters are produced under ctx; batches are sent until work is done.
+func (k *Kafka) handle(ctx, work context.Context, fetches kgo.Fetches, out chan<- Batch, next map[TopicPartition]int64) error {
 	if fetches.NumRecords() == 0 {
 		return nil
 	}
@@ -443,14 +559,14 @@ func (k *Kafka) handle(ctx context.Context, fetches kgo.Fetches, out chan<- Batc
 	k.counts.Pauses = k.pauses
 	k.mu.Unlock()
 	began := k.cfg.Now()
-	sent := send(ctx, out, batches, func(i int) func(error) {
+	sent := send(work, out, batches, func(i int) func(error) {
 		p := owners[i]
 		k.acks.add(p)
 		return func(err error) { k.acks.done(p, err) }
 	})
 	k.clock.stalled(k.cfg.Now().Sub(began))
 	if !sent {
-		return nil // shutting down: this poll stays unmarked
+		return nil // shutting down, or an acknowledgement failed: this poll stays unmarked
 	}
 	for _, p := range entries {
 		k.acks.done(p, nil) // the entry's own reference, taken by open
@@ -490,20 +606,33 @@ type DeadLetter struct {
 }
 
 // deadLetter sends r to the dead-letter topic dlq (and to Audit), as parts
-// of p.
+// of p. A dead letter too big for dlq goes with its value cut (fitDeadLetter);
+// one refused for its size all the same (a topic limit lowered since Run
+// read it, or unknown) is sent once more, cut to DeadLetterRetryBytes
+// (resendCut). Any other failure, or a second refusal, fails p.
 func (k *Kafka) deadLetter(ctx context.Context, p *pollAck, r *kgo.Record, derr *DecodeError, dlq string) {
-	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+3)
+	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+5)
 	headers = append(headers, r.Headers...)
 	headers = append(headers,
 		kgo.RecordHeader{Key: HeaderReason, Value: []byte(derr.Code)},
 		kgo.RecordHeader{Key: HeaderDetail, Value: []byte(derr.Detail)},
 		kgo.RecordHeader{Key: HeaderSource, Value: fmt.Appendf(nil, "%s/%d@%d", r.Topic, r.Partition, r.Offset)},
 	)
-	dl := &kgo.Record{Topic: dlq, Key: r.Key, Value: r.Value, Headers: headers, Timestamp: r.Timestamp}
+	dl := fitDeadLetter(&kgo.Record{Topic: dlq, Key: r.Key, Value: r.Value, Headers: headers, Timestamp: r.Timestamp}, int(k.batchMaxBytes(dlq)))
 	k.acks.add(p)
 	k.cl.Produce(ctx, dl, func(_ *kgo.Record, err error) {
+		if err != nil && tooLarge(err) {
+			// A promise must not block on the client: resend from a
+			// goroutine of its own, which ends with the produce.
+			k.resends.Add(1)
+			go func() {
+				defer k.resends.Done()
+				k.resendCut(ctx, p, r, headers[len(r.Headers):], dl, err)
+			}()
+			return
+		}
 		if err != nil {
-			err = fmt.Errorf("produce dead letter for %s/%d@%d to %s: %w", r.Topic, r.Partition, r.Offset, dlq, err)
+			err = fmt.Errorf("produce dead letter for %s/%d@%d to %s (%d bytes): %w", r.Topic, r.Partition, r.Offset, dlq, len(dl.Value), err)
 		}
 		k.acks.done(p, err)
 	})
@@ -526,14 +655,179 @@ func (k *Kafka) deadLetter(ctx context.Context, p *pollAck, r *kgo.Record, derr 
 // handshakes). Safe for concurrent use.
 func (k *Kafka) Ping(ctx context.Context) error { return k.cl.Ping(ctx) }
 
+// resendCut sends the dead letter of r again after the broker (or the
+// client) refused sent, the first one, for its size (refusal): with value
+// and key cut to DeadLetterRetryBytes, r's own headers left out if they
+// total more, and own, the driftwatch headers, each cut likewise; marked
+// truncated if anything was cut. It completes the part of p that the first
+// send held.
+func (k *Kafka) resendCut(ctx context.Context, p *pollAck, r *kgo.Record, own []kgo.RecordHeader, sent *kgo.Record, refusal error) {
+	const n = DeadLetterRetryBytes
+	cut := len(r.Key) > n || len(r.Value) > n
+	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+len(own)+2)
+	if headerBytes(r.Headers) <= n {
+		headers = append(headers, r.Headers...)
+	} else {
+		cut = true
+	}
+	for _, h := range own {
+		cut = cut || len(h.Value) > n
+		headers = append(headers, kgo.RecordHeader{Key: h.Key, Value: h.Value[:min(len(h.Value), n)]})
+	}
+	if cut {
+		headers = append(headers,
+			kgo.RecordHeader{Key: HeaderTruncated, Value: []byte("true")},
+			kgo.RecordHeader{Key: HeaderOriginalSize, Value: strconv.AppendInt(nil, int64(len(r.Value)), 10)},
+		)
+	}
+	dl := &kgo.Record{Topic: sent.Topic, Key: r.Key[:min(len(r.Key), n)], Value: r.Value[:min(len(r.Value), n)],
+		Headers: headers, Timestamp: r.Timestamp}
+	done := func(_ *kgo.Record, err error) {
+		if err != nil {
+			err = fmt.Errorf("produce dead letter for %s/%d@%d to %s, cut to %d bytes after %d bytes were refused (%v): %w",
+				r.Topic, r.Partition, r.Offset, sent.Topic, len(dl.Value), len(sent.Value), refusal, err)
+		}
+		k.acks.done(p, err)
+	}
+	cl, err := k.resendClient()
+	if err != nil {
+		done(dl, err)
+		return
+	}
+	cl.Produce(ctx, dl, done)
+}
+
+// resendClient returns the client that resends dead letters cut to
+// DeadLetterRetryBytes, creating it on the first call; Close closes it.
+func (k *Kafka) resendClient() (*kgo.Client, error) {
+	k.resendMu.Lock()
+	defer k.resendMu.Unlock()
+	if k.resendCl == nil {
+		cl, err := kgo.NewClient(append(slices.Clone(k.connOpts), kgo.ProducerBatchMaxBytes(resendBatchBytes))...)
+		if err != nil {
+			return nil, fmt.Errorf("create the client that resends cut dead letters: %w", err)
+		}
+		k.resendCl = cl
+	}
+	return k.resendCl, nil
+}
+
+// tooLarge reports whether err is the broker's or the client's refusal of a
+// record for its size.
+func tooLarge(err error) bool {
+	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)
+}
+
+// fitDeadLetter returns dl, or, when dl would not fit in a record batch of
+// limit bytes, dl with HeaderTruncated and HeaderOriginalSize added and its
+// value cut to the longest prefix that fits (none, if the key and headers
+// alone do not fit). It may append to dl.Headers.
+func fitDeadLetter(dl *kgo.Record, limit int) *kgo.Record {
+	if batchBytes(dl) <= limit {
+		return dl
+	}
+	dl.Headers = append(dl.Headers,
+		kgo.RecordHeader{Key: HeaderTruncated, Value: []byte("true")},
+		kgo.RecordHeader{Key: HeaderOriginalSize, Value: strconv.AppendInt(nil, int64(len(dl.Value)), 10)},
+	)
+	room := limit - batchBytes(&kgo.Record{Key: dl.Key, Headers: dl.Headers})
+	dl.Value = dl.Value[:min(len(dl.Value), max(0, room))]
+	return dl
+}
+
+// batchBytes bounds from above the bytes dl takes in a record batch of its
+// own: the batch header, and each field with its length at its widest.
+func batchBytes(dl *kgo.Record) int {
+	const (
+		batchHeader = 61
+		varint      = 5
+		record      = varint + 1 + 2*varint /* timestamp delta */ + varint + varint /* key length */ + varint /* value length */ + varint /* header count */
+	)
+	return batchHeader + record + len(dl.Key) + len(dl.Value) + headerBytes(dl.Headers)
+}
+
+// headerBytes bounds from above the bytes hs take in a record.
+func headerBytes(hs []kgo.RecordHeader) int {
+	n := 0
+	for _, h := range hs {
+		n += 5 + len(h.Key) + 5 + len(h.Value)
+	}
+	return n
+}
+
+// readDeadLetterLimits reads the max.message.bytes of the dead-letter
+// topics; a topic whose limit cannot be read (not created yet, not
+// authorized) gets franz-go's default batch limit, and a warning.
+func (k *Kafka) readDeadLetterLimits(ctx context.Context) {
+	topics := []string{k.cfg.DeadLetterTopic}
+	if k.cfg.LabelsTopic != "" && k.cfg.LabelsDeadLetterTopic != k.cfg.DeadLetterTopic {
+		topics = append(topics, k.cfg.LabelsDeadLetterTopic)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	rcs, err := kadm.NewClient(k.cl).DescribeTopicConfigs(ctx, topics...)
+	limits := make(map[string]int32, len(topics))
+	for _, topic := range topics {
+		limit, lerr := int64(0), err
+		if lerr == nil {
+			var rc kadm.ResourceConfig
+			if rc, lerr = rcs.On(topic, nil); lerr == nil {
+				lerr = rc.Err
+			}
+			for _, c := range rc.Configs {
+				if c.Key == "max.message.bytes" && c.Value != nil {
+					limit, lerr = strconv.ParseInt(*c.Value, 10, 32)
+				}
+			}
+			if lerr == nil && limit <= 0 {
+				lerr = errors.New("no max.message.bytes")
+			}
+		}
+		if lerr != nil {
+			k.log.Warn("read the dead-letter topic's max.message.bytes; dead letters are cut to the default",
+				"topic", topic, "max_bytes", defaultBatchMaxBytes, "err", lerr)
+			limit = defaultBatchMaxBytes
+		}
+		limits[topic] = int32(min(max(limit, 512), 1<<30)) // what franz-go accepts
+	}
+	k.deadLetterMu.Lock()
+	k.deadLetterMax = limits
+	k.deadLetterMu.Unlock()
+}
+
+// batchMaxBytes is the producer's record batch limit for topic: a
+// dead-letter topic's max.message.bytes, once read, else franz-go's default.
+// The client asks once per partition, when it first produces to it.
+func (k *Kafka) batchMaxBytes(topic string) int32 {
+	k.deadLetterMu.Lock()
+	defer k.deadLetterMu.Unlock()
+	if n, ok := k.deadLetterMax[topic]; ok {
+		return n
+	}
+	return defaultBatchMaxBytes
+}
+
 // Close commits every offset marked so far and leaves the group. Call it
 // after Run has returned and downstream stages have acknowledged what they
 // could; ctx bounds the commit.
 func (k *Kafka) Close(ctx context.Context) error {
-	if err := k.cl.Flush(ctx); err != nil {
+	// A dead letter refused for its size is resent from its promise, which
+	// Flush waits for: flush, wait for the resends to be buffered, flush
+	// them.
+	err := k.cl.Flush(ctx)
+	k.resends.Wait()
+	k.resendMu.Lock()
+	if rc := k.resendCl; rc != nil {
+		if ferr := rc.Flush(ctx); err == nil {
+			err = ferr
+		}
+		rc.Close()
+	}
+	k.resendMu.Unlock()
+	if err != nil {
 		k.log.Warn("flush dead letters before close", "err", err)
 	}
-	err := k.cl.CommitMarkedOffsets(ctx)
+	err = k.cl.CommitMarkedOffsets(ctx)
 	k.cl.CloseAllowingRebalance()
 	if err != nil {
 		return fmt.Errorf("commit offsets of %s on close: %w", strings.Join(k.topics(), ", "), err)
@@ -551,6 +845,7 @@ type acks struct {
 	mu     sync.Mutex
 	queues map[TopicPartition][]*pollAck
 	err    error
+	fail   func() // called once, with the first failure
 }
 
 type pollAck struct {
@@ -583,6 +878,9 @@ func (a *acks) done(p *pollAck, err error) {
 	defer a.mu.Unlock()
 	if err != nil && a.err == nil {
 		a.err = err
+		if a.fail != nil {
+			a.fail()
+		}
 	}
 	p.pending--
 	if a.err != nil {
@@ -612,6 +910,17 @@ func (a *acks) forget(partitions []TopicPartition) {
 			e.pending = -1 << 30 // never reaches 0 again
 		}
 		delete(a.queues, p)
+	}
+}
+
+// onFail makes fail be called on the first failed acknowledgement, or at
+// once if one failed already.
+func (a *acks) onFail(fail func()) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.fail = fail
+	if a.err != nil {
+		fail()
 	}
 }
 

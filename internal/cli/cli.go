@@ -548,14 +548,15 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 		mc.Audit = w.WriteAlertHistory
 	}
 	var stops []func()
-	stop = func() {
+	stopAll := func() {
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
 		}
 	}
+	stop = stopAll
 	defer func() {
 		if err != nil {
-			stop()
+			stopAll() // stop is nil on the error returns
 		}
 	}()
 	// spawn runs run on a goroutine of its own until stop, which cancels it
