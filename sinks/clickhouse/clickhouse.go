@@ -542,14 +542,16 @@ func (a *appender) Rollback() error {
 
 // send runs one INSERT into table of n rows, appending row i with add.
 // On servers with insert deduplication tokens, the insert carries
-// token(), which must hash the rows' content (not inserted_at), so that a
+// token() (nil: none), which must hash the rows' content (not inserted_at), so that a
 // retry of the same rows is dropped at insert.
 func (s *Sink) send(ctx context.Context, table, columns string, token func() string, n int, add func(b driver.Batch, i int) error) error {
-	if s.features.InsertDedupToken {
+	if token != nil && s.features.InsertDedupToken {
 		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
 			"insert_deduplication_token": token(),
 		}))
 	}
+	ctx, done := batchContext(ctx)
+	defer done()
 	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+columns+")")
 	if err != nil {
 		return err
@@ -561,6 +563,21 @@ func (s *Sink) send(ctx context.Context, table, columns string, token func() str
 		}
 	}
 	return b.Send()
+}
+
+// batchContext returns the context for one batch insert, and done, to call
+// once the batch is sent or closed. The batch's context may end the insert
+// while it runs (ctx ending closes the connection, the only way to stop
+// clickhouse-go's Send), but never after it: clickhouse-go watches a
+// batch's context from a goroutine of its own that can still see it end
+// after Send has returned the connection to the pool, and then closes that
+// connection under the next query ("use of closed network connection"). A
+// caller's deferred cancel right after the insert did exactly that, one
+// insert in a few.
+func batchContext(ctx context.Context) (context.Context, func()) {
+	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, cancel)
+	return bctx, func() { stop() }
 }
 
 func (s *Sink) insertMetrics(ctx context.Context, rows []drift.Row, version uint64) error {

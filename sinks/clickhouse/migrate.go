@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 //go:embed migrations/*.sql
@@ -294,15 +295,9 @@ ORDER BY version`); err != nil {
 				return done, fmt.Errorf("apply migration %04d_%s statement %d of %d: %w", m.Version, m.Name, i+1, len(stmts), err)
 			}
 		}
-		b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+migrationsTable+" (version, name, checksum, server_version, applied_at)")
-		if err != nil {
-			return done, fmt.Errorf("record migration %04d_%s: %w", m.Version, m.Name, err)
-		}
-		if err := b.Append(uint32(m.Version), m.Name, m.Checksum, s.version.String(), s.now().UTC()); err != nil {
-			_ = b.Abort()
-			return done, fmt.Errorf("record migration %04d_%s: %w", m.Version, m.Name, err)
-		}
-		if err := b.Send(); err != nil {
+		if err := s.send(ctx, migrationsTable, "version, name, checksum, server_version, applied_at", nil, 1, func(b driver.Batch, _ int) error {
+			return b.Append(uint32(m.Version), m.Name, m.Checksum, s.version.String(), s.now().UTC())
+		}); err != nil {
 			return done, fmt.Errorf("record migration %04d_%s: %w", m.Version, m.Name, err)
 		}
 		done = append(done, m.Version)
