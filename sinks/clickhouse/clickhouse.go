@@ -550,19 +550,25 @@ func (s *Sink) send(ctx context.Context, table, columns string, token func() str
 			"insert_deduplication_token": token(),
 		}))
 	}
-	ctx, done := batchContext(ctx)
+	bctx, done := batchContext(ctx)
 	defer done()
-	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+columns+")")
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	for i := range n {
-		if err := add(b, i); err != nil {
-			return fmt.Errorf("%w: %w", errRowValue, err)
+	err := func() error {
+		b, err := s.conn.PrepareBatch(bctx, "INSERT INTO "+table+" ("+columns+")")
+		if err != nil {
+			return err
 		}
+		defer b.Close()
+		for i := range n {
+			if err := add(b, i); err != nil {
+				return fmt.Errorf("%w: %w", errRowValue, err)
+			}
+		}
+		return b.Send()
+	}()
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return ctx.Err() // the caller's deadline or cancellation, which ended the batch's context
 	}
-	return b.Send()
+	return err
 }
 
 // batchContext returns the context for one batch insert, and done, to call
