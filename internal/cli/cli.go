@@ -741,7 +741,18 @@ func loadBaselines(cfg *config.Config) (map[string]*baselines.Baseline, error) {
 	return base, nil
 }
 
+// runDaemon runs the daemon until ctx ends (a signal) or it fails. A stop
+// before it finished starting is an orderly stop too, not a failure.
 func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	err := daemon(ctx, args, stdout, stderr)
+	if err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.Cause(ctx))) {
+		fmt.Fprintf(stderr, "driftwatch run: stopped while starting (%v)\n", context.Cause(ctx))
+		return nil
+	}
+	return err
+}
+
+func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
 	cfgPath := fs.String("config", "", "config file (required)")
 	if err := parse(fs, args); err != nil {
