@@ -28,13 +28,7 @@ func TestRealKafkaCommitsWhenDurable(t *testing.T) {
 	prod := realClient(t, kgo.SeedBrokers(brokers...))
 	testservers.CreateTopics(t, prod, 1, topic, topic+".dlq")
 	adm := kadm.NewClient(prod)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), realTimeout)
-		defer cancel()
-		if resp, err := adm.DeleteGroups(ctx, group); err != nil || resp.Error() != nil {
-			t.Logf("delete group %s: %v %v", group, err, resp.Error())
-		}
-	})
+	dropGroupAtEnd(t, adm, group)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*realTimeout)
 	defer cancel()
 	ts := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)

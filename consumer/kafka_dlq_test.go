@@ -116,11 +116,7 @@ func TestRealKafkaBigDeadLetters(t *testing.T) {
 			dlq := topic + ".dlq"
 			createTopic(t, adm, topic, 4<<20, nil)
 			createTopic(t, adm, dlq, tc.dlqMax, nil)
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), realTimeout)
-				defer cancel()
-				_, _ = adm.DeleteGroups(ctx, group)
-			})
+			dropGroupAtEnd(t, adm, group)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*realTimeout)
 			defer cancel()
 			dlqLimit := func() int {
@@ -304,11 +300,7 @@ func TestRealKafkaDeadLetterFails(t *testing.T) {
 	testservers.CreateTopics(t, prod, 1, topic)
 	adm := kadm.NewClient(prod)
 	createTopic(t, adm, dlq, 0, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), realTimeout)
-		defer cancel()
-		_, _ = adm.DeleteGroups(ctx, group)
-	})
+	dropGroupAtEnd(t, adm, group)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*realTimeout)
 	defer cancel()
 	if err := prod.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(`{"broken"`)}).FirstErr(); err != nil {

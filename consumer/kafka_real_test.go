@@ -62,13 +62,7 @@ func TestRealKafkaAckPath(t *testing.T) {
 	prod := realClient(t, kgo.SeedBrokers(brokers...))
 	testservers.CreateTopics(t, prod, 1, topic, dlq)
 	adm := kadm.NewClient(prod)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), realTimeout)
-		defer cancel()
-		if resp, err := adm.DeleteGroups(ctx, group); err != nil || resp.Error() != nil {
-			t.Logf("delete group %s: %v %v", group, err, resp.Error())
-		}
-	})
+	dropGroupAtEnd(t, adm, group)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*realTimeout)
 	defer cancel()
 
@@ -297,4 +291,16 @@ func TestRealKafkaLabels(t *testing.T) {
 		}
 	})
 	checkLabels(t, brokers, tt, group)
+}
+
+// dropGroupAtEnd deletes the consumer group when the test ends, so that the
+// shared broker does not keep every test's group.
+func dropGroupAtEnd(t *testing.T, adm *kadm.Client, group string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), realTimeout)
+		defer cancel()
+		if resp, err := adm.DeleteGroups(ctx, group); err != nil || resp.Error() != nil {
+			t.Logf("delete group %s: %v %v", group, err, resp.Error())
+		}
+	})
 }
