@@ -198,9 +198,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	if err := d.signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())
-	}
+	r.stop(d)
 	fired, resolved := strings.Count(readLog(t, r.logPath), `msg="alert firing"`), strings.Count(readLog(t, r.logPath), `msg="alert resolved"`)
 	t.Logf("log: %d alerts fired, %d resolved; SEV-4 alerts still held: %d", fired, resolved, len(got))
 

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -267,9 +266,7 @@ func TestClickHouseOutageBackPressure(t *testing.T) {
 		t.Errorf("/readyz %d after catching up, want 200", code)
 	}
 	stopProducing()
-	if err := d.signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())
-	}
+	r.stop(d)
 	r.mustCheckCommitted()
 	r.verify()
 }

@@ -101,9 +101,7 @@ func TestCrashLoopProgress(t *testing.T) {
 	total := r.scen.Windows * len(r.scen.Models)
 	r.waitWindows(d, total)
 	r.waitDeadLetters(d)
-	if err := d.signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())
-	}
+	r.stop(d)
 	t.Logf("finished %s after the last kill, %s in all", time.Since(began.Add(loop)).Round(100*time.Millisecond), time.Since(began).Round(100*time.Millisecond))
 	r.mustCheckCommitted()
 	r.verify()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"strconv"
-	"syscall"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -62,9 +61,7 @@ func TestBigDeadLettersEndToEnd(t *testing.T) {
 	r.produceClosers()
 	r.waitWindows(d, total)
 	r.waitDeadLetters(d)
-	if err := d.signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())
-	}
+	r.stop(d)
 	r.mustCheckCommitted()
 	r.verify()
 

@@ -468,6 +468,15 @@ func (d *daemon) signal(sig syscall.Signal) error {
 }
 
 // logTail returns the end of the daemons' log, for failure messages.
+// stop ends d with SIGTERM, as an operator would, and fails the test if
+// it does not exit cleanly.
+func (r *rig) stop(d *daemon) {
+	r.t.Helper()
+	if err := d.signal(syscall.SIGTERM); err != nil {
+		r.t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())
+	}
+}
+
 func (r *rig) logTail() string {
 	b, _ := os.ReadFile(r.logPath)
 	if len(b) > 4000 {
@@ -970,9 +979,7 @@ func TestEndToEndMatchesReplay(t *testing.T) {
 	d := r.start()
 	r.waitWindows(d, r.scen.Windows*len(r.scen.Models))
 	r.waitDeadLetters(d)
-	if err := d.signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())
-	}
+	r.stop(d)
 	r.mustCheckCommitted()
 	r.verify()
 }
@@ -1030,9 +1037,7 @@ func TestLateLabelsEndToEnd(t *testing.T) {
 	r.waitLabels(d, len(early)+len(late))
 	phase("every label stored")
 	r.waitDeadLetters(d)
-	if err := d.signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())
-	}
+	r.stop(d)
 	r.mustCheckCommitted()
 	t.Logf("labels: %d produced with the predictions, %d after every window closed (%d before the SIGKILL, %d after the restart)",
 		len(early), len(late), len(late)/2, len(late)-len(late)/2)
@@ -1064,9 +1069,7 @@ func TestSIGKILLMidStream(t *testing.T) {
 	r.produceClosers()
 	r.waitWindows(d, total)
 	r.waitDeadLetters(d)
-	if err := d.signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())
-	}
+	r.stop(d)
 	r.mustCheckCommitted()
 	r.verify()
 }
@@ -1143,9 +1146,7 @@ func TestClickHouseOutage(t *testing.T) {
 	if code := r.readyz(); code != http.StatusOK {
 		t.Errorf("/readyz %d after catching up, want 200", code)
 	}
-	if err := d.signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())
-	}
+	r.stop(d)
 	r.mustCheckCommitted()
 	r.verify()
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
@@ -85,9 +84,7 @@ func TestTimesOutOfRangeAreDeadLettered(t *testing.T) {
 		t.Fatalf("driftwatch exited: %v; log:\n%s", d.err, r.logTail())
 	}
 	r.waitAlertHistory(d)
-	if err := d.signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())
-	}
+	r.stop(d)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
@@ -92,9 +91,7 @@ func TestOutliersAheadKeepWindowsOpen(t *testing.T) {
 		future[windowID{m.Model, r.version(m.Model), m.Time.Truncate(r.scen.Window)}] = true
 	}
 	r.waitSummaries(d, future)
-	if err := d.signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("driftwatch run ended with %v after SIGTERM; log:\n%s", err, r.logTail())
-	}
+	r.stop(d)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var late uint64
