@@ -45,55 +45,13 @@ die() {
 	exit 1
 }
 
-# The package's own service listens on these (all interfaces); after an
-# install nothing may be left there.
-package_ports=(9093 9094)
-
-# The snippet takes its argument as $1 on purpose.
-# shellcheck disable=SC2016
-listening() { # port: succeeds if something accepts connections on 127.0.0.1:$1
-	timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
-}
+# shellcheck source=deploy/servers/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 install() {
 	[ -x "$bin" ] && return
-	local sudo=
-	if [ "$(id -u)" != 0 ]; then
-		command -v sudo >/dev/null || die "prometheus-alertmanager is not installed and installing it needs root (or sudo)"
-		sudo=sudo
-	fi
-	log "installing prometheus-alertmanager with apt-get"
-	local t0=$SECONDS guard=
-	# policy-rc.d exiting 101 makes invoke-rc.d and deb-systemd-invoke
-	# refuse to start the package's service; put one in place for the
-	# install unless the machine has its own (containers usually do).
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		guard=/usr/sbin/policy-rc.d
-		printf '#!/bin/sh\n# driftwatch alertmanager.sh: no service starts during its install\nexit 101\n' |
-			$sudo tee "$guard" >/dev/null
-		$sudo chmod 755 "$guard"
-	fi
-	local rc=0
-	{
-		$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-			$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-				prometheus-alertmanager >/dev/null
-	} || rc=$?
-	[ -z "$guard" ] || $sudo rm -f "$guard"
-	[ "$rc" = 0 ] || die "apt-get could not install prometheus-alertmanager (exit $rc)"
-	[ -x "$bin" ] || die "prometheus-alertmanager is installed but $bin is missing"
-	# Where systemd runs, the unit is enabled for the next boot and may
-	# have been started anyway: stop and disable it.
-	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
-		$sudo systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || true
-	fi
-	local p
-	for p in "${package_ports[@]}"; do
-		if listening "$p"; then
-			log "warning: something listens on port $p after the install (the package's own service?); stop it"
-		fi
-	done
-	log "installed prometheus-alertmanager $(dpkg-query -W -f='${Version}' prometheus-alertmanager) in $((SECONDS - t0)) s"
+	# The package's own service would listen on 9093 and 9094 (all interfaces).
+	apt_install_quiet prometheus-alertmanager "$bin" 9093 9094
 }
 
 # lock serializes start and stop of one state directory.

@@ -24,55 +24,13 @@ die() {
 	exit 1
 }
 
-# The package's own service listens here (all interfaces); after an install
-# nothing may be left there.
-package_ports=(9090)
-
-# The snippet takes its argument as $1 on purpose.
-# shellcheck disable=SC2016
-listening() { # port: succeeds if something accepts connections on 127.0.0.1:$1
-	timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
-}
+# shellcheck source=deploy/servers/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 install() {
-	if [ -x "$bin" ]; then
-		return
-	fi
-	local sudo=
-	if [ "$(id -u)" != 0 ]; then
-		command -v sudo >/dev/null || die "promtool is not installed and installing Debian's prometheus package needs root (or sudo)"
-		sudo=sudo
-	fi
-	log "installing prometheus (for promtool) with apt-get"
-	local t0=$SECONDS guard=
-	# policy-rc.d exiting 101 makes invoke-rc.d and deb-systemd-invoke
-	# refuse to start the package's service; put one in place for the
-	# install unless the machine has its own (containers usually do).
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		guard=/usr/sbin/policy-rc.d
-		printf '#!/bin/sh\n# driftwatch promtool.sh: no service starts during its install\nexit 101\n' |
-			$sudo tee "$guard" >/dev/null
-		$sudo chmod 755 "$guard"
-	fi
-	local rc=0
-	{
-		$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-			$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-				prometheus >/dev/null
-	} || rc=$?
-	[ -z "$guard" ] || $sudo rm -f "$guard"
-	[ "$rc" = 0 ] || die "apt-get could not install prometheus (exit $rc)"
-	[ -x "$bin" ] || die "prometheus is installed but $bin is missing"
-	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
-		$sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
-	fi
-	local p
-	for p in "${package_ports[@]}"; do
-		if listening "$p"; then
-			log "warning: something listens on port $p after the install (the package's own Prometheus?); stop it"
-		fi
-	done
-	log "installed prometheus $(dpkg-query -W -f='${Version}' prometheus) in $((SECONDS - t0)) s: $bin"
+	[ -x "$bin" ] && return
+	# The package's own Prometheus would listen on 9090 (all interfaces).
+	apt_install_quiet prometheus "$bin" 9090
 }
 
 status() {
