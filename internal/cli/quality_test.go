@@ -27,25 +27,17 @@ func replayRows(t *testing.T, dir string, scen synth.Config, refRecords int) []m
 // none); its baselines.dir must be dir/baselines.
 func replayRowsConfig(t *testing.T, dir string, scen synth.Config, refRecords int, cfg string) []map[string]any {
 	t.Helper()
-	var log, labels bytes.Buffer
-	if err := scen.Generate(func(m synth.Message) error {
-		to := &log
-		if m.Label {
-			to = &labels
-		}
-		to.Write(m.Value)
-		to.WriteByte('\n')
-		return nil
-	}); err != nil {
+	log, labels, err := scen.Files()
+	if err != nil {
 		t.Fatal(err)
 	}
 	logPath, baseDir, out := filepath.Join(dir, "log.jsonl"), filepath.Join(dir, "baselines"), filepath.Join(dir, "rows.jsonl")
-	if err := os.WriteFile(logPath, log.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(logPath, log, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	labelsPath := filepath.Join(dir, "labels.jsonl")
-	if labels.Len() > 0 {
-		if err := os.WriteFile(labelsPath, labels.Bytes(), 0o644); err != nil {
+	if len(labels) > 0 {
+		if err := os.WriteFile(labelsPath, labels, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -66,7 +58,7 @@ func replayRowsConfig(t *testing.T, dir string, scen synth.Config, refRecords in
 	if cfg != "" {
 		args = append(args, "--config", cfg)
 	}
-	if labels.Len() > 0 {
+	if len(labels) > 0 {
 		args = append(args, "--labels", labelsPath)
 	}
 	if code, _, errOut := run(t, args...); code != 0 {

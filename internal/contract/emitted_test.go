@@ -75,20 +75,12 @@ func TestEmittedRowsAreInTheContract(t *testing.T) {
 		}
 		scen.Models[i].LabelShare, scen.Models[i].LabelDelay = 0.5, [2]time.Duration{time.Minute, 2 * time.Hour}
 	}
-	var log, labels bytes.Buffer
-	if err := scen.Generate(func(m synth.Message) error {
-		to := &log
-		if m.Label {
-			to = &labels
-		}
-		to.Write(m.Value)
-		to.WriteByte('\n')
-		return nil
-	}); err != nil {
+	log, labels, err := scen.Files()
+	if err != nil {
 		t.Fatal(err)
 	}
 	logPath, labelsPath := filepath.Join(dir, "log.jsonl"), filepath.Join(dir, "labels.jsonl")
-	for p, b := range map[string][]byte{logPath: log.Bytes(), labelsPath: labels.Bytes()} {
+	for p, b := range map[string][]byte{logPath: log, labelsPath: labels} {
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}

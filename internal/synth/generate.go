@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -830,4 +831,20 @@ func ageBand(v value) string {
 	default:
 		return "70+"
 	}
+}
+
+// Files generates the stream as the two JSON-lines files a file replay
+// reads: the predictions (bad records included) and the late labels, one
+// message a line, in generation order.
+func (c Config) Files() (predictions, labels []byte, err error) {
+	var p, l bytes.Buffer
+	err = c.Generate(func(m Message) error {
+		to := &p
+		if m.Label {
+			to = &l
+		}
+		to.Write(m.Value)
+		return to.WriteByte('\n')
+	})
+	return p.Bytes(), l.Bytes(), err
 }
