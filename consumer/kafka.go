@@ -675,10 +675,7 @@ func (k *Kafka) resendCut(ctx context.Context, p *pollAck, r *kgo.Record, own []
 		headers = append(headers, kgo.RecordHeader{Key: h.Key, Value: h.Value[:min(len(h.Value), n)]})
 	}
 	if cut {
-		headers = append(headers,
-			kgo.RecordHeader{Key: HeaderTruncated, Value: []byte("true")},
-			kgo.RecordHeader{Key: HeaderOriginalSize, Value: strconv.AppendInt(nil, int64(len(r.Value)), 10)},
-		)
+		headers = append(headers, truncatedHeaders(len(r.Value))...)
 	}
 	dl := &kgo.Record{Topic: sent.Topic, Key: r.Key[:min(len(r.Key), n)], Value: r.Value[:min(len(r.Value), n)],
 		Headers: headers, Timestamp: r.Timestamp}
@@ -726,13 +723,19 @@ func fitDeadLetter(dl *kgo.Record, limit int) *kgo.Record {
 	if batchBytes(dl) <= limit {
 		return dl
 	}
-	dl.Headers = append(dl.Headers,
-		kgo.RecordHeader{Key: HeaderTruncated, Value: []byte("true")},
-		kgo.RecordHeader{Key: HeaderOriginalSize, Value: strconv.AppendInt(nil, int64(len(dl.Value)), 10)},
-	)
+	dl.Headers = append(dl.Headers, truncatedHeaders(len(dl.Value))...)
 	room := limit - batchBytes(&kgo.Record{Key: dl.Key, Headers: dl.Headers})
 	dl.Value = dl.Value[:min(len(dl.Value), max(0, room))]
 	return dl
+}
+
+// truncatedHeaders mark a dead letter that is not its record whole, whose
+// value had size bytes.
+func truncatedHeaders(size int) []kgo.RecordHeader {
+	return []kgo.RecordHeader{
+		{Key: HeaderTruncated, Value: []byte("true")},
+		{Key: HeaderOriginalSize, Value: strconv.AppendInt(nil, int64(size), 10)},
+	}
 }
 
 // batchBytes bounds from above the bytes dl takes in a record batch of its

@@ -59,11 +59,7 @@ func TestBigDeadLettersEndToEnd(t *testing.T) {
 	}
 	r.produce(5, 6, 7, 8, 9)
 	r.produceClosers()
-	r.waitWindows(d, total)
-	r.waitDeadLetters(d)
-	r.stop(d)
-	r.mustCheckCommitted()
-	r.verify()
+	r.finish(d, total)
 
 	// The big records in the dead-letter topic.
 	cl, err := kgo.NewClient(kgo.SeedBrokers(r.brokers...), kgo.ConsumeTopics(r.dlq), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))

@@ -468,6 +468,18 @@ func (d *daemon) signal(sig syscall.Signal) error {
 }
 
 // logTail returns the end of the daemons' log, for failure messages.
+// finish waits for the n windows and the dead letters, stops d, and checks
+// the committed offsets and the rows against replay: the end of every
+// scenario that completes.
+func (r *rig) finish(d *daemon, n int) {
+	r.t.Helper()
+	r.waitWindows(d, n)
+	r.waitDeadLetters(d)
+	r.stop(d)
+	r.mustCheckCommitted()
+	r.verify()
+}
+
 // stop ends d with SIGTERM, as an operator would, and fails the test if
 // it does not exit cleanly.
 func (r *rig) stop(d *daemon) {
@@ -977,11 +989,7 @@ func TestEndToEndMatchesReplay(t *testing.T) {
 	r.produce(seq(r.scen.Windows)...)
 	r.produceClosers()
 	d := r.start()
-	r.waitWindows(d, r.scen.Windows*len(r.scen.Models))
-	r.waitDeadLetters(d)
-	r.stop(d)
-	r.mustCheckCommitted()
-	r.verify()
+	r.finish(d, r.scen.Windows*len(r.scen.Models))
 }
 
 // TestLateLabelsEndToEnd sends labels on their own topic, 1 to 48 hours
@@ -1067,11 +1075,7 @@ func TestSIGKILLMidStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.produceClosers()
-	r.waitWindows(d, total)
-	r.waitDeadLetters(d)
-	r.stop(d)
-	r.mustCheckCommitted()
-	r.verify()
+	r.finish(d, total)
 }
 
 // TestClickHouseOutage stops a ClickHouse server of the test's own for 30 s

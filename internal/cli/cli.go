@@ -815,8 +815,8 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		MaxRecordBytes: k.MaxRecordBytes, MaxFuture: k.MaxFuture, DedupCapacity: k.DedupCapacity, StartAtEnd: k.StartAtEnd,
 		IdleTimeout: k.IdleTimeout, MaxPollRecords: k.MaxPollRecords,
 		LabelsTopic: cfg.Labels.Topic, LabelsDeadLetterTopic: cfg.Labels.DeadLetterTopic,
+		WatermarkOutliers: cfg.Windows.WatermarkOutliers,
 	}
-	kc.WatermarkOutliers = cfg.Windows.WatermarkOutliers
 	// A sink that keeps a dead-letter audit (ClickHouse's dead_letters)
 	// gets every dead letter too; its offset commits after both writes.
 	var p *pipeline.Pipeline
