@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"slices"
@@ -126,6 +127,10 @@ type BatchBuilder struct {
 	issues     []Issue
 	segBuf     []byte   // scratch: a record's SegmentsText
 	segKeys    []string // scratch: its attributes, sorted
+	segs       []scannedSegment
+	scratch    []byte           // scratch: a value's text
+	layouts    []*layout        // the records' feature layouts, newest last
+	names      map[string]int32 // the baseline's feature indexes by name
 }
 
 // segmentSep separates a record's segments in SegmentsText.
@@ -258,3 +263,175 @@ func (bb *BatchBuilder) TakeIssues() []Issue {
 
 // Release frees the builder's buffers.
 func (bb *BatchBuilder) Release() { bb.rb.Release() }
+
+// layout maps the feature keys of records that name them in the same
+// order, byte for byte, to the baseline's features: producers send the same
+// layout record after record, so names are looked up once per layout, not
+// once per value.
+type layout struct {
+	keys []byte  // the raw keys, one after another
+	ends []int32 // end of each key in keys
+	// pos gives, per baseline feature, the index of its member in the
+	// record's "features" (of a repeated key, the last), or -1.
+	pos []int32
+}
+
+// maxLayouts bounds the layouts a builder remembers; past it the oldest
+// is forgotten.
+const maxLayouts = 8
+
+// layoutOf returns the layout of the scanned record's features.
+func (bb *BatchBuilder) layoutOf(s *scanner) *layout {
+	for _, l := range bb.layouts {
+		if l.matches(s) {
+			return l
+		}
+	}
+	if bb.names == nil {
+		bb.names = make(map[string]int32, len(bb.base.Features))
+		for i, f := range bb.base.Features {
+			bb.names[f.Name] = int32(i)
+		}
+	}
+	l := &layout{ends: make([]int32, len(s.features)), pos: make([]int32, len(bb.base.Features))}
+	for i := range l.pos {
+		l.pos[i] = -1
+	}
+	for j, m := range s.features {
+		l.keys = append(l.keys, s.data[m.key.start:m.key.end]...)
+		l.ends[j] = int32(len(l.keys))
+		if i, ok := bb.names[string(s.text(m.key))]; ok {
+			l.pos[i] = int32(j)
+		}
+	}
+	if len(bb.layouts) == maxLayouts {
+		copy(bb.layouts, bb.layouts[1:])
+		bb.layouts = bb.layouts[:maxLayouts-1]
+	}
+	bb.layouts = append(bb.layouts, l)
+	return l
+}
+
+func (l *layout) matches(s *scanner) bool {
+	if len(l.ends) != len(s.features) {
+		return false
+	}
+	start := int32(0)
+	for j, m := range s.features {
+		if string(l.keys[start:l.ends[j]]) != string(s.data[m.key.start:m.key.end]) {
+			return false
+		}
+		start = l.ends[j]
+	}
+	return true
+}
+
+// appendScanned adds the record the scanner has read and checked
+// (checkRecord), as Append adds a decoded Record, without decoding it into
+// one.
+func (bb *BatchBuilder) appendScanned(s *scanner) {
+	f := &s.fields
+	row := int32(bb.Len())
+	bb.rb.Field(ColPredictionID).(*array.StringBuilder).BinaryBuilder.Append(s.text(f[fPredictionID]))
+	bb.appendBytes(bb.rb.Field(ColModelVersion), s.text(f[fModelVersion]))
+	bb.rb.Field(ColTimestamp).(*array.TimestampBuilder).Append(arrow.Timestamp(s.ts / int64(time.Millisecond)))
+	bb.appendJSON(s, bb.rb.Field(ColPrediction), bb.base.Prediction.Kind, f[fPrediction], row, -1)
+	if lb := bb.rb.Field(ColLatency).(*array.Float64Builder); f[fLatency].present() {
+		lb.Append(f[fLatency].num)
+	} else {
+		lb.AppendNull()
+	}
+	if f[fVariant].present() {
+		bb.appendBytes(bb.rb.Field(ColVariant), s.text(f[fVariant]))
+	} else {
+		bb.rb.Field(ColVariant).AppendNull()
+	}
+	if f[fLabel].present() {
+		bb.scratch = s.appendValueText(bb.scratch[:0], f[fLabel])
+		bb.appendBytes(bb.rb.Field(ColLabel), bb.scratch)
+	} else {
+		bb.rb.Field(ColLabel).AppendNull()
+	}
+	if bb.segBuf = bb.scannedSegments(s, bb.segBuf[:0]); len(bb.segBuf) > 0 {
+		bb.appendBytes(bb.rb.Field(ColSegments), bb.segBuf)
+	} else {
+		bb.rb.Field(ColSegments).AppendNull()
+	}
+	l := bb.layoutOf(s)
+	for i := range bb.base.Features {
+		col := bb.rb.Field(FirstFeatureCol + i)
+		j := l.pos[i]
+		if j < 0 {
+			bb.issues = append(bb.issues, Issue{Row: row, Feature: int32(i), Kind: Absent})
+			col.AppendNull()
+			continue
+		}
+		bb.appendJSON(s, col, bb.base.Features[i].Kind, s.features[j].val, row, int32(i))
+	}
+}
+
+// appendJSON appends a checked scalar as appendValue appends its Value.
+func (bb *BatchBuilder) appendJSON(s *scanner, b array.Builder, kind baselines.Kind, v jval, row, feature int32) {
+	switch {
+	case !v.present():
+		b.AppendNull()
+	case kind != baselines.Numeric:
+		if v.typ == jsonString {
+			bb.appendBytes(b, s.text(v))
+			return
+		}
+		bb.scratch = s.appendValueText(bb.scratch[:0], v)
+		bb.appendBytes(b, bb.scratch)
+	case v.typ == jsonNumber:
+		b.(*array.Float64Builder).Append(v.num)
+	default:
+		bb.TypeErrors++
+		bb.issues = append(bb.issues, Issue{Row: row, Feature: feature, Kind: WrongType})
+		b.AppendNull()
+	}
+}
+
+// appendBytes appends v to a dictionary column; an empty v is the empty
+// string, not a null.
+func (bb *BatchBuilder) appendBytes(b array.Builder, v []byte) {
+	if v == nil {
+		v = []byte{}
+	}
+	if err := b.(*array.BinaryDictionaryBuilder).Append(v); err != nil {
+		panic(fmt.Sprintf("append dictionary value: %v", err)) // the memo table only fails on allocation overflow
+	}
+}
+
+// scannedSegment is one member of a scanned record's "segments".
+type scannedSegment struct {
+	key []byte
+	val jval
+}
+
+// scannedSegments appends the SegmentsText of the scanned record's
+// segments to b, as appendSegments does for a Record's: of a repeated
+// attribute the last value counts, and a null one removes it.
+func (bb *BatchBuilder) scannedSegments(s *scanner, b []byte) []byte {
+	if !s.fields[fSegments].present() || len(s.segments) == 0 {
+		return b
+	}
+	segs := bb.segs[:0]
+	for _, m := range s.segments {
+		segs = append(segs, scannedSegment{s.text(m.key), m.val})
+	}
+	// Stable: of equal attributes, the last in the record comes last.
+	slices.SortStableFunc(segs, func(x, y scannedSegment) int { return bytes.Compare(x.key, y.key) })
+	for i, g := range segs {
+		if i+1 < len(segs) && bytes.Equal(g.key, segs[i+1].key) || g.val.typ == jsonNull {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, segmentSep)
+		}
+		b = append(b, g.key...)
+		b = append(b, '=')
+		b = s.appendValueText(b, g.val)
+	}
+	bb.segs = segs[:0]
+	return b
+}

@@ -2,8 +2,6 @@ package consumer
 
 import (
 	"time"
-
-	"github.com/valyala/fastjson"
 )
 
 // Label is one decoded late label (CONTRACT.md section 2). It joins its
@@ -24,41 +22,18 @@ type Label struct {
 // last counts. DecodeLabel is safe for concurrent use; the Label shares no
 // memory with data.
 func DecodeLabel(data []byte, maxBytes int) (Label, error) {
-	return decodeObject(data, maxBytes, decodeLabel)
-}
-
-func decodeLabel(obj *fastjson.Object) (Label, *DecodeError) {
-	var predictionID, model, timestamp, label *fastjson.Value
-	obj.Visit(func(key []byte, v *fastjson.Value) {
-		switch string(key) {
-		case "prediction_id":
-			predictionID = v
-		case "model":
-			model = v
-		case "timestamp":
-			timestamp = v
-		case "label":
-			label = v
-		}
-	})
-	var l Label
-	var err *DecodeError
-	if l.PredictionID, err = requiredString("prediction_id", predictionID); err != nil {
+	s := scanners.Get().(*scanner)
+	defer scanners.Put(s)
+	if err := s.scan(data, maxBytes); err != nil {
 		return Label{}, err
 	}
-	if l.Model, err = requiredString("model", model); err != nil {
+	if err := s.checkLabel(); err != nil {
 		return Label{}, err
 	}
-	if l.Time, err = requiredTime("timestamp", timestamp); err != nil {
-		return Label{}, err
-	}
-	if isAbsent(label) {
-		return Label{}, reject(ReasonMissingField, "label")
-	}
-	v, ok := scalar(label)
-	if !ok {
-		return Label{}, reject(ReasonWrongType, "label: want number, string or bool")
-	}
-	l.Value = v
-	return l, nil
+	return Label{
+		PredictionID: string(s.text(s.fields[fPredictionID])),
+		Model:        string(s.text(s.fields[fModel])),
+		Time:         time.Unix(0, s.ts).UTC(),
+		Value:        s.valueOf(s.fields[fLabel]),
+	}, nil
 }

@@ -1,0 +1,953 @@
+package consumer
+
+import (
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// The scanner reads a record of the contract in one pass over its bytes: it
+// checks that the record is one strict JSON object and notes where the
+// values of the fields it knows are, parsing numbers as it meets them and
+// listing the members of "features", "scores" and "segments". It allocates
+// nothing once its scratch space has grown to the records' size: what it
+// found points into the record, and strings are decoded (escapes, invalid
+// UTF-8) only when they are read, and then into scratch space.
+
+// The top-level fields of prediction and label records, as indexes of
+// scanner.fields.
+const (
+	fPredictionID = iota
+	fModel
+	fModelVersion
+	fTimestamp
+	fFeatures
+	fPrediction
+	fScores
+	fLabel
+	fSegments
+	fVariant
+	fLatency
+	numFields
+)
+
+func fieldOf(key []byte) int {
+	switch string(key) {
+	case "prediction_id":
+		return fPredictionID
+	case "model":
+		return fModel
+	case "model_version":
+		return fModelVersion
+	case "timestamp":
+		return fTimestamp
+	case "features":
+		return fFeatures
+	case "prediction":
+		return fPrediction
+	case "scores":
+		return fScores
+	case "label":
+		return fLabel
+	case "segments":
+		return fSegments
+	case "variant":
+		return fVariant
+	case "latency_ms":
+		return fLatency
+	}
+	return -1
+}
+
+// jsonType is the type of a scanned JSON value; absent is a field the
+// record does not have.
+type jsonType uint8
+
+const (
+	absent jsonType = iota
+	jsonNull
+	jsonFalse
+	jsonTrue
+	jsonNumber
+	jsonString
+	jsonObject
+	jsonArray
+)
+
+// jval is one scanned value. A string's bytes are data[start:end], between
+// its quotes; esc says it has escape sequences and hi that it has bytes of
+// 0x80 or more (which may be invalid UTF-8). A number's text is
+// data[start:end] and num its value; numOK is false when it does not fit a
+// float64.
+type jval struct {
+	typ        jsonType
+	esc, hi    bool
+	numOK      bool
+	start, end int32
+	num        float64
+}
+
+// member is one member of an object whose members the scanner lists.
+type member struct {
+	key, val jval
+}
+
+// maxDepth bounds how deeply values nest, as encoding/json bounds them.
+const maxDepth = 10000
+
+// scanner is reused from record to record; it is not safe for concurrent
+// use.
+type scanner struct {
+	data   []byte
+	fields [numFields]jval
+	// The members of the last "features", "scores" and "segments" objects
+	// (of a repeated key, the last counts), in document order.
+	features, scores, segments []member
+	stack                      []byte // closing brackets of the containers being skipped
+	arena                      []byte // decoded strings of the current record
+	ts                         int64  // the timestamp, unix nanoseconds, once check has read it
+}
+
+// scan reads data, which must be at most maxBytes long (0 meaning
+// DefaultMaxRecordBytes) and one strict JSON object with nothing but
+// whitespace around it. It checks no field: see checkRecord and
+// checkLabel.
+func (s *scanner) scan(data []byte, maxBytes int) *DecodeError {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxRecordBytes
+	}
+	if len(data) > maxBytes {
+		return reject(ReasonTooBig, "record is %d bytes, limit %d", len(data), maxBytes)
+	}
+	s.data = data
+	s.fields = [numFields]jval{}
+	s.features, s.scores, s.segments = s.features[:0], s.scores[:0], s.segments[:0]
+	s.arena = s.arena[:0]
+	i := skipSpace(data, 0)
+	if i == len(data) || data[i] != '{' {
+		return reject(ReasonNotJSON, "not a JSON object")
+	}
+	i, err := s.object(i)
+	if err != nil {
+		return err
+	}
+	if i = skipSpace(data, i); i != len(data) {
+		return s.syntax(i, "data after the object")
+	}
+	return nil
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// syntax rejects the record as not JSON, at byte i.
+func (s *scanner) syntax(i int, what string) *DecodeError {
+	if i >= len(s.data) {
+		return reject(ReasonNotJSON, "unexpected end of the record at byte %d", i)
+	}
+	if c := s.data[i]; c < 0x20 || c >= 0x7f {
+		return reject(ReasonNotJSON, "%s at byte %d (0x%02X)", what, i, c)
+	}
+	return reject(ReasonNotJSON, "%s at byte %d (%q)", what, i, s.data[i])
+}
+
+// object reads the record's top-level object, data[i] being its '{'.
+func (s *scanner) object(i int) (int, *DecodeError) {
+	data := s.data
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return i, s.syntax(i, "want a key")
+		}
+		key, j, err := s.str(i)
+		if err != nil {
+			return j, err
+		}
+		if i, err = s.colon(j); err != nil {
+			return i, err
+		}
+		f := fieldOf(s.keyText(key))
+		var v jval
+		switch f {
+		case fFeatures:
+			v, i, err = s.value(i, &s.features, 1)
+		case fScores:
+			v, i, err = s.value(i, &s.scores, 1)
+		case fSegments:
+			v, i, err = s.value(i, &s.segments, 1)
+		default:
+			v, i, err = s.value(i, nil, 1)
+		}
+		if err != nil {
+			return i, err
+		}
+		if f >= 0 {
+			s.fields[f] = v
+		}
+		var closed bool
+		if i, closed, err = s.next(i, '}'); err != nil || closed {
+			return i, err
+		}
+	}
+}
+
+// colon skips the ':' after a key at data[i] (after spaces) and the spaces
+// after it.
+func (s *scanner) colon(i int) (int, *DecodeError) {
+	i = skipSpace(s.data, i)
+	if i >= len(s.data) || s.data[i] != ':' {
+		return i, s.syntax(i, "want ':'")
+	}
+	return skipSpace(s.data, i+1), nil
+}
+
+// next reads what follows a member or element at data[i] (after spaces):
+// a ',' and the spaces after it, or the closing bracket (closed).
+func (s *scanner) next(i int, closing byte) (j int, closed bool, err *DecodeError) {
+	i = skipSpace(s.data, i)
+	if i < len(s.data) {
+		switch s.data[i] {
+		case ',':
+			return skipSpace(s.data, i+1), false, nil
+		case closing:
+			return i + 1, true, nil
+		}
+	}
+	return i, false, s.syntax(i, "want ',' or '"+string(closing)+"'")
+}
+
+// value reads the value at data[i], inside depth containers. If it is an
+// object and members is not nil, its members are listed in *members (reset
+// first); other objects and arrays are skipped.
+func (s *scanner) value(i int, members *[]member, depth int) (jval, int, *DecodeError) {
+	data := s.data
+	if i >= len(data) {
+		return jval{}, i, s.syntax(i, "want a value")
+	}
+	switch c := data[i]; c {
+	case '"':
+		return s.str(i)
+	case '{':
+		if members != nil {
+			*members = (*members)[:0]
+			j, err := s.members(i, members, depth+1)
+			return jval{typ: jsonObject}, j, err
+		}
+		j, err := s.skip(i, depth)
+		return jval{typ: jsonObject}, j, err
+	case '[':
+		j, err := s.skip(i, depth)
+		return jval{typ: jsonArray}, j, err
+	case 't':
+		return s.literal(i, "true", jsonTrue)
+	case 'f':
+		return s.literal(i, "false", jsonFalse)
+	case 'n':
+		return s.literal(i, "null", jsonNull)
+	default:
+		if c == '-' || c >= '0' && c <= '9' {
+			return s.number(i)
+		}
+		return jval{}, i, s.syntax(i, "want a value")
+	}
+}
+
+func (s *scanner) literal(i int, lit string, t jsonType) (jval, int, *DecodeError) {
+	if len(s.data)-i < len(lit) || string(s.data[i:i+len(lit)]) != lit {
+		return jval{}, i, s.syntax(i, "want "+lit)
+	}
+	return jval{typ: t}, i + len(lit), nil
+}
+
+// members lists the members of the object at data[i] in *out; the object
+// is at the given depth.
+func (s *scanner) members(i int, out *[]member, depth int) (int, *DecodeError) {
+	data := s.data
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return i, s.syntax(i, "want a key")
+		}
+		key, j, err := s.str(i)
+		if err != nil {
+			return j, err
+		}
+		if i, err = s.colon(j); err != nil {
+			return i, err
+		}
+		var v jval
+		if v, i, err = s.value(i, nil, depth); err != nil {
+			return i, err
+		}
+		*out = append(*out, member{key, v})
+		var closed bool
+		if i, closed, err = s.next(i, '}'); err != nil || closed {
+			return i, err
+		}
+	}
+}
+
+// skip reads the object or array at data[i], inside depth containers,
+// without keeping anything.
+func (s *scanner) skip(i int, depth int) (int, *DecodeError) {
+	data := s.data
+	stack := s.stack[:0]
+	defer func() { s.stack = stack[:0] }()
+	for {
+		// At a value.
+		var err *DecodeError
+		switch {
+		case i >= len(data):
+			return i, s.syntax(i, "want a value")
+		case data[i] == '{' || data[i] == '[':
+			if depth+len(stack) >= maxDepth {
+				return i, reject(ReasonNotJSON, "values nest deeper than %d at byte %d", maxDepth, i)
+			}
+			closing := data[i] + 2 // '{'+2 == '}', '['+2 == ']'
+			stack = append(stack, closing)
+			i = skipSpace(data, i+1)
+			if i < len(data) && data[i] == closing {
+				i++
+				stack = stack[:len(stack)-1]
+				break
+			}
+			if closing == '}' {
+				if i, err = s.skipKey(i); err != nil {
+					return i, err
+				}
+			}
+			continue
+		default:
+			if _, i, err = s.value(i, nil, 0); err != nil { // a scalar
+				return i, err
+			}
+		}
+		// After a value: close containers until one has a next element.
+		for {
+			if len(stack) == 0 {
+				return i, nil
+			}
+			closing := stack[len(stack)-1]
+			var closed bool
+			if i, closed, err = s.next(i, closing); err != nil {
+				return i, err
+			}
+			if !closed {
+				if closing == '}' {
+					if i, err = s.skipKey(i); err != nil {
+						return i, err
+					}
+				}
+				break
+			}
+			stack = stack[:len(stack)-1]
+		}
+	}
+}
+
+// skipKey reads a member's key and its ':' at data[i].
+func (s *scanner) skipKey(i int) (int, *DecodeError) {
+	if i >= len(s.data) || s.data[i] != '"' {
+		return i, s.syntax(i, "want a key")
+	}
+	_, j, err := s.str(i)
+	if err != nil {
+		return j, err
+	}
+	return s.colon(j)
+}
+
+// strStop marks the bytes that end the fast run of a string: its closing
+// quote, a backslash, control characters and bytes of 0x80 or more.
+var strStop = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	for c := 0x80; c < 256; c++ {
+		t[c] = true
+	}
+	return t
+}()
+
+// str reads the string at data[i] (its opening quote).
+func (s *scanner) str(i int) (jval, int, *DecodeError) {
+	data := s.data
+	v := jval{typ: jsonString, start: int32(i + 1)}
+	j := i + 1
+	for {
+		for j < len(data) && !strStop[data[j]] {
+			j++
+		}
+		if j >= len(data) {
+			return jval{}, j, s.syntax(j, "unterminated string")
+		}
+		switch c := data[j]; {
+		case c == '"':
+			v.end = int32(j)
+			return v, j + 1, nil
+		case c == '\\':
+			v.esc = true
+			if j+1 >= len(data) {
+				return jval{}, j + 1, s.syntax(j+1, "unterminated string")
+			}
+			switch data[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if len(data)-j < 6 || hex4(data[j+2:j+6]) < 0 {
+					return jval{}, j, s.syntax(j, `want four hex digits after \u`)
+				}
+				j += 6
+			default:
+				return jval{}, j, s.syntax(j+1, "invalid escape")
+			}
+		case c < 0x20:
+			return jval{}, j, reject(ReasonNotJSON, "control character 0x%02X in a string at byte %d", c, j)
+		default:
+			v.hi = true
+			j++
+		}
+	}
+}
+
+// hex4 returns the value of four hex digits, or -1.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
+	}
+	return r
+}
+
+// pow10 holds the powers of ten that float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// number reads the number at data[i] and parses it. Numbers of at most 15
+// or so significant digits and a small exponent are exact products or
+// quotients of two exactly represented floats, so one correctly rounded
+// operation gives strconv's result (Clinger's fast path); others go to
+// strconv.ParseFloat, which rounds as encoding/json does.
+func (s *scanner) number(i int) (jval, int, *DecodeError) {
+	data := s.data
+	start := i
+	neg := data[i] == '-'
+	if neg {
+		i++
+	}
+	var mant uint64
+	var digits, exp10 int
+	exact := true // mant*10^exp10 is the number's value
+	digit := func(c byte, frac bool) {
+		d := uint64(c - '0')
+		switch {
+		case mant == 0 && d == 0:
+		case digits < 19:
+			mant = mant*10 + d
+			digits++
+		default:
+			exact = exact && d == 0
+			if !frac {
+				exp10++ // a dropped integer digit
+			}
+			return
+		}
+		if frac {
+			exp10--
+		}
+	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case i < len(data) && data[i] >= '1' && data[i] <= '9':
+		for ; i < len(data) && data[i] >= '0' && data[i] <= '9'; i++ {
+			digit(data[i], false)
+		}
+	default:
+		return jval{}, i, s.syntax(i, "want a digit")
+	}
+	if i < len(data) && data[i] == '.' {
+		i++
+		if i >= len(data) || data[i] < '0' || data[i] > '9' {
+			return jval{}, i, s.syntax(i, "want a digit after '.'")
+		}
+		for ; i < len(data) && data[i] >= '0' && data[i] <= '9'; i++ {
+			digit(data[i], true)
+		}
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			eneg = data[i] == '-'
+			i++
+		}
+		if i >= len(data) || data[i] < '0' || data[i] > '9' {
+			return jval{}, i, s.syntax(i, "want a digit in the exponent")
+		}
+		e := 0
+		for ; i < len(data) && data[i] >= '0' && data[i] <= '9'; i++ {
+			if e < 100000 {
+				e = e*10 + int(data[i]-'0')
+			}
+		}
+		if eneg {
+			e = -e
+		}
+		exp10 += e
+	}
+	v := jval{typ: jsonNumber, start: int32(start), end: int32(i), numOK: true}
+	switch {
+	case exact && mant == 0:
+		v.num = 0
+	case exact && mant < 1<<53 && exp10 >= -22 && exp10 <= 22:
+		v.num = float64(mant)
+		if exp10 < 0 {
+			v.num /= pow10[-exp10]
+		} else {
+			v.num *= pow10[exp10]
+		}
+	default:
+		f, err := strconv.ParseFloat(unsafeString(data[start:i]), 64)
+		v.num, v.numOK = f, err == nil && !math.IsInf(f, 0)
+		return v, i, nil // f has its sign
+	}
+	if neg {
+		v.num = -v.num
+	}
+	return v, i, nil
+}
+
+// unsafeString is b as a string without a copy, for reading only while b
+// is unchanged.
+func unsafeString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// keyText is a key's text, for comparing with field names: the raw bytes
+// unless the key has escapes.
+func (s *scanner) keyText(v jval) []byte {
+	if !v.esc {
+		return s.data[v.start:v.end]
+	}
+	return s.text(v)
+}
+
+// text returns a string value's text: escapes decoded and each invalid
+// UTF-8 byte replaced by U+FFFD, as encoding/json does. It points into the
+// record when there is nothing to decode, else into scratch space that
+// stays valid until the next scan.
+func (s *scanner) text(v jval) []byte {
+	raw := s.data[v.start:v.end]
+	if !v.esc && (!v.hi || utf8.Valid(raw)) {
+		return raw
+	}
+	// Decoding never grows a string by more than three times (an invalid
+	// byte becomes the three bytes of U+FFFD). Earlier results keep the
+	// old backing array if this one moves.
+	if cap(s.arena)-len(s.arena) < 3*len(raw) {
+		s.arena = make([]byte, 0, 2*cap(s.arena)+3*len(raw))
+	}
+	start := len(s.arena)
+	s.arena = appendText(s.arena, raw)
+	return s.arena[start:len(s.arena):len(s.arena)]
+}
+
+// appendText appends the decoded text of a string's raw bytes, which scan
+// checked, to b.
+func appendText(b, raw []byte) []byte {
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		switch {
+		case c == '\\':
+			switch e := raw[i+1]; e {
+			case 'u':
+				r := hex4(raw[i+2:])
+				i += 6
+				if utf16.IsSurrogate(r) {
+					if len(raw)-i >= 6 && raw[i] == '\\' && raw[i+1] == 'u' {
+						if dec := utf16.DecodeRune(r, hex4(raw[i+2:])); dec != utf8.RuneError {
+							b = utf8.AppendRune(b, dec)
+							i += 6
+							continue
+						}
+					}
+					r = utf8.RuneError
+				}
+				b = utf8.AppendRune(b, r)
+				continue
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			default: // '"', '\\', '/'
+				b = append(b, e)
+			}
+			i += 2
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			i++
+		default:
+			r, n := utf8.DecodeRune(raw[i:])
+			if r == utf8.RuneError && n == 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+			} else {
+				b = append(b, raw[i:i+n]...)
+			}
+			i += n
+		}
+	}
+	return b
+}
+
+// present reports whether v is there and not null: what the contract calls
+// a value.
+func (v jval) present() bool { return v.typ != absent && v.typ != jsonNull }
+
+// scalarOK reports whether v is a value a scalar field may hold: null, a
+// string, a bool or a number that fits a float64.
+func (v jval) scalarOK() bool {
+	switch v.typ {
+	case jsonNull, jsonString, jsonTrue, jsonFalse:
+		return true
+	case jsonNumber:
+		return v.numOK
+	}
+	return false
+}
+
+// requiredString checks a required string field and returns its text.
+func (s *scanner) requiredString(f int, name string) ([]byte, *DecodeError) {
+	v := s.fields[f]
+	if !v.present() {
+		return nil, reject(ReasonMissingField, "%s", name)
+	}
+	if v.typ != jsonString {
+		return nil, reject(ReasonWrongType, "%s: want a string", name)
+	}
+	if v.start == v.end {
+		return nil, reject(ReasonMissingField, "%s is empty", name)
+	}
+	return s.text(v), nil
+}
+
+// checkTime checks the required RFC 3339 "timestamp" and keeps it in s.ts.
+func (s *scanner) checkTime() *DecodeError {
+	b, err := s.requiredString(fTimestamp, "timestamp")
+	if err != nil {
+		return err
+	}
+	ns, ok := parseRFC3339(b)
+	if !ok {
+		t, terr := time.Parse(time.RFC3339Nano, string(b))
+		if terr != nil {
+			return reject(ReasonBadTimestamp, "timestamp %q is not RFC 3339", truncate(string(b), 64))
+		}
+		if t.Before(MinEventTime) || !t.Before(MaxEventTime) {
+			return outOfRange(t)
+		}
+		ns = t.UnixNano()
+	}
+	if ns < minEventNanos || ns >= maxEventNanos {
+		return outOfRange(time.Unix(0, ns))
+	}
+	s.ts = ns
+	return nil
+}
+
+var minEventNanos, maxEventNanos = MinEventTime.UnixNano(), MaxEventTime.UnixNano()
+
+func outOfRange(t time.Time) *DecodeError {
+	return reject(ReasonBadTimestamp, "timestamp %s is outside the accepted %s to %s",
+		t.UTC().Format(time.RFC3339Nano), MinEventTime.Format(time.RFC3339), MaxEventTime.Format(time.RFC3339))
+}
+
+// parseRFC3339 parses what time.Parse(time.RFC3339Nano, ...) parses on its
+// fast path (the standard library's parseRFC3339), from year 1970 on, to
+// unix nanoseconds. Anything else is not ok, and goes to time.Parse.
+func parseRFC3339(s []byte) (int64, bool) {
+	if len(s) < len("2006-01-02T15:04:05Z") || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return 0, false
+	}
+	ok := true
+	num := func(b []byte, lo, hi int) int {
+		x := 0
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				ok = false
+				return lo
+			}
+			x = x*10 + int(c-'0')
+		}
+		if x < lo || x > hi {
+			ok = false
+			return lo
+		}
+		return x
+	}
+	year := num(s[0:4], 1970, 2261) // later years overflow unix nanoseconds: time.Parse judges them
+	month := num(s[5:7], 1, 12)
+	day := num(s[8:10], 1, daysIn(month, year))
+	hour := num(s[11:13], 0, 23)
+	minute := num(s[14:16], 0, 59)
+	sec := num(s[17:19], 0, 59)
+	if !ok {
+		return 0, false
+	}
+	s = s[19:]
+	var nsec int64
+	if len(s) >= 2 && s[0] == '.' && s[1] >= '0' && s[1] <= '9' {
+		n := 1
+		for ; n < len(s) && s[n] >= '0' && s[n] <= '9'; n++ {
+		}
+		for k := 1; k <= 9; k++ { // digits past the ninth are dropped, as time.Parse drops them
+			nsec *= 10
+			if k < n {
+				nsec += int64(s[k] - '0')
+			}
+		}
+		s = s[n:]
+	}
+	var offset int
+	if len(s) != 1 || s[0] != 'Z' {
+		if len(s) != len("-07:00") || (s[0] != '+' && s[0] != '-') || s[3] != ':' {
+			return 0, false
+		}
+		offset = (num(s[1:3], 0, 23)*60 + num(s[4:6], 0, 59)) * 60
+		if !ok {
+			return 0, false
+		}
+		if s[0] == '-' {
+			offset = -offset
+		}
+	}
+	secs := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec-offset)
+	return secs*1e9 + nsec, true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysSinceEpoch is the number of days from 1970-01-01 to the date
+// (Howard Hinnant's days_from_civil).
+func daysSinceEpoch(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era*146097 + doe - 719468)
+}
+
+// valueOf converts a scalar the scanner checked (scalarOK) to a Value.
+func (s *scanner) valueOf(v jval) Value {
+	switch v.typ {
+	case jsonString:
+		return Value{Kind: String, Str: string(s.text(v))}
+	case jsonTrue:
+		return Value{Kind: Bool, Num: 1, Str: "true"}
+	case jsonFalse:
+		return Value{Kind: Bool, Num: 0, Str: "false"}
+	case jsonNumber:
+		return Value{Kind: Number, Num: v.num}
+	}
+	return Value{}
+}
+
+// checkRecord checks the fields of a scanned prediction log record, in
+// the order Decode documents, and reads its timestamp into s.ts.
+func (s *scanner) checkRecord() *DecodeError {
+	f := &s.fields
+	// A wrong type for features is reported before the required fields, as a
+	// whole-document decoding into typed fields would.
+	if f[fFeatures].present() && f[fFeatures].typ != jsonObject {
+		return reject(ReasonWrongType, "features: want an object")
+	}
+	for _, r := range [...]struct {
+		f    int
+		name string
+	}{{fPredictionID, "prediction_id"}, {fModel, "model"}, {fModelVersion, "model_version"}} {
+		if _, err := s.requiredString(r.f, r.name); err != nil {
+			return err
+		}
+	}
+	if err := s.checkTime(); err != nil {
+		return err
+	}
+	if !f[fFeatures].present() {
+		return reject(ReasonMissingField, "features")
+	}
+	for _, m := range s.features {
+		if !m.val.scalarOK() {
+			return reject(ReasonWrongType, "features.%s: want number, string, bool or null", truncate(string(s.text(m.key)), 64))
+		}
+	}
+	switch p := f[fPrediction]; {
+	case !p.present():
+		return reject(ReasonMissingField, "prediction")
+	case p.typ != jsonString && !(p.typ == jsonNumber && p.numOK):
+		return reject(ReasonWrongType, "prediction: want number or string")
+	}
+	if f[fScores].present() {
+		if f[fScores].typ != jsonObject {
+			return reject(ReasonWrongType, "scores: want an object of numbers")
+		}
+		for _, m := range s.scores {
+			if m.val.typ != jsonNull && !(m.val.typ == jsonNumber && m.val.numOK) {
+				return reject(ReasonWrongType, "scores: want an object of numbers")
+			}
+		}
+	}
+	if f[fLabel].present() && !f[fLabel].scalarOK() {
+		return reject(ReasonWrongType, "label: want number, string, bool or null")
+	}
+	if f[fSegments].present() {
+		if f[fSegments].typ != jsonObject {
+			return reject(ReasonWrongType, "segments: want an object")
+		}
+		for _, m := range s.segments {
+			if !m.val.scalarOK() {
+				return reject(ReasonWrongType, "segments.%s: want a string, number or bool", truncate(string(s.text(m.key)), 64))
+			}
+		}
+	}
+	if f[fVariant].present() {
+		if _, err := s.requiredString(fVariant, "variant"); err != nil {
+			return err
+		}
+	}
+	if l := f[fLatency]; l.present() && !(l.typ == jsonNumber && l.numOK) {
+		return reject(ReasonWrongType, "latency_ms: want a number")
+	}
+	return nil
+}
+
+// checkLabel checks the fields of a scanned late label, in the order
+// DecodeLabel documents, and reads its timestamp into s.ts.
+func (s *scanner) checkLabel() *DecodeError {
+	if _, err := s.requiredString(fPredictionID, "prediction_id"); err != nil {
+		return err
+	}
+	if _, err := s.requiredString(fModel, "model"); err != nil {
+		return err
+	}
+	if err := s.checkTime(); err != nil {
+		return err
+	}
+	l := s.fields[fLabel]
+	if !l.present() {
+		return reject(ReasonMissingField, "label")
+	}
+	if !l.scalarOK() {
+		return reject(ReasonWrongType, "label: want number, string or bool")
+	}
+	return nil
+}
+
+// record returns the checked record as a Record, sharing no memory with it.
+func (s *scanner) record() Record {
+	f := &s.fields
+	r := Record{
+		PredictionID: string(s.text(f[fPredictionID])),
+		Model:        string(s.text(f[fModel])),
+		ModelVersion: string(s.text(f[fModelVersion])),
+		Timestamp:    time.Unix(0, s.ts).UTC(),
+		Features:     make(map[string]Value, len(s.features)),
+		Prediction:   s.valueOf(f[fPrediction]),
+		LatencyMS:    math.NaN(),
+	}
+	for _, m := range s.features {
+		r.Features[string(s.text(m.key))] = s.valueOf(m.val)
+	}
+	if f[fScores].present() {
+		r.Scores = make(map[string]float64, len(s.scores))
+		for _, m := range s.scores {
+			r.Scores[string(s.text(m.key))] = m.val.num // a null is 0, as encoding/json leaves it
+		}
+	}
+	if f[fLabel].present() {
+		r.Label = s.valueOf(f[fLabel])
+	}
+	if f[fSegments].present() {
+		r.Segments = make(map[string]string, len(s.segments))
+		for _, m := range s.segments {
+			k := string(s.text(m.key))
+			if m.val.typ == jsonNull {
+				delete(r.Segments, k)
+			} else {
+				r.Segments[k] = s.valueOf(m.val).Text()
+			}
+		}
+	}
+	if f[fVariant].present() {
+		r.Variant = string(s.text(f[fVariant]))
+	}
+	if f[fLatency].present() {
+		r.LatencyMS = f[fLatency].num
+	}
+	return r
+}
+
+// appendValueText appends a checked scalar's category text (Value.Text) to
+// b without building a Value.
+func (s *scanner) appendValueText(b []byte, v jval) []byte {
+	switch v.typ {
+	case jsonString:
+		return append(b, s.text(v)...)
+	case jsonTrue:
+		return append(b, "true"...)
+	case jsonFalse:
+		return append(b, "false"...)
+	case jsonNumber:
+		return strconv.AppendFloat(b, v.num, 'g', -1, 64)
+	}
+	return b
+}

@@ -1,0 +1,320 @@
+package consumer
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/internal/synth"
+)
+
+// twoBuilders appends each good record both ways, Decode + Append and
+// scan + appendScanned, into builders of the same baseline, and checks
+// that both ways judge every record alike.
+type twoBuilders struct {
+	t          testing.TB
+	base       *baselines.Baseline
+	want, got  *BatchBuilder
+	s          scanner
+	maxBytes   int
+	accepted   int
+	rejections map[string]int
+}
+
+func newTwoBuilders(t testing.TB, base *baselines.Baseline) *twoBuilders {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	tb := &twoBuilders{t: t, base: base, want: NewBatchBuilder(mem, base), got: NewBatchBuilder(mem, base), rejections: map[string]int{}}
+	t.Cleanup(func() {
+		tb.want.Release()
+		tb.got.Release()
+		mem.AssertSize(t, 0)
+	})
+	return tb
+}
+
+func (tb *twoBuilders) add(data []byte) {
+	tb.t.Helper()
+	r, werr := Decode(data, tb.maxBytes)
+	gerr := tb.s.scan(data, tb.maxBytes)
+	if gerr == nil {
+		gerr = tb.s.checkRecord()
+	}
+	if (werr == nil) != (gerr == nil) {
+		tb.t.Fatalf("%q: Decode says %v, the scanner %v", data, werr, gerr)
+	}
+	if werr != nil {
+		if w := werr.(*DecodeError); w.Code != gerr.Code || w.Detail != gerr.Detail {
+			tb.t.Fatalf("%q: Decode says %v, the scanner %v", data, werr, gerr)
+		}
+		tb.rejections[gerr.Code]++
+		return
+	}
+	tb.accepted++
+	tb.want.Append(&r)
+	tb.got.appendScanned(&tb.s)
+}
+
+// check compares the two batches, their issues and type error counts.
+func (tb *twoBuilders) check() {
+	tb.t.Helper()
+	if tb.got.TypeErrors != tb.want.TypeErrors {
+		tb.t.Fatalf("type errors %d, want %d", tb.got.TypeErrors, tb.want.TypeErrors)
+	}
+	if gi, wi := tb.got.TakeIssues(), tb.want.TakeIssues(); !slices.Equal(gi, wi) {
+		tb.t.Fatalf("issues\n%v\nwant\n%v", gi, wi)
+	}
+	got, want := tb.got.NewRecordBatch(), tb.want.NewRecordBatch()
+	defer got.Release()
+	defer want.Release()
+	for c := range want.NumCols() {
+		if !array.Equal(got.Column(int(c)), want.Column(int(c))) {
+			tb.t.Fatalf("column %s:\n%v\nwant\n%v", want.ColumnName(int(c)), got.Column(int(c)), want.Column(int(c)))
+		}
+	}
+}
+
+// schemaOf returns a baseline for the model that types each feature as
+// its first value in the records does, with one feature typed the other
+// way and one that no record has, so that wrong types and absent values
+// come up.
+func schemaOf(model string, records []Record) *baselines.Baseline {
+	kinds := map[string]baselines.Kind{}
+	var names []string
+	pred := baselines.Numeric
+	for _, r := range records {
+		if r.Model != model {
+			continue
+		}
+		if r.Prediction.Kind == String {
+			pred = baselines.Categorical
+		}
+		for name, v := range r.Features {
+			if _, ok := kinds[name]; !ok && v.Kind != Null {
+				kinds[name] = baselines.Categorical
+				if v.Kind == Number {
+					kinds[name] = baselines.Numeric
+				}
+				names = append(names, name)
+			}
+		}
+	}
+	slices.Sort(names)
+	b := &baselines.Baseline{Format: 1, ID: model + "-schema", Model: model, Prediction: baselines.Feature{Name: "prediction", Kind: pred}}
+	for i, name := range names {
+		k := kinds[name]
+		if i == 0 { // typed the other way
+			k = map[baselines.Kind]baselines.Kind{baselines.Numeric: baselines.Categorical, baselines.Categorical: baselines.Numeric}[k]
+		}
+		b.Features = append(b.Features, baselines.Feature{Name: name, Kind: k})
+	}
+	b.Features = append(b.Features, baselines.Feature{Name: "never_sent", Kind: baselines.Numeric})
+	return b
+}
+
+// TestAppendScannedMatchesAppend: on the demo's stream (with its malformed
+// records and duplicates), every record is judged as Decode judges it and
+// the batches hold the values Append puts in them.
+func TestAppendScannedMatchesAppend(t *testing.T) {
+	cfg := synth.Demo(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	cfg.Windows = 3
+	var msgs [][]byte
+	var records []Record
+	if err := cfg.Generate(func(m synth.Message) error {
+		msgs = append(msgs, m.Value)
+		if r, err := Decode(m.Value, 0); err == nil {
+			records = append(records, r)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range cfg.Models {
+		tb := newTwoBuilders(t, schemaOf(m.Name, records))
+		for _, msg := range msgs {
+			tb.add(msg)
+		}
+		tb.check()
+		if tb.accepted < 1000 || len(tb.rejections) < 2 {
+			t.Fatalf("model %s: %d accepted, rejected %v: the stream tests too little", m.Name, tb.accepted, tb.rejections)
+		}
+	}
+}
+
+// scanBaseline has numeric and categorical features that records send as
+// numbers, strings, bools and nulls.
+func scanBaseline() *baselines.Baseline {
+	b := testBaseline()
+	b.Features = append(b.Features,
+		baselines.Feature{Name: "a", Kind: baselines.Categorical},
+		baselines.Feature{Name: "b", Kind: baselines.Numeric},
+		baselines.Feature{Name: "é", Kind: baselines.Categorical},
+		baselines.Feature{Name: "", Kind: baselines.Categorical},
+	)
+	return b
+}
+
+func FuzzAppendScannedMatchesAppend(f *testing.F) {
+	f.Add([]byte(good))
+	f.Add([]byte(`{"prediction_id":"a","model":"fraud","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{"a":1,"a":"x","b":true,"\u00e9":false,"":""},"prediction":"x","segments":{"g":null,"a":1e21,"a":"2"}}`))
+	f.Add([]byte(`{"prediction_id":"a\ud800","model":"fraud","model_version":"1","timestamp":"2026-11-20T10:15:03+14:00","features":{"amount":"1","country":0.1,"b":-0},"prediction":1e-7,"label":false,"variant":"\u0000"}`))
+	f.Add([]byte(`{"prediction_id":"a","model":"fraud","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{"\u0061":"\ud83d\ude00"},"prediction":1,"segments":{"z":true,"y":"\u00ff\xff","":0}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tb := newTwoBuilders(t, scanBaseline())
+		tb.maxBytes = 4096
+		// Twice, so that the second record takes the layout the first left.
+		tb.add(data)
+		tb.add(data)
+		tb.check()
+	})
+}
+
+// TestParseRFC3339MatchesTime: where the fast parser takes a timestamp,
+// time.Parse gives the same instant.
+func TestParseRFC3339MatchesTime(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	pick := func(s ...string) string { return s[rng.IntN(len(s))] }
+	taken := 0
+	for range 200_000 {
+		s := fmt.Sprintf("%04d-%02d-%02dT%02d:%02d:%02d", 1960+rng.IntN(400), rng.IntN(14), rng.IntN(33), rng.IntN(26), rng.IntN(62), rng.IntN(62))
+		s += pick("", ".", ".5", ".123", ".123456789", ".1234567891234", ",5")
+		s += pick("Z", "z", "+00:00", "-07:30", "+23:59", "+24:00", "-00:60", "+0100", "")
+		ns, ok := parseRFC3339([]byte(s))
+		tm, err := time.Parse(time.RFC3339Nano, s)
+		if ok {
+			taken++
+			if err != nil || tm.UnixNano() != ns {
+				t.Fatalf("%s: fast %d, time.Parse %v %v", s, ns, tm.UnixNano(), err)
+			}
+		}
+	}
+	if taken < 10_000 {
+		t.Fatalf("the fast parser took only %d timestamps", taken)
+	}
+}
+
+// TestNumbersMatchStrconv: numbers parse as strconv.ParseFloat parses them,
+// on and off the fast path.
+func TestNumbersMatchStrconv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var s scanner
+	for i := range 300_000 {
+		var text string
+		switch i % 4 {
+		case 0:
+			text = strconv.FormatFloat(rng.NormFloat64()*math.Pow(10, float64(rng.IntN(40)-20)), 'g', -1, 64)
+		case 1:
+			text = strconv.FormatFloat(math.Float64frombits(rng.Uint64()), 'e', rng.IntN(25)-1, 64)
+		case 2:
+			text = strconv.FormatInt(rng.Int64()>>rng.IntN(64), 10) + "." + strconv.FormatUint(rng.Uint64()>>rng.IntN(64), 10)
+		default:
+			text = fmt.Sprintf("%d.%0*de%d", rng.IntN(1000), rng.IntN(30), rng.IntN(1000), rng.IntN(700)-350)
+		}
+		if text == "NaN" || text[len(text)-1] == 'f' { // ±Inf, NaN
+			continue
+		}
+		s.data = []byte(text)
+		v, end, err := s.number(0)
+		want, werr := strconv.ParseFloat(text, 64)
+		wantOK := werr == nil && !math.IsInf(want, 0)
+		if err != nil || end != len(text) || v.numOK != wantOK || wantOK && math.Float64bits(v.num) != math.Float64bits(want) {
+			t.Fatalf("%s: got %v ok %v (end %d, err %v), strconv %v %v", text, v.num, v.numOK, end, err, want, werr)
+		}
+	}
+}
+
+// TestStringsMatchEncodingJSON: escapes, surrogates and invalid UTF-8
+// decode as encoding/json decodes them.
+func TestStringsMatchEncodingJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	parts := []string{`a`, `é`, "\xff", "\xe2\x82", `\n`, `\"`, `\\`, `\/`, `\u0000`, `\u00e9`, `\ud83d\ude00`, `\ud83d`, `\ude00`, `\ud83d\u0041`, `\uDBFF\uDFFF`, `\uFFFD`, `\t`}
+	var s scanner
+	for range 50_000 {
+		var q []byte
+		q = append(q, '"')
+		for range rng.IntN(6) {
+			q = append(q, parts[rng.IntN(len(parts))]...)
+		}
+		q = append(q, '"')
+		var want string
+		if err := json.Unmarshal(q, &want); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		s.data, s.arena = q, s.arena[:0]
+		v, _, err := s.str(0)
+		if err != nil || string(s.text(v)) != want {
+			t.Fatalf("%s: got %q (%v), encoding/json %q", q, s.text(v), err, want)
+		}
+	}
+}
+
+// TestDeepNesting: fields nest as deep as encoding/json allows, and no
+// deeper.
+func TestDeepNesting(t *testing.T) {
+	nest := func(n int, open, close string) []byte {
+		rec := []byte(`{"x":`)
+		rec = append(rec, strings.Repeat(open, n)...)
+		rec = append(rec, strings.Repeat(close, n)...)
+		return append(append(rec, ','), good[1:]...)
+	}
+	for _, c := range []struct{ open, close string }{{"[", "]"}, {`{"a":[`, "]}"}} {
+		var m any
+		n := maxDepth / len(c.close)
+		for json.Unmarshal(nest(n, c.open, c.close), &m) != nil {
+			n--
+		}
+		if _, err := Decode(nest(n, c.open, c.close), 0); err != nil {
+			t.Fatalf("%s nested %d times, as encoding/json takes: %v", c.open, n, err)
+		}
+		_, err := Decode(nest(n+1, c.open, c.close), 0)
+		if de, ok := err.(*DecodeError); !ok || de.Code != ReasonNotJSON {
+			t.Fatalf("%s nested %d times: %v, want not_json", c.open, n+1, err)
+		}
+	}
+	// In features, a nested value is a wrong type, as deep as it is JSON.
+	rec := strings.Replace(good, `"amount":120.5`, `"amount":`+strings.Repeat("[", maxDepth-2)+strings.Repeat("]", maxDepth-2), 1)
+	if _, err := Decode([]byte(rec), 0); err == nil || err.(*DecodeError).Code != ReasonWrongType {
+		t.Fatalf("deep feature: %v, want wrong_type", err)
+	}
+}
+
+// TestAppendScannedAllocations: once its builders and scratch space have
+// grown, the router decodes and appends a record without allocating.
+func TestAppendScannedAllocations(t *testing.T) {
+	base := scanBaseline()
+	r := newRouter(memory.NewGoAllocator(), routerConfig{Baselines: map[string]*baselines.Baseline{"fraud": base}})
+	defer r.release()
+	recs := make([][]byte, 4096)
+	for i := range recs {
+		recs[i] = fmt.Appendf(nil, `{"prediction_id":"p%d","model":"fraud","model_version":"1","timestamp":"2026-11-20T10:15:03.%03dZ",`+
+			`"features":{"amount":%d.25,"country":"DE","a":"x%d","b":%g},"prediction":0.%d,"label":%d,"segments":{"g":"f","age":"30-39"},"variant":"c","latency_ms":3.5}`,
+			i, i%1000, i, i%7, float64(i)/3, i%10, i%2)
+	}
+	next := 0
+	add := func() {
+		if _, ok, derr := r.add(0, recs[next%len(recs)]); !ok || derr != nil {
+			t.Fatalf("record %d: ok %v, %v", next, ok, derr)
+		}
+		next++
+	}
+	for range len(recs) / 2 { // grow builders, maps and scratch space
+		add()
+	}
+	if allocs := testing.AllocsPerRun(len(recs)/2-1, add); allocs > 0.05 {
+		t.Fatalf("%.2f allocations per record, want none (but the builders' growth)", allocs)
+	}
+	if got := r.flush(time.Time{}); len(got) != 1 || got[0].Rec.NumRows() != int64(len(recs)) {
+		t.Fatalf("flushed %v", got)
+	} else {
+		got[0].Rec.Release()
+	}
+}
