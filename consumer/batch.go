@@ -131,6 +131,8 @@ type BatchBuilder struct {
 	scratch    []byte           // scratch: a value's text
 	layouts    []*layout        // the records' feature layouts, newest last
 	names      map[string]int32 // the baseline's feature indexes by name
+	model      string           // the model whose records a decoder appends
+	task       int              // its index among the builders a decoder's task uses, or -1
 }
 
 // segmentSep separates a record's segments in SegmentsText.
@@ -174,7 +176,7 @@ func EachSegment(text string, f func(attr, value string)) {
 
 // NewBatchBuilder returns a builder for the model of b, allocating from mem.
 func NewBatchBuilder(mem memory.Allocator, b *baselines.Baseline) *BatchBuilder {
-	return &BatchBuilder{base: b, rb: array.NewRecordBuilder(mem, Schema(b))}
+	return &BatchBuilder{base: b, rb: array.NewRecordBuilder(mem, Schema(b)), task: -1}
 }
 
 // Len is the number of records appended since the last NewRecordBatch.

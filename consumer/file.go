@@ -15,14 +15,15 @@ import (
 	"github.com/driftwatch/driftwatch/baselines"
 )
 
-// DefaultBatchRecords is how many records a file source puts in one batch.
+// DefaultBatchRecords is how many lines a file source reads into one
+// batch (per model and baseline).
 const DefaultBatchRecords = 8192
 
 // FileConfig configures a FileSource.
 type FileConfig struct {
 	Baselines      map[string]*baselines.Baseline
 	MaxRecordBytes int // 0: DefaultMaxRecordBytes
-	BatchRecords   int // 0: DefaultBatchRecords
+	BatchRecords   int // lines per batch; 0: DefaultBatchRecords
 	DedupCapacity  int // 0: DefaultDedupCapacity
 	// DeadLetter receives every rejected line as one JSON object per line
 	// (see DeadLetterLine). Nil discards them; they are still counted.
@@ -82,29 +83,135 @@ func (s *FileSource) Counts() Counts {
 
 // Run reads until EOF, sending batches on out, and closes out. It returns the
 // first read or dead-letter write error, or ctx's error.
+//
+// It reads the file in chunks of BatchRecords lines, decodes as many
+// chunks at once as the router has decoders, then settles them in order and
+// sends each chunk's good records as one batch per model and baseline.
 func (s *FileSource) Run(ctx context.Context, out chan<- Batch) error {
 	defer close(out)
 	defer s.rt.release()
 	clock := eventClock{outliers: min(max(s.cfg.WatermarkOutliers, 0), MaxWatermarkOutliers)}
-	err := eachLine(s.r, s.name, s.cfg.MaxRecordBytes, s.cfg.DeadLetter, func(line []byte, tooLong *DecodeError) (*DecodeError, error) {
-		if tooLong != nil {
-			s.rt.counts.Records++
-			s.rt.counts.DeadLetter[ReasonTooBig]++
-			return tooLong, nil
-		}
-		ts, ok, derr := s.rt.add(0, line)
-		if ok {
-			clock.observe(ts)
-		}
-		if s.rt.pending() >= s.cfg.BatchRecords {
-			return derr, s.emit(ctx, out, clock.mark())
-		}
-		return derr, nil
-	})
-	if err != nil {
-		return err
+	lines := newLineReader(s.r, s.name, s.cfg.MaxRecordBytes)
+	var dlq *json.Encoder
+	if s.cfg.DeadLetter != nil {
+		dlq = json.NewEncoder(s.cfg.DeadLetter)
 	}
-	return s.emit(ctx, out, clock.newest)
+	chunks := make([]fileChunk, len(s.rt.decoders))
+	for {
+		tasks := s.rt.newTasks(len(chunks))
+		n, err := 0, error(nil)
+		for n < len(tasks) && err == nil {
+			if err = chunks[n].read(lines, tasks[n], s.cfg.BatchRecords); len(tasks[n].values) > 0 {
+				n++
+			}
+		}
+		if err != nil && err != io.EOF {
+			return err
+		}
+		s.rt.decode(tasks[:n])
+		for c, t := range tasks[:n] {
+			var werr error
+			s.rt.settle(t, func(i int, o *outcome, ok bool) {
+				if ok {
+					clock.observe(time.Unix(0, o.ts))
+				}
+				if o.derr != nil && dlq != nil && werr == nil {
+					line := chunks[c].lines[i]
+					if werr = dlq.Encode(deadLetterLine(s.name, line, o.derr, t.values[i])); werr != nil {
+						werr = fmt.Errorf("write dead letter for %s line %d: %w", s.name, line, werr)
+					}
+				}
+			})
+			if werr != nil {
+				return werr
+			}
+			wm := clock.mark()
+			if err == io.EOF && c == n-1 {
+				wm = clock.newest // the end: as an idle source's
+			}
+			if err := s.emit(ctx, out, wm); err != nil {
+				return err
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+	}
+}
+
+// fileChunk holds the lines of one task: copies of them, since the reader
+// reuses its buffer, and their line numbers.
+type fileChunk struct {
+	buf   []byte
+	ends  []int
+	lines []int64
+}
+
+// read fills t with up to max lines, returning io.EOF at the end of the
+// input.
+func (c *fileChunk) read(lr *lineReader, t *task, max int) error {
+	c.buf, c.ends, c.lines = c.buf[:0], c.ends[:0], c.lines[:0]
+	var err error
+	for len(c.lines) < max {
+		var line []byte
+		var lineNo int64
+		var tooLong *DecodeError
+		if line, lineNo, tooLong, err = lr.next(); err != nil {
+			break
+		}
+		if tooLong != nil {
+			if t.tooLong == nil {
+				t.tooLong = make(map[int]*DecodeError)
+			}
+			t.tooLong[len(c.lines)] = tooLong
+		}
+		c.buf = append(c.buf, line...)
+		c.ends = append(c.ends, len(c.buf))
+		c.lines = append(c.lines, lineNo)
+	}
+	start := 0
+	for _, end := range c.ends {
+		t.values = append(t.values, c.buf[start:end:end])
+		start = end
+	}
+	return err
+}
+
+// lineReader reads the non-empty lines of JSON lines input.
+type lineReader struct {
+	br     *bufio.Reader
+	name   string
+	max    int
+	lineNo int64
+}
+
+func newLineReader(r io.Reader, name string, maxBytes int) *lineReader {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxRecordBytes
+	}
+	return &lineReader{br: bufio.NewReaderSize(r, 1<<16), name: name, max: maxBytes}
+}
+
+// next returns the next non-empty line, valid until the next call, and its
+// number; a line longer than the limit comes truncated with the too_big
+// rejection it earned. At the end of the input it returns io.EOF.
+func (lr *lineReader) next() (line []byte, lineNo int64, tooLong *DecodeError, err error) {
+	for {
+		lr.lineNo++
+		line, long, err := readLine(lr.br, lr.max)
+		if err == io.EOF {
+			return nil, 0, nil, io.EOF
+		}
+		if err != nil {
+			return nil, 0, nil, fmt.Errorf("read %s line %d: %w", lr.name, lr.lineNo, err)
+		}
+		if long {
+			return line, lr.lineNo, reject(ReasonTooBig, "line is longer than %d bytes", lr.max), nil
+		}
+		if len(line) > 0 {
+			return line, lr.lineNo, nil, nil
+		}
+	}
 }
 
 // eachLine reads JSON lines from r (name names it in errors and dead
@@ -114,28 +221,18 @@ func (s *FileSource) Run(ctx context.Context, out chan<- Batch) error {
 // deadLetter as a DeadLetterLine (nil discards it). It stops at the first
 // error of reading, of writing a dead letter, or of add.
 func eachLine(r io.Reader, name string, maxBytes int, deadLetter io.Writer, add func(line []byte, tooLong *DecodeError) (*DecodeError, error)) error {
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxRecordBytes
-	}
 	var dlq *json.Encoder
 	if deadLetter != nil {
 		dlq = json.NewEncoder(deadLetter)
 	}
-	br := bufio.NewReaderSize(r, 1<<16)
-	for lineNo := int64(1); ; lineNo++ {
-		line, tooLong, err := readLine(br, maxBytes)
+	lr := newLineReader(r, name, maxBytes)
+	for {
+		line, lineNo, long, err := lr.next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("read %s line %d: %w", name, lineNo, err)
-		}
-		if len(line) == 0 && !tooLong {
-			continue
-		}
-		var long *DecodeError
-		if tooLong {
-			long = reject(ReasonTooBig, "line is longer than %d bytes", maxBytes)
+			return err
 		}
 		derr, err := add(line, long)
 		if derr != nil && dlq != nil {

@@ -515,6 +515,7 @@ func (k *Kafka) handle(ctx, work context.Context, fetches kgo.Fetches, out chan<
 	}
 	entries := make(map[TopicPartition]*pollAck)
 	var labels map[int32][]Label
+	var preds []kgo.FetchTopicPartition
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		if len(fp.Records) == 0 {
 			return
@@ -531,14 +532,28 @@ func (k *Kafka) handle(ctx, work context.Context, fetches kgo.Fetches, out chan<
 			labels[fp.Partition] = k.readLabels(ctx, p, fp.Records, labels[fp.Partition])
 			return
 		}
-		for _, r := range fp.Records {
-			ts, ok, derr := k.rt.add(r.Partition, r.Value)
-			k.clock.observe(r.Partition, ts, ok)
-			if derr != nil {
-				k.deadLetter(ctx, p, r, derr, k.cfg.DeadLetterTopic)
-			}
-		}
+		preds = append(preds, fp)
 	})
+	// The predictions: a task per partition, decoded in parallel, then
+	// settled in order.
+	tasks := k.rt.newTasks(len(preds))
+	for j, fp := range preds {
+		t := tasks[j]
+		t.partition = fp.Partition
+		for _, r := range fp.Records {
+			t.values = append(t.values, r.Value)
+		}
+	}
+	k.rt.decode(tasks)
+	for j, t := range tasks {
+		p := entries[TopicPartition{k.cfg.Topic, t.partition}]
+		k.rt.settle(t, func(i int, o *outcome, ok bool) {
+			k.clock.observe(t.partition, time.Unix(0, o.ts), ok)
+			if o.derr != nil {
+				k.deadLetter(ctx, p, preds[j].Records[i], o.derr, k.cfg.DeadLetterTopic)
+			}
+		})
+	}
 	batches := k.rt.flush(k.clock.watermark())
 	owners := make([]*pollAck, len(batches), len(batches)+len(labels))
 	for i := range batches {

@@ -1,14 +1,17 @@
 package consumer
 
 import (
-	"bytes"
 	"cmp"
 	"context"
+	"fmt"
 	"hash/maphash"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/driftwatch/driftwatch/baselines"
@@ -38,21 +41,21 @@ type Counts struct {
 	Pauses int64
 }
 
-// router decodes raw records, drops duplicates, and appends good records to
-// the batch builder of their model. It is not safe for concurrent use: each
-// source owns one.
+// router turns raw records into batches: its decoders decode tasks in
+// parallel (see task), then it settles them one at a time, in order: it
+// drops duplicates, counts, and keeps the batches until flush. It is not
+// safe for concurrent use: each source owns one.
 type router struct {
 	mem       memory.Allocator
-	baselines map[string]*baselines.Baseline
-	maxBytes  int
 	maxFuture time.Duration
 	now       func() time.Time
 	dedupCap  int
+	seeds     [2]maphash.Seed
 
-	sc       scanner
-	routes   []route
-	builders map[builderKey]*BatchBuilder
+	decoders []*decoder
+	tasks    []*task // reused from call to call of newTasks
 	seen     map[string]*idSet
+	pending  []Batch // settled, not flushed yet
 	counts   Counts
 	lastWM   time.Time // watermark of the last batch flushed
 }
@@ -65,6 +68,8 @@ type routerConfig struct {
 	MaxFuture time.Duration
 	Now       func() time.Time
 	DedupCap  int
+	// Decoders is how many tasks are decoded at once; 0 means GOMAXPROCS.
+	Decoders int
 }
 
 func newRouter(mem memory.Allocator, cfg routerConfig) *router {
@@ -74,135 +79,183 @@ func newRouter(mem memory.Allocator, cfg routerConfig) *router {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &router{
-		mem: mem, baselines: cfg.Baselines, maxBytes: cfg.MaxBytes, maxFuture: cfg.MaxFuture,
-		now: cfg.Now, dedupCap: cfg.DedupCap,
-		builders: make(map[builderKey]*BatchBuilder),
-		seen:     make(map[string]*idSet),
-		counts:   Counts{DeadLetter: make(map[string]int64)},
+	if cfg.Decoders <= 0 {
+		cfg.Decoders = runtime.GOMAXPROCS(0)
 	}
+	r := &router{
+		mem: mem, maxFuture: cfg.MaxFuture, now: cfg.Now, dedupCap: cfg.DedupCap,
+		seeds:  [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		seen:   make(map[string]*idSet),
+		counts: Counts{DeadLetter: make(map[string]int64)},
+	}
+	for range cfg.Decoders {
+		r.decoders = append(r.decoders, &decoder{
+			mem: mem, baselines: cfg.Baselines, maxBytes: cfg.MaxBytes, maxFuture: cfg.MaxFuture, seeds: &r.seeds,
+			builders: make(map[modelBaseline]*BatchBuilder),
+		})
+	}
+	return r
 }
 
-// builderKey: batches are per source partition, model and baseline (a
-// model's versions may have baselines, and so schemas, of their own), so
-// that each batch's acknowledgement concerns one partition's offsets only.
-type builderKey struct {
-	partition int32
-	model     string
-	baseline  *baselines.Baseline
+// newTasks returns n empty tasks, reusing the space of earlier ones; they
+// are valid until the next call.
+func (r *router) newTasks(n int) []*task {
+	for len(r.tasks) < n {
+		r.tasks = append(r.tasks, new(task))
+	}
+	for _, t := range r.tasks[:n] {
+		t.reset(0)
+	}
+	return r.tasks[:n]
 }
 
-// add decodes one raw record read from partition. It returns the time of a
-// good record, or a *DecodeError for a record that must go to the
-// dead-letter sink. Duplicates are counted and dropped (ok false, no error).
-func (r *router) add(partition int32, value []byte) (ts time.Time, ok bool, derr *DecodeError) {
-	r.counts.Records++
-	s := &r.sc
-	if derr = s.scan(value, r.maxBytes); derr == nil {
-		derr = s.checkRecord()
-	}
-	if derr != nil {
-		r.counts.DeadLetter[derr.Code]++
-		return time.Time{}, false, derr
-	}
-	rt := r.route(partition, s.text(s.fields[fModel]), s.text(s.fields[fModelVersion]))
-	if rt.bb == nil {
-		derr = reject(ReasonNoBaseline, "no baseline for model %q", truncate(string(rt.model), 64))
-		r.counts.DeadLetter[derr.Code]++
-		return time.Time{}, false, derr
-	}
-	ts = time.Unix(0, s.ts).UTC()
-	if r.maxFuture > 0 && ts.After(r.now().Add(r.maxFuture)) {
-		derr = reject(ReasonBadTimestamp, "timestamp %s is more than %s ahead of the clock", ts.Format(time.RFC3339), r.maxFuture)
-		r.counts.DeadLetter[derr.Code]++
-		return time.Time{}, false, derr
-	}
-	if !rt.seen.add(s.text(s.fields[fPredictionID])) {
-		r.counts.Duplicates++
-		return time.Time{}, false, nil
-	}
-	rt.bb.appendScanned(s)
-	r.counts.Accepted++
-	return ts, true, nil
-}
-
-// route is where the records of one partition, model and version go: the
-// builder of their batches (nil without a baseline) and their model's
-// duplicate filter.
-type route struct {
-	partition      int32
-	model, version []byte
-	bb             *BatchBuilder
-	seen           *idSet
-}
-
-// maxRoutes bounds the routes a router remembers; past it it starts afresh.
-const maxRoutes = 64
-
-// route returns the route of a record, looking its baseline up only the
-// first time its partition, model and version come along.
-func (r *router) route(partition int32, model, version []byte) *route {
-	for i := range r.routes {
-		rt := &r.routes[i]
-		if rt.partition == partition && bytes.Equal(rt.model, model) && bytes.Equal(rt.version, version) {
-			return rt
+// decode decodes the tasks, in parallel.
+func (r *router) decode(tasks []*task) {
+	if r.maxFuture > 0 {
+		notAfter := r.now().Add(r.maxFuture).UnixNano()
+		for _, t := range tasks {
+			t.notAfter = notAfter
 		}
 	}
-	if len(r.routes) == maxRoutes {
-		r.routes = r.routes[:0]
-	}
-	rt := route{partition: partition, model: bytes.Clone(model), version: bytes.Clone(version)}
-	if base := baselines.For(r.baselines, string(model), string(version)); base != nil {
-		bk := builderKey{partition, string(model), base}
-		if rt.bb = r.builders[bk]; rt.bb == nil {
-			rt.bb = NewBatchBuilder(r.mem, base)
-			r.builders[bk] = rt.bb
-		}
-		if rt.seen = r.seen[string(model)]; rt.seen == nil {
-			rt.seen = newIDSet(r.dedupCap)
-			r.seen[string(model)] = rt.seen
-		}
-	}
-	r.routes = append(r.routes, rt)
-	return &r.routes[len(r.routes)-1]
+	decodeAll(r.decoders, tasks)
 }
 
-// pending is the number of records appended but not yet flushed.
-func (r *router) pending() int {
+// settle takes a decoded task's records in order: it counts them, drops
+// the duplicates (a prediction id the model's filter remembers), and keeps
+// the task's batches for flush. It calls each, if not nil, with every
+// record's outcome; ok says the record was good and new.
+func (r *router) settle(t *task, each func(i int, o *outcome, ok bool)) {
+	var drop map[int32][]int32 // rows of duplicates, by batch
+	for i := range t.outcomes {
+		o := &t.outcomes[i]
+		r.counts.Records++
+		ok := false
+		switch {
+		case o.derr != nil:
+			r.counts.DeadLetter[o.derr.Code]++
+		case !r.filter(t.batches[o.batch].Model).add(o.id):
+			r.counts.Duplicates++
+			if drop == nil {
+				drop = make(map[int32][]int32)
+			}
+			drop[o.batch] = append(drop[o.batch], o.row)
+		default:
+			r.counts.Accepted++
+			ok = true
+		}
+		if each != nil {
+			each(i, o, ok)
+		}
+	}
+	for j, b := range t.batches {
+		if rows := drop[int32(j)]; len(rows) > 0 {
+			if b = dropRows(r.mem, b, rows); b.Rec == nil {
+				continue
+			}
+		}
+		for _, is := range b.Issues {
+			if is.Kind == WrongType {
+				r.counts.TypeErrors++
+			}
+		}
+		r.pending = append(r.pending, b)
+	}
+	t.batches = nil
+}
+
+// filter returns the duplicate filter of a model.
+func (r *router) filter(model string) *idSet {
+	ids := r.seen[model]
+	if ids == nil {
+		ids = newIDSet(r.dedupCap)
+		r.seen[model] = ids
+	}
+	return ids
+}
+
+// dropRows returns b without the given rows (ascending), releasing b.Rec;
+// a batch left without rows has a nil Rec.
+func dropRows(mem memory.Allocator, b Batch, rows []int32) Batch {
+	old := b.Rec
+	defer old.Release()
+	n := old.NumRows()
+	if int64(len(rows)) == n {
+		b.Rec, b.Issues = nil, nil
+		return b
+	}
+	// The runs of rows kept.
+	type run struct{ from, to int64 }
+	var keep []run
+	from := int64(0)
+	for _, r := range rows {
+		if int64(r) > from {
+			keep = append(keep, run{from, int64(r)})
+		}
+		from = int64(r) + 1
+	}
+	if from < n {
+		keep = append(keep, run{from, n})
+	}
+	cols := make([]arrow.Array, old.NumCols())
+	for c := range cols {
+		parts := make([]arrow.Array, len(keep))
+		for k, kr := range keep {
+			parts[k] = array.NewSlice(old.Column(c), kr.from, kr.to)
+		}
+		col, err := array.Concatenate(parts, mem)
+		for _, p := range parts {
+			p.Release()
+		}
+		if err != nil {
+			panic(fmt.Sprintf("consumer: concatenate column %s: %v", old.ColumnName(c), err)) // same type, same dictionary: cannot fail
+		}
+		cols[c] = col
+	}
+	b.Rec = array.NewRecordBatch(old.Schema(), cols, n-int64(len(rows)))
+	for _, c := range cols {
+		c.Release()
+	}
+	// Issues of the dropped rows go; the others move up.
+	issues := b.Issues[:0]
+	for _, is := range b.Issues {
+		k, found := slices.BinarySearch(rows, is.Row)
+		if !found {
+			is.Row -= int32(k)
+			issues = append(issues, is)
+		}
+	}
+	b.Issues = issues
+	return b
+}
+
+// pendingRows is the number of records settled but not yet flushed.
+func (r *router) pendingRows() int {
 	n := 0
-	for _, bb := range r.builders {
-		n += bb.Len()
+	for _, b := range r.pending {
+		n += int(b.Rec.NumRows())
 	}
 	return n
 }
 
-// flush turns every non-empty builder into a Batch, in partition and model
-// order. Only the last batch carries the new watermark wm; the others carry
-// the previous one, so that no model's records of this flush arrive after wm
-// has closed their windows. Ack is left for the caller to set.
+// flush returns the settled batches, in partition, model and baseline
+// order (of each, in the order settled). Only the last batch carries the
+// new watermark wm; the others carry the previous one, so that no model's
+// records of this flush arrive after wm has closed their windows. Ack is
+// left for the caller to set.
 func (r *router) flush(wm time.Time) []Batch {
-	keys := make([]builderKey, 0, len(r.builders))
-	for k, bb := range r.builders {
-		if bb.Len() > 0 {
-			keys = append(keys, k)
+	out := r.pending
+	r.pending = nil
+	slices.SortStableFunc(out, func(a, b Batch) int {
+		if a.Partition != b.Partition {
+			return cmp.Compare(a.Partition, b.Partition)
 		}
-	}
-	slices.SortFunc(keys, func(a, b builderKey) int {
-		if a.partition != b.partition {
-			return cmp.Compare(a.partition, b.partition)
-		}
-		if c := strings.Compare(a.model, b.model); c != 0 {
+		if c := strings.Compare(a.Model, b.Model); c != 0 {
 			return c
 		}
-		return strings.Compare(a.baseline.ID, b.baseline.ID)
+		return strings.Compare(a.Baseline.ID, b.Baseline.ID)
 	})
-	out := make([]Batch, 0, len(keys))
-	for _, k := range keys {
-		bb := r.builders[k]
-		r.counts.TypeErrors += bb.TypeErrors
-		bb.TypeErrors = 0
-		issues := bb.TakeIssues()
-		out = append(out, Batch{Model: k.model, Partition: k.partition, Baseline: k.baseline, Rec: bb.NewRecordBatch(), Watermark: r.lastWM, Issues: issues})
+	for i := range out {
+		out[i].Watermark = r.lastWM
 	}
 	if len(out) > 0 {
 		out[len(out)-1].Watermark = wm
@@ -250,20 +303,22 @@ func (r *router) reset() {
 		r.counts.DedupEvict += s.evicted
 	}
 	clear(r.seen)
-	r.routes = r.routes[:0]
 }
 
 func (r *router) release() {
-	for _, bb := range r.builders {
-		bb.Release()
+	for _, d := range r.decoders {
+		d.release()
 	}
+	for _, b := range r.pending {
+		b.Rec.Release()
+	}
+	r.pending = nil
 }
 
 // idSet remembers the last max ids added, forgetting the oldest first. It
-// keeps a 128-bit hash of each id, not the id: the chance that two of
-// 200,000 ids collide is about 10^-28.
+// keeps a 128-bit seeded hash of each id (see idHash), not the id: the
+// chance that two of 200,000 ids collide is about 10^-28.
 type idSet struct {
-	seeds   [2]maphash.Seed
 	ids     map[idHash]struct{}
 	ring    []idHash
 	max     int
@@ -271,15 +326,15 @@ type idSet struct {
 	evicted int64
 }
 
+// idHash is a prediction id hashed with the router's two seeds.
 type idHash [2]uint64
 
 func newIDSet(max int) *idSet {
-	return &idSet{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, ids: make(map[idHash]struct{}, min(max, 1<<16)), max: max}
+	return &idSet{ids: make(map[idHash]struct{}, min(max, 1<<16)), max: max}
 }
 
 // add reports whether id is new, remembering it.
-func (s *idSet) add(id []byte) bool {
-	h := idHash{maphash.Bytes(s.seeds[0], id), maphash.Bytes(s.seeds[1], id)}
+func (s *idSet) add(h idHash) bool {
 	if _, dup := s.ids[h]; dup {
 		return false
 	}

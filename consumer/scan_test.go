@@ -287,34 +287,76 @@ func TestDeepNesting(t *testing.T) {
 	}
 }
 
-// TestAppendScannedAllocations: once its builders and scratch space have
-// grown, the router decodes and appends a record without allocating.
-func TestAppendScannedAllocations(t *testing.T) {
-	base := scanBaseline()
-	r := newRouter(memory.NewGoAllocator(), routerConfig{Baselines: map[string]*baselines.Baseline{"fraud": base}})
-	defer r.release()
-	recs := make([][]byte, 4096)
+// allocRecords returns n distinct records of the scan baseline's model.
+func allocRecords(n int) [][]byte {
+	recs := make([][]byte, n)
 	for i := range recs {
 		recs[i] = fmt.Appendf(nil, `{"prediction_id":"p%d","model":"fraud","model_version":"1","timestamp":"2026-11-20T10:15:03.%03dZ",`+
 			`"features":{"amount":%d.25,"country":"DE","a":"x%d","b":%g},"prediction":0.%d,"label":%d,"segments":{"g":"f","age":"30-39"},"variant":"c","latency_ms":3.5}`,
 			i, i%1000, i, i%7, float64(i)/3, i%10, i%2)
 	}
+	return recs
+}
+
+// TestDecoderAllocations: once its builders and scratch space have grown,
+// a decoder decodes and appends a record without allocating.
+func TestDecoderAllocations(t *testing.T) {
+	r := newRouter(memory.NewGoAllocator(), routerConfig{Baselines: map[string]*baselines.Baseline{"fraud": scanBaseline()}, Decoders: 1})
+	defer r.release()
+	d := r.decoders[0]
+	tk := r.newTasks(1)[0]
+	tk.values = allocRecords(4096)
+	tk.outcomes = make([]outcome, len(tk.values))
 	next := 0
 	add := func() {
-		if _, ok, derr := r.add(0, recs[next%len(recs)]); !ok || derr != nil {
-			t.Fatalf("record %d: ok %v, %v", next, ok, derr)
+		if o := d.one(tk, next, tk.values[next]); o.derr != nil {
+			t.Fatalf("record %d: %v", next, o.derr)
 		}
 		next++
 	}
-	for range len(recs) / 2 { // grow builders, maps and scratch space
+	for range len(tk.values) / 2 { // grow builders and scratch space
 		add()
 	}
-	if allocs := testing.AllocsPerRun(len(recs)/2-1, add); allocs > 0.05 {
+	if allocs := testing.AllocsPerRun(len(tk.values)/2-1, add); allocs > 0.05 {
 		t.Fatalf("%.2f allocations per record, want none (but the builders' growth)", allocs)
 	}
-	if got := r.flush(time.Time{}); len(got) != 1 || got[0].Rec.NumRows() != int64(len(recs)) {
-		t.Fatalf("flushed %v", got)
-	} else {
-		got[0].Rec.Release()
+}
+
+// TestRouterAllocations: the hot path as a whole (decoding tasks on two
+// decoders, settling them, flushing the batches) makes at most two
+// allocations per record, batches included.
+func TestRouterAllocations(t *testing.T) {
+	const perTask = 1024
+	r := newRouter(memory.NewGoAllocator(), routerConfig{Baselines: map[string]*baselines.Baseline{"fraud": scanBaseline()}, Decoders: 2, DedupCap: 1 << 20})
+	defer r.release()
+	recs := allocRecords(64 * perTask)
+	next := 0
+	run := func() {
+		tasks := r.newTasks(2)
+		for _, tk := range tasks {
+			tk.values = append(tk.values, recs[next:next+perTask]...)
+			next = (next + perTask) % len(recs)
+		}
+		r.decode(tasks)
+		for _, tk := range tasks {
+			r.settle(tk, nil)
+		}
+		for _, b := range r.flush(time.Time{}) {
+			b.Rec.Release()
+		}
+		if next == 0 {
+			r.reset() // the same ids come again
+		}
 	}
+	for range 8 {
+		run()
+	}
+	allocs := testing.AllocsPerRun(40, run) / (2 * perTask)
+	if c := r.snapshot(); c.Accepted < 48*2*perTask || c.Duplicates != 0 || len(c.DeadLetter) != 0 {
+		t.Fatalf("counts %+v", c)
+	}
+	if allocs > 2 {
+		t.Fatalf("%.2f allocations per record, want at most 2", allocs)
+	}
+	t.Logf("%.3f allocations per record", allocs)
 }
