@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -271,11 +272,59 @@ func (bb *BatchBuilder) Release() { bb.rb.Release() }
 // layout record after record, so names are looked up once per layout, not
 // once per value.
 type layout struct {
-	keys []byte  // the raw keys, one after another
-	ends []int32 // end of each key in keys
+	keys []layoutKey
 	// pos gives, per baseline feature, the index of its member in the
 	// record's "features" (of a repeated key, the last), or -1.
 	pos []int32
+}
+
+// layoutKey is a raw key as compared: its length, its first eight bytes
+// and, when longer, its last eight (little-endian words, zero-padded), and
+// the bytes between.
+type layoutKey struct {
+	n          int32
+	head, tail uint64
+	mid        string
+}
+
+func newLayoutKey(k []byte) layoutKey {
+	lk := layoutKey{n: int32(len(k))}
+	var w [8]byte
+	copy(w[:], k)
+	lk.head = binary.LittleEndian.Uint64(w[:])
+	if len(k) > 8 {
+		lk.tail = binary.LittleEndian.Uint64(k[len(k)-8:])
+	}
+	if len(k) > 16 {
+		lk.mid = string(k[8 : len(k)-8])
+	}
+	return lk
+}
+
+// is reports whether the key data[start:end] is lk.
+func (lk *layoutKey) is(data []byte, start, end int32) bool {
+	n := end - start
+	if n != lk.n {
+		return false
+	}
+	var head uint64
+	if int(start)+8 <= len(data) {
+		head = binary.LittleEndian.Uint64(data[start:])
+		if n < 8 {
+			head &= 1<<(8*n) - 1
+		}
+	} else {
+		var w [8]byte
+		copy(w[:], data[start:end])
+		head = binary.LittleEndian.Uint64(w[:])
+	}
+	if head != lk.head {
+		return false
+	}
+	if n <= 8 {
+		return true
+	}
+	return binary.LittleEndian.Uint64(data[end-8:]) == lk.tail && (n <= 16 || string(data[start+8:end-8]) == lk.mid)
 }
 
 // maxLayouts bounds the layouts a builder remembers; past it the oldest
@@ -295,13 +344,12 @@ func (bb *BatchBuilder) layoutOf(s *scanner) *layout {
 			bb.names[f.Name] = int32(i)
 		}
 	}
-	l := &layout{ends: make([]int32, len(s.features)), pos: make([]int32, len(bb.base.Features))}
+	l := &layout{keys: make([]layoutKey, len(s.features)), pos: make([]int32, len(bb.base.Features))}
 	for i := range l.pos {
 		l.pos[i] = -1
 	}
 	for j, m := range s.features {
-		l.keys = append(l.keys, s.data[m.key.start:m.key.end]...)
-		l.ends[j] = int32(len(l.keys))
+		l.keys[j] = newLayoutKey(s.data[m.key.start:m.key.end])
 		if i, ok := bb.names[string(s.text(m.key))]; ok {
 			l.pos[i] = int32(j)
 		}
@@ -315,15 +363,13 @@ func (bb *BatchBuilder) layoutOf(s *scanner) *layout {
 }
 
 func (l *layout) matches(s *scanner) bool {
-	if len(l.ends) != len(s.features) {
+	if len(l.keys) != len(s.features) {
 		return false
 	}
-	start := int32(0)
-	for j, m := range s.features {
-		if string(l.keys[start:l.ends[j]]) != string(s.data[m.key.start:m.key.end]) {
+	for j := range s.features {
+		if k := &s.features[j].key; !l.keys[j].is(s.data, k.start, k.end) {
 			return false
 		}
-		start = l.ends[j]
 	}
 	return true
 }

@@ -1,7 +1,9 @@
 package consumer
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf16"
@@ -178,7 +180,7 @@ func (s *scanner) object(i int) (int, *DecodeError) {
 		if err != nil {
 			return j, err
 		}
-		if i, err = s.colon(j); err != nil {
+		if i, err = s.colonSpaced(j); err != nil {
 			return i, err
 		}
 		f := fieldOf(s.keyText(key))
@@ -200,15 +202,15 @@ func (s *scanner) object(i int) (int, *DecodeError) {
 			s.fields[f] = v
 		}
 		var closed bool
-		if i, closed, err = s.next(i, '}'); err != nil || closed {
+		if i, closed, err = s.nextSpaced(i, '}'); err != nil || closed {
 			return i, err
 		}
 	}
 }
 
-// colon skips the ':' after a key at data[i] (after spaces) and the spaces
+// colonSpaced skips the ':' after a key at data[i] (after spaces) and the spaces
 // after it.
-func (s *scanner) colon(i int) (int, *DecodeError) {
+func (s *scanner) colonSpaced(i int) (int, *DecodeError) {
 	i = skipSpace(s.data, i)
 	if i >= len(s.data) || s.data[i] != ':' {
 		return i, s.syntax(i, "want ':'")
@@ -216,9 +218,9 @@ func (s *scanner) colon(i int) (int, *DecodeError) {
 	return skipSpace(s.data, i+1), nil
 }
 
-// next reads what follows a member or element at data[i] (after spaces):
+// nextSpaced reads what follows a member or element at data[i] (after spaces):
 // a ',' and the spaces after it, or the closing bracket (closed).
-func (s *scanner) next(i int, closing byte) (j int, closed bool, err *DecodeError) {
+func (s *scanner) nextSpaced(i int, closing byte) (j int, closed bool, err *DecodeError) {
 	i = skipSpace(s.data, i)
 	if i < len(s.data) {
 		switch s.data[i] {
@@ -282,24 +284,47 @@ func (s *scanner) members(i int, out *[]member, depth int) (int, *DecodeError) {
 	if i < len(data) && data[i] == '}' {
 		return i + 1, nil
 	}
+	ms := *out
+	defer func() { *out = ms }()
 	for {
 		if i >= len(data) || data[i] != '"' {
 			return i, s.syntax(i, "want a key")
 		}
-		key, j, err := s.str(i)
-		if err != nil {
-			return j, err
+		// The compact forms are inlined by hand: this loop reads most of
+		// a record.
+		var key jval
+		var err *DecodeError
+		if j := plainRun(data, i+1); j < len(data) && data[j] == '"' {
+			key, i = jval{typ: jsonString, start: int32(i + 1), end: int32(j)}, j+1
+		} else if key, i, err = s.strEscaped(i); err != nil {
+			return i, err
 		}
-		if i, err = s.colon(j); err != nil {
+		if i+1 < len(data) && data[i] == ':' && data[i+1] > ' ' {
+			i++
+		} else if i, err = s.colonSpaced(i); err != nil {
 			return i, err
 		}
 		var v jval
-		if v, i, err = s.value(i, nil, depth); err != nil {
+		switch {
+		case i >= len(data):
+			return i, s.syntax(i, "want a value")
+		case data[i] == '"':
+			v, i, err = s.str(i)
+		case data[i]-'0' < 10 || data[i] == '-':
+			v, i, err = s.number(i)
+		default:
+			v, i, err = s.value(i, nil, depth)
+		}
+		if err != nil {
 			return i, err
 		}
-		*out = append(*out, member{key, v})
+		ms = append(ms, member{key, v})
+		if i+1 < len(data) && data[i] == ',' && data[i+1] == '"' {
+			i++
+			continue
+		}
 		var closed bool
-		if i, closed, err = s.next(i, '}'); err != nil || closed {
+		if i, closed, err = s.nextSpaced(i, '}'); err != nil || closed {
 			return i, err
 		}
 	}
@@ -347,7 +372,7 @@ func (s *scanner) skip(i int, depth int) (int, *DecodeError) {
 			}
 			closing := stack[len(stack)-1]
 			var closed bool
-			if i, closed, err = s.next(i, closing); err != nil {
+			if i, closed, err = s.nextSpaced(i, closing); err != nil {
 				return i, err
 			}
 			if !closed {
@@ -372,31 +397,25 @@ func (s *scanner) skipKey(i int) (int, *DecodeError) {
 	if err != nil {
 		return j, err
 	}
-	return s.colon(j)
+	return s.colonSpaced(j)
 }
-
-// strStop marks the bytes that end the fast run of a string: its closing
-// quote, a backslash, control characters and bytes of 0x80 or more.
-var strStop = func() (t [256]bool) {
-	for c := range 0x20 {
-		t[c] = true
-	}
-	t['"'], t['\\'] = true, true
-	for c := 0x80; c < 256; c++ {
-		t[c] = true
-	}
-	return t
-}()
 
 // str reads the string at data[i] (its opening quote).
 func (s *scanner) str(i int) (jval, int, *DecodeError) {
+	if j := plainRun(s.data, i+1); j < len(s.data) && s.data[j] == '"' {
+		return jval{typ: jsonString, start: int32(i + 1), end: int32(j)}, j + 1, nil
+	}
+	return s.strEscaped(i)
+}
+
+// strEscaped reads a string that has escapes, control characters or bytes
+// of 0x80 or more.
+func (s *scanner) strEscaped(i int) (jval, int, *DecodeError) {
 	data := s.data
 	v := jval{typ: jsonString, start: int32(i + 1)}
 	j := i + 1
 	for {
-		for j < len(data) && !strStop[data[j]] {
-			j++
-		}
+		j = plainRun(data, j)
 		if j >= len(data) {
 			return jval{}, j, s.syntax(j, "unterminated string")
 		}
@@ -429,6 +448,35 @@ func (s *scanner) str(i int) (jval, int, *DecodeError) {
 	}
 }
 
+// plainRun returns the position of the first byte from data[j] on that
+// ends a plain run of a string: a quote, a backslash, a control character
+// or a byte of 0x80 or more; len(data) if there is none. It looks at eight
+// bytes at a time.
+func plainRun(data []byte, j int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for ; j+8 <= len(data); j += 8 {
+		x := binary.LittleEndian.Uint64(data[j:])
+		q := x ^ ('"' * ones)
+		b := x ^ ('\\' * ones)
+		// A byte's high bit is set in stop if the byte is a quote, a
+		// backslash, below 0x20 or of 0x80 or more. Borrows can only set
+		// bits above the first such byte, which is the one looked for.
+		stop := ((q - ones) & ^q) | ((b - ones) & ^b) | (x - 0x20*ones) | x
+		if stop &= highs; stop != 0 {
+			return j + bits.TrailingZeros64(stop)/8
+		}
+	}
+	for ; j < len(data); j++ {
+		if c := data[j]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+			return j
+		}
+	}
+	return j
+}
+
 // hex4 returns the value of four hex digits, or -1.
 func hex4(b []byte) rune {
 	var r rune
@@ -452,11 +500,12 @@ func hex4(b []byte) rune {
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
-// number reads the number at data[i] and parses it. Numbers of at most 15
-// or so significant digits and a small exponent are exact products or
-// quotients of two exactly represented floats, so one correctly rounded
-// operation gives strconv's result (Clinger's fast path); others go to
-// strconv.ParseFloat, which rounds as encoding/json does.
+// number reads the number at data[i] and parses it. A number of at most
+// 19 digits whose digits, as an integer, fit 53 bits and whose decimal
+// exponent is at most 22 in magnitude is the exact product or quotient of
+// two exactly represented floats, so one correctly rounded operation gives
+// strconv's result (Clinger's fast path); others go to strconv.ParseFloat,
+// which rounds as encoding/json does.
 func (s *scanner) number(i int) (jval, int, *DecodeError) {
 	data := s.data
 	start := i
@@ -465,58 +514,43 @@ func (s *scanner) number(i int) (jval, int, *DecodeError) {
 		i++
 	}
 	var mant uint64
-	var digits, exp10 int
-	exact := true // mant*10^exp10 is the number's value
-	digit := func(c byte, frac bool) {
-		d := uint64(c - '0')
-		switch {
-		case mant == 0 && d == 0:
-		case digits < 19:
-			mant = mant*10 + d
-			digits++
-		default:
-			exact = exact && d == 0
-			if !frac {
-				exp10++ // a dropped integer digit
-			}
-			return
-		}
-		if frac {
-			exp10--
-		}
-	}
+	digits := i
 	switch {
 	case i < len(data) && data[i] == '0':
 		i++
-	case i < len(data) && data[i] >= '1' && data[i] <= '9':
-		for ; i < len(data) && data[i] >= '0' && data[i] <= '9'; i++ {
-			digit(data[i], false)
+	case i < len(data) && data[i]-'1' < 9:
+		for ; i < len(data) && data[i]-'0' < 10; i++ {
+			mant = mant*10 + uint64(data[i]-'0')
 		}
 	default:
 		return jval{}, i, s.syntax(i, "want a digit")
 	}
+	digits = i - digits
+	frac := 0
 	if i < len(data) && data[i] == '.' {
 		i++
-		if i >= len(data) || data[i] < '0' || data[i] > '9' {
+		f := i
+		for ; i < len(data) && data[i]-'0' < 10; i++ {
+			mant = mant*10 + uint64(data[i]-'0')
+		}
+		if frac = i - f; frac == 0 {
 			return jval{}, i, s.syntax(i, "want a digit after '.'")
 		}
-		for ; i < len(data) && data[i] >= '0' && data[i] <= '9'; i++ {
-			digit(data[i], true)
-		}
 	}
-	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+	exp10, fast := -frac, digits+frac <= 19
+	if i < len(data) && data[i]|0x20 == 'e' {
 		i++
 		eneg := false
 		if i < len(data) && (data[i] == '+' || data[i] == '-') {
 			eneg = data[i] == '-'
 			i++
 		}
-		if i >= len(data) || data[i] < '0' || data[i] > '9' {
+		if i >= len(data) || data[i]-'0' >= 10 {
 			return jval{}, i, s.syntax(i, "want a digit in the exponent")
 		}
 		e := 0
-		for ; i < len(data) && data[i] >= '0' && data[i] <= '9'; i++ {
-			if e < 100000 {
+		for ; i < len(data) && data[i]-'0' < 10; i++ {
+			if e < 10000 {
 				e = e*10 + int(data[i]-'0')
 			}
 		}
@@ -527,9 +561,8 @@ func (s *scanner) number(i int) (jval, int, *DecodeError) {
 	}
 	v := jval{typ: jsonNumber, start: int32(start), end: int32(i), numOK: true}
 	switch {
-	case exact && mant == 0:
-		v.num = 0
-	case exact && mant < 1<<53 && exp10 >= -22 && exp10 <= 22:
+	case fast && mant == 0:
+	case fast && mant < 1<<53 && exp10 >= -22 && exp10 <= 22:
 		v.num = float64(mant)
 		if exp10 < 0 {
 			v.num /= pow10[-exp10]

@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -222,6 +223,9 @@ func TestNumbersMatchStrconv(t *testing.T) {
 		if text == "NaN" || text[len(text)-1] == 'f' { // ±Inf, NaN
 			continue
 		}
+		if i%3 == 0 {
+			text = strings.ToUpper(text)
+		}
 		s.data = []byte(text)
 		v, end, err := s.number(0)
 		want, werr := strconv.ParseFloat(text, 64)
@@ -359,4 +363,54 @@ func TestRouterAllocations(t *testing.T) {
 		t.Fatalf("%.2f allocations per record, want at most 2", allocs)
 	}
 	t.Logf("%.3f allocations per record", allocs)
+}
+
+// TestPlainRun checks the eight-bytes-at-a-time search against a byte at a
+// time, at every offset of random data rich in the bytes it stops at.
+func TestPlainRun(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	alphabet := []byte{'"', '\\', 0x00, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xff, 'a', 'z', '0'}
+	for range 20_000 {
+		data := make([]byte, rng.IntN(40))
+		for i := range data {
+			if rng.IntN(4) == 0 {
+				data[i] = alphabet[rng.IntN(len(alphabet))]
+			} else {
+				data[i] = byte(0x20 + rng.IntN(0x5f))
+			}
+		}
+		for j := 0; j <= len(data); j++ {
+			want := j
+			for want < len(data) && !(data[want] == '"' || data[want] == '\\' || data[want] < 0x20 || data[want] >= 0x80) {
+				want++
+			}
+			if got := plainRun(data, j); got != want {
+				t.Fatalf("plainRun(%q, %d) = %d, want %d", data, j, got, want)
+			}
+		}
+	}
+}
+
+// TestLayoutKey checks the word-wise key comparison against bytes.Equal
+// for keys of every length up to 30, anywhere in the data, the end
+// included.
+func TestLayoutKey(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for range 20_000 {
+		data := make([]byte, rng.IntN(40))
+		for i := range data {
+			data[i] = "ab"[rng.IntN(2)]
+		}
+		key := make([]byte, rng.IntN(min(31, len(data)+1)))
+		for i := range key {
+			key[i] = "ab"[rng.IntN(2)]
+		}
+		lk := newLayoutKey(key)
+		start := rng.IntN(len(data) + 1)
+		for end := start; end <= len(data); end++ {
+			if got, want := lk.is(data, int32(start), int32(end)), bytes.Equal(key, data[start:end]); got != want {
+				t.Fatalf("key %q against %q: %v, want %v", key, data[start:end], got, want)
+			}
+		}
+	}
 }
