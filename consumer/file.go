@@ -113,7 +113,7 @@ func (s *FileSource) Run(ctx context.Context, out chan<- Batch) error {
 			var werr error
 			s.rt.settle(t, func(i int, o *outcome, ok bool) {
 				if ok {
-					clock.observe(time.Unix(0, o.ts))
+					clock.observeNanos(o.ts)
 				}
 				if o.derr != nil && dlq != nil && werr == nil {
 					line := chunks[c].lines[i]

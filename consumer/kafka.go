@@ -148,6 +148,8 @@ type Kafka struct {
 	cfg KafkaConfig
 	log *slog.Logger
 	rt  *router
+	// goodTimes is scratch space: a partition's good event times of a poll.
+	goodTimes []int64
 	acks
 	clock *partitionClocks
 	// labels and labelDeadLetter count good and bad labels; the poll loop
@@ -547,12 +549,17 @@ func (k *Kafka) handle(ctx, work context.Context, fetches kgo.Fetches, out chan<
 	k.rt.decode(tasks)
 	for j, t := range tasks {
 		p := entries[TopicPartition{k.cfg.Topic, t.partition}]
+		good := k.goodTimes[:0]
 		k.rt.settle(t, func(i int, o *outcome, ok bool) {
-			k.clock.observe(t.partition, time.Unix(0, o.ts), ok)
+			if ok {
+				good = append(good, o.ts)
+			}
 			if o.derr != nil {
 				k.deadLetter(ctx, p, preds[j].Records[i], o.derr, k.cfg.DeadLetterTopic)
 			}
 		})
+		k.clock.observeAll(t.partition, good)
+		k.goodTimes = good
 	}
 	batches := k.rt.flush(k.clock.watermark())
 	owners := make([]*pollAck, len(batches), len(batches)+len(labels))
@@ -1012,6 +1019,16 @@ func (c *partitionClocks) revoke(ps []int32) {
 // observe notes a record read from p; ts counts only when ok (the record
 // was good).
 func (c *partitionClocks) observe(p int32, ts time.Time, ok bool) {
+	if ok {
+		c.observeAll(p, []int64{ts.UnixNano()})
+	} else {
+		c.observeAll(p, nil)
+	}
+}
+
+// observeAll notes records read from p, of which the good ones had the
+// event times good (unix nanoseconds).
+func (c *partitionClocks) observeAll(p int32, good []int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	pc := c.parts[p]
@@ -1020,8 +1037,8 @@ func (c *partitionClocks) observe(p int32, ts time.Time, ok bool) {
 		c.parts[p] = pc
 	}
 	pc.heard = c.readable()
-	if ok {
-		pc.events.observe(ts)
+	for _, ns := range good {
+		pc.events.observeNanos(ns)
 	}
 }
 

@@ -20,15 +20,19 @@ type eventClock struct {
 	outliers int
 	top      []int64   // min-heap of the outliers+1 newest event times read, unix nanoseconds
 	newest   time.Time // newest event time read; zero before the first
+	newestNS int64     // newest in unix nanoseconds
 }
 
 // observe notes the event time of a good record (within the contract's
 // MinEventTime to MaxEventTime, so that its unix nanoseconds are defined).
-func (c *eventClock) observe(t time.Time) {
-	if t.After(c.newest) {
-		c.newest = t
+func (c *eventClock) observe(t time.Time) { c.observeNanos(t.UnixNano()) }
+
+// observeNanos is observe of an event time in unix nanoseconds.
+func (c *eventClock) observeNanos(ns int64) {
+	if ns > c.newestNS {
+		c.newestNS = ns
+		c.newest = time.Unix(0, ns).UTC()
 	}
-	ns := t.UnixNano()
 	switch {
 	case len(c.top) <= c.outliers:
 		c.top = append(c.top, ns)
