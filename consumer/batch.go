@@ -3,7 +3,6 @@ package consumer
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -120,8 +119,16 @@ func columnType(k baselines.Kind) arrow.DataType {
 // BatchBuilder appends decoded records of one model to Arrow columns. It is
 // not safe for concurrent use. Call Release when done with it.
 type BatchBuilder struct {
-	base *baselines.Baseline
-	rb   *array.RecordBuilder
+	base   *baselines.Baseline
+	schema *arrow.Schema
+	// The columns, as Schema lays them out.
+	ids                        strCol
+	versions                   dictCol
+	times                      []int64 // unix ms
+	pred                       column
+	latency                    f64Col
+	variants, labels, segments dictCol
+	features                   []column
 	// TypeErrors counts values whose JSON type did not fit the baseline's
 	// feature kind (a string for a numeric feature); they are stored as nulls.
 	TypeErrors int64
@@ -175,85 +182,109 @@ func EachSegment(text string, f func(attr, value string)) {
 	}
 }
 
-// NewBatchBuilder returns a builder for the model of b, allocating from mem.
-func NewBatchBuilder(mem memory.Allocator, b *baselines.Baseline) *BatchBuilder {
-	return &BatchBuilder{base: b, rb: array.NewRecordBuilder(mem, Schema(b)), task: -1}
+// NewBatchBuilder returns a builder for the model of b.
+func NewBatchBuilder(b *baselines.Baseline) *BatchBuilder {
+	bb := &BatchBuilder{base: b, schema: Schema(b), pred: column{numeric: b.Prediction.Kind == baselines.Numeric}, task: -1}
+	bb.features = make([]column, len(b.Features))
+	for i, f := range b.Features {
+		bb.features[i].numeric = f.Kind == baselines.Numeric
+	}
+	return bb
 }
 
 // Len is the number of records appended since the last NewRecordBatch.
-func (bb *BatchBuilder) Len() int { return bb.rb.Field(ColPredictionID).Len() }
+func (bb *BatchBuilder) Len() int { return len(bb.times) }
 
 // Append adds one record. Features the baseline does not know are ignored;
 // baseline features absent from the record are null.
 func (bb *BatchBuilder) Append(r *Record) {
 	row := int32(bb.Len())
-	bb.rb.Field(ColPredictionID).(*array.StringBuilder).Append(r.PredictionID)
-	appendDict(bb.rb.Field(ColModelVersion), r.ModelVersion)
-	bb.rb.Field(ColTimestamp).(*array.TimestampBuilder).Append(arrow.Timestamp(r.Timestamp.UnixMilli()))
-	bb.appendValue(bb.rb.Field(ColPrediction), bb.base.Prediction.Kind, r.Prediction, row, -1)
-	if lb := bb.rb.Field(ColLatency).(*array.Float64Builder); math.IsNaN(r.LatencyMS) {
-		lb.AppendNull()
+	bb.ids.add([]byte(r.PredictionID))
+	bb.versions.add([]byte(r.ModelVersion))
+	bb.times = append(bb.times, r.Timestamp.UnixMilli())
+	bb.appendValue(&bb.pred, r.Prediction, row, -1)
+	if math.IsNaN(r.LatencyMS) {
+		bb.latency.addNull()
 	} else {
-		lb.Append(r.LatencyMS)
+		bb.latency.add(r.LatencyMS)
 	}
 	if r.Variant == "" {
-		bb.rb.Field(ColVariant).AppendNull()
+		bb.variants.addNull()
 	} else {
-		appendDict(bb.rb.Field(ColVariant), r.Variant)
+		bb.variants.add([]byte(r.Variant))
 	}
 	if r.Label.Kind == Null {
-		bb.rb.Field(ColLabel).AppendNull()
+		bb.labels.addNull()
 	} else {
-		appendDict(bb.rb.Field(ColLabel), r.Label.Text())
+		bb.labels.add([]byte(r.Label.Text()))
 	}
 	if len(r.Segments) == 0 {
-		bb.rb.Field(ColSegments).AppendNull()
+		bb.segments.addNull()
 	} else {
 		bb.segBuf, bb.segKeys = appendSegments(bb.segBuf[:0], bb.segKeys[:0], r.Segments)
-		if err := bb.rb.Field(ColSegments).(*array.BinaryDictionaryBuilder).Append(bb.segBuf); err != nil {
-			panic(fmt.Sprintf("append dictionary value: %v", err))
-		}
+		bb.segments.add(bb.segBuf)
 	}
 	for i := range bb.base.Features {
-		f := &bb.base.Features[i]
-		v, ok := r.Features[f.Name]
+		v, ok := r.Features[bb.base.Features[i].Name]
 		if !ok {
 			bb.issues = append(bb.issues, Issue{Row: row, Feature: int32(i), Kind: Absent})
 		}
-		bb.appendValue(bb.rb.Field(FirstFeatureCol+i), f.Kind, v, row, int32(i))
+		bb.appendValue(&bb.features[i], v, row, int32(i))
 	}
 }
 
-func (bb *BatchBuilder) appendValue(b array.Builder, kind baselines.Kind, v Value, row, feature int32) {
-	if v.Kind == Null {
-		b.AppendNull()
-		return
+func (bb *BatchBuilder) appendValue(c *column, v Value, row, feature int32) {
+	switch {
+	case v.Kind == Null:
+		c.addNull()
+	case !c.numeric:
+		c.cat.add([]byte(v.Text()))
+	case v.Kind == Number:
+		c.num.add(v.Num)
+	default:
+		bb.wrongType(c, row, feature)
 	}
-	if kind == baselines.Numeric {
-		if v.Kind != Number {
-			bb.TypeErrors++
-			bb.issues = append(bb.issues, Issue{Row: row, Feature: feature, Kind: WrongType})
-			b.AppendNull()
-			return
-		}
-		b.(*array.Float64Builder).Append(v.Num)
-		return
-	}
-	appendDict(b, v.Text())
 }
 
-func appendDict(b array.Builder, s string) {
-	if err := b.(*array.BinaryDictionaryBuilder).AppendString(s); err != nil {
-		// The memo table only fails on allocation overflow.
-		panic(fmt.Sprintf("append dictionary value: %v", err))
-	}
+// wrongType stores a value whose JSON type does not fit a numeric column
+// as a null, and notes it.
+func (bb *BatchBuilder) wrongType(c *column, row, feature int32) {
+	bb.TypeErrors++
+	bb.issues = append(bb.issues, Issue{Row: row, Feature: feature, Kind: WrongType})
+	c.addNull()
 }
 
 // NewRecordBatch returns the records appended so far as a record batch and
 // resets the builder. The caller owns the batch and must Release it. Take
 // the batch's Issues first.
 func (bb *BatchBuilder) NewRecordBatch() arrow.RecordBatch {
-	return bb.rb.NewRecordBatch()
+	n := bb.Len()
+	cols := make([]arrow.Array, 0, FirstFeatureCol+len(bb.features))
+	cols = append(cols,
+		bb.ids.array(nil, 0),
+		bb.versions.array(),
+		bb.timestamps(),
+		bb.pred.array(),
+		bb.latency.array(),
+		bb.variants.array(),
+		bb.labels.array(),
+		bb.segments.array(),
+	)
+	for i := range bb.features {
+		cols = append(cols, bb.features[i].array())
+	}
+	rec := array.NewRecordBatch(bb.schema, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
+}
+
+func (bb *BatchBuilder) timestamps() arrow.Array {
+	data := array.NewData(bb.schema.Field(ColTimestamp).Type, len(bb.times), []*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(bb.times))}, nil, 0, 0)
+	defer data.Release()
+	bb.times = make([]int64, 0, cap(bb.times))
+	return array.NewTimestampData(data)
 }
 
 // TakeIssues returns the issues of the rows appended since the last call,
@@ -265,7 +296,7 @@ func (bb *BatchBuilder) TakeIssues() []Issue {
 }
 
 // Release frees the builder's buffers.
-func (bb *BatchBuilder) Release() { bb.rb.Release() }
+func (bb *BatchBuilder) Release() {}
 
 // layout maps the feature keys of records that name them in the same
 // order, byte for byte, to the baseline's features: producers send the same
@@ -380,73 +411,57 @@ func (l *layout) matches(s *scanner) bool {
 func (bb *BatchBuilder) appendScanned(s *scanner) {
 	f := &s.fields
 	row := int32(bb.Len())
-	bb.rb.Field(ColPredictionID).(*array.StringBuilder).BinaryBuilder.Append(s.text(f[fPredictionID]))
-	bb.appendBytes(bb.rb.Field(ColModelVersion), s.text(f[fModelVersion]))
-	bb.rb.Field(ColTimestamp).(*array.TimestampBuilder).Append(arrow.Timestamp(s.ts / int64(time.Millisecond)))
-	bb.appendJSON(s, bb.rb.Field(ColPrediction), bb.base.Prediction.Kind, f[fPrediction], row, -1)
-	if lb := bb.rb.Field(ColLatency).(*array.Float64Builder); f[fLatency].present() {
-		lb.Append(f[fLatency].num)
+	bb.ids.add(s.text(f[fPredictionID]))
+	bb.versions.add(s.text(f[fModelVersion]))
+	bb.times = append(bb.times, s.ts/int64(time.Millisecond))
+	bb.appendJSON(s, &bb.pred, f[fPrediction], row, -1)
+	if f[fLatency].present() {
+		bb.latency.add(f[fLatency].num)
 	} else {
-		lb.AppendNull()
+		bb.latency.addNull()
 	}
 	if f[fVariant].present() {
-		bb.appendBytes(bb.rb.Field(ColVariant), s.text(f[fVariant]))
+		bb.variants.add(s.text(f[fVariant]))
 	} else {
-		bb.rb.Field(ColVariant).AppendNull()
+		bb.variants.addNull()
 	}
 	if f[fLabel].present() {
 		bb.scratch = s.appendValueText(bb.scratch[:0], f[fLabel])
-		bb.appendBytes(bb.rb.Field(ColLabel), bb.scratch)
+		bb.labels.add(bb.scratch)
 	} else {
-		bb.rb.Field(ColLabel).AppendNull()
+		bb.labels.addNull()
 	}
 	if bb.segBuf = bb.scannedSegments(s, bb.segBuf[:0]); len(bb.segBuf) > 0 {
-		bb.appendBytes(bb.rb.Field(ColSegments), bb.segBuf)
+		bb.segments.add(bb.segBuf)
 	} else {
-		bb.rb.Field(ColSegments).AppendNull()
+		bb.segments.addNull()
 	}
 	l := bb.layoutOf(s)
-	for i := range bb.base.Features {
-		col := bb.rb.Field(FirstFeatureCol + i)
-		j := l.pos[i]
+	for i, j := range l.pos {
+		c := &bb.features[i]
 		if j < 0 {
 			bb.issues = append(bb.issues, Issue{Row: row, Feature: int32(i), Kind: Absent})
-			col.AppendNull()
+			c.addNull()
 			continue
 		}
-		bb.appendJSON(s, col, bb.base.Features[i].Kind, s.features[j].val, row, int32(i))
+		bb.appendJSON(s, c, s.features[j].val, row, int32(i))
 	}
 }
 
 // appendJSON appends a checked scalar as appendValue appends its Value.
-func (bb *BatchBuilder) appendJSON(s *scanner, b array.Builder, kind baselines.Kind, v jval, row, feature int32) {
+func (bb *BatchBuilder) appendJSON(s *scanner, c *column, v jval, row, feature int32) {
 	switch {
+	case c.numeric && v.typ == jsonNumber:
+		c.num.add(v.num)
 	case !v.present():
-		b.AppendNull()
-	case kind != baselines.Numeric:
-		if v.typ == jsonString {
-			bb.appendBytes(b, s.text(v))
-			return
-		}
-		bb.scratch = s.appendValueText(bb.scratch[:0], v)
-		bb.appendBytes(b, bb.scratch)
-	case v.typ == jsonNumber:
-		b.(*array.Float64Builder).Append(v.num)
+		c.addNull()
+	case c.numeric:
+		bb.wrongType(c, row, feature)
+	case v.typ == jsonString:
+		c.cat.add(s.text(v))
 	default:
-		bb.TypeErrors++
-		bb.issues = append(bb.issues, Issue{Row: row, Feature: feature, Kind: WrongType})
-		b.AppendNull()
-	}
-}
-
-// appendBytes appends v to a dictionary column; an empty v is the empty
-// string, not a null.
-func (bb *BatchBuilder) appendBytes(b array.Builder, v []byte) {
-	if v == nil {
-		v = []byte{}
-	}
-	if err := b.(*array.BinaryDictionaryBuilder).Append(v); err != nil {
-		panic(fmt.Sprintf("append dictionary value: %v", err)) // the memo table only fails on allocation overflow
+		bb.scratch = s.appendValueText(bb.scratch[:0], v)
+		c.cat.add(bb.scratch)
 	}
 }
 

@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-
 	"github.com/driftwatch/driftwatch/baselines"
 )
 
@@ -58,7 +56,6 @@ func (t *task) reset(partition int32) {
 // decoder turns tasks into batches. It is not safe for concurrent use:
 // each worker owns one.
 type decoder struct {
-	mem       memory.Allocator
 	baselines map[string]*baselines.Baseline
 	maxBytes  int
 	maxFuture time.Duration
@@ -101,7 +98,7 @@ func (d *decoder) route(model, version []byte) *route {
 	if base := baselines.For(d.baselines, string(model), string(version)); base != nil {
 		k := modelBaseline{string(model), base}
 		if rt.bb = d.builders[k]; rt.bb == nil {
-			rt.bb = NewBatchBuilder(d.mem, base)
+			rt.bb = NewBatchBuilder(base)
 			rt.bb.model = k.model
 			d.builders[k] = rt.bb
 		}

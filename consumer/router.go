@@ -90,7 +90,7 @@ func newRouter(mem memory.Allocator, cfg routerConfig) *router {
 	}
 	for range cfg.Decoders {
 		r.decoders = append(r.decoders, &decoder{
-			mem: mem, baselines: cfg.Baselines, maxBytes: cfg.MaxBytes, maxFuture: cfg.MaxFuture, seeds: &r.seeds,
+			baselines: cfg.Baselines, maxBytes: cfg.MaxBytes, maxFuture: cfg.MaxFuture, seeds: &r.seeds,
 			builders: make(map[modelBaseline]*BatchBuilder),
 		})
 	}

@@ -26,6 +26,7 @@ type twoBuilders struct {
 	t          testing.TB
 	base       *baselines.Baseline
 	want, got  *BatchBuilder
+	oracle     *oracleBuilder
 	s          scanner
 	maxBytes   int
 	accepted   int
@@ -34,10 +35,9 @@ type twoBuilders struct {
 
 func newTwoBuilders(t testing.TB, base *baselines.Baseline) *twoBuilders {
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
-	tb := &twoBuilders{t: t, base: base, want: NewBatchBuilder(mem, base), got: NewBatchBuilder(mem, base), rejections: map[string]int{}}
+	tb := &twoBuilders{t: t, base: base, want: NewBatchBuilder(base), got: NewBatchBuilder(base), oracle: newOracleBuilder(mem, base), rejections: map[string]int{}}
 	t.Cleanup(func() {
-		tb.want.Release()
-		tb.got.Release()
+		tb.oracle.rb.Release()
 		mem.AssertSize(t, 0)
 	})
 	return tb
@@ -62,6 +62,7 @@ func (tb *twoBuilders) add(data []byte) {
 	}
 	tb.accepted++
 	tb.want.Append(&r)
+	tb.oracle.append(&r)
 	tb.got.appendScanned(&tb.s)
 }
 
@@ -74,13 +75,20 @@ func (tb *twoBuilders) check() {
 	if gi, wi := tb.got.TakeIssues(), tb.want.TakeIssues(); !slices.Equal(gi, wi) {
 		tb.t.Fatalf("issues\n%v\nwant\n%v", gi, wi)
 	}
-	got, want := tb.got.NewRecordBatch(), tb.want.NewRecordBatch()
+	got, want, oracle := tb.got.NewRecordBatch(), tb.want.NewRecordBatch(), tb.oracle.rb.NewRecordBatch()
 	defer got.Release()
 	defer want.Release()
-	for c := range want.NumCols() {
+	defer oracle.Release()
+	for c := range oracle.NumCols() {
+		if !array.Equal(want.Column(int(c)), oracle.Column(int(c))) || !want.Schema().Field(int(c)).Equal(oracle.Schema().Field(int(c))) {
+			tb.t.Fatalf("Append's column %s:\n%v\nArrow's builders\n%v", oracle.ColumnName(int(c)), want.Column(int(c)), oracle.Column(int(c)))
+		}
 		if !array.Equal(got.Column(int(c)), want.Column(int(c))) {
 			tb.t.Fatalf("column %s:\n%v\nwant\n%v", want.ColumnName(int(c)), got.Column(int(c)), want.Column(int(c)))
 		}
+	}
+	if got.NumRows() != oracle.NumRows() {
+		tb.t.Fatalf("%d rows, want %d", got.NumRows(), oracle.NumRows())
 	}
 }
 

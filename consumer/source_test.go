@@ -39,7 +39,7 @@ func line(id, model string, ts time.Time, amount any, country any) string {
 func TestBatchBuilderColumns(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	bb := NewBatchBuilder(mem, testBaseline())
+	bb := NewBatchBuilder(testBaseline())
 	defer bb.Release()
 	ts := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	for i, l := range []string{
@@ -135,7 +135,7 @@ func TestFileSourceRoutesAndDeadLetters(t *testing.T) {
 func TestBatchBuilderIssues(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	bb := NewBatchBuilder(mem, testBaseline())
+	bb := NewBatchBuilder(testBaseline())
 	defer bb.Release()
 	ts := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	for i, l := range []string{

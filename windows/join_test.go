@@ -36,7 +36,7 @@ type lrec struct {
 
 func scoreBatch(mem memory.Allocator, wm time.Duration, inline bool, recs ...lrec) consumer.Batch {
 	base := scoreBaseline()
-	bb := consumer.NewBatchBuilder(mem, base)
+	bb := consumer.NewBatchBuilder(base)
 	defer bb.Release()
 	for _, r := range recs {
 		cr := consumer.Record{

@@ -41,7 +41,7 @@ type rec struct {
 func batch(t *testing.T, mem memory.Allocator, wm time.Duration, acked chan<- error, recs ...rec) consumer.Batch {
 	t.Helper()
 	base := testBaseline()
-	bb := consumer.NewBatchBuilder(mem, base)
+	bb := consumer.NewBatchBuilder(base)
 	defer bb.Release()
 	for i, r := range recs {
 		cr := consumer.Record{
@@ -322,7 +322,7 @@ func TestWindowsQualityCounts(t *testing.T) {
 	defer mem.AssertSize(t, 0)
 	base := testBaseline()
 	base.Features[0].Min, base.Features[0].Max = 1, 150
-	bb := consumer.NewBatchBuilder(mem, base)
+	bb := consumer.NewBatchBuilder(base)
 	defer bb.Release()
 	add := func(at time.Duration, features map[string]consumer.Value) {
 		bb.Append(&consumer.Record{PredictionID: fmt.Sprint(at), Model: "fraud", ModelVersion: "1", Timestamp: t0.Add(at),
@@ -361,7 +361,7 @@ func TestWindowsVariants(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	base := testBaseline()
-	bb := consumer.NewBatchBuilder(mem, base)
+	bb := consumer.NewBatchBuilder(base)
 	defer bb.Release()
 	add := func(variant, pred string) {
 		bb.Append(&consumer.Record{PredictionID: fmt.Sprint(bb.Len()), Model: "fraud", ModelVersion: "1", Timestamp: t0.Add(time.Minute),

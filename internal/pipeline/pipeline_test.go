@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
@@ -64,7 +63,7 @@ func (s *ackSource) Run(ctx context.Context, out chan<- consumer.Batch) error {
 	defer close(out)
 	t0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	for h := range s.hours {
-		bb := consumer.NewBatchBuilder(memory.DefaultAllocator, s.base)
+		bb := consumer.NewBatchBuilder(s.base)
 		for i := range 200 {
 			ts := t0.Add(time.Duration(h)*time.Hour + time.Duration(i)*time.Second)
 			bb.Append(&consumer.Record{PredictionID: "x", Model: "m", ModelVersion: "1", Timestamp: ts,
@@ -206,7 +205,7 @@ func TestRestartDoesNotReemitCommittedWindows(t *testing.T) {
 	t0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	mk := func(wm time.Duration, at ...time.Duration) func(func(error)) consumer.Batch {
 		return func(ack func(error)) consumer.Batch {
-			bb := consumer.NewBatchBuilder(memory.DefaultAllocator, base)
+			bb := consumer.NewBatchBuilder(base)
 			defer bb.Release()
 			for _, d := range at {
 				bb.Append(&consumer.Record{PredictionID: "x", Model: "m", ModelVersion: "1", Timestamp: t0.Add(d),

@@ -1,0 +1,167 @@
+package consumer
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// The columns a BatchBuilder fills are plain Go slices, appended to
+// without a call through an interface or a capacity check per value of
+// Arrow's builders; a batch's arrays are made from them at the end,
+// without copying. Each batch gets new slices (sized as the last batch's),
+// since the arrays it hands on keep the old ones.
+
+// validity is a column's validity bitmap, made only once a null comes.
+type validity struct {
+	bits  []byte
+	nulls int
+}
+
+// set notes row i (the newest) as valid or null.
+func (v *validity) set(i int, valid bool) {
+	if valid && v.bits == nil {
+		return
+	}
+	if v.bits == nil { // the first null: the rows before it were valid
+		v.bits = make([]byte, i/8+1, max(64, i/4))
+		for j := range i {
+			v.bits[j/8] |= 1 << (j % 8)
+		}
+	}
+	for len(v.bits) <= i/8 {
+		v.bits = append(v.bits, 0)
+	}
+	if valid {
+		v.bits[i/8] |= 1 << (i % 8)
+	} else {
+		v.nulls++
+	}
+}
+
+// buffer is the bitmap as an Arrow buffer, nil without nulls; it forgets it.
+func (v *validity) buffer() (*memory.Buffer, int) {
+	if v.nulls == 0 {
+		return nil, 0
+	}
+	b, n := memory.NewBufferBytes(v.bits), v.nulls
+	*v = validity{}
+	return b, n
+}
+
+// f64Col builds a float64 column.
+type f64Col struct {
+	vals  []float64
+	valid validity
+}
+
+func (c *f64Col) add(x float64) {
+	c.vals = append(c.vals, x)
+	c.valid.set(len(c.vals)-1, true)
+}
+
+func (c *f64Col) addNull() {
+	c.vals = append(c.vals, 0)
+	c.valid.set(len(c.vals)-1, false)
+}
+
+func (c *f64Col) array() arrow.Array {
+	bits, nulls := c.valid.buffer()
+	data := array.NewData(arrow.PrimitiveTypes.Float64, len(c.vals), []*memory.Buffer{bits, memory.NewBufferBytes(arrow.Float64Traits.CastToBytes(c.vals))}, nil, nulls, 0)
+	defer data.Release()
+	c.vals = make([]float64, 0, cap(c.vals))
+	return array.NewFloat64Data(data)
+}
+
+// strCol builds a column of strings without nulls.
+type strCol struct {
+	offsets []int32 // from 0, one more than the rows
+	bytes   []byte
+}
+
+func (c *strCol) add(b []byte) {
+	if len(c.offsets) == 0 {
+		c.offsets = append(c.offsets, 0)
+	}
+	c.bytes = append(c.bytes, b...)
+	c.offsets = append(c.offsets, int32(len(c.bytes)))
+}
+
+func (c *strCol) len() int { return max(len(c.offsets)-1, 0) }
+
+// array returns the strings, with the validity bitmap bits (nil: none
+// null).
+func (c *strCol) array(bits *memory.Buffer, nulls int) *array.String {
+	if len(c.offsets) == 0 {
+		c.offsets = append(c.offsets, 0)
+	}
+	data := array.NewData(arrow.BinaryTypes.String, len(c.offsets)-1,
+		[]*memory.Buffer{bits, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(c.offsets)), memory.NewBufferBytes(c.bytes)}, nil, nulls, 0)
+	defer data.Release()
+	c.offsets, c.bytes = make([]int32, 0, cap(c.offsets)), make([]byte, 0, cap(c.bytes))
+	return array.NewStringData(data)
+}
+
+// dictCol builds a dictionary-encoded string column (int32 indexes, in
+// the order values first came, as Arrow's dictionary builder numbers them).
+type dictCol struct {
+	idx    []int32
+	valid  validity
+	index  map[string]int32
+	values strCol
+}
+
+func (c *dictCol) add(b []byte) {
+	i, ok := c.index[string(b)]
+	if !ok {
+		if c.index == nil {
+			c.index = make(map[string]int32)
+		}
+		i = int32(c.values.len())
+		c.values.add(b)
+		c.index[string(b)] = i
+	}
+	c.idx = append(c.idx, i)
+	c.valid.set(len(c.idx)-1, true)
+}
+
+func (c *dictCol) addNull() {
+	c.idx = append(c.idx, 0)
+	c.valid.set(len(c.idx)-1, false)
+}
+
+func (c *dictCol) array() arrow.Array {
+	bits, nulls := c.valid.buffer()
+	data := array.NewData(arrow.PrimitiveTypes.Int32, len(c.idx), []*memory.Buffer{bits, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(c.idx))}, nil, nulls, 0)
+	defer data.Release()
+	indices := array.NewInt32Data(data)
+	defer indices.Release()
+	dict := c.values.array(nil, 0)
+	defer dict.Release()
+	clear(c.index)
+	c.idx = make([]int32, 0, cap(c.idx))
+	return array.NewDictionaryArray(dictString, indices, dict)
+}
+
+// column is one feature's (or the prediction's) column: numbers or
+// categories, as the baseline has it.
+type column struct {
+	numeric bool
+	num     f64Col
+	cat     dictCol
+}
+
+func (c *column) addNull() {
+	if c.numeric {
+		c.num.addNull()
+	} else {
+		c.cat.addNull()
+	}
+}
+
+func (c *column) array() arrow.Array {
+	if c.numeric {
+		return c.num.array()
+	}
+	return c.cat.array()
+}
