@@ -294,7 +294,18 @@ func (s *scanner) members(i int, out *[]member, depth int) (int, *DecodeError) {
 		// a record.
 		var key jval
 		var err *DecodeError
-		if j := plainRun(data, i+1); j < len(data) && data[j] == '"' {
+		j := i + 1
+		if j+8 <= len(data) {
+			// plainRun's first word, inlined: most keys end in it.
+			if stop := plainStop(binary.LittleEndian.Uint64(data[j:])); stop != 0 {
+				j += bits.TrailingZeros64(stop) / 8
+			} else {
+				j = plainRun(data, j+8)
+			}
+		} else {
+			j = plainRun(data, j)
+		}
+		if j < len(data) && data[j] == '"' {
 			key, i = jval{typ: jsonString, start: int32(i + 1), end: int32(j)}, j+1
 		} else if key, i, err = s.strEscaped(i); err != nil {
 			return i, err
@@ -453,19 +464,8 @@ func (s *scanner) strEscaped(i int) (jval, int, *DecodeError) {
 // or a byte of 0x80 or more; len(data) if there is none. It looks at eight
 // bytes at a time.
 func plainRun(data []byte, j int) int {
-	const (
-		ones  = 0x0101010101010101
-		highs = 0x8080808080808080
-	)
 	for ; j+8 <= len(data); j += 8 {
-		x := binary.LittleEndian.Uint64(data[j:])
-		q := x ^ ('"' * ones)
-		b := x ^ ('\\' * ones)
-		// A byte's high bit is set in stop if the byte is a quote, a
-		// backslash, below 0x20 or of 0x80 or more. Borrows can only set
-		// bits above the first such byte, which is the one looked for.
-		stop := ((q - ones) & ^q) | ((b - ones) & ^b) | (x - 0x20*ones) | x
-		if stop &= highs; stop != 0 {
+		if stop := plainStop(binary.LittleEndian.Uint64(data[j:])); stop != 0 {
 			return j + bits.TrailingZeros64(stop)/8
 		}
 	}
@@ -475,6 +475,17 @@ func plainRun(data []byte, j int) int {
 		}
 	}
 	return j
+}
+
+// plainStop returns the high bit of each byte of x (eight bytes of a
+// string, the first lowest) that is a quote, a backslash, below 0x20 or of
+// 0x80 or more. Borrows can set bits above the first such byte only, so
+// the lowest bit set is right.
+func plainStop(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q := x ^ ('"' * ones)
+	b := x ^ ('\\' * ones)
+	return (((q - ones) & ^q) | ((b - ones) & ^b) | (x - 0x20*ones) | x) & highs
 }
 
 // hex4 returns the value of four hex digits, or -1.
