@@ -397,8 +397,25 @@ func (l *layout) matches(s *scanner) bool {
 	if len(l.keys) != len(s.features) {
 		return false
 	}
+	data := s.data
 	for j := range s.features {
-		if k := &s.features[j].key; !l.keys[j].is(s.data, k.start, k.end) {
+		k, lk := &s.features[j].key, &l.keys[j]
+		n := k.end - k.start
+		if n != lk.n {
+			return false
+		}
+		if int(k.start)+8 > len(data) || n > 16 {
+			if !lk.is(data, k.start, k.end) {
+				return false
+			}
+			continue
+		}
+		// lk.is inlined for keys of up to 16 bytes away from the end.
+		head := binary.LittleEndian.Uint64(data[k.start:])
+		if n < 8 {
+			head &= 1<<(8*n) - 1
+		}
+		if head != lk.head || n > 8 && binary.LittleEndian.Uint64(data[k.end-8:]) != lk.tail {
 			return false
 		}
 	}
