@@ -139,6 +139,7 @@ type BatchBuilder struct {
 	scratch    []byte           // scratch: a value's text
 	layouts    []*layout        // the records' feature layouts, newest last
 	names      map[string]int32 // the baseline's feature indexes by name
+	last       *layout          // the layout of the last record appended
 	model      string           // the model whose records a decoder appends
 	task       int              // its index among the builders a decoder's task uses, or -1
 }
@@ -305,8 +306,9 @@ func (bb *BatchBuilder) Release() {}
 type layout struct {
 	keys []layoutKey
 	// pos gives, per baseline feature, the index of its member in the
-	// record's "features" (of a repeated key, the last), or -1.
-	pos []int32
+	// record's "features" (of a repeated key, the last), or -1; col, per
+	// member, the feature it gives the value of, or -1.
+	pos, col []int32
 }
 
 // layoutKey is a raw key as compared: its length, its first eight bytes
@@ -366,6 +368,7 @@ const maxLayouts = 8
 func (bb *BatchBuilder) layoutOf(s *scanner) *layout {
 	for _, l := range bb.layouts {
 		if l.matches(s) {
+			bb.last = l
 			return l
 		}
 	}
@@ -375,16 +378,23 @@ func (bb *BatchBuilder) layoutOf(s *scanner) *layout {
 			bb.names[f.Name] = int32(i)
 		}
 	}
-	l := &layout{keys: make([]layoutKey, len(s.features)), pos: make([]int32, len(bb.base.Features))}
+	l := &layout{keys: make([]layoutKey, len(s.features)), pos: make([]int32, len(bb.base.Features)), col: make([]int32, len(s.features))}
 	for i := range l.pos {
 		l.pos[i] = -1
 	}
 	for j, m := range s.features {
 		l.keys[j] = newLayoutKey(s.data[m.key.start:m.key.end])
+		l.col[j] = -1
 		if i, ok := bb.names[string(s.text(m.key))]; ok {
 			l.pos[i] = int32(j)
 		}
 	}
+	for i, j := range l.pos {
+		if j >= 0 {
+			l.col[j] = int32(i)
+		}
+	}
+	bb.last = l
 	if len(bb.layouts) == maxLayouts {
 		copy(bb.layouts, bb.layouts[1:])
 		bb.layouts = bb.layouts[:maxLayouts-1]
@@ -426,8 +436,36 @@ func (l *layout) matches(s *scanner) bool {
 // (checkRecord), as Append adds a decoded Record, without decoding it into
 // one.
 func (bb *BatchBuilder) appendScanned(s *scanner) {
-	f := &s.fields
 	row := int32(bb.Len())
+	bb.appendFixed(s, row)
+	l := bb.layoutOf(s)
+	for i, j := range l.pos {
+		c := &bb.features[i]
+		if j < 0 {
+			bb.issues = append(bb.issues, Issue{Row: row, Feature: int32(i), Kind: Absent})
+			c.addNull()
+			continue
+		}
+		bb.appendJSON(s, c, s.features[j].val, row, int32(i))
+	}
+}
+
+// rollback forgets what the fast path appended to the feature columns
+// for row n, and the categories it added to their dictionaries (newCats,
+// in the order added).
+func (bb *BatchBuilder) rollback(n int, newCats []int32) {
+	for i := range bb.features {
+		bb.features[i].truncate(n)
+	}
+	for k := len(newCats) - 1; k >= 0; k-- {
+		bb.features[newCats[k]].cat.dropLast()
+	}
+}
+
+// appendFixed appends the values of the columns that every schema has, of
+// row.
+func (bb *BatchBuilder) appendFixed(s *scanner, row int32) {
+	f := &s.fields
 	bb.ids.add(s.text(f[fPredictionID]))
 	bb.versions.add(s.text(f[fModelVersion]))
 	bb.times = append(bb.times, s.ts/int64(time.Millisecond))
@@ -452,16 +490,6 @@ func (bb *BatchBuilder) appendScanned(s *scanner) {
 		bb.segments.add(bb.segBuf)
 	} else {
 		bb.segments.addNull()
-	}
-	l := bb.layoutOf(s)
-	for i, j := range l.pos {
-		c := &bb.features[i]
-		if j < 0 {
-			bb.issues = append(bb.issues, Issue{Row: row, Feature: int32(i), Kind: Absent})
-			c.addNull()
-			continue
-		}
-		bb.appendJSON(s, c, s.features[j].val, row, int32(i))
 	}
 }
 

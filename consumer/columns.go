@@ -39,6 +39,18 @@ func (v *validity) set(i int, valid bool) {
 	}
 }
 
+// truncate forgets the rows from n on, of which there is at most one.
+func (v *validity) truncate(n int) {
+	if v.bits == nil || n/8 >= len(v.bits) {
+		return
+	}
+	if mask := byte(1) << (n % 8); v.bits[n/8]&mask == 0 {
+		v.nulls--
+	} else {
+		v.bits[n/8] &^= mask
+	}
+}
+
 // buffer is the bitmap as an Arrow buffer, nil without nulls; it forgets it.
 func (v *validity) buffer() (*memory.Buffer, int) {
 	if v.nulls == 0 {
@@ -111,9 +123,11 @@ type dictCol struct {
 	values strCol
 }
 
-func (c *dictCol) add(b []byte) {
+// add appends b, reporting whether it is new to the dictionary.
+func (c *dictCol) add(b []byte) (added bool) {
 	i, ok := c.index[string(b)]
 	if !ok {
+		added = true
 		if c.index == nil {
 			c.index = make(map[string]int32)
 		}
@@ -123,6 +137,7 @@ func (c *dictCol) add(b []byte) {
 	}
 	c.idx = append(c.idx, i)
 	c.valid.set(len(c.idx)-1, true)
+	return added
 }
 
 func (c *dictCol) addNull() {
@@ -143,6 +158,14 @@ func (c *dictCol) array() arrow.Array {
 	return array.NewDictionaryArray(dictString, indices, dict)
 }
 
+// dropLast removes the dictionary's newest value.
+func (c *dictCol) dropLast() {
+	n := c.values.len() - 1
+	delete(c.index, string(c.values.bytes[c.values.offsets[n]:]))
+	c.values.offsets = c.values.offsets[:n+1]
+	c.values.bytes = c.values.bytes[:c.values.offsets[n]]
+}
+
 // column is one feature's (or the prediction's) column: numbers or
 // categories, as the baseline has it.
 type column struct {
@@ -156,6 +179,19 @@ func (c *column) addNull() {
 		c.num.addNull()
 	} else {
 		c.cat.addNull()
+	}
+}
+
+// truncate forgets the rows from n on, of which there is at most one.
+func (c *column) truncate(n int) {
+	if c.numeric {
+		if len(c.num.vals) > n {
+			c.num.valid.truncate(n)
+			c.num.vals = c.num.vals[:n]
+		}
+	} else if len(c.cat.idx) > n {
+		c.cat.valid.truncate(n)
+		c.cat.idx = c.cat.idx[:n]
 	}
 }
 

@@ -61,10 +61,14 @@ type decoder struct {
 	maxFuture time.Duration
 	seeds     *[2]maphash.Seed // shared by the router's duplicate filters
 
-	sc       scanner
-	routes   []route
-	builders map[modelBaseline]*BatchBuilder
-	used     []*BatchBuilder // builders with rows in the current task
+	sc     scanner
+	routes []route
+	last   *route     // the route of the last good record, for the fast path
+	target fastTarget // the fast path's
+	// fastRecords counts the records the fast path decoded.
+	fastRecords int64
+	builders    map[modelBaseline]*BatchBuilder
+	used        []*BatchBuilder // builders with rows in the current task
 }
 
 type modelBaseline struct {
@@ -92,7 +96,7 @@ func (d *decoder) route(model, version []byte) *route {
 		}
 	}
 	if len(d.routes) == maxRoutes {
-		d.routes = d.routes[:0]
+		d.routes, d.last = d.routes[:0], nil
 	}
 	rt := route{model: bytes.Clone(model), version: bytes.Clone(version)}
 	if base := baselines.For(d.baselines, string(model), string(version)); base != nil {
@@ -143,6 +147,12 @@ func (d *decoder) one(t *task, i int, value []byte) outcome {
 	if t.tooLong != nil && t.tooLong[i] != nil {
 		return outcome{derr: t.tooLong[i]}
 	}
+	if rt := d.last; rt != nil && rt.bb.last != nil {
+		if o, ok := d.fast(t, value, rt); ok {
+			d.fastRecords++
+			return o
+		}
+	}
 	s := &d.sc
 	derr := s.scan(value, d.maxBytes)
 	if derr == nil {
@@ -160,15 +170,20 @@ func (d *decoder) one(t *task, i int, value []byte) outcome {
 		ts := time.Unix(0, s.ts).UTC()
 		return outcome{derr: reject(ReasonBadTimestamp, "timestamp %s is more than %s ahead of the clock", ts.Format(time.RFC3339), d.maxFuture)}
 	}
-	bb := rt.bb
+	o := d.good(t, rt.bb, s.text(s.fields[fPredictionID]))
+	rt.bb.appendScanned(s)
+	d.last = rt
+	return o
+}
+
+// good returns the outcome of the good record the scanner holds, about to
+// be appended to bb.
+func (d *decoder) good(t *task, bb *BatchBuilder, id []byte) outcome {
 	if bb.task < 0 {
 		bb.task = len(d.used)
 		d.used = append(d.used, bb)
 	}
-	id := s.text(s.fields[fPredictionID])
-	o := outcome{ts: s.ts, id: idHash{maphash.Bytes(d.seeds[0], id), maphash.Bytes(d.seeds[1], id)}, batch: int32(bb.task), row: int32(bb.Len())}
-	bb.appendScanned(s)
-	return o
+	return outcome{ts: d.sc.ts, id: idHash{maphash.Bytes(d.seeds[0], id), maphash.Bytes(d.seeds[1], id)}, batch: int32(bb.task), row: int32(bb.Len())}
 }
 
 // decodeAll decodes the tasks, in parallel on up to len(decoders)

@@ -111,6 +111,9 @@ type scanner struct {
 	stack                      []byte // closing brackets of the containers being skipped
 	arena                      []byte // decoded strings of the current record
 	ts                         int64  // the timestamp, unix nanoseconds, once check has read it
+	// fast, when set, takes the features (see fastFeatures).
+	fast    *fastTarget
+	numText []byte // scratch: a number's text
 }
 
 // scan reads data, which must be at most maxBytes long (0 meaning
@@ -187,6 +190,17 @@ func (s *scanner) object(i int) (int, *DecodeError) {
 		var v jval
 		switch f {
 		case fFeatures:
+			if s.fast != nil {
+				var ok bool
+				if i >= len(data) || data[i] != '{' {
+					return i, errNotFast
+				}
+				if i, ok = s.fastFeatures(i, s.fast); !ok {
+					return i, errNotFast
+				}
+				v = jval{typ: jsonObject}
+				break
+			}
 			v, i, err = s.value(i, &s.features, 1)
 		case fScores:
 			v, i, err = s.value(i, &s.scores, 1)

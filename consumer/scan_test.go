@@ -19,23 +19,24 @@ import (
 	"github.com/driftwatch/driftwatch/internal/synth"
 )
 
-// twoBuilders appends each good record both ways, Decode + Append and
-// scan + appendScanned, into builders of the same baseline, and checks
-// that both ways judge every record alike.
+// twoBuilders appends each good record both ways, Decode + Append and a
+// decoder's (the fast path, else scan + appendScanned), into builders of
+// the same baseline, and checks that both ways judge every record alike.
 type twoBuilders struct {
 	t          testing.TB
 	base       *baselines.Baseline
-	want, got  *BatchBuilder
+	want       *BatchBuilder
 	oracle     *oracleBuilder
-	s          scanner
-	maxBytes   int
+	d          *decoder
+	tk         task
 	accepted   int
 	rejections map[string]int
 }
 
 func newTwoBuilders(t testing.TB, base *baselines.Baseline) *twoBuilders {
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
-	tb := &twoBuilders{t: t, base: base, want: NewBatchBuilder(base), got: NewBatchBuilder(base), oracle: newOracleBuilder(mem, base), rejections: map[string]int{}}
+	r := newRouter(mem, routerConfig{Baselines: map[string]*baselines.Baseline{base.Model: base}, Decoders: 1})
+	tb := &twoBuilders{t: t, base: base, want: NewBatchBuilder(base), oracle: newOracleBuilder(mem, base), d: r.decoders[0], rejections: map[string]int{}}
 	t.Cleanup(func() {
 		tb.oracle.rb.Release()
 		mem.AssertSize(t, 0)
@@ -43,39 +44,54 @@ func newTwoBuilders(t testing.TB, base *baselines.Baseline) *twoBuilders {
 	return tb
 }
 
+// got is the decoder's builder of the baseline.
+func (tb *twoBuilders) got() *BatchBuilder {
+	bb := tb.d.builders[modelBaseline{tb.base.Model, tb.base}]
+	if bb == nil {
+		bb = NewBatchBuilder(tb.base) // no record of the model yet
+		tb.d.builders[modelBaseline{tb.base.Model, tb.base}] = bb
+	}
+	return bb
+}
+
 func (tb *twoBuilders) add(data []byte) {
 	tb.t.Helper()
-	r, werr := Decode(data, tb.maxBytes)
-	gerr := tb.s.scan(data, tb.maxBytes)
-	if gerr == nil {
-		gerr = tb.s.checkRecord()
+	r, werr := Decode(data, tb.d.maxBytes)
+	tb.tk.values = append(tb.tk.values[:0], data)
+	o := tb.d.one(&tb.tk, 0, data)
+	gerr := o.derr
+	if werr == nil && gerr != nil && gerr.Code == ReasonNoBaseline && r.Model != tb.base.Model {
+		return // another model's record
 	}
 	if (werr == nil) != (gerr == nil) {
-		tb.t.Fatalf("%q: Decode says %v, the scanner %v", data, werr, gerr)
+		tb.t.Fatalf("%q: Decode says %v, the decoder %v", data, werr, gerr)
 	}
 	if werr != nil {
 		if w := werr.(*DecodeError); w.Code != gerr.Code || w.Detail != gerr.Detail {
-			tb.t.Fatalf("%q: Decode says %v, the scanner %v", data, werr, gerr)
+			tb.t.Fatalf("%q: Decode says %v, the decoder %v", data, werr, gerr)
 		}
 		tb.rejections[gerr.Code]++
 		return
 	}
+	if o.ts != r.Timestamp.UnixNano() || o.row != int32(tb.want.Len()) {
+		tb.t.Fatalf("%q: outcome %+v, want time %d row %d", data, o, r.Timestamp.UnixNano(), tb.want.Len())
+	}
 	tb.accepted++
 	tb.want.Append(&r)
 	tb.oracle.append(&r)
-	tb.got.appendScanned(&tb.s)
 }
 
 // check compares the two batches, their issues and type error counts.
 func (tb *twoBuilders) check() {
 	tb.t.Helper()
-	if tb.got.TypeErrors != tb.want.TypeErrors {
-		tb.t.Fatalf("type errors %d, want %d", tb.got.TypeErrors, tb.want.TypeErrors)
+	gb := tb.got()
+	if gb.TypeErrors != tb.want.TypeErrors {
+		tb.t.Fatalf("type errors %d, want %d", gb.TypeErrors, tb.want.TypeErrors)
 	}
-	if gi, wi := tb.got.TakeIssues(), tb.want.TakeIssues(); !slices.Equal(gi, wi) {
+	if gi, wi := gb.TakeIssues(), tb.want.TakeIssues(); !slices.Equal(gi, wi) {
 		tb.t.Fatalf("issues\n%v\nwant\n%v", gi, wi)
 	}
-	got, want, oracle := tb.got.NewRecordBatch(), tb.want.NewRecordBatch(), tb.oracle.rb.NewRecordBatch()
+	got, want, oracle := gb.NewRecordBatch(), tb.want.NewRecordBatch(), tb.oracle.rb.NewRecordBatch()
 	defer got.Release()
 	defer want.Release()
 	defer oracle.Release()
@@ -153,9 +169,10 @@ func TestAppendScannedMatchesAppend(t *testing.T) {
 			tb.add(msg)
 		}
 		tb.check()
-		if tb.accepted < 1000 || len(tb.rejections) < 2 {
-			t.Fatalf("model %s: %d accepted, rejected %v: the stream tests too little", m.Name, tb.accepted, tb.rejections)
+		if tb.accepted < 1000 || len(tb.rejections) < 2 || tb.d.fastRecords < int64(tb.accepted)/2 {
+			t.Fatalf("model %s: %d accepted (%d on the fast path), rejected %v: the stream tests too little", m.Name, tb.accepted, tb.d.fastRecords, tb.rejections)
 		}
+		t.Logf("model %s: %d accepted, %d on the fast path, rejected %v", m.Name, tb.accepted, tb.d.fastRecords, tb.rejections)
 	}
 }
 
@@ -179,8 +196,10 @@ func FuzzAppendScannedMatchesAppend(f *testing.F) {
 	f.Add([]byte(`{"prediction_id":"a","model":"fraud","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{"\u0061":"\ud83d\ude00"},"prediction":1,"segments":{"z":true,"y":"\u00ff\xff","":0}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tb := newTwoBuilders(t, scanBaseline())
-		tb.maxBytes = 4096
-		// Twice, so that the second record takes the layout the first left.
+		tb.d.maxBytes = 4096
+		// After a good record, whose layout the fast path then expects,
+		// and twice, so that the second takes the layout the first left.
+		tb.add([]byte(good))
 		tb.add(data)
 		tb.add(data)
 		tb.check()
@@ -240,6 +259,10 @@ func TestNumbersMatchStrconv(t *testing.T) {
 		wantOK := werr == nil && !math.IsInf(want, 0)
 		if err != nil || end != len(text) || v.numOK != wantOK || wantOK && math.Float64bits(v.num) != math.Float64bits(want) {
 			t.Fatalf("%s: got %v ok %v (end %d, err %v), strconv %v %v", text, v.num, v.numOK, end, err, want, werr)
+		}
+		x, end, ok := parseNumber(s.data, 0)
+		if end != len(text) || ok != wantOK || wantOK && math.Float64bits(x) != math.Float64bits(want) {
+			t.Fatalf("%s: parseNumber %v ok %v (end %d), strconv %v %v", text, x, ok, end, want, werr)
 		}
 	}
 }

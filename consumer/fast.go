@@ -1,0 +1,249 @@
+package consumer
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"slices"
+	"strconv"
+)
+
+// The fast path. A producer sends record after record of one model and
+// version with the same feature keys in the same order: the decoder reads
+// such a record's features straight into the columns of the builder the
+// previous record went to, expecting its keys where that record had them,
+// with no list of members to look up afterwards. Anything else (another
+// layout or model, spaces or escapes in the features, a value of a kind
+// the contract rejects, a record that breaks the contract anywhere) undoes
+// what the fast path appended and the record takes the general path (scan,
+// checkRecord, appendScanned), which judges it. The two paths append the
+// same values (FuzzAppendScannedMatchesAppend).
+
+// errNotFast stops a scan on the fast path; it never leaves the decoder.
+var errNotFast = &DecodeError{Code: "not_fast", Detail: "not of the fast path's form"}
+
+// fastTarget is where the fast path appends a record's features.
+type fastTarget struct {
+	bb      *BatchBuilder
+	l       *layout
+	done    bool    // the features were read: a second "features" key is not fast
+	newCats []int32 // the columns that got a category new to their dictionary
+}
+
+// fast decodes value on the fast path into the route's builder, which
+// must have a layout. ok is false when it did not, having appended
+// nothing.
+func (d *decoder) fast(t *task, value []byte, rt *route) (o outcome, ok bool) {
+	s, bb := &d.sc, rt.bb
+	row := bb.Len()
+	issues, typeErrors := len(bb.issues), bb.TypeErrors
+	d.target = fastTarget{bb: bb, l: bb.last, newCats: d.target.newCats[:0]}
+	s.fast = &d.target
+	defer func() {
+		s.fast = nil
+		if !ok {
+			bb.rollback(row, d.target.newCats)
+			bb.issues, bb.TypeErrors = bb.issues[:issues], typeErrors
+		}
+	}()
+	if s.scan(value, d.maxBytes) != nil || !d.target.done || s.checkRecord() != nil ||
+		!bytes.Equal(s.text(s.fields[fModel]), rt.model) || !bytes.Equal(s.text(s.fields[fModelVersion]), rt.version) ||
+		t.notAfter != 0 && s.ts > t.notAfter {
+		return outcome{}, false
+	}
+	id := s.text(s.fields[fPredictionID])
+	o = d.good(t, bb, id)
+	bb.appendFixed(s, int32(row))
+	for i, j := range bb.last.pos {
+		if j < 0 {
+			bb.issues = append(bb.issues, Issue{Row: int32(row), Feature: int32(i), Kind: Absent})
+			bb.features[i].addNull()
+		}
+	}
+	// The general path notes a row's issues in schema order, the
+	// prediction's first.
+	if rowIssues := bb.issues[issues:]; len(rowIssues) > 1 {
+		slices.SortStableFunc(rowIssues, func(a, b Issue) int { return int(a.Feature - b.Feature) })
+	}
+	return o, true
+}
+
+// fastFeatures reads the features object at data[i] into tgt's builder,
+// expecting its layout's keys in order, compact. ok is false when the
+// object is not of that form; what it appended stays for the caller to
+// undo.
+func (s *scanner) fastFeatures(i int, tgt *fastTarget) (int, bool) {
+	data, bb, l := s.data, tgt.bb, tgt.l
+	if tgt.done {
+		return i, false
+	}
+	tgt.done = true
+	row := int32(bb.Len())
+	i++ // the '{'
+	if len(l.keys) == 0 {
+		return i + 1, i < len(data) && data[i] == '}'
+	}
+	for j := range l.keys {
+		// "key":
+		lk := &l.keys[j]
+		start, end := i+1, i+1+int(lk.n)
+		if end+2 > len(data) || data[i] != '"' || data[end] != '"' || data[end+1] != ':' {
+			return i, false
+		}
+		if lk.n <= 8 && start+8 <= len(data) { // lk.is inlined for short keys
+			head := binary.LittleEndian.Uint64(data[start:])
+			if lk.n < 8 {
+				head &= 1<<(8*lk.n) - 1
+			}
+			if head != lk.head {
+				return i, false
+			}
+		} else if !lk.is(data, int32(start), int32(end)) {
+			return i, false
+		}
+		i = end + 2
+		if i >= len(data) {
+			return i, false
+		}
+		var c *column
+		col := l.col[j]
+		if col >= 0 {
+			c = &bb.features[col]
+		}
+		switch b := data[i]; {
+		case b-'0' < 10 || b == '-':
+			x, next, ok := parseNumber(data, i)
+			if !ok {
+				return i, false
+			}
+			switch {
+			case c == nil:
+			case c.numeric:
+				c.num.add(x)
+			default:
+				s.numText = strconv.AppendFloat(s.numText[:0], x, 'g', -1, 64) // as Value.Text
+				tgt.cat(c, col, s.numText)
+			}
+			i = next
+		case b == '"':
+			k := plainRun(data, i+1)
+			if k >= len(data) || data[k] != '"' {
+				return i, false // escapes, control characters or bytes past ASCII: the general path decodes them
+			}
+			switch {
+			case c == nil:
+			case c.numeric:
+				bb.wrongType(c, row, col)
+			default:
+				tgt.cat(c, col, data[i+1:k])
+			}
+			i = k + 1
+		case b == 't' || b == 'f' || b == 'n':
+			v, next, err := s.value(i, nil, 0)
+			if err != nil {
+				return i, false
+			}
+			switch {
+			case c == nil:
+			case v.typ == jsonNull:
+				c.addNull()
+			case c.numeric:
+				bb.wrongType(c, row, col)
+			default:
+				s.numText = s.appendValueText(s.numText[:0], v)
+				tgt.cat(c, col, s.numText)
+			}
+			i = next
+		default:
+			return i, false // an object or an array: wrong_type, for the general path to say
+		}
+		sep := byte(',')
+		if j == len(l.keys)-1 {
+			sep = '}'
+		}
+		if i >= len(data) || data[i] != sep {
+			return i, false
+		}
+		i++
+	}
+	return i, true
+}
+
+// cat appends a category to feature col's column, noting the column if
+// the value is new to its dictionary.
+func (tgt *fastTarget) cat(c *column, col int32, v []byte) {
+	if c.cat.add(v) {
+		tgt.newCats = append(tgt.newCats, col)
+	}
+}
+
+// parseNumber reads the number at data[i] as scanner.number does; ok is
+// false for a number that breaks JSON's grammar or does not fit a float64.
+// It is number's lean twin for the fast path: a float and a position in
+// registers, not a jval.
+func parseNumber(data []byte, i int) (x float64, end int, ok bool) {
+	start := i
+	neg := data[i] == '-'
+	if neg {
+		i++
+	}
+	var mant uint64
+	digits := i
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case i < len(data) && data[i]-'1' < 9:
+		for ; i < len(data) && data[i]-'0' < 10; i++ {
+			mant = mant*10 + uint64(data[i]-'0')
+		}
+	default:
+		return 0, i, false
+	}
+	digits = i - digits
+	frac := 0
+	if i < len(data) && data[i] == '.' {
+		i++
+		f := i
+		for ; i < len(data) && data[i]-'0' < 10; i++ {
+			mant = mant*10 + uint64(data[i]-'0')
+		}
+		if frac = i - f; frac == 0 {
+			return 0, i, false
+		}
+	}
+	exp10 := -frac
+	if i < len(data) && data[i]|0x20 == 'e' {
+		return parseSlow(data, start, i)
+	}
+	switch {
+	case digits+frac > 19 || mant >= 1<<53 || exp10 < -22:
+		return parseSlow(data, start, i)
+	case exp10 < 0:
+		x = float64(mant) / pow10[-exp10]
+	default:
+		x = float64(mant)
+	}
+	if neg {
+		x = -x
+	}
+	return x, i, true
+}
+
+// parseSlow reads the rest of the number at data[start:] from i (its
+// exponent, if any) and parses it with strconv.
+func parseSlow(data []byte, start, i int) (float64, int, bool) {
+	if i < len(data) && data[i]|0x20 == 'e' {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		if i >= len(data) || data[i]-'0' >= 10 {
+			return 0, i, false
+		}
+		for i < len(data) && data[i]-'0' < 10 {
+			i++
+		}
+	}
+	x, err := strconv.ParseFloat(unsafeString(data[start:i]), 64)
+	return x, i, err == nil && !math.IsInf(x, 0)
+}
