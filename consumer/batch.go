@@ -306,9 +306,23 @@ func (bb *BatchBuilder) Release() {}
 type layout struct {
 	keys []layoutKey
 	// pos gives, per baseline feature, the index of its member in the
-	// record's "features" (of a repeated key, the last), or -1; col, per
-	// member, the feature it gives the value of, or -1.
-	pos, col []int32
+	// record's "features" (of a repeated key, the last), or -1.
+	pos []int32
+	// fast is what the fast path expects, per member (see fastKey).
+	fast []fastKey
+}
+
+// fastKey is one member of a layout as the fast path expects it: the
+// bytes from the '{' or ',' before it up to the ':' after its key
+// (`,"amount":`), as words, and the column its value goes to (nil when
+// the baseline has no such feature, or a later member of the same key
+// gives its value).
+type fastKey struct {
+	head, tail uint64 // the first eight bytes (zero-padded) and, when longer, the last eight
+	n          int32  // the number of bytes
+	pat        string // all of them
+	col        *column
+	feature    int32 // the column's feature index, or -1
 }
 
 // layoutKey is a raw key as compared: its length, its first eight bytes
@@ -378,20 +392,31 @@ func (bb *BatchBuilder) layoutOf(s *scanner) *layout {
 			bb.names[f.Name] = int32(i)
 		}
 	}
-	l := &layout{keys: make([]layoutKey, len(s.features)), pos: make([]int32, len(bb.base.Features)), col: make([]int32, len(s.features))}
+	l := &layout{keys: make([]layoutKey, len(s.features)), pos: make([]int32, len(bb.base.Features)), fast: make([]fastKey, len(s.features))}
 	for i := range l.pos {
 		l.pos[i] = -1
 	}
 	for j, m := range s.features {
 		l.keys[j] = newLayoutKey(s.data[m.key.start:m.key.end])
-		l.col[j] = -1
 		if i, ok := bb.names[string(s.text(m.key))]; ok {
 			l.pos[i] = int32(j)
+		}
+		sep := byte(',')
+		if j == 0 {
+			sep = '{'
+		}
+		pat := append(append(append([]byte{sep, '"'}, s.data[m.key.start:m.key.end]...), '"'), ':')
+		l.fast[j] = fastKey{n: int32(len(pat)), pat: string(pat), feature: -1}
+		var w [8]byte
+		copy(w[:], pat)
+		l.fast[j].head = binary.LittleEndian.Uint64(w[:])
+		if len(pat) > 8 {
+			l.fast[j].tail = binary.LittleEndian.Uint64(pat[len(pat)-8:])
 		}
 	}
 	for i, j := range l.pos {
 		if j >= 0 {
-			l.col[j] = int32(i)
+			l.fast[j].col, l.fast[j].feature = &bb.features[i], int32(i)
 		}
 	}
 	bb.last = l

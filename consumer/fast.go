@@ -73,44 +73,36 @@ func (d *decoder) fast(t *task, value []byte, rt *route) (o outcome, ok bool) {
 // object is not of that form; what it appended stays for the caller to
 // undo.
 func (s *scanner) fastFeatures(i int, tgt *fastTarget) (int, bool) {
-	data, bb, l := s.data, tgt.bb, tgt.l
+	data, bb := s.data, tgt.bb
 	if tgt.done {
 		return i, false
 	}
 	tgt.done = true
 	row := int32(bb.Len())
-	i++ // the '{'
-	if len(l.keys) == 0 {
-		return i + 1, i < len(data) && data[i] == '}'
+	keys := tgt.l.fast
+	if len(keys) == 0 {
+		return i + 2, i+1 < len(data) && data[i+1] == '}'
 	}
-	for j := range l.keys {
-		// "key":
-		lk := &l.keys[j]
-		start, end := i+1, i+1+int(lk.n)
-		if end+2 > len(data) || data[i] != '"' || data[end] != '"' || data[end+1] != ':' {
-			return i, false
-		}
-		if lk.n <= 8 && start+8 <= len(data) { // lk.is inlined for short keys
-			head := binary.LittleEndian.Uint64(data[start:])
-			if lk.n < 8 {
-				head &= 1<<(8*lk.n) - 1
-			}
-			if head != lk.head {
+	for j := range keys {
+		// `{"key":` or `,"key":`, compared as words.
+		k := &keys[j]
+		n := int(k.n)
+		if i+n+8 > len(data) || n > 16 {
+			if i+n >= len(data) || string(data[i:i+n]) != k.pat {
 				return i, false
 			}
-		} else if !lk.is(data, int32(start), int32(end)) {
-			return i, false
+		} else {
+			head := binary.LittleEndian.Uint64(data[i:])
+			if n < 8 {
+				head &= 1<<(8*n) - 1
+			}
+			if head != k.head || n > 8 && binary.LittleEndian.Uint64(data[i+n-8:]) != k.tail {
+				return i, false
+			}
 		}
-		i = end + 2
-		if i >= len(data) {
-			return i, false
-		}
-		var c *column
-		col := l.col[j]
-		if col >= 0 {
-			c = &bb.features[col]
-		}
-		switch b := data[i]; {
+		i += n
+		c := k.col
+		switch b := data[i]; { // in range: a value follows the pattern
 		case b-'0' < 10 || b == '-':
 			x, next, ok := parseNumber(data, i)
 			if !ok {
@@ -122,22 +114,22 @@ func (s *scanner) fastFeatures(i int, tgt *fastTarget) (int, bool) {
 				c.num.add(x)
 			default:
 				s.numText = strconv.AppendFloat(s.numText[:0], x, 'g', -1, 64) // as Value.Text
-				tgt.cat(c, col, s.numText)
+				tgt.cat(c, k.feature, s.numText)
 			}
 			i = next
 		case b == '"':
-			k := plainRun(data, i+1)
-			if k >= len(data) || data[k] != '"' {
+			e := plainRun(data, i+1)
+			if e >= len(data) || data[e] != '"' {
 				return i, false // escapes, control characters or bytes past ASCII: the general path decodes them
 			}
 			switch {
 			case c == nil:
 			case c.numeric:
-				bb.wrongType(c, row, col)
+				bb.wrongType(c, row, k.feature)
 			default:
-				tgt.cat(c, col, data[i+1:k])
+				tgt.cat(c, k.feature, data[i+1:e])
 			}
-			i = k + 1
+			i = e + 1
 		case b == 't' || b == 'f' || b == 'n':
 			v, next, err := s.value(i, nil, 0)
 			if err != nil {
@@ -148,25 +140,20 @@ func (s *scanner) fastFeatures(i int, tgt *fastTarget) (int, bool) {
 			case v.typ == jsonNull:
 				c.addNull()
 			case c.numeric:
-				bb.wrongType(c, row, col)
+				bb.wrongType(c, row, k.feature)
 			default:
 				s.numText = s.appendValueText(s.numText[:0], v)
-				tgt.cat(c, col, s.numText)
+				tgt.cat(c, k.feature, s.numText)
 			}
 			i = next
 		default:
 			return i, false // an object or an array: wrong_type, for the general path to say
 		}
-		sep := byte(',')
-		if j == len(l.keys)-1 {
-			sep = '}'
-		}
-		if i >= len(data) || data[i] != sep {
-			return i, false
-		}
-		i++
 	}
-	return i, true
+	if i >= len(data) || data[i] != '}' {
+		return i, false
+	}
+	return i + 1, true
 }
 
 // cat appends a category to feature col's column, noting the column if
