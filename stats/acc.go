@@ -64,24 +64,75 @@ const (
 
 // Add adds x to s: to a, to be added to s at Flush(s), or to s now.
 func (a *Acc) Add(s *Sum, x float64) {
-	u := math.Float64bits(x)
-	e := int(u>>52) & 0x7ff
-	k := (e-1)>>5 - a.base
-	if uint(k) > accTop { // also zeros and subnormals (k < 0), ±Inf and NaN (k > accTop)
+	if !a.addChunks(x) {
 		a.addRare(s, x)
 		return
 	}
-	sh := uint(e-1) & 31
-	m := u&(1<<52-1) | 1<<52
-	lo := int64(m << sh & (1<<32 - 1))
-	hi := int64(m >> (32 - sh))
-	neg := int64(u) >> 63 // 0 or -1: (v ^ neg) - neg is v or -v
-	a.c[k] += lo ^ neg - neg
-	a.c[k+1] += hi ^ neg - neg
 	a.n++
 	if a.n&(accCarryEvery-1) == 0 {
 		a.carryChecked()
 	}
+}
+
+// AddSlice adds every value of xs to s, as Add does, in a loop that keeps
+// the common case inline.
+func (a *Acc) AddSlice(s *Sum, xs []float64) {
+	addValues(a, s, nil, nil, nil, xs)
+}
+
+// AddGrouped adds xs[j] to sums[group[j]] through accs[group[j]], for
+// every j, as Add does (per-group exact sums, such as a histogram's per-bin
+// sums); xs and group have the same length, and accs and sums one element
+// per group. Flush each Acc into its Sum afterwards.
+func AddGrouped(accs []Acc, sums []Sum, group []int, xs []float64) {
+	addValues(nil, nil, accs, sums[:len(accs)], group[:len(xs)], xs)
+}
+
+// addValues adds xs to s through a, or, with group, each to its group's
+// Sum through its group's Acc: Add's fast path (addChunks) written out in
+// the loop, since the compiler does not inline it.
+func addValues(a *Acc, s *Sum, accs []Acc, sums []Sum, group []int, xs []float64) {
+	for j, x := range xs {
+		if group != nil {
+			g := group[j]
+			a, s = &accs[g], &sums[g]
+		}
+		u := math.Float64bits(x)
+		e := int(u>>52) & 0x7ff
+		k := (e-1)>>5 - a.base
+		if uint(k) > accTop {
+			a.addRare(s, x)
+			continue
+		}
+		sh := uint(e-1) & 31
+		m := u&(1<<52-1) | 1<<52
+		neg := int64(u) >> 63
+		a.c[k] += int64(m<<sh&(1<<32-1)) ^ neg - neg
+		a.c[k+1] += int64(m>>(32-sh)) ^ neg - neg
+		a.n++
+		if a.n&(accCarryEvery-1) == 0 {
+			a.carryChecked()
+		}
+	}
+}
+
+// addChunks adds x to the chunks when its exponent is in their range (the
+// fast path: a normal float64 of moderate magnitude near the first value)
+// and reports whether it did; it leaves the count to its caller. Small
+// enough to inline.
+func (a *Acc) addChunks(x float64) bool {
+	u := math.Float64bits(x)
+	e := int(u>>52) & 0x7ff
+	k := (e-1)>>5 - a.base
+	if uint(k) > accTop { // also zeros and subnormals (k < 0), ±Inf and NaN (k > accTop)
+		return false
+	}
+	sh := uint(e-1) & 31
+	m := u&(1<<52-1) | 1<<52
+	neg := int64(u) >> 63 // 0 or -1: (v ^ neg) - neg is v or -v
+	a.c[k] += int64(m<<sh&(1<<32-1)) ^ neg - neg
+	a.c[k+1] += int64(m>>(32-sh)) ^ neg - neg
+	return true
 }
 
 // carryChecked is carry, out of Add's way, after checking that the Acc

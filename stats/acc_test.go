@@ -61,14 +61,23 @@ func accCases(r *rand.Rand) map[string][]float64 {
 }
 
 // viaAcc adds xs to s through an Acc, flushing after each run of flushEvery
-// values (0: once, at the end).
-func viaAcc(s *Sum, xs []float64, flushEvery int) {
+// values (0: once, at the end), with Add or, slice, AddSlice.
+func viaAcc(s *Sum, xs []float64, flushEvery int, slice bool) {
 	var a Acc
-	for i, x := range xs {
-		a.Add(s, x)
-		if flushEvery > 0 && (i+1)%flushEvery == 0 {
-			a.Flush(s)
+	for len(xs) > 0 {
+		run := xs
+		if flushEvery > 0 {
+			run = xs[:min(flushEvery, len(xs))]
 		}
+		xs = xs[len(run):]
+		if slice {
+			a.AddSlice(s, run)
+		} else {
+			for _, x := range run {
+				a.Add(s, x)
+			}
+		}
+		a.Flush(s)
 	}
 	a.Flush(s)
 }
@@ -97,6 +106,7 @@ func TestAccMatchesSum(t *testing.T) {
 		for name, xs := range accCases(r) {
 			for sname, start := range starts {
 				for _, every := range []int{0, 1, 7, accCarryEvery} {
+					slice := every == 7 || every == 0 && round%2 == 1
 					var want, got Sum
 					for _, x := range start {
 						want.Add(x)
@@ -105,9 +115,9 @@ func TestAccMatchesSum(t *testing.T) {
 					for _, x := range xs {
 						want.Add(x)
 					}
-					viaAcc(&got, xs, every)
+					viaAcc(&got, xs, every, slice)
 					if w, g := want.Value(), got.Value(); !sameFloat(w, g) {
-						t.Errorf("round %d %s onto %s, flushed every %d: got %v (%#x), want %v (%#x)", round, name, sname, every, g, math.Float64bits(g), w, math.Float64bits(w))
+						t.Errorf("round %d %s onto %s, flushed every %d (AddSlice %v): got %v (%#x), want %v (%#x)", round, name, sname, every, slice, g, math.Float64bits(g), w, math.Float64bits(w))
 					}
 					// The Sum goes on as it would have.
 					want.Add(0.1)
@@ -119,7 +129,7 @@ func TestAccMatchesSum(t *testing.T) {
 			}
 			if finiteBelow(xs, 0x1p1020) {
 				var s Sum
-				viaAcc(&s, xs, 0)
+				viaAcc(&s, xs, 0, round%2 == 0)
 				if got, want := s.Value(), exactSum(xs); !sameFloat(got, want) && !(got == 0 && want == 0) {
 					t.Errorf("round %d %s: got %v, want %v (exact, rounded once)", round, name, got, want)
 				}
@@ -140,6 +150,42 @@ func finiteBelow(xs []float64, limit float64) bool {
 		t += math.Abs(x)
 	}
 	return t < limit
+}
+
+// TestAddGrouped: per-group sums through AddGrouped are the Sums of adding
+// each value to its group's Sum, in groups of every size and mix.
+func TestAddGrouped(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for round := range 5 {
+		for name, xs := range accCases(r) {
+			groups := 1 + r.IntN(100)
+			group := make([]int, len(xs))
+			for j := range group {
+				group[j] = r.IntN(groups)
+				if r.IntN(4) == 0 && j > 0 {
+					group[j] = group[j-1]
+				}
+			}
+			want, got := make([]Sum, groups), make([]Sum, groups)
+			for j, x := range xs {
+				want[group[j]].Add(x)
+			}
+			accs := make([]Acc, groups)
+			for cut := 0; cut < len(xs); {
+				end := min(len(xs), cut+1+r.IntN(2*accCarryEvery))
+				AddGrouped(accs, got, group[cut:end], xs[cut:end])
+				for g := range accs {
+					accs[g].Flush(&got[g])
+				}
+				cut = end
+			}
+			for g := range want {
+				if w, v := want[g].Value(), got[g].Value(); !sameFloat(w, v) {
+					t.Errorf("round %d %s: group %d of %d: got %v, want %v", round, name, g, groups, v, w)
+				}
+			}
+		}
+	}
 }
 
 // TestAccReuse: a flushed Acc is empty and takes new values at any
@@ -181,9 +227,10 @@ func TestAccDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// FuzzAcc: adding values through an Acc, flushed at a cut, gives the Sum
-// of adding them one by one, bit for bit, and the exact sum, unless the
-// values come near overflowing (where Sum's own result depends on order).
+// FuzzAcc: adding values through an Acc (Add, then AddSlice after a Flush
+// at a cut) gives the Sum of adding them one by one, bit for bit, and the
+// exact sum, unless the values come near overflowing (where Sum's own
+// result depends on order).
 func FuzzAcc(f *testing.F) {
 	f.Add([]byte{}, uint8(0), uint8(0))
 	f.Add(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, math.Float64bits(1e16)), math.Float64bits(1)), uint8(1), uint8(3))
@@ -203,12 +250,12 @@ func FuzzAcc(f *testing.F) {
 		}
 		var got Sum
 		var a Acc
-		for i, x := range xs {
-			if i == int(cut) {
-				a.Flush(&got)
-			}
+		k := min(int(cut), len(xs))
+		for _, x := range xs[:k] { // Add up to the cut, Flush, AddSlice the rest
 			a.Add(&got, x)
 		}
+		a.Flush(&got)
+		a.AddSlice(&got, xs[k:])
 		a.Flush(&got)
 		if !finiteBelow(xs, 0x1p1020) {
 			return // near overflow: defined, but Sum depends on the order of its Adds
@@ -248,6 +295,17 @@ func BenchmarkExactSum(b *testing.B) {
 			for _, x := range xs {
 				a.Add(&s, x)
 			}
+			a.Flush(&s)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(xs)), "ns/value")
+	})
+	b.Run("impl=AccSlice", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(8 * int64(len(xs)))
+		var s Sum
+		var a Acc
+		for b.Loop() {
+			a.AddSlice(&s, xs)
 			a.Flush(&s)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(xs)), "ns/value")

@@ -55,6 +55,7 @@ type Feature struct {
 
 	sums  []stats.Sum // exact per-bin sums behind Sums
 	shift float64     // the baseline's mean: moments are sums of x - shift
+	index edgeIndex   // finds a value's bin among the baseline's edges
 	sx    stats.Sum   // sum of x - shift
 	sxx   stats.Sum   // sum of (x - shift)^2
 	// acc is add's scratch, empty between calls: an accumulator per bin,
@@ -265,7 +266,8 @@ func newFeature(bf *baselines.Feature) Feature {
 		if math.IsNaN(shift) || math.IsInf(shift, 0) {
 			shift = 0
 		}
-		return Feature{Counts: make([]int64, n), Sums: make([]float64, n), sums: make([]stats.Sum, n), shift: shift, Min: math.Inf(1), Max: math.Inf(-1)}
+		return Feature{Counts: make([]int64, n), Sums: make([]float64, n), sums: make([]stats.Sum, n), shift: shift, Min: math.Inf(1), Max: math.Inf(-1),
+			index: newEdgeIndex(bf.Edges)}
 	}
 	return Feature{Categories: make(map[string]int64)}
 }
@@ -404,8 +406,9 @@ func (f *Feature) add(col arrow.Array, rows []int, bf *baselines.Feature, maxCat
 }
 
 // addNumeric accumulates the given rows of a numeric column into f, a
-// block of rows at a time: first the bins, counts, minimum and maximum
-// (a loop without calls), then the exact sums (per bin, and the moments').
+// block of rows at a time: first the bins (f.index), counts, minimum and
+// maximum (a loop without calls), then the exact sums (per bin, and the
+// moments').
 // Those take the values through f.acc, a stats.Acc per bin and two for the
 // moments, flushed into them at the end: the same exact sums as adding
 // each value to them, at a fraction of the cost.
@@ -422,10 +425,13 @@ func (f *Feature) addNumeric(c *array.Float64, rows []int, bf *baselines.Feature
 	if !direct {
 		bins, sx, sxx = f.acc[:nb], &f.acc[nb], &f.acc[nb+1]
 	}
-	edges, shift := bf.Edges, f.shift
+	if f.index.n != len(bf.Edges) { // a Feature not made by newFeature
+		f.index = newEdgeIndex(bf.Edges)
+	}
+	shift := f.shift
 	lo, hi, ranged := bf.Min, bf.Max, bf.Count > 0
-	var xs [addBlock]float64
-	var bs [addBlock]int32
+	var xs, ds [addBlock]float64
+	var bs [addBlock]int
 	for len(rows) > 0 {
 		block := rows[:min(len(rows), addBlock)]
 		rows = rows[len(block):]
@@ -438,28 +444,36 @@ func (f *Feature) addNumeric(c *array.Float64, rows []int, bf *baselines.Feature
 				continue // as in the baseline: a non-finite value is missing
 			}
 			outside += int64(b2i(ranged && (x < lo || x > hi)))
-			b := binIndex(edges, x)
-			f.Counts[b]++
 			mn, mx = min(mn, x), max(mx, x)
-			xs[k], bs[k] = x, int32(b)
+			xs[k] = x
 			k++
+		}
+		f.index.bins(xs[:k], bs[:k])
+		for _, b := range bs[:k] {
+			f.Counts[b]++
 		}
 		f.Min, f.Max = mn, mx
 		f.Count += int64(k)
 		f.Nulls += int64(len(block) - k)
 		f.OutOfRange += outside
-		for j, x := range xs[:k] {
-			b, d := bs[j], x-shift
-			if direct {
-				f.sums[b].Add(x)
+		if direct {
+			for j, x := range xs[:k] {
+				d := x - shift
+				f.sums[bs[j]].Add(x)
 				f.sx.Add(d)
 				f.sxx.Add(d * d)
-			} else {
-				bins[b].Add(&f.sums[b], x)
-				sx.Add(&f.sx, d)
-				sxx.Add(&f.sxx, d*d)
 			}
+			continue
 		}
+		stats.AddGrouped(bins, f.sums, bs[:k], xs[:k])
+		for j, x := range xs[:k] {
+			ds[j] = x - shift
+		}
+		sx.AddSlice(&f.sx, ds[:k])
+		for j, d := range ds[:k] {
+			ds[j] = d * d
+		}
+		sxx.AddSlice(&f.sxx, ds[:k])
 	}
 	for b := range bins {
 		bins[b].Flush(&f.sums[b])
@@ -472,29 +486,3 @@ func (f *Feature) addNumeric(c *array.Float64, rows []int, bf *baselines.Feature
 
 // addBlock is how many rows addNumeric bins before it sums them.
 const addBlock = 256
-
-// binIndex is baselines.BinIndex: the number of edges (ascending) at or
-// below x, the bin that holds x. It halves the range without a branch on
-// the comparison (a conditional move), which no branch predictor could
-// guess for values spread over the bins.
-func binIndex(edges []float64, x float64) int {
-	n := len(edges)
-	if n == 0 {
-		return 0
-	}
-	base := 0 // the answer is in [base, base+n]
-	for n > 1 {
-		half := n >> 1
-		base += half * b2i(edges[base+half] <= x)
-		n -= half
-	}
-	return base + b2i(edges[base] <= x)
-}
-
-// b2i is 1 for true and 0 for false, without a branch.
-func b2i(c bool) int {
-	if c {
-		return 1
-	}
-	return 0
-}

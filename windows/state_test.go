@@ -161,21 +161,60 @@ func quantileEdges(n int) []float64 {
 	return e
 }
 
-// TestBinIndex: binIndex is baselines.BinIndex, at the edges, between
-// them, beyond them and at signed zeros.
+// TestBinIndex: binIndex and edgeIndex find baselines.BinIndex's bin, at
+// the edges, just beside them, between and beyond them and at signed
+// zeros; for edges of every shape an edgeIndex meets: few, normal and
+// heavy-tailed quantiles, edges bunched in one cell, edges over float64's
+// whole range or subnormals apart (where it falls back to searching),
+// or a few ulps apart.
 func TestBinIndex(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
-	for _, edges := range [][]float64{nil, {0}, {-1, 1}, {-100, -10, 0, 10, 100}, quantileEdges(100), quantileEdges(2), quantileEdges(64), quantileEdges(65)} {
-		xs := []float64{math.Inf(-1), -math.MaxFloat64, math.Copysign(0, -1), 0, 5e-324, math.MaxFloat64, math.Inf(1)}
+	lognormal := quantileEdges(200)
+	for i, e := range lognormal {
+		lognormal[i] = math.Exp(3 * e)
+	}
+	bunched := []float64{-1e6}
+	for i := range 50 {
+		bunched = append(bunched, float64(i)*1e-9)
+	}
+	bunched = append(bunched, 1e6)
+	ulps := []float64{1}
+	for range 20 {
+		ulps = append(ulps, math.Nextafter(ulps[len(ulps)-1], 2))
+	}
+	tiny := []float64{5e-324}
+	for range 20 {
+		tiny = append(tiny, math.Nextafter(tiny[len(tiny)-1], 1))
+	}
+	wide := []float64{-math.MaxFloat64, -1e300, -1, 0, 1e-300, 1, 1e300, 1e308, math.MaxFloat64}
+	for _, tc := range []struct {
+		edges []float64
+		table bool // whether an edgeIndex makes its table
+	}{
+		{nil, false}, {[]float64{0}, false}, {[]float64{-1, 1}, false}, {[]float64{-100, -10, 0, 10, 100}, false},
+		{quantileEdges(100), true}, {quantileEdges(2), false}, {quantileEdges(64), true}, {quantileEdges(65), true},
+		{quantileEdges(9), true}, {lognormal, true}, {bunched, true}, {ulps, true}, {tiny, false}, {wide, false},
+	} {
+		edges := tc.edges
+		xs := []float64{-math.MaxFloat64, math.Copysign(0, -1), 0, 5e-324, -5e-324, math.MaxFloat64}
 		for _, e := range edges {
 			xs = append(xs, e, math.Nextafter(e, math.Inf(-1)), math.Nextafter(e, math.Inf(1)))
 		}
-		for range 1000 {
-			xs = append(xs, r.NormFloat64()*2)
+		for range 2000 {
+			xs = append(xs, r.NormFloat64()*2, math.Exp(r.NormFloat64()*4), math.Ldexp(r.Float64()-0.5, r.IntN(2098)-1074))
+		}
+		idx := newEdgeIndex(edges)
+		if table := idx.start != nil; table != tc.table {
+			t.Errorf("edges %v: table %v, want %v", edges, table, tc.table)
 		}
 		for _, x := range xs {
-			if got, want := binIndex(edges, x), baselines.BinIndex(edges, x); got != want {
-				t.Errorf("edges %v: bin of %v is %d, want %d", edges, x, got, want)
+			want := baselines.BinIndex(edges, x)
+			if got := binIndex(edges, x); got != want {
+				t.Errorf("edges %v: binIndex of %v is %d, want %d", edges, x, got, want)
+			}
+			var got [1]int
+			if idx.bins([]float64{x}, got[:]); got[0] != want {
+				t.Errorf("edges %v: edgeIndex bin of %v is %d, want %d", edges, x, got[0], want)
 			}
 		}
 	}
