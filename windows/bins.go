@@ -1,6 +1,10 @@
 package windows
 
-import "math"
+import (
+	"math"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
 
 // edgeIndex finds values' bins among a baseline feature's edges (the
 // number of edges at or below a value, as baselines.BinIndex) in a fixed
@@ -28,9 +32,9 @@ type edgeIndex struct {
 }
 
 const (
-	minTableEdges      = 8  // fewer edges are binary-searched
-	binMaxCellsPerEdge = 16 // at 4 bytes a cell
-	binMaxPerCell      = 3  // more edges in a cell are binary-searched
+	minTableEdges      = 8 // fewer edges are binary-searched
+	binMaxCellsPerEdge = 8 // at 4 bytes a cell: 3.2 KB a feature of 100 bins at most
+	binMaxPerCell      = 3 // more edges in a cell are binary-searched
 )
 
 func newEdgeIndex(edges []float64) edgeIndex {
@@ -129,4 +133,28 @@ func b2i(c bool) int {
 		return 1
 	}
 	return 0
+}
+
+// dictIndex reads the indices of a dictionary-encoded column: from the
+// int32 values consumer writes them as, directly, or through
+// GetValueIndex (a switch on the index type per row) for another type.
+type dictIndex struct {
+	c   *array.Dictionary
+	i32 []int32
+}
+
+func newDictIndex(c *array.Dictionary) dictIndex {
+	d := dictIndex{c: c}
+	if ix, ok := c.Indices().(*array.Int32); ok {
+		d.i32 = ix.Int32Values()
+	}
+	return d
+}
+
+// at is the dictionary index of row i (valid rows only).
+func (d dictIndex) at(i int) int {
+	if d.i32 != nil {
+		return int(d.i32[i])
+	}
+	return d.c.GetValueIndex(i)
 }

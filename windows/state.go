@@ -386,12 +386,14 @@ func (f *Feature) add(col arrow.Array, rows []int, bf *baselines.Feature, maxCat
 	case *array.Dictionary:
 		dict := c.Dictionary().(*array.String)
 		local := make([]int64, dict.Len())
+		idx := newDictIndex(c)
+		nulls := c.NullN() > 0
 		for _, i := range rows {
-			if c.IsNull(i) {
+			if nulls && c.IsNull(i) {
 				f.Nulls++
 				continue
 			}
-			local[c.GetValueIndex(i)]++
+			local[idx.at(i)]++
 		}
 		for j, n := range local {
 			if n == 0 {

@@ -454,9 +454,10 @@ func (a *Assigner) group(n int, ts []arrow.Timestamp, versions *array.Dictionary
 	g.ids = resize(g.ids, n*g.per)
 	var counts []int // by id
 	last, lastID := slot{version: -1}, int32(-1)
+	vidx := newDictIndex(versions)
 	for i := range n {
 		t := int64(ts[i]) * int64(time.Millisecond)
-		v := versions.GetValueIndex(i)
+		v := vidx.at(i)
 		ids := g.ids[i*g.per : (i+1)*g.per]
 		h := 0
 		// The newest window starts at t rounded down to the hop, the
@@ -521,9 +522,10 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 		// the Assigner's scratch.
 		sc := &a.variants
 		sc.start = resize(sc.start, dict.Len()+1)
+		vidx := newDictIndex(vc)
 		for _, i := range rows {
 			if vc.IsValid(i) {
-				sc.start[vc.GetValueIndex(i)+1]++
+				sc.start[vidx.at(i)+1]++
 			}
 		}
 		for j := range dict.Len() {
@@ -533,7 +535,7 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 		sc.next = append(sc.next[:0], sc.start[:dict.Len()]...)
 		for _, i := range rows {
 			if vc.IsValid(i) {
-				j := vc.GetValueIndex(i)
+				j := vidx.at(i)
 				sc.rows[sc.next[j]] = i
 				sc.next[j]++
 			}
@@ -604,6 +606,7 @@ func (a *Assigner) addOutcomes(w *Window, rec arrow.RecordBatch, rows []int) {
 	ids := rec.Column(consumer.ColPredictionID).(*array.String)
 	ts := rec.Column(consumer.ColTimestamp).(*array.Timestamp).TimestampValues()
 	d := &a.cfg.Decision
+	sidx, lidx := newDictIndex(segs), newDictIndex(labels)
 	sc := &a.outcomes
 	sc.reset(pred, sdict.Len(), ldict.Len())
 	defer sc.release()
@@ -621,7 +624,7 @@ func (a *Assigner) addOutcomes(w *Window, rec arrow.RecordBatch, rows []int) {
 		labeled := labels.IsValid(i)
 		var positive bool
 		if labeled {
-			l := sc.label(ldict, labels.GetValueIndex(i), d)
+			l := sc.label(ldict, lidx.at(i), d)
 			positive = l.positive
 			w.Outcomes.Add(sel, positive, 1)
 			if l.numeric {
@@ -639,7 +642,7 @@ func (a *Assigner) addOutcomes(w *Window, rec arrow.RecordBatch, rows []int) {
 		if segs.IsNull(i) {
 			continue
 		}
-		for _, g := range sc.groups(w, sdict, segs.GetValueIndex(i)) {
+		for _, g := range sc.groups(w, sdict, sidx.at(i)) {
 			g.Decisions.Add(sel, false, 1) // every record: selection rates
 			if labeled {
 				g.Outcomes.Add(sel, positive, 1)
