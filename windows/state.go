@@ -33,8 +33,9 @@ type Key struct {
 // Sums and moments are accumulated exactly (stats.Sum, which a column's
 // values reach through stats.Acc), so a window's state does not depend on
 // the order its records arrived in or its parts were merged: replay and
-// Kafka, and a window rebuilt after a restart, give bit-identical rows. Sums and Moments are their rounded values, set when
-// the window closes (Window.Seal).
+// Kafka, and a window rebuilt after a restart, give bit-identical rows.
+// Sums and Moments are their rounded values, set when the window closes
+// (Window.Seal).
 type Feature struct {
 	Nulls int64
 	Count int64 // non-null values
@@ -410,10 +411,9 @@ func (f *Feature) add(col arrow.Array, rows []int, bf *baselines.Feature, maxCat
 // addNumeric accumulates the given rows of a numeric column into f, a
 // block of rows at a time: first the bins (f.index), counts, minimum and
 // maximum (a loop without calls), then the exact sums (per bin, and the
-// moments').
-// Those take the values through f.acc, a stats.Acc per bin and two for the
-// moments, flushed into them at the end: the same exact sums as adding
-// each value to them, at a fraction of the cost.
+// moments'). Those take the values through f.acc, a stats.Acc per bin and
+// two for the moments, flushed into them at the end: the same exact sums
+// as adding each value to them, at a fraction of the cost.
 func (f *Feature) addNumeric(c *array.Float64, rows []int, bf *baselines.Feature) {
 	vals := c.Float64Values()
 	nulls := c.NullN() > 0
