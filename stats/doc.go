@@ -7,23 +7,27 @@
 // compare two raw or weighted samples (two-sample Kolmogorov-Smirnov with
 // exact or asymptotic p-values, k-sample Anderson-Darling, Cramér-von Mises,
 // energy and first Wasserstein distances, Welch's t-test), test means from
-// Moments and two proportions, keep mergeable running moments (Welford), and
-// coarsen a fine histogram into roughly equal-mass groups for PSI.
+// Moments and two proportions, keep mergeable running moments (Welford) and
+// exact running sums (Sum, and Acc, a superaccumulator that feeds a Sum
+// many values at a fifth of the cost), and coarsen a fine histogram into
+// roughly equal-mass groups for PSI.
 //
 // It deliberately does not: read or write anything (no I/O, no logging, no
 // metrics), know about windows, baselines, features or thresholds, decide
 // whether a value means "drift", build histograms or choose bin edges, or
-// hold state other than the caller-owned Moments value. Callers align bins;
-// every function that takes two count vectors requires them to describe the
-// same bins in the same order and panics if their lengths differ (a
-// programmer error). Data problems (empty input, a zero total, a negative or
-// non-finite count or weight, counts whose total overflows float64) yield
-// NaN rather than a panic or an error; each function's doc lists its cases,
-// and fuzz targets (fuzz_test.go, fuzz2_test.go) check that every other
-// input gives a result in the documented range.
+// hold state other than the caller-owned Moments, Sum and Acc values.
+// Callers align bins; every function that takes two count vectors requires
+// them to describe the same bins in the same order and panics if their
+// lengths differ (a programmer error). Data problems (empty input, a zero
+// total, a negative or non-finite count or weight, counts whose total
+// overflows float64) yield NaN rather than a panic or an error; each
+// function's doc lists its cases, and fuzz targets (fuzz_test.go,
+// fuzz2_test.go) check that every other input gives a result in the
+// documented range.
 //
 // All functions are safe for concurrent use and never modify or retain their
-// input slices. Results are checked against SciPy and statsmodels by golden
+// input slices (the methods of Moments, Sum and Acc modify their receiver;
+// AddGrouped its accumulators and sums). Results are checked against SciPy and statsmodels by golden
 // tests: testdata/golden/gen_core.py, gen_stats.py and gen_power.py write
 // core.json, stats.json and power.json beside them (`make golden`, with the
 // versions pinned in testdata/golden/requirements.txt).
@@ -52,4 +56,5 @@
 //	L-infinity       LInfinity         Vertex AI Model Monitoring categorical skew
 //	G-test           GTest             Woolf 1957; scipy.stats.chi2_contingency(lambda_="log-likelihood")
 //	Two proportions  ProportionZTest   Fleiss et al. 2003; statsmodels proportions_ztest
+//	Exact sum        Sum, Acc          Shewchuk 1997, Discrete Comput. Geom. 18(3) (Python's math.fsum); Neal 2015, arXiv:1505.05571 (xsum's small superaccumulator)
 package stats

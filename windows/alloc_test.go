@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/consumer"
 )
 
 // TestFeatureAddAllocs checks that the window histogram update allocates
@@ -95,5 +97,28 @@ func TestFeatureAddNonFinite(t *testing.T) {
 	f.seal()
 	if f.Count != 3 || f.Nulls != 4 || f.Moments.Mean != 2 || f.Min != 1 || f.Max != 3 {
 		t.Errorf("count %d nulls %d mean %v min %v max %v, want 3 4 2 1 3", f.Count, f.Nulls, f.Moments.Mean, f.Min, f.Max)
+	}
+}
+
+// TestAssignerProcessAllocs checks that the windows stage allocates per
+// batch, not per record: a batch of 4,096 issue-shaped records (without
+// labels, whose error events a window keeps) into an open window costs no
+// more allocations than one of 64, and a few dozen at most.
+func TestAssignerProcessAllocs(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	perBatch := func(n int) float64 {
+		base, batch := issueBatch(mem, n, false)
+		defer batch.Release()
+		a := New(Config{Size: time.Hour})
+		return testing.AllocsPerRun(20, func() {
+			batch.Retain() // process releases it
+			a.process(consumer.Batch{Model: "m", Baseline: base, Rec: batch, Watermark: issueT0, Ack: func(error) {}})
+		})
+	}
+	few, many := perBatch(64), perBatch(4096)
+	t.Logf("allocations per batch: %v for 64 records, %v for 4096", few, many)
+	if many > few || many > 40 {
+		t.Errorf("a batch of 64 records allocates %v times, one of 4096 %v times; want no more, and at most 40", few, many)
 	}
 }

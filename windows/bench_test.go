@@ -2,14 +2,19 @@ package windows
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"runtime"
 	"testing"
+	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/bench/stats/samples"
+	"github.com/driftwatch/driftwatch/consumer"
 )
 
 // BenchmarkFeatureAdd times the per-value window update of a numeric
@@ -72,4 +77,66 @@ func BenchmarkJoinKeep(b *testing.B) {
 	}
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/prediction")
 	runtime.KeepAlive(j)
+}
+
+// BenchmarkAssignerProcess times the windows stage on one batch of 8,192
+// records shaped like the issue's (issueBatch), all in one open hourly
+// window: Assigner.process, everything a record costs the stage but
+// decoding. Reported per record.
+func BenchmarkAssignerProcess(b *testing.B) {
+	const n = 8192
+	base, batch := issueBatch(memory.NewGoAllocator(), n, true)
+	defer batch.Release()
+	a := New(Config{Size: time.Hour})
+	b.ReportAllocs()
+	for b.Loop() {
+		batch.Retain() // process releases it
+		a.process(consumer.Batch{Model: "m", Baseline: base, Rec: batch, Watermark: issueT0, Ack: func(error) {}})
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "records/s")
+}
+
+var issueT0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+
+// issueBatch returns a baseline and a batch of n records shaped like the
+// issue's: 30 numeric features on 100 baseline bins, 10 categorical of 12
+// categories, a score, a label on 3 records in 10 (with labels), two
+// segment attributes, a variant on half, a latency; one record a
+// millisecond from issueT0.
+func issueBatch(mem memory.Allocator, n int, labels bool) (*baselines.Baseline, arrow.RecordBatch) {
+	r := rand.New(rand.NewPCG(21, 22))
+	base := &baselines.Baseline{Format: 1, ID: "b", Model: "m",
+		Prediction: baselines.Feature{Name: "score", Kind: baselines.Numeric, Edges: samples.Edges(samples.FineBins)}}
+	for i := range 30 {
+		base.Features = append(base.Features, baselines.Feature{Name: fmt.Sprint("n", i), Kind: baselines.Numeric,
+			Edges: samples.Edges(samples.FineBins), Count: 1000, Min: -4, Max: 4})
+	}
+	for i := range 10 {
+		base.Features = append(base.Features, baselines.Feature{Name: fmt.Sprint("c", i), Kind: baselines.Categorical})
+	}
+	bb := consumer.NewBatchBuilder(mem, base)
+	defer bb.Release()
+	for i := range n {
+		rec := consumer.Record{PredictionID: fmt.Sprint("p", i), Model: "m", ModelVersion: "1", Timestamp: issueT0.Add(time.Duration(i) * time.Millisecond),
+			Features:   make(map[string]consumer.Value),
+			Prediction: consumer.Value{Kind: consumer.Number, Num: r.Float64()},
+			Segments:   map[string]string{"gender": []string{"f", "m", "x"}[r.IntN(3)], "age": fmt.Sprint(20 + 10*r.IntN(5))},
+			LatencyMS:  r.ExpFloat64() * 20,
+		}
+		for j := range 30 {
+			rec.Features[fmt.Sprint("n", j)] = consumer.Value{Kind: consumer.Number, Num: math.Round(r.NormFloat64()*1e4) / 1e4}
+		}
+		for j := range 10 {
+			rec.Features[fmt.Sprint("c", j)] = consumer.Value{Kind: consumer.String, Str: fmt.Sprint("v", r.IntN(12))}
+		}
+		if labels && r.IntN(10) < 3 {
+			rec.Label = consumer.Value{Kind: consumer.Number, Num: float64(r.IntN(2))}
+		}
+		if r.IntN(2) == 0 {
+			rec.Variant = []string{"champion", "challenger"}[r.IntN(2)]
+		}
+		bb.Append(&rec)
+	}
+	return base, bb.NewRecordBatch()
 }

@@ -30,11 +30,12 @@ type Key struct {
 // (values past the cap count under baselines.OtherCategory). Nothing keeps
 // raw rows.
 //
-// Sums and moments are accumulated exactly (stats.Sum), so a window's state
-// does not depend on the order its records arrived in or its parts were
-// merged: replay and Kafka, and a window rebuilt after a restart, give
-// bit-identical rows. Sums and Moments are their rounded values, set when
-// the window closes (Window.Seal).
+// Sums and moments are accumulated exactly (stats.Sum, which a column's
+// values reach through stats.Acc), so a window's state does not depend on
+// the order its records arrived in or its parts were merged: replay and
+// Kafka, and a window rebuilt after a restart, give bit-identical rows.
+// Sums and Moments are their rounded values, set when the window closes
+// (Window.Seal).
 type Feature struct {
 	Nulls int64
 	Count int64 // non-null values
@@ -55,8 +56,12 @@ type Feature struct {
 
 	sums  []stats.Sum // exact per-bin sums behind Sums
 	shift float64     // the baseline's mean: moments are sums of x - shift
+	index edgeIndex   // finds a value's bin among the baseline's edges
 	sx    stats.Sum   // sum of x - shift
 	sxx   stats.Sum   // sum of (x - shift)^2
+	// acc is add's scratch, empty between calls: an accumulator per bin,
+	// then sx's and sxx's. A window's numeric features share one.
+	acc []stats.Acc
 }
 
 // Window is the state of one event-time window [Start, End) of one model
@@ -108,6 +113,8 @@ type Window struct {
 	Variants map[string]*Feature
 	// MaxCategories caps the distinct categories kept per feature.
 	MaxCategories int
+
+	acc []stats.Acc // the numeric features' add scratch (Feature.acc)
 }
 
 // NewWindow returns an empty window shaped by base that keeps at most
@@ -118,12 +125,32 @@ func NewWindow(k Key, start, end time.Time, base *baselines.Baseline, maxCategor
 		w.Features[i] = newFeature(&base.Features[i])
 	}
 	w.Prediction = newFeature(&base.Prediction)
+	bins := len(w.Prediction.sums)
+	for i := range w.Features {
+		bins = max(bins, len(w.Features[i].sums))
+	}
+	if bins > 0 {
+		w.acc = make([]stats.Acc, bins+2)
+	}
+	w.shareScratch(&w.Prediction)
+	for i := range w.Features {
+		w.shareScratch(&w.Features[i])
+	}
 	w.Labels = Feature{Categories: make(map[string]int64)}
 	var err error
 	if w.Latency, err = sketch.New(LatencyAccuracy); err != nil {
 		panic(fmt.Sprintf("windows: latency sketch: %v", err)) // a constant accuracy: cannot happen
 	}
 	return w
+}
+
+// shareScratch gives numeric feature f the window's add scratch, sized
+// for its widest feature: one goroutine updates a window's features, one
+// at a time.
+func (w *Window) shareScratch(f *Feature) {
+	if f.sums != nil && len(w.acc) >= len(f.sums)+2 {
+		f.acc = w.acc
+	}
 }
 
 // LatencyAccuracy is the relative accuracy of latency quantiles: a reported
@@ -211,6 +238,7 @@ func (w *Window) variant(v string) *Feature {
 		w.Variants = make(map[string]*Feature)
 	}
 	f := newFeature(&w.Baseline.Prediction)
+	w.shareScratch(&f)
 	w.Variants[strings.Clone(v)] = &f
 	return &f
 }
@@ -239,7 +267,8 @@ func newFeature(bf *baselines.Feature) Feature {
 		if math.IsNaN(shift) || math.IsInf(shift, 0) {
 			shift = 0
 		}
-		return Feature{Counts: make([]int64, n), Sums: make([]float64, n), sums: make([]stats.Sum, n), shift: shift, Min: math.Inf(1), Max: math.Inf(-1)}
+		return Feature{Counts: make([]int64, n), Sums: make([]float64, n), sums: make([]stats.Sum, n), shift: shift, Min: math.Inf(1), Max: math.Inf(-1),
+			index: newEdgeIndex(bf.Edges)}
 	}
 	return Feature{Categories: make(map[string]int64)}
 }
@@ -345,39 +374,27 @@ func (f *Feature) addCategory(v string, n int64, maxCategories int) {
 	f.Categories[v] += n
 }
 
+// accMinRows is the fewest rows Feature.add takes through stats.Acc
+// accumulators; fewer are added to the exact sums one by one, which costs
+// less than flushing the accumulators of every bin.
+const accMinRows = 32
+
 // add accumulates the given rows of one column into f.
 func (f *Feature) add(col arrow.Array, rows []int, bf *baselines.Feature, maxCategories int) {
 	switch c := col.(type) {
 	case *array.Float64:
-		vals := c.Float64Values()
-		for _, i := range rows {
-			x := vals[i]
-			if c.IsNull(i) || math.IsNaN(x) || math.IsInf(x, 0) {
-				f.Nulls++ // as in the baseline: a non-finite value is missing
-				continue
-			}
-			if (x < bf.Min || x > bf.Max) && bf.Count > 0 {
-				f.OutOfRange++
-			}
-			b := baselines.BinIndex(bf.Edges, x)
-			f.Counts[b]++
-			f.sums[b].Add(x)
-			f.Min = math.Min(f.Min, x)
-			f.Max = math.Max(f.Max, x)
-			d := x - f.shift
-			f.sx.Add(d)
-			f.sxx.Add(d * d)
-			f.Count++
-		}
+		f.addNumeric(c, rows, bf)
 	case *array.Dictionary:
 		dict := c.Dictionary().(*array.String)
 		local := make([]int64, dict.Len())
+		idx := newDictIndex(c)
+		nulls := c.NullN() > 0
 		for _, i := range rows {
-			if c.IsNull(i) {
+			if nulls && c.IsNull(i) {
 				f.Nulls++
 				continue
 			}
-			local[c.GetValueIndex(i)]++
+			local[idx.at(i)]++
 		}
 		for j, n := range local {
 			if n == 0 {
@@ -390,3 +407,84 @@ func (f *Feature) add(col arrow.Array, rows []int, bf *baselines.Feature, maxCat
 		panic(fmt.Sprintf("windows: unexpected column type %s", col.DataType()))
 	}
 }
+
+// addNumeric accumulates the given rows of a numeric column into f, a
+// block of rows at a time: first the bins (f.index), counts, minimum and
+// maximum (a loop without calls), then the exact sums (per bin, and the
+// moments'). Those take the values through f.acc, a stats.Acc per bin and
+// two for the moments, flushed into them at the end: the same exact sums
+// as adding each value to them, at a fraction of the cost.
+func (f *Feature) addNumeric(c *array.Float64, rows []int, bf *baselines.Feature) {
+	vals := c.Float64Values()
+	nulls := c.NullN() > 0
+	nb := len(f.sums)
+	direct := len(rows) < accMinRows
+	if !direct && len(f.acc) < nb+2 {
+		f.acc = make([]stats.Acc, nb+2)
+	}
+	var bins []stats.Acc
+	var sx, sxx *stats.Acc
+	if !direct {
+		bins, sx, sxx = f.acc[:nb], &f.acc[nb], &f.acc[nb+1]
+	}
+	if f.index.n != len(bf.Edges) { // a Feature not made by newFeature
+		f.index = newEdgeIndex(bf.Edges)
+	}
+	shift := f.shift
+	lo, hi, ranged := bf.Min, bf.Max, bf.Count > 0
+	var xs, ds [addBlock]float64
+	var bs [addBlock]int
+	for len(rows) > 0 {
+		block := rows[:min(len(rows), addBlock)]
+		rows = rows[len(block):]
+		k := 0
+		mn, mx := f.Min, f.Max
+		var outside int64
+		for _, i := range block {
+			x := vals[i]
+			if nulls && c.IsNull(i) || math.IsNaN(x) || math.IsInf(x, 0) {
+				continue // as in the baseline: a non-finite value is missing
+			}
+			outside += int64(b2i(ranged && (x < lo || x > hi)))
+			mn, mx = min(mn, x), max(mx, x)
+			xs[k] = x
+			k++
+		}
+		f.index.bins(xs[:k], bs[:k])
+		for _, b := range bs[:k] {
+			f.Counts[b]++
+		}
+		f.Min, f.Max = mn, mx
+		f.Count += int64(k)
+		f.Nulls += int64(len(block) - k)
+		f.OutOfRange += outside
+		if direct {
+			for j, x := range xs[:k] {
+				d := x - shift
+				f.sums[bs[j]].Add(x)
+				f.sx.Add(d)
+				f.sxx.Add(d * d)
+			}
+			continue
+		}
+		stats.AddGrouped(bins, f.sums, bs[:k], xs[:k])
+		for j, x := range xs[:k] {
+			ds[j] = x - shift
+		}
+		sx.AddSlice(&f.sx, ds[:k])
+		for j, d := range ds[:k] {
+			ds[j] = d * d
+		}
+		sxx.AddSlice(&f.sxx, ds[:k])
+	}
+	for b := range bins {
+		bins[b].Flush(&f.sums[b])
+	}
+	if !direct {
+		sx.Flush(&f.sx)
+		sxx.Flush(&f.sxx)
+	}
+}
+
+// addBlock is how many rows addNumeric bins before it sums them.
+const addBlock = 256

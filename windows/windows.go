@@ -190,6 +190,12 @@ type Assigner struct {
 
 	mu     sync.Mutex
 	counts Counts
+
+	grouping grouping       // process's scratch
+	outcomes outcomeScratch // addOutcomes' scratch
+	variants struct {       // addRows' scratch: rows by variant
+		start, next, rows []int
+	}
 }
 
 type openWindow struct {
@@ -347,45 +353,16 @@ func (a *Assigner) process(b consumer.Batch) []Closed {
 	vdict := versions.Dictionary().(*array.String)
 
 	size, hop := a.cfg.Size.Nanoseconds(), a.cfg.Hop.Nanoseconds()
-	type slot struct {
-		version int
-		start   int64
-	}
-	// starts calls f with the start of every window holding time t: the
-	// newest starts at t rounded down to the hop, the others a hop apart
-	// before it, as long as they still reach past t.
-	starts := func(t int64, f func(start int64)) {
-		for s := t - mod(t, hop); s > t-size; s -= hop {
-			f(s)
-		}
-	}
-	groups := make(map[slot][]int)
-	var into map[slot]*Window // where rows went, for the batch's issues
-	var landed []bool         // rows in at least one open window, for the join
+	g := a.group(n, ts, versions, size, hop)
+	defer clear(g.win)
+	var landed []bool // rows in at least one open window, for the join
 	if a.join != nil {
 		landed = make([]bool, n)
 	}
 	var late, overflow, resumed int64
-	for i := 0; i < n; i++ {
-		t := int64(ts[i]) * int64(time.Millisecond)
-		v := versions.GetValueIndex(i)
-		starts(t, func(start int64) {
-			k := slot{v, start}
-			groups[k] = append(groups[k], i)
-		})
-	}
-	slots := make([]slot, 0, len(groups))
-	for s := range groups {
-		slots = append(slots, s)
-	}
-	slices.SortFunc(slots, func(x, y slot) int {
-		if x.start != y.start {
-			return cmp.Compare(x.start, y.start)
-		}
-		return x.version - y.version
-	})
-	for _, s := range slots {
-		rows := groups[s]
+	for _, id := range g.order {
+		s := g.keys[id]
+		rows := g.rows[g.start[id]:g.start[id+1]]
 		key := Key{Model: b.Model, Version: vdict.Value(s.version)} // points into the batch: see owned
 		end := time.Unix(0, s.start+size).UTC()
 		if done, ok := a.cfg.Resume[key]; ok && !end.After(done) {
@@ -410,21 +387,14 @@ func (a *Assigner) process(b consumer.Batch) []Closed {
 		}
 		ref.hold()
 		ow.refs = append(ow.refs, ref)
-		if len(b.Issues) > 0 {
-			if into == nil {
-				into = make(map[slot]*Window)
-			}
-			into[s] = ow.w
-		}
+		g.win[id] = ow.w
 	}
 	for _, is := range b.Issues {
-		i := int(is.Row)
-		v := versions.GetValueIndex(i)
-		starts(int64(ts[i])*int64(time.Millisecond), func(start int64) {
-			if w := into[slot{v, start}]; w != nil {
-				w.feature(int(is.Feature)).addIssue(is.Kind)
+		for _, id := range g.ids[int(is.Row)*g.per : int(is.Row+1)*g.per] {
+			if id >= 0 && g.win[id] != nil {
+				g.win[id].feature(int(is.Feature)).addIssue(is.Kind)
 			}
-		})
+		}
 	}
 	if a.join != nil {
 		var keep []int
@@ -450,6 +420,95 @@ func (a *Assigner) process(b consumer.Batch) []Closed {
 	return closed
 }
 
+// slot is one window of one model version: its version's index in the
+// batch's dictionary and its start, unix ns.
+type slot struct {
+	version int
+	start   int64
+}
+
+// grouping is a batch's rows by window (slot), kept by the Assigner to
+// reuse its memory from batch to batch.
+type grouping struct {
+	per   int            // windows a row falls in: Size/Hop
+	index map[slot]int32 // slot -> id, in order of first row
+	keys  []slot         // by id
+	ids   []int32        // per row, per window: its slot's id (-1: none)
+	start []int          // rows of slot id: rows[start[id]:start[id+1]]
+	rows  []int          // row numbers, by slot, in row order
+	order []int32        // ids by window start, then version
+	win   []*Window      // by id: the open window the rows went to
+}
+
+// group sorts the n rows of a batch into their windows: a counting sort
+// by slot, found through a map only when a row's slot is not the previous
+// row's. The rows of one slot stay in row order.
+func (a *Assigner) group(n int, ts []arrow.Timestamp, versions *array.Dictionary, size, hop int64) *grouping {
+	g := &a.grouping
+	g.per = int(size / hop)
+	if g.index == nil {
+		g.index = make(map[slot]int32)
+	}
+	clear(g.index)
+	g.keys = g.keys[:0]
+	g.ids = resize(g.ids, n*g.per)
+	var counts []int // by id
+	last, lastID := slot{version: -1}, int32(-1)
+	vidx := newDictIndex(versions)
+	for i := range n {
+		t := int64(ts[i]) * int64(time.Millisecond)
+		v := vidx.at(i)
+		ids := g.ids[i*g.per : (i+1)*g.per]
+		h := 0
+		// The newest window starts at t rounded down to the hop, the
+		// others a hop apart before it, as long as they still reach past t.
+		for s := t - mod(t, hop); s > t-size && h < len(ids); s -= hop {
+			if k := (slot{v, s}); k != last {
+				id, ok := g.index[k]
+				if !ok {
+					id = int32(len(g.keys))
+					g.index[k] = id
+					g.keys = append(g.keys, k)
+					counts = append(counts, 0)
+				}
+				last, lastID = k, id
+			}
+			ids[h] = lastID
+			counts[lastID]++
+			h++
+		}
+		for ; h < len(ids); h++ {
+			ids[h] = -1
+		}
+	}
+	g.start = resize(g.start, len(g.keys)+1)
+	for id, c := range counts {
+		g.start[id+1] = g.start[id] + c
+	}
+	g.rows = resize(g.rows, g.start[len(g.keys)])
+	next := counts // reused: where the next row of each slot goes
+	copy(next, g.start)
+	for j, id := range g.ids {
+		if id >= 0 {
+			g.rows[next[id]] = j / g.per
+			next[id]++
+		}
+	}
+	g.order = resize(g.order, len(g.keys))
+	for id := range g.order {
+		g.order[id] = int32(id)
+	}
+	slices.SortFunc(g.order, func(x, y int32) int {
+		kx, ky := g.keys[x], g.keys[y]
+		if kx.start != ky.start {
+			return cmp.Compare(kx.start, ky.start)
+		}
+		return kx.version - ky.version
+	})
+	g.win = resize(g.win, len(g.keys))
+	return g
+}
+
 func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 	w.Records += int64(len(rows))
 	base := w.Baseline
@@ -459,14 +518,30 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 	w.Prediction.add(rec.Column(consumer.ColPrediction), rows, &base.Prediction, a.cfg.MaxCategories)
 	if vc := rec.Column(consumer.ColVariant).(*array.Dictionary); vc.NullN() < vc.Len() {
 		dict := vc.Dictionary().(*array.String)
-		byVariant := make([][]int, dict.Len())
+		// The rows of each variant, in row order: a counting sort into
+		// the Assigner's scratch.
+		sc := &a.variants
+		sc.start = resize(sc.start, dict.Len()+1)
+		vidx := newDictIndex(vc)
 		for _, i := range rows {
 			if vc.IsValid(i) {
-				j := vc.GetValueIndex(i)
-				byVariant[j] = append(byVariant[j], i)
+				sc.start[vidx.at(i)+1]++
 			}
 		}
-		for j, vrows := range byVariant {
+		for j := range dict.Len() {
+			sc.start[j+1] += sc.start[j]
+		}
+		sc.rows = resize(sc.rows, sc.start[dict.Len()])
+		sc.next = append(sc.next[:0], sc.start[:dict.Len()]...)
+		for _, i := range rows {
+			if vc.IsValid(i) {
+				j := vidx.at(i)
+				sc.rows[sc.next[j]] = i
+				sc.next[j]++
+			}
+		}
+		for j := range dict.Len() {
+			vrows := sc.rows[sc.start[j]:sc.start[j+1]]
 			if len(vrows) == 0 {
 				continue
 			}
@@ -513,7 +588,11 @@ func selected(pred arrow.Array, i int, d *Decision) (sel, ok bool) {
 
 // addOutcomes counts the rows' predictions and positive decisions, their
 // labels, outcomes and errors, and their decisions and outcomes per segment
-// group: one pass, one decision per row.
+// group: one pass, one decision per row. What a row's dictionary-encoded
+// prediction, label and segments mean (a positive decision; a positive
+// outcome and a number; the groups) is worked out once per dictionary
+// entry and call, at the entry's first row, in row order, so groups are
+// created (and capped) in the same order as row by row.
 func (a *Assigner) addOutcomes(w *Window, rec arrow.RecordBatch, rows []int) {
 	pred := rec.Column(consumer.ColPrediction)
 	segs := rec.Column(consumer.ColSegments).(*array.Dictionary)
@@ -527,8 +606,12 @@ func (a *Assigner) addOutcomes(w *Window, rec arrow.RecordBatch, rows []int) {
 	ids := rec.Column(consumer.ColPredictionID).(*array.String)
 	ts := rec.Column(consumer.ColTimestamp).(*array.Timestamp).TimestampValues()
 	d := &a.cfg.Decision
+	sidx, lidx := newDictIndex(segs), newDictIndex(labels)
+	sc := &a.outcomes
+	sc.reset(pred, sdict.Len(), ldict.Len())
+	defer sc.release()
 	for _, i := range rows {
-		sel, ok := selected(pred, i, d)
+		sel, ok := sc.selected(pred, i, d)
 		if ok {
 			w.Decided++
 			if sel {
@@ -541,12 +624,12 @@ func (a *Assigner) addOutcomes(w *Window, rec arrow.RecordBatch, rows []int) {
 		labeled := labels.IsValid(i)
 		var positive bool
 		if labeled {
-			text := ldict.Value(labels.GetValueIndex(i))
-			positive = slices.Contains(d.Positive, text)
+			l := sc.label(ldict, lidx.at(i), d)
+			positive = l.positive
 			w.Outcomes.Add(sel, positive, 1)
-			if y, ok := baselines.NumericLabel(text); ok {
+			if l.numeric {
 				if p, isNum := pred.(*array.Float64); isNum && p.IsValid(i) && !math.IsNaN(p.Value(i)) {
-					e := p.Value(i) - y
+					e := p.Value(i) - l.y
 					w.ErrN++
 					w.ErrAbs.Add(math.Abs(e))
 					w.ErrSq.Add(e * e)
@@ -559,15 +642,103 @@ func (a *Assigner) addOutcomes(w *Window, rec arrow.RecordBatch, rows []int) {
 		if segs.IsNull(i) {
 			continue
 		}
-		consumer.EachSegment(sdict.Value(segs.GetValueIndex(i)), func(attr, value string) {
+		for _, g := range sc.groups(w, sdict, sidx.at(i)) {
+			g.Decisions.Add(sel, false, 1) // every record: selection rates
+			if labeled {
+				g.Outcomes.Add(sel, positive, 1)
+			}
+		}
+	}
+}
+
+// outcomeScratch is addOutcomes' per-call memory of what dictionary
+// entries mean, kept by the Assigner to reuse its slices.
+type outcomeScratch struct {
+	predPositive []int8 // text predictions: 0 not yet known, 1 no, 2 positive
+	labels       []labelMeaning
+	segGroups    [][]*Group // per segments entry: its groups (known once segKnown)
+	segKnown     []bool
+	flat         []*Group // backing store of segGroups
+}
+
+type labelMeaning struct {
+	known, positive, numeric bool
+	y                        float64
+}
+
+func (sc *outcomeScratch) reset(pred arrow.Array, segs, labels int) {
+	if p, ok := pred.(*array.Dictionary); ok {
+		sc.predPositive = resize(sc.predPositive, p.Dictionary().Len())
+	}
+	sc.labels = resize(sc.labels, labels)
+	sc.segGroups = resize(sc.segGroups, segs)
+	sc.segKnown = resize(sc.segKnown, segs)
+	sc.flat = sc.flat[:0]
+}
+
+// release drops the groups' pointers, so the scratch does not keep a
+// closed window's groups alive.
+func (sc *outcomeScratch) release() {
+	clear(sc.segGroups)
+	clear(sc.flat[:cap(sc.flat)])
+}
+
+// resize returns s with length n, zeroed, reusing its array when it can.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+// selected is the package's selected, with a text prediction's decision
+// worked out once per dictionary entry.
+func (sc *outcomeScratch) selected(pred arrow.Array, i int, d *Decision) (sel, ok bool) {
+	p, isDict := pred.(*array.Dictionary)
+	if !isDict {
+		return selected(pred, i, d)
+	}
+	if p.IsNull(i) {
+		return false, false
+	}
+	j := p.GetValueIndex(i)
+	if sc.predPositive[j] == 0 {
+		sc.predPositive[j] = 1
+		if slices.Contains(d.Positive, p.Dictionary().(*array.String).Value(j)) {
+			sc.predPositive[j] = 2
+		}
+	}
+	return sc.predPositive[j] == 2, true
+}
+
+// label returns what label dictionary entry j means under d.
+func (sc *outcomeScratch) label(dict *array.String, j int, d *Decision) labelMeaning {
+	l := &sc.labels[j]
+	if !l.known {
+		text := dict.Value(j)
+		l.known, l.positive = true, slices.Contains(d.Positive, text)
+		l.y, l.numeric = baselines.NumericLabel(text)
+	}
+	return *l
+}
+
+// groups returns the groups in w of segments dictionary entry j (in
+// SegmentsText order; groups past the caps are left out, as w.group
+// leaves them).
+func (sc *outcomeScratch) groups(w *Window, dict *array.String, j int) []*Group {
+	if !sc.segKnown[j] {
+		start := len(sc.flat)
+		consumer.EachSegment(dict.Value(j), func(attr, value string) {
 			if g := w.group(attr, value); g != nil {
-				g.Decisions.Add(sel, false, 1) // every record: selection rates
-				if labeled {
-					g.Outcomes.Add(sel, positive, 1)
-				}
+				sc.flat = append(sc.flat, g)
 			}
 		})
+		sc.segGroups[j] = sc.flat[start:len(sc.flat):len(sc.flat)]
+		sc.segKnown[j] = true
 	}
+	return sc.segGroups[j]
 }
 
 // owned returns k with its version copied: a key read from a batch points
