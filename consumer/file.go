@@ -180,6 +180,7 @@ func (c *fileChunk) read(lr *lineReader, t *task, max int) error {
 // lineReader reads the non-empty lines of JSON lines input.
 type lineReader struct {
 	br     *bufio.Reader
+	buf    []byte // a line longer than br's buffer
 	name   string
 	max    int
 	lineNo int64
@@ -198,7 +199,7 @@ func newLineReader(r io.Reader, name string, maxBytes int) *lineReader {
 func (lr *lineReader) next() (line []byte, lineNo int64, tooLong *DecodeError, err error) {
 	for {
 		lr.lineNo++
-		line, long, err := readLine(lr.br, lr.max)
+		line, long, err := readLine(lr.br, lr.max, &lr.buf)
 		if err == io.EOF {
 			return nil, 0, nil, io.EOF
 		}
@@ -267,30 +268,37 @@ func deadLetterLine(source string, line int64, derr *DecodeError, raw []byte) De
 	return d
 }
 
-// readLine returns the next line without its newline. A line longer than max
-// is consumed and returned truncated to max bytes with tooLong set.
-func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
-	var buf []byte
+// readLine returns the next line without its newline, valid until the next
+// read: a slice of the reader's buffer when the line fits in it, else
+// assembled in *buf. A line longer than max is consumed and returned
+// truncated to max bytes with tooLong set.
+func readLine(br *bufio.Reader, max int, buf *[]byte) (line []byte, tooLong bool, err error) {
+	chunk, err := br.ReadSlice('\n')
+	if err == nil && len(chunk) <= max+1 {
+		return trimEOL(chunk), false, nil
+	}
+	b := (*buf)[:0]
+	defer func() { *buf = b[:0] }()
 	for {
-		chunk, err := br.ReadSlice('\n')
-		if len(buf)+len(chunk) > max+1 {
+		if len(b)+len(chunk) > max+1 {
 			tooLong = true
-			if room := max - len(buf); room > 0 {
-				buf = append(buf, chunk[:min(room, len(chunk))]...)
+			if room := max - len(b); room > 0 {
+				b = append(b, chunk[:min(room, len(chunk))]...)
 			}
 		} else {
-			buf = append(buf, chunk...)
+			b = append(b, chunk...)
 		}
 		switch err {
 		case nil:
-			return trimEOL(buf), tooLong, nil
+			return trimEOL(b), tooLong, nil
 		case bufio.ErrBufferFull:
+			chunk, err = br.ReadSlice('\n')
 			continue
 		case io.EOF:
-			if len(buf) == 0 {
+			if len(b) == 0 {
 				return nil, false, io.EOF
 			}
-			return trimEOL(buf), tooLong, nil
+			return trimEOL(b), tooLong, nil
 		default:
 			return nil, false, err
 		}

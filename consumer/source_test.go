@@ -197,3 +197,45 @@ func readDeadLetterLines(t *testing.T, r io.Reader) []DeadLetterLine {
 	}
 	return lines
 }
+
+// TestFileSourceLongLines: lines longer than the reader's 64 KiB buffer
+// are read whole when within the record limit and cut to it (too_big)
+// past it; the lines around them keep their numbers.
+func TestFileSourceLongLines(t *testing.T) {
+	ts := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	long := strings.Replace(line("long", "fraud", ts, 1.0, "DE"), `"features"`, `"pad":"`+strings.Repeat("p", 200_000)+`","features"`, 1)
+	input := strings.Join([]string{
+		line("a", "fraud", ts, 1.0, "DE"),
+		long,
+		strings.Repeat("x", 700_000),
+		line("c", "fraud", ts.Add(time.Minute), 3.0, "FR"),
+		long[:150_000], // cut, no newline: the end of the input
+	}, "\n")
+	var dlq bytes.Buffer
+	src := NewFileSource(memory.NewGoAllocator(), strings.NewReader(input), "in.jsonl", FileConfig{
+		Baselines: map[string]*baselines.Baseline{"fraud": testBaseline()}, MaxRecordBytes: 500_000, DeadLetter: &dlq,
+	})
+	out := make(chan Batch, 10)
+	if err := src.Run(context.Background(), out); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for b := range out {
+		col := b.Rec.Column(ColPredictionID).(*array.String)
+		for i := range col.Len() {
+			ids = append(ids, col.Value(i))
+		}
+		b.Rec.Release()
+	}
+	if fmt.Sprint(ids) != "[a long c]" {
+		t.Errorf("accepted %v, want [a long c]", ids)
+	}
+	lines := readDeadLetterLines(t, &dlq)
+	if len(lines) != 2 || lines[0].Line != 3 || lines[0].Reason != ReasonTooBig || len(lines[0].Record) != 500_000 ||
+		lines[1].Line != 5 || lines[1].Reason != ReasonNotJSON || len(lines[1].Record) != 150_000 {
+		for _, l := range lines {
+			t.Logf("dead letter line %d %s %s (%d bytes)", l.Line, l.Reason, l.Detail, len(l.Record))
+		}
+		t.Fatalf("%d dead letters, want line 3 too_big (500,000 bytes kept) and line 5 not_json", len(lines))
+	}
+}

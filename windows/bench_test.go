@@ -115,7 +115,7 @@ func issueBatch(mem memory.Allocator, n int, labels bool) (*baselines.Baseline, 
 	for i := range 10 {
 		base.Features = append(base.Features, baselines.Feature{Name: fmt.Sprint("c", i), Kind: baselines.Categorical})
 	}
-	bb := consumer.NewBatchBuilder(mem, base)
+	bb := consumer.NewBatchBuilder(base)
 	defer bb.Release()
 	for i := range n {
 		rec := consumer.Record{PredictionID: fmt.Sprint("p", i), Model: "m", ModelVersion: "1", Timestamp: issueT0.Add(time.Duration(i) * time.Millisecond),
