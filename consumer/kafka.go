@@ -55,6 +55,11 @@ const resendBatchBytes = 8 << 10
 // dead-letter size limit when a topic's max.message.bytes cannot be read.
 const defaultBatchMaxBytes = 1_000_012
 
+// taskRecords bounds the records of one partition that one decoder
+// decodes at a time: a poll of one busy partition is still decoded on
+// every core.
+const taskRecords = 2048
+
 // DefaultMaxPollRecords bounds the records taken from one poll.
 const DefaultMaxPollRecords = 10_000
 
@@ -517,7 +522,13 @@ func (k *Kafka) handle(ctx, work context.Context, fetches kgo.Fetches, out chan<
 	}
 	entries := make(map[TopicPartition]*pollAck)
 	var labels map[int32][]Label
-	var preds []kgo.FetchTopicPartition
+	// The predictions: each partition's share in tasks of at most
+	// taskRecords, decoded in parallel, then settled in order.
+	type share struct {
+		partition int32
+		records   []*kgo.Record
+	}
+	var shares []share
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		if len(fp.Records) == 0 {
 			return
@@ -534,15 +545,17 @@ func (k *Kafka) handle(ctx, work context.Context, fetches kgo.Fetches, out chan<
 			labels[fp.Partition] = k.readLabels(ctx, p, fp.Records, labels[fp.Partition])
 			return
 		}
-		preds = append(preds, fp)
+		for rs := fp.Records; len(rs) > 0; {
+			n := min(len(rs), taskRecords)
+			shares = append(shares, share{fp.Partition, rs[:n]})
+			rs = rs[n:]
+		}
 	})
-	// The predictions: a task per partition, decoded in parallel, then
-	// settled in order.
-	tasks := k.rt.newTasks(len(preds))
-	for j, fp := range preds {
+	tasks := k.rt.newTasks(len(shares))
+	for j, sh := range shares {
 		t := tasks[j]
-		t.partition = fp.Partition
-		for _, r := range fp.Records {
+		t.partition = sh.partition
+		for _, r := range sh.records {
 			t.values = append(t.values, r.Value)
 		}
 	}
@@ -555,7 +568,7 @@ func (k *Kafka) handle(ctx, work context.Context, fetches kgo.Fetches, out chan<
 				good = append(good, o.ts)
 			}
 			if o.derr != nil {
-				k.deadLetter(ctx, p, preds[j].Records[i], o.derr, k.cfg.DeadLetterTopic)
+				k.deadLetter(ctx, p, shares[j].records[i], o.derr, k.cfg.DeadLetterTopic)
 			}
 		})
 		k.clock.observeAll(t.partition, good)

@@ -38,6 +38,24 @@ func createTopic(t *testing.T, adm *kadm.Client, topic string, maxBytes int, con
 	if err != nil {
 		t.Fatalf("create topic %s: %v", topic, err)
 	}
+	// The broker answers before every part of it knows the topic: wait
+	// until its configs can be read, as the tests read them.
+	for {
+		rcs, err := adm.DescribeTopicConfigs(ctx, topic)
+		if err == nil {
+			var rc kadm.ResourceConfig
+			if rc, err = rcs.On(topic, nil); err == nil {
+				err = rc.Err
+			}
+		}
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("topic %s created, but its configs cannot be read: %v", topic, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), realTimeout)
 		defer cancel()
