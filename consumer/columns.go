@@ -51,14 +51,16 @@ func (v *validity) truncate(n int) {
 	}
 }
 
-// buffer is the bitmap as an Arrow buffer, nil without nulls; it forgets it.
+// buffer is the bitmap as an Arrow buffer, nil without nulls; it forgets it
+// either way (a bitmap can be left without nulls when the one null it was
+// made for was taken back).
 func (v *validity) buffer() (*memory.Buffer, int) {
-	if v.nulls == 0 {
+	bits, nulls := v.bits, v.nulls
+	*v = validity{}
+	if nulls == 0 {
 		return nil, 0
 	}
-	b, n := memory.NewBufferBytes(v.bits), v.nulls
-	*v = validity{}
-	return b, n
+	return memory.NewBufferBytes(bits), nulls
 }
 
 // f64Col builds a float64 column.

@@ -445,3 +445,22 @@ func TestLayoutKey(t *testing.T) {
 		}
 	}
 }
+
+// TestRollbackLeavesNoBitmap: a null the fast path appended and took back
+// (its record broke the contract further on) leaves nothing behind for the
+// next batch, whose nulls must read as nulls.
+func TestRollbackLeavesNoBitmap(t *testing.T) {
+	tb := newTwoBuilders(t, scanBaseline())
+	rec := func(id, amount, ts string) []byte {
+		return []byte(`{"prediction_id":"` + id + `","model":"fraud","model_version":"1","features":{"amount":` + amount + `,"country":"DE"},"timestamp":"` + ts + `","prediction":0.5}`)
+	}
+	tb.add(rec("a", "1", "2026-11-20T10:00:00Z"))
+	tb.add(rec("b", "null", "not a time")) // the fast path appends the null, then takes it back
+	tb.check()
+	tb.add(rec("c", "null", "2026-11-20T10:00:01Z"))
+	tb.add(rec("d", "2", "2026-11-20T10:00:02Z"))
+	tb.check()
+	if tb.d.fastRecords < 2 || tb.rejections[ReasonBadTimestamp] != 1 {
+		t.Fatalf("%d records on the fast path, rejections %v: the test did not test the fast path", tb.d.fastRecords, tb.rejections)
+	}
+}
