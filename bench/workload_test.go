@@ -1,0 +1,177 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/valyala/fastjson"
+
+	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/bench/workload"
+	"github.com/driftwatch/driftwatch/consumer"
+)
+
+// The Workload benchmarks measure issue 14's figures side by side on the
+// same records: N records of package workload (about 1 KB, 40 features),
+// N from DRIFTWATCH_BENCH_RECORDS (default 100,000), held in memory. One op
+// is one pass over all N records; records/s and allocs/record are per
+// record. Run them with -cpu=1,2 for the per-core and two-core figures
+// (bench/pipeline/run.sh does).
+
+// workloadRecords is the default N of the Workload benchmarks.
+const workloadRecords = 100_000
+
+type workloadFixture struct {
+	log     []byte
+	lines   [][]byte // the records of log, without their newlines
+	base    *baselines.Baseline
+	records int
+}
+
+var (
+	wlOnce sync.Once
+	wl     workloadFixture
+	wlErr  error
+)
+
+func loadWorkload(tb testing.TB) *workloadFixture {
+	tb.Helper()
+	wlOnce.Do(func() {
+		n := workloadRecords
+		if s := os.Getenv("DRIFTWATCH_BENCH_RECORDS"); s != "" {
+			if n, wlErr = strconv.Atoi(s); wlErr != nil || n <= 0 {
+				wlErr = fmt.Errorf("DRIFTWATCH_BENCH_RECORDS=%q: want a positive integer", s)
+				return
+			}
+		}
+		if wl.log, wlErr = workload.Records(workload.DefaultSeed, n); wlErr != nil {
+			return
+		}
+		wl.lines = bytes.SplitAfter(wl.log, []byte{'\n'})
+		wl.lines = wl.lines[:len(wl.lines)-1] // after the last newline
+		for i, l := range wl.lines {
+			wl.lines[i] = l[:len(l)-1]
+		}
+		wl.records = len(wl.lines)
+		dir, err := os.MkdirTemp("", "driftwatch-bench-baseline")
+		if err != nil {
+			wlErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		wl.base, wlErr = workload.Baseline(workload.DefaultSeed, workload.ReferenceRecords, dir)
+	})
+	if wlErr != nil {
+		tb.Fatal(wlErr)
+	}
+	return &wl
+}
+
+// measure runs b.N passes of pass over the fixture and reports records/s,
+// bytes/s (SetBytes) and heap allocations per record.
+func measure(b *testing.B, f *workloadFixture, pass func()) {
+	b.SetBytes(int64(len(f.log)))
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for range b.N {
+		pass()
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	n := float64(f.records) * float64(b.N)
+	b.ReportMetric(n/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/record")
+}
+
+// BenchmarkWorkloadParseFastjson is the parsing floor: each record parsed by
+// fastjson (the parser consumer.Decode uses) with one reused parser, and
+// nothing else.
+func BenchmarkWorkloadParseFastjson(b *testing.B) {
+	f := loadWorkload(b)
+	var p fastjson.Parser
+	measure(b, f, func() {
+		for _, line := range f.lines {
+			if _, err := p.ParseBytes(line); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkWorkloadParseEncodingJSON decodes each record with encoding/json
+// into a struct of the same record with 40 typed feature fields (floatRecord):
+// what a Go service that knows its schema would write.
+func BenchmarkWorkloadParseEncodingJSON(b *testing.B) {
+	f := loadWorkload(b)
+	measure(b, f, func() {
+		for _, line := range f.lines {
+			var r structRecord
+			if err := json.Unmarshal(line, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkWorkloadDecode is decode alone: every record from its bytes into
+// the model's Arrow builders (decodeRecord), a record batch cut every
+// consumer.DefaultBatchRecords records and released, as the file source
+// does; no windows, no statistics.
+func BenchmarkWorkloadDecode(b *testing.B) {
+	f := loadWorkload(b)
+	bb := consumer.NewBatchBuilder(memory.DefaultAllocator, f.base)
+	defer bb.Release()
+	measure(b, f, func() {
+		for _, line := range f.lines {
+			if err := decodeRecord(bb, line); err != nil {
+				b.Fatal(err)
+			}
+			if bb.Len() == consumer.DefaultBatchRecords {
+				bb.NewRecordBatch().Release()
+				bb.TakeIssues()
+			}
+		}
+		bb.NewRecordBatch().Release()
+		bb.TakeIssues()
+	})
+}
+
+// decodeRecord is the decode step the benchmarks measure: one record's
+// bytes into the builders of its model, or the reason it breaks the
+// contract. Today it is consumer.Decode then BatchBuilder.Append; the
+// schema-driven decoder replaces it here.
+func decodeRecord(bb *consumer.BatchBuilder, line []byte) error {
+	r, err := consumer.Decode(line, 0)
+	if err != nil {
+		return err
+	}
+	bb.Append(&r)
+	return nil
+}
+
+// BenchmarkWorkloadPipeline is decode + windows + statistics: replay's
+// pipeline (file source, windows, evaluator, a discarding JSON-lines sink)
+// with replay's default configuration, over the records.
+func BenchmarkWorkloadPipeline(b *testing.B) {
+	f := loadWorkload(b)
+	base := map[string]*baselines.Baseline{workload.Model: f.base}
+	var rows int64
+	measure(b, f, func() {
+		n, err := workload.Replay(bytes.NewReader(f.log), base, io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows = n
+	})
+	b.ReportMetric(float64(rows), "rows")
+}
