@@ -53,7 +53,7 @@ fuzz:
 
 ## bench: records per second of replay beside plain JSON decoding of the same file.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=5x -count=1 ./bench/
+	$(GO) test -run='^$$' -bench='^Benchmark(Replay|JSONDecode|ContractDecode)$$' -benchmem -benchtime=5x -count=1 ./bench/
 
 ## bench-stats: every statistic at 1e3, 1e5 and 1e7 observations beside SciPy,
 ## statsmodels, numpy and River timed on the same inputs in the same run;

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -157,6 +158,33 @@ func decodeRecord(bb *consumer.BatchBuilder, line []byte) error {
 	}
 	bb.Append(&r)
 	return nil
+}
+
+// BenchmarkWorkloadSource is decode as replay's source stage runs it:
+// consumer.FileSource over the records (line splitting, decode, routing per
+// model, duplicate check, Arrow batches), each batch released and acked as
+// soon as it arrives; no windows, no statistics. It measures whatever
+// decoder the source uses, with no benchmark code in between.
+func BenchmarkWorkloadSource(b *testing.B) {
+	f := loadWorkload(b)
+	base := map[string]*baselines.Baseline{workload.Model: f.base}
+	measure(b, f, func() {
+		src := consumer.NewFileSource(memory.DefaultAllocator, bytes.NewReader(f.log), "bench", consumer.FileConfig{Baselines: base})
+		out := make(chan consumer.Batch, 4)
+		done := make(chan error, 1)
+		go func() { done <- src.Run(context.Background(), out) }()
+		for batch := range out {
+			if batch.Rec != nil {
+				batch.Rec.Release()
+			}
+			if batch.Ack != nil {
+				batch.Ack(nil)
+			}
+		}
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+	})
 }
 
 // BenchmarkWorkloadPipeline is decode + windows + statistics: replay's
