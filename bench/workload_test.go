@@ -110,7 +110,7 @@ func BenchmarkWorkloadParseFastjson(b *testing.B) {
 }
 
 // BenchmarkWorkloadParseEncodingJSON decodes each record with encoding/json
-// into a struct of the same record with 40 typed feature fields (floatRecord):
+// into a struct of the same record with 40 typed feature fields (structRecord):
 // what a Go service that knows its schema would write.
 func BenchmarkWorkloadParseEncodingJSON(b *testing.B) {
 	f := loadWorkload(b)
