@@ -24,8 +24,10 @@ import (
 // same records: N records of package workload (about 1 KB, 40 features),
 // N from DRIFTWATCH_BENCH_RECORDS (default 100,000), held in memory. One op
 // is one pass over all N records; records/s and allocs/record are per
-// record. Run them with -cpu=1,2 for the per-core and two-core figures
-// (bench/pipeline/run.sh does).
+// record. They are in the order bench/pipeline/run.sh wants them to run
+// (go test runs benchmarks in source order): the two figures a target
+// compares one right after the other. Run the pipeline with -cpu=1,2 for the
+// per-core and two-core figures.
 
 // workloadRecords is the default N of the Workload benchmarks.
 const workloadRecords = 100_000
@@ -109,6 +111,33 @@ func BenchmarkWorkloadParseFastjson(b *testing.B) {
 	})
 }
 
+// BenchmarkWorkloadSource is decode as replay's source stage runs it:
+// consumer.FileSource over the records (line splitting, decode, routing per
+// model, duplicate check, Arrow batches), each batch released and acked as
+// soon as it arrives; no windows, no statistics. It measures whatever
+// decoder the source uses, with no benchmark code in between.
+func BenchmarkWorkloadSource(b *testing.B) {
+	f := loadWorkload(b)
+	base := map[string]*baselines.Baseline{workload.Model: f.base}
+	measure(b, f, func() {
+		src := consumer.NewFileSource(memory.DefaultAllocator, bytes.NewReader(f.log), "bench", consumer.FileConfig{Baselines: base})
+		out := make(chan consumer.Batch, 4)
+		done := make(chan error, 1)
+		go func() { done <- src.Run(context.Background(), out) }()
+		for batch := range out {
+			if batch.Rec != nil {
+				batch.Rec.Release()
+			}
+			if batch.Ack != nil {
+				batch.Ack(nil)
+			}
+		}
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
 // BenchmarkWorkloadParseEncodingJSON decodes each record with encoding/json
 // into a struct of the same record with 40 typed feature fields (structRecord):
 // what a Go service that knows its schema would write.
@@ -158,33 +187,6 @@ func decodeRecord(bb *consumer.BatchBuilder, line []byte) error {
 	}
 	bb.Append(&r)
 	return nil
-}
-
-// BenchmarkWorkloadSource is decode as replay's source stage runs it:
-// consumer.FileSource over the records (line splitting, decode, routing per
-// model, duplicate check, Arrow batches), each batch released and acked as
-// soon as it arrives; no windows, no statistics. It measures whatever
-// decoder the source uses, with no benchmark code in between.
-func BenchmarkWorkloadSource(b *testing.B) {
-	f := loadWorkload(b)
-	base := map[string]*baselines.Baseline{workload.Model: f.base}
-	measure(b, f, func() {
-		src := consumer.NewFileSource(memory.DefaultAllocator, bytes.NewReader(f.log), "bench", consumer.FileConfig{Baselines: base})
-		out := make(chan consumer.Batch, 4)
-		done := make(chan error, 1)
-		go func() { done <- src.Run(context.Background(), out) }()
-		for batch := range out {
-			if batch.Rec != nil {
-				batch.Rec.Release()
-			}
-			if batch.Ack != nil {
-				batch.Ack(nil)
-			}
-		}
-		if err := <-done; err != nil {
-			b.Fatal(err)
-		}
-	})
 }
 
 // BenchmarkWorkloadPipeline is decode + windows + statistics: replay's

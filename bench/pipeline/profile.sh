@@ -19,6 +19,7 @@ for b in Decode Pipeline; do
 		>"$OUT/$b.bench.txt"
 	# -ignore: leave out the generation of the benchmark's records (loadWorkload).
 	$GO tool pprof -top -nodecount=30 -ignore=loadWorkload "$OUT/bench.test" "$OUT/$b.cpu.pprof" >"$OUT/$b.cpu.top" 2>/dev/null
+	$GO tool pprof -top -cum -nodecount=40 -ignore=loadWorkload "$OUT/bench.test" "$OUT/$b.cpu.pprof" >"$OUT/$b.cpu.cum.top" 2>/dev/null
 	$GO tool pprof -top -nodecount=30 -sample_index=alloc_space -ignore=loadWorkload "$OUT/bench.test" "$OUT/$b.mem.pprof" >"$OUT/$b.alloc_space.top" 2>/dev/null
 	$GO tool pprof -top -nodecount=30 -sample_index=alloc_objects -ignore=loadWorkload "$OUT/bench.test" "$OUT/$b.mem.pprof" >"$OUT/$b.alloc_objects.top" 2>/dev/null
 done

@@ -372,10 +372,12 @@ def main() -> int:
         L.append("## Where the time goes")
         L.append("")
         L.append(f"`{cmds.get('profile', '')}` at GOMAXPROCS=1; the top of `go tool pprof -top -ignore=loadWorkload` (leaving")
-        L.append("out the generation of the benchmark's records) for the whole pipeline and for decode alone (CPU), and")
-        L.append("of the pipeline's allocations (objects):")
+        L.append("out the generation of the benchmark's records) for the whole pipeline (by own and by cumulative time)")
+        L.append("and for decode alone (CPU), and of the pipeline's allocations (objects); the whole profiles are kept by")
+        L.append("`make profile` in bench/profiles:")
         L.append("")
-        for f, title in (("Pipeline.cpu.top", "pipeline, CPU"), ("Decode.cpu.top", "decode alone, CPU"),
+        for f, title in (("Pipeline.cpu.top", "pipeline, CPU"), ("Pipeline.cpu.cum.top", "pipeline, CPU by cumulative time"),
+                         ("Decode.cpu.top", "decode alone, CPU"),
                          ("Pipeline.alloc_objects.top", "pipeline, allocated objects")):
             p = prof / f
             if not p.exists():
@@ -385,7 +387,7 @@ def main() -> int:
             L.append(f"{title}:")
             L.append("")
             L.append("```")
-            L.extend(lines[max(0, start - 3):start + 16])
+            L.extend(l if len(l) <= 160 else l[:157] + "..." for l in lines[max(0, start - 3):start + (31 if ".cum." in f else 16)])
             L.append("```")
             L.append("")
     section = BEGIN + "\n" + "\n".join(L).rstrip() + "\n" + END + "\n"

@@ -16,8 +16,9 @@
 # BENCH_PEERS ("scipy nannyml evidently"); BENCH_SKIP (space-separated
 # steps to leave out: go replay heap kafka peers profile); RESULTS
 # (bench/RESULTS.md). The Kafka step needs the test broker
-# (deploy/servers/kafka.sh; it is started if it is not running, and left as
-# it was); its topics are created fresh and deleted afterwards.
+# (deploy/servers/kafka.sh): one already running is used and left running,
+# otherwise it is started and stopped again; its topics are created fresh
+# and deleted afterwards.
 set -eu
 cd "$(dirname "$0")/../.."
 GO=${GO:-go}
@@ -65,7 +66,7 @@ EOP
 cat >"$work/commands.txt" <<EOC
 gen=go run ./bench/gen -records N -out FILE -reference reference.jsonl
 baseline=driftwatch baseline --model ranker --model-version 3.2.0 --input reference.jsonl --out baselines
-go=DRIFTWATCH_BENCH_RECORDS=$GO_RECORDS go test -run='^\$' -bench='^BenchmarkWorkload' -benchtime=$GO_BENCHTIME -cpu=1 ./bench/, then -bench='^BenchmarkWorkloadPipeline\$' -cpu=2
+go=DRIFTWATCH_BENCH_RECORDS=$GO_RECORDS go test -run='^\$' -bench='^BenchmarkWorkload(ParseFastjson|Source|ParseEncodingJSON|Decode)\$' -benchtime=$GO_BENCHTIME -cpu=1 ./bench/, then -bench='^BenchmarkWorkloadPipeline\$' -cpu=1,2
 replay1=GOMAXPROCS=1 /usr/bin/time -v driftwatch replay --baselines baselines --input records-$REPLAY_RECORDS.jsonl --output /dev/null --quiet
 replay2=/usr/bin/time -v driftwatch replay --baselines baselines --input records-$REPLAY_RECORDS.jsonl --output /dev/null --quiet
 heap=go run ./bench/gen -records $HEAP_RECORDS | go run ./bench/heapcheck -checkpoints $HEAP_FIRST,$HEAP_RECORDS
@@ -88,10 +89,15 @@ if ! skip go; then
 	r=1
 	while [ "$r" -le "$GO_ROUNDS" ]; do
 		echo "   round $r" >&2
-		DRIFTWATCH_BENCH_RECORDS=$GO_RECORDS "$work/bench.test" -test.run='^$' -test.bench='^BenchmarkWorkload' \
+		# In this order, so that the figures a target compares run one right
+		# after the other: encoding/json then decode, decode then the
+		# pipeline (after the second binary's fixture), the pipeline at 1
+		# then at 2 cores.
+		DRIFTWATCH_BENCH_RECORDS=$GO_RECORDS "$work/bench.test" -test.run='^$' \
+			-test.bench='^BenchmarkWorkload(ParseFastjson|Source|ParseEncodingJSON|Decode)$' \
 			-test.benchtime="$GO_BENCHTIME" -test.cpu=1 -test.count=1 >"$work/go-$r.txt"
 		DRIFTWATCH_BENCH_RECORDS=$GO_RECORDS "$work/bench.test" -test.run='^$' -test.bench='^BenchmarkWorkloadPipeline$' \
-			-test.benchtime="$GO_BENCHTIME" -test.cpu=2 -test.count=1 >>"$work/go-$r.txt"
+			-test.benchtime="$GO_BENCHTIME" -test.cpu=1,2 -test.count=1 >>"$work/go-$r.txt"
 		r=$((r + 1))
 	done
 fi
@@ -111,10 +117,15 @@ fi
 
 if ! skip kafka; then
 	echo "== Kafka: driftwatch run vs franz-go, $KAFKA_RECORDS records, $KAFKA_ROUNDS rounds" >&2
-	bash deploy/servers/kafka.sh start >&2
+	started_kafka=
+	if ! bash deploy/servers/kafka.sh status >/dev/null 2>&1; then
+		bash deploy/servers/kafka.sh start >&2
+		started_kafka=1
+	fi
 	eval "$(bash deploy/servers/kafka.sh env)"
 	"$work/kafka" -driftwatch "$work/driftwatch" -baselines "$work/baselines" -records "$KAFKA_RECORDS" \
 		-rounds "$KAFKA_ROUNDS" >"$work/kafka.json"
+	[ -z "$started_kafka" ] || bash deploy/servers/kafka.sh stop >&2
 fi
 
 if ! skip peers; then
