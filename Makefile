@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/driftwatch
 PKGS    := ./...
 
-.PHONY: all build test tools servers-up servers-down vet fuzz bench bench-stats golden demo clean
+.PHONY: all build test tools servers-up servers-down vet fuzz bench bench-stats bench-pipeline profile golden demo clean
 
 all: build
 
@@ -53,13 +53,29 @@ fuzz:
 
 ## bench: records per second of replay beside plain JSON decoding of the same file.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=5x -count=1 ./bench/
+	$(GO) test -run='^$$' -bench='^Benchmark(Replay|JSONDecode|ContractDecode)$$' -benchmem -benchtime=5x -count=1 ./bench/
 
 ## bench-stats: every statistic at 1e3, 1e5 and 1e7 observations beside SciPy,
 ## statsmodels, numpy and River timed on the same inputs in the same run;
 ## writes bench/RESULTS.md (about 10 minutes; see bench/stats/run.sh for knobs).
 bench-stats:
 	GO=$(GO) PYTHON=$(PYTHON) sh bench/stats/run.sh
+
+## bench-pipeline: issue 14's figures side by side in one run on the generated
+## workload (bench/workload: 1 KB records, 40 features): Go benchmarks (parse
+## floors, decode, decode + windows + statistics at 1 and 2 cores, allocations
+## per record), replay's CPU and max RSS, the heap after 10M vs 1M records,
+## `driftwatch run` vs a plain franz-go consumer on the Kafka test broker, the
+## Python peers (pandas + SciPy, NannyML, Evidently; installed from PyPI by
+## bench/pipeline/setup.sh) and the profiles; writes the pipeline section of
+## bench/RESULTS.md (about 20 minutes; knobs in bench/pipeline/run.sh).
+bench-pipeline:
+	GO=$(GO) sh bench/pipeline/run.sh
+
+## profile: CPU and allocation profiles of the pipeline benchmarks with
+## `go tool pprof -top` summaries, in bench/profiles (PROFILE_DIR).
+profile:
+	GO=$(GO) sh bench/pipeline/profile.sh
 
 ## golden: regenerate every <pkg>/testdata/golden/<name>.json with its gen_<name>.py,
 ## using the reference libraries pinned in stats/testdata/golden/requirements.txt

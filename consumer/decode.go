@@ -117,7 +117,12 @@ func (d *decoder) decode(t *task) {
 	for i, v := range t.values {
 		t.outcomes[i] = d.one(t, i, v)
 	}
-	// Batches in model and baseline order; outcomes point at them.
+	d.finish(t)
+}
+
+// finish turns the builders t's records went to into t.batches, in model
+// and baseline order, and points the outcomes at them.
+func (d *decoder) finish(t *task) {
 	order := slices.Clone(d.used)
 	slices.SortFunc(order, func(a, b *BatchBuilder) int {
 		if c := strings.Compare(a.model, b.model); c != 0 {
@@ -218,4 +223,41 @@ func (d *decoder) release() {
 	for _, bb := range d.builders {
 		bb.Release()
 	}
+}
+
+// Decoder decodes prediction log records into the Arrow batches of their
+// models, one record at a time on the calling goroutine: what one core of
+// a source does, without the duplicate filter, the counts and the
+// watermark that a source adds. It is for benchmarks and for tools that
+// get records from elsewhere; it is not safe for concurrent use.
+type Decoder struct {
+	d decoder
+	t task
+}
+
+// NewDecoder returns a decoder of records whose baselines are in set (see
+// baselines.For), at most maxBytes long (0: DefaultMaxRecordBytes).
+func NewDecoder(set map[string]*baselines.Baseline, maxBytes int) *Decoder {
+	return &Decoder{d: decoder{baselines: set, maxBytes: maxBytes, seeds: &[2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		builders: make(map[modelBaseline]*BatchBuilder)}}
+}
+
+// Add decodes one record into its model's batch. It returns a
+// *DecodeError when the record breaks the contract or has no baseline.
+func (d *Decoder) Add(value []byte) error {
+	if o := d.d.one(&d.t, 0, value); o.derr != nil {
+		return o.derr
+	}
+	return nil
+}
+
+// Flush returns the batches of the records added since the last Flush,
+// one per model and baseline; the caller releases their records. Their
+// Ack, Partition and Watermark are not set.
+func (d *Decoder) Flush() []Batch {
+	d.t.outcomes = d.t.outcomes[:0]
+	d.d.finish(&d.t)
+	b := d.t.batches
+	d.t.batches = nil
+	return b
 }
