@@ -3,6 +3,7 @@ package workload
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"testing"
 
 	"github.com/driftwatch/driftwatch/baselines"
@@ -80,5 +81,39 @@ func TestBaseline(t *testing.T) {
 	}
 	if len(b.Features) != 40 {
 		t.Errorf("%d features, want 40", len(b.Features))
+	}
+}
+
+// TestReplayAllocations asserts issue 14's allocation budget: replay's
+// whole hot path (file source, decoding, windows, statistics, rows out)
+// makes at most two heap allocations per record of the workload. The
+// records span several windows, so closing windows and evaluating them is
+// in the count too.
+func TestReplayAllocations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates 60,000 records")
+	}
+	const n = 60_000
+	log, err := Records(DefaultSeed, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := Baseline(DefaultSeed, 5_000, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]*baselines.Baseline{Model: base}
+	var rows int64
+	perRecord := testing.AllocsPerRun(2, func() {
+		if rows, err = Replay(bytes.NewReader(log), set, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}) / n
+	if rows == 0 {
+		t.Fatal("replay wrote no rows")
+	}
+	t.Logf("%.3f allocations per record (%d rows)", perRecord, rows)
+	if perRecord > 2 {
+		t.Fatalf("%.2f allocations per record, want at most 2", perRecord)
 	}
 }
