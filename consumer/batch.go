@@ -319,6 +319,7 @@ type layout struct {
 // gives its value).
 type fastKey struct {
 	head, tail uint64 // the first eight bytes (zero-padded) and, when longer, the last eight
+	mid        uint64 // bytes 8 to 16, when there are more than 16
 	n          int32  // the number of bytes
 	pat        string // all of them
 	col        *column
@@ -412,6 +413,9 @@ func (bb *BatchBuilder) layoutOf(s *scanner) *layout {
 		l.fast[j].head = binary.LittleEndian.Uint64(w[:])
 		if len(pat) > 8 {
 			l.fast[j].tail = binary.LittleEndian.Uint64(pat[len(pat)-8:])
+		}
+		if len(pat) > 16 {
+			l.fast[j].mid = binary.LittleEndian.Uint64(pat[8:])
 		}
 	}
 	for i, j := range l.pos {

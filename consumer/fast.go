@@ -87,7 +87,7 @@ func (s *scanner) fastFeatures(i int, tgt *fastTarget) (int, bool) {
 		// `{"key":` or `,"key":`, compared as words.
 		k := &keys[j]
 		n := int(k.n)
-		if i+n+8 > len(data) || n > 16 {
+		if i+n+8 > len(data) || n > 24 {
 			if i+n >= len(data) || string(data[i:i+n]) != k.pat {
 				return i, false
 			}
@@ -96,7 +96,8 @@ func (s *scanner) fastFeatures(i int, tgt *fastTarget) (int, bool) {
 			if n < 8 {
 				head &= 1<<(8*n) - 1
 			}
-			if head != k.head || n > 8 && binary.LittleEndian.Uint64(data[i+n-8:]) != k.tail {
+			if head != k.head || n > 8 && binary.LittleEndian.Uint64(data[i+n-8:]) != k.tail ||
+				n > 16 && binary.LittleEndian.Uint64(data[i+8:]) != k.mid {
 				return i, false
 			}
 		}

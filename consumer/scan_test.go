@@ -464,3 +464,30 @@ func TestRollbackLeavesNoBitmap(t *testing.T) {
 		t.Fatalf("%d records on the fast path, rejections %v: the test did not test the fast path", tb.d.fastRecords, tb.rejections)
 	}
 }
+
+// TestFastPathKeyBytes: for keys of every length up to 40, a record whose
+// key differs from the layout's in any one byte is not taken for that
+// layout (the fast path compares keys a word at a time).
+func TestFastPathKeyBytes(t *testing.T) {
+	for n := 1; n <= 40; n++ {
+		key := strings.Repeat("k", n)
+		base := scanBaseline()
+		base.Features = append(base.Features, baselines.Feature{Name: key, Kind: baselines.Numeric})
+		rec := func(id, k string) []byte {
+			return []byte(`{"prediction_id":"` + id + `","model":"fraud","model_version":"1","timestamp":"2026-11-20T10:00:00Z","features":{"amount":1,"` + k + `":2,"country":"DE"},"prediction":0.5}`)
+		}
+		tb := newTwoBuilders(t, base)
+		tb.add(rec("first", key))
+		for i := range n {
+			k := []byte(key)
+			k[i] = 'x'
+			tb.add(rec(fmt.Sprint("m", i), string(k))) // after records of key: tried against its layout
+			tb.add(rec(fmt.Sprint("s", i), key))
+			tb.add(rec(fmt.Sprint("t", i), key)) // the fast path again
+		}
+		tb.check()
+		if tb.d.fastRecords < int64(n) {
+			t.Fatalf("key of %d bytes: %d records on the fast path, want at least %d", n, tb.d.fastRecords, n)
+		}
+	}
+}
