@@ -1,6 +1,8 @@
 package consumer
 
 import (
+	"encoding/binary"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -123,10 +125,33 @@ type dictCol struct {
 	valid  validity
 	index  map[string]int32
 	values strCol
+	// short caches the indexes of values of at most eight bytes, which
+	// categories mostly are, by their bytes as a word: a look-up without
+	// hashing the string; entries of another generation are empty.
+	short [64]shortEntry
+	gen   uint64
+}
+
+type shortEntry struct {
+	word, gen uint64
+	n, idx    int32
 }
 
 // add appends b, reporting whether it is new to the dictionary.
 func (c *dictCol) add(b []byte) (added bool) {
+	var e *shortEntry
+	var word uint64
+	if len(b) <= 8 {
+		var w [8]byte
+		copy(w[:], b)
+		word = binary.LittleEndian.Uint64(w[:])
+		e = &c.short[(word^uint64(len(b)))*0x9E3779B97F4A7C15>>58]
+		if e.gen == c.gen+1 && e.word == word && e.n == int32(len(b)) {
+			c.idx = append(c.idx, e.idx)
+			c.valid.set(len(c.idx)-1, true)
+			return false
+		}
+	}
 	i, ok := c.index[string(b)]
 	if !ok {
 		added = true
@@ -136,6 +161,9 @@ func (c *dictCol) add(b []byte) (added bool) {
 		i = int32(c.values.len())
 		c.values.add(b)
 		c.index[string(b)] = i
+	}
+	if e != nil {
+		*e = shortEntry{word: word, gen: c.gen + 1, n: int32(len(b)), idx: i}
 	}
 	c.idx = append(c.idx, i)
 	c.valid.set(len(c.idx)-1, true)
@@ -156,12 +184,14 @@ func (c *dictCol) array() arrow.Array {
 	dict := c.values.array(nil, 0)
 	defer dict.Release()
 	clear(c.index)
+	c.gen++ // the cache's entries are of the old dictionary
 	c.idx = make([]int32, 0, cap(c.idx))
 	return array.NewDictionaryArray(dictString, indices, dict)
 }
 
 // dropLast removes the dictionary's newest value.
 func (c *dictCol) dropLast() {
+	c.gen++ // the cache may hold the value
 	n := c.values.len() - 1
 	delete(c.index, string(c.values.bytes[c.values.offsets[n]:]))
 	c.values.offsets = c.values.offsets[:n+1]
