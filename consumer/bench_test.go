@@ -57,24 +57,10 @@ func BenchmarkRouter(b *testing.B) {
 	workers := len(r.decoders)
 	b.ReportAllocs()
 	b.SetBytes(int64(size / len(recs) * perTask * workers))
+	run := routeAll(r, recs, perTask)
 	cpu := startCPU()
-	next := 0
 	for b.Loop() {
-		tasks := r.newTasks(workers)
-		for _, t := range tasks {
-			t.values = append(t.values, recs[next:next+perTask]...)
-			next = (next + perTask) % len(recs)
-		}
-		r.decode(tasks)
-		for _, t := range tasks {
-			r.settle(t, nil)
-		}
-		for _, bt := range r.flush(time.Time{}) {
-			bt.Rec.Release()
-		}
-		if next == 0 {
-			r.reset() // the same ids come again
-		}
+		run()
 	}
 	cpu.report(b, perTask*workers)
 }

@@ -53,6 +53,13 @@ func (v *validity) truncate(n int) {
 	}
 }
 
+// data returns the Arrow data of a column of n fixed-width values with
+// this validity, and forgets the bitmap.
+func (v *validity) data(dt arrow.DataType, n int, values []byte) *array.Data {
+	bits, nulls := v.buffer()
+	return array.NewData(dt, n, []*memory.Buffer{bits, memory.NewBufferBytes(values)}, nil, nulls, 0)
+}
+
 // buffer is the bitmap as an Arrow buffer, nil without nulls; it forgets it
 // either way (a bitmap can be left without nulls when the one null it was
 // made for was taken back).
@@ -82,8 +89,7 @@ func (c *f64Col) addNull() {
 }
 
 func (c *f64Col) array() arrow.Array {
-	bits, nulls := c.valid.buffer()
-	data := array.NewData(arrow.PrimitiveTypes.Float64, len(c.vals), []*memory.Buffer{bits, memory.NewBufferBytes(arrow.Float64Traits.CastToBytes(c.vals))}, nil, nulls, 0)
+	data := c.valid.data(arrow.PrimitiveTypes.Float64, len(c.vals), arrow.Float64Traits.CastToBytes(c.vals))
 	defer data.Release()
 	c.vals = make([]float64, 0, cap(c.vals))
 	return array.NewFloat64Data(data)
@@ -176,8 +182,7 @@ func (c *dictCol) addNull() {
 }
 
 func (c *dictCol) array() arrow.Array {
-	bits, nulls := c.valid.buffer()
-	data := array.NewData(arrow.PrimitiveTypes.Int32, len(c.idx), []*memory.Buffer{bits, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(c.idx))}, nil, nulls, 0)
+	data := c.valid.data(arrow.PrimitiveTypes.Int32, len(c.idx), arrow.Int32Traits.CastToBytes(c.idx))
 	defer data.Release()
 	indices := array.NewInt32Data(data)
 	defer indices.Release()

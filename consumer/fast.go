@@ -3,7 +3,6 @@ package consumer
 import (
 	"bytes"
 	"encoding/binary"
-	"math"
 	"slices"
 	"strconv"
 )
@@ -163,75 +162,4 @@ func (tgt *fastTarget) cat(c *column, col int32, v []byte) {
 	if c.cat.add(v) {
 		tgt.newCats = append(tgt.newCats, col)
 	}
-}
-
-// parseNumber reads the number at data[i] as scanner.number does; ok is
-// false for a number that breaks JSON's grammar or does not fit a float64.
-// It is number's lean twin for the fast path: a float and a position in
-// registers, not a jval.
-func parseNumber(data []byte, i int) (x float64, end int, ok bool) {
-	start := i
-	neg := data[i] == '-'
-	if neg {
-		i++
-	}
-	var mant uint64
-	digits := i
-	switch {
-	case i < len(data) && data[i] == '0':
-		i++
-	case i < len(data) && data[i]-'1' < 9:
-		for ; i < len(data) && data[i]-'0' < 10; i++ {
-			mant = mant*10 + uint64(data[i]-'0')
-		}
-	default:
-		return 0, i, false
-	}
-	digits = i - digits
-	frac := 0
-	if i < len(data) && data[i] == '.' {
-		i++
-		f := i
-		for ; i < len(data) && data[i]-'0' < 10; i++ {
-			mant = mant*10 + uint64(data[i]-'0')
-		}
-		if frac = i - f; frac == 0 {
-			return 0, i, false
-		}
-	}
-	exp10 := -frac
-	if i < len(data) && data[i]|0x20 == 'e' {
-		return parseSlow(data, start, i)
-	}
-	switch {
-	case digits+frac > 19 || mant >= 1<<53 || exp10 < -22:
-		return parseSlow(data, start, i)
-	case exp10 < 0:
-		x = float64(mant) / pow10[-exp10]
-	default:
-		x = float64(mant)
-	}
-	if neg {
-		x = -x
-	}
-	return x, i, true
-}
-
-// parseSlow reads the rest of the number at data[start:] from i (its
-// exponent, if any) and parses it with strconv.
-func parseSlow(data []byte, start, i int) (float64, int, bool) {
-	if i < len(data) && data[i]|0x20 == 'e' {
-		i++
-		if i < len(data) && (data[i] == '+' || data[i] == '-') {
-			i++
-		}
-		if i >= len(data) || data[i]-'0' >= 10 {
-			return 0, i, false
-		}
-		for i < len(data) && data[i]-'0' < 10 {
-			i++
-		}
-	}
-	x, err := strconv.ParseFloat(unsafeString(data[start:i]), 64)
-	return x, i, err == nil && !math.IsInf(x, 0)
 }

@@ -525,14 +525,27 @@ func hex4(b []byte) rune {
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
-// number reads the number at data[i] and parses it. A number of at most
-// 19 digits whose digits, as an integer, fit 53 bits and whose decimal
-// exponent is at most 22 in magnitude is the exact product or quotient of
-// two exactly represented floats, so one correctly rounded operation gives
-// strconv's result (Clinger's fast path); others go to strconv.ParseFloat,
-// which rounds as encoding/json does.
+// number reads the number at data[i] (parseNumber); one that does not fit
+// a float64 is a number all the same, with numOK false.
 func (s *scanner) number(i int) (jval, int, *DecodeError) {
-	data := s.data
+	if x, end, ok := parseNumber(s.data, i); ok {
+		return jval{typ: jsonNumber, start: int32(i), end: int32(end), numOK: true, num: x}, end, nil
+	}
+	end, want := numberEnd(s.data, i)
+	if want != "" {
+		return jval{}, end, s.syntax(end, want)
+	}
+	return jval{typ: jsonNumber, start: int32(i), end: int32(end)}, end, nil
+}
+
+// parseNumber reads the number at data[i]; ok is false for a number that
+// breaks JSON's grammar or does not fit a float64. A number of at most 19
+// digits without an exponent whose digits, as an integer, fit 53 bits and
+// that has at most 22 of them after the point is the exact quotient of two
+// exactly represented floats, so one correctly rounded division gives
+// strconv's result (Clinger's fast path); others go to
+// strconv.ParseFloat, which rounds as encoding/json does.
+func parseNumber(data []byte, i int) (x float64, end int, ok bool) {
 	start := i
 	neg := data[i] == '-'
 	if neg {
@@ -548,7 +561,7 @@ func (s *scanner) number(i int) (jval, int, *DecodeError) {
 			mant = mant*10 + uint64(data[i]-'0')
 		}
 	default:
-		return jval{}, i, s.syntax(i, "want a digit")
+		return 0, i, false
 	}
 	digits = i - digits
 	frac := 0
@@ -559,50 +572,73 @@ func (s *scanner) number(i int) (jval, int, *DecodeError) {
 			mant = mant*10 + uint64(data[i]-'0')
 		}
 		if frac = i - f; frac == 0 {
-			return jval{}, i, s.syntax(i, "want a digit after '.'")
+			return 0, i, false
 		}
 	}
-	exp10, fast := -frac, digits+frac <= 19
+	switch {
+	case i < len(data) && data[i]|0x20 == 'e' || digits+frac > 19 || mant >= 1<<53 || frac > 22:
+		return parseSlow(data, start)
+	case frac > 0:
+		x = float64(mant) / pow10[frac]
+	default:
+		x = float64(mant)
+	}
+	if neg {
+		x = -x
+	}
+	return x, i, true
+}
+
+// parseSlow parses the number at data[start:] with strconv.
+func parseSlow(data []byte, start int) (float64, int, bool) {
+	end, want := numberEnd(data, start)
+	if want != "" {
+		return 0, end, false
+	}
+	x, err := strconv.ParseFloat(unsafeString(data[start:end]), 64)
+	return x, end, err == nil && !math.IsInf(x, 0)
+}
+
+// numberEnd checks JSON's grammar of the number at data[i]: it returns
+// where the number ends, and what is wanted there when it breaks the
+// grammar ("" when it does not).
+func numberEnd(data []byte, i int) (int, string) {
+	if data[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case i < len(data) && data[i]-'1' < 9:
+		for i < len(data) && data[i]-'0' < 10 {
+			i++
+		}
+	default:
+		return i, "want a digit"
+	}
+	if i < len(data) && data[i] == '.' {
+		i++
+		f := i
+		for i < len(data) && data[i]-'0' < 10 {
+			i++
+		}
+		if i == f {
+			return i, "want a digit after '.'"
+		}
+	}
 	if i < len(data) && data[i]|0x20 == 'e' {
 		i++
-		eneg := false
 		if i < len(data) && (data[i] == '+' || data[i] == '-') {
-			eneg = data[i] == '-'
 			i++
 		}
 		if i >= len(data) || data[i]-'0' >= 10 {
-			return jval{}, i, s.syntax(i, "want a digit in the exponent")
+			return i, "want a digit in the exponent"
 		}
-		e := 0
-		for ; i < len(data) && data[i]-'0' < 10; i++ {
-			if e < 10000 {
-				e = e*10 + int(data[i]-'0')
-			}
+		for i < len(data) && data[i]-'0' < 10 {
+			i++
 		}
-		if eneg {
-			e = -e
-		}
-		exp10 += e
 	}
-	v := jval{typ: jsonNumber, start: int32(start), end: int32(i), numOK: true}
-	switch {
-	case fast && mant == 0:
-	case fast && mant < 1<<53 && exp10 >= -22 && exp10 <= 22:
-		v.num = float64(mant)
-		if exp10 < 0 {
-			v.num /= pow10[-exp10]
-		} else {
-			v.num *= pow10[exp10]
-		}
-	default:
-		f, err := strconv.ParseFloat(unsafeString(data[start:i]), 64)
-		v.num, v.numOK = f, err == nil && !math.IsInf(f, 0)
-		return v, i, nil // f has its sign
-	}
-	if neg {
-		v.num = -v.num
-	}
-	return v, i, nil
+	return i, ""
 }
 
 // unsafeString is b as a string without a copy, for reading only while b

@@ -364,25 +364,7 @@ func TestRouterAllocations(t *testing.T) {
 	const perTask = 1024
 	r := newRouter(memory.NewGoAllocator(), routerConfig{Baselines: map[string]*baselines.Baseline{"fraud": scanBaseline()}, Decoders: 2, DedupCap: 1 << 20})
 	defer r.release()
-	recs := allocRecords(64 * perTask)
-	next := 0
-	run := func() {
-		tasks := r.newTasks(2)
-		for _, tk := range tasks {
-			tk.values = append(tk.values, recs[next:next+perTask]...)
-			next = (next + perTask) % len(recs)
-		}
-		r.decode(tasks)
-		for _, tk := range tasks {
-			r.settle(tk, nil)
-		}
-		for _, b := range r.flush(time.Time{}) {
-			b.Rec.Release()
-		}
-		if next == 0 {
-			r.reset() // the same ids come again
-		}
-	}
+	run := routeAll(r, allocRecords(64*perTask), perTask)
 	for range 8 {
 		run()
 	}
@@ -488,6 +470,30 @@ func TestFastPathKeyBytes(t *testing.T) {
 		tb.check()
 		if tb.d.fastRecords < int64(n) {
 			t.Fatalf("key of %d bytes: %d records on the fast path, want at least %d", n, tb.d.fastRecords, n)
+		}
+	}
+}
+
+// routeAll returns a function that takes the next perTask records of recs
+// (round and round) for each of r's decoders, decodes, settles and flushes
+// them, as a source does with a poll.
+func routeAll(r *router, recs [][]byte, perTask int) func() {
+	next := 0
+	return func() {
+		tasks := r.newTasks(len(r.decoders))
+		for _, tk := range tasks {
+			tk.values = append(tk.values, recs[next:next+perTask]...)
+			next = (next + perTask) % len(recs)
+		}
+		r.decode(tasks)
+		for _, tk := range tasks {
+			r.settle(tk, nil)
+		}
+		for _, b := range r.flush(time.Time{}) {
+			b.Rec.Release()
+		}
+		if next == 0 {
+			r.reset() // the same ids come again
 		}
 	}
 }
