@@ -74,7 +74,7 @@ func BenchmarkScan(b *testing.B) {
 	cpu := startCPU()
 	i := 0
 	for b.Loop() {
-		if err := s.scan(recs[i%len(recs)], 0); err != nil {
+		if err := s.scan(recs[i%len(recs)], 0, fieldOf); err != nil {
 			b.Fatal(err)
 		}
 		if err := s.checkRecord(); err != nil {

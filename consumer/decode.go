@@ -159,7 +159,7 @@ func (d *decoder) one(t *task, i int, value []byte) outcome {
 		}
 	}
 	s := &d.sc
-	derr := s.scan(value, d.maxBytes)
+	derr := s.scan(value, d.maxBytes, fieldOf)
 	if derr == nil {
 		derr = s.checkRecord()
 	}

@@ -45,7 +45,7 @@ func (d *decoder) fast(t *task, value []byte, rt *route) (o outcome, ok bool) {
 			bb.issues, bb.TypeErrors = bb.issues[:issues], typeErrors
 		}
 	}()
-	if s.scan(value, d.maxBytes) != nil || !d.target.done || s.checkRecord() != nil ||
+	if s.scan(value, d.maxBytes, fieldOf) != nil || !d.target.done || s.checkRecord() != nil ||
 		!bytes.Equal(s.text(s.fields[fModel]), rt.model) || !bytes.Equal(s.text(s.fields[fModelVersion]), rt.version) ||
 		t.notAfter != 0 && s.ts > t.notAfter {
 		return outcome{}, false

@@ -24,7 +24,7 @@ type Label struct {
 func DecodeLabel(data []byte, maxBytes int) (Label, error) {
 	s := scanners.Get().(*scanner)
 	defer scanners.Put(s)
-	if err := s.scan(data, maxBytes); err != nil {
+	if err := s.scan(data, maxBytes, labelFieldOf); err != nil {
 		return Label{}, err
 	}
 	if err := s.checkLabel(); err != nil {

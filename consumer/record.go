@@ -122,7 +122,7 @@ var scanners = sync.Pool{New: func() any { return new(scanner) }}
 func Decode(data []byte, maxBytes int) (Record, error) {
 	s := scanners.Get().(*scanner)
 	defer scanners.Put(s)
-	if err := s.scan(data, maxBytes); err != nil {
+	if err := s.scan(data, maxBytes, fieldOf); err != nil {
 		return Record{}, err
 	}
 	if err := s.checkRecord(); err != nil {

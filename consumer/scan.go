@@ -36,6 +36,8 @@ const (
 	numFields
 )
 
+// fieldOf returns the field of a prediction log record's key
+// (CONTRACT.md section 1), or -1 for a key the contract ignores.
 func fieldOf(key []byte) int {
 	switch string(key) {
 	case "prediction_id":
@@ -60,6 +62,21 @@ func fieldOf(key []byte) int {
 		return fVariant
 	case "latency_ms":
 		return fLatency
+	}
+	return -1
+}
+
+// labelFieldOf is fieldOf for a late label (CONTRACT.md section 2).
+func labelFieldOf(key []byte) int {
+	switch string(key) {
+	case "prediction_id":
+		return fPredictionID
+	case "model":
+		return fModel
+	case "timestamp":
+		return fTimestamp
+	case "label":
+		return fLabel
 	}
 	return -1
 }
@@ -118,9 +135,10 @@ type scanner struct {
 
 // scan reads data, which must be at most maxBytes long (0 meaning
 // DefaultMaxRecordBytes) and one strict JSON object with nothing but
-// whitespace around it. It checks no field: see checkRecord and
+// whitespace around it, noting the values of the keys fields knows
+// (fieldOf or labelFieldOf). It checks no field: see checkRecord and
 // checkLabel.
-func (s *scanner) scan(data []byte, maxBytes int) *DecodeError {
+func (s *scanner) scan(data []byte, maxBytes int, fields func(key []byte) int) *DecodeError {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxRecordBytes
 	}
@@ -135,7 +153,7 @@ func (s *scanner) scan(data []byte, maxBytes int) *DecodeError {
 	if i == len(data) || data[i] != '{' {
 		return reject(ReasonNotJSON, "not a JSON object")
 	}
-	i, err := s.object(i)
+	i, err := s.object(i, fields)
 	if err != nil {
 		return err
 	}
@@ -169,7 +187,7 @@ func (s *scanner) syntax(i int, what string) *DecodeError {
 }
 
 // object reads the record's top-level object, data[i] being its '{'.
-func (s *scanner) object(i int) (int, *DecodeError) {
+func (s *scanner) object(i int, fields func(key []byte) int) (int, *DecodeError) {
 	data := s.data
 	i = skipSpace(data, i+1)
 	if i < len(data) && data[i] == '}' {
@@ -186,7 +204,7 @@ func (s *scanner) object(i int) (int, *DecodeError) {
 		if i, err = s.colonSpaced(j); err != nil {
 			return i, err
 		}
-		f := fieldOf(s.keyText(key))
+		f := fields(s.keyText(key))
 		var v jval
 		switch f {
 		case fFeatures:

@@ -240,10 +240,10 @@ func firstTicks(rows [][]string) map[string]bool {
 
 func TestPredictionAndLabelFields(t *testing.T) {
 	s := contractSections(t)
-	sameSet(t, "section 1, prediction log fields (consumer.decodeRecord)",
-		caseStrings(t, "consumer", "decodeRecord"), firstTicks(table(t, s[1].body, "field")))
-	sameSet(t, "section 2, label fields (consumer.decodeLabel)",
-		caseStrings(t, "consumer", "decodeLabel"), firstTicks(table(t, s[2].body, "field")))
+	sameSet(t, "section 1, prediction log fields (consumer.fieldOf)",
+		caseStrings(t, "consumer", "fieldOf"), firstTicks(table(t, s[1].body, "field")))
+	sameSet(t, "section 2, label fields (consumer.labelFieldOf)",
+		caseStrings(t, "consumer", "labelFieldOf"), firstTicks(table(t, s[2].body, "field")))
 }
 
 func TestDeadLetters(t *testing.T) {
