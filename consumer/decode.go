@@ -152,11 +152,9 @@ func (d *decoder) one(t *task, i int, value []byte) outcome {
 	if t.tooLong != nil && t.tooLong[i] != nil {
 		return outcome{derr: t.tooLong[i]}
 	}
-	if rt := d.last; rt != nil && rt.bb.last != nil {
-		if o, ok := d.fast(t, value, rt); ok {
-			d.fastRecords++
-			return o
-		}
+	if o, ok := d.fast(t, value); ok {
+		d.fastRecords++
+		return o
 	}
 	s := &d.sc
 	derr := s.scan(value, d.maxBytes, fieldOf)

@@ -21,39 +21,69 @@ import (
 // errNotFast stops a scan on the fast path; it never leaves the decoder.
 var errNotFast = &DecodeError{Code: "not_fast", Detail: "not of the fast path's form"}
 
-// fastTarget is where the fast path appends a record's features.
+// fastTarget is where the fast path appends a record's features: the
+// route of the model and version the record names before its features
+// (most producers name them first), else the route of the last good
+// record, and what that route's builder held before.
 type fastTarget struct {
-	bb      *BatchBuilder
+	d       *decoder
+	rt      *route
 	l       *layout
 	done    bool    // the features were read: a second "features" key is not fast
 	newCats []int32 // the columns that got a category new to their dictionary
+	// The builder's rows, issues and type errors before the record.
+	row, issues int
+	typeErrors  int64
 }
 
-// fast decodes value on the fast path into the route's builder, which
-// must have a layout. ok is false when it did not, having appended
-// nothing.
-func (d *decoder) fast(t *task, value []byte, rt *route) (o outcome, ok bool) {
-	s, bb := &d.sc, rt.bb
-	row := bb.Len()
-	issues, typeErrors := len(bb.issues), bb.TypeErrors
-	d.target = fastTarget{bb: bb, l: bb.last, newCats: d.target.newCats[:0]}
-	s.fast = &d.target
+// pick chooses the route of the record the scanner is reading, at its
+// features; false when it has none with a layout to expect.
+func (tgt *fastTarget) pick(s *scanner) bool {
+	rt := tgt.d.last
+	if m, v := s.fields[fModel], s.fields[fModelVersion]; m.typ == jsonString && v.typ == jsonString {
+		rt = tgt.d.route(s.text(m), s.text(v))
+	}
+	if rt == nil || rt.bb == nil || rt.bb.last == nil {
+		return false
+	}
+	bb := rt.bb
+	tgt.rt, tgt.l = rt, bb.last
+	tgt.row, tgt.issues, tgt.typeErrors = bb.Len(), len(bb.issues), bb.TypeErrors
+	return true
+}
+
+// undo takes back what the fast path appended, if anything.
+func (tgt *fastTarget) undo() {
+	if tgt.rt == nil {
+		return
+	}
+	bb := tgt.rt.bb
+	bb.rollback(tgt.row, tgt.newCats)
+	bb.issues, bb.TypeErrors = bb.issues[:tgt.issues], tgt.typeErrors
+}
+
+// fast decodes value on the fast path. ok is false when it did not,
+// having appended nothing.
+func (d *decoder) fast(t *task, value []byte) (o outcome, ok bool) {
+	s := &d.sc
+	d.target = fastTarget{d: d, newCats: d.target.newCats[:0]}
+	tgt := &d.target
+	s.fast = tgt
 	defer func() {
 		s.fast = nil
 		if !ok {
-			bb.rollback(row, d.target.newCats)
-			bb.issues, bb.TypeErrors = bb.issues[:issues], typeErrors
+			tgt.undo()
 		}
 	}()
-	if s.scan(value, d.maxBytes, fieldOf) != nil || !d.target.done || s.checkRecord() != nil ||
-		!bytes.Equal(s.text(s.fields[fModel]), rt.model) || !bytes.Equal(s.text(s.fields[fModelVersion]), rt.version) ||
+	if s.scan(value, d.maxBytes, fieldOf) != nil || !tgt.done || s.checkRecord() != nil ||
+		!bytes.Equal(s.text(s.fields[fModel]), tgt.rt.model) || !bytes.Equal(s.text(s.fields[fModelVersion]), tgt.rt.version) ||
 		t.notAfter != 0 && s.ts > t.notAfter {
 		return outcome{}, false
 	}
-	id := s.text(s.fields[fPredictionID])
-	o = d.good(t, bb, id)
+	bb, row := tgt.rt.bb, tgt.row
+	o = d.good(t, bb, s.text(s.fields[fPredictionID]))
 	bb.appendFixed(s, int32(row))
-	for i, j := range bb.last.pos {
+	for i, j := range tgt.l.pos {
 		if j < 0 {
 			bb.issues = append(bb.issues, Issue{Row: int32(row), Feature: int32(i), Kind: Absent})
 			bb.features[i].addNull()
@@ -61,9 +91,10 @@ func (d *decoder) fast(t *task, value []byte, rt *route) (o outcome, ok bool) {
 	}
 	// The general path notes a row's issues in schema order, the
 	// prediction's first.
-	if rowIssues := bb.issues[issues:]; len(rowIssues) > 1 {
+	if rowIssues := bb.issues[tgt.issues:]; len(rowIssues) > 1 {
 		slices.SortStableFunc(rowIssues, func(a, b Issue) int { return int(a.Feature - b.Feature) })
 	}
+	d.last = tgt.rt
 	return o, true
 }
 
@@ -72,11 +103,11 @@ func (d *decoder) fast(t *task, value []byte, rt *route) (o outcome, ok bool) {
 // object is not of that form; what it appended stays for the caller to
 // undo.
 func (s *scanner) fastFeatures(i int, tgt *fastTarget) (int, bool) {
-	data, bb := s.data, tgt.bb
-	if tgt.done {
+	if tgt.done || !tgt.pick(s) {
 		return i, false
 	}
 	tgt.done = true
+	data, bb := s.data, tgt.rt.bb
 	row := int32(bb.Len())
 	keys := tgt.l.fast
 	if len(keys) == 0 {

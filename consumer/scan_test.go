@@ -497,3 +497,63 @@ func routeAll(r *router, recs [][]byte, perTask int) func() {
 		}
 	}
 }
+
+// TestFastPathInterleavedModels: records of two models interleaved on one
+// stream each take the fast path into their own model's batch (the route
+// is picked by the model a record names before its features), with the
+// columns Decode + Append make.
+func TestFastPathInterleavedModels(t *testing.T) {
+	cfg := synth.Demo(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	cfg.Windows = 2
+	var msgs [][]byte
+	var records []Record
+	if err := cfg.Generate(func(m synth.Message) error {
+		msgs = append(msgs, m.Value)
+		if r, err := Decode(m.Value, 0); err == nil {
+			records = append(records, r)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]*baselines.Baseline{}
+	want := map[string]*BatchBuilder{}
+	for _, m := range cfg.Models {
+		set[m.Name] = schemaOf(m.Name, records)
+		want[m.Name] = NewBatchBuilder(set[m.Name])
+	}
+	r := newRouter(memory.NewGoAllocator(), routerConfig{Baselines: set, Decoders: 1})
+	d := r.decoders[0]
+	var tk task
+	accepted, switches, last := 0, 0, ""
+	for _, msg := range msgs {
+		rec, werr := Decode(msg, 0)
+		if o := d.one(&tk, 0, msg); (o.derr == nil) != (werr == nil) {
+			t.Fatalf("%q: Decode says %v, the decoder %v", msg, werr, o.derr)
+		}
+		if werr != nil {
+			continue
+		}
+		accepted++
+		if rec.Model != last {
+			switches++
+			last = rec.Model
+		}
+		want[rec.Model].Append(&rec)
+	}
+	if switches < accepted/4 || d.fastRecords < int64(accepted)*9/10 {
+		t.Fatalf("%d records, %d model switches, %d on the fast path: want most on the fast path across many switches", accepted, switches, d.fastRecords)
+	}
+	for name, base := range set {
+		got := d.builders[modelBaseline{name, base}].NewRecordBatch()
+		w := want[name].NewRecordBatch()
+		for c := range w.NumCols() {
+			if !array.Equal(got.Column(int(c)), w.Column(int(c))) {
+				t.Fatalf("model %s, column %s differs", name, w.ColumnName(int(c)))
+			}
+		}
+		got.Release()
+		w.Release()
+	}
+	t.Logf("%d records, %d model switches, %d on the fast path", accepted, switches, d.fastRecords)
+}
