@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -34,6 +35,10 @@ type FileConfig struct {
 	// are clamped into it.
 	WatermarkOutliers int
 }
+
+// maxFileDecoders bounds the chunks a file source decodes at once: each
+// holds BatchRecords lines (8 MiB of 1 KB records by default).
+const maxFileDecoders = 8
 
 // DeadLetterLine is what a FileSource writes for a rejected line: where it
 // was, why, and the line itself, unchanged (base64 when it is not UTF-8).
@@ -70,7 +75,8 @@ func NewFileSource(mem memory.Allocator, r io.Reader, name string, cfg FileConfi
 	}
 	return &FileSource{
 		r: r, name: name, cfg: cfg,
-		rt: newRouter(mem, routerConfig{Baselines: cfg.Baselines, MaxBytes: cfg.MaxRecordBytes, DedupCap: cfg.DedupCapacity}),
+		rt: newRouter(mem, routerConfig{Baselines: cfg.Baselines, MaxBytes: cfg.MaxRecordBytes, DedupCap: cfg.DedupCapacity,
+			Decoders: min(runtime.GOMAXPROCS(0), maxFileDecoders)}),
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/internal/synth"
 )
 
 func testBaseline() *baselines.Baseline {
@@ -237,5 +238,58 @@ func TestFileSourceLongLines(t *testing.T) {
 			t.Logf("dead letter line %d %s %s (%d bytes)", l.Line, l.Reason, l.Detail, len(l.Record))
 		}
 		t.Fatalf("%d dead letters, want line 3 too_big (500,000 bytes kept) and line 5 not_json", len(lines))
+	}
+}
+
+// TestFileSourceSameOnAnyCores: a file gives the same batches (rows,
+// issues, watermarks), counts and dead letters whether one decoder or
+// several decode it: settling in order is what the result depends on.
+func TestFileSourceSameOnAnyCores(t *testing.T) {
+	cfg := synth.Demo(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	cfg.Windows = 2
+	var in bytes.Buffer
+	var records []Record
+	if err := cfg.Generate(func(m synth.Message) error {
+		in.Write(m.Value)
+		in.WriteByte('\n')
+		if r, err := Decode(m.Value, 0); err == nil {
+			records = append(records, r)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]*baselines.Baseline{}
+	for _, m := range cfg.Models[:1] { // the other model's records have no baseline
+		set[m.Name] = schemaOf(m.Name, records)
+	}
+	run := func(decoders int) string {
+		var dlq bytes.Buffer
+		fc := FileConfig{Baselines: set, BatchRecords: 1000, DeadLetter: &dlq}
+		src := NewFileSource(memory.NewGoAllocator(), bytes.NewReader(in.Bytes()), "demo", fc)
+		src.rt = newRouter(memory.NewGoAllocator(), routerConfig{Baselines: set, DedupCap: DefaultDedupCapacity, Decoders: decoders})
+		out := make(chan Batch, 1000)
+		if err := src.Run(context.Background(), out); err != nil {
+			t.Fatal(err)
+		}
+		var sb strings.Builder
+		for b := range out {
+			fmt.Fprintf(&sb, "batch %s %d rows, watermark %s, issues %v\n", b.Model, b.Rec.NumRows(), b.Watermark, b.Issues)
+			for c := range b.Rec.NumCols() {
+				fmt.Fprintf(&sb, "%s: %v\n", b.Rec.ColumnName(int(c)), b.Rec.Column(int(c)))
+			}
+			b.Rec.Release()
+		}
+		fmt.Fprintf(&sb, "counts %+v\ndead letters %s", src.Counts(), dlq.String())
+		return sb.String()
+	}
+	one := run(1)
+	if strings.Contains(one, "Duplicates:0 ") || !strings.Contains(one, `"reason":"not_json"`) || strings.Count(one, "batch ") < 10 {
+		t.Fatalf("the stream tests too little:\n%.2000s", one)
+	}
+	for _, n := range []int{2, 3, 8} {
+		if got := run(n); got != one {
+			t.Fatalf("%d decoders give other batches than one:\n%.3000s\nwant\n%.3000s", n, got, one)
+		}
 	}
 }
