@@ -312,11 +312,10 @@ type layout struct {
 	fast []fastKey
 }
 
-// fastKey is one member of a layout as the fast path expects it: the
-// bytes from the '{' or ',' before it up to the ':' after its key
-// (`,"amount":`), as words, and the column its value goes to (nil when
-// the baseline has no such feature, or a later member of the same key
-// gives its value).
+// fastKey is one member of a layout as the fast path expects it: its key
+// with its quotes (`"amount"`), as words, and the column its value goes
+// to (nil when the baseline has no such feature, or a later member of the
+// same key gives its value).
 type fastKey struct {
 	head, tail uint64 // the first eight bytes (zero-padded) and, when longer, the last eight
 	mid        uint64 // bytes 8 to 16, when there are more than 16
@@ -402,11 +401,7 @@ func (bb *BatchBuilder) layoutOf(s *scanner) *layout {
 		if i, ok := bb.names[string(s.text(m.key))]; ok {
 			l.pos[i] = int32(j)
 		}
-		sep := byte(',')
-		if j == 0 {
-			sep = '{'
-		}
-		pat := append(append(append([]byte{sep, '"'}, s.data[m.key.start:m.key.end]...), '"'), ':')
+		pat := append(append([]byte{'"'}, s.data[m.key.start:m.key.end]...), '"')
 		l.fast[j] = fastKey{n: int32(len(pat)), pat: string(pat), feature: -1}
 		var w [8]byte
 		copy(w[:], pat)

@@ -110,11 +110,22 @@ func (s *scanner) fastFeatures(i int, tgt *fastTarget) (int, bool) {
 	data, bb := s.data, tgt.rt.bb
 	row := int32(bb.Len())
 	keys := tgt.l.fast
-	if len(keys) == 0 {
-		return i + 2, i+1 < len(data) && data[i+1] == '}'
-	}
+	i++ // the '{'
 	for j := range keys {
-		// `{"key":` or `,"key":`, compared as words.
+		// The separator, the quoted key, the colon: compact, or with one
+		// space after the separator and the colon, as Python's json.dumps
+		// writes them (other spacing takes the general path).
+		if j > 0 {
+			if i+1 >= len(data) || data[i] != ',' {
+				return i, false
+			}
+			i++
+		} else if i >= len(data) {
+			return i, false
+		}
+		if data[i] == ' ' {
+			i++
+		}
 		k := &keys[j]
 		n := int(k.n)
 		if i+n+8 > len(data) || n > 24 {
@@ -132,8 +143,18 @@ func (s *scanner) fastFeatures(i int, tgt *fastTarget) (int, bool) {
 			}
 		}
 		i += n
+		if i+1 >= len(data) || data[i] != ':' {
+			return i, false
+		}
+		i++
+		if data[i] == ' ' {
+			i++
+		}
+		if i >= len(data) {
+			return i, false
+		}
 		c := k.col
-		switch b := data[i]; { // in range: a value follows the pattern
+		switch b := data[i]; {
 		case b-'0' < 10 || b == '-':
 			x, next, ok := parseNumber(data, i)
 			if !ok {

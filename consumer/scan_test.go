@@ -557,3 +557,65 @@ func TestFastPathInterleavedModels(t *testing.T) {
 	}
 	t.Logf("%d records, %d model switches, %d on the fast path", accepted, switches, d.fastRecords)
 }
+
+// TestFastPathSpaced: records with one space after separators and colons
+// (Python's json.dumps writes ", " and ": ") take the fast path too;
+// indented ones take the general path; both with the columns Decode +
+// Append make.
+func TestFastPathSpaced(t *testing.T) {
+	cfg := synth.Demo(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	cfg.Windows = 1
+	var msgs [][]byte
+	var records []Record
+	if err := cfg.Generate(func(m synth.Message) error {
+		msgs = append(msgs, m.Value)
+		if r, err := Decode(m.Value, 0); err == nil {
+			records = append(records, r)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pythonic := func(b []byte) []byte { // ", " and ": " outside strings
+		var out []byte
+		in, esc := false, false
+		for _, c := range b {
+			out = append(out, c)
+			switch {
+			case esc:
+				esc = false
+			case in && c == '\\':
+				esc = true
+			case c == '"':
+				in = !in
+			case !in && (c == ',' || c == ':'):
+				out = append(out, ' ')
+			}
+		}
+		return out
+	}
+	indented := func(b []byte) []byte {
+		var out bytes.Buffer
+		if json.Indent(&out, b, "", "  ") != nil {
+			return b // a malformed record stays as it is
+		}
+		return out.Bytes()
+	}
+	for _, c := range []struct {
+		name string
+		form func([]byte) []byte
+		fast bool // most records on the fast path
+	}{{"python", pythonic, true}, {"indented", indented, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			m := cfg.Models[0].Name
+			tb := newTwoBuilders(t, schemaOf(m, records))
+			for _, msg := range msgs {
+				tb.add(c.form(msg))
+			}
+			tb.check()
+			if c.fast && tb.d.fastRecords < int64(tb.accepted)*9/10 {
+				t.Fatalf("%d of %d records on the fast path", tb.d.fastRecords, tb.accepted)
+			}
+		})
+	}
+}
