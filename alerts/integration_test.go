@@ -44,7 +44,7 @@ func TestFlappingDoesNotFlapInAlertmanager(t *testing.T) {
 	w := 0
 	feed := func(verdicts ...bool) {
 		for _, d := range verdicts {
-			m.Observe(windowRows(w, d), true)
+			observe(t, m, windowRows(w, d))
 			w++
 		}
 	}

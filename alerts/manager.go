@@ -120,6 +120,11 @@ type Manager struct {
 	counts  ManagerCounts
 	pending []sinks.AlertRecord // audit records waiting for Run
 	wake    chan struct{}
+	// queued counts the audit records ever queued, settled those written
+	// or dropped; progress is closed (and replaced) whenever settled grows.
+	queued, settled uint64
+	progress        chan struct{}
+	undelivered     []timedEvent // state changes observed, waiting for Sync
 }
 
 // ManagerCounts are the state changes so far, by state.
@@ -160,7 +165,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 			return nil, fmt.Errorf("alerts.actions.%s: %w", name, err)
 		}
 	}
-	return &Manager{cfg: cfg, engine: e, wake: make(chan struct{}, 1), firstSeen: make(map[string]map[string]time.Time)}, nil
+	return &Manager{cfg: cfg, engine: e, wake: make(chan struct{}, 1), progress: make(chan struct{}), firstSeen: make(map[string]map[string]time.Time)}, nil
 }
 
 // Classify sets the rows' severities by the Manager's rules.
@@ -174,7 +179,8 @@ func (m *Manager) Counts() ManagerCounts {
 }
 
 // Observe feeds committed rows to the engine (complete: every row of their
-// windows, as they closed) and delivers what changed.
+// windows, as they closed) and queues the audit records of what changed;
+// Sync delivers it once they are written.
 func (m *Manager) Observe(rows []drift.Row, complete bool) {
 	for i := range rows {
 		r := &rows[i]
@@ -193,7 +199,38 @@ func (m *Manager) Observe(rows []drift.Row, complete bool) {
 	}
 	now := m.cfg.Now()
 	for i := range events {
-		ev := &events[i]
+		m.record(m.auditRecord(&events[i], now))
+	}
+	m.mu.Lock()
+	for i := range events {
+		if events[i].State == StateFiring {
+			m.counts.Fired++
+		} else {
+			m.counts.Resolved++
+		}
+		m.undelivered = append(m.undelivered, timedEvent{events[i], now})
+	}
+	m.counts.Firing = int64(m.engine.Firing())
+	m.counts.ResolvedForgotten = m.engine.forgotten
+	m.mu.Unlock()
+}
+
+// timedEvent is a state change waiting for Sync, with when it was seen.
+type timedEvent struct {
+	Event
+	at time.Time
+}
+
+// deliver logs the state changes observed and not yet delivered, hands
+// them to the Notifier and OnEvent, and takes the actions firing alerts
+// call for.
+func (m *Manager) deliver() {
+	m.mu.Lock()
+	events := m.undelivered
+	m.undelivered = nil
+	m.mu.Unlock()
+	for i := range events {
+		ev, now := &events[i].Event, events[i].at
 		level := slog.LevelWarn
 		if ev.State == StateResolved || ev.Severity == Sev4 {
 			level = slog.LevelInfo
@@ -211,22 +248,10 @@ func (m *Manager) Observe(rows []drift.Row, complete bool) {
 		if m.cfg.OnEvent != nil {
 			m.cfg.OnEvent(*ev)
 		}
-		m.record(m.auditRecord(ev, now))
 		if ev.State == StateFiring {
 			m.act(ev, now)
 		}
 	}
-	m.mu.Lock()
-	for i := range events {
-		if events[i].State == StateFiring {
-			m.counts.Fired++
-		} else {
-			m.counts.Resolved++
-		}
-	}
-	m.counts.Firing = int64(m.engine.Firing())
-	m.counts.ResolvedForgotten = m.engine.forgotten
-	m.mu.Unlock()
 }
 
 // alert is ev as Alertmanager gets it, detected at now.
@@ -308,8 +333,10 @@ func (m *Manager) record(r sinks.AlertRecord) {
 	if len(m.pending) >= m.cfg.AuditQueue {
 		m.pending = m.pending[1:]
 		m.counts.AuditDropped++
+		m.settle(1)
 	}
 	m.pending = append(m.pending, r)
+	m.queued++
 	m.mu.Unlock()
 	select {
 	case m.wake <- struct{}{}:
@@ -371,14 +398,49 @@ func (m *Manager) flush(ctx context.Context) bool {
 		if over := len(m.pending) - m.cfg.AuditQueue; over > 0 {
 			m.pending = m.pending[over:]
 			m.counts.AuditDropped += int64(over)
+			m.settle(over)
 		}
 		m.mu.Unlock()
 		return false
 	}
 	m.mu.Lock()
 	m.counts.Audited += int64(len(batch))
+	m.settle(len(batch))
 	m.mu.Unlock()
 	return true
+}
+
+// settle notes n audit records written or dropped, waking Sync. The
+// caller holds m.mu.
+func (m *Manager) settle(n int) {
+	m.settled += uint64(n)
+	close(m.progress)
+	m.progress = make(chan struct{})
+}
+
+// Sync makes the state changes observed so far known: it waits until the
+// audit record of each is written (or, past AuditQueue, dropped and
+// counted), so that a job restarted after it reads them back, then logs
+// them, hands them to the Notifier and OnEvent and takes the actions
+// firing alerts call for. An alert is thus announced only once it is on
+// record. It returns ctx's error, delivering nothing, if ctx ends first.
+// Run must be running when there is an Audit.
+func (m *Manager) Sync(ctx context.Context) error {
+	m.mu.Lock()
+	target := m.queued
+	for m.settled < target {
+		progress := m.progress
+		m.mu.Unlock()
+		select {
+		case <-progress:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the alert audit trail: %w", ctx.Err())
+		}
+		m.mu.Lock()
+	}
+	m.mu.Unlock()
+	m.deliver()
+	return nil
 }
 
 // Fingerprint is an alert's identity in the audit trail: a hash of its

@@ -61,7 +61,7 @@ func TestManagerDeliversAndAudits(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- m.Run(ctx) }()
 	for w, d := range []bool{true, true, false, false} {
-		m.Observe(windowRows(w, d), true)
+		observe(t, m, windowRows(w, d))
 	}
 	if len(n.fired) != 1 || len(n.resolved) != 1 {
 		t.Fatalf("fired %d, resolved %d; want one each", len(n.fired), len(n.resolved))
@@ -123,8 +123,8 @@ func TestManagerActions(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Drift on amount (SEV-3) fires at window 1: a retrain, with evidence.
-	m.Observe(windowRows(0, true), true)
-	m.Observe(windowRows(1, true), true)
+	observe(t, m, windowRows(0, true))
+	observe(t, m, windowRows(1, true))
 	if len(got) != 1 || got[0].Kind != actions.KindRetrain || got[0].Model != "fraud" || got[0].Reason != "DriftwatchDrift" ||
 		len(got[0].Evidence) == 0 || got[0].ID != actions.MakeID("retrain", "fraud", "1", t0.Add(time.Hour)) {
 		t.Fatalf("actions %+v, want one retrain of fraud 1", got)
@@ -138,12 +138,12 @@ func TestManagerActions(t *testing.T) {
 		return []drift.Row{r}
 	}
 	got = nil
-	m.Observe(collapse("1", 2), true)
+	observe(t, m, collapse("1", 2))
 	if len(got) != 1 || got[0].Kind != actions.KindRetrain {
 		t.Fatalf("version 1's collapse: actions %+v, want a retrain only", got)
 	}
 	got = nil
-	m.Observe(collapse("2", 24), true)
+	observe(t, m, collapse("2", 24))
 	kinds := []string{}
 	for _, a := range got {
 		kinds = append(kinds, a.Kind+" "+a.ModelVersion)
@@ -153,8 +153,8 @@ func TestManagerActions(t *testing.T) {
 	}
 	// Three days into version 3 it is no longer new.
 	got = nil
-	m.Observe(collapse("3", 30), true)
-	m.Observe(collapse("3", 30+72), true)
+	observe(t, m, collapse("3", 30))
+	observe(t, m, collapse("3", 30+72))
 	for _, a := range got {
 		if a.Kind == actions.KindRollback && a.WindowStart.Equal(t0.Add(102*time.Hour)) {
 			t.Errorf("rollback three days into a version: %+v", a)
@@ -163,7 +163,7 @@ func TestManagerActions(t *testing.T) {
 	// A trigger the dispatcher suppresses is not counted.
 	before := m.Counts()
 	accept = false
-	m.Observe(collapse("4", 200), true)
+	observe(t, m, collapse("4", 200))
 	if c := m.Counts(); c.Retrains != before.Retrains || c.Rollbacks != before.Rollbacks {
 		t.Errorf("suppressed actions counted: %+v after %+v", c, before)
 	}
@@ -172,5 +172,68 @@ func TestManagerActions(t *testing.T) {
 	}
 	if err := (ActionPolicy{Severity: Sev1, Families: []string{"dat"}}).Validate(); err == nil {
 		t.Error("family dat accepted")
+	}
+}
+
+// TestManagerSyncWaitsForTheAuditTrail: Sync returns once the audit records
+// of the state changes observed before it are written, through failed
+// writes retried, and not before; a Sync whose context ends first says so.
+func TestManagerSyncWaitsForTheAuditTrail(t *testing.T) {
+	audit := &fakeAudit{fail: 1}
+	m, err := NewManager(ManagerConfig{Audit: audit.write})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Observe(windowRows(0, true), true)
+	m.Observe(windowRows(1, true), true) // fires: one record queued
+	if c := m.Counts(); c.Fired != 1 {
+		t.Fatalf("counts %+v: the test wants one alert fired", c)
+	}
+	// Without Run, nothing is written: Sync waits until its context ends.
+	short, cancelShort := context.WithCancel(context.Background())
+	cancelShort()
+	if err := m.Sync(short); err == nil {
+		t.Fatal("Sync returned nil with its record unwritten")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	if err := m.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if recs := audit.written(); len(recs) != 1 || recs[0].State != StateFiring {
+		t.Fatalf("Sync returned with %v written, want the firing record", recs)
+	}
+	if c := m.Counts(); c.AuditFailures != 1 || c.Audited != 1 {
+		t.Fatalf("counts %+v: want a failed write, then the record written", c)
+	}
+	m.Observe(windowRows(2, true), true) // nothing changes: nothing to wait for
+	if err := m.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	// Without an audit trail there is nothing to wait for.
+	bare, err := NewManager(ManagerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare.Observe(windowRows(0, true), true)
+	bare.Observe(windowRows(1, true), true)
+	if err := bare.Sync(short); err != nil {
+		t.Fatalf("Sync without Audit: %v", err)
+	}
+}
+
+// observe feeds rows to m and makes what changed known (Observe, Sync).
+func observe(t *testing.T, m *Manager, rows []drift.Row) {
+	t.Helper()
+	m.Observe(rows, true)
+	if err := m.Sync(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

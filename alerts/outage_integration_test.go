@@ -189,9 +189,9 @@ receivers:
 	fireAt := time.Now().Add(-110 * time.Second).Truncate(time.Millisecond).UTC()
 	resolveAt := fireAt.Add(90 * time.Second)
 	setClock(fireAt)
-	m.Observe(windowRows(0, true), true)
+	observe(t, m, windowRows(0, true))
 	setClock(resolveAt)
-	m.Observe(windowRows(1, false), true)
+	observe(t, m, windowRows(1, false))
 	if got := m.Counts(); got.Fired != 1 || got.Resolved != 1 {
 		t.Fatalf("manager counts %+v, want one fire and one resolution", got)
 	}

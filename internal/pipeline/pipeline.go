@@ -49,6 +49,11 @@ type Alerts interface {
 	// Observe gets committed rows; complete says they are every row of
 	// their windows (a window as it closed, not a re-emission).
 	Observe(rows []drift.Row, complete bool)
+	// Sync waits until the alert state changes observed so far are
+	// durable (the audit trail a restarted job reads back), then delivers
+	// them (Alertmanager, actions); it returns ctx's error if ctx ends
+	// first.
+	Sync(ctx context.Context) error
 }
 
 // labelLoader is a sink that keeps the late-label join (labelAppender) and
@@ -327,10 +332,18 @@ func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 			c.Ack(nil)
 			continue
 		}
-		c.Ack(nil)
+		// The alerts' state changes are as durable as the rows before the
+		// window is acknowledged: a job killed after the acknowledgement
+		// never reads the window again, so it must find its alerts' state
+		// in the audit trail.
 		if p.Alerts != nil {
 			p.Alerts.Observe(res.Rows, c.Window != nil)
+			if err := p.Alerts.Sync(ctx); err != nil {
+				c.Ack(err)
+				return err
+			}
 		}
+		c.Ack(nil)
 		if p.observe != nil {
 			p.observe(res.Rows)
 		}

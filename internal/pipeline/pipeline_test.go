@@ -508,3 +508,72 @@ func TestDeadLetterAudit(t *testing.T) {
 		}
 	}
 }
+
+// syncAlerts is an Alerts whose state changes become durable only when the
+// test says so: Sync blocks until release is closed.
+type syncAlerts struct {
+	release  chan struct{}
+	observed chan struct{} // one per Observe
+}
+
+func (a *syncAlerts) Classify([]drift.Row)     {}
+func (a *syncAlerts) Observe([]drift.Row, bool) { a.observed <- struct{}{} }
+func (a *syncAlerts) Sync(ctx context.Context) error {
+	select {
+	case <-a.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestAckWaitsForDurableAlerts: a window is acknowledged (its offsets may
+// be committed) only once the alert state changes it caused are durable,
+// so that a job killed right after the acknowledgement finds them when it
+// reads its firing alerts back; until then, and if the job stops first,
+// it is not acknowledged.
+func TestAckWaitsForDurableAlerts(t *testing.T) {
+	src := &ackSource{base: baseline(), hours: 1}
+	al := &syncAlerts{release: make(chan struct{}), observed: make(chan struct{}, 4)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := &Pipeline{
+		Source:    src,
+		Windows:   windows.Config{Size: time.Hour, FlushAtEnd: true},
+		Evaluator: drift.NewEvaluator(drift.DefaultPolicy(), nil),
+		Sink:      &failingSink{ok: 100},
+		Alerts:    al,
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	<-al.observed // the window's rows are written and its alerts observed
+	src.mu.Lock()
+	acks := len(src.acks)
+	src.mu.Unlock()
+	if acks != 0 {
+		t.Fatalf("%d acknowledgements before the alerts were durable", acks)
+	}
+	close(al.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(src.acks) != 1 || src.acks[0] != nil {
+		t.Fatalf("acks %v, want one success", src.acks)
+	}
+
+	// A job stopped while its alerts are not durable acknowledges nothing.
+	src = &ackSource{base: baseline(), hours: 1}
+	al = &syncAlerts{release: make(chan struct{}), observed: make(chan struct{}, 4)}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	p = &Pipeline{Source: src, Windows: windows.Config{Size: time.Hour, FlushAtEnd: true},
+		Evaluator: drift.NewEvaluator(drift.DefaultPolicy(), nil), Sink: &failingSink{ok: 100}, Alerts: al}
+	go func() { done <- p.Run(ctx2) }()
+	<-al.observed
+	cancel2()
+	<-done
+	for _, a := range src.acks {
+		if a == nil {
+			t.Fatalf("acks %v: a window acknowledged whose alerts were never durable", src.acks)
+		}
+	}
+}
