@@ -516,7 +516,7 @@ type syncAlerts struct {
 	observed chan struct{} // one per Observe
 }
 
-func (a *syncAlerts) Classify([]drift.Row)     {}
+func (a *syncAlerts) Classify([]drift.Row)      {}
 func (a *syncAlerts) Observe([]drift.Row, bool) { a.observed <- struct{}{} }
 func (a *syncAlerts) Sync(ctx context.Context) error {
 	select {
