@@ -228,15 +228,6 @@ func dropRows(mem memory.Allocator, b Batch, rows []int32) Batch {
 	return b
 }
 
-// pendingRows is the number of records settled but not yet flushed.
-func (r *router) pendingRows() int {
-	n := 0
-	for _, b := range r.pending {
-		n += int(b.Rec.NumRows())
-	}
-	return n
-}
-
 // flush returns the settled batches, in partition, model and baseline
 // order (of each, in the order settled). Only the last batch carries the
 // new watermark wm; the others carry the previous one, so that no model's
