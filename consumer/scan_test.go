@@ -150,19 +150,7 @@ func schemaOf(model string, records []Record) *baselines.Baseline {
 // records and duplicates), every record is judged as Decode judges it and
 // the batches hold the values Append puts in them.
 func TestAppendScannedMatchesAppend(t *testing.T) {
-	cfg := synth.Demo(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
-	cfg.Windows = 3
-	var msgs [][]byte
-	var records []Record
-	if err := cfg.Generate(func(m synth.Message) error {
-		msgs = append(msgs, m.Value)
-		if r, err := Decode(m.Value, 0); err == nil {
-			records = append(records, r)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	cfg, msgs, records := demoStream(t, 3)
 	for _, m := range cfg.Models {
 		tb := newTwoBuilders(t, schemaOf(m.Name, records))
 		for _, msg := range msgs {
@@ -503,19 +491,7 @@ func routeAll(r *router, recs [][]byte, perTask int) func() {
 // is picked by the model a record names before its features), with the
 // columns Decode + Append make.
 func TestFastPathInterleavedModels(t *testing.T) {
-	cfg := synth.Demo(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
-	cfg.Windows = 2
-	var msgs [][]byte
-	var records []Record
-	if err := cfg.Generate(func(m synth.Message) error {
-		msgs = append(msgs, m.Value)
-		if r, err := Decode(m.Value, 0); err == nil {
-			records = append(records, r)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	cfg, msgs, records := demoStream(t, 2)
 	set := map[string]*baselines.Baseline{}
 	want := map[string]*BatchBuilder{}
 	for _, m := range cfg.Models {
@@ -563,19 +539,7 @@ func TestFastPathInterleavedModels(t *testing.T) {
 // indented ones take the general path; both with the columns Decode +
 // Append make.
 func TestFastPathSpaced(t *testing.T) {
-	cfg := synth.Demo(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
-	cfg.Windows = 1
-	var msgs [][]byte
-	var records []Record
-	if err := cfg.Generate(func(m synth.Message) error {
-		msgs = append(msgs, m.Value)
-		if r, err := Decode(m.Value, 0); err == nil {
-			records = append(records, r)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	cfg, msgs, records := demoStream(t, 1)
 	pythonic := func(b []byte) []byte { // ", " and ": " outside strings
 		var out []byte
 		in, esc := false, false
@@ -618,4 +582,24 @@ func TestFastPathSpaced(t *testing.T) {
 			}
 		})
 	}
+}
+
+// demoStream generates the demo's stream over the given number of windows:
+// its configuration, every message, and the records Decode accepts.
+func demoStream(t *testing.T, windows int) (synth.Config, [][]byte, []Record) {
+	t.Helper()
+	cfg := synth.Demo(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	cfg.Windows = windows
+	var msgs [][]byte
+	var records []Record
+	if err := cfg.Generate(func(m synth.Message) error {
+		msgs = append(msgs, m.Value)
+		if r, err := Decode(m.Value, 0); err == nil {
+			records = append(records, r)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, msgs, records
 }
