@@ -309,9 +309,16 @@ func (r *router) release() {
 // idSet remembers the last max ids added, forgetting the oldest first. It
 // keeps a 128-bit seeded hash of each id (see idHash), not the id: the
 // chance that two of 200,000 ids collide is about 10^-28.
+//
+// The hashes are kept in an open-addressing table with linear probing, at
+// most half full: a hash is already uniform, so its first word picks the
+// slot, and a look-up costs one probe mostly. A forgotten hash is removed by
+// shifting the rest of its run back, so the table never fills with
+// tombstones however long the stream.
 type idSet struct {
-	ids     map[idHash]struct{}
-	ring    []idHash
+	slots   []idHash // a power of two long; the zero hash marks an empty slot
+	n       int      // hashes in slots
+	ring    []idHash // the hashes in the order added, oldest at next once full
 	max     int
 	next    int
 	evicted int64
@@ -321,22 +328,84 @@ type idSet struct {
 type idHash [2]uint64
 
 func newIDSet(max int) *idSet {
-	return &idSet{ids: make(map[idHash]struct{}, min(max, 1<<16)), max: max}
+	return &idSet{max: max}
 }
 
 // add reports whether id is new, remembering it.
 func (s *idSet) add(h idHash) bool {
-	if _, dup := s.ids[h]; dup {
+	if h == (idHash{}) {
+		h[1] = 1 // the empty slot's mark; as likely as any other hash
+	}
+	if s.find(h) >= 0 {
 		return false
 	}
 	if len(s.ring) < s.max {
 		s.ring = append(s.ring, h)
 	} else {
-		delete(s.ids, s.ring[s.next])
+		s.remove(s.ring[s.next])
 		s.evicted++
 		s.ring[s.next] = h
 		s.next = (s.next + 1) % s.max
 	}
-	s.ids[h] = struct{}{}
+	if 2*(s.n+1) > len(s.slots) {
+		s.grow()
+	}
+	s.insert(h)
 	return true
+}
+
+// find returns h's slot, or -1.
+func (s *idSet) find(h idHash) int {
+	if len(s.slots) == 0 {
+		return -1
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := h[0] & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case h:
+			return int(i)
+		case idHash{}:
+			return -1
+		}
+	}
+}
+
+func (s *idSet) insert(h idHash) {
+	mask := uint64(len(s.slots) - 1)
+	i := h[0] & mask
+	for s.slots[i] != (idHash{}) {
+		i = (i + 1) & mask
+	}
+	s.slots[i] = h
+	s.n++
+}
+
+// remove deletes h, moving back each later hash of its run that may take
+// the freed slot (one whose home slot is not between the free slot and it).
+func (s *idSet) remove(h idHash) {
+	i := s.find(h)
+	if i < 0 {
+		return
+	}
+	mask := len(s.slots) - 1
+	for j := (i + 1) & mask; s.slots[j] != (idHash{}); j = (j + 1) & mask {
+		home := int(s.slots[j][0]) & mask
+		if (j-home)&mask >= (j-i)&mask {
+			s.slots[i] = s.slots[j]
+			i = j
+		}
+	}
+	s.slots[i] = idHash{}
+	s.n--
+}
+
+// grow doubles the table (4,096 slots at first), placing every hash anew.
+func (s *idSet) grow() {
+	old := s.slots
+	s.slots, s.n = make([]idHash, max(2*len(old), 1<<12)), 0
+	for _, h := range old {
+		if h != (idHash{}) {
+			s.insert(h)
+		}
+	}
 }
