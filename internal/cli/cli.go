@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -298,8 +299,16 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	dlqPath := fs.String("dead-letter", "", "where rejected lines go, as JSON lines (CONTRACT.md section 4; default: <output>.dlq.jsonl when the output is a regular file; otherwise, as for standard output or /dev/null, discarded and counted on standard error)")
 	labelsPath := fs.String("labels", "", "late labels, JSON lines (CONTRACT.md section 2), joined to their predictions before windows close")
 	quiet := fs.Bool("quiet", false, "no summary on standard error")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole replay to this file (read it with go tool pprof)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	cfg := config.Default()
 	if *cfgPath != "" {
@@ -437,6 +446,22 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	return nil
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // runVersion prints the version, commit and Go version of this binary, from
