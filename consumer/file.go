@@ -95,59 +95,114 @@ func (s *FileSource) Counts() Counts {
 // Run reads until EOF, sending batches on out, and closes out. It returns the
 // first read or dead-letter write error, or ctx's error.
 //
-// It reads the file in chunks of BatchRecords lines, decodes as many
-// chunks at once as the router has decoders, then settles them in order and
-// sends each chunk's good records as one batch per model and baseline.
+// It reads the file in chunks of up to BatchRecords lines on one goroutine,
+// decodes each chunk on one of the router's decoders, a goroutine each, and
+// settles the chunks in the order read on the calling goroutine, sending
+// each chunk's good records as one batch per model and baseline: reading,
+// decoding and settling overlap, with a few chunks in flight.
 func (s *FileSource) Run(ctx context.Context, out chan<- Batch) error {
 	defer close(out)
-	defer s.rt.release()
-	clock := eventClock{outliers: min(max(s.cfg.WatermarkOutliers, 0), MaxWatermarkOutliers)}
+	defer s.rt.release() // after the goroutines below are done with the decoders
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+
+	jobs := make([]fileJob, 2*len(s.rt.decoders))
+	free := make(chan *fileJob, len(jobs))
+	for i := range jobs {
+		jobs[i].task = new(task)
+		free <- &jobs[i]
+	}
+	order := make(chan *fileJob, len(jobs)) // as read
+	work := make(chan *fileJob, len(jobs))
 	lines := newLineReader(s.r, s.name, s.cfg.MaxRecordBytes)
+	wg.Add(1 + len(s.rt.decoders))
+	go func() {
+		defer wg.Done()
+		defer close(order)
+		defer close(work)
+		for {
+			var j *fileJob
+			select {
+			case j = <-free:
+			case <-ctx.Done():
+				return
+			}
+			j.task.reset(0)
+			j.err = j.chunk.read(lines, j.task, s.cfg.BatchRecords)
+			j.done = make(chan struct{})
+			order <- j // room for every job: never blocks
+			work <- j
+			if j.err != nil {
+				return
+			}
+		}
+	}()
+	for _, d := range s.rt.decoders {
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				if ctx.Err() == nil {
+					s.rt.prepare(j.task)
+					d.decode(j.task)
+				}
+				close(j.done)
+			}
+		}()
+	}
+
+	clock := eventClock{outliers: min(max(s.cfg.WatermarkOutliers, 0), MaxWatermarkOutliers)}
 	var dlq *json.Encoder
 	if s.cfg.DeadLetter != nil {
 		dlq = json.NewEncoder(s.cfg.DeadLetter)
 	}
-	chunks := make([]fileChunk, len(s.rt.decoders))
-	for {
-		tasks := s.rt.newTasks(len(chunks))
-		n, err := 0, error(nil)
-		for n < len(tasks) && err == nil {
-			if err = chunks[n].read(lines, tasks[n], s.cfg.BatchRecords); len(tasks[n].values) > 0 {
-				n++
-			}
+	for j := range order {
+		select {
+		case <-j.done:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		if err != nil && err != io.EOF {
+		if j.err != nil && j.err != io.EOF {
+			return j.err
+		}
+		var werr error
+		s.rt.settle(j.task, func(i int, o *outcome, ok bool) {
+			if ok {
+				clock.observeNanos(o.ts)
+			}
+			if o.derr != nil && dlq != nil && werr == nil {
+				line := j.chunk.lines[i]
+				if werr = dlq.Encode(deadLetterLine(s.name, line, o.derr, j.task.values[i])); werr != nil {
+					werr = fmt.Errorf("write dead letter for %s line %d: %w", s.name, line, werr)
+				}
+			}
+		})
+		if werr != nil {
+			return werr
+		}
+		wm := clock.mark()
+		if j.err == io.EOF {
+			wm = clock.newest // the end: as an idle source's
+		}
+		if err := s.emit(ctx, out, wm); err != nil {
 			return err
 		}
-		s.rt.decode(tasks[:n])
-		for c, t := range tasks[:n] {
-			var werr error
-			s.rt.settle(t, func(i int, o *outcome, ok bool) {
-				if ok {
-					clock.observeNanos(o.ts)
-				}
-				if o.derr != nil && dlq != nil && werr == nil {
-					line := chunks[c].lines[i]
-					if werr = dlq.Encode(deadLetterLine(s.name, line, o.derr, t.values[i])); werr != nil {
-						werr = fmt.Errorf("write dead letter for %s line %d: %w", s.name, line, werr)
-					}
-				}
-			})
-			if werr != nil {
-				return werr
-			}
-			wm := clock.mark()
-			if err == io.EOF && c == n-1 {
-				wm = clock.newest // the end: as an idle source's
-			}
-			if err := s.emit(ctx, out, wm); err != nil {
-				return err
-			}
-		}
-		if err == io.EOF {
+		if j.err == io.EOF {
 			return nil
 		}
+		free <- j // room for every job: never blocks
 	}
+	return ctx.Err()
+}
+
+// fileJob is one chunk of a file on its way through FileSource.Run: read,
+// decoded (done is closed), settled, then reused.
+type fileJob struct {
+	chunk fileChunk
+	task  *task
+	err   error // of reading the chunk: io.EOF for the last
+	done  chan struct{}
 }
 
 // fileChunk holds the lines of one task: copies of them, since the reader

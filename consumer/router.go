@@ -111,13 +111,18 @@ func (r *router) newTasks(n int) []*task {
 
 // decode decodes the tasks, in parallel.
 func (r *router) decode(tasks []*task) {
-	if r.maxFuture > 0 {
-		notAfter := r.now().Add(r.maxFuture).UnixNano()
-		for _, t := range tasks {
-			t.notAfter = notAfter
-		}
+	for _, t := range tasks {
+		r.prepare(t)
 	}
 	decodeAll(r.decoders, tasks)
+}
+
+// prepare readies t for a decoder: the max-future check's bound, with the
+// clock read now. Safe for concurrent use.
+func (r *router) prepare(t *task) {
+	if r.maxFuture > 0 {
+		t.notAfter = r.now().Add(r.maxFuture).UnixNano()
+	}
 }
 
 // settle takes a decoded task's records in order: it counts them, drops
