@@ -216,6 +216,11 @@ type fileChunk struct {
 // read fills t with up to max lines, returning io.EOF at the end of the
 // input.
 func (c *fileChunk) read(lr *lineReader, t *task, max int) error {
+	if c.buf == nil {
+		// Room for chunkBytes and the line that crosses it, mostly: the
+		// buffer grows by doubling, in fresh pages, only past that.
+		c.buf = make([]byte, 0, chunkBytes+chunkBytes/8)
+	}
 	c.buf, c.ends, c.lines = c.buf[:0], c.ends[:0], c.lines[:0]
 	var err error
 	for len(c.lines) < max && len(c.buf) < chunkBytes {
