@@ -14,7 +14,10 @@
 # BENCH_KAFKA_RECORDS (500000) records produced, BENCH_KAFKA_ROUNDS (3);
 # BENCH_PEER_RECORDS (100000) records for the peers, BENCH_PEER_ROUNDS (3),
 # BENCH_PEERS ("scipy nannyml evidently"); BENCH_SKIP (space-separated
-# steps to leave out: go replay heap kafka peers profile); RESULTS
+# steps to leave out: go replay heap kafka peers profile benchstat);
+# BENCH_BASE (9cbcf1c, the workload benchmarks before issue 14's work) and
+# BENCH_STAT_ROUNDS (6): benchstat of that commit's Decode and Pipeline
+# benchmarks against this tree's, run interleaved; RESULTS
 # (bench/RESULTS.md). The Kafka step needs the test broker
 # (deploy/servers/kafka.sh): one already running is used and left running,
 # otherwise it is started and stopped again; its topics are created fresh
@@ -33,6 +36,8 @@ KAFKA_ROUNDS=${BENCH_KAFKA_ROUNDS:-3}
 PEER_RECORDS=${BENCH_PEER_RECORDS:-100000}
 PEER_ROUNDS=${BENCH_PEER_ROUNDS:-3}
 PEERS=${BENCH_PEERS:-scipy nannyml evidently}
+BASE=${BENCH_BASE:-9cbcf1c}
+STAT_ROUNDS=${BENCH_STAT_ROUNDS:-6}
 SKIP=" ${BENCH_SKIP:-} "
 RESULTS=${RESULTS:-bench/RESULTS.md}
 
@@ -74,6 +79,8 @@ kafka=go run ./bench/kafka -driftwatch bin/driftwatch -baselines baselines -reco
 peer=python bench/pipeline/peers.py --peer PEER --records peer.jsonl --reference reference.jsonl
 peerreplay=/usr/bin/time -v driftwatch replay --baselines baselines --input peer.jsonl --output /dev/null --quiet
 profile=make profile (bench/pipeline/profile.sh)
+benchstat=git worktree add BASE; go test -c ./bench/ there and here; $STAT_ROUNDS rounds of each binary in turn: DRIFTWATCH_BENCH_RECORDS=$GO_RECORDS -test.bench='^BenchmarkWorkload(Decode|Pipeline)\$' -test.benchtime=$GO_BENCHTIME -test.cpu=1; benchstat base.txt head.txt
+base=$BASE
 EOC
 
 # replay_timed NAME INPUT [env]: replay's whole process under /usr/bin/time -v.
@@ -142,6 +149,27 @@ if ! skip peers; then
 		r=$((r + 1))
 	done
 	cp "$work/peer-1-scipy-replay.rows.jsonl" "$work/peer-replay-rows.jsonl" 2>/dev/null || true
+fi
+
+if ! skip benchstat; then
+	echo "== benchstat: $BASE against this tree, $STAT_ROUNDS rounds" >&2
+	git worktree prune
+	git worktree add --detach -f "$work/base-src" "$BASE" >/dev/null 2>&1
+	(cd "$work/base-src" && $GO test -c -o "$work/base.test" ./bench/)
+	git worktree remove --force "$work/base-src"
+	r=1
+	while [ "$r" -le "$STAT_ROUNDS" ]; do
+		echo "   round $r" >&2
+		for who in base bench; do
+			DRIFTWATCH_BENCH_RECORDS=$GO_RECORDS "$work/$who.test" -test.run='^$' \
+				-test.bench='^BenchmarkWorkload(Decode|Pipeline)$' -test.benchtime="$GO_BENCHTIME" -test.cpu=1 \
+				>>"$work/benchstat-$who.txt"
+		done
+		r=$((r + 1))
+	done
+	command -v benchstat >/dev/null || GOBIN="$work" $GO install golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+	PATH=$PATH:$work
+	(cd "$work" && benchstat "$BASE=benchstat-base.txt" "HEAD=benchstat-bench.txt") >"$work/benchstat.txt"
 fi
 
 if ! skip profile; then
