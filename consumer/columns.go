@@ -148,9 +148,13 @@ func (c *dictCol) add(b []byte) (added bool) {
 	var e *shortEntry
 	var word uint64
 	if len(b) <= 8 {
-		var w [8]byte
-		copy(w[:], b)
-		word = binary.LittleEndian.Uint64(w[:])
+		if cap(b) >= 8 { // b's bytes and those after it, masked off: no copy
+			word = binary.LittleEndian.Uint64(b[:8]) & (^uint64(0) >> (64 - 8*len(b)))
+		} else {
+			var w [8]byte
+			copy(w[:], b)
+			word = binary.LittleEndian.Uint64(w[:])
+		}
 		e = &c.short[(word^uint64(len(b)))*0x9E3779B97F4A7C15>>58]
 		if e.gen == c.gen+1 && e.word == word && e.n == int32(len(b)) {
 			c.idx = append(c.idx, e.idx)

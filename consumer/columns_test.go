@@ -93,7 +93,11 @@ func TestDictColumn(t *testing.T) {
 			if rng.IntN(3) == 0 {
 				v = strings.Repeat("v", rng.IntN(12)) + v // some past eight bytes
 			}
-			if c.add([]byte(v)) {
+			b := []byte(v)
+			if rng.IntN(2) == 0 { // in a longer record: other bytes follow it
+				b = fmt.Appendf(nil, "%s%d\"}", v, rng.IntN(1000))[:len(v)]
+			}
+			if c.add(b) {
 				if rng.IntN(20) == 0 { // taken back, as a rolled-back record's
 					c.idx = c.idx[:len(c.idx)-1]
 					c.dropLast()
