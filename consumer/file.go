@@ -1,12 +1,13 @@
 package consumer
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -205,85 +206,145 @@ type fileJob struct {
 	done  chan struct{}
 }
 
-// fileChunk holds the lines of one task: copies of them, since the reader
-// reuses its buffer, and their line numbers.
+// fileChunk holds the lines of one task, each a slice of the buffer the
+// input is read into (its newline cut off), and their line numbers.
 type fileChunk struct {
-	buf   []byte
-	ends  []int
-	lines []int64
+	buf    []byte
+	starts []int
+	ends   []int
+	lines  []int64
 }
 
-// read fills t with up to max lines, returning io.EOF at the end of the
-// input.
+// read fills t with up to max lines (and about chunkBytes), reading the
+// input straight into c's buffer. It returns io.EOF once the input is
+// used up, with the last lines.
 func (c *fileChunk) read(lr *lineReader, t *task, max int) error {
 	if c.buf == nil {
 		// Room for chunkBytes and the line that crosses it, mostly: the
 		// buffer grows by doubling, in fresh pages, only past that.
 		c.buf = make([]byte, 0, chunkBytes+chunkBytes/8)
 	}
-	c.buf, c.ends, c.lines = c.buf[:0], c.ends[:0], c.lines[:0]
+	c.buf = append(c.buf[:0], lr.carry...)
+	lr.carry = lr.carry[:0]
+	c.starts, c.ends, c.lines = c.starts[:0], c.ends[:0], c.lines[:0]
+	start, scanned := 0, 0 // the line's start, and how much of it has no newline
 	var err error
-	for len(c.lines) < max && len(c.buf) < chunkBytes {
-		var line []byte
-		var lineNo int64
-		var tooLong *DecodeError
-		if line, lineNo, tooLong, err = lr.next(); err != nil {
+	for len(c.lines) < max && start < chunkBytes {
+		if i := bytes.IndexByte(c.buf[start+scanned:], '\n'); i >= 0 {
+			end := start + scanned + i
+			c.line(lr, t, start, end, false)
+			start, scanned = end+1, 0
+			continue
+		}
+		scanned = len(c.buf) - start
+		if scanned > lr.max {
+			// Too long: keep its first max bytes, drop the rest of it.
+			c.buf = c.buf[:start+lr.max]
+			lr.skipLine(&c.buf)
+			c.line(lr, t, start, start+lr.max, true)
+			start, scanned = start+lr.max, 0
+			continue
+		}
+		if !lr.fill(&c.buf) {
+			if lr.err != io.EOF {
+				err = fmt.Errorf("read %s line %d: %w", lr.name, lr.lineNo+1, lr.err)
+				break
+			}
+			if start < len(c.buf) { // the last line, without a newline
+				c.line(lr, t, start, len(c.buf), false)
+				start = len(c.buf)
+			}
 			break
 		}
-		if tooLong != nil {
-			if t.tooLong == nil {
-				t.tooLong = make(map[int]*DecodeError)
-			}
-			t.tooLong[len(c.lines)] = tooLong
-		}
-		c.buf = append(c.buf, line...)
-		c.ends = append(c.ends, len(c.buf))
-		c.lines = append(c.lines, lineNo)
 	}
-	start := 0
-	for _, end := range c.ends {
-		t.values = append(t.values, c.buf[start:end:end])
-		start = end
+	lr.carry = append(lr.carry, c.buf[start:]...)
+	for j, s := range c.starts {
+		e := c.ends[j]
+		t.values = append(t.values, c.buf[s:e:e])
+	}
+	if err == nil && lr.err != nil && len(lr.carry) == 0 {
+		err = io.EOF
 	}
 	return err
 }
 
-// lineReader reads the non-empty lines of JSON lines input.
+// line takes buf[s:e] as the next line, cut to the reader's limit (a line
+// longer than it, or long, comes truncated with the too_big rejection it
+// earned) and without a carriage return before its newline; an empty line
+// is counted, not kept.
+func (c *fileChunk) line(lr *lineReader, t *task, s, e int, long bool) {
+	lr.lineNo++
+	if e-s > lr.max {
+		e, long = s+lr.max, true
+	}
+	if e > s && c.buf[e-1] == '\r' {
+		e--
+	}
+	if long {
+		if t.tooLong == nil {
+			t.tooLong = make(map[int]*DecodeError)
+		}
+		t.tooLong[len(c.lines)] = reject(ReasonTooBig, "line is longer than %d bytes", lr.max)
+	} else if e == s {
+		return
+	}
+	c.starts = append(c.starts, s)
+	c.ends = append(c.ends, e)
+	c.lines = append(c.lines, lr.lineNo)
+}
+
+// lineReader cuts JSON lines input into the lines of chunks: it reads into
+// a chunk's buffer, and hands a line the chunk does not end on to the next.
 type lineReader struct {
-	br     *bufio.Reader
-	buf    []byte // a line longer than br's buffer
+	r      io.Reader
 	name   string
 	max    int
 	lineNo int64
+	carry  []byte // the start of a line the last chunk did not take
+	err    error  // of the last read; io.EOF at the end
 }
+
+// readBlock is the most read at once: a chunk's last read is copied into
+// the next chunk from the end of its last line on.
+const readBlock = 64 << 10
 
 func newLineReader(r io.Reader, name string, maxBytes int) *lineReader {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxRecordBytes
 	}
-	return &lineReader{br: bufio.NewReaderSize(r, 1<<16), name: name, max: maxBytes}
+	return &lineReader{r: r, name: name, max: maxBytes}
 }
 
-// next returns the next non-empty line, valid until the next call, and its
-// number; a line longer than the limit comes truncated with the too_big
-// rejection it earned. At the end of the input it returns io.EOF.
-func (lr *lineReader) next() (line []byte, lineNo int64, tooLong *DecodeError, err error) {
-	for {
-		lr.lineNo++
-		line, long, err := readLine(lr.br, lr.max, &lr.buf)
-		if err == io.EOF {
-			return nil, 0, nil, io.EOF
-		}
-		if err != nil {
-			return nil, 0, nil, fmt.Errorf("read %s line %d: %w", lr.name, lr.lineNo, err)
-		}
-		if long {
-			return line, lr.lineNo, reject(ReasonTooBig, "line is longer than %d bytes", lr.max), nil
-		}
-		if len(line) > 0 {
-			return line, lr.lineNo, nil, nil
-		}
+// fill reads more of the input onto the end of *buf, growing it when it
+// has less than readBlock of room, and reports whether there may be more:
+// false once a read failed or the input ended (see lr.err).
+func (lr *lineReader) fill(buf *[]byte) bool {
+	if lr.err != nil {
+		return false
 	}
+	b := *buf
+	if cap(b)-len(b) < readBlock {
+		b = slices.Grow(b, readBlock)
+	}
+	n, err := lr.r.Read(b[len(b) : len(b)+readBlock])
+	*buf = b[:len(b)+n]
+	lr.err = err
+	return n > 0 || err == nil
+}
+
+// skipLine reads past the rest of a line, up to and including its newline,
+// dropping it; what follows the newline is appended to *buf.
+func (lr *lineReader) skipLine(buf *[]byte) {
+	b := *buf
+	n := len(b)
+	for lr.fill(&b) {
+		if i := bytes.IndexByte(b[n:], '\n'); i >= 0 {
+			b = b[:n+copy(b[n:], b[n+i+1:])]
+			break
+		}
+		b = b[:n]
+	}
+	*buf = b
 }
 
 // eachLine reads JSON lines from r (name names it in errors and dead
@@ -298,22 +359,27 @@ func eachLine(r io.Reader, name string, maxBytes int, deadLetter io.Writer, add 
 		dlq = json.NewEncoder(deadLetter)
 	}
 	lr := newLineReader(r, name, maxBytes)
+	var c fileChunk
+	var t task
 	for {
-		line, lineNo, long, err := lr.next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		derr, err := add(line, long)
-		if derr != nil && dlq != nil {
-			if err := dlq.Encode(deadLetterLine(name, lineNo, derr, line)); err != nil {
-				return fmt.Errorf("write dead letter for %s line %d: %w", name, lineNo, err)
+		t.reset(0)
+		rerr := c.read(lr, &t, DefaultBatchRecords)
+		for i, line := range t.values {
+			derr, err := add(line, t.tooLong[i])
+			if derr != nil && dlq != nil {
+				if err := dlq.Encode(deadLetterLine(name, c.lines[i], derr, line)); err != nil {
+					return fmt.Errorf("write dead letter for %s line %d: %w", name, c.lines[i], err)
+				}
+			}
+			if err != nil {
+				return err
 			}
 		}
-		if err != nil {
-			return err
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
 		}
 	}
 }
@@ -337,51 +403,4 @@ func deadLetterLine(source string, line int64, derr *DecodeError, raw []byte) De
 		d.RecordBase64 = raw
 	}
 	return d
-}
-
-// readLine returns the next line without its newline, valid until the next
-// read: a slice of the reader's buffer when the line fits in it, else
-// assembled in *buf. A line longer than max is consumed and returned
-// truncated to max bytes with tooLong set.
-func readLine(br *bufio.Reader, max int, buf *[]byte) (line []byte, tooLong bool, err error) {
-	chunk, err := br.ReadSlice('\n')
-	if err == nil && len(chunk) <= max+1 {
-		return trimEOL(chunk), false, nil
-	}
-	b := (*buf)[:0]
-	defer func() { *buf = b[:0] }()
-	for {
-		if len(b)+len(chunk) > max+1 {
-			tooLong = true
-			if room := max - len(b); room > 0 {
-				b = append(b, chunk[:min(room, len(chunk))]...)
-			}
-		} else {
-			b = append(b, chunk...)
-		}
-		switch err {
-		case nil:
-			return trimEOL(b), tooLong, nil
-		case bufio.ErrBufferFull:
-			chunk, err = br.ReadSlice('\n')
-			continue
-		case io.EOF:
-			if len(b) == 0 {
-				return nil, false, io.EOF
-			}
-			return trimEOL(b), tooLong, nil
-		default:
-			return nil, false, err
-		}
-	}
-}
-
-func trimEOL(b []byte) []byte {
-	if n := len(b); n > 0 && b[n-1] == '\n' {
-		b = b[:n-1]
-	}
-	if n := len(b); n > 0 && b[n-1] == '\r' {
-		b = b[:n-1]
-	}
-	return b
 }
