@@ -1,6 +1,7 @@
 package baselines
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -45,11 +46,22 @@ func (c Cells) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads the base64 form MarshalJSON writes.
 func (c *Cells) UnmarshalJSON(data []byte) error {
-	var s string
-	if err := json.Unmarshal(data, &s); err != nil {
-		return fmt.Errorf("sample cells: %w", err)
+	// encoding/json has checked the string already; one without escapes
+	// (as MarshalJSON writes it) is its own bytes between the quotes, and
+	// the base64 decoder rejects any that is not of its alphabet.
+	var s []byte
+	if n := len(data); n >= 2 && data[0] == '"' && data[n-1] == '"' && bytes.IndexByte(data, '\\') < 0 {
+		s = data[1 : n-1]
+	} else {
+		var str string
+		if err := json.Unmarshal(data, &str); err != nil {
+			return fmt.Errorf("sample cells: %w", err)
+		}
+		s = []byte(str)
 	}
-	b, err := base64.StdEncoding.DecodeString(s)
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	n, err := base64.StdEncoding.Decode(b, s)
+	b = b[:n]
 	if err != nil {
 		return fmt.Errorf("sample cells: %w", err)
 	}

@@ -1,6 +1,7 @@
 package baselines
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -107,6 +108,33 @@ func TestSampleJSONRoundTripAndValidate(t *testing.T) {
 		var c Cells
 		if err := json.Unmarshal([]byte(bad), &c); err == nil {
 			t.Errorf("cells %s decoded without error", bad)
+		}
+	}
+}
+
+// TestCellsJSON: cells read from the base64 MarshalJSON writes, also when
+// another encoder escaped characters of it, and not from what is not
+// base64 of whole uint16s.
+func TestCellsJSON(t *testing.T) {
+	want := Cells{0, 1, 65535, 300}
+	data, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	escaped := bytes.Replace(data, []byte("A"), []byte(`\u0041`), -1)
+	if bytes.Equal(escaped, data) {
+		t.Fatalf("%s has no A to escape", data)
+	}
+	for _, in := range [][]byte{data, escaped} {
+		var got Cells
+		if err := json.Unmarshal(in, &got); err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{`"AA*A"`, `"AA=="`, `12`, `"AAAA`} {
+		var got Cells
+		if err := json.Unmarshal([]byte(bad), &got); err == nil {
+			t.Errorf("%s: %v, want an error", bad, got)
 		}
 	}
 }
