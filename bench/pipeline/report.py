@@ -188,7 +188,7 @@ def main() -> int:
                median(pipe_vs_dec) >= 0.6, "Go benchmarks, GOMAXPROCS=1: Pipeline ÷ Decode records/s, median of per-round ratios")
         target("≤ 2 allocations per record on the hot path", f"{fmt(median(pipe_allocs))} (decode alone {fmt(median(dec_allocs))})",
                median(pipe_allocs) <= 2, "Go benchmarks: heap allocations (runtime.MemStats.Mallocs) per record over the Pipeline pass, GOMAXPROCS=1",
-               "a benchmark metric here; the testing.AllocsPerRun assertion comes with the new decoder")
+               "asserted (at most 2 over replay's whole hot path) by TestReplayAllocations in bench/workload with testing.AllocsPerRun")
         target("two cores ≥ 1.7× one core (issue point 3)", f"{fmt(median(two_vs_one))}×{rng(two_vs_one)}",
                median(two_vs_one) >= 1.7, "Go benchmarks: Pipeline at GOMAXPROCS=2 ÷ GOMAXPROCS=1, median of per-round ratios")
 
@@ -373,6 +373,34 @@ def main() -> int:
                     cells.append(", ".join(vals[i]) if i < len(vals) else "—")
                 L.append(f"| {win} | {', '.join(feats) or 'none'} | " + " | ".join(c or "none" for c in cells) + " |")
             L.append("")
+    if rounds:
+        per = {n: median(series(n, 1, "records/s")) for n in ("ParseFastjson", "Decode", "Source", "Pipeline")}
+        if all(per.values()):
+            us = {n: 1e6 / v for n, v in per.items()}
+            L.append("## What a record's time goes to")
+            L.append("")
+            L.append("From the Go benchmarks' medians at GOMAXPROCS=1 (one core): each stage's share of a record's time,")
+            L.append("as the difference of the rates of benchmarks that do one stage more; the per-core target of")
+            L.append("400,000 records/s is 2.5 µs a record.")
+            L.append("")
+            L.append("| stage | µs a record | share | what |")
+            L.append("| --- | ---: | ---: | --- |")
+            stages = [("decode", us["Decode"], "the record's bytes checked and parsed into the Arrow columns (consumer.Decoder)"),
+                      ("source", us["Source"] - us["Decode"], "reading the lines, then settling each chunk in order: duplicates, counts, the watermark, batches"),
+                      ("windows and statistics", us["Pipeline"] - us["Source"], "window state column at a time (bins, exact sums, moments, categories, quality), the statistics when a window closes, rows")]
+            for name, t, what in stages:
+                L.append(f"| {name} | {t:.2f} | {100 * t / us['Pipeline']:.0f}% | {what} |")
+            L.append(f"| whole pipeline | {us['Pipeline']:.2f} | 100% | |")
+            L.append(f"| for comparison: fastjson, parse only | {us['ParseFastjson']:.2f} | {100 * us['ParseFastjson'] / us['Pipeline']:.0f}% | no checks, no numbers converted, nothing kept |")
+            L.append("")
+            empty = [parse_time(p) for p in sorted(w.glob("replay-empty-*.time"))]
+            empty = [e["wall"] for e in empty if e]
+            reps = [d["replay"]["wall"] for ds in peers.values() for d in ds if d.get("replay")]
+            if empty and reps:
+                L.append(f"Start-up: `driftwatch replay` of an empty file (process start, configuration, loading the "
+                         f"{params.get('reference_records', '?')}-record baseline) takes {median(empty):.3f} s (median of {len(empty)}), "
+                         f"{100 * median(empty) / median(reps):.0f}% of its {median(reps):.3f} s over the peers' {int(float(params.get('peer_records', 0))):,} records.")
+                L.append("")
     bs = w / "benchstat.txt"
     if bs.exists():
         L.append("## Before and after issue 14")

@@ -114,7 +114,9 @@ if ! skip replay; then
 	"$work/gen" -records "$REPLAY_RECORDS" -out "$work/records.jsonl"
 	replay_timed replay-1 "$work/records.jsonl" GOMAXPROCS=1
 	replay_timed replay-2 "$work/records.jsonl" GOMAXPROCS=2
-	rm -f "$work/records.jsonl" "$work"/replay-*.rows.jsonl
+	: >"$work/empty.jsonl"
+	for i in 1 2 3 4 5; do replay_timed "replay-empty-$i" "$work/empty.jsonl"; done
+	rm -f "$work/records.jsonl" "$work"/replay-*.rows.jsonl "$work/empty.jsonl"
 fi
 
 if ! skip heap; then
