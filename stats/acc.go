@@ -255,3 +255,41 @@ func pow2(d float64, w int, neg bool) float64 {
 	}
 	return math.Ldexp(d, w) // subnormal digits
 }
+
+// AddMoments adds x - shift to s1 through a1 and (x - shift)² to s2
+// through a2, for every x of xs, as Add does: a window's moment sums in
+// one pass, with Add's fast path written out for both. Flush both Accs
+// afterwards.
+func AddMoments(a1 *Acc, s1 *Sum, a2 *Acc, s2 *Sum, xs []float64, shift float64) {
+	for _, x := range xs {
+		d := x - shift
+		u := math.Float64bits(d)
+		e := int(u>>52) & 0x7ff
+		if k := (e-1)>>5 - a1.base; uint(k) <= accTop {
+			sh := uint(e-1) & 31
+			m := u&(1<<52-1) | 1<<52
+			neg := int64(u) >> 63
+			a1.c[k] += int64(m<<sh&(1<<32-1)) ^ neg - neg
+			a1.c[k+1] += int64(m>>(32-sh)) ^ neg - neg
+			if a1.n++; a1.n&(accCarryEvery-1) == 0 {
+				a1.carryChecked()
+			}
+		} else {
+			a1.addRare(s1, d)
+		}
+		dd := d * d
+		u = math.Float64bits(dd)
+		e = int(u>>52) & 0x7ff
+		if k := (e-1)>>5 - a2.base; uint(k) <= accTop {
+			sh := uint(e-1) & 31
+			m := u&(1<<52-1) | 1<<52 // dd >= 0
+			a2.c[k] += int64(m << sh & (1<<32 - 1))
+			a2.c[k+1] += int64(m >> (32 - sh))
+			if a2.n++; a2.n&(accCarryEvery-1) == 0 {
+				a2.carryChecked()
+			}
+		} else {
+			a2.addRare(s2, dd)
+		}
+	}
+}

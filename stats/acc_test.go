@@ -188,6 +188,44 @@ func TestAddGrouped(t *testing.T) {
 	}
 }
 
+// TestAddMoments: the sums of x - shift and of its square through
+// AddMoments have the Values of Sums fed value by value, for every case
+// (zeros, subnormals, overflows, Inf and NaN among them), shifts of several
+// sizes and runs cut anywhere.
+func TestAddMoments(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for round := range 3 {
+		for name, xs := range accCases(r) {
+			for _, shift := range []float64{0, 0.37, -1e3, 1e300, math.Copysign(0, -1)} {
+				var want1, want2, got1, got2 Sum
+				for _, x := range xs {
+					d := x - shift
+					want1.Add(d)
+					want2.Add(d * d)
+				}
+				var a1, a2 Acc
+				for cut := 0; cut < len(xs); {
+					end := min(len(xs), cut+1+r.IntN(2*accCarryEvery))
+					AddMoments(&a1, &got1, &a2, &got2, xs[cut:end], shift)
+					if r.IntN(2) == 0 {
+						a1.Flush(&got1)
+						a2.Flush(&got2)
+					}
+					cut = end
+				}
+				a1.Flush(&got1)
+				a2.Flush(&got2)
+				if w, v := want1.Value(), got1.Value(); !sameFloat(w, v) {
+					t.Errorf("round %d %s shift %g: sum %v, want %v", round, name, shift, v, w)
+				}
+				if w, v := want2.Value(), got2.Value(); !sameFloat(w, v) {
+					t.Errorf("round %d %s shift %g: sum of squares %v, want %v", round, name, shift, v, w)
+				}
+			}
+		}
+	}
+}
+
 // TestAccReuse: a flushed Acc is empty and takes new values at any
 // magnitude (its chunks' range is set anew, or they go to the Sum).
 func TestAccReuse(t *testing.T) {

@@ -432,7 +432,7 @@ func (f *Feature) addNumeric(c *array.Float64, rows []int, bf *baselines.Feature
 	}
 	shift := f.shift
 	lo, hi, ranged := bf.Min, bf.Max, bf.Count > 0
-	var xs, ds [addBlock]float64
+	var xs [addBlock]float64
 	var bs [addBlock]int
 	for len(rows) > 0 {
 		block := rows[:min(len(rows), addBlock)]
@@ -468,14 +468,7 @@ func (f *Feature) addNumeric(c *array.Float64, rows []int, bf *baselines.Feature
 			continue
 		}
 		stats.AddGrouped(bins, f.sums, bs[:k], xs[:k])
-		for j, x := range xs[:k] {
-			ds[j] = x - shift
-		}
-		sx.AddSlice(&f.sx, ds[:k])
-		for j, d := range ds[:k] {
-			ds[j] = d * d
-		}
-		sxx.AddSlice(&f.sxx, ds[:k])
+		stats.AddMoments(sx, &f.sx, sxx, &f.sxx, xs[:k], shift)
 	}
 	for b := range bins {
 		bins[b].Flush(&f.sums[b])
