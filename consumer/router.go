@@ -55,6 +55,7 @@ type router struct {
 	decoders []*decoder
 	tasks    []*task // reused from call to call of newTasks
 	seen     map[string]*idSet
+	filters  []*idSet // the duplicate filters of a task's batches, reused
 	pending  []Batch // settled, not flushed yet
 	counts   Counts
 	lastWM   time.Time // watermark of the last batch flushed
@@ -131,6 +132,11 @@ func (r *router) prepare(t *task) {
 // record's outcome; ok says the record was good and new.
 func (r *router) settle(t *task, each func(i int, o *outcome, ok bool)) {
 	var drop map[int32][]int32 // rows of duplicates, by batch
+	filters := r.filters[:0]
+	for _, b := range t.batches {
+		filters = append(filters, r.filter(b.Model))
+	}
+	r.filters = filters
 	for i := range t.outcomes {
 		o := &t.outcomes[i]
 		r.counts.Records++
@@ -138,7 +144,7 @@ func (r *router) settle(t *task, each func(i int, o *outcome, ok bool)) {
 		switch {
 		case o.derr != nil:
 			r.counts.DeadLetter[o.derr.Code]++
-		case !r.filter(t.batches[o.batch].Model).add(o.id):
+		case !filters[o.batch].add(o.id):
 			r.counts.Duplicates++
 			if drop == nil {
 				drop = make(map[int32][]int32)
