@@ -56,7 +56,7 @@ type router struct {
 	tasks    []*task // reused from call to call of newTasks
 	seen     map[string]*idSet
 	filters  []*idSet // the duplicate filters of a task's batches, reused
-	pending  []Batch // settled, not flushed yet
+	pending  []Batch  // settled, not flushed yet
 	counts   Counts
 	lastWM   time.Time // watermark of the last batch flushed
 }
