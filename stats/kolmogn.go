@@ -278,7 +278,8 @@ func kolmogPomeranz(n int, x float64) float64 {
 	V1[0] = 1
 	V0s, V1s := 0, 0
 	expnt := 0
-	j1, j2 := pomeranzJ1J2(0, n, ll, ceilf, roundf)
+	j1, _ := pomeranzJ1J2(0, n, ll, ceilf, roundf)
+	var j2 int
 	for i := 1; i < 2*n+2; i++ {
 		k1 := j1
 		V0, V1 = V1, V0
