@@ -134,3 +134,24 @@ func TestReplayOutputNotRegularFile(t *testing.T) {
 		t.Errorf("--dead-letter %s: %v, %.200s", dlq, err, b)
 	}
 }
+
+// TestReplayCPUProfile: --cpuprofile writes a profile go tool pprof reads
+// (gzipped protocol buffers), and a path that cannot be created is an
+// error before any work.
+func TestReplayCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	logPath, scen := scenario(t, dir)
+	baseDir := buildBaselines(t, dir, scen)
+	prof := filepath.Join(dir, "cpu.pprof")
+	code, _, errOut := run(t, "replay", "--baselines", baseDir, "--input", logPath, "--output", os.DevNull, "--quiet", "--cpuprofile", prof)
+	if code != 0 {
+		t.Fatalf("replay --cpuprofile: exit %d: %s", code, errOut)
+	}
+	if b, err := os.ReadFile(prof); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("profile %s: %v, %d bytes, want a gzipped profile", prof, err, len(b))
+	}
+	code, _, errOut = run(t, "replay", "--baselines", baseDir, "--input", logPath, "--output", os.DevNull, "--quiet", "--cpuprofile", filepath.Join(dir, "no", "such", "dir", "cpu.pprof"))
+	if code == 0 || !strings.Contains(errOut, "cpu profile") {
+		t.Fatalf("replay --cpuprofile into a missing directory: exit %d, stderr %q; want an error naming the cpu profile", code, errOut)
+	}
+}
