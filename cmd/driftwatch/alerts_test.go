@@ -159,21 +159,38 @@ func TestAlertsEndToEnd(t *testing.T) {
 	}
 
 	// A crash while they fire: the restarted job reads the firing alerts
-	// back from alert_history and goes on sending them.
+	// back from alert_history and goes on sending them. The endsAt the
+	// killed process set last (4 resend intervals ahead) is read once it
+	// is dead; every alert's endsAt must move past it, sent by the new
+	// process before any window of its own closes, so that Alertmanager
+	// holds them past the old one.
 	_ = d.signal(syscall.SIGKILL)
+	endsBefore := map[alert]time.Time{}
+	for _, a := range testservers.AlertmanagerAlerts(t, amURL, map[string]string{"instance": instance}) {
+		endsBefore[alert{a.Labels["alertname"], a.Labels["severity"], a.Labels["model"], a.Labels["subject"]}] = a.EndsAt
+	}
 	d = r.start()
 	r.waitLog("firing alerts read back", 1)
-	// Past their endsAt (4 resend intervals) they are still held: the new
-	// process re-sends them before any window of its own closes.
-	time.Sleep(6 * time.Second)
-	held := map[alert]bool{}
-	for _, a := range testservers.AlertmanagerAlerts(t, amURL, map[string]string{"instance": instance}) {
-		held[alert{a.Labels["alertname"], a.Labels["severity"], a.Labels["model"], a.Labels["subject"]}] = true
-	}
-	for a := range want {
-		if !held[a] {
-			t.Errorf("after the restart %v is no longer held", a)
+	deadline = time.Now().Add(faultTimeout)
+	for {
+		refreshed := map[alert]bool{}
+		for _, a := range testservers.AlertmanagerAlerts(t, amURL, map[string]string{"instance": instance}) {
+			k := alert{a.Labels["alertname"], a.Labels["severity"], a.Labels["model"], a.Labels["subject"]}
+			refreshed[k] = a.EndsAt.After(endsBefore[k])
 		}
+		var stale []alert
+		for a := range want {
+			if !refreshed[a] {
+				stale = append(stale, a)
+			}
+		}
+		if len(stale) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart, %d alerts were not sent again (endsAt not past the killed process's, or no longer held): %v\nlog:\n%s", len(stale), stale, r.logTail())
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 
 	// Resolution: the drift and the flip end with window 10; windows 10
