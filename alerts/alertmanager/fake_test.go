@@ -119,13 +119,6 @@ func (f *fakeAM) accepted() []posted {
 	return out
 }
 
-// waitFor waits until cond, checked after each request, holds (for tests on
-// real sockets, outside synctest).
-func (f *fakeAM) waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	waitUntil(t, f.changed, what, cond)
-}
-
 // waitUntil waits until cond, checked each time changed is signalled,
 // holds, failing the test after 10 s.
 func waitUntil(t testing.TB, changed <-chan struct{}, what string, cond func() bool) {
