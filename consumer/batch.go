@@ -45,6 +45,12 @@ type Batch struct {
 	// labels topic, in the order read. The receiver acknowledges them like
 	// records: Ack once whatever they changed downstream is durable.
 	Labels []Label
+	// Partials, in a batch without Rec, are window deltas (windows.Delta,
+	// encoded) that scale-out's fold stage wrote to its partials topic, in
+	// the order read; non-nil, even empty, marks a batch of the merge
+	// stage, whose Watermark is every source partition's. The receiver
+	// acknowledges them like records.
+	Partials [][]byte
 }
 
 // IssueKind says why a feature value is null in a batch although the

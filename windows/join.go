@@ -299,6 +299,12 @@ func (j *joiner) snapshot() LabelCounts {
 // keepRows adds the join entries of rows of one batch (rows that landed in
 // at least one open window).
 func (j *joiner) keepRows(model string, rec arrow.RecordBatch, rows []int, d *Decision) {
+	eachPredictionKey(model, rec, rows, d, func(_ int, k PredictionKey) { j.keep(k) })
+}
+
+// eachPredictionKey calls fn with the prediction key of each of rows of
+// rec, in order.
+func eachPredictionKey(model string, rec arrow.RecordBatch, rows []int, d *Decision, fn func(row int, k PredictionKey)) {
 	ids := rec.Column(consumer.ColPredictionID).(*array.String)
 	ts := rec.Column(consumer.ColTimestamp).(*array.Timestamp).TimestampValues()
 	versions := rec.Column(consumer.ColModelVersion).(*array.Dictionary)
@@ -329,7 +335,7 @@ func (j *joiner) keepRows(model string, rec arrow.RecordBatch, rows []int, d *De
 			}
 			k.Segments = snames[s]
 		}
-		j.keep(k)
+		fn(i, k)
 	}
 }
 

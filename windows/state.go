@@ -311,6 +311,15 @@ func (f *Feature) seal() {
 // category cap: past it, which categories are kept by name depends on
 // arrival order).
 func (w *Window) Merge(o *Window) error {
+	if err := w.merge(o); err != nil {
+		return err
+	}
+	w.Seal()
+	return nil
+}
+
+// merge is Merge without sealing w.
+func (w *Window) merge(o *Window) error {
 	if w.Key != o.Key || !w.Start.Equal(o.Start) || !w.End.Equal(o.End) || w.Baseline.ID != o.Baseline.ID {
 		return fmt.Errorf("merge window %s %s@%s with %s %s@%s: different window or baseline",
 			w.Model, w.Version, w.Start.Format(time.RFC3339), o.Model, o.Version, o.Start.Format(time.RFC3339))
@@ -332,7 +341,6 @@ func (w *Window) Merge(o *Window) error {
 	if err := w.Latency.Merge(o.Latency); err != nil {
 		return fmt.Errorf("merge latency of window %s %s@%s: %w", w.Model, w.Version, w.Start.Format(time.RFC3339), err)
 	}
-	w.Seal()
 	return nil
 }
 

@@ -73,6 +73,10 @@ type Config struct {
 	// join (JoinState): when Run starts and after a Reset, since another
 	// instance may have joined labels meanwhile.
 	RestoreLabels func() (JoinState, error)
+	// Baselines resolves a model's baseline by id, for batches of window
+	// deltas (Batch.Partials, scale-out's merge): a delta names the
+	// baseline its instance folded it with.
+	Baselines func(model, id string) *baselines.Baseline
 }
 
 // Decision is how predictions and labels become the binary decisions and
@@ -187,6 +191,7 @@ type Assigner struct {
 	lateRefs []*ackRef
 	closed   map[Key]time.Time // per key, the end of the newest window closed
 	join     *joiner           // nil without Config.Labels
+	fold     *foldState        // set when the Assigner only folds (Fold)
 
 	mu     sync.Mutex
 	counts Counts
@@ -241,6 +246,20 @@ func (a *Assigner) Run(ctx context.Context, in <-chan consumer.Batch, out chan<-
 			if err := a.reset(); err != nil {
 				drain(in)
 				return err
+			}
+			continue
+		}
+		if b.Partials != nil {
+			closed, err := a.mergePartials(b)
+			if err != nil {
+				drain(in)
+				return err
+			}
+			for _, c := range closed {
+				select {
+				case out <- c:
+				case <-ctx.Done():
+				}
 			}
 			continue
 		}
@@ -346,6 +365,22 @@ func (a *Assigner) reset() error {
 func (a *Assigner) process(b consumer.Batch) []Closed {
 	defer b.Rec.Release()
 	ref := &ackRef{n: 1, ack: b.Ack}
+	a.add(b, ref)
+	closed := a.advance(b.Watermark)
+	ref.release(nil) // the batch's own reference
+	return closed
+}
+
+// advance closes the windows that watermark wm closes, if it moved.
+func (a *Assigner) advance(wm time.Time) []Closed {
+	if wm := wm.Add(-a.cfg.Lateness); wm.After(a.closedWM) {
+		return a.closeThrough(wm)
+	}
+	return nil
+}
+
+// add adds one batch's rows to their windows, each window holding ref.
+func (a *Assigner) add(b consumer.Batch, ref *ackRef) {
 	rec := b.Rec
 	n := int(rec.NumRows())
 	ts := rec.Column(consumer.ColTimestamp).(*array.Timestamp).TimestampValues()
@@ -371,10 +406,10 @@ func (a *Assigner) process(b consumer.Batch) []Closed {
 		}
 		if !end.After(a.closedWM) {
 			late += int64(len(rows))
-			a.addLate(key, s.start, end, b, int64(len(rows)), ref)
+			a.addLate(key, s.start, end, b.Baseline.ID, int64(len(rows)), ref)
 			continue
 		}
-		ow := a.window(key, s.start, end, b)
+		ow := a.window(key, s.start, end, b.Baseline)
 		if ow == nil {
 			overflow += int64(len(rows))
 			continue
@@ -405,19 +440,19 @@ func (a *Assigner) process(b consumer.Batch) []Closed {
 		}
 		a.join.keepRows(b.Model, rec, keep, &a.cfg.Decision)
 	}
+	if a.fold != nil {
+		a.fold.rowsAdded(b.Model, rec, g, &a.cfg.Decision)
+	}
+	a.count(int64(n), late, overflow, resumed)
+}
+
+func (a *Assigner) count(records, late, overflow, resumed int64) {
 	a.mu.Lock()
-	a.counts.Records += int64(n)
+	a.counts.Records += records
 	a.counts.Late += late
 	a.counts.Overflow += overflow
 	a.counts.Resumed += resumed
 	a.mu.Unlock()
-
-	var closed []Closed
-	if wm := b.Watermark.Add(-a.cfg.Lateness); wm.After(a.closedWM) {
-		closed = a.closeThrough(wm)
-	}
-	ref.release(nil) // the batch's own reference
-	return closed
 }
 
 // slot is one window of one model version: its version's index in the
@@ -749,7 +784,7 @@ func (k Key) owned() Key {
 	return k
 }
 
-func (a *Assigner) window(k Key, start int64, end time.Time, b consumer.Batch) *openWindow {
+func (a *Assigner) window(k Key, start int64, end time.Time, base *baselines.Baseline) *openWindow {
 	byStart := a.open[k]
 	if byStart == nil {
 		byStart = make(map[int64]*openWindow)
@@ -761,13 +796,13 @@ func (a *Assigner) window(k Key, start int64, end time.Time, b consumer.Batch) *
 	if a.nOpen >= a.cfg.MaxOpenWindows {
 		return nil
 	}
-	ow := &openWindow{w: NewWindow(k.owned(), time.Unix(0, start).UTC(), end, b.Baseline, a.cfg.MaxCategories)}
+	ow := &openWindow{w: NewWindow(k.owned(), time.Unix(0, start).UTC(), end, base, a.cfg.MaxCategories)}
 	byStart[start] = ow
 	a.nOpen++
 	return ow
 }
 
-func (a *Assigner) addLate(k Key, start int64, end time.Time, b consumer.Batch, n int64, ref *ackRef) {
+func (a *Assigner) addLate(k Key, start int64, end time.Time, baselineID string, n int64, ref *ackRef) {
 	lk := lateKey{k, start}
 	r := a.late[lk]
 	if r == nil {
@@ -778,7 +813,7 @@ func (a *Assigner) addLate(k Key, start int64, end time.Time, b consumer.Batch, 
 			}
 		}
 		k = k.owned()
-		r = &LateReport{Key: k, Start: time.Unix(0, start).UTC(), End: end, BaselineID: b.Baseline.ID}
+		r = &LateReport{Key: k, Start: time.Unix(0, start).UTC(), End: end, BaselineID: baselineID}
 		a.late[lateKey{k, start}] = r
 	}
 	if !slices.Contains(a.lateDirt, r) {

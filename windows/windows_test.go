@@ -73,13 +73,19 @@ func run(t *testing.T, cfg Config, batches ...consumer.Batch) []Closed {
 		in <- b
 	}
 	close(in)
-	out := make(chan Closed, 100)
-	if err := New(cfg).Run(context.Background(), in, out); err != nil {
-		t.Fatal(err)
-	}
+	out := make(chan Closed)
 	var got []Closed
-	for c := range out {
-		got = append(got, c)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for c := range out {
+			got = append(got, c)
+		}
+	}()
+	err := New(cfg).Run(context.Background(), in, out)
+	<-done
+	if err != nil {
+		t.Fatal(err)
 	}
 	return got
 }
