@@ -250,16 +250,18 @@ func TestCapsKeepBaselineCategories(t *testing.T) {
 func TestCapsBoundedMemory(t *testing.T) {
 	const k, n = 10, 100_000
 	bf := &baselines.Feature{Name: "id", Kind: baselines.Categorical, Categories: map[string]int64{"n99999": 1, "n50000": 1}}
+	count := func(i int) int64 { return int64(1 + i%3) } // name i's count; every 7th comes twice, once more
 	f := newFeature(bf)
 	most := 0
-	var ranks []rank
+	ranks := make([]rank, 0, n)
+	var total int64
 	for i := range n {
 		name := fmt.Sprint("n", i)
-		m := int64(1 + i%3)
-		f.addCategory(name, m, bf, k)
-		if i%7 == 0 { // a known name again, or one the cut turns away
+		f.addCategory(name, count(i), bf, k)
+		total += count(i)
+		if i%7 == 0 { // a name kept so far again, or one past the cut
 			f.addCategory(name, 1, bf, k)
-			m++
+			total++
 		}
 		most = max(most, len(f.Categories))
 		ranks = append(ranks, rankOf(name, bf))
@@ -267,29 +269,20 @@ func TestCapsBoundedMemory(t *testing.T) {
 	if most > 2*k+1 {
 		t.Errorf("the feature held %d names at once, want at most %d", most, 2*k+1)
 	}
-	f.pruneCategories(k, bf)
+	f.pruneCategories(k, bf) // as Seal does
 	slices.SortFunc(ranks, rank.compare)
-	want := map[string]int64{}
-	var total int64
-	for i := range n {
-		m := int64(1 + i%3)
-		if i%7 == 0 {
-			m++
-		}
-		total += m
-	}
-	var kept int64
+	want := map[string]int64{baselines.OtherCategory: total}
 	for _, r := range ranks[:k] {
 		var i int
-		fmt.Sscanf(r.name, "n%d", &i)
-		m := int64(1 + i%3)
-		if i%7 == 0 {
-			m++
+		if _, err := fmt.Sscanf(r.name, "n%d", &i); err != nil {
+			t.Fatal(err)
 		}
-		want[r.name] = m
-		kept += m
+		want[r.name] = count(i)
+		if i%7 == 0 {
+			want[r.name]++
+		}
+		want[baselines.OtherCategory] -= want[r.name]
 	}
-	want[baselines.OtherCategory] = total - kept
 	if !reflect.DeepEqual(f.Categories, want) {
 		t.Errorf("categories %v, want %v", f.Categories, want)
 	}
@@ -349,5 +342,52 @@ func TestCapsBoundedGroupsAndVariants(t *testing.T) {
 	}
 	if n != batches*per || w.Prediction.Count != batches*per {
 		t.Errorf("gender groups count %v records, prediction %d; want %d", n, w.Prediction.Count, batches*per)
+	}
+}
+
+// TestCapsLateLabels: past the label and group caps, late labels (joined
+// as they stream in, to open and to closed windows) end in the same
+// label-derived state as labels known before the windows close, and as
+// labels the records carry: the join's paths (addLate, labelBase,
+// relabel) keep the same names.
+func TestCapsLateLabels(t *testing.T) {
+	setCaps(t, 3, 4, 3)
+	recs := labelStream(9, 900)
+	r := rand.New(rand.NewPCG(9, 2))
+	for i := range recs {
+		recs[i].seg = fmt.Sprint("g", r.IntN(40))
+		if recs[i].label != "" {
+			recs[i].label = fmt.Sprint("l", r.IntN(30))
+		}
+	}
+	cfg := Config{Size: time.Hour, FlushAtEnd: true, MaxCategories: 3, Labels: &LabelConfig{}}
+	out := streamed(t, cfg, recs)
+	got := finalStates(out)
+	want := finalStates(preloaded(t, cfg, recs))
+	inline := finalStates(run(t, Config{Size: time.Hour, FlushAtEnd: true, MaxCategories: 3}, scoreBatch(nil, 3*time.Hour, true, recs...)))
+	relabelled := 0
+	for _, c := range out {
+		relabelled += len(c.Relabel)
+	}
+	if relabelled == 0 {
+		t.Fatal("no window was re-emitted: the stream did not exercise late labels")
+	}
+	for id, w := range want {
+		if id.start >= t0.Add(3*time.Hour).UnixNano() {
+			continue // the closing record's window
+		}
+		if len(w.Labels.Categories) != 4 || len(w.Groups["gender"]) != 5 {
+			t.Errorf("window %s: %d label categories, %d groups; want 3 and 4 plus %s", w.Start, len(w.Labels.Categories), len(w.Groups["gender"]), baselines.OtherCategory)
+		}
+		g := got[id]
+		if g == nil {
+			t.Fatalf("window %s: missing from the stream", w.Start)
+		}
+		if gv, wv := viewOf(g, true), viewOf(w, true); !reflect.DeepEqual(gv, wv) {
+			t.Errorf("window %s: streamed late labels give\n%+v\nlabels known up front give\n%+v", w.Start, gv, wv)
+		}
+		if iv, wv := viewOf(inline[id], false), viewOf(w, false); !reflect.DeepEqual(iv, wv) {
+			t.Errorf("window %s: labels in the records give\n%+v\nlate labels give\n%+v", w.Start, iv, wv)
+		}
 	}
 }
