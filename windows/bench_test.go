@@ -140,3 +140,51 @@ func issueBatch(mem memory.Allocator, n int, labels bool) (*baselines.Baseline, 
 	}
 	return base, bb.NewRecordBatch()
 }
+
+// BenchmarkFeatureAddCategorical times Feature.add over a dictionary
+// column of 8,192 rows into a feature that has seen the column before: 40
+// categories under a cap of 1,000 ("below cap"), and 5,000 distinct
+// categories per column, a new column every op, past a cap of 1,000
+// ("past cap": new names are ranked against the cut, caps.go).
+func BenchmarkFeatureAddCategorical(b *testing.B) {
+	const n, k = 8192, 1000
+	bf := &baselines.Feature{Name: "c", Kind: baselines.Categorical, Categories: map[string]int64{"c0001": 1, "c0002": 1}}
+	column := func(distinct, offset int) *array.Dictionary {
+		db := array.NewDictionaryBuilder(memory.NewGoAllocator(), &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}).(*array.BinaryDictionaryBuilder)
+		defer db.Release()
+		for i := range n {
+			if err := db.AppendString(fmt.Sprintf("c%04d", offset+i%distinct)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return db.NewDictionaryArray()
+	}
+	rows := make([]int, n)
+	for i := range rows {
+		rows[i] = i
+	}
+	for _, tc := range []struct {
+		name     string
+		distinct int
+		columns  int
+	}{{"below cap", 40, 1}, {"past cap", 5000, 8}} {
+		b.Run(tc.name, func(b *testing.B) {
+			cols := make([]*array.Dictionary, tc.columns)
+			for i := range cols {
+				cols[i] = column(tc.distinct, i*tc.distinct/2) // each column half new names
+				defer cols[i].Release()
+			}
+			f := newFeature(bf)
+			for _, c := range cols {
+				f.add(c, rows, bf, k)
+			}
+			b.ReportAllocs()
+			b.SetBytes(4 * n)
+			i := 0
+			for b.Loop() {
+				f.add(cols[i%len(cols)], rows, bf, k)
+				i++
+			}
+		})
+	}
+}

@@ -368,7 +368,7 @@ func addLateTo(model string, e *joinEntry, want map[windowID]*Window, size, hop 
 func addLate(w *Window, e *joinEntry, d *Decision, maxCategories int) {
 	positive := slices.Contains(d.Positive, e.label)
 	w.Labels.Count++
-	w.Labels.addCategory(e.label, 1, maxCategories)
+	w.Labels.addCategory(e.label, 1, nil, maxCategories)
 	w.Outcomes.Add(e.Selected, positive, 1)
 	if y, ok := baselines.NumericLabel(e.label); ok && !math.IsNaN(e.Prediction) {
 		x := e.Prediction - y
@@ -386,6 +386,7 @@ func addLate(w *Window, e *joinEntry, d *Decision, maxCategories int) {
 			g.Outcomes.Add(e.Selected, positive, 1)
 		}
 	})
+	w.prune(false) // no group pointers are held here: keep the groups bounded
 }
 
 // labelBase copies what labels change of a closed window, before late
@@ -405,7 +406,7 @@ func (w *Window) mergeLabels(o *Window, events bool) {
 	if w.Labels.Categories == nil {
 		w.Labels.Categories = make(map[string]int64, len(o.Labels.Categories))
 	}
-	w.Labels.merge(&o.Labels, w.MaxCategories)
+	w.Labels.merge(&o.Labels, nil, w.MaxCategories)
 	w.Outcomes.Merge(o.Outcomes)
 	w.ErrN += o.ErrN
 	w.ErrAbs.Merge(&o.ErrAbs)
@@ -439,6 +440,7 @@ func (a *Assigner) relabel(model string, dirty map[windowID]bool) []*Window {
 	j.lateParts(model, want, a.cfg.Size.Nanoseconds(), a.cfg.Hop.Nanoseconds(), &a.cfg.Decision, a.cfg.MaxCategories)
 	out := make([]*Window, 0, len(want))
 	for _, w := range want {
+		w.prune(true) // late labels may have added categories and groups past the caps
 		slices.Sort(w.LabelDelays)
 		out = append(out, w)
 	}
@@ -496,6 +498,7 @@ func (a *Assigner) joinClosing(out []Closed, wm time.Time) {
 	}
 	keepFrom := wm.Add(-j.cfg.Horizon)
 	for id, c := range first {
+		c.Window.prune(true) // sealed before late labels: they may have passed the caps
 		slices.Sort(c.Window.LabelDelays)
 		if c.Window.End.After(keepFrom) {
 			j.retained[id] = c.LabelBase

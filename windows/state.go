@@ -26,9 +26,11 @@ type Key struct {
 
 // Feature is the mergeable state of one feature (or the prediction) in one
 // window. A numeric feature keeps counts, sums, min and max on its baseline's
-// bins plus the moments; a categorical one keeps category counts, capped
-// (values past the cap count under baselines.OtherCategory). Nothing keeps
-// raw rows.
+// bins plus the moments; a categorical one keeps category counts, capped:
+// the categories kept by name are the baseline's first, then those of
+// smallest hash (caps.go), and the others count under
+// baselines.OtherCategory, so the names kept do not depend on the order
+// the records arrived in. Nothing keeps raw rows.
 //
 // Sums and moments are accumulated exactly (stats.Sum, which a column's
 // values reach through stats.Acc), so a window's state does not depend on
@@ -53,6 +55,8 @@ type Feature struct {
 	Moments stats.Moments // numeric; set by Seal
 
 	Categories map[string]int64
+
+	capCut cut // Categories' cut (caps.go)
 
 	sums  []stats.Sum // exact per-bin sums behind Sums
 	shift float64     // the baseline's mean: moments are sums of x - shift
@@ -104,17 +108,27 @@ type Window struct {
 	// Groups holds, per segment attribute and group (gender -> f), the
 	// records' decisions and, where labelled, outcomes, for subgroup
 	// fairness: at most MaxAttributes attributes and MaxGroups groups each
-	// (further groups count under baselines.OtherCategory).
+	// (further groups count under baselines.OtherCategory, further
+	// attributes are dropped). The attributes and groups kept are those of
+	// smallest hash (caps.go), whatever the order records arrived in.
 	Groups map[string]map[string]*Group
 	// Variants holds the prediction state of each variant (champion,
 	// challenger, shadow, ...) of the records that name one, at most
-	// MaxVariants of them (records of further variants count only in
-	// Prediction).
+	// MaxVariants of them, those of smallest hash (caps.go); records of
+	// further variants count only in Prediction.
 	Variants map[string]*Feature
-	// MaxCategories caps the distinct categories kept per feature.
+	// MaxCategories caps the distinct categories kept by name per feature
+	// (and in Labels), OtherCategory aside.
 	MaxCategories int
 
 	acc []stats.Acc // the numeric features' add scratch (Feature.acc)
+
+	// The cuts of the capped maps (caps.go): the attributes', each
+	// attribute's groups', the variants'. overCap: a map of them grew past
+	// twice its cap since it was last pruned.
+	attrCut, variantCut cut
+	groupCuts           map[string]cut
+	overCap             bool
 }
 
 // NewWindow returns an empty window shaped by base that keeps at most
@@ -195,12 +209,15 @@ type Group struct {
 	Outcomes  perf.Confusion
 }
 
-// group returns the state of attr=value, creating it, or nil past
-// MaxAttributes. Names are copied: they may point into an Arrow buffer.
+// group returns the state of attr=value, creating it, or nil for an
+// attribute past the attributes' cut; a value past its attribute's cut
+// is OtherCategory's (caps.go). Names are copied: they may point into an
+// Arrow buffer. It never prunes, so the pointers it returns stay valid
+// until Window.prune.
 func (w *Window) group(attr, value string) *Group {
 	gs, ok := w.Groups[attr]
 	if !ok {
-		if len(w.Groups) >= MaxAttributes {
+		if w.attrCut.rejects(attr, nil) {
 			return nil
 		}
 		if w.Groups == nil {
@@ -208,30 +225,39 @@ func (w *Window) group(attr, value string) *Group {
 		}
 		gs = make(map[string]*Group)
 		w.Groups[strings.Clone(attr)] = gs
+		if len(w.Groups) > 2*caps.attributes {
+			w.overCap = true
+		}
 	}
 	g, ok := gs[value]
 	if ok {
 		return g
 	}
-	if len(gs) >= MaxGroups-1 {
-		value = baselines.OtherCategory
-		if g, ok := gs[value]; ok {
-			return g
+	if value != baselines.OtherCategory {
+		if c, ok := w.groupCuts[attr]; ok && c.rejects(value, nil) {
+			value = baselines.OtherCategory
+			if g, ok := gs[value]; ok {
+				return g
+			}
 		}
 	}
 	g = &Group{}
 	gs[strings.Clone(value)] = g
+	if len(gs) > 2*caps.groups {
+		w.overCap = true
+	}
 	return g
 }
 
 // variant returns the prediction state of variant v, creating it, or nil
-// when MaxVariants are kept already. A new name is copied: v may point into
-// an Arrow buffer.
+// for a variant past the variants' cut (caps.go). A new name is copied: v
+// may point into an Arrow buffer. It never prunes, so the pointer it
+// returns stays valid until Window.prune.
 func (w *Window) variant(v string) *Feature {
 	if f, ok := w.Variants[v]; ok {
 		return f
 	}
-	if len(w.Variants) >= MaxVariants {
+	if w.variantCut.rejects(v, nil) {
 		return nil
 	}
 	if w.Variants == nil {
@@ -240,6 +266,9 @@ func (w *Window) variant(v string) *Feature {
 	f := newFeature(&w.Baseline.Prediction)
 	w.shareScratch(&f)
 	w.Variants[strings.Clone(v)] = &f
+	if len(w.Variants) > 2*caps.variants {
+		w.overCap = true
+	}
 	return &f
 }
 
@@ -273,10 +302,11 @@ func newFeature(bf *baselines.Feature) Feature {
 	return Feature{Categories: make(map[string]int64)}
 }
 
-// Seal sets every feature's Sums and Moments from its exact sums. The
-// windows stage seals a window before it hands it on; call it again after
-// Merge.
+// Seal prunes every capped map of w to its cap (caps.go) and sets every
+// feature's Sums and Moments from its exact sums. The windows stage seals a
+// window before it hands it on; Merge seals the merged window.
 func (w *Window) Seal() {
+	w.prune(true)
 	for i := range w.Features {
 		w.Features[i].seal()
 	}
@@ -307,9 +337,11 @@ func (f *Feature) seal() {
 
 // Merge adds o's state into w and seals w. Both must be the same key,
 // window and baseline; partial windows from any number of instances merge,
-// in any order, into the same state (as long as no feature reaches the
-// category cap: past it, which categories are kept by name depends on
-// arrival order).
+// in any order, into the state one window gets from all their records in
+// any order. Past the caps too: o's categories, groups, attributes and
+// variants go through the same rank rule (caps.go), o's OtherCategory
+// counts add to w's, and sealing prunes each map to the smallest names by
+// rank of the union, the names the whole stream keeps.
 func (w *Window) Merge(o *Window) error {
 	if err := w.merge(o); err != nil {
 		return err
@@ -326,16 +358,16 @@ func (w *Window) merge(o *Window) error {
 	}
 	w.Records += o.Records
 	for i := range w.Features {
-		w.Features[i].merge(&o.Features[i], w.MaxCategories)
+		w.Features[i].merge(&o.Features[i], &w.Baseline.Features[i], w.MaxCategories)
 	}
-	w.Prediction.merge(&o.Prediction, w.MaxCategories)
+	w.Prediction.merge(&o.Prediction, &w.Baseline.Prediction, w.MaxCategories)
 	w.Decided += o.Decided
 	w.Selected += o.Selected
 	w.mergeLabels(o, true)
 	slices.Sort(w.LabelDelays)
 	for v, of := range o.Variants {
 		if f := w.variant(v); f != nil {
-			f.merge(of, w.MaxCategories)
+			f.merge(of, &w.Baseline.Prediction, w.MaxCategories)
 		}
 	}
 	if err := w.Latency.Merge(o.Latency); err != nil {
@@ -344,7 +376,8 @@ func (w *Window) merge(o *Window) error {
 	return nil
 }
 
-func (f *Feature) merge(o *Feature, maxCategories int) {
+// merge adds o into f; bf is their baseline feature (nil for Labels).
+func (f *Feature) merge(o *Feature, bf *baselines.Feature, maxCategories int) {
 	f.Nulls += o.Nulls
 	f.Count += o.Count
 	f.Absent += o.Absent
@@ -363,23 +396,31 @@ func (f *Feature) merge(o *Feature, maxCategories int) {
 		f.sxx.Merge(&o.sxx)
 	}
 	for c, n := range o.Categories {
-		f.addCategory(c, n, maxCategories)
+		f.addCategory(c, n, bf, maxCategories)
 	}
 }
 
-// addCategory counts n values v. A new key is copied: v may point into an
-// Arrow buffer that is released with its batch.
-func (f *Feature) addCategory(v string, n int64, maxCategories int) {
+// addCategory counts n values v under the cap of maxCategories names and
+// the rank rule (caps.go; bf is the feature's baseline feature, nil for
+// Labels): a new name past f's cut counts under OtherCategory, and past
+// twice the cap f keeps only its maxCategories smallest names. A known
+// name costs one lookup; only a new one is ranked. A new key is copied: v
+// may point into an Arrow buffer that is released with its batch.
+func (f *Feature) addCategory(v string, n int64, bf *baselines.Feature, maxCategories int) {
 	if _, ok := f.Categories[v]; ok {
 		f.Categories[v] += n
 		return
 	}
-	if len(f.Categories) >= maxCategories {
-		v = baselines.OtherCategory
-	} else {
-		v = strings.Clone(v)
+	if v == baselines.OtherCategory || maxCategories <= 0 || f.capCut.rejects(v, bf) {
+		f.Categories[baselines.OtherCategory] += n
+		return
 	}
-	f.Categories[v] += n
+	f.Categories[strings.Clone(v)] = n
+	if len(f.Categories) > 2*maxCategories {
+		if _, other := f.Categories[baselines.OtherCategory]; !other || len(f.Categories) > 2*maxCategories+1 {
+			f.pruneCategories(maxCategories, bf) // more than 2k names: keep k
+		}
+	}
 }
 
 // accMinRows is the fewest rows Feature.add takes through stats.Acc
@@ -409,7 +450,7 @@ func (f *Feature) add(col arrow.Array, rows []int, bf *baselines.Feature, maxCat
 				continue
 			}
 			f.Count += n
-			f.addCategory(dict.Value(j), n, maxCategories)
+			f.addCategory(dict.Value(j), n, bf, maxCategories)
 		}
 	default:
 		panic(fmt.Sprintf("windows: unexpected column type %s", col.DataType()))

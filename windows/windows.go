@@ -42,7 +42,9 @@ type Config struct {
 	// whole multiple of Hop (Validate).
 	Hop      time.Duration
 	Lateness time.Duration // how long after a window's end it still accepts records
-	// MaxCategories caps distinct categories per feature per window.
+	// MaxCategories caps the distinct categories kept by name per feature
+	// per window: the baseline's categories first, then in a fixed hash
+	// order (caps.go), so which are kept does not depend on arrival order.
 	MaxCategories int
 	// MaxOpenWindows bounds open windows over all keys; records that would
 	// open one more are dropped and counted as overflow.
@@ -593,6 +595,9 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 			w.Latency.Add(x)
 		}
 	}
+	// Between batches, when no group or variant pointer is held: groups,
+	// attributes and variants past twice their cap are pruned (caps.go).
+	w.prune(false)
 }
 
 // fnv1a is the 64-bit FNV-1a hash of s.
@@ -626,8 +631,9 @@ func selected(pred arrow.Array, i int, d *Decision) (sel, ok bool) {
 // group: one pass, one decision per row. What a row's dictionary-encoded
 // prediction, label and segments mean (a positive decision; a positive
 // outcome and a number; the groups) is worked out once per dictionary
-// entry and call, at the entry's first row, in row order, so groups are
-// created (and capped) in the same order as row by row.
+// entry and call, at the entry's first row. The groups it holds pointers
+// to are not pruned during the call (Window.group never prunes; addRows
+// prunes after it).
 func (a *Assigner) addOutcomes(w *Window, rec arrow.RecordBatch, rows []int) {
 	pred := rec.Column(consumer.ColPrediction)
 	segs := rec.Column(consumer.ColSegments).(*array.Dictionary)

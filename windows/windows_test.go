@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -244,6 +245,12 @@ func TestWindowsCategoryCap(t *testing.T) {
 	if len(cats) != 3 || cats[baselines.OtherCategory] != 2 {
 		t.Fatalf("categories %v, want 2 kept and 2 under %s", cats, baselines.OtherCategory)
 	}
+	// The 2 kept are those of smallest rank (none is the baseline's).
+	names := []string{"A", "B", "C", "D"}
+	slices.SortFunc(names, func(a, b string) int { return rankOf(a, nil).compare(rankOf(b, nil)) })
+	if cats[names[0]] != 1 || cats[names[1]] != 1 {
+		t.Errorf("categories %v, want %s and %s kept", cats, names[0], names[1])
+	}
 }
 
 func TestWindowsResumeSkipsCommittedWindows(t *testing.T) {
@@ -362,7 +369,8 @@ func TestWindowsQualityCounts(t *testing.T) {
 }
 
 // TestWindowsVariants: each variant's predictions are kept apart, up to
-// MaxVariants, and merge.
+// MaxVariants (those of smallest rank, caps.go: champion and challenger
+// among them), and merge.
 func TestWindowsVariants(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
@@ -377,13 +385,22 @@ func TestWindowsVariants(t *testing.T) {
 	add("champion", "yes")
 	add("challenger", "yes")
 	add("", "no") // no variant: only in Prediction
+	names := []string{"champion", "challenger"}
 	for i := range MaxVariants + 3 {
 		add(fmt.Sprintf("shadow-%02d", i), "no")
+		names = append(names, fmt.Sprintf("shadow-%02d", i))
 	}
+	slices.SortFunc(names, func(a, b string) int { return rankOf(a, nil).compare(rankOf(b, nil)) })
+	kept := names[:MaxVariants]
 	b := consumer.Batch{Model: "fraud", Baseline: base, Rec: bb.NewRecordBatch(), Issues: bb.TakeIssues(), Ack: func(error) {}}
 	w := run(t, Config{Size: time.Hour, FlushAtEnd: true}, b)[0].Window
 	if len(w.Variants) != MaxVariants {
 		t.Fatalf("%d variants kept, want %d", len(w.Variants), MaxVariants)
+	}
+	for _, v := range kept {
+		if w.Variants[v] == nil {
+			t.Errorf("variant %s not kept; want the %d of smallest rank %v", v, MaxVariants, kept)
+		}
 	}
 	if c := w.Variants["champion"]; c == nil || c.Count != 2 || c.Categories["yes"] != 1 || c.Categories["no"] != 1 {
 		t.Errorf("champion %+v", c)
