@@ -373,6 +373,7 @@ func (w *Window) merge(o *Window) error {
 	if err := w.Latency.Merge(o.Latency); err != nil {
 		return fmt.Errorf("merge latency of window %s %s@%s: %w", w.Model, w.Version, w.Start.Format(time.RFC3339), err)
 	}
+	w.prune(false) // deltas merged one after another stay bounded until Seal
 	return nil
 }
 
