@@ -172,8 +172,7 @@ type Kafka struct {
 	// when Run starts, before the first dead letter; the producer's batch
 	// limit for the topic (batchMaxBytes) and the size a dead letter is cut
 	// to.
-	deadLetterMu  sync.Mutex
-	deadLetterMax map[string]int32
+	deadLetterMax topicLimits
 	// resends are the dead letters being sent again, cut, after the broker
 	// refused them for their size; Close waits for them. They go through
 	// a client of their own (resendClient), created on the first, whose
@@ -794,16 +793,22 @@ func headerBytes(hs []kgo.RecordHeader) int {
 }
 
 // readDeadLetterLimits reads the max.message.bytes of the dead-letter
-// topics; a topic whose limit cannot be read (not created yet, not
-// authorized) gets franz-go's default batch limit, and a warning.
+// topics (readMaxMessageBytes).
 func (k *Kafka) readDeadLetterLimits(ctx context.Context) {
 	topics := []string{k.cfg.DeadLetterTopic}
 	if k.cfg.LabelsTopic != "" && k.cfg.LabelsDeadLetterTopic != k.cfg.DeadLetterTopic {
 		topics = append(topics, k.cfg.LabelsDeadLetterTopic)
 	}
+	k.deadLetterMax.set(readMaxMessageBytes(ctx, k.cl, k.log, topics))
+}
+
+// readMaxMessageBytes reads the max.message.bytes of dead-letter topics; a
+// topic whose limit cannot be read (not created yet, not authorized) gets
+// franz-go's default batch limit, and a warning.
+func readMaxMessageBytes(ctx context.Context, cl *kgo.Client, log *slog.Logger, topics []string) map[string]int32 {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	rcs, err := kadm.NewClient(k.cl).DescribeTopicConfigs(ctx, topics...)
+	rcs, err := kadm.NewClient(cl).DescribeTopicConfigs(ctx, topics...)
 	limits := make(map[string]int32, len(topics))
 	for _, topic := range topics {
 		limit, lerr := int64(0), err
@@ -822,28 +827,41 @@ func (k *Kafka) readDeadLetterLimits(ctx context.Context) {
 			}
 		}
 		if lerr != nil {
-			k.log.Warn("read the dead-letter topic's max.message.bytes; dead letters are cut to the default",
+			log.Warn("read the dead-letter topic's max.message.bytes; dead letters are cut to the default",
 				"topic", topic, "max_bytes", defaultBatchMaxBytes, "err", lerr)
 			limit = defaultBatchMaxBytes
 		}
 		limits[topic] = int32(min(max(limit, 512), 1<<30)) // what franz-go accepts
 	}
-	k.deadLetterMu.Lock()
-	k.deadLetterMax = limits
-	k.deadLetterMu.Unlock()
+	return limits
 }
 
-// batchMaxBytes is the producer's record batch limit for topic: a
-// dead-letter topic's max.message.bytes, once read, else franz-go's default.
-// The client asks once per partition, when it first produces to it.
-func (k *Kafka) batchMaxBytes(topic string) int32 {
-	k.deadLetterMu.Lock()
-	defer k.deadLetterMu.Unlock()
-	if n, ok := k.deadLetterMax[topic]; ok {
+// topicLimits are topics' record batch limits, read once a client runs and
+// asked by its producer (kgo.ProducerBatchMaxBytesFn): franz-go's default
+// until read, and for a topic not read. The client asks once per
+// partition, when it first produces to it.
+type topicLimits struct {
+	mu  sync.Mutex
+	max map[string]int32
+}
+
+func (l *topicLimits) set(m map[string]int32) {
+	l.mu.Lock()
+	l.max = m
+	l.mu.Unlock()
+}
+
+func (l *topicLimits) get(topic string) int32 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n, ok := l.max[topic]; ok {
 		return n
 	}
 	return defaultBatchMaxBytes
 }
+
+// batchMaxBytes is the producer's record batch limit for topic.
+func (k *Kafka) batchMaxBytes(topic string) int32 { return k.deadLetterMax.get(topic) }
 
 // Close commits every offset marked so far and leaves the group. Call it
 // after Run has returned and downstream stages have acknowledged what they
@@ -1086,4 +1104,37 @@ func (c *partitionClocks) watermark() time.Time {
 		return newest
 	}
 	return wm
+}
+
+// marks returns the assigned partitions' clocks as a fold instance
+// publishes them (Mark), by partition.
+func (c *partitionClocks) marks() []PartitionMark {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.readable()
+	out := make([]PartitionMark, 0, len(c.parts))
+	for p, pc := range c.parts {
+		m := PartitionMark{Partition: p, Idle: now.Sub(pc.heard) >= c.idle}
+		if t := pc.events.mark(); !t.IsZero() {
+			m.Mark = t.UnixNano()
+		}
+		if !pc.events.newest.IsZero() {
+			m.Newest = pc.events.newest.UnixNano()
+		}
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b PartitionMark) int { return int(a.Partition - b.Partition) })
+	return out
+}
+
+// restart forgets every partition's event times, for records about to be
+// read again (an aborted transaction rewinds to the committed offsets);
+// the partitions count as heard from now.
+func (c *partitionClocks) restart() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.readable()
+	for p := range c.parts {
+		c.parts[p] = &partitionClock{events: eventClock{outliers: c.outliers}, heard: now}
+	}
 }

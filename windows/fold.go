@@ -58,9 +58,39 @@ func (f *Fold) Add(b consumer.Batch) {
 // Open is the number of windows with a delta to flush.
 func (f *Fold) Open() int { return f.a.nOpen }
 
-// Flush returns the deltas folded since the last Flush, ordered by model,
+// maxDeltaKeys bounds the prediction keys of one encoded delta (about 70
+// bytes each): a window's keys past it go in further deltas of no records.
+const maxDeltaKeys = 16_384
+
+// Flush returns the deltas folded since the last Flush, encoded
+// (MarshalDelta), ordered by model, version and window start, and starts
+// anew. A window with more than maxDeltaKeys prediction keys takes several
+// deltas: the first holds its state, the others only keys.
+func (f *Fold) Flush() ([]consumer.Partial, error) {
+	var out []consumer.Partial
+	for _, d := range f.take() {
+		keys := d.Keys
+		for first := true; first || len(keys) > 0; first = false {
+			part := d
+			if !first {
+				w := d.Window
+				part = Delta{Window: NewWindow(w.Key, w.Start, w.End, w.Baseline, w.MaxCategories)}
+			}
+			part.Keys = keys[:min(len(keys), maxDeltaKeys)]
+			keys = keys[len(part.Keys):]
+			b, err := MarshalDelta(part)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, consumer.Partial{Model: d.Window.Model, Value: b})
+		}
+	}
+	return out, nil
+}
+
+// take returns the deltas folded since the last call, ordered by model,
 // version and window start, and starts anew.
-func (f *Fold) Flush() []Delta {
+func (f *Fold) take() []Delta {
 	a := f.a
 	out := make([]Delta, 0, a.nOpen)
 	for k, byStart := range a.open {
@@ -136,6 +166,14 @@ func (a *Assigner) mergePartials(b consumer.Batch) ([]Closed, error) {
 		w := d.Window
 		records += d.Rows
 		start := w.Start.UnixNano()
+		if w.Records == 0 { // more keys of a delta before it (Flush)
+			if a.join != nil && a.open[w.Key][start] != nil {
+				for _, k := range d.Keys {
+					a.join.keep(k)
+				}
+			}
+			continue
+		}
 		if done, ok := a.cfg.Resume[w.Key]; ok && !w.End.After(done) {
 			resumed += w.Records
 			continue

@@ -117,14 +117,7 @@ func foldedRun(t *testing.T, cfg Config, steps []step, parts int, seed uint64) [
 	}
 	var in []consumer.Batch
 	flush := func(i int) {
-		var ps [][]byte
-		for _, d := range folds[i].Flush() {
-			b, err := MarshalDelta(d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ps = append(ps, b)
-		}
+		ps := flushed(t, folds[i])
 		marks[i] = pending[i]
 		wm := slices.Min(marks)
 		if wm < 0 {
@@ -150,6 +143,23 @@ func foldedRun(t *testing.T, cfg Config, steps []step, parts int, seed uint64) [
 		flush(i)
 	}
 	return run(t, cfg, in...)
+}
+
+// flushed is f.Flush's deltas.
+func flushed(t *testing.T, f *Fold) [][]byte {
+	t.Helper()
+	parts, err := f.Flush()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps [][]byte
+	for _, p := range parts {
+		if p.Model != "fraud" {
+			t.Fatalf("a delta of model %q", p.Model)
+		}
+		ps = append(ps, p.Value)
+	}
+	return ps
 }
 
 // singleRun runs steps through one Assigner.
@@ -292,7 +302,7 @@ func TestDeltaRoundTrip(t *testing.T) {
 	mem := memory.NewGoAllocator()
 	f := NewFold(Config{Size: time.Hour, Labels: &LabelConfig{}})
 	f.Add(richBatch(mem, 0, labelStream(5, 200)...))
-	ds := f.Flush()
+	ds := f.take()
 	if len(ds) < 2 || f.Open() != 0 {
 		t.Fatalf("%d deltas, %d still open", len(ds), f.Open())
 	}
@@ -340,12 +350,12 @@ func FuzzUnmarshalDelta(f *testing.F) {
 	mem := memory.NewGoAllocator()
 	fold := NewFold(Config{Size: time.Hour, Labels: &LabelConfig{}})
 	fold.Add(richBatch(mem, 0, labelStream(9, 30)...))
-	for _, d := range fold.Flush() {
-		b, err := MarshalDelta(d)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
+	parts, err := fold.Flush()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range parts {
+		f.Add(p.Value)
 	}
 	f.Add([]byte{deltaFormat})
 	base := scoreBaseline()
@@ -374,15 +384,7 @@ func TestMergePartialsLateAndResumed(t *testing.T) {
 	enc := func(wm time.Duration, recs ...lrec) consumer.Batch {
 		f := NewFold(Config{Size: time.Hour})
 		f.Add(scoreBatch(mem, 0, false, recs...))
-		var ps [][]byte
-		for _, d := range f.Flush() {
-			b, err := MarshalDelta(d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ps = append(ps, b)
-		}
-		return consumer.Batch{Partials: ps, Watermark: t0.Add(wm), Ack: func(error) {}}
+		return consumer.Batch{Partials: flushed(t, f), Watermark: t0.Add(wm), Ack: func(error) {}}
 	}
 	cfg := Config{Size: time.Hour, Baselines: func(string, string) *baselines.Baseline { return base },
 		Resume: map[Key]time.Time{{"fraud", "v1"}: t0.Add(time.Hour)}}
@@ -412,5 +414,34 @@ func TestMergePartialsLateAndResumed(t *testing.T) {
 	}
 	if c := a.Counts(); c.Records != 5 || c.Resumed != 1 || c.Late != 2 {
 		t.Errorf("counts %+v", c)
+	}
+}
+
+// TestFoldSplitsManyKeys: a window with more prediction keys than one
+// delta holds goes in several, and the merge keeps every key.
+func TestFoldSplitsManyKeys(t *testing.T) {
+	mem := memory.NewGoAllocator()
+	n := maxDeltaKeys + 1000
+	recs := make([]lrec, n)
+	for i := range recs {
+		recs[i] = lrec{id: fmt.Sprint("p", i), at: time.Duration(i) * time.Millisecond, score: 0.3, seg: "f"}
+	}
+	f := NewFold(Config{Size: time.Hour, Labels: &LabelConfig{}})
+	f.Add(scoreBatch(mem, 0, false, recs...))
+	ps := flushed(t, f)
+	if len(ps) != 2 {
+		t.Fatalf("%d deltas, want 2", len(ps))
+	}
+	base := scoreBaseline()
+	a := New(Config{Size: time.Hour, Labels: &LabelConfig{}, Baselines: func(string, string) *baselines.Baseline { return base }})
+	in := make(chan consumer.Batch, 1)
+	in <- consumer.Batch{Partials: ps, Watermark: t0, Ack: func(error) {}} // moves the watermark: counts are taken, nothing closes
+	close(in)
+	out := make(chan Closed, 1)
+	if err := a.Run(context.Background(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	if c := a.Counts(); c.Records != int64(n) || c.Labels.Awaiting != int64(n) || c.Open != 1 {
+		t.Errorf("records %d, keys kept %d, open %d; want %d, %d, 1", c.Records, c.Labels.Awaiting, c.Open, n, n)
 	}
 }
