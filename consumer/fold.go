@@ -182,6 +182,7 @@ func NewFold(mem memory.Allocator, log *slog.Logger, cfg FoldConfig, folder Fold
 		kgo.TransactionalID(cfg.TransactionalID),
 		kgo.TransactionTimeout(cfg.TransactionTimeout),
 		kgo.ProducerBatchMaxBytesFn(f.dlq.get),
+		kgo.RecordPartitioner(foldPartitioner{partials: f.partials, other: kgo.StickyKeyPartitioner(nil)}),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
 			f.clock.assign(assigned[cfg.Topic])
 			log.Info("fold partitions assigned", "topic", cfg.Topic, "partitions", assigned[cfg.Topic], "labels_partitions", assigned[cfg.LabelsTopic])
@@ -206,6 +207,21 @@ func NewFold(mem memory.Allocator, log *slog.Logger, cfg FoldConfig, folder Fold
 	return f, nil
 }
 
+// foldPartitioner sends partials records to the partition they name
+// (PartialsPartition, or every one for marks) and dead letters as the
+// client's default does.
+type foldPartitioner struct {
+	partials string
+	other    kgo.Partitioner
+}
+
+func (p foldPartitioner) ForTopic(topic string) kgo.TopicPartitioner {
+	if topic == p.partials {
+		return kgo.ManualPartitioner().ForTopic(topic)
+	}
+	return p.other.ForTopic(topic)
+}
+
 // Counts returns what the fold has done so far. Safe for concurrent use.
 func (f *Fold) Counts() FoldCounts {
 	f.mu.Lock()
@@ -225,7 +241,9 @@ func (f *Fold) Run(ctx context.Context) error {
 	if f.cfg.LabelsTopic != "" && f.cfg.LabelsDeadLetterTopic != f.cfg.DeadLetterTopic {
 		dlqs = append(dlqs, f.cfg.LabelsDeadLetterTopic)
 	}
-	f.dlq.set(readMaxMessageBytes(ctx, f.cl, f.log, dlqs))
+	limits := readMaxMessageBytes(ctx, f.cl, f.log, dlqs)
+	limits[f.partials] = PartialsMaxMessageBytes
+	f.dlq.set(limits)
 	next := f.cfg.Now().Add(f.cfg.FlushInterval)
 	for {
 		wait := max(next.Sub(f.cfg.Now()), time.Millisecond)

@@ -1,9 +1,16 @@
 package consumer
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Scale-out (CONTRACT.md, "Scale-out internal topics") runs the windowing
@@ -146,3 +153,32 @@ func (t *markTable) watermark() time.Time {
 	}
 	return time.Unix(0, wm).UTC()
 }
+
+// PartialsMaxMessageBytes is the partials topic's max.message.bytes, and
+// the fold's record batch limit for it: a delta holds a window's state and
+// at most 16,384 prediction keys.
+const PartialsMaxMessageBytes = 16 << 20
+
+// EnsurePartialsTopic creates the partials topic of group, unless it
+// exists, with partitions partitions (the most instances that merge at
+// once), the broker's default replication, deletion after retention and
+// PartialsMaxMessageBytes. An existing topic is left as it is: every
+// instance reads its partition count.
+func EnsurePartialsTopic(ctx context.Context, cl *kgo.Client, group string, partitions int32, retention time.Duration) error {
+	topic := PartialsTopic(group)
+	configs := map[string]*string{
+		"cleanup.policy":    ptr("delete"),
+		"retention.ms":      ptr(strconv.FormatInt(retention.Milliseconds(), 10)),
+		"max.message.bytes": ptr(strconv.Itoa(PartialsMaxMessageBytes)),
+	}
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, -1, configs, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("create the partials topic %s (%d partitions): %w", topic, partitions, err)
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
