@@ -78,6 +78,23 @@ type Kafka struct {
 	InstanceID      string        `yaml:"instance_id"`
 	TLS             KafkaTLS      `yaml:"tls"`
 	SASL            KafkaSASL     `yaml:"sasl"`
+	ScaleOut        ScaleOut      `yaml:"scale_out"`
+}
+
+// ScaleOut makes every instance of the group active (README, "Scale out"):
+// each folds the partitions it owns into window deltas, and the owner of a
+// model's partition of the partials topic merges them. Off, one instance
+// owns every partition and the others stand by.
+type ScaleOut struct {
+	Enabled bool `yaml:"enabled"`
+	// PartialsPartitions is the partition count the partials topic is
+	// created with (0: the predictions topic's); at most that many
+	// instances merge at once.
+	PartialsPartitions int32         `yaml:"partials_partitions"`
+	PartialsRetention  time.Duration `yaml:"partials_retention"`
+	// FlushInterval is how often each instance commits its deltas.
+	FlushInterval      time.Duration `yaml:"flush_interval"`
+	TransactionTimeout time.Duration `yaml:"transaction_timeout"`
 }
 
 // KafkaTLS configures TLS to the brokers (TLS 1.2 or newer). Enabled alone
@@ -344,6 +361,8 @@ func Default() *Config {
 			MaxFuture: time.Hour, DedupCapacity: consumer.DefaultDedupCapacity,
 			IdleTimeout: consumer.DefaultIdleTimeout, MaxPollRecords: consumer.DefaultMaxPollRecords,
 			SessionTimeout: 45 * time.Second,
+			ScaleOut: ScaleOut{PartialsRetention: 7 * 24 * time.Hour, FlushInterval: consumer.DefaultFlushInterval,
+				TransactionTimeout: consumer.DefaultTransactionTimeout},
 		},
 		Windows: Windows{
 			Size: windows.DefaultSize, AllowedLateness: windows.DefaultLateness, WatermarkOutliers: DefaultWatermarkOutliers,
@@ -485,6 +504,12 @@ func (c *Config) Validate() error {
 	}
 	if k.DedupCapacity <= 0 {
 		return fmt.Errorf("kafka.dedup_capacity: must be positive, got %d", k.DedupCapacity)
+	}
+	if so := k.ScaleOut; so.PartialsPartitions < 0 || so.FlushInterval < 10*time.Millisecond ||
+		so.TransactionTimeout < 2*so.FlushInterval || so.PartialsRetention < time.Hour {
+		return fmt.Errorf("kafka.scale_out: partials_partitions must not be negative (got %d), flush_interval at least 10ms (got %s), "+
+			"transaction_timeout at least twice flush_interval (got %s), partials_retention at least 1h (got %s)",
+			so.PartialsPartitions, so.FlushInterval, so.TransactionTimeout, so.PartialsRetention)
 	}
 	if err := k.TLS.validate(); err != nil {
 		return err

@@ -200,7 +200,7 @@ func TestKafkaSecurity(t *testing.T) {
 		Group: "driftwatch", ClientID: "driftwatch", MaxRecordBytes: Default().Kafka.MaxRecordBytes,
 		MaxFuture: time.Hour, DedupCapacity: Default().Kafka.DedupCapacity,
 		IdleTimeout: Default().Kafka.IdleTimeout, MaxPollRecords: Default().Kafka.MaxPollRecords,
-		SessionTimeout: Default().Kafka.SessionTimeout,
+		SessionTimeout: Default().Kafka.SessionTimeout, ScaleOut: Default().Kafka.ScaleOut,
 		TLS: KafkaTLS{Enabled: true, CAFile: "/etc/driftwatch/kafka-ca.pem", CertFile: "/etc/driftwatch/client.pem",
 			KeyFile: "/etc/driftwatch/client-key.pem", ServerName: "kafka.example"},
 		SASL: KafkaSASL{Mechanism: SASLScramSHA512, Username: "driftwatch", Password: "hunter2-kafka-secret"},
