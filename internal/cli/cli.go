@@ -916,14 +916,23 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	reg.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.GoRuntimeMetricsRule{Matcher: liveHeap})),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pipeline.RegisterMetrics(reg, p)
+	watched := []watchedTopic{{k.Group, k.Topic}}
+	if cfg.Labels.Topic != "" {
+		watched = append(watched, watchedTopic{k.Group, cfg.Labels.Topic})
+	}
+	stopTopicWatch, err := startTopicWatch(ctx, log, reg, kopts, watched)
+	if err != nil {
+		return err
+	}
+	defer stopTopicWatch()
 	h.started(p)
 	watchCtx, stopWatch := context.WithCancel(ctx)
-	watched := make(chan struct{})
+	probed := make(chan struct{})
 	go func() {
-		defer close(watched)
+		defer close(probed)
 		watchKafka(watchCtx, log, h, k, kafkaProbeEvery, src.Ping)
 	}()
-	defer func() { stopWatch(); <-watched }()
+	defer func() { stopWatch(); <-probed }()
 	log.Info("consuming", "brokers", k.Brokers, "topic", k.Topic, "labels_topic", cfg.Labels.Topic, "group", k.Group, "models", len(base),
 		"tls", k.TLS.Enabled, "sasl_mechanism", k.SASL.Mechanism)
 	runErr := p.Run(ctx)
