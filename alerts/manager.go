@@ -24,6 +24,8 @@ import (
 type Notifier interface {
 	Fire(a alertmanager.Alert)
 	Resolve(labels map[string]string, at time.Time)
+	// Forget stops re-sending a firing alert without resolving it.
+	Forget(labels map[string]string)
 }
 
 // ManagerConfig configures a Manager.
@@ -58,8 +60,12 @@ type ManagerConfig struct {
 	// OnEvent, when set, is called with every state change after it was
 	// handed to the Notifier.
 	OnEvent func(Event)
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Load, when set, reads a model's firing alerts back from the audit
+	// trail (as Restore takes them), for Own: scale-out, where a model's
+	// alerts follow the instance that merges its windows.
+	Load func(ctx context.Context, model string) ([]sinks.AlertRecord, error)
+	Log  *slog.Logger
+	Now  func() time.Time
 }
 
 // ActionPolicy says which firing alerts call for an action: those of the
@@ -112,6 +118,10 @@ func (p *ActionPolicy) calls(ev *Event) bool {
 type Manager struct {
 	cfg    ManagerConfig
 	engine *Engine
+	// engineMu guards engine and owned: Handover comes from the windows
+	// stage, the rest from the commit stage.
+	engineMu sync.Mutex
+	owned    map[string]bool // with cfg.Load: models whose alerts were read back since the last Handover
 
 	// firstSeen holds, per model, the first window start of each version.
 	firstSeen map[string]map[string]time.Time
@@ -193,7 +203,10 @@ func (m *Manager) Observe(rows []drift.Row, complete bool) {
 			vs[r.ModelVersion] = r.WindowStart
 		}
 	}
+	m.engineMu.Lock()
 	events := m.engine.Observe(rows, complete)
+	firing := m.engine.Firing()
+	m.engineMu.Unlock()
 	if len(events) == 0 {
 		return
 	}
@@ -210,9 +223,66 @@ func (m *Manager) Observe(rows []drift.Row, complete bool) {
 		}
 		m.undelivered = append(m.undelivered, timedEvent{events[i], now})
 	}
-	m.counts.Firing = int64(m.engine.Firing())
+	m.counts.Firing = int64(firing)
 	m.counts.ResolvedForgotten = m.engine.forgotten
 	m.mu.Unlock()
+}
+
+// Handover, with ManagerConfig.Load set, forgets every alert, because the
+// models' windows may be
+// merged by another instance from now on (scale-out: the partials
+// partitions moved): the Notifier stops re-sending the firing ones without
+// resolving them, and a model's firing alerts are read back (Own) before
+// its next rows are observed, from the audit trail its previous owner
+// wrote before its windows were acknowledged.
+func (m *Manager) Handover() {
+	if m.cfg.Load == nil {
+		return // one instance owns every model: its state stays
+	}
+	m.engineMu.Lock()
+	defer m.engineMu.Unlock()
+	for k, st := range m.engine.alerts {
+		if st.firing && m.cfg.Notifier != nil {
+			ev := Event{Rule: m.engine.rules[k.rule], Severity: m.engine.rules[k.rule].Sev, Model: k.model, Version: k.version, Family: k.family, Subject: k.subject}
+			m.cfg.Notifier.Forget(m.labels(&ev))
+		}
+	}
+	clear(m.engine.alerts)
+	clear(m.engine.resolved)
+	clear(m.owned)
+	m.mu.Lock()
+	m.counts.Firing = 0
+	m.mu.Unlock()
+}
+
+// Own reads back, with ManagerConfig.Load, the firing alerts of the models
+// of rows not read back since the last Handover (or since the start); it
+// does nothing without Load.
+func (m *Manager) Own(ctx context.Context, rows []drift.Row) error {
+	if m.cfg.Load == nil {
+		return nil
+	}
+	for i := range rows {
+		model := rows[i].Model
+		m.engineMu.Lock()
+		owned := m.owned[model]
+		m.engineMu.Unlock()
+		if owned {
+			continue
+		}
+		recs, err := m.cfg.Load(ctx, model)
+		if err != nil {
+			return fmt.Errorf("read back the firing alerts of model %s: %w", model, err)
+		}
+		m.Restore(recs)
+		m.engineMu.Lock()
+		if m.owned == nil {
+			m.owned = make(map[string]bool)
+		}
+		m.owned[model] = true
+		m.engineMu.Unlock()
+	}
+	return nil
 }
 
 // timedEvent is a state change waiting for Sync, with when it was seen.
@@ -469,6 +539,8 @@ func Fingerprint(labels map[string]string) string {
 // are skipped and counted.
 func (m *Manager) Restore(recs []sinks.AlertRecord) (restored, skipped int) {
 	now := m.cfg.Now()
+	m.engineMu.Lock()
+	defer m.engineMu.Unlock()
 	for _, r := range recs {
 		i := slices.IndexFunc(m.engine.rules, func(x Rule) bool { return x.Alert == r.Alertname && string(x.Sev) == r.Severity })
 		if i < 0 {

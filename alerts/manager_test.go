@@ -15,14 +15,16 @@ import (
 )
 
 type fakeNotifier struct {
-	fired    []alertmanager.Alert
-	resolved []map[string]string
+	fired     []alertmanager.Alert
+	resolved  []map[string]string
+	forgotten []map[string]string
 }
 
 func (f *fakeNotifier) Fire(a alertmanager.Alert) { f.fired = append(f.fired, a) }
 func (f *fakeNotifier) Resolve(l map[string]string, _ time.Time) {
 	f.resolved = append(f.resolved, l)
 }
+func (f *fakeNotifier) Forget(l map[string]string) { f.forgotten = append(f.forgotten, l) }
 
 type fakeAudit struct {
 	mu    sync.Mutex
@@ -235,5 +237,70 @@ func observe(t *testing.T, m *Manager, rows []drift.Row) {
 	m.Observe(rows, true)
 	if err := m.Sync(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestManagerHandover: a model's firing alert follows its windows from one
+// instance to the next through the audit trail: the first stops re-sending
+// it without resolving it, the second reads it back before its first rows
+// of the model and resolves it when the subject clears.
+func TestManagerHandover(t *testing.T) {
+	audit := &fakeAudit{}
+	load := func(_ context.Context, model string) ([]sinks.AlertRecord, error) {
+		newest := make(map[string]sinks.AlertRecord)
+		for _, r := range audit.written() {
+			if r.Model == model {
+				newest[r.Fingerprint] = r
+			}
+		}
+		var out []sinks.AlertRecord
+		for _, r := range newest {
+			if r.State == StateFiring {
+				out = append(out, r)
+			}
+		}
+		return out, nil
+	}
+	start := func(n *fakeNotifier) *Manager {
+		m, err := NewManager(ManagerConfig{Notifier: n, Audit: audit.write, Load: load})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- m.Run(ctx) }()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
+		return m
+	}
+	na, nb := &fakeNotifier{}, &fakeNotifier{}
+	a, b := start(na), start(nb)
+	for w := range 2 {
+		rows := windowRows(w, true)
+		if err := a.Own(context.Background(), rows); err != nil {
+			t.Fatal(err)
+		}
+		observe(t, a, rows)
+	}
+	if len(na.fired) != 1 || a.Counts().Firing != 1 {
+		t.Fatalf("a fired %d, firing %d; want 1", len(na.fired), a.Counts().Firing)
+	}
+	a.Handover()
+	if len(na.forgotten) != 1 || Fingerprint(na.forgotten[0]) != Fingerprint(na.fired[0].Labels) || len(na.resolved) != 0 || a.Counts().Firing != 0 {
+		t.Fatalf("a forgot %v, resolved %d, firing %d: want its alert forgotten, not resolved", na.forgotten, len(na.resolved), a.Counts().Firing)
+	}
+	for w := 2; w < 4; w++ {
+		rows := windowRows(w, false)
+		if err := b.Own(context.Background(), rows); err != nil {
+			t.Fatal(err)
+		}
+		observe(t, b, rows)
+	}
+	if len(nb.fired) != 1 || len(nb.resolved) != 1 || Fingerprint(nb.resolved[0]) != Fingerprint(na.fired[0].Labels) {
+		t.Fatalf("b fired %d, resolved %v; want a's alert read back and resolved", len(nb.fired), nb.resolved)
 	}
 }

@@ -379,6 +379,15 @@ func (c *Client) Resolve(labels map[string]string, at time.Time) {
 	c.report(drops)
 }
 
+// Forget stops re-sending the alert with these labels without resolving
+// it: another instance now owns it (scale-out) and sends it on. Alertmanager
+// keeps it firing as long as someone re-sends it.
+func (c *Client) Forget(labels map[string]string) {
+	c.mu.Lock()
+	delete(c.firing, fingerprint(labels))
+	c.mu.Unlock()
+}
+
 // resend queues every firing alert for every URL, higher severities first.
 func (c *Client) resend() {
 	var drops []Delivery

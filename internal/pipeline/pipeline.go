@@ -56,6 +56,14 @@ type Alerts interface {
 	Sync(ctx context.Context) error
 }
 
+// handover is an Alerts whose state follows the instance that merges a
+// model's windows (scale-out; alerts.Manager with Load): Handover when the
+// source's partitions move, Own before rows are observed.
+type handover interface {
+	Handover()
+	Own(ctx context.Context, rows []drift.Row) error
+}
+
 // labelLoader is a sink that keeps the late-label join (labelAppender) and
 // reads it back.
 type labelLoader interface {
@@ -236,7 +244,11 @@ func (p *Pipeline) Start(ctx context.Context) error {
 		}
 		p.Windows.Resume = done
 		p.Windows.Refresh = func() (map[windows.Key]time.Time, error) {
-			// Another instance may have fed the detectors meanwhile.
+			// Another instance may have fed the detectors, and fired or
+			// resolved alerts, meanwhile.
+			if h, ok := p.Alerts.(handover); ok {
+				h.Handover()
+			}
 			if err := p.restoreDetectors(ctx); err != nil {
 				return nil, err
 			}
@@ -336,6 +348,12 @@ func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 		// window is acknowledged: a job killed after the acknowledgement
 		// never reads the window again, so it must find its alerts' state
 		// in the audit trail.
+		if h, ok := p.Alerts.(handover); ok {
+			if err := p.retrying(ctx, "read back alerts", func() error { return h.Own(ctx, res.Rows) }); err != nil {
+				c.Ack(err)
+				return err
+			}
+		}
 		if p.Alerts != nil {
 			p.Alerts.Observe(res.Rows, c.Window != nil)
 			if err := p.Alerts.Sync(ctx); err != nil {
