@@ -610,6 +610,9 @@ func (c *Config) Validate() error {
 			return errors.New("sinks.clickhouse.dial_timeout and commit_timeout: must be positive")
 		}
 	}
+	if c.Kafka.ScaleOut.Enabled && !c.Sinks.ClickHouse.Enabled {
+		return errors.New("kafka.scale_out.enabled: needs sinks.clickhouse.enabled: the instances hand windows, the label join, detectors and alerts to one another through ClickHouse")
+	}
 	if r := c.Sinks.Retry; r.Initial <= 0 || r.Max < r.Initial {
 		return fmt.Errorf("sinks.retry: initial must be positive and max at least initial, got %s and %s", r.Initial, r.Max)
 	}
