@@ -402,7 +402,7 @@ func (f *Fold) forwardLabels(ctx context.Context, records []*kgo.Record) error {
 			continue
 		}
 		rec := &kgo.Record{Topic: f.partials, Partition: PartialsPartition(l.Model, f.partialsN), Key: []byte(l.Model), Value: r.Value,
-			Headers: []kgo.RecordHeader{{Key: HeaderKind, Value: []byte(KindLabel)}}}
+			Headers: []kgo.RecordHeader{{Key: KindHeader, Value: []byte(KindLabel)}}}
 		if err := f.produce(ctx, rec); err != nil {
 			return err
 		}
@@ -456,7 +456,7 @@ func (f *Fold) commit(ctx context.Context) error {
 	}
 	for _, p := range ps {
 		r := &kgo.Record{Topic: f.partials, Partition: PartialsPartition(p.Model, f.partialsN), Key: []byte(p.Model), Value: p.Value,
-			Headers: []kgo.RecordHeader{{Key: HeaderKind, Value: []byte(KindDelta)}}}
+			Headers: []kgo.RecordHeader{{Key: KindHeader, Value: []byte(KindDelta)}}}
 		if err := f.produce(ctx, r); err != nil {
 			return err
 		}
@@ -468,7 +468,7 @@ func (f *Fold) commit(ctx context.Context) error {
 			return fmt.Errorf("encode mark: %w", err)
 		}
 		for p := range f.partialsN {
-			r := &kgo.Record{Topic: f.partials, Partition: p, Value: mark, Headers: []kgo.RecordHeader{{Key: HeaderKind, Value: []byte(KindMark)}}}
+			r := &kgo.Record{Topic: f.partials, Partition: p, Value: mark, Headers: []kgo.RecordHeader{{Key: KindHeader, Value: []byte(KindMark)}}}
 			if err := f.produce(ctx, r); err != nil {
 				return err
 			}

@@ -22,12 +22,12 @@ import (
 // models and closes their windows once every source partition's mark has
 // passed them.
 //
-// A partials record says what it holds in its HeaderKind header. Deltas
+// A partials record says what it holds in its KindHeader header. Deltas
 // and labels are keyed by model and go to partition PartialsPartition(model)
 // so that one instance merges all of a model's windows and joins all of its
 // labels; a mark goes to every partition.
 const (
-	HeaderKind = "driftwatch.kind"
+	KindHeader = "driftwatch.kind"
 	KindDelta  = "delta" // value: a window delta (windows.MarshalDelta)
 	KindLabel  = "label" // value: a label as read from the labels topic
 	KindMark   = "mark"  // value: a Mark, JSON
