@@ -289,7 +289,7 @@ func TestKafkaMergeReadCommitted(t *testing.T) {
 		}
 	}
 	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
-	write(kgo.TryCommit, delta(0, "t1"), mark(t, 0, 1, 0, at), mark(t, 1, 1, 0, at), mark(t, 2, 1, 0, at))
+	write(kgo.TryCommit, delta(0, "t1"), delta(1, "u1"), delta(2, "v1"), mark(t, 0, 1, 0, at), mark(t, 1, 1, 0, at), mark(t, 2, 1, 0, at))
 	write(kgo.TryAbort, delta(0, "aborted"), mark(t, 0, 1, 0, at.Add(time.Hour)), mark(t, 1, 1, 0, at.Add(time.Hour)), mark(t, 2, 1, 0, at.Add(time.Hour)))
 	write(kgo.TryCommit, delta(0, "t2"))
 	ends, err := adm.ListEndOffsets(ctx, mergeTopic)
@@ -313,11 +313,24 @@ func TestKafkaMergeReadCommitted(t *testing.T) {
 	if err := <-runDone; err != nil {
 		t.Fatal(err)
 	}
-	if want := map[int32][]string{0: {"t1", "t2"}}; !reflect.DeepEqual(m.deltas, want) {
+	if want := map[int32][]string{0: {"t1", "t2"}, 1: {"u1"}, 2: {"v1"}}; !reflect.DeepEqual(m.deltas, want) {
 		t.Fatalf("deltas %v, want %v: the committed transactions' only", m.deltas, want)
 	}
 	if !m.wm.Equal(at) {
 		t.Fatalf("watermark %v, want %v: the aborted marks' must not count", m.wm, at)
+	}
+	// The first transaction's marks pass its deltas' windows, and the
+	// watermark needs partition 2's. A poll's batches come in partition
+	// order, and only its last batch of deltas may carry the watermark its
+	// marks make, or the deltas of the partitions after it would be late:
+	// every batch before partition 2's first carries none.
+	for _, b := range m.batches {
+		if b.Partition == 2 {
+			break
+		}
+		if !b.Watermark.IsZero() {
+			t.Fatalf("batch of partition %d with watermark %v before partition 2's deltas", b.Partition, b.Watermark)
+		}
 	}
 	m.ack()
 	if err := src.Close(ctx); err != nil {
@@ -329,8 +342,8 @@ func TestKafkaMergeReadCommitted(t *testing.T) {
 			t.Fatalf("committed %v, want the end offsets %v", got, end)
 		}
 	}
-	if c := src.Counts(); c.Records != 5 || c.Deltas != 2 || c.Marks != 3 {
-		t.Fatalf("counts %+v, want 5 records: 2 deltas, 3 marks", c)
+	if c := src.Counts(); c.Records != 7 || c.Deltas != 4 || c.Marks != 3 {
+		t.Fatalf("counts %+v, want 7 records: 4 deltas, 3 marks", c)
 	}
 }
 
