@@ -144,7 +144,10 @@ type KafkaConfig struct {
 	// dead-letter topic and no audit: LabelsTopic, DeadLetterTopic,
 	// LabelsDeadLetterTopic and Audit must be empty, and Baselines,
 	// MaxFuture, DedupCapacity, IdleTimeout and WatermarkOutliers do not
-	// apply. MaxRecordBytes bounds the labels it decodes.
+	// apply. MaxRecordBytes bounds the labels it decodes. Until's end
+	// offsets are the topic's (kadm ListEndOffsets): the transactions'
+	// commit markers count as read. A new merge group should not
+	// StartAtEnd: it would skip the deltas of windows still open.
 	Partials bool
 }
 
@@ -258,8 +261,9 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 	balancer := SingleOwnerBalancer()
 	if cfg.Partials {
 		// Eager, as SingleOwnerBalancer: every rebalance revokes every
-		// partition (see mergeState). Sticky gives most of them back to
-		// their previous owners, which saves nothing but the log lines.
+		// partition (see mergeState). Sticky gives partitions back to
+		// their previous owners where it can; that saves no re-reading,
+		// only churn in who merges which model.
 		balancer = kgo.StickyBalancer()
 		opts = append(opts,
 			kgo.FetchIsolationLevel(kgo.ReadCommitted()),
