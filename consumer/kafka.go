@@ -134,6 +134,21 @@ type KafkaConfig struct {
 	// LabelsDeadLetterTopic receives the labels that break the contract, as
 	// DeadLetterTopic the predictions; "": LabelsTopic + ".dlq".
 	LabelsDeadLetterTopic string
+
+	// Partials makes the source scale-out's merge stage: it reads Topic as
+	// a partials topic (PartialsTopic of the fold's group) in Group
+	// (MergeGroup of it), and emits Batches with Partials and Labels, not
+	// records; see Kafka's "merge mode". It reads only committed
+	// transactions, shares the partitions among the group's members with
+	// an eager balancer (kgo.StickyBalancer), and has no labels topic, no
+	// dead-letter topic and no audit: LabelsTopic, DeadLetterTopic,
+	// LabelsDeadLetterTopic and Audit must be empty, and Baselines,
+	// MaxFuture, DedupCapacity, IdleTimeout and WatermarkOutliers do not
+	// apply. MaxRecordBytes bounds the labels it decodes. Until's end
+	// offsets are the topic's (kadm ListEndOffsets): the transactions'
+	// commit markers count as read. A new merge group should not
+	// StartAtEnd: it would skip the deltas of windows still open.
+	Partials bool
 }
 
 // Kafka reads the prediction topic, and the labels topic when configured, as
@@ -148,6 +163,15 @@ type KafkaConfig struct {
 // any change of assignment the source emits a Reset batch first. Kafka owns
 // its client: call Close after Run returns and the downstream stages have
 // drained.
+//
+// In merge mode (KafkaConfig.Partials) it reads the partials topic instead,
+// whose partitions the group's members share (see readPartials): per
+// partials partition of a poll, one Batch with the window deltas read, in
+// offset order, and, after the poll's delta batches, one with its labels.
+// Marks move the watermark, which is the oldest over the partials
+// partitions the instance owns. Offsets are committed as in the records
+// mode: a partition's share of a poll once every batch of it is
+// acknowledged, that is once the windows its deltas went into are durable.
 type Kafka struct {
 	cl  *kgo.Client
 	cfg KafkaConfig
@@ -181,12 +205,16 @@ type Kafka struct {
 	connOpts []kgo.Opt // NewKafka's opts: the connection settings
 	resendMu sync.Mutex
 	resendCl *kgo.Client
+	// merge is the merge mode's state; nil in the records mode.
+	merge *mergeState
 }
 
 // NewKafka creates the source and its client. opts carry the connection
 // settings (seed brokers, TLS, SASL, session timeout, instance id); the
 // source adds the consumer-group options it relies on: AutoCommitMarks,
-// BlockRebalanceOnPoll, SingleOwnerBalancer, and callbacks that commit
+// BlockRebalanceOnPoll, SingleOwnerBalancer (in merge mode
+// kgo.StickyBalancer, eager, with read-committed isolation and commit
+// markers kept as records), and callbacks that commit
 // marked offsets when partitions are revoked and forget them when revoked
 // or lost. Marked offsets are committed as soon as they are marked (see
 // Run); the client's autocommit (every 5 s unless opts set
@@ -204,6 +232,9 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 	if cfg.WatermarkOutliers < 0 || cfg.WatermarkOutliers > MaxWatermarkOutliers {
 		return nil, fmt.Errorf("watermark outliers %d: want 0 to %d", cfg.WatermarkOutliers, MaxWatermarkOutliers)
 	}
+	if cfg.Partials && (cfg.LabelsTopic != "" || cfg.DeadLetterTopic != "" || cfg.LabelsDeadLetterTopic != "" || cfg.Audit != nil) {
+		return nil, fmt.Errorf("partials topic %s: the merge reads labels from it and dead-letters nothing; want no labels topic, dead-letter topic or audit", cfg.Topic)
+	}
 	if cfg.LabelsTopic != "" {
 		if cfg.LabelsTopic == cfg.Topic {
 			return nil, fmt.Errorf("labels topic %s is the predictions topic", cfg.LabelsTopic)
@@ -214,6 +245,9 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 	}
 	k := &Kafka{cfg: cfg, log: log, clock: newPartitionClocks(cfg.IdleTimeout, cfg.WatermarkOutliers, cfg.Now), labelDeadLetter: make(map[string]int64),
 		commit: make(chan struct{}, 1), connOpts: slices.Clone(opts)}
+	if cfg.Partials {
+		k.merge = &mergeState{tables: make(map[int32]*markTable)}
+	}
 	k.rt = newRouter(mem, routerConfig{
 		Baselines: cfg.Baselines, MaxBytes: cfg.MaxRecordBytes, MaxFuture: cfg.MaxFuture,
 		Now: cfg.Now, DedupCap: cfg.DedupCapacity,
@@ -223,6 +257,21 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 	if cfg.StartAtEnd {
 		reset = kgo.NewOffset().AtEnd()
 	}
+	balancer := SingleOwnerBalancer()
+	if cfg.Partials {
+		// Eager, as SingleOwnerBalancer: every rebalance revokes every
+		// partition (see mergeState). Sticky gives partitions back to
+		// their previous owners where it can; that saves no re-reading,
+		// only churn in who merges which model.
+		balancer = kgo.StickyBalancer()
+		opts = append(opts,
+			kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+			// The transactions' commit markers come as records, so that a
+			// partition's last offset read is its end (Until) and commits
+			// go past the marker.
+			kgo.KeepControlRecords(),
+		)
+	}
 	opts = append(opts,
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(k.topics()...),
@@ -230,12 +279,15 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 		kgo.ProducerBatchMaxBytesFn(k.batchMaxBytes),
 		kgo.AutoCommitMarks(),
 		kgo.BlockRebalanceOnPoll(),
-		kgo.Balancers(SingleOwnerBalancer()),
+		kgo.Balancers(balancer),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
 			if len(k.own(assigned)) == 0 {
 				return // a standby's empty share
 			}
 			k.clock.assign(assigned[cfg.Topic])
+			if k.merge != nil {
+				k.merge.assign(assigned[cfg.Topic])
+			}
 			log.Info("partitions assigned", k.partitionAttrs(assigned)...)
 			// The previous owner may have committed windows since this
 			// instance started: the reset re-reads them from the sink.
@@ -290,6 +342,9 @@ func (k *Kafka) forget(partitions map[string][]int32) {
 		return
 	}
 	k.clock.revoke(partitions[k.cfg.Topic])
+	if k.merge != nil {
+		k.merge.revoke(partitions[k.cfg.Topic])
+	}
 	k.acks.forget(tps)
 	k.mu.Lock()
 	k.reset = true
@@ -351,7 +406,9 @@ func (k *Kafka) Counts() Counts {
 func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 	defer close(out)
 	defer k.rt.release()
-	k.readDeadLetterLimits(ctx)
+	if k.merge == nil {
+		k.readDeadLetterLimits(ctx)
+	}
 	commitCtx, stopCommits := context.WithCancel(ctx)
 	committed := make(chan struct{})
 	go func() {
@@ -411,6 +468,9 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 			// protocol is eager: a rebalance revokes all): start over as a
 			// restarted instance would.
 			k.rt.reset()
+			if k.merge != nil {
+				k.merge.lastWM = time.Time{}
+			}
 			clear(next)
 			select {
 			case out <- Batch{Reset: true}:
@@ -517,6 +577,10 @@ func reached(next, end map[TopicPartition]int64) bool {
 // Dead letters are produced under ctx; batches are sent until work is done.
 func (k *Kafka) handle(ctx, work context.Context, fetches kgo.Fetches, out chan<- Batch, next map[TopicPartition]int64) error {
 	if fetches.NumRecords() == 0 {
+		return nil
+	}
+	if k.merge != nil {
+		k.readPartials(work, fetches, out, next)
 		return nil
 	}
 	entries := make(map[TopicPartition]*pollAck)

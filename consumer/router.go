@@ -39,6 +39,18 @@ type Counts struct {
 	// Pauses counts the times a Kafka source paused reading for a failing
 	// sink (KafkaConfig.Paused).
 	Pauses int64
+
+	// A Kafka source in merge mode (KafkaConfig.Partials) counts in Records
+	// every partials record read but the transactions' commit markers,
+	// good or bad: Deltas + Labels + Marks + PartialsBad. Labels counts the
+	// good labels among them; Accepted, Duplicates, DeadLetter, TypeErrors,
+	// DedupEvict and LabelDeadLetter stay zero.
+	Deltas int64 // window deltas handed on
+	Marks  int64 // marks read
+	// PartialsBad counts the partials records skipped: of no or an unknown
+	// kind, or a mark or label that does not decode (each logged). They
+	// come from a driftwatch bug or a foreign writer.
+	PartialsBad int64
 }
 
 // router turns raw records into batches: its decoders decode tasks in
