@@ -207,11 +207,11 @@ func (k *Kafka) readPartials(work context.Context, fetches kgo.Fetches, out chan
 	}
 }
 
-// recordKind is r's HeaderKind header (the last, if repeated); "" if none.
+// recordKind is r's KindHeader header (the last, if repeated); "" if none.
 func recordKind(r *kgo.Record) string {
 	kind := ""
 	for _, h := range r.Headers {
-		if h.Key == HeaderKind {
+		if h.Key == KindHeader {
 			kind = string(h.Value)
 		}
 	}

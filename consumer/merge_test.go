@@ -61,7 +61,7 @@ func newMergeSource(t *testing.T, addrs []string, until <-chan map[TopicPartitio
 func partial(p int32, kind string, value []byte) *kgo.Record {
 	r := &kgo.Record{Topic: mergeTopic, Partition: p, Value: value}
 	if kind != "" {
-		r.Headers = []kgo.RecordHeader{{Key: HeaderKind, Value: []byte(kind)}}
+		r.Headers = []kgo.RecordHeader{{Key: KindHeader, Value: []byte(kind)}}
 	}
 	return r
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/driftwatch/driftwatch/alerts"
 	"github.com/driftwatch/driftwatch/alerts/actions"
@@ -656,15 +657,23 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 		spawn("action dispatcher", d.Run)
 		log.Info("retrain and rollback triggers", "webhook", a.WebhookURL, "topic", a.Topic, "interval", a.Interval)
 	}
+	firing, loadsFiring := sink.(interface {
+		LoadFiringAlerts(context.Context) ([]sinks.AlertRecord, error)
+	})
+	if loadsFiring && cfg.Kafka.ScaleOut.Enabled {
+		// A model's alerts follow the instance that merges its windows.
+		mc.Load = func(ctx context.Context, model string) ([]sinks.AlertRecord, error) {
+			recs, err := firing.LoadFiringAlerts(ctx)
+			return slices.DeleteFunc(recs, func(r sinks.AlertRecord) bool { return r.Model != model }), err
+		}
+	}
 	m, err := alerts.NewManager(mc)
 	if err != nil {
 		return nil, err
 	}
 	p.Alerts = m
-	if l, ok := sink.(interface {
-		LoadFiringAlerts(context.Context) ([]sinks.AlertRecord, error)
-	}); ok {
-		recs, err := l.LoadFiringAlerts(ctx)
+	if loadsFiring && mc.Load == nil { // scaled out, Own reads them back per model
+		recs, err := firing.LoadFiringAlerts(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -852,25 +861,53 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		kc.Audit = func(d consumer.DeadLetter, done func(error)) { p.Audit(d, done) }
 	}
 	kc.Paused = func() <-chan struct{} { return p.Paused() } // reading pauses while the sink fails
-	src, err := consumer.NewKafka(memory.DefaultAllocator, log, kc, kopts...)
-	if err != nil {
-		return err
-	}
-	if err := reach(ctx, log, h, "kafka", startDeadline, cfg.StartupTimeout, func(ctx context.Context) error {
-		return kafkaPing(ctx, k, src.Ping)
-	}); err != nil {
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = src.Close(closeCtx) // nothing was read: nothing to commit
-		return err
-	}
-	def, per := cfg.Policies()
 	wcfg := windowsConfig(cfg, false)
 	if cfg.Labels.Topic != "" {
 		wcfg.Labels = cfg.Labels.Join()
 	}
+	wcfg.Baselines = baselineByID(base) // the merge's deltas name theirs
+	// Alone, one source reads the topics; scaled out, the fold reads them
+	// and the source reads the partials topic (scaleOut), created once
+	// the brokers answer.
+	var (
+		src  *consumer.Kafka
+		fold *consumer.Fold
+		ping func(context.Context) error
+	)
+	if k.ScaleOut.Enabled {
+		pc, err := kgo.NewClient(kopts...)
+		if err != nil {
+			return err
+		}
+		defer pc.Close()
+		ping = pc.Ping
+	} else {
+		if src, err = consumer.NewKafka(memory.DefaultAllocator, log, kc, kopts...); err != nil {
+			return err
+		}
+		ping = src.Ping
+	}
+	if err := reach(ctx, log, h, "kafka", startDeadline, cfg.StartupTimeout, func(ctx context.Context) error {
+		return kafkaPing(ctx, k, ping)
+	}); err != nil {
+		if src != nil {
+			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = src.Close(closeCtx) // nothing was read: nothing to commit
+		}
+		return err
+	}
+	var source pipeline.Source = src
+	if k.ScaleOut.Enabled {
+		if fold, src, err = scaleOut(ctx, log, k, kc, wcfg, kopts); err != nil {
+			return err
+		}
+		defer fold.Close()
+		source = scaleSource{src, fold}
+	}
+	def, per := cfg.Policies()
 	p = &pipeline.Pipeline{
-		Source:       src,
+		Source:       source,
 		Windows:      wcfg,
 		BaselineByID: baselineByID(base),
 		Evaluator:    drift.NewEvaluator(def, per),
@@ -920,6 +957,10 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if cfg.Labels.Topic != "" {
 		watched = append(watched, watchedTopic{k.Group, cfg.Labels.Topic})
 	}
+	if fold != nil {
+		watched = append(watched, watchedTopic{consumer.MergeGroup(k.Group), consumer.PartialsTopic(k.Group)})
+		registerFoldMetrics(reg, fold)
+	}
 	stopTopicWatch, err := startTopicWatch(ctx, log, reg, kopts, watched)
 	if err != nil {
 		return err
@@ -935,7 +976,15 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer func() { stopWatch(); <-probed }()
 	log.Info("consuming", "brokers", k.Brokers, "topic", k.Topic, "labels_topic", cfg.Labels.Topic, "group", k.Group, "models", len(base),
 		"tls", k.TLS.Enabled, "sasl_mechanism", k.SASL.Mechanism)
-	runErr := p.Run(ctx)
+	var runErr error
+	if fold != nil {
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return fold.Run(gctx) })
+		g.Go(func() error { return p.Run(gctx) })
+		runErr = g.Wait()
+	} else {
+		runErr = p.Run(ctx)
+	}
 	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := src.Close(closeCtx); err != nil && runErr == nil {
