@@ -169,6 +169,9 @@ func (r *rig) scenario(edit func(*synth.Config)) {
 	tail := r.scen
 	tail.Seed++
 	tail.Start, tail.Windows, tail.RecordsPerWindow, tail.BadRate, tail.DuplicateRate = r.dataEnd, 1, 400, 0, 0
+	if r.partitions > faultPartitions {
+		tail.RecordsPerWindow = 2 * r.partitions * closersPerPartition // four in five come after the lateness
+	}
 	if err := tail.Generate(func(m synth.Message) error {
 		if len(r.closers) < r.partitions*closersPerPartition && !m.Time.Before(r.dataEnd.Add(faultLateness+time.Minute)) {
 			r.closers = append(r.closers, m)

@@ -2,9 +2,15 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/driftwatch/driftwatch/consumer"
 )
 
 // TestScaleOutMatchesReplay runs three `driftwatch run` processes scaled out
@@ -16,9 +22,21 @@ import (
 func TestScaleOutMatchesReplay(t *testing.T) {
 	r := buildRig(t, "", nil, 12, true)
 	total := r.scen.Windows * len(r.scen.Models)
+	// Each instance serves /metrics on a port of its own.
+	b, err := os.ReadFile(r.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(r.dir, "driftwatch-any-port.yml")
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(string(b), strconv.Quote(r.httpAddr), `"127.0.0.1:0"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := func() *daemon { return r.startWith(cfgPath) }
 	r.produce(0, 1, 2, 3)
-	ds := []*daemon{r.start(), r.start(), r.start()}
+	ds := []*daemon{start(), start(), start()}
 	r.waitWindows(ds[0], 4)
+	r.waitShared(r.group, r.topic, 3)
+	r.waitShared(consumer.MergeGroup(r.group), consumer.PartialsTopic(r.group), 3)
 	sent := make(chan error, 1)
 	go func() { sent <- r.send(r.prod, r.windowRecords([]int{4, 5, 6, 7, 8, 9}), r.msgs) }() // arriving while the jobs run
 	r.waitWindows(ds[0], 8)
@@ -27,7 +45,7 @@ func TestScaleOutMatchesReplay(t *testing.T) {
 	defer cancel()
 	before, _ := r.windowsPresent(ctx)
 	t.Logf("one of three killed with %d of %d windows committed", len(before), total)
-	ds = append(ds, r.start())
+	ds = append(ds, start())
 	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}
@@ -38,4 +56,36 @@ func TestScaleOutMatchesReplay(t *testing.T) {
 		r.stop(d)
 	}
 	r.verify()
+}
+
+// waitShared waits until n members of group each own partitions of topic:
+// the work is shared, not held by one with the others standing by.
+func (r *rig) waitShared(group, topic string, n int) {
+	r.t.Helper()
+	deadline := time.Now().Add(faultTimeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		gs, err := r.adm.DescribeGroups(ctx, group)
+		cancel()
+		owners := 0
+		if err == nil {
+			for _, m := range gs[group].Members {
+				if a, ok := m.Assigned.AsConsumer(); ok {
+					for _, t := range a.Topics {
+						if t.Topic == topic && len(t.Partitions) > 0 {
+							owners++
+						}
+					}
+				}
+			}
+		}
+		if owners == n {
+			r.t.Logf("%d members of %s share %s", n, group, topic)
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("%d members of %s own partitions of %s after %s, want %d (%v); log:\n%s", owners, group, topic, faultTimeout, n, err, r.logTail())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
