@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/driftwatch/driftwatch/consumer"
+	"github.com/driftwatch/driftwatch/internal/synth"
 )
 
 // TestScaleOutMatchesReplay runs three `driftwatch run` processes scaled out
@@ -22,16 +23,7 @@ import (
 func TestScaleOutMatchesReplay(t *testing.T) {
 	r := buildRig(t, "", nil, 12, true)
 	total := r.scen.Windows * len(r.scen.Models)
-	// Each instance serves /metrics on a port of its own.
-	b, err := os.ReadFile(r.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(r.dir, "driftwatch-any-port.yml")
-	if err := os.WriteFile(cfgPath, []byte(strings.Replace(string(b), strconv.Quote(r.httpAddr), `"127.0.0.1:0"`, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	start := func() *daemon { return r.startWith(cfgPath) }
+	start := r.anyPort()
 	r.produce(0, 1, 2, 3)
 	ds := []*daemon{start(), start(), start()}
 	r.waitWindows(ds[0], 4)
@@ -88,4 +80,70 @@ func (r *rig) waitShared(group, topic string, n int) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// anyPort returns a function that starts `driftwatch run` with r's config
+// but /metrics on a port of its own, so that several run side by side.
+func (r *rig) anyPort() func() *daemon {
+	b, err := os.ReadFile(r.cfgPath)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	cfgPath := filepath.Join(r.dir, "driftwatch-any-port.yml")
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(string(b), strconv.Quote(r.httpAddr), `"127.0.0.1:0"`, 1)), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	return func() *daemon { return r.startWith(cfgPath) }
+}
+
+// TestScaleOutLateLabels is TestLateLabelsEndToEnd scaled out: three
+// instances on a 12-partition topic join late labels (forwarded through
+// the partials topic to the instance that merges their model), one is
+// SIGKILLed after every window closed and half the late labels are in, a
+// fourth joins, and the rest of the labels arrive: the join, read back
+// from ClickHouse by the model's new owner, re-emits their windows, and
+// ClickHouse ends as replay --labels has it.
+func TestScaleOutLateLabels(t *testing.T) {
+	r := buildRig(t, "", func(s *synth.Config) {
+		for i := range s.Models {
+			if len(s.Models[i].Classes) == 2 {
+				m := &s.Models[i]
+				m.LabelShare, m.FlipLabelsFrom, m.LabelDelay = 0.5, 6, [2]time.Duration{time.Hour, 48 * time.Hour}
+			}
+		}
+	}, 12, true)
+	start := r.anyPort()
+	var early, late []synth.Message
+	for _, m := range r.msgs {
+		switch {
+		case !m.Label:
+		case m.Time.Before(r.dataEnd):
+			early = append(early, m)
+		default:
+			late = append(late, m)
+		}
+	}
+	if len(early) == 0 || len(late) < 2 {
+		t.Fatalf("%d labels before the data's end, %d after: the scenario has no late labels", len(early), len(late))
+	}
+	r.produce(seq(r.scen.Windows)...)
+	r.produceLabels(early)
+	r.produceClosers()
+	ds := []*daemon{start(), start(), start()}
+	total := r.scen.Windows * len(r.scen.Models)
+	r.waitWindows(ds[0], total)
+	r.waitLabels(ds[0], len(early))
+	r.produceLabels(late[:len(late)/2])
+	r.waitLabels(ds[0], len(early)+len(late)/2)
+	_ = ds[1].signal(syscall.SIGKILL)
+	ds = append(ds, start())
+	r.produceLabels(late[len(late)/2:])
+	r.waitLabels(ds[0], len(early)+len(late))
+	r.waitDeadLetters(ds[0])
+	for _, d := range []*daemon{ds[0], ds[2], ds[3]} {
+		r.stop(d)
+	}
+	t.Logf("labels: %d produced with the predictions, %d after every window closed (%d before the SIGKILL, %d after)",
+		len(early), len(late), len(late)/2, len(late)-len(late)/2)
+	r.verify()
 }
