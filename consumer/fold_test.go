@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,6 +84,37 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // the labels.
 func committedPartials(t *testing.T, addrs []string, topic string) (ids []string, marks map[int32][]Mark, labels int) {
 	t.Helper()
+	marks = make(map[int32][]Mark)
+	eachCommitted(t, addrs, topic, func(r *kgo.Record) {
+		switch kind := string(r.Headers[0].Value); kind {
+		case KindDelta:
+			var got []string
+			if err := json.Unmarshal(r.Value, &got); err != nil {
+				t.Fatal(err)
+			}
+			if p := PartialsPartition(string(r.Key), 3); p != r.Partition {
+				t.Errorf("delta of %s in partition %d, want %d", r.Key, r.Partition, p)
+			}
+			ids = append(ids, got...)
+		case KindMark:
+			m, err := UnmarshalMark(r.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			marks[r.Partition] = append(marks[r.Partition], m)
+		case KindLabel:
+			labels++
+		default:
+			t.Errorf("record of kind %q", kind)
+		}
+	})
+	return ids, marks, labels
+}
+
+// eachCommitted calls fn with every record of committed transactions (and
+// outside them) in topic, as a read_committed consumer gets them within 2 s.
+func eachCommitted(t *testing.T, addrs []string, topic string, fn func(*kgo.Record)) {
+	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
@@ -93,35 +123,12 @@ func committedPartials(t *testing.T, addrs []string, topic string) (ids []string
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	marks = make(map[int32][]Mark)
 	for {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			return ids, marks, labels
+			return
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			switch kind := string(r.Headers[0].Value); kind {
-			case KindDelta:
-				var got []string
-				if err := json.Unmarshal(r.Value, &got); err != nil {
-					t.Fatal(err)
-				}
-				if p := PartialsPartition(string(r.Key), 3); p != r.Partition {
-					t.Errorf("delta of %s in partition %d, want %d", r.Key, r.Partition, p)
-				}
-				ids = append(ids, got...)
-			case KindMark:
-				m, err := UnmarshalMark(r.Value)
-				if err != nil {
-					t.Fatal(err)
-				}
-				marks[r.Partition] = append(marks[r.Partition], m)
-			case KindLabel:
-				labels++
-			default:
-				t.Errorf("record of kind %q", kind)
-			}
-		})
+		fs.EachRecord(fn)
 	}
 }
 
@@ -244,32 +251,9 @@ func TestFoldExactlyOnceAcrossHandOver(t *testing.T) {
 			t.Errorf("partials partition %d has marks of source partitions %v, want all 4", p, seen)
 		}
 	}
-	dl, _, _ := committedRecords(t, addrs, "p.dlq")
+	dl := 0
+	eachCommitted(t, addrs, "p.dlq", func(*kgo.Record) { dl++ })
 	if dl != 18 {
 		t.Errorf("%d dead letters committed, want 18", dl)
-	}
-}
-
-// committedRecords counts the committed records of topic.
-func committedRecords(t *testing.T, addrs []string, topic string) (n int, keys, values []string) {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	for {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return n, keys, values
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			n++
-			keys = append(keys, string(r.Key))
-			values = append(values, strings.Clone(string(r.Value)))
-		})
 	}
 }

@@ -97,16 +97,7 @@ func MarshalDelta(d Delta) ([]byte, error) {
 			v.Variants[name] = encodeFeature(f)
 		}
 	}
-	if len(w.Groups) > 0 {
-		v.Groups = make(map[string]map[string]Group, len(w.Groups))
-		for attr, gs := range w.Groups {
-			m := make(map[string]Group, len(gs))
-			for name, g := range gs {
-				m[name] = *g
-			}
-			v.Groups[attr] = m
-		}
-	}
+	v.Groups = groupValues(w.Groups)
 	var err error
 	if v.Latency, err = w.Latency.MarshalBinary(); err != nil {
 		return nil, fmt.Errorf("encode latency of window %s %s@%s: %w", w.Model, w.Version, w.Start.Format(time.RFC3339), err)

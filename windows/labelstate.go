@@ -48,16 +48,7 @@ func (w *Window) MarshalLabelBase() ([]byte, error) {
 		Outcomes: w.Outcomes, ErrN: w.ErrN, ErrAbs: w.ErrAbs.Partials(), ErrSq: w.ErrSq.Partials(),
 		MaxCategories: w.MaxCategories,
 	}
-	if len(w.Groups) > 0 {
-		v.Groups = make(map[string]map[string]Group, len(w.Groups))
-		for attr, gs := range w.Groups {
-			m := make(map[string]Group, len(gs))
-			for name, g := range gs {
-				m[name] = *g
-			}
-			v.Groups[attr] = m
-		}
-	}
+	v.Groups = groupValues(w.Groups)
 	var buf bytes.Buffer
 	buf.WriteByte(1) // format version
 	if err := gob.NewEncoder(&buf).Encode(&v); err != nil {
@@ -95,6 +86,22 @@ func UnmarshalLabelBase(data []byte, baseline func(model, id string) *baselines.
 		}
 	}
 	return w, nil
+}
+
+// groupValues copies groups by value, for encoding; nil when empty.
+func groupValues(groups map[string]map[string]*Group) map[string]map[string]Group {
+	if len(groups) == 0 {
+		return nil
+	}
+	out := make(map[string]map[string]Group, len(groups))
+	for attr, gs := range groups {
+		m := make(map[string]Group, len(gs))
+		for name, g := range gs {
+			m[name] = *g
+		}
+		out[attr] = m
+	}
+	return out
 }
 
 func sumOf(partials []float64) stats.Sum {

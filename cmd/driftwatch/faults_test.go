@@ -1026,27 +1026,8 @@ func TestEndToEndMatchesReplay(t *testing.T) {
 // SIGKILLed. ClickHouse ends as replay --labels has it: every row of every
 // window, the label, concept and fairness rows in their newest version.
 func TestLateLabelsEndToEnd(t *testing.T) {
-	r := newRigWith(t, "", func(s *synth.Config) {
-		for i := range s.Models {
-			if len(s.Models[i].Classes) == 2 {
-				m := &s.Models[i]
-				m.LabelShare, m.FlipLabelsFrom, m.LabelDelay = 0.5, 6, [2]time.Duration{time.Hour, 48 * time.Hour}
-			}
-		}
-	})
-	var early, late []synth.Message
-	for _, m := range r.msgs {
-		switch {
-		case !m.Label:
-		case m.Time.Before(r.dataEnd):
-			early = append(early, m)
-		default:
-			late = append(late, m)
-		}
-	}
-	if len(early) == 0 || len(late) < 2 {
-		t.Fatalf("%d labels before the data's end, %d after: the scenario has no late labels", len(early), len(late))
-	}
+	r := newRigWith(t, "", lateLabelScenario)
+	early, late := r.labelsByTime()
 	began := time.Now()
 	phase := func(what string) { t.Logf("%6.1fs %s", time.Since(began).Seconds(), what) }
 	r.produce(seq(r.scen.Windows)...)
@@ -1075,6 +1056,35 @@ func TestLateLabelsEndToEnd(t *testing.T) {
 	t.Logf("labels: %d produced with the predictions, %d after every window closed (%d before the SIGKILL, %d after the restart)",
 		len(early), len(late), len(late)/2, len(late)-len(late)/2)
 	r.verify()
+}
+
+// lateLabelScenario labels half of the binary model's predictions, 1 to
+// 48 hours after them (event time), and flips their truth from window 6 on.
+func lateLabelScenario(s *synth.Config) {
+	for i := range s.Models {
+		if len(s.Models[i].Classes) == 2 {
+			m := &s.Models[i]
+			m.LabelShare, m.FlipLabelsFrom, m.LabelDelay = 0.5, 6, [2]time.Duration{time.Hour, 48 * time.Hour}
+		}
+	}
+}
+
+// labelsByTime splits the scenario's labels into those stamped before the
+// data's end and those after.
+func (r *rig) labelsByTime() (early, late []synth.Message) {
+	for _, m := range r.msgs {
+		switch {
+		case !m.Label:
+		case m.Time.Before(r.dataEnd):
+			early = append(early, m)
+		default:
+			late = append(late, m)
+		}
+	}
+	if len(early) == 0 || len(late) < 2 {
+		r.t.Fatalf("%d labels before the data's end, %d after: the scenario has no late labels", len(early), len(late))
+	}
+	return early, late
 }
 
 // TestSIGKILLMidStream kills the job while records are arriving and windows

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/driftwatch/driftwatch/consumer"
-	"github.com/driftwatch/driftwatch/internal/synth"
 )
 
 // TestScaleOutMatchesReplay runs three `driftwatch run` processes scaled out
@@ -104,28 +103,9 @@ func (r *rig) anyPort() func() *daemon {
 // from ClickHouse by the model's new owner, re-emits their windows, and
 // ClickHouse ends as replay --labels has it.
 func TestScaleOutLateLabels(t *testing.T) {
-	r := buildRig(t, "", func(s *synth.Config) {
-		for i := range s.Models {
-			if len(s.Models[i].Classes) == 2 {
-				m := &s.Models[i]
-				m.LabelShare, m.FlipLabelsFrom, m.LabelDelay = 0.5, 6, [2]time.Duration{time.Hour, 48 * time.Hour}
-			}
-		}
-	}, 12, true)
+	r := buildRig(t, "", lateLabelScenario, 12, true)
 	start := r.anyPort()
-	var early, late []synth.Message
-	for _, m := range r.msgs {
-		switch {
-		case !m.Label:
-		case m.Time.Before(r.dataEnd):
-			early = append(early, m)
-		default:
-			late = append(late, m)
-		}
-	}
-	if len(early) == 0 || len(late) < 2 {
-		t.Fatalf("%d labels before the data's end, %d after: the scenario has no late labels", len(early), len(late))
-	}
+	early, late := r.labelsByTime()
 	r.produce(seq(r.scen.Windows)...)
 	r.produceLabels(early)
 	r.produceClosers()
