@@ -122,9 +122,10 @@ type Fold struct {
 	deltas, fwd, mrks int64
 	commits, aborts   int64
 
-	errMu  sync.Mutex
-	err    error          // the first failed produce or audit of the transaction
-	audits sync.WaitGroup // audits of the transaction's dead letters
+	errMu     sync.Mutex
+	err       error         // the first failed produce or audit of the transaction
+	audits    int           // audits of the transaction's dead letters not done yet
+	auditDone chan struct{} // closed when audits drops to 0 (replaced when it grows)
 
 	mu     sync.Mutex
 	counts FoldCounts
@@ -424,18 +425,44 @@ func (f *Fold) deadLetter(ctx context.Context, r *kgo.Record, derr *DecodeError,
 		return err
 	}
 	if f.cfg.Audit != nil {
-		f.audits.Add(1)
+		f.errMu.Lock()
+		if f.audits == 0 {
+			f.auditDone = make(chan struct{})
+		}
+		f.audits++
+		f.errMu.Unlock()
 		f.cfg.Audit(DeadLetter{
 			Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Received: f.cfg.Now(),
 			DeadLetterTopic: dlq, Reason: derr.Code, Detail: derr.Detail, Value: r.Value,
 		}, func(err error) {
-			if err != nil {
-				f.fail(fmt.Errorf("audit dead letter %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err))
+			f.errMu.Lock()
+			defer f.errMu.Unlock()
+			if err != nil && f.err == nil {
+				f.err = fmt.Errorf("audit dead letter %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
 			}
-			f.audits.Done()
+			if f.audits--; f.audits == 0 {
+				close(f.auditDone)
+			}
 		})
 	}
 	return nil
+}
+
+// waitAudits waits until every dead letter of the transaction is audited,
+// or ctx ends (false): an audit may never be done once the pipeline stops.
+func (f *Fold) waitAudits(ctx context.Context) bool {
+	f.errMu.Lock()
+	n, done := f.audits, f.auditDone
+	f.errMu.Unlock()
+	if n == 0 {
+		return true
+	}
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // commit writes the deltas folded since the last commit and the marks of
@@ -475,7 +502,9 @@ func (f *Fold) commit(ctx context.Context) error {
 		}
 		f.mrks += int64(f.partialsN)
 	}
-	f.audits.Wait()
+	if !f.waitAudits(ctx) {
+		return nil // shutting down: the transaction stays open, and Close aborts it
+	}
 	f.errMu.Lock()
 	failed := f.err
 	f.err = nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -255,5 +256,85 @@ func TestFoldExactlyOnceAcrossHandOver(t *testing.T) {
 	eachCommitted(t, addrs, "p.dlq", func(*kgo.Record) { dl++ })
 	if dl != 18 {
 		t.Errorf("%d dead letters committed, want 18", dl)
+	}
+}
+
+// TestFoldWaitsForAudits: a transaction with a dead letter commits only
+// once the dead letter is audited, and Run still returns when it is
+// stopped with an audit that never ends.
+func TestFoldWaitsForAudits(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "p"), kfake.SeedTopics(1, "p.dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	addrs := cluster.ListenAddrs()
+	prod, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prod.Close)
+	ctx := context.Background()
+	if err := EnsurePartialsTopic(ctx, prod, "g", 1, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ts := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	for _, v := range []string{`{"broken"`, line("a", "fraud", ts, 1.0, "DE")} {
+		if err := prod.ProduceSync(ctx, &kgo.Record{Topic: "p", Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	audited := make(chan func(error), 1)
+	run := func(group string) (*Fold, context.CancelFunc, chan error) {
+		f, err := NewFold(memory.DefaultAllocator, slog.New(slog.NewTextHandler(io.Discard, nil)), FoldConfig{
+			Topic: "p", DeadLetterTopic: "p.dlq", Group: group, FlushInterval: 10 * time.Millisecond,
+			Baselines: map[string]*baselines.Baseline{"fraud": testBaseline()},
+			Audit:     func(_ DeadLetter, done func(error)) { audited <- done },
+		}, &idFolder{}, kgo.SeedBrokers(addrs...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- f.Run(runCtx) }()
+		return f, cancel, done
+	}
+	committedAt := func() int64 {
+		offs, err := kadm.NewClient(prod).FetchOffsets(ctx, "g")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _ := offs.Lookup("p", 0)
+		return o.At
+	}
+	f, stop, done := run("g")
+	finish := <-audited
+	// The fold flushes every 10 ms; with both records read, its next
+	// commit must wait for the audit.
+	waitFor(t, "both records read", func() bool { return f.Counts().Records == 2 })
+	if at := committedAt(); at > 0 {
+		t.Fatalf("offset %d committed before the dead letter was audited", at)
+	}
+	finish(nil)
+	waitFor(t, "the offsets committed once audited", func() bool { return committedAt() == 2 })
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	// A fold stopped while an audit never ends returns all the same.
+	if err := prod.ProduceSync(ctx, &kgo.Record{Topic: "p", Value: []byte(`{"broken"`)}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	f, stop, done = run("g")
+	<-audited
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if at := committedAt(); at != 2 {
+		t.Errorf("committed at %d, want 2: the unaudited dead letter's offset stays uncommitted", at)
 	}
 }
