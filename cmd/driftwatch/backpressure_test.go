@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"strconv"
@@ -294,10 +295,21 @@ func waitFor(t *testing.T, d *daemon, r *rig, wait time.Duration, cond func() bo
 // labels by name.
 func (r *rig) metrics(t *testing.T) map[string]float64 {
 	t.Helper()
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get("http://" + r.httpAddr + "/metrics")
+	m, err := scrapeMetrics(r.httpAddr)
 	if err != nil {
-		t.Fatalf("scrape /metrics: %v", err)
+		t.Fatal(err)
+	}
+	return m
+}
+
+// scrapeMetrics reads the /metrics page served on addr: each sample's
+// value by its name, with its labels as written (name{k="v"}) if it has
+// any.
+func scrapeMetrics(addr string) (map[string]float64, error) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, fmt.Errorf("scrape /metrics: %w", err)
 	}
 	defer resp.Body.Close()
 	out := make(map[string]float64)
@@ -305,22 +317,22 @@ func (r *rig) metrics(t *testing.T) map[string]float64 {
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "#") || strings.Contains(line, "{") {
+		if strings.HasPrefix(line, "#") {
 			continue
 		}
-		if f := strings.Fields(line); len(f) == 2 {
-			v, err := strconv.ParseFloat(f[1], 64)
+		if i := strings.LastIndexByte(line, ' '); i > 0 {
+			v, err := strconv.ParseFloat(line[i+1:], 64)
 			if err != nil {
-				t.Fatalf("/metrics line %q: %v", line, err)
+				return nil, fmt.Errorf("/metrics line %q: %w", line, err)
 			}
-			out[f[0]] = v
+			out[line[:i]] = v
 		}
 	}
 	if err := sc.Err(); err != nil {
-		t.Fatalf("scrape /metrics: %v", err)
+		return nil, fmt.Errorf("scrape /metrics: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/metrics: %s", resp.Status)
+		return nil, fmt.Errorf("/metrics: %s", resp.Status)
 	}
-	return out
+	return out, nil
 }

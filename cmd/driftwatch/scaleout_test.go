@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -43,10 +45,46 @@ func TestScaleOutMatchesReplay(t *testing.T) {
 	r.produceClosers()
 	r.waitWindows(ds[0], total)
 	r.waitDeadLetters(ds[0])
+	r.checkScaleOutMetrics()
 	for _, d := range []*daemon{ds[0], ds[2], ds[3]} {
 		r.stop(d)
 	}
 	r.verify()
+}
+
+// checkScaleOutMetrics scrapes every instance still serving /metrics (their
+// addresses are in the log) and checks that together they report the
+// fold's transactions and the merge's deltas, and serve the internal
+// topic's lag and size.
+func (r *rig) checkScaleOutMetrics() {
+	r.t.Helper()
+	b, err := os.ReadFile(r.logPath)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	sum := map[string]float64{}
+	served := 0
+	for _, m := range regexp.MustCompile(`msg="serving metrics" addr=(\S+)`).FindAllStringSubmatch(string(b), -1) {
+		ms, err := scrapeMetrics(m[1])
+		if err != nil {
+			continue // the killed instance's
+		}
+		served++
+		for k, v := range ms {
+			sum[k] += v
+		}
+	}
+	lag := fmt.Sprintf(`driftwatch_kafka_consumer_lag_records{group=%q,topic=%q}`, consumer.MergeGroup(r.group), consumer.PartialsTopic(r.group))
+	size := fmt.Sprintf(`driftwatch_kafka_topic_size_bytes{topic=%q}`, consumer.PartialsTopic(r.group))
+	_, hasLag := sum[lag]
+	_, hasSize := sum[size]
+	r.t.Logf("%d instances serve /metrics: fold commits %.0f, aborts %.0f; deltas written %.0f, merged %.0f; marks %.0f",
+		served, sum["driftwatch_fold_commits_total"], sum["driftwatch_fold_aborts_total"], sum["driftwatch_partials_deltas_total"],
+		sum[`driftwatch_merge_partials_records_total{kind="delta"}`], sum["driftwatch_partials_marks_total"])
+	if served != 3 || sum["driftwatch_fold_commits_total"] == 0 || sum[`driftwatch_merge_partials_records_total{kind="delta"}`] == 0 ||
+		sum["driftwatch_consumer_accepted_records_total"] == 0 || !hasLag || !hasSize {
+		r.t.Errorf("scale-out metrics of %d instances: %v", served, sum)
+	}
 }
 
 // waitShared waits until n members of group each own partitions of topic:

@@ -959,7 +959,7 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if fold != nil {
 		watched = append(watched, watchedTopic{consumer.MergeGroup(k.Group), consumer.PartialsTopic(k.Group)})
-		registerFoldMetrics(reg, fold)
+		registerScaleOutMetrics(reg, fold, src)
 	}
 	stopTopicWatch, err := startTopicWatch(ctx, log, reg, kopts, watched)
 	if err != nil {

@@ -81,8 +81,19 @@ func (s scaleSource) Counts() consumer.Counts {
 	return c
 }
 
-// registerFoldMetrics exposes what the fold wrote and committed.
-func registerFoldMetrics(reg prometheus.Registerer, fold *consumer.Fold) {
+// registerScaleOutMetrics exposes what the fold wrote and committed and
+// what the merge read.
+func registerScaleOutMetrics(reg prometheus.Registerer, fold *consumer.Fold, merge *consumer.Kafka) {
+	const help = "Scale-out: records this instance's merge read from the partials topic, by kind (bad: not written by driftwatch, skipped and logged)."
+	for kind, f := range map[string]func(consumer.Counts) int64{
+		consumer.KindDelta: func(c consumer.Counts) int64 { return c.Deltas },
+		consumer.KindLabel: func(c consumer.Counts) int64 { return c.Labels },
+		consumer.KindMark:  func(c consumer.Counts) int64 { return c.Marks },
+		"bad":              func(c consumer.Counts) int64 { return c.PartialsBad },
+	} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_merge_partials_records_total", Help: help,
+			ConstLabels: prometheus.Labels{"kind": kind}}, func() float64 { return float64(f(merge.Counts())) }))
+	}
 	txns := func(f func(consumer.FoldCounts) int64) func() float64 {
 		return func() float64 { return float64(f(fold.Counts())) }
 	}
