@@ -38,6 +38,9 @@ type Batch struct {
 	// be read again) and forgets what it knew of closed ones only as far as
 	// the sink has them.
 	Reset bool
+	// Generation, on a Reset batch, is the source's generation from now on
+	// (KafkaConfig.Fence): what was made of earlier batches is stale.
+	Generation int64
 	// Issues are the batch's feature values that are null in Rec for a
 	// reason other than an explicit null, in row order (see Issue).
 	Issues []Issue

@@ -119,6 +119,14 @@ type KafkaConfig struct {
 	// most MaxWatermarkOutliers.
 	WatermarkOutliers int
 
+	// Fence, when set, is called from the group's revoke and lost
+	// callbacks, before they return and so before the partitions' next
+	// owner can start, with the source's new generation: the pipeline
+	// stops writing what it made of the records read before, and returns
+	// once nothing of it is being written (pipeline.Pipeline.Fence). The
+	// Reset batch that follows carries the generation.
+	Fence func(generation int64)
+
 	// Paused, when set, is asked before each poll whether reading must
 	// pause (pipeline.Pipeline.Paused: the sink is failing): nil reads on;
 	// a channel pauses fetching from every topic of the source (dropping
@@ -189,6 +197,7 @@ type Kafka struct {
 	pauses          int64 // guarded by mu
 	counts          Counts
 	reset           bool // the assignment changed: the loop must emit a Reset before its next batch
+	generation      int64 // revocations so far (guarded by mu): Batch.Generation of the next Reset
 	// commit asks Run's committer to commit the marked offsets; capacity 1,
 	// so that requests made while a commit is in flight make one more.
 	commit chan struct{}
@@ -306,6 +315,7 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 				log.Warn("commit marked offsets on revoke", "err", err)
 			}
 			k.forget(revoked)
+			k.fence()
 		}),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 			if len(k.own(lost)) == 0 {
@@ -313,6 +323,7 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 			}
 			log.Warn("partitions lost (session expired); open windows dropped", k.partitionAttrs(lost)...)
 			k.forget(lost) // never commit here: another member may own them already
+			k.fence()
 		}),
 	)
 	cl, err := kgo.NewClient(opts...)
@@ -349,6 +360,19 @@ func (k *Kafka) forget(partitions map[string][]int32) {
 	k.mu.Lock()
 	k.reset = true
 	k.mu.Unlock()
+}
+
+// fence starts a new generation and, with KafkaConfig.Fence, waits until
+// the pipeline no longer writes what it made of the records read before:
+// the partitions' next owner reads the sink only after that.
+func (k *Kafka) fence() {
+	k.mu.Lock()
+	k.generation++
+	g := k.generation
+	k.mu.Unlock()
+	if k.cfg.Fence != nil {
+		k.cfg.Fence(g)
+	}
 }
 
 // topics are the topics the source reads: Topic, then LabelsTopic if set.
@@ -472,8 +496,11 @@ func (k *Kafka) Run(ctx context.Context, out chan<- Batch) error {
 				k.merge.lastWM = time.Time{}
 			}
 			clear(next)
+			k.mu.Lock()
+			gen := k.generation
+			k.mu.Unlock()
 			select {
-			case out <- Batch{Reset: true}:
+			case out <- Batch{Reset: true, Generation: gen}:
 			case <-work.Done():
 				k.cl.AllowRebalance()
 				return k.acks.failed() // nil when shutting down

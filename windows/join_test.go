@@ -344,6 +344,12 @@ func TestLabelBaseRoundTripAndRestore(t *testing.T) {
 // join rebuilt from a sink that holds nothing yet (the windows' commits
 // are on their way) keeps what this instance knew: the labels that come
 // after re-emit the same windows as without the reset.
+// TestLateLabelsSurviveAReset: the source loses its partitions after the
+// first half of the labels and every window were read, and the pipeline
+// was fenced before any of it was written (pipeline.Pipeline.Fence): the
+// sink gives nothing back, and everything since the committed offsets is
+// read again, then the rest of the labels. The windows end as without the
+// reset, and the detectors read each label's error once after it.
 func TestLateLabelsSurviveAReset(t *testing.T) {
 	recs := labelStream(5, 400)
 	cfg := Config{Size: time.Hour, FlushAtEnd: true, Labels: &LabelConfig{}}
@@ -357,8 +363,24 @@ func TestLateLabelsSurviveAReset(t *testing.T) {
 		}
 	}
 	half := len(ls) / 2
-	got := finalStates(run(t, cfg, labelBatch(ls[:half]...), scoreBatch(mem, 48*time.Hour, false, recs...),
-		consumer.Batch{Reset: true}, labelBatch(ls[half:]...)))
+	out := run(t, cfg, labelBatch(ls[:half]...), scoreBatch(mem, 48*time.Hour, false, recs...),
+		consumer.Batch{Reset: true, Generation: 1},
+		labelBatch(ls[:half]...), scoreBatch(mem, 48*time.Hour, false, recs...), labelBatch(ls[half:]...))
+	i := slices.IndexFunc(out, func(c Closed) bool { return c.Generation == 1 })
+	if i <= 0 {
+		t.Fatalf("%d results, the first of the new generation at %d: the reset did not split them", len(out), i)
+	}
+	after := out[i:]
+	got := finalStates(after)
+	fed := 0
+	for _, c := range after {
+		if c.Window != nil {
+			fed += len(c.Window.Errors)
+		}
+		for _, w := range c.Relabel {
+			fed += len(w.Errors)
+		}
+	}
 	for id, w := range want {
 		if id.start >= t0.Add(3*time.Hour).UnixNano() {
 			continue
@@ -366,5 +388,8 @@ func TestLateLabelsSurviveAReset(t *testing.T) {
 		if g := got[id]; g == nil || !reflect.DeepEqual(viewOf(g, false), viewOf(w, false)) {
 			t.Errorf("window %s after a reset: %+v, want %+v", w.Start, g, viewOf(w, false))
 		}
+	}
+	if fed != len(ls) {
+		t.Errorf("after the reset the detectors would read %d errors, want each of the %d labels' once", fed, len(ls))
 	}
 }

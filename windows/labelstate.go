@@ -144,6 +144,12 @@ func (a *Assigner) restoreLabels(st JoinState) {
 		m := j.model(name)
 		for _, e := range pm.entries {
 			if _, ok := m.index[e.ID]; !ok && !e.dead {
+				// Not in st: nothing made of its late label, if any, was
+				// written (the source fences the pipeline before a
+				// Reset), and the label's batch is read again.
+				if !e.Inline {
+					e.label, e.labelT, e.labelled, e.fed = "", 0, false, false
+				}
 				m.index[e.ID] = int32(len(m.entries))
 				m.entries = append(m.entries, e)
 			}

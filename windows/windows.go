@@ -156,6 +156,10 @@ type Closed struct {
 	Labels  []consumer.Label
 	Relabel []*Window
 	Ack     func(error)
+	// Generation is the source's generation of the batches it came from
+	// (the last Reset batch's): a receiver fenced at a later generation
+	// drops it unwritten (pipeline.Pipeline.Fence).
+	Generation int64
 }
 
 // LateReport counts records that arrived after their window closed. Records
@@ -193,6 +197,7 @@ type Assigner struct {
 	lateRefs []*ackRef
 	closed   map[Key]time.Time // per key, the end of the newest window closed
 	join     *joiner           // nil without Config.Labels
+	gen      int64             // the last Reset batch's Generation
 	fold     *foldState        // set when the Assigner only folds (Fold)
 
 	mu     sync.Mutex
@@ -245,51 +250,45 @@ func (a *Assigner) Run(ctx context.Context, in <-chan consumer.Batch, out chan<-
 	}
 	for b := range in {
 		if b.Reset {
+			a.gen = b.Generation
 			if err := a.reset(); err != nil {
 				drain(in)
 				return err
 			}
 			continue
 		}
-		if b.Partials != nil {
-			closed, err := a.mergePartials(b)
-			if err != nil {
+		var closed []Closed
+		switch {
+		case b.Partials != nil:
+			var err error
+			if closed, err = a.mergePartials(b); err != nil {
 				drain(in)
 				return err
 			}
-			for _, c := range closed {
-				select {
-				case out <- c:
-				case <-ctx.Done():
-				}
-			}
-			continue
+		case b.Rec == nil:
+			closed = []Closed{a.labels(b)}
+		default:
+			closed = a.process(b)
 		}
-		if b.Rec == nil {
-			c := a.labels(b)
-			select {
-			case out <- c:
-			case <-ctx.Done():
-			}
-			continue
-		}
-		closed := a.process(b)
-		for _, c := range closed {
-			select {
-			case out <- c:
-			case <-ctx.Done():
-			}
-		}
+		a.emit(ctx, out, closed)
 	}
 	if a.cfg.FlushAtEnd && ctx.Err() == nil {
-		for _, c := range a.closeThrough(time.Unix(0, 1<<63-1)) {
-			select {
-			case out <- c:
-			case <-ctx.Done():
-			}
-		}
+		a.emit(ctx, out, a.closeThrough(time.Unix(0, 1<<63-1)))
 	}
 	return nil
+}
+
+// emit sends closed on out, stamped with the Assigner's generation, unless
+// ctx ends first.
+func (a *Assigner) emit(ctx context.Context, out chan<- Closed, closed []Closed) {
+	for _, c := range closed {
+		c.Generation = a.gen
+		select {
+		case out <- c:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // drain releases what is left in in, so the source can stop.
@@ -319,8 +318,8 @@ func (a *Assigner) restore() error {
 
 // reset drops every open window and pending late report (the source lost
 // its partitions and their records will be read again, by this instance or
-// another), and skips from now on the records of windows already closed
-// here or, per Refresh, committed anywhere. Dropped windows' batches are
+// another), and skips from now on the records of windows committed
+// anywhere (Refresh), or, without Refresh, closed here. Dropped windows' batches are
 // acknowledged without error; the source no longer marks their offsets.
 func (a *Assigner) reset() error {
 	var dropped int64
@@ -341,7 +340,15 @@ func (a *Assigner) reset() error {
 		if err != nil {
 			return fmt.Errorf("windows: re-read committed windows after losing partitions: %w", err)
 		}
-		known = append(known, done)
+		// The sink knows every window written, and a window closed here
+		// but not written was dropped (the source fences the pipeline
+		// before a Reset) and is built again from the records read again:
+		// what is done is what the sink says, and the watermark starts
+		// over with the partitions now assigned (scaled out, they may be
+		// others, far behind those given up).
+		known = []map[Key]time.Time{a.cfg.Resume, done}
+		clear(a.closed)
+		a.closedWM = time.Time{}
 	}
 	resume := make(map[Key]time.Time, len(a.closed)+len(a.cfg.Resume))
 	for _, m := range known {

@@ -277,8 +277,9 @@ func TestWindowsResumeSkipsCommittedWindows(t *testing.T) {
 
 // TestWindowsReset: a Reset (the source lost its partitions) drops open
 // windows, acknowledging their batches without error, and afterwards skips
-// the records of windows closed here or committed elsewhere (Refresh), while
-// a window that neither knows is built again from its re-read records.
+// the records of windows the sink holds (Refresh: closed here and written,
+// or committed elsewhere), while a window it does not hold is built again
+// from its re-read records.
 func TestWindowsReset(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)

@@ -135,6 +135,15 @@ func buildRig(t *testing.T, chAddr string, edit func(*synth.Config), partitions 
 		partitions: partitions, scaleOut: scaleOut,
 	}
 	r.scenario(edit)
+	if dir := os.Getenv("DRIFTWATCH_TEST_KEEP_LOGS"); dir != "" {
+		// The daemons' log of a failed test, for a look after the fact.
+		t.Cleanup(func() {
+			if t.Failed() {
+				b, _ := os.ReadFile(r.logPath)
+				_ = os.WriteFile(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+stamp+".log"), b, 0o644)
+			}
+		})
+	}
 	r.kafka()
 	r.clickhouse()
 	r.config()

@@ -861,6 +861,11 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		kc.Audit = func(d consumer.DeadLetter, done func(error)) { p.Audit(d, done) }
 	}
 	kc.Paused = func() <-chan struct{} { return p.Paused() } // reading pauses while the sink fails
+	if _, ok := sink.(pipeline.Resumer); ok {
+		// Nothing read before a revocation is written after it: the sink
+		// holds what was written when the partitions' next owner reads it.
+		kc.Fence = func(gen int64) { p.Fence(gen) }
+	}
 	wcfg := windowsConfig(cfg, false)
 	if cfg.Labels.Topic != "" {
 		wcfg.Labels = cfg.Labels.Join()

@@ -58,7 +58,7 @@ func scaleOut(ctx context.Context, log *slog.Logger, k config.Kafka, kc consumer
 	}
 	src, err := consumer.NewKafka(memory.DefaultAllocator, log, consumer.KafkaConfig{
 		Topic: consumer.PartialsTopic(kc.Group), Group: consumer.MergeGroup(kc.Group), Partials: true,
-		MaxPollRecords: kc.MaxPollRecords, Paused: kc.Paused,
+		MaxPollRecords: kc.MaxPollRecords, Paused: kc.Paused, Fence: kc.Fence,
 	}, kopts...)
 	if err != nil {
 		fold.Close()

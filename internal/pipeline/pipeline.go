@@ -8,6 +8,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -130,6 +131,14 @@ type Pipeline struct {
 	skipped       atomic.Int64  // writes skipped for Retry.Invalid
 	pauseMu       sync.Mutex
 	resumed       chan struct{} // while failing: closed when the sink recovers
+
+	// writing is held while a result is written and its alerts made
+	// durable; Fence takes it to wait for that. fenceMu guards fence and
+	// fenced.
+	writing sync.Mutex
+	fenceMu sync.Mutex
+	fence   int64         // results of an older generation are dropped unwritten
+	fenced  chan struct{} // closed, and replaced, by each Fence: wakes a retry's wait
 }
 
 // Retry is the backoff of failed sink commits: exponential from Initial,
@@ -309,12 +318,65 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
+// Fence makes the commit stage drop, unwritten, every result of a
+// generation before gen, and returns once none is being written: called
+// by the source when its partitions are revoked (consumer.KafkaConfig.
+// Fence), it keeps this instance from writing what the partitions' next
+// owner reads back and redoes (the late-label join, the detectors), which
+// would count twice or not at all. A write in flight finishes first; one
+// being retried stops retrying.
+func (p *Pipeline) Fence(gen int64) {
+	p.fenceMu.Lock()
+	if gen > p.fence {
+		p.fence = gen
+	}
+	if p.fenced != nil {
+		close(p.fenced)
+	}
+	p.fenced = make(chan struct{})
+	p.fenceMu.Unlock()
+	p.writing.Lock()
+	p.writing.Unlock() //nolint:staticcheck // an empty critical section: waits for the write in flight
+}
+
+// stale reports whether results of generation gen are fenced off, and
+// returns the channel the next Fence closes.
+func (p *Pipeline) stale(gen int64) (bool, <-chan struct{}) {
+	p.fenceMu.Lock()
+	defer p.fenceMu.Unlock()
+	if p.fenced == nil {
+		p.fenced = make(chan struct{})
+	}
+	return gen < p.fence, p.fenced
+}
+
+// errFenced stops the retries of a write fenced off meanwhile.
+var errFenced = errors.New("fenced: the partitions were revoked")
+
 // commit evaluates each closed window and commits its rows, then
 // acknowledges it. On a failed commit it acknowledges with the error and
 // returns it, which stops the other stages; windows not yet committed stay
 // unacknowledged, so their offsets are never committed.
 func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 	for c := range in {
+		if err := p.commitOne(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// commitOne evaluates and commits one closed window, late report or batch
+// of late labels, unless it is fenced off (Fence): then it is dropped and
+// acknowledged, its offsets no longer marked by the source.
+func (p *Pipeline) commitOne(ctx context.Context, c windows.Closed) error {
+	p.writing.Lock()
+	defer p.writing.Unlock()
+	if stale, _ := p.stale(c.Generation); stale {
+		c.Ack(nil)
+		return nil
+	}
+	{
 		res := Result{Window: c.Window, Late: c.Late, Relabel: c.Relabel}
 		switch {
 		case c.Window != nil:
@@ -335,21 +397,34 @@ func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 			c.Ack(err)
 			return err
 		}
-		if err := p.writeRetrying(ctx, res, &c); err != nil {
+		if err := p.writeRetrying(ctx, c.Generation, res, &c); err != nil {
+			if errors.Is(err, errFenced) {
+				c.Ack(nil)
+				return nil
+			}
 			if !p.invalid(err) {
 				c.Ack(err)
 				return err
 			}
 			p.skip(1, err) // the rows can never be written: go on without them
 			c.Ack(nil)
-			continue
+			return nil
 		}
 		// The alerts' state changes are as durable as the rows before the
 		// window is acknowledged: a job killed after the acknowledgement
 		// never reads the window again, so it must find its alerts' state
 		// in the audit trail.
 		if h, ok := p.Alerts.(handover); ok {
-			if err := p.retrying(ctx, "read back alerts", func() error { return h.Own(ctx, res.Rows) }); err != nil {
+			err := p.retrying(ctx, "read back alerts", func() error {
+				if err := h.Own(ctx, res.Rows); err != nil {
+					if stale, _ := p.stale(c.Generation); stale {
+						return fmt.Errorf("%w (%v)", errFenced, err) // the next owner reads them back
+					}
+					return err
+				}
+				return nil
+			})
+			if err != nil && !errors.Is(err, errFenced) {
 				c.Ack(err)
 				return err
 			}
@@ -372,9 +447,15 @@ func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 	return nil
 }
 
-// writeRetrying writes res, retrying per p.Retry.
-func (p *Pipeline) writeRetrying(ctx context.Context, res Result, c *windows.Closed) error {
-	if err := p.retrying(ctx, "sink commit", func() error { return p.write(res, c) }); err != nil {
+// writeRetrying writes res, of generation gen, retrying per p.Retry
+// until it is written or fenced off (errFenced).
+func (p *Pipeline) writeRetrying(ctx context.Context, gen int64, res Result, c *windows.Closed) error {
+	if err := p.retrying(ctx, "sink commit", func() error {
+		if stale, _ := p.stale(gen); stale {
+			return errFenced
+		}
+		return p.write(res, c)
+	}); err != nil {
 		return fmt.Errorf("sink commit (retried until stopped): %w", err)
 	}
 	return nil
@@ -398,6 +479,9 @@ func (p *Pipeline) retrying(ctx context.Context, what string, op func() error) e
 			}
 			return nil
 		}
+		if errors.Is(err, errFenced) {
+			return err
+		}
 		p.failures.Add(1)
 		if p.Retry.Retryable != nil && !p.Retry.Retryable(err) {
 			return err
@@ -417,6 +501,7 @@ func (p *Pipeline) retrying(ctx context.Context, what string, op func() error) e
 func (p *Pipeline) backOff(ctx context.Context, d time.Duration) error {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
+	_, fenced := p.stale(0) // a Fence ends the wait: the next attempt may be fenced off
 	var probe <-chan time.Time
 	pinger, ok := p.Sink.(Pinger)
 	if ok && d > ProbeInterval {
@@ -429,6 +514,8 @@ func (p *Pipeline) backOff(ctx context.Context, d time.Duration) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-timer.C:
+			return nil
+		case <-fenced:
 			return nil
 		case <-probe:
 			pctx, cancel := context.WithTimeout(ctx, ProbeInterval)
