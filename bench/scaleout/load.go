@@ -67,6 +67,7 @@ type Sample struct {
 	Broker   float64   `json:"broker_cpu_percent"`
 	CH       float64   `json:"clickhouse_cpu_percent"`
 	Producer float64   `json:"producer_cpu_percent"` // this process: the producer, its generator and the sampling
+	Machine  float64   `json:"machine_cpu_percent"`  // all CPUs' busy time, whoever used it (up to 100 × CPUs)
 }
 
 // Summary is what the report states of a load run, over the samples from
@@ -89,6 +90,7 @@ type Summary struct {
 	MeanBroker   float64   `json:"mean_broker_cpu_percent"`
 	MeanCH       float64   `json:"mean_clickhouse_cpu_percent"`
 	MeanProducer float64   `json:"mean_producer_cpu_percent"`
+	MeanMachine  float64   `json:"mean_machine_cpu_percent"` // all CPUs, whoever used them
 	PeakRSS      []float64 `json:"peak_instance_rss_mib"`
 	DrainSeconds float64   `json:"drain_seconds"` // from the producer's stop to fold lag 0; -1: not within drainTimeout
 	FlushRecords float64   `json:"flush_records"` // rate × flush interval: the fold lag's sawtooth
@@ -231,6 +233,7 @@ func (e *env) loadRun(ctx context.Context, rate float64, dur, warmup time.Durati
 	for i, pid := range pids {
 		prevCPU[i] = daemon.CPUSeconds(pid)
 	}
+	prevMachine := daemon.MachineBusySeconds()
 	start, prev := time.Now(), time.Now()
 	var prevAcked int64
 	tick := time.NewTicker(sampleEvery)
@@ -261,6 +264,8 @@ func (e *env) loadRun(ctx context.Context, rate float64, dur, warmup time.Durati
 			prevCPU[i] = c
 		}
 		s.Broker, s.CH, s.Producer, s.CPU = cpu[0], cpu[1], cpu[2], cpu[3:]
+		m := daemon.MachineBusySeconds()
+		s.Machine, prevMachine = 100*(m-prevMachine)/dt, m
 		for _, d := range ds {
 			s.RSS = append(s.RSS, float64(daemon.RSSBytes(d.Pid))/(1<<20))
 		}
@@ -273,8 +278,8 @@ func (e *env) loadRun(ctx context.Context, rate float64, dur, warmup time.Durati
 		}
 		lr.Samples = append(lr.Samples, s)
 		if len(lr.Samples)%15 == 0 {
-			logf("t=%3.0fs produced %.0f/s fold lag %d merge lag %d cpu %.0f%% %.0f%% broker %.0f%% clickhouse %.0f%% producer %.0f%%",
-				s.T, s.Produced, s.FoldLag, s.MergeLag, s.CPU[0], s.CPU[1], s.Broker, s.CH, s.Producer)
+			logf("t=%3.0fs produced %.0f/s fold lag %d merge lag %d cpu %.0f%% %.0f%% broker %.0f%% clickhouse %.0f%% producer %.0f%% machine %.0f%%",
+				s.T, s.Produced, s.FoldLag, s.MergeLag, s.CPU[0], s.CPU[1], s.Broker, s.CH, s.Producer, s.Machine)
 		}
 	}
 	cancel()
@@ -433,6 +438,7 @@ func summarize(samples []Sample, warmup time.Duration, rate float64, flush time.
 		s.MeanBroker += x.Broker / float64(len(kept))
 		s.MeanCH += x.CH / float64(len(kept))
 		s.MeanProducer += x.Producer / float64(len(kept))
+		s.MeanMachine += x.Machine / float64(len(kept))
 		for i := range n {
 			s.MeanCPU[i] += x.CPU[i] / float64(len(kept))
 		}
@@ -548,7 +554,7 @@ func writeCSV(path string, run *LoadRun, title string) error {
 	for i := range n {
 		head = append(head, fmt.Sprintf("cpu_instance%d", i+1))
 	}
-	head = append(head, "cpu_broker", "cpu_clickhouse", "cpu_producer")
+	head = append(head, "cpu_broker", "cpu_clickhouse", "cpu_producer", "cpu_machine")
 	for i := range n {
 		head = append(head, fmt.Sprintf("rss_instance%d", i+1))
 	}
@@ -559,7 +565,7 @@ func writeCSV(path string, run *LoadRun, title string) error {
 		for _, c := range s.CPU {
 			row = append(row, f1(c))
 		}
-		row = append(row, f1(s.Broker), f1(s.CH), f1(s.Producer))
+		row = append(row, f1(s.Broker), f1(s.CH), f1(s.Producer), f1(s.Machine))
 		for _, r := range s.RSS {
 			row = append(row, f1(r))
 		}

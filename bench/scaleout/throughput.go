@@ -41,9 +41,10 @@ type TimedRun struct {
 	CPU       []float64 `json:"instance_cpu_seconds"` // each instance's over Seconds
 	Broker    float64   `json:"broker_cpu_seconds"`
 	CH        float64   `json:"clickhouse_cpu_seconds"`
-	Self      float64   `json:"bench_cpu_seconds"` // this process's (scrapes, offset polls)
-	Aborts    float64   `json:"fold_aborts"`       // fold transactions aborted by rebalances
-	MergeLag  int64     `json:"merge_lag_at_end"`  // records of <group>-partials not yet merged at the end
+	Self      float64   `json:"bench_cpu_seconds"`        // this process's (scrapes, offset polls)
+	Machine   float64   `json:"machine_busy_cpu_seconds"` // all CPUs' busy time over Seconds, whoever used it
+	Aborts    float64   `json:"fold_aborts"`              // fold transactions aborted by rebalances
+	MergeLag  int64     `json:"merge_lag_at_end"`         // records of <group>-partials not yet merged at the end
 	Windows   float64   `json:"windows_closed_at_end"`
 	Read      []float64 `json:"instance_records_read"` // driftwatch_consumer_records_total of each at the end: above Records in all, records read again
 	// The same from the moment the group settled (every instance owns
@@ -122,6 +123,7 @@ func (e *env) timedRun(ctx context.Context, topic string, end map[int32]int64, c
 		broker0   float64
 		ch0       float64
 		self0     float64
+		machine0  float64
 		lastPoll  time.Time
 		settled   time.Time
 		settledAt int64 // committed offsets when the group settled
@@ -151,6 +153,7 @@ func (e *env) timedRun(ctx context.Context, topic string, end map[int32]int64, c
 				first = time.Now()
 				cpu0 = cpuOf(ds)
 				broker0, ch0, self0 = daemon.CPUSeconds(e.pids.Kafka), daemon.CPUSeconds(e.pids.ClickHouse), daemon.CPUSeconds(os.Getpid())
+				machine0 = daemon.MachineBusySeconds()
 				run.Startup = first.Sub(started).Seconds()
 			}
 		} else if now.Sub(lastPoll) >= offsetsEvery && settled.IsZero() && odd {
@@ -182,6 +185,7 @@ func (e *env) timedRun(ctx context.Context, topic string, end map[int32]int64, c
 				run.Broker = daemon.CPUSeconds(e.pids.Kafka) - broker0
 				run.CH = daemon.CPUSeconds(e.pids.ClickHouse) - ch0
 				run.Self = daemon.CPUSeconds(os.Getpid()) - self0
+				run.Machine = daemon.MachineBusySeconds() - machine0
 				for i := range ds {
 					run.CPU[i] = cpu1[i] - cpu0[i]
 				}

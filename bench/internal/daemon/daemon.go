@@ -189,6 +189,31 @@ func CPUSeconds(pid int) float64 {
 	return (ut + st) / 100 // USER_HZ is 100 on Linux
 }
 
+// MachineBusySeconds is the CPU time all the machine's CPUs have spent
+// busy so far (user, nice, system, irq, softirq and steal of the "cpu"
+// line of /proc/stat: everything but idle and iowait), in seconds, summed
+// over the CPUs; 0 when it cannot be read.
+func MachineBusySeconds() float64 {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var busy float64
+	for i, s := range f[1:9] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		v, _ := strconv.ParseFloat(s, 64)
+		busy += v
+	}
+	return busy / 100 // USER_HZ
+}
+
 // RSSBytes is the resident set size of process pid (VmRSS in
 // /proc/PID/status), in bytes; 0 when it cannot be read.
 func RSSBytes(pid int) int64 {
