@@ -123,11 +123,11 @@ func renderThroughput(p printer, t *Throughput) {
 		return
 	}
 	med := median(ratios)
-	verdict := "**short**"
+	verdict := "short"
 	if med >= target {
-		verdict = "**pass**"
+		verdict = "pass"
 	}
-	p("**Two instances on two cores ÷ one on one: %.2f× (median of %d rounds; range %.2f–%.2f): %s of the %.1f× target.**",
+	p("**Two instances on two cores ÷ one on one: %.2f×** (median of %d rounds; range %.2f–%.2f): **%s** of the %.1f× target.",
 		med, len(ratios), minOf(ratios), maxOf(ratios), verdict, target)
 	p("Counted from the moment the group settled instead (both instances own partitions, after the second's join moved")
 	p("some from the first; what was read and not committed by then is read again): %.2f× (range %.2f–%.2f).",
@@ -172,11 +172,17 @@ func renderThroughput(p printer, t *Throughput) {
 	p("- Two instances kept %.2f cores busy (%.0f%% of theirs); the servers and the polling %.2f; the machine was busy %.2f cores' worth,",
 		median(twoInst), 50*median(twoInst), median(twoSrv), median(twoMach))
 	p("  %.2f of it other programs'.", max(median(twoMach)-median(twoAll), 0))
-	if median(twoMach) >= 0.9*cores {
-		p("- With two instances the machine is saturated (%.0f%% of its %.0f CPUs busy): the instances cannot have two whole cores,", 100*median(twoMach)/cores, cores)
+	busy := median(twoMach) / cores
+	switch {
+	case busy >= 0.9:
+		p("- With two instances the machine is saturated (%.0f%% of its %.0f CPUs busy): the instances cannot have two whole cores,", 100*busy, cores)
 		p("  because the servers they read from and write to, on the same cores, and the other programs need the rest.")
 		p("  On cores of their own, the servers elsewhere, two instances would be bounded by their own work instead.")
-	} else {
+	case busy >= 0.75:
+		p("- With two instances the machine is nearly saturated (%.1f%% of its %.0f CPUs busy). The broker and ClickHouse run on the", 100*busy, cores)
+		p("  same two cores, so a pinned instance cannot run while either runs on its core; the rest of its idle time is waiting on")
+		p("  the broker (fetches, the fold's transaction commits) and the group's join. This run does not split the two.")
+	default:
 		p("- The machine is not saturated with two instances (%.2f of %.0f CPUs busy): the instances wait part of the time (fetches from", median(twoMach), cores)
 		p("  the broker, the fold's transaction commits, the group's join), and CPU is not all that holds the ratio down.")
 	}
