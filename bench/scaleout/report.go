@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 )
 
@@ -90,10 +91,28 @@ func renderThroughput(p printer, t *Throughput) {
 	p("topic's end offsets (the fold commits its deltas and offsets in one transaction per flush interval).")
 	p("CPU is user + system time from /proc over that span, in cores (CPU seconds ÷ seconds); the broker and")
 	p("ClickHouse are not pinned and run on the same two cores (and serve whatever else uses them meanwhile); \"bench\" is")
-	p("this benchmark's polling; \"machine\" is the busy time of all CPUs (/proc/stat), whoever used it.")
+	hasWait := false
+	for _, r := range t.Runs {
+		hasWait = hasWait || len(r.Wait) > 0
+	}
+	if hasWait {
+		p("this benchmark's polling; \"machine\" is the busy time of all CPUs (/proc/stat), whoever used it; \"waiting for its CPU\" is")
+		p("the time an instance's threads were runnable but not running (/proc/PID/task/*/schedstat, summed over its threads),")
+		p("as a share of the span.")
+	} else {
+		p("this benchmark's polling; \"machine\" is the busy time of all CPUs (/proc/stat), whoever used it.")
+	}
 	p("")
-	p("| round | instances | seconds | records/s | two ÷ one | settled records/s | two ÷ one settled | instance CPU (cores) | broker | ClickHouse | bench | all these | machine | start-up s | settle s | aborts | merge lag at end |")
-	p("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	// row prints a table row, without the wait column when no run has it.
+	row := func(cells ...string) {
+		if !hasWait {
+			cells = append(cells[:8:8], cells[9:]...)
+		}
+		p("| %s |", strings.Join(cells, " | "))
+	}
+	row("round", "instances", "seconds", "records/s", "two ÷ one", "settled records/s", "two ÷ one settled", "instance CPU (cores)", "instance waiting for its CPU",
+		"broker", "ClickHouse", "bench", "all these", "machine", "start-up s", "settle s", "aborts", "merge lag at end")
+	row("---:", "---:", "---:", "---:", "---:", "---:", "---:", "---", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:")
 	var ratios, settledRatios []float64
 	one := map[int]TimedRun{}
 	for _, r := range t.Runs {
@@ -108,15 +127,19 @@ func renderThroughput(p printer, t *Throughput) {
 			ratios, settledRatios = append(ratios, x), append(settledRatios, y)
 			ratio, sratio = fmt.Sprintf("%.2f×", x), fmt.Sprintf("%.2f×", y)
 		}
-		var inst []string
+		var inst, wait []string
+		for _, w := range r.Wait {
+			wait = append(wait, fmt.Sprintf("%.0f%%", 100*w/r.Seconds))
+		}
 		sum := r.Broker + r.CH + r.Self
 		for _, c := range r.CPU {
 			inst = append(inst, fmt.Sprintf("%.2f", c/r.Seconds))
 			sum += c
 		}
-		p("| %d | %d | %.2f | %s | %s | %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.2f | %.0f | %s |", r.Round, r.Instances, r.Seconds, thousands(r.Rate), ratio,
-			thousands(r.SettledRate), sratio, strings.Join(inst, " + "), r.Broker/r.Seconds, r.CH/r.Seconds, r.Self/r.Seconds, sum/r.Seconds,
-			r.Machine/r.Seconds, r.Startup, r.Settle, r.Aborts, thousands(float64(r.MergeLag)))
+		f2 := func(x float64) string { return fmt.Sprintf("%.2f", x) }
+		row(strconv.Itoa(r.Round), strconv.Itoa(r.Instances), f2(r.Seconds), thousands(r.Rate), ratio, thousands(r.SettledRate), sratio,
+			strings.Join(inst, " + "), strings.Join(wait, " + "), f2(r.Broker/r.Seconds), f2(r.CH/r.Seconds), f2(r.Self/r.Seconds), f2(sum/r.Seconds),
+			f2(r.Machine/r.Seconds), fmt.Sprintf("%.1f", r.Startup), f2(r.Settle), fmt.Sprintf("%.0f", r.Aborts), thousands(float64(r.MergeLag)))
 	}
 	p("")
 	if len(ratios) == 0 {
@@ -134,11 +157,19 @@ func renderThroughput(p printer, t *Throughput) {
 		median(settledRatios), minOf(settledRatios), maxOf(settledRatios))
 	p("")
 	// What bounds it, from the numbers.
-	var oneInst, twoInst, oneAll, twoAll, oneSrv, twoSrv, oneEff, twoEff, oneMach, twoMach []float64
+	var oneInst, twoInst, oneAll, twoAll, oneSrv, twoSrv, oneEff, twoEff, oneMach, twoMach, oneWait, twoWait []float64
 	for _, r := range t.Runs {
-		var inst float64
+		var inst, wait float64
 		for _, c := range r.CPU {
 			inst += c
+		}
+		for _, w := range r.Wait {
+			wait += w / r.Seconds / float64(r.Instances) // per instance, share of the span
+		}
+		if r.Instances == 1 {
+			oneWait = append(oneWait, wait)
+		} else {
+			twoWait = append(twoWait, wait)
 		}
 		all := (inst + r.Broker + r.CH + r.Self) / r.Seconds
 		eff := float64(r.Records) / inst
@@ -181,10 +212,21 @@ func renderThroughput(p printer, t *Throughput) {
 	case busy >= 0.75:
 		p("- With two instances the machine is nearly saturated (%.1f%% of its %.0f CPUs busy). The broker and ClickHouse run on the", 100*busy, cores)
 		p("  same two cores, so a pinned instance cannot run while either runs on its core; the rest of its idle time is waiting on")
-		p("  the broker (fetches, the fold's transaction commits) and the group's join. This run does not split the two.")
+		split := ""
+		if !hasWait {
+			split = " This run does not split the two."
+		}
+		p("  the broker (fetches, the fold's transaction commits) and the group's join.%s", split)
 	default:
 		p("- The machine is not saturated with two instances (%.2f of %.0f CPUs busy): the instances wait part of the time (fetches from", median(twoMach), cores)
 		p("  the broker, the fold's transaction commits, the group's join), and CPU is not all that holds the ratio down.")
+	}
+	if len(twoWait) > 0 && median(twoWait) > 0 {
+		idle := 1 - median(twoInst)/2 - median(twoWait)
+		p("- Of each pinned instance's time with two running: %.0f%% running, %.0f%% runnable but waiting for its core (taken by",
+			50*median(twoInst), 100*median(twoWait))
+		p("  the broker, ClickHouse or others), %.0f%% neither (waiting on the network, the broker, a commit). With one: %.0f%%, %.0f%%, %.0f%%.",
+			100*idle, 100*median(oneInst), 100*median(oneWait), 100*(1-median(oneInst)-median(oneWait)))
 	}
 	p("- The second instance's join: the group settled %.2f s after the first record was read (of a %.2f s run); the first instance", median(settle), median(twoSecs))
 	p("  reads every partition until then and the partitions it gives up are read again from their last commit: the two instances")

@@ -38,7 +38,8 @@ type TimedRun struct {
 	Seconds   float64   `json:"seconds"`         // from the first record read to the offsets committed at the end
 	Records   int64     `json:"records"`
 	Rate      float64   `json:"records_per_second"`
-	CPU       []float64 `json:"instance_cpu_seconds"` // each instance's over Seconds
+	CPU       []float64 `json:"instance_cpu_seconds"`           // each instance's over Seconds
+	Wait      []float64 `json:"instance_runqueue_wait_seconds"` // each instance's time runnable but waiting for its CPU, over Seconds
 	Broker    float64   `json:"broker_cpu_seconds"`
 	CH        float64   `json:"clickhouse_cpu_seconds"`
 	Self      float64   `json:"bench_cpu_seconds"`        // this process's (scrapes, offset polls)
@@ -120,6 +121,7 @@ func (e *env) timedRun(ctx context.Context, topic string, end map[int32]int64, c
 	var (
 		first     time.Time
 		cpu0      []float64
+		wait0     []float64
 		broker0   float64
 		ch0       float64
 		self0     float64
@@ -151,7 +153,7 @@ func (e *env) timedRun(ctx context.Context, topic string, end map[int32]int64, c
 			}
 			if read > 0 {
 				first = time.Now()
-				cpu0 = cpuOf(ds)
+				cpu0, wait0 = cpuOf(ds), waitOf(ds)
 				broker0, ch0, self0 = daemon.CPUSeconds(e.pids.Kafka), daemon.CPUSeconds(e.pids.ClickHouse), daemon.CPUSeconds(os.Getpid())
 				machine0 = daemon.MachineBusySeconds()
 				run.Startup = first.Sub(started).Seconds()
@@ -181,13 +183,15 @@ func (e *env) timedRun(ctx context.Context, topic string, end map[int32]int64, c
 			}
 			if done {
 				stop := time.Now()
-				cpu1 := cpuOf(ds)
+				cpu1, wait1 := cpuOf(ds), waitOf(ds)
 				run.Broker = daemon.CPUSeconds(e.pids.Kafka) - broker0
 				run.CH = daemon.CPUSeconds(e.pids.ClickHouse) - ch0
 				run.Self = daemon.CPUSeconds(os.Getpid()) - self0
 				run.Machine = daemon.MachineBusySeconds() - machine0
+				run.Wait = make([]float64, len(ds))
 				for i := range ds {
 					run.CPU[i] = cpu1[i] - cpu0[i]
+					run.Wait[i] = wait1[i] - wait0[i]
 				}
 				run.Seconds = stop.Sub(first).Seconds()
 				run.Rate = float64(total) / run.Seconds
@@ -270,10 +274,14 @@ func (e *env) startInstances(topic, group, db string, cpus []int, flush time.Dur
 	return ds, stopAll, nil
 }
 
-func cpuOf(ds []*daemon.Daemon) []float64 {
+func cpuOf(ds []*daemon.Daemon) []float64 { return perPid(ds, daemon.CPUSeconds) }
+
+func waitOf(ds []*daemon.Daemon) []float64 { return perPid(ds, daemon.RunqueueWaitSeconds) }
+
+func perPid(ds []*daemon.Daemon, f func(pid int) float64) []float64 {
 	out := make([]float64, len(ds))
 	for i, d := range ds {
-		out[i] = daemon.CPUSeconds(d.Pid)
+		out[i] = f(d.Pid)
 	}
 	return out
 }

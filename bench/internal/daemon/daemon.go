@@ -189,6 +189,29 @@ func CPUSeconds(pid int) float64 {
 	return (ut + st) / 100 // USER_HZ is 100 on Linux
 }
 
+// RunqueueWaitSeconds is the time the threads of process pid have spent
+// runnable but waiting for a CPU so far (the second field of
+// /proc/PID/task/*/schedstat, summed over the threads alive now), in
+// seconds; 0 when it cannot be read.
+func RunqueueWaitSeconds(pid int) float64 {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	if err != nil {
+		return 0
+	}
+	var ns float64
+	for _, t := range tasks {
+		data, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(data)); len(f) >= 2 {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			ns += v
+		}
+	}
+	return ns / 1e9
+}
+
 // MachineBusySeconds is the CPU time all the machine's CPUs have spent
 // busy so far (user, nice, system, irq, softirq and steal of the "cpu"
 // line of /proc/stat: everything but idle and iowait), in seconds, summed
