@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/driftwatch
 PKGS    := ./...
 
-.PHONY: all build test tools servers-up servers-down vet fuzz bench bench-stats bench-pipeline profile golden demo clean
+.PHONY: all build test tools servers-up servers-down vet fuzz bench bench-stats bench-pipeline bench-scaleout profile golden demo clean
 
 all: build
 
@@ -71,6 +71,17 @@ bench-stats:
 ## bench/RESULTS.md (about 20 minutes; knobs in bench/pipeline/run.sh).
 bench-pipeline:
 	GO=$(GO) sh bench/pipeline/run.sh
+
+## bench-scaleout: issue 15's figures on the Kafka and ClickHouse test servers
+## (started with servers-up if they are not running, left running): records/s
+## of one scaled-out `driftwatch run` pinned to one core against two pinned to
+## two, interleaved over rounds, with the instances', the broker's and
+## ClickHouse's CPU; then a load test of two instances at three times a stated
+## peak rate for 5 minutes, sampling lag, CPU and RSS every second into
+## bench/scaleout-load.csv and bench/scaleout-load.svg; writes the scaleout
+## section of bench/RESULTS.md (about 10 minutes; knobs in bench/scaleout/run.sh).
+bench-scaleout:
+	GO=$(GO) sh bench/scaleout/run.sh
 
 ## profile: CPU and allocation profiles of the pipeline benchmarks with
 ## `go tool pprof -top` summaries, in bench/profiles (PROFILE_DIR).

@@ -7,5 +7,8 @@
 // (parse floors, decode into Arrow, decode + windows + statistics, with
 // records/s and allocations per record); `make bench-pipeline` runs them
 // with the rest of those figures (bench/pipeline/run.sh) and `make profile`
-// profiles them. Unit benchmarks live beside their code.
+// profiles them. `make bench-scaleout` (bench/scaleout) measures issue 15's
+// scale-out on the Kafka and ClickHouse test servers: one instance on one
+// core against two on two, and a load test of two instances at three times
+// a stated peak. Unit benchmarks live beside their code.
 package bench

@@ -18,27 +18,21 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/driftwatch/driftwatch/bench/internal/daemon"
 	"github.com/driftwatch/driftwatch/bench/workload"
-	"github.com/driftwatch/driftwatch/internal/synth"
 )
 
 // Partitions of the benchmark topic.
@@ -110,7 +104,7 @@ func run() error {
 	}
 	res := Result{Brokers: *brokers, Topic: topic, Partitions: Partitions, Records: *records}
 	start := time.Now()
-	if res.Bytes, err = produce(ctx, seeds, topic, *seed, *records); err != nil {
+	if res.Bytes, err = workload.Produce(ctx, seeds, topic, *seed, *records); err != nil {
 		return err
 	}
 	res.ProduceSeconds = time.Since(start).Seconds()
@@ -134,51 +128,6 @@ func run() error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(res)
-}
-
-// produce writes the first n workload records to topic, keyed by
-// prediction_id, and returns their bytes.
-func produce(ctx context.Context, seeds []string, topic string, seed int64, n int) (int64, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic),
-		kgo.ProducerBatchMaxBytes(1<<20), kgo.ProducerLinger(5*time.Millisecond))
-	if err != nil {
-		return 0, err
-	}
-	defer cl.Close()
-	var (
-		bytes   int64
-		count   int
-		firstEr = make(chan error, 1)
-	)
-	errDone := errors.New("done")
-	err = workload.Config(seed, n).Generate(func(m synth.Message) error {
-		if count == n {
-			return errDone
-		}
-		count++
-		bytes += int64(len(m.Value))
-		cl.Produce(ctx, &kgo.Record{Key: m.Key, Value: m.Value}, func(_ *kgo.Record, err error) {
-			if err != nil {
-				select {
-				case firstEr <- err:
-				default:
-				}
-			}
-		})
-		return nil
-	})
-	if err != nil && err != errDone {
-		return 0, err
-	}
-	if err := cl.Flush(ctx); err != nil {
-		return 0, err
-	}
-	select {
-	case err := <-firstEr:
-		return 0, fmt.Errorf("produce to %s: %w", topic, err)
-	default:
-	}
-	return bytes, nil
 }
 
 // consumeRaw reads the topic from the start with a plain franz-go client
@@ -223,15 +172,12 @@ func consumeDriftwatch(bin, baseDir, brokers, topic, dlq, group string, n int64,
 		return Run{}, err
 	}
 	defer os.RemoveAll(dir)
-	addr, err := freeAddr()
-	if err != nil {
-		return Run{}, err
-	}
 	absBase, err := filepath.Abs(baseDir)
 	if err != nil {
 		return Run{}, err
 	}
-	cfg := fmt.Sprintf(`kafka:
+	config := func(addr string) string {
+		return fmt.Sprintf(`kafka:
   brokers: [%q]
   topic: %q
   dead_letter_topic: %q
@@ -249,125 +195,43 @@ http:
 log:
   level: warn
 `, brokers, topic, dlq, group, absBase, filepath.Join(dir, "metrics.jsonl"), addr)
-	cfgPath := filepath.Join(dir, "driftwatch.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		return Run{}, err
 	}
-	logf, err := os.Create(filepath.Join(dir, "run.log"))
+	start := time.Now()
+	d, err := daemon.Start(daemon.Options{Bin: bin, Dir: dir, Config: config, CPU: -1})
 	if err != nil {
 		return Run{}, err
 	}
-	defer logf.Close()
-	cmd := exec.Command(bin, "run", "--config", cfgPath)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return Run{}, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
+	defer d.Stop()
 	fail := func(err error) (Run, error) {
-		stop()
-		out, _ := os.ReadFile(logf.Name())
-		return Run{}, fmt.Errorf("driftwatch run: %w; its log:\n%s", err, tail(out, 2000))
+		_ = d.Stop()
+		return Run{}, fmt.Errorf("driftwatch run: %w; its log:\n%s", err, d.LogTail(2000))
 	}
-	url := "http://" + addr + "/metrics"
 	var (
 		first    time.Time
 		cpuFirst float64
 	)
 	deadline := start.Add(timeout)
 	for {
-		select {
-		case err := <-exited:
-			exited <- err
+		if err := d.Exited(); err != nil {
 			return fail(fmt.Errorf("exited early: %v", err))
-		default:
 		}
 		if time.Now().After(deadline) {
 			return fail(fmt.Errorf("did not accept %d records within %v", n, timeout))
 		}
-		read, accepted, err := scrape(url)
+		m, err := d.Scrape()
 		now := time.Now()
 		if err == nil {
+			read, accepted := m["driftwatch_consumer_records_total"], m["driftwatch_consumer_accepted_records_total"]
 			if read > 0 && first.IsZero() {
-				first, cpuFirst = now, cpuSeconds(cmd.Process.Pid)
+				first, cpuFirst = now, daemon.CPUSeconds(d.Pid)
 			}
 			if accepted >= float64(n) {
-				cpu := cpuSeconds(cmd.Process.Pid) - cpuFirst
+				cpu := daemon.CPUSeconds(d.Pid) - cpuFirst
 				secs := now.Sub(first).Seconds()
-				stop()
 				return Run{Who: "driftwatch", Records: int64(accepted), Startup: first.Sub(start).Seconds(), Seconds: secs,
 					Total: now.Sub(start).Seconds(), Rate: accepted / secs, CPU: cpu, Cores: cpu / secs}, nil
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// scrape returns driftwatch_consumer_records_total and
-// driftwatch_consumer_accepted_records_total from a /metrics page.
-func scrape(url string) (read, accepted float64, err error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		name, val, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			continue
-		}
-		switch name {
-		case "driftwatch_consumer_records_total":
-			read, _ = strconv.ParseFloat(val, 64)
-		case "driftwatch_consumer_accepted_records_total":
-			accepted, _ = strconv.ParseFloat(val, 64)
-		}
-	}
-	return read, accepted, sc.Err()
-}
-
-// cpuSeconds is the user+system CPU time of process pid, from /proc.
-func cpuSeconds(pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses.
-	s := string(data)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100 // USER_HZ is 100 on Linux
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func tail(b []byte, n int) string {
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
 }
