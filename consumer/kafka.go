@@ -196,7 +196,7 @@ type Kafka struct {
 	mu              sync.Mutex
 	pauses          int64 // guarded by mu
 	counts          Counts
-	reset           bool // the assignment changed: the loop must emit a Reset before its next batch
+	reset           bool  // the assignment changed: the loop must emit a Reset before its next batch
 	generation      int64 // revocations so far (guarded by mu): Batch.Generation of the next Reset
 	// commit asks Run's committer to commit the marked offsets; capacity 1,
 	// so that requests made while a commit is in flight make one more.
