@@ -263,17 +263,7 @@ func TestFoldExactlyOnceAcrossHandOver(t *testing.T) {
 // once the dead letter is audited, and Run still returns when it is
 // stopped with an audit that never ends.
 func TestFoldWaitsForAudits(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "p"), kfake.SeedTopics(1, "p.dlq"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	addrs := cluster.ListenAddrs()
-	prod, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(prod.Close)
+	addrs, prod := startBroker(t)
 	ctx := context.Background()
 	if err := EnsurePartialsTopic(ctx, prod, "g", 1, time.Hour); err != nil {
 		t.Fatal(err)

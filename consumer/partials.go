@@ -178,7 +178,36 @@ func EnsurePartialsTopic(ctx context.Context, cl *kgo.Client, group string, part
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return fmt.Errorf("create the partials topic %s (%d partitions): %w", topic, partitions, err)
 	}
-	return nil
+	// A topic just created (here, or by another instance starting at the
+	// same time) takes a moment to reach the brokers' metadata: wait until
+	// every partition has a leader, so that the fold finds it.
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		tds, err := kadm.NewClient(cl).ListTopics(ctx, topic)
+		if err == nil {
+			err = tds.Error()
+		}
+		if err == nil && ready(tds[topic]) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the partials topic %s: %w (last: %v)", topic, ctx.Err(), err)
+		case <-time.After(wait):
+		}
+	}
+}
+
+// ready reports whether every partition of td has a leader.
+func ready(td kadm.TopicDetail) bool {
+	if len(td.Partitions) == 0 {
+		return false
+	}
+	for _, p := range td.Partitions {
+		if p.Err != nil || p.Leader < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,7 +41,9 @@ func scaleOut(ctx context.Context, log *slog.Logger, k config.Kafka, kc consumer
 		}
 		n = int32(len(tds[kc.Topic].Partitions))
 	}
-	if err := consumer.EnsurePartialsTopic(ctx, cl, kc.Group, n, so.PartialsRetention); err != nil {
+	ectx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := consumer.EnsurePartialsTopic(ectx, cl, kc.Group, n, so.PartialsRetention); err != nil {
 		return nil, nil, fmt.Errorf("kafka.scale_out: %w", err)
 	}
 	txnID := ""
