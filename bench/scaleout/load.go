@@ -210,7 +210,7 @@ func (e *env) loadRun(ctx context.Context, rate float64, dur, warmup time.Durati
 	defer e.deleteTopics(consumer.PartialsTopic(group))
 	defer e.deleteGroups(group, consumer.MergeGroup(group))
 	cpus := slices.Repeat([]int{-1}, loadInstances)
-	ds, stopAll, err := e.startInstances(topic, group, db, cpus, e.knobs.FlushInterval)
+	ds, stopAll, err := e.startInstances(topic, group, db, cpus, e.knobs.FlushInterval, time.Hour) // hourly windows, as deployed: the load test reads at the producer's pace
 	defer stopAll()
 	if err != nil {
 		return nil, err

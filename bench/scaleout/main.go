@@ -82,7 +82,12 @@ type Knobs struct {
 	// ThroughputFlush is the flush interval of the throughput runs, whose
 	// end is seen only once the fold commits.
 	ThroughputFlush time.Duration `json:"throughput_flush_interval"`
-	Seed            int64         `json:"seed"`
+	// ThroughputWindow is windows.size of the throughput runs: a stream
+	// read at 200,000 records/s passes an hour of the workload's event
+	// time every 0.1 s, so hourly windows would make ClickHouse write
+	// eight windows a second, which no deployment does.
+	ThroughputWindow time.Duration `json:"throughput_window"`
+	Seed             int64         `json:"seed"`
 }
 
 // Result is what a run measured; it is printed as JSON (-json) and
@@ -143,6 +148,7 @@ func run() error {
 		precheck = flag.Duration("precheck", 90*time.Second, "load: run at S first for this long to see whether P = S/3 holds (0: take P = S/4 at once)")
 		flushInt = flag.Duration("flush-interval", time.Second, "load: kafka.scale_out.flush_interval of the instances")
 		tpFlush  = flag.Duration("throughput-flush-interval", 200*time.Millisecond, "throughput: kafka.scale_out.flush_interval of the instances (a run's end is seen at a commit)")
+		tpWindow = flag.Duration("throughput-window", 24*time.Hour, "throughput: windows.size of the instances (hourly windows of a stream read at full speed close several a second)")
 		seed     = flag.Int64("seed", workload.DefaultSeed, "random seed of the workload")
 		timeout  = flag.Duration("timeout", 10*time.Minute, "give up on a throughput run after this long")
 		servers  = flag.String("servers", "deploy/servers", "directory of kafka.sh and clickhouse.sh, asked for the servers' pids")
@@ -180,7 +186,7 @@ func run() error {
 	e := &env{bin: *bin, brokers: strings.Split(*brokers, ","), timeout: *timeout,
 		ch: chServer{addr: *chAddr, user: *chUser, passwordEnv: *chPwEnv, database: *chDB},
 		knobs: Knobs{Records: *records, Rounds: *rounds, Partitions: Partitions, Duration: *duration, Warmup: *warmup,
-			Precheck: *precheck, LoadRate: *loadRate, FlushInterval: *flushInt, ThroughputFlush: *tpFlush, Seed: *seed}}
+			Precheck: *precheck, LoadRate: *loadRate, FlushInterval: *flushInt, ThroughputFlush: *tpFlush, ThroughputWindow: *tpWindow, Seed: *seed}}
 	var err error
 	if e.baseDir, err = filepath.Abs(*baseDir); err != nil {
 		return err
@@ -333,9 +339,11 @@ func (c chServer) exec(ctx context.Context, query string) error {
 
 // instanceConfig is the config of one scale-out instance reading topic
 // in group, writing to ClickHouse database db, committing every flush.
-func (e *env) instanceConfig(topic, group, db string, flush time.Duration) func(listen string) string {
+func (e *env) instanceConfig(topic, group, db string, flush, window time.Duration) func(listen string) string {
 	return func(listen string) string {
-		return fmt.Sprintf(`kafka:
+		return fmt.Sprintf(`windows:
+  size: %s
+kafka:
   brokers: [%q]
   topic: %q
   dead_letter_topic: %q
@@ -359,7 +367,7 @@ http:
   listen: %q
 log:
   level: warn
-`, strings.Join(e.brokers, ","), topic, topic+".dlq", group, flush, e.baseDir, e.ch.addr, db, e.ch.user, e.ch.passwordEnv, listen)
+`, window, strings.Join(e.brokers, ","), topic, topic+".dlq", group, flush, e.baseDir, e.ch.addr, db, e.ch.user, e.ch.passwordEnv, listen)
 	}
 }
 

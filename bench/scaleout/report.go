@@ -60,8 +60,8 @@ func render(res *Result, chart string) string {
 	p("- load average at the start: %s; at the end: %s", res.LoadStart, res.LoadEnd)
 	p("- Go: %s; wall time of the run: %.0f s", res.Go, res.Seconds)
 	p("- servers: the test servers of deploy/servers (Kafka broker pid %d, ClickHouse pid %d) on the same machine", res.Servers.Kafka, res.Servers.ClickHouse)
-	p("- knobs: throughput %d records, %d rounds, %d partitions, kafka.scale_out.flush_interval %s; load test %s (warm-up %s) after a calibration of %s, flush_interval %s; workload seed %d",
-		k.Records, k.Rounds, k.Partitions, k.ThroughputFlush, k.Duration, k.Warmup, k.Precheck, k.FlushInterval, k.Seed)
+	p("- knobs: throughput %d records, %d rounds, %d partitions, kafka.scale_out.flush_interval %s, windows.size %s; load test %s (warm-up %s) after a calibration of %s, flush_interval %s, windows.size 1h; workload seed %d",
+		k.Records, k.Rounds, k.Partitions, k.ThroughputFlush, k.ThroughputWindow, k.Duration, k.Warmup, k.Precheck, k.FlushInterval, k.Seed)
 	p("- reproduce: `make bench-scaleout` (knobs: BENCH_SCALEOUT_* in bench/scaleout/run.sh)")
 	p("")
 	if len(res.Errors) > 0 {

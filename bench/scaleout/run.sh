@@ -7,8 +7,8 @@
 # of bench/RESULTS.md (the rest of the file is kept). bench/scaleout
 # deletes its topics, groups and ClickHouse databases itself.
 #
-# Knobs (defaults in parentheses): BENCH_SCALEOUT_RECORDS (1000000) records
-# of the throughput topic, BENCH_SCALEOUT_ROUNDS (3), BENCH_SCALEOUT_DURATION
+# Knobs (defaults in parentheses): BENCH_SCALEOUT_RECORDS (3000000) records
+# of the throughput topic, BENCH_SCALEOUT_ROUNDS (5), BENCH_SCALEOUT_DURATION
 # (5m) of the load test, BENCH_SCALEOUT_WARMUP (30s), BENCH_SCALEOUT_PRECHECK
 # (60s) of the calibration beside the producer; RESULTS (bench/RESULTS.md);
 # CSV (bench/scaleout-load.csv; the run's whole result beside it as
@@ -17,8 +17,8 @@
 set -eu
 cd "$(dirname "$0")/../.."
 GO=${GO:-go}
-RECORDS=${BENCH_SCALEOUT_RECORDS:-1000000}
-ROUNDS=${BENCH_SCALEOUT_ROUNDS:-3}
+RECORDS=${BENCH_SCALEOUT_RECORDS:-3000000}
+ROUNDS=${BENCH_SCALEOUT_ROUNDS:-5}
 DURATION=${BENCH_SCALEOUT_DURATION:-5m}
 WARMUP=${BENCH_SCALEOUT_WARMUP:-30s}
 PRECHECK=${BENCH_SCALEOUT_PRECHECK:-60s}

@@ -103,7 +103,7 @@ func (e *env) timedRun(ctx context.Context, topic string, end map[int32]int64, c
 	defer dropDB()
 	defer e.deleteTopics(consumer.PartialsTopic(group))
 	defer e.deleteGroups(group, consumer.MergeGroup(group))
-	ds, stopAll, err := e.startInstances(topic, group, db, cpus, e.knobs.ThroughputFlush)
+	ds, stopAll, err := e.startInstances(topic, group, db, cpus, e.knobs.ThroughputFlush, e.knobs.ThroughputWindow)
 	defer stopAll()
 	if err != nil {
 		return TimedRun{}, err
@@ -251,7 +251,7 @@ func (e *env) owners(ctx context.Context, group, topic string) (owners, parts in
 
 // startInstances starts one instance per entry of cpus and returns them
 // with a function that stops them all (safe to call on failure).
-func (e *env) startInstances(topic, group, db string, cpus []int, flush time.Duration) ([]*daemon.Daemon, func(), error) {
+func (e *env) startInstances(topic, group, db string, cpus []int, flush, window time.Duration) ([]*daemon.Daemon, func(), error) {
 	var ds []*daemon.Daemon
 	stopAll := func() {
 		for i, d := range ds {
@@ -265,7 +265,7 @@ func (e *env) startInstances(topic, group, db string, cpus []int, flush time.Dur
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return ds, stopAll, err
 		}
-		d, err := daemon.Start(daemon.Options{Bin: e.bin, Dir: dir, Config: e.instanceConfig(topic, group, db, flush), CPU: cpu})
+		d, err := daemon.Start(daemon.Options{Bin: e.bin, Dir: dir, Config: e.instanceConfig(topic, group, db, flush, window), CPU: cpu})
 		if err != nil {
 			return ds, stopAll, fmt.Errorf("instance %d: %w", i, err)
 		}
