@@ -262,14 +262,15 @@ func (m *Manager) Own(ctx context.Context, rows []drift.Row) error {
 	if m.cfg.Load == nil {
 		return nil
 	}
+	var models []string
+	m.engineMu.Lock()
 	for i := range rows {
-		model := rows[i].Model
-		m.engineMu.Lock()
-		owned := m.owned[model]
-		m.engineMu.Unlock()
-		if owned {
-			continue
+		if model := rows[i].Model; !m.owned[model] && !slices.Contains(models, model) {
+			models = append(models, model)
 		}
+	}
+	m.engineMu.Unlock()
+	for _, model := range models {
 		recs, err := m.cfg.Load(ctx, model)
 		if err != nil {
 			return fmt.Errorf("read back the firing alerts of model %s: %w", model, err)

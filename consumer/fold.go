@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"slices"
 	"sync"
 	"time"
 
@@ -111,16 +110,13 @@ type Fold struct {
 	folder Folder
 	dlq    topicLimits
 
-	partials          string
-	partialsN         int32 // partitions of the partials topic
-	sourceN           int32 // partitions of Topic
-	goodTimes         []int64
-	inTxn             bool
-	labelDeadLetter   map[string]int64
-	metaStale         bool // assigned partitions changed: re-read the partition counts
-	labelsInTxn       int
-	deltas, fwd, mrks int64
-	commits, aborts   int64
+	partials        string
+	partialsN       int32 // partitions of the partials topic
+	sourceN         int32 // partitions of Topic
+	inTxn           bool
+	labelDeadLetter map[string]int64
+	metaStale       bool       // assigned partitions changed: re-read the partition counts (guarded by mu)
+	tally           FoldCounts // the loop's own counts but Counts, copied into counts by snapshot
 
 	errMu     sync.Mutex
 	err       error         // the first failed produce or audit of the transaction
@@ -238,11 +234,7 @@ func (f *Fold) Run(ctx context.Context) error {
 	if err := f.readMeta(ctx); err != nil {
 		return err
 	}
-	dlqs := []string{f.cfg.DeadLetterTopic}
-	if f.cfg.LabelsTopic != "" && f.cfg.LabelsDeadLetterTopic != f.cfg.DeadLetterTopic {
-		dlqs = append(dlqs, f.cfg.LabelsDeadLetterTopic)
-	}
-	limits := readMaxMessageBytes(ctx, f.cl, f.log, dlqs)
+	limits := readMaxMessageBytes(ctx, f.cl, f.log, deadLetterTopics(f.cfg.DeadLetterTopic, f.cfg.LabelsTopic, f.cfg.LabelsDeadLetterTopic))
 	limits[f.partials] = PartialsMaxMessageBytes
 	f.dlq.set(limits)
 	next := f.cfg.Now().Add(f.cfg.FlushInterval)
@@ -338,11 +330,7 @@ func (f *Fold) handle(ctx context.Context, fetches kgo.Fetches) error {
 	if fetches.NumRecords() == 0 {
 		return nil
 	}
-	type share struct {
-		partition int32
-		records   []*kgo.Record
-	}
-	var shares []share
+	var shares []recordShare
 	var err error
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		if len(fp.Records) == 0 || err != nil {
@@ -352,37 +340,17 @@ func (f *Fold) handle(ctx context.Context, fetches kgo.Fetches) error {
 			err = f.forwardLabels(ctx, fp.Records)
 			return
 		}
-		for rs := fp.Records; len(rs) > 0; {
-			n := min(len(rs), taskRecords)
-			shares = append(shares, share{fp.Partition, rs[:n]})
-			rs = rs[n:]
-		}
+		shares = appendShares(shares, fp.Partition, fp.Records)
 	})
 	if err != nil {
 		return err
 	}
-	tasks := f.rt.newTasks(len(shares))
-	for j, sh := range shares {
-		tasks[j].partition = sh.partition
-		for _, r := range sh.records {
-			tasks[j].values = append(tasks[j].values, r.Value)
+	batches := f.rt.decodeShares(shares, f.clock, func(r *kgo.Record, derr *DecodeError) {
+		if err == nil {
+			err = f.deadLetter(ctx, r, derr, f.cfg.DeadLetterTopic)
 		}
-	}
-	f.rt.decode(tasks)
-	for j, t := range tasks {
-		good := f.goodTimes[:0]
-		f.rt.settle(t, func(i int, o *outcome, ok bool) {
-			if ok {
-				good = append(good, o.ts)
-			}
-			if o.derr != nil && err == nil {
-				err = f.deadLetter(ctx, shares[j].records[i], o.derr, f.cfg.DeadLetterTopic)
-			}
-		})
-		f.clock.observeAll(t.partition, good)
-		f.goodTimes = good
-	}
-	for _, b := range f.rt.flush(f.clock.watermark()) {
+	})
+	for _, b := range batches {
 		f.folder.Add(b)
 	}
 	f.snapshot()
@@ -407,20 +375,14 @@ func (f *Fold) forwardLabels(ctx context.Context, records []*kgo.Record) error {
 		if err := f.produce(ctx, rec); err != nil {
 			return err
 		}
-		f.fwd++
-		f.labelsInTxn++
+		f.tally.Forwarded++
 	}
 	return nil
 }
 
 // deadLetter writes r to dlq in the transaction, cut to fit, and audits it.
 func (f *Fold) deadLetter(ctx context.Context, r *kgo.Record, derr *DecodeError, dlq string) error {
-	headers := append(slices.Clip(r.Headers),
-		kgo.RecordHeader{Key: HeaderReason, Value: []byte(derr.Code)},
-		kgo.RecordHeader{Key: HeaderDetail, Value: []byte(derr.Detail)},
-		kgo.RecordHeader{Key: HeaderSource, Value: fmt.Appendf(nil, "%s/%d@%d", r.Topic, r.Partition, r.Offset)},
-	)
-	dl := fitDeadLetter(&kgo.Record{Topic: dlq, Key: r.Key, Value: r.Value, Headers: headers, Timestamp: r.Timestamp}, int(f.dlq.get(dlq)))
+	dl, _ := deadLetterOf(r, derr, dlq, int(f.dlq.get(dlq)))
 	if err := f.produce(ctx, dl); err != nil {
 		return err
 	}
@@ -431,10 +393,7 @@ func (f *Fold) deadLetter(ctx context.Context, r *kgo.Record, derr *DecodeError,
 		}
 		f.audits++
 		f.errMu.Unlock()
-		f.cfg.Audit(DeadLetter{
-			Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Received: f.cfg.Now(),
-			DeadLetterTopic: dlq, Reason: derr.Code, Detail: derr.Detail, Value: r.Value,
-		}, func(err error) {
+		f.cfg.Audit(auditOf(r, derr, dlq, f.cfg.Now()), func(err error) {
 			f.errMu.Lock()
 			defer f.errMu.Unlock()
 			if err != nil && f.err == nil {
@@ -488,7 +447,7 @@ func (f *Fold) commit(ctx context.Context) error {
 			return err
 		}
 	}
-	f.deltas += int64(len(ps))
+	f.tally.Deltas += int64(len(ps))
 	if len(clocks) > 0 {
 		mark, err := MarshalMark(Mark{Topic: f.cfg.Topic, Partitions: f.sourceN, Clocks: clocks})
 		if err != nil {
@@ -500,27 +459,21 @@ func (f *Fold) commit(ctx context.Context) error {
 				return err
 			}
 		}
-		f.mrks += int64(f.partialsN)
+		f.tally.Marks += int64(f.partialsN)
 	}
 	if !f.waitAudits(ctx) {
 		return nil // shutting down: the transaction stays open, and Close aborts it
+	}
+	// Flush before deciding: a produce failure shows in its promise.
+	if err := f.cl.Flush(ctx); err != nil {
+		return nil // shutting down
 	}
 	f.errMu.Lock()
 	failed := f.err
 	f.err = nil
 	f.errMu.Unlock()
-	// Flush before deciding: a produce failure shows in its promise.
-	if failed == nil {
-		if err := f.cl.Flush(ctx); err != nil {
-			return nil // shutting down
-		}
-		f.errMu.Lock()
-		failed, f.err = f.err, nil
-		f.errMu.Unlock()
-	}
 	committed, err := f.sess.End(ctx, kgo.TransactionEndTry(failed == nil))
 	f.inTxn = false
-	f.labelsInTxn = 0
 	switch {
 	case failed != nil:
 		return fmt.Errorf("transaction aborted: %w", failed)
@@ -530,12 +483,12 @@ func (f *Fold) commit(ctx context.Context) error {
 		}
 		return fmt.Errorf("end the transaction of %s: %w", f.cfg.Topic, err)
 	case !committed:
-		f.aborts++
+		f.tally.Aborts++
 		f.rt.reset()
 		f.clock.restart()
 		f.log.Info("fold transaction aborted (the group rebalanced); reading again from the committed offsets", "group", f.cfg.Group)
 	default:
-		f.commits++
+		f.tally.Commits++
 	}
 	f.snapshot()
 	return nil
@@ -544,10 +497,9 @@ func (f *Fold) commit(ctx context.Context) error {
 func (f *Fold) snapshot() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.counts = f.tally
 	f.counts.Counts = f.rt.snapshot()
-	f.counts.Counts.LabelDeadLetter = maps.Clone(f.labelDeadLetter)
-	f.counts.Commits, f.counts.Aborts = f.commits, f.aborts
-	f.counts.Deltas, f.counts.Forwarded, f.counts.Marks = f.deltas, f.fwd, f.mrks
+	f.counts.LabelDeadLetter = maps.Clone(f.labelDeadLetter)
 }
 
 // Close aborts a transaction Run left open, leaves the group and closes the

@@ -185,8 +185,6 @@ type Kafka struct {
 	cfg KafkaConfig
 	log *slog.Logger
 	rt  *router
-	// goodTimes is scratch space: a partition's good event times of a poll.
-	goodTimes []int64
 	acks
 	clock *partitionClocks
 	// labels and labelDeadLetter count good and bad labels; the poll loop
@@ -612,13 +610,7 @@ func (k *Kafka) handle(ctx, work context.Context, fetches kgo.Fetches, out chan<
 	}
 	entries := make(map[TopicPartition]*pollAck)
 	var labels map[int32][]Label
-	// The predictions: each partition's share in tasks of at most
-	// taskRecords, decoded in parallel, then settled in order.
-	type share struct {
-		partition int32
-		records   []*kgo.Record
-	}
-	var shares []share
+	var shares []recordShare
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		if len(fp.Records) == 0 {
 			return
@@ -635,36 +627,11 @@ func (k *Kafka) handle(ctx, work context.Context, fetches kgo.Fetches, out chan<
 			labels[fp.Partition] = k.readLabels(ctx, p, fp.Records, labels[fp.Partition])
 			return
 		}
-		for rs := fp.Records; len(rs) > 0; {
-			n := min(len(rs), taskRecords)
-			shares = append(shares, share{fp.Partition, rs[:n]})
-			rs = rs[n:]
-		}
+		shares = appendShares(shares, fp.Partition, fp.Records)
 	})
-	tasks := k.rt.newTasks(len(shares))
-	for j, sh := range shares {
-		t := tasks[j]
-		t.partition = sh.partition
-		for _, r := range sh.records {
-			t.values = append(t.values, r.Value)
-		}
-	}
-	k.rt.decode(tasks)
-	for j, t := range tasks {
-		p := entries[TopicPartition{k.cfg.Topic, t.partition}]
-		good := k.goodTimes[:0]
-		k.rt.settle(t, func(i int, o *outcome, ok bool) {
-			if ok {
-				good = append(good, o.ts)
-			}
-			if o.derr != nil {
-				k.deadLetter(ctx, p, shares[j].records[i], o.derr, k.cfg.DeadLetterTopic)
-			}
-		})
-		k.clock.observeAll(t.partition, good)
-		k.goodTimes = good
-	}
-	batches := k.rt.flush(k.clock.watermark())
+	batches := k.rt.decodeShares(shares, k.clock, func(r *kgo.Record, derr *DecodeError) {
+		k.deadLetter(ctx, entries[TopicPartition{k.cfg.Topic, r.Partition}], r, derr, k.cfg.DeadLetterTopic)
+	})
 	owners := make([]*pollAck, len(batches), len(batches)+len(labels))
 	for i := range batches {
 		owners[i] = entries[TopicPartition{k.cfg.Topic, batches[i].Partition}]
@@ -736,14 +703,7 @@ type DeadLetter struct {
 // read it, or unknown) is sent once more, cut to DeadLetterRetryBytes
 // (resendCut). Any other failure, or a second refusal, fails p.
 func (k *Kafka) deadLetter(ctx context.Context, p *pollAck, r *kgo.Record, derr *DecodeError, dlq string) {
-	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+5)
-	headers = append(headers, r.Headers...)
-	headers = append(headers,
-		kgo.RecordHeader{Key: HeaderReason, Value: []byte(derr.Code)},
-		kgo.RecordHeader{Key: HeaderDetail, Value: []byte(derr.Detail)},
-		kgo.RecordHeader{Key: HeaderSource, Value: fmt.Appendf(nil, "%s/%d@%d", r.Topic, r.Partition, r.Offset)},
-	)
-	dl := fitDeadLetter(&kgo.Record{Topic: dlq, Key: r.Key, Value: r.Value, Headers: headers, Timestamp: r.Timestamp}, int(k.batchMaxBytes(dlq)))
+	dl, own := deadLetterOf(r, derr, dlq, int(k.batchMaxBytes(dlq)))
 	k.acks.add(p)
 	k.cl.Produce(ctx, dl, func(_ *kgo.Record, err error) {
 		if err != nil && tooLarge(err) {
@@ -752,7 +712,7 @@ func (k *Kafka) deadLetter(ctx context.Context, p *pollAck, r *kgo.Record, derr 
 			k.resends.Add(1)
 			go func() {
 				defer k.resends.Done()
-				k.resendCut(ctx, p, r, headers[len(r.Headers):], dl, err)
+				k.resendCut(ctx, p, r, own, dl, err)
 			}()
 			return
 		}
@@ -763,15 +723,35 @@ func (k *Kafka) deadLetter(ctx context.Context, p *pollAck, r *kgo.Record, derr 
 	})
 	if k.cfg.Audit != nil {
 		k.acks.add(p)
-		k.cfg.Audit(DeadLetter{
-			Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Received: k.cfg.Now(),
-			DeadLetterTopic: dlq, Reason: derr.Code, Detail: derr.Detail, Value: r.Value,
-		}, func(err error) {
+		k.cfg.Audit(auditOf(r, derr, dlq, k.cfg.Now()), func(err error) {
 			if err != nil {
 				err = fmt.Errorf("audit dead letter %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
 			}
 			k.acks.done(p, err)
 		})
+	}
+}
+
+// deadLetterOf is the dead letter of r for topic dlq: r's key, value and
+// headers with the driftwatch headers added (own, the three of them), cut
+// to fit a record batch of limit bytes (fitDeadLetter).
+func deadLetterOf(r *kgo.Record, derr *DecodeError, dlq string, limit int) (dl *kgo.Record, own []kgo.RecordHeader) {
+	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+5)
+	headers = append(headers, r.Headers...)
+	headers = append(headers,
+		kgo.RecordHeader{Key: HeaderReason, Value: []byte(derr.Code)},
+		kgo.RecordHeader{Key: HeaderDetail, Value: []byte(derr.Detail)},
+		kgo.RecordHeader{Key: HeaderSource, Value: fmt.Appendf(nil, "%s/%d@%d", r.Topic, r.Partition, r.Offset)},
+	)
+	dl = fitDeadLetter(&kgo.Record{Topic: dlq, Key: r.Key, Value: r.Value, Headers: headers, Timestamp: r.Timestamp}, limit)
+	return dl, headers[len(r.Headers):]
+}
+
+// auditOf is what Audit receives of r's dead letter in dlq.
+func auditOf(r *kgo.Record, derr *DecodeError, dlq string, received time.Time) DeadLetter {
+	return DeadLetter{
+		Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Received: received,
+		DeadLetterTopic: dlq, Reason: derr.Code, Detail: derr.Detail, Value: r.Value,
 	}
 }
 
@@ -886,11 +866,17 @@ func headerBytes(hs []kgo.RecordHeader) int {
 // readDeadLetterLimits reads the max.message.bytes of the dead-letter
 // topics (readMaxMessageBytes).
 func (k *Kafka) readDeadLetterLimits(ctx context.Context) {
-	topics := []string{k.cfg.DeadLetterTopic}
-	if k.cfg.LabelsTopic != "" && k.cfg.LabelsDeadLetterTopic != k.cfg.DeadLetterTopic {
-		topics = append(topics, k.cfg.LabelsDeadLetterTopic)
-	}
+	topics := deadLetterTopics(k.cfg.DeadLetterTopic, k.cfg.LabelsTopic, k.cfg.LabelsDeadLetterTopic)
 	k.deadLetterMax.set(readMaxMessageBytes(ctx, k.cl, k.log, topics))
+}
+
+// deadLetterTopics are the dead-letter topics of a source: dlq, and
+// labelsDLQ when it reads a labels topic into another one.
+func deadLetterTopics(dlq, labels, labelsDLQ string) []string {
+	if labels != "" && labelsDLQ != dlq {
+		return []string{dlq, labelsDLQ}
+	}
+	return []string{dlq}
 }
 
 // readMaxMessageBytes reads the max.message.bytes of dead-letter topics; a

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/driftwatch/driftwatch/baselines"
 )
@@ -71,6 +72,8 @@ type router struct {
 	pending  []Batch  // settled, not flushed yet
 	counts   Counts
 	lastWM   time.Time // watermark of the last batch flushed
+	// goodTimes is decodeShares' scratch: a partition's good event times.
+	goodTimes []int64
 }
 
 type routerConfig struct {
@@ -276,6 +279,54 @@ func (r *router) flush(wm time.Time) []Batch {
 		r.lastWM = wm
 	}
 	return out
+}
+
+// recordShare is a run of at most taskRecords records of one partition,
+// decoded as one task.
+type recordShare struct {
+	partition int32
+	records   []*kgo.Record
+}
+
+// appendShares appends partition p's records of a poll as shares of at
+// most taskRecords, so that a poll of one busy partition is still decoded
+// on every core.
+func appendShares(shares []recordShare, p int32, rs []*kgo.Record) []recordShare {
+	for len(rs) > 0 {
+		n := min(len(rs), taskRecords)
+		shares = append(shares, recordShare{p, rs[:n]})
+		rs = rs[n:]
+	}
+	return shares
+}
+
+// decodeShares decodes shares in parallel and settles them in order: each
+// record that breaks the contract goes to bad, each partition's good event
+// times to clock; it returns the batches settled, the last carrying
+// clock's watermark (flush).
+func (r *router) decodeShares(shares []recordShare, clock *partitionClocks, bad func(*kgo.Record, *DecodeError)) []Batch {
+	tasks := r.newTasks(len(shares))
+	for j, sh := range shares {
+		tasks[j].partition = sh.partition
+		for _, rec := range sh.records {
+			tasks[j].values = append(tasks[j].values, rec.Value)
+		}
+	}
+	r.decode(tasks)
+	for j, t := range tasks {
+		times := r.goodTimes[:0]
+		r.settle(t, func(i int, o *outcome, ok bool) {
+			if ok {
+				times = append(times, o.ts)
+			}
+			if o.derr != nil {
+				bad(shares[j].records[i], o.derr)
+			}
+		})
+		clock.observeAll(t.partition, times)
+		r.goodTimes = times
+	}
+	return r.flush(clock.watermark())
 }
 
 // send hands batches to out in order, each with the acknowledgement ack

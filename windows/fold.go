@@ -32,6 +32,9 @@ type foldState struct {
 	keys bool // collect prediction keys (labels are joined)
 	rows map[*Window]int64
 	ks   map[*Window][]PredictionKey
+
+	perSlot []int64 // rowsAdded's scratch: rows by their newest window's slot
+	all     []int   // rowsAdded's scratch: every row number of a batch
 }
 
 // NewFold returns a Fold that shapes windows as cfg does (Size, Hop,
@@ -119,27 +122,27 @@ func (f *Fold) take() []Delta {
 // kept.
 func (fs *foldState) rowsAdded(model string, rec arrow.RecordBatch, g *grouping, d *Decision) {
 	n := int(rec.NumRows())
-	newest := func(i int) *Window {
-		if id := g.ids[i*g.per]; id >= 0 {
-			return g.win[id]
-		}
-		return nil
-	}
+	fs.perSlot = resize(fs.perSlot, len(g.keys))
 	for i := range n {
-		if w := newest(i); w != nil {
-			fs.rows[w]++
+		if id := g.ids[i*g.per]; id >= 0 {
+			fs.perSlot[id]++
+		}
+	}
+	for id, c := range fs.perSlot {
+		if w := g.win[id]; w != nil && c > 0 {
+			fs.rows[w] += c
 		}
 	}
 	if !fs.keys {
 		return
 	}
-	rows := make([]int, n)
-	for i := range rows {
-		rows[i] = i
+	fs.all = resize(fs.all, n)
+	for i := range fs.all {
+		fs.all[i] = i
 	}
-	eachPredictionKey(model, rec, rows, d, func(i int, k PredictionKey) {
-		if w := newest(i); w != nil {
-			fs.ks[w] = append(fs.ks[w], k)
+	eachPredictionKey(model, rec, fs.all, d, func(i int, k PredictionKey) {
+		if id := g.ids[i*g.per]; id >= 0 && g.win[id] != nil {
+			fs.ks[g.win[id]] = append(fs.ks[g.win[id]], k)
 		}
 	})
 }

@@ -346,11 +346,14 @@ func (w *Window) Merge(o *Window) error {
 	if err := w.merge(o); err != nil {
 		return err
 	}
+	slices.Sort(w.LabelDelays)
 	w.Seal()
 	return nil
 }
 
-// merge is Merge without sealing w.
+// merge is Merge without sealing w or sorting its label delays: the
+// merge stage calls it for every delta (whose label delays, from late
+// labels, are none), and its windows are sealed when they close.
 func (w *Window) merge(o *Window) error {
 	if w.Key != o.Key || !w.Start.Equal(o.Start) || !w.End.Equal(o.End) || w.Baseline.ID != o.Baseline.ID {
 		return fmt.Errorf("merge window %s %s@%s with %s %s@%s: different window or baseline",
@@ -364,7 +367,6 @@ func (w *Window) merge(o *Window) error {
 	w.Decided += o.Decided
 	w.Selected += o.Selected
 	w.mergeLabels(o, true)
-	slices.Sort(w.LabelDelays)
 	for v, of := range o.Variants {
 		if f := w.variant(v); f != nil {
 			f.merge(of, &w.Baseline.Prediction, w.MaxCategories)

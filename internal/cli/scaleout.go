@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -80,7 +79,6 @@ type scaleSource struct {
 func (s scaleSource) Counts() consumer.Counts {
 	c := s.fold.Counts().Counts
 	c.Pauses = s.Kafka.Counts().Pauses
-	c.DeadLetter = maps.Clone(c.DeadLetter)
 	return c
 }
 

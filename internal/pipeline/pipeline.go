@@ -339,15 +339,21 @@ func (p *Pipeline) Fence(gen int64) {
 	p.writing.Unlock() //nolint:staticcheck // an empty critical section: waits for the write in flight
 }
 
-// stale reports whether results of generation gen are fenced off, and
-// returns the channel the next Fence closes.
-func (p *Pipeline) stale(gen int64) (bool, <-chan struct{}) {
+// stale reports whether results of generation gen are fenced off.
+func (p *Pipeline) stale(gen int64) bool {
+	p.fenceMu.Lock()
+	defer p.fenceMu.Unlock()
+	return gen < p.fence
+}
+
+// nextFence returns the channel the next Fence closes.
+func (p *Pipeline) nextFence() <-chan struct{} {
 	p.fenceMu.Lock()
 	defer p.fenceMu.Unlock()
 	if p.fenced == nil {
 		p.fenced = make(chan struct{})
 	}
-	return gen < p.fence, p.fenced
+	return p.fenced
 }
 
 // errFenced stops the retries of a write fenced off meanwhile.
@@ -372,86 +378,86 @@ func (p *Pipeline) commit(ctx context.Context, in <-chan windows.Closed) error {
 func (p *Pipeline) commitOne(ctx context.Context, c windows.Closed) error {
 	p.writing.Lock()
 	defer p.writing.Unlock()
-	if stale, _ := p.stale(c.Generation); stale {
+	if p.stale(c.Generation) {
 		c.Ack(nil)
 		return nil
 	}
-	{
-		res := Result{Window: c.Window, Late: c.Late, Relabel: c.Relabel}
-		switch {
-		case c.Window != nil:
-			res.Rows = p.Evaluator.Evaluate(c.Window)
-		case c.Late != nil:
-			res.Rows = []drift.Row{drift.Late(c.Late)}
-		default:
-			for _, w := range c.Relabel {
-				res.Rows = append(res.Rows, p.Evaluator.EvaluateLabels(w)...)
-			}
+	res := Result{Window: c.Window, Late: c.Late, Relabel: c.Relabel}
+	switch {
+	case c.Window != nil:
+		res.Rows = p.Evaluator.Evaluate(c.Window)
+	case c.Late != nil:
+		res.Rows = []drift.Row{drift.Late(c.Late)}
+	default:
+		for _, w := range c.Relabel {
+			res.Rows = append(res.Rows, p.Evaluator.EvaluateLabels(w)...)
 		}
-		if p.Alerts != nil {
-			p.Alerts.Classify(res.Rows)
-		} else {
-			alerts.Classify(res.Rows)
-		}
-		if err := p.detectorStates(&res); err != nil {
-			c.Ack(err)
-			return err
-		}
-		if err := p.writeRetrying(ctx, c.Generation, res, &c); err != nil {
-			if errors.Is(err, errFenced) {
-				c.Ack(nil)
-				return nil
-			}
-			if !p.invalid(err) {
-				c.Ack(err)
-				return err
-			}
-			p.skip(1, err) // the rows can never be written: go on without them
+	}
+	if p.Alerts != nil {
+		p.Alerts.Classify(res.Rows)
+	} else {
+		alerts.Classify(res.Rows)
+	}
+	if err := p.detectorStates(&res); err != nil {
+		c.Ack(err)
+		return err
+	}
+	if err := p.writeRetrying(ctx, res, &c); err != nil {
+		if errors.Is(err, errFenced) {
 			c.Ack(nil)
 			return nil
 		}
-		// The alerts' state changes are as durable as the rows before the
-		// window is acknowledged: a job killed after the acknowledgement
-		// never reads the window again, so it must find its alerts' state
-		// in the audit trail.
-		if h, ok := p.Alerts.(handover); ok {
-			err := p.retrying(ctx, "read back alerts", func() error {
-				if err := h.Own(ctx, res.Rows); err != nil {
-					if stale, _ := p.stale(c.Generation); stale {
-						return fmt.Errorf("%w (%v)", errFenced, err) // the next owner reads them back
-					}
-					return err
-				}
-				return nil
-			})
-			if err != nil && !errors.Is(err, errFenced) {
-				c.Ack(err)
-				return err
-			}
+		if !p.invalid(err) {
+			c.Ack(err)
+			return err
 		}
-		if p.Alerts != nil {
-			p.Alerts.Observe(res.Rows, c.Window != nil)
-			if err := p.Alerts.Sync(ctx); err != nil {
-				c.Ack(err)
-				return err
-			}
-		}
+		p.skip(1, err) // the rows can never be written: go on without them
 		c.Ack(nil)
-		if p.observe != nil {
-			p.observe(res.Rows)
+		return nil
+	}
+	// Scaled out, the alerts of a model this instance has just taken over
+	// are read back before its rows are observed.
+	if h, ok := p.Alerts.(handover); ok {
+		err := p.retrying(ctx, "read back alerts", func() error {
+			if err := h.Own(ctx, res.Rows); err != nil {
+				if p.stale(c.Generation) {
+					return fmt.Errorf("%w (%v)", errFenced, err) // the next owner reads them back
+				}
+				return err
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errFenced) {
+			c.Ack(err)
+			return err
 		}
-		if p.OnCommit != nil {
-			p.OnCommit(res)
+	}
+	// The alerts' state changes are as durable as the rows before the
+	// window is acknowledged: a job killed after the acknowledgement
+	// never reads the window again, so it must find its alerts' state
+	// in the audit trail.
+	if p.Alerts != nil {
+		p.Alerts.Observe(res.Rows, c.Window != nil)
+		if err := p.Alerts.Sync(ctx); err != nil {
+			c.Ack(err)
+			return err
 		}
+	}
+	c.Ack(nil)
+	if p.observe != nil {
+		p.observe(res.Rows)
+	}
+	if p.OnCommit != nil {
+		p.OnCommit(res)
 	}
 	return nil
 }
 
-// writeRetrying writes res, of generation gen, retrying per p.Retry
-// until it is written or fenced off (errFenced).
-func (p *Pipeline) writeRetrying(ctx context.Context, gen int64, res Result, c *windows.Closed) error {
+// writeRetrying writes res, made of c, retrying per p.Retry until it is
+// written or fenced off (errFenced).
+func (p *Pipeline) writeRetrying(ctx context.Context, res Result, c *windows.Closed) error {
 	if err := p.retrying(ctx, "sink commit", func() error {
-		if stale, _ := p.stale(gen); stale {
+		if p.stale(c.Generation) {
 			return errFenced
 		}
 		return p.write(res, c)
@@ -501,7 +507,7 @@ func (p *Pipeline) retrying(ctx context.Context, what string, op func() error) e
 func (p *Pipeline) backOff(ctx context.Context, d time.Duration) error {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
-	_, fenced := p.stale(0) // a Fence ends the wait: the next attempt may be fenced off
+	fenced := p.nextFence() // a Fence ends the wait: the next attempt may be fenced off
 	var probe <-chan time.Time
 	pinger, ok := p.Sink.(Pinger)
 	if ok && d > ProbeInterval {
