@@ -2,6 +2,7 @@ package windows
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -391,5 +392,92 @@ func TestLateLabelsSurviveAReset(t *testing.T) {
 	}
 	if fed != len(ls) {
 		t.Errorf("after the reset the detectors would read %d errors, want each of the %d labels' once", fed, len(ls))
+	}
+}
+
+// sinkState is what a sink holds of the Closed it wrote: the join's state
+// (JoinState, for RestoreLabels) and its committed windows (Refresh).
+type sinkState struct {
+	join JoinState
+	done map[Key]time.Time
+}
+
+func (s *sinkState) write(c Closed) {
+	if w := c.Window; w != nil {
+		if s.done == nil {
+			s.done = make(map[Key]time.Time)
+		}
+		if w.End.After(s.done[w.Key]) {
+			s.done[w.Key] = w.End
+		}
+		if c.LabelBase != nil {
+			s.join.Bases = append(s.join.Bases, c.LabelBase)
+		}
+	}
+	s.join.Keys = append(s.join.Keys, c.Keys...)
+	s.join.Labels = append(s.join.Labels, c.Labels...)
+}
+
+// errorsIn counts the error events c hands the detectors.
+func errorsIn(c Closed) int {
+	n := 0
+	if c.Window != nil {
+		n += len(c.Window.Errors)
+	}
+	for _, w := range c.Relabel {
+		n += len(w.Errors)
+	}
+	return n
+}
+
+// TestRefreshedResetTrustsTheSink: with Refresh (the sink is the truth and
+// the source fences the pipeline before a Reset), windows closed here but
+// not written were dropped and are built again from the records read
+// again: nothing of them may come back from memory. Here one owner closes
+// every window, is fenced before writing them, reads every label again,
+// and loses its partitions before the predictions; the next owner starts
+// from what the sink holds. Each label's error reaches the detectors once,
+// and the windows end as if the labels were known up front.
+func TestRefreshedResetTrustsTheSink(t *testing.T) {
+	recs := labelStream(11, 400)
+	cfg := Config{Size: time.Hour, FlushAtEnd: true, Labels: &LabelConfig{}}
+	want := finalStates(preloaded(t, cfg, recs))
+	mem := memory.NewGoAllocator()
+	var ls []consumer.Label
+	for _, r := range recs {
+		if r.label != "" {
+			ls = append(ls, labelOf(r))
+		}
+	}
+	half := len(ls) / 2
+	var sink sinkState
+	cfg.Refresh = func() (map[Key]time.Time, error) { return maps.Clone(sink.done), nil }
+	cfg.RestoreLabels = func() (JoinState, error) { return sink.join, nil }
+	// The first owner: what it closed before the reset is fenced off.
+	first := run(t, cfg, labelBatch(ls[:half]...), scoreBatch(mem, 48*time.Hour, false, recs...),
+		consumer.Batch{Reset: true, Generation: 1}, labelBatch(ls...))
+	fed := 0
+	for _, c := range first {
+		if c.Generation == 1 {
+			sink.write(c)
+			fed += errorsIn(c)
+			if len(c.Relabel) > 0 {
+				t.Errorf("after the reset, %d windows re-emitted that the sink does not hold", len(c.Relabel))
+			}
+		}
+	}
+	// The next owner reads everything again from what the sink holds.
+	next := run(t, cfg, labelBatch(ls...), scoreBatch(mem, 48*time.Hour, false, recs...))
+	for _, c := range next {
+		fed += errorsIn(c)
+	}
+	if fed != len(ls) {
+		t.Errorf("the detectors would read %d errors, want each of the %d labels' once", fed, len(ls))
+	}
+	got := finalStates(next)
+	for id, w := range want {
+		if g := got[id]; g == nil || !reflect.DeepEqual(viewOf(g, false), viewOf(w, false)) {
+			t.Errorf("window %s: %+v, want %+v", w.Start, g, viewOf(w, false))
+		}
 	}
 }

@@ -113,17 +113,21 @@ func sumOf(partials []float64) stats.Sum {
 }
 
 // restoreLabels rebuilds the join from st (at start, and after the source
-// lost its partitions: another instance may have joined labels since), then
+// lost its partitions: another instance may have joined labels since).
+// Labels in st are joined again without re-emitting anything: the rows
+// they changed were written when they arrived. Without Refresh, it then
 // adds what this instance holds that st does not (windows it closed whose
-// commit is still on its way). Labels in st are joined again without
-// re-emitting anything: the rows they changed were written when they
-// arrived.
+// commit is still on its way). With Refresh the sink is the truth: what
+// this instance made and did not write was fenced off and is made again
+// from the records read again, so keeping it would re-emit windows the
+// sink does not hold and feed their errors to the detectors twice.
 func (a *Assigner) restoreLabels(st JoinState) {
 	if a.join == nil {
 		return
 	}
 	prev := a.join
 	j := newJoiner(prev.cfg)
+	a.join = j
 	for _, w := range st.Bases {
 		j.retained[windowID{w.Key, w.Start.UnixNano()}] = w
 	}
@@ -134,6 +138,10 @@ func (a *Assigner) restoreLabels(st JoinState) {
 		if e := j.label(l); e != nil {
 			e.fed = true // fed before
 		}
+	}
+	j.counts = prev.counts // joining st again counts nothing new
+	if a.cfg.Refresh != nil {
+		return
 	}
 	for id, w := range prev.retained {
 		if j.retained[id] == nil {
@@ -165,6 +173,4 @@ func (a *Assigner) restoreLabels(st JoinState) {
 			}
 		}
 	}
-	j.counts = prev.counts
-	a.join = j
 }
