@@ -147,7 +147,7 @@ func run() error {
 		warmup   = flag.Duration("warmup", 30*time.Second, "load: samples before this are left out of the figures")
 		precheck = flag.Duration("precheck", 90*time.Second, "load: run at S first for this long to see whether P = S/3 holds (0: take P = S/4 at once)")
 		flushInt = flag.Duration("flush-interval", time.Second, "load: kafka.scale_out.flush_interval of the instances")
-		tpFlush  = flag.Duration("throughput-flush-interval", 200*time.Millisecond, "throughput: kafka.scale_out.flush_interval of the instances (a run's end is seen at a commit)")
+		tpFlush  = flag.Duration("throughput-flush-interval", time.Second, "throughput: kafka.scale_out.flush_interval of the instances (the product's default; a run's end is seen at a commit)")
 		tpWindow = flag.Duration("throughput-window", 24*time.Hour, "throughput: windows.size of the instances (hourly windows of a stream read at full speed close several a second)")
 		seed     = flag.Int64("seed", workload.DefaultSeed, "random seed of the workload")
 		timeout  = flag.Duration("timeout", 10*time.Minute, "give up on a throughput run after this long")

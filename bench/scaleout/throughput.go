@@ -4,7 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -31,9 +35,12 @@ type Throughput struct {
 
 // TimedRun is one consumption of the whole topic by a fresh group.
 type TimedRun struct {
-	Round     int       `json:"round"`
-	Instances int       `json:"instances"`
-	Pinned    []int     `json:"pinned_cpus"`     // nil: unpinned
+	Round     int   `json:"round"`
+	Instances int   `json:"instances"`
+	Pinned    []int `json:"pinned_cpus"` // nil: unpinned
+	// ServersOn are the CPUs the broker and ClickHouse were confined to
+	// (taskset -a) during the run; nil: all.
+	ServersOn []int     `json:"servers_cpus,omitempty"`
 	Startup   float64   `json:"startup_seconds"` // from the start of the processes to the first record read
 	Seconds   float64   `json:"seconds"`         // from the first record read to the offsets committed at the end
 	Records   int64     `json:"records"`
@@ -76,19 +83,60 @@ func (e *env) throughput(ctx context.Context) (*Throughput, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Each round: one instance on CPU 0, the same with the servers
+	// confined to CPU 0 too (the whole deployment on one core, as the two
+	// instances' run has it on two), and two instances on CPUs 0 and 1.
+	kinds := []struct{ cpus, servers []int }{{[]int{0}, nil}, {[]int{0}, []int{0}}, {[]int{0, 1}, nil}}
 	for r := 1; r <= e.knobs.Rounds; r++ {
-		for _, cpus := range [][]int{{0}, {0, 1}} {
-			run, err := e.timedRun(ctx, topic, end, cpus)
+		for _, k := range kinds {
+			run, err := e.confinedRun(ctx, topic, end, k.cpus, k.servers)
 			if err != nil {
-				return t, fmt.Errorf("round %d, %d instances: %w", r, len(cpus), err)
+				return t, fmt.Errorf("round %d, %d instances, servers on %v: %w", r, len(k.cpus), k.servers, err)
 			}
 			run.Round = r
 			t.Runs = append(t.Runs, run)
-			logf("round %d, %d instance(s) on cpus %v: %.0f records/s in %.2f s; instance cpu %v s, broker %.2f s, clickhouse %.2f s",
-				r, run.Instances, cpus, run.Rate, run.Seconds, run.CPU, run.Broker, run.CH)
+			logf("round %d, %d instance(s) on cpus %v, servers on %v: %.0f records/s in %.2f s; instance cpu %v s, broker %.2f s, clickhouse %.2f s",
+				r, run.Instances, k.cpus, k.servers, run.Rate, run.Seconds, run.CPU, run.Broker, run.CH)
 		}
 	}
 	return t, nil
+}
+
+// confinedRun is timedRun with the broker and ClickHouse confined to the
+// CPUs servers (nil: left alone) for its duration.
+func (e *env) confinedRun(ctx context.Context, topic string, end map[int32]int64, cpus, servers []int) (TimedRun, error) {
+	if servers != nil {
+		if err := e.pinServers(servers); err != nil {
+			return TimedRun{}, err
+		}
+		defer func() {
+			if err := e.pinServers(nil); err != nil {
+				fmt.Fprintln(os.Stderr, "scaleout bench:", err)
+			}
+		}()
+	}
+	run, err := e.timedRun(ctx, topic, end, cpus)
+	run.ServersOn = servers
+	return run, err
+}
+
+// pinServers sets the CPU affinity of every thread of the broker and
+// ClickHouse to cpus (nil: every CPU of the machine).
+func (e *env) pinServers(cpus []int) error {
+	list := fmt.Sprintf("0-%d", runtime.NumCPU()-1)
+	if cpus != nil {
+		parts := make([]string, len(cpus))
+		for i, c := range cpus {
+			parts[i] = strconv.Itoa(c)
+		}
+		list = strings.Join(parts, ",")
+	}
+	for _, pid := range []int{e.pids.Kafka, e.pids.ClickHouse} {
+		if out, err := exec.Command("taskset", "-a", "-p", "-c", list, strconv.Itoa(pid)).CombinedOutput(); err != nil {
+			return fmt.Errorf("taskset -a -p -c %s %d: %v: %s", list, pid, err, out)
+		}
+	}
+	return nil
 }
 
 // timedRun starts one instance per entry of cpus (pinned to it; -1:
