@@ -374,7 +374,11 @@ func (e *Evaluator) EvaluateLabels(w *windows.Window) []Row {
 func (e *Evaluator) appendLabelled(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
 	base := w.Baseline
 	if base.Label != nil && w.Labels.Count > 0 {
+		n := len(rows)
 		rows = e.subject(rows, head, FamilyLabel, "label", base.Label, &w.Labels, p, groupKey{base.ID, -2})
+		if p.RequireSignificance {
+			requireSignificance(rows[n:])
+		}
 	}
 	rows = appendConcept(rows, head, w, p)
 	rows = appendDelays(rows, head, w)
@@ -1014,9 +1018,13 @@ func (e *Evaluator) subject(rows []Row, head Row, family, name string, bf *basel
 	// The rows: the configured metrics, then the rule's metric and the
 	// significance test if they are not among them.
 	names := slices.Clone(metrics)
-	for _, m := range []string{rule.Metric, significanceTest(bf.Kind)} {
+	gates := []string{significanceTest(bf.Kind)}
+	if specs[rule.Metric].test {
+		gates = append(gates, effectMetric(bf.Kind))
+	}
+	for _, m := range append([]string{rule.Metric}, gates...) {
 		if m != rule.Metric && !p.RequireSignificance {
-			continue // the significance test is only needed to gate the verdict
+			continue // the significance test and the effect size are only needed to gate the verdicts
 		}
 		if !slices.Contains(names, m) {
 			names = append(names, m)
@@ -1084,27 +1092,97 @@ func finite(v float64) float64 {
 	return v
 }
 
-// requireSignificance clears the verdict of each drifted distance that is
-// its subject's Primary row when the subject's significance test is not
-// significant.
+// effectMetric is the effect size the gate consults for a subject whose
+// rule is a test: PSI for numeric subjects, Jensen-Shannon distance for
+// categorical ones (the default rules' metrics).
+func effectMetric(k baselines.Kind) string {
+	if k == baselines.Numeric {
+		return MetricPSI
+	}
+	return MetricJensenShannon
+}
+
+// gated reports whether metric's verdict is gated by RequireSignificance:
+// every test and effect size a subject's rows hold, but null_rate, a
+// share of records (quality).
+func gated(metric string) bool {
+	_, ok := specs[metric]
+	return ok && metric != MetricNullRate
+}
+
+// requireSignificance gives every row of a subject one meaning of
+// drifted (Policy.RequireSignificance): an effect size (psi, a distance)
+// is drifted only when it is past its threshold and the subject's
+// significance test (ks for numeric subjects, chi2 for categorical ones,
+// after the window's correction) is significant; a test (ks, chi2,
+// t_test, g_test, ...) only when it is significant and the subject's
+// effect size (its rule's metric, or effectMetric's row when the rule is
+// a test) is past its threshold. Each condition is read from the rows'
+// verdicts before gating. A subject without the row a gate needs (a test
+// undefined on its cells) is judged on the other alone.
 func requireSignificance(rows []Row) {
-	test := make(map[string]*Row)
-	for i := range rows {
-		r := &rows[i]
+	type subject struct{ test, effect *Row }
+	subjects := make(map[string]*subject)
+	at := func(r *Row) *subject {
 		key := r.Family + "\x00" + r.Subject
-		// ks is computed only for numeric subjects, where it is the test;
-		// a numeric subject may have a chi2 row too.
-		if r.Metric == MetricKS || r.Metric == MetricChi2 && (test[key] == nil || test[key].Metric != MetricKS) {
-			test[key] = r
+		s := subjects[key]
+		if s == nil {
+			s = &subject{}
+			subjects[key] = s
 		}
+		return s
 	}
 	for i := range rows {
 		r := &rows[i]
-		if !r.Primary || !r.Drifted || specs[r.Metric].test {
+		if !gated(r.Metric) {
 			continue
 		}
-		if t, ok := test[r.Family+"\x00"+r.Subject]; ok && *t.PValue >= t.Threshold {
-			r.Drifted = false
+		s := at(r)
+		// ks is computed only for numeric subjects, where it is the test;
+		// a numeric subject may have a chi2 row too.
+		if r.Metric == MetricKS || r.Metric == MetricChi2 && (s.test == nil || s.test.Metric != MetricKS) {
+			s.test = r
+		}
+		if r.Primary && !specs[r.Metric].test {
+			s.effect = r
+		}
+	}
+	for i := range rows { // a subject whose rule is a test: the default effect size
+		r := &rows[i]
+		if !gated(r.Metric) {
+			continue
+		}
+		s := at(r)
+		want := MetricJensenShannon
+		if s.test != nil && s.test.Metric == MetricKS {
+			want = MetricPSI
+		}
+		if s.effect == nil && r.Metric == want {
+			s.effect = r
+		}
+	}
+	type verdicts struct{ significant, material, hasTest, hasEffect bool }
+	before := make(map[*subject]verdicts, len(subjects))
+	for _, s := range subjects {
+		var v verdicts
+		if s.test != nil {
+			v.hasTest, v.significant = true, s.test.PValue != nil && *s.test.PValue < s.test.Threshold
+		}
+		if s.effect != nil {
+			v.hasEffect, v.material = true, s.effect.Drifted
+		}
+		before[s] = v
+	}
+	for i := range rows {
+		r := &rows[i]
+		if !r.Drifted || !gated(r.Metric) {
+			continue
+		}
+		v := before[at(r)]
+		if specs[r.Metric].test {
+			r.Drifted = !v.hasEffect || v.material
+		} else {
+			r.Drifted = !v.hasTest || v.significant
 		}
 	}
 }

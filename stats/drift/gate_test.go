@@ -1,0 +1,233 @@
+package drift
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/windows"
+)
+
+// gateCats are the categories of gateBaseline's categorical feature.
+var gateCats = []string{"a", "b", "c", "d", "e"}
+
+// gateBaseline has a numeric feature x (standard normal), a categorical c
+// (gateCats with shares 0.3, 0.25, 0.2, 0.15, 0.1), a binary flag ("yes"
+// 0.3) and a numeric prediction, 20,000 rows.
+func gateBaseline(t *testing.T) *baselines.Baseline {
+	t.Helper()
+	rng := newLCG(11)
+	b := baselines.NewBuilder("m", baselines.BuildOptions{})
+	for range 20_000 {
+		b.AddNumber("x", normal(rng))
+		b.AddCategory("c", gateCat(rng, 0))
+		b.AddCategory("flag", gateFlag(rng, 0))
+		b.AddPredictionNumber(rng.float())
+		b.EndRow()
+	}
+	bl, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bl
+}
+
+// normal is a standard normal draw (Box-Muller).
+func normal(rng *lcg) float64 {
+	u1, u2 := rng.float(), rng.float()
+	return math.Sqrt(-2*math.Log(1-u1)) * math.Cos(2*math.Pi*u2)
+}
+
+// gateCat draws a category, moving share tilt from "a" to "e".
+func gateCat(rng *lcg, tilt float64) string {
+	shares := []float64{0.3 - tilt, 0.25, 0.2, 0.15, 0.1 + tilt}
+	u, acc := rng.float(), 0.0
+	for i, s := range shares {
+		if acc += s; u < acc {
+			return gateCats[i]
+		}
+	}
+	return gateCats[len(gateCats)-1]
+}
+
+// gateFlag draws a binary category, "yes" with probability 0.3 + tilt.
+func gateFlag(rng *lcg, tilt float64) string {
+	if rng.float() < 0.3+tilt {
+		return "yes"
+	}
+	return "no"
+}
+
+// gateWindow draws a window of n records: x shifted by shift standard
+// deviations, c tilted by tilt and flag by twice that, the prediction
+// uniform.
+func gateWindow(bl *baselines.Baseline, rng *lcg, n int, shift, tilt float64) *windows.Window {
+	w := windows.NewWindow(windows.Key{Model: "m", Version: "1"}, t0, t0, bl, 100)
+	addNumber := func(bf *baselines.Feature, f *windows.Feature, x float64) {
+		j := bf.Bin(x)
+		f.Counts[j]++
+		f.Sums[j] += x
+		f.Count++
+		f.Moments.Add(x)
+	}
+	x, c, flag := -1, -1, -1
+	for i, f := range bl.Features {
+		switch f.Name {
+		case "x":
+			x = i
+		case "c":
+			c = i
+		case "flag":
+			flag = i
+		}
+	}
+	for range n {
+		addNumber(&bl.Features[x], &w.Features[x], normal(rng)+shift)
+		w.Features[c].Categories[gateCat(rng, tilt)]++
+		w.Features[c].Count++
+		w.Features[flag].Categories[gateFlag(rng, 2*tilt)]++
+		w.Features[flag].Count++
+		addNumber(&bl.Prediction, &w.Prediction, rng.float())
+	}
+	return w
+}
+
+// allMetrics returns every metric of specs computable for the kind, the
+// quality share null_rate aside.
+func allMetrics(numeric bool) []string {
+	var out []string
+	for m := range specs {
+		if m != MetricNullRate && Computable(m, numeric) {
+			out = append(out, m)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestOneMeaningOfDrifted: with every metric written for every subject,
+// a distance is drifted exactly when it is past its threshold and its
+// subject's test is significant (after the window's correction), and a
+// test exactly when it is significant and its subject's effect size (the
+// rule) is past its threshold, on windows of 200 records of noise (where distances pass
+// their thresholds by chance), windows of 20,000 records with a
+// negligible shift (where tests are significant on it) and clearly
+// shifted windows, which stay drifted. It fails with either half of the
+// rule left out for any row other than the subject's rule.
+func TestOneMeaningOfDrifted(t *testing.T) {
+	bl := gateBaseline(t)
+	p := DefaultPolicy()
+	p.NumericMetrics, p.CategoricalMetrics = allMetrics(true), allMetrics(false)
+	e := NewEvaluator(p, nil)
+	rng := newLCG(5)
+	seen := make(map[string]int)    // metric -> rows with a verdict
+	ungated := make(map[string]int) // metric -> rows drifted without the rule
+	check := func(name string, w *windows.Window) []Row {
+		rows := e.Evaluate(w)
+		type subject struct{ test, effect *Row }
+		subjects := make(map[string]*subject)
+		for i := range rows {
+			r := &rows[i]
+			if !gated(r.Metric) {
+				continue
+			}
+			s := subjects[r.Subject]
+			if s == nil {
+				s = &subject{}
+				subjects[r.Subject] = s
+			}
+			switch {
+			case r.Metric == MetricKS, r.Metric == MetricChi2 && s.test == nil:
+				s.test = r
+			}
+			if r.Primary {
+				s.effect = r
+			}
+		}
+		for i := range rows {
+			r := &rows[i]
+			if !gated(r.Metric) || r.ThresholdSource == "" {
+				continue
+			}
+			seen[r.Metric]++
+			s := subjects[r.Subject]
+			significant := s.test != nil && *s.test.PValue < s.test.Threshold
+			material := s.effect != nil && s.effect.Value >= s.effect.Threshold
+			own := r.Value >= r.Threshold
+			if specs[r.Metric].test {
+				own = *r.PValue < r.Threshold
+			}
+			// A distance's effect size is its own value; a test's is the
+			// subject's rule.
+			want := own && significant
+			if specs[r.Metric].test {
+				want = own && material
+			}
+			if own && !want {
+				ungated[r.Metric]++
+			}
+			if r.Drifted != want {
+				t.Errorf("%s: %s/%s/%s drifted=%v: own verdict %v (value %.4g, p %v, threshold %.4g), subject's test significant %v, effect past threshold %v",
+					name, r.Family, r.Subject, r.Metric, r.Drifted, own, r.Value, pString(r.PValue), r.Threshold, significant, material)
+			}
+		}
+		return rows
+	}
+	for k := range 40 {
+		check(fmt.Sprintf("noise window %d of 200", k), gateWindow(bl, rng, 200, 0, 0))
+	}
+	for k := range 6 {
+		check(fmt.Sprintf("negligible shift %d of 20,000", k), gateWindow(bl, rng, 20_000, 0.04, 0.01))
+	}
+	for k := range 4 {
+		rows := check(fmt.Sprintf("shifted window %d", k), gateWindow(bl, rng, 2_000, 1, 0.15))
+		for _, subject := range []string{"x", "c", "flag"} {
+			if r := primary(t, rows, subject); !r.Drifted {
+				t.Errorf("shifted window %d: %s's rule %s = %.4g not drifted", k, subject, r.Metric, r.Value)
+			}
+		}
+	}
+	for _, numeric := range []bool{true, false} {
+		for _, m := range allMetrics(numeric) {
+			if seen[m] == 0 {
+				t.Errorf("metric %s never judged: the test does not cover it", m)
+			}
+		}
+	}
+	t.Logf("rows judged per metric %v; drifted on their own but not under the rule %v", seen, ungated)
+	if len(ungated) == 0 {
+		t.Errorf("no row was drifted on its own verdict alone: the windows do not exercise the rule")
+	}
+}
+
+// TestOneMeaningWhenTheRuleIsATest: a subject whose rule is a test gets
+// its effect size from the default metric of its kind (psi for numeric),
+// which is written even when not configured, and the test's verdict needs
+// it: a negligible shift in a huge window is significant and not drifted.
+func TestOneMeaningWhenTheRuleIsATest(t *testing.T) {
+	bl := gateBaseline(t)
+	p := DefaultPolicy()
+	p.Numeric = Rule{Metric: MetricKS, Threshold: 0.05}
+	p.NumericMetrics = []string{MetricKS}
+	rows := NewEvaluator(p, nil).Evaluate(gateWindow(bl, newLCG(9), 20_000, 0.05, 0))
+	ks, psi := find(t, rows, FamilyData, "x", MetricKS), find(t, rows, FamilyData, "x", MetricPSI)
+	if *ks.PValue >= 0.05 || psi.Value >= psi.Threshold {
+		t.Fatalf("test setup: want ks significant (p %v) and psi below its threshold (%v < %v)", *ks.PValue, psi.Value, psi.Threshold)
+	}
+	if ks.Drifted {
+		t.Errorf("ks p = %v drifted although psi %v is below %v", *ks.PValue, psi.Value, psi.Threshold)
+	}
+	rows = NewEvaluator(p, nil).Evaluate(gateWindow(bl, newLCG(9), 2_000, 1, 0))
+	if ks := find(t, rows, FamilyData, "x", MetricKS); !ks.Drifted {
+		t.Errorf("a shift of one standard deviation: ks p = %v not drifted", *ks.PValue)
+	}
+}
+
+func pString(p *float64) string {
+	if p == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%.4g", *p)
+}
