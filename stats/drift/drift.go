@@ -56,8 +56,12 @@
 package drift
 
 import (
+	"cmp"
+	"fmt"
+	"hash/fnv"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -726,7 +730,9 @@ const (
 	MetricOpportunityDiff  = "equal_opportunity_diff"  // per attribute: max - min true positive rate
 )
 
-// SourceInsufficient marks fairness rows of groups too small to judge.
+// SourceInsufficient marks rows whose window is too small to judge: fairness
+// groups under Fairness.MinGroupSize, parity_diff_change when its groups
+// cannot show a growth of the limit.
 const SourceInsufficient = "insufficient_samples"
 
 // appendFairness appends, for every segment attribute of the window, each
@@ -798,55 +804,131 @@ func appendFairness(rows []Row, head Row, w *windows.Window, f *Fairness, d *win
 // against the reference (family fairness, subject attr).
 const MetricParityChange = "parity_diff_change"
 
+// parityReplicates is the number of simulated windows parityChange draws.
+const parityReplicates = 2000
+
 // parityChange compares the selection-rate gap between the window's most
 // and least selected groups (of at least minN records in the window and in
 // the reference) with the reference's gap between the same two groups, at
-// the decision threshold. It is judged against margin with a one-sided
-// z-test of H0: the gap grew by at most margin (p_value; drifted when
-// below 0.05), variances p(1-p)/n of the four rates.
+// the decision threshold: Value is the growth.
+//
+// Picking the extreme pair of k groups makes that growth positive even
+// when nothing changed (with 4 groups of 100 records at equal rates it
+// averages about 0.09), so it is judged against what the same pick gives
+// under no change: a parametric bootstrap draws parityReplicates windows
+// (and references) in which every group's selection rate moved by the
+// same amount, the window's overall shift, each rate with its binomial
+// sampling variance, and computes the growth of each draw's own extreme
+// pair. PValue is the share of draws with a growth at least the
+// observed; Threshold is margin plus the draws' mean growth; drifted when
+// the growth is past the threshold and PValue < 0.05. MDE is the growth
+// beyond the draws' mean that the window detects with power 0.8 at level
+// 0.05; when it is above margin the groups are too small to tell, and the
+// row is reported with SourceInsufficient and no verdict. The draws are seeded from the row's model, version, window and
+// attribute, so every instance and replay write the same row.
 func parityChange(head Row, attr string, decisions map[string]perf.Confusion, ref map[string][]int64, minN, margin, threshold float64) (Row, bool) {
-	refRate := func(g string) (rate, n float64, ok bool) {
-		bins, found := ref[g]
-		if !found {
-			return 0, 0, false
-		}
-		sel, n := baselines.SelectedIn(bins, threshold)
-		return sel / n, n, n >= minN
+	type group struct {
+		name         string
+		rate, n      float64 // window
+		rRate, rN    float64 // reference
+		sd, rSD, mid float64 // sampling sds under no change, the no-change rate
 	}
-	hi, lo := "", ""
-	var hiRate, loRate float64
+	var gs []group
 	for g, c := range decisions {
-		if c.N() < minN {
+		bins, found := ref[g]
+		if !found || c.N() < minN {
 			continue
 		}
-		if _, _, ok := refRate(g); !ok {
+		sel, rn := baselines.SelectedIn(bins, threshold)
+		if rn < minN {
 			continue
 		}
 		rate, _ := c.SelectionRate()
-		if hi == "" || rate > hiRate || rate == hiRate && g < hi {
-			hi, hiRate = g, rate
-		}
-		if lo == "" || rate < loRate || rate == loRate && g < lo {
-			lo, loRate = g, rate
-		}
+		gs = append(gs, group{name: g, rate: rate, n: c.N(), rRate: sel / rn, rN: rn})
 	}
-	if hi == "" || hi == lo {
+	if len(gs) < 2 {
 		return Row{}, false
 	}
-	rHi, nHi, _ := refRate(hi)
-	rLo, nLo, _ := refRate(lo)
-	nwHi, nwLo := decisions[hi].N(), decisions[lo].N()
-	change := (hiRate - loRate) - (rHi - rLo)
-	r := head
-	r.Family, r.Subject, r.Metric, r.Value = FamilyFairness, attr, MetricParityChange, change
-	r.NCurrent, r.NReference = int64(nwHi+nwLo), int64(nHi+nLo)
-	se := math.Sqrt(hiRate*(1-hiRate)/nwHi + loRate*(1-loRate)/nwLo + rHi*(1-rHi)/nHi + rLo*(1-rLo)/nLo)
-	if margin > 0 && se > 0 {
-		pv := 0.5 * math.Erfc((change-margin)/se/math.Sqrt2)
-		r.PValue, r.Threshold, r.ThresholdSource = &pv, margin, SourceStatic
-		r.Drifted = pv < 0.05
+	slices.SortFunc(gs, func(a, b group) int { return cmp.Compare(a.name, b.name) })
+	growth := func(rate, rRate func(i int) float64) float64 {
+		hi, lo := 0, 0
+		for i := range gs {
+			if rate(i) > rate(hi) {
+				hi = i
+			}
+			if rate(i) < rate(lo) {
+				lo = i
+			}
+		}
+		if hi == lo {
+			return 0
+		}
+		return (rate(hi) - rate(lo)) - (rRate(hi) - rRate(lo))
 	}
+	observed := growth(func(i int) float64 { return gs[i].rate }, func(i int) float64 { return gs[i].rRate })
+	var nw, shift float64
+	for i := range gs {
+		nw += gs[i].n
+		shift += gs[i].n * (gs[i].rate - gs[i].rRate)
+	}
+	shift /= nw
+	for i := range gs {
+		g := &gs[i]
+		g.mid = min(max(g.rRate+shift, 0), 1)
+		g.sd, g.rSD = math.Sqrt(g.mid*(1-g.mid)/g.n), math.Sqrt(g.rRate*(1-g.rRate)/g.rN)
+	}
+	r := head
+	r.Family, r.Subject, r.Metric, r.Value = FamilyFairness, attr, MetricParityChange, observed
+	for _, g := range gs {
+		r.NCurrent, r.NReference = r.NCurrent+int64(g.n), r.NReference+int64(g.rN)
+	}
+	if margin <= 0 {
+		return r, true
+	}
+	rng := rand.New(rand.NewPCG(paritySeed(head, attr), 0x9e3779b97f4a7c15))
+	draws := make([]float64, parityReplicates)
+	rate, rRate := make([]float64, len(gs)), make([]float64, len(gs))
+	var sum float64
+	above := 1 // the observed window counts as one draw
+	for b := range draws {
+		for i, g := range gs {
+			rate[i] = min(max(g.mid+g.sd*rng.NormFloat64(), 0), 1)
+			rRate[i] = min(max(g.rRate+g.rSD*rng.NormFloat64(), 0), 1)
+		}
+		d := growth(func(i int) float64 { return rate[i] }, func(i int) float64 { return rRate[i] })
+		draws[b], sum = d, sum+d
+		if d >= observed {
+			above++
+		}
+	}
+	mean := sum / parityReplicates
+	var ss float64
+	for _, d := range draws {
+		ss += (d - mean) * (d - mean)
+	}
+	slices.Sort(draws)
+	q95 := draws[int(math.Ceil(0.95*parityReplicates))-1]
+	mde := q95 - mean + zPower80*math.Sqrt(ss/(parityReplicates-1))
+	pv := float64(above) / (parityReplicates + 1)
+	r.PValue, r.Threshold, r.ThresholdSource, r.MDE = &pv, margin+mean, SourceStatic, &mde
+	if mde > margin {
+		// The groups are too small to see a growth of margin: reported,
+		// not judged, like a group under fairness.min_group_size.
+		r.ThresholdSource = SourceInsufficient
+		return r, true
+	}
+	r.Drifted = observed >= r.Threshold && pv < 0.05
 	return r, true
+}
+
+// zPower80 is the standard normal quantile of 0.8, the power of MDEs.
+const zPower80 = 0.8416212335729143
+
+// paritySeed seeds parityChange's draws from what names its row.
+func paritySeed(head Row, attr string) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%s", head.Model, head.ModelVersion, head.WindowStart.UnixNano(), attr)
+	return h.Sum64()
 }
 
 // limitRow is a row judged against a configured limit: drifted above it

@@ -517,3 +517,79 @@ func TestEvaluateErrors(t *testing.T) {
 		t.Errorf("mae %+v (p %v), want drifted over 0.22 with p 1.6255e-34", mae, *mae.PValue)
 	}
 }
+
+// TestParityChangeAccountsForThePick: the growth of the gap between the
+// most and least selected of k groups is positive under no change (the
+// pick of the extreme pair), which the old one-sided z-test against the
+// margin took for fairness drift. Over 24 windows each: stable attributes
+// of 4 and 8 groups of 40 records are too small to show a growth of 0.1
+// (insufficient, never drifted; the old test fired on them); of 4 and 8
+// groups of 400 they are judged and raise nothing; a group whose
+// selection rate falls by 0.2 (the gap grows by 0.2) is caught in every
+// window.
+func TestParityChangeAccountsForThePick(t *testing.T) {
+	const refN, windowsN = 2000, 24
+	bins := func(selected, not int64) []int64 { // scores 0.7 (selected at 0.5) and 0.2
+		b := make([]int64, baselines.OutcomeBins)
+		b[70], b[20] = selected, not
+		return b
+	}
+	conf := func(n, sel int) perf.Confusion {
+		var c perf.Confusion
+		c.Add(true, false, float64(sel))
+		c.Add(false, false, float64(n-sel))
+		return c
+	}
+	rng := newLCG(21)
+	binomial := func(n int, p float64) int {
+		k := 0
+		for range n {
+			if rng.float() < p {
+				k++
+			}
+		}
+		return k
+	}
+	for _, c := range []struct {
+		groups, n           int
+		drop                float64 // of the last group's selection rate
+		fired, insufficient int     // of windowsN
+	}{{4, 40, 0, 0, windowsN}, {8, 40, 0, 0, windowsN}, {4, 400, 0, 0, 0}, {8, 400, 0, 0, 0}, {4, 300, 0.2, windowsN, 0}} {
+		ref := make(map[string][]int64)
+		for g := range c.groups {
+			sel := binomial(refN, 0.3)
+			ref[fmt.Sprintf("g%d", g)] = bins(int64(sel), int64(refN-sel))
+		}
+		fired, insufficient, fmax := 0, 0, 0.0
+		for k := range windowsN {
+			head := Row{Model: "m", ModelVersion: "1", WindowStart: t0.Add(time.Duration(k) * time.Hour)}
+			decisions := make(map[string]perf.Confusion)
+			for g := range c.groups {
+				p := 0.3
+				if g == c.groups-1 {
+					p -= c.drop
+				}
+				decisions[fmt.Sprintf("g%d", g)] = conf(c.n, binomial(c.n, p))
+			}
+			r, ok := parityChange(head, "attr", decisions, ref, 30, 0.1, 0.5)
+			if !ok {
+				t.Fatalf("%d groups of %d: no row", c.groups, c.n)
+			}
+			if r.Drifted {
+				fired++
+			}
+			if r.ThresholdSource == SourceInsufficient {
+				insufficient++
+			}
+			fmax = max(fmax, r.Value)
+			if again, _ := parityChange(head, "attr", decisions, ref, 30, 0.1, 0.5); *again.PValue != *r.PValue || again.Threshold != r.Threshold {
+				t.Fatalf("the same window judged twice: p %v then %v", *r.PValue, *again.PValue)
+			}
+		}
+		t.Logf("%d groups of %d, drop %.2f: drifted in %d, insufficient in %d of %d windows (largest growth %.3f)", c.groups, c.n, c.drop, fired, insufficient, windowsN, fmax)
+		if fired != c.fired || insufficient != c.insufficient {
+			t.Errorf("%d groups of %d records, one group's rate down %.2f: drifted in %d and insufficient in %d of %d windows, want %d and %d",
+				c.groups, c.n, c.drop, fired, insufficient, windowsN, c.fired, c.insufficient)
+		}
+	}
+}
