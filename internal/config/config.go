@@ -251,6 +251,9 @@ type Drift struct {
 	// MaxErrorIncrease: how far above the reference's MAE, relatively, a
 	// window's may rise (significantly) before it is concept drift.
 	MaxErrorIncrease float64 `yaml:"max_error_increase"`
+	// Detectors sets the error-stream detectors: calibrated (on the
+	// reference's error rate, with a warm-up) or river (River's defaults).
+	Detectors string `yaml:"detectors"`
 }
 
 // SLO holds the serving objectives the serving rows are judged against; 0
@@ -395,6 +398,7 @@ func Default() *Config {
 
 			MaxPerformanceDrop: p.MaxPerformanceDrop,
 			MaxErrorIncrease:   p.MaxErrorIncrease,
+			Detectors:          p.Detectors,
 			Thresholds:         p.Thresholds,
 			MinSamples:         &min,
 			PSIBins:            p.PSIBins,
@@ -771,6 +775,9 @@ func (d *Drift) validate(path string, top bool) error {
 	if d.MinSamples != nil && *d.MinSamples < 1 {
 		return fmt.Errorf("%s.min_samples: must be at least 1, got %d", path, *d.MinSamples)
 	}
+	if (top || d.Detectors != "") && !slices.Contains(drift.DetectorSettings, d.Detectors) {
+		return fmt.Errorf("%s.detectors: %q is not one of %s", path, d.Detectors, strings.Join(drift.DetectorSettings, ", "))
+	}
 	if (top || d.Correction != "") && !slices.Contains(drift.Corrections, d.Correction) {
 		return fmt.Errorf("%s.correction: %q is not one of %s", path, d.Correction, strings.Join(drift.Corrections, ", "))
 	}
@@ -856,6 +863,9 @@ func (d *Drift) apply(base drift.Policy) drift.Policy {
 	}
 	if d.Correction != "" {
 		p.Correction = d.Correction
+	}
+	if d.Detectors != "" {
+		p.Detectors = d.Detectors
 	}
 	if d.RequireSignificance != nil {
 		p.RequireSignificance = *d.RequireSignificance

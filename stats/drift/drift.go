@@ -176,6 +176,9 @@ type Policy struct {
 	// the reference's performance; the windows stage counts the window's
 	// with the same (windows.Config.Decision).
 	Decision windows.Decision
+	// Detectors sets the error-stream detectors: DetectorsCalibrated (the
+	// default; empty means it too) or DetectorsRiver.
+	Detectors string
 	// MaxPerformanceDrop is how far below the reference's accuracy,
 	// precision or recall a window's may fall before it is concept drift
 	// (and only if the drop is also significant, one-sided z-test at 0.05).
@@ -245,6 +248,7 @@ func DefaultPolicy() Policy {
 
 		MaxPerformanceDrop: 0.05,
 		MaxErrorIncrease:   0.1,
+		Detectors:          DetectorsCalibrated,
 
 		RequireSignificance: true,
 	}
@@ -283,11 +287,95 @@ type errorDetectors struct {
 // signals are kept for late labels: more than a week of hourly windows.
 const maxSignalWindows = 1000
 
-func newErrorDetectors() *errorDetectors {
+// Detector settings (Policy.Detectors).
+const (
+	// DetectorsCalibrated sets Page-Hinkley and DDM from the error rate of
+	// the reference (or of the first window) and lets the first window
+	// warm the detectors up (see detectorConfigs).
+	DetectorsCalibrated = "calibrated"
+	// DetectorsRiver runs ADWIN, Page-Hinkley and DDM at River's defaults,
+	// from the first error on.
+	DetectorsRiver = "river"
+)
+
+// DetectorSettings are the values Policy.Detectors takes.
+var DetectorSettings = []string{DetectorsCalibrated, DetectorsRiver}
+
+// Calibration of the error-stream detectors (DetectorsCalibrated).
+const (
+	// detectorWarmup is how many errors Page-Hinkley and DDM read before
+	// they may signal (River: 30), at least.
+	detectorWarmup = 1000
+	// phSigmas is Page-Hinkley's threshold in standard deviations of its
+	// cumulative sum under no change: with River's forgetting factor the
+	// sum is a stationary process of standard deviation
+	// sigma/sqrt(1-alpha^2) (sigma^2 = p(1-p) of the error rate p), whose
+	// range over 10^7 errors stays within about 9.6 of them.
+	phSigmas = 10
+	// ddmErrors: DDM reads at least this many expected errors before it
+	// tracks its minimum, so that its first estimates of the error rate
+	// are not so low by chance that the true rate then looks like drift.
+	ddmErrors = 100
+	// ddmSigmas is DDM's drift threshold (River: 3, warning one less). DDM
+	// compares the running error rate since its last reset with the
+	// lowest it has seen; over a long stable stream that rate wanders by
+	// two of its standard deviations in about one stream of 24 windows in
+	// ten, which River's 3 takes for drift.
+	ddmSigmas = 4
+	// adwinDelta is ADWIN's confidence, 200 times smaller than River's 0.002, which
+	// costs about a third more errors to see a change.
+	adwinDelta = 1e-5
+)
+
+// detectorConfigs returns the detectors' settings for an error stream of
+// rate p. River's Page-Hinkley (threshold 50, both directions) signals on
+// stable streams every few thousand errors once p(1-p) is large (at p =
+// 0.3, 200 false alarms in 3.8 million errors); calibrated, its threshold
+// is phSigmas standard deviations of its cumulative sum, never below
+// River's 50, and it watches increases of the error rate only. DDM's
+// threshold is ddmSigmas. DDM and Page-Hinkley wait for detectorWarmup
+// errors (DDM for ddmErrors expected errors, if more) before they may
+// signal. ADWIN's confidence delta is
+// adwinDelta instead of River's 0.002, which false-alarmed about once in a
+// million errors.
+func detectorConfigs(p float64) (stream.ADWINConfig, stream.PageHinkleyConfig, stream.DDMConfig) {
+	p = min(max(p, 1e-4), 0.5)
+	ad := stream.DefaultADWINConfig()
+	ad.Delta = adwinDelta
+	ph := stream.DefaultPageHinkleyConfig()
+	ph.MinInstances = detectorWarmup
+	ph.Mode = stream.PageHinkleyUp
+	ph.Threshold = max(ph.Threshold, phSigmas*math.Sqrt(p*(1-p))/math.Sqrt(1-ph.Alpha*ph.Alpha))
+	ddm := stream.DefaultDDMConfig()
+	ddm.WarmStart = int(max(detectorWarmup, math.Ceil(ddmErrors/p)))
+	ddm.WarningThreshold, ddm.DriftThreshold = ddmSigmas-1, ddmSigmas
+	return ad, ph, ddm
+}
+
+// newErrorDetectors returns the detectors of a model version whose first
+// errors are w's: at River's defaults, or calibrated on the reference's
+// error rate at the policy's decision (on w's own without one).
+func newErrorDetectors(p *Policy, w *windows.Window) *errorDetectors {
+	ad, ph, ddm := stream.DefaultADWINConfig(), stream.DefaultPageHinkleyConfig(), stream.DefaultDDMConfig()
+	if p.Detectors != DetectorsRiver {
+		var rate float64
+		if ref, ok := referenceOutcomes(w.Baseline, &p.Decision); ok {
+			rate = (ref.FP + ref.FN) / ref.N()
+		} else {
+			var wrong float64
+			for _, ev := range w.Errors {
+				if ev.Err {
+					wrong++
+				}
+			}
+			rate = (wrong + 1) / (float64(len(w.Errors)) + 2)
+		}
+		ad, ph, ddm = detectorConfigs(rate)
+	}
 	return &errorDetectors{
-		adwin:     stream.NewADWIN(stream.DefaultADWINConfig()),
-		ph:        stream.NewPageHinkley(stream.DefaultPageHinkleyConfig()),
-		ddm:       stream.NewDDM(stream.DefaultDDMConfig()),
+		adwin:     stream.NewADWIN(ad),
+		ph:        stream.NewPageHinkley(ph),
+		ddm:       stream.NewDDM(ddm),
 		signalled: make(map[int64]*windowSignals),
 	}
 }
@@ -386,7 +474,7 @@ func (e *Evaluator) appendLabelled(rows []Row, head Row, w *windows.Window, p *P
 	}
 	rows = appendConcept(rows, head, w, p)
 	rows = appendDelays(rows, head, w)
-	return e.appendDetectors(rows, head, w)
+	return e.appendDetectors(rows, head, w, p)
 }
 
 // Label delay metrics (family label, subject label), in seconds.
@@ -646,8 +734,9 @@ const (
 
 // appendDetectors feeds the window's decision errors (1 for a wrong
 // decision), in event-time order, to its model version's ADWIN,
-// Page-Hinkley and DDM detectors (River's defaults, stats/stream), which
-// carry over from window to window, and appends one row per detector: the
+// Page-Hinkley and DDM detectors (stats/stream; calibrated or at River's
+// defaults, Policy.Detectors), which carry over from window to window,
+// and appends one row per detector: the
 // number of change points it signalled on this window's errors so far
 // (drifted when any), over how many of them. Errors reach the detectors
 // when they become known: a window's at its close, those of labels that
@@ -655,18 +744,21 @@ const (
 // in event-time order. Replay and Kafka feed them alike when labels come
 // alike. A sink that keeps DetectorStates lets a restarted job go on
 // from where the detectors were (RestoreDetectors).
-func (e *Evaluator) appendDetectors(rows []Row, head Row, w *windows.Window) []Row {
+func (e *Evaluator) appendDetectors(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
 	if len(w.Errors) == 0 {
 		return rows
 	}
 	w.SortErrors()
 	e.mu.Lock()
 	d := e.detectors[w.Key]
+	// Calibrated, the window that creates the detectors warms them up:
+	// they read its errors but what they signal is not counted.
+	warmup := d == nil && p.Detectors != DetectorsRiver
 	if d == nil {
 		if len(e.detectors) > 100_000 {
 			clear(e.detectors) // model versions come and go; never grow without bound
 		}
-		d = newErrorDetectors()
+		d = newErrorDetectors(p, w)
 		e.detectors[w.Key] = d
 	}
 	s := d.window(w.Start.UnixNano())
@@ -676,7 +768,7 @@ func (e *Evaluator) appendDetectors(rows []Row, head Row, w *windows.Window) []R
 			x = 1
 		}
 		for i, det := range []stream.Detector{d.adwin, d.ph, d.ddm} {
-			if det.Update(x) {
+			if det.Update(x) && !warmup {
 				s.changes[i]++
 			}
 		}

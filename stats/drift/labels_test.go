@@ -213,3 +213,77 @@ func TestModeShare(t *testing.T) {
 		t.Errorf("rows under min_samples: %+v", rows)
 	}
 }
+
+// TestDetectorsFitLongStreams: on stable error streams of 24 windows of
+// 20,000 labels, River's Page-Hinkley signals in window after window once
+// the error rate is high, and River's DDM can signal in the first window
+// of a low one; calibrated (the default), nothing signals on either, and
+// the first window, which warms the detectors up, never does. A rise of
+// the error rate by 0.05 mid-stream is still signalled by ADWIN and
+// Page-Hinkley within the window it starts in.
+func TestDetectorsFitLongStreams(t *testing.T) {
+	const perWindow, windowsN = 20_000, 24
+	stream := func(e *Evaluator, seed uint64, p, rise float64, withRef bool) (signals map[string][]int) {
+		rng := newLCG(seed)
+		signals = make(map[string][]int)
+		for k := range windowsN {
+			w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+			w.Start = t0.Add(time.Duration(k) * time.Hour)
+			if withRef {
+				w.Baseline.Outcomes = referenceWithErrorRate(p)
+			}
+			q := p
+			if k >= windowsN/2 {
+				q += rise
+			}
+			for i := range perWindow {
+				w.Errors = append(w.Errors, windows.ErrorEvent{Time: w.Start.UnixMilli() + int64(i), ID: uint64(k*perWindow + i), Err: rng.float() < q})
+			}
+			for _, r := range e.EvaluateLabels(w) {
+				if r.Family == FamilyConcept && r.Subject == "error_stream" && r.Drifted {
+					signals[r.Metric] = append(signals[r.Metric], k)
+				}
+			}
+		}
+		return signals
+	}
+	river := DefaultPolicy()
+	river.Detectors = DetectorsRiver
+	riverPH, riverDDM0 := 0, 0
+	for _, c := range []struct {
+		p       float64
+		withRef bool
+	}{{0.02, false}, {0.1, true}, {0.3, false}, {0.5, true}} {
+		for seed := range uint64(2) {
+			if got := stream(NewEvaluator(DefaultPolicy(), nil), seed, c.p, 0, c.withRef); len(got) > 0 {
+				t.Errorf("error rate %.2f (reference outcomes %v), seed %d: calibrated detectors signalled on a stable stream in windows %v", c.p, c.withRef, seed, got)
+			}
+			got := stream(NewEvaluator(river, nil), seed, c.p, 0, c.withRef)
+			riverPH += len(got[MetricPageHinkley])
+			if slices.Contains(got[MetricDDM], 0) {
+				riverDDM0++
+			}
+		}
+		rose := stream(NewEvaluator(DefaultPolicy(), nil), 7, c.p, 0.05, c.withRef)
+		for _, m := range []string{MetricADWIN, MetricPageHinkley} {
+			if len(rose[m]) == 0 || rose[m][0] != windowsN/2 {
+				t.Errorf("error rate %.2f rising by 0.05 in window %d: %s signalled in windows %v", c.p, windowsN/2, m, rose[m])
+			}
+		}
+	}
+	t.Logf("River's settings on the same stable streams: Page-Hinkley signalled in %d windows; DDM in the first window of %d streams", riverPH, riverDDM0)
+	if riverPH == 0 {
+		t.Errorf("River's Page-Hinkley never signalled: the streams do not show what calibration is for")
+	}
+}
+
+// referenceWithErrorRate is reference outcomes whose decisions at 0.5 are
+// wrong with rate p.
+func referenceWithErrorRate(p float64) *baselines.Outcomes {
+	const n = 100_000
+	wrong, right := int64(p*n/2), int64((1-p)*n/2)
+	pos, neg := make([]int64, baselines.OutcomeBins), make([]int64, baselines.OutcomeBins)
+	pos[70], pos[20] = right, wrong // label 1: selected right, missed wrong
+	neg[20], neg[70] = right, wrong // label 0
+	return &baselines.Outcomes{Bins: baselines.OutcomeBins, ByLabel: map[string][]int64{"1": pos, "0": neg}}
+}
