@@ -433,6 +433,7 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	if p.RequireSignificance {
 		requireSignificance(rows)
 	}
+	markInsufficient(rows)
 	rows = appendDataset(rows, head, len(base.Features), p)
 	rows = appendPositiveRate(rows, head, w, p) // after correct: its verdict weighs effect and p-value, not p alone
 	rows = appendModeShare(rows, head, w, p)
@@ -471,6 +472,7 @@ func (e *Evaluator) appendLabelled(rows []Row, head Row, w *windows.Window, p *P
 		if p.RequireSignificance {
 			requireSignificance(rows[n:])
 		}
+		markInsufficient(rows[n:])
 	}
 	rows = appendConcept(rows, head, w, p)
 	rows = appendDelays(rows, head, w)
@@ -597,6 +599,14 @@ func appendPositiveRate(rows []Row, head Row, w *windows.Window, p *Policy) []Ro
 			}
 			r.Threshold, r.ThresholdSource = t, SourceStatic
 			r.Drifted = math.Abs(r.Value-refSel/refN) > t && r.PValue != nil && pv < 0.05
+			// The move of the rate the z-test sees with power p.MDE.Power.
+			q := refSel / refN
+			if mde := stats.NormalMDE(float64(w.Decided), refN, p.MDE.Alpha, p.MDE.Power) * math.Sqrt(q*(1-q)); !math.IsNaN(mde) {
+				r.MDE = &mde
+				if !r.Drifted && mde > t {
+					r.ThresholdSource = SourceInsufficient
+				}
+			}
 		}
 	}
 	return append(rows, r)
@@ -822,9 +832,11 @@ const (
 	MetricOpportunityDiff  = "equal_opportunity_diff"  // per attribute: max - min true positive rate
 )
 
-// SourceInsufficient marks rows whose window is too small to judge: fairness
-// groups under Fairness.MinGroupSize, parity_diff_change when its groups
-// cannot show a growth of the limit.
+// SourceInsufficient marks rows whose window is too small to judge
+// ("insufficient data"): fairness groups under Fairness.MinGroupSize,
+// parity_diff_change when its groups cannot show a growth of the limit,
+// and rows not drifted whose window cannot see a shift of the threshold's
+// size (markInsufficient, positive_rate).
 const SourceInsufficient = "insufficient_samples"
 
 // appendFairness appends, for every segment attribute of the window, each
@@ -1357,6 +1369,34 @@ func requireSignificance(rows []Row) {
 			r.Drifted = !v.hasEffect || v.material
 		} else {
 			r.Drifted = !v.hasTest || v.significant
+		}
+	}
+}
+
+// markInsufficient says "insufficient data" (SourceInsufficient) in the
+// rows of subjects whose window is too small to see a shift of the
+// configured size, instead of a quiet "not drifted": a distance that is
+// not drifted and whose MDE is above its threshold, and a test that is not
+// drifted when its subject's effect size (the rule's row, as in
+// requireSignificance) is insufficient. A drifted row stays drifted: a
+// small window can still show a large shift.
+func markInsufficient(rows []Row) {
+	short := make(map[string]bool) // family, subject -> the rule's row is insufficient
+	insufficient := func(r *Row) bool {
+		return !r.Drifted && r.MDE != nil && r.ThresholdSource != "" && *r.MDE > r.Threshold
+	}
+	for i := range rows {
+		if r := &rows[i]; r.Primary && gated(r.Metric) && !specs[r.Metric].test && insufficient(r) {
+			short[r.Family+"\x00"+r.Subject] = true
+		}
+	}
+	for i := range rows {
+		r := &rows[i]
+		if !gated(r.Metric) || r.Drifted || r.ThresholdSource == "" {
+			continue
+		}
+		if specs[r.Metric].test && short[r.Family+"\x00"+r.Subject] || !specs[r.Metric].test && insufficient(r) {
+			r.ThresholdSource = SourceInsufficient
 		}
 	}
 }

@@ -231,3 +231,37 @@ func pString(p *float64) string {
 	}
 	return fmt.Sprintf("%.4g", *p)
 }
+
+// TestInsufficientData: a window too small to see a shift of a rule's size
+// says so (threshold_source insufficient_samples) on every row of the
+// subject that is not drifted, instead of a quiet "not drifted"; a large
+// window does not; and a large shift in a small window is still drifted.
+func TestInsufficientData(t *testing.T) {
+	bl := gateBaseline(t)
+	p := DefaultPolicy()
+	p.NumericMetrics, p.CategoricalMetrics = allMetrics(true), allMetrics(false)
+	e := NewEvaluator(p, nil)
+	small := e.Evaluate(gateWindow(bl, newLCG(3), 150, 0, 0))
+	for _, metric := range []string{MetricJensenShannon, MetricHellinger, MetricChi2} {
+		r := find(t, small, FamilyData, "c", metric)
+		if r.ThresholdSource != SourceInsufficient {
+			js := find(t, small, FamilyData, "c", MetricJensenShannon)
+			t.Errorf("150 records: c/%s threshold_source %q, want %q (the rule jensen_shannon's mde %v, threshold %v)", metric, r.ThresholdSource, SourceInsufficient, *js.MDE, js.Threshold)
+		}
+	}
+	if r := find(t, small, FamilyData, "x", MetricWasserstein); r.ThresholdSource != SourceInsufficient || *r.MDE <= r.Threshold {
+		t.Errorf("150 records: x/wasserstein source %q, mde %v, threshold %v: want insufficient", r.ThresholdSource, *r.MDE, r.Threshold)
+	}
+	if r := find(t, small, FamilyData, "x", MetricPSI); r.ThresholdSource == SourceInsufficient || *r.MDE > r.Threshold {
+		t.Errorf("150 records: x/psi (mde %v under its threshold %v) marked %q", *r.MDE, r.Threshold, r.ThresholdSource)
+	}
+	for _, r := range e.Evaluate(gateWindow(bl, newLCG(4), 20_000, 0, 0)) {
+		if r.ThresholdSource == SourceInsufficient {
+			t.Errorf("20,000 records: %s/%s/%s insufficient (mde %v, threshold %v)", r.Family, r.Subject, r.Metric, pString(r.MDE), r.Threshold)
+		}
+	}
+	shifted := e.Evaluate(gateWindow(bl, newLCG(5), 150, 0, 0.25))
+	if r := find(t, shifted, FamilyData, "c", MetricJensenShannon); !r.Drifted || r.ThresholdSource == SourceInsufficient {
+		t.Errorf("150 records, a large shift: c/jensen_shannon %v drifted %v source %q, want drifted", r.Value, r.Drifted, r.ThresholdSource)
+	}
+}
