@@ -24,7 +24,7 @@ import (
 
 // FormatVersion is the version of the baseline JSON layout this package
 // writes. Load refuses files of a newer version.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // Kind is how a feature is compared: as a number on bins or as a category.
 type Kind string
@@ -70,6 +70,14 @@ type Baseline struct {
 	// e^2, e = prediction - label (MAE, RMSE; for a classifier's scores and
 	// 0/1 labels, RMSE^2 is the Brier score).
 	Errors *ErrorSums `json:"errors,omitempty"`
+	// Phases is the time profile: the reference split by hour of the week
+	// (PhaseOf), when every reference row had a time and they spanned at
+	// least a day (format 2); Cycle is the period found in it (detectCycle):
+	// CycleDaily, CycleWeekly or empty.
+	Phases []Phase `json:"phases,omitempty"`
+	Cycle  string  `json:"cycle,omitempty"`
+
+	phased *phaseCache // Phased's results; nil: not cached
 }
 
 // ErrorSums are sums of prediction errors.
@@ -227,6 +235,9 @@ func (b *Baseline) Validate() error {
 			}
 		}
 	}
+	if err := b.validatePhases(); err != nil {
+		return fmt.Errorf("baseline %s: %w", b.ID, err)
+	}
 	if o := b.Outcomes; o != nil {
 		if o.Bins != OutcomeBins {
 			return fmt.Errorf("baseline %s: outcomes have %d bins, want %d", b.ID, o.Bins, OutcomeBins)
@@ -340,6 +351,7 @@ func Load(path string) (*Baseline, error) {
 	if err := b.Validate(); err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
+	b.phased = new(phaseCache)
 	return &b, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"time"
 
@@ -83,6 +84,15 @@ type Builder struct {
 	errSq    stats.Sum
 	rows     int64
 	pending  bool // values were added since the last EndRow
+
+	// The time profile (SetTime): the current row's phase (-1: none),
+	// how many rows had a time, their span, rows per phase, and what
+	// AddSegment and AddLabel count per phase.
+	phase      int
+	timed      int64
+	tMin, tMax time.Time
+	rowPhase   [PhasesPerWeek]int64
+	acc        *[PhasesPerWeek]phaseAcc
 }
 
 // column accumulates the values of one feature.
@@ -97,6 +107,10 @@ type column struct {
 	strings int64            // sum of cats
 	seen    bool             // got at least one value, null or not
 	lastRow int64            // the row of the last value; -1 before the first
+	// numPhase and strPhase are the phases of nums and order, value by
+	// value, while every row has a time (SetTime).
+	numPhase []uint8
+	strPhase []uint8
 }
 
 func newColumn() *column { return &column{lastRow: -1} }
@@ -118,6 +132,7 @@ func NewBuilder(model string, opts BuildOptions) *Builder {
 		features: make(map[string]*column),
 		pred:     column{lastRow: -1},
 		label:    column{lastRow: -1},
+		phase:    -1,
 	}
 }
 
@@ -168,6 +183,30 @@ func (b *Builder) AddSegment(attr, group string, score float64) {
 		gs[group] = bins
 	}
 	bins[OutcomeBin(score)]++
+	if a := b.phaseAcc(); a != nil {
+		if a.groups == nil {
+			a.groups = make(map[string]map[string][]int64)
+		}
+		if a.groups[attr] == nil {
+			a.groups[attr] = make(map[string][]int64)
+		}
+		if a.groups[attr][group] == nil {
+			a.groups[attr][group] = make([]int64, OutcomeBins)
+		}
+		a.groups[attr][group][OutcomeBin(score)]++
+	}
+}
+
+// phaseAcc returns the accumulator of the current row's phase, nil when
+// the row has no time.
+func (b *Builder) phaseAcc() *phaseAcc {
+	if b.phase < 0 {
+		return nil
+	}
+	if b.acc == nil {
+		b.acc = new([PhasesPerWeek]phaseAcc)
+	}
+	return &b.acc[b.phase]
 }
 
 // AddLabel adds the ground truth of the current row, as text (a number 1
@@ -181,11 +220,17 @@ func (b *Builder) AddLabel(text string, score float64, scored bool) {
 	if !scored || math.IsNaN(score) || math.IsInf(score, 0) {
 		return
 	}
+	a := b.phaseAcc()
 	if y, ok := NumericLabel(text); ok {
 		e := score - y
 		b.errN++
 		b.errAbs.Add(math.Abs(e))
 		b.errSq.Add(e * e)
+		if a != nil {
+			a.errN++
+			a.errAbs.Add(math.Abs(e))
+			a.errSq.Add(e * e)
+		}
 	}
 	if b.outcomes == nil {
 		b.outcomes = make(map[string][]int64)
@@ -199,6 +244,15 @@ func (b *Builder) AddLabel(text string, score float64, scored bool) {
 		b.outcomes[text] = bins
 	}
 	bins[OutcomeBin(score)]++
+	if a != nil {
+		if a.outcomes == nil {
+			a.outcomes = make(map[string][]int64)
+		}
+		if a.outcomes[text] == nil {
+			a.outcomes[text] = make([]int64, OutcomeBins)
+		}
+		a.outcomes[text][OutcomeBin(score)]++
+	}
 }
 
 // AddNumber adds x as the value of feature in the current row. NaN and ±Inf
@@ -232,8 +286,26 @@ func (b *Builder) AddPredictionNull() { b.pred.null(b) }
 // EndRow ends the current row. A row without any Add call still counts, with
 // every feature null in it.
 func (b *Builder) EndRow() {
+	if b.phase >= 0 {
+		b.rowPhase[b.phase]++
+		b.timed++
+	}
+	b.phase = -1
 	b.rows++
 	b.pending = false
+}
+
+// SetTime gives the current row's time, before its values: a baseline
+// whose rows all have times spanning at least a day keeps its time profile
+// (Baseline.Phases) and the cycle found in it (Baseline.Cycle).
+func (b *Builder) SetTime(t time.Time) {
+	b.phase = PhaseOf(t)
+	if b.timed == 0 || t.Before(b.tMin) {
+		b.tMin = t
+	}
+	if b.timed == 0 || t.After(b.tMax) {
+		b.tMax = t
+	}
 }
 
 func (b *Builder) feature(name string) *column {
@@ -259,6 +331,9 @@ func (c *column) mark(b *Builder) bool {
 func (c *column) number(b *Builder, x float64) {
 	if c.mark(b) && !math.IsNaN(x) && !math.IsInf(x, 0) {
 		c.nums = append(c.nums, x)
+		if b.phase >= 0 {
+			c.numPhase = append(c.numPhase, uint8(b.phase))
+		}
 	}
 }
 
@@ -277,6 +352,9 @@ func (c *column) category(b *Builder, s string) {
 			c.names = append(c.names, s)
 		}
 		c.order = append(c.order, id)
+		if b.phase >= 0 {
+			c.strPhase = append(c.strPhase, uint8(b.phase))
+		}
 	}
 }
 
@@ -305,7 +383,7 @@ func (b *Builder) Build() (*Baseline, error) {
 		return nil, fmt.Errorf("build baseline of model %q: no features in %d rows", b.model, b.rows)
 	}
 	bl := &Baseline{
-		Format:       FormatVersion,
+		Format:       1, // FormatVersion with a time profile
 		Model:        b.model,
 		ModelVersion: b.opts.ModelVersion,
 		CreatedAt:    b.opts.Now().UTC(),
@@ -352,6 +430,12 @@ func (b *Builder) Build() (*Baseline, error) {
 	if b.errN > 0 {
 		bl.Errors = &ErrorSums{N: b.errN, SumAbs: b.errAbs.Value(), SumSq: b.errSq.Value()}
 	}
+	// The hours the reference covers, its first and last in full.
+	if span := b.tMax.Truncate(time.Hour).Sub(b.tMin.Truncate(time.Hour)) + time.Hour; b.timed == b.rows && span >= 24*time.Hour {
+		bl.Format = FormatVersion
+		bl.Phases = b.phases(bl, names)
+		bl.Cycle = detectCycle(bl, span)
+	}
 
 	canonical, err := json.Marshal(bl)
 	if err != nil {
@@ -359,6 +443,7 @@ func (b *Builder) Build() (*Baseline, error) {
 	}
 	sum := sha256.Sum256(canonical)
 	bl.ID = fmt.Sprintf("%s-%s-%x", b.model, bl.CreatedAt.Format("20060102T150405Z"), sum[:4])
+	bl.phased = new(phaseCache)
 	if err := bl.Validate(); err != nil {
 		// A bug in Build, not in the data.
 		return nil, fmt.Errorf("build baseline of model %q: %w", b.model, err)
@@ -393,6 +478,9 @@ func (b *Builder) summarize(name string, c *column) (Feature, error) {
 		c.sample = make([]float64, 0, (int64(len(c.nums))+stride-1)/stride)
 		for i := int64(0); i < int64(len(c.nums)); i += stride {
 			c.sample = append(c.sample, c.nums[i])
+		}
+		if len(c.numPhase) == len(c.nums) {
+			sort.Sort(phaseValues{c.nums, c.numPhase}) // numeric sorts them again, in place: the phases stay aligned
 		}
 		c.sorted = true
 	}

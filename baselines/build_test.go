@@ -379,7 +379,7 @@ func TestDeterministicID(t *testing.T) {
 	if !regexp.MustCompile(`^fraud-20261120T101503Z-[0-9a-f]{8}$`).MatchString(base.ID) {
 		t.Errorf("id %q", base.ID)
 	}
-	if base.Format != FormatVersion || base.Source != "test" || !base.CreatedAt.Equal(testNow) {
+	if base.Format != 1 || base.Source != "test" || !base.CreatedAt.Equal(testNow) {
 		t.Errorf("format %d source %q created %v", base.Format, base.Source, base.CreatedAt)
 	}
 	tests := []struct {

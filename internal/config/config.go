@@ -254,6 +254,9 @@ type Drift struct {
 	// Detectors sets the error-stream detectors: calibrated (on the
 	// reference's error rate, with a warm-up) or river (River's defaults).
 	Detectors string `yaml:"detectors"`
+	// Seasonality: the reference a window is judged against: auto (the
+	// phase of the reference's own cycle), none, daily or weekly.
+	Seasonality string `yaml:"seasonality"`
 }
 
 // SLO holds the serving objectives the serving rows are judged against; 0
@@ -399,6 +402,7 @@ func Default() *Config {
 			MaxPerformanceDrop: p.MaxPerformanceDrop,
 			MaxErrorIncrease:   p.MaxErrorIncrease,
 			Detectors:          p.Detectors,
+			Seasonality:        p.Seasonality,
 			Thresholds:         p.Thresholds,
 			MinSamples:         &min,
 			PSIBins:            p.PSIBins,
@@ -775,6 +779,9 @@ func (d *Drift) validate(path string, top bool) error {
 	if d.MinSamples != nil && *d.MinSamples < 1 {
 		return fmt.Errorf("%s.min_samples: must be at least 1, got %d", path, *d.MinSamples)
 	}
+	if (top || d.Seasonality != "") && !slices.Contains(drift.SeasonalitySettings, d.Seasonality) {
+		return fmt.Errorf("%s.seasonality: %q is not one of %s", path, d.Seasonality, strings.Join(drift.SeasonalitySettings, ", "))
+	}
 	if (top || d.Detectors != "") && !slices.Contains(drift.DetectorSettings, d.Detectors) {
 		return fmt.Errorf("%s.detectors: %q is not one of %s", path, d.Detectors, strings.Join(drift.DetectorSettings, ", "))
 	}
@@ -866,6 +873,9 @@ func (d *Drift) apply(base drift.Policy) drift.Policy {
 	}
 	if d.Detectors != "" {
 		p.Detectors = d.Detectors
+	}
+	if d.Seasonality != "" {
+		p.Seasonality = d.Seasonality
 	}
 	if d.RequireSignificance != nil {
 		p.RequireSignificance = *d.RequireSignificance

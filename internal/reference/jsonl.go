@@ -61,6 +61,7 @@ func readJSONL(r io.Reader, model string, b *baselines.Builder, sum *Summary, se
 		if rec.Timestamp.After(sum.Until) {
 			sum.Until = rec.Timestamp
 		}
+		b.SetTime(rec.Timestamp)
 		for name, v := range rec.Features {
 			switch v.Kind {
 			case consumer.Number:

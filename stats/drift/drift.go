@@ -176,6 +176,10 @@ type Policy struct {
 	// the reference's performance; the windows stage counts the window's
 	// with the same (windows.Config.Decision).
 	Decision windows.Decision
+	// Seasonality chooses the reference a window is judged against:
+	// SeasonalityAuto (the default; empty means it too), SeasonalityNone,
+	// SeasonalityDaily or SeasonalityWeekly.
+	Seasonality string
 	// Detectors sets the error-stream detectors: DetectorsCalibrated (the
 	// default; empty means it too) or DetectorsRiver.
 	Detectors string
@@ -249,6 +253,7 @@ func DefaultPolicy() Policy {
 		MaxPerformanceDrop: 0.05,
 		MaxErrorIncrease:   0.1,
 		Detectors:          DetectorsCalibrated,
+		Seasonality:        SeasonalityAuto,
 
 		RequireSignificance: true,
 	}
@@ -418,8 +423,9 @@ func (e *Evaluator) policy(model string) *Policy {
 // in baseline order, then the prediction, then quality rows.
 func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	p := e.policy(w.Model)
+	head := Row{Model: w.Model, ModelVersion: w.Version, WindowStart: w.Start, WindowEnd: w.End, BaselineID: w.Baseline.ID}
+	w = phased(w, p)
 	base := w.Baseline
-	head := Row{Model: w.Model, ModelVersion: w.Version, WindowStart: w.Start, WindowEnd: w.End, BaselineID: base.ID}
 	var rows, quality []Row
 	for i := range base.Features {
 		bf, cf := &base.Features[i], &w.Features[i]
@@ -443,6 +449,43 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	return appendServing(rows, head, w, &p.SLO)
 }
 
+// Seasonality settings (Policy.Seasonality).
+const (
+	// SeasonalityAuto judges a window against the phase of the reference's
+	// own cycle (baselines.Baseline.Cycle), if it has one.
+	SeasonalityAuto = "auto"
+	// SeasonalityNone judges every window against the whole reference.
+	SeasonalityNone = "none"
+	// SeasonalityDaily and SeasonalityWeekly judge a window shorter than a
+	// day (a week) against the reference rows of the hours of the day (of
+	// the week) it covers.
+	SeasonalityDaily  = baselines.CycleDaily
+	SeasonalityWeekly = baselines.CycleWeekly
+)
+
+// SeasonalitySettings are the values Policy.Seasonality takes.
+var SeasonalitySettings = []string{SeasonalityAuto, SeasonalityNone, SeasonalityDaily, SeasonalityWeekly}
+
+// phased returns w with its baseline replaced by the reference of w's
+// phase under p.Seasonality (baselines.Baseline.Phased), or w itself when
+// that is the whole reference. Rows keep the stored baseline's id.
+func phased(w *windows.Window, p *Policy) *windows.Window {
+	period := p.Seasonality
+	if period == SeasonalityAuto || period == "" {
+		period = w.Baseline.Cycle
+	}
+	if period == SeasonalityNone || period == "" {
+		return w
+	}
+	b := w.Baseline.Phased(w.Start, w.End, period)
+	if b == w.Baseline {
+		return w
+	}
+	c := *w
+	c.Baseline = b
+	return &c
+}
+
 // EvaluateLabels returns the rows of a closed window that late labels
 // change, from the label-derived state in w (windows.Closed.Relabel): label
 // drift, coverage and delay, concept metrics, the detectors fed the
@@ -452,6 +495,7 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 func (e *Evaluator) EvaluateLabels(w *windows.Window) []Row {
 	p := e.policy(w.Model)
 	head := Row{Model: w.Model, ModelVersion: w.Version, WindowStart: w.Start, WindowEnd: w.End, BaselineID: w.Baseline.ID}
+	w = phased(w, p)
 	rows := e.appendLabelled(nil, head, w, p)
 	for _, r := range appendFairness(nil, head, w, &p.Fairness, &p.Decision) {
 		if r.Metric == MetricTruePositiveRate || r.Metric == MetricOpportunityDiff {
