@@ -66,6 +66,8 @@ import (
 	"sync"
 	"time"
 
+	"gonum.org/v1/gonum/stat/distuv"
+
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/stats"
 	"github.com/driftwatch/driftwatch/stats/fairness"
@@ -710,6 +712,17 @@ func appendConcept(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
 				r.PValue = &pv
 				r.Drifted = pv < 0.05
 			}
+			// The drop the window detects with power p.MDE.Power: the
+			// margin, plus what the one-sided test at 0.05 needs beyond it
+			// at the reference's rate. Past twice the margin the window
+			// is too small to tell.
+			se := math.Sqrt(refValue * (1 - refValue) * (1/m.n + 1/m.rn))
+			if mde := p.MaxPerformanceDrop + (zOneSided95+distuv.UnitNormal.Quantile(p.MDE.Power))*se; se > 0 && !math.IsNaN(mde) {
+				r.MDE = &mde
+				if !r.Drifted && mde > 2*p.MaxPerformanceDrop {
+					r.ThresholdSource = SourceInsufficient
+				}
+			}
 		}
 		rows = append(rows, r)
 	}
@@ -1068,6 +1081,10 @@ func parityChange(head Row, attr string, decisions map[string]perf.Confusion, re
 	r.Drifted = observed >= r.Threshold && pv < 0.05
 	return r, true
 }
+
+// zOneSided95 is the standard normal quantile of 0.95: a one-sided test at
+// 0.05.
+const zOneSided95 = 1.6448536269514722
 
 // zPower80 is the standard normal quantile of 0.8, the power of MDEs.
 const zPower80 = 0.8416212335729143

@@ -287,3 +287,37 @@ func referenceWithErrorRate(p float64) *baselines.Outcomes {
 	neg[20], neg[70] = right, wrong // label 0
 	return &baselines.Outcomes{Bins: baselines.OutcomeBins, ByLabel: map[string][]int64{"1": pos, "0": neg}}
 }
+
+// TestPerformanceInsufficientData: accuracy, precision and recall rows of a
+// window with too few labels to see a drop of twice the margin say
+// insufficient data instead of a quiet "not drifted"; with enough labels
+// they are judged, and a large drop in few labels is still drifted.
+func TestPerformanceInsufficientData(t *testing.T) {
+	mk := func(n int, errRate float64) *windows.Window {
+		w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+		w.Baseline.Outcomes = referenceWithErrorRate(0.1)
+		wrong := int(errRate * float64(n))
+		for i := range n {
+			positive := i%2 == 0
+			selected := positive != (i < wrong)
+			w.Outcomes.Add(selected, positive, 1)
+		}
+		w.Labels.Count = int64(n)
+		return w
+	}
+	e := NewEvaluator(DefaultPolicy(), nil)
+	few := e.EvaluateLabels(mk(60, 0.1))
+	many := e.EvaluateLabels(mk(6000, 0.1))
+	collapse := e.EvaluateLabels(mk(60, 0.6))
+	for _, m := range []string{MetricAccuracy, MetricPrecision, MetricRecall} {
+		if r := find(t, few, FamilyConcept, "performance", m); r.ThresholdSource != SourceInsufficient || r.MDE == nil || *r.MDE <= 0.1 {
+			t.Errorf("60 labels: %s source %q mde %v, want insufficient (mde above 0.1)", m, r.ThresholdSource, pString(r.MDE))
+		}
+		if r := find(t, many, FamilyConcept, "performance", m); r.ThresholdSource != SourceStatic || r.MDE == nil || *r.MDE > 0.1 {
+			t.Errorf("6,000 labels: %s source %q mde %v, want judged (static, mde under 0.1)", m, r.ThresholdSource, pString(r.MDE))
+		}
+		if r := find(t, collapse, FamilyConcept, "performance", m); !r.Drifted {
+			t.Errorf("60 labels, error rate 0.6: %s = %v not drifted (source %q)", m, r.Value, r.ThresholdSource)
+		}
+	}
+}
