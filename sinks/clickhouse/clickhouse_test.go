@@ -94,7 +94,7 @@ func TestMigrationsOrdered(t *testing.T) {
 		}
 		names = append(names, m.Name)
 	}
-	want := []string{"drift_metrics", "window_summaries", "baselines", "dead_letters", "alert_history", "label_join", "detector_state", "alert_history_evidence", "dead_letters_record_time_ms"}
+	want := []string{"drift_metrics", "window_summaries", "baselines", "dead_letters", "alert_history", "label_join", "detector_state", "alert_history_evidence", "dead_letters_record_time_ms", "alert_history_alertname_key"}
 	if !slices.Equal(names, want) {
 		t.Errorf("migrations = %v, want %v", names, want)
 	}

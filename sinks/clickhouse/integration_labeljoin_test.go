@@ -486,3 +486,54 @@ func TestIntegrationAlertHistory(t *testing.T) {
 		t.Errorf("alert_history holds %d records with zero times, want none", n)
 	}
 }
+
+// TestIntegrationAlertHistoryTwoAlertsOneSubject: two alerts of one
+// subject that change state in the same window (ADWIN's rule and the
+// minor-anomaly rule, whose evidence starts with the same metric) are two
+// records of the trail; before migration 10 they were one. A database
+// migrated up to 9 with records in alert_history keeps them through 10.
+func TestIntegrationAlertHistoryTwoAlertsOneSubject(t *testing.T) {
+	cfg, conn := freshDatabase(t)
+	s := openSink(t, cfg, WithClock(stepClock()))
+	ctx := context.Background()
+	h := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	rec := func(alertname, severity string) sinks.AlertRecord {
+		return sinks.AlertRecord{Model: "fraud", Version: "1.4.2", WindowStart: h, WindowEnd: h.Add(time.Hour), Family: "concept", Subject: "error_stream",
+			Metric: "adwin", State: "resolved", Alertname: alertname, Severity: severity, Fingerprint: alertname, SentAt: h.Add(70 * time.Minute), Evidence: "[]"}
+	}
+	if err := s.WriteAlertHistory(ctx, []sinks.AlertRecord{rec("DriftwatchConceptChange", "SEV-3"), rec("DriftwatchMinorAnomaly", "SEV-4")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, conn, "SELECT count() FROM alert_history FINAL WHERE subject = 'error_stream'"); n != 2 {
+		t.Errorf("alert_history FINAL holds %d records of the two resolutions, want 2", n)
+	}
+
+	// The upgrade: back to the table of migration 5 and 8 with a record
+	// in it, migration 10 forgotten, then Open again.
+	for _, q := range []string{
+		"DROP TABLE alert_history",
+		"CREATE TABLE alert_history (model String, model_version String, window_start DateTime('UTC'), window_end DateTime('UTC'), family String, subject String, metric String, state String, severity String, value Float64, threshold Float64, fingerprint String, receiver String, sent_at DateTime('UTC'), delivered UInt8, error_message String, inserted_at UInt64, alertname String DEFAULT '', evidence String DEFAULT '') ENGINE = ReplacingMergeTree(inserted_at) PARTITION BY toYYYYMM(window_start) ORDER BY (model, model_version, window_start, family, subject, metric, state)",
+		"INSERT INTO alert_history (model, model_version, window_start, window_end, family, subject, metric, state, severity, fingerprint, sent_at, inserted_at, alertname) SELECT 'churn', '2.0.1', toDateTime('2026-11-20 03:00:00', 'UTC'), toDateTime('2026-11-20 04:00:00', 'UTC'), 'data', 'contract', 'jensen_shannon', 'firing', 'SEV-3', 'f', toDateTime('2026-11-20 04:10:00', 'UTC'), toUInt64(1), 'DriftwatchDrift'",
+		"CREATE TABLE schema_migrations_kept AS schema_migrations",
+		"INSERT INTO schema_migrations_kept SELECT * FROM schema_migrations WHERE version != 10",
+		"DROP TABLE schema_migrations",
+		"RENAME TABLE schema_migrations_kept TO schema_migrations",
+	} {
+		if err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s = openSink(t, cfg, WithClock(stepClock()))
+	if got := s.Applied(); !slices.Equal(got, []int{10}) {
+		t.Errorf("Open applied %v, want [10]", got)
+	}
+	if n := count(t, conn, "SELECT count() FROM alert_history FINAL WHERE model = 'churn' AND alertname = 'DriftwatchDrift'"); n != 1 {
+		t.Errorf("the record written before migration 10: %d after it, want 1", n)
+	}
+	if err := s.WriteAlertHistory(ctx, []sinks.AlertRecord{rec("DriftwatchConceptChange", "SEV-3"), rec("DriftwatchMinorAnomaly", "SEV-4")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, conn, "SELECT count() FROM alert_history FINAL WHERE subject = 'error_stream'"); n != 2 {
+		t.Errorf("after the upgrade, alert_history FINAL holds %d records of the two resolutions, want 2", n)
+	}
+}
