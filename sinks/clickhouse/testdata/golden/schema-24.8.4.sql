@@ -163,3 +163,39 @@ ALTER TABLE alert_history ADD COLUMN IF NOT EXISTS evidence String DEFAULT '' CO
 -- 0009_dead_letters_record_time_ms
 ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS record_time_ms Int64 DEFAULT toInt64(toUnixTimestamp(record_time)) * 1000;
 
+-- 0010_alert_history_alertname_key
+DROP TABLE IF EXISTS alert_history_before_0010;
+
+CREATE TABLE IF NOT EXISTS alert_history_next (
+    model         LowCardinality(String),
+    model_version LowCardinality(String),
+    window_start  DateTime64(3, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
+    window_end    DateTime64(3, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
+    family        LowCardinality(String),
+    subject       LowCardinality(String),
+    metric        LowCardinality(String),
+    state         LowCardinality(String),
+    severity      LowCardinality(String),
+    value         Float64,
+    threshold     Float64,
+    fingerprint   String,
+    receiver      LowCardinality(String),
+    sent_at       DateTime64(3, 'UTC'),
+    delivered     UInt8,
+    error_message String,
+    inserted_at   UInt64 CODEC(Delta, ZSTD(1)),
+    alertname     String DEFAULT '',
+    evidence      String DEFAULT '' CODEC(ZSTD(1))
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(window_start)
+ORDER BY (model, model_version, window_start, family, subject, metric, state, alertname)
+SETTINGS non_replicated_deduplication_window = 10000;
+
+INSERT INTO alert_history_next (model, model_version, window_start, window_end, family, subject, metric, state, severity, value, threshold, fingerprint, receiver, sent_at, delivered, error_message, inserted_at, alertname, evidence)
+SELECT model, model_version, window_start, window_end, family, subject, metric, state, severity, value, threshold, fingerprint, receiver, sent_at, delivered, error_message, inserted_at, alertname, evidence FROM alert_history;
+
+RENAME TABLE alert_history TO alert_history_before_0010, alert_history_next TO alert_history;
+
+DROP TABLE alert_history_before_0010;
+
