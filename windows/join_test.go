@@ -58,6 +58,17 @@ func labelOf(r lrec) consumer.Label {
 	return consumer.Label{PredictionID: r.id, Model: "fraud", Time: t0.Add(r.at + r.delay), Value: consumer.Value{Kind: consumer.String, Str: r.label}}
 }
 
+// labelsOf is the labels of the labelled records of recs, in order.
+func labelsOf(recs []lrec) []consumer.Label {
+	var ls []consumer.Label
+	for _, r := range recs {
+		if r.label != "" {
+			ls = append(ls, labelOf(r))
+		}
+	}
+	return ls
+}
+
 func labelBatch(ls ...consumer.Label) consumer.Batch {
 	return consumer.Batch{Labels: ls, Ack: func(error) {}}
 }
@@ -174,12 +185,7 @@ func streamed(t *testing.T, cfg Config, recs []lrec) []Closed {
 func preloaded(t *testing.T, cfg Config, recs []lrec) []Closed {
 	t.Helper()
 	mem := memory.NewGoAllocator()
-	var ls []consumer.Label
-	for _, r := range recs {
-		if r.label != "" {
-			ls = append(ls, labelOf(r))
-		}
-	}
+	ls := labelsOf(recs)
 	return run(t, cfg, labelBatch(ls...), scoreBatch(mem, 3*time.Hour, false, recs...))
 }
 
@@ -357,12 +363,7 @@ func TestLateLabelsSurviveAReset(t *testing.T) {
 	want := finalStates(streamed(t, cfg, recs))
 	cfg.RestoreLabels = func() (JoinState, error) { return JoinState{}, nil }
 	mem := memory.NewGoAllocator()
-	var ls []consumer.Label
-	for _, r := range recs {
-		if r.label != "" {
-			ls = append(ls, labelOf(r))
-		}
-	}
+	ls := labelsOf(recs)
 	half := len(ls) / 2
 	out := run(t, cfg, labelBatch(ls[:half]...), scoreBatch(mem, 48*time.Hour, false, recs...),
 		consumer.Batch{Reset: true, Generation: 1},
@@ -443,12 +444,7 @@ func TestRefreshedResetTrustsTheSink(t *testing.T) {
 	cfg := Config{Size: time.Hour, FlushAtEnd: true, Labels: &LabelConfig{}}
 	want := finalStates(preloaded(t, cfg, recs))
 	mem := memory.NewGoAllocator()
-	var ls []consumer.Label
-	for _, r := range recs {
-		if r.label != "" {
-			ls = append(ls, labelOf(r))
-		}
-	}
+	ls := labelsOf(recs)
 	half := len(ls) / 2
 	var sink sinkState
 	cfg.Refresh = func() (map[Key]time.Time, error) { return maps.Clone(sink.done), nil }
