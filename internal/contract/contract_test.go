@@ -333,6 +333,11 @@ func migrations(t *testing.T) map[string][]string {
 	create := regexp.MustCompile(`(?s)CREATE (TABLE|VIEW) IF NOT EXISTS (\w+)(?: \((.*?)\n\)| AS)`)
 	column := regexp.MustCompile(`(?m)^\s+(\w+)\s`)
 	alter := regexp.MustCompile(`ALTER TABLE (\w+) ADD COLUMN (?:\{\{ifNotExists\}\})?(\w+)`)
+	// A migration that changes a table's key copies it into a new one,
+	// renames that into place and drops the old one.
+	rename := regexp.MustCompile(`RENAME TABLE ([^;]+);`)
+	pair := regexp.MustCompile(`(\w+) TO (\w+)`)
+	drop := regexp.MustCompile(`DROP TABLE (?:IF EXISTS )?(\w+);`)
 	out := map[string][]string{}
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
@@ -354,6 +359,15 @@ func migrations(t *testing.T) map[string][]string {
 		}
 		for _, m := range alter.FindAllStringSubmatch(sql.String(), -1) {
 			out[m[1]] = append(out[m[1]], m[2])
+		}
+		for _, m := range rename.FindAllStringSubmatch(sql.String(), -1) {
+			for _, r := range pair.FindAllStringSubmatch(m[1], -1) {
+				out[r[2]] = out[r[1]]
+				delete(out, r[1])
+			}
+		}
+		for _, m := range drop.FindAllStringSubmatch(sql.String(), -1) {
+			delete(out, m[1])
 		}
 	}
 	return out
