@@ -36,6 +36,7 @@ func main() { os.Exit(run()) }
 type options struct {
 	work, report, python, script, only, setupLog string
 	seed                                         int64
+	reps                                         int
 }
 
 func run() int {
@@ -47,6 +48,7 @@ func run() int {
 	flag.StringVar(&o.setupLog, "setup-log", "", "log of the virtualenv's installation, quoted when Evidently cannot be imported")
 	flag.StringVar(&o.only, "scenarios", "", "comma-separated scenario names to run (empty: all; the report then covers only those)")
 	flag.Int64Var(&o.seed, "seed", 16, "seed of the first scenario (the others take the next ones)")
+	flag.IntVar(&o.reps, "reps", 3, "streams per scenario, each from its own seed (seed, seed+1000, ...); their counts add up")
 	flag.Parse()
 	ctx := context.Background()
 	if err := bench(ctx, o); err != nil {
@@ -64,7 +66,45 @@ type outcome struct {
 	ev         *score.Result
 	evErr      string
 	evFailures int
-	rows       int
+	seeds      []int64 // of the streams added up
+}
+
+// add adds the counts of another stream of the same scenario, tagging
+// its misses and false alarms with the stream's seed.
+func (o *outcome) add(n outcome) {
+	seed := n.s.Config.Seed
+	if len(o.seeds) == 0 {
+		o.s, o.truth = n.s, n.truth
+	}
+	o.seeds = append(o.seeds, seed)
+	o.dw = addResult(o.dw, n.dw, seed)
+	o.dwEv = addResult(o.dwEv, n.dwEv, seed)
+	if n.ev != nil {
+		if o.ev == nil {
+			o.ev = &score.Result{}
+		}
+		*o.ev = addResult(*o.ev, *n.ev, seed)
+	}
+	if n.evErr != "" {
+		o.evErr = n.evErr
+	}
+	o.evFailures += n.evFailures
+}
+
+func addResult(a, b score.Result, seed int64) score.Result {
+	a.Changed += b.Changed
+	a.Detected += b.Detected
+	a.Judged += b.Judged
+	a.FalseAlarm += b.FalseAlarm
+	for _, m := range b.Misses {
+		m.Model = fmt.Sprintf("%s, seed %d", m.Model, seed)
+		a.Misses = append(a.Misses, m)
+	}
+	for _, u := range b.FalseAlarms {
+		u.Model = fmt.Sprintf("%s, seed %d", u.Model, seed)
+		a.FalseAlarms = append(a.FalseAlarms, u)
+	}
+	return a
 }
 
 func bench(ctx context.Context, o options) error {
@@ -89,21 +129,26 @@ func bench(ctx context.Context, o options) error {
 		}
 	}
 	var outs []outcome
-	for _, s := range scenario.All(o.seed) {
+	for i, s := range scenario.All(o.seed) {
 		if o.only != "" && !slices.Contains(strings.Split(o.only, ","), s.Name) {
 			continue
 		}
-		t0 := time.Now()
-		out, err := one(ctx, o, bin, s, evReason == "")
-		if err != nil {
-			return fmt.Errorf("scenario %s: %w", s.Name, err)
+		var total outcome
+		for rep := range max(o.reps, 1) {
+			sr := scenario.All(o.seed + 1000*int64(rep))[i]
+			t0 := time.Now()
+			out, err := one(ctx, o, bin, sr, evReason == "")
+			if err != nil {
+				return fmt.Errorf("scenario %s, seed %d: %w", s.Name, sr.Config.Seed, err)
+			}
+			if out.ev != nil && v.evidently == "" {
+				v.evidently, v.pandas, v.python = evVersions(filepath.Join(runDir(o, sr), "evidently.json"))
+			}
+			fmt.Fprintf(os.Stderr, "%-22s seed %-6d driftwatch recall %s false alarms %s; evidently %s (%.0fs)\n",
+				s.Name, sr.Config.Seed, pct(out.dw.Recall()), rate(out.dw), evSummary(out), time.Since(t0).Seconds())
+			total.add(out)
 		}
-		if out.ev != nil && v.evidently == "" {
-			v.evidently, v.pandas, v.python = evVersions(filepath.Join(o.work, s.Name, "evidently.json"))
-		}
-		fmt.Fprintf(os.Stderr, "%-22s driftwatch recall %s false alarms %s; evidently %s (%.0fs)\n",
-			s.Name, pct(out.dw.Recall()), rate(out.dw), evSummary(out), time.Since(t0).Seconds())
-		outs = append(outs, out)
+		outs = append(outs, total)
 	}
 	md := render(outs, v, evReason)
 	if err := os.WriteFile(o.report, []byte(md), 0o644); err != nil {
@@ -122,7 +167,7 @@ func evSummary(o outcome) string {
 
 // one generates, runs and scores one scenario.
 func one(ctx context.Context, o options, bin string, s scenario.Scenario, withEvidently bool) (outcome, error) {
-	dir := filepath.Join(o.work, s.Name)
+	dir := runDir(o, s)
 	files, err := s.Write(dir)
 	if err != nil {
 		return outcome{}, err
@@ -147,7 +192,6 @@ func one(ctx context.Context, o options, bin string, s scenario.Scenario, withEv
 	if err != nil {
 		return out, err
 	}
-	out.rows = len(rows)
 	units := score.FromRows(rows, out.truth.Start, out.truth.Window)
 	out.dw = score.Score(out.truth.Changes, units, nil)
 	out.dwEv = score.Score(out.truth.Changes, units, score.FeaturesAndPrediction)
@@ -175,6 +219,11 @@ func one(ctx context.Context, o options, bin string, s scenario.Scenario, withEv
 	r := score.Score(out.truth.Changes, evUnits, score.FeaturesAndPrediction)
 	out.ev, out.evFailures = &r, failures
 	return out, nil
+}
+
+// runDir is where one stream of a scenario and its results go.
+func runDir(o options, s scenario.Scenario) string {
+	return filepath.Join(o.work, fmt.Sprintf("%s-seed%d", s.Name, s.Config.Seed))
 }
 
 func command(ctx context.Context, bin string, args ...string) error {

@@ -39,7 +39,7 @@ func render(outs []outcome, v versionInfo, evReason string) string {
 	if evReason != "" {
 		p("**Evidently could not be run**: %s. Its columns are empty.\n\n", evReason)
 	}
-	p("| scenario | windows x records | changed (targets) | driftwatch recall | driftwatch false alarms | driftwatch on Evidently's subjects: recall, false alarms | Evidently recall, false alarms | goal |\n")
+	p("| scenario | streams x windows x records | changed (targets) | driftwatch recall | driftwatch false alarms | driftwatch on Evidently's subjects: recall, false alarms | Evidently recall, false alarms | goal |\n")
 	p("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, o := range outs {
 		ev := "not run"
@@ -52,7 +52,7 @@ func render(outs []outcome, v versionInfo, evReason string) string {
 		case o.evErr != "":
 			ev = "failed: " + mdEscape(o.evErr)
 		}
-		p("| %s | %d x %s | %s | %s | %s | %s, %s | %s | %s |\n", o.s.Name, o.truth.Windows, thousands(o.truth.Records*len(o.truth.Models)),
+		p("| %s | %d x %d x %s | %s | %s | %s | %s, %s | %s | %s |\n", o.s.Name, len(o.seeds), o.truth.Windows, thousands(o.truth.Records*len(o.truth.Models)),
 			targets(o.truth), recallCell(o.dw), rate(o.dw), pct(o.dwEv.Recall()), rate(o.dwEv), ev, goalCell(o))
 	}
 	p("\n")

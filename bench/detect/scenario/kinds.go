@@ -10,8 +10,12 @@ import (
 
 // The features of every scenario's model: two numeric inputs of its score,
 // and numeric, count, categorical and boolean features it logs but does not
-// read (so that a change in them moves nothing else).
+// read (so that a change in them moves nothing else). Records carry the
+// segments gender (f, m: half each) and age_band (from age: six groups of
+// very different sizes, 18-29 to 70+), so every stream judges fairness on
+// an attribute of two groups and one of six.
 var (
+	featAge = synth.Feature{Name: "age", Kind: synth.Normal, Mean: 41, Std: 13, Min: 18, Max: 95, Integer: true}
 	featA   = synth.Feature{Name: "num_a", Kind: synth.Normal, Mean: 50, Std: 10}
 	featB   = synth.Feature{Name: "num_b", Kind: synth.LogNormal, Mean: 3, Std: 0.5}
 	featC   = synth.Feature{Name: "num_c", Kind: synth.Normal, Mean: 0, Std: 1}
@@ -50,7 +54,7 @@ func predict(f map[string]any) any {
 // model returns the benchmark's binary classifier named name, with the
 // given drifts, features amended by amend (may be nil).
 func model(name string, drifts []synth.Drift, amend func(*synth.Feature)) synth.Model {
-	feats := []synth.Feature{featA, featB, featC, featD, featCat, featFlag}
+	feats := []synth.Feature{featA, featB, featC, featD, featCat, featFlag, featAge}
 	if amend != nil {
 		for i := range feats {
 			amend(&feats[i])
