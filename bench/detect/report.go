@@ -75,6 +75,9 @@ func render(outs []outcome, v versionInfo, evReason string) string {
 		p("Nowhere.\n\n")
 	}
 
+	p("## driftwatch's false alarms by metric, over every scenario\n\n")
+	p("%s\n", byMetric(outs))
+
 	p("## Scenarios\n\n")
 	p("| scenario | stream | truth per window |\n| --- | --- | --- |\n")
 	for _, o := range outs {
@@ -298,4 +301,65 @@ func falseAlarmGroups(us []score.Unit) string {
 		parts = append(parts, fmt.Sprintf("%s in %d windows, e.g. `%s`", g.key, g.n, g.example))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// byMetric tabulates driftwatch's false alarms over every scenario by the
+// family, subject and metric of their drifted rows (feature names folded
+// into "<feature>", variants into "variant=<name>" as they are), with their
+// severities and the scenarios they came from.
+func byMetric(outs []outcome) string {
+	type agg struct {
+		key        string
+		n          int
+		severities map[string]int
+		scenarios  map[string]int
+		example    string
+	}
+	groups := map[string]*agg{}
+	for _, o := range outs {
+		for _, u := range o.dw.FalseAlarms {
+			for _, r := range u.Drifted {
+				subject := r.Subject
+				if r.Family == scenario.FamilyData && subject != "*" || r.Family == scenario.FamilyQuality && subject != "prediction" && subject != "*" {
+					subject = "<feature>"
+				}
+				key := r.Family + "/" + subject + "/" + r.Metric
+				g := groups[key]
+				if g == nil {
+					g = &agg{key: key, severities: map[string]int{}, scenarios: map[string]int{}, example: fmt.Sprintf("%s, %s w%d: %s", o.s.Name, u.Model, u.Window, r)}
+					groups[key] = g
+				}
+				g.n++
+				g.severities[cmp.Or(r.Severity, "none")]++
+				g.scenarios[o.s.Name]++
+			}
+		}
+	}
+	if len(groups) == 0 {
+		return "None.\n"
+	}
+	list := make([]*agg, 0, len(groups))
+	for _, g := range groups {
+		list = append(list, g)
+	}
+	slices.SortFunc(list, func(a, b *agg) int { return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.key, b.key)) })
+	counts := func(m map[string]int) string {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		}
+		return strings.Join(parts, ", ")
+	}
+	var b strings.Builder
+	b.WriteString("Drifted rows behind the false alarms of every stream (a unit flagged by several rows counts each).\n\n")
+	b.WriteString("| family/subject/metric | rows | severity | scenarios | example |\n| --- | --- | --- | --- | --- |\n")
+	for _, g := range list {
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | `%s` |\n", g.key, g.n, counts(g.severities), counts(g.scenarios), mdEscape(g.example))
+	}
+	return b.String()
 }

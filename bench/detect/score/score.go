@@ -93,6 +93,9 @@ type Unit struct {
 	Flagged bool
 	// Evidence: the drifted rows when flagged, else the judged ones.
 	Evidence []string
+	// Drifted holds the unit's drifted rows (none for another tool's
+	// verdicts).
+	Drifted []Row
 }
 
 func (u Unit) key() unitKey { return unitKey{u.Window, u.Model, u.Family, u.Subject} }
@@ -140,6 +143,7 @@ func FromRows(rows []Row, start time.Time, window time.Duration) []Unit {
 			}
 			u.Flagged, u.Judged = true, true
 			u.Evidence = append(u.Evidence, r.String())
+			u.Drifted = append(u.Drifted, r)
 		case r.Judged():
 			u.Judged = true
 			if !u.Flagged {
