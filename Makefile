@@ -89,7 +89,7 @@ bench-scaleout:
 ## data, scored for recall and false alarms; writes bench/DETECTION.md. Evidently
 ## comes from the golden virtualenv (pinned requirements, pip from PyPI); when
 ## it cannot be installed, driftwatch's side still runs and the report says why
-## (about 10 minutes).
+## (about 25 minutes on two cores: 45 streams, three per scenario).
 DETECT_SETUP_LOG ?= $(or $(TMPDIR),/tmp)/driftwatch-bench-detect-setup.log
 bench-detect:
 	@$(MAKE) --no-print-directory $(GOLDEN_VENV)/.installed > $(DETECT_SETUP_LOG) 2>&1 || \

@@ -150,7 +150,7 @@ func bench(ctx context.Context, o options) error {
 		}
 		outs = append(outs, total)
 	}
-	md := render(outs, v, evReason)
+	md := render(outs, v, evReason, o)
 	if err := os.WriteFile(o.report, []byte(md), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", o.report, err)
 	}

@@ -20,7 +20,7 @@ const (
 
 // render writes DETECTION.md from the outcomes; every figure comes from
 // them.
-func render(outs []outcome, v versionInfo, evReason string) string {
+func render(outs []outcome, v versionInfo, evReason string, o options) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Detection benchmark\n\n")
@@ -92,6 +92,7 @@ func render(outs []outcome, v versionInfo, evReason string) string {
 	} else {
 		p("- Evidently: not run (%s)\n", orUnknown(evReason))
 	}
+	p("- streams: %d per scenario, scenario i (0-based, in the table's order) of stream k from seed %d + 1000k + i (`-seed`, `-reps`)\n", max(o.reps, 1), o.seed)
 	p("- reproduce: `make bench-detect` (creates the virtualenv `.venv-golden` from `stats/testdata/golden/requirements.txt` with pip, then `go run ./bench/detect -python .venv-golden/bin/python`); one scenario: `go run ./bench/detect -scenarios mean_shift -report /tmp/d.md`. The streams, baselines, rows and verdicts stay in `%s` for inspection.\n", "$TMPDIR/driftwatch-bench-detect")
 	return b.String()
 }
@@ -275,12 +276,12 @@ func falseAlarmGroups(us []score.Unit) string {
 			if i := strings.IndexAny(ev, "= "); i > 0 {
 				key = ev[:i]
 			}
-			if len(us) > 0 && u.Model != "" {
-				key = u.Model + " " + key
+			if model, _, _ := strings.Cut(u.Model, ", seed "); model != "" {
+				key = model + " " + key // the seed goes to the example, not the group
 			}
 			g := groups[key]
 			if g == nil {
-				g = &group{key: key, example: fmt.Sprintf("w%d %s", u.Window, ev)}
+				g = &group{key: key, example: fmt.Sprintf("%s, w%d: `%s`", u.Model, u.Window, ev)}
 				groups[key] = g
 			}
 			g.n++
@@ -298,7 +299,7 @@ func falseAlarmGroups(us []score.Unit) string {
 			parts = append(parts, fmt.Sprintf("and %d more kinds", len(list)-6))
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%s in %d windows, e.g. `%s`", g.key, g.n, g.example))
+		parts = append(parts, fmt.Sprintf("%s in %d windows, e.g. %s", g.key, g.n, g.example))
 	}
 	return strings.Join(parts, "; ")
 }
