@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/driftwatch
 PKGS    := ./...
 
-.PHONY: all build test tools servers-up servers-down vet fuzz bench bench-stats bench-pipeline bench-scaleout profile golden demo clean
+.PHONY: all build test tools servers-up servers-down vet fuzz bench bench-stats bench-pipeline bench-scaleout bench-detect profile golden demo clean
 
 all: build
 
@@ -82,6 +82,19 @@ bench-pipeline:
 ## section of bench/RESULTS.md (about 10 minutes; knobs in bench/scaleout/run.sh).
 bench-scaleout:
 	GO=$(GO) sh bench/scaleout/run.sh
+
+## bench-detect: issue 16's detection benchmark (bench/detect): generated
+## streams of every kind of change with their ground truth, driftwatch's
+## defaults (baseline + replay) and Evidently's DataDriftPreset on the same
+## data, scored for recall and false alarms; writes bench/DETECTION.md. Evidently
+## comes from the golden virtualenv (pinned requirements, pip from PyPI); when
+## it cannot be installed, driftwatch's side still runs and the report says why
+## (about 25 minutes on two cores: 45 streams, three per scenario).
+DETECT_SETUP_LOG ?= $(or $(TMPDIR),/tmp)/driftwatch-bench-detect-setup.log
+bench-detect:
+	@$(MAKE) --no-print-directory $(GOLDEN_VENV)/.installed > $(DETECT_SETUP_LOG) 2>&1 || \
+		echo "bench-detect: installing Evidently failed (see $(DETECT_SETUP_LOG)); driftwatch's side runs alone"
+	$(GO) run ./bench/detect -python $(GOLDEN_VENV)/bin/python -setup-log $(DETECT_SETUP_LOG)
 
 ## profile: CPU and allocation profiles of the pipeline benchmarks with
 ## `go tool pprof -top` summaries, in bench/profiles (PROFILE_DIR).

@@ -12,9 +12,10 @@ import (
 	"time"
 )
 
-// ReferenceSpan is the period before Config.Start over which Reference
-// spreads the timestamps of its training records.
-const ReferenceSpan = 7 * 24 * time.Hour
+// DefaultReferenceSpan is the period before Config.Start over which
+// Reference spreads the timestamps of its training records when
+// Config.ReferenceSpan is 0.
+const DefaultReferenceSpan = 7 * 24 * time.Hour
 
 // Shares and latencies of the synthetic serving stack.
 const (
@@ -235,7 +236,7 @@ func (a *arena) copy(p []byte) []byte {
 // Reference writes n training records of the named model to w as JSON lines
 // in the contract format: no drift, no bad records, no duplicates, variant
 // "champion" or "challenger" as in production, timestamps spread uniformly
-// over the ReferenceSpan before Start, and, for models with Classes, a label
+// over the Config.ReferenceSpan before Start, and, for models with Classes, a label
 // (1 for Classes[0], else 0) drawn with the predicted probability. Its random
 // streams are separate from Generate's, so its records are new draws from
 // the undrifted distributions. Reference buffers its output and writes it in
@@ -254,11 +255,11 @@ func (c Config) Reference(model string, n int, w io.Writer) error {
 	}
 	g := newModelGen(c.Seed, purposeReference, &c.Models[i])
 	g.setWindow(-1)
-	base := c.Start.Add(-ReferenceSpan)
-	step := float64(ReferenceSpan) / float64(max(n, 1))
+	base := c.Start.Add(-c.ReferenceSpan)
+	step := float64(c.ReferenceSpan) / float64(max(n, 1))
 	buf := make([]byte, 0, referenceFlush+4096)
 	for j := range n {
-		r, err := g.draw(base, j, step, ReferenceSpan)
+		r, err := g.draw(base, j, step, c.ReferenceSpan)
 		if err != nil {
 			return fmt.Errorf("write reference records of model %q: %w", model, err)
 		}
@@ -316,6 +317,7 @@ type featGen struct {
 	// Parameters in the current window, after drift.
 	loc, spread, p float64
 	cdf            []float64
+	cycled         []float64 // the CDF moved by a Daily cycle, reused
 	// Quality breakage in the current window (Nulls, Absent, WrongType,
 	// Unseen); broken says the feature has such drifts at all, in which
 	// case every sample draws one more uniform to decide them.
@@ -478,9 +480,10 @@ func (fg *featGen) setWindow(w int) {
 	}
 }
 
-// sample draws one value. The null decision and the value are always both
-// drawn, so NullRate does not change the values.
-func (fg *featGen) sample() value {
+// sample draws one value at hour of the day h (UTC, fractional; used only
+// by features with a Daily cycle). The null decision and the value are
+// always both drawn, so NullRate does not change the values.
+func (fg *featGen) sample(h float64) value {
 	r := fg.rng
 	v := value{null: r.Float64() < fg.nullRate}
 	if fg.broken {
@@ -494,13 +497,17 @@ func (fg *featGen) sample() value {
 			v.unseen = true
 		}
 	}
+	loc, p, cdf := fg.loc, fg.p, fg.cdf
+	if d := fg.spec.Daily; d != 0 {
+		loc, p, cdf = fg.cycle(h)
+	}
 	switch fg.spec.Kind {
 	case Normal:
-		v.num = fg.finish(fg.loc + fg.spread*r.NormFloat64())
+		v.num = fg.finish(loc + fg.spread*r.NormFloat64())
 	case LogNormal:
-		v.num = fg.finish(math.Exp(fg.loc + fg.spread*r.NormFloat64()))
+		v.num = fg.finish(math.Exp(loc + fg.spread*r.NormFloat64()))
 	case Uniform:
-		v.num = fg.finish(fg.loc + fg.spread*(2*r.Float64()-1))
+		v.num = fg.finish(loc + fg.spread*(2*r.Float64()-1))
 	case Poisson:
 		k := poisson(r, fg.loc)
 		if fg.spread != 1 {
@@ -508,13 +515,39 @@ func (fg *featGen) sample() value {
 		}
 		v.num = fg.clamp(k)
 	case Categorical:
-		v.cat = pick(fg.cdf, r.Float64())
+		v.cat = pick(cdf, r.Float64())
 	case Bool:
-		if r.Float64() < fg.p {
+		if r.Float64() < p {
 			v.num = 1
 		}
 	}
 	return v
+}
+
+// cycle returns the location, P and category CDF of the current window
+// moved by the feature's Daily cycle at hour of the day h (see
+// Feature.Daily). The CDF is rebuilt in a buffer the feature reuses.
+func (fg *featGen) cycle(h float64) (loc, p float64, cdf []float64) {
+	d, angle := fg.spec.Daily, 2*math.Pi*h/24
+	s := math.Sin(angle)
+	loc, p, cdf = fg.loc+d*s*fg.unit, min(max(fg.p+d*s, 0), 1), fg.cdf
+	if fg.spec.Kind == Categorical {
+		k := len(fg.cdf)
+		fg.cycled = fg.cycled[:0]
+		prev, sum := 0.0, 0.0
+		for i, c := range fg.cdf {
+			w := (c - prev) * math.Exp(d*math.Sin(angle+2*math.Pi*float64(i)/float64(k)))
+			prev = c
+			sum += w
+			fg.cycled = append(fg.cycled, sum)
+		}
+		for i := range fg.cycled {
+			fg.cycled[i] /= sum
+		}
+		fg.cycled[k-1] = 1
+		cdf = fg.cycled
+	}
+	return loc, p, cdf
 }
 
 // finish rounds a continuous value as it is written and clamps it.
@@ -557,8 +590,9 @@ func (g *modelGen) draw(base time.Time, i int, step float64, span time.Duration)
 		median = challengerLatency
 	}
 	r.latency = round(median*math.Exp(latencySigma*m.NormFloat64()), latencyDecimals)
+	h := float64(r.t.UnixMilli()%(24*3_600_000)) / 3_600_000
 	for i := range g.feats {
-		g.vals[i] = g.feats[i].sample()
+		g.vals[i] = g.feats[i].sample(h)
 	}
 	if err := g.predict(&r); err != nil {
 		return r, err
@@ -568,6 +602,9 @@ func (g *modelGen) draw(base time.Time, i int, step float64, span time.Duration)
 	}
 	if m := g.model; r.female && m.FemaleShift != 0 && g.window >= m.FemaleShiftFrom {
 		r.shift(m.FemaleShift)
+	}
+	if m := g.model; m.PredictionShift != 0 && g.window >= 0 && g.window >= m.PredictionShiftFrom {
+		r.shift(m.PredictionShift)
 	}
 	if m := g.model; m.LabelShare > 0 && g.window >= 0 && r.scored {
 		u, v := g.labels.Float64(), g.labels.Float64()

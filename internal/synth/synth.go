@@ -94,6 +94,14 @@ type Feature struct {
 	// Integer rounds Normal, LogNormal and Uniform values down to whole
 	// numbers (Poisson values always are whole).
 	Integer bool
+	// Daily, when not 0, gives the feature a daily cycle of that amplitude,
+	// in reference and served records alike. With s = sin(2*pi*h/24), h the
+	// record's hour of the day (UTC, fractional): a Normal, LogNormal or
+	// Uniform feature's location moves by Daily*s units (see DriftKind),
+	// a Bool's P by Daily*s (clamped to [0, 1]), and a Categorical's weight
+	// i is multiplied by exp(Daily*sin(2*pi*h/24 + 2*pi*i/k)) for k
+	// categories. Poisson features ignore it.
+	Daily float64
 }
 
 // DriftKind is how a Drift changes a feature's distribution.
@@ -204,6 +212,12 @@ type Model struct {
 	// ChallengerShift (a model that starts treating one group worse).
 	FemaleShift     float64
 	FemaleShiftFrom int
+	// PredictionShift, when not 0, moves every served record's prediction
+	// from window PredictionShiftFrom on, like ChallengerShift (a model
+	// whose outputs change while its inputs do not: a new build, a broken
+	// feature transform upstream of the model).
+	PredictionShift     float64
+	PredictionShiftFrom int
 	// LabelShare is the share of served records (Generate) that carry their
 	// label at serving time, drawn like Reference's: 1 with probability
 	// equal to the score. From window FlipLabelsFrom on (when > 0) the label
@@ -247,6 +261,10 @@ type Config struct {
 	// a second time: the same key and bytes, after the first send and
 	// within Jitter of the event time.
 	DuplicateRate float64
+	// ReferenceSpan is the period before Start over which Reference spreads
+	// its records' timestamps; 0 means DefaultReferenceSpan. Two whole days
+	// give a baseline a daily profile (Feature.Daily).
+	ReferenceSpan time.Duration
 	// Jitter bounds how far the stream is out of event-time order. Records
 	// leave the stack in order of arrival, and each arrives up to Jitter
 	// (uniform) after its event time, so a record's timestamp may be up to
@@ -258,6 +276,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.Window == 0 {
 		c.Window = DefaultWindow
+	}
+	if c.ReferenceSpan == 0 {
+		c.ReferenceSpan = DefaultReferenceSpan
 	}
 	c.Start = c.Start.UTC()
 	return c
@@ -282,6 +303,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("bad rate %g: want within [0, 1]", c.BadRate)
 	case !(c.DuplicateRate >= 0 && c.DuplicateRate <= 1):
 		return fmt.Errorf("duplicate rate %g: want within [0, 1]", c.DuplicateRate)
+	case c.ReferenceSpan < time.Millisecond:
+		return fmt.Errorf("reference span %v: want at least a millisecond", c.ReferenceSpan)
 	case c.Jitter < 0:
 		return fmt.Errorf("jitter %v: want >= 0", c.Jitter)
 	case len(c.Models) == 0:
@@ -360,6 +383,9 @@ func finite(xs ...float64) bool {
 func (f *Feature) validate() error {
 	if !(f.NullRate >= 0 && f.NullRate <= 1) {
 		return fmt.Errorf("null rate %g: want within [0, 1]", f.NullRate)
+	}
+	if !finite(f.Daily) || math.Abs(f.Daily) > 20 {
+		return fmt.Errorf("daily amplitude %g: want a finite number within [-20, 20]", f.Daily)
 	}
 	if f.Kind.numeric() && !finite(f.Min, f.Max) {
 		return fmt.Errorf("min %g, max %g: want finite numbers", f.Min, f.Max)

@@ -543,7 +543,7 @@ func TestReference(t *testing.T) {
 			t.Fatalf("%d lines, want 5000", len(lines))
 		}
 		labels := make(map[any]int)
-		prev := c.Start.Add(-ReferenceSpan)
+		prev := c.Start.Add(-DefaultReferenceSpan)
 		for _, l := range lines {
 			var r struct {
 				Timestamp time.Time `json:"timestamp"`

@@ -1,0 +1,177 @@
+package scenario
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"math"
+	"testing"
+	"time"
+)
+
+// TestTruth: the truth follows from what each scenario injects.
+func TestTruth(t *testing.T) {
+	type want struct {
+		targets      []string // family/subject of the targets in window ChangeFrom
+		consequences []string
+		windows      int // windows with a target
+	}
+	cases := map[string]want{
+		"stable":              {windows: 0},
+		"daily_cycle":         {windows: 0},
+		"large_negligible":    {windows: 0},
+		"daily_cycle_shift":   {targets: []string{"data/num_a"}, consequences: []string{"quality/num_a", "prediction/prediction"}, windows: 12},
+		"ramp":                {targets: []string{"data/num_c"}, consequences: []string{"quality/num_c"}, windows: 12},
+		"mean_shift":          {targets: []string{"data/num_c"}, consequences: []string{"quality/num_c"}, windows: 12},
+		"variance_shift":      {targets: []string{"data/num_c"}, consequences: []string{"quality/num_c"}, windows: 12},
+		"category_shift":      {targets: []string{"data/cat_a"}, windows: 12},
+		"null_burst":          {targets: []string{"quality/num_c"}, windows: 6},
+		"type_errors":         {targets: []string{"quality/num_d"}, windows: 12},
+		"prediction_shift":    {targets: []string{"prediction/prediction"}, windows: 12},
+		"concept_late_labels": {targets: []string{"concept/performance"}, consequences: []string{"label/label", "concept/error_stream"}, windows: 12},
+		"fairness_collapse":   {targets: []string{"fairness/gender"}, consequences: []string{"prediction/prediction"}, windows: 12},
+		"small_windows":       {targets: []string{"data/num_c"}, consequences: []string{"quality/num_c"}, windows: 12},
+		"multi_model":         {targets: []string{"data/num_c", "data/cat_a"}, consequences: []string{"quality/num_c"}, windows: 24},
+	}
+	seen := map[string]bool{}
+	for _, s := range All(1) {
+		seen[s.Name] = true
+		w, ok := cases[s.Name]
+		if !ok {
+			t.Errorf("scenario %s: not in the test", s.Name)
+			continue
+		}
+		tr := s.Truth()
+		if tr.Windows < 24 {
+			t.Errorf("%s: %d windows, want at least 24", s.Name, tr.Windows)
+		}
+		targetWindows := map[[2]any]bool{}
+		got := map[string]bool{}
+		for _, c := range tr.Changes {
+			if c.Window < ChangeFrom {
+				t.Errorf("%s: change before window %d: %+v", s.Name, ChangeFrom, c)
+			}
+			if c.Target {
+				targetWindows[[2]any{c.Window, c.Model}] = true
+			}
+			if c.Window == ChangeFrom {
+				got[c.Family+"/"+c.Subject+map[bool]string{true: " target", false: " consequence"}[c.Target]] = true
+			}
+		}
+		if len(targetWindows) != w.windows {
+			t.Errorf("%s: %d (window, model) with a target, want %d", s.Name, len(targetWindows), w.windows)
+		}
+		for _, k := range w.targets {
+			if !got[k+" target"] {
+				t.Errorf("%s: no target %s in window %d (have %v)", s.Name, k, ChangeFrom, got)
+			}
+		}
+		for _, k := range w.consequences {
+			if !got[k+" consequence"] {
+				t.Errorf("%s: no consequence %s in window %d (have %v)", s.Name, k, ChangeFrom, got)
+			}
+		}
+		if want := len(w.targets) + len(w.consequences); len(got) != want {
+			t.Errorf("%s: window %d changes %v, want %d", s.Name, ChangeFrom, got, want)
+		}
+	}
+	for name := range cases {
+		if !seen[name] {
+			t.Errorf("scenario %s missing from All", name)
+		}
+	}
+}
+
+type rec struct {
+	Timestamp  time.Time          `json:"timestamp"`
+	Features   map[string]any     `json:"features"`
+	Prediction float64            `json:"prediction"`
+	Scores     map[string]float64 `json:"scores"`
+}
+
+func decode(t *testing.T, b []byte) []rec {
+	t.Helper()
+	var out []rec
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		var r rec
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("decode %s: %v", sc.Bytes(), err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// TestDailyCycle: the reference spans two whole days and both it and the
+// stream follow the cycle: num_a's mean at 06:00 is about 2*1.5 sd above
+// its mean at 18:00.
+func TestDailyCycle(t *testing.T) {
+	s := DailyCycle(3, 400, 1.5, 0)
+	var ref bytes.Buffer
+	if err := s.Config.Reference("m", s.ReferenceRecords, &ref); err != nil {
+		t.Fatal(err)
+	}
+	refs := decode(t, ref.Bytes())
+	first, last := refs[0].Timestamp, refs[len(refs)-1].Timestamp
+	if d := first.Sub(Start.Add(-48 * time.Hour)); d < 0 || d > time.Minute || !last.Before(Start) || Start.Sub(last) > time.Minute {
+		t.Errorf("reference from %v to %v, want two days before %v", first, last, Start)
+	}
+	preds, _, err := s.Config.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, rs := range map[string][]rec{"reference": refs, "stream": decode(t, preds)} {
+		var sum, n [24]float64
+		for _, r := range rs {
+			if x, ok := r.Features["num_a"].(float64); ok {
+				h := r.Timestamp.Hour()
+				sum[h] += x
+				n[h]++
+			}
+		}
+		gap := (sum[6]/n[6] - sum[18]/n[18]) / featA.Std
+		if math.Abs(gap-3) > 0.5 {
+			t.Errorf("%s: num_a at 06:00 minus 18:00 = %.2f sd, want about 3", name, gap)
+		}
+	}
+}
+
+// TestPredictionShift: the shift moves the predictions (and scores) from
+// ChangeFrom on and leaves every feature value as it was.
+func TestPredictionShift(t *testing.T) {
+	shifted := PredictionShift(4, 50, 0.8)
+	plain := Stable(4, 50)
+	a, _, err := shifted.Config.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := plain.Config.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, rb := decode(t, a), decode(t, b)
+	if len(ra) != len(rb) {
+		t.Fatalf("%d and %d records", len(ra), len(rb))
+	}
+	changeAt := Start.Add(ChangeFrom * time.Hour)
+	moved := 0
+	for i := range ra {
+		fa, _ := json.Marshal(ra[i].Features)
+		fb, _ := json.Marshal(rb[i].Features)
+		if !bytes.Equal(fa, fb) {
+			t.Fatalf("record %d: features %s, want %s", i, fa, fb)
+		}
+		before := ra[i].Timestamp.Before(changeAt)
+		same := ra[i].Prediction == rb[i].Prediction
+		if before != same {
+			t.Fatalf("record %d at %v: prediction %v, unshifted %v", i, ra[i].Timestamp, ra[i].Prediction, rb[i].Prediction)
+		}
+		if !before && ra[i].Prediction > rb[i].Prediction && ra[i].Scores["pos"] == ra[i].Prediction {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Error("no prediction moved up")
+	}
+}
