@@ -29,6 +29,7 @@ import (
 
 	"github.com/driftwatch/driftwatch/bench/detect/scenario"
 	"github.com/driftwatch/driftwatch/bench/detect/score"
+	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
 func main() { os.Exit(run()) }
@@ -286,9 +287,9 @@ func readEvidently(path string) ([]score.Unit, int, error) {
 	}
 	units := make([]score.Unit, 0, len(f.Verdicts))
 	for _, v := range f.Verdicts {
-		family, subject := scenario.FamilyData, v.Column
+		family, subject := drift.FamilyData, v.Column
 		if v.Column == "prediction" {
-			family = scenario.FamilyPrediction
+			family = drift.FamilyPrediction
 		}
 		val := "null"
 		if v.Score != nil {

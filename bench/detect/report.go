@@ -10,6 +10,7 @@ import (
 
 	"github.com/driftwatch/driftwatch/bench/detect/scenario"
 	"github.com/driftwatch/driftwatch/bench/detect/score"
+	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
 // Goal of issue 16 on this benchmark.
@@ -321,7 +322,7 @@ func byMetric(outs []outcome) string {
 		for _, u := range o.dw.FalseAlarms {
 			for _, r := range u.Drifted {
 				subject := r.Subject
-				if r.Family == scenario.FamilyData && subject != "*" || r.Family == scenario.FamilyQuality && subject != "prediction" && subject != "*" {
+				if r.Family == drift.FamilyData && subject != "*" || r.Family == drift.FamilyQuality && subject != "prediction" && subject != "*" {
 					subject = "<feature>"
 				}
 				key := r.Family + "/" + subject + "/" + r.Metric

@@ -1011,22 +1011,28 @@ func parityChange(head Row, attr string, decisions map[string]perf.Confusion, re
 		return Row{}, false
 	}
 	slices.SortFunc(gs, func(a, b group) int { return cmp.Compare(a.name, b.name) })
-	growth := func(rate, rRate func(i int) float64) float64 {
+	// growth is the gap growth of rate's extreme pair (ties: the first by
+	// name) against the same pair's gap in rRate.
+	growth := func(rate, rRate []float64) float64 {
 		hi, lo := 0, 0
-		for i := range gs {
-			if rate(i) > rate(hi) {
+		for i, r := range rate {
+			if r > rate[hi] {
 				hi = i
 			}
-			if rate(i) < rate(lo) {
+			if r < rate[lo] {
 				lo = i
 			}
 		}
 		if hi == lo {
 			return 0
 		}
-		return (rate(hi) - rate(lo)) - (rRate(hi) - rRate(lo))
+		return (rate[hi] - rate[lo]) - (rRate[hi] - rRate[lo])
 	}
-	observed := growth(func(i int) float64 { return gs[i].rate }, func(i int) float64 { return gs[i].rRate })
+	rate, rRate := make([]float64, len(gs)), make([]float64, len(gs))
+	for i, g := range gs {
+		rate[i], rRate[i] = g.rate, g.rRate
+	}
+	observed := growth(rate, rRate)
 	var nw, shift float64
 	for i := range gs {
 		nw += gs[i].n
@@ -1048,7 +1054,6 @@ func parityChange(head Row, attr string, decisions map[string]perf.Confusion, re
 	}
 	rng := rand.New(rand.NewPCG(paritySeed(head, attr), 0x9e3779b97f4a7c15))
 	draws := make([]float64, parityReplicates)
-	rate, rRate := make([]float64, len(gs)), make([]float64, len(gs))
 	var sum float64
 	above := 1 // the observed window counts as one draw
 	for b := range draws {
@@ -1056,7 +1061,7 @@ func parityChange(head Row, attr string, decisions map[string]perf.Confusion, re
 			rate[i] = min(max(g.mid+g.sd*rng.NormFloat64(), 0), 1)
 			rRate[i] = min(max(g.rRate+g.rSD*rng.NormFloat64(), 0), 1)
 		}
-		d := growth(func(i int) float64 { return rate[i] }, func(i int) float64 { return rRate[i] })
+		d := growth(rate, rRate)
 		draws[b], sum = d, sum+d
 		if d >= observed {
 			above++

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/driftwatch/driftwatch/internal/synth"
+	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
 // Defaults of every scenario unless it says otherwise.
@@ -52,17 +53,6 @@ const (
 
 // Start is the start of window 0 of every stream, a Monday.
 var Start = time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
-
-// Families and subjects of the ground truth, as metric rows name them
-// (CONTRACT.md section 3).
-const (
-	FamilyData       = "data"
-	FamilyPrediction = "prediction"
-	FamilyQuality    = "quality"
-	FamilyLabel      = "label"
-	FamilyConcept    = "concept"
-	FamilyFairness   = "fairness"
-)
 
 // Scenario is one stream of the benchmark.
 type Scenario struct {
@@ -163,7 +153,7 @@ func (s Scenario) Truth() Truth {
 						if d.Amount >= MinMaterialShare {
 							broken = append(broken, fmt.Sprintf("%v %.0f%%", d.Kind, 100*d.Amount))
 							if d.Kind == synth.Unseen {
-								add(FamilyData, f.Name, false, "unseen categories")
+								add(drift.FamilyData, f.Name, false, "unseen categories")
 							}
 						}
 					}
@@ -176,32 +166,32 @@ func (s Scenario) Truth() Truth {
 					what = append(what, fmt.Sprintf("sd x%.2f", scale))
 				}
 				if len(what) > 0 {
-					add(FamilyData, f.Name, true, join(what))
-					add(FamilyQuality, f.Name, false, "out of range share, from "+join(what))
+					add(drift.FamilyData, f.Name, true, join(what))
+					add(drift.FamilyQuality, f.Name, false, "out of range share, from "+join(what))
 				}
 				if mixed {
-					add(FamilyData, f.Name, true, "category mix")
+					add(drift.FamilyData, f.Name, true, "category mix")
 					what = append(what, "category mix")
 				}
 				if len(broken) > 0 {
-					add(FamilyQuality, f.Name, true, join(broken))
+					add(drift.FamilyQuality, f.Name, true, join(broken))
 					what = append(what, broken...)
 				}
 				if len(what) > 0 && reads(f.Name) {
-					add(FamilyPrediction, FamilyPrediction, false, "prediction reads "+f.Name)
+					add(drift.FamilyPrediction, drift.FamilyPrediction, false, "prediction reads "+f.Name)
 				}
 			}
 			if m.PredictionShift != 0 && w >= m.PredictionShiftFrom {
-				add(FamilyPrediction, FamilyPrediction, true, fmt.Sprintf("prediction %+.2f logit", m.PredictionShift))
+				add(drift.FamilyPrediction, drift.FamilyPrediction, true, fmt.Sprintf("prediction %+.2f logit", m.PredictionShift))
 			}
 			if m.FemaleShift != 0 && w >= m.FemaleShiftFrom {
-				add(FamilyFairness, "gender", true, fmt.Sprintf("gender=f scores %+.2f logit", m.FemaleShift))
-				add(FamilyPrediction, FamilyPrediction, false, "half the scores moved")
+				add(drift.FamilyFairness, "gender", true, fmt.Sprintf("gender=f scores %+.2f logit", m.FemaleShift))
+				add(drift.FamilyPrediction, drift.FamilyPrediction, false, "half the scores moved")
 			}
 			if m.FlipLabelsFrom > 0 && w >= m.FlipLabelsFrom && (m.FlipLabelsTo == 0 || w < m.FlipLabelsTo) {
-				add(FamilyConcept, "performance", true, "labels flipped")
-				add(FamilyLabel, FamilyLabel, false, "label mix from the flip")
-				add(FamilyConcept, "error_stream", false, "error rate from the flip")
+				add(drift.FamilyConcept, "performance", true, "labels flipped")
+				add(drift.FamilyLabel, drift.FamilyLabel, false, "label mix from the flip")
+				add(drift.FamilyConcept, "error_stream", false, "error rate from the flip")
 			}
 			t.Changes = append(t.Changes, out...)
 		}

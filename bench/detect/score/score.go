@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/driftwatch/driftwatch/bench/detect/scenario"
+	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
 // Row is a metric row as `driftwatch replay` writes it (CONTRACT.md
@@ -166,8 +167,8 @@ type Scope func(family, subject string) bool
 // DataDriftPreset): family data (not the dataset subject "*") and family
 // prediction, subject prediction.
 func FeaturesAndPrediction(family, subject string) bool {
-	return family == scenario.FamilyData && subject != "*" ||
-		family == scenario.FamilyPrediction && subject == scenario.FamilyPrediction
+	return family == drift.FamilyData && subject != "*" ||
+		family == drift.FamilyPrediction && subject == drift.FamilyPrediction
 }
 
 // Miss is a changed (window, model) not detected, with the target subjects
