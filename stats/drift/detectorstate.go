@@ -64,8 +64,12 @@ func (e *Evaluator) DetectorStates(keys []windows.Key) ([]DetectorState, error) 
 	return out, nil
 }
 
-// RestoreDetectors replaces the detectors of each state's model version
-// with the state's. It changes nothing when a state does not decode.
+// RestoreDetectors makes the detectors exactly what states hold: each
+// state's model version goes on from its state, and every other model
+// version starts afresh. What the sink did not keep was never written (a
+// window fenced off after its evaluation, scaled out): detectors that had
+// read its errors would read them again when it is made again. It changes
+// nothing when a state does not decode.
 func (e *Evaluator) RestoreDetectors(states []DetectorState) error {
 	restored := make(map[windows.Key]*errorDetectors, len(states))
 	for _, st := range states {
@@ -93,8 +97,6 @@ func (e *Evaluator) RestoreDetectors(states []DetectorState) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for k, d := range restored {
-		e.detectors[k] = d
-	}
+	e.detectors = restored
 	return nil
 }

@@ -321,3 +321,35 @@ func TestPerformanceInsufficientData(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreDetectorsForgetsUnwritten: a restore makes the detectors what
+// the sink kept, no more. A window evaluated and then fenced off (its rows
+// never written) left errors in detectors the sink has no state of; kept,
+// they would count that window's errors twice when it is made again.
+func TestRestoreDetectorsForgetsUnwritten(t *testing.T) {
+	mk := func(model string, n int) *windows.Window {
+		w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+		w.Model, w.Start, w.End = model, t0, t0.Add(time.Hour)
+		for i := range n {
+			w.Errors = append(w.Errors, windows.ErrorEvent{Time: t0.UnixMilli() + int64(i), ID: uint64(i), Err: i%10 == 0})
+		}
+		return w
+	}
+	e := NewEvaluator(DefaultPolicy(), nil)
+	e.Evaluate(mk("written", 400))
+	states, err := e.DetectorStates([]windows.Key{{Model: "written", Version: "1"}})
+	if err != nil || len(states) != 1 {
+		t.Fatalf("states %d, err %v", len(states), err)
+	}
+	e.Evaluate(mk("fenced", 43)) // evaluated, then its write fenced off
+	e.EvaluateLabels(mk("written", 7))
+	if err := e.RestoreDetectors(states); err != nil {
+		t.Fatal(err)
+	}
+	if n := find(t, e.Evaluate(mk("fenced", 43)), FamilyConcept, "error_stream", MetricADWIN).NCurrent; n != 43 {
+		t.Errorf("window made again after a restore: its detector rows count %d errors, want 43", n)
+	}
+	if n := find(t, e.EvaluateLabels(mk("written", 10)), FamilyConcept, "error_stream", MetricADWIN).NCurrent; n != 410 {
+		t.Errorf("restored model's window counts %d errors after 10 more, want 410 (the 7 not written forgotten)", n)
+	}
+}
