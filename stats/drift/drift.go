@@ -612,10 +612,14 @@ const MetricPositiveRate = "positive_rate"
 // above p.Decision.Threshold, or a class among p.Decision.Positive) against
 // the reference's: from the baseline's prediction scores (exact at
 // thresholds that are multiples of 1/baselines.OutcomeBins) or its
-// prediction classes. Drifted when it moved by more than its threshold
-// (drift.thresholds.positive_rate, an absolute change) and the move is
-// significant (two-proportion z-test, p_value, at 0.05): the seeds'
-// "prediction rate shift".
+// prediction classes. Drifted when the rate moved by more than its
+// threshold t (drift.thresholds.positive_rate, an absolute change),
+// significantly: p_value is that of a test of H0 |move| <= t
+// (beyondMargin), so that noise in a small window, which moves the rate
+// past t by chance, is not a shift. Past t + what the test needs at the
+// window's size, the verdict is the same as "moved by more than t" with a
+// significant z-test; the MDE is the move detected with power
+// p.MDE.Power, and past 2t the window is too small to tell.
 func appendPositiveRate(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
 	if w.Decided == 0 {
 		return rows
@@ -636,26 +640,42 @@ func appendPositiveRate(rows []Row, head Row, w *windows.Window, p *Policy) []Ro
 	r := head
 	r.Family, r.Subject, r.Metric = FamilyPrediction, "prediction", MetricPositiveRate
 	r.Value, r.NCurrent = float64(w.Selected)/float64(w.Decided), w.Decided
-	if refN > 0 {
-		r.NReference = int64(refN)
-		if t, ok := p.Thresholds[MetricPositiveRate]; ok {
-			_, pv := stats.ProportionZTest(float64(w.Selected), float64(w.Decided), refSel, refN)
-			if !math.IsNaN(pv) {
-				r.PValue = &pv
-			}
-			r.Threshold, r.ThresholdSource = t, SourceStatic
-			r.Drifted = math.Abs(r.Value-refSel/refN) > t && r.PValue != nil && pv < 0.05
-			// The move of the rate the z-test sees with power p.MDE.Power.
-			q := refSel / refN
-			if mde := stats.NormalMDE(float64(w.Decided), refN, p.MDE.Alpha, p.MDE.Power) * math.Sqrt(q*(1-q)); !math.IsNaN(mde) {
-				r.MDE = &mde
-				if !r.Drifted && mde > t {
-					r.ThresholdSource = SourceInsufficient
-				}
-			}
+	t, ok := p.Thresholds[MetricPositiveRate]
+	if refN == 0 || !ok {
+		return append(rows, r)
+	}
+	n, q := float64(w.Decided), refSel/refN
+	r.NReference, r.Threshold, r.ThresholdSource = int64(refN), t, SourceStatic
+	if pv, ok := beyondMargin(r.Value, n, q, refN, t); ok {
+		r.PValue = &pv
+		r.Drifted = pv < 0.05
+	}
+	se := math.Sqrt(q * (1 - q) * (1/n + 1/refN))
+	if mde := t + (zOneSided95+distuv.UnitNormal.Quantile(p.MDE.Power))*se; se > 0 && !math.IsNaN(mde) {
+		r.MDE = &mde
+		if !r.Drifted && mde > 2*t {
+			r.ThresholdSource = SourceInsufficient
 		}
 	}
 	return append(rows, r)
+}
+
+// beyondMargin is the p-value of a test of H0: the window's proportion pw
+// (of nw trials) is within margin of the reference's pr (of nr), |pw - pr|
+// <= margin; small p means it moved by more than margin. With d = |pw -
+// pr| and the unpooled standard error se, p is the chance, at the worst
+// case of H0 (a true move of margin either way), of a move at least d:
+// Q((d - margin)/se) + Phi((-d - margin)/se), the two-sided z-test's
+// p-value when margin is 0. It is undefined (false) when se is 0.
+func beyondMargin(pw, nw, pr, nr, margin float64) (float64, bool) {
+	se := math.Sqrt(pw*(1-pw)/nw + pr*(1-pr)/nr)
+	if !(se > 0) {
+		return 0, false
+	}
+	d := math.Abs(pw - pr)
+	upper := 0.5 * math.Erfc((d-margin)/se/math.Sqrt2)
+	lower := 0.5 * math.Erfc((d+margin)/se/math.Sqrt2)
+	return min(upper+lower, 1), true
 }
 
 // Label and concept metrics.
@@ -746,7 +766,9 @@ const (
 // scores and 0/1 labels RMSE is the root Brier score). With the
 // reference's errors in the baseline, MAE is judged: drifted when it is
 // significantly above the reference's times 1 + p.MaxErrorIncrease (a
-// one-sided non-inferiority z-test at 0.05 on the mean of |e|, p_value).
+// one-sided non-inferiority z-test at 0.05 on the mean of |e|, p_value);
+// its MDE is the rise over the reference's MAE the window detects, and
+// past twice the allowed rise the row says insufficient_samples.
 func appendErrors(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
 	if w.ErrN == 0 {
 		return rows
@@ -765,6 +787,16 @@ func appendErrors(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
 			pv := 0.5 * math.Erfc((mae-limit)/se/math.Sqrt2)
 			r.PValue = &pv
 			r.Drifted = pv < 0.05
+			// The rise over the reference's MAE the window detects with
+			// power p.MDE.Power, at the reference's spread of |e| (as
+			// accuracy's): past twice the allowed rise, too small to tell.
+			allowed := limit - rmae
+			if mde := allowed + (zOneSided95+distuv.UnitNormal.Quantile(p.MDE.Power))*math.Sqrt(vr*(1/n+1/rn)); vr > 0 && !math.IsNaN(mde) {
+				r.MDE = &mde
+				if !r.Drifted && mde > 2*allowed {
+					r.ThresholdSource = SourceInsufficient
+				}
+			}
 		}
 	}
 	rows = append(rows, r)
@@ -1307,6 +1339,19 @@ func (e *Evaluator) subject(rows []Row, head Row, family, name string, bf *basel
 		}
 		if ok {
 			judge(&r, thr, pr.scale, cal, p.Calibration.Enabled)
+			if p.RequireSignificance && r.ThresholdSource != SourceCalibrated && !specs[metric].test {
+				// Material means past the threshold beyond noise: the
+				// threshold and the MDE as the window reads them.
+				// A window too small to see the threshold's effect (MDE
+				// above it) judges only effects it can see: past the MDE.
+				r.Threshold = pr.asRead(metric, r.Threshold)
+				bar := r.Threshold
+				if r.MDE != nil {
+					mde := pr.asRead(metric, *r.MDE)
+					r.MDE, bar = &mde, max(bar, mde)
+				}
+				r.Drifted = r.Value >= bar
+			}
 		}
 		rows = append(rows, r)
 	}

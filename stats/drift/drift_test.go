@@ -67,7 +67,9 @@ func TestEvaluateStableWindow(t *testing.T) {
 			t.Errorf("row header %+v", r)
 		}
 	}
-	if r := find(t, rows, FamilyData, "x", MetricPSI); r.Value > 1e-12 || !r.Primary || r.Threshold != 0.2 || r.NCurrent != 900 || r.NReference != 3000 {
+	// The threshold as the window reads it (asRead): 0.2 plus the psi that
+	// noise gives 3 cells at 900 and 3000 records.
+	if r := find(t, rows, FamilyData, "x", MetricPSI); r.Value > 1e-12 || !r.Primary || math.Abs(r.Threshold-(0.2+2*(1.0/900+1.0/3000))) > 1e-12 || r.NCurrent != 900 || r.NReference != 3000 {
 		t.Errorf("psi row %+v", r)
 	}
 	if r := find(t, rows, FamilyData, "x", MetricWasserstein); r.Value > 1e-12 {
@@ -97,8 +99,11 @@ func TestEvaluateShiftedWindow(t *testing.T) {
 		t.Errorf("psi row %+v", psi)
 	}
 	w1 := find(t, rows, FamilyData, "x", MetricWasserstein)
-	if math.Abs(w1.Value-1) > 1e-12 || !w1.Drifted || math.Abs(w1.Threshold-0.1*math.Sqrt(2.0/3)) > 1e-12 {
-		t.Errorf("wasserstein row %+v, want value 1 and threshold 0.1 sigma", w1)
+	// 0.1 sigma, and in quadrature the noise: sqrt(2/pi (1/n + 1/m)) times
+	// the integral of sqrt(F(1-F)), 2 sqrt(2)/3 over the reference {0,1,2}.
+	noise := math.Sqrt(2/math.Pi*(1.0/900+1.0/3000)) * 2 * math.Sqrt2 / 3
+	if math.Abs(w1.Value-1) > 1e-12 || !w1.Drifted || math.Abs(w1.Threshold-math.Hypot(0.1*math.Sqrt(2.0/3), noise)) > 1e-12 {
+		t.Errorf("wasserstein row %+v, want value 1 and threshold 0.1 sigma with the noise", w1)
 	}
 	// ks: after bin 1 the reference has 1/3 and the window 0; after bin 2
 	// 2/3 vs 1/3: D = 1/3.
@@ -417,6 +422,50 @@ func TestEvaluatePositiveRate(t *testing.T) {
 	}
 }
 
+// TestPositiveRateNoiseInSmallWindows: in a window of 300 predictions a
+// rate 3.5 standard errors from the reference's moves it past a 0.05
+// threshold by chance; what is judged is whether it moved by more than the
+// threshold, so that is not a shift, while a real move of 0.19 is, and in
+// a window of 20,000 a move of 0.06 is as well.
+func TestPositiveRateNoiseInSmallWindows(t *testing.T) {
+	w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+	w.Baseline.PredictionScores = make([]int64, baselines.OutcomeBins)
+	w.Baseline.PredictionScores[20], w.Baseline.PredictionScores[60] = 7900, 2100 // 21% positive
+	e := NewEvaluator(DefaultPolicy(), nil)
+	for _, c := range []struct {
+		decided, selected int64
+		drifted           bool
+	}{
+		{300, 88, false},            // 0.293: past 0.21 + 0.05 by noise (z = 3.5 from 0.21)
+		{300, 44, false},            // 0.147
+		{300, 120, true},            // 0.40
+		{20_000, 5400, true},        // 0.27
+		{20_000, 5000, false},       // 0.25: significant, within the threshold
+		{1_000_000, 260_000, false}, // 0.26, exactly at the threshold
+	} {
+		w.Decided, w.Selected = c.decided, c.selected
+		r := find(t, e.Evaluate(w), FamilyPrediction, "prediction", MetricPositiveRate)
+		if r.Drifted != c.drifted {
+			t.Errorf("%d of %d positive against 21%% of 10,000: drifted %v (p %v), want %v", c.selected, c.decided, r.Drifted, pString(r.PValue), c.drifted)
+		}
+	}
+	// The margin test is the two-sided z-test at margin 0, and its p-value
+	// grows with the margin.
+	pw, nw, pr, nr := 0.2933, 300.0, 0.21, 10000.0
+	z := (pw - pr) / math.Sqrt(pw*(1-pw)/nw+pr*(1-pr)/nr)
+	if p0, _ := beyondMargin(pw, nw, pr, nr, 0); math.Abs(p0-math.Erfc(z/math.Sqrt2)) > 1e-15 {
+		t.Errorf("margin 0: p %v, two-sided z-test's %v", p0, math.Erfc(z/math.Sqrt2))
+	}
+	last := 0.0
+	for _, m := range []float64{0, 0.01, 0.05, 0.08, 0.2} {
+		p, _ := beyondMargin(pw, nw, pr, nr, m)
+		if p < last || p > 1 {
+			t.Errorf("margin %v: p %v after %v", m, p, last)
+		}
+		last = p
+	}
+}
+
 // TestParityChange: the gap between the window's most and least selected
 // groups against the reference's gap between the same groups.
 func TestParityChange(t *testing.T) {
@@ -515,6 +564,27 @@ func TestEvaluateErrors(t *testing.T) {
 	// 1 - Phi(z) = 1.6255435557375072e-34 (Python: 0.5*math.erfc(z/math.sqrt(2))).
 	if math.Abs(mae.Threshold-0.22) > 1e-12 || !mae.Drifted || math.Abs(*mae.PValue-1.6255435557375072e-34)/1.6e-34 > 1e-6 {
 		t.Errorf("mae %+v (p %v), want drifted over 0.22 with p 1.6255e-34", mae, *mae.PValue)
+	}
+	// MDE: the allowed rise 0.02 plus (1.645 + 0.842) times the reference's
+	// sd of |e| (0.1) over sqrt(1/1000 + 1/4000): 0.02 + 2.4865*0.003536.
+	if want := 0.02 + (zOneSided95+zPower80)*0.1*math.Sqrt(1.0/1000+1.0/4000); mae.MDE == nil || math.Abs(*mae.MDE-want) > 1e-9 {
+		t.Errorf("mae mde %v, want %v", pString(mae.MDE), want)
+	}
+	// 20 errors at the reference's MAE cannot show a rise of 0.04: too
+	// small to tell, not a quiet "not drifted".
+	small := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+	small.Baseline = b
+	for i := range 20 {
+		e := 0.1
+		if i%2 == 1 {
+			e = 0.3
+		}
+		small.ErrN++
+		small.ErrAbs.Add(e)
+		small.ErrSq.Add(e * e)
+	}
+	if r := find(t, NewEvaluator(DefaultPolicy(), nil).Evaluate(small), FamilyConcept, "performance", MetricMAE); r.Drifted || r.ThresholdSource != SourceInsufficient {
+		t.Errorf("20 errors: mae %+v (mde %v), want insufficient", r, pString(r.MDE))
 	}
 }
 

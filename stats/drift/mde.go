@@ -66,3 +66,50 @@ func chi2Noncentrality(df, alpha, power float64) float64 {
 	noncentralities.Store(k, v)
 	return v
 }
+
+// asRead returns v, a true effect of metric (a threshold or an MDE, in the
+// metric's units), as this pair's window reads it on average: what
+// sampling noise alone adds at the window's and the reference's sizes
+// added to it. Without it a distance in a small window is past its
+// threshold by noise alone: Jensen-Shannon reads about 0.06 between two
+// samples of one distribution of 10 cells when one holds 300 records.
+//
+// For metrics on cells, in phi² (Cohen's w², see mde): the chi-squared
+// statistic of homogeneity is n_eff·phi² read, noncentral chi-squared with
+// c-1 degrees of freedom and noncentrality n_eff·phi² true, so the phi²
+// read exceeds the true one by (c-1)/n_eff on average. For wasserstein the
+// noise is the distance between two samples of the reference, whose mean
+// is sqrt(2/pi)·sqrt(1/n + 1/m)·∫ sqrt(F(1-F)) dx (the empirical CDFs'
+// difference is normal at each x), added in quadrature to v. Other metrics
+// (tests, energy) return v.
+func (pr *pair) asRead(metric string, v float64) float64 {
+	s := specs[metric]
+	n, m := float64(pr.n), float64(pr.m)
+	switch {
+	case s.phi2 != nil:
+		c := pr.cells()
+		if c < 2 {
+			return v
+		}
+		return s.mde(s.phi2(v) + float64(c-1)*(n+m)/(n*m))
+	case metric == MetricWasserstein:
+		return math.Hypot(v, math.Sqrt(2/math.Pi*(1/n+1/m))*spread(pr.refV, pr.refW))
+	}
+	return v
+}
+
+// spread is ∫ sqrt(F(1-F)) dx of the distribution of atoms at vals (in
+// increasing order) with weights.
+func spread(vals, weights []float64) float64 {
+	var total float64
+	for _, w := range weights {
+		total += w
+	}
+	var cum, out float64
+	for i := 0; i+1 < len(vals); i++ {
+		cum += weights[i]
+		f := cum / total
+		out += (vals[i+1] - vals[i]) * math.Sqrt(f*(1-f))
+	}
+	return out
+}

@@ -31,7 +31,11 @@ func TestMDEHasItsPower(t *testing.T) {
 		w.Features[0].Categories[c] = int64(p[i] * n)
 		w.Features[0].Count += int64(p[i] * n)
 	}
-	rows := NewEvaluator(DefaultPolicy(), nil).Evaluate(w)
+	// The MDE of a true shift: without RequireSignificance, which reports
+	// it as the window reads it (asRead, TestAsReadIsTheNoise).
+	pol := DefaultPolicy()
+	pol.RequireSignificance = false
+	rows := NewEvaluator(pol, nil).Evaluate(w)
 	mde := map[string]float64{}
 	for _, r := range rows {
 		if r.MDE != nil {
@@ -106,5 +110,65 @@ func TestMDEHasItsPower(t *testing.T) {
 	// Wasserstein's MDE is a location shift in reference standard deviations.
 	if got, want := stats.NormalMDE(n, m, 0.05, 0.8), 2.8016*math.Sqrt(1.0/n+1.0/m); math.Abs(got-want) > 1e-4*want {
 		t.Errorf("NormalMDE %v, want %v", got, want)
+	}
+}
+
+// TestAsReadIsTheNoise: what asRead adds to a true effect of 0 is the mean
+// of the metric over windows drawn from the reference itself, for metrics
+// on cells and for wasserstein, at a few window sizes; and with
+// RequireSignificance a row's threshold and MDE are read so.
+func TestAsReadIsTheNoise(t *testing.T) {
+	p := []float64{0.3, 0.25, 0.2, 0.15, 0.1}
+	vals := []float64{0, 1, 2, 4, 8} // wasserstein's atoms
+	const m = 20_000
+	ref := make([]float64, len(p))
+	for i := range p {
+		ref[i] = p[i] * m
+	}
+	rng := newLCG(5)
+	for _, n := range []int{100, 300, 2000} {
+		const sims = 4000
+		pr := &pair{n: int64(n), m: m, ref: ref, cur: make([]float64, len(p)), refV: vals, refW: ref}
+		sum := map[string]float64{}
+		cur := pr.cur
+		for range sims {
+			clear(cur)
+			for range n {
+				u, acc, k := rng.float(), 0.0, len(p)-1
+				for i, pi := range p {
+					if acc += pi; u < acc {
+						k = i
+						break
+					}
+				}
+				cur[k]++
+			}
+			sum[MetricPSI] += stats.PSI(ref, cur, stats.DefaultPSIEpsilon)
+			js := stats.JensenShannon(ref, cur)
+			sum["js2"] += js * js
+			sum[MetricWasserstein] += stats.Wasserstein(vals, ref, vals, cur)
+		}
+		// The reference is a sample too: its noise is within the
+		// formula's (1/n + 1/m) but not simulated here.
+		scale := float64(m) / float64(n+m)
+		for _, c := range []struct {
+			metric string
+			sim    float64
+			want   float64
+		}{
+			{MetricPSI, sum[MetricPSI] / sims, pr.asRead(MetricPSI, 0) * scale},
+			{"js2", sum["js2"] / sims, math.Pow(pr.asRead(MetricJensenShannon, 0), 2) * scale},
+			{MetricWasserstein, sum[MetricWasserstein] / sims, pr.asRead(MetricWasserstein, 0) * math.Sqrt(scale)},
+		} {
+			// PSI's second-order expansion, and the normal law of the CDFs'
+			// difference at each x, are approximations: within 12%.
+			t.Logf("n=%d %s sim %.5f formula %.5f", n, c.metric, c.sim, c.want)
+			if math.Abs(c.sim-c.want) > 0.08*c.want {
+				t.Errorf("n=%d: %s of windows from the reference averages %.5f, asRead(0) %.5f", n, c.metric, c.sim, c.want)
+			}
+		}
+	}
+	if got := (&pair{n: 300, m: m, ref: ref, cur: ref}).asRead(MetricKS, 0.05); got != 0.05 {
+		t.Errorf("a test's threshold read as %v", got)
 	}
 }

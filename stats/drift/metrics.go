@@ -68,14 +68,16 @@ type metricSpec struct {
 	// same cells; such metrics can be calibrated on reference sub-windows.
 	cells func(ref, cur []float64) float64
 	// mde maps the minimum detectable chi-squared effect phi² (Cohen's w²)
-	// to this metric's units; nil where there is no such mapping.
-	mde func(phi2 float64) float64
+	// to this metric's units; nil where there is no such mapping. phi2 is
+	// its inverse.
+	mde, phi2 func(float64) float64
 }
 
 var specs = map[string]metricSpec{
 	MetricPSI: {numeric: true, categorical: true,
 		cells: func(r, c []float64) float64 { return stats.PSI(r, c, stats.DefaultPSIEpsilon) },
-		mde:   func(w2 float64) float64 { return w2 }},
+		mde:   func(w2 float64) float64 { return w2 },
+		phi2:  func(v float64) float64 { return v }},
 	MetricKS:          {test: true, numeric: true},
 	MetricChi2:        {test: true, numeric: true, categorical: true},
 	MetricChi2GOF:     {test: true, numeric: true, categorical: true},
@@ -83,18 +85,19 @@ var specs = map[string]metricSpec{
 	MetricProportionZ: {test: true, numeric: true, categorical: true},
 	MetricTTest:       {test: true, numeric: true},
 	MetricJensenShannon: {numeric: true, categorical: true, cells: stats.JensenShannon,
-		mde: func(w2 float64) float64 { return math.Sqrt(w2 / 8) }},
+		mde: func(w2 float64) float64 { return math.Sqrt(w2 / 8) }, phi2: func(v float64) float64 { return 8 * v * v }},
 	MetricJSDivergence: {numeric: true, categorical: true, cells: jsDivergence,
-		mde: func(w2 float64) float64 { return w2 / (8 * math.Ln2) }},
+		mde: func(w2 float64) float64 { return w2 / (8 * math.Ln2) }, phi2: func(v float64) float64 { return 8 * math.Ln2 * v }},
 	MetricHellinger: {numeric: true, categorical: true, cells: stats.Hellinger,
-		mde: func(w2 float64) float64 { return math.Sqrt(w2 / 8) }},
+		mde: func(w2 float64) float64 { return math.Sqrt(w2 / 8) }, phi2: func(v float64) float64 { return 8 * v * v }},
 	MetricKL: {numeric: true, categorical: true,
 		cells: func(r, c []float64) float64 { return stats.KLDivergence(r, c, stats.DefaultPSIEpsilon) },
-		mde:   func(w2 float64) float64 { return w2 / 2 }},
+		mde:   func(w2 float64) float64 { return w2 / 2 },
+		phi2:  func(v float64) float64 { return 2 * v }},
 	MetricTotalVariation: {numeric: true, categorical: true, cells: stats.TotalVariation,
-		mde: func(w2 float64) float64 { return math.Sqrt(w2) / 2 }},
+		mde: func(w2 float64) float64 { return math.Sqrt(w2) / 2 }, phi2: func(v float64) float64 { return 4 * v * v }},
 	MetricLInfinity: {numeric: true, categorical: true, cells: stats.LInfinity,
-		mde: func(w2 float64) float64 { return math.Sqrt(w2) / 2 }},
+		mde: func(w2 float64) float64 { return math.Sqrt(w2) / 2 }, phi2: func(v float64) float64 { return 4 * v * v }},
 	MetricWasserstein: {scaled: true, numeric: true},
 	MetricEnergy:      {scaled: true, numeric: true},
 	MetricNullRate:    {numeric: true, categorical: true},
