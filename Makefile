@@ -89,12 +89,15 @@ bench-scaleout:
 ## data, scored for recall and false alarms; writes bench/DETECTION.md. Evidently
 ## comes from the golden virtualenv (pinned requirements, pip from PyPI); when
 ## it cannot be installed, driftwatch's side still runs and the report says why
-## (about 25 minutes on two cores: 45 streams, three per scenario).
+## (about 25 minutes on two cores: 45 streams, three per scenario). Then the
+## streams kept aside (other sizes, strengths and seeds, driftwatch alone, about
+## a minute) into bench/DETECTION-aside.md.
 DETECT_SETUP_LOG ?= $(or $(TMPDIR),/tmp)/driftwatch-bench-detect-setup.log
 bench-detect:
 	@$(MAKE) --no-print-directory $(GOLDEN_VENV)/.installed > $(DETECT_SETUP_LOG) 2>&1 || \
 		echo "bench-detect: installing Evidently failed (see $(DETECT_SETUP_LOG)); driftwatch's side runs alone"
 	$(GO) run ./bench/detect -python $(GOLDEN_VENV)/bin/python -setup-log $(DETECT_SETUP_LOG)
+	$(GO) run ./bench/detect -set aside -seed 7100 -work $(or $(TMPDIR),/tmp)/driftwatch-bench-detect-aside
 
 ## profile: CPU and allocation profiles of the pipeline benchmarks with
 ## `go tool pprof -top` summaries, in bench/profiles (PROFILE_DIR).

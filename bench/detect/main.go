@@ -35,15 +35,16 @@ import (
 func main() { os.Exit(run()) }
 
 type options struct {
-	work, report, python, script, only, setupLog string
-	seed                                         int64
-	reps                                         int
+	work, report, python, script, only, setupLog, set string
+	seed                                              int64
+	reps                                              int
 }
 
 func run() int {
 	var o options
 	flag.StringVar(&o.work, "work", filepath.Join(os.TempDir(), "driftwatch-bench-detect"), "directory for the generated streams, baselines and rows (emptied first)")
-	flag.StringVar(&o.report, "report", "bench/DETECTION.md", "where the table goes")
+	flag.StringVar(&o.report, "report", "", "where the table goes (default bench/DETECTION.md, or bench/DETECTION-aside.md with -set aside)")
+	flag.StringVar(&o.set, "set", "main", "the streams: main (scenario.All) or aside (scenario.Aside: other sizes, strengths and seeds, not tuned on)")
 	flag.StringVar(&o.python, "python", "", "Python interpreter with evidently==0.7.23 and pandas==2.3.3 (empty: Evidently is not run)")
 	flag.StringVar(&o.script, "script", "bench/detect/evidently_run.py", "Evidently's side")
 	flag.StringVar(&o.setupLog, "setup-log", "", "log of the virtualenv's installation, quoted when Evidently cannot be imported")
@@ -51,6 +52,13 @@ func run() int {
 	flag.Int64Var(&o.seed, "seed", 16, "seed of the first scenario (the others take the next ones)")
 	flag.IntVar(&o.reps, "reps", 3, "streams per scenario, each from its own seed (seed, seed+1000, ...); their counts add up")
 	flag.Parse()
+	if o.set != "main" && o.set != "aside" {
+		fmt.Fprintf(os.Stderr, "bench-detect: -set %q: want main or aside\n", o.set)
+		return 2
+	}
+	if o.report == "" {
+		o.report = map[string]string{"main": "bench/DETECTION.md", "aside": "bench/DETECTION-aside.md"}[o.set]
+	}
 	ctx := context.Background()
 	if err := bench(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-detect:", err)
@@ -129,14 +137,18 @@ func bench(ctx context.Context, o options) error {
 			evReason += "; installing it with pip said: " + lastLine(string(b))
 		}
 	}
+	streams := scenario.All
+	if o.set == "aside" {
+		streams = scenario.Aside
+	}
 	var outs []outcome
-	for i, s := range scenario.All(o.seed) {
+	for i, s := range streams(o.seed) {
 		if o.only != "" && !slices.Contains(strings.Split(o.only, ","), s.Name) {
 			continue
 		}
 		var total outcome
 		for rep := range max(o.reps, 1) {
-			sr := scenario.All(o.seed + 1000*int64(rep))[i]
+			sr := streams(o.seed + 1000*int64(rep))[i]
 			t0 := time.Now()
 			out, err := one(ctx, o, bin, sr, evReason == "")
 			if err != nil {

@@ -240,3 +240,33 @@ func All(seed int64) []Scenario {
 		MultiModel(seed+14, RecordsPerWindow, 1.0, shifted),
 	}
 }
+
+// Aside returns streams kept aside from the benchmark's tuning: the same
+// kinds of change at other sizes, strengths and seeds (window sizes from
+// 200 to 50,000 records, a stronger cycle over a three-day reference,
+// smaller and larger shifts), for `bench/detect -set aside`. Each change
+// is at least as material as the benchmark's truth requires.
+func Aside(seed int64) []Scenario {
+	mix := []float64{0.3, 0.3, 0.15, 0.25}
+	cycle := DailyCycle(seed+1, 1000, 2.5, 0)
+	cycle.Config.ReferenceSpan, cycle.ReferenceRecords = 72*time.Hour, 72*300
+	cycleShift := DailyCycle(seed+2, 1000, 2.5, 0.7)
+	cycleShift.Config.ReferenceSpan, cycleShift.ReferenceRecords = 72*time.Hour, 72*300
+	return []Scenario{
+		Stable(seed, 200),
+		cycle,
+		cycleShift,
+		Ramp(seed+3, 800, 1.5),
+		MeanShift(seed+4, 5000, 0.5),
+		VarianceShift(seed+5, 1000, 1.4),
+		CategoryShift(seed+6, 800, mix),
+		NullBurst(seed+7, 500, 0.15, 4),
+		TypeErrors(seed+8, 3000, 0.05),
+		PredictionShift(seed+9, 1500, 1.0),
+		ConceptFlip(seed+10, 800, 2*time.Hour, 12*time.Hour),
+		FairnessCollapse(seed+11, 1500, -1.2),
+		MeanShift(seed+12, 200, 1.5),
+		Negligible(seed+13, 50000, 0.02),
+		MultiModel(seed+14, 700, 0.8, mix),
+	}
+}

@@ -9,13 +9,18 @@ import (
 	"time"
 )
 
-// TestTruth: the truth follows from what each scenario injects.
+// truthWant is what TestTruth expects of a scenario's truth.
+type truthWant struct {
+	targets      []string // family/subject of the targets in window ChangeFrom
+	consequences []string
+	windows      int // windows with a target
+}
+
+// TestTruth: the truth follows from what each scenario injects, in All
+// and in Aside: at least 24 windows, changes from ChangeFrom on, and the
+// targets and consequences of its kind.
 func TestTruth(t *testing.T) {
-	type want struct {
-		targets      []string // family/subject of the targets in window ChangeFrom
-		consequences []string
-		windows      int // windows with a target
-	}
+	type want = truthWant
 	cases := map[string]want{
 		"stable":              {windows: 0},
 		"daily_cycle":         {windows: 0},
@@ -33,8 +38,21 @@ func TestTruth(t *testing.T) {
 		"small_windows":       {targets: []string{"data/num_c"}, consequences: []string{"quality/num_c"}, windows: 12},
 		"multi_model":         {targets: []string{"data/num_c", "data/cat_a"}, consequences: []string{"quality/num_c"}, windows: 24},
 	}
+	for set, streams := range map[string][]Scenario{"All": All(1), "Aside": Aside(1)} {
+		if set == "Aside" {
+			nb := cases["null_burst"]
+			nb.windows = 4 // a shorter burst
+			cases["null_burst"] = nb
+		}
+		checkTruth(t, set, streams, cases)
+	}
+}
+
+// checkTruth checks the truth of one set of streams against cases.
+func checkTruth(t *testing.T, set string, streams []Scenario, cases map[string]truthWant) {
+	t.Helper()
 	seen := map[string]bool{}
-	for _, s := range All(1) {
+	for _, s := range streams {
 		seen[s.Name] = true
 		w, ok := cases[s.Name]
 		if !ok {
@@ -77,7 +95,7 @@ func TestTruth(t *testing.T) {
 	}
 	for name := range cases {
 		if !seen[name] {
-			t.Errorf("scenario %s missing from All", name)
+			t.Errorf("scenario %s missing from %s", name, set)
 		}
 	}
 }
