@@ -55,6 +55,21 @@ func CreateTopics(t testing.TB, cl *kgo.Client, partitions int32, topics ...stri
 	if err != nil {
 		t.Fatalf("create topics %v: %v", topics, err)
 	}
+	// The broker answers before every partition's leader is in its
+	// metadata: a consumer that starts now may see a topic with fewer
+	// partitions, and rebalance when the rest appear, reading again what
+	// it had read. Wait for the metadata to show them all.
+	for {
+		md, err := adm.Metadata(ctx, topics...)
+		if err == nil && topicsReady(md, partitions, topics) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("topics %v: partitions without a leader after %v (last metadata error: %v)", topics, kafkaTimeout, err)
+		case <-time.After(20 * time.Millisecond): // a poll interval, not a wait for a guessed duration
+		}
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), kafkaTimeout)
 		defer cancel()
@@ -83,4 +98,21 @@ func FirstRecord(t testing.TB, cl *kgo.Client, topic string) *kgo.Record {
 			return recs[0]
 		}
 	}
+}
+
+// topicsReady reports whether md shows each of topics with its partitions,
+// each with a leader.
+func topicsReady(md kadm.Metadata, partitions int32, topics []string) bool {
+	for _, name := range topics {
+		td, ok := md.Topics[name]
+		if !ok || td.Err != nil || int32(len(td.Partitions)) != partitions {
+			return false
+		}
+		for _, p := range td.Partitions {
+			if p.Err != nil || p.Leader < 0 {
+				return false
+			}
+		}
+	}
+	return true
 }
