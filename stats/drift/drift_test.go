@@ -541,16 +541,21 @@ func TestErrorStreamDetectors(t *testing.T) {
 // TestEvaluateErrors: MAE and RMSE of numeric predictions against numeric
 // labels, MAE judged against the reference's by non-inferiority.
 func TestEvaluateErrors(t *testing.T) {
-	w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
-	for i := range 1000 { // errors 0.1 and 0.5, alternating: MAE 0.3, MSE 0.13
-		e := 0.1
-		if i%2 == 1 {
-			e = 0.5
+	// withErrors is a window of n errors alternating lo and hi.
+	withErrors := func(n int, lo, hi float64) *windows.Window {
+		w := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+		for i := range n {
+			e := lo
+			if i%2 == 1 {
+				e = hi
+			}
+			w.ErrN++
+			w.ErrAbs.Add(e)
+			w.ErrSq.Add(e * e)
 		}
-		w.ErrN++
-		w.ErrAbs.Add(e)
-		w.ErrSq.Add(e * e)
+		return w
 	}
+	w := withErrors(1000, 0.1, 0.5) // MAE 0.3, MSE 0.13
 	b := baseline()
 	b.Errors = &baselines.ErrorSums{N: 4000, SumAbs: 800, SumSq: 4000 * 0.05} // MAE 0.2, E[e^2] 0.05
 	w.Baseline = b
@@ -572,17 +577,8 @@ func TestEvaluateErrors(t *testing.T) {
 	}
 	// 20 errors at the reference's MAE cannot show a rise of 0.04: too
 	// small to tell, not a quiet "not drifted".
-	small := window([]int64{0, 300, 300, 300}, []float64{0, 0, 300, 600}, map[string]int64{"red": 450, "blue": 450}, 100)
+	small := withErrors(20, 0.1, 0.3)
 	small.Baseline = b
-	for i := range 20 {
-		e := 0.1
-		if i%2 == 1 {
-			e = 0.3
-		}
-		small.ErrN++
-		small.ErrAbs.Add(e)
-		small.ErrSq.Add(e * e)
-	}
 	if r := find(t, NewEvaluator(DefaultPolicy(), nil).Evaluate(small), FamilyConcept, "performance", MetricMAE); r.Drifted || r.ThresholdSource != SourceInsufficient {
 		t.Errorf("20 errors: mae %+v (mde %v), want insufficient", r, pString(r.MDE))
 	}
