@@ -160,7 +160,10 @@ type Policy struct {
 	// categorical, after Correction) is also significant at its threshold:
 	// a large distance in a small window can be noise, and a significant
 	// test in a huge window can be a negligible shift; together they mean a
-	// real and material change.
+	// real and material change. Material is judged beyond noise: a static
+	// threshold of a distance is read as the window reads it, with what
+	// sampling noise adds at its size (pair.asRead), and a window too small
+	// to see the threshold's effect judges only effects past its MDE.
 	RequireSignificance bool
 	// Calibration replaces static thresholds of distances by thresholds
 	// calibrated on the reference (see Calibration).
