@@ -57,6 +57,7 @@ usage:
   driftwatch baseline promote [--dir DIR] --id ID    make a baseline the one its model uses
   driftwatch replay   --baselines DIR [--input FILE] [--output FILE] [flags]
   driftwatch version                                 version, commit and Go version (also --version)
+  driftwatch healthcheck [--url URL | --config FILE]  probe a running 'driftwatch run' (container health check)
 
 Run 'driftwatch COMMAND -h' for a command's flags.
 `
@@ -71,6 +72,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"demo": runDemo, "run": runDaemon, "baseline": runBaseline, "replay": runReplay,
 		"version": runVersion, "--version": runVersion, "-version": runVersion,
+		"healthcheck": runHealthcheck,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

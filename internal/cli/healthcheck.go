@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/driftwatch/driftwatch/internal/config"
+)
+
+// defaultHealthURL is what healthcheck probes without --url or --config:
+// the port the container image's configuration listens on.
+const defaultHealthURL = "http://127.0.0.1:9464/healthz"
+
+// runHealthcheck probes a running `driftwatch run`'s /healthz (or /readyz
+// with --ready) and exits 0 when it answers 2xx, 1 otherwise: the
+// container image's HEALTHCHECK, which has no curl or shell.
+func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("healthcheck", stderr)
+	url := fs.String("url", "", "the endpoint to probe (default "+defaultHealthURL+", or the one --config's http.listen serves)")
+	cfgPath := fs.String("config", "", "probe the server that this configuration's http.listen starts")
+	ready := fs.Bool("ready", false, "probe /readyz (ready to read: the sink accepts commits) instead of /healthz (alive)")
+	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `usage: driftwatch healthcheck [--url URL | --config FILE] [--ready] [--timeout 3s]
+
+probes a running 'driftwatch run' and exits 0 if it answers 2xx, 1 if not
+(the reason on stderr): a container health check that needs no shell.
+
+examples:
+  driftwatch healthcheck                                   # `+defaultHealthURL+`
+  driftwatch healthcheck --config /etc/driftwatch/driftwatch.yml --ready
+  driftwatch healthcheck --url http://10.0.0.7:9464/healthz
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *url != "" && *cfgPath != "" {
+		return usageError{"--url and --config: give one"}
+	}
+	target := *url
+	if *cfgPath != "" {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			return err
+		}
+		if target, err = healthURL(cfg.HTTP.Listen); err != nil {
+			return fmt.Errorf("%s: %w", *cfgPath, err)
+		}
+	}
+	if target == "" {
+		target = defaultHealthURL
+	}
+	if *ready {
+		target = strings.TrimSuffix(target, "/healthz") + "/readyz"
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return usageError{fmt.Sprintf("--url %q: %v", target, err)}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("probe %s: %w", target, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("probe %s: %s: %s", target, resp.Status, strings.TrimSpace(string(body)))
+	}
+	fmt.Fprintf(stdout, "%s: %s\n", target, strings.TrimSpace(string(body)))
+	return nil
+}
+
+// healthURL is the /healthz URL of a server listening on listen (http.listen):
+// a host of "" or an unspecified address is probed on loopback.
+func healthURL(listen string) (string, error) {
+	if listen == "" {
+		return "", fmt.Errorf("http.listen is empty: no server to probe")
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("http.listen %q: %w", listen, err)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/healthz", nil
+}
