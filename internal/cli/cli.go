@@ -102,25 +102,6 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("driftwatch "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
-	}
-	return nil
-}
-
 func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(level))
@@ -137,7 +118,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&opts.Out, "out", "driftwatch-demo", "directory for baselines, reference data and metric rows")
 	fs.Int64Var(&opts.Seed, "seed", 1, "seed of the synthetic serving stack")
 	fs.IntVar(&opts.RecordsPerWindow, "records-per-window", 0, "records per model per window (0: 4000)")
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	_, err := demo.Run(ctx, stdout, newLogger(stderr, "warn", "text"), opts)
@@ -167,7 +148,7 @@ func runBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Int64Var(&sel.Records, "first-records", 0, "production baseline: only the first N selected records of the file")
 	from := fs.String("from", "", "production baseline: only records at or after this event time (RFC 3339)")
 	until := fs.String("until", "", "production baseline: only records before this event time (RFC 3339)")
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	for _, t := range []struct {
@@ -239,7 +220,7 @@ func runBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func runBaselineList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("baseline list", stderr)
 	dir := fs.String("dir", "baselines", "directory of baselines")
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	all, err := baselines.List(*dir)
@@ -272,7 +253,7 @@ func runBaselinePromote(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("baseline promote", stderr)
 	dir := fs.String("dir", "baselines", "directory of baselines")
 	id := fs.String("id", "", "the baseline to promote (see driftwatch baseline list)")
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	if *id == "" {
@@ -303,7 +284,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	labelsPath := fs.String("labels", "", "late labels, JSON lines (CONTRACT.md section 2), joined to their predictions before windows close")
 	quiet := fs.Bool("quiet", false, "no summary on standard error")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole replay to this file (read it with go tool pprof)")
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	if *cpuProfile != "" {
@@ -471,10 +452,7 @@ func startCPUProfile(path string) (stop func(), err error) {
 // the build information the Go toolchain embeds.
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("version", stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: driftwatch version (or --version)\n\nprints the version, the commit it was built from and the Go version, from the build information\n")
-	}
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	bi, ok := debug.ReadBuildInfo()
@@ -791,7 +769,7 @@ func runDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
 	cfgPath := fs.String("config", "", "config file (required)")
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	if *cfgPath == "" {

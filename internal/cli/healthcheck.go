@@ -25,22 +25,7 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	cfgPath := fs.String("config", "", "probe the server that this configuration's http.listen starts")
 	ready := fs.Bool("ready", false, "probe /readyz (ready to read: the sink accepts commits) instead of /healthz (alive)")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `usage: driftwatch healthcheck [--url URL | --config FILE] [--ready] [--timeout 3s]
-
-probes a running 'driftwatch run' and exits 0 if it answers 2xx, 1 if not
-(the reason on stderr): a container health check that needs no shell.
-
-examples:
-  driftwatch healthcheck                                   # `+defaultHealthURL+`
-  driftwatch healthcheck --config /etc/driftwatch/driftwatch.yml --ready
-  driftwatch healthcheck --url http://10.0.0.7:9464/healthz
-
-flags:
-`)
-		fs.PrintDefaults()
-	}
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	if *url != "" && *cfgPath != "" {
