@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -29,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/term"
 
 	"github.com/driftwatch/driftwatch/alerts"
 	"github.com/driftwatch/driftwatch/alerts/actions"
@@ -98,15 +100,24 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 }
 
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// newLogger returns a logger writing to w at level, as text or JSON
+// (format "auto": text when w is a terminal, JSON otherwise, as in a
+// container or under a log collector).
 func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(level))
 	opts := &slog.HandlerOptions{Level: lv}
-	if format == "json" {
+	if format == "json" || format == "auto" && !isTerminal(w) {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
@@ -184,9 +195,15 @@ func runBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if sel != (reference.Select{}) {
 		source = "production " + *input
 	}
-	b, sum, err := reference.BuildSelect(*input, *model, baselines.BuildOptions{
+	var read atomic.Int64
+	stopProgress := func() {}
+	if isTerminal(stderr) {
+		stopProgress = readProgress(stderr, *input, &read, time.Second)
+	}
+	b, sum, err := reference.BuildSelectProgress(*input, *model, baselines.BuildOptions{
 		Bins: *bins, MaxCategories: *maxCats, Source: source, ModelVersion: *version, SampleSize: *sample,
-	}, sel)
+	}, sel, &read)
+	stopProgress()
 	if err != nil {
 		return err
 	}
@@ -406,7 +423,11 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	var stopProgress func()
 	if !*quiet {
-		stopProgress = progress(stderr, p, start, 5*time.Second)
+		interval := 5 * time.Second // a line each, in a log
+		if isTerminal(stderr) {
+			interval = time.Second // one line, rewritten in place
+		}
+		stopProgress = progress(stderr, p, start, interval)
 	}
 	err = p.Run(ctx)
 	if stopProgress != nil {
@@ -515,8 +536,43 @@ func (s labelsFirst) Run(ctx context.Context, out chan<- consumer.Batch) error {
 }
 
 // progress prints the pipeline's counts to w every interval until the
-// returned stop is called; stop waits for the printing goroutine to end.
+// returned stop is called (see every).
 func progress(w io.Writer, p *pipeline.Pipeline, start time.Time, interval time.Duration) (stop func()) {
+	return every(w, interval, func() string {
+		c := p.Counts()
+		el := time.Since(start)
+		return fmt.Sprintf("replay: %s records (%s/s), %d windows closed, %d open", report.Thousands(c.Source.Records),
+			report.Thousands(int64(float64(c.Source.Records)/el.Seconds())), c.Windows.Closed, c.Windows.Open)
+	})
+}
+
+// readProgress shows how much of the file at path has been read (read
+// bytes of its size) every interval until stop is called.
+func readProgress(w io.Writer, path string, read *atomic.Int64, interval time.Duration) (stop func()) {
+	var size int64
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	}
+	start := time.Now()
+	return every(w, interval, func() string {
+		n := read.Load()
+		line := fmt.Sprintf("baseline: read %s of %s", mib(n), filepath.Base(path))
+		if size > 0 {
+			line += fmt.Sprintf(" (%.0f%% of %s)", 100*float64(n)/float64(size), mib(size))
+		}
+		return line + fmt.Sprintf(", %s/s", mib(int64(float64(n)/time.Since(start).Seconds())))
+	})
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// every writes line() to w each interval until the returned stop is
+// called; stop waits for the writing goroutine to end. On a terminal the
+// line is rewritten in place and cleared at the end, so that what follows
+// starts on a clean line; elsewhere (a file, a log collector) each is a
+// line of its own.
+func every(w io.Writer, interval time.Duration, line func() string) (stop func()) {
+	tty := isTerminal(w)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -524,15 +580,21 @@ func progress(w io.Writer, p *pipeline.Pipeline, start time.Time, interval time.
 		defer wg.Done()
 		t := time.NewTicker(interval)
 		defer t.Stop()
+		shown := false
 		for {
 			select {
 			case <-done:
+				if shown {
+					fmt.Fprint(w, "\r\033[K")
+				}
 				return
 			case <-t.C:
-				c := p.Counts()
-				el := time.Since(start)
-				fmt.Fprintf(w, "replay: %s records (%s/s), %d windows closed, %d open\n", report.Thousands(c.Source.Records),
-					report.Thousands(int64(float64(c.Source.Records)/el.Seconds())), c.Windows.Closed, c.Windows.Open)
+				if tty {
+					fmt.Fprintf(w, "\r\033[K%s", line())
+					shown = true
+				} else {
+					fmt.Fprintln(w, line())
+				}
 			}
 		}
 	}()

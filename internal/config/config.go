@@ -352,7 +352,7 @@ type HTTP struct {
 // Log configures the structured log.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
-	Format string `yaml:"format"` // text or json
+	Format string `yaml:"format"` // text, json or auto (text on a terminal, json otherwise)
 }
 
 // Default returns the configuration with every default set.
@@ -633,9 +633,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
 	}
 	switch c.Log.Format {
-	case "text", "json":
+	case "text", "json", "auto":
 	default:
-		return fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format)
+		return fmt.Errorf("log.format: %q is not one of text, json, auto", c.Log.Format)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/driftwatch/driftwatch/baselines"
@@ -129,6 +130,13 @@ func (s *Select) take(rec *consumer.Record, sum *Summary) bool {
 
 // BuildSelect is Build over the records sel selects.
 func BuildSelect(path, model string, opts baselines.BuildOptions, sel Select) (*baselines.Baseline, Summary, error) {
+	return BuildSelectProgress(path, model, opts, sel, nil)
+}
+
+// BuildSelectProgress is BuildSelect that adds to read, as it goes, the
+// bytes of the file read so far (of the file as stored: compressed for
+// .gz), for a progress display; read may be nil.
+func BuildSelectProgress(path, model string, opts baselines.BuildOptions, sel Select, read *atomic.Int64) (*baselines.Baseline, Summary, error) {
 	var sum Summary
 	if model == "" {
 		return nil, sum, fmt.Errorf("build baseline from %s: model is required", path)
@@ -143,8 +151,11 @@ func BuildSelect(path, model string, opts baselines.BuildOptions, sel Select) (*
 	}
 	defer file.Close()
 	var r io.Reader = file
+	if read != nil {
+		r = &countingReader{r: file, n: read}
+	}
 	if gz {
-		zr, err := gzip.NewReader(file)
+		zr, err := gzip.NewReader(r)
 		if err != nil {
 			return nil, sum, fmt.Errorf("read %s as gzip: %w", path, err)
 		}
@@ -221,3 +232,15 @@ const utf8BOM = "\ufeff"
 
 // errLineTooLong is the reason of a line longer than maxLineBytes.
 var errLineTooLong = errors.New("line longer than 16 MiB")
+
+// countingReader adds the bytes it reads to n.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n.Add(int64(k))
+	return k, err
+}
