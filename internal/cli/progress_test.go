@@ -124,7 +124,9 @@ func TestProgressOnATerminal(t *testing.T) {
 	stop := readProgress(tty, path, &read, time.Millisecond)
 	until(func() bool { return bytes.Contains(all, []byte("MiB/s")) }) // a first report
 	stop()
-	until(func() bool { return bytes.HasSuffix(all, []byte("\r\033[K")) && bytes.Count(all, []byte("\r\033[K")) >= 2 })
+	until(func() bool {
+		return bytes.HasSuffix(all, []byte("\r\033[K")) && bytes.Count(all, []byte("\r\033[K")) >= 2
+	})
 	out := string(all)
 	if !strings.HasPrefix(out, "\r\033[Kbaseline: read 1.0 MiB of reference.jsonl (25% of 4.0 MiB)") || strings.Contains(out, "\n") {
 		t.Errorf("the terminal shows %q: want the progress line rewritten in place, then cleared", out)
