@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/driftwatch/driftwatch/consumer"
@@ -67,7 +69,14 @@ func RegisterMetrics(reg prometheus.Registerer, p *Pipeline) {
 		Help: "Records per second of the newest committed window, per model version."}, []string{"model", "model_version"})
 	reg.MustRegister(latency, throughput)
 	quantiles := map[string]string{drift.MetricLatencyP50: "0.5", drift.MetricLatencyP95: "0.95", drift.MetricLatencyP99: "0.99"}
-	p.observe = func(rows []drift.Row) {
+	models := newModelMetrics(reg)
+	p.observe = func(res Result, wrote time.Duration) {
+		rows := res.Rows
+		models.observe(rows)
+		models.writeTime.Observe(wrote.Seconds())
+		if res.Window != nil {
+			models.commitDelay.Observe(time.Since(res.Window.End).Seconds())
+		}
 		for i := range rows {
 			r := &rows[i]
 			if r.Family != drift.FamilyServing {

@@ -122,8 +122,8 @@ type Pipeline struct {
 	BaselineByID func(model, id string) *baselines.Baseline
 
 	assigner      *windows.Assigner
-	keepDetectors bool              // the sink keeps the detectors' state (detectorAppender)
-	observe       func([]drift.Row) // set by RegisterMetrics: committed rows that feed gauges
+	keepDetectors bool                        // the sink keeps the detectors' state (detectorAppender)
+	observe       func(Result, time.Duration) // set by RegisterMetrics: each commit's rows and write time, for the gauges
 	audit         chan auditEntry
 	running       chan struct{} // closed when Run's stages stop
 	failing       atomic.Int64  // unix nanos since the sink has been failing; 0 when healthy
@@ -402,6 +402,7 @@ func (p *Pipeline) commitOne(ctx context.Context, c windows.Closed) error {
 		c.Ack(err)
 		return err
 	}
+	writeStart := time.Now()
 	if err := p.writeRetrying(ctx, res, &c); err != nil {
 		if errors.Is(err, errFenced) {
 			c.Ack(nil)
@@ -445,7 +446,7 @@ func (p *Pipeline) commitOne(ctx context.Context, c windows.Closed) error {
 	}
 	c.Ack(nil)
 	if p.observe != nil {
-		p.observe(res.Rows)
+		p.observe(res, time.Since(writeStart))
 	}
 	if p.OnCommit != nil {
 		p.OnCommit(res)
