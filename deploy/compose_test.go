@@ -23,7 +23,7 @@ const (
 	composeFile         = "compose.yaml"
 	composeConfigFile   = "compose/driftwatch.yml"
 	prometheusFile      = "prometheus/prometheus.yml"
-	grafanaDatasource   = "grafana/provisioning/datasources/clickhouse.yml"
+	grafanaDatasources  = "grafana/provisioning/datasources/*.yml"
 	composeStackService = "driftwatch"
 )
 
@@ -125,18 +125,32 @@ func TestComposeStack(t *testing.T) {
 		t.Errorf("driftwatch does not publish its http.listen port %s: %+v", metricsPort, dw.Ports)
 	}
 
-	// Grafana: every $VARIABLE of the data source is in its environment.
-	ds, err := os.ReadFile(grafanaDatasource)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Grafana: every $VARIABLE of its data sources is in its environment,
+	// and every dashboard is mounted where the provider reads them.
 	gf := p.Services["grafana"]
-	for _, f := range strings.FieldsFunc(string(ds), func(r rune) bool { return !(r == '$' || r == '_' || r >= 'A' && r <= 'Z') }) {
-		if name, ok := strings.CutPrefix(f, "$"); ok && name != "" {
-			if v := gf.Environment[name]; v == nil || *v == "" {
-				t.Errorf("grafana's data source reads $%s, which its environment does not set", name)
+	sources, err := filepath.Glob(grafanaDatasources)
+	if err != nil || len(sources) < 2 {
+		t.Fatalf("data sources %v: %v", sources, err)
+	}
+	for _, file := range sources {
+		ds, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range strings.FieldsFunc(string(ds), func(r rune) bool { return !(r == '$' || r == '_' || r >= 'A' && r <= 'Z') }) {
+			if name, ok := strings.CutPrefix(f, "$"); ok && name != "" {
+				if v := gf.Environment[name]; v == nil || *v == "" {
+					t.Errorf("grafana's data source %s reads $%s, which its environment does not set", file, name)
+				}
 			}
 		}
+	}
+	if u := gf.Environment["DRIFTWATCH_PROMETHEUS_URL"]; u == nil || *u != "http://prometheus:9090" {
+		t.Errorf("grafana's Prometheus is %s, want the prometheus service", deref(u))
+	}
+	dashboards, _ := filepath.Glob("grafana/*.json")
+	for _, d := range dashboards {
+		mountOf(t, gf, "/var/lib/grafana/dashboards/driftwatch/"+filepath.Base(d))
 	}
 	if h := gf.Environment["DRIFTWATCH_CLICKHOUSE_DATABASE"]; h == nil || *h != cfg.Sinks.ClickHouse.Database {
 		t.Errorf("grafana reads database %s, driftwatch writes to %q", deref(h), cfg.Sinks.ClickHouse.Database)
