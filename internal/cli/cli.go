@@ -859,7 +859,16 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", cfg.HTTP.Listen, err)
 		}
-		stop := serveHTTP(ln, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), h)
+		guard, err := httpGuard(cfg.HTTP.Auth, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		stop, err := serveHTTP(ln, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), h, cfg.HTTP, guard)
+		if err != nil {
+			ln.Close()
+			return err
+		}
 		defer stop()
 		log.Info("serving metrics", "addr", ln.Addr().String())
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -31,7 +32,7 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *url != "" && *cfgPath != "" {
 		return usageError{"--url and --config: give one"}
 	}
-	target := *url
+	target, client := *url, http.DefaultClient
 	if *cfgPath != "" {
 		cfg, err := config.Load(*cfgPath)
 		if err != nil {
@@ -39,6 +40,14 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		if target, err = healthURL(cfg.HTTP.Listen); err != nil {
 			return fmt.Errorf("%s: %w", *cfgPath, err)
+		}
+		if cfg.HTTP.TLS.CertFile != "" {
+			// Its own server on loopback: HTTPS, without checking the
+			// certificate (its name need not be 127.0.0.1; nothing secret
+			// is sent). Under mutual TLS (client_ca_file) the server
+			// refuses a probe without a client certificate.
+			target = "https" + strings.TrimPrefix(target, "http")
+			client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // a loopback probe of this process
 		}
 	}
 	if target == "" {
@@ -53,7 +62,7 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return usageError{fmt.Sprintf("--url %q: %v", target, err)}
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("probe %s: %w", target, err)
 	}

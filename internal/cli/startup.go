@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/driftwatch/driftwatch/internal/auth"
 	"github.com/driftwatch/driftwatch/internal/config"
 	"github.com/driftwatch/driftwatch/internal/pipeline"
 	"github.com/driftwatch/driftwatch/sinks/clickhouse"
@@ -77,20 +81,35 @@ func (h *health) ready() string {
 
 // serveHTTP starts the HTTP server of run on ln: /metrics from metrics,
 // /healthz (the process is alive: always 200) and /readyz (200, or 503
-// with the reasons of h in the body). It returns a function that stops it.
-func serveHTTP(ln net.Listener, metrics http.Handler, h *health) (stop func()) {
+// with the reasons of h in the body); with guard, /metrics and the probes
+// need a token where cfg.Auth says so; with cfg.TLS, HTTPS (and mutual
+// TLS). It returns a function that stops it.
+func serveHTTP(ln net.Listener, metrics http.Handler, h *health, cfg config.HTTP, guard *auth.Guard) (stop func(), err error) {
+	protect := func(on bool, next http.Handler) http.Handler {
+		if guard == nil || !on {
+			return next
+		}
+		return guard.Require(auth.Viewer, next)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", metrics)
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.Handle("/metrics", protect(cfg.Auth.ProtectMetrics, metrics))
+	mux.Handle("/healthz", protect(cfg.Auth.ProtectProbes, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })))
+	mux.Handle("/readyz", protect(cfg.Auth.ProtectProbes, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if why := h.ready(); why != "" {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintln(w, why)
 			return
 		}
 		fmt.Fprintln(w, "ok")
-	})
+	})))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	if cfg.TLS.CertFile != "" {
+		tc, err := serverTLS(cfg.TLS)
+		if err != nil {
+			return nil, err
+		}
+		ln = tls.NewListener(ln, tc)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -99,7 +118,46 @@ func serveHTTP(ln net.Listener, metrics http.Handler, h *health) (stop func()) {
 	return func() {
 		srv.Close()
 		<-done
+	}, nil
+}
+
+// serverTLS is the TLS configuration of http.tls: the server's
+// certificate, and with a client CA, clients must present a certificate
+// it signed.
+func serverTLS(c config.HTTPTLS) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("http.tls: %w", err)
 	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if c.ClientCAFile != "" {
+		pem, err := os.ReadFile(c.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("http.tls.client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("http.tls.client_ca_file %s: no PEM certificate in it", c.ClientCAFile)
+		}
+		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}
+
+// httpGuard is the token guard of http.auth, nil when it has no tokens.
+func httpGuard(cfg config.HTTPAuth, log *slog.Logger) (*auth.Guard, error) {
+	if len(cfg.Tokens) == 0 {
+		return nil, nil
+	}
+	ac := auth.Config{Rate: cfg.Rate, Burst: cfg.Burst, MaxBodyBytes: cfg.MaxBodyBytes}
+	for _, t := range cfg.Tokens {
+		ac.Tokens = append(ac.Tokens, auth.TokenSource{Name: t.Name, Role: t.Role, Env: t.TokenEnv, File: t.TokenFile, SHA256: t.TokenSHA256})
+	}
+	g, err := auth.New(ac, os.Getenv, log)
+	if err != nil {
+		return nil, fmt.Errorf("http.auth: %w", err)
+	}
+	return g, nil
 }
 
 // reach runs try until it succeeds, ctx ends, or deadline passes, waiting

@@ -344,9 +344,48 @@ type JSONL struct {
 	Path string `yaml:"path"`
 }
 
-// HTTP serves /metrics and /healthz.
+// HTTP serves /metrics, /healthz and /readyz.
 type HTTP struct {
-	Listen string `yaml:"listen"` // empty: no server
+	Listen string   `yaml:"listen"` // empty: no server
+	TLS    HTTPTLS  `yaml:"tls"`
+	Auth   HTTPAuth `yaml:"auth"`
+}
+
+// HTTPTLS serves HTTPS with CertFile and KeyFile; with ClientCAFile,
+// clients must present a certificate it signed (mutual TLS).
+type HTTPTLS struct {
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// HTTPAuth guards the server with bearer tokens (package auth): none set,
+// everything is open.
+type HTTPAuth struct {
+	Tokens []HTTPToken `yaml:"tokens"`
+	// Rate (requests per second) and Burst limit each token; 0: no limit.
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+	// MaxBodyBytes caps a request's body.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ProtectMetrics and ProtectProbes make /metrics, and /healthz and
+	// /readyz, need a token (any role); by default they stay open, for
+	// Prometheus and the orchestrator's probes.
+	ProtectMetrics bool `yaml:"protect_metrics"`
+	ProtectProbes  bool `yaml:"protect_probes"`
+}
+
+// HTTPToken is one bearer token: its name (who, in logs and the audit
+// trail), its role (viewer, operator, admin) and where its secret is:
+// exactly one of TokenEnv (an environment variable), TokenFile (a file)
+// and TokenSHA256 (its SHA-256, hex: the configuration then never holds
+// the secret).
+type HTTPToken struct {
+	Name        string `yaml:"name"`
+	Role        string `yaml:"role"`
+	TokenEnv    string `yaml:"token_env"`
+	TokenFile   string `yaml:"token_file"`
+	TokenSHA256 string `yaml:"token_sha256"`
 }
 
 // Log configures the structured log.
@@ -422,6 +461,7 @@ func Default() *Config {
 			Retry: Retry{Initial: 500 * time.Millisecond, Max: 5 * time.Second},
 		},
 		Log:            Log{Level: "info", Format: "text"},
+		HTTP:           HTTP{Auth: HTTPAuth{Tokens: []HTTPToken{}, Rate: 10, Burst: 20, MaxBodyBytes: 1 << 20}},
 		StartupTimeout: time.Minute,
 	}
 }
@@ -626,6 +666,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StartupTimeout <= 0 {
 		return fmt.Errorf("startup_timeout: must be positive, got %s", c.StartupTimeout)
+	}
+	if err := c.HTTP.validate(); err != nil {
+		return err
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -919,4 +962,43 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func (h *HTTP) validate() error {
+	t := &h.TLS
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return errors.New("http.tls: set cert_file and key_file together, or neither")
+	}
+	if t.ClientCAFile != "" && t.CertFile == "" {
+		return errors.New("http.tls.client_ca_file: mutual TLS needs cert_file and key_file")
+	}
+	a := &h.Auth
+	if a.Rate < 0 || a.Burst < 0 || a.MaxBodyBytes < 0 {
+		return errors.New("http.auth: rate, burst and max_body_bytes must not be negative")
+	}
+	if len(a.Tokens) == 0 && (a.ProtectMetrics || a.ProtectProbes) {
+		return errors.New("http.auth: protect_metrics and protect_probes need tokens")
+	}
+	names := map[string]bool{}
+	for i, tk := range a.Tokens {
+		switch {
+		case tk.Name == "":
+			return fmt.Errorf("http.auth.tokens[%d]: name is required", i)
+		case names[tk.Name]:
+			return fmt.Errorf("http.auth.tokens[%d]: two tokens are named %q", i, tk.Name)
+		case tk.Role != "viewer" && tk.Role != "operator" && tk.Role != "admin":
+			return fmt.Errorf("http.auth.tokens[%d] (%s): role %q is not one of viewer, operator, admin", i, tk.Name, tk.Role)
+		}
+		names[tk.Name] = true
+		n := 0
+		for _, v := range []string{tk.TokenEnv, tk.TokenFile, tk.TokenSHA256} {
+			if v != "" {
+				n++
+			}
+		}
+		if n != 1 {
+			return fmt.Errorf("http.auth.tokens[%d] (%s): give exactly one of token_env, token_file and token_sha256", i, tk.Name)
+		}
+	}
+	return nil
 }
