@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
@@ -201,19 +202,19 @@ func (g *Guard) Require(min Role, next http.Handler) http.Handler {
 		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || secret == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="driftwatch"`)
-			http.Error(w, "a bearer token is required", http.StatusUnauthorized)
+			refuse(w, http.StatusUnauthorized, "a bearer token is required")
 			return
 		}
 		t, ok := g.match(strings.TrimSpace(secret))
 		if !ok {
 			g.log.Warn("request with an unknown token refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="driftwatch", error="invalid_token"`)
-			http.Error(w, "unknown token", http.StatusUnauthorized)
+			refuse(w, http.StatusUnauthorized, "unknown token")
 			return
 		}
 		if t.role < min {
 			g.log.Warn("request refused: role too low", "token", t.name, "role", t.role, "needs", min, "method", r.Method, "path", r.URL.Path)
-			http.Error(w, fmt.Sprintf("token %q has role %s; this needs %s", t.name, t.role, min), http.StatusForbidden)
+			refuse(w, http.StatusForbidden, fmt.Sprintf("token %q has role %s; this needs %s", t.name, t.role, min))
 			return
 		}
 		if t.limiter != nil {
@@ -221,7 +222,7 @@ func (g *Guard) Require(min Role, next http.Handler) http.Handler {
 			if d := res.Delay(); d > 0 {
 				res.Cancel()
 				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
-				http.Error(w, fmt.Sprintf("token %q is over its rate; retry in %s", t.name, d.Round(time.Millisecond)), http.StatusTooManyRequests)
+				refuse(w, http.StatusTooManyRequests, fmt.Sprintf("token %q is over its rate; retry in %s", t.name, d.Round(time.Millisecond)))
 				return
 			}
 		}
@@ -230,4 +231,13 @@ func (g *Guard) Require(min Role, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, Caller{Name: t.name, Role: t.role})))
 	})
+}
+
+// refuse answers code with a JSON object {"error": msg}, as the API
+// answers its errors.
+func refuse(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/driftwatch/driftwatch/alerts/alertmanager"
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/consumer"
+	"github.com/driftwatch/driftwatch/internal/api"
 	"github.com/driftwatch/driftwatch/internal/config"
 	"github.com/driftwatch/driftwatch/internal/demo"
 	"github.com/driftwatch/driftwatch/internal/pipeline"
@@ -854,6 +855,7 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// the servers are retried until startup_timeout.
 	reg := prometheus.NewRegistry()
 	h := &health{}
+	seen := &api.Models{} // the model versions committed, for the API
 	if cfg.HTTP.Listen != "" {
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {
@@ -864,7 +866,8 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			ln.Close()
 			return err
 		}
-		stop, err := serveHTTP(ln, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), h, cfg.HTTP, guard)
+		apiServer := &api.Server{Guard: guard, Baselines: cfg.Baselines.Dir, Models: seen, Log: log}
+		stop, err := serveHTTP(ln, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), h, cfg.HTTP, guard, apiServer.Handler())
 		if err != nil {
 			ln.Close()
 			return err
@@ -974,6 +977,7 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			switch {
 			case res.Window != nil:
 				w := res.Window
+				seen.Observe(w.Model, w.Version, w.Start)
 				log.Info("window committed", "model", w.Model, "model_version", w.Version,
 					"window_start", w.Start, "records", w.Records, "verdict", report.Verdict(res.Rows))
 			case res.Late != nil:

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/driftwatch/driftwatch/internal/api"
 	"github.com/driftwatch/driftwatch/internal/config"
 )
 
@@ -109,7 +110,7 @@ func TestHTTPAuthAndTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("driftwatch_up 1\n")) })
-	stop, err := serveHTTP(ln, metrics, &health{}, cfg, guard)
+	stop, err := serveHTTP(ln, metrics, &health{}, cfg, guard, (&api.Server{Guard: guard, Baselines: t.TempDir()}).Handler())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,6 +161,8 @@ func TestHTTPAuthAndTLS(t *testing.T) {
 		{"/metrics", "viewer-5e1f-token", http.StatusOK},
 		{"/healthz", "", http.StatusOK},
 		{"/readyz", "", http.StatusServiceUnavailable}, // open, and says "starting": no pipeline here
+		{"/api/v1/baselines", "", http.StatusUnauthorized},
+		{"/api/v1/baselines", "viewer-5e1f-token", http.StatusOK},
 	} {
 		if code, err := get(withCert, c.path, c.token); err != nil || code != c.want {
 			t.Errorf("%s with token %q: %d, %v; want %d", c.path, c.token, code, err, c.want)
@@ -177,7 +180,7 @@ func TestHealthcheckOverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop, err := serveHTTP(ln, http.NotFoundHandler(), &health{}, cfg, nil)
+	stop, err := serveHTTP(ln, http.NotFoundHandler(), &health{}, cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

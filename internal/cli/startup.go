@@ -79,12 +79,13 @@ func (h *health) ready() string {
 	return strings.Join(why, "\n")
 }
 
-// serveHTTP starts the HTTP server of run on ln: /metrics from metrics,
-// /healthz (the process is alive: always 200) and /readyz (200, or 503
-// with the reasons of h in the body); with guard, /metrics and the probes
+// serveHTTP starts the HTTP server of run on ln: the API under /api/v1/
+// (nil: none), /metrics from metrics, /healthz (the process is alive:
+// always 200) and /readyz (200, or 503 with the reasons of h in the body);
+// with guard, /metrics and the probes
 // need a token where cfg.Auth says so; with cfg.TLS, HTTPS (and mutual
 // TLS). It returns a function that stops it.
-func serveHTTP(ln net.Listener, metrics http.Handler, h *health, cfg config.HTTP, guard *auth.Guard) (stop func(), err error) {
+func serveHTTP(ln net.Listener, metrics http.Handler, h *health, cfg config.HTTP, guard *auth.Guard, api http.Handler) (stop func(), err error) {
 	protect := func(on bool, next http.Handler) http.Handler {
 		if guard == nil || !on {
 			return next
@@ -92,6 +93,9 @@ func serveHTTP(ln net.Listener, metrics http.Handler, h *health, cfg config.HTTP
 		return guard.Require(auth.Viewer, next)
 	}
 	mux := http.NewServeMux()
+	if api != nil {
+		mux.Handle("/api/v1/", api) // guarded route by route (package api)
+	}
 	mux.Handle("/metrics", protect(cfg.Auth.ProtectMetrics, metrics))
 	mux.Handle("/healthz", protect(cfg.Auth.ProtectProbes, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })))
 	mux.Handle("/readyz", protect(cfg.Auth.ProtectProbes, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

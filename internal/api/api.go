@@ -1,0 +1,273 @@
+// Package api is driftwatch's HTTP API under /api/v1, described by
+// openapi.yaml (served at /api/v1/openapi.yaml): models seen, baselines
+// (list, fetch, promote). Reads need the role viewer and writes operator
+// when a guard is set (package auth); without one reads are open and
+// writes refused. Every write is recorded with who made it.
+package api
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/internal/auth"
+)
+
+// OpenAPI is the API's description.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// Action is one write made through the API, for the audit trail.
+type Action struct {
+	Who, Role string // the token's name and role ("" without tokens)
+	What      string // e.g. "promote baseline fraud-20261101T000000Z-3f2a"
+	When      time.Time
+}
+
+// Server serves the API.
+type Server struct {
+	// Guard checks tokens; nil: every call is let through.
+	Guard *auth.Guard
+	// Baselines is the directory of baselines run reads.
+	Baselines string
+	// Models is what has been committed (Models.Observe).
+	Models *Models
+	// Record is told of every write; nil: writes are only logged.
+	Record func(Action)
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+// Handler routes /api/v1.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	read := func(h http.HandlerFunc) http.Handler { return s.guard(auth.Viewer, h) }
+	write := func(h http.HandlerFunc) http.Handler { return s.guard(auth.Operator, h) }
+	mux.Handle("GET /api/v1/openapi.yaml", read(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(OpenAPI)
+	}))
+	mux.Handle("GET /api/v1/models", read(s.models))
+	mux.Handle("GET /api/v1/baselines", read(s.listBaselines))
+	mux.Handle("GET /api/v1/baselines/{id}", read(s.getBaseline))
+	mux.Handle("POST /api/v1/baselines/{id}/promote", write(s.promote))
+	mux.Handle("/api/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fail(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s (see /api/v1/openapi.yaml)", r.Method, r.URL.Path))
+	}))
+	return mux
+}
+
+// guard lets calls of at least role min through: with a Guard, by their
+// token; without one (no tokens configured) reads are open and writes
+// refused, since nothing could say who made them.
+func (s *Server) guard(min auth.Role, h http.Handler) http.Handler {
+	switch {
+	case s.Guard != nil:
+		return s.Guard.Require(min, h)
+	case min > auth.Viewer:
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			fail(w, http.StatusForbidden, errors.New("writes need a token: set http.auth.tokens (README, \"Deploy\")"))
+		})
+	}
+	return h
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// record notes a write with its caller.
+func (s *Server) record(r *http.Request, what string) {
+	a := Action{What: what, When: s.now().UTC()}
+	if c, ok := auth.CallerOf(r.Context()); ok {
+		a.Who, a.Role = c.Name, c.Role.String()
+	}
+	if s.Log != nil {
+		s.Log.Info("api write", "who", a.Who, "role", a.Role, "what", a.What)
+	}
+	if s.Record != nil {
+		s.Record(a)
+	}
+}
+
+func reply(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func fail(w http.ResponseWriter, code int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+}
+
+// baselineInfo is BaselineInfo of openapi.yaml.
+type baselineInfo struct {
+	ID           string    `json:"id"`
+	Model        string    `json:"model"`
+	ModelVersion string    `json:"model_version,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	Rows         int64     `json:"rows"`
+	Source       string    `json:"source"`
+	InUse        bool      `json:"in_use"`
+}
+
+func (s *Server) baselineInfos() ([]baselineInfo, error) {
+	all, err := baselines.List(s.Baselines)
+	if err != nil {
+		return nil, err
+	}
+	active, err := baselines.LoadDir(s.Baselines)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]baselineInfo, 0, len(all))
+	for _, b := range all {
+		out = append(out, baselineInfo{ID: b.ID, Model: b.Model, ModelVersion: b.ModelVersion, CreatedAt: b.CreatedAt.UTC(),
+			Rows: b.Rows, Source: b.Source, InUse: active[b.Model] != nil && active[b.Model].ID == b.ID})
+	}
+	return out, nil
+}
+
+func (s *Server) listBaselines(w http.ResponseWriter, _ *http.Request) {
+	infos, err := s.baselineInfos()
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	reply(w, infos)
+}
+
+// validID is a baseline id as driftwatch makes them: no path separators.
+func validID(id string) bool {
+	return id != "" && !strings.ContainsAny(id, `/\`) && id != "." && id != ".."
+}
+
+func (s *Server) getBaseline(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !validID(id) {
+		fail(w, http.StatusNotFound, fmt.Errorf("no baseline %q", id))
+		return
+	}
+	data, err := os.ReadFile(filepath.Join(s.Baselines, id+".json"))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		fail(w, http.StatusNotFound, fmt.Errorf("no baseline %q in the baselines directory", id))
+	case err != nil:
+		fail(w, http.StatusInternalServerError, fmt.Errorf("read baseline %s: %w", id, err))
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(data)
+	}
+}
+
+func (s *Server) promote(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	infos, err := s.baselineInfos()
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	if !slices.ContainsFunc(infos, func(b baselineInfo) bool { return b.ID == id }) {
+		fail(w, http.StatusNotFound, fmt.Errorf("no baseline %q in the baselines directory", id))
+		return
+	}
+	b, err := baselines.Promote(s.Baselines, id)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	s.record(r, "promote baseline "+b.ID+" for model "+b.Model)
+	reply(w, baselineInfo{ID: b.ID, Model: b.Model, ModelVersion: b.ModelVersion, CreatedAt: b.CreatedAt.UTC(), Rows: b.Rows, Source: b.Source, InUse: true})
+}
+
+// Models remembers the model versions whose windows were committed:
+// their first and newest window and how many. Safe for concurrent use.
+type Models struct {
+	mu sync.Mutex
+	m  map[string]map[string]*versionSeen
+}
+
+type versionSeen struct {
+	First   time.Time `json:"first_window"`
+	Last    time.Time `json:"last_window"`
+	Windows int64     `json:"windows"`
+}
+
+// Observe notes a committed window of model version.
+func (m *Models) Observe(model, version string, start time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = make(map[string]map[string]*versionSeen)
+	}
+	vs := m.m[model]
+	if vs == nil {
+		vs = make(map[string]*versionSeen)
+		m.m[model] = vs
+	}
+	v := vs[version]
+	if v == nil {
+		v = &versionSeen{First: start, Last: start}
+		vs[version] = v
+	}
+	v.First, v.Last, v.Windows = minTime(v.First, start), maxTime(v.Last, start), v.Windows+1
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func (s *Server) models(w http.ResponseWriter, _ *http.Request) {
+	type version struct {
+		Version string `json:"version"`
+		versionSeen
+	}
+	type model struct {
+		Model    string    `json:"model"`
+		Versions []version `json:"versions"`
+	}
+	out := []model{}
+	if s.Models != nil {
+		s.Models.mu.Lock()
+		for name, vs := range s.Models.m {
+			md := model{Model: name}
+			for v, seen := range vs {
+				sv := *seen
+				sv.First, sv.Last = sv.First.UTC(), sv.Last.UTC()
+				md.Versions = append(md.Versions, version{Version: v, versionSeen: sv})
+			}
+			slices.SortFunc(md.Versions, func(a, b version) int { return strings.Compare(a.Version, b.Version) })
+			out = append(out, md)
+		}
+		s.Models.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b model) int { return strings.Compare(a.Model, b.Model) })
+	reply(w, out)
+}

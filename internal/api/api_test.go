@@ -1,0 +1,217 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/internal/auth"
+)
+
+// writeBaseline builds and saves a small baseline of model created at t.
+func writeBaseline(t *testing.T, dir, model string, created time.Time) *baselines.Baseline {
+	t.Helper()
+	b := baselines.NewBuilder(model, baselines.BuildOptions{Now: func() time.Time { return created }})
+	for i := range 200 {
+		b.AddNumber("x", float64(i))
+		b.AddPredictionNumber(float64(i%10) / 10)
+		b.EndRow()
+	}
+	bl, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bl.Save(filepath.Join(dir, bl.ID+".json")); err != nil {
+		t.Fatal(err)
+	}
+	return bl
+}
+
+// conformance checks each response of a running server against
+// openapi.yaml, and which operations were exercised.
+type conformance struct {
+	t      *testing.T
+	srv    *httptest.Server
+	router routers.Router
+	seen   map[string]bool // "METHOD path-template"
+}
+
+func newConformance(t *testing.T, h http.Handler) *conformance {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("openapi.yaml: %v", err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	doc.Servers = openapi3.Servers{{URL: srv.URL + "/api/v1"}}
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &conformance{t: t, srv: srv, router: router, seen: map[string]bool{}}
+}
+
+// call makes a request with token and checks the answer's status is want
+// and that openapi.yaml documents it, body and all.
+func (c *conformance) call(method, path, token string, want int) []byte {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.srv.URL+"/api/v1"+path, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		c.t.Errorf("%s %s: %d %s, want %d", method, path, resp.StatusCode, body, want)
+	}
+	route, params, err := c.router.FindRoute(req)
+	if err != nil {
+		c.t.Errorf("%s %s: not in openapi.yaml: %v", method, path, err)
+		return body
+	}
+	c.seen[method+" "+route.Path] = true
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
+		Status: resp.StatusCode, Header: resp.Header, Body: io.NopCloser(bytes.NewReader(body)),
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		c.t.Errorf("%s %s -> %d: the answer is not what openapi.yaml says: %v\n%s", method, path, resp.StatusCode, err, body)
+	}
+	return body
+}
+
+// TestAPIConformsToOpenAPI exercises every operation of openapi.yaml on a
+// running server with tokens, and checks every answer (status, content
+// type, body) against the document: reads with a viewer token, the
+// promotion refused to a viewer and made by an operator (recorded with who
+// made it, and the baselines list then marks it in use), 401 without a
+// token, 404 for an unknown baseline.
+func TestAPIConformsToOpenAPI(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	old := writeBaseline(t, dir, "fraud", t0)
+	newer := writeBaseline(t, dir, "fraud", t0.Add(24*time.Hour))
+	writeBaseline(t, dir, "churn", t0)
+	env := map[string]string{"V": "viewer-token-1", "O": "operator-token-1"}
+	g, err := auth.New(auth.Config{Tokens: []auth.TokenSource{{Name: "grafana", Role: "viewer", Env: "V"}, {Name: "ci", Role: "operator", Env: "O"}}},
+		func(k string) string { return env[k] }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []Action
+	models := &Models{}
+	models.Observe("fraud", "1.4.2", t0.Add(48*time.Hour))
+	models.Observe("fraud", "1.4.2", t0.Add(47*time.Hour))
+	models.Observe("fraud", "1.5.0", t0.Add(49*time.Hour))
+	s := &Server{Guard: g, Baselines: dir, Models: models, Record: func(a Action) { actions = append(actions, a) },
+		Now: func() time.Time { return t0.Add(50 * time.Hour) }}
+	c := newConformance(t, s.Handler())
+
+	c.call("GET", "/models", "", http.StatusUnauthorized)
+	var ms []struct {
+		Model    string `json:"model"`
+		Versions []struct {
+			Version string    `json:"version"`
+			First   time.Time `json:"first_window"`
+			Windows int       `json:"windows"`
+		} `json:"versions"`
+	}
+	if err := json.Unmarshal(c.call("GET", "/models", "viewer-token-1", http.StatusOK), &ms); err != nil || len(ms) != 1 ||
+		len(ms[0].Versions) != 2 || ms[0].Versions[0].Windows != 2 || !ms[0].Versions[0].First.Equal(t0.Add(47*time.Hour)) {
+		t.Errorf("models %+v (%v)", ms, err)
+	}
+	inUse := func() map[string]bool {
+		var bs []baselineInfo
+		if err := json.Unmarshal(c.call("GET", "/baselines", "viewer-token-1", http.StatusOK), &bs); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, b := range bs {
+			out[b.ID] = b.InUse
+		}
+		return out
+	}
+	if u := inUse(); len(u) != 3 || !u[newer.ID] || u[old.ID] {
+		t.Errorf("in use before the promotion: %v, want the newer fraud baseline", u)
+	}
+	if body := c.call("GET", "/baselines/"+old.ID, "viewer-token-1", http.StatusOK); !strings.Contains(string(body), `"id": "`+old.ID+`"`) &&
+		!strings.Contains(string(body), `"id":"`+old.ID+`"`) {
+		t.Errorf("GET baseline: %.200s", body)
+	}
+	c.call("GET", "/baselines/no-such-baseline", "viewer-token-1", http.StatusNotFound)
+	c.call("POST", "/baselines/"+old.ID+"/promote", "viewer-token-1", http.StatusForbidden)
+	c.call("POST", "/baselines/no-such-baseline/promote", "operator-token-1", http.StatusNotFound)
+	c.call("POST", "/baselines/"+old.ID+"/promote", "operator-token-1", http.StatusOK)
+	if u := inUse(); !u[old.ID] || u[newer.ID] {
+		t.Errorf("in use after promoting the older: %v", u)
+	}
+	if len(actions) != 1 || actions[0].Who != "ci" || actions[0].Role != "operator" || !strings.Contains(actions[0].What, old.ID) || !actions[0].When.Equal(t0.Add(50*time.Hour)) {
+		t.Errorf("recorded writes %+v, want the one promotion by ci", actions)
+	}
+	// Every operation of the document was exercised.
+	doc, _ := openapi3.NewLoader().LoadFromData(OpenAPI)
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			if !c.seen[method+" "+path] {
+				t.Errorf("%s %s of openapi.yaml is not exercised", method, path)
+			}
+		}
+	}
+}
+
+// TestAPIWithoutTokens: without tokens reads are open and writes refused;
+// a path the API does not have is a JSON 404.
+func TestAPIWithoutTokens(t *testing.T) {
+	dir := t.TempDir()
+	b := writeBaseline(t, dir, "fraud", time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	srv := httptest.NewServer((&Server{Baselines: dir}).Handler())
+	defer srv.Close()
+	status := func(resp *http.Response, err error) int {
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := status(http.Get(srv.URL + "/api/v1/baselines")); code != http.StatusOK {
+		t.Errorf("read without tokens: %d, want 200", code)
+	}
+	if code := status(http.Post(srv.URL+"/api/v1/baselines/"+b.ID+"/promote", "", nil)); code != http.StatusForbidden {
+		t.Errorf("write without tokens: %d, want 403", code)
+	}
+	resp, err := http.Get(srv.URL + "/api/v1/nothing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e map[string]string
+	if resp.StatusCode != http.StatusNotFound || json.NewDecoder(resp.Body).Decode(&e) != nil || e["error"] == "" {
+		t.Errorf("unknown endpoint: %d %v", resp.StatusCode, e)
+	}
+}
