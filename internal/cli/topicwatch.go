@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,8 +23,9 @@ type watchedTopic struct {
 
 // topicGauges are the gauges watchTopics sets.
 type topicGauges struct {
-	lag  *prometheus.GaugeVec
-	size *prometheus.GaugeVec
+	lag          *prometheus.GaugeVec
+	partitionLag *prometheus.GaugeVec
+	size         *prometheus.GaugeVec
 }
 
 func newTopicGauges(reg prometheus.Registerer) topicGauges {
@@ -31,11 +33,14 @@ func newTopicGauges(reg prometheus.Registerer) topicGauges {
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "driftwatch_kafka_consumer_lag_records",
 			Help: "Records of the topic not yet committed by the group (end offsets minus committed offsets, summed over partitions), sampled every 15 s."},
 			[]string{"group", "topic"}),
+		partitionLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "driftwatch_kafka_consumer_partition_lag_records",
+			Help: "Records of each partition not yet committed by the group (end offset minus committed offset), sampled every 15 s."},
+			[]string{"group", "topic", "partition"}),
 		size: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "driftwatch_kafka_topic_size_bytes",
 			Help: "Bytes the topic takes in the brokers' log directories, every replica counted, sampled every 15 s."},
 			[]string{"topic"}),
 	}
-	reg.MustRegister(g.lag, g.size)
+	reg.MustRegister(g.lag, g.partitionLag, g.size)
 	return g
 }
 
@@ -87,6 +92,9 @@ func sampleTopics(ctx context.Context, adm *kadm.Client, topics []watchedTopic, 
 			return err
 		}
 		g.lag.WithLabelValues(w.Group, w.Topic).Set(float64(l.Lag.TotalByTopic()[w.Topic].Lag))
+		for p, ml := range l.Lag[w.Topic] {
+			g.partitionLag.WithLabelValues(w.Group, w.Topic, strconv.Itoa(int(p))).Set(float64(ml.Lag))
+		}
 	}
 	tds, err := adm.ListTopics(ctx, names...)
 	if err != nil {

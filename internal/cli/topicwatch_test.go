@@ -42,6 +42,11 @@ func TestSampleTopicsLagAndSize(t *testing.T) {
 	if lag := testutil.ToFloat64(g.lag.WithLabelValues("g", "t")); lag != 1+4 {
 		t.Errorf("lag %v, want 5 (5-4 and 5-1)", lag)
 	}
+	for p, want := range map[string]float64{"0": 1, "1": 4} {
+		if lag := testutil.ToFloat64(g.partitionLag.WithLabelValues("g", "t", p)); lag != want {
+			t.Errorf("partition %s lag %v, want %v", p, lag, want)
+		}
+	}
 	if size := testutil.ToFloat64(g.size.WithLabelValues("t")); size < 100 {
 		t.Errorf("size %v bytes, want at least the 100 bytes of values", size)
 	}
