@@ -110,3 +110,24 @@ type AlertRecord struct {
 	Error                  string // why not, if not
 	Evidence               string // the metric rows behind it, a JSON array
 }
+
+// RowFilter selects metric rows for a reader (the API): Model, and
+// optionally its version, a family, a subject and a range of window starts
+// [From, To); at most Limit rows.
+type RowFilter struct {
+	Model, Version, Family, Subject string
+	From, To                        time.Time // zero: open
+	Limit                           int
+}
+
+// WindowVerdict is what a window of a model version concluded, as the
+// window's summary keeps it.
+type WindowVerdict struct {
+	Model, Version  string
+	Start, End      time.Time
+	BaselineID      string
+	Records         int64
+	Subjects        int64    // subjects with rows
+	DriftedSubjects []string // subjects with a drifted row
+	MaxSeverity     string   // the worst severity of its rows, "" for none
+}

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/driftwatch/driftwatch/baselines"
@@ -43,6 +44,10 @@ type Server struct {
 	Baselines string
 	// Models is what has been committed (Models.Observe).
 	Models *Models
+	// Store is where rows, verdicts and alerts are read; nil (no
+	// ClickHouse sink): those endpoints answer 503.
+	Store Store
+	late  atomic.Value // storeBox: the store SetStore set
 	// Record is told of every write; nil: writes are only logged.
 	Record func(Action)
 	Log    *slog.Logger
@@ -62,6 +67,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/baselines", read(s.listBaselines))
 	mux.Handle("GET /api/v1/baselines/{id}", read(s.getBaseline))
 	mux.Handle("POST /api/v1/baselines/{id}/promote", write(s.promote))
+	mux.Handle("GET /api/v1/rows", read(s.rows))
+	mux.Handle("GET /api/v1/verdicts/{model}", read(s.verdicts))
+	mux.Handle("GET /api/v1/alerts", read(s.firing))
+	mux.Handle("GET /api/v1/audit", read(s.audit))
 	mux.Handle("/api/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s (see /api/v1/openapi.yaml)", r.Method, r.URL.Path))
 	}))

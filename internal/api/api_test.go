@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +20,45 @@ import (
 
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/internal/auth"
+	"github.com/driftwatch/driftwatch/sinks"
+	"github.com/driftwatch/driftwatch/stats/drift"
 )
+
+// fakeStore answers with one of each and remembers what it was asked.
+type fakeStore struct {
+	t0     time.Time
+	filter sinks.RowFilter
+	since  time.Time
+	err    error
+}
+
+func (f *fakeStore) Rows(_ context.Context, q sinks.RowFilter) ([]drift.Row, error) {
+	f.filter = q
+	mde := 0.05
+	return []drift.Row{{Model: "fraud", ModelVersion: "1.4.2", WindowStart: f.t0, WindowEnd: f.t0.Add(time.Hour), Family: "data", Subject: "amount",
+		Metric: "psi", Value: 0.3, Threshold: 0.2, Drifted: true, Severity: "SEV-3", NCurrent: 4000, NReference: 100000,
+		BaselineID: "fraud-1", ThresholdSource: "static", MDE: &mde}}, f.err
+}
+
+func (f *fakeStore) Verdicts(context.Context, string) ([]sinks.WindowVerdict, error) {
+	return []sinks.WindowVerdict{{Model: "fraud", Version: "1.4.2", Start: f.t0, End: f.t0.Add(time.Hour), BaselineID: "fraud-1", Records: 4000, Subjects: 3,
+		DriftedSubjects: []string{"amount"}, MaxSeverity: "SEV-3"}, {Model: "fraud", Version: "1.5.0", Start: f.t0, End: f.t0.Add(time.Hour)}}, f.err
+}
+
+func (f *fakeStore) alert(state string) sinks.AlertRecord {
+	return sinks.AlertRecord{Model: "fraud", Version: "1.4.2", WindowStart: f.t0, WindowEnd: f.t0.Add(time.Hour), Family: "data", Subject: "amount",
+		Metric: "psi", State: state, Alertname: "DriftwatchDrift", Severity: "SEV-3", Value: 0.3, Threshold: 0.2, Fingerprint: "abc",
+		Receiver: "http://am:9093", SentAt: f.t0.Add(70 * time.Minute), Delivered: true}
+}
+
+func (f *fakeStore) LoadFiringAlerts(context.Context) ([]sinks.AlertRecord, error) {
+	return []sinks.AlertRecord{f.alert("firing")}, f.err
+}
+
+func (f *fakeStore) AlertHistory(_ context.Context, _ string, since time.Time, _ int) ([]sinks.AlertRecord, error) {
+	f.since = since
+	return []sinks.AlertRecord{f.alert("resolved"), f.alert("firing")}, f.err
+}
 
 // writeBaseline builds and saves a small baseline of model created at t.
 func writeBaseline(t *testing.T, dir, model string, created time.Time) *baselines.Baseline {
@@ -129,7 +168,8 @@ func TestAPIConformsToOpenAPI(t *testing.T) {
 	models.Observe("fraud", "1.4.2", t0.Add(48*time.Hour))
 	models.Observe("fraud", "1.4.2", t0.Add(47*time.Hour))
 	models.Observe("fraud", "1.5.0", t0.Add(49*time.Hour))
-	s := &Server{Guard: g, Baselines: dir, Models: models, Record: func(a Action) { actions = append(actions, a) },
+	store := &fakeStore{t0: t0}
+	s := &Server{Guard: g, Baselines: dir, Models: models, Store: store, Record: func(a Action) { actions = append(actions, a) },
 		Now: func() time.Time { return t0.Add(50 * time.Hour) }}
 	c := newConformance(t, s.Handler())
 
@@ -173,6 +213,32 @@ func TestAPIConformsToOpenAPI(t *testing.T) {
 	}
 	if len(actions) != 1 || actions[0].Who != "ci" || actions[0].Role != "operator" || !strings.Contains(actions[0].What, old.ID) || !actions[0].When.Equal(t0.Add(50*time.Hour)) {
 		t.Errorf("recorded writes %+v, want the one promotion by ci", actions)
+	}
+	// Rows, verdicts, alerts and the audit trail, from the store.
+	var rows []map[string]any
+	if err := json.Unmarshal(c.call("GET", "/rows?model=fraud&model_version=1.4.2&family=data&from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&limit=5", "viewer-token-1", http.StatusOK), &rows); err != nil || len(rows) != 1 || rows[0]["p_value"] != nil {
+		t.Errorf("rows %v (%v)", rows, err)
+	}
+	if f := store.filter; f.Model != "fraud" || f.Version != "1.4.2" || f.Family != "data" || !f.From.Equal(t0) || !f.To.Equal(t0.Add(24*time.Hour)) || f.Limit != 5 {
+		t.Errorf("the store was asked %+v", f)
+	}
+	c.call("GET", "/rows", "viewer-token-1", http.StatusBadRequest) // no model
+	c.call("GET", "/rows?model=fraud&from=yesterday", "viewer-token-1", http.StatusBadRequest)
+	c.call("GET", "/rows?model=fraud&limit=0", "viewer-token-1", http.StatusBadRequest)
+	c.call("GET", "/verdicts/fraud", "viewer-token-1", http.StatusOK)
+	c.call("GET", "/alerts", "viewer-token-1", http.StatusOK)
+	c.call("GET", "/audit?model=fraud&limit=10", "viewer-token-1", http.StatusOK)
+	if !store.since.Equal(t0.Add(50*time.Hour - 7*24*time.Hour)) {
+		t.Errorf("the audit trail was read since %v, want 7 days before now", store.since)
+	}
+	c.call("GET", "/audit?since=soon", "viewer-token-1", http.StatusBadRequest)
+	store.err = errors.New("clickhouse: connection refused")
+	c.call("GET", "/verdicts/fraud", "viewer-token-1", http.StatusBadGateway)
+	store.err = nil
+	// Without a ClickHouse sink those answer 503.
+	nc := newConformance(t, (&Server{Baselines: dir}).Handler())
+	for _, path := range []string{"/rows?model=fraud", "/verdicts/fraud", "/alerts", "/audit"} {
+		nc.call("GET", path, "", http.StatusServiceUnavailable)
 	}
 	// Every operation of the document was exercised.
 	doc, _ := openapi3.NewLoader().LoadFromData(OpenAPI)

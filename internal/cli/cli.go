@@ -856,6 +856,7 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	reg := prometheus.NewRegistry()
 	h := &health{}
 	seen := &api.Models{} // the model versions committed, for the API
+	var apiServer *api.Server
 	if cfg.HTTP.Listen != "" {
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {
@@ -866,7 +867,7 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			ln.Close()
 			return err
 		}
-		apiServer := &api.Server{Guard: guard, Baselines: cfg.Baselines.Dir, Models: seen, Log: log}
+		apiServer = &api.Server{Guard: guard, Baselines: cfg.Baselines.Dir, Models: seen, Log: log}
 		stop, err := serveHTTP(ln, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), h, cfg.HTTP, guard, apiServer.Handler())
 		if err != nil {
 			ln.Close()
@@ -894,6 +895,9 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer sink.Close()
+	if st, ok := sink.(api.Store); ok && apiServer != nil {
+		apiServer.SetStore(st)
+	}
 	if err := recordBaselines(ctx, sink, base); err != nil {
 		return err
 	}

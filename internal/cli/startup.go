@@ -18,6 +18,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/driftwatch/driftwatch/internal/api"
 	"github.com/driftwatch/driftwatch/internal/auth"
 	"github.com/driftwatch/driftwatch/internal/config"
 	"github.com/driftwatch/driftwatch/internal/pipeline"
@@ -85,7 +86,7 @@ func (h *health) ready() string {
 // with guard, /metrics and the probes
 // need a token where cfg.Auth says so; with cfg.TLS, HTTPS (and mutual
 // TLS). It returns a function that stops it.
-func serveHTTP(ln net.Listener, metrics http.Handler, h *health, cfg config.HTTP, guard *auth.Guard, api http.Handler) (stop func(), err error) {
+func serveHTTP(ln net.Listener, metrics http.Handler, h *health, cfg config.HTTP, guard *auth.Guard, apiHandler http.Handler) (stop func(), err error) {
 	protect := func(on bool, next http.Handler) http.Handler {
 		if guard == nil || !on {
 			return next
@@ -93,8 +94,8 @@ func serveHTTP(ln net.Listener, metrics http.Handler, h *health, cfg config.HTTP
 		return guard.Require(auth.Viewer, next)
 	}
 	mux := http.NewServeMux()
-	if api != nil {
-		mux.Handle("/api/v1/", api) // guarded route by route (package api)
+	if apiHandler != nil {
+		mux.Handle("/api/v1/", apiHandler) // guarded route by route (package api)
 	}
 	mux.Handle("/metrics", protect(cfg.Auth.ProtectMetrics, metrics))
 	mux.Handle("/healthz", protect(cfg.Auth.ProtectProbes, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })))
@@ -285,3 +286,6 @@ func watchKafka(ctx context.Context, log *slog.Logger, h *health, k config.Kafka
 		failing = err != nil
 	}
 }
+
+// The API reads rows, verdicts and alerts from the ClickHouse sink.
+var _ api.Store = (*clickhouse.Sink)(nil)
