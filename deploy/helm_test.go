@@ -236,12 +236,34 @@ func TestHelmRenderFails(t *testing.T) {
 		{`config: {kafka: {sasl: {mechanism: PLAIN, username: u, password: hunter2}}}`, "config.kafka.sasl.password: a password in values"},
 		{`config: {sinks: {clickhouse: {password: hunter2}}}`, "config.sinks.clickhouse.password: a password in values"},
 		{`config: {baselines: {dir: baselines}}`, `config.baselines.dir: "baselines" must be an absolute path`},
-		{`kind: DaemonSet`, `kind: "DaemonSet" is not Deployment or StatefulSet`},
+		// values.schema.json: the chart's own keys are closed and typed.
+		{`kind: DaemonSet`, `at '/kind': value must be one of 'Deployment', 'StatefulSet'`},
+		{`serviceMonitor: {enable: true}`, `at '/serviceMonitor': additional properties 'enable' not allowed`},
+		{`replicaCount: "2"`, `at '/replicaCount': got string, want integer`},
+		{`podDisruptionBudget: {maxUnavailable: "one"}`, `at '/podDisruptionBudget/maxUnavailable'`},
 		{`credentials: {webhookSecret: {secretName: s, key: ""}}`, `credentials: the secret "s" needs a key`},
 	} {
 		_, err := helmRender(t, helmValues(t, tc.values))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("values %s: render error %v, want one containing %q", tc.values, err, tc.want)
+		}
+	}
+}
+
+// TestHelmNotInBinary: helm and the Kubernetes API types are test
+// dependencies of this package only; the driftwatch binary links neither.
+func TestHelmNotInBinary(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	out, err := exec.Command(goTool, "list", "-deps", "github.com/driftwatch/driftwatch/cmd/driftwatch").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	for pkg := range strings.Lines(string(out)) {
+		if strings.HasPrefix(pkg, "helm.sh/") || strings.HasPrefix(pkg, "k8s.io/") || strings.HasPrefix(pkg, "sigs.k8s.io/") {
+			t.Errorf("cmd/driftwatch depends on %s", strings.TrimSpace(pkg))
 		}
 	}
 }
