@@ -21,7 +21,6 @@ import (
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/common"
 	chartutil "helm.sh/helm/v4/pkg/chart/common/util"
-	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/lint/support"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"helm.sh/helm/v4/pkg/engine"
@@ -201,7 +200,7 @@ func TestHelmChart(t *testing.T) {
 			checkHelmPorts(t, m, cfg)
 			checkHelmSecurity(t, m)
 			checkHelmVolumes(t, m, cfg)
-			checkHelmChecksum(t, m, out)
+			checkHelmChecksum(t, m)
 			checkHelmScaling(t, m, cfg)
 		})
 	}
@@ -287,10 +286,6 @@ func helmRender(t *testing.T, vals map[string]any) (map[string]string, error) {
 	if err != nil {
 		t.Fatalf("load chart: %v", err)
 	}
-	return helmRenderChart(ch, vals)
-}
-
-func helmRenderChart(ch *chart.Chart, vals map[string]any) (map[string]string, error) {
 	opts := common.ReleaseOptions{Name: helmRelease, Namespace: helmNamespace, Revision: 1, IsInstall: true}
 	rv, err := chartutil.ToRenderValuesWithSchemaValidation(ch, vals, opts, common.DefaultCapabilities.Copy(), false)
 	if err != nil {
@@ -806,7 +801,7 @@ func checkHelmVolumes(t *testing.T, m *helmManifests, cfg *config.Config) {
 
 // checkHelmChecksum: the pod template's checksum/config is the SHA-256 of
 // the rendered ConfigMap.
-func checkHelmChecksum(t *testing.T, m *helmManifests, out map[string]string) {
+func checkHelmChecksum(t *testing.T, m *helmManifests) {
 	t.Helper()
 	want := fmt.Sprintf("%x", sha256.Sum256([]byte(m.configFile)))
 	if got := m.pod.Annotations["checksum/config"]; got != want {
