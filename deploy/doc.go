@@ -19,7 +19,8 @@
 // packages in helm_test.go, for several value sets; every manifest is
 // decoded strictly into its Kubernetes type, the rendered driftwatch.yml is
 // loaded with internal/config, and the probes, ports, secrets, volumes and
-// security context are checked against it. helm.sh/helm/v4 is a test
+// security context are checked against it; driftwatch run, in process on
+// the rendered file, answers the probes' paths. helm.sh/helm/v4 is a test
 // dependency only: the driftwatch binary does not link it.
 //
 // It deliberately does not test the receivers' integrations (PagerDuty,

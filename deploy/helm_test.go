@@ -3,11 +3,14 @@ package deploy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path"
@@ -16,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 	"helm.sh/helm/v4/pkg/action"
@@ -36,7 +40,9 @@ import (
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/driftwatch/driftwatch/internal/cli"
 	"github.com/driftwatch/driftwatch/internal/config"
+	"github.com/driftwatch/driftwatch/internal/synth"
 )
 
 // The Helm chart's checks run on helm's own Go packages, with nothing from
@@ -67,7 +73,12 @@ var helmValueSets = []struct {
 	// workload.
 	kinds []string
 }{
-	{name: "defaults", kinds: []string{"ServiceAccount", "PodDisruptionBudget"}},
+	{
+		// The defaults and the one value they lack: where the baselines are.
+		name:   "defaults",
+		values: `baselines: {persistence: {enabled: true}}`,
+		kinds:  []string{"ServiceAccount", "PodDisruptionBudget", "PersistentVolumeClaim"},
+	},
 	{
 		name: "everything",
 		values: `
@@ -152,7 +163,11 @@ config:
 // TestHelmLint: helm lint --strict finds no error and no warning, with the
 // chart's defaults and with each value set.
 func TestHelmLint(t *testing.T) {
+	sets := []struct{ name, values string }{{name: "values.yaml"}}
 	for _, vs := range helmValueSets {
+		sets = append(sets, struct{ name, values string }{vs.name, vs.values})
+	}
+	for _, vs := range sets {
 		t.Run(vs.name, func(t *testing.T) {
 			lint := action.NewLint()
 			lint.Strict = true
@@ -216,9 +231,136 @@ func TestHelmConfigRollsPods(t *testing.T) {
 		}
 		return decodeManifests(t, out).pod.Annotations["checksum/config"]
 	}
-	a, b := checksum(""), checksum("config: {windows: {size: 30m}}")
+	base := helmValueSets[0].values
+	a, b := checksum(base), checksum(base+"\nconfig: {windows: {size: 30m}}")
 	if a == "" || a == b {
 		t.Errorf("checksum/config %q before and %q after a config change: want two different ones", a, b)
+	}
+}
+
+// TestHelmProbesServed runs driftwatch run in process on the driftwatch.yml
+// the chart renders by default, with the chart's volumes at temporary
+// directories, no broker to reach, and http.listen moved to a free loopback
+// port: the liveness probe's path answers 200 (a pod waiting for Kafka is
+// alive and must not be restarted), the readiness probe's 503 with the
+// reason, the ServiceMonitor's /metrics 200, and an unknown path 404.
+func TestHelmProbesServed(t *testing.T) {
+	out, err := helmRender(t, helmValues(t, helmValueSets[0].values))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := decodeManifests(t, out)
+	c := m.container(t)
+	var raw map[string]any
+	if err := yaml.Unmarshal([]byte(m.configMap.Data[helmConfigKey]), &raw); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	section := func(key string) map[string]any {
+		sub, _ := raw[key].(map[string]any)
+		if sub == nil {
+			sub = map[string]any{}
+			raw[key] = sub
+		}
+		return sub
+	}
+	baselinesDir, _ := section("baselines")["dir"].(string)
+	jsonl, _ := section("sinks")["jsonl"].(map[string]any)
+	jsonlPath, _ := jsonl["path"].(string)
+	if mountAt(c.VolumeMounts, baselinesDir) == nil || mountAt(c.VolumeMounts, path.Dir(jsonlPath)) == nil {
+		t.Fatalf("baselines.dir %q or the directory of sinks.jsonl.path %q is not mounted", baselinesDir, jsonlPath)
+	}
+	section("baselines")["dir"] = filepath.Join(dir, "baselines")
+	jsonl["path"] = filepath.Join(dir, "data", path.Base(jsonlPath))
+	if err := os.Mkdir(filepath.Join(dir, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// run exits without a baseline: the claim holds one, built as the
+	// README says.
+	scen := synth.Demo(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+	var ref bytes.Buffer
+	if err := scen.Reference(scen.Models[0].Name, 500, &ref); err != nil {
+		t.Fatal(err)
+	}
+	refPath := filepath.Join(dir, "reference.jsonl")
+	writeFile(t, refPath, ref.String())
+	var baseErr bytes.Buffer
+	if code := cli.Main(context.Background(), []string{"baseline", "--model", scen.Models[0].Name, "--input", refPath, "--out", filepath.Join(dir, "baselines")}, io.Discard, &baseErr); code != 0 {
+		t.Fatalf("driftwatch baseline: exit %d\n%s", code, baseErr.String())
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	section("http")["listen"] = addr
+	section("kafka")["brokers"] = []string{"127.0.0.1:1"} // nothing listens there
+	data, err := yaml.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, helmConfigKey)
+	writeFile(t, file, string(data))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var stderr bytes.Buffer // written by run; read once it returned
+	done := make(chan int, 1)
+	go func() { done <- cli.Main(ctx, []string{"run", "--config", file}, io.Discard, &stderr) }()
+	exited := false
+	defer func() {
+		cancel()
+		if exited {
+			return
+		}
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Errorf("driftwatch run did not return within 30s of its context's end")
+		}
+	}()
+
+	get := func(p string) (int, string, error) {
+		resp, err := http.Get("http://" + addr + p)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body), err
+	}
+	// Wait for the server: run listens before it tries Kafka.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, _, err := get(c.LivenessProbe.HTTPGet.Path); err == nil {
+			break
+		}
+		select {
+		case code := <-done:
+			exited = true
+			t.Fatalf("driftwatch run exited %d before serving HTTP:\n%s", code, stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("driftwatch run serves nothing on %s after 20s", addr)
+		}
+	}
+	for _, tc := range []struct {
+		what, path string
+		code       int
+	}{
+		{"livenessProbe", c.LivenessProbe.HTTPGet.Path, http.StatusOK},
+		{"readinessProbe", c.ReadinessProbe.HTTPGet.Path, http.StatusServiceUnavailable},
+		{"metrics", "/metrics", http.StatusOK},
+		{"an unknown path", "/no-such-path", http.StatusNotFound},
+	} {
+		code, body, err := get(tc.path)
+		if err != nil || code != tc.code {
+			t.Errorf("%s: GET %s: %d %v, want %d\n%s", tc.what, tc.path, code, err, tc.code, body)
+		}
+		if tc.code == http.StatusServiceUnavailable && !strings.Contains(body, "127.0.0.1:1") {
+			t.Errorf("%s: GET %s says %q, want the unreachable broker named", tc.what, tc.path, body)
+		}
 	}
 }
 
@@ -241,8 +383,11 @@ func TestHelmRenderFails(t *testing.T) {
 		{`replicaCount: "2"`, `at '/replicaCount': got string, want integer`},
 		{`podDisruptionBudget: {maxUnavailable: "one"}`, `at '/podDisruptionBudget/maxUnavailable'`},
 		{`credentials: {webhookSecret: {secretName: s, key: ""}}`, `credentials: the secret "s" needs a key`},
+		{`baselines: {persistence: {enabled: false}}`, "baselines: set baselines.persistence.enabled (a claim holding baselines) or baselines.volume"},
 	} {
-		_, err := helmRender(t, helmValues(t, tc.values))
+		// Each over the defaults set, which has a baselines volume.
+		vals := loader.MergeMaps(helmValues(t, helmValueSets[0].values), helmValues(t, tc.values))
+		_, err := helmRender(t, vals)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("values %s: render error %v, want one containing %q", tc.values, err, tc.want)
 		}

@@ -149,8 +149,9 @@ fails on a literal password: secrets come from Secrets (credentials).
 {{- end }}
 
 {{/*
-The volume holding the baselines: a PersistentVolumeClaim, values'
-baselines.volume, or an emptyDir.
+The volume holding the baselines: a PersistentVolumeClaim or values'
+baselines.volume. One is required: driftwatch run exits when
+baselines.dir holds no baseline, so an empty volume would only crash-loop.
 */}}
 {{- define "driftwatch.baselinesVolume" -}}
 {{- $p := .Values.baselines.persistence }}
@@ -163,6 +164,6 @@ persistentVolumeClaim:
 {{- else if .Values.baselines.volume }}
 {{- toYaml .Values.baselines.volume }}
 {{- else }}
-emptyDir: {}
+{{- required "baselines: set baselines.persistence.enabled (a claim holding baselines) or baselines.volume: driftwatch run exits when config.baselines.dir holds no baseline" nil }}
 {{- end }}
 {{- end }}
