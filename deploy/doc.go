@@ -3,8 +3,8 @@
 // (an example Prometheus Alertmanager configuration: routes by severity and
 // inhibition), prometheus/driftwatch-rules.yml (Prometheus alerting rules
 // for driftwatch's own health, with promtool unit tests beside them), the
-// Grafana dashboard (grafana/) and the scripts that start the test servers
-// (servers/).
+// Grafana dashboard (grafana/), the Helm chart (helm/driftwatch) and the
+// scripts that start the test servers (servers/).
 //
 // Its tests keep the Alertmanager and Prometheus files honest: amtool
 // checks both Alertmanager configurations and where each severity is routed;
@@ -14,6 +14,14 @@
 // Prometheus rules must be well formed, carry a severity, and read only
 // metrics driftwatch exports (internal/pipeline/metrics.go); promtool, which
 // make test installs (servers/promtool.sh), checks and unit-tests the rules.
+//
+// The Helm chart (helm/driftwatch) is linted and rendered by helm's Go
+// packages in helm_test.go, for several value sets; every manifest is
+// decoded strictly into its Kubernetes type, the rendered driftwatch.yml is
+// loaded with internal/config, and the probes, ports, secrets, volumes and
+// security context are checked against it; driftwatch run, in process on
+// the rendered file, answers the probes' paths. helm.sh/helm/v4 is a test
+// dependency only: the driftwatch binary does not link it.
 //
 // It deliberately does not test the receivers' integrations (PagerDuty,
 // Slack): they need accounts, and their secrets are files this repository
