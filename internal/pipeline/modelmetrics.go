@@ -79,10 +79,18 @@ func newModelMetrics(reg prometheus.Registerer) *modelMetrics {
 func (m *modelMetrics) observe(rows []drift.Row) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	type vkey struct{ model, version, family string }
+	// A commit holds one window, or (late labels) several: counts are per
+	// window, and the newest window's set the gauges.
+	type vkey struct {
+		model, version, family string
+		window                 time.Time
+	}
+	type skey struct {
+		model, version string
+		window         time.Time
+	}
 	drifted := map[vkey]int{}
-	severities := map[[2]string]map[string]int{}
-	var window time.Time
+	severities := map[skey]map[string]int{}
 	for i := range rows {
 		r := &rows[i]
 		m.seen(r.Model, r.ModelVersion, r.WindowStart)
@@ -100,7 +108,7 @@ func (m *modelMetrics) observe(rows []drift.Row) {
 			set(m.score, r.Value, append(mv, r.Family, r.Subject)...)
 			set(m.threshold, r.Threshold, append(mv, r.Family, r.Subject)...)
 			set(m.drifted, b2f(r.Drifted), append(mv, r.Family, r.Subject)...)
-			k := vkey{r.Model, r.ModelVersion, r.Family}
+			k := vkey{r.Model, r.ModelVersion, r.Family, r.WindowStart}
 			drifted[k] += int(b2f(r.Drifted))
 		case r.Family == drift.FamilyData && r.Subject == "*" && r.Metric == drift.MetricWeightedDrift:
 			set(m.datasetShare, r.Value, mv...)
@@ -116,30 +124,33 @@ func (m *modelMetrics) observe(rows []drift.Row) {
 			set(m.labelDelay, r.Value, append(mv, "0.95")...)
 		}
 		if r.Drifted && r.Severity != "" {
-			k := [2]string{r.Model, r.ModelVersion}
+			k := skey{r.Model, r.ModelVersion, r.WindowStart}
 			if severities[k] == nil {
 				severities[k] = map[string]int{}
 			}
 			severities[k][r.Severity]++
 		}
-		window = r.WindowStart
+	}
+	// Map order: of two windows in one commit, the newer must win whatever
+	// order they come in, so each is applied only if not older than what
+	// is set.
+	newer := func(key string, window time.Time) bool {
+		if t, ok := m.newest[key]; ok && window.Before(t) {
+			return false
+		}
+		m.newest[key] = window
+		return true
 	}
 	for k, n := range drifted {
-		key := "driftwatch_drifted_subjects\x00" + k.model + "\x00" + k.version + "\x00" + k.family
-		if t, ok := m.newest[key]; ok && window.Before(t) {
-			continue
+		if newer("driftwatch_drifted_subjects\x00"+k.model+"\x00"+k.version+"\x00"+k.family, k.window) {
+			m.driftedSubjects.WithLabelValues(k.model, k.version, k.family).Set(float64(n))
 		}
-		m.newest[key] = window
-		m.driftedSubjects.WithLabelValues(k.model, k.version, k.family).Set(float64(n))
 	}
 	for k, bySeverity := range severities {
-		key := "driftwatch_window_breaches\x00" + k[0] + "\x00" + k[1]
-		if t, ok := m.newest[key]; ok && window.Before(t) {
-			continue
-		}
-		m.newest[key] = window
-		for _, sev := range []string{"SEV-1", "SEV-2", "SEV-3", "SEV-4"} {
-			m.breaches.WithLabelValues(k[0], k[1], sev).Set(float64(bySeverity[sev]))
+		if newer("driftwatch_window_breaches\x00"+k.model+"\x00"+k.version, k.window) {
+			for _, sev := range []string{"SEV-1", "SEV-2", "SEV-3", "SEV-4"} {
+				m.breaches.WithLabelValues(k.model, k.version, sev).Set(float64(bySeverity[sev]))
+			}
 		}
 	}
 }

@@ -86,6 +86,22 @@ driftwatch_window_breaches{model="m",model_version="1",severity="SEV-4"} 2
 	if got := testutil.ToFloat64(m.drifted.WithLabelValues("m", "1", "data", "a")); got != 0 {
 		t.Errorf("verdict of a: %v, want the newer window's 0", got)
 	}
+	// One commit of two windows (late labels re-emit several): the newer
+	// window's counts, in whichever order the rows come.
+	for _, v := range []string{"x", "y"} {
+		older, newer := modelRows(v, t0, 0.4), modelRows(v, t0.Add(time.Hour), 0.1)
+		rows := append(older, newer...)
+		if v == "y" {
+			rows = append(newer, older...)
+		}
+		m.observe(rows)
+		if got := testutil.ToFloat64(m.driftedSubjects.WithLabelValues("m", v, "data")); got != 0 {
+			t.Errorf("version %s: %v data subjects drifted, want the newer window's 0", v, got)
+		}
+		if got := testutil.ToFloat64(m.breaches.WithLabelValues("m", v, "SEV-3")); got != 0 {
+			t.Errorf("version %s: %v SEV-3 breaches, want the newer window's 0", v, got)
+		}
+	}
 	// Versions come and go: 20 of them, 24 windows each.
 	for v := range 20 {
 		for w := range 24 {
