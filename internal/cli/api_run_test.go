@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/driftwatch/driftwatch/internal/synth"
+	"github.com/driftwatch/driftwatch/internal/testservers"
+)
+
+// TestRunServesTheAPI: `driftwatch run` with the ClickHouse sink and
+// tokens serves the API over what it committed: verdicts, metric rows and
+// the models it saw, to a viewer's token and not without one.
+func TestRunServesTheAPI(t *testing.T) {
+	ch := testservers.ClickHouseServer(t)
+	db := ch.CreateDatabase(t, "dwapi")
+	t.Setenv("DW_TEST_CH_PASSWORD", ch.Password)
+	t.Setenv("DW_TEST_API_TOKEN", "api-viewer-7c1e")
+	dir := t.TempDir()
+	_, scen := scenario(t, dir)
+	baseDir := buildBaselines(t, dir, scen)
+	scen.BadRate, scen.DuplicateRate = 0, 0
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "predictions"), kfake.SeedTopics(1, "predictions.dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	prod, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	var recs []*kgo.Record
+	if err := scen.Generate(func(m synth.Message) error {
+		recs = append(recs, &kgo.Record{Topic: "predictions", Key: m.Key, Value: m.Value})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := ln.Addr().String()
+	ln.Close()
+	cfg := filepath.Join(dir, "driftwatch.yml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
+kafka:
+  brokers: [%q]
+baselines:
+  dir: %q
+sinks:
+  clickhouse: {enabled: true, addr: [%q], database: %q, username: %q, password_env: DW_TEST_CH_PASSWORD}
+http:
+  listen: %q
+  auth:
+    tokens: [{name: test, role: viewer, token_env: DW_TEST_API_TOKEN}]
+log:
+  level: warn
+`, cluster.ListenAddrs()[0], baseDir, ch.Addr[0], db, ch.User, httpAddr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := startRun(ctx, cfg)
+	get := func(path, token string, v any) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+httpAddr+"/api/v1"+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0 // not listening yet
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if v != nil && resp.StatusCode == http.StatusOK {
+			if err := json.Unmarshal(body, v); err != nil {
+				t.Fatalf("GET %s: %v: %s", path, err, body)
+			}
+		}
+		return resp.StatusCode
+	}
+	// Windows 0-2 of the 4 close (the last stays open): wait for them.
+	var verdicts []struct {
+		ModelVersion    string   `json:"model_version"`
+		Records         int64    `json:"records"`
+		DriftedSubjects []string `json:"drifted_subjects"`
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		verdicts = nil
+		if code := get("/verdicts/fraud", "api-viewer-7c1e", &verdicts); code == http.StatusOK && len(verdicts) > 0 && verdicts[0].Records > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no verdict of fraud through the API within 60 s: %+v", verdicts)
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("run exited %d: %s", r.code, r.stderr)
+		case <-time.After(100 * time.Millisecond): // poll until the first window is committed
+		}
+	}
+	if code := get("/verdicts/fraud", "", nil); code != http.StatusUnauthorized {
+		t.Errorf("without a token: %d, want 401", code)
+	}
+	var rows []struct {
+		Model, Family, Subject, Metric string
+		NCurrent                       int64 `json:"n_current"`
+	}
+	if code := get("/rows?model=fraud&family=data", "api-viewer-7c1e", &rows); code != http.StatusOK || len(rows) == 0 {
+		t.Fatalf("rows: %d, %d rows", code, len(rows))
+	}
+	for _, r := range rows {
+		if r.Model != "fraud" || r.Family != "data" || r.Subject == "" || r.Metric == "" {
+			t.Fatalf("a row the filter does not select: %+v", r)
+		}
+	}
+	var models []struct {
+		Model string `json:"model"`
+	}
+	if code := get("/models", "api-viewer-7c1e", &models); code != http.StatusOK || len(models) == 0 {
+		t.Errorf("models: %d %+v", code, models)
+	}
+	cancel()
+	if r := <-done; r.code != 0 {
+		t.Fatalf("run exited %d: %s", r.code, r.stderr)
+	}
+}
