@@ -389,6 +389,12 @@ func LoadDir(dir string) (map[string]*Baseline, error) {
 	if err != nil {
 		return nil, err
 	}
+	return InUse(dir, all)
+}
+
+// InUse is LoadDir's choice among all, the baselines List read from dir
+// (for callers that need both without reading every file twice).
+func InUse(dir string, all []*Baseline) (map[string]*Baseline, error) {
 	promoted, err := readPromoted(dir)
 	if err != nil {
 		return nil, err
@@ -470,6 +476,10 @@ func readPromoted(dir string) (map[string]string, error) {
 	return out, nil
 }
 
+// ErrNotFound is what Promote's error wraps when the directory has no
+// baseline of that id.
+var ErrNotFound = errors.New("no such baseline")
+
 // Promote makes baseline id the one its model uses (LoadDir) from now on,
 // whatever newer baselines of the model appear, and returns it. The choice
 // is written to dir/promoted.tsv, replaced atomically.
@@ -480,7 +490,7 @@ func Promote(dir, id string) (*Baseline, error) {
 	}
 	i := slices.IndexFunc(all, func(b *Baseline) bool { return b.ID == id })
 	if i < 0 {
-		return nil, fmt.Errorf("promote %s: no such baseline in %s", id, dir)
+		return nil, fmt.Errorf("promote %s: %w in %s", id, ErrNotFound, dir)
 	}
 	b := all[i]
 	promoted, err := readPromoted(dir)

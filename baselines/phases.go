@@ -553,7 +553,8 @@ func cycles(parts, wholes []*Baseline) bool {
 }
 
 // cellsOf is f's counts on the cells of like: its bins, or like's
-// categories in a fixed order with the others last.
+// categories in a fixed order (f's categories that like lacks are left
+// out).
 func cellsOf(f, like *Feature) []float64 {
 	if like.Kind == Numeric {
 		out := make([]float64, len(f.Counts))

@@ -436,7 +436,7 @@ func helmRender(t *testing.T, vals map[string]any) (map[string]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render values: %w", err)
 	}
-	return engine.Engine{Strict: true}.Render(ch, rv)
+	return engine.Engine{Strict: true}.RenderWithContext(context.Background(), ch, rv)
 }
 
 // helmManifests are the decoded objects of one render.

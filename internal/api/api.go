@@ -142,7 +142,7 @@ func (s *Server) baselineInfos() ([]baselineInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	active, err := baselines.LoadDir(s.Baselines)
+	active, err := baselines.InUse(s.Baselines, all)
 	if err != nil {
 		return nil, err
 	}
@@ -188,17 +188,12 @@ func (s *Server) getBaseline(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) promote(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	infos, err := s.baselineInfos()
-	if err != nil {
-		fail(w, http.StatusInternalServerError, err)
-		return
-	}
-	if !slices.ContainsFunc(infos, func(b baselineInfo) bool { return b.ID == id }) {
+	b, err := baselines.Promote(s.Baselines, id)
+	switch {
+	case errors.Is(err, baselines.ErrNotFound):
 		fail(w, http.StatusNotFound, fmt.Errorf("no baseline %q in the baselines directory", id))
 		return
-	}
-	b, err := baselines.Promote(s.Baselines, id)
-	if err != nil {
+	case err != nil:
 		fail(w, http.StatusInternalServerError, err)
 		return
 	}

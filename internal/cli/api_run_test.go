@@ -5,17 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/driftwatch/driftwatch/internal/synth"
 	"github.com/driftwatch/driftwatch/internal/testservers"
 )
 
@@ -31,32 +26,9 @@ func TestRunServesTheAPI(t *testing.T) {
 	_, scen := scenario(t, dir)
 	baseDir := buildBaselines(t, dir, scen)
 	scen.BadRate, scen.DuplicateRate = 0, 0
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "predictions"), kfake.SeedTopics(1, "predictions.dlq"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	prod, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
-	var recs []*kgo.Record
-	if err := scen.Generate(func(m synth.Message) error {
-		recs = append(recs, &kgo.Record{Topic: "predictions", Key: m.Key, Value: m.Value})
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	httpAddr := ln.Addr().String()
-	ln.Close()
+	broker, prod := embeddedBroker(t)
+	produceWindows(t, prod, scen)
+	httpAddr := freeAddr(t)
 	cfg := filepath.Join(dir, "driftwatch.yml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
 kafka:
@@ -71,7 +43,7 @@ http:
     tokens: [{name: test, role: viewer, token_env: DW_TEST_API_TOKEN}]
 log:
   level: warn
-`, cluster.ListenAddrs()[0], baseDir, ch.Addr[0], db, ch.User, httpAddr)), 0o644); err != nil {
+`, broker, baseDir, ch.Addr[0], db, ch.User, httpAddr)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

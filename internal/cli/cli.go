@@ -245,7 +245,7 @@ func runBaselineList(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	active, err := baselines.LoadDir(*dir)
+	active, err := baselines.InUse(*dir, all)
 	if err != nil {
 		return err
 	}

@@ -46,12 +46,7 @@ func TestHealthcheck(t *testing.T) {
 		t.Errorf("ready: exit %d, stderr %q", code, errs)
 	}
 	// A port nothing listens on.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := l.Addr().String()
-	l.Close()
+	closed := freeAddr(t)
 	if code, _, errs := run("--url", "http://"+closed+"/healthz"); code != 1 || !strings.Contains(errs, "refused") {
 		t.Errorf("nothing listening: exit %d, stderr %q", code, errs)
 	}

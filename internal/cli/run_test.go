@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 
 	"github.com/driftwatch/driftwatch/internal/synth"
@@ -80,36 +78,12 @@ func TestRunResumesAfterRestart(t *testing.T) {
 	_, scen := scenario(t, dir)
 	baseDir := buildBaselines(t, dir, scen)
 	scen.BadRate, scen.DuplicateRate = 0, 0
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "predictions"), kfake.SeedTopics(1, "predictions.dlq"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	prod, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	broker, prod := embeddedBroker(t)
 	// produce sends the records of the given windows and returns, per
 	// partition, the offset of the first one.
 	produce := func(windows ...int) map[int32]int64 {
-		var recs []*kgo.Record
-		if err := scen.Generate(func(m synth.Message) error {
-			for _, w := range windows {
-				if m.Window == w {
-					recs = append(recs, &kgo.Record{Topic: "predictions", Key: m.Key, Value: m.Value})
-				}
-			}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		res := prod.ProduceSync(context.Background(), recs...)
-		if err := res.FirstErr(); err != nil {
-			t.Fatal(err)
-		}
 		first := map[int32]int64{}
-		for _, r := range res {
+		for _, r := range produceWindows(t, prod, scen, windows...) {
 			if o, ok := first[r.Record.Partition]; !ok || r.Record.Offset < o {
 				first[r.Record.Partition] = r.Record.Offset
 			}
@@ -130,7 +104,7 @@ http:
   listen: 127.0.0.1:0
 log:
   level: warn
-`, cluster.ListenAddrs()[0], baseDir, metrics)), 0o644); err != nil {
+`, broker, baseDir, metrics)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 

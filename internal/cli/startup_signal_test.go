@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,12 +18,7 @@ func TestStopDuringStartupExitsZero(t *testing.T) {
 	dir := t.TempDir()
 	_, scen := scenario(t, dir)
 	baseDir := buildBaselines(t, dir, scen)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	ln.Close()
+	closed := freeAddr(t)
 	cfg := filepath.Join(dir, "driftwatch.yml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("kafka:\n  brokers: [%q]\n  topic: stop\n  dead_letter_topic: stop.dlq\n  group: stop\nsinks:\n  jsonl: {path: %q}\nbaselines:\n  dir: %q\nstartup_timeout: 10m\n",
 		closed, filepath.Join(dir, "metrics.jsonl"), baseDir)), 0o644); err != nil {

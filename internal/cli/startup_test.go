@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -63,12 +62,7 @@ func TestStartupFailuresAreLoud(t *testing.T) {
 	// The wrong password: the secret that must never be shown.
 	wrong := "not-the-password-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	t.Setenv("DRIFTWATCH_TEST_WRONG_PASSWORD", wrong)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	ln.Close()
+	closed := freeAddr(t)
 
 	kafka := func(brokers, sasl string) string {
 		return fmt.Sprintf("kafka:\n  brokers: [%q]\n  topic: loud\n  dead_letter_topic: loud.dlq\n  group: loud\n%s", brokers, sasl)
@@ -98,12 +92,7 @@ func TestStartupFailuresAreLoud(t *testing.T) {
 			[]string{closed, chUser, "clickhouse", "unreachable"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			httpAddr := ln.Addr().String()
-			ln.Close()
+			httpAddr := freeAddr(t)
 			cfg := filepath.Join(t.TempDir(), "driftwatch.yml")
 			if err := os.WriteFile(cfg, []byte(fmt.Sprintf("%s%sbaselines:\n  dir: %q\nhttp:\n  listen: %q\nstartup_timeout: %s\n",
 				tc.kafka, tc.sink, baseDir, httpAddr, loudStartupTimeout)), 0o644); err != nil {

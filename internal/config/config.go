@@ -25,6 +25,7 @@ import (
 	"github.com/driftwatch/driftwatch/alerts"
 	"github.com/driftwatch/driftwatch/alerts/alertmanager"
 	"github.com/driftwatch/driftwatch/consumer"
+	"github.com/driftwatch/driftwatch/internal/auth"
 	"github.com/driftwatch/driftwatch/internal/secret"
 	"github.com/driftwatch/driftwatch/sinks/clickhouse"
 	"github.com/driftwatch/driftwatch/stats/drift"
@@ -986,8 +987,9 @@ func (h *HTTP) validate() error {
 			return fmt.Errorf("http.auth.tokens[%d]: name is required", i)
 		case names[tk.Name]:
 			return fmt.Errorf("http.auth.tokens[%d]: two tokens are named %q", i, tk.Name)
-		case tk.Role != "viewer" && tk.Role != "operator" && tk.Role != "admin":
-			return fmt.Errorf("http.auth.tokens[%d] (%s): role %q is not one of viewer, operator, admin", i, tk.Name, tk.Role)
+		}
+		if _, err := auth.ParseRole(tk.Role); err != nil {
+			return fmt.Errorf("http.auth.tokens[%d] (%s): %w", i, tk.Name, err)
 		}
 		names[tk.Name] = true
 		n := 0

@@ -162,7 +162,7 @@ type Policy struct {
 	// test in a huge window can be a negligible shift; together they mean a
 	// real and material change. Material is judged beyond noise: a static
 	// threshold of a distance is read as the window reads it, with what
-	// sampling noise adds at its size (pair.asRead), and a window too small
+	// sampling noise adds at its size (pair.reader), and a window too small
 	// to see the threshold's effect judges only effects past its MDE.
 	RequireSignificance bool
 	// Calibration replaces static thresholds of distances by thresholds
@@ -1347,10 +1347,11 @@ func (e *Evaluator) subject(rows []Row, head Row, family, name string, bf *basel
 				// threshold and the MDE as the window reads them.
 				// A window too small to see the threshold's effect (MDE
 				// above it) judges only effects it can see: past the MDE.
-				r.Threshold = pr.asRead(metric, r.Threshold)
+				read := pr.reader(metric)
+				r.Threshold = read(r.Threshold)
 				bar := r.Threshold
 				if r.MDE != nil {
-					mde := pr.asRead(metric, *r.MDE)
+					mde := read(*r.MDE)
 					r.MDE, bar = &mde, max(bar, mde)
 				}
 				r.Drifted = r.Value >= bar

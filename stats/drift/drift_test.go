@@ -67,7 +67,7 @@ func TestEvaluateStableWindow(t *testing.T) {
 			t.Errorf("row header %+v", r)
 		}
 	}
-	// The threshold as the window reads it (asRead): 0.2 plus the psi that
+	// The threshold as the window reads it (pair.reader): 0.2 plus the psi that
 	// noise gives 3 cells at 900 and 3000 records.
 	if r := find(t, rows, FamilyData, "x", MetricPSI); r.Value > 1e-12 || !r.Primary || math.Abs(r.Threshold-(0.2+2*(1.0/900+1.0/3000))) > 1e-12 || r.NCurrent != 900 || r.NReference != 3000 {
 		t.Errorf("psi row %+v", r)

@@ -67,10 +67,10 @@ func chi2Noncentrality(df, alpha, power float64) float64 {
 	return v
 }
 
-// asRead returns v, a true effect of metric (a threshold or an MDE, in the
-// metric's units), as this pair's window reads it on average: what
-// sampling noise alone adds at the window's and the reference's sizes
-// added to it. Without it a distance in a small window is past its
+// reader returns the function that takes v, a true effect of metric (a
+// threshold or an MDE, in the metric's units), to what this pair's window
+// reads on average: v with what sampling noise alone adds at the window's
+// and the reference's sizes. Without it a distance in a small window is past its
 // threshold by noise alone: Jensen-Shannon reads about 0.06 between two
 // samples of one distribution of 10 cells when one holds 300 records.
 //
@@ -81,21 +81,24 @@ func chi2Noncentrality(df, alpha, power float64) float64 {
 // noise is the distance between two samples of the reference, whose mean
 // is sqrt(2/pi)·sqrt(1/n + 1/m)·∫ sqrt(F(1-F)) dx (the empirical CDFs'
 // difference is normal at each x), added in quadrature to v. Other metrics
-// (tests, energy) return v.
-func (pr *pair) asRead(metric string, v float64) float64 {
+// (tests, energy) return v. The noise is worked out once, for the values
+// of a row (its threshold and MDE).
+func (pr *pair) reader(metric string) func(float64) float64 {
 	s := specs[metric]
 	n, m := float64(pr.n), float64(pr.m)
 	switch {
 	case s.phi2 != nil:
 		c := pr.cells()
 		if c < 2 {
-			return v
+			break
 		}
-		return s.mde(s.phi2(v) + float64(c-1)*(n+m)/(n*m))
+		noise := float64(c-1) * (n + m) / (n * m)
+		return func(v float64) float64 { return s.mde(s.phi2(v) + noise) }
 	case metric == MetricWasserstein:
-		return math.Hypot(v, math.Sqrt(2/math.Pi*(1/n+1/m))*spread(pr.refV, pr.refW))
+		noise := math.Sqrt(2/math.Pi*(1/n+1/m)) * spread(pr.refV, pr.refW)
+		return func(v float64) float64 { return math.Hypot(v, noise) }
 	}
-	return v
+	return func(v float64) float64 { return v }
 }
 
 // spread is ∫ sqrt(F(1-F)) dx of the distribution of atoms at vals (in

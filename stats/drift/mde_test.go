@@ -32,7 +32,7 @@ func TestMDEHasItsPower(t *testing.T) {
 		w.Features[0].Count += int64(p[i] * n)
 	}
 	// The MDE of a true shift: without RequireSignificance, which reports
-	// it as the window reads it (asRead, TestAsReadIsTheNoise).
+	// it as the window reads it (pair.reader, TestAsReadIsTheNoise).
 	pol := DefaultPolicy()
 	pol.RequireSignificance = false
 	rows := NewEvaluator(pol, nil).Evaluate(w)
@@ -113,7 +113,7 @@ func TestMDEHasItsPower(t *testing.T) {
 	}
 }
 
-// TestAsReadIsTheNoise: what asRead adds to a true effect of 0 is the mean
+// TestAsReadIsTheNoise: what pair.reader adds to a true effect of 0 is the mean
 // of the metric over windows drawn from the reference itself, for metrics
 // on cells and for wasserstein, at a few window sizes; and with
 // RequireSignificance a row's threshold and MDE are read so.
@@ -156,19 +156,19 @@ func TestAsReadIsTheNoise(t *testing.T) {
 			sim    float64
 			want   float64
 		}{
-			{MetricPSI, sum[MetricPSI] / sims, pr.asRead(MetricPSI, 0) * scale},
-			{"js2", sum["js2"] / sims, math.Pow(pr.asRead(MetricJensenShannon, 0), 2) * scale},
-			{MetricWasserstein, sum[MetricWasserstein] / sims, pr.asRead(MetricWasserstein, 0) * math.Sqrt(scale)},
+			{MetricPSI, sum[MetricPSI] / sims, pr.reader(MetricPSI)(0) * scale},
+			{"js2", sum["js2"] / sims, math.Pow(pr.reader(MetricJensenShannon)(0), 2) * scale},
+			{MetricWasserstein, sum[MetricWasserstein] / sims, pr.reader(MetricWasserstein)(0) * math.Sqrt(scale)},
 		} {
 			// PSI's second-order expansion, and the normal law of the CDFs'
 			// difference at each x, are approximations: within 12%.
 			t.Logf("n=%d %s sim %.5f formula %.5f", n, c.metric, c.sim, c.want)
 			if math.Abs(c.sim-c.want) > 0.08*c.want {
-				t.Errorf("n=%d: %s of windows from the reference averages %.5f, asRead(0) %.5f", n, c.metric, c.sim, c.want)
+				t.Errorf("n=%d: %s of windows from the reference averages %.5f, read(0) %.5f", n, c.metric, c.sim, c.want)
 			}
 		}
 	}
-	if got := (&pair{n: 300, m: m, ref: ref, cur: ref}).asRead(MetricKS, 0.05); got != 0.05 {
+	if got := (&pair{n: 300, m: m, ref: ref, cur: ref}).reader(MetricKS)(0.05); got != 0.05 {
 		t.Errorf("a test's threshold read as %v", got)
 	}
 }

@@ -33,21 +33,9 @@ import (
 )
 
 // Row is a metric row as `driftwatch replay` writes it (CONTRACT.md
-// section 3), with the columns scoring reads.
+// section 3), with what scoring asks of it.
 type Row struct {
-	Model           string    `json:"model"`
-	ModelVersion    string    `json:"model_version"`
-	WindowStart     time.Time `json:"window_start"`
-	Family          string    `json:"family"`
-	Subject         string    `json:"subject"`
-	Metric          string    `json:"metric"`
-	Value           float64   `json:"value"`
-	PValue          *float64  `json:"p_value"`
-	Threshold       float64   `json:"threshold"`
-	Drifted         bool      `json:"drifted"`
-	Severity        string    `json:"severity"`
-	NCurrent        int64     `json:"n_current"`
-	ThresholdSource string    `json:"threshold_source"`
+	drift.Row
 }
 
 // Judged says the row was judged: it has a threshold (or a threshold
@@ -57,7 +45,7 @@ func (r Row) Judged() bool {
 	if r.Drifted {
 		return true
 	}
-	if r.ThresholdSource == "insufficient_samples" {
+	if r.ThresholdSource == drift.SourceInsufficient {
 		return false
 	}
 	return r.Threshold != 0 || r.ThresholdSource != ""

@@ -6,15 +6,16 @@ import (
 	"time"
 
 	"github.com/driftwatch/driftwatch/bench/detect/scenario"
+	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
 var t0 = time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
 
 func row(w int, family, subject, metric string, threshold float64, src string, drifted bool) Row {
-	return Row{
+	return Row{drift.Row{
 		Model: "m", ModelVersion: "1", WindowStart: t0.Add(time.Duration(w) * time.Hour),
 		Family: family, Subject: subject, Metric: metric, Threshold: threshold, ThresholdSource: src, Drifted: drifted,
-	}
+	}}
 }
 
 // TestScore: a hand-made stream of 4 windows. The truth: x changes in
