@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"hash/maphash"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -57,6 +58,7 @@ func (t *task) reset(partition int32) {
 // each worker owns one.
 type decoder struct {
 	baselines map[string]*baselines.Baseline
+	live      *baselines.Live // when set, baselines follows it task by task
 	maxBytes  int
 	maxFuture time.Duration
 	seeds     *[2]maphash.Seed // shared by the router's duplicate filters
@@ -111,8 +113,25 @@ func (d *decoder) route(model, version []byte) *route {
 	return &d.routes[len(d.routes)-1]
 }
 
+// follow makes set the baselines of the records decoded from now on,
+// forgetting the routes and builders of the old set (they hold no rows
+// between tasks).
+func (d *decoder) follow(set map[string]*baselines.Baseline) {
+	if maps.Equal(set, d.baselines) {
+		return
+	}
+	d.baselines, d.routes, d.last = set, d.routes[:0], nil
+	for k, bb := range d.builders {
+		bb.Release()
+		delete(d.builders, k)
+	}
+}
+
 // decode decodes t's values into t.outcomes and t.batches.
 func (d *decoder) decode(t *task) {
+	if d.live != nil {
+		d.follow(d.live.Load())
+	}
 	t.outcomes = slices.Grow(t.outcomes[:0], len(t.values))[:len(t.values)]
 	for i, v := range t.values {
 		t.outcomes[i] = d.one(t, i, v)

@@ -36,6 +36,7 @@ type FoldConfig struct {
 	// is PartialsTopic(Group).
 	Group             string
 	Baselines         map[string]*baselines.Baseline
+	Live              *baselines.Live // as KafkaConfig's
 	MaxRecordBytes    int
 	MaxFuture         time.Duration
 	Now               func() time.Time
@@ -161,7 +162,7 @@ func NewFold(mem memory.Allocator, log *slog.Logger, cfg FoldConfig, folder Fold
 	}
 	f := &Fold{cfg: cfg, log: log, folder: folder, partials: PartialsTopic(cfg.Group), labelDeadLetter: make(map[string]int64),
 		clock: newPartitionClocks(cfg.IdleTimeout, cfg.WatermarkOutliers, cfg.Now), metaStale: true}
-	f.rt = newRouter(mem, routerConfig{Baselines: cfg.Baselines, MaxBytes: cfg.MaxRecordBytes, MaxFuture: cfg.MaxFuture, Now: cfg.Now, DedupCap: cfg.DedupCapacity})
+	f.rt = newRouter(mem, routerConfig{Baselines: cfg.Baselines, Live: cfg.Live, MaxBytes: cfg.MaxRecordBytes, MaxFuture: cfg.MaxFuture, Now: cfg.Now, DedupCap: cfg.DedupCapacity})
 	topics := []string{cfg.Topic}
 	if cfg.LabelsTopic != "" {
 		topics = append(topics, cfg.LabelsTopic)

@@ -88,10 +88,13 @@ type KafkaConfig struct {
 	Group           string
 	MaxPollRecords  int // 0: DefaultMaxPollRecords
 	Baselines       map[string]*baselines.Baseline
-	MaxRecordBytes  int           // 0: DefaultMaxRecordBytes
-	MaxFuture       time.Duration // reject timestamps this far ahead of Now; 0: no check
-	Now             func() time.Time
-	DedupCapacity   int
+	// Live, when set, replaces Baselines: a baseline swapped in applies to
+	// the records decoded after the swap.
+	Live           *baselines.Live
+	MaxRecordBytes int           // 0: DefaultMaxRecordBytes
+	MaxFuture      time.Duration // reject timestamps this far ahead of Now; 0: no check
+	Now            func() time.Time
+	DedupCapacity  int
 	// Until, when not nil, may deliver the end offset of each partition of
 	// Topic (and of LabelsTopic); the source stops once it has read up to
 	// them. Bounded runs (the demo, tests) use it; a daemon leaves it nil.
@@ -256,7 +259,7 @@ func NewKafka(mem memory.Allocator, log *slog.Logger, cfg KafkaConfig, opts ...k
 		k.merge = &mergeState{tables: make(map[int32]*markTable)}
 	}
 	k.rt = newRouter(mem, routerConfig{
-		Baselines: cfg.Baselines, MaxBytes: cfg.MaxRecordBytes, MaxFuture: cfg.MaxFuture,
+		Baselines: cfg.Baselines, Live: cfg.Live, MaxBytes: cfg.MaxRecordBytes, MaxFuture: cfg.MaxFuture,
 		Now: cfg.Now, DedupCap: cfg.DedupCapacity,
 	})
 	opts = append([]kgo.Opt{kgo.FetchMaxWait(DefaultFetchMaxWait)}, opts...)

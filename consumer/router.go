@@ -78,7 +78,10 @@ type router struct {
 
 type routerConfig struct {
 	Baselines map[string]*baselines.Baseline
-	MaxBytes  int
+	// Live, when set, replaces Baselines: each task is decoded with the
+	// set current when its decoding starts.
+	Live     *baselines.Live
+	MaxBytes int
 	// MaxFuture rejects records whose timestamp is more than this ahead of
 	// now (0: no check); one such record would otherwise close every window.
 	MaxFuture time.Duration
@@ -106,7 +109,7 @@ func newRouter(mem memory.Allocator, cfg routerConfig) *router {
 	}
 	for range cfg.Decoders {
 		r.decoders = append(r.decoders, &decoder{
-			baselines: cfg.Baselines, maxBytes: cfg.MaxBytes, maxFuture: cfg.MaxFuture, seeds: &r.seeds,
+			baselines: cfg.Baselines, live: cfg.Live, maxBytes: cfg.MaxBytes, maxFuture: cfg.MaxFuture, seeds: &r.seeds,
 			builders: make(map[modelBaseline]*BatchBuilder),
 		})
 	}

@@ -79,6 +79,10 @@ type Config struct {
 	// deltas (Batch.Partials, scale-out's merge): a delta names the
 	// baseline its instance folded it with.
 	Baselines func(model, id string) *baselines.Baseline
+	// Live, when set, picks the baseline of each window opened: the one in
+	// effect at its start (baselines.Live.At), whatever baseline its first
+	// rows were decoded with; nil: that of its first rows.
+	Live *baselines.Live
 }
 
 // Decision is how predictions and labels become the binary decisions and
@@ -404,6 +408,12 @@ func (a *Assigner) add(b consumer.Batch, ref *ackRef) {
 		landed = make([]bool, n)
 	}
 	var late, overflow, resumed int64
+	var reshaped map[*baselines.Baseline]arrow.RecordBatch // rec as windows of other baselines lay it out
+	defer func() {
+		for _, r := range reshaped {
+			r.Release()
+		}
+	}()
 	for _, id := range g.order {
 		s := g.keys[id]
 		rows := g.rows[g.start[id]:g.start[id+1]]
@@ -418,12 +428,30 @@ func (a *Assigner) add(b consumer.Batch, ref *ackRef) {
 			a.addLate(key, s.start, end, b.Baseline.ID, int64(len(rows)), ref)
 			continue
 		}
-		ow := a.window(key, s.start, end, b.Baseline)
+		base := b.Baseline
+		if a.cfg.Live != nil && a.open[key][s.start] == nil {
+			if lb := a.cfg.Live.At(b.Model, key.Version, time.Unix(0, s.start)); lb != nil {
+				base = lb
+			}
+		}
+		ow := a.window(key, s.start, end, base)
 		if ow == nil {
 			overflow += int64(len(rows))
 			continue
 		}
-		a.addRows(ow.w, rec, rows)
+		if wb := ow.w.Baseline; sameLayout(b.Baseline, wb) {
+			a.addRows(ow.w, rec, rows)
+		} else { // opened before a baseline swap (reshape.go)
+			if reshaped == nil {
+				reshaped = make(map[*baselines.Baseline]arrow.RecordBatch)
+			}
+			r := reshaped[wb]
+			if r == nil {
+				r = reshape(rec, b.Baseline, wb)
+				reshaped[wb] = r
+			}
+			a.addRows(ow.w, r, rows)
+		}
 		if landed != nil {
 			for _, i := range rows {
 				landed[i] = true
@@ -433,11 +461,28 @@ func (a *Assigner) add(b consumer.Batch, ref *ackRef) {
 		ow.refs = append(ow.refs, ref)
 		g.win[id] = ow.w
 	}
+	var fmaps map[*baselines.Baseline][]int32 // batch features to those of windows of other baselines
 	for _, is := range b.Issues {
 		for _, id := range g.ids[int(is.Row)*g.per : int(is.Row+1)*g.per] {
-			if id >= 0 && g.win[id] != nil {
-				g.win[id].feature(int(is.Feature)).addIssue(is.Kind)
+			if id < 0 || g.win[id] == nil {
+				continue
 			}
+			w := g.win[id]
+			f := is.Feature
+			if f >= 0 && !sameLayout(b.Baseline, w.Baseline) {
+				if fmaps == nil {
+					fmaps = make(map[*baselines.Baseline][]int32)
+				}
+				m, ok := fmaps[w.Baseline]
+				if !ok {
+					m = featureMap(b.Baseline, w.Baseline)
+					fmaps[w.Baseline] = m
+				}
+				if f = m[f]; f < 0 {
+					continue // the window's baseline has no such feature
+				}
+			}
+			w.feature(int(f)).addIssue(is.Kind)
 		}
 	}
 	if a.join != nil {

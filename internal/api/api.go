@@ -6,6 +6,7 @@
 package api
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -48,6 +49,10 @@ type Server struct {
 	// ClickHouse sink): those endpoints answer 503.
 	Store Store
 	late  atomic.Value // storeBox: the store SetStore set
+	// Switch, when set, makes the running job switch to the baselines
+	// now in the directory (after a promotion), returning the first window
+	// start they apply to (zero: nothing changed).
+	Switch func(ctx context.Context) (time.Time, error)
 	// Record is told of every write; nil: writes are only logged.
 	Record func(Action)
 	Log    *slog.Logger
@@ -186,6 +191,13 @@ func (s *Server) getBaseline(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// promoted is Promoted of openapi.yaml.
+type promoted struct {
+	baselineInfo
+	AppliesFrom *time.Time `json:"applies_from,omitempty"`
+	SwitchError string     `json:"switch_error,omitempty"`
+}
+
 func (s *Server) promote(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	b, err := baselines.Promote(s.Baselines, id)
@@ -198,7 +210,18 @@ func (s *Server) promote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.record(r, "promote baseline "+b.ID+" for model "+b.Model)
-	reply(w, baselineInfo{ID: b.ID, Model: b.Model, ModelVersion: b.ModelVersion, CreatedAt: b.CreatedAt.UTC(), Rows: b.Rows, Source: b.Source, InUse: true})
+	out := promoted{baselineInfo: baselineInfo{ID: b.ID, Model: b.Model, ModelVersion: b.ModelVersion, CreatedAt: b.CreatedAt.UTC(),
+		Rows: b.Rows, Source: b.Source, InUse: true}}
+	if s.Switch != nil {
+		from, err := s.Switch(r.Context())
+		if err != nil {
+			// Promoted, not switched yet: the job tries again at its next look.
+			out.SwitchError = err.Error()
+		} else if !from.IsZero() {
+			out.AppliesFrom = &from
+		}
+	}
+	reply(w, out)
 }
 
 // Models remembers the model versions whose windows were committed:

@@ -847,10 +847,18 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	stamp, _, _ := dirStamp(cfg.Baselines.Dir) // before the load: a change between the two is seen at the first look
 	base, err := loadBaselines(cfg)
 	if err != nil {
 		return err
 	}
+	live := baselines.NewLive(base)
+	wcfg := windowsConfig(cfg, false)
+	hop := wcfg.Hop
+	if hop <= 0 {
+		hop = wcfg.Size
+	}
+	reloader := newBaselineReloader(cfg, live, hop, log, stamp)
 	// /readyz answers from the start, with what keeps run from being ready;
 	// the servers are retried until startup_timeout.
 	reg := prometheus.NewRegistry()
@@ -867,7 +875,7 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			ln.Close()
 			return err
 		}
-		apiServer = &api.Server{Guard: guard, Baselines: cfg.Baselines.Dir, Models: seen, Log: log}
+		apiServer = &api.Server{Guard: guard, Baselines: cfg.Baselines.Dir, Models: seen, Log: log, Switch: reloader.Check}
 		stop, err := serveHTTP(ln, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), h, cfg.HTTP, guard, apiServer.Handler())
 		if err != nil {
 			ln.Close()
@@ -901,9 +909,10 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := recordBaselines(ctx, sink, base); err != nil {
 		return err
 	}
+	reloader.record = func(ctx context.Context, set map[string]*baselines.Baseline) error { return recordBaselines(ctx, sink, set) }
 	k := cfg.Kafka
 	kc := consumer.KafkaConfig{
-		Topic: k.Topic, DeadLetterTopic: k.DeadLetterTopic, Group: k.Group, Baselines: base,
+		Topic: k.Topic, DeadLetterTopic: k.DeadLetterTopic, Group: k.Group, Baselines: base, Live: live,
 		MaxRecordBytes: k.MaxRecordBytes, MaxFuture: k.MaxFuture, DedupCapacity: k.DedupCapacity, StartAtEnd: k.StartAtEnd,
 		IdleTimeout: k.IdleTimeout, MaxPollRecords: k.MaxPollRecords,
 		LabelsTopic: cfg.Labels.Topic, LabelsDeadLetterTopic: cfg.Labels.DeadLetterTopic,
@@ -924,11 +933,11 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		// holds what was written when the partitions' next owner reads it.
 		kc.Fence = func(gen int64) { p.Fence(gen) }
 	}
-	wcfg := windowsConfig(cfg, false)
 	if cfg.Labels.Topic != "" {
 		wcfg.Labels = cfg.Labels.Join()
 	}
-	wcfg.Baselines = baselineByID(base) // the merge's deltas name theirs
+	resolve := liveByID(live, cfg.Baselines.Dir)
+	wcfg.Baselines, wcfg.Live = resolve, live // the merge's deltas name theirs; a swap applies from a window start
 	// Alone, one source reads the topics; scaled out, the fold reads them
 	// and the source reads the partials topic (scaleOut), created once
 	// the brokers answer.
@@ -972,7 +981,7 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	p = &pipeline.Pipeline{
 		Source:       source,
 		Windows:      wcfg,
-		BaselineByID: baselineByID(base),
+		BaselineByID: resolve,
 		Evaluator:    drift.NewEvaluator(def, per),
 		Sink:         sink,
 		Log:          log,
@@ -1038,6 +1047,13 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		watchKafka(watchCtx, log, h, k, kafkaProbeEvery, src.Ping)
 	}()
 	defer func() { stopWatch(); <-probed }()
+	reloadCtx, stopReload := context.WithCancel(ctx)
+	reloaded := make(chan struct{})
+	go func() {
+		defer close(reloaded)
+		reloader.run(reloadCtx)
+	}()
+	defer func() { stopReload(); <-reloaded }()
 	log.Info("consuming", "brokers", k.Brokers, "topic", k.Topic, "labels_topic", cfg.Labels.Topic, "group", k.Group, "models", len(base),
 		"tls", k.TLS.Enabled, "sasl_mechanism", k.SASL.Mechanism)
 	var runErr error

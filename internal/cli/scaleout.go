@@ -51,7 +51,7 @@ func scaleOut(ctx context.Context, log *slog.Logger, k config.Kafka, kc consumer
 	}
 	fold, err := consumer.NewFold(memory.DefaultAllocator, log, consumer.FoldConfig{
 		Topic: kc.Topic, LabelsTopic: kc.LabelsTopic, DeadLetterTopic: kc.DeadLetterTopic, LabelsDeadLetterTopic: kc.LabelsDeadLetterTopic,
-		Group: kc.Group, Baselines: kc.Baselines, MaxRecordBytes: kc.MaxRecordBytes, MaxFuture: kc.MaxFuture, DedupCapacity: kc.DedupCapacity,
+		Group: kc.Group, Baselines: kc.Baselines, Live: kc.Live, MaxRecordBytes: kc.MaxRecordBytes, MaxFuture: kc.MaxFuture, DedupCapacity: kc.DedupCapacity,
 		MaxPollRecords: kc.MaxPollRecords, IdleTimeout: kc.IdleTimeout, WatermarkOutliers: kc.WatermarkOutliers, StartAtEnd: kc.StartAtEnd,
 		Audit: kc.Audit, FlushInterval: so.FlushInterval, TransactionalID: txnID, TransactionTimeout: so.TransactionTimeout,
 	}, windows.NewFold(wcfg), kopts...)

@@ -217,6 +217,9 @@ func (l Labels) Join() *windows.LabelConfig {
 // Baselines says where stored baselines are.
 type Baselines struct {
 	Dir string `yaml:"dir"`
+	// Reload is how often run looks at Dir for new or promoted baselines
+	// and switches to them without a restart; 0: never (a restart).
+	Reload time.Duration `yaml:"reload"`
 }
 
 // Drift is the verdict policy. At the top level it is the default for every
@@ -424,7 +427,7 @@ func Default() *Config {
 			Topic: "labels", DeadLetterTopic: "labels.dlq", Horizon: windows.DefaultHorizon,
 			MaxPredictions: windows.DefaultMaxPredictions, MaxPending: windows.DefaultMaxPending,
 		},
-		Baselines: Baselines{Dir: "baselines"},
+		Baselines: Baselines{Dir: "baselines", Reload: 10 * time.Second},
 		Fairness: Fairness{
 			DecisionThreshold: windows.DefaultDecision().Threshold, Positive: windows.DefaultDecision().Positive,
 			MinGroupSize: p.Fairness.MinGroupSize, MaxParityDifference: p.Fairness.MaxParityDifference,
@@ -515,6 +518,9 @@ var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
 
 // Validate checks every key and returns the first problem, naming the key.
 func (c *Config) Validate() error {
+	if c.Baselines.Reload < 0 {
+		return fmt.Errorf("baselines.reload: must not be negative (0: never), got %s", c.Baselines.Reload)
+	}
 	k := &c.Kafka
 	if len(k.Brokers) == 0 {
 		return errors.New("kafka.brokers: at least one broker is required")
