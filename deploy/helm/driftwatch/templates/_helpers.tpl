@@ -91,14 +91,6 @@ Whether scale-out is on (config.kafka.scale_out.enabled): "true" or "".
 {{- end }}
 
 {{/*
-The placeholder of kafka.instance_id in the ConfigMap, which the init
-container replaces with the pod name.
-*/}}
-{{- define "driftwatch.instanceIdPlaceholder" -}}
-__DRIFTWATCH_POD_NAME__
-{{- end }}
-
-{{/*
 The credentials set in values: a list of {env, path, secretName, key},
 path being the *_env key of driftwatch.yml that names env.
 */}}
@@ -121,8 +113,9 @@ path being the *_env key of driftwatch.yml that names env.
 
 {{/*
 driftwatch.yml: values' config, with the *_env keys of the credentials set
-and, under scale-out, kafka.instance_id set to the placeholder. The render
-fails on a literal password: secrets come from Secrets (credentials).
+and, under scale-out, kafka.instance_id_env set to POD_NAME, the variable
+the workload sets to the pod name. The render fails on a literal password:
+secrets come from Secrets (credentials).
 */}}
 {{- define "driftwatch.config" -}}
 {{- $cfg := deepCopy .Values.config }}
@@ -143,7 +136,12 @@ fails on a literal password: secrets come from Secrets (credentials).
 {{- end }}
 {{- if include "driftwatch.scaleOut" . }}
 {{- $kafka := get $cfg "kafka" }}
-{{- $_ := set $kafka "instance_id" (include "driftwatch.instanceIdPlaceholder" .) }}
+{{- range $k := list "instance_id" "instance_id_env" }}
+{{- if get $kafka $k }}
+{{- fail (printf "config.kafka.%s: under scale-out the chart sets kafka.instance_id_env to POD_NAME, the pod name; leave it unset" $k) }}
+{{- end }}
+{{- end }}
+{{- $_ := set $kafka "instance_id_env" "POD_NAME" }}
 {{- end }}
 {{- toYaml $cfg }}
 {{- end }}
