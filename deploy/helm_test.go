@@ -15,6 +15,8 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +42,7 @@ import (
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/driftwatch/driftwatch/internal/auth"
 	"github.com/driftwatch/driftwatch/internal/cli"
 	"github.com/driftwatch/driftwatch/internal/config"
 	"github.com/driftwatch/driftwatch/internal/synth"
@@ -88,6 +91,9 @@ credentials:
   kafkaSaslPassword: {secretName: kafka-user, key: password}
   clickhousePassword: {secretName: clickhouse-user, key: password}
   webhookSecret: {secretName: retrain-webhook, key: hmac}
+  httpTokens:
+    - {name: grafana, role: viewer, secretName: driftwatch-tokens, secretKey: grafana}
+    - {name: ci-bot, role: operator, secretName: driftwatch-tokens, secretKey: ci-bot}
 extraEnv:
   - {name: TZ, value: UTC}
 baselines:
@@ -116,7 +122,14 @@ config:
     alertmanager: {urls: ["http://alertmanager-0:9093", "http://alertmanager-1:9093"]}
     actions: {webhook_url: "https://retrain.example.com/hook"}
   windows: {size: 15m}
-  http: {listen: "0.0.0.0:9500"}
+  http:
+    listen: "0.0.0.0:9500"
+    auth:
+      # beside the chart's tokens, one the configuration holds as its hash
+      tokens: [{name: break-glass, role: admin, token_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08}]
+      rate: 5
+      burst: 10
+      max_body_bytes: 65536
 extraVolumes:
   - {name: kafka-ca, secret: {secretName: kafka-ca}}
 extraVolumeMounts:
@@ -137,10 +150,12 @@ autoscaling:
   enabled: true
   cpu: {enabled: false}
   consumerLag: {enabled: true}
+credentials:
+  httpTokens: [{name: prometheus, role: viewer, secretName: scrape-token, secretKey: token}]
 config:
   kafka: {scale_out: {enabled: true}}
   sinks: {clickhouse: {enabled: true}}
-  http: {listen: "[::]:9464"}
+  http: {listen: "[::]:9464", auth: {protect_metrics: true}}
 `,
 		kinds: []string{"HorizontalPodAutoscaler"},
 	},
@@ -211,6 +226,7 @@ func TestHelmChart(t *testing.T) {
 			}
 			cfg, raw := checkHelmConfig(t, m)
 			checkHelmSecrets(t, m, raw)
+			checkHelmTokens(t, m, cfg, helmValues(t, vs.values))
 			checkHelmPorts(t, m, cfg)
 			checkHelmSecurity(t, m)
 			checkHelmVolumes(t, m, cfg)
@@ -376,6 +392,9 @@ func TestHelmRenderFails(t *testing.T) {
 		{`config: {kafka: {sasl: {mechanism: PLAIN, username: u, password: hunter2}}}`, "config.kafka.sasl.password: a password in values"},
 		{`config: {sinks: {clickhouse: {password: hunter2}}}`, "config.sinks.clickhouse.password: a password in values"},
 		{`config: {baselines: {dir: baselines}}`, `config.baselines.dir: "baselines" must be an absolute path`},
+		{`{credentials: {httpTokens: [{name: ci-bot, role: viewer, secretName: s, secretKey: a}, {name: ci_bot, role: viewer, secretName: s, secretKey: b}]}}`, `credentials.httpTokens[1]: "ci-bot" and "ci_bot" both become the variable DRIFTWATCH_HTTP_TOKEN_CI_BOT`},
+		{`{credentials: {httpTokens: [{name: a, role: viewer, secretName: s, secretKey: k}]}, config: {http: {auth: {protect_probes: true}}}}`, "config.http.auth.protect_probes: the liveness and readiness probes are HTTP GETs, which carry no token"},
+		{`{serviceMonitor: {enabled: true}, credentials: {httpTokens: [{name: a, role: viewer, secretName: s, secretKey: k}]}, config: {http: {auth: {protect_metrics: true}}}}`, "config.http.auth.protect_metrics: the ServiceMonitor scrapes /metrics without a token"},
 		{`config: {kafka: {instance_id: x, scale_out: {enabled: true}}, sinks: {clickhouse: {enabled: true}}}`, "config.kafka.instance_id: under scale-out the chart sets kafka.instance_id_env"},
 		{`config: {kafka: {instance_id_env: HOSTNAME, scale_out: {enabled: true}}, sinks: {clickhouse: {enabled: true}}}`, "config.kafka.instance_id_env: under scale-out the chart sets"},
 		// values.schema.json: the chart's own keys are closed and typed.
@@ -384,6 +403,8 @@ func TestHelmRenderFails(t *testing.T) {
 		{`replicaCount: "2"`, `at '/replicaCount': got string, want integer`},
 		{`podDisruptionBudget: {maxUnavailable: "one"}`, `at '/podDisruptionBudget/maxUnavailable'`},
 		{`credentials: {webhookSecret: {secretName: s, key: ""}}`, `credentials: the secret "s" needs a key`},
+		{`credentials: {httpTokens: [{name: a, role: viewer, secretName: s}]}`, `at '/credentials/httpTokens/0': missing property 'secretKey'`},
+		{`credentials: {httpTokens: [{name: a, role: root, secretName: s, secretKey: k}]}`, `at '/credentials/httpTokens/0/role': value must be one of 'viewer', 'operator', 'admin'`},
 		{`baselines: {persistence: {enabled: false}}`, "baselines: set baselines.persistence.enabled (a claim holding baselines) or baselines.volume"},
 	} {
 		// Each over the defaults set, which has a baselines volume.
@@ -649,6 +670,9 @@ func helmEnv(t *testing.T, c *corev1.Container) map[string]string {
 		if _, dup := env[e.Name]; dup {
 			t.Errorf("env %s is set twice: the last one wins", e.Name)
 		}
+		if !envName.MatchString(e.Name) {
+			t.Errorf("env %q: not a name a shell can read", e.Name)
+		}
 		switch ref := e.ValueFrom; {
 		case ref == nil:
 			env[e.Name] = e.Value
@@ -662,6 +686,8 @@ func helmEnv(t *testing.T, c *corev1.Container) map[string]string {
 	}
 	return env
 }
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // helmSecretValue stands in for the value of a Secret's key.
 func helmSecretValue(secret, key string) string { return "secret " + secret + "/" + key }
@@ -700,6 +726,65 @@ func checkHelmSecrets(t *testing.T, m *helmManifests, raw map[string]any) {
 		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && !slices.Contains(mapValues(envKeys), e.Name) {
 			t.Errorf("env %s from Secret %s is named by no *_env key of driftwatch.yml", e.Name, e.ValueFrom.SecretKeyRef.Name)
 		}
+	}
+}
+
+// checkHelmTokens: http.auth of the loaded config is values'
+// config.http.auth over the defaults, its tokens followed by one per
+// credentials.httpTokens entry, with that entry's name and role and a
+// token_env the container sets from the entry's Secret key; and
+// driftwatch's token guard accepts them in that environment.
+func checkHelmTokens(t *testing.T, m *helmManifests, cfg *config.Config, values map[string]any) {
+	t.Helper()
+	var chart struct {
+		Credentials struct {
+			HTTPTokens []struct{ Name, Role, SecretName, SecretKey string } `json:"httpTokens"`
+		} `json:"credentials"`
+		Config struct {
+			HTTP struct {
+				Auth any `json:"auth"`
+			} `json:"http"`
+		} `json:"config"`
+	}
+	fromValues, err := sigsyaml.Marshal(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sigsyaml.Unmarshal(fromValues, &chart); err != nil {
+		t.Fatalf("values: %v", err)
+	}
+	want := config.Default().HTTP.Auth
+	if a := chart.Config.HTTP.Auth; a != nil {
+		b, err := yaml.Marshal(a)
+		if err == nil {
+			err = yaml.Unmarshal(b, &want)
+		}
+		if err != nil {
+			t.Fatalf("values' config.http.auth: %v", err)
+		}
+	}
+	got := cfg.HTTP.Auth
+	n := len(want.Tokens)
+	if len(got.Tokens) != n+len(chart.Credentials.HTTPTokens) {
+		t.Fatalf("http.auth.tokens %+v: want the %d of config.http.auth and the %d of credentials.httpTokens", got.Tokens, n, len(chart.Credentials.HTTPTokens))
+	}
+	env := helmEnv(t, m.container(t))
+	for i, v := range chart.Credentials.HTTPTokens {
+		tk := got.Tokens[n+i]
+		if secret, ok := env[tk.TokenEnv]; !ok || secret != helmSecretValue(v.SecretName, v.SecretKey) {
+			t.Errorf("http.auth.tokens[%d] (%s): token_env %q is %q in the container, want Secret %s's key %s", n+i, tk.Name, tk.TokenEnv, secret, v.SecretName, v.SecretKey)
+		}
+		want.Tokens = append(want.Tokens, config.HTTPToken{Name: v.Name, Role: v.Role, TokenEnv: tk.TokenEnv})
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("http.auth:\n got %+v\nwant %+v", got, want)
+	}
+	ac := auth.Config{Rate: got.Rate, Burst: got.Burst, MaxBodyBytes: got.MaxBodyBytes}
+	for _, tk := range got.Tokens {
+		ac.Tokens = append(ac.Tokens, auth.TokenSource{Name: tk.Name, Role: tk.Role, Env: tk.TokenEnv, File: tk.TokenFile, SHA256: tk.TokenSHA256})
+	}
+	if _, err := auth.New(ac, func(k string) string { return env[k] }, nil); err != nil {
+		t.Errorf("driftwatch's token guard refuses http.auth in the container's environment: %v", err)
 	}
 }
 
