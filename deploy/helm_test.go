@@ -15,6 +15,8 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +42,7 @@ import (
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/driftwatch/driftwatch/internal/auth"
 	"github.com/driftwatch/driftwatch/internal/cli"
 	"github.com/driftwatch/driftwatch/internal/config"
 	"github.com/driftwatch/driftwatch/internal/synth"
@@ -60,7 +63,6 @@ const (
 	helmConfigKey    = "driftwatch.yml"
 	helmConfigPath   = "/etc/driftwatch/driftwatch.yml"
 	helmPodName      = "dw-driftwatch-0"
-	helmPlaceholder  = "__DRIFTWATCH_POD_NAME__"
 	helmTemplatesDir = "driftwatch/templates/"
 )
 
@@ -89,6 +91,9 @@ credentials:
   kafkaSaslPassword: {secretName: kafka-user, key: password}
   clickhousePassword: {secretName: clickhouse-user, key: password}
   webhookSecret: {secretName: retrain-webhook, key: hmac}
+  httpTokens:
+    - {name: grafana, role: viewer, secretName: driftwatch-tokens, secretKey: grafana}
+    - {name: ci-bot, role: operator, secretName: driftwatch-tokens, secretKey: ci-bot}
 extraEnv:
   - {name: TZ, value: UTC}
 baselines:
@@ -117,7 +122,14 @@ config:
     alertmanager: {urls: ["http://alertmanager-0:9093", "http://alertmanager-1:9093"]}
     actions: {webhook_url: "https://retrain.example.com/hook"}
   windows: {size: 15m}
-  http: {listen: "0.0.0.0:9500"}
+  http:
+    listen: "0.0.0.0:9500"
+    auth:
+      # beside the chart's tokens, one the configuration holds as its hash
+      tokens: [{name: break-glass, role: admin, token_sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08}]
+      rate: 5
+      burst: 10
+      max_body_bytes: 65536
 extraVolumes:
   - {name: kafka-ca, secret: {secretName: kafka-ca}}
 extraVolumeMounts:
@@ -138,10 +150,12 @@ autoscaling:
   enabled: true
   cpu: {enabled: false}
   consumerLag: {enabled: true}
+credentials:
+  httpTokens: [{name: prometheus, role: viewer, secretName: scrape-token, secretKey: token}]
 config:
   kafka: {scale_out: {enabled: true}}
   sinks: {clickhouse: {enabled: true}}
-  http: {listen: "[::]:9464"}
+  http: {listen: "[::]:9464", auth: {protect_metrics: true}}
 `,
 		kinds: []string{"HorizontalPodAutoscaler"},
 	},
@@ -212,6 +226,7 @@ func TestHelmChart(t *testing.T) {
 			}
 			cfg, raw := checkHelmConfig(t, m)
 			checkHelmSecrets(t, m, raw)
+			checkHelmTokens(t, m, cfg, helmValues(t, vs.values))
 			checkHelmPorts(t, m, cfg)
 			checkHelmSecurity(t, m)
 			checkHelmVolumes(t, m, cfg)
@@ -377,12 +392,19 @@ func TestHelmRenderFails(t *testing.T) {
 		{`config: {kafka: {sasl: {mechanism: PLAIN, username: u, password: hunter2}}}`, "config.kafka.sasl.password: a password in values"},
 		{`config: {sinks: {clickhouse: {password: hunter2}}}`, "config.sinks.clickhouse.password: a password in values"},
 		{`config: {baselines: {dir: baselines}}`, `config.baselines.dir: "baselines" must be an absolute path`},
+		{`{credentials: {httpTokens: [{name: ci-bot, role: viewer, secretName: s, secretKey: a}, {name: ci_bot, role: viewer, secretName: s, secretKey: b}]}}`, `credentials.httpTokens[1]: "ci-bot" and "ci_bot" both become the variable DRIFTWATCH_HTTP_TOKEN_CI_BOT`},
+		{`{credentials: {httpTokens: [{name: a, role: viewer, secretName: s, secretKey: k}]}, config: {http: {auth: {protect_probes: true}}}}`, "config.http.auth.protect_probes: the liveness and readiness probes are HTTP GETs, which carry no token"},
+		{`{serviceMonitor: {enabled: true}, credentials: {httpTokens: [{name: a, role: viewer, secretName: s, secretKey: k}]}, config: {http: {auth: {protect_metrics: true}}}}`, "config.http.auth.protect_metrics: the ServiceMonitor scrapes /metrics without a token"},
+		{`config: {kafka: {instance_id: x, scale_out: {enabled: true}}, sinks: {clickhouse: {enabled: true}}}`, "config.kafka.instance_id: under scale-out the chart sets kafka.instance_id_env"},
+		{`config: {kafka: {instance_id_env: HOSTNAME, scale_out: {enabled: true}}, sinks: {clickhouse: {enabled: true}}}`, "config.kafka.instance_id_env: under scale-out the chart sets"},
 		// values.schema.json: the chart's own keys are closed and typed.
 		{`kind: DaemonSet`, `at '/kind': value must be one of 'Deployment', 'StatefulSet'`},
 		{`serviceMonitor: {enable: true}`, `at '/serviceMonitor': additional properties 'enable' not allowed`},
 		{`replicaCount: "2"`, `at '/replicaCount': got string, want integer`},
 		{`podDisruptionBudget: {maxUnavailable: "one"}`, `at '/podDisruptionBudget/maxUnavailable'`},
 		{`credentials: {webhookSecret: {secretName: s, key: ""}}`, `credentials: the secret "s" needs a key`},
+		{`credentials: {httpTokens: [{name: a, role: viewer, secretName: s}]}`, `at '/credentials/httpTokens/0': missing property 'secretKey'`},
+		{`credentials: {httpTokens: [{name: a, role: root, secretName: s, secretKey: k}]}`, `at '/credentials/httpTokens/0/role': value must be one of 'viewer', 'operator', 'admin'`},
 		{`baselines: {persistence: {enabled: false}}`, "baselines: set baselines.persistence.enabled (a claim holding baselines) or baselines.volume"},
 	} {
 		// Each over the defaults set, which has a baselines volume.
@@ -593,10 +615,11 @@ func (m *helmManifests) container(t *testing.T) *corev1.Container {
 }
 
 // checkHelmConfig: the container runs driftwatch run on the ConfigMap's
-// driftwatch.yml, and driftwatch's own loader accepts that file (strictly:
-// every key rendered is one it knows). Under scale-out the init container's
-// command, run here with sh, writes the pod name into kafka.instance_id.
-// It returns the loaded config and the file as a YAML tree.
+// driftwatch.yml, mounted as is, and driftwatch's own loader accepts that
+// file (strictly: every key rendered is one it knows) in the environment
+// the kubelet gives the container (helmEnv). Under scale-out the instance
+// id is the pod name; otherwise there is none. It returns the loaded config
+// and the file as a YAML tree.
 func checkHelmConfig(t *testing.T, m *helmManifests) (*config.Config, map[string]any) {
 	t.Helper()
 	c := m.container(t)
@@ -611,114 +634,68 @@ func checkHelmConfig(t *testing.T, m *helmManifests) (*config.Config, map[string
 	if err := yaml.Unmarshal([]byte(text), &raw); err != nil {
 		t.Fatalf("%s: %v", helmConfigKey, err)
 	}
-	dir := t.TempDir()
-	file := filepath.Join(dir, "configmap", helmConfigKey)
-	writeFile(t, file, text)
-
-	// Which volume holds the file the container reads, and from where.
 	mount := mountAt(c.VolumeMounts, path.Dir(helmConfigPath))
 	if mount == nil {
 		t.Fatalf("nothing mounted at %s", path.Dir(helmConfigPath))
 	}
-	vol := volumeNamed(m.pod.Spec.Volumes, mount.Name)
-	scaleOut := strings.Contains(text, helmPlaceholder)
-	switch {
-	case vol == nil:
-		t.Fatalf("no volume %s", mount.Name)
-	case vol.ConfigMap != nil:
-		if vol.ConfigMap.Name != m.configMap.Name {
-			t.Errorf("config volume is ConfigMap %s, want %s", vol.ConfigMap.Name, m.configMap.Name)
-		}
-		if scaleOut || len(m.pod.Spec.InitContainers) != 0 {
-			t.Errorf("the ConfigMap is mounted as is, yet it has the instance id placeholder or there are init containers")
-		}
-	case vol.EmptyDir != nil:
-		if !scaleOut {
-			t.Fatalf("driftwatch.yml is written by an init container, yet the ConfigMap has no %s", helmPlaceholder)
-		}
-		file = runInstanceIDInit(t, m, mount.Name, file, dir)
-	default:
-		t.Fatalf("config volume %s is neither the ConfigMap nor an emptyDir", mount.Name)
+	if vol := volumeNamed(m.pod.Spec.Volumes, mount.Name); vol == nil || vol.ConfigMap == nil || vol.ConfigMap.Name != m.configMap.Name {
+		t.Fatalf("%s is mounted from volume %+v, want the ConfigMap %s", mount.MountPath, vol, m.configMap.Name)
+	}
+	file := filepath.Join(t.TempDir(), helmConfigKey)
+	writeFile(t, file, text)
+	for name, v := range helmEnv(t, c) {
+		t.Setenv(name, v)
 	}
 	cfg, err := config.Load(file)
 	if err != nil {
 		t.Fatalf("driftwatch rejects the rendered %s: %v\n%s", helmConfigKey, err, text)
 	}
-	if cfg.Kafka.ScaleOut.Enabled != scaleOut {
-		t.Errorf("kafka.scale_out.enabled %v, but instance id placeholder present: %v", cfg.Kafka.ScaleOut.Enabled, scaleOut)
+	want := ""
+	if cfg.Kafka.ScaleOut.Enabled {
+		want = helmPodName
 	}
-	if scaleOut && cfg.Kafka.InstanceID != helmPodName {
-		t.Errorf("kafka.instance_id %q, want the pod name %q", cfg.Kafka.InstanceID, helmPodName)
+	if cfg.Kafka.InstanceID != want {
+		t.Errorf("kafka.instance_id %q (scale-out %v), want %q", cfg.Kafka.InstanceID, cfg.Kafka.ScaleOut.Enabled, want)
 	}
 	return cfg, raw
 }
 
-// runInstanceIDInit runs the init container's shell command with its
-// paths moved under dir and POD_NAME set as the downward API would, and
-// returns the file it wrote where the driftwatch container reads it.
-func runInstanceIDInit(t *testing.T, m *helmManifests, volume, configMapFile, dir string) string {
+// helmEnv returns the environment the kubelet gives container c: the
+// values set, the pod's name for the downward API's metadata.name, and for
+// a Secret's key a stand-in, helmSecretValue.
+func helmEnv(t *testing.T, c *corev1.Container) map[string]string {
 	t.Helper()
-	if len(m.pod.Spec.InitContainers) != 1 {
-		t.Fatalf("want one init container, got %d", len(m.pod.Spec.InitContainers))
-	}
-	ic := m.pod.Spec.InitContainers[0]
-	var podName *corev1.EnvVar
-	for i := range ic.Env {
-		if ic.Env[i].Name == "POD_NAME" {
-			podName = &ic.Env[i]
+	env := map[string]string{}
+	for _, e := range c.Env {
+		if _, dup := env[e.Name]; dup {
+			t.Errorf("env %s is set twice: the last one wins", e.Name)
+		}
+		if !envName.MatchString(e.Name) {
+			t.Errorf("env %q: not a name a shell can read", e.Name)
+		}
+		switch ref := e.ValueFrom; {
+		case ref == nil:
+			env[e.Name] = e.Value
+		case ref.FieldRef != nil && ref.FieldRef.FieldPath == "metadata.name":
+			env[e.Name] = helmPodName
+		case ref.SecretKeyRef != nil:
+			env[e.Name] = helmSecretValue(ref.SecretKeyRef.Name, ref.SecretKeyRef.Key)
+		default:
+			t.Fatalf("env %s: a source this test does not emulate: %+v", e.Name, ref)
 		}
 	}
-	if podName == nil || podName.ValueFrom == nil || podName.ValueFrom.FieldRef == nil || podName.ValueFrom.FieldRef.FieldPath != "metadata.name" {
-		t.Fatalf("init container's POD_NAME is not the downward API's metadata.name: %+v", podName)
-	}
-	if len(ic.Command) != 3 || ic.Command[0] != "sh" || ic.Command[1] != "-c" {
-		t.Fatalf("init container command %q, want sh -c SCRIPT", ic.Command)
-	}
-	// Its mounts: the ConfigMap (read) and the config volume (written).
-	moved := map[string]string{}
-	for _, vm := range ic.VolumeMounts {
-		v := volumeNamed(m.pod.Spec.Volumes, vm.Name)
-		switch {
-		case v == nil:
-			t.Fatalf("init container mounts unknown volume %s", vm.Name)
-		case v.ConfigMap != nil && v.ConfigMap.Name == m.configMap.Name:
-			moved[vm.MountPath] = filepath.Dir(configMapFile)
-		case vm.Name == volume:
-			moved[vm.MountPath] = filepath.Join(dir, "config")
-			if err := os.MkdirAll(moved[vm.MountPath], 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if len(moved) != 2 {
-		t.Fatalf("init container mounts %v: want the ConfigMap and volume %s", ic.VolumeMounts, volume)
-	}
-	script := ic.Command[2]
-	for _, from := range sortedByLength(moved) {
-		script = strings.ReplaceAll(script, from+"/", moved[from]+"/")
-	}
-	cmd := exec.Command("sh", "-c", script)
-	cmd.Env = append(os.Environ(), "POD_NAME="+helmPodName)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("init container script %q: %v\n%s", script, err, out)
-	}
-	return filepath.Join(dir, "config", path.Base(helmConfigPath))
+	return env
 }
 
-// sortedByLength returns the keys longest first, so that a path is
-// replaced before any prefix of it.
-func sortedByLength(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b string) int { return len(b) - len(a) })
-	return keys
-}
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// checkHelmSecrets: every *_env key of driftwatch.yml names an environment
-// variable of the container set from a Secret, and no password is in the
-// ConfigMap.
+// helmSecretValue stands in for the value of a Secret's key.
+func helmSecretValue(secret, key string) string { return "secret " + secret + "/" + key }
+
+// checkHelmSecrets: every *_env key of driftwatch.yml but
+// kafka.instance_id_env (the pod name, checked by checkHelmConfig) names an
+// environment variable of the container set from a Secret, and no password
+// is in the ConfigMap.
 func checkHelmSecrets(t *testing.T, m *helmManifests, raw map[string]any) {
 	t.Helper()
 	c := m.container(t)
@@ -726,6 +703,7 @@ func checkHelmSecrets(t *testing.T, m *helmManifests, raw map[string]any) {
 	walkYAML("", raw, func(key string, v any) {
 		s, _ := v.(string)
 		switch {
+		case key == "kafka.instance_id_env":
 		case strings.HasSuffix(key, "_env") && s != "":
 			envKeys[key] = s
 		case strings.HasSuffix(key, ".password") && s != "":
@@ -748,6 +726,65 @@ func checkHelmSecrets(t *testing.T, m *helmManifests, raw map[string]any) {
 		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && !slices.Contains(mapValues(envKeys), e.Name) {
 			t.Errorf("env %s from Secret %s is named by no *_env key of driftwatch.yml", e.Name, e.ValueFrom.SecretKeyRef.Name)
 		}
+	}
+}
+
+// checkHelmTokens: http.auth of the loaded config is values'
+// config.http.auth over the defaults, its tokens followed by one per
+// credentials.httpTokens entry, with that entry's name and role and a
+// token_env the container sets from the entry's Secret key; and
+// driftwatch's token guard accepts them in that environment.
+func checkHelmTokens(t *testing.T, m *helmManifests, cfg *config.Config, values map[string]any) {
+	t.Helper()
+	var chart struct {
+		Credentials struct {
+			HTTPTokens []struct{ Name, Role, SecretName, SecretKey string } `json:"httpTokens"`
+		} `json:"credentials"`
+		Config struct {
+			HTTP struct {
+				Auth any `json:"auth"`
+			} `json:"http"`
+		} `json:"config"`
+	}
+	fromValues, err := sigsyaml.Marshal(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sigsyaml.Unmarshal(fromValues, &chart); err != nil {
+		t.Fatalf("values: %v", err)
+	}
+	want := config.Default().HTTP.Auth
+	if a := chart.Config.HTTP.Auth; a != nil {
+		b, err := yaml.Marshal(a)
+		if err == nil {
+			err = yaml.Unmarshal(b, &want)
+		}
+		if err != nil {
+			t.Fatalf("values' config.http.auth: %v", err)
+		}
+	}
+	got := cfg.HTTP.Auth
+	n := len(want.Tokens)
+	if len(got.Tokens) != n+len(chart.Credentials.HTTPTokens) {
+		t.Fatalf("http.auth.tokens %+v: want the %d of config.http.auth and the %d of credentials.httpTokens", got.Tokens, n, len(chart.Credentials.HTTPTokens))
+	}
+	env := helmEnv(t, m.container(t))
+	for i, v := range chart.Credentials.HTTPTokens {
+		tk := got.Tokens[n+i]
+		if secret, ok := env[tk.TokenEnv]; !ok || secret != helmSecretValue(v.SecretName, v.SecretKey) {
+			t.Errorf("http.auth.tokens[%d] (%s): token_env %q is %q in the container, want Secret %s's key %s", n+i, tk.Name, tk.TokenEnv, secret, v.SecretName, v.SecretKey)
+		}
+		want.Tokens = append(want.Tokens, config.HTTPToken{Name: v.Name, Role: v.Role, TokenEnv: tk.TokenEnv})
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("http.auth:\n got %+v\nwant %+v", got, want)
+	}
+	ac := auth.Config{Rate: got.Rate, Burst: got.Burst, MaxBodyBytes: got.MaxBodyBytes}
+	for _, tk := range got.Tokens {
+		ac.Tokens = append(ac.Tokens, auth.TokenSource{Name: tk.Name, Role: tk.Role, Env: tk.TokenEnv, File: tk.TokenFile, SHA256: tk.TokenSHA256})
+	}
+	if _, err := auth.New(ac, func(k string) string { return env[k] }, nil); err != nil {
+		t.Errorf("driftwatch's token guard refuses http.auth in the container's environment: %v", err)
 	}
 }
 

@@ -4,6 +4,8 @@
 // deploy/driftwatch.yml shows them all with their defaults.
 //
 // It deliberately does not open connections or files named in the config.
+// The one environment variable it reads is kafka.instance_id_env's; the
+// variables other *_env keys name are read where the secret is used.
 package config
 
 import (
@@ -77,6 +79,7 @@ type Kafka struct {
 	MaxPollRecords  int           `yaml:"max_poll_records"`
 	SessionTimeout  time.Duration `yaml:"session_timeout"`
 	InstanceID      string        `yaml:"instance_id"`
+	InstanceIDEnv   string        `yaml:"instance_id_env"` // the environment variable holding instance_id (e.g. POD_NAME from the downward API); Parse reads it
 	TLS             KafkaTLS      `yaml:"tls"`
 	SASL            KafkaSASL     `yaml:"sasl"`
 	ScaleOut        ScaleOut      `yaml:"scale_out"`
@@ -485,7 +488,8 @@ func Load(path string) (*Config, error) {
 
 // Parse decodes a YAML document over the defaults, strictly, and validates
 // the result. Keys the document sets replace the defaults; maps such as
-// drift.thresholds are merged key by key.
+// drift.thresholds are merged key by key. kafka.instance_id_env is read
+// from the environment into kafka.instance_id here.
 func Parse(data []byte) (*Config, error) {
 	c := Default()
 	// With a preset, the keys it sets keep no default: only what the
@@ -507,6 +511,9 @@ func Parse(data []byte) (*Config, error) {
 			return nil, named
 		}
 		return nil, fmt.Errorf("decode: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if err := c.Kafka.resolveInstanceID(); err != nil {
+		return nil, err
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -686,6 +693,22 @@ func (c *Config) Validate() error {
 	case "text", "json", "auto":
 	default:
 		return fmt.Errorf("log.format: %q is not one of text, json, auto", c.Log.Format)
+	}
+	return nil
+}
+
+// resolveInstanceID sets InstanceID from the variable InstanceIDEnv names.
+// Once it has, both keys are set; so the check that the file gives only
+// one is here, not in Validate.
+func (k *Kafka) resolveInstanceID() error {
+	if k.InstanceIDEnv == "" {
+		return nil
+	}
+	if k.InstanceID != "" {
+		return errors.New("kafka: set instance_id or instance_id_env, not both")
+	}
+	if k.InstanceID = os.Getenv(k.InstanceIDEnv); k.InstanceID == "" {
+		return fmt.Errorf("kafka.instance_id_env: environment variable %s is empty or unset", k.InstanceIDEnv)
 	}
 	return nil
 }

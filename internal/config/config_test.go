@@ -217,6 +217,43 @@ func TestKafkaSecurity(t *testing.T) {
 	}
 }
 
+// TestKafkaInstanceIDEnv: kafka.instance_id_env names the variable Parse
+// reads the instance id from; unset or empty, it is an error naming it.
+// (Both keys set: testdata/kafka_instance_id_both.bad.yml.)
+func TestKafkaInstanceIDEnv(t *testing.T) {
+	const name = "DRIFTWATCH_TEST_POD_NAME"
+	doc := []byte("kafka:\n  instance_id_env: " + name + "\n")
+	for _, tc := range []struct {
+		what, value string
+		unset       bool
+		want, err   string
+	}{
+		{what: "set", value: "driftwatch-2", want: "driftwatch-2"},
+		{what: "empty", value: "", err: "kafka.instance_id_env: environment variable " + name + " is empty or unset"},
+		{what: "unset", unset: true, err: "kafka.instance_id_env: environment variable " + name + " is empty or unset"},
+	} {
+		t.Run(tc.what, func(t *testing.T) {
+			t.Setenv(name, tc.value) // restored after the test, also when unset below
+			if tc.unset {
+				os.Unsetenv(name)
+			}
+			c, err := Parse(doc)
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Kafka.InstanceID != tc.want || c.Kafka.InstanceIDEnv != name {
+				t.Errorf("instance_id %q, instance_id_env %q; want %q and %q", c.Kafka.InstanceID, c.Kafka.InstanceIDEnv, tc.want, name)
+			}
+		})
+	}
+}
+
 // TestSecretNeverPrints formats a config holding a password every way it
 // could reach a log or an error: none shows it.
 func TestSecretNeverPrints(t *testing.T) {

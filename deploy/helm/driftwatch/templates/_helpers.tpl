@@ -91,16 +91,11 @@ Whether scale-out is on (config.kafka.scale_out.enabled): "true" or "".
 {{- end }}
 
 {{/*
-The placeholder of kafka.instance_id in the ConfigMap, which the init
-container replaces with the pod name.
-*/}}
-{{- define "driftwatch.instanceIdPlaceholder" -}}
-__DRIFTWATCH_POD_NAME__
-{{- end }}
-
-{{/*
-The credentials set in values: a list of {env, path, secretName, key},
-path being the *_env key of driftwatch.yml that names env.
+The credentials set in values: a list of {env, path, token, secretName,
+key}. Without token, path is the *_env key of driftwatch.yml that names env;
+with one (credentials.httpTokens), path is http.auth.tokens and token the
+{name, role} of the entry added there, its token_env naming env:
+DRIFTWATCH_HTTP_TOKEN_ and the name in capitals, other than A-Z and 0-9 as _.
 */}}
 {{- define "driftwatch.credentials" -}}
 {{- $all := list
@@ -113,16 +108,27 @@ path being the *_env key of driftwatch.yml that names env.
 {{- if not .value.key }}
 {{- fail (printf "credentials: the secret %q needs a key" .value.secretName) }}
 {{- end }}
-{{- $set = append $set (dict "env" .env "path" .path "secretName" .value.secretName "key" .value.key) }}
+{{- $set = append $set (dict "env" .env "path" .path "token" dict "secretName" .value.secretName "key" .value.key) }}
 {{- end }}
+{{- end }}
+{{- $envs := dict }}
+{{- range $i, $t := .Values.credentials.httpTokens }}
+{{- $env := printf "DRIFTWATCH_HTTP_TOKEN_%s" (regexReplaceAll "[^A-Z0-9]+" (upper $t.name) "_") }}
+{{- if hasKey $envs $env }}
+{{- fail (printf "credentials.httpTokens[%d]: %q and %q both become the variable %s; rename one" $i (get $envs $env) $t.name $env) }}
+{{- end }}
+{{- $_ := set $envs $env $t.name }}
+{{- $set = append $set (dict "env" $env "path" (list "http" "auth" "tokens") "token" (dict "name" $t.name "role" $t.role) "secretName" $t.secretName "key" $t.secretKey) }}
 {{- end }}
 {{- toJson $set }}
 {{- end }}
 
 {{/*
 driftwatch.yml: values' config, with the *_env keys of the credentials set
-and, under scale-out, kafka.instance_id set to the placeholder. The render
-fails on a literal password: secrets come from Secrets (credentials).
+(and credentials.httpTokens appended to http.auth.tokens) and, under
+scale-out, kafka.instance_id_env set to POD_NAME, the variable the workload
+sets to the pod name. The render fails on a literal password: secrets come
+from Secrets (credentials).
 */}}
 {{- define "driftwatch.config" -}}
 {{- $cfg := deepCopy .Values.config }}
@@ -139,11 +145,20 @@ fails on a literal password: secrets come from Secrets (credentials).
 {{- end }}
 {{- $m = index $m $k }}
 {{- end }}
+{{- if .token }}
+{{- $_ := set $m (last .path) (append (get $m (last .path) | default list) (merge (dict "token_env" .env) .token)) }}
+{{- else }}
 {{- $_ := set $m (last .path) .env }}
+{{- end }}
 {{- end }}
 {{- if include "driftwatch.scaleOut" . }}
 {{- $kafka := get $cfg "kafka" }}
-{{- $_ := set $kafka "instance_id" (include "driftwatch.instanceIdPlaceholder" .) }}
+{{- range $k := list "instance_id" "instance_id_env" }}
+{{- if get $kafka $k }}
+{{- fail (printf "config.kafka.%s: under scale-out the chart sets kafka.instance_id_env to POD_NAME, the pod name; leave it unset" $k) }}
+{{- end }}
+{{- end }}
+{{- $_ := set $kafka "instance_id_env" "POD_NAME" }}
 {{- end }}
 {{- toYaml $cfg }}
 {{- end }}
