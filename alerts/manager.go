@@ -64,7 +64,12 @@ type ManagerConfig struct {
 	// trail (as Restore takes them), for Own: scale-out, where a model's
 	// alerts follow the instance that merges its windows.
 	Load func(ctx context.Context, model string) ([]sinks.AlertRecord, error)
-	Log  *slog.Logger
+	// Silences, when set, mutes the alerts one of them matches as they
+	// fire: not sent to the Notifier, no action taken, recorded in the
+	// audit trail as silenced. Unmute sends those still firing once no
+	// silence matches them any more.
+	Silences *Silences
+	Log      *slog.Logger
 	Now  func() time.Time
 }
 
@@ -135,6 +140,7 @@ type Manager struct {
 	queued, settled uint64
 	progress        chan struct{}
 	undelivered     []timedEvent // state changes observed, waiting for Sync
+	muted           map[string]*timedEvent // silenced firing alerts, by Fingerprint
 }
 
 // ManagerCounts are the state changes so far, by state.
@@ -146,6 +152,8 @@ type ManagerCounts struct {
 	AuditFailures   int64 // failed audit writes (each retried)
 	Retrains        int64 // retrain actions triggered
 	Rollbacks       int64 // rollback actions triggered
+	Silenced        int64 // firing alerts muted by a silence
+	Unmuted         int64 // muted alerts sent when their silence ended
 	// ResolvedForgotten counts resolutions the engine forgot to stay
 	// bounded: a late re-emission of a window before such a one may fire
 	// its alert again.
@@ -192,6 +200,7 @@ func (m *Manager) Counts() ManagerCounts {
 // windows, as they closed) and queues the audit records of what changed;
 // Sync delivers it once they are written.
 func (m *Manager) Observe(rows []drift.Row, complete bool) {
+	m.engineMu.Lock() // firstSeen is read by Unmute's actions
 	for i := range rows {
 		r := &rows[i]
 		vs := m.firstSeen[r.Model]
@@ -203,7 +212,6 @@ func (m *Manager) Observe(rows []drift.Row, complete bool) {
 			vs[r.ModelVersion] = r.WindowStart
 		}
 	}
-	m.engineMu.Lock()
 	events := m.engine.Observe(rows, complete)
 	firing := m.engine.Firing()
 	m.engineMu.Unlock()
@@ -211,8 +219,17 @@ func (m *Manager) Observe(rows []drift.Row, complete bool) {
 		return
 	}
 	now := m.cfg.Now()
+	timed := make([]timedEvent, len(events))
 	for i := range events {
-		m.record(m.auditRecord(&events[i], now))
+		timed[i] = timedEvent{Event: events[i], at: now}
+		r := m.auditRecord(&events[i], now)
+		if events[i].State == StateFiring && m.cfg.Silences != nil {
+			if s, ok := m.cfg.Silences.Match(m.labels(&events[i]), now); ok {
+				timed[i].silence = s.ID
+				r.Delivered, r.Error = false, fmt.Sprintf("silenced by %s until %s", s.ID, s.EndsAt.UTC().Format(time.RFC3339))
+			}
+		}
+		m.record(r)
 	}
 	m.mu.Lock()
 	for i := range events {
@@ -221,8 +238,8 @@ func (m *Manager) Observe(rows []drift.Row, complete bool) {
 		} else {
 			m.counts.Resolved++
 		}
-		m.undelivered = append(m.undelivered, timedEvent{events[i], now})
 	}
+	m.undelivered = append(m.undelivered, timed...)
 	m.counts.Firing = int64(firing)
 	m.counts.ResolvedForgotten = m.engine.forgotten
 	m.mu.Unlock()
@@ -251,6 +268,7 @@ func (m *Manager) Handover() {
 	clear(m.engine.resolved)
 	clear(m.owned)
 	m.mu.Lock()
+	clear(m.muted)
 	m.counts.Firing = 0
 	m.mu.Unlock()
 }
@@ -286,10 +304,12 @@ func (m *Manager) Own(ctx context.Context, rows []drift.Row) error {
 	return nil
 }
 
-// timedEvent is a state change waiting for Sync, with when it was seen.
+// timedEvent is a state change waiting for Sync, with when it was seen
+// and the silence that muted it, if one did.
 type timedEvent struct {
 	Event
-	at time.Time
+	at      time.Time
+	silence string
 }
 
 // deliver logs the state changes observed and not yet delivered, hands
@@ -306,10 +326,32 @@ func (m *Manager) deliver() {
 		if ev.State == StateResolved || ev.Severity == Sev4 {
 			level = slog.LevelInfo
 		}
+		fp := Fingerprint(m.labels(ev))
+		m.mu.Lock()
+		wasMuted := m.muted[fp] != nil
+		switch {
+		case events[i].silence != "":
+			if m.muted == nil {
+				m.muted = make(map[string]*timedEvent)
+			}
+			m.muted[fp] = &events[i]
+			m.counts.Silenced++
+		case ev.State == StateResolved:
+			delete(m.muted, fp)
+		}
+		m.mu.Unlock()
+		if events[i].silence != "" {
+			m.cfg.Log.Info("alert silenced", "alertname", ev.Rule.Alert, "severity", ev.Severity, "model", ev.Model, "model_version", ev.Version,
+				"family", ev.Family, "subject", ev.Subject, "silence", events[i].silence)
+			if m.cfg.OnEvent != nil {
+				m.cfg.OnEvent(*ev)
+			}
+			continue
+		}
 		m.cfg.Log.Log(context.Background(), level, "alert "+ev.State, "alertname", ev.Rule.Alert, "severity", ev.Severity,
 			"model", ev.Model, "model_version", ev.Version, "family", ev.Family, "subject", ev.Subject,
 			"window_start", ev.WindowStart, "windows", ev.Windows, "evidence", evidence(ev.Evidence))
-		if n := m.cfg.Notifier; n != nil {
+		if n := m.cfg.Notifier; n != nil && !(wasMuted && ev.State == StateResolved) { // a muted alert was never sent
 			if ev.State == StateFiring {
 				n.Fire(m.alert(ev, now))
 			} else {
@@ -323,6 +365,42 @@ func (m *Manager) deliver() {
 			m.act(ev, now)
 		}
 	}
+}
+
+// Unmute sends the muted alerts that no silence matches at now (their
+// silence ended or was expired) and still fire: to the Notifier, with the
+// actions they call for, recorded as delivered. It returns how many. Safe
+// to call while the pipeline commits.
+func (m *Manager) Unmute(now time.Time) int {
+	if m.cfg.Silences == nil {
+		return 0
+	}
+	m.mu.Lock()
+	var due []*timedEvent
+	for fp, ev := range m.muted {
+		if _, still := m.cfg.Silences.Match(m.labels(&ev.Event), now); !still {
+			due = append(due, ev)
+			delete(m.muted, fp)
+		}
+	}
+	m.counts.Unmuted += int64(len(due))
+	m.mu.Unlock()
+	m.engineMu.Lock() // act reads firstSeen, which Observe writes
+	defer m.engineMu.Unlock()
+	for _, ev := range due {
+		m.cfg.Log.Warn("alert firing after its silence", "alertname", ev.Rule.Alert, "severity", ev.Severity, "model", ev.Model,
+			"model_version", ev.Version, "family", ev.Family, "subject", ev.Subject, "silence", ev.silence)
+		if n := m.cfg.Notifier; n != nil {
+			n.Fire(m.alert(&ev.Event, now))
+		}
+		r := m.auditRecord(&ev.Event, now)
+		if r.Delivered {
+			r.Error = "sent when silence " + ev.silence + " ended"
+		}
+		m.record(r)
+		m.act(&ev.Event, now)
+	}
+	return len(due)
 }
 
 // alert is ev as Alertmanager gets it, detected at now.

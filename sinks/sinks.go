@@ -131,3 +131,28 @@ type WindowVerdict struct {
 	DriftedSubjects []string // subjects with a drifted row
 	MaxSeverity     string   // the worst severity of its rows, "" for none
 }
+
+// Silence mutes driftwatch's own alerts whose labels match every one of
+// Matchers (equality) from StartsAt until EndsAt: they are not sent to
+// Alertmanager nor acted on while it lasts (alerts.Silences), and those
+// still firing when it ends are sent then. Expiring one early writes it
+// again with EndsAt now; the newest UpdatedAt of an ID counts.
+type Silence struct {
+	ID        string            `json:"id"`
+	Matchers  map[string]string `json:"matchers"`
+	StartsAt  time.Time         `json:"starts_at"`
+	EndsAt    time.Time         `json:"ends_at"`
+	CreatedBy string            `json:"created_by"`
+	Comment   string            `json:"comment"`
+	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+// APIWrite is one write made through the HTTP API, as the audit trail
+// keeps it (ClickHouse table api_writes): who made it (the token's name and
+// role), what (Action, e.g. promote_baseline, on Target) and when.
+type APIWrite struct {
+	At             time.Time
+	Who, Role      string
+	Action, Target string
+	Detail         string // JSON: the request's parameters
+}

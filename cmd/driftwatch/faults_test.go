@@ -89,6 +89,7 @@ type rig struct {
 	cfgPath, logPath string
 	httpAddr         string
 	alertsYAML       string // an alerts: section for the config, or ""
+	httpYAML         string // more keys under http: (indented two spaces), or ""
 	partitions       int    // of the predictions topic
 	scaleOut         bool   // kafka.scale_out.enabled
 
@@ -292,9 +293,9 @@ sinks:
     max: 2s
 http:
   listen: %q
-log:
+%slog:
   level: info
-%s`, r.brokers[0], r.topic, r.dlq, r.group, r.labelsTopic, r.labelsTopic+".dlq", faultLateness, filepath.Join(r.dir, "baselines"), r.chAddr, r.database, r.chUser, r.httpAddr, r.alertsYAML)
+%s`, r.brokers[0], r.topic, r.dlq, r.group, r.labelsTopic, r.labelsTopic+".dlq", faultLateness, filepath.Join(r.dir, "baselines"), r.chAddr, r.database, r.chUser, r.httpAddr, r.httpYAML, r.alertsYAML)
 	if r.scaleOut {
 		// Every instance active; fold transactions every 100 ms; a killed
 		// instance's open transaction aborted after 5 s (the broker looks

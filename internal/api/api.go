@@ -21,21 +21,16 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/driftwatch/driftwatch/alerts"
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/internal/auth"
+	"github.com/driftwatch/driftwatch/sinks"
 )
 
 // OpenAPI is the API's description.
 //
 //go:embed openapi.yaml
 var OpenAPI []byte
-
-// Action is one write made through the API, for the audit trail.
-type Action struct {
-	Who, Role string // the token's name and role ("" without tokens)
-	What      string // e.g. "promote baseline fraud-20261101T000000Z-3f2a"
-	When      time.Time
-}
 
 // Server serves the API.
 type Server struct {
@@ -48,15 +43,19 @@ type Server struct {
 	// Store is where rows, verdicts and alerts are read; nil (no
 	// ClickHouse sink): those endpoints answer 503.
 	Store Store
-	late  atomic.Value // storeBox: the store SetStore set
+	// StoreComing says a store will be set (SetStore): until it is, writes
+	// answer 503, since they could not be recorded.
+	StoreComing bool
+	late        atomic.Value // storeBox: the store SetStore set
 	// Switch, when set, makes the running job switch to the baselines
 	// now in the directory (after a promotion), returning the first window
 	// start they apply to (zero: nothing changed).
 	Switch func(ctx context.Context) (time.Time, error)
-	// Record is told of every write; nil: writes are only logged.
-	Record func(Action)
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Silences are the silences of driftwatch's alerts (the alert
+	// manager's); nil: the silence endpoints answer 503.
+	Silences *alerts.Silences
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Handler routes /api/v1.
@@ -76,6 +75,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/verdicts/{model}", read(s.verdicts))
 	mux.Handle("GET /api/v1/alerts", read(s.firing))
 	mux.Handle("GET /api/v1/audit", read(s.audit))
+	mux.Handle("GET /api/v1/audit/writes", read(s.writes))
+	mux.Handle("GET /api/v1/silences", read(s.listSilences))
+	mux.Handle("POST /api/v1/silences", write(s.createSilence))
+	mux.Handle("DELETE /api/v1/silences/{id}", write(s.expireSilence))
 	mux.Handle("/api/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s (see /api/v1/openapi.yaml)", r.Method, r.URL.Path))
 	}))
@@ -104,18 +107,55 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
-// record notes a write with its caller.
-func (s *Server) record(r *http.Request, what string) {
-	a := Action{What: what, When: s.now().UTC()}
+// writeLog is the audit trail of the API's writes (sinks/clickhouse's
+// api_writes), when the store keeps one.
+type writeLog interface {
+	WriteAPIWrite(ctx context.Context, w sinks.APIWrite) error
+	APIWrites(ctx context.Context, since time.Time, limit int) ([]sinks.APIWrite, error)
+}
+
+// errStarting is a write refused while the audit trail is not open yet.
+var errStarting = errors.New("starting: the audit trail is not open yet; try again shortly")
+
+// failRecord answers a write that could not be recorded: 503 with
+// Retry-After while starting, else 502.
+func failRecord(w http.ResponseWriter, err error) {
+	if errors.Is(err, errStarting) {
+		w.Header().Set("Retry-After", "5")
+		fail(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	fail(w, http.StatusBadGateway, err)
+}
+
+// record writes a write into the audit trail, with its caller, before it
+// is made: a write that cannot be recorded is not made (the caller
+// answers the error). Without a store that keeps a trail it is only
+// logged.
+func (s *Server) record(r *http.Request, action, target string, detail any) error {
+	if s.StoreComing && s.store() == nil {
+		return errStarting
+	}
+	w := sinks.APIWrite{At: s.now().UTC(), Action: action, Target: target}
 	if c, ok := auth.CallerOf(r.Context()); ok {
-		a.Who, a.Role = c.Name, c.Role.String()
+		w.Who, w.Role = c.Name, c.Role.String()
+	}
+	if detail != nil {
+		b, err := json.Marshal(detail)
+		if err != nil {
+			return fmt.Errorf("record %s: %w", action, err)
+		}
+		w.Detail = string(b)
 	}
 	if s.Log != nil {
-		s.Log.Info("api write", "who", a.Who, "role", a.Role, "what", a.What)
+		s.Log.Info("api write", "who", w.Who, "role", w.Role, "action", w.Action, "target", w.Target)
 	}
-	if s.Record != nil {
-		s.Record(a)
+	if wl, ok := s.store().(writeLog); ok {
+		if err := wl.WriteAPIWrite(r.Context(), w); err != nil {
+			return fmt.Errorf("not done: the audit trail could not record it: %w", err)
+		}
 	}
+	return nil
 }
 
 func reply(w http.ResponseWriter, v any) {
@@ -200,6 +240,14 @@ type promoted struct {
 
 func (s *Server) promote(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if _, err := os.Stat(filepath.Join(s.Baselines, id+".json")); !validID(id) || err != nil {
+		fail(w, http.StatusNotFound, fmt.Errorf("no baseline %q in the baselines directory", id))
+		return
+	}
+	if err := s.record(r, "promote_baseline", id, nil); err != nil {
+		failRecord(w, err)
+		return
+	}
 	b, err := baselines.Promote(s.Baselines, id)
 	switch {
 	case errors.Is(err, baselines.ErrNotFound):
@@ -209,7 +257,6 @@ func (s *Server) promote(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusInternalServerError, err)
 		return
 	}
-	s.record(r, "promote baseline "+b.ID+" for model "+b.Model)
 	out := promoted{baselineInfo: baselineInfo{ID: b.ID, Model: b.Model, ModelVersion: b.ModelVersion, CreatedAt: b.CreatedAt.UTC(),
 		Rows: b.Rows, Source: b.Source, InUse: true}}
 	if s.Switch != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
+	"github.com/driftwatch/driftwatch/alerts"
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/internal/auth"
 	"github.com/driftwatch/driftwatch/sinks"
@@ -26,10 +27,31 @@ import (
 
 // fakeStore answers with one of each and remembers what it was asked.
 type fakeStore struct {
-	t0     time.Time
-	filter sinks.RowFilter
-	since  time.Time
-	err    error
+	t0       time.Time
+	filter   sinks.RowFilter
+	since    time.Time
+	err      error
+	writes   []sinks.APIWrite
+	silences []sinks.Silence
+	writeErr error // of the audit trail's writes
+}
+
+func (f *fakeStore) WriteAPIWrite(_ context.Context, w sinks.APIWrite) error {
+	if f.writeErr != nil {
+		return f.writeErr
+	}
+	f.writes = append(f.writes, w)
+	return nil
+}
+
+func (f *fakeStore) APIWrites(_ context.Context, since time.Time, _ int) ([]sinks.APIWrite, error) {
+	f.since = since
+	return f.writes, f.err
+}
+
+func (f *fakeStore) WriteSilence(_ context.Context, x sinks.Silence) error {
+	f.silences = append(f.silences, x)
+	return f.err
 }
 
 func (f *fakeStore) Rows(_ context.Context, q sinks.RowFilter) ([]drift.Row, error) {
@@ -112,9 +134,19 @@ func newConformance(t *testing.T, h http.Handler) *conformance {
 // and that openapi.yaml documents it, body and all.
 func (c *conformance) call(method, path, token string, want int) []byte {
 	c.t.Helper()
-	req, err := http.NewRequest(method, c.srv.URL+"/api/v1"+path, nil)
+	return c.callBody(method, path, token, "", want)
+}
+
+// callBody is call with a JSON body; a body of a call that should succeed
+// is checked against the document too.
+func (c *conformance) callBody(method, path, token, body string, want int) []byte {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.srv.URL+"/api/v1"+path, strings.NewReader(body))
 	if err != nil {
 		c.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -123,26 +155,34 @@ func (c *conformance) call(method, path, token string, want int) []byte {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
+	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != want {
-		c.t.Errorf("%s %s: %d %s, want %d", method, path, resp.StatusCode, body, want)
+		c.t.Errorf("%s %s: %d %s, want %d", method, path, resp.StatusCode, got, want)
 	}
 	route, params, err := c.router.FindRoute(req)
 	if err != nil {
 		c.t.Errorf("%s %s: not in openapi.yaml: %v", method, path, err)
-		return body
+		return got
 	}
 	c.seen[method+" "+route.Path] = true
+	reqIn := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+	if body != "" && want < 400 {
+		req.Body = io.NopCloser(strings.NewReader(body))
+		if err := openapi3filter.ValidateRequest(context.Background(), reqIn); err != nil {
+			c.t.Errorf("%s %s: the request is not what openapi.yaml says: %v", method, path, err)
+		}
+	}
+	body = string(got)
 	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
-			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
-		Status: resp.StatusCode, Header: resp.Header, Body: io.NopCloser(bytes.NewReader(body)),
+		RequestValidationInput: reqIn,
+		Status:                 resp.StatusCode, Header: resp.Header, Body: io.NopCloser(bytes.NewReader(got)),
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		c.t.Errorf("%s %s -> %d: the answer is not what openapi.yaml says: %v\n%s", method, path, resp.StatusCode, err, body)
 	}
-	return body
+	return got
 }
 
 // TestAPIConformsToOpenAPI exercises every operation of openapi.yaml on a
@@ -163,13 +203,13 @@ func TestAPIConformsToOpenAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var actions []Action
 	models := &Models{}
 	models.Observe("fraud", "1.4.2", t0.Add(48*time.Hour))
 	models.Observe("fraud", "1.4.2", t0.Add(47*time.Hour))
 	models.Observe("fraud", "1.5.0", t0.Add(49*time.Hour))
 	store := &fakeStore{t0: t0}
-	s := &Server{Guard: g, Baselines: dir, Models: models, Store: store, Record: func(a Action) { actions = append(actions, a) },
+	silences := &alerts.Silences{}
+	s := &Server{Guard: g, Baselines: dir, Models: models, Store: store, Silences: silences,
 		Now: func() time.Time { return t0.Add(50 * time.Hour) }}
 	c := newConformance(t, s.Handler())
 
@@ -207,12 +247,53 @@ func TestAPIConformsToOpenAPI(t *testing.T) {
 	c.call("GET", "/baselines/no-such-baseline", "viewer-token-1", http.StatusNotFound)
 	c.call("POST", "/baselines/"+old.ID+"/promote", "viewer-token-1", http.StatusForbidden)
 	c.call("POST", "/baselines/no-such-baseline/promote", "operator-token-1", http.StatusNotFound)
+	// A write the audit trail cannot record is not made.
+	store.writeErr = errors.New("clickhouse: connection refused")
+	c.call("POST", "/baselines/"+old.ID+"/promote", "operator-token-1", http.StatusBadGateway)
+	if u := inUse(); u[old.ID] {
+		t.Error("promoted though the audit trail could not record it")
+	}
+	store.writeErr = nil
 	c.call("POST", "/baselines/"+old.ID+"/promote", "operator-token-1", http.StatusOK)
 	if u := inUse(); !u[old.ID] || u[newer.ID] {
 		t.Errorf("in use after promoting the older: %v", u)
 	}
-	if len(actions) != 1 || actions[0].Who != "ci" || actions[0].Role != "operator" || !strings.Contains(actions[0].What, old.ID) || !actions[0].When.Equal(t0.Add(50*time.Hour)) {
-		t.Errorf("recorded writes %+v, want the one promotion by ci", actions)
+	if w := store.writes; len(w) != 1 || w[0].Who != "ci" || w[0].Role != "operator" || w[0].Action != "promote_baseline" || w[0].Target != old.ID ||
+		!w[0].At.Equal(t0.Add(50*time.Hour)) {
+		t.Errorf("recorded writes %+v, want the one promotion by ci", w)
+	}
+
+	// Silences: made and expired by an operator, recorded, kept in the
+	// store and the alert manager's set; listed to a viewer.
+	c.callBody("POST", "/silences", "viewer-token-1", `{"matchers": {"model": "fraud"}, "duration": "2h"}`, http.StatusForbidden)
+	c.callBody("POST", "/silences", "operator-token-1", `{"matchers": {}, "duration": "2h"}`, http.StatusBadRequest)
+	c.callBody("POST", "/silences", "operator-token-1", `{"matchers": {"model": "fraud"}}`, http.StatusBadRequest)
+	c.callBody("POST", "/silences", "operator-token-1", `{"matchers": {"model": "fraud"}, "duration": "2h", "until": "x"}`, http.StatusBadRequest)
+	var made sinks.Silence
+	if err := json.Unmarshal(c.callBody("POST", "/silences", "operator-token-1", `{"matchers": {"model": "fraud", "subject": "amount"}, "duration": "2h", "comment": "retraining"}`, http.StatusCreated), &made); err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(50 * time.Hour)
+	if made.CreatedBy != "ci" || !made.EndsAt.Equal(now.Add(2*time.Hour)) || len(store.silences) != 1 {
+		t.Errorf("silence made %+v, stored %d", made, len(store.silences))
+	}
+	if _, ok := silences.Match(map[string]string{"model": "fraud", "subject": "amount", "alertname": "DriftwatchDrift"}, now.Add(time.Hour)); !ok {
+		t.Error("the alert manager's silences do not have it")
+	}
+	var listed []sinks.Silence
+	if err := json.Unmarshal(c.call("GET", "/silences", "viewer-token-1", http.StatusOK), &listed); err != nil || len(listed) != 1 || listed[0].ID != made.ID {
+		t.Errorf("silences listed %+v (%v)", listed, err)
+	}
+	c.call("DELETE", "/silences/"+made.ID, "viewer-token-1", http.StatusForbidden)
+	c.call("DELETE", "/silences/"+made.ID, "operator-token-1", http.StatusOK)
+	c.call("DELETE", "/silences/"+made.ID, "operator-token-1", http.StatusNotFound) // already ended
+	if _, ok := silences.Match(map[string]string{"model": "fraud", "subject": "amount"}, now); ok {
+		t.Error("matches after its expiry")
+	}
+	var trail []map[string]any
+	if err := json.Unmarshal(c.call("GET", "/audit/writes?limit=10", "viewer-token-1", http.StatusOK), &trail); err != nil || len(trail) != 3 ||
+		trail[1]["action"] != "create_silence" || trail[2]["action"] != "expire_silence" || trail[2]["target"] != made.ID {
+		t.Errorf("the API's audit trail %v (%v)", trail, err)
 	}
 	// Rows, verdicts, alerts and the audit trail, from the store.
 	var rows []map[string]any
@@ -237,9 +318,13 @@ func TestAPIConformsToOpenAPI(t *testing.T) {
 	store.err = nil
 	// Without a ClickHouse sink those answer 503.
 	nc := newConformance(t, (&Server{Baselines: dir}).Handler())
-	for _, path := range []string{"/rows?model=fraud", "/verdicts/fraud", "/alerts", "/audit"} {
+	for _, path := range []string{"/rows?model=fraud", "/verdicts/fraud", "/alerts", "/audit", "/audit/writes", "/silences"} {
 		nc.call("GET", path, "", http.StatusServiceUnavailable)
 	}
+	// While the store that records writes is not open yet, writes wait.
+	sc := newConformance(t, (&Server{Guard: g, Baselines: dir, StoreComing: true, Silences: &alerts.Silences{}}).Handler())
+	sc.call("POST", "/baselines/"+newer.ID+"/promote", "operator-token-1", http.StatusServiceUnavailable)
+	sc.callBody("POST", "/silences", "operator-token-1", `{"matchers": {"model": "fraud"}, "duration": "1h"}`, http.StatusServiceUnavailable)
 	// Every operation of the document was exercised.
 	doc, _ := openapi3.NewLoader().LoadFromData(OpenAPI)
 	for path, item := range doc.Paths.Map() {

@@ -149,7 +149,7 @@ type alert struct {
 	Error        string    `json:"error,omitempty"`
 }
 
-func alerts(recs []sinks.AlertRecord) []alert {
+func alertsOf(recs []sinks.AlertRecord) []alert {
 	out := make([]alert, 0, len(recs))
 	for _, r := range recs {
 		out = append(out, alert{Alertname: r.Alertname, Severity: r.Severity, State: r.State, Model: r.Model, ModelVersion: r.Version,
@@ -170,7 +170,7 @@ func (s *Server) firing(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadGateway, err)
 		return
 	}
-	reply(w, alerts(recs))
+	reply(w, alertsOf(recs))
 }
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
@@ -196,5 +196,5 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadGateway, err)
 		return
 	}
-	reply(w, alerts(recs))
+	reply(w, alertsOf(recs))
 }

@@ -608,8 +608,8 @@ func every(w io.Writer, interval time.Duration, line func() string) (stop func()
 // Their goroutines stop (flushing what is queued) when stop is called; on
 // an error they are stopped already. It registers the alerts' metrics on
 // reg.
-func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, sink sinks.Sink, reg prometheus.Registerer, log *slog.Logger, kopts []kgo.Opt) (stop func(), err error) {
-	mc := alerts.ManagerConfig{Rules: cfg.Alerts.Rules, DashboardURL: cfg.Alerts.DashboardURL, RunbookURL: cfg.Alerts.RunbookURL, Labels: cfg.Alerts.Labels, Log: log,
+func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, sink sinks.Sink, silences *alerts.Silences, reg prometheus.Registerer, log *slog.Logger, kopts []kgo.Opt) (stop func(), err error) {
+	mc := alerts.ManagerConfig{Rules: cfg.Alerts.Rules, DashboardURL: cfg.Alerts.DashboardURL, RunbookURL: cfg.Alerts.RunbookURL, Labels: cfg.Alerts.Labels, Log: log, Silences: silences,
 		Receiver: strings.Join(cfg.Alerts.Alertmanager.URLs, ","), Retrain: cfg.Alerts.Actions.Retrain, Rollback: cfg.Alerts.Actions.Rollback}
 	if w, ok := sink.(interface {
 		WriteAlertHistory(context.Context, []sinks.AlertRecord) error
@@ -723,6 +723,33 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 		m.Restore(recs)
 	}
 	spawn("alert audit trail", m.Run)
+	silenceLoader, _ := sink.(interface {
+		LoadSilences(context.Context, time.Time) ([]sinks.Silence, error)
+	})
+	if silenceLoader != nil {
+		if err := refreshSilences(ctx, silenceLoader, silences); err != nil {
+			return nil, err
+		}
+	}
+	spawn("silences", func(ctx context.Context) error {
+		// Silences made on other instances are read every silenceEvery;
+		// alerts whose silence ended are sent.
+		t := time.NewTicker(silenceEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+			if silenceLoader != nil {
+				if err := refreshSilences(ctx, silenceLoader, silences); err != nil && ctx.Err() == nil {
+					log.Warn("silences not read; the ones known stay", "err", err)
+				}
+			}
+			m.Unmute(time.Now())
+		}
+	})
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "driftwatch_alerts_firing", Help: "Alerts firing now."},
 			func() float64 { return float64(m.Counts().Firing) }),
@@ -732,6 +759,10 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 			func() float64 { return float64(m.Counts().Resolved) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_alerts_audit_dropped_total", Help: "Audit-trail records dropped while alert_history could not be written."},
 			func() float64 { return float64(m.Counts().AuditDropped) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_alerts_silenced_total", Help: "Alerts that fired while a silence matched them: not sent, no action."},
+			func() float64 { return float64(m.Counts().Silenced) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "driftwatch_silences_active", Help: "Silences of driftwatch's alerts in effect now."},
+			func() float64 { return float64(len(silences.Active(time.Now()))) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_alerts_resolutions_forgotten_total", Help: "Resolutions the alert engine forgot to stay bounded (it keeps 10,000): rows re-emitted for windows before them may fire an alert again."},
 			func() float64 { return float64(m.Counts().ResolvedForgotten) }),
 	)
@@ -863,7 +894,8 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// the servers are retried until startup_timeout.
 	reg := prometheus.NewRegistry()
 	h := &health{}
-	seen := &api.Models{} // the model versions committed, for the API
+	seen := &api.Models{}          // the model versions committed, for the API
+	silences := &alerts.Silences{} // of the alerts, made through the API
 	var apiServer *api.Server
 	if cfg.HTTP.Listen != "" {
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
@@ -875,7 +907,8 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			ln.Close()
 			return err
 		}
-		apiServer = &api.Server{Guard: guard, Baselines: cfg.Baselines.Dir, Models: seen, Log: log, Switch: reloader.Check}
+		apiServer = &api.Server{Guard: guard, Baselines: cfg.Baselines.Dir, Models: seen, Log: log, Switch: reloader.Check, Silences: silences,
+			StoreComing: cfg.Sinks.ClickHouse.Enabled}
 		stop, err := serveHTTP(ln, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), h, cfg.HTTP, guard, apiServer.Handler())
 		if err != nil {
 			ln.Close()
@@ -909,7 +942,9 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := recordBaselines(ctx, sink, base); err != nil {
 		return err
 	}
-	reloader.record = func(ctx context.Context, set map[string]*baselines.Baseline) error { return recordBaselines(ctx, sink, set) }
+	reloader.record = func(ctx context.Context, set map[string]*baselines.Baseline) error {
+		return recordBaselines(ctx, sink, set)
+	}
 	k := cfg.Kafka
 	kc := consumer.KafkaConfig{
 		Topic: k.Topic, DeadLetterTopic: k.DeadLetterTopic, Group: k.Group, Baselines: base, Live: live,
@@ -1013,7 +1048,7 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		cs.Instrument(reg, log)
 		p.Retry.Invalid = clickhouse.IsRowError // a row no column can hold is skipped, not retried forever
 	}
-	stopAlerts, err := startAlerts(ctx, cfg, p, sink, reg, log, kopts)
+	stopAlerts, err := startAlerts(ctx, cfg, p, sink, silences, reg, log, kopts)
 	if err != nil {
 		return err
 	}
@@ -1126,4 +1161,24 @@ func openSink(ctx context.Context, cfg *config.Config, log *slog.Logger) (sinks.
 	}
 	log.Info("writing to clickhouse", "config", c, "server_version", s.ServerVersion().String())
 	return s, clickhouse.IsRetryable, nil
+}
+
+// silenceEvery is how often run reads the silences back from ClickHouse
+// (those made through another instance's API) and sends the alerts whose
+// silence ended.
+const silenceEvery = 10 * time.Second
+
+// refreshSilences reads the silences that have not ended from the store
+// into silences.
+func refreshSilences(ctx context.Context, l interface {
+	LoadSilences(context.Context, time.Time) ([]sinks.Silence, error)
+}, silences *alerts.Silences) error {
+	got, err := l.LoadSilences(ctx, time.Now().Add(-24*time.Hour)) // those expired elsewhere too
+	if err != nil {
+		return fmt.Errorf("read silences: %w", err)
+	}
+	for _, s := range got {
+		silences.Put(s)
+	}
+	return nil
 }

@@ -94,7 +94,7 @@ func TestMigrationsOrdered(t *testing.T) {
 		}
 		names = append(names, m.Name)
 	}
-	want := []string{"drift_metrics", "window_summaries", "baselines", "dead_letters", "alert_history", "label_join", "detector_state", "alert_history_evidence", "dead_letters_record_time_ms", "alert_history_alertname_key"}
+	want := []string{"drift_metrics", "window_summaries", "baselines", "dead_letters", "alert_history", "label_join", "detector_state", "alert_history_evidence", "dead_letters_record_time_ms", "alert_history_alertname_key", "silences_api_writes"}
 	if !slices.Equal(names, want) {
 		t.Errorf("migrations = %v, want %v", names, want)
 	}
@@ -184,9 +184,9 @@ func TestSchemaGates(t *testing.T) {
 			t.Errorf("18.16 schema uses %s", s)
 		}
 	}
-	// Eight tables, and alert_history again with its key of migration 10.
-	if n := strings.Count(old, "ENGINE = ReplacingMergeTree(inserted_at)"); n != 9 {
-		t.Errorf("18.16 schema has %d ReplacingMergeTree(inserted_at) tables, want 9", n)
+	// Ten tables, and alert_history again with its key of migration 10.
+	if n := strings.Count(old, "ENGINE = ReplacingMergeTree(inserted_at)"); n != 11 {
+		t.Errorf("18.16 schema has %d ReplacingMergeTree(inserted_at) tables, want 11", n)
 	}
 	cur := render(t, FeaturesFor(Version{24, 8, 0}))
 	for _, s := range newer {
@@ -217,6 +217,8 @@ func TestSchemaGates(t *testing.T) {
 			"labels":           labelColumns,
 			"detector_state":   detectorColumns,
 			"alert_history":    alertColumns,
+			"silences":         silenceColumns,
+			"api_writes":       apiWriteColumns,
 		} {
 			ddl := schema[strings.Index(schema, "CREATE TABLE IF NOT EXISTS "+table+" "):]
 			ddl = ddl[:strings.Index(ddl, "ENGINE")]

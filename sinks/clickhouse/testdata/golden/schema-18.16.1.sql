@@ -187,3 +187,30 @@ RENAME TABLE alert_history TO alert_history_before_0010, alert_history_next TO a
 
 DROP TABLE alert_history_before_0010;
 
+-- 0011_silences_api_writes
+CREATE TABLE IF NOT EXISTS silences (
+    silence_id  String,
+    matchers    String,
+    starts_at   DateTime('UTC'),
+    ends_at     DateTime('UTC'),
+    created_by  String,
+    comment     String,
+    inserted_at UInt64
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+ORDER BY silence_id;
+
+CREATE TABLE IF NOT EXISTS api_writes (
+    at          DateTime('UTC'),
+    at_ns       UInt64,
+    who         String,
+    role        String,
+    action      String,
+    target      String,
+    detail      String,
+    inserted_at UInt64
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(at)
+ORDER BY (at, at_ns, who, action, target);
+

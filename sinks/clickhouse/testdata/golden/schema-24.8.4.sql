@@ -199,3 +199,32 @@ RENAME TABLE alert_history TO alert_history_before_0010, alert_history_next TO a
 
 DROP TABLE alert_history_before_0010;
 
+-- 0011_silences_api_writes
+CREATE TABLE IF NOT EXISTS silences (
+    silence_id  String,
+    matchers    String,
+    starts_at   DateTime64(3, 'UTC'),
+    ends_at     DateTime64(3, 'UTC'),
+    created_by  String,
+    comment     String,
+    inserted_at UInt64 CODEC(Delta, ZSTD(1))
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+ORDER BY silence_id
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS api_writes (
+    at          DateTime64(3, 'UTC'),
+    at_ns       UInt64,
+    who         String,
+    role        LowCardinality(String),
+    action      LowCardinality(String),
+    target      String,
+    detail      String,
+    inserted_at UInt64 CODEC(Delta, ZSTD(1))
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(at)
+ORDER BY (at, at_ns, who, action, target)
+SETTINGS non_replicated_deduplication_window = 10000;
+
