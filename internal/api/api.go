@@ -51,6 +51,13 @@ type Server struct {
 	// now in the directory (after a promotion), returning the first window
 	// start they apply to (zero: nothing changed).
 	Switch func(ctx context.Context) (time.Time, error)
+	// Build, when set, builds a baseline from the production records of
+	// req's period (run: from its Kafka topic), adding the records it reads
+	// to read, and saves it in the baselines directory. Builds run one at
+	// a time on goroutines that stop when BuildCtx ends (Wait waits).
+	Build    func(ctx context.Context, req BuildRequest, read *atomic.Int64) (*baselines.Baseline, error)
+	BuildCtx context.Context
+	jobs     builds
 	// Silences are the silences of driftwatch's alerts (the alert
 	// manager's); nil: the silence endpoints answer 503.
 	Silences *alerts.Silences
@@ -70,6 +77,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/models", read(s.models))
 	mux.Handle("GET /api/v1/baselines", read(s.listBaselines))
 	mux.Handle("GET /api/v1/baselines/{id}", read(s.getBaseline))
+	mux.Handle("POST /api/v1/baselines", write(s.startBuild))
+	mux.Handle("GET /api/v1/baselines/builds", read(s.listBuilds))
+	mux.Handle("GET /api/v1/baselines/builds/{id}", read(s.getBuild))
 	mux.Handle("POST /api/v1/baselines/{id}/promote", write(s.promote))
 	mux.Handle("GET /api/v1/rows", read(s.rows))
 	mux.Handle("GET /api/v1/verdicts/{model}", read(s.verdicts))

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -209,8 +210,20 @@ func TestAPIConformsToOpenAPI(t *testing.T) {
 	models.Observe("fraud", "1.5.0", t0.Add(49*time.Hour))
 	store := &fakeStore{t0: t0}
 	silences := &alerts.Silences{}
+	release := make(chan struct{}) // holds the first build until the second was refused
+	var builtReq BuildRequest
 	s := &Server{Guard: g, Baselines: dir, Models: models, Store: store, Silences: silences,
-		Now: func() time.Time { return t0.Add(50 * time.Hour) }}
+		Now:      func() time.Time { return t0.Add(50 * time.Hour) },
+		BuildCtx: t.Context(),
+		Build: func(_ context.Context, req BuildRequest, read *atomic.Int64) (*baselines.Baseline, error) {
+			<-release
+			builtReq = req
+			read.Add(1234)
+			if req.Model == "nothing" {
+				return nil, errors.New("no records of model nothing")
+			}
+			return writeBaseline(t, dir, req.Model, t0.Add(72*time.Hour)), nil
+		}}
 	c := newConformance(t, s.Handler())
 
 	c.call("GET", "/models", "", http.StatusUnauthorized)
@@ -263,6 +276,49 @@ func TestAPIConformsToOpenAPI(t *testing.T) {
 		t.Errorf("recorded writes %+v, want the one promotion by ci", w)
 	}
 
+	// Baseline builds from a production period: one at a time, followed
+	// at their Location, recorded.
+	c.callBody("POST", "/baselines", "viewer-token-1", `{"model": "fraud", "from": "2026-11-01T00:00:00Z", "until": "2026-11-02T00:00:00Z"}`, http.StatusForbidden)
+	c.callBody("POST", "/baselines", "operator-token-1", `{"model": "fraud", "from": "2026-11-02T00:00:00Z", "until": "2026-11-01T00:00:00Z"}`, http.StatusBadRequest)
+	c.callBody("POST", "/baselines", "operator-token-1", `{"model": "fraud", "from": "2026-10-01T00:00:00Z", "until": "2026-12-01T00:00:00Z"}`, http.StatusBadRequest)
+	var started struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+	}
+	body := `{"model": "fraud", "model_version": "1.4.2", "from": "2026-11-01T00:00:00Z", "until": "2026-11-02T00:00:00Z", "promote": true}`
+	if err := json.Unmarshal(c.callBody("POST", "/baselines", "operator-token-1", body, http.StatusAccepted), &started); err != nil || started.State != "running" {
+		t.Fatalf("build started %+v (%v)", started, err)
+	}
+	c.callBody("POST", "/baselines", "operator-token-1", body, http.StatusConflict)
+	close(release)
+	s.Wait()
+	var built struct {
+		State       string `json:"state"`
+		BaselineID  string `json:"baseline_id"`
+		RecordsRead int64  `json:"records_read"`
+	}
+	if err := json.Unmarshal(c.call("GET", "/baselines/builds/"+started.ID, "viewer-token-1", http.StatusOK), &built); err != nil ||
+		built.State != "done" || built.BaselineID == "" || built.RecordsRead != 1234 {
+		t.Errorf("build %+v (%v)", built, err)
+	}
+	if builtReq.ModelVersion != "1.4.2" || !builtReq.Until.Equal(t0.Add(24*time.Hour)) {
+		t.Errorf("built %+v", builtReq)
+	}
+	if u := inUse(); !u[built.BaselineID] {
+		t.Errorf("the build asked to promote, and %s is not in use: %v", built.BaselineID, u)
+	}
+	c.callBody("POST", "/baselines", "operator-token-1", `{"model": "nothing", "from": "2026-11-01T00:00:00Z", "until": "2026-11-02T00:00:00Z"}`, http.StatusAccepted)
+	s.Wait()
+	var builds []struct{ State, Error string }
+	if err := json.Unmarshal(c.call("GET", "/baselines/builds", "viewer-token-1", http.StatusOK), &builds); err != nil || len(builds) != 2 ||
+		builds[0].State != "failed" || !strings.Contains(builds[0].Error, "no records") {
+		t.Errorf("builds %+v (%v)", builds, err)
+	}
+	c.call("GET", "/baselines/builds/build-none", "viewer-token-1", http.StatusNotFound)
+	if w := store.writes; len(w) != 3 || w[1].Action != "build_baseline" || w[1].Target != started.ID {
+		t.Errorf("recorded writes %+v, want the build after the promotion", w)
+	}
+
 	// Silences: made and expired by an operator, recorded, kept in the
 	// store and the alert manager's set; listed to a viewer.
 	c.callBody("POST", "/silences", "viewer-token-1", `{"matchers": {"model": "fraud"}, "duration": "2h"}`, http.StatusForbidden)
@@ -291,8 +347,8 @@ func TestAPIConformsToOpenAPI(t *testing.T) {
 		t.Error("matches after its expiry")
 	}
 	var trail []map[string]any
-	if err := json.Unmarshal(c.call("GET", "/audit/writes?limit=10", "viewer-token-1", http.StatusOK), &trail); err != nil || len(trail) != 3 ||
-		trail[1]["action"] != "create_silence" || trail[2]["action"] != "expire_silence" || trail[2]["target"] != made.ID {
+	if err := json.Unmarshal(c.call("GET", "/audit/writes?limit=10", "viewer-token-1", http.StatusOK), &trail); err != nil || len(trail) != 5 ||
+		trail[3]["action"] != "create_silence" || trail[4]["action"] != "expire_silence" || trail[4]["target"] != made.ID {
 		t.Errorf("the API's audit trail %v (%v)", trail, err)
 	}
 	// Rows, verdicts, alerts and the audit trail, from the store.

@@ -908,7 +908,10 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		apiServer = &api.Server{Guard: guard, Baselines: cfg.Baselines.Dir, Models: seen, Log: log, Switch: reloader.Check, Silences: silences,
-			StoreComing: cfg.Sinks.ClickHouse.Enabled}
+			StoreComing: cfg.Sinks.ClickHouse.Enabled, Build: periodBuilder(cfg, kopts)}
+		buildCtx, stopBuilds := context.WithCancel(ctx)
+		apiServer.BuildCtx = buildCtx
+		defer func() { stopBuilds(); apiServer.Wait() }() // baseline builds stop with run
 		stop, err := serveHTTP(ln, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), h, cfg.HTTP, guard, apiServer.Handler())
 		if err != nil {
 			ln.Close()

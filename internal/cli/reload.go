@@ -3,15 +3,22 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/consumer"
+	"github.com/driftwatch/driftwatch/internal/api"
 	"github.com/driftwatch/driftwatch/internal/config"
+	"github.com/driftwatch/driftwatch/internal/reference"
 )
 
 // baselineReloader switches run to new or promoted baselines without a
@@ -151,4 +158,35 @@ func liveByID(live *baselines.Live, dir string) func(model, id string) *baseline
 // baselines directory, no path.
 func validBaselineID(id string) bool {
 	return id != "" && id != "." && id != ".." && !strings.ContainsAny(id, `/\`)
+}
+
+// periodBuilder builds baselines for the API from the production records
+// of a period on the Kafka topic run reads (consumer.ReadPeriod, records
+// produced up to windows.allowed_lateness after their event time), and
+// saves them in baselines.dir.
+func periodBuilder(cfg *config.Config, kopts []kgo.Opt) func(context.Context, api.BuildRequest, *atomic.Int64) (*baselines.Baseline, error) {
+	return func(ctx context.Context, req api.BuildRequest, read *atomic.Int64) (*baselines.Baseline, error) {
+		topic := cfg.Kafka.Topic
+		source := fmt.Sprintf("production kafka %s %s to %s", topic, req.From.UTC().Format(time.RFC3339), req.Until.UTC().Format(time.RFC3339))
+		recs := reference.NewRecords(req.Model, baselines.BuildOptions{Bins: req.Bins, MaxCategories: req.MaxCategories, SampleSize: req.SampleSize,
+			Source: source, ModelVersion: req.ModelVersion}, reference.Select{Version: req.ModelVersion, From: req.From, Until: req.Until})
+		if err := consumer.ReadPeriod(ctx, kopts, topic, req.From, req.Until, cfg.Windows.AllowedLateness, func(v []byte) error {
+			recs.Add(v)
+			read.Add(1)
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("build baseline of %s: %w", req.Model, err)
+		}
+		b, _, err := recs.Build(source)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(cfg.Baselines.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create baseline directory: %w", err)
+		}
+		if err := b.Save(filepath.Join(cfg.Baselines.Dir, b.ID+".json")); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
 }

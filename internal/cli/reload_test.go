@@ -7,15 +7,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/internal/config"
+	"github.com/driftwatch/driftwatch/internal/synth"
 )
 
 // windowBaselines reads the metrics file: per window start of model, the
@@ -261,5 +266,124 @@ func TestReloaderSeesNewBaselines(t *testing.T) {
 	}
 	if !strings.Contains(logged.String(), "baseline switched") {
 		t.Errorf("no log line of the switch: %s", logged.String())
+	}
+}
+
+// TestBuildBaselineFromTheTopic: POST /api/v1/baselines builds a baseline
+// from the records of a production period on run's topic, the same one
+// `driftwatch baseline --from --until` builds from those records in a file.
+func TestBuildBaselineFromTheTopic(t *testing.T) {
+	t.Setenv("DW_TEST_OPERATOR", "operator-token-91b3")
+	dir := t.TempDir()
+	logPath, scen := scenario(t, dir)
+	baseDir := buildBaselines(t, dir, scen)
+	broker, prod := embeddedBroker(t)
+	var recs []*kgo.Record
+	if err := scen.Generate(func(m synth.Message) error {
+		// Producers stamp records about when the event happened.
+		recs = append(recs, &kgo.Record{Topic: "predictions", Key: m.Key, Value: m.Value, Timestamp: m.Time})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := freeAddr(t)
+	cfg := filepath.Join(dir, "driftwatch.yml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
+kafka:
+  brokers: [%q]
+  max_future: 0s
+baselines:
+  dir: %q
+sinks:
+  jsonl: {path: %q}
+http:
+  listen: %q
+  auth:
+    tokens: [{name: ops, role: operator, token_env: DW_TEST_OPERATOR}]
+log:
+  level: warn
+`, broker, baseDir, filepath.Join(dir, "metrics.jsonl"), httpAddr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := startRun(ctx, cfg)
+	from, until := scen.Start.Add(scen.Window), scen.Start.Add(3*scen.Window) // windows 1 and 2
+	call := func(method, path, body string, v any) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+httpAddr+"/api/v1"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer operator-token-91b3")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if v != nil && resp.StatusCode < 300 {
+			if err := json.Unmarshal(b, v); err != nil {
+				t.Fatalf("%s %s: %v: %s", method, path, err, b)
+			}
+		}
+		return resp.StatusCode
+	}
+	var build struct {
+		ID, State, Error string
+		BaselineID       string `json:"baseline_id"`
+		RecordsRead      int64  `json:"records_read"`
+	}
+	body := fmt.Sprintf(`{"model": "fraud", "from": %q, "until": %q}`, from.Format(time.RFC3339), until.Format(time.RFC3339))
+	deadline := time.Now().Add(60 * time.Second)
+	for call("POST", "/baselines", body, &build) != http.StatusAccepted {
+		if time.Now().After(deadline) {
+			t.Fatal("the API did not take the build within 60 s")
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("run exited %d: %s", r.code, r.stderr)
+		case <-time.After(50 * time.Millisecond): // poll until run listens
+		}
+	}
+	for build.State == "running" {
+		if time.Now().After(deadline) {
+			t.Fatalf("build still running after 60 s: %+v", build)
+		}
+		time.Sleep(50 * time.Millisecond) // poll the build's state
+		call("GET", "/baselines/builds/"+build.ID, "", &build)
+	}
+	if build.State != "done" || build.RecordsRead == 0 {
+		t.Fatalf("build %+v", build)
+	}
+	got, err := baselines.Load(filepath.Join(baseDir, build.BaselineID+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same period of the same records, from the file.
+	fileDir := filepath.Join(dir, "from-file")
+	if code, _, errOut := run(t, "baseline", "--model", "fraud", "--input", logPath, "--from", from.Format(time.RFC3339), "--until", until.Format(time.RFC3339), "--out", fileDir); code != 0 {
+		t.Fatalf("baseline from the file: %s", errOut)
+	}
+	all, err := baselines.List(fileDir)
+	if err != nil || len(all) != 1 {
+		t.Fatalf("baselines from the file: %v %v", all, err)
+	}
+	want := all[0]
+	if got.Rows != want.Rows || got.Rows == 0 || len(got.Features) != len(want.Features) || !strings.HasPrefix(got.Source, "production kafka predictions") {
+		t.Fatalf("from the topic: %d rows, %d features, source %q; from the file: %d rows, %d features", got.Rows, len(got.Features), got.Source, want.Rows, len(want.Features))
+	}
+	for i := range got.Features {
+		g, w := got.Features[i], want.Features[i]
+		if g.Name != w.Name || !slices.Equal(g.Edges, w.Edges) || !slices.Equal(g.Counts, w.Counts) || !maps.Equal(g.Categories, w.Categories) {
+			t.Errorf("feature %s differs from the file's %s", g.Name, w.Name)
+		}
+	}
+	if got.Rows >= int64(scen.RecordsPerWindow)*int64(scen.Windows) {
+		t.Errorf("%d rows: more than the period's two windows hold", got.Rows)
+	}
+	cancel()
+	if r := <-done; r.code != 0 {
+		t.Fatalf("run exited %d: %s", r.code, r.stderr)
 	}
 }

@@ -48,49 +48,55 @@ func readJSONL(r io.Reader, model string, b *baselines.Builder, sum *Summary, se
 			sum.skip(lr.n, err.Error())
 			continue
 		}
-		if rec.Model != model {
-			sum.OtherModels++
-			continue
-		}
-		if !sel.take(&rec, sum) {
-			continue
-		}
-		if sum.From.IsZero() || rec.Timestamp.Before(sum.From) {
-			sum.From = rec.Timestamp
-		}
-		if rec.Timestamp.After(sum.Until) {
-			sum.Until = rec.Timestamp
-		}
-		b.SetTime(rec.Timestamp)
-		for name, v := range rec.Features {
-			switch v.Kind {
-			case consumer.Number:
-				b.AddNumber(name, v.Num)
-			case consumer.String, consumer.Bool:
-				b.AddCategory(name, v.Text())
-			default:
-				b.AddNull(name)
-			}
-		}
-		switch v := rec.Prediction; v.Kind {
-		case consumer.Number:
-			b.AddPredictionNumber(v.Num)
-		case consumer.String, consumer.Bool:
-			b.AddPredictionCategory(v.Text())
-		default:
-			b.AddPredictionNull()
-		}
-		if rec.Prediction.Kind == consumer.Number {
-			for attr, group := range rec.Segments {
-				b.AddSegment(attr, group, rec.Prediction.Num)
-			}
-		}
-		if rec.Label.Kind != consumer.Null {
-			b.AddLabel(rec.Label.Text(), rec.Prediction.Num, rec.Prediction.Kind == consumer.Number)
-		}
-		b.EndRow()
-		sum.Rows++
+		addRecord(&rec, model, b, sum, sel)
 	}
+}
+
+// addRecord adds rec to b if it is of model and sel selects it, and
+// counts it in sum.
+func addRecord(rec *consumer.Record, model string, b *baselines.Builder, sum *Summary, sel *Select) {
+	if rec.Model != model {
+		sum.OtherModels++
+		return
+	}
+	if !sel.take(rec, sum) {
+		return
+	}
+	if sum.From.IsZero() || rec.Timestamp.Before(sum.From) {
+		sum.From = rec.Timestamp
+	}
+	if rec.Timestamp.After(sum.Until) {
+		sum.Until = rec.Timestamp
+	}
+	b.SetTime(rec.Timestamp)
+	for name, v := range rec.Features {
+		switch v.Kind {
+		case consumer.Number:
+			b.AddNumber(name, v.Num)
+		case consumer.String, consumer.Bool:
+			b.AddCategory(name, v.Text())
+		default:
+			b.AddNull(name)
+		}
+	}
+	switch v := rec.Prediction; v.Kind {
+	case consumer.Number:
+		b.AddPredictionNumber(v.Num)
+	case consumer.String, consumer.Bool:
+		b.AddPredictionCategory(v.Text())
+	default:
+		b.AddPredictionNull()
+	}
+	if rec.Prediction.Kind == consumer.Number {
+		for attr, group := range rec.Segments {
+			b.AddSegment(attr, group, rec.Prediction.Num)
+		}
+	}
+	if rec.Label.Kind != consumer.Null {
+		b.AddLabel(rec.Label.Text(), rec.Prediction.Num, rec.Prediction.Kind == consumer.Number)
+	}
+	b.EndRow()
+	sum.Rows++
 }
 
 // lineReader splits a stream into lines of at most max bytes, newline

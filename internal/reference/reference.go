@@ -45,15 +45,18 @@ type Summary struct {
 	OtherModels int64     // well-formed records or rows of another model
 	Unselected  int64     // records of the model that Select left out (version, period, count)
 	From, Until time.Time // event times of the first and last record used (JSON lines)
-	FirstErrors []string  // the first few skipped lines, as "line N: reason"
+	FirstErrors []string  // the first few skipped lines, as "line N: reason" ("record N" for Records)
 }
 
 // skip counts a line that could not be used and keeps its reason if it is
 // among the first few.
-func (s *Summary) skip(line int64, reason string) {
+func (s *Summary) skip(line int64, reason string) { s.skipAt("line", line, reason) }
+
+// skipAt is skip of the n-th of what (line, record).
+func (s *Summary) skipAt(what string, n int64, reason string) {
 	s.Skipped++
 	if len(s.FirstErrors) < maxFirstErrors {
-		s.FirstErrors = append(s.FirstErrors, fmt.Sprintf("line %d: %s", line, reason))
+		s.FirstErrors = append(s.FirstErrors, fmt.Sprintf("%s %d: %s", what, n, reason))
 	}
 }
 
@@ -243,4 +246,49 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	k, err := c.r.Read(p)
 	c.n.Add(int64(k))
 	return k, err
+}
+
+// Records builds a baseline from prediction records given one at a time
+// (the values of Kafka records), as BuildSelect does from JSON lines: the
+// records of model that sel selects, the others counted. Not safe for
+// concurrent use.
+type Records struct {
+	model string
+	b     *baselines.Builder
+	sel   Select
+	sum   Summary
+	n     int64
+}
+
+// NewRecords returns a Records of model's records that sel selects.
+func NewRecords(model string, opts baselines.BuildOptions, sel Select) *Records {
+	return &Records{model: model, b: baselines.NewBuilder(model, opts), sel: sel}
+}
+
+// Add decodes one record and adds it; a record that does not decode is
+// skipped and counted.
+func (r *Records) Add(value []byte) {
+	r.n++
+	rec, err := consumer.Decode(value, 0)
+	if err != nil {
+		r.sum.skipAt("record", r.n, err.Error())
+		return
+	}
+	addRecord(&rec, r.model, r.b, &r.sum, &r.sel)
+}
+
+// Summary is what was read so far.
+func (r *Records) Summary() Summary { return r.sum }
+
+// Build builds the baseline of the records added; it fails when none of
+// them was selected. what names where they came from, for errors.
+func (r *Records) Build(what string) (*baselines.Baseline, Summary, error) {
+	if r.sum.Rows == 0 {
+		return nil, r.sum, noRows(what, r.model, r.sum)
+	}
+	b, err := r.b.Build()
+	if err != nil {
+		return nil, r.sum, fmt.Errorf("%w (from %s)", err, what)
+	}
+	return b, r.sum, nil
 }

@@ -450,3 +450,40 @@ func TestBuildLabels(t *testing.T) {
 		}
 	}
 }
+
+// Records fed a file's lines one at a time builds what BuildSelect builds
+// from the file, and counts the same.
+func TestRecordsMatchesTheFile(t *testing.T) {
+	path := filepath.Join("testdata", "fraud.jsonl")
+	sel := Select{From: time.Date(2026, 11, 20, 10, 15, 4, 0, time.UTC)}
+	opts := testOptions()
+	opts.Source = "test"
+	want, wantSum, err := BuildSelect(path, "fraud", opts, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRecords("fraud", opts, sel)
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" { // a topic has no blank records
+			r.Add([]byte(line))
+		}
+	}
+	got, sum, err := r.Build("test records")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.FirstErrors) == 0 || !strings.HasPrefix(sum.FirstErrors[0], "record ") {
+		t.Errorf("errors %q, want them by record", sum.FirstErrors)
+	}
+	sum.FirstErrors, wantSum.FirstErrors = nil, nil
+	if got.ID != want.ID || !reflect.DeepEqual(sum, wantSum) {
+		t.Errorf("records: %s %+v; file: %s %+v", got.ID, sum, want.ID, wantSum)
+	}
+	if _, _, err := NewRecords("churn", testOptions(), Select{}).Build("nothing"); err == nil {
+		t.Error("no error without records")
+	}
+}
