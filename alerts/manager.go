@@ -141,6 +141,10 @@ type Manager struct {
 	progress        chan struct{}
 	undelivered     []timedEvent // state changes observed, waiting for Sync
 	muted           map[string]*timedEvent // silenced firing alerts, by Fingerprint
+
+	// deliverMu makes deliver and Unmute one at a time, so that an alert
+	// unmuted as it resolves is not sent after its resolution.
+	deliverMu sync.Mutex
 }
 
 // ManagerCounts are the state changes so far, by state.
@@ -316,6 +320,8 @@ type timedEvent struct {
 // them to the Notifier and OnEvent, and takes the actions firing alerts
 // call for.
 func (m *Manager) deliver() {
+	m.deliverMu.Lock()
+	defer m.deliverMu.Unlock()
 	m.mu.Lock()
 	events := m.undelivered
 	m.undelivered = nil
@@ -375,6 +381,8 @@ func (m *Manager) Unmute(now time.Time) int {
 	if m.cfg.Silences == nil {
 		return 0
 	}
+	m.deliverMu.Lock()
+	defer m.deliverMu.Unlock()
 	m.mu.Lock()
 	var due []*timedEvent
 	for fp, ev := range m.muted {

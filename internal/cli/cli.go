@@ -942,11 +942,11 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if st, ok := sink.(api.Store); ok && apiServer != nil {
 		apiServer.SetStore(st)
 	}
-	if err := recordBaselines(ctx, sink, base); err != nil {
-		return err
-	}
-	reloader.record = func(ctx context.Context, set map[string]*baselines.Baseline) error {
+	reloader.recordWith(func(ctx context.Context, set map[string]*baselines.Baseline) error {
 		return recordBaselines(ctx, sink, set)
+	})
+	if err := recordBaselines(ctx, sink, live.Load()); err != nil { // also one promoted through the API meanwhile
+		return err
 	}
 	k := cfg.Kafka
 	kc := consumer.KafkaConfig{

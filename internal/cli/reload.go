@@ -36,16 +36,22 @@ type baselineReloader struct {
 	live *baselines.Live
 	hop  time.Duration // the windows' hop: a switch applies from a window start
 	log  *slog.Logger
-	// record, when set, writes the baselines swapped in to the sink's
-	// baselines table.
+	mu   sync.Mutex
+	// record, when set (recordWith), writes the baselines swapped in to
+	// the sink's baselines table.
 	record func(ctx context.Context, set map[string]*baselines.Baseline) error
-
-	mu    sync.Mutex
-	stamp string // baselines.Stamp of what live holds
+	stamp  string // baselines.Stamp of what live holds
 }
 
 func newBaselineReloader(cfg *config.Config, live *baselines.Live, hop time.Duration, log *slog.Logger, stamp string) *baselineReloader {
 	return &baselineReloader{cfg: cfg, live: live, hop: hop, log: log, stamp: stamp}
+}
+
+// recordWith sets record (once the sink is open; the API may be checking).
+func (r *baselineReloader) recordWith(record func(ctx context.Context, set map[string]*baselines.Baseline) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.record = record
 }
 
 // dirStamp is baselines.Stamp of dir, "" when there is no such directory.

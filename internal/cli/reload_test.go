@@ -225,10 +225,10 @@ func TestReloaderSeesNewBaselines(t *testing.T) {
 	var logged strings.Builder
 	r := newBaselineReloader(cfg, live, time.Hour, slog.New(slog.NewTextHandler(&logged, nil)), stamp)
 	var recorded []string
-	r.record = func(_ context.Context, set map[string]*baselines.Baseline) error {
+	r.recordWith(func(_ context.Context, set map[string]*baselines.Baseline) error {
 		recorded = append(recorded, set["fraud"].ID)
 		return nil
-	}
+	})
 	if from, err := r.Check(context.Background()); err != nil || !from.IsZero() {
 		t.Fatalf("nothing changed: from %s, err %v", from, err)
 	}
