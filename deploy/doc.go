@@ -23,6 +23,15 @@
 // the rendered file, answers the probes' paths. helm.sh/helm/v4 is a test
 // dependency only: the driftwatch binary does not link it.
 //
+// TestStackFromServerScripts runs the Compose stack where no container
+// runtime can: `driftwatch run` (in process) and a real Prometheus read
+// compose/driftwatch.yml and prometheus/prometheus.yml as they are, with
+// only the services' addresses moved to the test servers (and the
+// baselines directory, topics, group and database to the test's own); a
+// key it rewrites that is gone fails it. A stream that drifts partway
+// must show up as verdicts in the API, in Prometheus and every query of
+// the Prometheus dashboard, and as alerts in Alertmanager.
+//
 // It deliberately does not test the receivers' integrations (PagerDuty,
 // Slack): they need accounts, and their secrets are files this repository
 // does not have.

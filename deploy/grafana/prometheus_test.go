@@ -2,19 +2,12 @@ package grafana
 
 import (
 	"encoding/json"
-	"fmt"
-	"io"
 	"io/fs"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/driftwatch/driftwatch/internal/testservers"
 )
@@ -128,14 +121,8 @@ func TestPrometheusDashboard(t *testing.T) {
 	}
 	base := startPrometheus(t)
 	for _, q := range queries {
-		resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("Prometheus refuses %q: %s %s", q, resp.Status, body)
+		if _, err := testservers.QueryPrometheus(base, q); err != nil {
+			t.Errorf("Prometheus refuses it: %v", err)
 		}
 	}
 }
@@ -145,59 +132,9 @@ func TestPrometheusDashboard(t *testing.T) {
 // the test ends.
 func startPrometheus(t *testing.T) string {
 	t.Helper()
-	testservers.Promtool(t) // the package that brings promtool brings prometheus
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("prometheus is not on PATH in CI: bash deploy/servers/promtool.sh install brings it")
-		}
-		t.Skip("prometheus is not on PATH: bash deploy/servers/promtool.sh install brings it")
-	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "prometheus.yml")
+	cfg := filepath.Join(t.TempDir(), "prometheus.yml")
 	if err := os.WriteFile(cfg, []byte("global:\n  scrape_interval: 15s\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr)
-	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		logf.Close()
-	})
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if resp, err := http.Get(base + "/-/ready"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-		}
-		select {
-		case err := <-exited:
-			log, _ := os.ReadFile(logf.Name())
-			t.Fatalf("prometheus exited: %v\n%s", err, log)
-		case <-time.After(50 * time.Millisecond): // poll until ready
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logf.Name())
-			t.Fatalf("prometheus not ready after 30 s:\n%s", fmt.Sprint(string(log)))
-		}
-	}
+	return testservers.StartPrometheus(t, cfg)
 }

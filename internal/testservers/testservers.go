@@ -6,12 +6,16 @@
 // the one rule for when such a test runs, skips or fails (Env), gives each
 // test things of its own on the shared servers (a ClickHouse database, Kafka
 // topics, unique names) that are removed when the test ends, and reads back
-// what Alertmanager holds (AlertmanagerAlerts).
+// what Alertmanager holds (AlertmanagerAlerts). Servers of one test's own,
+// stopped when it ends, it does start: an Alertmanager
+// (NewPrivateAlertmanager) and a Prometheus (StartPrometheus, with
+// QueryPrometheus to read it).
 //
-// It is imported only by tests (it calls t.Skip and t.Fatal). It starts and
-// stops no servers, and it builds no driftwatch configuration: it returns
-// plain values, so that the packages it serves, sinks/clickhouse among them,
-// can use it from their own tests without an import cycle.
+// It is imported only by tests (it calls t.Skip and t.Fatal). It starts
+// and stops none of the shared servers, and it builds no driftwatch
+// configuration: it returns plain values, so that the packages it serves,
+// sinks/clickhouse among them, can use it from their own tests without an
+// import cycle.
 package testservers
 
 import (
