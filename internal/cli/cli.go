@@ -802,9 +802,22 @@ func windowsConfig(cfg *config.Config, flushAtEnd bool) windows.Config {
 	}
 }
 
-// loadBaselines loads the newest baseline per model from the baselines
-// directory, then the files named per model, which take precedence.
+// loadBaselines is loadBaselineSet that fails when there is no baseline.
 func loadBaselines(cfg *config.Config) (map[string]*baselines.Baseline, error) {
+	base, err := loadBaselineSet(cfg)
+	if err == nil && len(base) == 0 {
+		err = errNoBaselines(cfg)
+	}
+	return base, err
+}
+
+func errNoBaselines(cfg *config.Config) error {
+	return fmt.Errorf("no baselines found in %q: build one with 'driftwatch baseline --model NAME --input FILE --out %s'", cfg.Baselines.Dir, cfg.Baselines.Dir)
+}
+
+// loadBaselineSet loads the newest baseline per model from the baselines
+// directory, then the files named per model, which take precedence.
+func loadBaselineSet(cfg *config.Config) (map[string]*baselines.Baseline, error) {
 	base := make(map[string]*baselines.Baseline)
 	if cfg.Baselines.Dir != "" {
 		if _, err := os.Stat(cfg.Baselines.Dir); err == nil {
@@ -843,9 +856,6 @@ func loadBaselines(cfg *config.Config) (map[string]*baselines.Baseline, error) {
 		base[name] = b
 		baselines.DropVersions(base, name) // the configured baseline serves every version
 	}
-	if len(base) == 0 {
-		return nil, fmt.Errorf("no baselines found in %q: build one with 'driftwatch baseline --model NAME --input FILE --out %s'", cfg.Baselines.Dir, cfg.Baselines.Dir)
-	}
 	return base, nil
 }
 
@@ -879,9 +889,19 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	stamp, _, _ := dirStamp(cfg.Baselines.Dir) // before the load: a change between the two is seen at the first look
-	base, err := loadBaselines(cfg)
+	base, err := loadBaselineSet(cfg)
 	if err != nil {
 		return err
+	}
+	if len(base) == 0 {
+		if cfg.Baselines.Reload <= 0 {
+			return errNoBaselines(cfg)
+		}
+		// A first deployment: records are dead-lettered (no_baseline) until
+		// a baseline arrives, e.g. built through the API from the first
+		// production period, which the topic still holds.
+		log.Warn("no baselines yet: every record is dead-lettered as no_baseline until one is built (POST /api/v1/baselines, or driftwatch baseline into the directory)",
+			"dir", cfg.Baselines.Dir)
 	}
 	live := baselines.NewLive(base)
 	wcfg := windowsConfig(cfg, false)

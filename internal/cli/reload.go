@@ -79,9 +79,12 @@ func (r *baselineReloader) Check(ctx context.Context) (time.Time, error) {
 	if err != nil || stamp == r.stamp {
 		return time.Time{}, err
 	}
-	set, err := loadBaselines(r.cfg)
+	set, err := loadBaselineSet(r.cfg)
 	if err != nil {
 		return time.Time{}, err
+	}
+	if len(set) == 0 && len(r.live.Load()) > 0 {
+		return time.Time{}, errNoBaselines(r.cfg) // an emptied directory does not stop the comparisons
 	}
 	from := windowStartAtOrAfter(newest.Add(r.cfg.Baselines.Reload), r.hop)
 	changed := r.live.Swap(set, from)

@@ -269,14 +269,19 @@ func TestReloaderSeesNewBaselines(t *testing.T) {
 	}
 }
 
-// TestBuildBaselineFromTheTopic: POST /api/v1/baselines builds a baseline
-// from the records of a production period on run's topic, the same one
-// `driftwatch baseline --from --until` builds from those records in a file.
+// TestBuildBaselineFromTheTopic: a first deployment, with no baseline,
+// builds one through POST /api/v1/baselines from the records of its first
+// production period on run's topic: the same one `driftwatch baseline
+// --from --until` builds from those records in a file, and what run
+// compares the next windows with, without a restart.
 func TestBuildBaselineFromTheTopic(t *testing.T) {
 	t.Setenv("DW_TEST_OPERATOR", "operator-token-91b3")
 	dir := t.TempDir()
 	logPath, scen := scenario(t, dir)
-	baseDir := buildBaselines(t, dir, scen)
+	baseDir := filepath.Join(dir, "baselines")
+	if err := os.Mkdir(baseDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	broker, prod := embeddedBroker(t)
 	var recs []*kgo.Record
 	if err := scen.Generate(func(m synth.Message) error {
@@ -290,6 +295,7 @@ func TestBuildBaselineFromTheTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	httpAddr := freeAddr(t)
+	metrics := filepath.Join(dir, "metrics.jsonl")
 	cfg := filepath.Join(dir, "driftwatch.yml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
 kafka:
@@ -305,7 +311,7 @@ http:
     tokens: [{name: ops, role: operator, token_env: DW_TEST_OPERATOR}]
 log:
   level: warn
-`, broker, baseDir, filepath.Join(dir, "metrics.jsonl"), httpAddr)), 0o644); err != nil {
+`, broker, baseDir, metrics, httpAddr)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -381,6 +387,23 @@ log:
 	}
 	if got.Rows >= int64(scen.RecordsPerWindow)*int64(scen.Windows) {
 		t.Errorf("%d rows: more than the period's two windows hold", got.Rows)
+	}
+	// The next windows are compared with it.
+	later := scen
+	later.Start, later.Windows, later.Seed = scen.Start.Add(time.Duration(scen.Windows)*scen.Window), 3, scen.Seed+1
+	produceWindows(t, prod, later)
+	for {
+		rows := windowBaselines(t, metrics, "fraud")
+		if ids := rows[later.Start]; len(ids) > 0 {
+			if len(ids) != 1 || !ids[got.ID] {
+				t.Fatalf("the first window after the build compared with %v, want %s", ids, got.ID)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no window of fraud committed after the build: %v", rows)
+		}
+		time.Sleep(50 * time.Millisecond) // poll until the window is committed
 	}
 	cancel()
 	if r := <-done; r.code != 0 {
