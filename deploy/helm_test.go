@@ -1072,3 +1072,41 @@ func writeFile(t *testing.T, name, text string) {
 		t.Fatal(err)
 	}
 }
+
+// TestHelmReadmeValues renders the values file of README.md's "Step by
+// step, on Kubernetes", so that what a platform engineer copies installs.
+func TestHelmReadmeValues(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start = "# driftwatch-values.yaml\n"
+	i := strings.Index(string(readme), start)
+	if i < 0 {
+		t.Fatal("README.md has no driftwatch-values.yaml block")
+	}
+	block := string(readme[i:])
+	block = block[:strings.Index(block, "```")]
+	var lines []string
+	for l := range strings.SplitSeq(block, "\n") {
+		lines = append(lines, strings.TrimPrefix(l, "   ")) // the list item's indent
+	}
+	values := strings.Join(lines, "\n")
+	out, err := helmRender(t, helmValues(t, values))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := decodeManifests(t, out)
+	for _, kind := range []string{"Deployment", "Service", "ConfigMap", "ServiceMonitor", "PersistentVolumeClaim"} {
+		if m.count[kind] != 1 {
+			t.Errorf("%s: rendered %d, want 1", kind, m.count[kind])
+		}
+	}
+	// The configuration driftwatch gets loads, with the tokens from their
+	// Secrets.
+	cfg, _ := checkHelmConfig(t, m)
+	checkHelmTokens(t, m, cfg, helmValues(t, values))
+	if !cfg.Sinks.ClickHouse.Enabled || len(cfg.Alerts.Alertmanager.URLs) != 1 {
+		t.Errorf("the rendered config lost the README's ClickHouse or Alertmanager: %+v %+v", cfg.Sinks.ClickHouse, cfg.Alerts.Alertmanager)
+	}
+}
