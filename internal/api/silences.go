@@ -146,17 +146,10 @@ func (s *Server) writes(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusServiceUnavailable, errNoStore)
 		return
 	}
-	since, err := queryTime(r, "since")
-	var limit int
-	if err == nil {
-		limit, err = queryLimit(r)
-	}
+	since, limit, err := s.sinceAndLimit(r)
 	if err != nil {
 		fail(w, http.StatusBadRequest, err)
 		return
-	}
-	if since.IsZero() {
-		since = s.now().Add(-7 * 24 * time.Hour)
 	}
 	ws, err := wl.APIWrites(r.Context(), since, limit)
 	if err != nil {

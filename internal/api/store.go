@@ -173,23 +173,30 @@ func (s *Server) firing(w http.ResponseWriter, r *http.Request) {
 	reply(w, alertsOf(recs))
 }
 
+// sinceAndLimit reads an audit trail's query: since (default 7 days ago)
+// and limit.
+func (s *Server) sinceAndLimit(r *http.Request) (time.Time, int, error) {
+	since, err := queryTime(r, "since")
+	if err != nil {
+		return since, 0, err
+	}
+	limit, err := queryLimit(r)
+	if since.IsZero() {
+		since = s.now().Add(-7 * 24 * time.Hour)
+	}
+	return since, limit, err
+}
+
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 	st := s.store()
 	if st == nil {
 		fail(w, http.StatusServiceUnavailable, errNoStore)
 		return
 	}
-	since, err := queryTime(r, "since")
-	var limit int
-	if err == nil {
-		limit, err = queryLimit(r)
-	}
+	since, limit, err := s.sinceAndLimit(r)
 	if err != nil {
 		fail(w, http.StatusBadRequest, err)
 		return
-	}
-	if since.IsZero() {
-		since = s.now().Add(-7 * 24 * time.Hour)
 	}
 	recs, err := st.AlertHistory(r.Context(), r.URL.Query().Get("model"), since, limit)
 	if err != nil {

@@ -58,6 +58,36 @@ func windowBaselines(t *testing.T, path, model string) map[time.Time]map[string]
 	return out
 }
 
+// operatorConfig writes a config of run on broker with the baselines of
+// baseDir (looked at every reload), the JSON lines sink, and the API with
+// the operator token of DW_TEST_OPERATOR; it returns the API's address,
+// the metrics file and the config file.
+func operatorConfig(t *testing.T, dir, broker, baseDir, reload string) (httpAddr, metrics, cfg string) {
+	t.Helper()
+	httpAddr = freeAddr(t)
+	metrics = filepath.Join(dir, "metrics.jsonl")
+	cfg = filepath.Join(dir, "driftwatch.yml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
+kafka:
+  brokers: [%q]
+  max_future: 0s
+baselines:
+  dir: %q
+  reload: %s
+sinks:
+  jsonl: {path: %q}
+http:
+  listen: %q
+  auth:
+    tokens: [{name: ops, role: operator, token_env: DW_TEST_OPERATOR}]
+log:
+  level: warn
+`, broker, baseDir, reload, metrics, httpAddr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return httpAddr, metrics, cfg
+}
+
 // TestPromoteSwitchesWithoutRestart: a baseline promoted through the API
 // while `driftwatch run` runs is what the windows starting at the
 // applies_from it answers are compared with; earlier windows keep the
@@ -97,27 +127,7 @@ func TestPromoteSwitchesWithoutRestart(t *testing.T) {
 	}
 
 	broker, prod := embeddedBroker(t)
-	httpAddr := freeAddr(t)
-	metrics := filepath.Join(dir, "metrics.jsonl")
-	cfg := filepath.Join(dir, "driftwatch.yml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
-kafka:
-  brokers: [%q]
-  max_future: 0s
-baselines:
-  dir: %q
-  reload: 1s
-sinks:
-  jsonl: {path: %q}
-http:
-  listen: %q
-  auth:
-    tokens: [{name: ops, role: operator, token_env: DW_TEST_OPERATOR}]
-log:
-  level: warn
-`, broker, baseDir, metrics, httpAddr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	httpAddr, metrics, cfg := operatorConfig(t, dir, broker, baseDir, "1s")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := startRun(ctx, cfg)
@@ -294,26 +304,7 @@ func TestBuildBaselineFromTheTopic(t *testing.T) {
 	if err := prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	httpAddr := freeAddr(t)
-	metrics := filepath.Join(dir, "metrics.jsonl")
-	cfg := filepath.Join(dir, "driftwatch.yml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
-kafka:
-  brokers: [%q]
-  max_future: 0s
-baselines:
-  dir: %q
-sinks:
-  jsonl: {path: %q}
-http:
-  listen: %q
-  auth:
-    tokens: [{name: ops, role: operator, token_env: DW_TEST_OPERATOR}]
-log:
-  level: warn
-`, broker, baseDir, metrics, httpAddr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	httpAddr, metrics, cfg := operatorConfig(t, dir, broker, baseDir, "10s")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := startRun(ctx, cfg)
