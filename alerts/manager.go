@@ -70,7 +70,7 @@ type ManagerConfig struct {
 	// silence matches them any more.
 	Silences *Silences
 	Log      *slog.Logger
-	Now  func() time.Time
+	Now      func() time.Time
 }
 
 // ActionPolicy says which firing alerts call for an action: those of the
@@ -139,7 +139,7 @@ type Manager struct {
 	// or dropped; progress is closed (and replaced) whenever settled grows.
 	queued, settled uint64
 	progress        chan struct{}
-	undelivered     []timedEvent // state changes observed, waiting for Sync
+	undelivered     []timedEvent           // state changes observed, waiting for Sync
 	muted           map[string]*timedEvent // silenced firing alerts, by Fingerprint
 
 	// deliverMu makes deliver and Unmute one at a time, so that an alert
