@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ http:
   auth:
     tokens: [{name: test, role: viewer, token_env: DW_TEST_API_TOKEN}]
 log:
-  level: warn
+  level: info # every refusal and write is logged: none may hold a token
 `, broker, baseDir, ch.Addr[0], db, ch.User, httpAddr)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -110,8 +111,28 @@ log:
 	if code := get("/models", "api-viewer-7c1e", &models); code != http.StatusOK || len(models) == 0 {
 		t.Errorf("models: %d %+v", code, models)
 	}
+	// Neither the token nor a wrong one shows in /metrics, the log or an
+	// answer.
+	if code := get("/models", "api-viewer-wrong-9d2c", nil); code != http.StatusUnauthorized {
+		t.Errorf("a wrong token: %d, want 401", code)
+	}
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "driftwatch_drift_score") {
+		t.Fatalf("/metrics without the model gauges:\n%.500s", metrics)
+	}
 	cancel()
-	if r := <-done; r.code != 0 {
+	r := <-done
+	if r.code != 0 {
 		t.Fatalf("run exited %d: %s", r.code, r.stderr)
+	}
+	for _, secret := range []string{"api-viewer-7c1e", "api-viewer-wrong-9d2c"} {
+		if strings.Contains(string(metrics), secret) || strings.Contains(r.stderr, secret) {
+			t.Errorf("%s is in /metrics or the log", secret)
+		}
 	}
 }
