@@ -81,6 +81,9 @@ cleanup() {
 	[ -z "$tmp" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT
+# On a signal, exit so that the EXIT trap removes the containers.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # new_container image: a working container from image (or scratch), removed
 # on exit; its name in $c.
@@ -114,7 +117,8 @@ standins() {
 	if ! command -v mmdebstrap >/dev/null; then
 		[ "$(id -u)" = 0 ] || die "mmdebstrap is not installed and installing it needs root"
 		log "installing mmdebstrap with apt-get"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null ||
+		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null; } ||
 			die "apt-get could not install mmdebstrap"
 	fi
 	local t0=$SECONDS rootfs=$tmp/bookworm.tar c mnt
@@ -135,7 +139,7 @@ standins() {
 	bh config --env GOLANG_VERSION="$go_version" --env GOTOOLCHAIN=local --env GOPATH=/go \
 		--env PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		--workingdir /go --cmd bash --label io.driftwatch.standin="$stamp" "$c"
-	bh commit --quiet --rm "$c" "$golang" >/dev/null || die "commit $golang"
+	bh commit --quiet "$c" "$golang" >/dev/null || die "commit $golang"
 	log "made $golang ($host_go from $goroot)"
 
 	new_container scratch
@@ -155,7 +159,7 @@ standins() {
 		--env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		--env SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
 		--label io.driftwatch.standin="$stamp" "$c"
-	bh commit --quiet --rm "$c" "$distroless" >/dev/null || die "commit $distroless"
+	bh commit --quiet "$c" "$distroless" >/dev/null || die "commit $distroless"
 	log "made $distroless"
 	log "stand-ins made in $((SECONDS - t0)) s"
 }
