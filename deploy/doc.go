@@ -4,7 +4,8 @@
 // inhibition), prometheus/driftwatch-rules.yml (Prometheus alerting rules
 // for driftwatch's own health, with promtool unit tests beside them), the
 // Grafana dashboard (grafana/), the Helm chart (helm/driftwatch) and the
-// scripts that start the test servers (servers/).
+// scripts that start the test servers (servers/), and image/buildah.sh,
+// which builds the root Dockerfile with buildah (make image).
 //
 // Its tests keep the Alertmanager and Prometheus files honest: amtool
 // checks both Alertmanager configurations and where each severity is routed;
@@ -31,6 +32,10 @@
 // key it rewrites that is gone fails it. A stream that drifts partway
 // must show up as verdicts in the API, in Prometheus and every query of
 // the Prometheus dashboard, and as alerts in Alertmanager.
+//
+// TestImageWithBuildah builds the Dockerfile's image, unmodified, with buildah on
+// local stand-ins of its base images and checks its configuration and
+// `driftwatch version` in it; it is skipped where buildah is not installed.
 //
 // It deliberately does not test the receivers' integrations (PagerDuty,
 // Slack): they need accounts, and their secrets are files this repository
