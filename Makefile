@@ -24,16 +24,19 @@ image:
 ## Apache Kafka KRaft broker from Maven Central jars, cached after the first
 ## download, on the machine's JDK), then every test with the race detector
 ## (fuzz targets run their seed corpora); the servers are stopped afterwards.
+## Last, alone on the machine, the container image is built from the
+## Dockerfile with buildah and checked (TestImageWithBuildah, as make image).
 ## Tools the tests run are installed first (deploy/servers/<name>.sh install):
 ## promtool (Debian's prometheus package) checks deploy/prometheus; amtool
-## comes with prometheus-alertmanager.
+## comes with prometheus-alertmanager; buildah and mmdebstrap build the image.
 SERVERS ?= clickhouse kafka alertmanager
-TOOLS   ?= promtool
+TOOLS   ?= promtool buildah
 test: vet tools
 	@set -e; for s in $(SERVERS); do bash deploy/servers/$$s.sh start; done
 	@set -a; for s in $(SERVERS); do eval "$$(bash deploy/servers/$$s.sh env)"; done; set +a; \
 	rc=0; $(GO) test -race -count=1 $(PKGS) || rc=$$?; \
-	for s in $(SERVERS); do bash deploy/servers/$$s.sh stop; done; exit $$rc
+	for s in $(SERVERS); do bash deploy/servers/$$s.sh stop; done; \
+	DRIFTWATCH_TEST_IMAGE=1 $(GO) test -count=1 -run '^TestImageWithBuildah$$' ./deploy/ || rc=$$?; exit $$rc
 
 tools:
 	@set -e; for t in $(TOOLS); do bash deploy/servers/$$t.sh install; done

@@ -10,8 +10,9 @@ import (
 
 // TestMakeTestInstallsTools: make test, on a fresh machine, installs the
 // tools the checks of this package need before the tests run: promtool
-// (deploy/servers/promtool.sh install) and amtool (it comes with the
-// Alertmanager that deploy/servers/alertmanager.sh start installs).
+// (deploy/servers/promtool.sh install), amtool (it comes with the
+// Alertmanager that deploy/servers/alertmanager.sh start installs) and
+// buildah (deploy/servers/buildah.sh install), and runs the image test.
 func TestMakeTestInstallsTools(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not on PATH")
@@ -28,6 +29,7 @@ func TestMakeTestInstallsTools(t *testing.T) {
 	for _, tc := range []struct{ script, verb, name string }{
 		{"promtool", "install", "promtool"},
 		{"alertmanager", "start", "amtool"},
+		{"buildah", "install", "buildah"},
 	} {
 		// for x in a b c; do bash deploy/servers/$x.sh VERB; done
 		loop := regexp.MustCompile(`for (\w+) in ([\w ]*); do bash deploy/servers/\$(\w+)\.sh ` + tc.verb + `; done`)
@@ -42,5 +44,8 @@ func TestMakeTestInstallsTools(t *testing.T) {
 		if at < 0 || at > test {
 			t.Errorf("make test does not run deploy/servers/%s.sh %s before go test (for %s):\n%s", tc.script, tc.verb, tc.name, dry)
 		}
+	}
+	if !strings.Contains(dry, "DRIFTWATCH_TEST_IMAGE=1 go test -count=1 -run '^TestImageWithBuildah$' ./deploy/") {
+		t.Errorf("make test does not build the image (TestImageWithBuildah with DRIFTWATCH_TEST_IMAGE=1):\n%s", dry)
 	}
 }
