@@ -189,8 +189,7 @@ func (d *decoder) one(t *task, i int, value []byte) outcome {
 		return outcome{derr: reject(ReasonNoBaseline, "no baseline for model %q", truncate(string(model), 64))}
 	}
 	if t.notAfter != 0 && s.ts > t.notAfter {
-		ts := time.Unix(0, s.ts).UTC()
-		return outcome{derr: reject(ReasonBadTimestamp, "timestamp %s is more than %s ahead of the clock", ts.Format(time.RFC3339), d.maxFuture)}
+		return outcome{derr: aheadOfClock(time.Unix(0, s.ts), d.maxFuture)}
 	}
 	o := d.good(t, rt.bb, s.text(s.fields[fPredictionID]))
 	rt.bb.appendScanned(s)

@@ -95,6 +95,26 @@ var (
 	MaxEventTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
+// DefaultMaxFuture is how far ahead of the clock run accepts a
+// prediction's event time unless told otherwise (kafka.max_future).
+const DefaultMaxFuture = time.Hour
+
+// CheckFuture returns the *DecodeError (ReasonBadTimestamp) with which run
+// rejects a prediction whose event time t is more than maxFuture ahead of
+// now (kafka.max_future, CONTRACT.md section 1), or nil. A maxFuture of 0
+// or less checks nothing. Decode does not apply it (it has no clock);
+// run's sources and producers of the prediction log do.
+func CheckFuture(t, now time.Time, maxFuture time.Duration) error {
+	if maxFuture <= 0 || !t.After(now.Add(maxFuture)) {
+		return nil
+	}
+	return aheadOfClock(t, maxFuture)
+}
+
+func aheadOfClock(t time.Time, maxFuture time.Duration) *DecodeError {
+	return reject(ReasonBadTimestamp, "timestamp %s is more than %s ahead of the clock", t.UTC().Format(time.RFC3339), maxFuture)
+}
+
 // DecodeError says why a record breaks the contract: Code is one of the
 // Reason constants, Detail names the field and what was wrong with it.
 type DecodeError struct {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -77,5 +78,47 @@ func TestFileSourceRejectsOldTimes(t *testing.T) {
 	}
 	if rows != 1 || d.Line != 2 || d.Reason != ReasonBadTimestamp || src.Counts().DeadLetter[ReasonBadTimestamp] != 1 {
 		t.Errorf("rows %d, dead letter %+v, counts %+v; want 1 row and line 2 dead-lettered as bad_timestamp", rows, d, src.Counts())
+	}
+}
+
+// TestMaxFuture: run's max-future check (a decoder reading the clock) and
+// CheckFuture, which producers apply, agree: an event time up to maxFuture
+// ahead of the clock is accepted, one a nanosecond further ahead is
+// bad_timestamp with the same detail, and a maxFuture of 0 checks nothing.
+func TestMaxFuture(t *testing.T) {
+	ts := time.Date(2026, 11, 20, 10, 15, 3, 120e6, time.UTC) // good's timestamp
+	for _, c := range []struct {
+		now time.Time
+		max time.Duration
+		ok  bool
+	}{
+		{ts.Add(-time.Hour), time.Hour, true},
+		{ts.Add(-time.Hour - time.Nanosecond), time.Hour, false},
+		{ts.Add(-time.Minute - time.Nanosecond), time.Minute, false},
+		{ts.Add(-24 * time.Hour), 0, true},
+	} {
+		mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+		r := newRouter(mem, routerConfig{Baselines: map[string]*baselines.Baseline{"fraud": testBaseline()}, MaxFuture: c.max,
+			Now: func() time.Time { return c.now }, Decoders: 1})
+		tk := r.newTasks(1)[0]
+		tk.values = append(tk.values, []byte(good))
+		r.decode([]*task{tk})
+		var got error
+		if d := tk.outcomes[0].derr; d != nil {
+			got = d
+		}
+		for _, b := range tk.batches {
+			b.Rec.Release()
+		}
+		r.release()
+		mem.AssertSize(t, 0)
+		want := CheckFuture(ts, c.now, c.max)
+		var de *DecodeError
+		switch {
+		case c.ok && (got != nil || want != nil):
+			t.Errorf("now %s, max_future %s: run says %v, CheckFuture %v; want both accepted", c.now, c.max, got, want)
+		case !c.ok && (!errors.As(got, &de) || de.Code != ReasonBadTimestamp || want == nil || got.Error() != want.Error()):
+			t.Errorf("now %s, max_future %s: run says %v, CheckFuture %v; want the same bad_timestamp", c.now, c.max, got, want)
+		}
 	}
 }

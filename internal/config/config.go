@@ -410,7 +410,7 @@ func Default() *Config {
 		Kafka: Kafka{
 			Brokers: []string{"127.0.0.1:9092"}, Topic: "predictions", DeadLetterTopic: "predictions.dlq",
 			Group: "driftwatch", ClientID: "driftwatch", MaxRecordBytes: consumer.DefaultMaxRecordBytes,
-			MaxFuture: time.Hour, DedupCapacity: consumer.DefaultDedupCapacity,
+			MaxFuture: consumer.DefaultMaxFuture, DedupCapacity: consumer.DefaultDedupCapacity,
 			IdleTimeout: consumer.DefaultIdleTimeout, MaxPollRecords: consumer.DefaultMaxPollRecords,
 			SessionTimeout: 45 * time.Second,
 			ScaleOut: ScaleOut{PartialsRetention: 7 * 24 * time.Hour, FlushInterval: consumer.DefaultFlushInterval,
