@@ -120,6 +120,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Decode(data, 4096)
+		// Check agrees with Decode.
+		if ts, cerr := Check(data, 4096); (cerr == nil) != (err == nil) || err != nil && cerr.Error() != err.Error() || err == nil && !ts.Equal(r.Timestamp) {
+			t.Fatalf("Check: %v, %v; Decode: %v, %v", ts, cerr, r.Timestamp, err)
+		}
 		if err != nil {
 			var de *DecodeError
 			if !errors.As(err, &de) || de.Code == "" {

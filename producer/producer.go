@@ -2,9 +2,10 @@
 // (CONTRACT.md sections 1 and 2) to Kafka from serving code written in Go.
 //
 // LogPrediction and LogLabel build a record from typed values, check it
-// with the consumer's own decoders (consumer.Decode and
-// consumer.DecodeLabel, on the very bytes that are sent) and with the
-// max_future rule (consumer.CheckFuture), and hand it to a franz-go client
+// with the consumer's own decoders (consumer.Check, which is
+// consumer.Decode without building the record, and consumer.DecodeLabel,
+// on the very bytes that are sent) and with the max_future rule
+// (consumer.CheckFuture), and hand it to a franz-go client
 // keyed by its prediction id: batched, compressed (zstd, else lz4, else
 // none, as the broker supports) and sent in the background. A record that
 // breaks the contract comes back at once as a *consumer.DecodeError, its
@@ -231,9 +232,9 @@ func (p *Producer) LogPrediction(pr Prediction) error {
 	b, err := appendPrediction((*buf)[:0], &pr, at)
 	*buf = b
 	if err == nil {
-		var rec consumer.Record
-		if rec, err = consumer.Decode(b, p.maxBytes); err == nil {
-			err = consumer.CheckFuture(rec.Timestamp, now, p.maxFuture)
+		var ts time.Time
+		if ts, err = consumer.Check(b, p.maxBytes); err == nil {
+			err = consumer.CheckFuture(ts, now, p.maxFuture)
 		}
 	}
 	if err != nil {
