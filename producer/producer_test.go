@@ -130,10 +130,11 @@ func sameCounts(t *testing.T, what string, got, want map[string]float64) {
 	}
 }
 
-// readAll reads n records of topic from its start on c.
-func readAll(t *testing.T, brokers []string, topic string, n int) []*kgo.Record {
+// readAll reads n records of topic from its start through a client with
+// the options opts (the brokers among them).
+func readAll(t *testing.T, topic string, n int, opts ...kgo.Opt) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +176,7 @@ func TestDelivers(t *testing.T) {
 		t.Fatal(err)
 	}
 	partition := map[string]int32{}
-	for _, r := range readAll(t, c.ListenAddrs(), "predictions", len(ids)) {
+	for _, r := range readAll(t, "predictions", len(ids), kgo.SeedBrokers(c.ListenAddrs()...)) {
 		rec, err := consumer.Decode(r.Value, 0)
 		if err != nil {
 			t.Fatalf("%s: %v", r.Value, err)
@@ -191,7 +192,7 @@ func TestDelivers(t *testing.T) {
 	if len(partition) != 6 {
 		t.Errorf("keys %v, want a to f", partition)
 	}
-	r := readAll(t, c.ListenAddrs(), "labels", 1)[0]
+	r := readAll(t, "labels", 1, kgo.SeedBrokers(c.ListenAddrs()...))[0]
 	l, err := consumer.DecodeLabel(r.Value, 0)
 	if err != nil || string(r.Key) != "a" || l.PredictionID != "a" || !l.Time.Equal(at.Add(time.Hour)) || l.Value.Text() != "fraud" {
 		t.Errorf("label key %q value %s: %+v, %v", r.Key, r.Value, l, err)
@@ -346,7 +347,7 @@ func TestCloseFlushes(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameCounts(t, "predictions", counts(t, reg, "predictions"), map[string]float64{"sent": n, "failed": 0})
-	if got := len(readAll(t, c.ListenAddrs(), "predictions", n)); got != n {
+	if got := len(readAll(t, "predictions", n, kgo.SeedBrokers(c.ListenAddrs()...))); got != n {
 		t.Errorf("read %d records, want %d", got, n)
 	}
 	if err := p.LogPrediction(sample("late")); err != ErrClosed {
