@@ -162,21 +162,6 @@ func New(cfg Config) (*Producer, error) {
 		scratch:  sync.Pool{New: func() any { return new([]byte) }},
 		failures: rate.Sometimes{Interval: time.Minute},
 	}
-	records := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "driftwatch_producer_records_total",
-		Help: "Records given to the producer, by topic and outcome: sent, invalid (broke the contract), dropped (buffer full), failed (not delivered)."},
-		[]string{"topic", "outcome"})
-	p.preds, p.labels = p.outcomes(records, cfg.Topic), p.outcomes(records, cfg.LabelsTopic)
-	if reg := cfg.Registerer; reg != nil {
-		buffered := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "driftwatch_producer_buffered_records", Help: "Records waiting to be sent."},
-			func() float64 { return float64(p.buffered.Load()) })
-		if err := reg.Register(records); err != nil {
-			return nil, fmt.Errorf("new producer: register metrics: %w", err)
-		}
-		if err := reg.Register(buffered); err != nil {
-			reg.Unregister(records)
-			return nil, fmt.Errorf("new producer: register metrics: %w", err)
-		}
-	}
 	opts := append([]kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ProducerBatchCompression(kgo.ZstdCompression(), kgo.Lz4Compression(), kgo.NoCompression()),
@@ -190,6 +175,24 @@ func New(cfg Config) (*Producer, error) {
 		return nil, fmt.Errorf("new producer: kafka client: %w", err)
 	}
 	p.cl = cl
+	records := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "driftwatch_producer_records_total",
+		Help: "Records given to the producer, by topic and outcome: sent, invalid (broke the contract), dropped (buffer full), failed (not delivered)."},
+		[]string{"topic", "outcome"})
+	p.preds, p.labels = p.outcomes(records, cfg.Topic), p.outcomes(records, cfg.LabelsTopic)
+	if reg := cfg.Registerer; reg != nil {
+		buffered := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "driftwatch_producer_buffered_records", Help: "Records waiting to be sent."},
+			func() float64 { return float64(p.buffered.Load()) })
+		err := reg.Register(records)
+		if err == nil {
+			if err = reg.Register(buffered); err != nil {
+				reg.Unregister(records)
+			}
+		}
+		if err != nil {
+			cl.Close()
+			return nil, fmt.Errorf("new producer: register metrics: %w", err)
+		}
+	}
 	return p, nil
 }
 

@@ -1,8 +1,10 @@
 package producer
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -402,5 +404,31 @@ func TestNew(t *testing.T) {
 	}
 	if err := p.Close(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFailedCounted: a record the consumer would accept but the client
+// cannot send (larger than franz-go's batch limit, 1,000,012 bytes by
+// default, and under MaxRecordBytes, 1 MiB) is queued, fails, is counted
+// as failed and logged; the records around it are sent.
+func TestFailedCounted(t *testing.T) {
+	c := fake(t)
+	var log bytes.Buffer
+	p, reg := start(t, c, Config{Log: slog.New(slog.NewTextHandler(&log, nil))})
+	big := sample("big")
+	big.Features["blob"] = strings.Repeat("x", 1_000_100)
+	for _, pr := range []Prediction{sample("a"), big, sample("b")} {
+		if err := p.LogPrediction(pr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if err := p.Close(ctx); err != nil { // once it returns, every outcome is counted
+		t.Fatal(err)
+	}
+	sameCounts(t, "predictions", counts(t, reg, "predictions"), map[string]float64{"sent": 2, "invalid": 0, "dropped": 0, "failed": 1})
+	if !strings.Contains(log.String(), "records not delivered") || !strings.Contains(log.String(), "MESSAGE_TOO_LARGE") || strings.Count(log.String(), "\n") > 1 {
+		t.Errorf("log:\n%s\nwant one line on the record not delivered", log.String())
 	}
 }
