@@ -27,8 +27,12 @@ def test_fastapi_example_logs_predictions_and_labels(
     spec.loader.exec_module(example)
     preds, labels = make_topics("predictions", "labels")
     monkeypatch.setenv("KAFKA_BROKERS", brokers)
-    # The example's topics are driftwatch's defaults; the test's own here.
-    monkeypatch.setattr(example, "Producer", functools.partial(Producer, topic=preds, labels_topic=labels, registry=False))
+    # The example's topics are driftwatch's defaults; the test's own here,
+    # and a minute of linger: only closing the Producer sends in time.
+    monkeypatch.setattr(
+        example, "Producer",
+        functools.partial(Producer, topic=preds, labels_topic=labels, registry=False, **{"linger.ms": 60_000}),
+    )
 
     with TestClient(example.app) as client:
         r = client.post("/predict", json={"amount": 1500.0, "country": "DE", "is_new": True, "age": None})
@@ -37,6 +41,9 @@ def test_fastapi_example_logs_predictions_and_labels(
         assert r.json()["fraud"] == 0.9
         assert client.post(f"/label/{pid}", params={"fraud": "true"}).status_code == 200
     # Leaving the app closed the Producer, which sent both.
+    producer = example.app.state.drift
+    assert producer.pending == 0
+    assert producer.metrics()[preds]["sent"] == 1 and producer.metrics()[labels]["sent"] == 1
     (p,) = read_topic(brokers, preds, 1)
     (lab,) = read_topic(brokers, labels, 1)
     validate_prediction(p.value())

@@ -29,7 +29,7 @@ WINDOWS, PER_WINDOW = 4, 300
 
 
 def _hand_ts(t: datetime) -> str:
-    """A timestamp written by hand: whole seconds, an offset of +02:00."""
+    """A timestamp written by hand: microseconds, an offset of +02:00."""
     return t.astimezone(timezone(timedelta(hours=2))).isoformat()
 
 
@@ -73,14 +73,16 @@ def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[st
     for w in range(WINDOWS):
         for j in range(PER_WINDOW):
             i = 10000 + w * PER_WINDOW + j
-            t = START + timedelta(hours=w, seconds=j * 3600 // PER_WINDOW + 1)
+            # Milliseconds too: label delays are figures of their own.
+            t = START + timedelta(hours=w, seconds=j * 3600 // PER_WINDOW + 1, milliseconds=rng.randrange(1000))
             r = record(i, t, drift=w >= 2)
             fraud = r.pop("_fraud")
             if j % 3 == 0:  # a third carry their label, a third get it late
                 r["label"] = fraud
             elif j % 3 == 1:
                 labels.append({"prediction_id": r["prediction_id"], "model": MODEL,
-                               "timestamp": _hand_ts(t + timedelta(minutes=30)), "label": fraud})
+                               "timestamp": _hand_ts(t + timedelta(minutes=30, milliseconds=rng.randrange(1000))),
+                               "label": fraud})
             preds.append(r)
     return ref, preds, labels
 
@@ -175,6 +177,7 @@ def test_client_records_replay_like_hand_written_ones(
         (START + timedelta(hours=w)).strftime("%Y-%m-%dT%H:%M:%SZ") for w in range(WINDOWS)
     }, hand_err
     assert {"data", "prediction", "label", "concept", "fairness", "serving"} <= {r["family"] for r in rows}
+    assert any(r["metric"] == "label_delay_p50_s" and r["value"] % 1 != 0 for r in rows)
     assert {"amount", "age", "country", "is_new"} <= {r["subject"] for r in rows if r["family"] == "data"}
     assert any(r["drifted"] and r["subject"] == "amount" for r in rows)
     assert client_rows == hand_rows, f"hand: {hand_err}\nclient: {client_err}"

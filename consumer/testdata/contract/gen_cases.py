@@ -120,6 +120,7 @@ pred("feature values of every kind", with_(REQUIRED, features={"n": -3, "x": 1.5
 pred("feature named empty", with_(REQUIRED, features={"": 1}))
 pred("feature number that underflows to zero", raw_field(REQUIRED, "features", '{"tiny":1e-400}'))
 pred("feature integer of 309 digits within float64", raw_field(REQUIRED, "features", '{"big":' + str(2**1024 - 2**970 - 1) + "}"))
+pred("unknown field holding an integer of 5000 digits", raw_field(REQUIRED, "x_digits", "7" * 5000))
 pred("feature largest float64", raw_field(REQUIRED, "features", '{"max":1.7976931348623157e308}'))
 pred("scores with a null member", with_(REQUIRED, scores={"a": 0.5, "b": None}))
 pred("scores empty", with_(REQUIRED, scores={}))
@@ -249,6 +250,8 @@ for name, field, raw in [
     ("feature a number beyond float64", "features", '{"amount":1e400}'),
     ("feature a negative number beyond float64", "features", '{"amount":-1e400}'),
     ("feature an integer beyond float64", "features", '{"amount":' + str(2**1024 - 2**970) + "}"),
+    ("feature an integer of 400 digits", "features", '{"amount":' + "9" * 400 + "}"),
+    ("feature a negative integer of 5000 digits", "features", '{"amount":-' + "1" * 5000 + "}"),
     ("feature repeated, the first an object", "features", '{"a":{},"a":1}'),
     ("prediction a bool", "prediction", "true"),
     ("prediction an object", "prediction", '{"fraud":0.87}'),
