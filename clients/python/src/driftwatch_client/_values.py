@@ -79,7 +79,7 @@ def scalar(v: Any, nan_is_null: bool = True) -> Any:
 def _name(k: Any) -> str:
     if isinstance(k, str):
         return str(k)
-    raise ContractError(WRONG_TYPE, f"feature names must be strings, got {type(k).__name__} {k!r}")
+    raise ContractError(WRONG_TYPE, f"names (of features, scores, segments) must be strings, got {type(k).__name__} {k!r}")
 
 
 def _row_values(features: Any) -> list[Any]:
