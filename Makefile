@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/driftwatch
 PKGS    := ./...
 
-.PHONY: all build image test tools servers-up servers-down vet fuzz bench bench-stats bench-pipeline bench-scaleout bench-detect profile golden demo clean
+.PHONY: all build image test test-python tools servers-up servers-down vet fuzz bench bench-stats bench-pipeline bench-scaleout bench-detect profile golden demo clean
 
 all: build
 
@@ -23,7 +23,8 @@ image:
 ## Debian's prometheus-alertmanager, installed with apt-get on first use; an
 ## Apache Kafka KRaft broker from Maven Central jars, cached after the first
 ## download, on the machine's JDK), then every test with the race detector
-## (fuzz targets run their seed corpora); the servers are stopped afterwards.
+## (fuzz targets run their seed corpora), then the Python client's tests
+## (test-python); the servers are stopped afterwards.
 ## Last, alone on the machine, the container image is built from the
 ## Dockerfile with buildah and checked (TestImageWithBuildah, as make image).
 ## Tools the tests run are installed first (deploy/servers/<name>.sh install):
@@ -35,11 +36,31 @@ test: vet tools
 	@set -e; for s in $(SERVERS); do bash deploy/servers/$$s.sh start; done
 	@set -a; for s in $(SERVERS); do eval "$$(bash deploy/servers/$$s.sh env)"; done; set +a; \
 	rc=0; $(GO) test -race -count=1 $(PKGS) || rc=$$?; \
+	( $(TEST_PYTHON) ) || rc=$$?; \
 	for s in $(SERVERS); do bash deploy/servers/$$s.sh stop; done; \
 	DRIFTWATCH_TEST_IMAGE=1 $(GO) test -count=1 -run '^TestImageWithBuildah$$' ./deploy/ || rc=$$?; exit $$rc
 
 tools:
 	@set -e; for t in $(TOOLS); do bash deploy/servers/$$t.sh install; done
+
+## test-python: the Python client's tests (clients/python/tests, pytest): its
+## validator against the contract cases the consumer's tests also run
+## (consumer/testdata/contract/cases.json), and, with the Kafka test server's
+## environment (make test gives it; else they are skipped, or fail under CI),
+## its Kafka tests and the wire test, which replays what it sent with
+## driftwatch. The virtualenv is made once per pyproject.toml by
+## clients/python/venv.sh (pip, from PyPI, into ~/.cache/driftwatch); the
+## client is installed from the work tree, as pip installs it, into a
+## temporary directory each run, and driftwatch is built there.
+# The recipe of test-python, inlined in test's (not a sub-make: make
+# -n would run that line, go test and all, and deploy/make_test.go reads
+# make -n test).
+TEST_PYTHON = py=$$(sh clients/python/venv.sh) && tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	"$$py" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --target "$$tmp/site" ./clients/python && \
+	$(GO) build -o "$$tmp/driftwatch" ./cmd/driftwatch && \
+	PYTHONPATH="$$tmp/site" DRIFTWATCH_BIN="$$tmp/driftwatch" "$$py" -m pytest -q clients/python/tests
+test-python:
+	@$(TEST_PYTHON)
 
 ## servers-up, servers-down: start or stop the test servers by hand;
 ## eval "$$(bash deploy/servers/<name>.sh env)" then gives tests their addresses.

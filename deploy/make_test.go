@@ -49,3 +49,48 @@ func TestMakeTestInstallsTools(t *testing.T) {
 		t.Errorf("make test does not build the image (TestImageWithBuildah with DRIFTWATCH_TEST_IMAGE=1):\n%s", dry)
 	}
 }
+
+// TestMakeTestRunsPytest: make test runs the Python client's tests
+// (clients/python/tests) with pytest, after go test and before the test
+// servers stop, in the shell that has their environment (so its Kafka and
+// wire tests run, not skip), on the client installed from the work tree
+// into the virtualenv of clients/python/venv.sh, and a pytest failure fails
+// make test.
+func TestMakeTestRunsPytest(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not on PATH")
+	}
+	out, err := exec.Command("make", "-C", "..", "--no-print-directory", "-n", "test").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n test: %v\n%s", err, out)
+	}
+	dry := string(out)
+	env := strings.Index(dry, `do eval "$(bash deploy/servers/$s.sh env)"; done`)
+	goTest := strings.Index(dry, "go test -race")
+	stop := strings.Index(dry, "bash deploy/servers/$s.sh stop")
+	pytest := regexp.MustCompile(`"\$py" -m pytest [^\n]*clients/python/tests`).FindStringIndex(dry)
+	switch {
+	case pytest == nil:
+		t.Fatalf("make test runs no pytest on clients/python/tests:\n%s", dry)
+	case env < 0 || goTest < 0 || stop < 0:
+		t.Fatalf("make test: no servers' env, go test -race or servers' stop:\n%s", dry)
+	case !(env < goTest && goTest < pytest[0] && pytest[0] < stop):
+		t.Errorf("make test runs pytest at %d, want it after the servers' env (%d) and go test (%d), before they stop (%d):\n%s",
+			pytest[0], env, goTest, stop, dry)
+	}
+	// One shell line from the env to the stop: a recipe line of its own
+	// would not have the servers' environment.
+	if env >= 0 && stop > env && !regexp.MustCompile(`^(?:[^\n]*\\\n)*[^\n]*$`).MatchString(dry[env:stop]) {
+		t.Errorf("make test: pytest does not run in the shell that has the servers' environment:\n%s", dry[env:stop])
+	}
+	line := dry[pytest[0]:]
+	line = line[:strings.IndexByte(line, '\n')]
+	if !regexp.MustCompile(`\) \|\| rc=\$\?; \\$`).MatchString(line) || !strings.HasSuffix(strings.TrimSpace(dry), "exit $rc") {
+		t.Errorf("make test: a pytest failure does not set the exit code (want `( ... pytest ... ) || rc=$?` and `exit $rc`):\n%s", line)
+	}
+	for _, want := range []string{"sh clients/python/venv.sh", "pip install", "--target", "./clients/python", "PYTHONPATH=", "DRIFTWATCH_BIN="} {
+		if !strings.Contains(dry[goTest:pytest[1]], want) {
+			t.Errorf("make test: the pytest step lacks %q (the client installed from the work tree, driftwatch for the wire test):\n%s", want, line)
+		}
+	}
+}
