@@ -32,9 +32,9 @@ const DefaultHTTPTimeout = 10 * time.Second
 // it within Timeout. It does not authenticate: wrap it.
 type Handler struct {
 	Topic    string
-	MaxBytes int64                                      // largest body taken; at most the topic's record size
+	MaxBytes int64                                    // largest body taken; at most the topic's record size
 	Produce  func(context.Context, *kgo.Record) error // synchronous: returns once the broker acknowledged
-	Timeout  time.Duration                              // 0: DefaultHTTPTimeout
+	Timeout  time.Duration                            // 0: DefaultHTTPTimeout
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
