@@ -77,6 +77,9 @@ type Converter struct {
 	counts Counts // guarded by mu
 	err    error  // the first failed produce; guarded by mu
 	stop   context.CancelFunc
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // source is an event's origin: its record and its place in the commit
@@ -275,16 +278,22 @@ func (c *Converter) Ping(ctx context.Context) error { return c.cl.Ping(ctx) }
 // Close waits, until ctx ends, for the records and dead letters produced
 // to be acknowledged, commits the offsets they complete, and closes the
 // client, leaving the group. Events still waiting for their pair are not
-// committed: the group's next owner reads them again.
+// committed: the group's next owner reads them again. Call it after Run
+// returned; calls after the first return its error again.
 func (c *Converter) Close(ctx context.Context) error {
-	defer c.cl.Close()
-	if err := c.cl.Flush(ctx); err != nil {
-		return fmt.Errorf("flush kserve records to %s and %s: %w", c.cfg.OutTopic, c.cfg.DeadLetterTopic, err)
-	}
-	if err := c.cl.CommitMarkedOffsets(ctx); err != nil {
-		return fmt.Errorf("commit offsets of kserve topic %s (group %s): %w", c.cfg.Topic, c.cfg.Group, err)
-	}
-	return c.failed()
+	c.closeOnce.Do(func() {
+		defer c.cl.Close()
+		if err := c.cl.Flush(ctx); err != nil {
+			c.closeErr = fmt.Errorf("flush kserve records to %s and %s: %w", c.cfg.OutTopic, c.cfg.DeadLetterTopic, err)
+			return
+		}
+		if err := c.cl.CommitMarkedOffsets(ctx); err != nil {
+			c.closeErr = fmt.Errorf("commit offsets of kserve topic %s (group %s): %w", c.cfg.Topic, c.cfg.Group, err)
+			return
+		}
+		c.closeErr = c.failed()
+	})
+	return c.closeErr
 }
 
 // RegisterMetrics registers the Converter's metrics with reg.
