@@ -272,9 +272,6 @@ func (c *Converter) Counts() Counts {
 	return out
 }
 
-// Ping checks that a broker answers.
-func (c *Converter) Ping(ctx context.Context) error { return c.cl.Ping(ctx) }
-
 // Close waits, until ctx ends, for the records and dead letters produced
 // to be acknowledged, commits the offsets they complete, and closes the
 // client, leaving the group. Events still waiting for their pair are not

@@ -101,7 +101,8 @@ func FromKafka(headers []kgo.RecordHeader, value []byte) (Event, error) {
 		return fromEnvelope(value)
 	}
 	ev.Data = value
-	return ev, ev.check()
+	err := ev.check() // sets ev.Time: before ev is returned
+	return ev, err
 }
 
 // FromHTTP decodes a request of the CloudEvents HTTP binding: structured
@@ -128,7 +129,8 @@ func FromHTTP(h http.Header, body []byte) (Event, error) {
 		}
 		ev.Attrs[lower[len("ce-"):]] = v
 	}
-	return ev, ev.check()
+	err := ev.check() // sets ev.Time: before ev is returned
+	return ev, err
 }
 
 // isStructured reports whether a content type is the CloudEvents JSON
@@ -190,7 +192,8 @@ func fromEnvelope(b []byte) (Event, error) {
 	case data != nil && !bytes.Equal(data, []byte("null")):
 		ev.Data = data
 	}
-	return ev, ev.check()
+	err := ev.check() // sets ev.Time: before ev is returned
+	return ev, err
 }
 
 // attrText returns a JSON attribute value as text: a string's content, a
