@@ -59,8 +59,9 @@ type Counts struct {
 // most the join timeout). Records and dead letters are produced at least
 // once: after a crash, what was not committed is read, joined and
 // produced again, with the same prediction ids, which the consumer drops
-// as duplicates. On a rebalance the waiting events are forgotten, to be
-// read again by the partitions' next owner.
+// as duplicates (or, their window closed, keeps out of its figures). On
+// a rebalance the waiting events are forgotten, to be read again by the
+// partitions' next owner.
 //
 // Run owns the poll loop; Close flushes, commits and leaves the group.
 type Converter struct {
