@@ -34,8 +34,6 @@ type inference struct {
 	preds       []int
 }
 
-var irisFeatures = []string{"sepal_length", "sepal_width", "petal_length", "petal_width"}
-
 // irisInferences returns n instances from start, batched 1 to 3 at a time,
 // one every step; from drift on, petal_length is larger.
 func irisInferences(rng *rand.Rand, prefix string, start time.Time, step time.Duration, n int, drift bool) []inference {
