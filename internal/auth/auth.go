@@ -241,3 +241,24 @@ func refuse(w http.ResponseWriter, code int, msg string) {
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
+
+// QueryToken lets a client that can set no header give its bearer token
+// as the URL's access_token parameter (RFC 6750, section 2.3): a request
+// without an Authorization header that has one gets it as the header,
+// and loses it from its URL, before next (Require) reads it. The RFC
+// discourages the parameter, as URLs end up in logs and histories; use it
+// only where the client has no other way, such as KServe's logger, whose
+// configuration is one URL.
+func QueryToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if tok := q.Get("access_token"); tok != "" && r.Header.Get("Authorization") == "" {
+			r = r.Clone(r.Context())
+			r.Header.Set("Authorization", "Bearer "+tok)
+			q.Del("access_token")
+			r.URL.RawQuery = q.Encode()
+			r.RequestURI = r.URL.RequestURI()
+		}
+		next.ServeHTTP(w, r)
+	})
+}

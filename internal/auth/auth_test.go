@@ -150,3 +150,40 @@ func TestNewRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryToken: a token in the URL's access_token parameter counts as a
+// bearer token, and next no longer sees it in the URL; a header wins.
+func TestQueryToken(t *testing.T) {
+	var log bytes.Buffer
+	g := guard(t, Config{}, &log)
+	var seen string
+	h := QueryToken(g.Require(Viewer, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = r.URL.String() + " " + r.RequestURI
+	})))
+	for _, tc := range []struct {
+		url, header string
+		code        int
+	}{
+		{"/events?access_token=" + viewerSecret + "&x=1", "", http.StatusOK},
+		{"/events?access_token=wrong", "", http.StatusUnauthorized},
+		{"/events", "", http.StatusUnauthorized},
+		{"/events?access_token=" + viewerSecret, "Bearer wrong", http.StatusUnauthorized},
+	} {
+		seen = ""
+		req := httptest.NewRequest(http.MethodPost, tc.url, nil)
+		if tc.header != "" {
+			req.Header.Set("Authorization", tc.header)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.code {
+			t.Errorf("%s with header %q: %d, want %d", tc.url, tc.header, rec.Code, tc.code)
+		}
+		if strings.Contains(seen, "access_token") || tc.code == http.StatusOK && !strings.Contains(seen, "x=1") {
+			t.Errorf("%s: the handler saw %q", tc.url, seen)
+		}
+	}
+	if strings.Contains(log.String(), viewerSecret) {
+		t.Errorf("the secret is in the log: %s", log.String())
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -37,6 +38,7 @@ import (
 	"github.com/driftwatch/driftwatch/alerts/alertmanager"
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/consumer"
+	"github.com/driftwatch/driftwatch/consumer/kserve"
 	"github.com/driftwatch/driftwatch/internal/api"
 	"github.com/driftwatch/driftwatch/internal/config"
 	"github.com/driftwatch/driftwatch/internal/demo"
@@ -932,7 +934,19 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		buildCtx, stopBuilds := context.WithCancel(ctx)
 		apiServer.BuildCtx = buildCtx
 		defer func() { stopBuilds(); apiServer.Wait() }() // baseline builds stop with run
-		stop, err := serveHTTP(ln, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), h, cfg.HTTP, guard, apiServer.Handler())
+		// Each route is guarded by its handler: the API route by route
+		// (package api), the KServe endpoint by its own tokens.
+		routes := map[string]http.Handler{"/api/v1/": apiServer.Handler()}
+		kh, closeKServe, err := kserveEndpoint(cfg, log, kopts)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer closeKServe()
+		if kh != nil {
+			routes[cfg.KServe.HTTPPath] = kh
+		}
+		stop, err := serveHTTP(ln, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), h, cfg.HTTP, guard, routes)
 		if err != nil {
 			ln.Close()
 			return err
@@ -1027,6 +1041,19 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return err
 	}
+	// KServe's logger events become records on kafka.topic, from a group
+	// of their own (consumer/kserve).
+	conv, err := newKServeConverter(cfg, log, kopts)
+	if err != nil {
+		return err
+	}
+	if conv != nil {
+		defer func() { // when run fails before it ran; else a no-op
+			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			_ = conv.Close(closeCtx)
+		}()
+	}
 	var source pipeline.Source = src
 	if k.ScaleOut.Enabled {
 		if fold, src, err = scaleOut(ctx, log, k, kc, wcfg, kopts); err != nil {
@@ -1092,6 +1119,10 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		watched = append(watched, watchedTopic{consumer.MergeGroup(k.Group), consumer.PartialsTopic(k.Group)})
 		registerScaleOutMetrics(reg, fold, src)
 	}
+	if conv != nil {
+		watched = append(watched, watchedTopic{kserveGroup(k.Group), cfg.KServe.Topic})
+		kserve.RegisterMetrics(reg, conv)
+	}
 	stopTopicWatch, err := startTopicWatch(ctx, log, reg, kopts, watched)
 	if err != nil {
 		return err
@@ -1113,18 +1144,23 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}()
 	defer func() { stopReload(); <-reloaded }()
 	log.Info("consuming", "brokers", k.Brokers, "topic", k.Topic, "labels_topic", cfg.Labels.Topic, "group", k.Group, "models", len(base),
-		"tls", k.TLS.Enabled, "sasl_mechanism", k.SASL.Mechanism)
-	var runErr error
+		"kserve_topic", cfg.KServe.Topic, "tls", k.TLS.Enabled, "sasl_mechanism", k.SASL.Mechanism)
+	g, gctx := errgroup.WithContext(ctx)
 	if fold != nil {
-		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return fold.Run(gctx) })
-		g.Go(func() error { return p.Run(gctx) })
-		runErr = g.Wait()
-	} else {
-		runErr = p.Run(ctx)
 	}
+	if conv != nil {
+		g.Go(func() error { return conv.Run(gctx) })
+	}
+	g.Go(func() error { return p.Run(gctx) })
+	runErr := g.Wait()
 	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if conv != nil {
+		if err := conv.Close(closeCtx); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
 	if err := src.Close(closeCtx); err != nil && runErr == nil {
 		runErr = err
 	}

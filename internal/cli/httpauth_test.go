@@ -110,7 +110,7 @@ func TestHTTPAuthAndTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("driftwatch_up 1\n")) })
-	stop, err := serveHTTP(ln, metrics, &health{}, cfg, guard, (&api.Server{Guard: guard, Baselines: t.TempDir()}).Handler())
+	stop, err := serveHTTP(ln, metrics, &health{}, cfg, guard, map[string]http.Handler{"/api/v1/": (&api.Server{Guard: guard, Baselines: t.TempDir()}).Handler()})
 	if err != nil {
 		t.Fatal(err)
 	}

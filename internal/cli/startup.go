@@ -80,13 +80,13 @@ func (h *health) ready() string {
 	return strings.Join(why, "\n")
 }
 
-// serveHTTP starts the HTTP server of run on ln: the API under /api/v1/
-// (nil: none), /metrics from metrics, /healthz (the process is alive:
-// always 200) and /readyz (200, or 503 with the reasons of h in the body);
-// with guard, /metrics and the probes
-// need a token where cfg.Auth says so; with cfg.TLS, HTTPS (and mutual
-// TLS). It returns a function that stops it.
-func serveHTTP(ln net.Listener, metrics http.Handler, h *health, cfg config.HTTP, guard *auth.Guard, apiHandler http.Handler) (stop func(), err error) {
+// serveHTTP starts the HTTP server of run on ln: routes (each guarded
+// by its handler: the API under /api/v1/, the KServe endpoint), /metrics
+// from metrics, /healthz (the process is alive: always 200) and /readyz
+// (200, or 503 with the reasons of h in the body); with guard, /metrics
+// and the probes need a token where cfg.Auth says so; with cfg.TLS, HTTPS
+// (and mutual TLS). It returns a function that stops it.
+func serveHTTP(ln net.Listener, metrics http.Handler, h *health, cfg config.HTTP, guard *auth.Guard, routes map[string]http.Handler) (stop func(), err error) {
 	protect := func(on bool, next http.Handler) http.Handler {
 		if guard == nil || !on {
 			return next
@@ -94,8 +94,8 @@ func serveHTTP(ln net.Listener, metrics http.Handler, h *health, cfg config.HTTP
 		return guard.Require(auth.Viewer, next)
 	}
 	mux := http.NewServeMux()
-	if apiHandler != nil {
-		mux.Handle("/api/v1/", apiHandler) // guarded route by route (package api)
+	for pattern, handler := range routes {
+		mux.Handle(pattern, handler)
 	}
 	mux.Handle("/metrics", protect(cfg.Auth.ProtectMetrics, metrics))
 	mux.Handle("/healthz", protect(cfg.Auth.ProtectProbes, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })))

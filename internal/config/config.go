@@ -27,6 +27,7 @@ import (
 	"github.com/driftwatch/driftwatch/alerts"
 	"github.com/driftwatch/driftwatch/alerts/alertmanager"
 	"github.com/driftwatch/driftwatch/consumer"
+	"github.com/driftwatch/driftwatch/consumer/kserve"
 	"github.com/driftwatch/driftwatch/internal/auth"
 	"github.com/driftwatch/driftwatch/internal/secret"
 	"github.com/driftwatch/driftwatch/sinks/clickhouse"
@@ -46,6 +47,7 @@ type Config struct {
 	Sinks     Sinks            `yaml:"sinks"`
 	Alerts    Alerts           `yaml:"alerts"`
 	HTTP      HTTP             `yaml:"http"`
+	KServe    KServe           `yaml:"kserve"`
 	Log       Log              `yaml:"log"`
 	// StartupTimeout is how long run may try to reach Kafka and ClickHouse
 	// (and be accepted by them) before it gives up and exits non-zero.
@@ -395,6 +397,74 @@ type HTTPToken struct {
 	TokenSHA256 string `yaml:"token_sha256"`
 }
 
+// KServe reads KServe's inference logger (CONTRACT.md section 12): the
+// CloudEvents Knative's KafkaSink writes to Topic, or that the logger posts
+// to HTTPPath on http.listen, joined and mapped per InferenceService
+// (Models, by name) into prediction log records on kafka.topic. Off while
+// Topic is empty.
+type KServe struct {
+	Topic           string `yaml:"topic"`
+	DeadLetterTopic string `yaml:"dead_letter_topic"` // "": Topic + ".dlq"
+	// JoinTimeout is how long a request (or response) waits for its pair
+	// after it was read; MaxPending bounds the events waiting.
+	JoinTimeout time.Duration `yaml:"join_timeout"`
+	MaxPending  int           `yaml:"max_pending"`
+	// HTTPPath is where run takes the logger's POSTs ("": nowhere); each
+	// needs one of HTTPTokens, in an Authorization header or, since the
+	// logger sends none, the URL's access_token parameter.
+	HTTPPath   string                 `yaml:"http_path"`
+	HTTPTokens []KServeToken          `yaml:"http_tokens"`
+	Models     map[string]KServeModel `yaml:"models"`
+}
+
+// KServeToken is a token of the KServe endpoint, good for nothing else:
+// its name (in logs) and exactly one of TokenEnv, TokenFile and
+// TokenSHA256, as in HTTPToken.
+type KServeToken struct {
+	Name        string `yaml:"name"`
+	TokenEnv    string `yaml:"token_env"`
+	TokenFile   string `yaml:"token_file"`
+	TokenSHA256 string `yaml:"token_sha256"`
+}
+
+// KServeModel maps one InferenceService's payloads to records
+// (kserve.Mapping, which documents each key).
+type KServeModel struct {
+	Model           string   `yaml:"model"` // "": the InferenceService's name
+	Version         string   `yaml:"version"`
+	VersionFrom     string   `yaml:"version_from"`
+	Features        []string `yaml:"features"`
+	Input           string   `yaml:"input"`
+	Output          string   `yaml:"output"`
+	PredictionIndex *int     `yaml:"prediction_index"`
+}
+
+// DeadLetter returns the KServe dead-letter topic: dead_letter_topic, or
+// the topic's name and .dlq.
+func (k *KServe) DeadLetter() string {
+	if k.DeadLetterTopic != "" {
+		return k.DeadLetterTopic
+	}
+	return k.Topic + ".dlq"
+}
+
+// Mappings returns the mapping of each InferenceService of Models.
+func (k *KServe) Mappings() map[string]kserve.Mapping {
+	out := make(map[string]kserve.Mapping, len(k.Models))
+	for name, m := range k.Models {
+		km := kserve.Mapping{Model: m.Model, Version: m.Version, VersionFrom: m.VersionFrom, Features: m.Features,
+			Input: m.Input, Output: m.Output, PredictionIndex: -1}
+		if km.Model == "" {
+			km.Model = name
+		}
+		if m.PredictionIndex != nil {
+			km.PredictionIndex = *m.PredictionIndex
+		}
+		out[name] = km
+	}
+	return out
+}
+
 // Log configures the structured log.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
@@ -467,8 +537,10 @@ func Default() *Config {
 				DialTimeout: ch.DialTimeout, CommitTimeout: ch.CommitTimeout},
 			Retry: Retry{Initial: 500 * time.Millisecond, Max: 5 * time.Second},
 		},
-		Log:            Log{Level: "info", Format: "text"},
-		HTTP:           HTTP{Auth: HTTPAuth{Tokens: []HTTPToken{}, Rate: 10, Burst: 20, MaxBodyBytes: 1 << 20}},
+		Log:  Log{Level: "info", Format: "text"},
+		HTTP: HTTP{Auth: HTTPAuth{Tokens: []HTTPToken{}, Rate: 10, Burst: 20, MaxBodyBytes: 1 << 20}},
+		KServe: KServe{JoinTimeout: 30 * time.Second, MaxPending: 10_000, HTTPPath: "/kserve/v1/events",
+			HTTPTokens: []KServeToken{}, Models: map[string]KServeModel{}},
 		StartupTimeout: time.Minute,
 	}
 }
@@ -682,6 +754,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("startup_timeout: must be positive, got %s", c.StartupTimeout)
 	}
 	if err := c.HTTP.validate(); err != nil {
+		return err
+	}
+	if err := c.validateKServe(); err != nil {
 		return err
 	}
 	switch c.Log.Level {
@@ -1029,6 +1104,72 @@ func (h *HTTP) validate() error {
 		}
 		if n != 1 {
 			return fmt.Errorf("http.auth.tokens[%d] (%s): give exactly one of token_env, token_file and token_sha256", i, tk.Name)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateKServe() error {
+	k := &c.KServe
+	if k.Topic == "" {
+		if len(k.Models) > 0 {
+			return errors.New("kserve.models: needs kserve.topic (where the logger's events are)")
+		}
+		return nil
+	}
+	if !topicName.MatchString(k.Topic) {
+		return fmt.Errorf("kserve.topic: %q is not a valid topic name", k.Topic)
+	}
+	if slices.Contains([]string{c.Kafka.Topic, c.Kafka.DeadLetterTopic, c.Labels.Topic, c.Labels.DeadLetterTopic, c.Alerts.Actions.Topic}, k.Topic) {
+		return fmt.Errorf("kserve.topic: %q is also a topic of kafka, labels or alerts.actions", k.Topic)
+	}
+	if k.DeadLetterTopic != "" && !topicName.MatchString(k.DeadLetterTopic) {
+		return fmt.Errorf("kserve.dead_letter_topic: %q is not a valid topic name", k.DeadLetterTopic)
+	}
+	if dlq := k.DeadLetter(); dlq == k.Topic || dlq == c.Kafka.Topic || dlq == c.Labels.Topic {
+		return fmt.Errorf("kserve.dead_letter_topic: %q must differ from kserve.topic, kafka.topic and labels.topic", dlq)
+	}
+	if k.JoinTimeout <= 0 {
+		return fmt.Errorf("kserve.join_timeout: must be positive, got %s", k.JoinTimeout)
+	}
+	if k.MaxPending <= 0 {
+		return fmt.Errorf("kserve.max_pending: must be positive, got %d", k.MaxPending)
+	}
+	if p := k.HTTPPath; p != "" {
+		if !strings.HasPrefix(p, "/") || p == "/" || strings.ContainsAny(p, " {}") {
+			return fmt.Errorf("kserve.http_path: %q is not a URL path such as /kserve/v1/events", p)
+		}
+		if p == "/api" || strings.HasPrefix(p, "/api/") || slices.Contains([]string{"/metrics", "/healthz", "/readyz"}, p) {
+			return fmt.Errorf("kserve.http_path: %q is a path of run's API or probes", p)
+		}
+	}
+	names := map[string]bool{}
+	for i, tk := range k.HTTPTokens {
+		switch {
+		case tk.Name == "":
+			return fmt.Errorf("kserve.http_tokens[%d]: name is required", i)
+		case names[tk.Name]:
+			return fmt.Errorf("kserve.http_tokens[%d]: two tokens are named %q", i, tk.Name)
+		}
+		names[tk.Name] = true
+		n := 0
+		for _, v := range []string{tk.TokenEnv, tk.TokenFile, tk.TokenSHA256} {
+			if v != "" {
+				n++
+			}
+		}
+		if n != 1 {
+			return fmt.Errorf("kserve.http_tokens[%d] (%s): give exactly one of token_env, token_file and token_sha256", i, tk.Name)
+		}
+	}
+	if len(k.Models) == 0 {
+		return errors.New("kserve.models: at least one InferenceService, by name, with its mapping (features, version or version_from, ...)")
+	}
+	maps := k.Mappings()
+	for _, name := range sortedKeys(maps) {
+		m := maps[name]
+		if err := m.Validate(); err != nil {
+			return fmt.Errorf("kserve.models.%s.%w", name, err)
 		}
 	}
 	return nil

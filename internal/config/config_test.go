@@ -293,3 +293,24 @@ func TestSecretNeverPrints(t *testing.T) {
 		t.Errorf("empty secret printed as %q", s)
 	}
 }
+
+// TestKServe: kserve.models become the adapter's mappings: the model
+// defaults to the InferenceService's name, an unset prediction_index is
+// none (-1), 0 the first element.
+func TestKServe(t *testing.T) {
+	c, err := Load("testdata/good_kserve.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.KServe.DeadLetter() != "kserve-events.dlq" || c.KServe.JoinTimeout != 30*time.Second || c.KServe.HTTPPath != "/kserve/v1/events" {
+		t.Errorf("defaults: %+v", c.KServe)
+	}
+	m := c.KServe.Mappings()
+	v1, v2 := m["sklearn-iris"], m["sklearn-v2-iris"]
+	if v1.Model != "iris" || v1.VersionFrom != "metadata.X-Model-Version" || len(v1.Features) != 4 || v1.PredictionIndex != -1 {
+		t.Errorf("sklearn-iris: %+v", v1)
+	}
+	if v2.Model != "sklearn-v2-iris" || v2.Version != "1.0.0" || v2.Input != "input-0" || v2.Output != "output-0" || v2.PredictionIndex != 0 {
+		t.Errorf("sklearn-v2-iris: %+v", v2)
+	}
+}

@@ -628,3 +628,17 @@ func TestSectionReferences(t *testing.T) {
 		t.Fatal("no CONTRACT.md section references found: the pattern is wrong")
 	}
 }
+
+// TestKServe: section 12's reason codes are consumer/kserve's, and the
+// event types it names are the package's.
+func TestKServe(t *testing.T) {
+	s := contractSections(t)
+	sameSet(t, "section 12, reason codes (kserve.Reason*)",
+		constStrings(t, "consumer/kserve", "Reason"), firstTicks(table(t, s[12].body, "reason")))
+	types := constStrings(t, "consumer/kserve", "Type")
+	for typ := range types {
+		if !strings.Contains(s[12].body, "`"+typ+"`") {
+			t.Errorf("section 12 does not name the event type %s", typ)
+		}
+	}
+}
