@@ -314,3 +314,31 @@ func TestKServe(t *testing.T) {
 		t.Errorf("sklearn-v2-iris: %+v", v2)
 	}
 }
+
+// TestReadmeKServe loads the kserve block of README.md's "Log your
+// predictions" as it is written there.
+func TestReadmeKServe(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	i := strings.Index(text, "```yaml\nkserve:")
+	if i < 0 {
+		t.Fatal("README.md has no kserve block")
+	}
+	block := text[i+len("```yaml\n"):]
+	block = block[:strings.Index(block, "```")]
+	path := filepath.Join(t.TempDir(), "kserve.yml")
+	if err := os.WriteFile(path, []byte(block), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatalf("README's kserve block: %v", err)
+	}
+	m := c.KServe.Mappings()["sklearn-iris"]
+	if c.KServe.Topic == "" || m.Model != "iris" || len(m.Features) != 4 {
+		t.Errorf("README's kserve block read as %+v, %+v", c.KServe, m)
+	}
+}
