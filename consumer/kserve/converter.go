@@ -173,7 +173,8 @@ func (c *Converter) Run(ctx context.Context) error {
 			src := &source{rec: r, at: c.offs.read(r)}
 			ev, err := FromKafka(r.Headers, r.Value)
 			if err != nil {
-				derr := err.(*consumer.DecodeError)
+				derr := &consumer.DecodeError{Code: ReasonNotCloudEvent, Detail: err.Error()}
+				errors.As(err, &derr)
 				outs = append(outs, Outcome[*source]{Sources: []*source{src}, Reason: derr.Code, Detail: derr.Detail})
 				return
 			}

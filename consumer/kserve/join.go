@@ -2,6 +2,7 @@ package kserve
 
 import (
 	"container/list"
+	"errors"
 	"fmt"
 	"time"
 
@@ -89,7 +90,11 @@ func (a *Adapter[S]) Add(ev Event, src S, now time.Time) []Outcome[S] {
 		}
 		recs, err := m.Records(req, resp, now)
 		if err != nil {
-			return []Outcome[S]{{Sources: srcs, Reason: ReasonUnmappable, Detail: err.(*consumer.DecodeError).Detail}}
+			detail := err.Error()
+			if derr := (*consumer.DecodeError)(nil); errors.As(err, &derr) {
+				detail = derr.Detail
+			}
+			return []Outcome[S]{{Sources: srcs, Reason: ReasonUnmappable, Detail: detail}}
 		}
 		return []Outcome[S]{{Sources: srcs, Records: recs}}
 	}
