@@ -1086,25 +1086,34 @@ func (h *HTTP) validate() error {
 	}
 	names := map[string]bool{}
 	for i, tk := range a.Tokens {
-		switch {
-		case tk.Name == "":
-			return fmt.Errorf("http.auth.tokens[%d]: name is required", i)
-		case names[tk.Name]:
-			return fmt.Errorf("http.auth.tokens[%d]: two tokens are named %q", i, tk.Name)
+		if err := checkToken(names, "http.auth.tokens", i, KServeToken{tk.Name, tk.TokenEnv, tk.TokenFile, tk.TokenSHA256}); err != nil {
+			return err
 		}
 		if _, err := auth.ParseRole(tk.Role); err != nil {
 			return fmt.Errorf("http.auth.tokens[%d] (%s): %w", i, tk.Name, err)
 		}
-		names[tk.Name] = true
-		n := 0
-		for _, v := range []string{tk.TokenEnv, tk.TokenFile, tk.TokenSHA256} {
-			if v != "" {
-				n++
-			}
+	}
+	return nil
+}
+
+// checkToken checks token i of the list at key: a name no other token of
+// names has, and exactly one place its secret comes from.
+func checkToken(names map[string]bool, key string, i int, tk KServeToken) error {
+	switch {
+	case tk.Name == "":
+		return fmt.Errorf("%s[%d]: name is required", key, i)
+	case names[tk.Name]:
+		return fmt.Errorf("%s[%d]: two tokens are named %q", key, i, tk.Name)
+	}
+	names[tk.Name] = true
+	n := 0
+	for _, v := range []string{tk.TokenEnv, tk.TokenFile, tk.TokenSHA256} {
+		if v != "" {
+			n++
 		}
-		if n != 1 {
-			return fmt.Errorf("http.auth.tokens[%d] (%s): give exactly one of token_env, token_file and token_sha256", i, tk.Name)
-		}
+	}
+	if n != 1 {
+		return fmt.Errorf("%s[%d] (%s): give exactly one of token_env, token_file and token_sha256", key, i, tk.Name)
 	}
 	return nil
 }
@@ -1145,21 +1154,8 @@ func (c *Config) validateKServe() error {
 	}
 	names := map[string]bool{}
 	for i, tk := range k.HTTPTokens {
-		switch {
-		case tk.Name == "":
-			return fmt.Errorf("kserve.http_tokens[%d]: name is required", i)
-		case names[tk.Name]:
-			return fmt.Errorf("kserve.http_tokens[%d]: two tokens are named %q", i, tk.Name)
-		}
-		names[tk.Name] = true
-		n := 0
-		for _, v := range []string{tk.TokenEnv, tk.TokenFile, tk.TokenSHA256} {
-			if v != "" {
-				n++
-			}
-		}
-		if n != 1 {
-			return fmt.Errorf("kserve.http_tokens[%d] (%s): give exactly one of token_env, token_file and token_sha256", i, tk.Name)
+		if err := checkToken(names, "kserve.http_tokens", i, tk); err != nil {
+			return err
 		}
 	}
 	if len(k.Models) == 0 {
