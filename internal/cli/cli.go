@@ -784,18 +784,6 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 	return stop, nil
 }
 
-// baselineByID finds a model's baseline among those loaded by its id.
-func baselineByID(base map[string]*baselines.Baseline) func(model, id string) *baselines.Baseline {
-	return func(model, id string) *baselines.Baseline {
-		for _, b := range base {
-			if b.Model == model && b.ID == id {
-				return b
-			}
-		}
-		return nil
-	}
-}
-
 func windowsConfig(cfg *config.Config, flushAtEnd bool) windows.Config {
 	return windows.Config{
 		Size: cfg.Windows.Size, Hop: cfg.Windows.Hop, Lateness: cfg.Windows.AllowedLateness,
