@@ -144,3 +144,13 @@ func Stamp(dir string) (stamp string, newest time.Time, err error) {
 	}
 	return sb.String(), newest, nil
 }
+
+// File returns the path of baseline id's file in dir, as driftwatch
+// baseline writes it (<id>.json); ok is false when id could name no file
+// of dir (empty, a path, "." or "..").
+func File(dir, id string) (path string, ok bool) {
+	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, `/\`) {
+		return "", false
+	}
+	return filepath.Join(dir, id+".json"), true
+}

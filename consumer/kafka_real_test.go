@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -248,14 +247,7 @@ func TestRealKafkaTLS(t *testing.T) {
 	tlsBrokers := strings.Split(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_TLS_BROKERS"), ",")
 	scramBrokers := strings.Split(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_TLS_SCRAM_BROKERS"), ",")
 	user, pass := testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_SCRAM_USER"), testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_SCRAM_PASSWORD")
-	pem, err := os.ReadFile(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_TLS_CA"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		t.Fatal("no certificate in DRIFTWATCH_KAFKA_TLS_CA")
-	}
+	roots := testservers.KafkaTLSRoots(t)
 	trusted := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 
 	t.Run("tls", func(t *testing.T) {

@@ -3,8 +3,6 @@ package producer
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -28,14 +26,7 @@ func TestRealKafka(t *testing.T) {
 	plain := strings.Split(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_BROKERS"), ",")
 	secure := strings.Split(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_TLS_SCRAM_BROKERS"), ",")
 	user, pass := testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_SCRAM_USER"), testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_SCRAM_PASSWORD")
-	pem, err := os.ReadFile(testservers.KafkaEnv(t, "DRIFTWATCH_KAFKA_TLS_CA"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		t.Fatal("no certificate in DRIFTWATCH_KAFKA_TLS_CA")
-	}
+	roots := testservers.KafkaTLSRoots(t)
 	t.Run("plaintext", func(t *testing.T) { realRoundTrip(t, plain) })
 	t.Run("tls+SCRAM-SHA-512", func(t *testing.T) {
 		realRoundTrip(t, secure, kgo.DialTLSConfig(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}),

@@ -1,15 +1,16 @@
 package producer
 
 import (
-	"crypto/rand"
 	"fmt"
 	"math"
 	"reflect"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/google/uuid"
 
 	"github.com/driftwatch/driftwatch/consumer"
+	"github.com/driftwatch/driftwatch/internal/jsontext"
 )
 
 // Prediction is one served prediction, a record of the prediction log
@@ -63,37 +64,17 @@ type Label struct {
 	Value any
 }
 
-// NewID returns a random version 4 UUID in its 8-4-4-4-12 hex form, for a
-// Prediction.ID. It is safe for concurrent use.
-func NewID() string {
-	var u [16]byte
-	rand.Read(u[:])         // never fails (crypto/rand)
-	u[6] = u[6]&0x0f | 0x40 // version 4
-	u[8] = u[8]&0x3f | 0x80 // variant 10
-	var b [36]byte
-	j := 0
-	for i, c := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b[j] = '-'
-			j++
-		}
-		b[j], b[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
-		j += 2
-	}
-	return string(b[:])
-}
-
 // appendPrediction appends p as a prediction log record, its event time at.
 // It fails, with a *consumer.DecodeError, only on what JSON cannot hold
 // (NaN, ±Inf) or what is no JSON scalar (another Go type); every other
 // rule is the consumer's to check on the result.
 func appendPrediction(b []byte, p *Prediction, at time.Time) ([]byte, error) {
 	b = append(b, `{"prediction_id":`...)
-	b = appendString(b, p.ID)
+	b = jsontext.AppendString(b, p.ID)
 	b = append(b, `,"model":`...)
-	b = appendString(b, p.Model)
+	b = jsontext.AppendString(b, p.Model)
 	b = append(b, `,"model_version":`...)
-	b = appendString(b, p.ModelVersion)
+	b = jsontext.AppendString(b, p.ModelVersion)
 	b = append(b, `,"timestamp":"`...)
 	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","features":{`...)
@@ -104,7 +85,7 @@ func appendPrediction(b []byte, p *Prediction, at time.Time) ([]byte, error) {
 			b = append(b, ',')
 		}
 		first = false
-		b = appendString(b, k)
+		b = jsontext.AppendString(b, k)
 		b = append(b, ':')
 		if b, err = appendScalar(b, v, "features", k); err != nil {
 			return b, err
@@ -122,7 +103,7 @@ func appendPrediction(b []byte, p *Prediction, at time.Time) ([]byte, error) {
 				b = append(b, ',')
 			}
 			first = false
-			b = appendString(b, k)
+			b = jsontext.AppendString(b, k)
 			b = append(b, ':')
 			if b, err = appendFloat(b, v, 64, "scores", k); err != nil {
 				return b, err
@@ -144,15 +125,15 @@ func appendPrediction(b []byte, p *Prediction, at time.Time) ([]byte, error) {
 				b = append(b, ',')
 			}
 			first = false
-			b = appendString(b, k)
+			b = jsontext.AppendString(b, k)
 			b = append(b, ':')
-			b = appendString(b, v)
+			b = jsontext.AppendString(b, v)
 		}
 		b = append(b, '}')
 	}
 	if p.Variant != "" {
 		b = append(b, `,"variant":`...)
-		b = appendString(b, p.Variant)
+		b = jsontext.AppendString(b, p.Variant)
 	}
 	if p.Latency != 0 {
 		b = append(b, `,"latency_ms":`...)
@@ -164,9 +145,9 @@ func appendPrediction(b []byte, p *Prediction, at time.Time) ([]byte, error) {
 // appendLabel appends l as a labels topic record, its time at.
 func appendLabel(b []byte, l *Label, at time.Time) ([]byte, error) {
 	b = append(b, `{"prediction_id":`...)
-	b = appendString(b, l.PredictionID)
+	b = jsontext.AppendString(b, l.PredictionID)
 	b = append(b, `,"model":`...)
-	b = appendString(b, l.Model)
+	b = jsontext.AppendString(b, l.Model)
 	b = append(b, `,"timestamp":"`...)
 	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","label":`...)
@@ -184,7 +165,7 @@ func appendScalar(b []byte, v any, field, key string) ([]byte, error) {
 	case nil:
 		return append(b, "null"...), nil
 	case string:
-		return appendString(b, x), nil
+		return jsontext.AppendString(b, x), nil
 	case bool:
 		return strconv.AppendBool(b, x), nil
 	case float64:
@@ -215,7 +196,7 @@ func appendScalar(b []byte, v any, field, key string) ([]byte, error) {
 	// Named types (type Country string, a time.Duration) by their kind.
 	switch rv := reflect.ValueOf(v); rv.Kind() {
 	case reflect.String:
-		return appendString(b, rv.String()), nil
+		return jsontext.AppendString(b, rv.String()), nil
 	case reflect.Bool:
 		return strconv.AppendBool(b, rv.Bool()), nil
 	case reflect.Float64:
@@ -253,48 +234,6 @@ func path(field, key string) string {
 	return field + "." + key
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
-// byte by byte (as the consumer reads it); control characters, quotes and
-// backslashes are escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// NewID returns a random version 4 UUID in its 8-4-4-4-12 hex form, for a
+// Prediction.ID. It is safe for concurrent use.
+func NewID() string { return uuid.NewString() }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/driftwatch/driftwatch/internal/jsontext"
 )
 
 // Mapping says how one InferenceService's payloads become prediction log
@@ -182,19 +184,19 @@ func (m *Mapping) Records(req, resp *Event, at time.Time) ([]Record, error) {
 		}
 		b := make([]byte, 0, 128+32*len(row))
 		b = append(b, `{"prediction_id":`...)
-		b = appendString(b, id)
+		b = jsontext.AppendString(b, id)
 		b = append(b, `,"model":`...)
-		b = appendString(b, m.Model)
+		b = jsontext.AppendString(b, m.Model)
 		b = append(b, `,"model_version":`...)
-		b = appendString(b, version)
+		b = jsontext.AppendString(b, version)
 		b = append(b, `,"timestamp":`...)
-		b = appendString(b, ts)
+		b = jsontext.AppendString(b, ts)
 		b = append(b, `,"features":{`...)
 		for j, f := range row {
 			if j > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, f.name)
+			b = jsontext.AppendString(b, f.name)
 			b = append(b, ':')
 			b = append(b, f.raw...)
 		}
@@ -488,12 +490,6 @@ func scalar(v json.RawMessage) bool { return len(v) > 0 && v[0] != '{' && v[0] !
 // takes: a number or a string.
 func prediction(v json.RawMessage) bool {
 	return len(v) > 0 && (v[0] == '"' || v[0] == '-' || v[0] >= '0' && v[0] <= '9')
-}
-
-// appendString appends s as a JSON string.
-func appendString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always marshals
-	return append(b, q...)
 }
 
 func unmappable(format string, args ...any) error {

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -218,18 +217,14 @@ func (s *Server) listBaselines(w http.ResponseWriter, _ *http.Request) {
 	reply(w, infos)
 }
 
-// validID is a baseline id as driftwatch makes them: no path separators.
-func validID(id string) bool {
-	return id != "" && !strings.ContainsAny(id, `/\`) && id != "." && id != ".."
-}
-
 func (s *Server) getBaseline(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if !validID(id) {
+	path, ok := baselines.File(s.Baselines, id)
+	if !ok {
 		fail(w, http.StatusNotFound, fmt.Errorf("no baseline %q", id))
 		return
 	}
-	data, err := os.ReadFile(filepath.Join(s.Baselines, id+".json"))
+	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		fail(w, http.StatusNotFound, fmt.Errorf("no baseline %q in the baselines directory", id))
@@ -241,6 +236,11 @@ func (s *Server) getBaseline(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 // promoted is Promoted of openapi.yaml.
 type promoted struct {
 	baselineInfo
@@ -250,7 +250,7 @@ type promoted struct {
 
 func (s *Server) promote(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if _, err := os.Stat(filepath.Join(s.Baselines, id+".json")); !validID(id) || err != nil {
+	if path, ok := baselines.File(s.Baselines, id); !ok || !fileExists(path) {
 		fail(w, http.StatusNotFound, fmt.Errorf("no baseline %q in the baselines directory", id))
 		return
 	}

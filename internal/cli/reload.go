@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -151,22 +150,17 @@ func liveByID(live *baselines.Live, dir string) func(model, id string) *baseline
 		if b := live.ByID(model, id); b != nil {
 			return b
 		}
-		if dir == "" || !validBaselineID(id) {
+		path, ok := baselines.File(dir, id)
+		if dir == "" || !ok {
 			return nil
 		}
-		b, err := baselines.Load(filepath.Join(dir, id+".json"))
+		b, err := baselines.Load(path)
 		if err != nil || b.Model != model || b.ID != id {
 			return nil
 		}
 		live.Add(b)
 		return b
 	}
-}
-
-// validBaselineID is an id as driftwatch makes them: a file name in the
-// baselines directory, no path.
-func validBaselineID(id string) bool {
-	return id != "" && id != "." && id != ".." && !strings.ContainsAny(id, `/\`)
 }
 
 // periodBuilder builds baselines for the API from the production records

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/driftwatch/driftwatch/internal/jsontext"
 )
 
 // DefaultReferenceSpan is the period before Config.Start over which
@@ -366,12 +368,12 @@ func newModelGen(seed int64, purpose string, m *Model) *modelGen {
 		vals:      make([]value, len(m.Features)),
 	}
 	g.ids = append(g.ids, `,"model":`...)
-	g.ids = appendString(g.ids, m.Name)
+	g.ids = jsontext.AppendString(g.ids, m.Name)
 	g.ids = append(g.ids, `,"model_version":`...)
-	g.ids = appendString(g.ids, m.Version)
+	g.ids = jsontext.AppendString(g.ids, m.Version)
 	if len(m.Classes) == 2 {
 		for i, c := range m.Classes {
-			g.classes[i] = append(appendString(nil, c), ':')
+			g.classes[i] = append(jsontext.AppendString(nil, c), ':')
 		}
 	}
 	if m.Predict != nil {
@@ -388,14 +390,14 @@ func newModelGen(seed int64, purpose string, m *Model) *modelGen {
 		f := &m.Features[i]
 		fg := &g.feats[i]
 		fg.spec = f
-		fg.key = append(appendString(nil, f.Name), ':')
+		fg.key = append(jsontext.AppendString(nil, f.Name), ':')
 		fg.rng = newStream(seed, purpose, m.Name, "feature", f.Name)
 		fg.dec = featureDecimals
 		if f.Integer || f.Kind == Poisson {
 			fg.dec = 0
 		}
 		for _, c := range f.Categories {
-			fg.cats = append(fg.cats, appendString(nil, c))
+			fg.cats = append(fg.cats, jsontext.AppendString(nil, c))
 		}
 		for _, d := range m.Drifts {
 			if d.Feature == f.Name {
@@ -834,7 +836,7 @@ func (g *modelGen) appendValue(b []byte, i int) []byte {
 
 func appendPrediction(b []byte, r *record) []byte {
 	if r.isStr {
-		return appendString(b, r.predStr)
+		return jsontext.AppendString(b, r.predStr)
 	}
 	return appendNumber(b, r.pred, r.dec)
 }

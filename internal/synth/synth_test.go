@@ -882,21 +882,6 @@ func TestAppendFixed(t *testing.T) {
 	}
 }
 
-func TestAppendString(t *testing.T) {
-	tests := []string{"", "fraud", `a"b\c`, "tab\there\nnl\x01", "ünïcode ✓", "bad\xffutf8", "\u2028"}
-	for _, s := range tests {
-		b := appendString(nil, s)
-		var got string
-		if err := json.Unmarshal(b, &got); err != nil {
-			t.Errorf("appendString(%q) = %s: %v", s, b, err)
-			continue
-		}
-		if want := strings.ToValidUTF8(s, "\ufffd"); got != want {
-			t.Errorf("appendString(%q) decodes to %q", s, got)
-		}
-	}
-}
-
 func TestPoisson(t *testing.T) {
 	for _, lambda := range []float64{0.5, 3, 9.9, 10, 40, 1000} {
 		r := newStream(1, "poisson")

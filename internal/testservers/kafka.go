@@ -2,7 +2,9 @@ package testservers
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -115,4 +117,19 @@ func topicsReady(md kadm.Metadata, partitions int32, topics []string) bool {
 		}
 	}
 	return true
+}
+
+// KafkaTLSRoots returns a pool holding the test broker's CA certificate
+// (DRIFTWATCH_KAFKA_TLS_CA), for clients of its TLS listeners.
+func KafkaTLSRoots(t testing.TB) *x509.CertPool {
+	t.Helper()
+	pem, err := os.ReadFile(KafkaEnv(t, "DRIFTWATCH_KAFKA_TLS_CA"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		t.Fatal("no certificate in DRIFTWATCH_KAFKA_TLS_CA")
+	}
+	return roots
 }
