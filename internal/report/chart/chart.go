@@ -161,7 +161,7 @@ func timeTicks(lo, hi time.Time, n int) (time.Time, time.Time, []time.Time, stri
 	}
 	step := timeSteps[len(timeSteps)-1]
 	for _, s := range timeSteps {
-		if hi.Sub(lo)/s <= time.Duration(n) {
+		if float64(hi.Sub(lo))/float64(s) <= float64(n) {
 			step = s
 			break
 		}
