@@ -58,6 +58,10 @@ type WindowSummary struct {
 	BaselineID string
 	// Records is the number of prediction records the window held.
 	Records int64
+	// Distributions are the distributions of the window's judged features
+	// and prediction against the baseline's (drift.Evaluator.Distributions),
+	// for reports; sinks may keep them or not.
+	Distributions []drift.Distribution
 	// LabelState is the window's label base,
 	// windows.Window.MarshalLabelBase; empty when labels are not joined.
 	// The sink keeps it as given and does not interpret it.

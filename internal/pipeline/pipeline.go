@@ -86,6 +86,8 @@ type Result struct {
 	// are then their new label-derived rows.
 	Relabel []*windows.Window
 	Rows    []drift.Row
+	// Distributions are a closed window's distributions (with Window).
+	Distributions []drift.Distribution
 
 	detectors []drift.DetectorState // kept with the rows, where the sink keeps them
 }
@@ -386,6 +388,7 @@ func (p *Pipeline) commitOne(ctx context.Context, c windows.Closed) error {
 	switch {
 	case c.Window != nil:
 		res.Rows = p.Evaluator.Evaluate(c.Window)
+		res.Distributions = p.Evaluator.Distributions(c.Window)
 	case c.Late != nil:
 		res.Rows = []drift.Row{drift.Late(c.Late)}
 	default:
@@ -638,7 +641,7 @@ func (p *Pipeline) write(res Result, c *windows.Closed) error {
 		}
 	}
 	if summarize {
-		s := sinks.WindowSummary{Model: w.Model, Version: w.Version, Start: w.Start, End: w.End, BaselineID: w.Baseline.ID, Records: w.Records}
+		s := sinks.WindowSummary{Model: w.Model, Version: w.Version, Start: w.Start, End: w.End, BaselineID: w.Baseline.ID, Records: w.Records, Distributions: res.Distributions}
 		if joins && c.LabelBase != nil {
 			b, err := c.LabelBase.MarshalLabelBase()
 			if err != nil {

@@ -162,3 +162,53 @@ func TestAppendWindowWritesNothing(t *testing.T) {
 		t.Errorf("file holds %q (%d rows counted), want the one metric row", data, s.Rows())
 	}
 }
+
+// TestKeepWindows checks that window summaries go to the windows file, with
+// their distributions, in the commit of their rows, and that a rollback
+// writes neither.
+func TestKeepWindows(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(filepath.Join(dir, "m.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wpath := filepath.Join(dir, "m.windows.jsonl")
+	if err := s.KeepWindows(wpath, nil); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	sum := sinks.WindowSummary{Model: "m", Version: "1", Start: start, End: start.Add(time.Hour), BaselineID: "b", Records: 7,
+		Distributions: []drift.Distribution{{Family: "data", Subject: "x", Kind: "numeric", Edges: []float64{0, 1, 2}, Reference: []float64{5, 5}, Current: []float64{3, 4}}}}
+	app := s.Appender(context.Background())
+	if err := app.Append(drift.Row{Model: "m", ModelVersion: "1", WindowStart: start, WindowEnd: start.Add(time.Hour), Family: "data", Subject: "x", Metric: "psi"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.(interface{ AppendWindow(sinks.WindowSummary) error }).AppendWindow(sum); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(wpath); len(b) != 0 {
+		t.Fatalf("windows file written before commit: %q", b)
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	rolled := s.Appender(context.Background())
+	sum.Start = start.Add(time.Hour)
+	if err := rolled.(interface{ AppendWindow(sinks.WindowSummary) error }).AppendWindow(sum); err != nil {
+		t.Fatal(err)
+	}
+	if err := rolled.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(wpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"model":"m","model_version":"1","window_start":"2026-11-20T10:00:00Z","window_end":"2026-11-20T11:00:00Z","baseline_id":"b","records":7,"distributions":[{"family":"data","subject":"x","kind":"numeric","edges":[0,1,2],"reference":[5,5],"current":[3,4]}]}` + "\n"
+	if string(b) != want {
+		t.Errorf("windows file:\n%s\nwant\n%s", b, want)
+	}
+}

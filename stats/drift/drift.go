@@ -113,8 +113,9 @@ type Row struct {
 	// detects with power Policy.MDE.Power at level Policy.MDE.Alpha, given
 	// both sample sizes (see the package doc). Null where not defined.
 	MDE *float64 `json:"mde"`
-	// Primary marks the row whose verdict is its subject's verdict.
-	Primary bool `json:"-"`
+	// Primary marks the row whose verdict is its subject's verdict: the
+	// subject's deciding rule (JSON and ClickHouse column "deciding").
+	Primary bool `json:"deciding"`
 }
 
 // Rule is how a subject's verdict is reached: a metric and its threshold.
