@@ -61,6 +61,7 @@ usage:
   driftwatch baseline list    [--dir DIR]            baselines, the one in use per model marked
   driftwatch baseline promote [--dir DIR] --id ID    make a baseline the one its model uses
   driftwatch replay   --baselines DIR [--input FILE] [--output FILE] [flags]
+  driftwatch report   --model NAME [--from T] [--to T] [--out FILE] [--card]   HTML drift report and model card
   driftwatch version                                 version, commit and Go version (also --version)
   driftwatch healthcheck [--url URL | --config FILE]  probe a running 'driftwatch run' (container health check)
 
@@ -77,7 +78,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"demo": runDemo, "run": runDaemon, "baseline": runBaseline, "replay": runReplay,
 		"version": runVersion, "--version": runVersion, "-version": runVersion,
-		"healthcheck": runHealthcheck,
+		"healthcheck": runHealthcheck, "report": runReport,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -302,6 +303,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	output := fs.String("output", "-", "metric rows, JSON lines (CONTRACT.md section 3); - for standard output")
 	dlqPath := fs.String("dead-letter", "", "where rejected lines go, as JSON lines (CONTRACT.md section 4; default: <output>.dlq.jsonl when the output is a regular file; otherwise, as for standard output or /dev/null, discarded and counted on standard error)")
 	labelsPath := fs.String("labels", "", "late labels, JSON lines (CONTRACT.md section 2), joined to their predictions before windows close")
+	winPath := fs.String("windows", "", "where each closed window's summary goes, with the distributions behind its rows, as JSON lines for `driftwatch report` (CONTRACT.md section 3, window lines; default: <output>.windows.jsonl when the output is a regular file, none otherwise)")
 	quiet := fs.Bool("quiet", false, "no summary on standard error")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole replay to this file (read it with go tool pprof)")
 	if err := parse(fs, args, stdout); err != nil {
@@ -360,6 +362,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if *dlqPath == "" {
 				*dlqPath = *output + ".dlq.jsonl"
 			}
+			if *winPath == "" {
+				*winPath = *output + ".windows.jsonl"
+			}
 		} else {
 			// Written as a stream, like standard output: no fsync (a
 			// device may refuse it) and no reading back.
@@ -372,6 +377,14 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	defer sink.Close()
+	if *winPath != "" {
+		if err := os.Remove(*winPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("replace windows file: %w", err)
+		}
+		if err := sink.KeepWindows(*winPath, nil); err != nil {
+			return err
+		}
+	}
 	var dlq io.Writer
 	if *dlqPath != "" {
 		f, err := os.Create(*dlqPath)

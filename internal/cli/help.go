@@ -51,6 +51,13 @@ driftwatch baseline promote --dir /var/lib/driftwatch/baselines --id churn-20261
 zcat predictions.jsonl.gz | driftwatch replay --baselines baselines --labels labels.jsonl > rows.jsonl
 driftwatch replay --config deploy/driftwatch.yml --input predictions.jsonl --output rows.jsonl`,
 	},
+	"report": {
+		"driftwatch report --model NAME [--version V] [--from T] [--to T] [--out FILE] [--card] [--metrics FILE | --config FILE]",
+		"writes one self-contained HTML page for the people who own a model: what drifted, since when and how badly first, then per version the charts, the alerts and the model card with its subgroup table; from ClickHouse (--config) or from the files of replay (--metrics)",
+		`driftwatch report --config deploy/driftwatch.yml --model fraud                      the last 7 days
+driftwatch report --config deploy/driftwatch.yml --model fraud --from 2026-11-16 --to 2026-11-23 --out fraud-week-47.html
+driftwatch report --metrics rows.jsonl --baselines baselines --model fraud --card`,
+	},
 	"version": {
 		"driftwatch version (or --version)",
 		"prints the version, the commit it was built from and the Go version, from the build information",

@@ -36,6 +36,8 @@ import (
 	"github.com/driftwatch/driftwatch/internal/pipeline"
 	"github.com/driftwatch/driftwatch/internal/reference"
 	"github.com/driftwatch/driftwatch/internal/report"
+	"github.com/driftwatch/driftwatch/internal/report/html"
+	"github.com/driftwatch/driftwatch/internal/report/load"
 	"github.com/driftwatch/driftwatch/internal/synth"
 	"github.com/driftwatch/driftwatch/sinks/jsonl"
 	"github.com/driftwatch/driftwatch/stats/drift"
@@ -87,6 +89,7 @@ type Outcome struct {
 	DeadLetters map[string]int64
 	Rows        int64
 	MetricsPath string
+	Reports     []string // the HTML reports written, one per model
 	// Alerts counts the alerts that fired, by "severity alertname".
 	Alerts map[string]int
 }
@@ -133,8 +136,10 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 		}
 	}
 	metricsPath := filepath.Join(opts.Out, "metrics.jsonl")
-	if err := os.Remove(metricsPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("remove old demo metrics: %w", err)
+	for _, old := range []string{metricsPath, load.WindowsBeside(metricsPath)} {
+		if err := os.Remove(old); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("remove old demo metrics: %w", err)
+		}
 	}
 
 	// The labels topic has one partition, so that a tick's labels are one
@@ -183,6 +188,9 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 		return nil, err
 	}
 	defer sink.Close()
+	if err := sink.KeepWindows(load.WindowsBeside(metricsPath), nil); err != nil {
+		return nil, err
+	}
 
 	until := make(chan map[consumer.TopicPartition]int64, 1)
 	src, err := consumer.NewKafka(memory.DefaultAllocator, log, consumer.KafkaConfig{
@@ -272,9 +280,39 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 	if err != nil {
 		return nil, err
 	}
+	if err := writeReports(out, scen, opts.Out, base); err != nil {
+		return nil, err
+	}
 	summarize(w, out, elapsed, opts.Out)
 	fmt.Fprintf(w, "\ndone in %.1fs\n", time.Since(wall).Seconds())
 	return out, nil
+}
+
+// writeReports writes each model's HTML report (driftwatch report) of the
+// demo's rows, windows and baselines into dir, as report-<model>.html.
+func writeReports(o *Outcome, scen synth.Config, dir string, base map[string]*baselines.Baseline) error {
+	for _, m := range scen.Models {
+		in, err := load.Files(o.MetricsPath, load.WindowsBeside(o.MetricsPath), "", m.Name, time.Time{}, time.Time{})
+		if err != nil {
+			return err
+		}
+		in.Baselines, in.Policy, in.Generated = []*baselines.Baseline{base[m.Name]}, drift.DefaultPolicy(), demoNow
+		in.Source = "driftwatch demo"
+		path := filepath.Join(dir, "report-"+m.Name+".html")
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("create demo report: %w", err)
+		}
+		err = html.Write(f, in)
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("write demo report: %w", cerr)
+		}
+		if err != nil {
+			return err
+		}
+		o.Reports = append(o.Reports, path)
+	}
+	return nil
 }
 
 func driftFrom(m synth.Model) int {
@@ -541,6 +579,7 @@ func summarize(w io.Writer, o *Outcome, elapsed time.Duration, dir string) {
 	fmt.Fprintf(w, "\n  files     %s (%s metric rows, one per window, subject and metric, then newer versions of those late labels changed: the last of a key counts)\n", o.MetricsPath, report.Thousands(o.Rows))
 	fmt.Fprintf(w, "            %s (baselines), %s (training data they came from)\n",
 		filepath.Join(dir, "baselines"), filepath.Join(dir, "reference"))
+	fmt.Fprintf(w, "  report    %s: open in a browser (driftwatch report)\n", strings.Join(o.Reports, ", "))
 	fmt.Fprintf(w, "  next      driftwatch replay --baselines %s --input your-log.jsonl --output rows.jsonl\n", filepath.Join(dir, "baselines"))
 	fmt.Fprintf(w, "            driftwatch run --config deploy/driftwatch.yml   (real Kafka; every key documented there)\n")
 }

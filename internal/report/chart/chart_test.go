@@ -126,8 +126,8 @@ func TestLine(t *testing.T) {
 			{Name: "psi (calibrated)", Points: hours(0.02, 0.03, 0.04, 0.05, 0.04, 0.03, 0.02)},
 		},
 		Threshold: 0.2, ThresholdName: "threshold 0.2",
-		Band:      []BandPoint{{t0, 0, 0.1}, {t0.Add(6 * time.Hour), 0, 0.15}},
-		BandName:  "expected",
+		Band:     []BandPoint{{t0, 0, 0.1}, {t0.Add(6 * time.Hour), 0, 0.15}},
+		BandName: "expected",
 	}
 	doc := c.SVG()
 	es := parse(t, doc)

@@ -34,6 +34,10 @@ type Line struct {
 	Series        []Series
 	Threshold     float64 // drawn when ThresholdName is set
 	ThresholdName string
+	// Steps, when set, is a threshold that changes from point to point
+	// (each window's own), drawn as a dashed step line named ThresholdName
+	// instead of Threshold.
+	Steps []Point
 	Band          []BandPoint
 	BandName      string
 }
@@ -76,7 +80,11 @@ func (c Line) SVG() []byte {
 			see(b.T, b.Hi)
 		}
 	}
-	if c.ThresholdName != "" && finite(c.Threshold) {
+	if c.ThresholdName != "" && len(c.Steps) > 0 {
+		for _, p := range c.Steps {
+			see(p.T, p.V)
+		}
+	} else if c.ThresholdName != "" && finite(c.Threshold) {
 		vlo, vhi = math.Min(vlo, c.Threshold), math.Max(vhi, c.Threshold)
 	}
 
@@ -116,7 +124,25 @@ func (c Line) SVG() []byte {
 			legend = append(legend, entry{c.BandName, SkyBlue, "rect"})
 		}
 	}
-	if c.ThresholdName != "" && finite(c.Threshold) {
+	if c.ThresholdName != "" && len(c.Steps) > 0 {
+		var d strings.Builder
+		for i, p := range c.Steps {
+			if !finite(p.V) {
+				continue
+			}
+			switch {
+			case d.Len() == 0:
+				d.WriteString("M" + num(xs(p.T)) + " " + num(ys(p.V)))
+			default:
+				d.WriteString("H" + num(xs(p.T)) + "V" + num(ys(p.V)))
+			}
+			if i == len(c.Steps)-1 && len(c.Steps) > 1 { // hold the last step for one interval
+				d.WriteString("H" + num(min(x1, xs(p.T.Add(p.T.Sub(c.Steps[i-1].T))))))
+			}
+		}
+		s.f(`<path class="threshold" d="%s" fill="none" stroke="%s" stroke-width="1.5" stroke-dasharray="6 3"/>`+"\n", d.String(), Vermillion)
+		legend = append(legend, entry{c.ThresholdName, Vermillion, "dash"})
+	} else if c.ThresholdName != "" && finite(c.Threshold) {
 		s.f(`<line class="threshold" x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="1.5" stroke-dasharray="6 3"/>`+"\n",
 			num(x0), num(ys(c.Threshold)), num(x1), num(ys(c.Threshold)), Vermillion)
 		legend = append(legend, entry{c.ThresholdName, Vermillion, "dash"})

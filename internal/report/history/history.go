@@ -4,8 +4,9 @@
 // (family, subject, metric), one row per window; per judged subject, the row
 // that decides its verdict.
 //
-// Rows carry no mark of the deciding row (drift.Row.Primary is not written),
-// so it is found again from the policy: the subject's rule metric
+// Rows mark the deciding row ("deciding", drift.Row.Primary). Rows written
+// before that mark existed carry none: then it is found again from the
+// policy: the subject's rule metric
 // (drift.Policy Features, else Numeric or Categorical, chosen by the rows the
 // subject has: ks, t_test, wasserstein or energy only exist for numeric
 // subjects). When no row has that metric (a preset choosing rules per
@@ -112,16 +113,11 @@ var numericOnly = map[string]bool{drift.MetricKS: true, drift.MetricTTest: true,
 
 // Read decodes JSON lines of rows and groups them per model version, sorted
 // by model and version. p gives the rules that pick each subject's deciding
-// row. A row written again for the same key replaces the earlier one (the
-// newest wins, as in the contract). Blank lines are skipped; a line that
-// does not decode is an error naming it.
+// row where rows do not mark it. A row written again for the same key
+// replaces the earlier one (the newest wins, as in the contract). Blank
+// lines are skipped; a line that does not decode is an error naming it.
 func Read(r io.Reader, p drift.Policy) ([]*Version, error) {
-	type vkey struct{ model, version string }
-	type rkey struct {
-		start time.Time
-		Key
-	}
-	rows := map[vkey]map[rkey]drift.Row{}
+	var all []drift.Row
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -136,14 +132,29 @@ func Read(r io.Reader, p drift.Policy) ([]*Version, error) {
 		if row.Model == "" || row.WindowStart.IsZero() {
 			return nil, fmt.Errorf("decode metric row on line %d: no model or window_start", line)
 		}
+		all = append(all, row)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read metric rows: %w", err)
+	}
+	return Group(all, p), nil
+}
+
+// Group groups rows per model version, sorted by model and version, as
+// Read does; a row later in rows replaces an earlier one of the same key.
+func Group(all []drift.Row, p drift.Policy) []*Version {
+	type vkey struct{ model, version string }
+	type rkey struct {
+		start time.Time
+		Key
+	}
+	rows := map[vkey]map[rkey]drift.Row{}
+	for _, row := range all {
 		k := vkey{row.Model, row.ModelVersion}
 		if rows[k] == nil {
 			rows[k] = map[rkey]drift.Row{}
 		}
 		rows[k][rkey{row.WindowStart.UTC(), Key{row.Family, row.Subject, row.Metric}}] = row
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read metric rows: %w", err)
 	}
 
 	var out []*Version
@@ -175,7 +186,7 @@ func Read(r io.Reader, p drift.Policy) ([]*Version, error) {
 	slices.SortFunc(out, func(a, b *Version) int {
 		return strings.Compare(a.Model+"\x00"+a.Version, b.Model+"\x00"+b.Version)
 	})
-	return out, nil
+	return out
 }
 
 // subjects finds the judged subjects of v and their deciding rows.
@@ -206,7 +217,10 @@ func subjects(v *Version, p drift.Policy) []Subject {
 		if r, ok := p.Features[s.Name]; ok && s.Family != drift.FamilyLabel {
 			rule = r.Metric
 		}
-		s.Deciding = v.Track(s.Family, s.Name, rule)
+		s.Deciding = marked(v, s.Family, s.Name)
+		if s.Deciding == nil {
+			s.Deciding = v.Track(s.Family, s.Name, rule)
+		}
 		if s.Deciding == nil {
 			s.Deciding = worst(v, s.Family, s.Name)
 		}
@@ -220,6 +234,26 @@ func subjects(v *Version, p drift.Policy) []Subject {
 		return strings.Compare(a.Name, b.Name)
 	})
 	return out
+}
+
+// marked returns the rows marked deciding of a subject, per window; nil
+// when none is (rows written before the mark existed).
+func marked(v *Version, family, subject string) Track {
+	var t Track
+	for k, rows := range v.Tracks {
+		if k.Family != family || k.Subject != subject {
+			continue
+		}
+		for i, r := range rows {
+			if r != nil && r.Primary {
+				if t == nil {
+					t = make(Track, len(v.Windows))
+				}
+				t[i] = r
+			}
+		}
+	}
+	return t
 }
 
 // worst picks, per window, the judged distribution row of a subject with the

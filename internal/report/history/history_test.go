@@ -152,7 +152,7 @@ func TestAlerts(t *testing.T) {
 func TestReadErrors(t *testing.T) {
 	for in, want := range map[string]string{
 		"{\"model\":\"m\",\"window_start\":\"2026-11-20T10:00:00Z\"}\n{not json}\n": "line 2",
-		"{\"model\":\"\",\"window_start\":\"2026-11-20T10:00:00Z\"}\n":               "line 1: no model",
+		"{\"model\":\"\",\"window_start\":\"2026-11-20T10:00:00Z\"}\n":              "line 1: no model",
 	} {
 		_, err := Read(strings.NewReader(in), drift.DefaultPolicy())
 		if err == nil || !strings.Contains(err.Error(), want) {

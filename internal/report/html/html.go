@@ -1,150 +1,380 @@
-// Package html writes the report of issue 19 as one self-contained HTML
-// page: its styles inline, its charts inline SVG (package chart), no script
-// and nothing fetched, so it opens offline and its text can be selected.
+// Package html writes driftwatch's report as one self-contained HTML page:
+// its styles inline, its charts inline SVG (package chart), no script and
+// nothing fetched, so it opens offline, prints, and its text can be
+// selected and searched.
 //
-// This is a first sketch: a summary, then per model version the dataset
-// drift share, the verdict heat map, the score of each drifted subject
-// against its threshold, performance, latency and the alerts. Distributions
-// (baseline against current) and the model card need data the metric rows
-// do not carry, and are not drawn yet.
+// The page reads from the top: what went wrong, where and since when (the
+// summary and "what to look at", the worst first); then per model version
+// the dataset drift share and a heat map of every subject by window; per
+// drifted feature its baseline and window distributions overlaid and its
+// score against its threshold; predictions, labels, performance against
+// the baseline, serving, variants, fairness and data quality; the alerts
+// with their evidence and actions; and the model card (Input.CardOnly
+// draws it alone). It deliberately computes no drift statistic: every
+// figure is a metric row, a window's distribution or a baseline, or a
+// period's aggregate of rows (a rate over windows, weighted by each row's
+// n_current, its denominator).
 package html
 
 import (
+	"cmp"
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
-	"github.com/driftwatch/driftwatch/internal/report/chart"
 	"github.com/driftwatch/driftwatch/internal/report/history"
+	"github.com/driftwatch/driftwatch/sinks"
 	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
-// Write renders the page for versions, generated at now (UTC).
-func Write(w io.Writer, versions []*history.Version, now time.Time) error {
-	data := struct {
-		Generated string
-		Versions  []version
-	}{Generated: now.UTC().Format(time.RFC3339)}
-	for _, v := range versions {
-		data.Versions = append(data.Versions, build(v))
+// Write renders in's report.
+func Write(w io.Writer, in Input) error {
+	p, err := build(&in)
+	if err != nil {
+		return err
 	}
-	if err := page.Execute(w, data); err != nil {
+	if err := page.Execute(w, p); err != nil {
 		return fmt.Errorf("write report page: %w", err)
 	}
 	return nil
 }
 
-type version struct {
-	Model, Version       string
-	From, To             string
-	Windows, DriftedWins int
-	Charts               []template.HTML
-	Alerts               []*drift.Row
+// view is what the template draws.
+type view struct {
+	Title, Model    string
+	Period          string
+	Generated       string
+	Source          string
+	CardOnly        bool
+	Headlines       []headline
+	Findings        []finding
+	MoreFindings    int
+	Fired           []string
+	Recorded        bool
+	Versions        []versionView
+	Card            card
+	NoDistributions bool
 }
 
-func build(v *history.Version) version {
-	out := version{Model: v.Model, Version: v.Version, Windows: len(v.Windows), Alerts: v.Alerts()}
-	if n := len(v.Windows); n > 0 {
-		out.From, out.To = v.Windows[0].Start.Format(time.RFC3339), v.Windows[n-1].End.Format(time.RFC3339)
-	}
-	add := func(svg []byte) { out.Charts = append(out.Charts, template.HTML(svg)) } // our own well-formed, escaped SVG
-	share := v.DriftShare()
-	for _, r := range share {
-		if r != nil && r.Drifted {
-			out.DriftedWins++
-		}
-	}
-	add(chart.Line{Title: "Dataset drift share", Desc: "weighted share of drifted features per window", Unit: "share of features",
-		Series: []chart.Series{{Name: "weighted drift share", Points: points(v, share)}}, Threshold: 0.5, ThresholdName: "dataset drifted at 0.5"}.SVG())
+// headline is one model version's verdict in a sentence.
+type headline struct {
+	Version, Severity, SevClass string
+	Text                        string
+}
 
-	heat := chart.Heat{Title: "Verdicts per window", Desc: "each judged subject by window, coloured by its verdict and severity"}
-	for _, w := range v.Windows {
-		heat.Cols = append(heat.Cols, w.Start.Format("Jan 2 15:04"))
-	}
-	for _, s := range v.Subjects {
-		heat.Rows = append(heat.Rows, s.Family+": "+s.Name)
-		row := make([]chart.Cell, len(s.Deciding))
-		for i, r := range s.Deciding {
-			row[i] = cell(r)
-		}
-		heat.Cells = append(heat.Cells, row)
-	}
-	add(heat.SVG())
+// versionView is one model version's sections.
+type versionView struct {
+	Version   string
+	Windows   int
+	Overview  []template.HTML
+	Subjects  []subjectView
+	Sections  []section
+	Alerts    []alertView
+	NoAlerts  string
+	Anchor    string
+	Findings     []finding
+	AlertsAnchor string
+}
 
-	for _, s := range v.Subjects {
-		var metric string
-		var thr float64
-		for _, r := range s.Deciding {
-			if r != nil && r.Drifted {
-				metric, thr = r.Metric, r.Threshold
+// subjectView is one drifted subject: its distributions and its score.
+type subjectView struct {
+	Title, Anchor, Note string
+	Charts              []template.HTML
+}
+
+// section is a titled group of charts and notes.
+type section struct {
+	Title, Note string
+	Anchor      string
+	Charts      []template.HTML
+	Table       *table
+}
+
+// table is a plain table.
+type table struct {
+	Head []string
+	Rows [][]string
+}
+
+// alertView is one alert, action or would-be alert.
+type alertView struct {
+	When, Severity, SevClass, Name, State string
+	What, Figure, Evidence, Receiver      string
+
+	first   string // an episode's first window
+	windows int    // an episode's windows
+}
+
+// maxFindings bounds the summary's list; the rest are counted.
+const maxFindings = 12
+
+func build(in *Input) (*view, error) {
+	if in.Model == "" {
+		return nil, fmt.Errorf("report: no model")
+	}
+	gen := in.Generated
+	if gen.IsZero() {
+		gen = time.Now()
+	}
+	versions := history.Group(in.rows(), in.Policy)
+	if len(versions) == 0 {
+		return nil, fmt.Errorf("report: no metric rows of model %q in the period%s", in.Model, periodText(in.From, in.To, " "))
+	}
+	from, to := in.From, in.To
+	for _, v := range versions {
+		if n := len(v.Windows); n > 0 {
+			if from.IsZero() || v.Windows[0].Start.Before(from) && in.From.IsZero() {
+				from = v.Windows[0].Start
+			}
+			if to.IsZero() || v.Windows[n-1].End.After(to) && in.To.IsZero() {
+				to = v.Windows[n-1].End
 			}
 		}
-		if metric == "" {
+	}
+	p := &view{
+		Title: "driftwatch report: " + in.Model, Model: in.Model, Period: periodText(from, to, ""),
+		Generated: gen.UTC().Format("2006-01-02 15:04 MST"), Source: in.Source, CardOnly: in.CardOnly,
+		Recorded: in.Recorded, NoDistributions: len(in.Windows) == 0,
+	}
+	if in.CardOnly {
+		p.Title = "Model card: " + in.Model
+	}
+	wins := in.windows()
+	var all []finding
+	for _, v := range versions {
+		fs := findings(v)
+		all = append(all, fs...)
+		p.Headlines = append(p.Headlines, headlineOf(v, fs))
+		if !in.CardOnly {
+			p.Versions = append(p.Versions, versionSections(in, v, fs, wins))
+		}
+	}
+	slices.SortStableFunc(all, func(a, b finding) int {
+		return cmp.Or(cmp.Compare(sevRank(a.Severity), sevRank(b.Severity)), -cmpBool(a.Ongoing, b.Ongoing), a.First.Compare(b.First))
+	})
+	if len(all) > maxFindings {
+		p.MoreFindings = len(all) - maxFindings
+		all = all[:maxFindings]
+	}
+	p.Findings = all
+	p.Fired = fired(in, versions)
+	p.Card = buildCard(in, versions)
+	return p, nil
+}
+
+func periodText(from, to time.Time, lead string) string {
+	const layout = "2006-01-02 15:04"
+	switch {
+	case from.IsZero() && to.IsZero():
+		return ""
+	case from.IsZero():
+		return lead + "before " + to.UTC().Format(layout) + " UTC"
+	case to.IsZero():
+		return lead + "from " + from.UTC().Format(layout) + " UTC"
+	}
+	return lead + from.UTC().Format(layout) + " to " + to.UTC().Format(layout) + " UTC"
+}
+
+// headlineOf says in one sentence what went wrong in v.
+func headlineOf(v *history.Version, fs []finding) headline {
+	h := headline{Version: v.Version, Severity: "OK", SevClass: "ok"}
+	if len(fs) == 0 {
+		h.Text = fmt.Sprintf("nothing drifted in %d windows.", len(v.Windows))
+		return h
+	}
+	worst := fs[0]
+	h.Severity, h.SevClass = cmp.Or(worst.Severity, "drifted"), worst.SevClass()
+	var features []string
+	judged := 0
+	first := worst.First
+	var parts []string
+	for _, s := range v.Subjects {
+		if s.Family == drift.FamilyData {
+			judged++
+		}
+	}
+	for _, f := range fs {
+		if f.First.Before(first) {
+			first = f.First
+		}
+		switch {
+		case f.Family == drift.FamilyData && f.Subject != "*" && f.Metric != drift.MetricNullRate:
+			features = append(features, f.Subject)
+		case f.Family == drift.FamilyPrediction && !strings.HasPrefix(f.Subject, "variant="):
+			parts = appendOnce(parts, "the predictions")
+		case f.Family == drift.FamilyConcept:
+			parts = appendOnce(parts, "performance")
+		case f.Family == drift.FamilyFairness:
+			parts = appendOnce(parts, "fairness ("+strings.SplitN(f.Subject, "=", 2)[0]+")")
+		case f.Family == drift.FamilyLabel:
+			parts = appendOnce(parts, "the labels")
+		case f.Family == drift.FamilyServing:
+			parts = appendOnce(parts, "serving")
+		case f.Family == drift.FamilyQuality:
+			parts = appendOnce(parts, "data quality")
+		}
+	}
+	if len(features) > 0 {
+		slices.Sort(features)
+		parts = append([]string{fmt.Sprintf("%d of %d features (%s)", len(features), judged, strings.Join(features, ", "))}, parts...)
+	}
+	h.Text = fmt.Sprintf("%s drifted since %s UTC; worst: %s, %s.", strings.Join(parts, ", "),
+		first.UTC().Format("Jan 2 15:04"), worst.What(), worst.Figure())
+	return h
+}
+
+func appendOnce(xs []string, x string) []string {
+	if slices.Contains(xs, x) {
+		return xs
+	}
+	return append(xs, x)
+}
+
+// fired lists the alerts of the period by alert name and severity: from
+// the audit trail when there is one, else what the rows' severities would
+// fire.
+func fired(in *Input, versions []*history.Version) []string {
+	count := map[string]int{}
+	if in.Recorded {
+		for _, a := range in.Alerts {
+			if a.Model == in.Model && inPeriod(in, a.WindowStart) && (a.State == "firing" || strings.HasPrefix(a.State, "action:")) {
+				name := a.Alertname
+				if strings.HasPrefix(a.State, "action:") {
+					name = strings.TrimPrefix(a.State, "action:") + " triggered"
+				}
+				count[strings.TrimSpace(a.Severity+" "+name)]++
+			}
+		}
+	} else {
+		for _, v := range versions {
+			for _, g := range alertGroups(v) {
+				count[g[0].Severity+" "+g[0].Family+" "+g[0].Subject]++
+			}
+		}
+	}
+	var out []string
+	for k, n := range count {
+		out = append(out, fmt.Sprintf("%s ×%d", k, n))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func inPeriod(in *Input, t time.Time) bool {
+	return (in.From.IsZero() || !t.Before(in.From)) && (in.To.IsZero() || t.Before(in.To))
+}
+
+// alertGroups returns v's rows with a severity grouped as alerts group
+// them: per window, family and subject, the worst first in each.
+func alertGroups(v *history.Version) [][]*drift.Row {
+	type key struct {
+		start           time.Time
+		family, subject string
+	}
+	groups := map[key][]*drift.Row{}
+	for _, r := range v.Alerts() {
+		k := key{r.WindowStart, r.Family, r.Subject}
+		groups[k] = append(groups[k], r)
+	}
+	out := make([][]*drift.Row, 0, len(groups))
+	for _, g := range groups {
+		slices.SortStableFunc(g, func(a, b *drift.Row) int { return cmp.Compare(sevRank(a.Severity), sevRank(b.Severity)) })
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b []*drift.Row) int {
+		return cmp.Or(a[0].WindowStart.Compare(b[0].WindowStart), cmp.Compare(sevRank(a[0].Severity), sevRank(b[0].Severity)),
+			cmp.Compare(a[0].Family, b[0].Family), cmp.Compare(a[0].Subject, b[0].Subject))
+	})
+	return out
+}
+
+// alerts lists v's alerts of the period with their evidence: the audit
+// trail's records, or the rows' would-be alerts.
+func alerts(in *Input, v *history.Version) []alertView {
+	var out []alertView
+	if in.Recorded {
+		recs := slices.Clone(in.Alerts)
+		slices.SortStableFunc(recs, func(a, b sinks.AlertRecord) int {
+			return cmp.Or(a.WindowStart.Compare(b.WindowStart), a.SentAt.Compare(b.SentAt))
+		})
+		for _, a := range recs {
+			if a.Model != in.Model || a.Version != v.Version || !inPeriod(in, a.WindowStart) {
+				continue
+			}
+			out = append(out, alertView{
+				When: a.WindowStart.UTC().Format("Jan 2 15:04"), Severity: a.Severity, SevClass: sevClass(a.Severity),
+				Name: a.Alertname, State: a.State, What: a.Family + " " + a.Subject,
+				Figure: fmt.Sprintf("%s %s (threshold %s)", a.Metric, num(a.Value), num(a.Threshold)), Evidence: evidence(a.Evidence),
+				Receiver: receiver(a),
+			})
+		}
+		return out
+	}
+	// Episodes: a subject's alert groups in consecutive windows.
+	index := map[time.Time]int{}
+	for i, w := range v.Windows {
+		index[w.Start] = i
+	}
+	type key struct{ family, subject string }
+	open := map[key]int{} // the episode's index in out
+	lastWin := map[key]int{}
+	for _, g := range alertGroups(v) {
+		k, i := key{g[0].Family, g[0].Subject}, index[g[0].WindowStart]
+		if j, ok := open[k]; ok && lastWin[k] == i-1 {
+			e := &out[j]
+			e.windows++
+			e.When = fmt.Sprintf("%s → %s (%d windows)", e.first, g[0].WindowStart.UTC().Format("Jan 2 15:04"), e.windows)
+			e.Figure = fmt.Sprintf("%s %s", g[0].Metric, num(g[0].Value))
+			if sevRank(g[0].Severity) < sevRank(e.Severity) {
+				e.Severity, e.SevClass = g[0].Severity, sevClass(g[0].Severity)
+			}
+			lastWin[k] = i
 			continue
 		}
-		add(chart.Line{Title: s.Name + ": " + metric + " per window", Desc: "the deciding score of " + s.Name + " against its threshold", Unit: metric,
-			Series:    []chart.Series{{Name: metric, Points: points(v, s.Deciding)}},
-			Threshold: thr, ThresholdName: fmt.Sprintf("threshold %.3g (latest drifted window)", thr)}.SVG())
-	}
-	for _, g := range []struct{ family, subject, title, unit string }{
-		{drift.FamilyConcept, "performance", "Performance", "score"},
-		{drift.FamilyServing, "latency_ms", "Latency percentiles", "latency (ms)"},
-	} {
-		c := chart.Line{Title: g.title, Desc: g.title + " per window", Unit: g.unit}
-		for _, m := range v.Metrics(g.family, g.subject) {
-			c.Series = append(c.Series, chart.Series{Name: m, Points: points(v, v.Track(g.family, g.subject, m))})
+		var ev []string
+		for n, r := range g {
+			if n == 4 {
+				ev = append(ev, fmt.Sprintf("and %d more rows", len(g)-4))
+				break
+			}
+			ev = append(ev, fmt.Sprintf("%s %s (threshold %s, n %s)", r.Metric, num(r.Value), num(r.Threshold), thousands(r.NCurrent)))
 		}
-		add(c.SVG())
+		first := g[0].WindowStart.UTC().Format("Jan 2 15:04")
+		out = append(out, alertView{
+			When: first, first: first, windows: 1, Severity: g[0].Severity, SevClass: sevClass(g[0].Severity),
+			What: g[0].Family + " " + g[0].Subject, Figure: fmt.Sprintf("%s %s", g[0].Metric, num(g[0].Value)),
+			Evidence: strings.Join(ev, "; "),
+		})
+		open[k], lastWin[k] = len(out)-1, i
 	}
 	return out
 }
 
-func points(v *history.Version, t history.Track) []chart.Point {
-	var p []chart.Point
-	for i, r := range t {
-		if r != nil {
-			p = append(p, chart.Point{T: v.Windows[i].Start, V: r.Value})
-		}
-	}
-	return p
-}
-
-// cell is a deciding row's heat-map cell.
-func cell(r *drift.Row) chart.Cell {
+// receiver says where an alert went and whether it arrived.
+func receiver(a sinks.AlertRecord) string {
 	switch {
-	case r == nil:
-		return chart.Cell{}
-	case r.ThresholdSource == drift.SourceInsufficient:
-		return chart.Cell{Verdict: chart.Insufficient, Note: note(r)}
-	case r.Drifted:
-		return chart.Cell{Verdict: chart.Severity(r.Severity), Note: note(r)}
+	case a.Receiver == "":
+		return ""
+	case a.Delivered:
+		return a.Receiver
 	}
-	return chart.Cell{Verdict: chart.OK, Note: note(r)}
+	return a.Receiver + " (not delivered: " + a.Error + ")"
 }
 
-func note(r *drift.Row) string {
-	return fmt.Sprintf("%s = %.4g (threshold %.4g, %s), n = %d", r.Metric, r.Value, r.Threshold, r.ThresholdSource, r.NCurrent)
+// evidence summarizes an alert's evidence, a JSON array of rows.
+func evidence(doc string) string {
+	rows, err := decodeRows(doc)
+	if err != nil {
+		return "(evidence unreadable: " + err.Error() + ")"
+	}
+	var out []string
+	for _, r := range rows {
+		out = append(out, fmt.Sprintf("%s %s %s (threshold %s, n %d)", r.Subject, r.Metric, num(r.Value), num(r.Threshold), r.NCurrent))
+	}
+	return strings.Join(out, "; ")
 }
 
-var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>driftwatch report</title>
-<style>
-body{font-family:sans-serif;max-width:760px;margin:2em auto;color:#222;line-height:1.4}
-svg{display:block;max-width:100%;height:auto;margin:1em 0}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}
-</style></head><body>
-<h1>driftwatch report</h1>
-<p>Generated {{.Generated}} (UTC).</p>
-<h2>Summary</h2>
-<table><tr><th>model</th><th>version</th><th>windows</th><th>dataset drifted</th><th>alerts</th><th>from</th><th>to</th></tr>
-{{range .Versions}}<tr><td>{{.Model}}</td><td>{{.Version}}</td><td>{{.Windows}}</td><td>{{.DriftedWins}}</td><td>{{len .Alerts}}</td><td>{{.From}}</td><td>{{.To}}</td></tr>
-{{end}}</table>
-{{range .Versions}}<section><h2>{{.Model}} {{.Version}}</h2>
-{{range .Charts}}{{.}}{{end}}
-<h3>Alerts</h3>{{if .Alerts}}<table><tr><th>window</th><th>severity</th><th>family</th><th>subject</th><th>metric</th><th>value</th><th>threshold</th></tr>
-{{range .Alerts}}<tr><td>{{.WindowStart.Format "2006-01-02 15:04"}}</td><td>{{.Severity}}</td><td>{{.Family}}</td><td>{{.Subject}}</td><td>{{.Metric}}</td><td>{{printf "%.4g" .Value}}</td><td>{{printf "%.4g" .Threshold}}</td></tr>
-{{end}}</table>{{else}}<p>None.</p>{{end}}
-</section>
-{{end}}</body></html>
-`))
+var page = template.Must(template.New("page").Parse(pageTemplate))

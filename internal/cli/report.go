@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/driftwatch/driftwatch/internal/config"
+	"github.com/driftwatch/driftwatch/internal/report/html"
+	"github.com/driftwatch/driftwatch/internal/report/load"
+)
+
+// reportDays is the period a report covers by default: the weekly report.
+const reportDays = 7
+
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("report", stderr)
+	model := fs.String("model", "", "the model to report on (required)")
+	version := fs.String("version", "", "only this model version (default: every version with rows in the period)")
+	fromS := fs.String("from", "", "start of the period, RFC 3339 or a date (default: --to less 7 days; with --metrics, the file's first window)")
+	toS := fs.String("to", "", "end of the period, exclusive, RFC 3339 or a date (default: now; with --metrics, the file's last window)")
+	out := fs.String("out", "", "the HTML file to write (default: <model>-report.html, <model>-card.html with --card); - for standard output")
+	cardOnly := fs.Bool("card", false, "the model card alone")
+	metrics := fs.String("metrics", "", "read metric rows from this JSON-lines file of replay or the file sink (CONTRACT.md section 3) instead of ClickHouse")
+	windowsPath := fs.String("windows", "", "with --metrics: window lines with distributions (default: <metrics>.windows.jsonl, if it exists)")
+	baseDir := fs.String("baselines", "", "with --metrics: directory of baselines, for the model card (default: baselines.dir of the config)")
+	cfgPath := fs.String("config", "", "config file: ClickHouse to read from (sinks.clickhouse), and the model's drift policy")
+	if err := parse(fs, args, stdout); err != nil {
+		return err
+	}
+	if *model == "" {
+		return usageError{"--model is required"}
+	}
+	cfg := config.Default()
+	if *cfgPath != "" {
+		var err error
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			return err
+		}
+	}
+	from, err := reportTime("--from", *fromS)
+	if err != nil {
+		return err
+	}
+	to, err := reportTime("--to", *toS)
+	if err != nil {
+		return err
+	}
+	var in html.Input
+	if *metrics != "" {
+		if *windowsPath == "" {
+			*windowsPath = load.WindowsBeside(*metrics)
+		}
+		if *baseDir == "" {
+			*baseDir = cfg.Baselines.Dir
+		}
+		if _, err := os.Stat(*baseDir); err != nil {
+			*baseDir = ""
+		}
+		if in, err = load.Files(*metrics, *windowsPath, *baseDir, *model, from, to); err != nil {
+			return err
+		}
+		if *version != "" {
+			in.Versions = []string{*version}
+		}
+	} else {
+		if !cfg.Sinks.ClickHouse.Enabled {
+			return usageError{"give --metrics FILE, or --config with sinks.clickhouse.enabled to read from ClickHouse"}
+		}
+		if to.IsZero() {
+			to = time.Now().UTC().Truncate(time.Hour)
+		}
+		if from.IsZero() {
+			from = to.AddDate(0, 0, -reportDays)
+		}
+		sink, _, err := openSink(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			return err
+		}
+		defer sink.Close()
+		store, ok := sink.(load.Store)
+		if !ok {
+			return fmt.Errorf("the configured sink cannot be read for a report")
+		}
+		if in, err = load.FromStore(ctx, store, *model, *version, from, to); err != nil {
+			return err
+		}
+		in.Source = "ClickHouse " + strings.Join(cfg.Sinks.ClickHouse.Addr, ",") + "/" + cfg.Sinks.ClickHouse.Database
+	}
+	def, per := cfg.Policies()
+	in.Policy = def
+	if p, ok := per[*model]; ok {
+		in.Policy = p
+	}
+	in.CardOnly = *cardOnly
+	if *out == "" {
+		*out = *model + "-report.html"
+		if *cardOnly {
+			*out = *model + "-card.html"
+		}
+	}
+	if *out == "-" {
+		return html.Write(stdout, in)
+	}
+	return writeReport(*out, in, stdout)
+}
+
+// writeReport writes the page to a temporary file beside path, then
+// renames it: a reader (a web server, a CronJob's copy) never sees half a
+// report.
+func writeReport(path string, in html.Input, stdout io.Writer) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("create report: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if err := html.Write(f, in); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	what := "report"
+	if in.CardOnly {
+		what = "model card"
+	}
+	fmt.Fprintf(stdout, "wrote the %s of %s (%d metric rows, %d windows with distributions) to %s\n", what, in.Model, len(in.Rows), len(in.Windows), path)
+	return nil
+}
+
+// reportTime parses a period's bound: RFC 3339, or a date (midnight UTC).
+func reportTime(flag, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, usageError{fmt.Sprintf("%s %q: want RFC 3339 (2026-11-23T00:00:00Z) or a date (2026-11-23)", flag, strings.TrimSpace(s))}
+}
