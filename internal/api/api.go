@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -57,6 +58,10 @@ type Server struct {
 	Build    func(ctx context.Context, req BuildRequest, read *atomic.Int64) (*baselines.Baseline, error)
 	BuildCtx context.Context
 	jobs     builds
+	// Report, when set, writes the HTML report of q from st (GET
+	// /api/v1/report); it returns an error wrapping ErrNoData when there
+	// is nothing to report. Nil: the endpoint answers 503.
+	Report func(ctx context.Context, st Store, w io.Writer, q ReportQuery) error
 	// Silences are the silences of driftwatch's alerts (the alert
 	// manager's); nil: the silence endpoints answer 503.
 	Silences *alerts.Silences
@@ -82,6 +87,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/baselines/{id}/promote", write(s.promote))
 	mux.Handle("GET /api/v1/rows", read(s.rows))
 	mux.Handle("GET /api/v1/verdicts/{model}", read(s.verdicts))
+	mux.Handle("GET /api/v1/report", read(s.report))
 	mux.Handle("GET /api/v1/alerts", read(s.firing))
 	mux.Handle("GET /api/v1/audit", read(s.audit))
 	mux.Handle("GET /api/v1/audit/writes", read(s.writes))

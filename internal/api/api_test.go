@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -110,6 +111,9 @@ type conformance struct {
 	router routers.Router
 	seen   map[string]bool // "METHOD path-template"
 }
+
+// The report's answer is an HTML page: checked as a string.
+func init() { openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.FileBodyDecoder) }
 
 func newConformance(t *testing.T, h http.Handler) *conformance {
 	t.Helper()
@@ -369,12 +373,39 @@ func TestAPIConformsToOpenAPI(t *testing.T) {
 		t.Errorf("the audit trail was read since %v, want 7 days before now", store.since)
 	}
 	c.call("GET", "/audit?since=soon", "viewer-token-1", http.StatusBadRequest)
+	// The report: the query reaches Server.Report with the week before
+	// now by default; nothing of the model is 404.
+	var asked ReportQuery
+	s.Report = func(ctx context.Context, st Store, w io.Writer, q ReportQuery) error {
+		asked = q
+		if q.Model != "fraud" {
+			return fmt.Errorf("report: %w: no metric rows of model %q", ErrNoData, q.Model)
+		}
+		rows, err := st.Rows(ctx, sinks.RowFilter{Model: q.Model})
+		fmt.Fprintf(w, "<!DOCTYPE html><title>%s</title><p>%d rows</p>", q.Model, len(rows))
+		return err
+	}
+	if page := string(c.call("GET", "/report?model=fraud", "viewer-token-1", http.StatusOK)); !strings.Contains(page, "<p>1 rows</p>") {
+		t.Errorf("report page %q", page)
+	}
+	if now := t0.Add(50 * time.Hour); asked.Model != "fraud" || !asked.To.Equal(now) || !asked.From.Equal(now.AddDate(0, 0, -7)) || asked.Card {
+		t.Errorf("the report was asked %+v, want fraud over the 7 days before %v", asked, now)
+	}
+	c.call("GET", "/report?model=fraud&model_version=1.4.2&from=2026-11-01&to=2026-11-02T12:00:00Z&card=true", "viewer-token-1", http.StatusOK)
+	if asked.Version != "1.4.2" || !asked.From.Equal(t0) || !asked.To.Equal(t0.Add(36*time.Hour)) || !asked.Card {
+		t.Errorf("the report was asked %+v", asked)
+	}
+	c.call("GET", "/report?model=churn", "viewer-token-1", http.StatusNotFound)
+	c.call("GET", "/report", "viewer-token-1", http.StatusBadRequest)
+	c.call("GET", "/report?model=fraud&card=maybe", "viewer-token-1", http.StatusBadRequest)
+	c.call("GET", "/report?model=fraud&from=2026-11-02&to=2026-11-01", "viewer-token-1", http.StatusBadRequest)
 	store.err = errors.New("clickhouse: connection refused")
+	c.call("GET", "/report?model=fraud", "viewer-token-1", http.StatusBadGateway)
 	c.call("GET", "/verdicts/fraud", "viewer-token-1", http.StatusBadGateway)
 	store.err = nil
 	// Without a ClickHouse sink those answer 503.
 	nc := newConformance(t, (&Server{Baselines: dir}).Handler())
-	for _, path := range []string{"/rows?model=fraud", "/verdicts/fraud", "/alerts", "/audit", "/audit/writes", "/silences"} {
+	for _, path := range []string{"/rows?model=fraud", "/verdicts/fraud", "/alerts", "/audit", "/audit/writes", "/silences", "/report?model=fraud"} {
 		nc.call("GET", path, "", http.StatusServiceUnavailable)
 	}
 	// While the store that records writes is not open yet, writes wait.

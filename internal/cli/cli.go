@@ -931,7 +931,7 @@ func daemon(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		apiServer = &api.Server{Guard: guard, Baselines: cfg.Baselines.Dir, Models: seen, Log: log, Switch: reloader.Check, Silences: silences,
-			StoreComing: cfg.Sinks.ClickHouse.Enabled, Build: periodBuilder(cfg, kopts)}
+			StoreComing: cfg.Sinks.ClickHouse.Enabled, Build: periodBuilder(cfg, kopts), Report: apiReport(cfg)}
 		buildCtx, stopBuilds := context.WithCancel(ctx)
 		apiServer.BuildCtx = buildCtx
 		defer func() { stopBuilds(); apiServer.Wait() }() // baseline builds stop with run

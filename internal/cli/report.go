@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,9 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/driftwatch/driftwatch/internal/api"
 	"github.com/driftwatch/driftwatch/internal/config"
 	"github.com/driftwatch/driftwatch/internal/report/html"
 	"github.com/driftwatch/driftwatch/internal/report/load"
+	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
 // reportDays is the period a report covers by default: the weekly report.
@@ -92,11 +95,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		in.Source = "ClickHouse " + strings.Join(cfg.Sinks.ClickHouse.Addr, ",") + "/" + cfg.Sinks.ClickHouse.Database
 	}
-	def, per := cfg.Policies()
-	in.Policy = def
-	if p, ok := per[*model]; ok {
-		in.Policy = p
-	}
+	in.Policy = policyOf(cfg, *model)
 	in.CardOnly = *cardOnly
 	if *out == "" {
 		*out = *model + "-report.html"
@@ -153,4 +152,36 @@ func reportTime(flag, s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, usageError{fmt.Sprintf("%s %q: want RFC 3339 (2026-11-23T00:00:00Z) or a date (2026-11-23)", flag, strings.TrimSpace(s))}
+}
+
+// policyOf is model's drift policy in cfg.
+func policyOf(cfg *config.Config, model string) drift.Policy {
+	def, per := cfg.Policies()
+	if p, ok := per[model]; ok {
+		return p
+	}
+	return def
+}
+
+// apiReport writes the report of GET /api/v1/report from the API's store
+// (ClickHouse), with the model's policy.
+func apiReport(cfg *config.Config) func(ctx context.Context, st api.Store, w io.Writer, q api.ReportQuery) error {
+	return func(ctx context.Context, st api.Store, w io.Writer, q api.ReportQuery) error {
+		ls, ok := st.(load.Store)
+		if !ok {
+			return errors.New("the store cannot be read for a report")
+		}
+		in, err := load.FromStore(ctx, ls, q.Model, q.Version, q.From, q.To)
+		if err != nil {
+			return err
+		}
+		in.Policy, in.CardOnly = policyOf(cfg, q.Model), q.Card
+		in.Source = "ClickHouse " + strings.Join(cfg.Sinks.ClickHouse.Addr, ",") + "/" + cfg.Sinks.ClickHouse.Database
+		if err := html.Write(w, in); errors.Is(err, html.ErrNoRows) {
+			return fmt.Errorf("%w: %w", api.ErrNoData, err)
+		} else if err != nil {
+			return err
+		}
+		return nil
+	}
 }

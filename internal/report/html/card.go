@@ -122,7 +122,7 @@ func buildCard(in *Input, versions []*history.Version) card {
 		c.Subgroups = append(c.Subgroups, subgroupTables(in, v, b)...)
 	}
 	if len(c.Subgroups) == 0 {
-		c.Note = "No segments in the records: no subgroup table (CONTRACT.md section 1, field segments)."
+		c.Note = "No segments in the prediction log: no subgroup table (CONTRACT.md section 1, field segments)."
 	}
 	return c
 }

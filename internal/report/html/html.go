@@ -18,6 +18,7 @@ package html
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -29,6 +30,10 @@ import (
 	"github.com/driftwatch/driftwatch/sinks"
 	"github.com/driftwatch/driftwatch/stats/drift"
 )
+
+// ErrNoRows is Write's error (wrapped) when in holds no metric row of its
+// model and period.
+var ErrNoRows = errors.New("no metric rows")
 
 // Write renders in's report.
 func Write(w io.Writer, in Input) error {
@@ -121,7 +126,7 @@ func build(in *Input) (*view, error) {
 	}
 	versions := history.Group(in.rows(), in.Policy)
 	if len(versions) == 0 {
-		return nil, fmt.Errorf("report: no metric rows of model %q in the period%s", in.Model, periodText(in.From, in.To, " "))
+		return nil, fmt.Errorf("report: %w of model %q in the period%s", ErrNoRows, in.Model, periodText(in.From, in.To, " "))
 	}
 	from, to := in.From, in.To
 	for _, v := range versions {

@@ -4,40 +4,105 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/driftwatch/driftwatch/internal/report/history"
+	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/sinks"
 	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
-func TestWrite(t *testing.T) {
-	f, err := os.Open("../history/testdata/rows.jsonl")
-	if err != nil {
-		t.Fatal(err)
+var t0 = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+
+// row is one metric row of model "fraud" in the window starting at hour h.
+func row(version string, h int, family, subject, metric string, value, threshold float64, drifted bool, sev string, n int64) drift.Row {
+	src := drift.SourceStatic
+	if threshold == 0 {
+		src = ""
 	}
-	defer f.Close()
-	vs, err := history.Read(f, drift.DefaultPolicy())
-	if err != nil {
-		t.Fatal(err)
+	return drift.Row{Model: "fraud", ModelVersion: version, WindowStart: t0.Add(time.Duration(h) * time.Hour), WindowEnd: t0.Add(time.Duration(h+1) * time.Hour),
+		Family: family, Subject: subject, Metric: metric, Value: value, Threshold: threshold, Drifted: drifted, Severity: sev,
+		NCurrent: n, NReference: 2000, BaselineID: "fraud-b1", ThresholdSource: src}
+}
+
+// scenario: 4 windows of version 2; amount drifts from window 2 on (SEV-3),
+// accuracy drops in window 3 (SEV-2), country never drifts; gender groups
+// with known counts; a window summary with amount's distributions.
+func scenario() Input {
+	var rows []drift.Row
+	for h := range 4 {
+		amount := row("2", h, drift.FamilyData, "amount", drift.MetricPSI, 0.01, 0.2, false, "", 500)
+		if h >= 2 {
+			amount.Value, amount.Drifted, amount.Severity = 0.9, true, "SEV-3"
+		}
+		amount.Primary = true
+		country := row("2", h, drift.FamilyData, "country", drift.MetricJensenShannon, 0.02, 0.1, false, "", 500)
+		country.Primary = true
+		// A ks row of amount that is not deciding, drifted everywhere:
+		// the deciding mark, not the worst row, gives the verdict.
+		ks := row("2", h, drift.FamilyData, "amount", drift.MetricKS, 0.3, 0.05, true, "", 500)
+		share := row("2", h, drift.FamilyData, "*", drift.MetricWeightedDrift, float64(min(h/2, 1))*0.5, 0.5, h >= 2, "", 500)
+		acc := row("2", h, drift.FamilyConcept, "performance", drift.MetricAccuracy, 0.8, 0.75, false, "", 100)
+		if h == 3 {
+			acc.Value, acc.Drifted, acc.Severity = 0.6, true, "SEV-2"
+		}
+		// gender=f: 100 records with 10 selected, then 300 with 90;
+		// gender=m: 300 records, 30 selected.
+		f := row("2", h, drift.FamilyFairness, "gender=f", drift.MetricSelectionRate, 0.1, 0, false, "", 100)
+		if h >= 2 {
+			f.Value, f.NCurrent = 0.3, 300
+		}
+		m := row("2", h, drift.FamilyFairness, "gender=m", drift.MetricSelectionRate, 0.1, 0, false, "", 300)
+		rows = append(rows, amount, country, ks, share, acc, f, m)
 	}
+	b := &baselines.Baseline{ID: "fraud-b1", Model: "fraud", Source: "training.csv", Rows: 2000, CreatedAt: t0.Add(-48 * time.Hour),
+		Features: []baselines.Feature{{Name: "amount", Kind: baselines.Numeric, Count: 2000, Min: 1, Max: 900, Mean: 50, Std: 20},
+			{Name: "country", Kind: baselines.Categorical, Count: 2000, Categories: map[string]int64{"DE": 1500, "FR": 500}}},
+		Prediction: baselines.Feature{Name: "prediction", Kind: baselines.Numeric, Count: 2000, Min: 0, Max: 1},
+		Groups: map[string]map[string][]int64{"gender": {"f": scores(100, 20), "m": scores(300, 30)}},
+	}
+	win := sinks.WindowSummary{Model: "fraud", Version: "2", Start: t0.Add(3 * time.Hour), End: t0.Add(4 * time.Hour), Records: 400,
+		Distributions: []drift.Distribution{{Family: drift.FamilyData, Subject: "amount", Kind: "numeric", Edges: []float64{1, 10, 100, 900},
+			Reference: []float64{700, 700, 600}, Current: []float64{50, 150, 300}}}}
+	p := drift.DefaultPolicy()
+	p.Fairness.MinGroupSize = 50
+	return Input{Model: "fraud", Rows: rows, Windows: []sinks.WindowSummary{win}, Baselines: []*baselines.Baseline{b}, Policy: p,
+		Generated: t0.Add(100 * time.Hour), Source: "test"}
+}
+
+// scores returns score bins (baselines.OutcomeBins) with n scores, sel of
+// them at 0.9 and the rest at 0.1.
+func scores(n, sel int64) []int64 {
+	bins := make([]int64, baselines.OutcomeBins)
+	bins[baselines.OutcomeBin(0.9)] = sel
+	bins[baselines.OutcomeBin(0.1)] = n - sel
+	return bins
+}
+
+func render(t *testing.T, in Input) string {
+	t.Helper()
 	var b bytes.Buffer
-	if err := Write(&b, vs, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+	if err := Write(&b, in); err != nil {
 		t.Fatal(err)
 	}
-	page := b.String()
-	for _, bad := range []string{"<script", "http://", "https://", "<link", "ZgotmplZ"} {
+	return b.String()
+}
+
+func TestReport(t *testing.T) {
+	page := render(t, scenario())
+	for _, bad := range []string{"<script", "https://", "<link", "<img", "@import", "url(", "ZgotmplZ"} {
 		if strings.Contains(strings.ReplaceAll(page, `xmlns="http://www.w3.org/2000/svg"`, ""), bad) {
-			t.Errorf("page contains %q: it must be self-contained and its SVG unescaped", bad)
+			t.Errorf("page contains %q: it must be self-contained, and its SVG not escaped", bad)
 		}
 	}
+	if strings.Contains(strings.ReplaceAll(page, `xmlns="http://www.w3.org/2000/svg"`, ""), "http://") {
+		t.Error("page names an http:// address")
+	}
 	svgs := regexp.MustCompile(`(?s)<svg.*?</svg>`).FindAllString(page, -1)
-	// 1.4.2: share, heat, amount psi, device hellinger, performance, latency; 2.0.0: share, heat, amount psi, performance, latency.
-	if len(svgs) != 11 {
-		t.Errorf("%d charts, want 11", len(svgs))
+	if len(svgs) != 7 {
+		t.Errorf("%d charts; want 7: the share, heat map, amount's distribution and score, accuracy, gender's selection rates and gaps", len(svgs))
 	}
 	for i, s := range svgs {
 		d := xml.NewDecoder(strings.NewReader(s))
@@ -45,13 +110,79 @@ func TestWrite(t *testing.T) {
 			if _, err := d.Token(); err == io.EOF {
 				break
 			} else if err != nil {
-				t.Fatalf("chart %d is not well-formed: %v", i, err)
+				t.Fatalf("chart %d is not well-formed: %v\n%s", i, err, s)
 			}
 		}
 	}
-	for _, want := range []string{"<h2>Summary</h2>", "<h2>fraud 1.4.2</h2>", "<h2>fraud 2.0.0</h2>", "amount: psi per window", "SEV-2"} {
-		if !strings.Contains(page, want) {
-			t.Errorf("page lacks %q", want)
+	// The summary comes first and says what, since when, how bad.
+	summary := page[:strings.Index(page, `<section id="v2`)]
+	for _, want := range []string{
+		`<span class="sev sev-2">SEV-2</span><span class="ver">fraud 2</span>`,
+		"1 of 2 features (amount)", "since Nov 20 02:00 UTC", "worst: performance: accuracy, accuracy 0.6 &lt; 0.75",
+	} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
 		}
+	}
+	// The worst first: the SEV-2 accuracy before the SEV-3 amount.
+	if a, b := strings.Index(summary, "performance: accuracy</a>"), strings.Index(summary, "feature amount</a>"); a < 0 || b < 0 || a > b {
+		t.Errorf("findings out of order (accuracy at %d, amount at %d):\n%s", a, b, summary)
+	}
+	if strings.Contains(summary, "feature country") {
+		t.Error("country never drifted but is a finding")
+	}
+	// Every link of the page leads to an id on it.
+	for _, m := range regexp.MustCompile(`href="#([^"]+)"`).FindAllStringSubmatch(page, -1) {
+		if !strings.Contains(page, `id="`+m[1]+`"`) {
+			t.Errorf("link #%s leads nowhere", m[1])
+		}
+	}
+	// amount's distribution is drawn from the window summary, as shares.
+	if !strings.Contains(page, "amount: baseline and window Nov 20 03:00") || !strings.Contains(page, "10–100") {
+		t.Error("no distribution chart of amount with its cells")
+	}
+	// Would-be alerts are grouped into episodes: amount in windows 2 and 3.
+	if !strings.Contains(page, "Nov 20 02:00 → Nov 20 03:00 (2 windows)") {
+		t.Error("amount's alerts are not one episode of 2 windows")
+	}
+}
+
+// TestCard checks the model card's figures: period rates are the windows'
+// rates weighted by their denominators, the differences over the groups,
+// the baseline's selection rates from its score bins.
+func TestCard(t *testing.T) {
+	in := scenario()
+	in.CardOnly = true
+	page := render(t, in)
+	if strings.Contains(page, `<section id="v2`) || strings.Contains(page, "What to look at") {
+		t.Error("the card alone has the report's sections")
+	}
+	// f: (10+10+90+90)/800 = 0.25 (the mean of the windows' rates would
+	// be 0.2); m: 0.1 over 1,200; baseline f 0.2, m 0.1.
+	for _, want := range []string{
+		"<td>f</td><td>800</td><td>0.250</td><td>0.200</td>",
+		"<td>m</td><td>1,200</td><td>0.100</td><td>0.100</td>",
+		"<td>demographic parity difference</td><td>0.15</td><td>0.1</td>",
+		"<td>disparate impact (four-fifths rule)</td><td>FAILS (0.4 &lt; 0.8)</td><td>FAILS (0.5 &lt; 0.8)</td>",
+		"<td>training.csv</td>", "<td>DE 75%, FR 25%</td>",
+		// accuracy: (0.8*3 + 0.6)*100 / 400 = 0.75; baseline 0.75 + 0.05.
+		"<td>2</td><td>accuracy</td><td>0.75</td><td>0.8</td><td>400</td>",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("card lacks %q", want)
+		}
+	}
+}
+
+func TestReportErrors(t *testing.T) {
+	in := scenario()
+	in.Model = "churn"
+	if err := Write(io.Discard, in); err == nil || !strings.Contains(err.Error(), `no metric rows of model "churn"`) {
+		t.Errorf("a model without rows: %v", err)
+	}
+	in = scenario()
+	in.From = t0.Add(10 * time.Hour)
+	if err := Write(io.Discard, in); err == nil || !strings.Contains(err.Error(), "in the period from 2026-11-20 10:00 UTC") {
+		t.Errorf("a period without rows: %v", err)
 	}
 }
