@@ -91,10 +91,10 @@ type Builder struct {
 	rowLabel    string
 	rowLabelled bool
 	errN        int64
-	errAbs   stats.Sum
-	errSq    stats.Sum
-	rows     int64
-	pending  bool // values were added since the last EndRow
+	errAbs      stats.Sum
+	errSq       stats.Sum
+	rows        int64
+	pending     bool // values were added since the last EndRow
 
 	// The time profile (SetTime): the current row's phase (-1: none),
 	// how many rows had a time, their span, rows per phase, and what
