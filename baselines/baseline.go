@@ -65,6 +65,14 @@ type Baseline struct {
 	// reference's selection rate per group at any threshold, for fairness
 	// against the baseline.
 	Groups map[string]map[string][]int64 `json:"groups,omitempty"`
+	// GroupOutcomes counts, per attribute, group and label text, the
+	// group's labelled reference scores in OutcomeBins bins like Outcomes:
+	// the reference's confusion matrix per group at any decision
+	// threshold (true and false positive rates, accuracy, precision). Each
+	// count is also in Groups. Kept where Groups is and the reference's
+	// scored labels have at most MaxGroupLabels texts (a classifier's);
+	// the whole reference's only (phased references do not have it).
+	GroupOutcomes map[string]map[string]map[string][]int64 `json:"group_outcomes,omitempty"`
 	// Errors sums the reference's prediction errors where both the
 	// prediction and the label are numbers: N pairs, the sum of |e| and of
 	// e^2, e = prediction - label (MAE, RMSE; for a classifier's scores and
@@ -232,6 +240,28 @@ func (b *Baseline) Validate() error {
 		for g, bins := range gs {
 			if len(bins) != OutcomeBins || slices.ContainsFunc(bins, func(c int64) bool { return c < 0 }) {
 				return fmt.Errorf("baseline %s: groups %s=%s: want %d non-negative counts", b.ID, attr, g, OutcomeBins)
+			}
+		}
+	}
+	for attr, gs := range b.GroupOutcomes {
+		for g, byLabel := range gs {
+			all, ok := b.Groups[attr][g]
+			if !ok {
+				return fmt.Errorf("baseline %s: group_outcomes %s=%s: not in groups", b.ID, attr, g)
+			}
+			sum := make([]int64, OutcomeBins)
+			for label, bins := range byLabel {
+				if len(bins) != OutcomeBins || slices.ContainsFunc(bins, func(c int64) bool { return c < 0 }) {
+					return fmt.Errorf("baseline %s: group_outcomes %s=%s of label %q: want %d non-negative counts", b.ID, attr, g, label, OutcomeBins)
+				}
+				for i, n := range bins {
+					sum[i] += n
+				}
+			}
+			for i := range sum {
+				if sum[i] > all[i] {
+					return fmt.Errorf("baseline %s: group_outcomes %s=%s: %d labelled scores in bin %d, more than groups' %d", b.ID, attr, g, sum[i], i, all[i])
+				}
 			}
 		}
 	}

@@ -79,11 +79,22 @@ type Builder struct {
 	label    column
 	outcomes map[string][]int64 // label text -> scores per OutcomeBins bin
 	groups   map[string]map[string][]int64
-	errN     int64
-	errAbs   stats.Sum
-	errSq    stats.Sum
-	rows     int64
-	pending  bool // values were added since the last EndRow
+	// groupOutcomes: attribute -> group -> label text -> scores per
+	// OutcomeBins bin; nil once the labels exceed MaxGroupLabels
+	// (noGroupOutcomes).
+	groupOutcomes   map[string]map[string]map[string][]int64
+	groupLabels     map[string]bool
+	noGroupOutcomes bool
+	// The current row's kept segments and, once AddLabel counted it, its
+	// label, so that AddSegment and AddLabel may come in either order.
+	rowSegs     []rowSegment
+	rowLabel    string
+	rowLabelled bool
+	errN        int64
+	errAbs      stats.Sum
+	errSq       stats.Sum
+	rows        int64
+	pending     bool // values were added since the last EndRow
 
 	// The time profile (SetTime): the current row's phase (-1: none),
 	// how many rows had a time, their span, rows per phase, and what
@@ -150,15 +161,26 @@ func NumericLabel(text string) (float64, bool) {
 }
 
 // Bounds of a baseline's Groups: segment attributes, and groups per
-// attribute (others are not kept).
+// attribute (others are not kept); and of GroupOutcomes: label texts (a
+// reference whose scored labels have more keeps none).
 const (
 	MaxGroupAttributes = 10
 	MaxGroupsPerAttr   = 50
+	MaxGroupLabels     = 10
 )
+
+// rowSegment is a segment of the current row kept in Groups, with the bin
+// of its score.
+type rowSegment struct {
+	attr, group string
+	bin         int
+}
 
 // AddSegment counts the current row's numeric prediction (score) under
 // segment attr=group, for the reference's selection rate per group at any
-// decision threshold. Call it once per segment of the row.
+// decision threshold; with the row's label (AddLabel, before or after),
+// its outcome per group too (Baseline.GroupOutcomes). Call it once per
+// segment of the row.
 func (b *Builder) AddSegment(attr, group string, score float64) {
 	if math.IsNaN(score) || math.IsInf(score, 0) {
 		return
@@ -183,6 +205,11 @@ func (b *Builder) AddSegment(attr, group string, score float64) {
 		gs[group] = bins
 	}
 	bins[OutcomeBin(score)]++
+	seg := rowSegment{attr, group, OutcomeBin(score)}
+	b.rowSegs = append(b.rowSegs, seg)
+	if b.rowLabelled {
+		b.groupOutcome(seg, b.rowLabel)
+	}
 	if a := b.phaseAcc(); a != nil {
 		if a.groups == nil {
 			a.groups = make(map[string]map[string][]int64)
@@ -195,6 +222,45 @@ func (b *Builder) AddSegment(attr, group string, score float64) {
 		}
 		a.groups[attr][group][OutcomeBin(score)]++
 	}
+}
+
+// groupOutcome counts a labelled row's score under its segment seg and
+// label text in groupOutcomes, until the labels exceed MaxGroupLabels.
+func (b *Builder) groupOutcome(seg rowSegment, label string) {
+	if b.noGroupOutcomes {
+		return
+	}
+	if !b.groupLabels[label] {
+		if len(b.groupLabels) >= MaxGroupLabels {
+			// Not a classifier's labels: per-group outcomes would be large
+			// and mean nothing.
+			b.noGroupOutcomes, b.groupOutcomes, b.groupLabels = true, nil, nil
+			return
+		}
+		if b.groupLabels == nil {
+			b.groupLabels = make(map[string]bool)
+		}
+		b.groupLabels[label] = true
+	}
+	if b.groupOutcomes == nil {
+		b.groupOutcomes = make(map[string]map[string]map[string][]int64)
+	}
+	gs := b.groupOutcomes[seg.attr]
+	if gs == nil {
+		gs = make(map[string]map[string][]int64)
+		b.groupOutcomes[seg.attr] = gs
+	}
+	byLabel := gs[seg.group]
+	if byLabel == nil {
+		byLabel = make(map[string][]int64)
+		gs[seg.group] = byLabel
+	}
+	bins := byLabel[label]
+	if bins == nil {
+		bins = make([]int64, OutcomeBins)
+		byLabel[label] = bins
+	}
+	bins[seg.bin]++
 }
 
 // phaseAcc returns the accumulator of the current row's phase, nil when
@@ -244,6 +310,10 @@ func (b *Builder) AddLabel(text string, score float64, scored bool) {
 		b.outcomes[text] = bins
 	}
 	bins[OutcomeBin(score)]++
+	b.rowLabel, b.rowLabelled = text, true
+	for _, seg := range b.rowSegs {
+		b.groupOutcome(seg, text)
+	}
 	if a != nil {
 		if a.outcomes == nil {
 			a.outcomes = make(map[string][]int64)
@@ -293,6 +363,7 @@ func (b *Builder) EndRow() {
 	b.phase = -1
 	b.rows++
 	b.pending = false
+	b.rowSegs, b.rowLabelled = b.rowSegs[:0], false
 }
 
 // SetTime gives the current row's time, before its values: a baseline
@@ -426,6 +497,9 @@ func (b *Builder) Build() (*Baseline, error) {
 	}
 	if len(b.groups) > 0 && bl.Prediction.Kind == Numeric {
 		bl.Groups = b.groups
+		if len(b.groupOutcomes) > 0 {
+			bl.GroupOutcomes = b.groupOutcomes
+		}
 	}
 	if b.errN > 0 {
 		bl.Errors = &ErrorSums{N: b.errN, SumAbs: b.errAbs.Value(), SumSq: b.errSq.Value()}

@@ -62,8 +62,10 @@ type Fairness struct {
 	MinGroupSize             int64    `yaml:"min_group_size"`
 	MaxParityDifference      float64  `yaml:"max_parity_difference"`
 	MaxOpportunityDifference float64  `yaml:"max_opportunity_difference"`
-	MinDisparateImpact       float64  `yaml:"min_disparate_impact"`
-	MaxParityIncrease        float64  `yaml:"max_parity_increase"`
+	// MaxEqualizedOddsDifference: equalized_odds_diff above it is a breach.
+	MaxEqualizedOddsDifference float64 `yaml:"max_equalized_odds_difference"`
+	MinDisparateImpact         float64 `yaml:"min_disparate_impact"`
+	MaxParityIncrease          float64 `yaml:"max_parity_increase"`
 }
 
 // Kafka is where prediction logs come from and bad records go.
@@ -505,7 +507,8 @@ func Default() *Config {
 			DecisionThreshold: windows.DefaultDecision().Threshold, Positive: windows.DefaultDecision().Positive,
 			MinGroupSize: p.Fairness.MinGroupSize, MaxParityDifference: p.Fairness.MaxParityDifference,
 			MaxOpportunityDifference: p.Fairness.MaxOpportunityDifference, MinDisparateImpact: p.Fairness.MinDisparateImpact,
-			MaxParityIncrease: p.Fairness.MaxParityIncrease,
+			MaxEqualizedOddsDifference: p.Fairness.MaxEqualizedOddsDifference,
+			MaxParityIncrease:          p.Fairness.MaxParityIncrease,
 		},
 		Drift: Drift{
 			Numeric:     &Rule{Metric: p.Numeric.Metric, Threshold: p.Numeric.Threshold},
@@ -712,6 +715,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("fairness.min_group_size: must be at least 1, got %d", f.MinGroupSize)
 	} else if !(f.MaxParityDifference >= 0 && f.MaxParityDifference <= 1) || !(f.MaxOpportunityDifference >= 0 && f.MaxOpportunityDifference <= 1) {
 		return errors.New("fairness.max_parity_difference and max_opportunity_difference: must be in [0, 1] (0: not judged)")
+	} else if !(f.MaxEqualizedOddsDifference >= 0 && f.MaxEqualizedOddsDifference <= 1) {
+		return fmt.Errorf("fairness.max_equalized_odds_difference: must be in [0, 1] (0: not judged), got %v", f.MaxEqualizedOddsDifference)
 	} else if !(f.MinDisparateImpact >= 0 && f.MinDisparateImpact <= 1) {
 		return fmt.Errorf("fairness.min_disparate_impact: must be in [0, 1] (0: not judged), got %v", f.MinDisparateImpact)
 	} else if !(f.MaxParityIncrease >= 0 && f.MaxParityIncrease <= 1) {
@@ -976,7 +981,8 @@ func (c *Config) Policies() (def drift.Policy, perModel map[string]drift.Policy)
 	base := drift.DefaultPolicy()
 	f := &c.Fairness
 	base.Fairness = drift.Fairness{MinGroupSize: f.MinGroupSize, MaxParityDifference: f.MaxParityDifference,
-		MaxOpportunityDifference: f.MaxOpportunityDifference, MinDisparateImpact: f.MinDisparateImpact, MaxParityIncrease: f.MaxParityIncrease}
+		MaxOpportunityDifference: f.MaxOpportunityDifference, MaxEqualizedOddsDifference: f.MaxEqualizedOddsDifference,
+		MinDisparateImpact: f.MinDisparateImpact, MaxParityIncrease: f.MaxParityIncrease}
 	base.Decision = windows.Decision{Threshold: f.DecisionThreshold, Positive: f.Positive}
 	def = c.Drift.apply(base)
 	perModel = make(map[string]drift.Policy, len(c.Models))

@@ -342,3 +342,22 @@ func TestReadmeKServe(t *testing.T) {
 		t.Errorf("README's kserve block read as %+v, %+v", c.KServe, m)
 	}
 }
+
+// TestFairnessLimits: the fairness limits reach every model's policy;
+// equalized odds is not judged by default.
+func TestFairnessLimits(t *testing.T) {
+	def, _ := Default().Policies()
+	if def.Fairness.MaxEqualizedOddsDifference != 0 {
+		t.Errorf("default max_equalized_odds_difference %v, want 0 (not judged)", def.Fairness.MaxEqualizedOddsDifference)
+	}
+	c, err := Parse([]byte("fairness:\n  max_opportunity_difference: 0.1\n  max_equalized_odds_difference: 0.15\nmodels:\n  fraud:\n    baseline: a.json\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, perModel := c.Policies()
+	for name, p := range map[string]drift.Policy{"default": def, "fraud": perModel["fraud"]} {
+		if p.Fairness.MaxEqualizedOddsDifference != 0.15 || p.Fairness.MaxOpportunityDifference != 0.1 {
+			t.Errorf("%s policy fairness %+v", name, p.Fairness)
+		}
+	}
+}

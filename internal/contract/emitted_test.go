@@ -124,6 +124,7 @@ func TestEmittedRowsAreInTheContract(t *testing.T) {
 fairness:
   max_parity_difference: 0.2
   max_opportunity_difference: 0.2
+  max_equalized_odds_difference: 0.2
   min_disparate_impact: 0.8
 `, strings.Join(numeric, ", "), strings.Join(categorical, ", "))), 0o644); err != nil {
 		t.Fatal(err)

@@ -55,7 +55,7 @@ func newModelMetrics(reg prometheus.Registerer) *modelMetrics {
 		driftedSubjects: gauge("driftwatch_drifted_subjects", "Subjects whose verdict is drifted in the newest window, per family.", "family"),
 		datasetShare:    gauge("driftwatch_dataset_drift_share", "Share of the features that drifted in the newest window, weighted by drift.importance (weighted_drift_share)."),
 		performance:     gauge("driftwatch_performance", "Performance over the newest window's labelled records: accuracy, precision, recall, f1, mae, rmse.", "metric"),
-		fairness:        gauge("driftwatch_fairness", "Fairness per segment attribute, newest window: demographic_parity_diff, disparate_impact, equal_opportunity_diff, parity_diff_change.", "attribute", "metric"),
+		fairness:        gauge("driftwatch_fairness", "Fairness per segment attribute, newest window: demographic_parity_diff, disparate_impact, equal_opportunity_diff, equalized_odds_diff, parity_diff_change.", "attribute", "metric"),
 		labelCoverage:   gauge("driftwatch_label_coverage", "Share of the newest window's records with a label."),
 		labelDelay:      gauge("driftwatch_label_delay_seconds", "Label delay quantiles of the newest window's labels.", "quantile"),
 		breaches:        gauge("driftwatch_window_breaches", "Rows drifted in the newest window, per severity.", "severity"),

@@ -59,7 +59,7 @@ driftwatch_dataset_drift_share{model="m",model_version="1"} 0.5
 # HELP driftwatch_performance Performance over the newest window's labelled records: accuracy, precision, recall, f1, mae, rmse.
 # TYPE driftwatch_performance gauge
 driftwatch_performance{metric="accuracy",model="m",model_version="1"} 0.91
-# HELP driftwatch_fairness Fairness per segment attribute, newest window: demographic_parity_diff, disparate_impact, equal_opportunity_diff, parity_diff_change.
+# HELP driftwatch_fairness Fairness per segment attribute, newest window: demographic_parity_diff, disparate_impact, equal_opportunity_diff, equalized_odds_diff, parity_diff_change.
 # TYPE driftwatch_fairness gauge
 driftwatch_fairness{attribute="gender",metric="demographic_parity_diff",model="m",model_version="1"} 0.07
 # HELP driftwatch_label_coverage Share of the newest window's records with a label.

@@ -225,6 +225,11 @@ type Fairness struct {
 	// default: a model's standing disparities would otherwise page every
 	// window; set the limits a model is held to).
 	MaxParityDifference, MaxOpportunityDifference, MinDisparateImpact float64
+	// MaxEqualizedOddsDifference is the largest equalized odds difference
+	// (the larger of the true and the false positive rates' max - min over
+	// the groups of at least MinGroupSize labelled records) that passes;
+	// 0: reported, not judged (the default).
+	MaxEqualizedOddsDifference float64
 	// MaxParityIncrease is how much the gap in selection rate between the
 	// window's most and least selected groups may exceed the reference's
 	// gap between the same groups (significantly, one-sided z-test at
@@ -495,16 +500,17 @@ func phased(w *windows.Window, p *Policy) *windows.Window {
 // EvaluateLabels returns the rows of a closed window that late labels
 // change, from the label-derived state in w (windows.Closed.Relabel): label
 // drift, coverage and delay, concept metrics, the detectors fed the
-// window's newly labelled errors, and per group true positive rates and
-// equal opportunity differences. They are the new version of those rows;
-// the others the window emitted at close stand.
+// window's newly labelled errors, per group true positive rates, false
+// positive rates, accuracy and precision, and per attribute equal
+// opportunity and equalized odds differences. They are the new version of
+// those rows; the others the window emitted at close stand.
 func (e *Evaluator) EvaluateLabels(w *windows.Window) []Row {
 	p := e.policy(w.Model)
 	head := Row{Model: w.Model, ModelVersion: w.Version, WindowStart: w.Start, WindowEnd: w.End, BaselineID: w.Baseline.ID}
 	w = phased(w, p)
 	rows := e.appendLabelled(nil, head, w, p)
 	for _, r := range appendFairness(nil, head, w, &p.Fairness, &p.Decision) {
-		if r.Metric == MetricTruePositiveRate || r.Metric == MetricOpportunityDiff {
+		if labelledFairness(r.Metric) {
 			rows = append(rows, r)
 		}
 	}
@@ -892,12 +898,20 @@ func (e *Evaluator) appendDetectors(rows []Row, head Row, w *windows.Window, p *
 // baseline's scored outcomes (exact when d.Threshold is a multiple of
 // 1/baselines.OutcomeBins).
 func referenceOutcomes(b *baselines.Baseline, d *windows.Decision) (perf.Confusion, bool) {
-	var c perf.Confusion
 	if b.Outcomes == nil {
-		return c, false
+		return perf.Confusion{}, false
 	}
+	c := outcomesAt(b.Outcomes.ByLabel, d)
+	return c, c.N() > 0
+}
+
+// outcomesAt is the confusion matrix at d of scores binned by label text
+// (OutcomeBins bins each): a score in a bin at or above d.Threshold is
+// selected, a label among d.Positive positive.
+func outcomesAt(byLabel map[string][]int64, d *windows.Decision) perf.Confusion {
+	var c perf.Confusion
 	first := baselines.FirstSelectedBin(d.Threshold)
-	for label, bins := range b.Outcomes.ByLabel {
+	for label, bins := range byLabel {
 		positive := slices.Contains(d.Positive, label)
 		for i, n := range bins {
 			selected := i >= first
@@ -913,17 +927,65 @@ func referenceOutcomes(b *baselines.Baseline, d *windows.Decision) (perf.Confusi
 			}
 		}
 	}
-	return c, c.N() > 0
+	return c
 }
 
-// Fairness metrics (family fairness).
+// ReferenceGroups returns the reference's state of every segment group at
+// decision d, by attribute and group, in the form a window keeps it
+// (windows.Group): Decisions counts the group's reference scores as
+// selected (FP) or not (TN), from b.Groups; Outcomes is the confusion
+// matrix of its labelled scores, from b.GroupOutcomes (zero where the
+// baseline has none: built before it, from a reference without labels or
+// with more than baselines.MaxGroupLabels label texts, or a phased
+// reference). The rates follow as for a window: selection rate
+// Decisions.SelectionRate(), and Outcomes' Recall (TPR), FPR, Accuracy and
+// Precision, so stats/fairness applies to the reference as to a window.
+// Exact when d.Threshold is a multiple of 1/baselines.OutcomeBins. Nil
+// when b has no groups.
+func ReferenceGroups(b *baselines.Baseline, d windows.Decision) map[string]map[string]windows.Group {
+	if len(b.Groups) == 0 {
+		return nil
+	}
+	out := make(map[string]map[string]windows.Group, len(b.Groups))
+	for attr, gs := range b.Groups {
+		m := make(map[string]windows.Group, len(gs))
+		for name, bins := range gs {
+			var g windows.Group
+			sel, n := baselines.SelectedIn(bins, d.Threshold)
+			g.Decisions.FP, g.Decisions.TN = sel, n-sel
+			if byLabel := b.GroupOutcomes[attr][name]; byLabel != nil {
+				g.Outcomes = outcomesAt(byLabel, &d)
+			}
+			m[name] = g
+		}
+		out[attr] = m
+	}
+	return out
+}
+
+// Fairness metrics (family fairness). Per group (subject attr=group) they
+// also include MetricAccuracy (over the group's labelled records) and
+// MetricPrecision (over its labelled selected records).
 const (
-	MetricSelectionRate    = "selection_rate"          // per group: share of positive decisions
-	MetricTruePositiveRate = "true_positive_rate"      // per group, labelled records: recall
-	MetricParityDifference = "demographic_parity_diff" // per attribute: max - min selection rate
-	MetricDisparateImpact  = "disparate_impact"        // per attribute: min / max selection rate
-	MetricOpportunityDiff  = "equal_opportunity_diff"  // per attribute: max - min true positive rate
+	MetricSelectionRate     = "selection_rate"          // per group: share of positive decisions
+	MetricTruePositiveRate  = "true_positive_rate"      // per group, labelled records: recall
+	MetricFalsePositiveRate = "false_positive_rate"     // per group, labelled negatives: share selected
+	MetricParityDifference  = "demographic_parity_diff" // per attribute: max - min selection rate
+	MetricDisparateImpact   = "disparate_impact"        // per attribute: min / max selection rate
+	MetricOpportunityDiff   = "equal_opportunity_diff"  // per attribute: max - min true positive rate
+	MetricEqualizedOddsDiff = "equalized_odds_diff"     // per attribute: the larger of the TPR and FPR differences
 )
+
+// labelledFairness reports whether a fairness row's metric comes from the
+// window's labels: late labels change it (EvaluateLabels).
+func labelledFairness(metric string) bool {
+	switch metric {
+	case MetricTruePositiveRate, MetricFalsePositiveRate, MetricAccuracy, MetricPrecision,
+		MetricOpportunityDiff, MetricEqualizedOddsDiff:
+		return true
+	}
+	return false
+}
 
 // SourceInsufficient marks rows whose window is too small to judge
 // ("insufficient data"): fairness groups under Fairness.MinGroupSize,
@@ -933,11 +995,18 @@ const (
 const SourceInsufficient = "insufficient_samples"
 
 // appendFairness appends, for every segment attribute of the window, each
-// group's selection rate (and true positive rate where labels arrived;
-// subject attr=value) and the attribute's demographic parity difference,
-// disparate impact and equal opportunity difference (subject attr) over
-// the groups of at least f.MinGroupSize records, judged against f's limits.
-// The figures follow Fairlearn's definitions (stats/fairness).
+// group's selection rate (and, where labels arrived, its true positive
+// rate, false positive rate, accuracy and precision; subject attr=value)
+// and the attribute's demographic parity difference, disparate impact,
+// equal opportunity difference and equalized odds difference (subject
+// attr) over the groups of at least f.MinGroupSize records (labelled
+// records for the label-based ones), judged against f's limits. The
+// figures follow Fairlearn's definitions (stats/fairness).
+//
+// A per-group row's NCurrent is its rate's denominator (records, labelled
+// positives, labelled negatives, labelled records, labelled selected
+// records), so that sum(value*n_current)/sum(n_current) over windows is
+// the period's rate exactly.
 func appendFairness(rows []Row, head Row, w *windows.Window, f *Fairness, d *windows.Decision) []Row {
 	attrs := make([]string, 0, len(w.Groups))
 	for a := range w.Groups {
@@ -954,12 +1023,13 @@ func appendFairness(rows []Row, head Row, w *windows.Window, f *Fairness, d *win
 		slices.Sort(names)
 		decisions := make(map[string]perf.Confusion, len(gs))
 		outcomes := make(map[string]perf.Confusion, len(gs))
-		var total int64
+		var total, labelled int64
 		for _, name := range names {
 			g := gs[name]
 			decisions[name], outcomes[name] = g.Decisions, g.Outcomes
 			n := int64(g.Decisions.N())
 			total += n
+			labelled += int64(g.Outcomes.N())
 			r := head
 			r.Family, r.Subject = FamilyFairness, attr+"="+name
 			if n < int64(minN) {
@@ -969,25 +1039,40 @@ func appendFairness(rows []Row, head Row, w *windows.Window, f *Fairness, d *win
 				r.Metric, r.Value, r.NCurrent = MetricSelectionRate, v, n
 				rows = append(rows, r)
 			}
-			if v, ok := g.Outcomes.Recall(); ok {
-				r.Metric, r.Value, r.NCurrent = MetricTruePositiveRate, v, int64(g.Outcomes.Positives())
-				if g.Outcomes.N() < minN {
-					r.ThresholdSource = SourceInsufficient
+			// The label-based rates, each with its denominator.
+			if g.Outcomes.N() < minN {
+				r.ThresholdSource = SourceInsufficient
+			}
+			o := g.Outcomes
+			for _, m := range []struct {
+				metric string
+				rate   func() (float64, bool)
+				n      float64
+			}{
+				{MetricTruePositiveRate, o.Recall, o.Positives()},
+				{MetricFalsePositiveRate, o.FPR, o.Negatives()},
+				{MetricAccuracy, o.Accuracy, o.N()},
+				{MetricPrecision, o.Precision, o.TP + o.FP},
+			} {
+				if v, ok := m.rate(); ok {
+					r.Metric, r.Value, r.NCurrent = m.metric, v, int64(m.n)
+					rows = append(rows, r)
 				}
-				rows = append(rows, r)
 			}
 		}
-		judge := func(metric string, v float64, ok bool, limit float64, below bool) {
+		judge := func(metric string, v float64, ok bool, n int64, limit float64, below bool) {
 			if ok {
-				rows = append(rows, limitRow(head, FamilyFairness, attr, metric, v, total, limit, below))
+				rows = append(rows, limitRow(head, FamilyFairness, attr, metric, v, n, limit, below))
 			}
 		}
 		v, ok := fairness.DemographicParityDifference(decisions, minN)
-		judge(MetricParityDifference, v, ok, f.MaxParityDifference, false)
+		judge(MetricParityDifference, v, ok, total, f.MaxParityDifference, false)
 		v, ok = fairness.DemographicParityRatio(decisions, minN)
-		judge(MetricDisparateImpact, v, ok, f.MinDisparateImpact, true)
+		judge(MetricDisparateImpact, v, ok, total, f.MinDisparateImpact, true)
 		v, ok = fairness.EqualOpportunityDifference(outcomes, minN)
-		judge(MetricOpportunityDiff, v, ok, f.MaxOpportunityDifference, false)
+		judge(MetricOpportunityDiff, v, ok, total, f.MaxOpportunityDifference, false)
+		v, ok = fairness.EqualizedOddsDifference(outcomes, minN)
+		judge(MetricEqualizedOddsDiff, v, ok, labelled, f.MaxEqualizedOddsDifference, false)
 		if ref := w.Baseline.Groups[attr]; ref != nil {
 			if r, ok := parityChange(head, attr, decisions, ref, minN, f.MaxParityIncrease, d.Threshold); ok {
 				rows = append(rows, r)

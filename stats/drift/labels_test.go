@@ -96,7 +96,9 @@ func TestEvaluateLabels(t *testing.T) {
 		switch r.Family {
 		case FamilyLabel, FamilyConcept:
 		case FamilyFairness:
-			if r.Metric != MetricTruePositiveRate && r.Metric != MetricOpportunityDiff {
+			switch r.Metric {
+			case MetricTruePositiveRate, MetricFalsePositiveRate, MetricAccuracy, MetricPrecision, MetricOpportunityDiff, MetricEqualizedOddsDiff:
+			default:
 				t.Errorf("%s re-emitted: labels do not change it", k)
 			}
 		default:
@@ -111,9 +113,26 @@ func TestEvaluateLabels(t *testing.T) {
 			t.Errorf("%s: re-emitted %+v, full evaluation %+v", k, r, f)
 		}
 	}
-	for _, k := range []string{"label/label/label_delay_p50_s", "concept/performance/accuracy", "fairness/gender=f/true_positive_rate", "fairness/gender/equal_opportunity_diff", "concept/error_stream/adwin"} {
+	for _, k := range []string{"label/label/label_delay_p50_s", "concept/performance/accuracy", "fairness/gender=f/true_positive_rate", "fairness/gender/equal_opportunity_diff", "concept/error_stream/adwin",
+		"fairness/gender=f/false_positive_rate", "fairness/gender=m/accuracy", "fairness/gender=m/precision", "fairness/gender/equalized_odds_diff"} {
 		if _, ok := byKey(re)[k]; !ok {
 			t.Errorf("%s not re-emitted", k)
+		}
+	}
+	// The re-emitted per-group rows carry their denominators: f has
+	// outcomes TP 80, FN 20, TN 100; m TP 70, FN 30, TN 150.
+	rm := byKey(re)
+	for k, want := range map[string]struct {
+		v float64
+		n int64
+	}{
+		"fairness/gender=f/true_positive_rate": {0.8, 100}, "fairness/gender=f/false_positive_rate": {0, 100},
+		"fairness/gender=f/accuracy": {0.9, 200}, "fairness/gender=f/precision": {1, 80},
+		"fairness/gender=m/false_positive_rate": {0, 150}, "fairness/gender=m/accuracy": {220.0 / 250, 250},
+		"fairness/gender=m/precision": {1, 70}, "fairness/gender/equalized_odds_diff": {0.1, 450},
+	} {
+		if r := rm[k]; math.Abs(r.Value-want.v) > 1e-12 || r.NCurrent != want.n {
+			t.Errorf("%s re-emitted as %v over %d, want %v over %d", k, r.Value, r.NCurrent, want.v, want.n)
 		}
 	}
 	// More errors of the same window later: the detector rows count both.

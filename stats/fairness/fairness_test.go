@@ -47,6 +47,7 @@ func TestGoldenFairlearn(t *testing.T) {
 	}
 	t.Logf("golden versions: %v", g.Versions)
 	maxDiff := map[string]float64{}
+	var undefined, fprWins int
 	for _, c := range g.Cases {
 		groups := map[string]perf.Confusion{}
 		for i := range c.Y {
@@ -62,7 +63,7 @@ func TestGoldenFairlearn(t *testing.T) {
 			}
 			r := relDiff(got, *want)
 			maxDiff[metric] = max(maxDiff[metric], r)
-			if r > 1e-9 {
+			if !(r <= 1e-9) { // NaN too
 				t.Errorf("%s %s: got %.17g, want %.17g", c.Name, metric, got, *want)
 			}
 		}
@@ -79,9 +80,30 @@ func TestGoldenFairlearn(t *testing.T) {
 		}
 		for _, m := range ByGroup(groups, 0) {
 			w := c.ByGroup[m.Group]
+			check("count", m.N, true, w["count"])
 			check("selection_rate", m.SelectionRate, true, w["selection_rate"])
 			check("tpr", m.TPR, true, w["tpr"])
-			check("fpr", m.FPR, true, w["fpr"])
+			if groups[m.Group].Negatives() == 0 {
+				// No negative labels: Fairlearn's FPR 0, ours undefined.
+				if !math.IsNaN(m.FPR) || w["fpr"] == nil || *w["fpr"] != 0 {
+					t.Errorf("%s fpr of %s without negatives: got %v, Fairlearn %v; want NaN and 0", c.Name, m.Group, m.FPR, w["fpr"])
+				}
+			} else {
+				check("fpr", m.FPR, true, w["fpr"])
+			}
+			check("accuracy", m.Accuracy, true, w["accuracy"])
+			if w["precision"] == nil {
+				// Never selected: scikit-learn's zero_division=nan, ours NaN.
+				undefined++
+				if !math.IsNaN(m.Precision) {
+					t.Errorf("%s precision of %s: got %v, want undefined", c.Name, m.Group, m.Precision)
+				}
+			} else {
+				check("precision", m.Precision, true, w["precision"])
+			}
+		}
+		if tpr, _ := EqualOpportunityDifference(groups, 0); c.EODiff != nil && *c.EODiff > tpr+1e-9 {
+			fprWins++ // equalized odds is the FPR gap here
 		}
 		v, ok := DemographicParityDifference(groups, 0)
 		check("dp_difference", v, ok, c.DPDiff)
@@ -95,6 +117,11 @@ func TestGoldenFairlearn(t *testing.T) {
 		check("eop_difference", v, ok, c.EOpDiff)
 		v, ok = EqualOpportunityRatio(groups, 0)
 		check("eop_ratio", v, ok, c.EOpRat)
+	}
+	// The cases must exercise an undefined precision and an equalized odds
+	// difference set by the FPR gap, or the checks above prove less.
+	if undefined == 0 || fprWins == 0 {
+		t.Errorf("golden cases with an undefined precision: %d, with the FPR gap deciding equalized odds: %d; want some of each", undefined, fprWins)
 	}
 	keys := make([]string, 0, len(maxDiff))
 	for k := range maxDiff {

@@ -13,7 +13,13 @@ and the Fairlearn values (method="between_groups", agg="worst_case").
 Cases named "divergent_*" contain a group without positive (or negative)
 labels, where Fairlearn counts the rate as 0 and driftwatch leaves the group
 out; the Go test checks only that the Go result differs as documented.
+
+Per group (Fairlearn's MetricFrame.by_group): count, selection rate, TPR,
+FPR, and scikit-learn's accuracy_score and precision_score; precision with
+zero_division=nan, so a group never selected has it undefined (null), as
+driftwatch does (scikit-learn's default would be 0).
 """
+import functools
 import math
 import os
 import sys
@@ -24,6 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 import numpy as np  # noqa: E402
 from fairlearn import metrics as flm  # noqa: E402
+from sklearn import metrics as skm  # noqa: E402
 
 from goldenjson import versions, write  # noqa: E402
 
@@ -39,9 +46,12 @@ def case(name, g, y, p):
     g, y, p = np.asarray(g), np.asarray(y, int), np.asarray(p, int)
     kw = dict(sensitive_features=g, method="between_groups")
     mf = flm.MetricFrame(
-        metrics={"selection_rate": flm.selection_rate,
+        metrics={"count": flm.count,
+                 "selection_rate": flm.selection_rate,
                  "tpr": flm.true_positive_rate,
-                 "fpr": flm.false_positive_rate},
+                 "fpr": flm.false_positive_rate,
+                 "accuracy": skm.accuracy_score,
+                 "precision": functools.partial(skm.precision_score, zero_division=np.nan)},
         y_true=y, y_pred=p, sensitive_features=g)
     by = {str(k): {m: num(v) for m, v in row.items()} for k, row in mf.by_group.iterrows()}
     return {
@@ -101,6 +111,19 @@ def main():
     y = np.array([1, 0] * 10)
     p = np.array([1, 1, 0, 0, 1, 0, 0, 1, 0, 0] * 2)
     cases.append(case("parity", g, y, p))
+    # Group "c" is never selected: its precision is undefined (null), its
+    # TPR and FPR 0.
+    g = np.array(["a"] * 50 + ["b"] * 50 + ["c"] * 30)
+    y = rng.integers(0, 2, 130)
+    y[100:102] = [0, 1]
+    p = np.concatenate([rng.integers(0, 2, 100), np.zeros(30, int)])
+    cases.append(case("never_selected", g, y, p))
+    # The FPR gap is larger than the TPR gap: equalized odds is the FPR gap.
+    g = np.array(["a"] * 100 + ["b"] * 100)
+    y = np.array([1, 0] * 100)
+    p = np.where(y == 1, (rng.random(200) < 0.7).astype(int),
+                 (rng.random(200) < np.where(g == "a", 0.05, 0.4)).astype(int))
+    cases.append(case("fpr_gap_dominates", g, y, p))
     # Divergent: group "c" has no positive labels.
     g = np.array(["a"] * 40 + ["b"] * 40 + ["c"] * 20)
     y = np.concatenate([rng.integers(0, 2, 80), np.zeros(20, int)])
