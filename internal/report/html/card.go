@@ -11,6 +11,7 @@ import (
 	"github.com/driftwatch/driftwatch/internal/report"
 	"github.com/driftwatch/driftwatch/internal/report/history"
 	"github.com/driftwatch/driftwatch/stats/drift"
+	"github.com/driftwatch/driftwatch/windows"
 )
 
 // card is the model card, after Google's Model Card Toolkit: details and
@@ -36,13 +37,6 @@ type subgroups struct {
 	Groups  table
 	Summary table
 }
-
-// Fairness metrics of groups that the pipeline may write besides
-// selection_rate and true_positive_rate.
-const (
-	metricFPR      = "false_positive_rate"
-	metricAccuracy = "accuracy"
-)
 
 func buildCard(in *Input, versions []*history.Version) card {
 	var c card
@@ -220,57 +214,43 @@ func subgroupTables(in *Input, v *history.Version, b *baselines.Baseline) []subg
 		groups := attrs[a]
 		slices.Sort(groups)
 		sg := subgroups{Title: fmt.Sprintf("%s %s: %s", in.Model, v.Version, a)}
-		sg.Groups = table{Head: []string{"group", "count", "selection rate", "baseline selection rate", "true positive rate", "false positive rate", "accuracy"}}
-		type rates struct{ sel, tpr, fpr, acc, refSel float64 }
-		period := map[string]rates{}
+		sg.Groups = table{Head: []string{"group", "count", "selection rate", "true positive rate", "false positive rate", "accuracy"}}
+		var ref map[string]windows.Group
+		if b != nil {
+			ref = drift.ReferenceGroups(b, in.Policy.Decision)[a]
+		}
+		period, base := map[string]rates{}, map[string]rates{}
 		for _, g := range groups {
 			subject := a + "=" + g
-			get := func(metric string) (float64, float64, bool) {
-				return aggregate(v.Track(drift.FamilyFairness, subject, metric), false)
+			get := func(metric string) float64 {
+				x, _, ok := aggregate(v.Track(drift.FamilyFairness, subject, metric), false)
+				if !ok {
+					return math.NaN()
+				}
+				return x
 			}
-			r := rates{sel: math.NaN(), tpr: math.NaN(), fpr: math.NaN(), acc: math.NaN(), refSel: math.NaN()}
-			sel, n, ok := get(drift.MetricSelectionRate)
-			if ok {
-				r.sel = sel
-			}
-			if x, _, ok := get(drift.MetricTruePositiveRate); ok {
-				r.tpr = x
-			}
-			if x, _, ok := get(metricFPR); ok {
-				r.fpr = x
-			}
-			if x, _, ok := get(metricAccuracy); ok {
-				r.acc = x
-			}
-			if b != nil {
-				if bins := b.Groups[a][g]; len(bins) > 0 {
-					if s, t := baselines.SelectedIn(bins, in.Policy.Decision.Threshold); t > 0 {
-						r.refSel = s / t
-					}
+			_, n, _ := aggregate(v.Track(drift.FamilyFairness, subject, drift.MetricSelectionRate), false)
+			r := rates{sel: get(drift.MetricSelectionRate), tpr: get(drift.MetricTruePositiveRate), fpr: get(drift.MetricFalsePositiveRate), acc: get(drift.MetricAccuracy)}
+			rr := rates{sel: math.NaN(), tpr: math.NaN(), fpr: math.NaN(), acc: math.NaN()}
+			if rg, ok := ref[g]; ok {
+				rr = rates{sel: orNaN(rg.Decisions.SelectionRate()), tpr: orNaN(rg.Outcomes.TPR()), fpr: orNaN(rg.Outcomes.FPR()), acc: orNaN(rg.Outcomes.Accuracy())}
+				if rg.Decisions.N() >= minN {
+					base[g] = rr
 				}
 			}
 			if n >= minN {
 				period[g] = r
 			}
-			sg.Groups.Rows = append(sg.Groups.Rows, []string{g, thousands(int64(n)), rate(r.sel), rate(r.refSel), rate(r.tpr), rate(r.fpr), rate(r.acc)})
+			sg.Groups.Rows = append(sg.Groups.Rows, []string{g, thousands(int64(n)), pair(r.sel, rr.sel), pair(r.tpr, rr.tpr), pair(r.fpr, rr.fpr), pair(r.acc, rr.acc)})
 		}
-		gap := func(f func(rates) float64) (float64, bool) {
+		spread := func(rs map[string]rates, f func(rates) float64) (float64, bool) {
 			lo, hi, k := math.Inf(1), math.Inf(-1), 0
-			for _, r := range period {
+			for _, r := range rs {
 				if x := f(r); !math.IsNaN(x) {
 					lo, hi, k = min(lo, x), max(hi, x), k+1
 				}
 			}
 			return hi - lo, k >= 2
-		}
-		ratio := func(f func(rates) float64) (float64, bool) {
-			lo, hi, k := math.Inf(1), math.Inf(-1), 0
-			for _, r := range period {
-				if x := f(r); !math.IsNaN(x) {
-					lo, hi, k = min(lo, x), max(hi, x), k+1
-				}
-			}
-			return lo / hi, k >= 2 && hi > 0
 		}
 		show := func(x float64, ok bool) string {
 			if !ok {
@@ -278,34 +258,57 @@ func subgroupTables(in *Input, v *history.Version, b *baselines.Baseline) []subg
 			}
 			return num(x)
 		}
-		sel := func(r rates) float64 { return r.sel }
-		ref := func(r rates) float64 { return r.refSel }
-		tpr := func(r rates) float64 { return r.tpr }
-		fpr := func(r rates) float64 { return r.fpr }
-		dpd, dok := gap(sel)
-		rdpd, rdok := gap(ref)
-		eod, eok := gap(tpr)
-		fd, fok := gap(fpr)
-		di, diok := ratio(sel)
-		rdi, rdiok := ratio(ref)
-		fourFifths := func(x float64, ok bool) string {
-			switch {
-			case !ok:
-				return "—"
-			case x >= 0.8:
-				return fmt.Sprintf("passes (%s ≥ 0.8)", num(x))
-			}
-			return fmt.Sprintf("FAILS (%s < 0.8)", num(x))
+		gap := func(rs map[string]rates, f func(rates) float64) string { return show(spread(rs, f)) }
+		odds := func(rs map[string]rates) string { // Fairlearn's equalized odds difference
+			t, tok := spread(rs, func(r rates) float64 { return r.tpr })
+			f, fok := spread(rs, func(r rates) float64 { return r.fpr })
+			return show(max(t, f), tok && fok)
 		}
+		fourFifths := func(rs map[string]rates) string {
+			lo, hi, k := math.Inf(1), math.Inf(-1), 0
+			for _, r := range rs {
+				if !math.IsNaN(r.sel) {
+					lo, hi, k = min(lo, r.sel), max(hi, r.sel), k+1
+				}
+			}
+			switch {
+			case k < 2 || hi <= 0:
+				return "—"
+			case lo/hi >= 0.8:
+				return fmt.Sprintf("passes (%s ≥ 0.8)", num(lo/hi))
+			}
+			return fmt.Sprintf("FAILS (%s < 0.8)", num(lo/hi))
+		}
+		sel := func(r rates) float64 { return r.sel }
+		tpr := func(r rates) float64 { return r.tpr }
 		sg.Summary = table{Head: []string{"measure", "period", "baseline"}, Rows: [][]string{
-			{"demographic parity difference", show(dpd, dok), show(rdpd, rdok)},
-			{"disparate impact (four-fifths rule)", fourFifths(di, diok), fourFifths(rdi, rdiok)},
-			{"equal opportunity difference", show(eod, eok), "—"},
-			{"equalized odds difference", show(max(eod, fd), eok && fok), "—"},
+			{"demographic parity difference", gap(period, sel), gap(base, sel)},
+			{"disparate impact (four-fifths rule)", fourFifths(period), fourFifths(base)},
+			{"equal opportunity difference", gap(period, tpr), gap(base, tpr)},
+			{"equalized odds difference", odds(period), odds(base)},
 		}}
 		out = append(out, sg)
 	}
 	return out
+}
+
+// rates are a group's rates over the period or in the baseline; NaN where
+// undefined.
+type rates struct{ sel, tpr, fpr, acc float64 }
+
+func orNaN(x float64, ok bool) float64 {
+	if !ok {
+		return math.NaN()
+	}
+	return x
+}
+
+// pair writes a rate over the period and the baseline's.
+func pair(period, baseline float64) string {
+	if math.IsNaN(baseline) {
+		return rate(period)
+	}
+	return rate(period) + " (" + rate(baseline) + ")"
 }
 
 func rate(x float64) string {

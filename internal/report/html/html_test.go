@@ -55,13 +55,26 @@ func scenario() Input {
 			f.Value, f.NCurrent = 0.3, 300
 		}
 		m := row("2", h, drift.FamilyFairness, "gender=m", drift.MetricSelectionRate, 0.1, 0, false, "", 300)
-		rows = append(rows, amount, country, ks, share, acc, f, m)
+		// Labelled: f's true positive rate 0.5 over 40 positives, false
+		// positive rate 0.1 over 60 negatives; m's 0.7 and 0.05.
+		ftpr := row("2", h, drift.FamilyFairness, "gender=f", drift.MetricTruePositiveRate, 0.5, 0, false, "", 40)
+		ffpr := row("2", h, drift.FamilyFairness, "gender=f", drift.MetricFalsePositiveRate, 0.1, 0, false, "", 60)
+		mtpr := row("2", h, drift.FamilyFairness, "gender=m", drift.MetricTruePositiveRate, 0.7, 0, false, "", 40)
+		mfpr := row("2", h, drift.FamilyFairness, "gender=m", drift.MetricFalsePositiveRate, 0.05, 0, false, "", 60)
+		rows = append(rows, amount, country, ks, share, acc, f, m, ftpr, ffpr, mtpr, mfpr)
 	}
 	b := &baselines.Baseline{ID: "fraud-b1", Model: "fraud", Source: "training.csv", Rows: 2000, CreatedAt: t0.Add(-48 * time.Hour),
 		Features: []baselines.Feature{{Name: "amount", Kind: baselines.Numeric, Count: 2000, Min: 1, Max: 900, Mean: 50, Std: 20},
 			{Name: "country", Kind: baselines.Categorical, Count: 2000, Categories: map[string]int64{"DE": 1500, "FR": 500}}},
 		Prediction: baselines.Feature{Name: "prediction", Kind: baselines.Numeric, Count: 2000, Min: 0, Max: 1},
 		Groups: map[string]map[string][]int64{"gender": {"f": scores(100, 20), "m": scores(300, 30)}},
+		// The labelled reference: f's positives 10 of 20 selected (TPR
+		// 0.5), negatives 10 of 80 (FPR 0.125); m's 20 of 50 (0.4) and
+		// 10 of 250 (0.04).
+		GroupOutcomes: map[string]map[string]map[string][]int64{"gender": {
+			"f": {"1": scores(20, 10), "0": scores(80, 10)},
+			"m": {"1": scores(50, 20), "0": scores(250, 10)},
+		}},
 	}
 	win := sinks.WindowSummary{Model: "fraud", Version: "2", Start: t0.Add(3 * time.Hour), End: t0.Add(4 * time.Hour), Records: 400,
 		Distributions: []drift.Distribution{{Family: drift.FamilyData, Subject: "amount", Kind: "numeric", Edges: []float64{1, 10, 100, 900},
@@ -160,10 +173,13 @@ func TestCard(t *testing.T) {
 	// f: (10+10+90+90)/800 = 0.25 (the mean of the windows' rates would
 	// be 0.2); m: 0.1 over 1,200; baseline f 0.2, m 0.1.
 	for _, want := range []string{
-		"<td>f</td><td>800</td><td>0.250</td><td>0.200</td>",
-		"<td>m</td><td>1,200</td><td>0.100</td><td>0.100</td>",
+		"<td>f</td><td>800</td><td>0.250 (0.200)</td><td>0.500 (0.500)</td><td>0.100 (0.125)</td>",
+		"<td>m</td><td>1,200</td><td>0.100 (0.100)</td><td>0.700 (0.400)</td><td>0.050 (0.040)</td>",
 		"<td>demographic parity difference</td><td>0.15</td><td>0.1</td>",
 		"<td>disparate impact (four-fifths rule)</td><td>FAILS (0.4 &lt; 0.8)</td><td>FAILS (0.5 &lt; 0.8)</td>",
+		// Equalized odds: the larger of the TPR and FPR gaps.
+		"<td>equal opportunity difference</td><td>0.2</td><td>0.1</td>",
+		"<td>equalized odds difference</td><td>0.2</td><td>0.1</td>",
 		"<td>training.csv</td>", "<td>DE 75%, FR 25%</td>",
 		// accuracy: (0.8*3 + 0.6)*100 / 400 = 0.75; baseline 0.75 + 0.05.
 		"<td>2</td><td>accuracy</td><td>0.75</td><td>0.8</td><td>400</td>",
