@@ -32,6 +32,7 @@ import (
 	"helm.sh/helm/v4/pkg/engine"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -160,6 +161,21 @@ config:
 		kinds: []string{"HorizontalPodAutoscaler"},
 	},
 	{
+		name: "weekly-report",
+		values: `
+report:
+  enabled: true
+  models: [fraud, churn_v2]
+  days: 14
+baselines:
+  volume: {configMap: {name: fraud-baselines}}
+config:
+  baselines: {dir: /baselines}
+  sinks: {clickhouse: {enabled: true}}
+`,
+		kinds: []string{"ServiceAccount", "PodDisruptionBudget", "CronJob", "PersistentVolumeClaim"},
+	},
+	{
 		name: "existing-baselines-volume",
 		values: `
 replicaCount: 2
@@ -232,6 +248,7 @@ func TestHelmChart(t *testing.T) {
 			checkHelmVolumes(t, m, cfg)
 			checkHelmChecksum(t, m)
 			checkHelmScaling(t, m, cfg)
+			checkHelmReport(t, m)
 		})
 	}
 }
@@ -406,6 +423,8 @@ func TestHelmRenderFails(t *testing.T) {
 		{`credentials: {httpTokens: [{name: a, role: viewer, secretName: s}]}`, `at '/credentials/httpTokens/0': missing property 'secretKey'`},
 		{`credentials: {httpTokens: [{name: a, role: root, secretName: s, secretKey: k}]}`, `at '/credentials/httpTokens/0/role': value must be one of 'viewer', 'operator', 'admin'`},
 		{`baselines: {persistence: {enabled: false}}`, "baselines: set baselines.persistence.enabled (a claim holding baselines) or baselines.volume"},
+		{`report: {enabled: true, models: [fraud]}`, "report.enabled: the weekly report reads ClickHouse"},
+		{`{report: {enabled: true}, config: {sinks: {clickhouse: {enabled: true}}}}`, "report.models: name the models to report on"},
 	} {
 		// Each over the defaults set, which has a baselines volume.
 		vals := loader.MergeMaps(helmValues(t, helmValueSets[0].values), helmValues(t, tc.values))
@@ -471,6 +490,8 @@ type helmManifests struct {
 	hpa            *autoscalingv2.HorizontalPodAutoscaler
 	pvc            *corev1.PersistentVolumeClaim
 	serviceMonitor *serviceMonitor
+	cronJob        *batchv1.CronJob
+	reportsPVC     *corev1.PersistentVolumeClaim
 
 	workloadKind string
 	workloadName string
@@ -504,7 +525,7 @@ type serviceMonitor struct {
 func helmScheme(t *testing.T) *runtime.Scheme {
 	t.Helper()
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, autoscalingv2.AddToScheme, policyv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, autoscalingv2.AddToScheme, policyv1.AddToScheme, batchv1.AddToScheme} {
 		if err := add(s); err != nil {
 			t.Fatal(err)
 		}
@@ -570,11 +591,17 @@ func decodeManifests(t *testing.T, out map[string]string) *helmManifests {
 			case *corev1.ServiceAccount:
 				m.serviceAccount = o
 			case *corev1.PersistentVolumeClaim:
-				m.pvc = o
+				if strings.HasSuffix(o.Name, "-reports") {
+					m.reportsPVC = o // the weekly report's archive
+				} else {
+					m.pvc = o
+				}
 			case *policyv1.PodDisruptionBudget:
 				m.pdb = o
 			case *autoscalingv2.HorizontalPodAutoscaler:
 				m.hpa = o
+			case *batchv1.CronJob:
+				m.cronJob = o
 			case *appsv1.Deployment:
 				m.workloadKind, m.workloadName, m.replicas, m.selector, m.pod = "Deployment", o.Name, o.Spec.Replicas, o.Spec.Selector, o.Spec.Template
 			case *appsv1.StatefulSet:
@@ -588,6 +615,52 @@ func decodeManifests(t *testing.T, out map[string]string) *helmManifests {
 		}
 	}
 	return m
+}
+
+// checkHelmReport: the weekly report's CronJob runs `driftwatch report`
+// with flags the command has, for each model, reading the chart's
+// driftwatch.yml and writing into the claim the chart makes.
+func checkHelmReport(t *testing.T, m *helmManifests) {
+	t.Helper()
+	if m.cronJob == nil {
+		return
+	}
+	var help, errOut bytes.Buffer
+	cli.Main(context.Background(), []string{"report", "-h"}, &help, &errOut)
+	pod := m.cronJob.Spec.JobTemplate.Spec.Template.Spec
+	var models []string
+	for _, c := range pod.Containers {
+		if len(c.Args) == 0 || c.Args[0] != "report" {
+			t.Errorf("CronJob container %s runs %v, want driftwatch report", c.Name, c.Args)
+			continue
+		}
+		for i, a := range c.Args {
+			if strings.HasPrefix(a, "--") && !strings.Contains(help.String(), "\n  -"+strings.TrimPrefix(a, "--")+" ") {
+				t.Errorf("CronJob container %s: driftwatch report has no flag %s", c.Name, a)
+			}
+			if a == "--model" {
+				models = append(models, c.Args[i+1])
+			}
+		}
+		if !slices.ContainsFunc(c.VolumeMounts, func(v corev1.VolumeMount) bool { return v.Name == "config" && v.MountPath == "/etc/driftwatch" }) {
+			t.Errorf("CronJob container %s does not mount driftwatch.yml at /etc/driftwatch", c.Name)
+		}
+	}
+	if !slices.Equal(models, []string{"fraud", "churn_v2"}) {
+		t.Errorf("CronJob reports on %v, want fraud and churn_v2", models)
+	}
+	for _, v := range pod.Volumes {
+		switch v.Name {
+		case "config":
+			if v.ConfigMap == nil || v.ConfigMap.Name != m.configMap.Name {
+				t.Errorf("CronJob config volume %+v, want the ConfigMap %s", v, m.configMap.Name)
+			}
+		case "reports":
+			if v.PersistentVolumeClaim == nil || m.reportsPVC == nil || v.PersistentVolumeClaim.ClaimName != m.reportsPVC.Name {
+				t.Errorf("CronJob reports volume %+v, want the chart's claim", v)
+			}
+		}
+	}
 }
 
 // stripComments drops YAML comment lines, so that a document of comments

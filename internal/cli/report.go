@@ -27,7 +27,8 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	version := fs.String("version", "", "only this model version (default: every version with rows in the period)")
 	fromS := fs.String("from", "", "start of the period, RFC 3339 or a date (default: --to less 7 days; with --metrics, the file's first window)")
 	toS := fs.String("to", "", "end of the period, exclusive, RFC 3339 or a date (default: now; with --metrics, the file's last window)")
-	out := fs.String("out", "", "the HTML file to write (default: <model>-report.html, <model>-card.html with --card); - for standard output")
+	out := fs.String("out", "", "the HTML file to write (default: <model>-report.html, <model>-card.html with --card); a directory: <model>-report-<from>-<to>.html in it, for an archive of weekly reports; - for standard output")
+	days := fs.Int("days", reportDays, "the period's length in days when --from is not given (from ClickHouse)")
 	cardOnly := fs.Bool("card", false, "the model card alone")
 	metrics := fs.String("metrics", "", "read metric rows from this JSON-lines file of replay or the file sink (CONTRACT.md section 3) instead of ClickHouse")
 	windowsPath := fs.String("windows", "", "with --metrics: window lines with distributions (default: <metrics>.windows.jsonl, if it exists)")
@@ -78,8 +79,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if to.IsZero() {
 			to = time.Now().UTC().Truncate(time.Hour)
 		}
+		if *days < 1 {
+			return usageError{fmt.Sprintf("--days %d: want at least 1", *days)}
+		}
 		if from.IsZero() {
-			from = to.AddDate(0, 0, -reportDays)
+			from = to.AddDate(0, 0, -*days)
 		}
 		sink, _, err := openSink(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
@@ -97,11 +101,14 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	in.Policy = policyOf(cfg, *model)
 	in.CardOnly = *cardOnly
+	kind := "report"
+	if *cardOnly {
+		kind = "card"
+	}
 	if *out == "" {
-		*out = *model + "-report.html"
-		if *cardOnly {
-			*out = *model + "-card.html"
-		}
+		*out = *model + "-" + kind + ".html"
+	} else if st, err := os.Stat(*out); err == nil && st.IsDir() {
+		*out = filepath.Join(*out, fmt.Sprintf("%s-%s-%s-%s.html", *model, kind, stamp(in.From), stamp(in.To)))
 	}
 	if *out == "-" {
 		return html.Write(stdout, in)
@@ -138,6 +145,18 @@ func writeReport(path string, in html.Input, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote the %s of %s (%d metric rows, %d windows with distributions) to %s\n", what, in.Model, len(in.Rows), len(in.Windows), path)
 	return nil
+}
+
+// stamp names a period's bound in a file name: the date, and the time
+// when it is not midnight; "open" when unset.
+func stamp(t time.Time) string {
+	switch {
+	case t.IsZero():
+		return "open"
+	case t.Equal(t.Truncate(24 * time.Hour)):
+		return t.UTC().Format("2006-01-02")
+	}
+	return t.UTC().Format("2006-01-02T1504Z")
 }
 
 // reportTime parses a period's bound: RFC 3339, or a date (midnight UTC).

@@ -92,6 +92,14 @@ func TestReportFromReplay(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(dir, ".credit.html.*")); len(m) > 0 {
 		t.Errorf("temporary files left: %v", m)
 	}
+	// Into a directory: named by model and period, for an archive.
+	archive := t.TempDir()
+	if code, _, errOut := run(t, "report", "--metrics", rows, "--config", cfg, "--model", "credit", "--from", "2026-11-16", "--to", "2026-11-16T06:00:00Z", "--out", archive); code != 0 {
+		t.Fatalf("report --out DIR: %s", errOut)
+	}
+	if _, err := os.Stat(filepath.Join(archive, "credit-report-2026-11-16-2026-11-16T0600Z.html")); err != nil {
+		t.Errorf("report into a directory: %v", err)
+	}
 }
 
 func TestReportUsage(t *testing.T) {
