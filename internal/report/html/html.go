@@ -226,9 +226,17 @@ func headlineOf(v *history.Version, fs []finding) headline {
 		slices.Sort(features)
 		parts = append([]string{fmt.Sprintf("%d of %d features (%s)", len(features), judged, strings.Join(features, ", "))}, parts...)
 	}
-	h.Text = fmt.Sprintf("%s drifted since %s UTC; worst: %s, %s.", strings.Join(parts, ", "),
+	h.Text = fmt.Sprintf("%s drifted since %s UTC; worst: %s, %s.", listText(parts),
 		first.UTC().Format("Jan 2 15:04"), worst.What(), worst.Figure())
 	return h
+}
+
+// listText joins "a", "b" and "c" as "a, b and c".
+func listText(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
 }
 
 func appendOnce(xs []string, x string) []string {
@@ -262,7 +270,11 @@ func fired(in *Input, versions []*history.Version) []string {
 	}
 	var out []string
 	for k, n := range count {
-		out = append(out, fmt.Sprintf("%s ×%d", k, n))
+		if in.Recorded {
+			out = append(out, fmt.Sprintf("%s ×%d", k, n))
+		} else {
+			out = append(out, fmt.Sprintf("%s in %d windows", k, n))
+		}
 	}
 	slices.Sort(out)
 	return out
