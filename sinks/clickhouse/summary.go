@@ -32,7 +32,8 @@ type summary struct {
 
 // encodeDistributions is the distributions column of a window: ds as
 // encoding/json writes it, a JSON array, "[]" when there are none (also
-// for nil), so that '' is only in rows written before the column existed.
+// for nil), so that the empty string is only in rows written before the
+// column existed.
 // encoding/json's output is deterministic, so a retried commit's
 // deduplication token is the same.
 func encodeDistributions(ds []drift.Distribution) (string, error) {
@@ -46,8 +47,8 @@ func encodeDistributions(ds []drift.Distribution) (string, error) {
 	return string(b), nil
 }
 
-// decodeDistributions reads a distributions column: nil for '' (a row
-// written before the column existed) and for an empty array.
+// decodeDistributions reads a distributions column: nil for the empty
+// string (a row written before the column existed) and for an empty array.
 func decodeDistributions(s string) ([]drift.Distribution, error) {
 	if s == "" {
 		return nil, nil

@@ -87,17 +87,17 @@ func TestSummaryToken(t *testing.T) {
 	base := func() []summary {
 		return summarize([]sinks.WindowSummary{summaryOf(h, 4000)}, []string{`[{"family":"data"}]`}, testRows(h, 0.25))
 	}
-	if summaryToken(base()) != summaryToken(base()) {
+	if a, b := base(), base(); summaryToken(a) != summaryToken(b) {
 		t.Error("equal summaries give different tokens")
 	}
 	for name, change := range map[string]func(s []summary){
-		"records":  func(s []summary) { s[0].Records++ },
-		"baseline": func(s []summary) { s[0].BaselineID = "other" },
-		"end":      func(s []summary) { s[0].End = s[0].End.Add(time.Second) },
-		"subjects": func(s []summary) { s[0].subjects++ },
-		"drifted":  func(s []summary) { s[0].drifted = []string{"amount"} },
-		"severity": func(s []summary) { s[0].maxSeverity = "SEV-1" },
-		"label":    func(s []summary) { s[0].LabelState = []byte{1, 2} },
+		"records":       func(s []summary) { s[0].Records++ },
+		"baseline":      func(s []summary) { s[0].BaselineID = "other" },
+		"end":           func(s []summary) { s[0].End = s[0].End.Add(time.Second) },
+		"subjects":      func(s []summary) { s[0].subjects++ },
+		"drifted":       func(s []summary) { s[0].drifted = []string{"amount"} },
+		"severity":      func(s []summary) { s[0].maxSeverity = "SEV-1" },
+		"label":         func(s []summary) { s[0].LabelState = []byte{1, 2} },
 		"distributions": func(s []summary) { s[0].distributions = `[{"family":"prediction"}]` },
 	} {
 		s := base()
