@@ -11,8 +11,8 @@ import (
 	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
-// DefaultRowLimit is Rows' limit when the filter gives none (the HTTP
-// API's, which asks for no more), and AlertHistory's largest.
+// DefaultRowLimit is Rows' limit when the filter gives none, and the most
+// AlertHistory returns. The HTTP API asks Rows for no more than this.
 const DefaultRowLimit = 10_000
 
 // MaxRowLimit is the most rows Rows returns, to a caller that asks for
