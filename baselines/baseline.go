@@ -363,23 +363,31 @@ func (b *Baseline) Save(path string) (err error) {
 	return nil
 }
 
-// Load reads and validates one baseline file.
+// Load reads and validates one baseline file (see Decode).
 func Load(path string) (*Baseline, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read baseline: %w", err)
 	}
+	return Decode(data, path)
+}
+
+// Decode reads and validates one baseline document, as Save writes it
+// (one JSON object, no unknown fields), from wherever it was kept: a
+// file, or the document column of ClickHouse's baselines table. name says
+// where it came from, in errors.
+func Decode(data []byte, name string) (*Baseline, error) {
 	var b Baseline
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&b); err != nil {
-		return nil, fmt.Errorf("decode baseline %s: %w", path, err)
+		return nil, fmt.Errorf("decode baseline %s: %w", name, err)
 	}
 	if dec.More() {
-		return nil, fmt.Errorf("decode baseline %s: data after the baseline object", path)
+		return nil, fmt.Errorf("decode baseline %s: data after the baseline object", name)
 	}
 	if err := b.Validate(); err != nil {
-		return nil, fmt.Errorf("load %s: %w", path, err)
+		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
 	b.phased = new(phaseCache)
 	return &b, nil

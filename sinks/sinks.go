@@ -115,13 +115,16 @@ type AlertRecord struct {
 	Evidence               string // the metric rows behind it, a JSON array
 }
 
-// RowFilter selects metric rows for a reader (the API): Model, and
-// optionally its version, a family, a subject and a range of window starts
-// [From, To); at most Limit rows.
+// RowFilter selects metric rows for a reader (the API, reports): Model,
+// and optionally its version, a family, a subject and a range of window
+// starts [From, To); at most Limit rows.
 type RowFilter struct {
 	Model, Version, Family, Subject string
 	From, To                        time.Time // zero: open
-	Limit                           int
+	// Limit: 0 or less is the reader's default, and a reader may cap it
+	// (sinks/clickhouse: DefaultRowLimit and MaxRowLimit; the HTTP API
+	// asks for at most 10,000).
+	Limit int
 }
 
 // WindowVerdict is what a window of a model version concluded, as the

@@ -366,6 +366,10 @@ func TestAPIConformsToOpenAPI(t *testing.T) {
 	c.call("GET", "/rows", "viewer-token-1", http.StatusBadRequest) // no model
 	c.call("GET", "/rows?model=fraud&from=yesterday", "viewer-token-1", http.StatusBadRequest)
 	c.call("GET", "/rows?model=fraud&limit=0", "viewer-token-1", http.StatusBadRequest)
+	c.call("GET", "/rows?model=fraud&limit=50000", "viewer-token-1", http.StatusOK)
+	if f := store.filter; f.Limit != 10_000 {
+		t.Errorf("a limit of 50,000 asked the store for %d rows, want the API's most, 10,000", f.Limit)
+	}
 	c.call("GET", "/verdicts/fraud", "viewer-token-1", http.StatusOK)
 	c.call("GET", "/alerts", "viewer-token-1", http.StatusOK)
 	c.call("GET", "/audit?model=fraud&limit=10", "viewer-token-1", http.StatusOK)

@@ -34,6 +34,11 @@ func (s *Server) store() Store {
 	return s.Store
 }
 
+// maxRows is the most rows GET /rows returns (openapi.yaml: "at most
+// 10,000"), whatever its limit: the store honours larger limits for
+// readers that need them (reports).
+const maxRows = 10_000
+
 var errNoStore = errors.New("no ClickHouse sink: rows, verdicts and alerts are read from it (sinks.clickhouse.enabled)")
 
 // queryTime parses an RFC 3339 query parameter; "" is the zero time.
@@ -73,6 +78,7 @@ func (s *Server) rows(w http.ResponseWriter, r *http.Request) {
 	if f.From, err = queryTime(r, "from"); err == nil {
 		if f.To, err = queryTime(r, "to"); err == nil {
 			f.Limit, err = queryLimit(r)
+			f.Limit = min(f.Limit, maxRows)
 		}
 	}
 	if err == nil && f.Model == "" {

@@ -350,24 +350,29 @@ func migrations(t *testing.T) map[string][]string {
 				sql.WriteString(line + "\n")
 			}
 		}
-		for _, m := range create.FindAllStringSubmatch(sql.String(), -1) {
-			cols := []string{}
-			for _, c := range column.FindAllStringSubmatch(m[3], -1) {
-				cols = append(cols, c[1])
+		// Statement by statement, in order: a migration may drop a
+		// table or view and create it again.
+		for _, st := range strings.Split(sql.String(), ";") {
+			st += ";"
+			for _, m := range create.FindAllStringSubmatch(st, -1) {
+				cols := []string{}
+				for _, c := range column.FindAllStringSubmatch(m[3], -1) {
+					cols = append(cols, c[1])
+				}
+				out[m[2]] = cols
 			}
-			out[m[2]] = cols
-		}
-		for _, m := range alter.FindAllStringSubmatch(sql.String(), -1) {
-			out[m[1]] = append(out[m[1]], m[2])
-		}
-		for _, m := range rename.FindAllStringSubmatch(sql.String(), -1) {
-			for _, r := range pair.FindAllStringSubmatch(m[1], -1) {
-				out[r[2]] = out[r[1]]
-				delete(out, r[1])
+			for _, m := range alter.FindAllStringSubmatch(st, -1) {
+				out[m[1]] = append(out[m[1]], m[2])
 			}
-		}
-		for _, m := range drop.FindAllStringSubmatch(sql.String(), -1) {
-			delete(out, m[1])
+			for _, m := range rename.FindAllStringSubmatch(st, -1) {
+				for _, r := range pair.FindAllStringSubmatch(m[1], -1) {
+					out[r[2]] = out[r[1]]
+					delete(out, r[1])
+				}
+			}
+			for _, m := range drop.FindAllStringSubmatch(st, -1) {
+				delete(out, m[1])
+			}
 		}
 	}
 	return out

@@ -2,18 +2,22 @@
 // section 3) to the ClickHouse table drift_metrics over the native protocol
 // (clickhouse-go/v2), and owns driftwatch's ClickHouse schema. Beside the
 // rows it keeps a summary of each closed window (window_summaries, written
-// in the same Commit, after the rows), what the late-label join needs after
-// a restart (each window's label base with its summary, prediction_keys and
-// labels, written in the same Commit and read back by LoadLabelJoin), and,
-// when asked, an audit of dead letters (WriteDeadLetters) and the baselines
-// in use (WriteBaselines).
+// in the same Commit, after the rows, with the distributions behind the
+// window's distances), what the late-label join needs after a restart
+// (each window's label base with its summary, prediction_keys and labels,
+// written in the same Commit and read back by LoadLabelJoin), and, when
+// asked, an audit of dead letters (WriteDeadLetters) and the baselines in
+// use (WriteBaselines). Readers (the HTTP API, reports) read rows,
+// verdicts, window summaries, baselines and the alert audit trail back
+// (Rows, Verdicts, Windows, Baselines, AlertHistory).
 //
 // Open connects, reads the server version, and applies the embedded,
 // numbered migrations (migrations/NNNN_name.sql) that the database has not
 // recorded in schema_migrations: drift_metrics (and the view
 // drift_metrics_latest), window_summaries, baselines, dead_letters,
-// alert_history, and for the late-label join window_summaries.label_state,
-// prediction_keys and labels. The DDL is rendered for the server's version (Features):
+// alert_history, for the late-label join window_summaries.label_state,
+// prediction_keys and labels, and the rest of CONTRACT.md section 5. The
+// DDL is rendered for the server's version (Features):
 // Debian bookworm's ClickHouse 18.16 gets plain String, DateTime and no
 // codecs or TTL; 20.3 and later get LowCardinality, DateTime64(3), codecs
 // and TTL; 22.3 and later also insert deduplication tokens. A table keeps
@@ -347,11 +351,11 @@ func (s *Sink) Committed(ctx context.Context) (map[windows.Key]time.Time, error)
 // metricColumns is drift_metrics' column list, in the order insertMetrics
 // appends values. Inserts name their columns: clickhouse-go's PrepareBatch
 // needs that on 18.16, and it keeps inserts working when columns are added.
-const metricColumns = "model, model_version, window_start, window_end, family, subject, metric, value, p_value, threshold, drifted, severity, n_current, n_reference, baseline_id, threshold_source, mde, inserted_at"
+const metricColumns = "model, model_version, window_start, window_end, family, subject, metric, value, p_value, threshold, drifted, severity, n_current, n_reference, baseline_id, threshold_source, mde, inserted_at, deciding"
 
 // summaryColumns is window_summaries' column list, in the order
 // insertSummaries appends values.
-const summaryColumns = "model, model_version, window_start, window_end, baseline_id, records, subjects, drifted_subjects, max_severity, closed_at, label_state, inserted_at"
+const summaryColumns = "model, model_version, window_start, window_end, baseline_id, records, subjects, drifted_subjects, max_severity, closed_at, label_state, inserted_at, distributions"
 
 // Appender returns an appender whose Commit runs under ctx (bounded by
 // Config.CommitTimeout). Besides sinks.Appender it has
@@ -368,6 +372,7 @@ type appender struct {
 	ctx       context.Context
 	rows      []drift.Row
 	wins      []sinks.WindowSummary
+	dists     []string // wins[i]'s distributions, encoded (encodeDistributions)
 	keys      []windows.PredictionKey
 	labels    []consumer.Label
 	detectors []drift.DetectorState
@@ -439,8 +444,10 @@ func (a *appender) Append(rows ...drift.Row) error {
 // its summary is written all the same. A later summary of the same window
 // in the same commit replaces the earlier one. Commit derives the rest of
 // the window_summaries row from the window's rows (see Commit). w's
-// LabelState is copied. A window that starts or ends outside MinTime to
-// MaxTime is left out, counted (RejectTimeOutOfRange; see Instrument).
+// LabelState is copied, and its Distributions encoded at once (a value
+// encoding/json cannot write, such as NaN, is an error IsRetryable calls
+// permanent). A window that starts or ends outside MinTime to MaxTime is
+// left out, counted (RejectTimeOutOfRange; see Instrument).
 func (a *appender) AppendWindow(w sinks.WindowSummary) error {
 	if a.done {
 		return errors.New("append to window_summaries: appender already committed or rolled back")
@@ -456,15 +463,20 @@ func (a *appender) AppendWindow(w sinks.WindowSummary) error {
 	if why := a.s.coarse(w.Start, w.End); why != "" {
 		return fmt.Errorf("append window summary %s %s: %w: %s", w.Model, w.Version, errInvalidRow, why)
 	}
+	dists, err := encodeDistributions(w.Distributions)
+	if err != nil {
+		return fmt.Errorf("append window summary %s %s %s: %w: %w", w.Model, w.Version, w.Start.UTC().Format(time.RFC3339Nano), errInvalidRow, err)
+	}
 	w.LabelState = bytes.Clone(w.LabelState)
+	w.Distributions = nil // kept encoded, in dists
 	k := keyOf(w.Model, w.Version, w.Start, w.End)
 	for i := range a.wins {
 		if keyOf(a.wins[i].Model, a.wins[i].Version, a.wins[i].Start, a.wins[i].End) == k {
-			a.wins[i] = w
+			a.wins[i], a.dists[i] = w, dists
 			return nil
 		}
 	}
-	a.wins = append(a.wins, w)
+	a.wins, a.dists = append(a.wins, w), append(a.dists, dists)
 	return nil
 }
 
@@ -479,7 +491,8 @@ func (a *appender) AppendWindow(w sinks.WindowSummary) error {
 // summaries alone, or of labels or keys alone, works.
 //
 // A window_summaries row holds the WindowSummary (LabelState in
-// label_state) and, derived from the window's rows: subjects, the number of
+// label_state, Distributions in distributions: see encodeDistributions)
+// and, derived from the window's rows: subjects, the number of
 // distinct subjects (a feature, "prediction", a subgroup such as
 // "gender=f") among them, whatever their family, so that
 // len(drifted_subjects) <= subjects; drifted_subjects, the sorted distinct
@@ -498,7 +511,7 @@ func (a *appender) Commit() error {
 		return errors.New("commit to drift_metrics: appender already committed or rolled back")
 	}
 	a.done = true
-	defer func() { a.rows, a.wins, a.keys, a.labels, a.detectors = nil, nil, nil, nil, nil }()
+	defer func() { a.rows, a.wins, a.dists, a.keys, a.labels, a.detectors = nil, nil, nil, nil, nil, nil }()
 	if len(a.rows) == 0 && len(a.wins) == 0 && len(a.keys) == 0 && len(a.labels) == 0 && len(a.detectors) == 0 {
 		return nil
 	}
@@ -527,7 +540,7 @@ func (a *appender) Commit() error {
 		}
 	}
 	if len(a.wins) > 0 {
-		if err := a.s.insertSummaries(ctx, summarize(a.wins, a.rows), now.UTC(), version); err != nil {
+		if err := a.s.insertSummaries(ctx, summarize(a.wins, a.dists, a.rows), now.UTC(), version); err != nil {
 			return fmt.Errorf("insert %d window summaries into window_summaries: %w", len(a.wins), err)
 		}
 	}
@@ -536,7 +549,7 @@ func (a *appender) Commit() error {
 
 func (a *appender) Rollback() error {
 	a.done = true
-	a.rows, a.wins, a.keys, a.labels, a.detectors = nil, nil, nil, nil, nil
+	a.rows, a.wins, a.dists, a.keys, a.labels, a.detectors = nil, nil, nil, nil, nil, nil
 	return nil
 }
 
@@ -591,7 +604,7 @@ func (s *Sink) insertMetrics(ctx context.Context, rows []drift.Row, version uint
 		r := &rows[i]
 		if err := b.Append(r.Model, r.ModelVersion, r.WindowStart.UTC(), r.WindowEnd.UTC(),
 			r.Family, r.Subject, r.Metric, r.Value, r.PValue, r.Threshold, boolUint8(r.Drifted), r.Severity,
-			r.NCurrent, r.NReference, r.BaselineID, r.ThresholdSource, r.MDE, version); err != nil {
+			r.NCurrent, r.NReference, r.BaselineID, r.ThresholdSource, r.MDE, version, boolUint8(r.Primary)); err != nil {
 			return fmt.Errorf("row %s %s/%s/%s: %w", r.Model, r.ModelVersion, r.Subject, r.Metric, err)
 		}
 		return nil
@@ -602,7 +615,7 @@ func (s *Sink) insertSummaries(ctx context.Context, sums []summary, closedAt tim
 	return s.send(ctx, "window_summaries", summaryColumns, func() string { return summaryToken(sums) }, len(sums), func(b driver.Batch, i int) error {
 		w := &sums[i]
 		if err := b.Append(w.Model, w.Version, w.Start.UTC(), w.End.UTC(), w.BaselineID, w.Records,
-			w.subjects, w.drifted, w.maxSeverity, closedAt, string(w.LabelState), version); err != nil {
+			w.subjects, w.drifted, w.maxSeverity, closedAt, string(w.LabelState), version, w.distributions); err != nil {
 			return fmt.Errorf("window %s %s %s: %w", w.Model, w.Version, w.Start.UTC().Format(time.RFC3339Nano), err)
 		}
 		return nil
@@ -673,6 +686,7 @@ func dedupToken(rows []drift.Row) string {
 		h.str(r.BaselineID)
 		h.str(r.ThresholdSource)
 		h.opt(r.MDE)
+		h.num(uint64(boolUint8(r.Primary)))
 	}
 	return h.token()
 }

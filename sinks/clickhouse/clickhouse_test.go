@@ -94,7 +94,7 @@ func TestMigrationsOrdered(t *testing.T) {
 		}
 		names = append(names, m.Name)
 	}
-	want := []string{"drift_metrics", "window_summaries", "baselines", "dead_letters", "alert_history", "label_join", "detector_state", "alert_history_evidence", "dead_letters_record_time_ms", "alert_history_alertname_key", "silences_api_writes"}
+	want := []string{"drift_metrics", "window_summaries", "baselines", "dead_letters", "alert_history", "label_join", "detector_state", "alert_history_evidence", "dead_letters_record_time_ms", "alert_history_alertname_key", "silences_api_writes", "deciding_distributions"}
 	if !slices.Equal(names, want) {
 		t.Errorf("migrations = %v, want %v", names, want)
 	}
@@ -385,6 +385,7 @@ func TestDedupToken(t *testing.T) {
 		"order":    func(r []drift.Row) { r[0], r[1] = r[1], r[0] },
 		"fewer":    func(r []drift.Row) { r[2] = r[1] },
 		"severity": func(r []drift.Row) { r[2].Severity = "SEV-2" },
+		"deciding": func(r []drift.Row) { r[0].Primary = true },
 	} {
 		c := testRows(start, 0.25)
 		change(c)

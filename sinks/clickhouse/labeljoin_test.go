@@ -60,7 +60,7 @@ func TestJoinTokens(t *testing.T) {
 	keys := func() []windows.PredictionKey {
 		return []windows.PredictionKey{{Model: "fraud", Version: "1", ID: 1, Time: h.UnixMilli(), Prediction: math.NaN(), Decided: true, Segments: "gender=f"}}
 	}
-	if keysToken(keys()) != keysToken(keys()) {
+	if a, b := keys(), keys(); keysToken(a) != keysToken(b) {
 		t.Error("equal keys give different tokens")
 	}
 	for name, change := range map[string]func(k *windows.PredictionKey){
@@ -85,7 +85,7 @@ func TestJoinTokens(t *testing.T) {
 	labels := func() []consumer.Label {
 		return []consumer.Label{{PredictionID: "p", Model: "fraud", Time: h, Value: consumer.Value{Kind: consumer.Number, Num: 1}}}
 	}
-	if labelsToken(labels()) != labelsToken(labels()) {
+	if a, b := labels(), labels(); labelsToken(a) != labelsToken(b) {
 		t.Error("equal labels give different tokens")
 	}
 	for name, change := range map[string]func(l *consumer.Label){

@@ -260,6 +260,12 @@ func (s *Sink) migrate(ctx context.Context) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.migrateTo(ctx, ms)
+}
+
+// migrateTo is migrate with the migrations ms, the first len(ms) of
+// Migrations (tests build the database of an older driftwatch with it).
+func (s *Sink) migrateTo(ctx context.Context, ms []Migration) ([]int, error) {
 	if err := s.conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+migrationsTable+` (
     version        UInt32,
     name           String,

@@ -1,6 +1,8 @@
 package clickhouse
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -22,14 +24,50 @@ func keyOf(model, version string, start, end time.Time) windowKey {
 // tell (see appender.Commit).
 type summary struct {
 	sinks.WindowSummary
-	subjects    uint32
-	drifted     []string // sorted, distinct, never nil
-	maxSeverity string
+	subjects      uint32
+	drifted       []string // sorted, distinct, never nil
+	maxSeverity   string
+	distributions string // encodeDistributions of the window's Distributions
 }
 
-// summarize derives each window's row from the rows of its window. Rows of
-// windows without a summary (late reports) are ignored.
-func summarize(ws []sinks.WindowSummary, rows []drift.Row) []summary {
+// encodeDistributions is the distributions column of a window: ds as
+// encoding/json writes it, a JSON array, "[]" when there are none (also
+// for nil), so that the empty string is only in rows written before the
+// column existed.
+// encoding/json's output is deterministic, so a retried commit's
+// deduplication token is the same.
+func encodeDistributions(ds []drift.Distribution) (string, error) {
+	if len(ds) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(ds)
+	if err != nil {
+		return "", fmt.Errorf("encode distributions: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeDistributions reads a distributions column: nil for the empty
+// string (a row written before the column existed) and for an empty array.
+func decodeDistributions(s string) ([]drift.Distribution, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var ds []drift.Distribution
+	if err := json.Unmarshal([]byte(s), &ds); err != nil {
+		return nil, fmt.Errorf("decode distributions: %w", err)
+	}
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	return ds, nil
+}
+
+// summarize derives each window's row from the rows of its window; dists
+// are the windows' encoded distributions (encodeDistributions), one per
+// window of ws. Rows of windows without a summary (late reports) are
+// ignored.
+func summarize(ws []sinks.WindowSummary, dists []string, rows []drift.Row) []summary {
 	out := make([]summary, len(ws))
 	type acc struct {
 		subjects map[string]bool // subject -> has a drifted row
@@ -39,6 +77,7 @@ func summarize(ws []sinks.WindowSummary, rows []drift.Row) []summary {
 	byKey := make(map[windowKey]int, len(ws))
 	for i, w := range ws {
 		out[i].WindowSummary = w
+		out[i].distributions = dists[i]
 		byKey[keyOf(w.Model, w.Version, w.Start, w.End)] = i
 	}
 	for i := range rows {
@@ -106,6 +145,7 @@ func summaryToken(sums []summary) string {
 		}
 		h.str(w.maxSeverity)
 		h.str(string(w.LabelState))
+		h.str(w.distributions)
 	}
 	return h.token()
 }

@@ -53,11 +53,11 @@ func TestSummarize(t *testing.T) {
 	all := slices.Concat(rows, []drift.Row{extra, quality, odd}, other, otherVersion, longer)
 
 	empty := summaryOf(h.Add(5*time.Hour), 0)
-	got := summarize([]sinks.WindowSummary{summaryOf(h, 4000), empty, summaryOf(h.Add(time.Hour), 10)}, all)
+	got := summarize([]sinks.WindowSummary{summaryOf(h, 4000), empty, summaryOf(h.Add(time.Hour), 10)}, []string{"[1]", "[]", "[3]"}, all)
 	want := []summary{
-		{WindowSummary: summaryOf(h, 4000), subjects: 4, drifted: []string{"amount", "country", "prediction"}, maxSeverity: "SEV-2"},
-		{WindowSummary: empty, subjects: 0, drifted: []string{}, maxSeverity: ""},
-		{WindowSummary: summaryOf(h.Add(time.Hour), 10), subjects: 2, drifted: []string{"country"}, maxSeverity: "SEV-1"},
+		{WindowSummary: summaryOf(h, 4000), subjects: 4, drifted: []string{"amount", "country", "prediction"}, maxSeverity: "SEV-2", distributions: "[1]"},
+		{WindowSummary: empty, subjects: 0, drifted: []string{}, maxSeverity: "", distributions: "[]"},
+		{WindowSummary: summaryOf(h.Add(time.Hour), 10), subjects: 2, drifted: []string{"country"}, maxSeverity: "SEV-1", distributions: "[3]"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("summarize gave %d summaries, want %d", len(got), len(want))
@@ -65,11 +65,11 @@ func TestSummarize(t *testing.T) {
 	for i := range want {
 		g, w := got[i], want[i]
 		if !reflect.DeepEqual(g.WindowSummary, w.WindowSummary) || g.subjects != w.subjects || !slices.Equal(g.drifted, w.drifted) ||
-			g.drifted == nil || g.maxSeverity != w.maxSeverity {
+			g.drifted == nil || g.maxSeverity != w.maxSeverity || g.distributions != w.distributions {
 			t.Errorf("summary %d = %+v, want %+v", i, g, w)
 		}
 	}
-	if got := summarize(nil, all); len(got) != 0 {
+	if got := summarize(nil, nil, all); len(got) != 0 {
 		t.Errorf("summarize without summaries = %v, want none", got)
 	}
 }
@@ -84,18 +84,21 @@ func TestSeverityRank(t *testing.T) {
 
 func TestSummaryToken(t *testing.T) {
 	h := time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)
-	base := func() []summary { return summarize([]sinks.WindowSummary{summaryOf(h, 4000)}, testRows(h, 0.25)) }
-	if summaryToken(base()) != summaryToken(base()) {
+	base := func() []summary {
+		return summarize([]sinks.WindowSummary{summaryOf(h, 4000)}, []string{`[{"family":"data"}]`}, testRows(h, 0.25))
+	}
+	if a, b := base(), base(); summaryToken(a) != summaryToken(b) {
 		t.Error("equal summaries give different tokens")
 	}
 	for name, change := range map[string]func(s []summary){
-		"records":  func(s []summary) { s[0].Records++ },
-		"baseline": func(s []summary) { s[0].BaselineID = "other" },
-		"end":      func(s []summary) { s[0].End = s[0].End.Add(time.Second) },
-		"subjects": func(s []summary) { s[0].subjects++ },
-		"drifted":  func(s []summary) { s[0].drifted = []string{"amount"} },
-		"severity": func(s []summary) { s[0].maxSeverity = "SEV-1" },
-		"label":    func(s []summary) { s[0].LabelState = []byte{1, 2} },
+		"records":       func(s []summary) { s[0].Records++ },
+		"baseline":      func(s []summary) { s[0].BaselineID = "other" },
+		"end":           func(s []summary) { s[0].End = s[0].End.Add(time.Second) },
+		"subjects":      func(s []summary) { s[0].subjects++ },
+		"drifted":       func(s []summary) { s[0].drifted = []string{"amount"} },
+		"severity":      func(s []summary) { s[0].maxSeverity = "SEV-1" },
+		"label":         func(s []summary) { s[0].LabelState = []byte{1, 2} },
+		"distributions": func(s []summary) { s[0].distributions = `[{"family":"prediction"}]` },
 	} {
 		s := base()
 		change(s)

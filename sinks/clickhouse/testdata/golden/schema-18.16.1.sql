@@ -214,3 +214,13 @@ ENGINE = ReplacingMergeTree(inserted_at)
 PARTITION BY toYYYYMM(at)
 ORDER BY (at, at_ns, who, action, target);
 
+-- 0012_deciding_distributions
+ALTER TABLE drift_metrics ADD COLUMN deciding UInt8 DEFAULT 0;
+
+ALTER TABLE window_summaries ADD COLUMN distributions String DEFAULT '';
+
+DROP TABLE IF EXISTS drift_metrics_latest;
+
+CREATE VIEW IF NOT EXISTS drift_metrics_latest AS
+SELECT * FROM drift_metrics FINAL;
+

@@ -228,3 +228,13 @@ PARTITION BY toYYYYMM(at)
 ORDER BY (at, at_ns, who, action, target)
 SETTINGS non_replicated_deduplication_window = 10000;
 
+-- 0012_deciding_distributions
+ALTER TABLE drift_metrics ADD COLUMN IF NOT EXISTS deciding UInt8 DEFAULT 0;
+
+ALTER TABLE window_summaries ADD COLUMN IF NOT EXISTS distributions String DEFAULT '' CODEC(ZSTD(1));
+
+DROP TABLE IF EXISTS drift_metrics_latest;
+
+CREATE VIEW IF NOT EXISTS drift_metrics_latest AS
+SELECT * FROM drift_metrics FINAL;
+
