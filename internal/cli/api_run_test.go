@@ -105,6 +105,44 @@ log:
 			t.Fatalf("a row the filter does not select: %+v", r)
 		}
 	}
+	// The report, through the API and the command, from ClickHouse:
+	// windows 0 and 1 are committed (the verdict above), with their
+	// distributions, and the baselines in use are in the baselines table.
+	var page string
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+httpAddr+"/api/v1/report?model=fraud&from=2026-11-20&to=2026-11-21", nil)
+		req.Header.Set("Authorization", "Bearer api-viewer-7c1e")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Fatalf("GET /report: %d %s: %.300s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+		if page = string(b); strings.Contains(page, "amount: baseline and window Nov 20 02:00") || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("run exited %d: %s", r.code, r.stderr)
+		case <-time.After(100 * time.Millisecond): // poll until window 2 is committed
+		}
+	}
+	for _, want := range []string{"driftwatch report: fraud", "feature amount", "amount: baseline and window Nov 20 02:00", "<h3>Baseline fraud-", "data: ClickHouse"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the API's report lacks %q", want)
+		}
+	}
+	out := filepath.Join(dir, "fraud.html")
+	if code, _, errOut := run(t, "report", "--config", cfg, "--model", "fraud", "--card", "--from", "2026-11-20", "--to", "2026-11-21", "--out", out); code != 0 {
+		t.Fatalf("report --config: exit %d: %s", code, errOut)
+	}
+	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), "Model card: fraud") || !strings.Contains(string(b), "<h3>Baseline fraud-") {
+		t.Errorf("report --config --card: %v, %.300s", err, b)
+	}
 	var models []struct {
 		Model string `json:"model"`
 	}
