@@ -847,7 +847,7 @@ func (r *rig) stored() (rows []drift.Row, raw uint64, rewritten int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	q := `SELECT model, model_version, window_start, window_end, family, subject, metric, value, p_value,
-		threshold, drifted, severity, n_current, n_reference, baseline_id, threshold_source, mde
+		threshold, drifted, severity, n_current, n_reference, baseline_id, threshold_source, mde, deciding
 		FROM drift_metrics FINAL WHERE window_start < ?`
 	rs, err := r.ch.Query(ctx, q, r.dataEnd)
 	if err != nil {
@@ -856,12 +856,12 @@ func (r *rig) stored() (rows []drift.Row, raw uint64, rewritten int) {
 	defer rs.Close()
 	for rs.Next() {
 		var x drift.Row
-		var drifted uint8
+		var drifted, deciding uint8
 		if err := rs.Scan(&x.Model, &x.ModelVersion, &x.WindowStart, &x.WindowEnd, &x.Family, &x.Subject, &x.Metric, &x.Value, &x.PValue,
-			&x.Threshold, &drifted, &x.Severity, &x.NCurrent, &x.NReference, &x.BaselineID, &x.ThresholdSource, &x.MDE); err != nil {
+			&x.Threshold, &drifted, &x.Severity, &x.NCurrent, &x.NReference, &x.BaselineID, &x.ThresholdSource, &x.MDE, &deciding); err != nil {
 			t.Fatal(err)
 		}
-		x.WindowStart, x.WindowEnd, x.Drifted = x.WindowStart.UTC(), x.WindowEnd.UTC(), drifted == 1
+		x.WindowStart, x.WindowEnd, x.Drifted, x.Primary = x.WindowStart.UTC(), x.WindowEnd.UTC(), drifted == 1, deciding == 1
 		rows = append(rows, x)
 	}
 	if err := rs.Err(); err != nil {

@@ -228,8 +228,8 @@ func subjectCharts(in *Input, v *history.Version, s history.Subject, wins map[wi
 			Baseline: drift.Shares(d.Reference), Current: drift.Shares(d.Current),
 		}
 		sv.Charts = append(sv.Charts, svg(bars.SVG()))
-	} else if !strings.HasPrefix(s.Name, "variant=") {
-		sv.Note = "No distribution kept for this window (replay --windows, or ClickHouse window_summaries.distributions)."
+	} else if len(wins) > 0 && s.Family != drift.FamilyLabel && !strings.HasPrefix(s.Name, "variant=") {
+		sv.Note = "No distribution kept for this window (written before window summaries carried them, or lost in a crash)."
 	}
 	var mdes []chart.Point
 	above := false
