@@ -21,7 +21,7 @@ const barsHeight = 320
 // SVG renders the chart.
 func (c Bars) SVG() []byte {
 	var s svg
-	s.open(barsHeight, c.Title, c.Desc)
+	s.open("bars", barsHeight, c.Title, c.Desc)
 	x0, x1, y0, y1 := float64(marginL), float64(width-marginR), float64(plotTop), float64(barsHeight-48)
 	hi, any := 0.0, false
 	for _, vs := range [][]float64{c.Baseline, c.Current} {

@@ -58,8 +58,10 @@ type svg struct{ b strings.Builder }
 
 func (s *svg) f(format string, args ...any) { fmt.Fprintf(&s.b, format, args...) }
 
-func (s *svg) open(h float64, title, desc string) {
-	s.f(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %s" width="%d" height="%s" role="img">`+"\n", width, num(h), width, num(h))
+// open starts the document: kind is the chart's kind (line, bars, heat),
+// its class besides "chart".
+func (s *svg) open(kind string, h float64, title, desc string) {
+	s.f(`<svg xmlns="http://www.w3.org/2000/svg" class="chart %s" viewBox="0 0 %d %s" width="%d" height="%s" role="img">`+"\n", kind, width, num(h), width, num(h))
 	s.f("<title>%s</title>\n<desc>%s</desc>\n", esc(title), esc(desc))
 	s.f(`<rect x="0" y="0" width="%d" height="%s" fill="#FFFFFF"/>`+"\n", width, num(h))
 	s.text(marginL, titleY, "start", `font-size="15" font-weight="bold"`, title)

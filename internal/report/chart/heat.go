@@ -63,20 +63,20 @@ func (c Heat) SVG() []byte {
 	var s svg
 	x0, x1, y0 := heatLabelW, float64(width-marginR), float64(plotTop)
 	h := y0 + heatRow*float64(max(len(c.Rows), 3)) + 40
-	s.open(h, c.Title, c.Desc)
+	s.open("heat", h, c.Title, c.Desc)
 	if len(c.Rows) == 0 || len(c.Cols) == 0 {
 		s.noData(x0, y0, x1, h-40)
 		return s.close()
 	}
 	cw := (x1 - x0) / float64(len(c.Cols))
-	s.f(`<g class="rows" font-size="11" %s>`+"\n", font)
+	s.f(`<g class="rows axis" font-size="11" %s>`+"\n", font)
 	for i, r := range c.Rows {
 		s.text(x0-6, y0+heatRow*float64(i)+14, "end", `class="row-label"`, r)
 	}
 	s.f("</g>\n")
 	every := int(math.Ceil(float64(len(c.Cols)) * 90 / (x1 - x0))) // a label per 90 units
 	y1 := y0 + heatRow*float64(len(c.Rows))
-	s.f(`<g class="cols" font-size="11" %s>`+"\n", font)
+	s.f(`<g class="cols axis" font-size="11" %s>`+"\n", font)
 	for j := 0; j < len(c.Cols); j += max(every, 1) {
 		s.text(x0+cw*(float64(j)+0.5), y1+16, "middle", `class="col-label"`, c.Cols[j])
 	}

@@ -47,7 +47,7 @@ const lineHeight = 320
 // SVG renders the chart.
 func (c Line) SVG() []byte {
 	var s svg
-	s.open(lineHeight, c.Title, c.Desc)
+	s.open("line", lineHeight, c.Title, c.Desc)
 	x0, x1, y0, y1 := float64(marginL), float64(width-marginR), float64(plotTop), float64(lineHeight-48)
 
 	// Extent of the finite data.

@@ -1,6 +1,7 @@
 package html
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -16,9 +17,14 @@ import (
 	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
-// svg marks a chart's SVG as safe: package chart escapes every text it
-// writes.
-func svg(b []byte) template.HTML { return template.HTML(b) } //nolint:gosec // our own escaped SVG
+// svg marks a chart's SVG as safe (package chart escapes every text it
+// writes), or drops a chart without data: the page draws no empty chart.
+func svg(b []byte) template.HTML {
+	if bytes.Contains(b, []byte(`class="no-data"`)) {
+		return ""
+	}
+	return template.HTML(b) //nolint:gosec // our own escaped SVG
+}
 
 func points(v *history.Version, t history.Track, value func(*drift.Row) (float64, bool)) []chart.Point {
 	var p []chart.Point
