@@ -29,12 +29,15 @@ image:
 ## Dockerfile with buildah and checked (TestImageWithBuildah, as make image).
 ## Tools the tests run are installed first (deploy/servers/<name>.sh install):
 ## promtool (Debian's prometheus package) checks deploy/prometheus; amtool
-## comes with prometheus-alertmanager; buildah and mmdebstrap build the image.
+## comes with prometheus-alertmanager; buildah and mmdebstrap build the image;
+## Debian's chromium (and a font) opens the HTML report headless
+## (internal/report/browser). The tests get the environment that every
+## server's and tool's env prints (DRIFTWATCH_TEST_CHROMIUM for chromium).
 SERVERS ?= clickhouse kafka alertmanager
-TOOLS   ?= promtool buildah
+TOOLS   ?= promtool buildah chromium
 test: vet tools
 	@set -e; for s in $(SERVERS); do bash deploy/servers/$$s.sh start; done
-	@set -a; for s in $(SERVERS); do eval "$$(bash deploy/servers/$$s.sh env)"; done; set +a; \
+	@set -a; for s in $(SERVERS) $(TOOLS); do eval "$$(bash deploy/servers/$$s.sh env)"; done; set +a; \
 	rc=0; $(GO) test -race -count=1 $(PKGS) || rc=$$?; \
 	( $(TEST_PYTHON) ) || rc=$$?; \
 	for s in $(SERVERS); do bash deploy/servers/$$s.sh stop; done; \

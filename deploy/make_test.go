@@ -11,8 +11,10 @@ import (
 // TestMakeTestInstallsTools: make test, on a fresh machine, installs the
 // tools the checks of this package need before the tests run: promtool
 // (deploy/servers/promtool.sh install), amtool (it comes with the
-// Alertmanager that deploy/servers/alertmanager.sh start installs) and
-// buildah (deploy/servers/buildah.sh install), and runs the image test.
+// Alertmanager that deploy/servers/alertmanager.sh start installs),
+// buildah (deploy/servers/buildah.sh install) and chromium
+// (deploy/servers/chromium.sh install, whose env gives the tests
+// DRIFTWATCH_TEST_CHROMIUM), and runs the image test.
 func TestMakeTestInstallsTools(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not on PATH")
@@ -30,6 +32,7 @@ func TestMakeTestInstallsTools(t *testing.T) {
 		{"promtool", "install", "promtool"},
 		{"alertmanager", "start", "amtool"},
 		{"buildah", "install", "buildah"},
+		{"chromium", "install", "chromium"},
 	} {
 		// for x in a b c; do bash deploy/servers/$x.sh VERB; done
 		loop := regexp.MustCompile(`for (\w+) in ([\w ]*); do bash deploy/servers/\$(\w+)\.sh ` + tc.verb + `; done`)
@@ -44,6 +47,12 @@ func TestMakeTestInstallsTools(t *testing.T) {
 		if at < 0 || at > test {
 			t.Errorf("make test does not run deploy/servers/%s.sh %s before go test (for %s):\n%s", tc.script, tc.verb, tc.name, dry)
 		}
+	}
+	// for x in a b c; do eval "$(bash deploy/servers/$x.sh env)"; done,
+	// on the shell line of go test -race (one line, continued with \).
+	env := regexp.MustCompile(`for (\w+) in ([\w ]*); do eval "\$\(bash deploy/servers/\$(\w+)\.sh env\)"; done[^\n]*\\\n(?:[^\n]*\\\n)*?[^\n]*go test -race`).FindStringSubmatch(dry)
+	if env == nil || env[1] != env[3] || !slices.Contains(strings.Fields(env[2]), "chromium") {
+		t.Errorf("make test does not evaluate deploy/servers/chromium.sh env in the shell of go test -race (DRIFTWATCH_TEST_CHROMIUM):\n%s", dry)
 	}
 	if !strings.Contains(dry, "DRIFTWATCH_TEST_IMAGE=1 go test -count=1 -run '^TestImageWithBuildah$' ./deploy/") {
 		t.Errorf("make test does not build the image (TestImageWithBuildah with DRIFTWATCH_TEST_IMAGE=1):\n%s", dry)

@@ -7,6 +7,8 @@
 #
 #   bash deploy/servers/buildah.sh install   install if missing (idempotent)
 #   bash deploy/servers/buildah.sh status    exit 0 if both are installed, 1 otherwise
+#   bash deploy/servers/buildah.sh env       print nothing: the image test finds buildah on PATH
+#                                            (make test evaluates every tool's env)
 set -euo pipefail
 
 log() { printf 'buildah.sh: %s\n' "$*" >&2; }
@@ -39,8 +41,9 @@ status() {
 case "${1:-}" in
 install) install ;;
 status) status ;;
+env) ;;
 *)
-	echo "usage: $0 install|status" >&2
+	echo "usage: $0 install|status|env" >&2
 	exit 2
 	;;
 esac

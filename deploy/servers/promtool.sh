@@ -6,6 +6,8 @@
 #
 #   bash deploy/servers/promtool.sh install   install if missing (idempotent)
 #   bash deploy/servers/promtool.sh status    exit 0 if promtool is installed, 1 otherwise
+#   bash deploy/servers/promtool.sh env       print nothing: the tests find promtool on PATH
+#                                             (make test evaluates every tool's env)
 #
 # Debian ships promtool only inside the whole prometheus package (bookworm:
 # 2.42.0). This installs that package with apt-get when promtool is missing
@@ -44,8 +46,9 @@ status() {
 case "${1:-}" in
 install) install ;;
 status) status ;;
+env) ;;
 *)
-	echo "usage: $0 install|status" >&2
+	echo "usage: $0 install|status|env" >&2
 	exit 2
 	;;
 esac

@@ -9,7 +9,8 @@
 // what Alertmanager holds (AlertmanagerAlerts). Servers of one test's own,
 // stopped when it ends, it does start: an Alertmanager
 // (NewPrivateAlertmanager) and a Prometheus (StartPrometheus, with
-// QueryPrometheus to read it).
+// QueryPrometheus to read it). It finds the tools that make test installs
+// (Promtool, Chromium) under Env's rule.
 //
 // It is imported only by tests (it calls t.Skip and t.Fatal). It starts
 // and stops none of the shared servers, and it builds no driftwatch
