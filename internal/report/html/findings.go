@@ -28,6 +28,9 @@ type finding struct {
 	PValue           *float64
 	Below            bool // drifted below its threshold (performance, throughput, disparate impact)
 	Anchor           string
+	// Also names the other metrics of the same subject that drifted too
+	// (performance, a fairness attribute), folded into this finding.
+	Also []string
 }
 
 // what says what the finding is about, for a person.
@@ -52,15 +55,23 @@ func (f *finding) What() string {
 		if f.Subject == "error_stream" {
 			return "error stream change (" + f.Metric + ")"
 		}
-		return "performance: " + f.Metric
+		return "performance: " + f.Metric + also(f.Also)
 	case drift.FamilyFairness:
-		return "fairness " + f.Subject + ": " + strings.ReplaceAll(f.Metric, "_", " ")
+		return "fairness " + f.Subject + ": " + strings.ReplaceAll(f.Metric, "_", " ") + also(f.Also)
 	case drift.FamilyQuality:
 		return "data quality " + f.Subject + ": " + strings.ReplaceAll(f.Metric, "_", " ")
 	case drift.FamilyServing:
 		return "serving " + strings.ReplaceAll(f.Metric, "_", " ")
 	}
 	return f.Family + " " + f.Subject + " " + f.Metric
+}
+
+// also names the folded metrics: " (and recall, mae)".
+func also(metrics []string) string {
+	if len(metrics) == 0 {
+		return ""
+	}
+	return " (and " + listText(metrics) + ")"
 }
 
 // Figure is the finding's newest drifted value against its threshold.
@@ -168,7 +179,41 @@ func findings(v *history.Version) []finding {
 		return cmp.Or(cmp.Compare(sevRank(a.Severity), sevRank(b.Severity)),
 			-cmpBool(a.Ongoing, b.Ongoing), a.First.Compare(b.First), cmp.Compare(familyRank(a.Family), familyRank(b.Family)))
 	})
+	return fold(out)
+}
+
+// fold folds the findings of one performance subject or one fairness
+// attribute into its worst (the first, findings being sorted): one line
+// says the model got worse, naming the other metrics that did too.
+func fold(fs []finding) []finding {
+	var out []finding
+	at := map[string]int{}
+	for _, f := range fs {
+		key := ""
+		switch f.Family {
+		case drift.FamilyConcept:
+			key = f.Version + "\x00" + f.Family + "\x00" + f.Subject
+		case drift.FamilyFairness:
+			key = f.Version + "\x00" + f.Family + "\x00" + f.Anchor // per attribute
+		}
+		if i, ok := at[key]; ok && key != "" {
+			out[i].Also = append(out[i].Also, strings.ReplaceAll(f.Metric, "_", " "))
+			out[i].First = minTime(out[i].First, f.First)
+			continue
+		}
+		if key != "" {
+			at[key] = len(out)
+		}
+		out = append(out, f)
+	}
 	return out
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 func cmpBool(a, b bool) int {

@@ -45,9 +45,12 @@ func scenario() Input {
 		ks := row("2", h, drift.FamilyData, "amount", drift.MetricKS, 0.3, 0.05, true, "", 500)
 		share := row("2", h, drift.FamilyData, "*", drift.MetricWeightedDrift, float64(min(h/2, 1))*0.5, 0.5, h >= 2, "", 500)
 		acc := row("2", h, drift.FamilyConcept, "performance", drift.MetricAccuracy, 0.8, 0.75, false, "", 100)
+		rec := row("2", h, drift.FamilyConcept, "performance", drift.MetricRecall, 0.8, 0.75, false, "", 50)
 		if h == 3 {
 			acc.Value, acc.Drifted, acc.Severity = 0.6, true, "SEV-2"
+			rec.Value, rec.Drifted, rec.Severity = 0.5, true, "SEV-3"
 		}
+		rows = append(rows, rec)
 		// gender=f: 100 records with 10 selected, then 300 with 90;
 		// gender=m: 300 records, 30 selected.
 		f := row("2", h, drift.FamilyFairness, "gender=f", drift.MetricSelectionRate, 0.1, 0, false, "", 100)
@@ -114,8 +117,8 @@ func TestReport(t *testing.T) {
 		t.Error("page names an http:// address")
 	}
 	svgs := regexp.MustCompile(`(?s)<svg.*?</svg>`).FindAllString(page, -1)
-	if len(svgs) != 6 {
-		t.Errorf("%d charts; want 6: the share, heat map, amount's distribution and score, accuracy, gender's selection rates (no gap rows: no gap chart)", len(svgs))
+	if len(svgs) != 7 {
+		t.Errorf("%d charts; want 7: the share, heat map, amount's distribution and score, accuracy, recall, gender's selection rates (no gap rows: no gap chart)", len(svgs))
 	}
 	for i, s := range svgs {
 		d := xml.NewDecoder(strings.NewReader(s))
@@ -131,15 +134,19 @@ func TestReport(t *testing.T) {
 	summary := page[:strings.Index(page, `<section id="v2`)]
 	for _, want := range []string{
 		`<span class="sev sev-2">SEV-2</span><span class="ver">fraud 2</span>`,
-		"1 of 2 features (amount)", "since Nov 20 02:00 UTC", "worst: performance: accuracy, accuracy 0.6 &lt; 0.75",
+		"1 of 2 features (amount)", "since Nov 20 02:00 UTC", "worst: performance: accuracy (and recall), accuracy 0.6 &lt; 0.75",
 	} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, summary)
 		}
 	}
 	// The worst first: the SEV-2 accuracy before the SEV-3 amount.
-	if a, b := strings.Index(summary, "performance: accuracy</a>"), strings.Index(summary, "feature amount</a>"); a < 0 || b < 0 || a > b {
+	if a, b := strings.Index(summary, "performance: accuracy (and recall)</a>"), strings.Index(summary, "feature amount</a>"); a < 0 || b < 0 || a > b {
 		t.Errorf("findings out of order (accuracy at %d, amount at %d):\n%s", a, b, summary)
+	}
+	// One line for the model's performance, naming recall too.
+	if !strings.Contains(summary, "performance: accuracy (and recall)</a>") || strings.Contains(summary, "performance: recall") {
+		t.Errorf("accuracy and recall are not folded into one finding:\n%s", summary)
 	}
 	if strings.Contains(summary, "feature country") {
 		t.Error("country never drifted but is a finding")
