@@ -53,7 +53,7 @@ func (f *finding) What() string {
 		return "label distribution"
 	case drift.FamilyConcept:
 		if f.Subject == "error_stream" {
-			return "error stream change (" + f.Metric + ")"
+			return "error stream change (" + f.Metric + ")" + also(f.Also)
 		}
 		return "performance: " + f.Metric + also(f.Also)
 	case drift.FamilyFairness:
@@ -95,7 +95,7 @@ func (f *finding) Figure() string {
 
 // Span says since when and how often.
 func (f *finding) Span() string {
-	s := fmt.Sprintf("since %s, %d of %d windows", f.First.Format("Jan 2 15:04"), f.Drifted, f.Windows)
+	s := fmt.Sprintf("since %s, %d of %s", f.First.Format("Jan 2 15:04"), f.Drifted, plural(f.Windows, "window"))
 	if f.Ongoing {
 		return s + ", still drifting"
 	}

@@ -231,6 +231,14 @@ func headlineOf(v *history.Version, fs []finding) headline {
 	return h
 }
 
+// plural writes "1 window", "2 windows".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 // listText joins "a", "b" and "c" as "a, b and c".
 func listText(xs []string) string {
 	if len(xs) < 2 {
@@ -273,7 +281,7 @@ func fired(in *Input, versions []*history.Version) []string {
 		if in.Recorded {
 			out = append(out, fmt.Sprintf("%s ×%d", k, n))
 		} else {
-			out = append(out, fmt.Sprintf("%s in %d windows", k, n))
+			out = append(out, fmt.Sprintf("%s in %s", k, plural(n, "window")))
 		}
 	}
 	slices.Sort(out)

@@ -46,7 +46,7 @@ footer{color:var(--muted);font-size:13px;border-top:1px solid var(--line);margin
 <ol class="findings">{{range .Findings}}<li><span class="sev {{.SevClass}}">{{if .Severity}}{{.Severity}}{{else}}drifted{{end}}</span><span><a class="what" href="#{{.Anchor}}">{{$.Model}} {{.Version}}: {{.What}}</a> <span class="fig">{{.Figure}}; {{.Span}}</span></span></li>
 {{end}}</ol>{{if .MoreFindings}}<p class="note">And {{.MoreFindings}} more in the sections below.</p>{{end}}{{end}}
 <h3>What fired</h3>
-{{if .Fired}}<p>{{if .Recorded}}Alerts and actions recorded in the period (alert_history):{{else}}What the rows' severities fire (this report was made from a replay's rows; replay sends no alerts):{{end}} {{range $i, $f := .Fired}}{{if $i}}, {{end}}{{$f}}{{end}}.</p>{{else}}<p>Nothing fired in the period.</p>{{end}}
+{{if .Fired}}<p>{{if .Recorded}}Alerts and actions recorded in the period (alert_history):{{else}}From metric files (replay, the demo), which send no alerts, what the rows' severities fire:{{end}} {{range $i, $f := .Fired}}{{if $i}}, {{end}}{{$f}}{{end}}.</p>{{else}}<p>Nothing fired in the period.</p>{{end}}
 {{if .NoDistributions}}<p class="note">No window distributions were given (replay writes them to &lt;output&gt;.windows.jsonl; ClickHouse keeps them in window_summaries): the report shows scores, not distributions.</p>{{end}}
 <nav class="toc">Sections: {{range .Versions}}<a href="#{{.Anchor}}">{{$.Model}} {{.Version}}</a> · {{end}}<a href="#card">model card</a></nav>
 </section>
@@ -65,13 +65,14 @@ footer{color:var(--muted);font-size:13px;border-top:1px solid var(--line);margin
 {{end}}</table>{{end}}{{else}}<p class="note">{{.NoAlerts}}</p>{{end}}
 </section>
 {{end}}{{end}}
-<section id="card"><h2>Model card: {{.Model}}</h2>
+<section id="card">{{if not .CardOnly}}<h2>Model card: {{.Model}}</h2>{{end}}
 {{with .Card}}<h3>Model details</h3><table>{{range .Details}}<tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>{{end}}</table>
 {{range .Baselines}}<h3>Baseline {{.ID}}</h3><table>{{range .Provenance}}<tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>{{end}}</table>
 {{if .Features.Rows}}<p class="note">Intended data: the reference's features, as the baseline holds them.</p><table><tr>{{range .Features.Head}}<th>{{.}}</th>{{end}}</tr>{{range .Features.Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table>{{end}}
 {{end}}
 <h3>Performance</h3>{{with .Performance}}<table><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table>{{else}}<p class="note">No labelled records in the period.</p>{{end}}
 <h3>Subgroups</h3>{{if .Note}}<p class="note">{{.Note}}</p>{{end}}
+{{if .Subgroups}}<p class="note">Each group's rates over the period, and in parentheses the baseline's at the same decision rule.</p>{{end}}
 {{range .Subgroups}}<h4>{{.Title}}</h4><table><tr>{{range .Groups.Head}}<th>{{.}}</th>{{end}}</tr>{{range .Groups.Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table>
 <table><tr>{{range .Summary.Head}}<th>{{.}}</th>{{end}}</tr>{{range .Summary.Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table>
 {{end}}{{end}}
