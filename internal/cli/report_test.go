@@ -26,7 +26,7 @@ func fairnessConceptScenario(t *testing.T, dir string) (synth.Config, string) {
 			},
 			Drifts:      []synth.Drift{{Feature: "debt_ratio", Kind: synth.Shift, Amount: 1, FromWindow: 5}},
 			FemaleShift: -3, FemaleShiftFrom: 3,
-			LabelShare:  0.5, FlipLabelsFrom: 5, LabelDelay: [2]time.Duration{time.Hour, 6 * time.Hour},
+			LabelShare: 0.5, FlipLabelsFrom: 5, LabelDelay: [2]time.Duration{time.Hour, 6 * time.Hour},
 		}},
 	}
 	cfg := filepath.Join(dir, "driftwatch.yml")

@@ -338,7 +338,8 @@ func (p *Pipeline) Fence(gen int64) {
 	p.fenced = make(chan struct{})
 	p.fenceMu.Unlock()
 	p.writing.Lock()
-	p.writing.Unlock() //nolint:staticcheck // an empty critical section: waits for the write in flight
+	//lint:ignore SA2001 an empty critical section: it waits for the write in flight
+	p.writing.Unlock()
 }
 
 // stale reports whether results of generation gen are fenced off.

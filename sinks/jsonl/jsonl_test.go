@@ -183,7 +183,9 @@ func TestKeepWindows(t *testing.T) {
 	if err := app.Append(drift.Row{Model: "m", ModelVersion: "1", WindowStart: start, WindowEnd: start.Add(time.Hour), Family: "data", Subject: "x", Metric: "psi"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := app.(interface{ AppendWindow(sinks.WindowSummary) error }).AppendWindow(sum); err != nil {
+	if err := app.(interface {
+		AppendWindow(sinks.WindowSummary) error
+	}).AppendWindow(sum); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(wpath); len(b) != 0 {
@@ -194,7 +196,9 @@ func TestKeepWindows(t *testing.T) {
 	}
 	rolled := s.Appender(context.Background())
 	sum.Start = start.Add(time.Hour)
-	if err := rolled.(interface{ AppendWindow(sinks.WindowSummary) error }).AppendWindow(sum); err != nil {
+	if err := rolled.(interface {
+		AppendWindow(sinks.WindowSummary) error
+	}).AppendWindow(sum); err != nil {
 		t.Fatal(err)
 	}
 	if err := rolled.Rollback(); err != nil {

@@ -37,9 +37,9 @@ type Line struct {
 	// Steps, when set, is a threshold that changes from point to point
 	// (each window's own), drawn as a dashed step line named ThresholdName
 	// instead of Threshold.
-	Steps []Point
-	Band          []BandPoint
-	BandName      string
+	Steps    []Point
+	Band     []BandPoint
+	BandName string
 }
 
 const lineHeight = 320

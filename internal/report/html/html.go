@@ -72,14 +72,14 @@ type headline struct {
 
 // versionView is one model version's sections.
 type versionView struct {
-	Version   string
-	Windows   int
-	Overview  []template.HTML
-	Subjects  []subjectView
-	Sections  []section
-	Alerts    []alertView
-	NoAlerts  string
-	Anchor    string
+	Version      string
+	Windows      int
+	Overview     []template.HTML
+	Subjects     []subjectView
+	Sections     []section
+	Alerts       []alertView
+	NoAlerts     string
+	Anchor       string
 	Findings     []finding
 	AlertsAnchor string
 }

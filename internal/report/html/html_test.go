@@ -70,7 +70,7 @@ func scenario() Input {
 		Features: []baselines.Feature{{Name: "amount", Kind: baselines.Numeric, Count: 2000, Min: 1, Max: 900, Mean: 50, Std: 20},
 			{Name: "country", Kind: baselines.Categorical, Count: 2000, Categories: map[string]int64{"DE": 1500, "FR": 500}}},
 		Prediction: baselines.Feature{Name: "prediction", Kind: baselines.Numeric, Count: 2000, Min: 0, Max: 1},
-		Groups: map[string]map[string][]int64{"gender": {"f": scores(100, 20), "m": scores(300, 30)}},
+		Groups:     map[string]map[string][]int64{"gender": {"f": scores(100, 20), "m": scores(300, 30)}},
 		// The labelled reference: f's positives 10 of 20 selected (TPR
 		// 0.5), negatives 10 of 80 (FPR 0.125); m's 20 of 50 (0.4) and
 		// 10 of 250 (0.04).

@@ -509,7 +509,9 @@ func qualitySection(v *history.Version) section {
 			keys = append(keys, k)
 		}
 	}
-	slices.SortFunc(keys, func(a, b history.Key) int { return strings.Compare(a.Subject+"\x00"+a.Metric, b.Subject+"\x00"+b.Metric) })
+	slices.SortFunc(keys, func(a, b history.Key) int {
+		return strings.Compare(a.Subject+"\x00"+a.Metric, b.Subject+"\x00"+b.Metric)
+	})
 	for _, k := range keys {
 		n, worst, thr := 0, math.Inf(-1), 0.0
 		first := ""
