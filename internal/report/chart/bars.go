@@ -45,12 +45,7 @@ func (c Bars) SVG() []byte {
 	}
 	yt, dec := niceTicks(lo, hi, 5)
 	ys := func(v float64) float64 { return y1 - (y1-y0)*(v-yt[0])/(yt[len(yt)-1]-yt[0]) }
-	s.f(`<g class="y-axis" font-size="11" %s>`+"\n", font)
-	for _, v := range yt {
-		s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`+"\n", num(x0), num(ys(v)), num(x1), num(ys(v)), gridColor)
-		s.text(x0-6, ys(v)+4, "end", `class="tick"`, formatTick(v, dec))
-	}
-	s.f("</g>\n")
+	s.yAxis(yt, dec, x0, x1, ys)
 	bw := (x1 - x0) / float64(len(c.Bins))
 	every := max(int(math.Ceil(float64(len(c.Bins))*70/(x1-x0))), 1)
 	s.f(`<g class="x-axis" font-size="11" %s>`+"\n", font)

@@ -73,6 +73,17 @@ func (s *svg) text(x, y float64, anchor, attrs, t string) {
 	s.f(`<text x="%s" y="%s" text-anchor="%s" %s %s>%s</text>`+"\n", num(x), num(y), anchor, font, attrs, esc(t))
 }
 
+// yAxis writes the y axis's ticks and grid lines from x0 to x1; ys maps a
+// value to its y.
+func (s *svg) yAxis(ticks []float64, dec int, x0, x1 float64, ys func(float64) float64) {
+	s.f(`<g class="y-axis" font-size="11" %s>`+"\n", font)
+	for _, v := range ticks {
+		s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`+"\n", num(x0), num(ys(v)), num(x1), num(ys(v)), gridColor)
+		s.text(x0-6, ys(v)+4, "end", `class="tick"`, formatTick(v, dec))
+	}
+	s.f("</g>\n")
+}
+
 // noData writes the chart's frame with the sentence "no data".
 func (s *svg) noData(x0, y0, x1, y1 float64) {
 	s.f(`<rect class="frame" x="%s" y="%s" width="%s" height="%s" fill="none" stroke="%s"/>`+"\n", num(x0), num(y0), num(x1-x0), num(y1-y0), gridColor)

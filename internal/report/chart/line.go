@@ -94,12 +94,7 @@ func (c Line) SVG() []byte {
 	ys := func(v float64) float64 { return y1 - (y1-y0)*(v-yt[0])/(yt[len(yt)-1]-yt[0]) }
 
 	// Axes, grid and ticks.
-	s.f(`<g class="y-axis" font-size="11" %s>`+"\n", font)
-	for _, v := range yt {
-		s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`+"\n", num(x0), num(ys(v)), num(x1), num(ys(v)), gridColor)
-		s.text(x0-6, ys(v)+4, "end", `class="tick"`, formatTick(v, dec))
-	}
-	s.f("</g>\n")
+	s.yAxis(yt, dec, x0, x1, ys)
 	s.f(`<g class="x-axis" font-size="11" %s>`+"\n", font)
 	for _, t := range xt {
 		s.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`+"\n", num(xs(t)), num(y1), num(xs(t)), num(y1+5), axisColor)
