@@ -36,6 +36,11 @@ func TestReportsInBrowser(t *testing.T) {
 	if code, _, errOut := run(t, "demo", "--out", demoDir); code != 0 {
 		t.Fatalf("demo: exit %d: %s", code, errOut)
 	}
+	demoCard := filepath.Join(demoDir, "fraud-card.html")
+	if code, _, errOut := run(t, "report", "--metrics", filepath.Join(demoDir, "metrics.jsonl"), "--baselines", filepath.Join(demoDir, "baselines"),
+		"--model", "fraud", "--card", "--out", demoCard); code != 0 {
+		t.Fatalf("report --card of the demo: exit %d: %s", code, errOut)
+	}
 	credit := filepath.Join(dir, "credit")
 	if err := os.Mkdir(credit, 0o755); err != nil {
 		t.Fatal(err)
@@ -60,6 +65,7 @@ func TestReportsInBrowser(t *testing.T) {
 	}{
 		{filepath.Join(demoDir, "report-fraud.html"), "demo-fraud", 20, []string{"SEV-2", "feature amount", "feature country"}, "first"},
 		{filepath.Join(demoDir, "report-churn.html"), "demo-churn", 15, []string{"SEV-3", "feature contract", "feature monthly_charges"}, ""},
+		{demoCard, "demo-fraud-card", 0, []string{"Model card: fraud"}, "full"},
 		{filepath.Join(credit, "credit-report.html"), "credit-report", 12, []string{"fairness (gender)", "performance", "debt_ratio"}, "first"},
 		{filepath.Join(credit, "credit-card.html"), "credit-card", 0, []string{"Model card: credit"}, "full"},
 	} {

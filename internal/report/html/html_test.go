@@ -209,3 +209,36 @@ func TestReportErrors(t *testing.T) {
 		t.Errorf("a period without rows: %v", err)
 	}
 }
+
+// TestRecordedAlerts: with an audit trail, the alerts are its records,
+// actions included, with their evidence and where they went; what fired
+// counts them by severity and name.
+func TestRecordedAlerts(t *testing.T) {
+	in := scenario()
+	in.Recorded = true
+	at := t0.Add(3 * time.Hour)
+	evidence := `[{"model":"fraud","model_version":"2","window_start":"2026-11-20T03:00:00Z","window_end":"2026-11-20T04:00:00Z","family":"concept","subject":"performance","metric":"accuracy","value":0.6,"p_value":0.001,"threshold":0.75,"drifted":true,"severity":"SEV-2","n_current":100,"n_reference":2000,"baseline_id":"fraud-b1","threshold_source":"static","mde":null,"deciding":false}]`
+	in.Alerts = []sinks.AlertRecord{
+		{Model: "fraud", Version: "2", WindowStart: at, WindowEnd: at.Add(time.Hour), Family: "concept", Subject: "performance", Metric: "accuracy",
+			State: "firing", Alertname: "DriftwatchPerformanceDrop", Severity: "SEV-2", Value: 0.6, Threshold: 0.75,
+			Receiver: "http://alertmanager:9093", SentAt: at.Add(70 * time.Minute), Delivered: true, Evidence: evidence},
+		{Model: "fraud", Version: "2", WindowStart: at, WindowEnd: at.Add(time.Hour), Family: "concept", Subject: "performance", Metric: "accuracy",
+			State: "action:rollback", Alertname: "DriftwatchPerformanceDrop", Severity: "SEV-2", Value: 0.6, Threshold: 0.75,
+			Receiver: "https://ci.example/hooks/rollback", SentAt: at.Add(71 * time.Minute), Error: "503 Service Unavailable", Evidence: evidence},
+		{Model: "churn", Version: "1", WindowStart: at, State: "firing", Alertname: "DriftwatchDrift", Severity: "SEV-3"},
+	}
+	page := render(t, in)
+	for _, want := range []string{
+		"SEV-2 DriftwatchPerformanceDrop ×1, SEV-2 rollback triggered ×1",
+		"<td>action:rollback</td><td>DriftwatchPerformanceDrop</td>",
+		"performance accuracy 0.6 (threshold 0.75, n 100)",
+		"https://ci.example/hooks/rollback (not delivered: 503 Service Unavailable)",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "DriftwatchDrift") {
+		t.Error("another model's alert is on the page")
+	}
+}
