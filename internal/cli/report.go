@@ -13,6 +13,7 @@ import (
 
 	"github.com/driftwatch/driftwatch/internal/api"
 	"github.com/driftwatch/driftwatch/internal/config"
+	"github.com/driftwatch/driftwatch/internal/report"
 	"github.com/driftwatch/driftwatch/internal/report/html"
 	"github.com/driftwatch/driftwatch/internal/report/load"
 	"github.com/driftwatch/driftwatch/stats/drift"
@@ -143,7 +144,13 @@ func writeReport(path string, in html.Input, stdout io.Writer) error {
 	if in.CardOnly {
 		what = "model card"
 	}
-	fmt.Fprintf(stdout, "wrote the %s of %s (%d metric rows, %d windows with distributions) to %s\n", what, in.Model, len(in.Rows), len(in.Windows), path)
+	var rows int64
+	for _, r := range in.Rows {
+		if r.Model == in.Model {
+			rows++
+		}
+	}
+	fmt.Fprintf(stdout, "wrote the %s of %s (%s metric rows, %d windows with distributions) to %s\n", what, in.Model, report.Thousands(rows), len(in.Windows), path)
 	return nil
 }
 
