@@ -381,16 +381,20 @@ func (s *Sink) lock(parent context.Context) (func(), error) {
 			return fmt.Errorf("take migration lock: table %s.%s has existed for more than %s; another driftwatch is migrating, or one stopped while migrating (then drop the table): %w",
 				s.cfg.Database, lockTable, s.cfg.MigrationLockTimeout, ctx.Err())
 		}
+		deadline, _ := ctx.Deadline()
 		switch {
-		case ctx.Err() != nil && parent.Err() == nil:
-			return nil, held() // the wait ran out during the attempt
+		case parent.Err() == nil && (ctx.Err() != nil || !time.Now().Before(deadline)):
+			// The wait ran out during the attempt: the connection's
+			// deadline (the context's) may fire as an i/o timeout
+			// before the context itself says so.
+			return nil, held()
 		case !isCode(err, codeTableAlreadyExists):
-			return nil, fmt.Errorf("take migration lock %s: %w", lockTable, err)
+			return nil, fmt.Errorf("take migration lock %s.%s: %w", s.cfg.Database, lockTable, err)
 		}
 		select {
 		case <-ctx.Done():
 			if parent.Err() != nil {
-				return nil, fmt.Errorf("take migration lock %s: %w", lockTable, parent.Err())
+				return nil, fmt.Errorf("take migration lock %s.%s: %w", s.cfg.Database, lockTable, parent.Err())
 			}
 			return nil, held()
 		case <-t.C:
