@@ -2,7 +2,8 @@
 // distribution: pure functions on bin counts, weights or raw samples.
 //
 // It does: compare two histograms over the same bins (PSI, binned
-// Kolmogorov-Smirnov, chi-squared and G homogeneity tests, Jensen-Shannon,
+// Kolmogorov-Smirnov, Anderson-Darling and Cramér-von Mises,
+// chi-squared and G homogeneity tests, Jensen-Shannon,
 // Hellinger, Kullback-Leibler, total-variation and L-infinity distances),
 // compare two raw or weighted samples (two-sample Kolmogorov-Smirnov with
 // exact or asymptotic p-values, k-sample Anderson-Darling, Cramér-von Mises,
@@ -28,8 +29,9 @@
 // All functions are safe for concurrent use and never modify or retain their
 // input slices (the methods of Moments, Sum and Acc modify their receiver;
 // AddGrouped its accumulators and sums). Results are checked against SciPy and statsmodels by golden
-// tests: testdata/golden/gen_core.py, gen_stats.py and gen_power.py write
-// core.json, stats.json and power.json beside them (`make golden`, with the
+// tests: testdata/golden/gen_core.py, gen_stats.py, gen_power.py and
+// gen_ranktests.py write core.json, stats.json, power.json and
+// ranktests.json beside them (`make golden`, with the
 // versions pinned in testdata/golden/requirements.txt).
 //
 // Statistics and references:
@@ -44,8 +46,9 @@
 //	Moments          Moments           Welford 1962, Technometrics 4(3); Chan, Golub & LeVeque 1979 (pairwise update)
 //	Kolmogorov D_n   KolmogorovN       Simard & L'Ecuyer 2011, J. Stat. Softw. 39(11); scipy.stats.kstwo (Durbin/Pomeranz/Pelz-Good/Smirnov)
 //	Two-sample KS    KS2SampAuto       Hodges 1958, Ark. Mat. 3(43); Viehmann 2021; scipy.stats.ks_2samp(method='auto')
-//	Anderson-Darling AndersonDarlingKSample  Scholz & Stephens 1987, JASA 82(399); scipy.stats.anderson_ksamp (p capped to [0.001, 0.25])
+//	Anderson-Darling AndersonDarlingKSample, AndersonDarlingBinned  Scholz & Stephens 1987, JASA 82(399); scipy.stats.anderson_ksamp (midrank; p capped to [0.001, 0.25])
 //	Cramér-von Mises CramerVonMises2Samp     Anderson 1962, Ann. Math. Stat. 33(3); Xiao et al. 2006; scipy.stats.cramervonmises_2samp
+//	Cramér-von Mises CramerVonMisesBinned    Anderson 1962 on mid-ECDFs (Ruymgaart 1980); Smirnov 1936 (upper tail); scipy's without ties
 //	Energy distance  EnergyDistance    Székely & Rizzo 2013, J. Stat. Plan. Inference 143(8); scipy.stats.energy_distance
 //	Welch t          WelchTTest, WelchTTestMoments  Welch 1947, Biometrika 34; scipy.stats.ttest_ind(equal_var=False)
 //	z-test of means  ZTestMeans        large-sample normal test on Moments

@@ -58,6 +58,7 @@ var documentedDivergences = map[string]string{
 	"stats/testdata/golden/stats.json:two_sample/single-both/anderson_ksamp":         "N = 2: NaN; scipy raises IndexError",
 	"stats/testdata/golden/stats.json:two_sample/both-constant-equal/anderson_ksamp": "one distinct pooled value: NaN; scipy raises",
 	"stats/testdata/golden/stats.json:two_sample/nan-in-y/anderson_ksamp":            "NaN value: NaN; scipy sorts the NaN last and returns a number",
+	"stats/testdata/golden/ranktests.json:binned/single-bin-both/anderson_ksamp":     "one non-empty bin (one distinct value): NaN; scipy raises",
 	"stats/testdata/golden/stats.json:two_sample/empty-x/energy_distance":            "empty sample: NaN; scipy raises",
 	"stats/testdata/golden/stats.json:two_sample/inf-in-x/energy_distance":           "infinite value: NaN (documented); scipy returns +Inf",
 	"stats/testdata/golden/stats.json:two_sample/single-x/welch":                     welchDF,
