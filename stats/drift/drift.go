@@ -5,7 +5,10 @@
 // numeric features on the baseline's fine quantile bins (counts, sums and
 // Welford moments), categorical ones on category counts. Distances and
 // homogeneity tests of a numeric feature use "cells": about PSIBins groups
-// of the fine bins of roughly equal reference mass; ks uses the fine bins;
+// of the fine bins of roughly equal reference mass; ks, anderson_darling and
+// cramer_von_mises use the fine bins, so they are the tests of the data
+// rounded to the baseline's fine bins (every value of a bin one tie; on
+// continuous data they hold their level there, TestRankTestsOnBinnedNull);
 // wasserstein and energy place each bin's mass at its mean; t_test uses the
 // moments. A categorical feature's cells are the union of the reference's
 // and the window's categories, so an unseen category counts (0 on the
@@ -245,7 +248,8 @@ func DefaultPolicy() Policy {
 		NumericMetrics:     []string{MetricPSI, MetricKS, MetricJensenShannon, MetricWasserstein, MetricHellinger},
 		CategoricalMetrics: []string{MetricChi2, MetricPSI, MetricJensenShannon, MetricHellinger, MetricLInfinity},
 		Thresholds: map[string]float64{
-			MetricPSI: 0.2, MetricKS: 0.05, MetricChi2: 0.05, MetricChi2GOF: 0.05, MetricGTest: 0.05,
+			MetricPSI: 0.2, MetricKS: 0.05, MetricAndersonDarling: 0.05, MetricCramerVonMises: 0.05,
+			MetricChi2: 0.05, MetricChi2GOF: 0.05, MetricGTest: 0.05,
 			MetricProportionZ: 0.05, MetricTTest: 0.05, MetricJensenShannon: 0.1, MetricJSDivergence: 0.1,
 			MetricHellinger: 0.1, MetricKL: 0.1, MetricTotalVariation: 0.1, MetricLInfinity: 0.1,
 			MetricWasserstein: 0.1, MetricEnergy: 0.1, MetricNullRate: 0.1,

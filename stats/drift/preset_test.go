@@ -179,7 +179,7 @@ func FuzzEvaluate(f *testing.F) {
 		p.MinSamples = 1
 		p.Calibration.Enabled = mode&8 != 0
 		p.Calibration.MinSubWindows = 2
-		p.NumericMetrics = []string{MetricPSI, MetricKS, MetricChi2, MetricChi2GOF, MetricGTest, MetricProportionZ, MetricTTest,
+		p.NumericMetrics = []string{MetricPSI, MetricKS, MetricAndersonDarling, MetricCramerVonMises, MetricChi2, MetricChi2GOF, MetricGTest, MetricProportionZ, MetricTTest,
 			MetricJensenShannon, MetricJSDivergence, MetricHellinger, MetricKL, MetricTotalVariation, MetricLInfinity, MetricWasserstein, MetricEnergy}
 		p.CategoricalMetrics = []string{MetricPSI, MetricChi2, MetricChi2GOF, MetricGTest, MetricProportionZ,
 			MetricJensenShannon, MetricJSDivergence, MetricHellinger, MetricKL, MetricTotalVariation, MetricLInfinity}
