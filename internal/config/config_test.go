@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -360,5 +361,42 @@ func TestFairnessLimits(t *testing.T) {
 		if p.Fairness.MaxEqualizedOddsDifference != 0.15 || p.Fairness.MaxOpportunityDifference != 0.1 {
 			t.Errorf("%s policy fairness %+v", name, p.Fairness)
 		}
+	}
+}
+
+// TestRankTestMetrics: anderson_darling and cramer_von_mises are drift
+// metrics like ks: numeric rows, a model's or a feature's rule, with
+// p-value thresholds; a categorical use is refused
+// (testdata/categorical_anderson_darling.bad.yml and
+// categorical_cramer_von_mises_rule.bad.yml).
+func TestRankTestMetrics(t *testing.T) {
+	c, err := Parse([]byte(`drift:
+  numeric: {metric: anderson_darling, threshold: 0.01}
+  metrics:
+    numeric: [psi, ks, anderson_darling, cramer_von_mises]
+  thresholds:
+    cramer_von_mises: 0.02
+models:
+  fraud:
+    baseline: a.json
+    drift:
+      features:
+        amount: {metric: cramer_von_mises, threshold: 0.001}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, per := c.Policies()
+	if def.Numeric != (drift.Rule{Metric: drift.MetricAndersonDarling, Threshold: 0.01}) ||
+		!slices.Equal(def.NumericMetrics, []string{"psi", "ks", "anderson_darling", "cramer_von_mises"}) ||
+		def.Thresholds[drift.MetricCramerVonMises] != 0.02 || def.Thresholds[drift.MetricAndersonDarling] != 0.05 {
+		t.Errorf("default policy: rule %v, metrics %v, thresholds %v", def.Numeric, def.NumericMetrics, def.Thresholds)
+	}
+	if r := per["fraud"].Features["amount"]; r != (drift.Rule{Metric: drift.MetricCramerVonMises, Threshold: 0.001}) {
+		t.Errorf("feature rule %v", r)
+	}
+	if _, err := Parse([]byte("drift:\n  numeric: {metric: anderson_darling, threshold: 2}\n")); err == nil ||
+		!strings.Contains(err.Error(), "anderson_darling is judged on its p-value; threshold must be in (0, 1)") {
+		t.Errorf("a p-value threshold of 2: error %v", err)
 	}
 }
