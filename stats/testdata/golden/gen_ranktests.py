@@ -134,7 +134,7 @@ def cvm_tn(t, n, m):
 # Smirnov's tail agrees with scipy's series where that is accurate (up to
 # x = 1.5), and with its rounding noise beyond.
 limiting = []
-for x in [0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.168, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0, 50.0,
+for x in [0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.168, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0, 50.0,
           100.0, 140.0, 149.0]:
     sf = cvm_inf_sf(x)
     scipy_sf = 1 - float(stats._hypotests._cdf_cvm_inf(np.asarray(x)))
