@@ -391,13 +391,14 @@ func CramerVonMises2Samp(x, y []float64) (stat, p float64) {
 //
 //	T = n m / N^2 sum_j (a_j + b_j) (F_j - G_j)^2 + 1/(4N)
 //
-// Anderson's (1962) statistic, n m / N^2 times the sum over the pooled
-// observations of the squared difference of the two empirical CDFs, is
-// this with the mid-ECDFs (the midrank form of Ruymgaart 1980) for the
-// ECDFs, which is what ties call for: the term 1/(4N) makes the two agree
-// exactly when no two observations tie. Then T also equals
+// This is Anderson's (1962) statistic, n m / N^2 times the sum over the
+// pooled observations of the squared difference of the two empirical CDFs,
+// with each ECDF replaced by its mid-ECDF (the average of its left and
+// right limits, the distribution function of midranks; cf. Ruymgaart
+// 1980), which treats the observations of a tie alike; the term 1/(4N)
+// makes the two equal when no two observations tie. Then T also equals
 // scipy.stats.cramervonmises_2samp(x, y) for x and y holding bin j's
-// index a_j and b_j times.
+// index a_j and b_j times (ranktests.json checks both).
 //
 // With ties scipy puts midranks into Anderson's rank formula instead
 // (CramerVonMises2Samp), whose T is this one plus (C - 1)/(12N) with
@@ -486,8 +487,9 @@ func cramerVonMises(a, b []float64, n, m float64) (tMid, tRank, u float64) {
 	return main + 1/(4*N), main + (2+c)/(12*N), n*ux + m*uy
 }
 
-// cvmAsymptoticPValue ports scipy's _pval_cvm_2samp_asymptotic for the
-// statistic t of samples of n and m values.
+// cvmAsymptoticPValue is scipy's _pval_cvm_2samp_asymptotic for the
+// statistic t of samples of n and m values, with the limiting tail from
+// cvmSFInf.
 func cvmAsymptoticPValue(t, n, m float64) float64 {
 	k, N := n*m, n+m
 	et := (1 + 1/N) / 6
