@@ -98,7 +98,10 @@ func binomialBound(p float64, trials int) float64 {
 // the bound. Measured: continuous ks 0.036, anderson_darling 0.049,
 // cramer_von_mises 0.046; discrete 0.010, 0.058, 0.032 (over 1,000 seeds).
 func TestRankTestsOnBinnedNull(t *testing.T) {
-	const trials = 1500
+	trials, dTrials := 1500, 600
+	if raceEnabled {
+		trials, dTrials = 150, 60
+	}
 	bound := binomialBound(0.05, trials)
 	rates := rejectionRates(t, trials, 5000, 1000, std, std)
 	t.Logf("continuous, rate of p < 0.05: ks %.4f, anderson_darling %.4f, cramer_von_mises %.4f (5%% ± %.4f)", rates[0], rates[1], rates[2], bound)
@@ -111,7 +114,6 @@ func TestRankTestsOnBinnedNull(t *testing.T) {
 		t.Errorf("ks rejects %.4f of the windows drawn from the reference, want at most 0.05 + %.4f", rates[0], bound)
 	}
 	discrete := func(rng *lcg) float64 { return math.Round(2 * normal(rng)) }
-	const dTrials = 600
 	dBound := binomialBound(0.05, dTrials)
 	rates = rejectionRates(t, dTrials, 5000, 1000, discrete, discrete)
 	t.Logf("discrete, rate of p < 0.05: ks %.4f, anderson_darling %.4f, cramer_von_mises %.4f (at most 5%% + %.4f)", rates[0], rates[1], rates[2], dBound)
@@ -129,7 +131,10 @@ func TestRankTestsOnBinnedNull(t *testing.T) {
 // windows of that size, anderson_darling in about 2% (its weight on the
 // tails), cramer_von_mises in between.
 func TestRankTestsPower(t *testing.T) {
-	const trials = 200
+	trials := 200
+	if raceEnabled {
+		trials = 60
+	}
 	shifted := rejectionRates(t, trials, 5000, 1000, std, func(r *lcg) float64 { return 0.2 + normal(r) })
 	t.Logf("shift 0.2 sd, rate of p < 0.05: ks %.3f, anderson_darling %.3f, cramer_von_mises %.3f", shifted[0], shifted[1], shifted[2])
 	for i, metric := range []string{MetricAndersonDarling, MetricCramerVonMises} {
