@@ -445,6 +445,7 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	}
 	rows = e.subject(rows, head, FamilyPrediction, "prediction", &base.Prediction, &w.Prediction, p, groupKey{base.ID, -1})
 	rows = e.appendVariants(rows, head, w, p)
+	rows = appendAgreement(rows, head, w, p)
 	quality = appendQuality(quality, head, "prediction", &base.Prediction, &w.Prediction, p)
 	correct(rows, p.Correction)
 	if p.RequireSignificance {
@@ -455,9 +456,11 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	rows = appendPositiveRate(rows, head, w, p) // after correct: its verdict weighs effect and p-value, not p alone
 	rows = appendModeShare(rows, head, w, p)
 	rows = e.appendLabelled(rows, head, w, p)
+	rows = appendVariantPerformance(rows, head, w, p)
 	rows = append(rows, quality...)
 	rows = appendFairness(rows, head, w, &p.Fairness, &p.Decision)
-	return appendServing(rows, head, w, &p.SLO)
+	rows = appendServing(rows, head, w, &p.SLO)
+	return appendVariantServing(rows, head, w, p)
 }
 
 // Seasonality settings (Policy.Seasonality).
@@ -501,14 +504,16 @@ func phased(w *windows.Window, p *Policy) *windows.Window {
 // change, from the label-derived state in w (windows.Closed.Relabel): label
 // drift, coverage and delay, concept metrics, the detectors fed the
 // window's newly labelled errors, per group true positive rates, false
-// positive rates, accuracy and precision, and per attribute equal
-// opportunity and equalized odds differences. They are the new version of
-// those rows; the others the window emitted at close stand.
+// positive rates, accuracy and precision, per attribute equal
+// opportunity and equalized odds differences, and each variant's
+// performance and difference from the champion. They are the new version
+// of those rows; the others the window emitted at close stand.
 func (e *Evaluator) EvaluateLabels(w *windows.Window) []Row {
 	p := e.policy(w.Model)
 	head := Row{Model: w.Model, ModelVersion: w.Version, WindowStart: w.Start, WindowEnd: w.End, BaselineID: w.Baseline.ID}
 	w = phased(w, p)
 	rows := e.appendLabelled(nil, head, w, p)
+	rows = appendVariantPerformance(rows, head, w, p)
 	for _, r := range appendFairness(nil, head, w, &p.Fairness, &p.Decision) {
 		if labelledFairness(r.Metric) {
 			rows = append(rows, r)
@@ -1274,7 +1279,7 @@ func appendServing(rows []Row, head Row, w *windows.Window, slo *SLO) []Row {
 // written when the window has no champion records or no other variant.
 func (e *Evaluator) appendVariants(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
 	champ, ok := w.Variants[p.Champion]
-	if !ok || len(w.Variants) < 2 || champ.Count < max(p.MinSamples, 1) {
+	if !ok || len(w.Variants) < 2 || champ.Prediction.Count < max(p.MinSamples, 1) {
 		return rows
 	}
 	base := w.Baseline
@@ -1282,7 +1287,7 @@ func (e *Evaluator) appendVariants(rows []Row, head Row, w *windows.Window, p *P
 	if base.Prediction.Kind == baselines.Numeric {
 		e.psiGroups(gk, base.Prediction.Counts, p.PSIBins) // the cells come from the training reference, not the champion
 	}
-	ref := championReference(&base.Prediction, champ)
+	ref := championReference(&base.Prediction, &champ.Prediction)
 	names := make([]string, 0, len(w.Variants)-1)
 	for v := range w.Variants {
 		if v != p.Champion {
@@ -1291,7 +1296,7 @@ func (e *Evaluator) appendVariants(rows []Row, head Row, w *windows.Window, p *P
 	}
 	slices.Sort(names)
 	for _, v := range names {
-		rows = e.subject(rows, head, FamilyPrediction, "variant="+v, ref, w.Variants[v], p, gk)
+		rows = e.subject(rows, head, FamilyPrediction, variantSubject(v), ref, &w.Variants[v].Prediction, p, gk)
 	}
 	return rows
 }
