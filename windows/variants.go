@@ -16,9 +16,9 @@ import (
 	"github.com/driftwatch/driftwatch/stats/sketch"
 )
 
-// Variants (CONTRACT.md section 1, "Champion, challengers and shadows"):
-// records that name a variant count, besides the window's figures, in
-// their variant's own state (Variant): predictions, latencies, the
+// Variants (the prediction log's "Champion, challengers and shadows",
+// CONTRACT.md section 1): records that name a variant count, besides the
+// window's figures, in their variant's own state (Variant): predictions, latencies, the
 // labelled records' outcomes and errors. A shadow variant's records
 // (VariantRoles.Shadows) are scored but not served: they count in their
 // variant's state only, not in the window's (Records, features,

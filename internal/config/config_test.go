@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -359,6 +360,43 @@ func TestFairnessLimits(t *testing.T) {
 	for name, p := range map[string]drift.Policy{"default": def, "fraud": perModel["fraud"]} {
 		if p.Fairness.MaxEqualizedOddsDifference != 0.15 || p.Fairness.MaxOpportunityDifference != 0.1 {
 			t.Errorf("%s policy fairness %+v", name, p.Fairness)
+		}
+	}
+}
+
+// TestShadowVariants: drift.shadow_variants defaults to [shadow], [] means
+// none, a model's list replaces the default's, and the windows stage gets
+// each model's roles as its policy has them.
+func TestShadowVariants(t *testing.T) {
+	for _, tc := range []struct {
+		yaml        string
+		def, fraud  []string
+		fraudChamp  string
+		otherShadow []string
+	}{
+		{"", []string{"shadow"}, []string{"shadow"}, "champion", []string{"shadow"}},
+		{"drift: {shadow_variants: []}\n", []string{}, []string{}, "champion", []string{}},
+		{"drift: {shadow_variants: [mirror]}\nmodels: {fraud: {drift: {champion: blue, shadow_variants: [green, mirror]}}}\n",
+			[]string{"mirror"}, []string{"green", "mirror"}, "blue", []string{"mirror"}},
+	} {
+		c, err := Parse([]byte(tc.yaml))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		def, per := c.Policies()
+		fraud, ok := per["fraud"]
+		if !ok {
+			fraud = def
+		}
+		if !slices.Equal(def.Shadows, tc.def) || !slices.Equal(fraud.Shadows, tc.fraud) || fraud.Champion != tc.fraudChamp {
+			t.Errorf("%q: shadows %v, fraud's %v (champion %s); want %v, %v (%s)", tc.yaml, def.Shadows, fraud.Shadows, fraud.Champion, tc.def, tc.fraud, tc.fraudChamp)
+		}
+		roles := c.VariantRoles()
+		if r := roles("fraud"); r.Champion != tc.fraudChamp || !slices.Equal(r.Shadows, tc.fraud) {
+			t.Errorf("%q: the windows stage's roles of fraud %+v", tc.yaml, r)
+		}
+		if r := roles("other"); r.Champion != "champion" || !slices.Equal(r.Shadows, tc.otherShadow) {
+			t.Errorf("%q: the windows stage's roles of another model %+v", tc.yaml, r)
 		}
 	}
 }

@@ -174,8 +174,14 @@ type Policy struct {
 	// SLO is the serving objectives the serving rows are judged against.
 	SLO SLO
 	// Champion names the variant the others are compared with, in the same
-	// window (subjects variant=<name>, family prediction).
+	// window (subjects variant=<name>, families prediction, concept and
+	// serving; variants.go).
 	Champion string
+	// Shadows names the variants that are shadows: they score the
+	// champion's traffic but are not served, so their records count in
+	// their variant's rows only (windows.VariantRoles; the windows stage
+	// reads them from the same configuration).
+	Shadows []string
 	// Fairness is the limits subgroup-fairness rows are judged against.
 	Fairness Fairness
 	// Decision is how scores and labels become decisions and outcomes for
@@ -257,7 +263,8 @@ func DefaultPolicy() Policy {
 		Correction:  CorrectionBenjaminiHochberg,
 		Calibration: Calibration{Sigmas: 3, MinSubWindows: 10},
 		MDE:         MDE{Alpha: 0.05, Power: 0.8},
-		Champion:    "champion",
+		Champion:    windows.DefaultChampion,
+		Shadows:     slices.Clone(windows.DefaultShadows),
 		Fairness:    Fairness{MinGroupSize: 30, MaxParityIncrease: 0.1},
 		Decision:    windows.DefaultDecision(),
 
