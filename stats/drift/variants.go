@@ -37,9 +37,16 @@ import (
 // labelled pairs instead, with McNemar's exact test on the discordant pairs
 // (statsmodels' mcnemar, exact) and the paired t-test of the absolute
 // errors' differences (SciPy's ttest_rel), and the unpaired rows are not
-// written. A difference is drifted when the variant is worse (a lower
-// accuracy, a higher MAE) and the two-sided test is significant at
-// variantAlpha: a challenger that does better is reported, not flagged.
+// written.
+//
+// A difference is drifted when it is material and significant, as a
+// distance is with RequireSignificance: the variant is worse by more than
+// the policy allows the model against its reference (an accuracy more than
+// Policy.MaxPerformanceDrop below the champion's; an MAE more than
+// Policy.MaxErrorIncrease times the champion's above it) and the
+// two-sided test is significant at variantAlpha. A challenger that does
+// better is reported, not flagged; so is one a little worse in a window
+// so large that any difference is significant.
 
 // Metrics of variants (subject variant=<name>).
 const (
@@ -109,10 +116,14 @@ func appendVariantPerformance(rows []Row, head Row, w *windows.Window, p *Policy
 		if name == p.Champion || champ == nil {
 			continue
 		}
+		m := margins{accuracy: p.MaxPerformanceDrop}
+		if champ.ErrN > 0 {
+			m.mae = p.MaxErrorIncrease * champ.ErrAbs.Value() / float64(champ.ErrN)
+		}
 		if v.Agreement.Pairs > 0 {
-			rows = appendPairedDiffs(rows, h, &v.Paired)
+			rows = appendPairedDiffs(rows, h, &v.Paired, m)
 		} else {
-			rows = appendDiffs(rows, h, v, champ)
+			rows = appendDiffs(rows, h, v, champ, m)
 		}
 	}
 	return rows
@@ -147,10 +158,15 @@ func appendPerformance(rows []Row, h Row, v *windows.Variant) []Row {
 	return rows
 }
 
+// margins are how much worse than the champion a variant may be before
+// a significant difference is drifted: an accuracy this much lower, an
+// MAE this much higher (in the prediction's unit).
+type margins struct{ accuracy, mae float64 }
+
 // judgeDiff sets r's p-value and verdict: drifted when pv < variantAlpha
-// and the variant is worse (worse reports it). A p-value that is NaN (the
-// test undefined: no variance on either side) leaves the row reported,
-// not judged.
+// and the variant is worse by more than the margin (worse reports it). A
+// p-value that is NaN (the test undefined: no variance on either side)
+// leaves the row reported, not judged.
 func judgeDiff(r *Row, pv float64, worse bool) {
 	if math.IsNaN(pv) {
 		return
@@ -163,14 +179,14 @@ func judgeDiff(r *Row, pv float64, worse bool) {
 // (two-proportion z-test; n_current v's labelled records, n_reference
 // the champion's) and MAE (Welch's t-test on the absolute errors, from
 // their exact sums; at least two errors on each side).
-func appendDiffs(rows []Row, h Row, v, champ *windows.Variant) []Row {
+func appendDiffs(rows []Row, h Row, v, champ *windows.Variant, m margins) []Row {
 	cv, cc := v.Outcomes, champ.Outcomes
 	if cv.N() > 0 && cc.N() > 0 {
 		xv, xc := cv.TP+cv.TN, cc.TP+cc.TN
 		r := h
 		r.Metric, r.Value, r.NCurrent, r.NReference = MetricAccuracyDiff, xv/cv.N()-xc/cc.N(), int64(cv.N()), int64(cc.N())
 		_, pv := stats.ProportionZTest(xv, cv.N(), xc, cc.N())
-		judgeDiff(&r, pv, r.Value < 0)
+		judgeDiff(&r, pv, r.Value < -m.accuracy)
 		rows = append(rows, r)
 	}
 	if v.ErrN >= 2 && champ.ErrN >= 2 {
@@ -178,7 +194,7 @@ func appendDiffs(rows []Row, h Row, v, champ *windows.Variant) []Row {
 		r := h
 		r.Metric, r.Value, r.NCurrent, r.NReference = MetricMAEDiff, mv.Mean-mc.Mean, v.ErrN, champ.ErrN
 		_, _, pv := stats.WelchTTestMoments(mv, mc)
-		judgeDiff(&r, pv, r.Value > 0)
+		judgeDiff(&r, pv, r.Value > m.mae)
 		rows = append(rows, r)
 	}
 	return rows
@@ -199,11 +215,11 @@ func absErrorMoments(v *windows.Variant) stats.Moments {
 // labelled pairs), and the mean of |variant's error| - |champion's error|
 // with the paired t-test (n_current and n_reference those pairs; at least
 // two).
-func appendPairedDiffs(rows []Row, h Row, p *windows.PairOutcomes) []Row {
+func appendPairedDiffs(rows []Row, h Row, p *windows.PairOutcomes, m margins) []Row {
 	if n := p.N(); n > 0 {
 		r := h
 		r.Metric, r.Value, r.NCurrent, r.NReference = MetricAccuracyDiffPaired, float64(p.VariantOnly-p.ChampionOnly)/float64(n), n, n
-		judgeDiff(&r, stats.McNemarExact(float64(p.VariantOnly), float64(p.ChampionOnly)), r.Value < 0)
+		judgeDiff(&r, stats.McNemarExact(float64(p.VariantOnly), float64(p.ChampionOnly)), r.Value < -m.accuracy)
 		rows = append(rows, r)
 	}
 	if p.ErrN >= 2 {
@@ -213,7 +229,7 @@ func appendPairedDiffs(rows []Row, h Row, p *windows.PairOutcomes) []Row {
 		r := h
 		r.Metric, r.Value, r.NCurrent, r.NReference = MetricMAEDiffPaired, d.Mean, p.ErrN, p.ErrN
 		_, _, pv := stats.PairedTTestMoments(d)
-		judgeDiff(&r, pv, r.Value > 0)
+		judgeDiff(&r, pv, r.Value > m.mae)
 		rows = append(rows, r)
 	}
 	return rows

@@ -2,6 +2,7 @@ package drift
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"slices"
@@ -242,7 +243,15 @@ func TestVariantDiffsGolden(t *testing.T) {
 		return out
 	}
 	worst := map[string]float64{}
-	check := func(metric, name string, r Row, ok bool, value, p float64) {
+	verdicts := map[string]int{}
+	// worse: the difference is past the default policy's margin (0.05 of
+	// accuracy; 10% of the champion's MAE, mc).
+	pol := DefaultPolicy()
+	worseAcc := func(v float64) bool { return v < -pol.MaxPerformanceDrop }
+	worseMAE := func(mc float64) func(float64) bool {
+		return func(v float64) bool { return v > pol.MaxErrorIncrease*mc }
+	}
+	check := func(metric, name string, r Row, ok bool, value, p float64, worse func(float64) bool) {
 		t.Helper()
 		switch {
 		case !ok:
@@ -259,14 +268,15 @@ func TestVariantDiffsGolden(t *testing.T) {
 			t.Errorf("%s %s: p %v, reference %v (rel err %.3g)", metric, name, *r.PValue, p, rel)
 		}
 		worst[metric] = max(worst[metric], d/p)
-		if r.Drifted != (*r.PValue < 0.05 && (value < 0) == strings.HasPrefix(metric, "accuracy")) {
+		verdicts[metric+fmt.Sprint(r.Drifted)]++
+		if r.Drifted != (*r.PValue < 0.05 && worse(value)) {
 			t.Errorf("%s %s: drifted %v at p %v and difference %v", metric, name, r.Drifted, *r.PValue, value)
 		}
 	}
 	decided := func(n, right float64) perf.Confusion { return perf.Confusion{TP: right, FP: n - right} }
 	for _, c := range g.Accuracy {
 		r, ok := eval(&windows.Variant{Outcomes: decided(c.NC, c.XC)}, &windows.Variant{Outcomes: decided(c.NV, c.XV)})[MetricAccuracyDiff]
-		check(MetricAccuracyDiff, c.Name, r, ok, float64(c.Value), float64(c.P))
+		check(MetricAccuracyDiff, c.Name, r, ok, float64(c.Value), float64(c.P), worseAcc)
 	}
 	errs := func(es []float64) *windows.Variant {
 		v := &windows.Variant{ErrN: int64(len(es))}
@@ -277,8 +287,9 @@ func TestVariantDiffsGolden(t *testing.T) {
 		return v
 	}
 	for _, c := range g.MAE {
-		r, ok := eval(errs(c.EC), errs(c.EV))[MetricMAEDiff]
-		check(MetricMAEDiff, c.Name, r, ok, float64(c.Value), float64(c.P))
+		champ := errs(c.EC)
+		r, ok := eval(champ, errs(c.EV))[MetricMAEDiff]
+		check(MetricMAEDiff, c.Name, r, ok, float64(c.Value), float64(c.P), worseMAE(champ.ErrAbs.Value()/float64(champ.ErrN)))
 	}
 	paired := func(p windows.PairOutcomes) *windows.Variant {
 		return &windows.Variant{Agreement: windows.Agreement{Pairs: max(p.N(), p.ErrN)}, Paired: p}
@@ -286,7 +297,7 @@ func TestVariantDiffsGolden(t *testing.T) {
 	for _, c := range g.AccuracyPaired {
 		rows := eval(&windows.Variant{}, paired(windows.PairOutcomes{BothRight: c.BothRight, ChampionOnly: c.ChampionOnly, VariantOnly: c.VariantOnly, BothWrong: c.BothWrong}))
 		r, ok := rows[MetricAccuracyDiffPaired]
-		check(MetricAccuracyDiffPaired, c.Name, r, ok, float64(c.Value), float64(c.P))
+		check(MetricAccuracyDiffPaired, c.Name, r, ok, float64(c.Value), float64(c.P), worseAcc)
 		if _, unpaired := rows[MetricAccuracyDiff]; unpaired {
 			t.Errorf("%s: an unpaired accuracy_diff beside the paired one", c.Name)
 		}
@@ -300,10 +311,13 @@ func TestVariantDiffsGolden(t *testing.T) {
 			p.ErrDiffSq.Add(d * d)
 		}
 		r, ok := eval(&windows.Variant{}, paired(p))[MetricMAEDiffPaired]
-		check(MetricMAEDiffPaired, c.Name, r, ok, float64(c.Value), float64(c.P))
+		check(MetricMAEDiffPaired, c.Name, r, ok, float64(c.Value), float64(c.P), worseMAE(0)) // the champion has no errors of its own here
 	}
 	for m, e := range worst {
 		t.Logf("largest relative error of p %-22s %.3g", m, e)
+		if verdicts[m+"true"] == 0 || verdicts[m+"false"] == 0 {
+			t.Errorf("%s: %d cases drifted, %d not: the cases do not exercise the verdict", m, verdicts[m+"true"], verdicts[m+"false"])
+		}
 	}
 }
 
