@@ -108,8 +108,9 @@ type joinEntry struct {
 	label    string
 	labelT   int64 // label timestamp, unix ms
 	labelled bool
-	fed      bool // its error went to the detectors since it was labelled
-	dead     bool // expired or evicted; removed at the next compaction
+	fed      bool   // its error went to the detectors since it was labelled
+	dead     bool   // expired or evicted; removed at the next compaction
+	vi       uint32 // its variant's index in joinModel.variants
 }
 
 type heldLabel struct {
@@ -130,10 +131,12 @@ type joinModel struct {
 	order    []uint64 // pending ids by arrival; stale ids are skipped
 }
 
-// joinKey identifies a prediction key in its model.
+// joinKey identifies a prediction key in its model: its prediction id
+// hash and its variant's index in joinModel.variants (two integers: a
+// look-up hashes 16 bytes, no string).
 type joinKey struct {
-	id      uint64
-	variant string
+	id uint64
+	v  uint32
 }
 
 // maxJoinVariants bounds the variant names a model's join tells apart;
@@ -141,26 +144,26 @@ type joinKey struct {
 // of them, and a record of the same id without a variant, share a key).
 const maxJoinVariants = 4 * MaxVariants
 
-func (k *PredictionKey) key() joinKey { return joinKey{k.ID, k.Variant} }
+func (e *joinEntry) key() joinKey { return joinKey{e.ID, e.vi} }
 
-// variantOf returns k's variant as the model's join keeps it: "" past
-// maxJoinVariants names.
-func (m *joinModel) variantOf(v string) string {
-	if v == "" || slices.Contains(m.variants, v) {
-		return v
+// variantOf returns the index in m.variants of variant v, and v as the
+// model's join keeps it: "" (index 0) past maxJoinVariants names.
+func (m *joinModel) variantOf(v string) (uint32, string) {
+	if i := slices.Index(m.variants, v); i >= 0 {
+		return uint32(i), m.variants[i]
 	}
 	if len(m.variants) >= maxJoinVariants {
-		return ""
+		return 0, ""
 	}
 	m.variants = append(m.variants, v)
-	return v
+	return uint32(len(m.variants) - 1), v
 }
 
 // each calls fn with every live entry of prediction id hash id, in the
 // order of m.variants.
 func (m *joinModel) each(id uint64, fn func(e *joinEntry)) {
-	for _, v := range m.variants {
-		if i, ok := m.index[joinKey{id, v}]; ok {
+	for v := range m.variants {
+		if i, ok := m.index[joinKey{id, uint32(v)}]; ok {
 			fn(&m.entries[i])
 		}
 	}
@@ -203,8 +206,9 @@ func (j *joiner) model(name string) *joinModel {
 // record of the same id joined already.
 func (j *joiner) keep(k PredictionKey) {
 	m := j.model(k.Model)
-	k.Variant = m.variantOf(k.Variant)
-	e := joinEntry{PredictionKey: k}
+	vi, name := m.variantOf(k.Variant)
+	k.Variant = name
+	e := joinEntry{PredictionKey: k, vi: vi}
 	if h, ok := m.pending[k.ID]; ok && !k.Inline {
 		delete(m.pending, k.ID)
 		if h.t-k.Time <= j.cfg.Horizon.Milliseconds() {
@@ -214,14 +218,14 @@ func (j *joiner) keep(k PredictionKey) {
 			j.counts.BeyondHorizon++
 		}
 	}
-	if !e.labelled && !k.Inline {
+	if !e.labelled && !k.Inline && len(m.variants) > 1 {
 		m.each(k.ID, func(o *joinEntry) {
 			if !e.labelled && o.labelled && o.Variant != k.Variant && o.labelT-k.Time <= j.cfg.Horizon.Milliseconds() {
 				e.label, e.labelT, e.labelled = o.label, o.labelT, true
 			}
 		})
 	}
-	if i, ok := m.index[k.key()]; ok { // the same prediction again (a restart re-read it)
+	if i, ok := m.index[e.key()]; ok { // the same prediction again (a restart re-read it)
 		old := &m.entries[i]
 		if old.labelled && !e.labelled {
 			e.label, e.labelT, e.labelled, e.fed = old.label, old.labelT, true, old.fed
@@ -229,7 +233,7 @@ func (j *joiner) keep(k PredictionKey) {
 		*old = e
 		return
 	}
-	m.index[k.key()] = int32(len(m.entries))
+	m.index[e.key()] = int32(len(m.entries))
 	m.entries = append(m.entries, e)
 	for live := len(m.entries) - m.dead; live > j.cfg.MaxPredictions; m.head++ { // drop the oldest arrivals
 		if e := &m.entries[m.head]; !e.dead {
@@ -504,7 +508,11 @@ func (l *lateLabels) add(w *Window, e *joinEntry) {
 	if e.Variant == champ || !e.Decided || !w.inPairSample(e.ID) {
 		return
 	}
-	i, ok := l.m.index[joinKey{e.ID, champ}]
+	ci := slices.Index(l.m.variants, champ)
+	if ci < 0 {
+		return
+	}
+	i, ok := l.m.index[joinKey{e.ID, uint32(ci)}]
 	if !ok {
 		return
 	}

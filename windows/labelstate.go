@@ -184,7 +184,7 @@ func (a *Assigner) restoreLabels(st JoinState) {
 	for name, pm := range prev.models {
 		m := j.model(name)
 		for _, e := range pm.entries {
-			e.Variant = m.variantOf(e.Variant)
+			e.vi, e.Variant = m.variantOf(e.Variant)
 			if _, ok := m.index[e.key()]; !ok && !e.dead {
 				// Not in st: nothing made of its late label, if any, was
 				// written (the source fences the pipeline before a

@@ -478,3 +478,40 @@ func TestPairStateMergeLowersTheCut(t *testing.T) {
 		t.Errorf("the whole stream keeps %d records, want the 3 of the two smallest ids", len(whole.recs))
 	}
 }
+
+// FuzzUnmarshalLabelBase: what UnmarshalLabelBase decodes, a late label's
+// re-evaluation can use (its variants' state included) without panicking,
+// and it encodes again to what decodes the same.
+func FuzzUnmarshalLabelBase(f *testing.F) {
+	mem := memory.NewGoAllocator()
+	for _, c := range run(f, Config{Size: time.Hour, FlushAtEnd: true, Labels: &LabelConfig{}}, scoreBatch(mem, 0, true, labelStream(19, 60)...)) {
+		if c.LabelBase != nil {
+			b, err := c.LabelBase.MarshalLabelBase()
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+		}
+	}
+	f.Add([]byte{1})
+	base := scoreBaseline()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w, err := UnmarshalLabelBase(data, func(string, string) *baselines.Baseline { return base })
+		if err != nil {
+			return
+		}
+		c := w.labelBase()
+		c.prune(true)
+		b, err := c.MarshalLabelBase()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := UnmarshalLabelBase(b, func(string, string) *baselines.Baseline { return base })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(again.Variants) != len(c.Variants) {
+			t.Fatalf("%d variants decoded again, %d encoded", len(again.Variants), len(c.Variants))
+		}
+	})
+}

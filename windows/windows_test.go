@@ -67,7 +67,7 @@ func value(v any) consumer.Value {
 }
 
 // run feeds batches to a fresh Assigner and returns everything it emitted.
-func run(t *testing.T, cfg Config, batches ...consumer.Batch) []Closed {
+func run(t testing.TB, cfg Config, batches ...consumer.Batch) []Closed {
 	t.Helper()
 	in := make(chan consumer.Batch, len(batches))
 	for _, b := range batches {
