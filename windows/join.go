@@ -526,8 +526,10 @@ func (l *lateLabels) add(w *Window, e *joinEntry) {
 }
 
 // labelBase copies what labels change of a closed window, before late
-// labels are added: the state it is re-evaluated from when more arrive.
-// It holds no features, latency or error events.
+// labels are added: the state it is re-evaluated from when more arrive,
+// and each variant's agreement with the champion (a paired variant's
+// labels are tested in pairs). It holds no features, latency or error
+// events.
 func (w *Window) labelBase() *Window {
 	b := &Window{Key: w.Key, Start: w.Start, End: w.End, Baseline: w.Baseline, Records: w.Records,
 		Decided: w.Decided, Selected: w.Selected, MaxCategories: w.MaxCategories, Champion: w.Champion,
@@ -538,6 +540,7 @@ func (w *Window) labelBase() *Window {
 		for name, v := range w.Variants {
 			x := &Variant{}
 			x.mergeLabels(v)
+			x.Agreement.merge(&v.Agreement) // whether it pairs with the champion: which tests its labels get
 			b.Variants[name] = x
 		}
 	}

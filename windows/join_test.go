@@ -126,7 +126,7 @@ func finalStates(out []Closed) map[windowID]*Window {
 
 type labelView struct {
 	Records, Unserved      int64
-	Variants               map[string][14]float64 // outcomes, errors, labelled pairs
+	Variants               map[string][15]float64 // outcomes, errors, labelled pairs, pairs
 	Labels                 map[string]int64
 	LabelCount             int64
 	TP, FP, TN, FN         float64
@@ -147,12 +147,12 @@ func viewOf(w *Window, delays bool) labelView {
 		}
 	}
 	if len(w.Variants) > 0 {
-		v.Variants = make(map[string][14]float64)
+		v.Variants = make(map[string][15]float64)
 		for name, x := range w.Variants {
 			o, p := x.Outcomes, x.Paired
-			v.Variants[name] = [14]float64{o.TP, o.FP, o.TN, o.FN, float64(x.ErrN), x.ErrAbs.Value(), x.ErrSq.Value(),
+			v.Variants[name] = [15]float64{o.TP, o.FP, o.TN, o.FN, float64(x.ErrN), x.ErrAbs.Value(), x.ErrSq.Value(),
 				float64(p.BothRight), float64(p.ChampionOnly), float64(p.VariantOnly), float64(p.BothWrong),
-				float64(p.ErrN), p.ErrDiff.Value(), p.ErrDiffSq.Value()}
+				float64(p.ErrN), p.ErrDiff.Value(), p.ErrDiffSq.Value(), float64(x.Agreement.Pairs)}
 		}
 	}
 	if delays {

@@ -40,7 +40,7 @@ type labelBaseV1 struct {
 	// decodes with none.
 	Champion   string
 	Unserved   int64
-	Variants   map[string]variantV1 // label-derived state only
+	Variants   map[string]variantV1 // label-derived state and agreement, no latency
 	PairCut    uint64
 	PairCutSet bool
 }
@@ -60,8 +60,10 @@ func (w *Window) MarshalLabelBase() ([]byte, error) {
 	if len(w.Variants) > 0 {
 		v.Variants = make(map[string]variantV1, len(w.Variants))
 		for name, x := range w.Variants {
-			var e variantV1
-			e.encodeLabels(x)
+			e, err := encodeVariant(&Variant{Outcomes: x.Outcomes, ErrN: x.ErrN, ErrAbs: x.ErrAbs, ErrSq: x.ErrSq, Agreement: x.Agreement, Paired: x.Paired})
+			if err != nil {
+				return nil, fmt.Errorf("encode label base of %s %s@%s: variant %s: %w", w.Model, w.Version, w.Start.Format(time.RFC3339), name, err)
+			}
 			v.Variants[name] = e
 		}
 	}
@@ -101,7 +103,7 @@ func UnmarshalLabelBase(data []byte, baseline func(model, id string) *baselines.
 	}
 	for name, e := range v.Variants {
 		x := &Variant{}
-		if err := e.decodeLabels(x); err != nil {
+		if err := decodeVariant(x, &e); err != nil {
 			return nil, fmt.Errorf("decode label base of %s %s@%s: variant %q: %w", v.Model, v.Version, v.Start.Format(time.RFC3339), name, err)
 		}
 		if w.Variants == nil {

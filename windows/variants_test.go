@@ -326,6 +326,9 @@ func TestLateLabelJoinsEveryVariant(t *testing.T) {
 	if s.Paired.ChampionOnly != 1 || s.Paired.VariantOnly != 1 || s.Paired.ErrN != 2 {
 		t.Errorf("re-emitted: shadow's pairs %+v; want one each way, with errors", s.Paired)
 	}
+	if s.Agreement.Pairs != closed.Variants["shadow"].Agreement.Pairs || s.Agreement.Pairs != 2 {
+		t.Errorf("re-emitted: the shadow's agreement %+v, want the 2 pairs it had at close (its labels are tested in pairs)", s.Agreement)
+	}
 	if relabel.Outcomes != (perf.Confusion{TP: 1, FN: 1}) || relabel.Labels.Count != 2 || len(relabel.Errors) != 1 {
 		t.Errorf("re-emitted: window outcomes %+v, %d labels, %d new errors; want the served records' alone", relabel.Outcomes, relabel.Labels.Count, len(relabel.Errors))
 	}
