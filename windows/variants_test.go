@@ -2,6 +2,7 @@ package windows
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -517,4 +518,28 @@ func FuzzUnmarshalLabelBase(f *testing.F) {
 			t.Fatalf("%d variants decoded again, %d encoded", len(again.Variants), len(c.Variants))
 		}
 	})
+}
+
+// TestCountsPairsDropped: the Assigner counts, over the windows it
+// closed, the variant records left out of pairing.
+func TestCountsPairsDropped(t *testing.T) {
+	old := caps
+	caps.pairs = 20
+	t.Cleanup(func() { caps = old })
+	mem := memory.NewGoAllocator()
+	a := New(Config{Size: time.Hour, FlushAtEnd: true})
+	in := make(chan consumer.Batch, 1)
+	in <- scoreBatch(mem, 0, false, labelStream(23, 300)...)
+	close(in)
+	out := make(chan Closed, 10)
+	if err := a.Run(context.Background(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for c := range out {
+		sum += c.Window.PairsDropped
+	}
+	if got := a.Counts().PairsDropped; got != sum || sum == 0 {
+		t.Errorf("counts %d records dropped from pairing, the windows %d", got, sum)
+	}
 }
