@@ -44,7 +44,9 @@ type Prediction struct {
 	// "gender": "f"; optional.
 	Segments map[string]string
 	// Variant is "champion", "challenger", "shadow", "canary" or any name;
-	// "" leaves it out.
+	// "" leaves it out. A shadow deployment logs a prediction once per
+	// variant with the same PredictionID (CONTRACT.md section 1): the
+	// records share their key, so they land in one partition.
 	Variant string
 	// Latency is the serving latency, written as latency_ms (milliseconds,
 	// fractions kept); 0 leaves it out.

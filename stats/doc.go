@@ -8,7 +8,8 @@
 // compare two raw or weighted samples (two-sample Kolmogorov-Smirnov with
 // exact or asymptotic p-values, k-sample Anderson-Darling, Cramér-von Mises,
 // energy and first Wasserstein distances, Welch's t-test), test means from
-// Moments and two proportions, keep mergeable running moments (Welford) and
+// Moments and two proportions, test paired outcomes (McNemar's exact test)
+// and paired differences (Student's paired t-test), keep mergeable running moments (Welford) and
 // exact running sums (Sum, and Acc, a superaccumulator that feeds a Sum
 // many values at a fifth of the cost), and coarsen a fine histogram into
 // roughly equal-mass groups for PSI.
@@ -30,8 +31,8 @@
 // input slices (the methods of Moments, Sum and Acc modify their receiver;
 // AddGrouped its accumulators and sums). Results are checked against SciPy and statsmodels by golden
 // tests: testdata/golden/gen_core.py, gen_stats.py, gen_power.py and
-// gen_ranktests.py write core.json, stats.json, power.json and
-// ranktests.json beside them (`make golden`, with the
+// gen_ranktests.py and gen_paired.py write core.json, stats.json, power.json,
+// ranktests.json and paired.json beside them (`make golden`, with the
 // versions pinned in testdata/golden/requirements.txt).
 //
 // Statistics and references:
@@ -59,5 +60,7 @@
 //	L-infinity       LInfinity         Vertex AI Model Monitoring categorical skew
 //	G-test           GTest             Woolf 1957; scipy.stats.chi2_contingency(lambda_="log-likelihood")
 //	Two proportions  ProportionZTest   Fleiss et al. 2003; statsmodels proportions_ztest
+//	McNemar (exact)  McNemarExact      McNemar 1947, Psychometrika 12(2); statsmodels mcnemar(exact=True)
+//	Paired t         PairedTTestMoments  Student 1908, Biometrika 6(1); scipy.stats.ttest_rel
 //	Exact sum        Sum, Acc          Shewchuk 1997, Discrete Comput. Geom. 18(3) (Python's math.fsum); Neal 2015, arXiv:1505.05571 (xsum's small superaccumulator)
 package stats

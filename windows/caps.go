@@ -134,7 +134,8 @@ func (f *Feature) pruneCategories(k int, bf *baselines.Feature) {
 // that tests can make them small.
 var caps = struct {
 	attributes, groups, variants int // groups: named groups, OtherCategory aside
-}{MaxAttributes, MaxGroups - 1, MaxVariants}
+	pairs                        int // records in the pairing sample (variants.go)
+}{MaxAttributes, MaxGroups - 1, MaxVariants, MaxPairRecords}
 
 // prune prunes w's attributes, groups and variants past twice their cap to
 // their cap, or, with exact, every capped map of w past its cap (the
@@ -160,8 +161,8 @@ func (w *Window) prune(exact bool) {
 		pred = &w.Baseline.Prediction
 	}
 	w.Prediction.pruneCategories(k, pred)
-	for _, f := range w.Variants {
-		f.pruneCategories(k, pred)
+	for _, v := range w.Variants {
+		v.Prediction.pruneCategories(k, pred)
 	}
 	w.Labels.pruneCategories(k, nil)
 }

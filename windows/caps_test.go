@@ -114,7 +114,7 @@ func stateOf(w *Window) capState {
 		}
 	}
 	for v, vf := range w.Variants {
-		s.Variants[v] = f(vf)
+		s.Variants[v] = f(&vf.Prediction)
 	}
 	return s
 }

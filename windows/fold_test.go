@@ -25,17 +25,17 @@ func richBatch(mem memory.Allocator, wm time.Duration, recs ...lrec) consumer.Ba
 	base := scoreBaseline()
 	bb := consumer.NewBatchBuilder(base)
 	defer bb.Release()
-	for i, r := range recs {
+	for _, r := range recs {
 		amount := consumer.Value{Kind: consumer.Number, Num: r.score*173.3 - 20.1}
-		if i%11 == 0 {
+		if fnv1a(r.id)%11 == 0 {
 			amount = consumer.Value{}
 		}
 		cr := consumer.Record{
-			PredictionID: r.id, Model: "fraud", ModelVersion: []string{"v1", "v2"}[int(r.score*1000)%2], Timestamp: t0.Add(r.at),
+			PredictionID: r.id, Model: "fraud", ModelVersion: []string{"v1", "v2"}[fnv1a(r.id)%2], Timestamp: t0.Add(r.at),
 			Features:   map[string]consumer.Value{"amount": amount},
 			Prediction: consumer.Value{Kind: consumer.Number, Num: r.score},
 			Segments:   map[string]string{"gender": r.seg, "region": fmt.Sprint(int(r.score*100) % 3)},
-			Variant:    []string{"", "champion", "challenger"}[i%3],
+			Variant:    r.variant,
 			LatencyMS:  r.score * 90,
 		}
 		if r.delay > 4*time.Hour { // some labels come with their records
@@ -63,7 +63,7 @@ func foldStream(recs []lrec) []step {
 	}
 	var arrivals []arrival
 	for _, r := range recs {
-		if r.label != "" && r.delay <= 4*time.Hour {
+		if r.label != "" && r.delay <= 4*time.Hour && !r.twin {
 			arrivals = append(arrivals, arrival{r.at + r.delay, labelOf(r)})
 		}
 	}
@@ -185,11 +185,39 @@ type featureView struct {
 	Categories                                  map[string]int64
 }
 
+// variantView is a variant's state but its predictions.
+type variantView struct {
+	Latency                []byte
+	Outcomes               perf.Confusion
+	ErrN                   int64
+	ErrAbs, ErrSq          float64
+	Pairs, Agree, NumPairs int64
+	AbsDiff                float64
+	Paired                 [5]int64 // both right, champion only, variant only, both wrong, with errors
+	ErrDiff, ErrDiffSq     float64
+}
+
+func viewVariant(t *testing.T, v *Variant) variantView {
+	p := &v.Paired
+	out := variantView{Outcomes: v.Outcomes, ErrN: v.ErrN, ErrAbs: v.ErrAbs.Value(), ErrSq: v.ErrSq.Value(),
+		Pairs: v.Agreement.Pairs, Agree: v.Agreement.Agree, NumPairs: v.Agreement.NumPairs, AbsDiff: v.Agreement.AbsDiff.Value(),
+		Paired: [5]int64{p.BothRight, p.ChampionOnly, p.VariantOnly, p.BothWrong, p.ErrN}, ErrDiff: p.ErrDiff.Value(), ErrDiffSq: p.ErrDiffSq.Value()}
+	if v.Latency != nil {
+		var err error
+		if out.Latency, err = v.Latency.MarshalBinary(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
 type windowView struct {
-	Records           int64
+	Records, Unserved int64
+	PairsDropped      int64
 	Features          []featureView
 	Prediction        featureView
 	Variants          map[string]featureView
+	VariantStates     map[string]variantView
 	Latency           []byte
 	Decided, Selected int64
 	Labels            featureView
@@ -209,7 +237,7 @@ func viewFeature(f *Feature) featureView {
 // fullView is every part of a sealed window's state that statistics read.
 func fullView(t *testing.T, c Closed) windowView {
 	w := c.Window
-	v := windowView{Records: w.Records, Prediction: viewFeature(&w.Prediction), Decided: w.Decided, Selected: w.Selected,
+	v := windowView{Records: w.Records, Unserved: w.Unserved, PairsDropped: w.PairsDropped, Prediction: viewFeature(&w.Prediction), Decided: w.Decided, Selected: w.Selected,
 		Labels: viewFeature(&w.Labels), Outcomes: w.Outcomes, ErrN: w.ErrN, ErrAbs: w.ErrAbs.Value(), ErrSq: w.ErrSq.Value(),
 		Errors: slices.Clone(w.Errors), LabelDelays: w.LabelDelays, Groups: make(map[string]Group), Keys: len(c.Keys)}
 	for i := range w.Features {
@@ -217,8 +245,10 @@ func fullView(t *testing.T, c Closed) windowView {
 	}
 	if len(w.Variants) > 0 {
 		v.Variants = make(map[string]featureView)
+		v.VariantStates = make(map[string]variantView)
 		for name, f := range w.Variants {
-			v.Variants[name] = viewFeature(f)
+			v.Variants[name] = viewFeature(&f.Prediction)
+			v.VariantStates[name] = viewVariant(t, f)
 		}
 	}
 	for attr, gs := range w.Groups {
@@ -262,6 +292,10 @@ func TestFoldMergeEqualsSingle(t *testing.T) {
 								g.Outcomes = perf.Confusion{}
 								v.Groups[k] = g
 							}
+							for k, x := range v.VariantStates {
+								x.Outcomes, x.ErrN, x.ErrAbs, x.ErrSq, x.Paired, x.ErrDiff, x.ErrDiffSq = perf.Confusion{}, 0, 0, 0, [5]int64{}, 0, 0
+								v.VariantStates[k] = x
+							}
 							m[fmt.Sprintf("%s@%s", c.Window.Version, c.Window.Start.Format("02 15:04"))] = v
 						}
 					}
@@ -300,7 +334,8 @@ func TestFoldMergeEqualsSingle(t *testing.T) {
 func TestDeltaRoundTrip(t *testing.T) {
 	mem := memory.NewGoAllocator()
 	f := NewFold(Config{Size: time.Hour, Labels: &LabelConfig{}})
-	f.Add(richBatch(mem, 0, labelStream(5, 200)...))
+	recs := labelStream(5, 200)
+	f.Add(richBatch(mem, 0, recs...))
 	ds := f.take()
 	if len(ds) < 2 || f.Open() != 0 {
 		t.Fatalf("%d deltas, %d still open", len(ds), f.Open())
@@ -340,8 +375,8 @@ func TestDeltaRoundTrip(t *testing.T) {
 			t.Error("a delta decoded against a baseline of another shape")
 		}
 	}
-	if rows != 200 {
-		t.Errorf("deltas count %d rows, want 200", rows)
+	if rows != int64(len(recs)) {
+		t.Errorf("deltas count %d rows, want %d", rows, len(recs))
 	}
 }
 

@@ -112,11 +112,21 @@ type Window struct {
 	// attributes are dropped). The attributes and groups kept are those of
 	// smallest hash (caps.go), whatever the order records arrived in.
 	Groups map[string]map[string]*Group
-	// Variants holds the prediction state of each variant (champion,
-	// challenger, shadow, ...) of the records that name one, at most
+	// Variants holds the state of each variant (champion, challenger,
+	// shadow, ...) of the records that name one (variants.go), at most
 	// MaxVariants of them, those of smallest hash (caps.go); records of
-	// further variants count only in Prediction.
-	Variants map[string]*Feature
+	// further variants count only in the window's figures.
+	Variants map[string]*Variant
+	// Champion is the variant the others are paired with when the window
+	// is sealed (VariantRoles; empty: DefaultChampion).
+	Champion string
+	// Unserved counts the records of shadow variants (VariantRoles), which
+	// count in their variant's state only: Records + Unserved is every
+	// record the window took.
+	Unserved int64
+	// PairsDropped counts the variant records left out of the pairing
+	// sample (MaxPairRecords), set when the window is sealed.
+	PairsDropped int64
 	// MaxCategories caps the distinct categories kept by name per feature
 	// (and in Labels), OtherCategory aside.
 	MaxCategories int
@@ -129,6 +139,9 @@ type Window struct {
 	attrCut, variantCut cut
 	groupCuts           map[string]cut
 	overCap             bool
+
+	pairs         pairState // the pairing sample until sealed (variants.go)
+	pairsResolved bool
 }
 
 // NewWindow returns an empty window shaped by base that keeps at most
@@ -249,27 +262,27 @@ func (w *Window) group(attr, value string) *Group {
 	return g
 }
 
-// variant returns the prediction state of variant v, creating it, or nil
-// for a variant past the variants' cut (caps.go). A new name is copied: v
-// may point into an Arrow buffer. It never prunes, so the pointer it
-// returns stays valid until Window.prune.
-func (w *Window) variant(v string) *Feature {
-	if f, ok := w.Variants[v]; ok {
-		return f
+// variant returns the state of variant v, creating it, or nil for a
+// variant past the variants' cut (caps.go). A new name is copied: v may
+// point into an Arrow buffer. It never prunes, so the pointer it returns
+// stays valid until Window.prune.
+func (w *Window) variant(v string) *Variant {
+	if x, ok := w.Variants[v]; ok {
+		return x
 	}
 	if w.variantCut.rejects(v, nil) {
 		return nil
 	}
 	if w.Variants == nil {
-		w.Variants = make(map[string]*Feature)
+		w.Variants = make(map[string]*Variant)
 	}
-	f := newFeature(&w.Baseline.Prediction)
-	w.shareScratch(&f)
-	w.Variants[strings.Clone(v)] = &f
+	x := &Variant{Prediction: newFeature(&w.Baseline.Prediction)}
+	w.shareScratch(&x.Prediction)
+	w.Variants[strings.Clone(v)] = x
 	if len(w.Variants) > 2*caps.variants {
 		w.overCap = true
 	}
-	return &f
+	return x
 }
 
 // feature returns feature i of w, or the prediction for -1.
@@ -302,18 +315,21 @@ func newFeature(bf *baselines.Feature) Feature {
 	return Feature{Categories: make(map[string]int64)}
 }
 
-// Seal prunes every capped map of w to its cap (caps.go) and sets every
-// feature's Sums and Moments from its exact sums. The windows stage seals a
-// window before it hands it on; Merge seals the merged window.
+// Seal prunes every capped map of w to its cap (caps.go), sets every
+// feature's Sums and Moments from its exact sums, and pairs the variants'
+// records with the champion's (variants.go; once: the pairing sample is
+// then freed). The windows stage seals a window before it hands it on;
+// Merge seals the merged window.
 func (w *Window) Seal() {
 	w.prune(true)
 	for i := range w.Features {
 		w.Features[i].seal()
 	}
 	w.Prediction.seal()
-	for _, f := range w.Variants {
-		f.seal()
+	for _, v := range w.Variants {
+		v.Prediction.seal()
 	}
+	w.resolvePairs()
 }
 
 func (f *Feature) seal() {
@@ -341,7 +357,9 @@ func (f *Feature) seal() {
 // any order. Past the caps too: o's categories, groups, attributes and
 // variants go through the same rank rule (caps.go), o's OtherCategory
 // counts add to w's, and sealing prunes each map to the smallest names by
-// rank of the union, the names the whole stream keeps.
+// rank of the union, the names the whole stream keeps; the pairing samples
+// merge likewise (variants.go). A part sealed already brings its pairs as
+// they were paired: its records are not paired again.
 func (w *Window) Merge(o *Window) error {
 	if err := w.merge(o); err != nil {
 		return err
@@ -360,6 +378,8 @@ func (w *Window) merge(o *Window) error {
 			w.Model, w.Version, w.Start.Format(time.RFC3339), o.Model, o.Version, o.Start.Format(time.RFC3339))
 	}
 	w.Records += o.Records
+	w.Unserved += o.Unserved
+	w.PairsDropped += o.PairsDropped
 	for i := range w.Features {
 		w.Features[i].merge(&o.Features[i], &w.Baseline.Features[i], w.MaxCategories)
 	}
@@ -367,11 +387,14 @@ func (w *Window) merge(o *Window) error {
 	w.Decided += o.Decided
 	w.Selected += o.Selected
 	w.mergeLabels(o, true)
-	for v, of := range o.Variants {
-		if f := w.variant(v); f != nil {
-			f.merge(of, &w.Baseline.Prediction, w.MaxCategories)
+	for name, ov := range o.Variants {
+		if v := w.variant(name); v != nil {
+			if err := v.merge(ov, &w.Baseline.Prediction, w.MaxCategories); err != nil {
+				return fmt.Errorf("merge variant %s of window %s %s@%s: %w", name, w.Model, w.Version, w.Start.Format(time.RFC3339), err)
+			}
 		}
 	}
+	w.pairs.merge(&o.pairs)
 	if err := w.Latency.Merge(o.Latency); err != nil {
 		return fmt.Errorf("merge latency of window %s %s@%s: %w", w.Model, w.Version, w.Start.Format(time.RFC3339), err)
 	}

@@ -83,6 +83,11 @@ type Config struct {
 	// effect at its start (baselines.Live.At), whatever baseline its first
 	// rows were decoded with; nil: that of its first rows.
 	Live *baselines.Live
+	// Variants returns a model's variant roles: its champion, which the
+	// other variants' records are paired with, and its shadows, whose
+	// records count in their variant's state only (variants.go). Nil:
+	// DefaultVariantRoles for every model.
+	Variants func(model string) VariantRoles
 }
 
 // Decision is how predictions and labels become the binary decisions and
@@ -186,7 +191,10 @@ type Counts struct {
 	Closed   int64 // windows closed
 	Open     int64 // windows open now
 	Dropped  int64 // open windows dropped when the source lost its partitions
-	Labels   LabelCounts
+	// PairsDropped counts, over the windows closed, the variant records
+	// left out of pairing with the champion (Window.PairsDropped).
+	PairsDropped int64
+	Labels       LabelCounts
 }
 
 // Assigner is the windowing stage. Run it once.
@@ -208,10 +216,16 @@ type Assigner struct {
 	counts Counts
 
 	grouping grouping       // process's scratch
-	outcomes outcomeScratch // addOutcomes' scratch
-	variants struct {       // addRows' scratch: rows by variant
-		start, next, rows []int
+	outcomes outcomeScratch // addOutcomes' and addVariantRows' scratch
+	variants variantScratch // addRows' scratch: rows by variant
+}
+
+// roles returns model's variant roles.
+func (a *Assigner) roles(model string) VariantRoles {
+	if a.cfg.Variants == nil {
+		return VariantRoles{Champion: DefaultChampion, Shadows: DefaultShadows}
 	}
+	return a.cfg.Variants(model)
 }
 
 type openWindow struct {
@@ -408,6 +422,10 @@ func (a *Assigner) add(b consumer.Batch, ref *ackRef) {
 		landed = make([]bool, n)
 	}
 	var late, overflow, resumed int64
+	// The rows of shadow variants (nil: none), which count in their
+	// variant's state only.
+	roles := a.roles(b.Model)
+	shadow := a.variants.shadowRows(rec, &roles)
 	var reshaped map[*baselines.Baseline]arrow.RecordBatch // rec as windows of other baselines lay it out
 	defer func() {
 		for _, r := range reshaped {
@@ -440,7 +458,7 @@ func (a *Assigner) add(b consumer.Batch, ref *ackRef) {
 			continue
 		}
 		if wb := ow.w.Baseline; sameLayout(b.Baseline, wb) {
-			a.addRows(ow.w, rec, rows)
+			a.addRows(ow.w, rec, rows, shadow)
 		} else { // opened before a baseline swap (reshape.go)
 			if reshaped == nil {
 				reshaped = make(map[*baselines.Baseline]arrow.RecordBatch)
@@ -450,7 +468,7 @@ func (a *Assigner) add(b consumer.Batch, ref *ackRef) {
 				r = reshape(rec, b.Baseline, wb)
 				reshaped[wb] = r
 			}
-			a.addRows(ow.w, r, rows)
+			a.addRows(ow.w, r, rows, shadow)
 		}
 		if landed != nil {
 			for _, i := range rows {
@@ -463,6 +481,9 @@ func (a *Assigner) add(b consumer.Batch, ref *ackRef) {
 	}
 	var fmaps map[*baselines.Baseline][]int32 // batch features to those of windows of other baselines
 	for _, is := range b.Issues {
+		if shadow != nil && shadow[is.Row] {
+			continue // a shadow's record: not in the window's features
+		}
 		for _, id := range g.ids[int(is.Row)*g.per : int(is.Row+1)*g.per] {
 			if id < 0 || g.win[id] == nil {
 				continue
@@ -598,13 +619,23 @@ func (a *Assigner) group(n int, ts []arrow.Timestamp, versions *array.Dictionary
 	return g
 }
 
-func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
-	w.Records += int64(len(rows))
+// addRows adds rows of rec to w: every row to its variant's state, if it
+// names one, and the rows of served variants (shadow[i] false; shadow nil:
+// all) to the window's figures.
+func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int, shadow []bool) {
 	base := w.Baseline
-	for i := range base.Features {
-		w.Features[i].add(rec.Column(consumer.FirstFeatureCol+i), rows, &base.Features[i], a.cfg.MaxCategories)
+	served := rows
+	if shadow != nil {
+		sc := &a.variants
+		sc.served = sc.served[:0]
+		for _, i := range rows {
+			if !shadow[i] {
+				sc.served = append(sc.served, i)
+			}
+		}
+		served = sc.served
+		w.Unserved += int64(len(rows) - len(served))
 	}
-	w.Prediction.add(rec.Column(consumer.ColPrediction), rows, &base.Prediction, a.cfg.MaxCategories)
 	if vc := rec.Column(consumer.ColVariant).(*array.Dictionary); vc.NullN() < vc.Len() {
 		dict := vc.Dictionary().(*array.String)
 		// The rows of each variant, in row order: a counting sort into
@@ -630,19 +661,21 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 			}
 		}
 		for j := range dict.Len() {
-			vrows := sc.rows[sc.start[j]:sc.start[j+1]]
-			if len(vrows) == 0 {
-				continue
-			}
-			if f := w.variant(dict.Value(j)); f != nil {
-				f.add(rec.Column(consumer.ColPrediction), vrows, &base.Prediction, a.cfg.MaxCategories)
+			if vrows := sc.rows[sc.start[j]:sc.start[j+1]]; len(vrows) > 0 {
+				name := dict.Value(j)
+				a.addVariantRows(w, name, w.variant(name), rec, vrows)
 			}
 		}
 	}
-	a.addOutcomes(w, rec, rows)
+	w.Records += int64(len(served))
+	for i := range base.Features {
+		w.Features[i].add(rec.Column(consumer.FirstFeatureCol+i), served, &base.Features[i], a.cfg.MaxCategories)
+	}
+	w.Prediction.add(rec.Column(consumer.ColPrediction), served, &base.Prediction, a.cfg.MaxCategories)
+	a.addOutcomes(w, rec, served)
 	lat := rec.Column(consumer.ColLatency).(*array.Float64)
 	vals := lat.Float64Values()
-	for _, i := range rows {
+	for _, i := range served {
 		if x := vals[i]; lat.IsValid(i) && x >= 0 && !math.IsInf(x, 1) {
 			w.Latency.Add(x)
 		}
@@ -855,6 +888,7 @@ func (a *Assigner) window(k Key, start int64, end time.Time, base *baselines.Bas
 		return nil
 	}
 	ow := &openWindow{w: NewWindow(k.owned(), time.Unix(0, start).UTC(), end, base, a.cfg.MaxCategories)}
+	ow.w.Champion = a.roles(k.Model).Champion
 	byStart[start] = ow
 	a.nOpen++
 	return ow
@@ -910,11 +944,13 @@ func (a *Assigner) closeThrough(wm time.Time) []Closed {
 		return cmp.Compare(x.w.Version, y.w.Version)
 	})
 	out := make([]Closed, 0, len(ready)+len(a.lateDirt))
+	var pairsDropped int64
 	for _, ow := range ready {
 		if ow.w.End.After(a.closed[ow.w.Key]) {
 			a.closed[ow.w.Key] = ow.w.End
 		}
 		ow.w.Seal()
+		pairsDropped += ow.w.PairsDropped
 		out = append(out, Closed{Window: ow.w, Ack: releaseAll(ow.refs)})
 	}
 	if a.join != nil {
@@ -935,6 +971,7 @@ func (a *Assigner) closeThrough(wm time.Time) []Closed {
 	a.nOpen -= len(ready)
 	a.mu.Lock()
 	a.counts.Closed += int64(len(ready))
+	a.counts.PairsDropped += pairsDropped
 	a.counts.Open = int64(a.nOpen)
 	if a.join != nil {
 		a.counts.Labels = a.join.snapshot()

@@ -67,7 +67,7 @@ func value(v any) consumer.Value {
 }
 
 // run feeds batches to a fresh Assigner and returns everything it emitted.
-func run(t *testing.T, cfg Config, batches ...consumer.Batch) []Closed {
+func run(t testing.TB, cfg Config, batches ...consumer.Batch) []Closed {
 	t.Helper()
 	in := make(chan consumer.Batch, len(batches))
 	for _, b := range batches {
@@ -403,22 +403,22 @@ func TestWindowsVariants(t *testing.T) {
 			t.Errorf("variant %s not kept; want the %d of smallest rank %v", v, MaxVariants, kept)
 		}
 	}
-	if c := w.Variants["champion"]; c == nil || c.Count != 2 || c.Categories["yes"] != 1 || c.Categories["no"] != 1 {
+	if c := w.Variants["champion"]; c == nil || c.Prediction.Count != 2 || c.Prediction.Categories["yes"] != 1 || c.Prediction.Categories["no"] != 1 {
 		t.Errorf("champion %+v", c)
 	}
-	if c := w.Variants["challenger"]; c == nil || c.Count != 1 || c.Categories["yes"] != 1 {
+	if c := w.Variants["challenger"]; c == nil || c.Prediction.Count != 1 || c.Prediction.Categories["yes"] != 1 {
 		t.Errorf("challenger %+v", c)
 	}
 	if w.Prediction.Count != int64(4+MaxVariants+3) {
 		t.Errorf("prediction count %d", w.Prediction.Count)
 	}
 	o := NewWindow(w.Key, w.Start, w.End, base, w.MaxCategories)
-	o.variant("challenger").Categories["no"] = 5
-	o.Variants["challenger"].Count = 5
+	o.variant("challenger").Prediction.Categories["no"] = 5
+	o.Variants["challenger"].Prediction.Count = 5
 	if err := o.Merge(w); err != nil {
 		t.Fatal(err)
 	}
-	if c := o.Variants["challenger"]; c.Count != 6 || c.Categories["yes"] != 1 || c.Categories["no"] != 5 {
+	if c := o.Variants["challenger"]; c.Prediction.Count != 6 || c.Prediction.Categories["yes"] != 1 || c.Prediction.Categories["no"] != 5 {
 		t.Errorf("merged challenger %+v", c)
 	}
 }

@@ -802,6 +802,7 @@ func windowsConfig(cfg *config.Config, flushAtEnd bool) windows.Config {
 		Size: cfg.Windows.Size, Hop: cfg.Windows.Hop, Lateness: cfg.Windows.AllowedLateness,
 		MaxCategories: cfg.Windows.MaxCategories, MaxOpenWindows: cfg.Windows.MaxOpen, FlushAtEnd: flushAtEnd,
 		Decision: windows.Decision{Threshold: cfg.Fairness.DecisionThreshold, Positive: cfg.Fairness.Positive},
+		Variants: cfg.VariantRoles(),
 	}
 }
 

@@ -255,6 +255,10 @@ type Drift struct {
 	SLO        *SLO               `yaml:"slo"`
 	// Champion names the variant the others are compared with.
 	Champion string `yaml:"champion"`
+	// Shadows names the shadow variants: scored on the traffic, not
+	// served; their records count in their variant's rows only. Unset:
+	// inherited (the default: shadow); [] for none.
+	Shadows []string `yaml:"shadow_variants"`
 	// MaxPerformanceDrop: how far below the reference's accuracy,
 	// precision or recall a window's may fall (and significantly) before it
 	// is concept drift.
@@ -517,6 +521,7 @@ func Default() *Config {
 			Importance:  map[string]float64{},
 			SLO:         &SLO{},
 			Champion:    p.Champion,
+			Shadows:     p.Shadows,
 
 			MaxPerformanceDrop: p.MaxPerformanceDrop,
 			MaxErrorIncrease:   p.MaxErrorIncrease,
@@ -733,6 +738,9 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
+	if err := c.validateVariantRoles(); err != nil {
+		return err
+	}
 	if ch := &c.Sinks.ClickHouse; ch.Enabled {
 		if len(ch.Addr) == 0 {
 			return errors.New("sinks.clickhouse.addr: at least one host:port is required")
@@ -918,6 +926,14 @@ func (d *Drift) validate(path string, top bool) error {
 	if len(d.Importance) > 0 && !(total > 0) {
 		return fmt.Errorf("%s.importance: at least one weight must be positive", path)
 	}
+	for i, v := range d.Shadows {
+		switch {
+		case v == "":
+			return fmt.Errorf("%s.shadow_variants[%d]: must be a variant name, got an empty one", path, i)
+		case slices.Contains(d.Shadows[:i], v):
+			return fmt.Errorf("%s.shadow_variants[%d]: %q is listed twice", path, i, v)
+		}
+	}
 	for _, m := range sortedKeys(d.Thresholds) {
 		if err := checkThreshold(path+".thresholds."+m, m, d.Thresholds[m]); err != nil {
 			return err
@@ -972,6 +988,48 @@ func checkThreshold(path, metric string, thr float64) error {
 		return fmt.Errorf("%s: threshold for %s must be positive, got %v", path, metric, thr)
 	}
 	return nil
+}
+
+// validateVariantRoles checks every model's champion against its shadows,
+// as the levels combine: the champion is served, so it cannot be a shadow.
+func (c *Config) validateVariantRoles() error {
+	def, per := c.Policies()
+	check := func(path string, p drift.Policy) error {
+		if slices.Contains(p.Shadows, p.Champion) {
+			return fmt.Errorf("%s.shadow_variants: %q is the champion (%s.champion): the champion is served, it cannot be a shadow", path, p.Champion, path)
+		}
+		return nil
+	}
+	if err := check("drift", def); err != nil {
+		return err
+	}
+	for _, name := range sortedKeys(per) {
+		if err := check("models."+name+".drift", per[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// VariantRoles returns, per model, its champion and shadow variants as its
+// drift policy has them (drift.champion, drift.shadow_variants), for the
+// windows stage (windows.Config.Variants).
+func (c *Config) VariantRoles() func(model string) windows.VariantRoles {
+	def, per := c.Policies()
+	roles := func(p drift.Policy) windows.VariantRoles {
+		return windows.VariantRoles{Champion: p.Champion, Shadows: p.Shadows}
+	}
+	defRoles := roles(def)
+	perRoles := make(map[string]windows.VariantRoles, len(per))
+	for name, p := range per {
+		perRoles[name] = roles(p)
+	}
+	return func(model string) windows.VariantRoles {
+		if r, ok := perRoles[model]; ok {
+			return r
+		}
+		return defRoles
+	}
 }
 
 // Policies returns the drift policy for every model named under models and
@@ -1053,6 +1111,9 @@ func (d *Drift) apply(base drift.Policy) drift.Policy {
 	}
 	if d.Champion != "" {
 		p.Champion = d.Champion
+	}
+	if d.Shadows != nil {
+		p.Shadows = slices.Clone(d.Shadows)
 	}
 	if d.MaxPerformanceDrop > 0 {
 		p.MaxPerformanceDrop = d.MaxPerformanceDrop

@@ -400,3 +400,40 @@ models:
 		t.Errorf("a p-value threshold of 2: error %v", err)
 	}
 }
+
+// TestShadowVariants: drift.shadow_variants defaults to [shadow], [] means
+// none, a model's list replaces the default's, and the windows stage gets
+// each model's roles as its policy has them.
+func TestShadowVariants(t *testing.T) {
+	for _, tc := range []struct {
+		yaml        string
+		def, fraud  []string
+		fraudChamp  string
+		otherShadow []string
+	}{
+		{"", []string{"shadow"}, []string{"shadow"}, "champion", []string{"shadow"}},
+		{"drift: {shadow_variants: []}\n", []string{}, []string{}, "champion", []string{}},
+		{"drift: {shadow_variants: [mirror]}\nmodels: {fraud: {drift: {champion: blue, shadow_variants: [green, mirror]}}}\n",
+			[]string{"mirror"}, []string{"green", "mirror"}, "blue", []string{"mirror"}},
+	} {
+		c, err := Parse([]byte(tc.yaml))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		def, per := c.Policies()
+		fraud, ok := per["fraud"]
+		if !ok {
+			fraud = def
+		}
+		if !slices.Equal(def.Shadows, tc.def) || !slices.Equal(fraud.Shadows, tc.fraud) || fraud.Champion != tc.fraudChamp {
+			t.Errorf("%q: shadows %v, fraud's %v (champion %s); want %v, %v (%s)", tc.yaml, def.Shadows, fraud.Shadows, fraud.Champion, tc.def, tc.fraud, tc.fraudChamp)
+		}
+		roles := c.VariantRoles()
+		if r := roles("fraud"); r.Champion != tc.fraudChamp || !slices.Equal(r.Shadows, tc.fraud) {
+			t.Errorf("%q: the windows stage's roles of fraud %+v", tc.yaml, r)
+		}
+		if r := roles("other"); r.Champion != "champion" || !slices.Equal(r.Shadows, tc.otherShadow) {
+			t.Errorf("%q: the windows stage's roles of another model %+v", tc.yaml, r)
+		}
+	}
+}

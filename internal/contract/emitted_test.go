@@ -75,6 +75,8 @@ func TestEmittedRowsAreInTheContract(t *testing.T) {
 		}
 		scen.Models[i].LabelShare, scen.Models[i].LabelDelay = 0.5, [2]time.Duration{time.Minute, 2 * time.Hour}
 	}
+	// A shadow beside the first model's champion: the paired rows.
+	scen.Models[0].ShadowShare, scen.Models[0].ShadowShift, scen.Models[0].ShadowNoise = 0.3, 0.5, 0.3
 	log, labels, err := scen.Files()
 	if err != nil {
 		t.Fatal(err)
@@ -139,6 +141,7 @@ fairness:
 	defer f.Close()
 	contract := familyRows(t)
 	seen := map[string]bool{}
+	seenMetric := map[string]bool{}
 	bad := map[string]bool{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
@@ -151,6 +154,7 @@ fairness:
 		n++
 		key := r.Family + " / " + r.Metric
 		seen[r.Family] = true
+		seenMetric[r.Metric] = true
 		if !slices.ContainsFunc(contract, func(c familyRow) bool {
 			return c.family == r.Family && c.metrics[r.Metric] && c.subject.MatchString(r.Subject)
 		}) && !bad[key+r.Subject] {
@@ -166,6 +170,12 @@ fairness:
 	for fam := range constStrings(t, "stats/drift", "Family") {
 		if !seen[fam] {
 			t.Errorf("the replay wrote no row of family %s (%d rows): the scenario misses it", fam, n)
+		}
+	}
+	for _, m := range []string{drift.MetricAgreementRate, drift.MetricMeanAbsDiff, drift.MetricAccuracyDiff, drift.MetricMAEDiff,
+		drift.MetricAccuracyDiffPaired, drift.MetricMAEDiffPaired} {
+		if !seenMetric[m] {
+			t.Errorf("the replay wrote no %s row: the scenario misses the variants' rows", m)
 		}
 	}
 }

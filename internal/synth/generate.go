@@ -24,6 +24,7 @@ const (
 	challengerShare   = 0.1  // share of records served by the "challenger" variant
 	championLatencyMS = 12.0 // median latency of the champion
 	challengerLatency = 15.0 // median latency of the challenger, ms
+	shadowLatency     = 22.0 // median latency of the shadow, ms
 	latencySigma      = 0.35 // sigma of log latency
 	scoreIntercept    = -1.5 // intercept of the default logistic score
 	scoreWeight       = 1.2  // total weight of the default score's numeric inputs
@@ -65,6 +66,10 @@ type Message struct {
 	// same Key and Value (see Config.DuplicateRate). The first send has
 	// Duplicate false.
 	Duplicate bool
+	// Shadow says the record is a shadow's of the champion's record of the
+	// same Key sent before it (Model.ShadowShare): another variant and
+	// prediction, not a duplicate.
+	Shadow bool
 	// Label says Value is a late label (Model.LabelDelay) for the labels
 	// topic, not a prediction record; Time is then the label's timestamp.
 	Label bool
@@ -170,6 +175,15 @@ func (c Config) Generate(yield func(Message) error) error {
 					// Resent between the first send and the jitter bound.
 					again := arrival + int64(uDupDelay*(1-r.delay)*jitter)
 					pending = append(pending, item{arrival: again, order: seq<<2 | 1})
+				}
+				if sr, ok := g.shadowOf(&r, kind); ok {
+					mem.reserve(2*g.maxLen + 1024)
+					at := len(mem.buf)
+					mem.buf = g.appendRecord(mem.buf, &sr, good)
+					value := mem.buf[at:len(mem.buf):len(mem.buf)]
+					batch = append(batch, Message{Key: mem.copy(sr.id[:]), Value: value, Time: sr.t, Model: g.model.Name, Window: w, Shadow: true})
+					// Logged by the same stack right after the champion's.
+					pending = append(pending, item{arrival: arrival + int64(sr.delay*float64(time.Millisecond)), order: seq<<2 | 3})
 				}
 				if kind == good && r.lateLabel >= 0 {
 					lt := r.t.Add(r.labelDelay)
@@ -296,6 +310,7 @@ type modelGen struct {
 	meta   *rand.Rand // times, ids, delays, segments, variant, latency
 	faults *rand.Rand // bad and duplicate decisions
 	labels *rand.Rand // Reference's labels
+	shadow *rand.Rand // the shadow's records: which, their predictions, latencies and delays
 
 	window int // the window being drawn
 	vals   []value
@@ -345,6 +360,7 @@ type record struct {
 	delay      float64 // arrival after t, as a share of Jitter
 	female     bool
 	challenger bool
+	shadow     bool // a shadow's record (variant "shadow")
 	latency    float64
 	pred, comp float64 // numeric prediction and 1 - prediction
 	predStr    string
@@ -365,6 +381,7 @@ func newModelGen(seed int64, purpose string, m *Model) *modelGen {
 		meta:      newStream(seed, purpose, m.Name, "meta"),
 		faults:    newStream(seed, purpose, m.Name, "faults"),
 		labels:    newStream(seed, purpose, m.Name, "labels"),
+		shadow:    newStream(seed, purpose, m.Name, "shadow"),
 		vals:      make([]value, len(m.Features)),
 	}
 	g.ids = append(g.ids, `,"model":`...)
@@ -629,6 +646,36 @@ func (g *modelGen) draw(base time.Time, i int, step float64, span time.Duration)
 	return r, nil
 }
 
+// shadowOf returns the shadow's record of r, a good champion record, when
+// the model's shadow scores it (Model.ShadowShare): r's id, time,
+// features and label, the shadow's prediction, latency and a logging delay
+// of up to 20 ms (in delay, milliseconds). It draws from the shadow stream
+// for every good champion record, so the other streams do not depend on
+// the shadow.
+func (g *modelGen) shadowOf(r *record, kind badKind) (record, bool) {
+	m := g.model
+	if m.ShadowShare <= 0 || kind != good || r.challenger || r.isStr {
+		return record{}, false
+	}
+	sh := g.shadow
+	u, noise, lat, delay := sh.Float64(), sh.NormFloat64(), sh.NormFloat64(), sh.Float64()
+	if u >= m.ShadowShare {
+		return record{}, false
+	}
+	s := *r
+	s.shadow = true
+	s.latency = round(shadowLatency*math.Exp(latencySigma*lat), latencyDecimals)
+	s.delay = 20 * delay
+	d := m.ShadowNoise * noise
+	if g.window >= m.ShadowFrom {
+		d += m.ShadowShift
+	}
+	if d != 0 {
+		s.shift(d)
+	}
+	return s, true
+}
+
 // appendLabel appends r's late label, timestamped at, as a labels-topic
 // record.
 func (g *modelGen) appendLabel(b []byte, r *record, at time.Time) []byte {
@@ -800,9 +847,12 @@ func (g *modelGen) appendRecord(b []byte, r *record, kind badKind) []byte {
 		b = append(b, '"')
 	}
 	b = append(b, `},"variant":`...)
-	if r.challenger {
+	switch {
+	case r.shadow:
+		b = append(b, `"shadow"`...)
+	case r.challenger:
 		b = append(b, `"challenger"`...)
-	} else {
+	default:
 		b = append(b, `"champion"`...)
 	}
 	b = append(b, `,"latency_ms":`...)

@@ -207,6 +207,18 @@ type Model struct {
 	// adding it (a challenger that scores differently from the champion).
 	ChallengerShift float64
 	ChallengerFrom  int
+	// ShadowShare, when above 0, is the share of the champion's served
+	// records that a "shadow" variant scores too (a shadow deployment,
+	// CONTRACT.md section 1): each such prediction is logged a second time,
+	// with the same prediction_id, timestamp, features and label (a late
+	// label is sent once), variant "shadow" and the shadow's own
+	// prediction: the champion's score moved on the logit scale by
+	// ShadowShift from window ShadowFrom on, plus noise of standard
+	// deviation ShadowNoise (a model that mostly agrees with the champion),
+	// and its own latency. Its draws come from a stream of their own, so a
+	// scenario with a shadow sends every record it sends without one.
+	ShadowShare, ShadowShift, ShadowNoise float64
+	ShadowFrom                            int
 	// FemaleShift, when not 0, moves the predictions of records whose
 	// segment gender is "f" from window FemaleShiftFrom on, like
 	// ChallengerShift (a model that starts treating one group worse).
@@ -343,6 +355,9 @@ func (m *Model) validate() error {
 	}
 	if d := m.LabelDelay; d[0] < 0 || d[1] < d[0] {
 		return fmt.Errorf("label delay [%s, %s]: want 0 <= low <= high", d[0], d[1])
+	}
+	if !(m.ShadowShare >= 0 && m.ShadowShare <= 1) || !(m.ShadowNoise >= 0) || math.IsInf(m.ShadowNoise, 0) || math.IsNaN(m.ShadowShift) || math.IsInf(m.ShadowShift, 0) {
+		return fmt.Errorf("shadow share %g, shift %g, noise %g: want a share in [0, 1], a finite shift and noise >= 0", m.ShadowShare, m.ShadowShift, m.ShadowNoise)
 	}
 	byName := make(map[string]*Feature, len(m.Features))
 	for i := range m.Features {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -169,6 +170,9 @@ func TestGenerateCounts(t *testing.T) {
 	var bad, dups int
 	firstSeen := make(map[string][]byte)
 	for _, m := range msgs {
+		if m.Shadow {
+			t.Fatalf("a shadow's record %s without Model.ShadowShare", m.Key)
+		}
 		if m.Duplicate {
 			dups++
 			first, ok := firstSeen[m.Model+"/"+string(m.Key)]
@@ -958,5 +962,65 @@ func TestAppendTimestamp(t *testing.T) {
 		if want := at.UTC().Format(timestampLayout); got != want {
 			t.Fatalf("appendTimestamp(%v) = %s, want %s", at, got, want)
 		}
+	}
+}
+
+// TestShadowRecords: with Model.ShadowShare, a share of the champion's good
+// records is logged again by the shadow: the same prediction_id, time,
+// features and label, variant "shadow" and its own prediction, right after
+// the champion's; every other record is the same as without a shadow.
+func TestShadowRecords(t *testing.T) {
+	plain := collect(t, smallConfig())
+	c := smallConfig()
+	c.Models[0].ShadowShare, c.Models[0].ShadowShift, c.Models[0].ShadowNoise, c.Models[0].ShadowFrom = 0.3, 0.5, 0.2, 2
+	c.Models[0].LabelShare = 0.5
+	plainLabelled := collect(t, func() Config { c := smallConfig(); c.Models[0].LabelShare = 0.5; return c }())
+	with := collect(t, c)
+	var others []Message
+	champion := map[string]map[string]any{}
+	shadows, champions, moved := 0, 0, 0
+	for _, m := range with {
+		if !m.Shadow {
+			others = append(others, m)
+		}
+		if m.Bad || m.Label || m.Duplicate {
+			continue
+		}
+		var r map[string]any
+		if err := json.Unmarshal(m.Value, &r); err != nil {
+			t.Fatal(err)
+		}
+		if !m.Shadow {
+			if r["variant"] == "champion" && m.Model == c.Models[0].Name {
+				champions++
+				champion[string(m.Key)] = r
+			}
+			continue
+		}
+		shadows++
+		ch, ok := champion[string(m.Key)]
+		if !ok || m.Model != c.Models[0].Name || r["variant"] != "shadow" {
+			t.Fatalf("shadow record %s of model %s, variant %v: no champion's record of its id before it", m.Key, m.Model, r["variant"])
+		}
+		for _, k := range []string{"timestamp", "features", "label", "segments", "model_version"} {
+			if !reflect.DeepEqual(ch[k], r[k]) {
+				t.Errorf("shadow record %s: %s %v, the champion's %v", m.Key, k, r[k], ch[k])
+			}
+		}
+		if ch["prediction"] != r["prediction"] {
+			moved++
+		}
+	}
+	if share := float64(shadows) / float64(champions); math.Abs(share-0.3) > 0.03 {
+		t.Errorf("%d shadow records for %d champion records: share %.3f, want about 0.3", shadows, champions, share)
+	}
+	if moved < shadows*9/10 {
+		t.Errorf("%d of %d shadow predictions differ from the champion's", moved, shadows)
+	}
+	if digest(others) != digest(plainLabelled) {
+		t.Error("a shadow changed the other records")
+	}
+	if len(plain) == len(with) {
+		t.Error("no shadow records")
 	}
 }

@@ -177,8 +177,14 @@ type Policy struct {
 	// SLO is the serving objectives the serving rows are judged against.
 	SLO SLO
 	// Champion names the variant the others are compared with, in the same
-	// window (subjects variant=<name>, family prediction).
+	// window (subjects variant=<name>, families prediction, concept and
+	// serving; variants.go).
 	Champion string
+	// Shadows names the variants that are shadows: they score the
+	// champion's traffic but are not served, so their records count in
+	// their variant's rows only (windows.VariantRoles; the windows stage
+	// reads them from the same configuration).
+	Shadows []string
 	// Fairness is the limits subgroup-fairness rows are judged against.
 	Fairness Fairness
 	// Decision is how scores and labels become decisions and outcomes for
@@ -261,7 +267,8 @@ func DefaultPolicy() Policy {
 		Correction:  CorrectionBenjaminiHochberg,
 		Calibration: Calibration{Sigmas: 3, MinSubWindows: 10},
 		MDE:         MDE{Alpha: 0.05, Power: 0.8},
-		Champion:    "champion",
+		Champion:    windows.DefaultChampion,
+		Shadows:     slices.Clone(windows.DefaultShadows),
 		Fairness:    Fairness{MinGroupSize: 30, MaxParityIncrease: 0.1},
 		Decision:    windows.DefaultDecision(),
 
@@ -449,6 +456,7 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	}
 	rows = e.subject(rows, head, FamilyPrediction, "prediction", &base.Prediction, &w.Prediction, p, groupKey{base.ID, -1})
 	rows = e.appendVariants(rows, head, w, p)
+	rows = appendAgreement(rows, head, w, p)
 	quality = appendQuality(quality, head, "prediction", &base.Prediction, &w.Prediction, p)
 	correct(rows, p.Correction)
 	if p.RequireSignificance {
@@ -459,9 +467,11 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	rows = appendPositiveRate(rows, head, w, p) // after correct: its verdict weighs effect and p-value, not p alone
 	rows = appendModeShare(rows, head, w, p)
 	rows = e.appendLabelled(rows, head, w, p)
+	rows = appendVariantPerformance(rows, head, w, p)
 	rows = append(rows, quality...)
 	rows = appendFairness(rows, head, w, &p.Fairness, &p.Decision)
-	return appendServing(rows, head, w, &p.SLO)
+	rows = appendServing(rows, head, w, &p.SLO)
+	return appendVariantServing(rows, head, w, p)
 }
 
 // Seasonality settings (Policy.Seasonality).
@@ -505,14 +515,16 @@ func phased(w *windows.Window, p *Policy) *windows.Window {
 // change, from the label-derived state in w (windows.Closed.Relabel): label
 // drift, coverage and delay, concept metrics, the detectors fed the
 // window's newly labelled errors, per group true positive rates, false
-// positive rates, accuracy and precision, and per attribute equal
-// opportunity and equalized odds differences. They are the new version of
-// those rows; the others the window emitted at close stand.
+// positive rates, accuracy and precision, per attribute equal
+// opportunity and equalized odds differences, and each variant's
+// performance and difference from the champion. They are the new version
+// of those rows; the others the window emitted at close stand.
 func (e *Evaluator) EvaluateLabels(w *windows.Window) []Row {
 	p := e.policy(w.Model)
 	head := Row{Model: w.Model, ModelVersion: w.Version, WindowStart: w.Start, WindowEnd: w.End, BaselineID: w.Baseline.ID}
 	w = phased(w, p)
 	rows := e.appendLabelled(nil, head, w, p)
+	rows = appendVariantPerformance(rows, head, w, p)
 	for _, r := range appendFairness(nil, head, w, &p.Fairness, &p.Decision) {
 		if labelledFairness(r.Metric) {
 			rows = append(rows, r)
@@ -1278,7 +1290,7 @@ func appendServing(rows []Row, head Row, w *windows.Window, slo *SLO) []Row {
 // written when the window has no champion records or no other variant.
 func (e *Evaluator) appendVariants(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
 	champ, ok := w.Variants[p.Champion]
-	if !ok || len(w.Variants) < 2 || champ.Count < max(p.MinSamples, 1) {
+	if !ok || len(w.Variants) < 2 || champ.Prediction.Count < max(p.MinSamples, 1) {
 		return rows
 	}
 	base := w.Baseline
@@ -1286,7 +1298,7 @@ func (e *Evaluator) appendVariants(rows []Row, head Row, w *windows.Window, p *P
 	if base.Prediction.Kind == baselines.Numeric {
 		e.psiGroups(gk, base.Prediction.Counts, p.PSIBins) // the cells come from the training reference, not the champion
 	}
-	ref := championReference(&base.Prediction, champ)
+	ref := championReference(&base.Prediction, &champ.Prediction)
 	names := make([]string, 0, len(w.Variants)-1)
 	for v := range w.Variants {
 		if v != p.Champion {
@@ -1295,7 +1307,7 @@ func (e *Evaluator) appendVariants(rows []Row, head Row, w *windows.Window, p *P
 	}
 	slices.Sort(names)
 	for _, v := range names {
-		rows = e.subject(rows, head, FamilyPrediction, "variant="+v, ref, w.Variants[v], p, gk)
+		rows = e.subject(rows, head, FamilyPrediction, variantSubject(v), ref, &w.Variants[v].Prediction, p, gk)
 	}
 	return rows
 }

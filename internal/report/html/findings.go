@@ -52,6 +52,9 @@ func (f *finding) What() string {
 	case drift.FamilyLabel:
 		return "label distribution"
 	case drift.FamilyConcept:
+		if v, ok := strings.CutPrefix(f.Subject, "variant="); ok {
+			return "variant " + v + " against the champion: " + strings.ReplaceAll(f.Metric, "_", " ") + also(f.Also)
+		}
 		if f.Subject == "error_stream" {
 			return "error stream change (" + f.Metric + ")" + also(f.Also)
 		}

@@ -242,3 +242,19 @@ func TestRecordedAlerts(t *testing.T) {
 		t.Error("another model's alert is on the page")
 	}
 }
+
+// TestFindingWhatNamesTheVariant: a variant's difference from the champion
+// is named as the variant's, not as the model's performance.
+func TestFindingWhatNamesTheVariant(t *testing.T) {
+	for _, tc := range []struct {
+		f    finding
+		want string
+	}{
+		{finding{Family: drift.FamilyConcept, Subject: "variant=canary", Metric: drift.MetricAccuracyDiff}, "variant canary against the champion: accuracy diff"},
+		{finding{Family: drift.FamilyConcept, Subject: "performance", Metric: drift.MetricAccuracy}, "performance: accuracy"},
+	} {
+		if got := tc.f.What(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.f, got, tc.want)
+		}
+	}
+}
