@@ -303,8 +303,10 @@ func (j *joiner) keepRows(model string, rec arrow.RecordBatch, rows []int, d *De
 }
 
 // eachPredictionKey calls fn with the prediction key of each of rows of
-// rec, in order.
+// rec, in order, but those of failed predictions (consumer.ColError),
+// which labels do not join.
 func eachPredictionKey(model string, rec arrow.RecordBatch, rows []int, d *Decision, fn func(row int, k PredictionKey)) {
+	failed := rec.Column(consumer.ColError)
 	ids := rec.Column(consumer.ColPredictionID).(*array.String)
 	ts := rec.Column(consumer.ColTimestamp).(*array.Timestamp).TimestampValues()
 	versions := rec.Column(consumer.ColModelVersion).(*array.Dictionary)
@@ -318,6 +320,9 @@ func eachPredictionKey(model string, rec arrow.RecordBatch, rows []int, d *Decis
 	vnames := make([]string, vdict.Len())
 	snames := make([]string, sdict.Len())
 	for _, i := range rows {
+		if failed.IsValid(i) {
+			continue
+		}
 		k := PredictionKey{Model: model, ID: fnv1a(ids.Value(i)), Time: int64(ts[i]), Prediction: math.NaN(), Inline: labels.IsValid(i)}
 		v := versions.GetValueIndex(i)
 		if vnames[v] == "" {
@@ -393,7 +398,7 @@ func addLate(w *Window, e *joinEntry, d *Decision, maxCategories int) {
 // labels are added: the state it is re-evaluated from when more arrive.
 // It holds no features, latency or error events.
 func (w *Window) labelBase() *Window {
-	b := &Window{Key: w.Key, Start: w.Start, End: w.End, Baseline: w.Baseline, Records: w.Records,
+	b := &Window{Key: w.Key, Start: w.Start, End: w.End, Baseline: w.Baseline, Records: w.Records, Failed: w.Failed,
 		Decided: w.Decided, Selected: w.Selected, MaxCategories: w.MaxCategories}
 	b.mergeLabels(w, false)
 	return b

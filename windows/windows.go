@@ -212,6 +212,8 @@ type Assigner struct {
 	variants struct {       // addRows' scratch: rows by variant
 		start, next, rows []int
 	}
+	servedRows []int   // addRows' scratch: the rows of served predictions
+	dictCounts []int64 // addRows' scratch: rows per dictionary entry
 }
 
 type openWindow struct {
@@ -440,7 +442,7 @@ func (a *Assigner) add(b consumer.Batch, ref *ackRef) {
 			continue
 		}
 		if wb := ow.w.Baseline; sameLayout(b.Baseline, wb) {
-			a.addRows(ow.w, rec, rows)
+			a.addRows(ow.w, rec, rows, nil)
 		} else { // opened before a baseline swap (reshape.go)
 			if reshaped == nil {
 				reshaped = make(map[*baselines.Baseline]arrow.RecordBatch)
@@ -450,7 +452,7 @@ func (a *Assigner) add(b consumer.Batch, ref *ackRef) {
 				r = reshape(rec, b.Baseline, wb)
 				reshaped[wb] = r
 			}
-			a.addRows(ow.w, r, rows)
+			a.addRows(ow.w, r, rows, knownTo(wb))
 		}
 		if landed != nil {
 			for _, i := range rows {
@@ -598,12 +600,21 @@ func (a *Assigner) group(n int, ts []arrow.Timestamp, versions *array.Dictionary
 	return g
 }
 
-func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
+// addRows adds the given rows of rec to w. Every row counts as a record,
+// in the features, the unknown features and the latency; only those of
+// served predictions (no "error") count in the prediction, variants,
+// labels, outcomes and groups. known, when not nil, tells the feature
+// names w's baseline knows although rec's baseline did not (rec was
+// reshaped): they are not counted as unknown.
+func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int, known map[string]bool) {
 	w.Records += int64(len(rows))
 	base := w.Baseline
 	for i := range base.Features {
 		w.Features[i].add(rec.Column(consumer.FirstFeatureCol+i), rows, &base.Features[i], a.cfg.MaxCategories)
 	}
+	a.addUnknown(w, rec.Column(consumer.ColUnknown).(*array.Dictionary), rows, known)
+	all := rows
+	rows = a.served(w, rec.Column(consumer.ColError).(*array.Dictionary), rows)
 	w.Prediction.add(rec.Column(consumer.ColPrediction), rows, &base.Prediction, a.cfg.MaxCategories)
 	if vc := rec.Column(consumer.ColVariant).(*array.Dictionary); vc.NullN() < vc.Len() {
 		dict := vc.Dictionary().(*array.String)
@@ -642,7 +653,7 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 	a.addOutcomes(w, rec, rows)
 	lat := rec.Column(consumer.ColLatency).(*array.Float64)
 	vals := lat.Float64Values()
-	for _, i := range rows {
+	for _, i := range all {
 		if x := vals[i]; lat.IsValid(i) && x >= 0 && !math.IsInf(x, 1) {
 			w.Latency.Add(x)
 		}
@@ -650,6 +661,73 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 	// Between batches, when no group or variant pointer is held: groups,
 	// attributes and variants past twice their cap are pruned (caps.go).
 	w.prune(false)
+}
+
+// countEntries counts the given rows of a dictionary column per entry,
+// nulls left out, into the Assigner's scratch, which it returns.
+func (a *Assigner) countEntries(col *array.Dictionary, rows []int) []int64 {
+	a.dictCounts = resize(a.dictCounts, col.Dictionary().Len())
+	idx := newDictIndex(col)
+	for _, i := range rows {
+		if col.IsValid(i) {
+			a.dictCounts[idx.at(i)]++
+		}
+	}
+	return a.dictCounts
+}
+
+// addUnknown counts, per feature name of the rows' unknown_features
+// (consumer.ColUnknown), the rows that carried it, leaving out the names
+// in known.
+func (a *Assigner) addUnknown(w *Window, col *array.Dictionary, rows []int, known map[string]bool) {
+	if col.NullN() == col.Len() {
+		return
+	}
+	dict := col.Dictionary().(*array.String)
+	for j, n := range a.countEntries(col, rows) {
+		if n == 0 {
+			continue
+		}
+		consumer.EachUnknown(dict.Value(j), func(name string) {
+			if !known[name] {
+				w.addUnknown(name, n)
+			}
+		})
+	}
+}
+
+// served counts the failed predictions among the rows (a class in the
+// error column, consumer.ColError) in w, by class, and returns the other
+// rows, in order: rows itself when none failed, else the Assigner's
+// scratch.
+func (a *Assigner) served(w *Window, col *array.Dictionary, rows []int) []int {
+	if col.NullN() == col.Len() {
+		return rows
+	}
+	dict := col.Dictionary().(*array.String)
+	for j, n := range a.countEntries(col, rows) {
+		if n > 0 {
+			w.Failed += n
+			w.addErrorClass(dict.Value(j), n)
+		}
+	}
+	out := a.servedRows[:0]
+	for _, i := range rows {
+		if col.IsNull(i) {
+			out = append(out, i)
+		}
+	}
+	a.servedRows = out
+	return out
+}
+
+// knownTo returns the feature names of b.
+func knownTo(b *baselines.Baseline) map[string]bool {
+	m := make(map[string]bool, len(b.Features))
+	for _, f := range b.Features {
+		m[f.Name] = true
+	}
+	return m
 }
 
 // fnv1a is the 64-bit FNV-1a hash of s.
