@@ -59,6 +59,10 @@ func addRecord(rec *consumer.Record, model string, b *baselines.Builder, sum *Su
 		sum.OtherModels++
 		return
 	}
+	if rec.Error != "" {
+		sum.Failed++
+		return
+	}
 	if !sel.take(rec, sum) {
 		return
 	}
