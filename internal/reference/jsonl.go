@@ -59,11 +59,11 @@ func addRecord(rec *consumer.Record, model string, b *baselines.Builder, sum *Su
 		sum.OtherModels++
 		return
 	}
-	if rec.Error != "" {
-		sum.Failed++
+	if !sel.take(rec, sum) {
 		return
 	}
-	if !sel.take(rec, sum) {
+	if rec.Error != "" {
+		sum.Failed++
 		return
 	}
 	if sum.From.IsZero() || rec.Timestamp.Before(sum.From) {
