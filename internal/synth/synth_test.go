@@ -960,3 +960,93 @@ func TestAppendTimestamp(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerateErrorsAndRenames: a model's error burst makes about its share
+// of the burst windows' records failed predictions (a class among the
+// configured ones, a null prediction, no scores, no label, inline or
+// late), and leaves every other record as it is without the burst; a
+// Renamed drift writes the feature under its new key.
+func TestGenerateErrorsAndRenames(t *testing.T) {
+	plain := smallConfig()
+	for i := range plain.Models {
+		plain.Models[i].LabelShare, plain.Models[i].LabelDelay = 0.5, [2]time.Duration{time.Minute, time.Hour}
+	}
+	burst := smallConfig()
+	for i := range burst.Models {
+		burst.Models[i].LabelShare, burst.Models[i].LabelDelay = 0.5, [2]time.Duration{time.Minute, time.Hour}
+	}
+	m := &burst.Models[0]
+	m.ErrorShare, m.ErrorFrom, m.ErrorTo, m.ErrorClasses = 0.4, 1, 2, []string{"timeout", "model_exception"}
+	base := map[string]bool{}
+	for _, msg := range collect(t, plain) {
+		base[string(msg.Value)] = true
+	}
+	classes := map[string]int{}
+	var served, failedLabels int
+	failedIDs := map[string]bool{}
+	msgs := collect(t, burst)
+	for _, msg := range msgs {
+		if msg.Bad || msg.Label {
+			continue
+		}
+		var r struct {
+			ID         string          `json:"prediction_id"`
+			Prediction json.RawMessage `json:"prediction"`
+			Scores     json.RawMessage `json:"scores"`
+			Label      json.RawMessage `json:"label"`
+			Error      string          `json:"error"`
+			Features   map[string]any  `json:"features"`
+		}
+		if err := json.Unmarshal(msg.Value, &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Error == "" {
+			if msg.Model == m.Name && msg.Window == 1 {
+				served++
+			}
+			if !base[string(msg.Value)] {
+				t.Fatalf("a served record the burst changed: %s", msg.Value)
+			}
+			continue
+		}
+		if msg.Model != m.Name || msg.Window != 1 || string(r.Prediction) != "null" || r.Scores != nil || string(r.Label) != "null" {
+			t.Fatalf("failed record %s", msg.Value)
+		}
+		classes[r.Error]++
+		failedIDs[r.ID] = true
+	}
+	for _, msg := range msgs {
+		if msg.Label && failedIDs[string(msg.Key)] {
+			failedLabels++
+		}
+	}
+	failed := classes["timeout"] + classes["model_exception"]
+	if len(classes) != 2 || failed < 300 || failed > 500 || served < 500 || failedLabels != 0 {
+		t.Errorf("classes %v (%d failed of %d), %d late labels of failed predictions", classes, failed, failed+served, failedLabels)
+	}
+
+	renames := smallConfig()
+	rm := &renames.Models[0]
+	name := rm.Features[2].Name
+	rm.Drifts = append(rm.Drifts, Drift{Feature: name, Kind: Renamed, Amount: 1, FromWindow: 3})
+	var renamed, kept int
+	for _, msg := range collect(t, renames) {
+		if msg.Bad || msg.Label || msg.Model != rm.Name {
+			continue
+		}
+		f := features(t, msg.Value)
+		_, isNew := f[name+RenamedSuffix]
+		_, isOld := f[name]
+		switch {
+		case msg.Window >= 3 && isNew && !isOld:
+			renamed++
+		case msg.Window < 3 && isOld && !isNew:
+			kept++
+		default:
+			t.Fatalf("window %d: %s", msg.Window, msg.Value)
+		}
+	}
+	if renamed < 900 || kept < 2700 {
+		t.Errorf("%d records renamed %s, %d kept it", renamed, name, kept)
+	}
+}
