@@ -46,6 +46,14 @@
 // its "not drifted" means "not enough data to tell" (see mde.go for the
 // derivation).
 //
+// Besides distributions, a window gets data-quality rows per feature
+// (appendQuality), schema rows (appendSchema: features the records carry
+// that the baseline does not know, baseline features no record carried),
+// its volume against the records expected of it (appendVolume: from a
+// production reference's rate, or from the model version's earlier
+// windows, which the Evaluator remembers) and serving rows (latency,
+// throughput, the failed predictions' rate and classes).
+//
 // A statistic that is undefined for a subject (proportion_z on more than
 // two cells, a t-test with no variance on either side) writes no row rather
 // than a NaN; an infinite statistic (chi2_gof with an unseen category) is
@@ -273,6 +281,8 @@ func DefaultPolicy() Policy {
 }
 
 // Evaluator turns closed windows into rows. It is safe for concurrent use.
+// It keeps, per model version, the error-stream detectors and the record
+// counts of recent windows (the volume history), both bounded.
 type Evaluator struct {
 	def      Policy
 	perModel map[string]Policy
