@@ -128,6 +128,46 @@ func (h *volumeHistory) expect(w *windows.Window) (mu float64, n int64, k int, o
 	return xs[m], n, len(xs), true
 }
 
+// volumeHistory returns k's history, making it; e.mu is held.
+func (e *Evaluator) volumeHistory(k windows.Key) *volumeHistory {
+	h := e.volumes[k]
+	if h == nil {
+		if len(e.volumes) >= maxVolumeKeys {
+			clear(e.volumes) // model versions come and go; never grow without bound
+		}
+		h = &volumeHistory{counts: make(map[windowID]int64)}
+		e.volumes[k] = h
+	}
+	return h
+}
+
+// WindowVolume is a closed window's record count as a sink keeps it
+// (sinks/clickhouse's window_summaries), for RestoreVolumes.
+type WindowVolume struct {
+	Key        windows.Key
+	Start, End time.Time
+	Records    int64
+}
+
+// RestoreVolumes gives the Evaluator the record counts of windows that
+// closed before it started (a restarted job's, or another instance's
+// before a hand-over), as if it had evaluated them, so that the volume
+// expectation from history goes on from them; a window it evaluated
+// itself keeps its own count.
+func (e *Evaluator) RestoreVolumes(vs []WindowVolume) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, v := range vs {
+		if !v.End.After(v.Start) || v.Records < 0 {
+			continue
+		}
+		h := e.volumeHistory(v.Key)
+		if _, ok := h.counts[windowID{v.Start.UnixNano(), v.End.Sub(v.Start)}]; !ok {
+			h.note(&windows.Window{Start: v.Start, End: v.End, Records: v.Records})
+		}
+	}
+}
+
 // phaseHours returns, per hour of the week (baselines.PhaseOf), how many
 // hours of [from, until) fall in it.
 func phaseHours(from, until time.Time) (h [baselines.PhasesPerWeek]float64) {
@@ -227,14 +267,7 @@ func ratioTest(n, r int64, p0 float64) float64 {
 // time profile.
 func (e *Evaluator) appendVolume(rows []Row, head Row, w *windows.Window, stored *baselines.Baseline, p *Policy) []Row {
 	e.mu.Lock()
-	h := e.volumes[w.Key]
-	if h == nil {
-		if len(e.volumes) >= maxVolumeKeys {
-			clear(e.volumes) // model versions come and go; never grow without bound
-		}
-		h = &volumeHistory{counts: make(map[windowID]int64)}
-		e.volumes[w.Key] = h
-	}
+	h := e.volumeHistory(w.Key)
 	mu, nref, ok := 0.0, int64(0), false
 	var p0 float64 // the window's share of its records and those behind mu, as expected
 	source := SourceReference

@@ -322,3 +322,28 @@ func poissonDraw(r *rand.Rand, mu float64) int64 {
 	}
 	return k
 }
+
+// TestVolumeRestore: an Evaluator given the record counts of the windows
+// another one evaluated (RestoreVolumes, a restarted job's) writes the
+// same volume rows from then on; counts it evaluated itself stand.
+func TestVolumeRestore(t *testing.T) {
+	b := baseline()
+	first := NewEvaluator(DefaultPolicy(), nil)
+	var kept []WindowVolume
+	for d := range 4 {
+		w := volumeWindow(b, "1", t0.Add(time.Duration(d)*day), time.Hour, int64(1000+100*d))
+		first.Evaluate(w)
+		kept = append(kept, WindowVolume{Key: w.Key, Start: w.Start, End: w.End, Records: w.Records})
+	}
+	next := volumeWindow(b, "1", t0.Add(4*day), time.Hour, 400)
+	want := find(t, first.Evaluate(next), FamilyQuality, "*", MetricVolumeRatio)
+	restarted := NewEvaluator(DefaultPolicy(), nil)
+	own := volumeWindow(b, "1", t0.Add(3*day), time.Hour, 1300) // evaluated after the restart, before the restore
+	restarted.Evaluate(own)
+	kept[3].Records = 5 // a stale count of it, which does not replace its own
+	restarted.RestoreVolumes(append(kept, WindowVolume{Key: next.Key, Start: t0, End: t0, Records: 9}))
+	got := find(t, restarted.Evaluate(volumeWindow(b, "1", t0.Add(4*day), time.Hour, 400)), FamilyQuality, "*", MetricVolumeRatio)
+	if got.ThresholdSource != SourceHistory || got.Value != want.Value || got.NReference != want.NReference || !got.Drifted {
+		t.Errorf("restored: %+v\nwant %+v", got, want)
+	}
+}
