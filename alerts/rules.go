@@ -192,6 +192,8 @@ func DefaultRules() Rules {
 	return Rules{
 		{Name: "model_down", Alert: "DriftwatchModelDown", Family: drift.FamilyServing, Metric: drift.MetricThroughput, Sev: Sev1, Clear: 1,
 			Summary: "traffic fell below its floor: the model may be down"},
+		{Name: "serving_errors", Alert: "DriftwatchServingErrors", Family: drift.FamilyServing, Subject: "errors", Metric: drift.MetricErrorRate,
+			Compare: ">=", Threshold: 0.5, MinSamples: 100, Sev: Sev1, Clear: 1, Summary: "most predictions failed"},
 		{Name: "accuracy_collapse", Alert: "DriftwatchAccuracyCollapse", Family: drift.FamilyConcept, Subject: "performance", Metric: drift.MetricAccuracy,
 			Compare: "<", Threshold: 0.5, MinSamples: 100, Sev: Sev1, Summary: "accuracy below the hard floor"},
 		{Name: "prediction_collapse", Alert: "DriftwatchPredictionCollapse", Family: drift.FamilyPrediction, Metric: drift.MetricModeShare, Sev: Sev1,
@@ -200,6 +202,8 @@ func DefaultRules() Rules {
 			Summary: "performance significantly below the reference's"},
 		{Name: "fairness_breach", Alert: "DriftwatchFairnessBreach", Family: drift.FamilyFairness, Sev: Sev2,
 			Summary: "a subgroup fairness limit is breached"},
+		{Name: "error_rate", Alert: "DriftwatchErrorRate", Family: drift.FamilyServing, Subject: "errors", Metric: drift.MetricErrorRate, Sev: Sev2,
+			Summary: "the share of failed predictions is above its objective"},
 		{Name: "data_quality", Alert: "DriftwatchDataQuality", Family: drift.FamilyQuality, Metric: "*_rate", Sev: Sev3, For: 1,
 			Summary: "data quality breach"},
 		{Name: "latency_slo", Alert: "DriftwatchServingLatency", Family: drift.FamilyServing, Metric: "latency_p*_ms", Sev: Sev3, For: 2,

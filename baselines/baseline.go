@@ -84,8 +84,21 @@ type Baseline struct {
 	// CycleDaily, CycleWeekly or empty.
 	Phases []Phase `json:"phases,omitempty"`
 	Cycle  string  `json:"cycle,omitempty"`
+	// Traffic, set when the reference was a production period of
+	// ModelVersion's traffic (its time profile's rows are the records that
+	// version served) and it has a time profile, spans its records' event
+	// times: Phases' rows over the hours of the week the span covers are
+	// that version's rate, the expected volume of its windows.
+	Traffic *Traffic `json:"traffic,omitempty"`
 
 	phased *phaseCache // Phased's results; nil: not cached
+}
+
+// Traffic is the time span of a production reference's records: the
+// first and the last event time.
+type Traffic struct {
+	From  time.Time `json:"from"`
+	Until time.Time `json:"until"`
 }
 
 // ErrorSums are sums of prediction errors.

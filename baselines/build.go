@@ -50,6 +50,11 @@ type BuildOptions struct {
 	// were both numbers and strings, or with more than 65,535 cells, gets
 	// no sample.
 	SampleSize int
+	// Traffic says the rows are a production period of ModelVersion's
+	// traffic, every one of its records in that period: with a time
+	// profile, the baseline keeps the period's span (Baseline.Traffic),
+	// and the profile's rows per hour are that version's expected volume.
+	Traffic bool
 }
 
 // Builder accumulates reference rows of one model and builds a Baseline from
@@ -509,6 +514,9 @@ func (b *Builder) Build() (*Baseline, error) {
 		bl.Format = FormatVersion
 		bl.Phases = b.phases(bl, names)
 		bl.Cycle = detectCycle(bl, span)
+		if b.opts.Traffic {
+			bl.Traffic = &Traffic{From: b.tMin.UTC(), Until: b.tMax.UTC()}
+		}
 	}
 
 	canonical, err := json.Marshal(bl)

@@ -262,6 +262,9 @@ func (f *PhaseFeature) feature(whole *Feature) Feature {
 
 // validatePhases checks a time profile against the baseline it belongs to.
 func (b *Baseline) validatePhases() error {
+	if t := b.Traffic; t != nil && (len(b.Phases) == 0 || t.Until.Before(t.From)) {
+		return fmt.Errorf("traffic from %s until %s: want phases and a span", t.From.Format(time.RFC3339), t.Until.Format(time.RFC3339))
+	}
 	if len(b.Phases) == 0 {
 		if b.Cycle != "" {
 			return fmt.Errorf("cycle %q without phases", b.Cycle)

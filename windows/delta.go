@@ -70,6 +70,12 @@ type deltaV1 struct {
 	PairCutSet    bool
 	PairOffered   int64
 	PairsDropped  int64
+	// Added with failed predictions and schema drift (issue 20): gob
+	// leaves them zero in deltas encoded before.
+	Failed         int64
+	ErrorClasses   map[string]int64
+	Unknown        map[string]int64
+	UnknownDropped int64
 }
 
 // variantV1 is a variant's state but its predictions (deltaV1.Variants).
@@ -181,7 +187,7 @@ func MarshalDelta(d Delta) ([]byte, error) {
 		Features: make([]featureV1, len(w.Features)), Prediction: encodeFeature(&w.Prediction),
 		Decided: w.Decided, Selected: w.Selected, Labels: encodeFeature(&w.Labels), Outcomes: w.Outcomes,
 		ErrN: w.ErrN, ErrAbs: w.ErrAbs.Partials(), ErrSq: w.ErrSq.Partials(), Errors: w.Errors, LabelDelays: w.LabelDelays,
-		Keys: d.Keys,
+		Keys: d.Keys, Failed: w.Failed, ErrorClasses: w.ErrorClasses, Unknown: w.Unknown, UnknownDropped: w.UnknownDropped,
 	}
 	for i := range w.Features {
 		v.Features[i] = encodeFeature(&w.Features[i])
@@ -230,7 +236,8 @@ func UnmarshalDelta(data []byte, baseline func(model, id string) *baselines.Base
 		return Delta{}, fmt.Errorf("decode %s: baseline %q is not loaded", what, v.BaselineID)
 	case len(v.Features) != len(b.Features):
 		return Delta{}, fmt.Errorf("decode %s: %d features, baseline %q has %d", what, len(v.Features), b.ID, len(b.Features))
-	case v.End <= v.Start || v.MaxCategories <= 0 || v.Records < 0 || v.Unserved < 0 || v.Rows < 0 || v.Rows > v.Records+v.Unserved:
+	case v.End <= v.Start || v.MaxCategories <= 0 || v.Records < 0 || v.Unserved < 0 || v.Rows < 0 || v.Rows > v.Records+v.Unserved ||
+		v.Failed < 0 || v.Failed > v.Records || v.UnknownDropped < 0:
 		return Delta{}, fmt.Errorf("decode %s: bad window bounds or counts", what)
 	case len(v.Pairs) > 2*MaxPairRecords || v.PairOffered < int64(len(v.Pairs)) || v.PairsDropped < 0:
 		return Delta{}, fmt.Errorf("decode %s: bad pairing sample", what)
@@ -239,6 +246,7 @@ func UnmarshalDelta(data []byte, baseline func(model, id string) *baselines.Base
 	w.Records, w.Decided, w.Selected, w.Unserved, w.PairsDropped = v.Records, v.Decided, v.Selected, v.Unserved, v.PairsDropped
 	w.Outcomes, w.ErrN, w.Errors, w.LabelDelays = v.Outcomes, v.ErrN, v.Errors, v.LabelDelays
 	w.ErrAbs, w.ErrSq = sumOf(v.ErrAbs), sumOf(v.ErrSq)
+	w.Failed, w.ErrorClasses, w.Unknown, w.UnknownDropped = v.Failed, v.ErrorClasses, v.Unknown, v.UnknownDropped
 	for i := range w.Features {
 		if err := decodeFeature(&w.Features[i], &v.Features[i]); err != nil {
 			return Delta{}, fmt.Errorf("decode %s: feature %s: %w", what, b.Features[i].Name, err)

@@ -20,7 +20,9 @@ import (
 
 // richBatch is scoreBatch with every part of a window's state exercised:
 // amounts spread over the bins (sums that round differently by order),
-// nulls, two versions, variants, latencies and labels in some records.
+// nulls, two versions, variants, latencies and labels in some records,
+// features the baseline does not know and failed predictions, chosen by
+// the record's id so that any split of the records gives the same ones.
 func richBatch(mem memory.Allocator, wm time.Duration, recs ...lrec) consumer.Batch {
 	base := scoreBaseline()
 	bb := consumer.NewBatchBuilder(base)
@@ -40,6 +42,15 @@ func richBatch(mem memory.Allocator, wm time.Duration, recs ...lrec) consumer.Ba
 		}
 		if r.delay > 4*time.Hour { // some labels come with their records
 			cr.Label = consumer.Value{Kind: consumer.String, Str: r.label}
+		}
+		if fnv1a(r.id)%5 == 1 {
+			cr.Features[[]string{"extra_a", "extra_b"}[int(r.score*1000)%2]] = consumer.Value{Kind: consumer.Number, Num: 1}
+		}
+		if fnv1a(r.id)%13 == 2 { // a failed prediction: its label, if any, counts nowhere
+			cr.Error = []string{"timeout", "oom"}[int(r.score*1000)%2]
+			if fnv1a(r.id)%2 == 0 {
+				cr.Prediction = consumer.Value{}
+			}
 		}
 		bb.Append(&cr)
 	}
@@ -228,6 +239,10 @@ type windowView struct {
 	LabelDelays       []float64
 	Groups            map[string]Group
 	Keys              int
+	Failed            int64
+	ErrorClasses      map[string]int64
+	Unknown           map[string]int64
+	UnknownDropped    int64
 }
 
 func viewFeature(f *Feature) featureView {
@@ -239,7 +254,8 @@ func fullView(t *testing.T, c Closed) windowView {
 	w := c.Window
 	v := windowView{Records: w.Records, Unserved: w.Unserved, PairsDropped: w.PairsDropped, Prediction: viewFeature(&w.Prediction), Decided: w.Decided, Selected: w.Selected,
 		Labels: viewFeature(&w.Labels), Outcomes: w.Outcomes, ErrN: w.ErrN, ErrAbs: w.ErrAbs.Value(), ErrSq: w.ErrSq.Value(),
-		Errors: slices.Clone(w.Errors), LabelDelays: w.LabelDelays, Groups: make(map[string]Group), Keys: len(c.Keys)}
+		Errors: slices.Clone(w.Errors), LabelDelays: w.LabelDelays, Groups: make(map[string]Group), Keys: len(c.Keys),
+		Failed: w.Failed, ErrorClasses: w.ErrorClasses, Unknown: w.Unknown, UnknownDropped: w.UnknownDropped}
 	for i := range w.Features {
 		v.Features = append(v.Features, viewFeature(&w.Features[i]))
 	}
@@ -308,6 +324,16 @@ func TestFoldMergeEqualsSingle(t *testing.T) {
 				gv, wv := closedViews(got), closedViews(want)
 				if len(wv) < 6 {
 					t.Fatalf("only %d windows (%v): the stream does not exercise merging", len(wv), slices.Collect(maps.Keys(wv)))
+				}
+				var failed, unknown int64
+				for _, w := range wv {
+					failed += w.Failed
+					for _, n := range w.Unknown {
+						unknown += n
+					}
+				}
+				if failed == 0 || unknown == 0 {
+					t.Fatalf("%d failed predictions, %d unknown features: the stream does not exercise them", failed, unknown)
 				}
 				for id, w := range wv {
 					if g, ok := gv[id]; !ok {

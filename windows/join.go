@@ -371,8 +371,10 @@ func (j *joiner) keepRows(model string, rec arrow.RecordBatch, rows []int, d *De
 }
 
 // eachPredictionKey calls fn with the prediction key of each of rows of
-// rec, in order.
+// rec, in order, but those of failed predictions (consumer.ColError),
+// which labels do not join.
 func eachPredictionKey(model string, rec arrow.RecordBatch, rows []int, d *Decision, fn func(row int, k PredictionKey)) {
+	failed := rec.Column(consumer.ColError)
 	ids := rec.Column(consumer.ColPredictionID).(*array.String)
 	ts := rec.Column(consumer.ColTimestamp).(*array.Timestamp).TimestampValues()
 	versions := rec.Column(consumer.ColModelVersion).(*array.Dictionary)
@@ -390,6 +392,9 @@ func eachPredictionKey(model string, rec arrow.RecordBatch, rows []int, d *Decis
 	snames := make([]string, sdict.Len())
 	varNames := make([]string, vardict.Len())
 	for _, i := range rows {
+		if failed.IsValid(i) {
+			continue
+		}
 		k := PredictionKey{Model: model, ID: fnv1a(ids.Value(i)), Time: int64(ts[i]), Prediction: math.NaN(), Inline: labels.IsValid(i)}
 		if variants.IsValid(i) {
 			v := variants.GetValueIndex(i)
@@ -531,7 +536,7 @@ func (l *lateLabels) add(w *Window, e *joinEntry) {
 // labels are tested in pairs). It holds no features, latency or error
 // events.
 func (w *Window) labelBase() *Window {
-	b := &Window{Key: w.Key, Start: w.Start, End: w.End, Baseline: w.Baseline, Records: w.Records,
+	b := &Window{Key: w.Key, Start: w.Start, End: w.End, Baseline: w.Baseline, Records: w.Records, Failed: w.Failed,
 		Decided: w.Decided, Selected: w.Selected, MaxCategories: w.MaxCategories, Champion: w.Champion,
 		Unserved: w.Unserved, pairs: pairState{cut: w.pairs.cut, cutSet: w.pairs.cutSet}, pairsResolved: true}
 	b.mergeLabels(w, false)

@@ -27,6 +27,7 @@ type labelBaseV1 struct {
 	Start, End        time.Time
 	BaselineID        string
 	Records           int64
+	Failed            int64 // records of failed predictions; 0 in bases encoded before it existed
 	Decided, Selected int64
 	LabelNulls        int64
 	LabelCount        int64
@@ -50,7 +51,7 @@ type labelBaseV1 struct {
 func (w *Window) MarshalLabelBase() ([]byte, error) {
 	v := labelBaseV1{
 		Model: w.Model, Version: w.Version, Start: w.Start, End: w.End, BaselineID: w.Baseline.ID,
-		Records: w.Records, Decided: w.Decided, Selected: w.Selected,
+		Records: w.Records, Failed: w.Failed, Decided: w.Decided, Selected: w.Selected,
 		LabelNulls: w.Labels.Nulls, LabelCount: w.Labels.Count, LabelCategories: w.Labels.Categories,
 		Outcomes: w.Outcomes, ErrN: w.ErrN, ErrAbs: w.ErrAbs.Partials(), ErrSq: w.ErrSq.Partials(),
 		MaxCategories: w.MaxCategories,
@@ -89,7 +90,7 @@ func UnmarshalLabelBase(data []byte, baseline func(model, id string) *baselines.
 	if b == nil {
 		return nil, fmt.Errorf("decode label base of %s %s@%s: baseline %q is not loaded", v.Model, v.Version, v.Start.Format(time.RFC3339), v.BaselineID)
 	}
-	w := &Window{Key: Key{v.Model, v.Version}, Start: v.Start.UTC(), End: v.End.UTC(), Baseline: b, Records: v.Records,
+	w := &Window{Key: Key{v.Model, v.Version}, Start: v.Start.UTC(), End: v.End.UTC(), Baseline: b, Records: v.Records, Failed: v.Failed,
 		Decided: v.Decided, Selected: v.Selected, Outcomes: v.Outcomes, ErrN: v.ErrN, MaxCategories: v.MaxCategories}
 	w.Labels = Feature{Nulls: v.LabelNulls, Count: v.LabelCount, Categories: v.LabelCategories}
 	if w.Labels.Categories == nil {

@@ -127,6 +127,23 @@ type Window struct {
 	// PairsDropped counts the variant records left out of the pairing
 	// sample (MaxPairRecords), set when the window is sealed.
 	PairsDropped int64
+	// Failed counts the records of failed predictions (those with an
+	// "error"), and ErrorClasses them by error class: at most
+	// MaxErrorClasses classes by name, those of smallest hash (caps.go),
+	// the others counted under baselines.OtherCategory. A failed record
+	// counts in Records, Features, Unknown and Latency, and not in
+	// Prediction, Variants, Decided, Labels, Outcomes, Errors or Groups:
+	// it was a request, not a prediction.
+	Failed       int64
+	ErrorClasses map[string]int64
+	// Unknown counts, per feature name the records carried and the
+	// baseline does not know, the records that carried it: at most
+	// MaxUnknownFeatures names, those of smallest hash (caps.go).
+	// UnknownDropped counts the (record, name) pairs of the names past
+	// that cap, so that the share of records carrying any one of them is
+	// at most UnknownDropped / Records.
+	Unknown        map[string]int64
+	UnknownDropped int64
 	// MaxCategories caps the distinct categories kept by name per feature
 	// (and in Labels), OtherCategory aside.
 	MaxCategories int
@@ -136,9 +153,10 @@ type Window struct {
 	// The cuts of the capped maps (caps.go): the attributes', each
 	// attribute's groups', the variants'. overCap: a map of them grew past
 	// twice its cap since it was last pruned.
-	attrCut, variantCut cut
-	groupCuts           map[string]cut
-	overCap             bool
+	attrCut, variantCut  cut
+	errorCut, unknownCut cut
+	groupCuts            map[string]cut
+	overCap              bool
 
 	pairs         pairState // the pairing sample until sealed (variants.go)
 	pairsResolved bool
@@ -213,6 +231,13 @@ const (
 	MaxAttributes = 10
 	MaxGroups     = 50
 )
+
+// MaxErrorClasses bounds Window.ErrorClasses, baselines.OtherCategory
+// included.
+const MaxErrorClasses = 50
+
+// MaxUnknownFeatures bounds the names Window.Unknown keeps.
+const MaxUnknownFeatures = 100
 
 // Group is one segment group's decisions in a window: Decisions counts
 // every record as (decision, outcome false), so its selection rate is the
@@ -386,6 +411,14 @@ func (w *Window) merge(o *Window) error {
 	w.Prediction.merge(&o.Prediction, &w.Baseline.Prediction, w.MaxCategories)
 	w.Decided += o.Decided
 	w.Selected += o.Selected
+	w.Failed += o.Failed
+	for c, n := range o.ErrorClasses {
+		w.addErrorClass(c, n)
+	}
+	w.UnknownDropped += o.UnknownDropped
+	for name, n := range o.Unknown {
+		w.addUnknown(name, n)
+	}
 	w.mergeLabels(o, true)
 	for name, ov := range o.Variants {
 		if v := w.variant(name); v != nil {

@@ -215,9 +215,11 @@ type Assigner struct {
 	mu     sync.Mutex
 	counts Counts
 
-	grouping grouping       // process's scratch
-	outcomes outcomeScratch // addOutcomes' and addVariantRows' scratch
-	variants variantScratch // addRows' scratch: rows by variant
+	grouping   grouping       // process's scratch
+	outcomes   outcomeScratch // addOutcomes' and addVariantRows' scratch
+	variants   variantScratch // addRows' scratch: rows by variant
+	servedRows []int          // addRows' scratch: the rows of served predictions
+	dictCounts []int64        // addRows' scratch: rows per dictionary entry
 }
 
 // roles returns model's variant roles.
@@ -458,7 +460,7 @@ func (a *Assigner) add(b consumer.Batch, ref *ackRef) {
 			continue
 		}
 		if wb := ow.w.Baseline; sameLayout(b.Baseline, wb) {
-			a.addRows(ow.w, rec, rows, shadow)
+			a.addRows(ow.w, rec, rows, shadow, nil)
 		} else { // opened before a baseline swap (reshape.go)
 			if reshaped == nil {
 				reshaped = make(map[*baselines.Baseline]arrow.RecordBatch)
@@ -468,7 +470,7 @@ func (a *Assigner) add(b consumer.Batch, ref *ackRef) {
 				r = reshape(rec, b.Baseline, wb)
 				reshaped[wb] = r
 			}
-			a.addRows(ow.w, r, rows, shadow)
+			a.addRows(ow.w, r, rows, shadow, knownTo(wb))
 		}
 		if landed != nil {
 			for _, i := range rows {
@@ -619,12 +621,17 @@ func (a *Assigner) group(n int, ts []arrow.Timestamp, versions *array.Dictionary
 	return g
 }
 
-// addRows adds rows of rec to w: every row to its variant's state, if it
-// names one, and the rows of served variants (shadow[i] false; shadow nil:
-// all) to the window's figures.
-func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int, shadow []bool) {
+// addRows adds rows of rec to w. Every row goes to its variant's state,
+// if it names one and did not fail; the rows of served variants (shadow[i]
+// false; shadow nil: all) are the window's records: they count in the
+// features, the unknown features and the latency, and those of served
+// predictions (no "error") in the prediction, labels, outcomes and
+// groups. known, when not nil, tells the feature names w's baseline knows
+// although rec's baseline did not (rec was reshaped): they are not counted
+// as unknown.
+func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int, shadow []bool, known map[string]bool) {
 	base := w.Baseline
-	served := rows
+	live := rows
 	if shadow != nil {
 		sc := &a.variants
 		sc.served = sc.served[:0]
@@ -633,18 +640,26 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int, shadow 
 				sc.served = append(sc.served, i)
 			}
 		}
-		served = sc.served
-		w.Unserved += int64(len(rows) - len(served))
+		live = sc.served
+		w.Unserved += int64(len(rows) - len(live))
 	}
+	w.Records += int64(len(live))
+	for i := range base.Features {
+		w.Features[i].add(rec.Column(consumer.FirstFeatureCol+i), live, &base.Features[i], a.cfg.MaxCategories)
+	}
+	a.addUnknown(w, rec.Column(consumer.ColUnknown).(*array.Dictionary), live, known)
+	errs := rec.Column(consumer.ColError).(*array.Dictionary)
+	predicted := a.served(w, errs, live)
+	w.Prediction.add(rec.Column(consumer.ColPrediction), predicted, &base.Prediction, a.cfg.MaxCategories)
 	if vc := rec.Column(consumer.ColVariant).(*array.Dictionary); vc.NullN() < vc.Len() {
 		dict := vc.Dictionary().(*array.String)
-		// The rows of each variant, in row order: a counting sort into
-		// the Assigner's scratch.
+		// The rows of each variant that did not fail, in row order: a
+		// counting sort into the Assigner's scratch.
 		sc := &a.variants
 		sc.start = resize(sc.start, dict.Len()+1)
 		vidx := newDictIndex(vc)
 		for _, i := range rows {
-			if vc.IsValid(i) {
+			if vc.IsValid(i) && errs.IsNull(i) {
 				sc.start[vidx.at(i)+1]++
 			}
 		}
@@ -654,7 +669,7 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int, shadow 
 		sc.rows = resize(sc.rows, sc.start[dict.Len()])
 		sc.next = append(sc.next[:0], sc.start[:dict.Len()]...)
 		for _, i := range rows {
-			if vc.IsValid(i) {
+			if vc.IsValid(i) && errs.IsNull(i) {
 				j := vidx.at(i)
 				sc.rows[sc.next[j]] = i
 				sc.next[j]++
@@ -667,15 +682,10 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int, shadow 
 			}
 		}
 	}
-	w.Records += int64(len(served))
-	for i := range base.Features {
-		w.Features[i].add(rec.Column(consumer.FirstFeatureCol+i), served, &base.Features[i], a.cfg.MaxCategories)
-	}
-	w.Prediction.add(rec.Column(consumer.ColPrediction), served, &base.Prediction, a.cfg.MaxCategories)
-	a.addOutcomes(w, rec, served)
+	a.addOutcomes(w, rec, predicted)
 	lat := rec.Column(consumer.ColLatency).(*array.Float64)
 	vals := lat.Float64Values()
-	for _, i := range served {
+	for _, i := range live {
 		if x := vals[i]; lat.IsValid(i) && x >= 0 && !math.IsInf(x, 1) {
 			w.Latency.Add(x)
 		}
@@ -683,6 +693,73 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int, shadow 
 	// Between batches, when no group or variant pointer is held: groups,
 	// attributes and variants past twice their cap are pruned (caps.go).
 	w.prune(false)
+}
+
+// countEntries counts the given rows of a dictionary column per entry,
+// nulls left out, into the Assigner's scratch, which it returns.
+func (a *Assigner) countEntries(col *array.Dictionary, rows []int) []int64 {
+	a.dictCounts = resize(a.dictCounts, col.Dictionary().Len())
+	idx := newDictIndex(col)
+	for _, i := range rows {
+		if col.IsValid(i) {
+			a.dictCounts[idx.at(i)]++
+		}
+	}
+	return a.dictCounts
+}
+
+// addUnknown counts, per feature name of the rows' unknown_features
+// (consumer.ColUnknown), the rows that carried it, leaving out the names
+// in known.
+func (a *Assigner) addUnknown(w *Window, col *array.Dictionary, rows []int, known map[string]bool) {
+	if col.NullN() == col.Len() {
+		return
+	}
+	dict := col.Dictionary().(*array.String)
+	for j, n := range a.countEntries(col, rows) {
+		if n == 0 {
+			continue
+		}
+		consumer.EachUnknown(dict.Value(j), func(name string) {
+			if !known[name] {
+				w.addUnknown(name, n)
+			}
+		})
+	}
+}
+
+// served counts the failed predictions among the rows (a class in the
+// error column, consumer.ColError) in w, by class, and returns the other
+// rows, in order: rows itself when none failed, else the Assigner's
+// scratch.
+func (a *Assigner) served(w *Window, col *array.Dictionary, rows []int) []int {
+	if col.NullN() == col.Len() {
+		return rows
+	}
+	dict := col.Dictionary().(*array.String)
+	for j, n := range a.countEntries(col, rows) {
+		if n > 0 {
+			w.Failed += n
+			w.addErrorClass(dict.Value(j), n)
+		}
+	}
+	out := a.servedRows[:0]
+	for _, i := range rows {
+		if col.IsNull(i) {
+			out = append(out, i)
+		}
+	}
+	a.servedRows = out
+	return out
+}
+
+// knownTo returns the feature names of b.
+func knownTo(b *baselines.Baseline) map[string]bool {
+	m := make(map[string]bool, len(b.Features))
+	for _, f := range b.Features {
+		m[f.Name] = true
+	}
+	return m
 }
 
 // fnv1a is the 64-bit FNV-1a hash of s.

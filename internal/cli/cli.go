@@ -225,6 +225,12 @@ func runBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if sum.Unselected > 0 {
 		fmt.Fprintf(stdout, "\n  selected  %s to %s (left out %s records of the model)", sum.From.Format(time.RFC3339), sum.Until.Format(time.RFC3339), report.Thousands(sum.Unselected))
 	}
+	if sum.Failed > 0 {
+		fmt.Fprintf(stdout, "\n  failed    %s records of failed predictions left out", report.Thousands(sum.Failed))
+	}
+	if b.Traffic != nil {
+		fmt.Fprintf(stdout, "\n  traffic   %s to %s: the expected volume of version %s's windows", b.Traffic.From.Format(time.RFC3339), b.Traffic.Until.Format(time.RFC3339), b.ModelVersion)
+	}
 	fmt.Fprintf(stdout, "\n  features  %d\n", len(b.Features))
 	for _, f := range b.Features {
 		fmt.Fprintf(stdout, "            %-24s %s, null rate %.3f%s\n", f.Name, f.Kind, f.NullRate(), describe(&f))

@@ -281,6 +281,9 @@ type SLO struct {
 	LatencyP95    float64 `yaml:"latency_p95_ms"`
 	LatencyP99    float64 `yaml:"latency_p99_ms"`
 	MinThroughput float64 `yaml:"min_throughput_rps"`
+	// MaxErrorRate: a window whose failed records (an "error") are more
+	// than this share of its records breaches it.
+	MaxErrorRate float64 `yaml:"max_error_rate"`
 }
 
 // Metrics are the rows written per subject, besides its rule's metric.
@@ -914,6 +917,9 @@ func (d *Drift) validate(path string, top bool) error {
 				return fmt.Errorf("%s.slo.%s: must be a finite number >= 0 (0: not judged), got %v", path, v.key, v.val)
 			}
 		}
+		if !(o.MaxErrorRate >= 0 && o.MaxErrorRate < 1) {
+			return fmt.Errorf("%s.slo.max_error_rate: must be a share in [0, 1) (0: not judged), got %v", path, o.MaxErrorRate)
+		}
 	}
 	var total float64
 	for _, f := range sortedKeys(d.Importance) {
@@ -967,10 +973,19 @@ func (r *Rule) validate(path string) error {
 	if slices.Contains(drift.QualityMetrics, r.Metric) || slices.Contains(drift.DatasetMetrics, r.Metric) {
 		return fmt.Errorf("%s: %s is a share of records or features, not a drift rule; set its threshold under drift.thresholds", path, r.Metric)
 	}
+	if r.Metric == drift.MetricVolumeRatio {
+		return fmt.Errorf("%s: %s is a window's volume, not a drift rule; set its threshold under drift.thresholds", path, r.Metric)
+	}
 	return checkThreshold(path, r.Metric, r.Threshold)
 }
 
 func checkThreshold(path, metric string, thr float64) error {
+	if metric == drift.MetricVolumeRatio {
+		if !(thr > 1) || math.IsInf(thr, 0) {
+			return fmt.Errorf("%s: volume_ratio's threshold is a factor, either way; it must be a finite number above 1, got %v", path, thr)
+		}
+		return nil
+	}
 	if slices.Contains(drift.QualityMetrics, metric) || slices.Contains(drift.DatasetMetrics, metric) {
 		if !(thr > 0 && thr <= 1) {
 			return fmt.Errorf("%s: %s is a share; threshold must be in (0, 1], got %v", path, metric, thr)
@@ -1122,7 +1137,8 @@ func (d *Drift) apply(base drift.Policy) drift.Policy {
 		p.MaxErrorIncrease = d.MaxErrorIncrease
 	}
 	if d.SLO != nil {
-		p.SLO = drift.SLO{LatencyP50: d.SLO.LatencyP50, LatencyP95: d.SLO.LatencyP95, LatencyP99: d.SLO.LatencyP99, MinThroughput: d.SLO.MinThroughput}
+		p.SLO = drift.SLO{LatencyP50: d.SLO.LatencyP50, LatencyP95: d.SLO.LatencyP95, LatencyP99: d.SLO.LatencyP99, MinThroughput: d.SLO.MinThroughput,
+			MaxErrorRate: d.SLO.MaxErrorRate}
 	}
 	return p
 }

@@ -437,3 +437,23 @@ func TestShadowVariants(t *testing.T) {
 		}
 	}
 }
+
+// TestSchemaAndVolumeKeys: the error-rate objective and the schema and
+// volume thresholds reach the policies, defaults and overrides.
+func TestSchemaAndVolumeKeys(t *testing.T) {
+	def, _ := Default().Policies()
+	if def.SLO.MaxErrorRate != 0 || def.Thresholds[drift.MetricUnknownFeatureRate] != 0.01 || def.Thresholds[drift.MetricVolumeRatio] != 1.5 {
+		t.Errorf("defaults: max_error_rate %v, unknown_feature_rate %v, volume_ratio %v", def.SLO.MaxErrorRate,
+			def.Thresholds[drift.MetricUnknownFeatureRate], def.Thresholds[drift.MetricVolumeRatio])
+	}
+	c, err := Parse([]byte("drift:\n  slo: {max_error_rate: 0.02}\n  thresholds: {volume_ratio: 2}\nmodels:\n  fraud:\n    baseline: a.json\n    drift:\n      thresholds: {unknown_feature_rate: 0.05}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, perModel := c.Policies()
+	p := perModel["fraud"]
+	if def.SLO.MaxErrorRate != 0.02 || p.SLO.MaxErrorRate != 0.02 || def.Thresholds[drift.MetricVolumeRatio] != 2 || p.Thresholds[drift.MetricVolumeRatio] != 2 ||
+		p.Thresholds[drift.MetricUnknownFeatureRate] != 0.05 || def.Thresholds[drift.MetricUnknownFeatureRate] != 0.01 {
+		t.Errorf("default %+v %v\nfraud %+v %v", def.SLO, def.Thresholds, p.SLO, p.Thresholds)
+	}
+}

@@ -77,6 +77,11 @@ func TestEmittedRowsAreInTheContract(t *testing.T) {
 	}
 	// A shadow beside the first model's champion: the paired rows.
 	scen.Models[0].ShadowShare, scen.Models[0].ShadowShift, scen.Models[0].ShadowNoise = 0.3, 0.5, 0.3
+	// Failed predictions, and a feature renamed (unknown to the baseline,
+	// and vanished), in the first model.
+	m0 := &scen.Models[0]
+	m0.ErrorShare, m0.ErrorFrom, m0.ErrorTo, m0.ErrorClasses = 0.3, 1, 3, []string{"timeout", "oom"}
+	m0.Drifts = append(m0.Drifts, synth.Drift{Feature: m0.Features[1].Name, Kind: synth.Renamed, Amount: 1, FromWindow: 2})
 	log, labels, err := scen.Files()
 	if err != nil {
 		t.Fatal(err)
@@ -173,9 +178,11 @@ fairness:
 		}
 	}
 	for _, m := range []string{drift.MetricAgreementRate, drift.MetricMeanAbsDiff, drift.MetricAccuracyDiff, drift.MetricMAEDiff,
-		drift.MetricAccuracyDiffPaired, drift.MetricMAEDiffPaired} {
+		drift.MetricAccuracyDiffPaired, drift.MetricMAEDiffPaired,
+		drift.MetricUnknownFeatureRate, drift.MetricNewFeatures, drift.MetricVanishedFeatures, drift.MetricVanished,
+		drift.MetricVolumeRatio, drift.MetricErrorRate, drift.MetricErrorShare} {
 		if !seenMetric[m] {
-			t.Errorf("the replay wrote no %s row: the scenario misses the variants' rows", m)
+			t.Errorf("the replay wrote no %s row: the scenario misses it", m)
 		}
 	}
 }

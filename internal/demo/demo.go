@@ -166,6 +166,19 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 			scen.Start.Add(time.Duration(from)*scen.Window).Format("15:04"), from+1, scen.Windows)
 	}
 	fmt.Fprintf(w, "            fraud's ground truth for %.0f%% of its predictions arrives 15 min to 4 h later on topic %q\n", demoLabelShare*100, LabelsTopic)
+	for _, m := range scen.Models {
+		at := func(window int) string { return scen.Start.Add(time.Duration(window) * scen.Window).Format("15:04") }
+		if m.ErrorShare > 0 {
+			fmt.Fprintf(w, "            %s's serving fails for %.0f%% of its requests in the %s window (records with \"error\": %s)\n",
+				m.Name, m.ErrorShare*100, at(m.ErrorFrom), strings.Join(m.ErrorClasses, ", "))
+		}
+		for _, d := range m.Drifts {
+			if d.Kind == synth.Renamed {
+				fmt.Fprintf(w, "            %s's producer renames %s to %s%s from the %s window on (schema drift)\n",
+					m.Name, d.Feature, d.Feature, synth.RenamedSuffix, at(d.FromWindow))
+			}
+		}
+	}
 	fmt.Fprintf(w, "  clock     stands at %s; predictions and labels are sent in event time, %d minutes at a time\n",
 		begin.UTC().Format("2006-01-02 15:04 MST"), int(tick.Minutes()))
 
@@ -315,9 +328,14 @@ func writeReports(o *Outcome, scen synth.Config, dir string, base map[string]*ba
 	return nil
 }
 
+// driftFrom is the first window of m's distribution drifts (Shift,
+// Scale, Mix; not the quality breakage).
 func driftFrom(m synth.Model) int {
 	from := -1
 	for _, d := range m.Drifts {
+		if d.Kind > synth.Mix {
+			continue
+		}
 		if from < 0 || d.FromWindow < from {
 			from = d.FromWindow
 		}

@@ -577,3 +577,53 @@ func TestAckWaitsForDurableAlerts(t *testing.T) {
 		}
 	}
 }
+
+// volumeSink is a sink that holds the record counts of earlier windows.
+type volumeSink struct {
+	failingSink
+	volumes []drift.WindowVolume
+}
+
+func (s *volumeSink) LoadWindowVolumes(context.Context) ([]drift.WindowVolume, error) {
+	return s.volumes, nil
+}
+
+// TestRestoresWindowVolumes: the record counts of the windows a sink holds
+// reach the evaluator before the first window closes, so a restarted job
+// judges its volume against them.
+func TestRestoresWindowVolumes(t *testing.T) {
+	src := &ackSource{base: baseline(), hours: 2}
+	t0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	sink := &volumeSink{failingSink: failingSink{ok: 100}}
+	for d := 1; d <= 3; d++ {
+		for h := range 2 {
+			start := t0.Add(time.Duration(-d)*24*time.Hour + time.Duration(h)*time.Hour)
+			sink.volumes = append(sink.volumes, drift.WindowVolume{Key: windows.Key{Model: "m", Version: "1"}, Start: start, End: start.Add(time.Hour), Records: 400})
+		}
+	}
+	var got []drift.Row
+	p := &Pipeline{
+		Source:    src,
+		Windows:   windows.Config{Size: time.Hour, FlushAtEnd: true},
+		Evaluator: drift.NewEvaluator(drift.DefaultPolicy(), nil),
+		Sink:      sink,
+		OnCommit: func(r Result) {
+			for _, row := range r.Rows {
+				if row.Metric == drift.MetricVolumeRatio {
+					got = append(got, row)
+				}
+			}
+		},
+	}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d volume rows, want 2", len(got))
+	}
+	for _, r := range got {
+		if r.ThresholdSource != drift.SourceHistory || r.Value != 0.5 || !r.Drifted {
+			t.Errorf("%+v: want 200 records against the 400 of the restored days, drifted", r)
+		}
+	}
+}

@@ -44,6 +44,7 @@ type Summary struct {
 	Skipped     int64     // lines or rows that could not be decoded
 	OtherModels int64     // well-formed records or rows of another model
 	Unselected  int64     // records of the model that Select left out (version, period, count)
+	Failed      int64     // records selected that were failed predictions (an "error"): not predictions, left out
 	From, Until time.Time // event times of the first and last record used (JSON lines)
 	FirstErrors []string  // the first few skipped lines, as "line N: reason" ("record N" for Records)
 }
@@ -167,6 +168,14 @@ func BuildSelectProgress(path, model string, opts baselines.BuildOptions, sel Se
 	}
 	if opts.Source == "" {
 		opts.Source = path
+	}
+	// The records of one version selected from a production log are its
+	// traffic.
+	if sel.Version != "" {
+		opts.Traffic = true
+		if opts.ModelVersion == "" {
+			opts.ModelVersion = sel.Version
+		}
 	}
 	b := baselines.NewBuilder(model, opts)
 	switch f {

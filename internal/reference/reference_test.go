@@ -487,3 +487,60 @@ func TestRecordsMatchesTheFile(t *testing.T) {
 		t.Error("no error without records")
 	}
 }
+
+// TestBuildTraffic: the records of one version selected from a log are
+// its traffic: with a time profile (a day or more of records), the
+// baseline keeps their span (Baseline.Traffic); without a version, or
+// spanning less than a day, it does not. Failed predictions are left out
+// and counted.
+func TestBuildTraffic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "log.jsonl")
+	var log strings.Builder
+	t0 := time.Date(2026, 11, 20, 10, 15, 0, 0, time.UTC)
+	for i := range 60 { // every 30 minutes for 30 hours, 29h30m in all
+		version, failed := "1", ""
+		if i%3 == 2 {
+			version = "2"
+		}
+		if i%10 == 9 {
+			failed = `,"error":"timeout"`
+		}
+		fmt.Fprintf(&log, `{"prediction_id":"p%d","model":"fraud","model_version":%q,"timestamp":%q,"features":{"amount":%d},"prediction":0.5%s}`+"\n",
+			i, version, t0.Add(time.Duration(i)*30*time.Minute).Format(time.RFC3339), i, failed)
+	}
+	if err := os.WriteFile(path, []byte(log.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, sum, err := BuildSelect(path, "fraud", testOptions(), Select{Version: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Version 1: i%3 != 2, 40 records; failed: i = 9, 19, 39, 49 (29 and 59 are version 2).
+	if sum.Failed != 4 || sum.Rows != 36 || b.Rows != 36 {
+		t.Errorf("%d rows, %d failed; want 36 and 4", sum.Rows, sum.Failed)
+	}
+	want := &baselines.Traffic{From: t0, Until: t0.Add(58 * 30 * time.Minute)} // the first and the last record of version 1 (i 0 and 58)
+	if b.Traffic == nil || !b.Traffic.From.Equal(want.From) || !b.Traffic.Until.Equal(want.Until) || b.ModelVersion != "1" {
+		t.Errorf("traffic %+v of version %q, want %+v of 1", b.Traffic, b.ModelVersion, want)
+	}
+	if err := b.Validate(); err != nil {
+		t.Error(err)
+	}
+	var rows int64
+	for _, ph := range b.Phases {
+		rows += ph.Rows
+	}
+	if rows != b.Rows {
+		t.Errorf("the time profile holds %d rows, the baseline %d", rows, b.Rows)
+	}
+	for _, sel := range []Select{{}, {Version: "1", First: 12 * time.Hour}} {
+		if b, _, err := BuildSelect(path, "fraud", testOptions(), sel); err != nil || b.Traffic != nil {
+			t.Errorf("select %+v: traffic %+v (%v), want none", sel, b.Traffic, err)
+		}
+	}
+	b.Phases = nil
+	if err := b.Validate(); err == nil {
+		t.Error("traffic without a time profile validated")
+	}
+}

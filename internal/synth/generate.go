@@ -311,6 +311,7 @@ type modelGen struct {
 	faults *rand.Rand // bad and duplicate decisions
 	labels *rand.Rand // Reference's labels
 	shadow *rand.Rand // the shadow's records: which, their predictions, latencies and delays
+	errs   *rand.Rand // failed predictions and their classes
 
 	window int // the window being drawn
 	vals   []value
@@ -323,6 +324,7 @@ type modelGen struct {
 type featGen struct {
 	spec   *Feature
 	key    []byte   // `"name":`
+	newKey []byte   // `"name_v2":`, its key after a Renamed drift
 	cats   [][]byte // categories as JSON strings
 	drifts []Drift
 	rng    *rand.Rand
@@ -336,10 +338,10 @@ type featGen struct {
 	cdf            []float64
 	cycled         []float64 // the CDF moved by a Daily cycle, reused
 	// Quality breakage in the current window (Nulls, Absent, WrongType,
-	// Unseen); broken says the feature has such drifts at all, in which
-	// case every sample draws one more uniform to decide them.
-	nullRate, absent, wrongType, unseen float64
-	broken                              bool
+	// Unseen, Renamed); broken says the feature has such drifts at all, in
+	// which case every sample draws one more uniform to decide them.
+	nullRate, absent, wrongType, unseen, renamed float64
+	broken                                       bool
 }
 
 // value is one drawn feature value: num for numeric kinds and Bool (0 or 1),
@@ -349,8 +351,8 @@ type value struct {
 	cat  int
 	null bool
 	// Quality breakage: the key left out, a string for a number, a
-	// category the reference never had.
-	absent, wrongType, unseen bool
+	// category the reference never had, the key renamed.
+	absent, wrongType, unseen, renamed bool
 }
 
 // record is one drawn record before encoding.
@@ -370,6 +372,7 @@ type record struct {
 	label      int  // -1: null
 	lateLabel  int  // -1: none; else the label sent late, labelDelay after t
 	labelDelay time.Duration
+	errClass   string // a failed prediction's error class; "" for a served one
 }
 
 func newModelGen(seed int64, purpose string, m *Model) *modelGen {
@@ -382,6 +385,7 @@ func newModelGen(seed int64, purpose string, m *Model) *modelGen {
 		faults:    newStream(seed, purpose, m.Name, "faults"),
 		labels:    newStream(seed, purpose, m.Name, "labels"),
 		shadow:    newStream(seed, purpose, m.Name, "shadow"),
+		errs:      newStream(seed, purpose, m.Name, "errors"),
 		vals:      make([]value, len(m.Features)),
 	}
 	g.ids = append(g.ids, `,"model":`...)
@@ -408,6 +412,7 @@ func newModelGen(seed int64, purpose string, m *Model) *modelGen {
 		fg := &g.feats[i]
 		fg.spec = f
 		fg.key = append(jsontext.AppendString(nil, f.Name), ':')
+		fg.newKey = append(jsontext.AppendString(nil, f.Name+RenamedSuffix), ':')
 		fg.rng = newStream(seed, purpose, m.Name, "feature", f.Name)
 		fg.dec = featureDecimals
 		if f.Integer || f.Kind == Poisson {
@@ -464,10 +469,10 @@ func (fg *featGen) setWindow(w int) {
 		fg.p = f.P
 	}
 	weights := f.Weights
-	fg.nullRate, fg.absent, fg.wrongType, fg.unseen = f.NullRate, 0, 0, 0
+	fg.nullRate, fg.absent, fg.wrongType, fg.unseen, fg.renamed = f.NullRate, 0, 0, 0, 0
 	for _, d := range fg.drifts {
 		switch d.Kind {
-		case Nulls, Absent, WrongType, Unseen:
+		case Nulls, Absent, WrongType, Unseen, Renamed:
 			fg.broken = true
 		}
 		if d.FromWindow > w || d.ToWindow > 0 && w >= d.ToWindow {
@@ -482,6 +487,8 @@ func (fg *featGen) setWindow(w int) {
 			fg.wrongType = d.Amount
 		case Unseen:
 			fg.unseen = d.Amount
+		case Renamed:
+			fg.renamed = d.Amount
 		case Shift:
 			fg.loc += d.Amount * fg.unit
 		case Scale:
@@ -514,6 +521,8 @@ func (fg *featGen) sample(h float64) value {
 			v.wrongType = true
 		case u < fg.absent+fg.wrongType+fg.unseen:
 			v.unseen = true
+		case u < fg.absent+fg.wrongType+fg.unseen+fg.renamed:
+			v.renamed = true
 		}
 	}
 	loc, p, cdf := fg.loc, fg.p, fg.cdf
@@ -641,6 +650,17 @@ func (g *modelGen) draw(base time.Time, i int, step float64, span time.Duration)
 				r.labelDelay = d[0] + time.Duration(g.labels.Float64()*float64(d[1]-d[0]))
 				r.labelDelay -= r.labelDelay % time.Millisecond
 			}
+		}
+	}
+	if m := g.model; m.ErrorShare > 0 && g.window >= m.ErrorFrom && (m.ErrorTo == 0 || g.window < m.ErrorTo) {
+		u, c := g.errs.Float64(), g.errs.Float64()
+		if u < m.ErrorShare {
+			classes := m.ErrorClasses
+			if len(classes) == 0 {
+				classes = []string{"timeout"}
+			}
+			r.errClass = classes[min(int(c*float64(len(classes))), len(classes)-1)]
+			r.label, r.lateLabel, r.scored = -1, -1, false
 		}
 	}
 	return r, nil
@@ -806,13 +826,19 @@ func (g *modelGen) appendRecord(b []byte, r *record, kind badKind) []byte {
 				b = append(b, ',')
 			}
 			first = false
-			b = append(b, g.feats[i].key...)
+			if g.vals[i].renamed {
+				b = append(b, g.feats[i].newKey...)
+			} else {
+				b = append(b, g.feats[i].key...)
+			}
 			b = g.appendValue(b, i)
 		}
 		b = append(b, '}')
 	}
 	b = append(b, `,"prediction":`...)
-	if kind == badPrediction {
+	if r.errClass != "" && kind != badPrediction {
+		b = append(b, "null"...)
+	} else if kind == badPrediction {
 		b = append(b, `{"value":`...)
 		b = appendPrediction(b, r)
 		b = append(b, '}')
@@ -857,6 +883,10 @@ func (g *modelGen) appendRecord(b []byte, r *record, kind badKind) []byte {
 	}
 	b = append(b, `,"latency_ms":`...)
 	b = appendFixed(b, r.latency, latencyDecimals)
+	if r.errClass != "" {
+		b = append(b, `,"error":`...)
+		b = jsontext.AppendString(b, r.errClass)
+	}
 	b = append(b, '}')
 	if kind == badNotJSON {
 		b = b[:start+(len(b)-start)/2] // a torn write

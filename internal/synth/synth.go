@@ -139,7 +139,15 @@ const (
 	// Unseen writes a categorical feature as UnseenCategory in a share
 	// Amount of the records.
 	Unseen
+	// Renamed writes the feature under the key Name + RenamedSuffix in a
+	// share Amount of the records, as a producer that renamed it does:
+	// the baseline's feature is absent there, and a feature the baseline
+	// does not know is in its place (with Amount 1, the feature vanishes).
+	Renamed
 )
+
+// RenamedSuffix is what a Renamed drift appends to the feature's key.
+const RenamedSuffix = "_v2"
 
 // UnseenCategory is the category an Unseen drift writes; no generated
 // reference has it.
@@ -162,6 +170,8 @@ func (k DriftKind) String() string {
 		return "wrong_type"
 	case Unseen:
 		return "unseen"
+	case Renamed:
+		return "renamed"
 	default:
 		return fmt.Sprintf("DriftKind(%d)", int(k))
 	}
@@ -247,6 +257,15 @@ type Model struct {
 	// at the prediction's event time plus a delay drawn uniformly from
 	// [LabelDelay[0], LabelDelay[1]].
 	LabelDelay [2]time.Duration
+	// ErrorShare, when above 0, makes that share of the served records
+	// (Generate) from window ErrorFrom on (up to ErrorTo, when above
+	// ErrorFrom) failed predictions: "prediction": null and an "error"
+	// drawn uniformly from ErrorClasses (nil: "timeout"), with no scores
+	// and no label, inline or late. The decisions are drawn from a stream
+	// of their own: the other records are those of the model without it.
+	ErrorShare         float64
+	ErrorFrom, ErrorTo int
+	ErrorClasses       []string
 }
 
 // DefaultWindow is the window length a Config with Window 0 uses.
@@ -358,6 +377,14 @@ func (m *Model) validate() error {
 	}
 	if !(m.ShadowShare >= 0 && m.ShadowShare <= 1) || !(m.ShadowNoise >= 0) || math.IsInf(m.ShadowNoise, 0) || math.IsNaN(m.ShadowShift) || math.IsInf(m.ShadowShift, 0) {
 		return fmt.Errorf("shadow share %g, shift %g, noise %g: want a share in [0, 1], a finite shift and noise >= 0", m.ShadowShare, m.ShadowShift, m.ShadowNoise)
+	}
+	switch {
+	case !(m.ErrorShare >= 0 && m.ErrorShare <= 1):
+		return fmt.Errorf("error share %g: want within [0, 1]", m.ErrorShare)
+	case m.ErrorFrom < 0 || m.ErrorTo != 0 && m.ErrorTo <= m.ErrorFrom:
+		return fmt.Errorf("errors from window %d to %d: want 0 <= from < to (0: the last window)", m.ErrorFrom, m.ErrorTo)
+	case slices.Contains(m.ErrorClasses, ""):
+		return errors.New("an empty error class")
 	}
 	byName := make(map[string]*Feature, len(m.Features))
 	for i := range m.Features {
@@ -500,7 +527,7 @@ func (d *Drift) validate(f *Feature) error {
 		default:
 			return fmt.Errorf("mix of a %v feature: want a categorical or bool one", f.Kind)
 		}
-	case Nulls, Absent, WrongType, Unseen:
+	case Nulls, Absent, WrongType, Unseen, Renamed:
 		if !(d.Amount > 0 && d.Amount <= 1) {
 			return fmt.Errorf("%v of a share %g: want within (0, 1]", d.Kind, d.Amount)
 		}

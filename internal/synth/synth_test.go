@@ -21,8 +21,10 @@ import (
 
 var testStart = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 
-// smallConfig is the demo scenario shrunk to 4 windows, with drift from
-// window 2 and more bad records and duplicates, for fast tests.
+// smallConfig is the demo scenario shrunk to 4 windows, with its
+// distribution drifts from window 2 and more bad records and duplicates,
+// for fast tests; without its failed predictions and renamed feature
+// (TestGenerateErrorsAndRenames tests those).
 func smallConfig() Config {
 	c := Demo(testStart)
 	c.Windows = 4
@@ -30,9 +32,12 @@ func smallConfig() Config {
 	c.BadRate = 0.02
 	c.DuplicateRate = 0.02
 	for i := range c.Models {
-		for j := range c.Models[i].Drifts {
-			c.Models[i].Drifts[j].FromWindow = 2
+		m := &c.Models[i]
+		m.Drifts = slices.DeleteFunc(m.Drifts, func(d Drift) bool { return d.Kind > Mix })
+		for j := range m.Drifts {
+			m.Drifts[j].FromWindow = 2
 		}
+		m.ErrorShare = 0
 	}
 	return c
 }
@@ -647,8 +652,12 @@ func scanFeatures(t testing.TB, v []byte, m *Model, cols [][]float64) {
 	s := v[at+len(marker):]
 	for i := range m.Features {
 		f := &m.Features[i]
-		n := len(f.Name)
-		if len(s) < n+3 || s[0] != '"' || string(s[1:1+n]) != f.Name || s[1+n] != '"' || s[2+n] != ':' {
+		name := f.Name
+		if bytes.HasPrefix(s, []byte(`"`+name+RenamedSuffix+`":`)) { // a Renamed drift: the same values
+			name += RenamedSuffix
+		}
+		n := len(name)
+		if len(s) < n+3 || s[0] != '"' || string(s[1:1+n]) != name || s[1+n] != '"' || s[2+n] != ':' {
 			t.Fatalf("feature %d is not %s: %s", i, f.Name, v)
 		}
 		s = s[n+3:]
@@ -740,7 +749,7 @@ func TestDemoDrift(t *testing.T) {
 			f := &m.Features[i]
 			from := c.Windows
 			for _, d := range m.Drifts {
-				if d.Feature == f.Name {
+				if d.Feature == f.Name && d.Kind <= Mix { // a renamed key keeps the distribution
 					from = min(from, d.FromWindow)
 				}
 			}
@@ -1022,5 +1031,95 @@ func TestShadowRecords(t *testing.T) {
 	}
 	if len(plain) == len(with) {
 		t.Error("no shadow records")
+	}
+}
+
+// TestGenerateErrorsAndRenames: a model's error burst makes about its share
+// of the burst windows' records failed predictions (a class among the
+// configured ones, a null prediction, no scores, no label, inline or
+// late), and leaves every other record as it is without the burst; a
+// Renamed drift writes the feature under its new key.
+func TestGenerateErrorsAndRenames(t *testing.T) {
+	plain := smallConfig()
+	for i := range plain.Models {
+		plain.Models[i].LabelShare, plain.Models[i].LabelDelay = 0.5, [2]time.Duration{time.Minute, time.Hour}
+	}
+	burst := smallConfig()
+	for i := range burst.Models {
+		burst.Models[i].LabelShare, burst.Models[i].LabelDelay = 0.5, [2]time.Duration{time.Minute, time.Hour}
+	}
+	m := &burst.Models[0]
+	m.ErrorShare, m.ErrorFrom, m.ErrorTo, m.ErrorClasses = 0.4, 1, 2, []string{"timeout", "model_exception"}
+	base := map[string]bool{}
+	for _, msg := range collect(t, plain) {
+		base[string(msg.Value)] = true
+	}
+	classes := map[string]int{}
+	var served, failedLabels int
+	failedIDs := map[string]bool{}
+	msgs := collect(t, burst)
+	for _, msg := range msgs {
+		if msg.Bad || msg.Label {
+			continue
+		}
+		var r struct {
+			ID         string          `json:"prediction_id"`
+			Prediction json.RawMessage `json:"prediction"`
+			Scores     json.RawMessage `json:"scores"`
+			Label      json.RawMessage `json:"label"`
+			Error      string          `json:"error"`
+			Features   map[string]any  `json:"features"`
+		}
+		if err := json.Unmarshal(msg.Value, &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Error == "" {
+			if msg.Model == m.Name && msg.Window == 1 {
+				served++
+			}
+			if !base[string(msg.Value)] {
+				t.Fatalf("a served record the burst changed: %s", msg.Value)
+			}
+			continue
+		}
+		if msg.Model != m.Name || msg.Window != 1 || string(r.Prediction) != "null" || r.Scores != nil || string(r.Label) != "null" {
+			t.Fatalf("failed record %s", msg.Value)
+		}
+		classes[r.Error]++
+		failedIDs[r.ID] = true
+	}
+	for _, msg := range msgs {
+		if msg.Label && failedIDs[string(msg.Key)] {
+			failedLabels++
+		}
+	}
+	failed := classes["timeout"] + classes["model_exception"]
+	if len(classes) != 2 || failed < 300 || failed > 500 || served < 500 || failedLabels != 0 {
+		t.Errorf("classes %v (%d failed of %d), %d late labels of failed predictions", classes, failed, failed+served, failedLabels)
+	}
+
+	renames := smallConfig()
+	rm := &renames.Models[0]
+	name := rm.Features[2].Name
+	rm.Drifts = append(rm.Drifts, Drift{Feature: name, Kind: Renamed, Amount: 1, FromWindow: 3})
+	var renamed, kept int
+	for _, msg := range collect(t, renames) {
+		if msg.Bad || msg.Label || msg.Model != rm.Name {
+			continue
+		}
+		f := features(t, msg.Value)
+		_, isNew := f[name+RenamedSuffix]
+		_, isOld := f[name]
+		switch {
+		case msg.Window >= 3 && isNew && !isOld:
+			renamed++
+		case msg.Window < 3 && isOld && !isNew:
+			kept++
+		default:
+			t.Fatalf("window %d: %s", msg.Window, msg.Value)
+		}
+	}
+	if renamed < 900 || kept < 2700 {
+		t.Errorf("%d records renamed %s, %d kept it", renamed, name, kept)
 	}
 }

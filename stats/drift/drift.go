@@ -49,6 +49,14 @@
 // its "not drifted" means "not enough data to tell" (see mde.go for the
 // derivation).
 //
+// Besides distributions, a window gets data-quality rows per feature
+// (appendQuality), schema rows (appendSchema: features the records carry
+// that the baseline does not know, baseline features no record carried),
+// its volume against the records expected of it (appendVolume: from a
+// production reference's rate, or from the model version's earlier
+// windows, which the Evaluator remembers) and serving rows (latency,
+// throughput, the failed predictions' rate and classes).
+//
 // A statistic that is undefined for a subject (proportion_z on more than
 // two cells, a t-test with no variance on either side) writes no row rather
 // than a NaN; an infinite statistic (chi2_gof with an unseen category) is
@@ -218,6 +226,7 @@ type Policy struct {
 type SLO struct {
 	LatencyP50, LatencyP95, LatencyP99 float64 // ms: drifted above
 	MinThroughput                      float64 // records per second: drifted below
+	MaxErrorRate                       float64 // failed records / records: drifted above
 }
 
 // Fairness holds the limits of the subgroup-fairness rows.
@@ -261,6 +270,7 @@ func DefaultPolicy() Policy {
 			MetricWasserstein: 0.1, MetricEnergy: 0.1, MetricNullRate: 0.1,
 			MetricMissingRate: 0.01, MetricTypeErrorRate: 0.001, MetricOutOfRange: 0.01, MetricUnseenRate: 0.01,
 			MetricDriftedShare: 0.5, MetricWeightedDrift: 0.5, MetricPositiveRate: 0.05,
+			MetricUnknownFeatureRate: 0.01, MetricVolumeRatio: 1.5,
 		},
 		MinSamples:  100,
 		PSIBins:     10,
@@ -282,6 +292,8 @@ func DefaultPolicy() Policy {
 }
 
 // Evaluator turns closed windows into rows. It is safe for concurrent use.
+// It keeps, per model version, the error-stream detectors and the record
+// counts of recent windows (the volume history), both bounded.
 type Evaluator struct {
 	def      Policy
 	perModel map[string]Policy
@@ -289,6 +301,7 @@ type Evaluator struct {
 	mu        sync.Mutex
 	groups    map[groupKey][]int // PSI groups of a baseline feature's bins
 	detectors map[windows.Key]*errorDetectors
+	volumes   map[windows.Key]*volumeHistory // record counts of recent windows (volume.go)
 }
 
 // windowSignals is what the detectors did on one window's errors so far:
@@ -431,7 +444,8 @@ type groupKey struct {
 
 // NewEvaluator returns an Evaluator using def, or perModel[model] where set.
 func NewEvaluator(def Policy, perModel map[string]Policy) *Evaluator {
-	return &Evaluator{def: def, perModel: perModel, groups: make(map[groupKey][]int), detectors: make(map[windows.Key]*errorDetectors)}
+	return &Evaluator{def: def, perModel: perModel, groups: make(map[groupKey][]int), detectors: make(map[windows.Key]*errorDetectors),
+		volumes: make(map[windows.Key]*volumeHistory)}
 }
 
 func (e *Evaluator) policy(model string) *Policy {
@@ -442,10 +456,13 @@ func (e *Evaluator) policy(model string) *Policy {
 }
 
 // Evaluate returns the rows of one closed window, in a fixed order: features
-// in baseline order, then the prediction, then quality rows.
+// in baseline order, then the prediction, then quality rows. Windows of a
+// model version are to be evaluated in the order they close: the volume
+// expectation reads the record counts of the earlier ones (appendVolume).
 func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	p := e.policy(w.Model)
 	head := Row{Model: w.Model, ModelVersion: w.Version, WindowStart: w.Start, WindowEnd: w.End, BaselineID: w.Baseline.ID}
+	stored := w.Baseline
 	w = phased(w, p)
 	base := w.Baseline
 	var rows, quality []Row
@@ -469,6 +486,8 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	rows = e.appendLabelled(rows, head, w, p)
 	rows = appendVariantPerformance(rows, head, w, p)
 	rows = append(rows, quality...)
+	rows = appendSchema(rows, head, w, stored, p)
+	rows = e.appendVolume(rows, head, w, stored, p)
 	rows = appendFairness(rows, head, w, &p.Fairness, &p.Decision)
 	rows = appendServing(rows, head, w, &p.SLO)
 	return appendVariantServing(rows, head, w, p)
@@ -725,7 +744,8 @@ func appendConcept(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
 	if w.Labels.Count > 0 || labelled > 0 {
 		r := head
 		r.Family, r.Subject, r.Metric = FamilyLabel, "label", MetricLabelCoverage
-		r.Value, r.NCurrent = float64(w.Labels.Count)/float64(max(w.Records, 1)), w.Records
+		served := w.Records - w.Failed // a failed prediction has no label to cover
+		r.Value, r.NCurrent = float64(w.Labels.Count)/float64(max(served, 1)), served
 		rows = append(rows, r)
 	}
 	if labelled == 0 {
@@ -1279,7 +1299,7 @@ func appendServing(rows []Row, head Row, w *windows.Window, slo *SLO) []Row {
 	if secs := w.End.Sub(w.Start).Seconds(); secs > 0 {
 		add("throughput", MetricThroughput, float64(w.Records)/secs, w.Records, slo.MinThroughput, true)
 	}
-	return rows
+	return appendServingErrors(rows, head, w, slo)
 }
 
 // appendVariants compares each variant's predictions in the window with

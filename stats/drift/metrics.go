@@ -51,8 +51,9 @@ const (
 )
 
 // QualityMetrics are the data-quality metrics besides null_rate; they take
-// thresholds (drift.thresholds) but are not verdict rules.
-var QualityMetrics = []string{MetricMissingRate, MetricTypeErrorRate, MetricOutOfRange, MetricUnseenRate}
+// thresholds (drift.thresholds) but are not verdict rules. (volume_ratio
+// takes one too, a factor: config validates it apart.)
+var QualityMetrics = []string{MetricMissingRate, MetricTypeErrorRate, MetricOutOfRange, MetricUnseenRate, MetricUnknownFeatureRate}
 
 // Dataset-level metrics: one row each per window, family data, subject "*",
 // over the features whose verdict the window reached (enough samples).
