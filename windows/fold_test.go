@@ -200,6 +200,8 @@ type windowView struct {
 	LabelDelays       []float64
 	Groups            map[string]Group
 	Keys              int
+	Scores            []int64
+	LabelledScores    [2][]int64
 }
 
 func viewFeature(f *Feature) featureView {
@@ -211,7 +213,8 @@ func fullView(t *testing.T, c Closed) windowView {
 	w := c.Window
 	v := windowView{Records: w.Records, Prediction: viewFeature(&w.Prediction), Decided: w.Decided, Selected: w.Selected,
 		Labels: viewFeature(&w.Labels), Outcomes: w.Outcomes, ErrN: w.ErrN, ErrAbs: w.ErrAbs.Value(), ErrSq: w.ErrSq.Value(),
-		Errors: slices.Clone(w.Errors), LabelDelays: w.LabelDelays, Groups: make(map[string]Group), Keys: len(c.Keys)}
+		Errors: slices.Clone(w.Errors), LabelDelays: w.LabelDelays, Groups: make(map[string]Group), Keys: len(c.Keys),
+		Scores: w.Scores, LabelledScores: w.LabelledScores}
 	for i := range w.Features {
 		v.Features = append(v.Features, viewFeature(&w.Features[i]))
 	}
@@ -257,6 +260,7 @@ func TestFoldMergeEqualsSingle(t *testing.T) {
 						if c.Window != nil {
 							v := fullView(t, c)
 							v.Labels, v.Outcomes, v.ErrN, v.ErrAbs, v.ErrSq, v.LabelDelays, v.Keys = featureView{}, perf.Confusion{}, 0, 0, 0, nil, 0
+							v.LabelledScores = [2][]int64{}
 							v.Errors = slices.DeleteFunc(v.Errors, func(ErrorEvent) bool { return true })
 							for k, g := range v.Groups {
 								g.Outcomes = perf.Confusion{}

@@ -370,6 +370,9 @@ func addLate(w *Window, e *joinEntry, d *Decision, maxCategories int) {
 	w.Labels.Count++
 	w.Labels.addCategory(e.label, 1, nil, maxCategories)
 	w.Outcomes.Add(e.Selected, positive, 1)
+	if !math.IsNaN(e.Prediction) {
+		w.addLabelledScore(e.Prediction, positive)
+	}
 	if y, ok := baselines.NumericLabel(e.label); ok && !math.IsNaN(e.Prediction) {
 		x := e.Prediction - y
 		w.ErrN++
@@ -387,6 +390,16 @@ func addLate(w *Window, e *joinEntry, d *Decision, maxCategories int) {
 		}
 	})
 	w.prune(false) // no group pointers are held here: keep the groups bounded
+}
+
+// addLabelledScore counts a labelled record's score x (finite) in
+// LabelledScores under its outcome.
+func (w *Window) addLabelledScore(x float64, positive bool) {
+	k := b2i(positive)
+	if w.LabelledScores[k] == nil {
+		w.LabelledScores[k] = make([]int64, baselines.OutcomeBins)
+	}
+	w.LabelledScores[k][baselines.OutcomeBin(x)]++
 }
 
 // labelBase copies what labels change of a closed window, before late
@@ -408,6 +421,9 @@ func (w *Window) mergeLabels(o *Window, events bool) {
 	}
 	w.Labels.merge(&o.Labels, nil, w.MaxCategories)
 	w.Outcomes.Merge(o.Outcomes)
+	for i := range o.LabelledScores {
+		addCounts(&w.LabelledScores[i], o.LabelledScores[i])
+	}
 	w.ErrN += o.ErrN
 	w.ErrAbs.Merge(&o.ErrAbs)
 	w.ErrSq.Merge(&o.ErrSq)

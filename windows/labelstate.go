@@ -36,6 +36,9 @@ type labelBaseV1 struct {
 	ErrAbs, ErrSq     []float64
 	Groups            map[string]map[string]Group
 	MaxCategories     int
+	// LabelledScores: absent from label bases kept before it (gob leaves
+	// it nil), which then have none.
+	LabelledScores [2][]int64
 }
 
 // MarshalLabelBase encodes a label base (Closed.LabelBase) for a sink to
@@ -46,7 +49,7 @@ func (w *Window) MarshalLabelBase() ([]byte, error) {
 		Records: w.Records, Decided: w.Decided, Selected: w.Selected,
 		LabelNulls: w.Labels.Nulls, LabelCount: w.Labels.Count, LabelCategories: w.Labels.Categories,
 		Outcomes: w.Outcomes, ErrN: w.ErrN, ErrAbs: w.ErrAbs.Partials(), ErrSq: w.ErrSq.Partials(),
-		MaxCategories: w.MaxCategories,
+		MaxCategories: w.MaxCategories, LabelledScores: w.LabelledScores,
 	}
 	v.Groups = groupValues(w.Groups)
 	var buf bytes.Buffer
@@ -78,6 +81,9 @@ func UnmarshalLabelBase(data []byte, baseline func(model, id string) *baselines.
 		w.Labels.Categories = make(map[string]int64)
 	}
 	w.ErrAbs, w.ErrSq = sumOf(v.ErrAbs), sumOf(v.ErrSq)
+	if err := decodeScores(w, nil, v.LabelledScores); err != nil {
+		return nil, fmt.Errorf("decode label base of %s %s@%s: %w", v.Model, v.Version, v.Start.Format(time.RFC3339), err)
+	}
 	for attr, gs := range v.Groups {
 		for name, g := range gs {
 			if wg := w.group(attr, name); wg != nil {
