@@ -2,6 +2,7 @@ package perf
 
 import (
 	"math"
+	"slices"
 )
 
 // Confidence-based performance estimation (CBPE, NannyML): a binary
@@ -165,13 +166,28 @@ type CBPE struct {
 	// SamplingSE and CalibrationSE are the two parts of each metric's SE,
 	// in the order above (accuracy, precision, recall, F1, ROC AUC).
 	SamplingSE, CalibrationSE [5]float64
+	// DifferenceSE is the standard error of each metric's estimate less
+	// the reference's (Calibration.Compare); zero from Estimate.
+	DifferenceSE [5]float64
 }
+
+// The metrics of a CBPE, in its arrays' order.
+const (
+	cbpeAccuracy = iota
+	cbpePrecision
+	cbpeRecall
+	cbpeF1
+	cbpeROCAUC
+	cbpeMetrics
+)
 
 // Estimate returns the performance estimated for a window whose scores
 // fall counts[b] in bin b, with decisions positive from bin first on (the
 // decision threshold's bin: exact when the threshold is a bin edge).
 //
-// Each metric's standard error has two parts, added in quadrature:
+// Each metric's standard error, SE, is that of the value the window's
+// labels would give (the realized metric) about the estimate, for the
+// band around it. It has two parts, added in quadrature:
 //
 //   - sampling: the standard error of the metric realized on n records
 //     whose expected confusion matrix is the estimate, by the delta method
@@ -194,9 +210,85 @@ type CBPE struct {
 // the area under a receiver operating characteristic (ROC) curve,
 // Radiology 143(1), 29-36.
 func (c *Calibration) Estimate(counts []float64, first int) CBPE {
+	e, _ := c.estimate(counts, first)
+	return e
+}
+
+// Compare is Estimate, with DifferenceSE: the standard error of each
+// metric's estimate for the window less its estimate for the reference
+// whose scores fall reference[b] in bin b (the records the calibration
+// came from, or a part of them), the difference a drop in performance is
+// judged on. Both estimates read the same calibration, so its error
+// cancels where the window's scores are like the reference's:
+//
+//	Var = V(window) + V(reference) + sum over blocks of (dW/dP_B - dR/dP_B)^2 Var P_B
+//
+// where V(x) is the variance of an estimate over samples of x's size from
+// its scores' distribution (the delta method on the bins' multinomial
+// shares w: (sum g_b^2 w_b - (sum g_b w_b)^2)/n, g the gradient in the
+// shares; a central difference for ROC AUC) and dW/dP_B, dR/dP_B the two
+// estimates' derivatives in block B's probability. Unlike SE, V counts
+// only the spread of the scores, not the labels' given them: an estimate
+// of the performance, not a forecast of a sample's realized value.
+func (c *Calibration) Compare(counts, reference []float64, first int) CBPE {
+	e, w := c.estimate(counts, first)
+	_, r := c.estimate(reference, first)
+	if w == nil || r == nil {
+		return e
+	}
+	bv := c.blockVariances()
+	for k := range cbpeMetrics {
+		if !w.ok[k] || !r.ok[k] {
+			continue
+		}
+		v := w.shareVariance(k) + r.shareVariance(k)
+		for i := range c.Blocks {
+			d := w.gradBlock[k][i] - r.gradBlock[k][i]
+			v += d * d * bv[i]
+		}
+		e.DifferenceSE[k] = math.Sqrt(v)
+	}
+	return e
+}
+
+// analysis is what estimate works out of one set of counts besides the
+// CBPE: each metric's gradient in the bins' shares of the counts and in
+// the blocks' probabilities.
+type analysis struct {
+	n         float64
+	shares    []float64
+	ok        [cbpeMetrics]bool
+	gradShare [cbpeMetrics][]float64
+	gradBlock [cbpeMetrics][]float64
+}
+
+// shareVariance is metric k's variance over samples of n scores from the
+// shares (multinomial, delta method).
+func (a *analysis) shareVariance(k int) float64 {
+	var m, m2 float64
+	for b, w := range a.shares {
+		g := a.gradShare[k][b]
+		m += g * w
+		m2 += g * g * w
+	}
+	return max(m2-m*m, 0) / a.n
+}
+
+// blockVariances are the variances of the blocks' probabilities: P(1-P)/N
+// with P smoothed to (X + 1/2)/(N + 1).
+func (c *Calibration) blockVariances() []float64 {
+	v := make([]float64, len(c.Blocks))
+	for i, bl := range c.Blocks {
+		p := (bl.X + 0.5) / (bl.N + 1)
+		v[i] = p * (1 - p) / bl.N
+	}
+	return v
+}
+
+func (c *Calibration) estimate(counts []float64, first int) (CBPE, *analysis) {
 	var e CBPE
 	if len(counts) != len(c.P) {
-		return e
+		return e, nil
 	}
 	first = min(max(first, 0), len(counts))
 	var s float64 // selected records
@@ -213,13 +305,18 @@ func (c *Calibration) Estimate(counts []float64, first int) CBPE {
 		}
 	}
 	if !(e.N > 0) {
-		return e
+		return e, nil
+	}
+	n := e.N
+	a := &analysis{n: n, shares: make([]float64, len(counts))}
+	for b, x := range counts {
+		a.shares[b] = x / n
 	}
 	// Derivatives of TP and FN with respect to each block's probability.
 	dTP := make([]float64, len(c.Blocks))
 	dFN := make([]float64, len(c.Blocks))
-	for b, n := range counts {
-		if n == 0 {
+	for b, x := range counts {
+		if x == 0 {
 			continue
 		}
 		d := c.deps[b]
@@ -227,66 +324,86 @@ func (c *Calibration) Estimate(counts []float64, first int) CBPE {
 		if b >= first {
 			d2 = dTP
 		}
-		d2[d.l] += n * (1 - d.t)
-		d2[d.r] += n * d.t
+		d2[d.l] += x * (1 - d.t)
+		d2[d.r] += x * d.t
 	}
-	blockVar := make([]float64, len(c.Blocks))
-	for i, bl := range c.Blocks {
-		p := (bl.X + 0.5) / (bl.N + 1)
-		blockVar[i] = p * (1 - p) / bl.N
-	}
-	// calVar is the calibration variance of a metric whose partial
-	// derivatives with respect to TP and FN (S and n fixed) are gTP, gFN.
-	calVar := func(gTP, gFN float64) float64 {
-		var v float64
-		for i := range c.Blocks {
-			d := gTP*dTP[i] + gFN*dFN[i]
-			v += d * d * blockVar[i]
-		}
-		return v
-	}
-	n := e.N
+	bv := c.blockVariances()
 	pi := [4]float64{e.TP / n, e.FP / n, e.FN / n, e.TN / n}
-	sampling := func(g [4]float64) float64 { // g: gradient in the proportions
-		var m, m2 float64
+	// set records metric k: its value, its SE's parts (the realized
+	// metric's sampling variance, by its gradient g in the confusion
+	// proportions), its gradients in the blocks (from its partial
+	// derivatives gTP, gFN in the counts TP and FN, S and n fixed) and in
+	// the bins' shares (share(b, p, selected)).
+	set := func(k int, m *Estimated, v float64, g [4]float64, gTP, gFN float64, share func(p float64, sel bool) float64) {
+		var mm, m2 float64
 		for i := range pi {
-			m += g[i] * pi[i]
+			mm += g[i] * pi[i]
 			m2 += g[i] * g[i] * pi[i]
 		}
-		return max(m2-m*m, 0) / n
-	}
-	set := func(k int, m *Estimated, v float64, samp, cal float64) {
+		samp := max(m2-mm*mm, 0) / n
+		a.gradBlock[k] = make([]float64, len(c.Blocks))
+		var cal float64
+		for i := range c.Blocks {
+			d := gTP*dTP[i] + gFN*dFN[i]
+			a.gradBlock[k][i] = d
+			cal += d * d * bv[i]
+		}
+		a.gradShare[k] = make([]float64, len(counts))
+		for b := range counts {
+			a.gradShare[k][b] = share(c.P[b], b >= first)
+		}
+		a.ok[k] = true
 		*m = Estimated{Value: v, SE: math.Sqrt(samp + cal), OK: true}
 		e.SamplingSE[k], e.CalibrationSE[k] = math.Sqrt(samp), math.Sqrt(cal)
 	}
+	ind := func(sel bool) float64 {
+		if sel {
+			return 1
+		}
+		return 0
+	}
+	// In shares: tp, fn, s are TP/n, FN/n, S/n.
+	tp, fn, sh := e.TP/n, e.FN/n, s/n
 	// Accuracy = (TP + TN)/n, TN = n - S - FN.
-	set(0, &e.Accuracy, (e.TP+e.TN)/n, sampling([4]float64{1, 0, 0, 1}), calVar(1/n, -1/n))
+	acc := (e.TP + e.TN) / n
+	set(cbpeAccuracy, &e.Accuracy, acc, [4]float64{1, 0, 0, 1}, 1/n, -1/n,
+		func(p float64, sel bool) float64 { return ind(sel)*p + (1-ind(sel))*(1-p) })
 	if s > 0 {
-		a, b := pi[0], pi[1]
-		d := (a + b) * (a + b)
-		set(1, &e.Precision, e.TP/s, sampling([4]float64{b / d, -a / d, 0, 0}), calVar(1/s, 0))
+		a1, b1 := pi[0], pi[1]
+		d := (a1 + b1) * (a1 + b1)
+		prec := e.TP / s
+		set(cbpePrecision, &e.Precision, prec, [4]float64{b1 / d, -a1 / d, 0, 0}, 1/s, 0,
+			func(p float64, sel bool) float64 { return ind(sel) * (p - prec) / sh })
 	}
 	if pos := e.TP + e.FN; pos > 0 {
-		a, c2 := pi[0], pi[2]
-		d := (a + c2) * (a + c2)
+		a1, c1 := pi[0], pi[2]
+		d := (a1 + c1) * (a1 + c1)
 		dp := pos * pos
-		set(2, &e.Recall, e.TP/pos, sampling([4]float64{c2 / d, 0, -a / d, 0}), calVar(e.FN/dp, -e.TP/dp))
+		rec := e.TP / pos
+		set(cbpeRecall, &e.Recall, rec, [4]float64{c1 / d, 0, -a1 / d, 0}, e.FN/dp, -e.TP/dp,
+			func(p float64, sel bool) float64 { return (ind(sel)*p - rec*p) / (tp + fn) })
 	}
 	if den := 2*e.TP + e.FP + e.FN; den > 0 {
-		a, b, c2 := pi[0], pi[1], pi[2]
-		dd := (2*a + b + c2) * (2*a + b + c2)
-		// F1 = 2TP / (TP + FN + S) with S fixed.
+		a1, b1, c1 := pi[0], pi[1], pi[2]
+		dd := (2*a1 + b1 + c1) * (2*a1 + b1 + c1)
+		// F1 = 2TP / (TP + FN + S).
 		D := e.TP + e.FN + s
-		set(3, &e.F1, 2*e.TP/den, sampling([4]float64{2 * (b + c2) / dd, -2 * a / dd, -2 * a / dd, 0}),
-			calVar(2*(e.FN+s)/(D*D), -2*e.TP/(D*D)))
+		f1 := 2 * e.TP / den
+		set(cbpeF1, &e.F1, f1, [4]float64{2 * (b1 + c1) / dd, -2 * a1 / dd, -2 * a1 / dd, 0}, 2*(e.FN+s)/(D*D), -2*e.TP/(D*D),
+			func(p float64, sel bool) float64 { return (2*ind(sel)*p - f1*(p+ind(sel))) / (tp + fn + sh) })
 	}
 	if auc, ok := c.expectedAUC(counts, c.P); ok {
 		samp := HanleyMcNeilVariance(auc, e.TP+e.FN, e.FP+e.TN)
-		// The calibration part by central differences, one block at a time.
+		if math.IsNaN(samp) {
+			samp = 0 // under one expected positive or negative
+		}
+		// The gradients by central differences: in each block's
+		// probability, and in each bin's count (times n: in its share).
+		a.gradBlock[cbpeROCAUC] = make([]float64, len(c.Blocks))
 		var cal float64
 		p := make([]float64, len(c.P))
+		const h = 1e-6
 		for i := range c.Blocks {
-			h := 1e-6
 			at := func(delta float64) float64 {
 				for b, d := range c.deps {
 					p[b] = c.P[b]
@@ -300,14 +417,29 @@ func (c *Calibration) Estimate(counts []float64, first int) CBPE {
 				v, _ := c.expectedAUC(counts, p)
 				return v
 			}
-			g := (at(h) - at(-h)) / (2 * h)
-			if !math.IsNaN(g) {
-				cal += g * g * blockVar[i]
+			if g := (at(h) - at(-h)) / (2 * h); !math.IsNaN(g) {
+				a.gradBlock[cbpeROCAUC][i] = g
+				cal += g * g * bv[i]
 			}
 		}
-		set(4, &e.ROCAUC, auc, samp, cal)
+		a.gradShare[cbpeROCAUC] = make([]float64, len(counts))
+		moved := slices.Clone(counts)
+		for b := range counts {
+			dx := h * n
+			moved[b] = counts[b] + dx
+			hi, _ := c.expectedAUC(moved, c.P)
+			moved[b] = counts[b] - dx
+			lo, _ := c.expectedAUC(moved, c.P)
+			moved[b] = counts[b]
+			if g := (hi - lo) / (2 * dx) * n; !math.IsNaN(g) {
+				a.gradShare[cbpeROCAUC][b] = g
+			}
+		}
+		a.ok[cbpeROCAUC] = true
+		e.ROCAUC = Estimated{Value: auc, SE: math.Sqrt(samp + cal), OK: true}
+		e.SamplingSE[cbpeROCAUC], e.CalibrationSE[cbpeROCAUC] = math.Sqrt(samp), math.Sqrt(cal)
 	}
-	return e
+	return e, a
 }
 
 // expectedAUC is the area under the expected ROC curve of scores binned
@@ -413,10 +545,60 @@ type ErrorsEstimate struct {
 // without reference errors or window predictions, or when the shapes
 // differ.
 func EstimateErrors(ref ErrorBins, counts []float64) (ErrorsEstimate, bool) {
+	e, _, ok := estimateErrors(ref, counts)
+	return e, ok
+}
+
+// CompareErrors is EstimateErrors with the standard error of the MAE
+// estimate less factor times the reference's MAE (over the pairs in ref:
+// sum_b N_b m_b / sum_b N_b), the difference a rise of the error is judged
+// on (factor 1 + the allowed rise). Both read the same m_b, so their error
+// cancels where the window's predictions are like the reference's:
+//
+//	Var = V(window) + factor^2 V(reference) + sum_b (w_b - factor r_b)^2 Var(|e| in b) / N_b
+//
+// w and r the window's and the reference's shares of bin b, V(x) the
+// variance of sum_b x_b m_b over samples of x's size from its predictions'
+// distribution ((sum_b x_b m_b^2 - (sum_b x_b m_b)^2)/n). As
+// Calibration.Compare, it counts the spread of the predictions, not the
+// errors' given them.
+func CompareErrors(ref ErrorBins, counts []float64, factor float64) (ErrorsEstimate, float64, bool) {
+	e, w, ok := estimateErrors(ref, counts)
+	if !ok {
+		return e, 0, false
+	}
+	k := len(counts)
+	var nr, refMAE float64
+	for b := range k {
+		nr += ref.N[b]
+		refMAE += ref.SumAbs[b]
+	}
+	refMAE /= nr
+	var vw, vr, cond float64
+	for b := range k {
+		if ref.N[b] == 0 {
+			continue
+		}
+		nb := ref.N[b]
+		m, q := ref.SumAbs[b]/nb, ref.SumSq[b]/nb
+		r := nb / nr
+		vw += w[b] * m * m
+		vr += r * m * m
+		d := w[b] - factor*r
+		cond += d * d * max(q-m*m, 0) / nb
+	}
+	vw = max(vw-e.MAE.Value*e.MAE.Value, 0) / e.N
+	vr = max(vr-refMAE*refMAE, 0) / nr
+	return e, math.Sqrt(vw + factor*factor*vr + cond), true
+}
+
+// estimateErrors is EstimateErrors, with the window's share per bin whose
+// reference errors it reads.
+func estimateErrors(ref ErrorBins, counts []float64) (ErrorsEstimate, []float64, bool) {
 	var e ErrorsEstimate
 	k := len(counts)
 	if k == 0 || len(ref.N) != k || len(ref.SumAbs) != k || len(ref.SumSq) != k || len(ref.SumQuad) != k {
-		return e, false
+		return e, nil, false
 	}
 	// src[b]: the bin whose reference errors bin b takes.
 	src := make([]int, k)
@@ -428,7 +610,7 @@ func EstimateErrors(ref ErrorBins, counts []float64) (ErrorsEstimate, bool) {
 		src[b] = last
 	}
 	if last < 0 {
-		return e, false
+		return e, nil, false
 	}
 	next := -1
 	for b := k - 1; b >= 0; b-- {
@@ -448,7 +630,7 @@ func EstimateErrors(ref ErrorBins, counts []float64) (ErrorsEstimate, bool) {
 	}
 	n := e.N
 	if !(n > 0) {
-		return e, false
+		return e, nil, false
 	}
 	var mae, msq, m4, condMAE, condMSQ float64
 	for b := range k {
@@ -474,5 +656,8 @@ func EstimateErrors(ref ErrorBins, counts []float64) (ErrorsEstimate, bool) {
 		e.RMSE.SE = math.Sqrt(sampMSQ+condMSQ) / (2 * rmse)
 		e.SamplingSE[1], e.ConditionalSE[1] = math.Sqrt(sampMSQ)/(2*rmse), math.Sqrt(condMSQ)/(2*rmse)
 	}
-	return e, true
+	for b := range w {
+		w[b] /= n
+	}
+	return e, w, true
 }

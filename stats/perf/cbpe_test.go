@@ -435,3 +435,106 @@ func TestCBPECalibrationSE(t *testing.T) {
 		}
 	}
 }
+
+// TestCBPEDifferenceSE: DifferenceSE is the spread of the window's
+// estimate less the reference's (300 pairs of a reference of 4,000 scores,
+// which also calibrates, and a window of 1,500 with shifted scores, drawn
+// anew): within 15% for each metric, for a window like the reference and
+// a shifted one.
+func TestCBPEDifferenceSE(t *testing.T) {
+	w := cbpeWorld{rng: rand.New(rand.NewPCG(41, 42)), bins: 100, truth: func(s float64) float64 { return 0.05 + 0.9*math.Pow(s, 1.4) }}
+	const pairs = 300
+	for _, mu := range []float64{0, 1.2} {
+		var d [5][]float64
+		var se [5]float64
+		for range pairs {
+			rs, ry := w.draw(4000, 0)
+			pos, neg, ref := make([]float64, w.bins), make([]float64, w.bins), make([]float64, w.bins)
+			for i, x := range rs {
+				ref[w.bin(x)]++
+				if ry[i] {
+					pos[w.bin(x)]++
+				} else {
+					neg[w.bin(x)]++
+				}
+			}
+			c, ok := Calibrate(pos, neg)
+			if !ok {
+				t.Fatal("not calibrated")
+			}
+			s, _ := w.draw(1500, mu)
+			counts := make([]float64, w.bins)
+			for _, x := range s {
+				counts[w.bin(x)]++
+			}
+			e, r := c.Compare(counts, ref, 50), c.Estimate(ref, 50)
+			we := []Estimated{e.Accuracy, e.Precision, e.Recall, e.F1, e.ROCAUC}
+			re := []Estimated{r.Accuracy, r.Precision, r.Recall, r.F1, r.ROCAUC}
+			for k := range we {
+				d[k] = append(d[k], we[k].Value-re[k].Value)
+				se[k] += e.DifferenceSE[k] / pairs
+			}
+		}
+		for k, name := range []string{"accuracy", "precision", "recall", "f1", "roc_auc"} {
+			_, sd := meanSD(d[k])
+			t.Logf("shift %+.1f %-9s window - reference: spread %.4f, DifferenceSE %.4f", mu, name, sd, se[k])
+			if r := se[k] / sd; r < 0.85 || r > 1.15 {
+				t.Errorf("shift %+.1f: %s DifferenceSE %.4f, spread of the difference %.4f (ratio %.2f)", mu, name, se[k], sd, r)
+			}
+		}
+	}
+}
+
+// TestCompareErrorsSE: CompareErrors' standard error is the spread of the
+// window's estimated MAE less 1.1 times the reference's MAE (300 pairs of
+// a reference of 3,000 and a window of 1,000 predictions, drawn anew; 20
+// bins), within 15%, for a window like the reference and a shifted one.
+func TestCompareErrorsSE(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	edges := make([]float64, 19)
+	for i := range edges {
+		edges[i] = -2 + 4*float64(i+1)/20
+	}
+	bin := func(x float64) int {
+		i, found := slices.BinarySearch(edges, x)
+		if found {
+			i++
+		}
+		return i
+	}
+	errOf := func(x float64) float64 { return rng.NormFloat64() * (0.5 + math.Abs(x)) }
+	const pairs, factor = 300, 1.1
+	for _, mu := range []float64{0, 0.8} {
+		var d []float64
+		var se float64
+		for range pairs {
+			ref := ErrorBins{N: make([]float64, 20), SumAbs: make([]float64, 20), SumSq: make([]float64, 20), SumQuad: make([]float64, 20)}
+			var refAbs float64
+			for range 3000 {
+				x := rng.NormFloat64()
+				e := errOf(x)
+				b := bin(x)
+				ref.N[b]++
+				ref.SumAbs[b] += math.Abs(e)
+				ref.SumSq[b] += e * e
+				ref.SumQuad[b] += e * e * e * e
+				refAbs += math.Abs(e)
+			}
+			counts := make([]float64, 20)
+			for range 1000 {
+				counts[bin(mu+rng.NormFloat64())]++
+			}
+			e, s, ok := CompareErrors(ref, counts, factor)
+			if !ok {
+				t.Fatal("no estimate")
+			}
+			d = append(d, e.MAE.Value-factor*refAbs/3000)
+			se += s / pairs
+		}
+		_, sd := meanSD(d)
+		t.Logf("shift %+.1f: estimated MAE - 1.1 reference MAE: spread %.4f, SE %.4f", mu, sd, se)
+		if r := se / sd; r < 0.85 || r > 1.15 {
+			t.Errorf("shift %+.1f: SE %.4f, spread %.4f (ratio %.2f)", mu, se, sd, r)
+		}
+	}
+}
