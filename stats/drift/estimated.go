@@ -63,8 +63,33 @@ const SubjectEstimated = "estimated_performance"
 // estimated_performance).
 const MetricROCAUC = "roc_auc"
 
-// Suffixes of the rows written beside an estimated metric: its band and
-// the value the window's labels give.
+// The rows written beside each estimated metric: its band (lower and
+// upper bound) and the value the window's labels give (realized).
+const (
+	MetricAccuracyLower     = "accuracy_lower"
+	MetricAccuracyUpper     = "accuracy_upper"
+	MetricAccuracyRealized  = "accuracy_realized"
+	MetricPrecisionLower    = "precision_lower"
+	MetricPrecisionUpper    = "precision_upper"
+	MetricPrecisionRealized = "precision_realized"
+	MetricRecallLower       = "recall_lower"
+	MetricRecallUpper       = "recall_upper"
+	MetricRecallRealized    = "recall_realized"
+	MetricF1Lower           = "f1_lower"
+	MetricF1Upper           = "f1_upper"
+	MetricF1Realized        = "f1_realized"
+	MetricROCAUCLower       = "roc_auc_lower"
+	MetricROCAUCUpper       = "roc_auc_upper"
+	MetricROCAUCRealized    = "roc_auc_realized"
+	MetricMAELower          = "mae_lower"
+	MetricMAEUpper          = "mae_upper"
+	MetricMAERealized       = "mae_realized"
+	MetricRMSELower         = "rmse_lower"
+	MetricRMSEUpper         = "rmse_upper"
+	MetricRMSERealized      = "rmse_realized"
+)
+
+// Suffixes of the names of the rows written beside an estimated metric.
 const (
 	SuffixLower    = "_lower"
 	SuffixUpper    = "_upper"
@@ -72,9 +97,18 @@ const (
 )
 
 // EstimatedMetrics are the metrics of subject estimated_performance, each
-// also written with the suffixes (SuffixLower, SuffixUpper,
+// with the names of its band's and its realized value's rows (lower,
+// upper, realized: the metric's name and SuffixLower, SuffixUpper,
 // SuffixRealized).
-var EstimatedMetrics = []string{MetricAccuracy, MetricPrecision, MetricRecall, MetricF1, MetricROCAUC, MetricMAE, MetricRMSE}
+var EstimatedMetrics = map[string][3]string{
+	MetricAccuracy:  {MetricAccuracyLower, MetricAccuracyUpper, MetricAccuracyRealized},
+	MetricPrecision: {MetricPrecisionLower, MetricPrecisionUpper, MetricPrecisionRealized},
+	MetricRecall:    {MetricRecallLower, MetricRecallUpper, MetricRecallRealized},
+	MetricF1:        {MetricF1Lower, MetricF1Upper, MetricF1Realized},
+	MetricROCAUC:    {MetricROCAUCLower, MetricROCAUCUpper, MetricROCAUCRealized},
+	MetricMAE:       {MetricMAELower, MetricMAEUpper, MetricMAERealized},
+	MetricRMSE:      {MetricRMSELower, MetricRMSEUpper, MetricRMSERealized},
+}
 
 // bandZ is the band's half-width in standard errors: two-sided 95%.
 const bandZ = 1.959963984540054
@@ -119,8 +153,8 @@ func appendBand(rows []Row, head Row, metric string, e perf.Estimated, n int64, 
 		judgeRow(&r)
 	}
 	return append(rows, r,
-		estimatedRow(head, metric+SuffixLower, min(max(e.Value-bandZ*e.SE, lo), hi), n),
-		estimatedRow(head, metric+SuffixUpper, min(max(e.Value+bandZ*e.SE, lo), hi), n))
+		estimatedRow(head, EstimatedMetrics[metric][0], min(max(e.Value-bandZ*e.SE, lo), hi), n),
+		estimatedRow(head, EstimatedMetrics[metric][1], min(max(e.Value+bandZ*e.SE, lo), hi), n))
 }
 
 // appendEstimated appends the window's estimated performance rows (see
@@ -288,7 +322,7 @@ func appendEstimatedErrors(rows []Row, head Row, w *windows.Window, stored *base
 func appendEstimatedRealized(rows []Row, head Row, w *windows.Window, stored *baselines.Baseline, p *Policy) []Row {
 	realized := func(metric string, v float64, ok bool, n float64) {
 		if ok && n > 0 {
-			rows = append(rows, estimatedRow(head, metric+SuffixRealized, v, int64(n)))
+			rows = append(rows, estimatedRow(head, EstimatedMetrics[metric][2], v, int64(n)))
 		}
 	}
 	if _, _, ok := binaryReference(stored, &p.Decision); ok && w.Outcomes.N() > 0 {

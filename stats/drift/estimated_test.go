@@ -366,3 +366,16 @@ func sumOf(x float64) (s stats.Sum) {
 	s.Add(x)
 	return s
 }
+
+// TestEstimatedMetricNames: the band's and realized rows' names are the
+// metric's with the suffixes.
+func TestEstimatedMetricNames(t *testing.T) {
+	if len(EstimatedMetrics) != 7 {
+		t.Errorf("%d estimated metrics, want 7", len(EstimatedMetrics))
+	}
+	for m, names := range EstimatedMetrics {
+		if names != [3]string{m + SuffixLower, m + SuffixUpper, m + SuffixRealized} {
+			t.Errorf("%s: rows %v", m, names)
+		}
+	}
+}

@@ -242,3 +242,12 @@ func TestRecordedAlerts(t *testing.T) {
 		t.Error("another model's alert is on the page")
 	}
 }
+
+// TestEstimatedFinding: a drop of the performance estimated without labels
+// is told apart from the realized one.
+func TestEstimatedFinding(t *testing.T) {
+	f := finding{Family: drift.FamilyConcept, Subject: drift.SubjectEstimated, Metric: drift.MetricAccuracy, Also: []string{"roc auc"}}
+	if got, want := f.What(), "performance estimated without labels: accuracy (and roc auc)"; got != want {
+		t.Errorf("What() = %q, want %q", got, want)
+	}
+}
