@@ -38,8 +38,9 @@ import (
 // the truth itself change at a given prediction (realized rows, and
 // concept/performance once labels come, do). Each estimate is calibrated
 // on the whole stored reference (a phase of it is too small to calibrate
-// on) and judged, like the realized rows, against the performance the
-// window's reference (its phase, with seasonality) realized.
+// on) and judged, like the realized rows, against the performance of the
+// window's reference (its phase, with seasonality) as the same calibration
+// reads it: on the whole reference its realized performance.
 //
 // Each estimate row is followed by its band, <metric>_lower and
 // <metric>_upper (the estimate +- 1.96 standard errors: where the window's
@@ -172,52 +173,36 @@ func appendEstimated(rows []Row, head Row, w *windows.Window, stored *baselines.
 
 // appendCBPE appends the binary classifier's estimated accuracy,
 // precision, recall, F1 and ROC AUC with their bands, each judged against
-// the value the window's reference realized (its labelled scores at the
-// policy's decision): drifted when significantly (one-sided z-test at
-// 0.05, p_value) more than p.MaxPerformanceDrop below it. threshold is
-// the reference's value less the drop, mde the drop detected with power
-// p.MDE.Power, and past twice the drop the row says insufficient_samples
-// (as the realized rows). The test's standard error is that of the
-// window's estimate less the reference's (perf Calibration.Compare): the
-// reference's value and the calibration come from the same records, so
-// their errors cancel where the window's scores are like the reference's.
-// (The reference's realized value differs from its estimate only where a
-// pool of the calibration spans the threshold, and for ROC AUC by the
-// smoothing of the pools: a fraction of that error.)
+// the reference's performance as the same calibration reads it (the
+// estimate for the scores of the window's reference, its phase with
+// seasonality): drifted when significantly (one-sided z-test at 0.05,
+// p_value) more than p.MaxPerformanceDrop below it. threshold is that
+// value less the drop, mde the drop detected with power p.MDE.Power, and
+// past twice the drop the row says insufficient_samples (as the realized
+// rows). The test's standard error is that of the difference of the two
+// estimates (perf Calibration.Compare): they read the same calibration,
+// so its error cancels where the window's scores are like the reference's.
+// On the whole reference that value is the reference's realized one
+// (bar a pool of the calibration spanning the threshold, and for ROC AUC
+// the pools' smoothing of the curve); on a phase it is free of the label
+// noise of the phase's few records, which the calibration, fitted on the
+// whole, does not share.
 func appendCBPE(rows []Row, head Row, w *windows.Window, cal *perf.Calibration, p *Policy) []Row {
 	counts := make([]float64, len(w.Scores))
 	for i, n := range w.Scores {
 		counts[i] = float64(n)
 	}
 	first := baselines.FirstSelectedBin(p.Decision.Threshold)
-	var refs [5]struct {
-		v, n float64
-		ok   bool
-	}
 	var refCounts []float64
 	if pos, neg, ok := binaryReference(w.Baseline, &p.Decision); ok {
 		refCounts = make([]float64, len(pos))
-		h := perf.NewScoreHistogram(baselines.OutcomeBins)
 		for i := range pos {
 			refCounts[i] = pos[i] + neg[i]
-			h.Pos[i], h.Neg[i] = pos[i], neg[i]
 		}
-		c := outcomesAt(w.Baseline.Outcomes.ByLabel, &p.Decision)
-		set := func(k int, v float64, ok bool, n float64) { refs[k].v, refs[k].n, refs[k].ok = v, n, ok && n > 0 }
-		v, ok := c.Accuracy()
-		set(0, v, ok, c.N())
-		v, ok = c.Precision()
-		set(1, v, ok, c.TP+c.FP)
-		v, ok = c.Recall()
-		set(2, v, ok, c.TP+c.FN)
-		v, ok = c.F1()
-		set(3, v, ok, c.N())
-		v, ok = h.ROCAUC()
-		set(4, v, ok, c.N())
 	}
-	var e perf.CBPE
+	var e, ref perf.CBPE
 	if refCounts != nil {
-		e = cal.Compare(counts, refCounts, first)
+		e, ref = cal.Compare(counts, refCounts, first), cal.Estimate(refCounts, first)
 	} else {
 		e = cal.Estimate(counts, first)
 	}
@@ -226,18 +211,18 @@ func appendCBPE(rows []Row, head Row, w *windows.Window, cal *perf.Calibration, 
 	}
 	n := int64(e.N)
 	for k, m := range []struct {
-		metric string
-		est    perf.Estimated
+		metric   string
+		est, ref perf.Estimated
 	}{
-		{MetricAccuracy, e.Accuracy}, {MetricPrecision, e.Precision}, {MetricRecall, e.Recall},
-		{MetricF1, e.F1}, {MetricROCAUC, e.ROCAUC},
+		{MetricAccuracy, e.Accuracy, ref.Accuracy}, {MetricPrecision, e.Precision, ref.Precision}, {MetricRecall, e.Recall, ref.Recall},
+		{MetricF1, e.F1, ref.F1}, {MetricROCAUC, e.ROCAUC, ref.ROCAUC},
 	} {
 		if !m.est.OK {
 			continue
 		}
 		var judgeRow func(*Row)
-		if ref := refs[k]; ref.ok && e.DifferenceSE[k] > 0 {
-			judgeRow = func(r *Row) { judgeDrop(r, m.est.Value, e.DifferenceSE[k], ref.v, int64(ref.n), p) }
+		if m.ref.OK && e.DifferenceSE[k] > 0 {
+			judgeRow = func(r *Row) { judgeDrop(r, m.est.Value, e.DifferenceSE[k], m.ref.Value, int64(ref.N), p) }
 		}
 		rows = appendBand(rows, head, m.metric, m.est, n, 0, 1, judgeRow)
 	}
@@ -245,8 +230,8 @@ func appendCBPE(rows []Row, head Row, w *windows.Window, cal *perf.Calibration, 
 }
 
 // judgeDrop judges estimated row r (estimate est, the difference from the
-// reference's of standard error se) against the reference's realized
-// value ref (over refN records): drifted when significantly more than
+// reference's of standard error se) against the reference's value ref
+// (over refN records): drifted when significantly more than
 // p.MaxPerformanceDrop below it.
 func judgeDrop(r *Row, est, se, ref float64, refN int64, p *Policy) {
 	margin := p.MaxPerformanceDrop
@@ -265,11 +250,13 @@ func judgeDrop(r *Row, est, se, ref float64, refN int64, p *Policy) {
 // appendEstimatedErrors appends the window's estimated mae and rmse (with
 // their bands) from the stored reference's errors per prediction bin. mae
 // is judged as the realized one (appendErrors): drifted when significantly
-// (one-sided z-test at 0.05) above the window reference's MAE times 1 +
-// p.MaxErrorIncrease, the test's standard error that of the estimate less
-// that multiple of the reference's (perf CompareErrors); its mde is the
-// rise over the reference's MAE detected with power p.MDE.Power, past
-// twice the allowed rise insufficient_samples.
+// (one-sided z-test at 0.05) above 1 + p.MaxErrorIncrease times the
+// reference's MAE as the same per-bin errors read it (the estimate for the
+// predictions of the window's reference, its phase with seasonality: on
+// the whole reference, its realized MAE), on the standard error of the
+// difference (perf CompareErrors); its mde is the rise over that MAE
+// detected with power p.MDE.Power, past twice the allowed rise
+// insufficient_samples.
 func appendEstimatedErrors(rows []Row, head Row, w *windows.Window, stored *baselines.Baseline, p *Policy) []Row {
 	be := stored.PredictionErrors
 	if be == nil || len(w.Prediction.Counts) != len(be.N) {
@@ -279,34 +266,39 @@ func appendEstimatedErrors(rows []Row, head Row, w *windows.Window, stored *base
 	for i, n := range be.N {
 		ref.N[i] = float64(n)
 	}
-	counts := make([]float64, len(w.Prediction.Counts))
-	for i, n := range w.Prediction.Counts {
-		counts[i] = float64(n)
+	float := func(c []int64) []float64 {
+		out := make([]float64, len(c))
+		for i, n := range c {
+			out[i] = float64(n)
+		}
+		return out
 	}
+	counts := float(w.Prediction.Counts)
 	factor := 1 + p.MaxErrorIncrease
-	e, se, ok := perf.CompareErrors(ref, counts, factor)
+	e, ok := perf.EstimateErrors(ref, counts)
 	if !ok {
 		return rows
 	}
-	n := int64(e.N)
 	var judgeMAE func(*Row)
-	if re := w.Baseline.Errors; re != nil && re.N > 0 && p.MaxErrorIncrease > 0 && se > 0 {
-		judgeMAE = func(r *Row) {
-			rmae := re.SumAbs / float64(re.N)
-			limit := rmae * factor
-			r.NReference, r.Threshold, r.ThresholdSource = re.N, limit, SourceStatic
-			pv := 0.5 * math.Erfc((e.MAE.Value-limit)/se/math.Sqrt2)
-			r.PValue = &pv
-			r.Drifted = pv < 0.05
-			allowed := limit - rmae
-			if mde := allowed + (zOneSided95+distuv.UnitNormal.Quantile(p.MDE.Power))*se; !math.IsNaN(mde) {
-				r.MDE = &mde
-				if !r.Drifted && mde > 2*allowed {
-					r.ThresholdSource = SourceInsufficient
+	if refCounts := w.Baseline.Prediction.Counts; len(refCounts) == len(counts) && p.MaxErrorIncrease > 0 {
+		if _, re, se, ok := perf.CompareErrors(ref, counts, float(refCounts), factor); ok && se > 0 {
+			judgeMAE = func(r *Row) {
+				limit := re.MAE.Value * factor
+				r.NReference, r.Threshold, r.ThresholdSource = int64(re.N), limit, SourceStatic
+				pv := 0.5 * math.Erfc((e.MAE.Value-limit)/se/math.Sqrt2)
+				r.PValue = &pv
+				r.Drifted = pv < 0.05
+				allowed := limit - re.MAE.Value
+				if mde := allowed + (zOneSided95+distuv.UnitNormal.Quantile(p.MDE.Power))*se; !math.IsNaN(mde) {
+					r.MDE = &mde
+					if !r.Drifted && mde > 2*allowed {
+						r.ThresholdSource = SourceInsufficient
+					}
 				}
 			}
 		}
 	}
+	n := int64(e.N)
 	rows = appendBand(rows, head, MetricMAE, e.MAE, n, 0, math.Inf(1), judgeMAE)
 	return appendBand(rows, head, MetricRMSE, e.RMSE, n, 0, math.Inf(1), nil)
 }

@@ -549,47 +549,45 @@ func EstimateErrors(ref ErrorBins, counts []float64) (ErrorsEstimate, bool) {
 	return e, ok
 }
 
-// CompareErrors is EstimateErrors with the standard error of the MAE
-// estimate less factor times the reference's MAE (over the pairs in ref:
-// sum_b N_b m_b / sum_b N_b), the difference a rise of the error is judged
-// on (factor 1 + the allowed rise). Both read the same m_b, so their error
-// cancels where the window's predictions are like the reference's:
+// CompareErrors is EstimateErrors for the window (counts) and for a
+// reference whose predictions fall reference[b] in bin b (the records
+// ref's errors came from, or a part of them), with the standard error of
+// the window's MAE estimate less factor times the reference's, the
+// difference a rise of the error is judged on (factor 1 + the allowed
+// rise). Both read the same m_b, so their error cancels where the window's
+// predictions are like the reference's:
 //
 //	Var = V(window) + factor^2 V(reference) + sum_b (w_b - factor r_b)^2 Var(|e| in b) / N_b
 //
-// w and r the window's and the reference's shares of bin b, V(x) the
-// variance of sum_b x_b m_b over samples of x's size from its predictions'
-// distribution ((sum_b x_b m_b^2 - (sum_b x_b m_b)^2)/n). As
-// Calibration.Compare, it counts the spread of the predictions, not the
-// errors' given them.
-func CompareErrors(ref ErrorBins, counts []float64, factor float64) (ErrorsEstimate, float64, bool) {
-	e, w, ok := estimateErrors(ref, counts)
+// w and r the window's and the reference's shares of bin b (of the bins
+// whose errors they read), V(x) the variance of sum_b x_b m_b over samples
+// of x's size from its predictions' distribution ((sum_b x_b m_b^2 - (sum_b
+// x_b m_b)^2)/n). As Calibration.Compare, it counts the spread of the
+// predictions, not the errors' given them.
+func CompareErrors(ref ErrorBins, counts, reference []float64, factor float64) (window, refEst ErrorsEstimate, se float64, ok bool) {
+	window, w, ok := estimateErrors(ref, counts)
 	if !ok {
-		return e, 0, false
+		return window, refEst, 0, false
 	}
-	k := len(counts)
-	var nr, refMAE float64
-	for b := range k {
-		nr += ref.N[b]
-		refMAE += ref.SumAbs[b]
+	refEst, r, ok := estimateErrors(ref, reference)
+	if !ok {
+		return window, refEst, 0, false
 	}
-	refMAE /= nr
 	var vw, vr, cond float64
-	for b := range k {
+	for b := range counts {
 		if ref.N[b] == 0 {
 			continue
 		}
 		nb := ref.N[b]
 		m, q := ref.SumAbs[b]/nb, ref.SumSq[b]/nb
-		r := nb / nr
 		vw += w[b] * m * m
-		vr += r * m * m
-		d := w[b] - factor*r
+		vr += r[b] * m * m
+		d := w[b] - factor*r[b]
 		cond += d * d * max(q-m*m, 0) / nb
 	}
-	vw = max(vw-e.MAE.Value*e.MAE.Value, 0) / e.N
-	vr = max(vr-refMAE*refMAE, 0) / nr
-	return e, math.Sqrt(vw + factor*factor*vr + cond), true
+	vw = max(vw-window.MAE.Value*window.MAE.Value, 0) / window.N
+	vr = max(vr-refEst.MAE.Value*refEst.MAE.Value, 0) / refEst.N
+	return window, refEst, math.Sqrt(vw + factor*factor*vr + cond), true
 }
 
 // estimateErrors is EstimateErrors, with the window's share per bin whose

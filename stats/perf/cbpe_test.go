@@ -486,7 +486,8 @@ func TestCBPEDifferenceSE(t *testing.T) {
 }
 
 // TestCompareErrorsSE: CompareErrors' standard error is the spread of the
-// window's estimated MAE less 1.1 times the reference's MAE (300 pairs of
+// window's estimated MAE less 1.1 times the reference's MAE, which the
+// reference's own estimate is (300 pairs of
 // a reference of 3,000 and a window of 1,000 predictions, drawn anew; 20
 // bins), within 15%, for a window like the reference and a shifted one.
 func TestCompareErrorsSE(t *testing.T) {
@@ -524,11 +525,14 @@ func TestCompareErrorsSE(t *testing.T) {
 			for range 1000 {
 				counts[bin(mu+rng.NormFloat64())]++
 			}
-			e, s, ok := CompareErrors(ref, counts, factor)
+			e, r, s, ok := CompareErrors(ref, counts, ref.N, factor)
 			if !ok {
 				t.Fatal("no estimate")
 			}
-			d = append(d, e.MAE.Value-factor*refAbs/3000)
+			if math.Abs(r.MAE.Value-refAbs/3000) > 1e-12 {
+				t.Fatalf("the reference's estimate %v, its MAE %v", r.MAE.Value, refAbs/3000)
+			}
+			d = append(d, e.MAE.Value-factor*r.MAE.Value)
 			se += s / pairs
 		}
 		_, sd := meanSD(d)

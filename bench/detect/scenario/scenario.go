@@ -135,7 +135,9 @@ func (s Scenario) Truth() Truth {
 			add := func(family, subject string, target bool, what string) {
 				for i := range out {
 					if out[i].Family == family && out[i].Subject == subject {
-						out[i].Target = out[i].Target || target
+						if target && !out[i].Target {
+							out[i].Target, out[i].What = true, what // what makes it a target
+						}
 						return
 					}
 				}
