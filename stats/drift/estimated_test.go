@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -445,4 +446,76 @@ func TestEstimatedPerformanceSeasonal(t *testing.T) {
 	if thresholds[18]-thresholds[6] < 0.05 {
 		t.Errorf("accuracy thresholds %.3f at 06:00 and %.3f at 18:00: not the hours' own", thresholds[6], thresholds[18])
 	}
+}
+
+// FuzzEstimated: whatever the reference's labelled scores and errors and
+// the window's scores and labels, the estimated_performance rows are
+// finite, their p-values in [0, 1] and their mdes positive and finite, and
+// they encode as JSON.
+func FuzzEstimated(f *testing.F) {
+	f.Add([]byte{1, 9, 3, 0, 0, 7, 1, 2, 0, 5}, []byte{3, 3, 0, 8, 1, 1, 0, 2, 9, 9})
+	f.Add([]byte{0, 0, 0, 5, 5, 0, 0, 0, 0, 0}, []byte{0, 0, 1, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{255, 1, 1, 255, 0, 0, 0, 0, 0, 255}, []byte{255, 0, 0, 255, 255, 0, 0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, ref, win []byte) {
+		if len(ref) < 10 || len(win) < 10 {
+			return
+		}
+		sq := func(b byte) int64 { return int64(b) * int64(b) }
+		pos, neg := make([]int64, baselines.OutcomeBins), make([]int64, baselines.OutcomeBins)
+		edges := []float64{0.2, 0.4, 0.6, 0.8}
+		pred := baselines.Feature{Name: "prediction", Kind: baselines.Numeric, Edges: edges, Counts: make([]int64, 5), Sums: make([]float64, 5), Min: 0, Max: 1}
+		pe := &baselines.BinErrorSums{N: make([]int64, 5), SumAbs: make([]float64, 5), SumSq: make([]float64, 5), SumQuad: make([]float64, 5)}
+		for i := range 5 { // bin i of the prediction is score bins 20i..20i+19
+			b := 20*i + 10
+			pos[b], neg[b] = sq(ref[2*i]), sq(ref[2*i+1])
+			n := pos[b] + neg[b]
+			pred.Counts[i], pred.Count = n, pred.Count+n
+			pe.N[i] = n
+			e := float64(ref[2*i]) / 255
+			pe.SumAbs[i], pe.SumSq[i], pe.SumQuad[i] = float64(n)*e, float64(n)*e*e, float64(n)*e*e*e*e
+		}
+		var errN int64
+		for _, n := range pe.N {
+			errN += n
+		}
+		b := &baselines.Baseline{Format: 1, ID: "f", Model: "m",
+			Features:         []baselines.Feature{{Name: "x", Kind: baselines.Categorical}},
+			Prediction:       pred,
+			Outcomes:         &baselines.Outcomes{Bins: baselines.OutcomeBins, ByLabel: map[string][]int64{"1": pos, "0": neg}},
+			PredictionErrors: pe,
+			Errors:           &baselines.ErrorSums{N: errN, SumAbs: sumFloats(pe.SumAbs), SumSq: sumFloats(pe.SumSq)},
+		}
+		w := windows.NewWindow(windows.Key{Model: "m", Version: "1"}, t0, t0.Add(time.Hour), b, 100)
+		for i := range 5 {
+			n := sq(win[2*i])
+			w.Scores[20*i+10+int(win[2*i+1]%10)] += n
+			w.Prediction.Counts[i] += n
+			w.Prediction.Count += n
+			w.Outcomes.Add(i >= 3, win[2*i+1]%2 == 0, float64(win[2*i+1]))
+		}
+		for _, r := range NewEvaluator(DefaultPolicy(), nil).Evaluate(w) {
+			if r.Subject != SubjectEstimated {
+				continue
+			}
+			if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) || math.IsNaN(r.Threshold) || math.IsInf(r.Threshold, 0) {
+				t.Fatalf("row not finite: %+v", r)
+			}
+			if r.PValue != nil && !(*r.PValue >= 0 && *r.PValue <= 1) {
+				t.Fatalf("p-value out of [0, 1]: %+v", r)
+			}
+			if r.MDE != nil && (!(*r.MDE > 0) || math.IsInf(*r.MDE, 0)) {
+				t.Fatalf("mde %v: %+v", *r.MDE, r)
+			}
+			if _, err := json.Marshal(r); err != nil {
+				t.Fatalf("row does not encode: %v", err)
+			}
+		}
+	})
+}
+
+func sumFloats(xs []float64) (s float64) {
+	for _, x := range xs {
+		s += x
+	}
+	return s
 }

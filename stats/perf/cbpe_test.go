@@ -542,3 +542,85 @@ func TestCompareErrorsSE(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCBPE: whatever the reference's and the window's counts (bytes
+// squared, so many empty bins and a few large ones), Calibrate, Estimate
+// and Compare give metrics in [0, 1] with finite, non-negative standard
+// errors, and the fitted probabilities never decrease; EstimateErrors and
+// CompareErrors give finite, non-negative errors.
+func FuzzCBPE(f *testing.F) {
+	f.Add([]byte{1, 0, 9, 3, 0, 0, 7, 1}, []byte{3, 3, 0, 8}, uint8(2))
+	f.Add([]byte{0, 0, 0, 5, 5, 0}, []byte{0, 0, 1}, uint8(0))
+	f.Add([]byte{255, 1, 1, 255}, []byte{255, 0, 0, 255}, uint8(1))
+	f.Fuzz(func(t *testing.T, ref, win []byte, first uint8) {
+		const bins = 8
+		if len(ref) < 2*bins || len(win) < bins {
+			return
+		}
+		pos, neg, counts := make([]float64, bins), make([]float64, bins), make([]float64, bins)
+		for b := range bins {
+			pos[b], neg[b], counts[b] = float64(ref[b])*float64(ref[b]), float64(ref[bins+b])*float64(ref[bins+b]), float64(win[b])*float64(win[b])
+		}
+		c, ok := Calibrate(pos, neg)
+		if !ok {
+			return
+		}
+		for b := 1; b < bins; b++ {
+			if c.P[b] < c.P[b-1]-1e-12 || c.P[b] < 0 || c.P[b] > 1 {
+				t.Fatalf("calibration %v not non-decreasing in [0, 1]", c.P)
+			}
+		}
+		reference := make([]float64, bins)
+		for b := range bins {
+			reference[b] = pos[b] + neg[b]
+		}
+		e := c.Compare(counts, reference, int(first%(bins+1)))
+		for k, m := range []Estimated{e.Accuracy, e.Precision, e.Recall, e.F1, e.ROCAUC} {
+			if m.OK && (!(m.Value >= 0 && m.Value <= 1+1e-12) || !(m.SE >= 0) || math.IsInf(m.SE, 0) || !(e.DifferenceSE[k] >= 0) || math.IsInf(e.DifferenceSE[k], 0)) {
+				t.Fatalf("metric %d: %+v, difference SE %v", k, m, e.DifferenceSE[k])
+			}
+		}
+		eb := ErrorBins{N: pos, SumAbs: neg, SumSq: make([]float64, bins), SumQuad: make([]float64, bins)}
+		for b := range bins {
+			if pos[b] > 0 { // |e| of neg/pos on average: sums consistent with some errors
+				m := neg[b] / pos[b]
+				eb.SumSq[b], eb.SumQuad[b] = pos[b]*m*m*2, pos[b]*m*m*m*m*6
+			} else {
+				eb.SumAbs[b] = 0
+			}
+		}
+		if w, r, se, ok := CompareErrors(eb, counts, reference, 1.1); ok {
+			for _, v := range []float64{w.MAE.Value, w.MAE.SE, w.RMSE.Value, w.RMSE.SE, r.MAE.Value, se} {
+				if !(v >= 0) || math.IsInf(v, 0) {
+					t.Fatalf("errors %+v, reference %+v, SE %v", w, r, se)
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkCBPE: a window's estimate against its reference, calibration
+// included, on 100 bins (what drift does per window).
+func BenchmarkCBPE(b *testing.B) {
+	w := cbpeWorld{rng: rand.New(rand.NewPCG(71, 72)), bins: 100, truth: func(s float64) float64 { return s * s }}
+	rs, ry := w.draw(20000, 0)
+	pos, neg, ref := make([]float64, 100), make([]float64, 100), make([]float64, 100)
+	for i, x := range rs {
+		ref[w.bin(x)]++
+		if ry[i] {
+			pos[w.bin(x)]++
+		} else {
+			neg[w.bin(x)]++
+		}
+	}
+	s, _ := w.draw(5000, 0.5)
+	counts := make([]float64, 100)
+	for _, x := range s {
+		counts[w.bin(x)]++
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		c, _ := Calibrate(pos, neg)
+		c.Compare(counts, ref, 50)
+	}
+}
