@@ -145,19 +145,29 @@ profile:
 ## (SciPy, scikit-learn, Fairlearn, River, statsmodels, Evidently from PyPI), installed with pip
 ## into the virtualenv $(GOLDEN_VENV), with a fixed PYTHONHASHSEED (set order feeds some
 ## references, e.g. Evidently's category handling); then report the case counts.
-## make test only reads the committed files.
-PYTHON      ?= python3
-GOLDEN_VENV ?= .venv-golden
-GOLDEN_REQS := stats/testdata/golden/requirements.txt
+## Scripts named gen_*_nannyml.py run instead with NannyML and its dependencies,
+## pinned in stats/testdata/golden/requirements-nannyml.txt, in the virtualenv
+## $(NANNYML_VENV). make test only reads the committed files.
+PYTHON       ?= python3
+GOLDEN_VENV  ?= .venv-golden
+GOLDEN_REQS  := stats/testdata/golden/requirements.txt
+NANNYML_VENV ?= .venv-nannyml
+NANNYML_REQS := stats/testdata/golden/requirements-nannyml.txt
 
 $(GOLDEN_VENV)/.installed: $(GOLDEN_REQS)
 	$(PYTHON) -m venv $(GOLDEN_VENV)
 	$(GOLDEN_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(GOLDEN_REQS)
 	touch $@
 
-golden: $(GOLDEN_VENV)/.installed
-	@set -e; for f in $$(find . -path ./$(GOLDEN_VENV) -prune -o -path '*/testdata/golden/gen_*.py' -print | sort); do \
-		PYTHONHASHSEED=0 $(GOLDEN_VENV)/bin/python $$f; \
+$(NANNYML_VENV)/.installed: $(NANNYML_REQS)
+	$(PYTHON) -m venv $(NANNYML_VENV)
+	$(NANNYML_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(NANNYML_REQS)
+	touch $@
+
+golden: $(GOLDEN_VENV)/.installed $(NANNYML_VENV)/.installed
+	@set -e; for f in $$(find . \( -path ./$(GOLDEN_VENV) -o -path ./$(NANNYML_VENV) \) -prune -o -path '*/testdata/golden/gen_*.py' -print | sort); do \
+		case $$f in *_nannyml.py) py=$(NANNYML_VENV)/bin/python ;; *) py=$(GOLDEN_VENV)/bin/python ;; esac; \
+		NML_DISABLE_USAGE_LOGGING=1 PYTHONHASHSEED=0 $$py $$f; \
 	done
 	$(GO) test -count=1 -run '^TestGoldenFiles$$' -v ./stats/
 

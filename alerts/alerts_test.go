@@ -43,3 +43,21 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// TestClassifyEstimatedPerformance: a drop of the performance estimated
+// without labels is a SEV-3 warning, never the accuracy collapse of
+// realized accuracy; its band and realized rows are not judged.
+func TestClassifyEstimatedPerformance(t *testing.T) {
+	rows := []drift.Row{
+		{Family: drift.FamilyConcept, Subject: drift.SubjectEstimated, Metric: "accuracy", Value: 0.3, NCurrent: 1000, Drifted: true},
+		{Family: drift.FamilyConcept, Subject: drift.SubjectEstimated, Metric: "accuracy_lower", Value: 0.28, NCurrent: 1000},
+		{Family: drift.FamilyConcept, Subject: drift.SubjectEstimated, Metric: "accuracy_realized", Value: 0.31, NCurrent: 1000},
+		{Family: drift.FamilyConcept, Subject: drift.SubjectEstimated, Metric: "mae", Value: 3, NCurrent: 1000, Drifted: true},
+	}
+	Classify(rows)
+	for i, want := range []Severity{Sev3, "", "", Sev3} {
+		if Severity(rows[i].Severity) != want {
+			t.Errorf("%s: severity %q, want %q", rows[i].Metric, rows[i].Severity, want)
+		}
+	}
+}

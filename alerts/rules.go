@@ -200,6 +200,8 @@ func DefaultRules() Rules {
 			Summary: "the predictions collapsed to one value"},
 		{Name: "performance_drop", Alert: "DriftwatchPerformanceDrop", Family: drift.FamilyConcept, Subject: "performance", Sev: Sev2,
 			Summary: "performance significantly below the reference's"},
+		{Name: "estimated_performance_drop", Alert: "DriftwatchEstimatedPerformanceDrop", Family: drift.FamilyConcept, Subject: drift.SubjectEstimated, Sev: Sev3,
+			Summary: "performance estimated without labels significantly below the reference's"},
 		{Name: "fairness_breach", Alert: "DriftwatchFairnessBreach", Family: drift.FamilyFairness, Sev: Sev2,
 			Summary: "a subgroup fairness limit is breached"},
 		{Name: "error_rate", Alert: "DriftwatchErrorRate", Family: drift.FamilyServing, Subject: "errors", Metric: drift.MetricErrorRate, Sev: Sev2,

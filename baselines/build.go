@@ -101,6 +101,10 @@ type Builder struct {
 	rows        int64
 	pending     bool // values were added since the last EndRow
 
+	// errPairs are the numeric predictions with their errors, binned on
+	// the prediction's edges at Build (PredictionErrors).
+	errPairs []errPair
+
 	// The time profile (SetTime): the current row's phase (-1: none),
 	// how many rows had a time, their span, rows per phase, and what
 	// AddSegment and AddLabel count per phase.
@@ -164,6 +168,9 @@ func NumericLabel(text string) (float64, bool) {
 	y, err := strconv.ParseFloat(text, 64)
 	return y, err == nil && !math.IsInf(y, 0) && !math.IsNaN(y)
 }
+
+// errPair is a labelled numeric prediction x and its error e = x - label.
+type errPair struct{ x, e float64 }
 
 // Bounds of a baseline's Groups: segment attributes, and groups per
 // attribute (others are not kept); and of GroupOutcomes: label texts (a
@@ -297,6 +304,7 @@ func (b *Builder) AddLabel(text string, score float64, scored bool) {
 		b.errN++
 		b.errAbs.Add(math.Abs(e))
 		b.errSq.Add(e * e)
+		b.errPairs = append(b.errPairs, errPair{score, e})
 		if a != nil {
 			a.errN++
 			a.errAbs.Add(math.Abs(e))
@@ -508,6 +516,9 @@ func (b *Builder) Build() (*Baseline, error) {
 	}
 	if b.errN > 0 {
 		bl.Errors = &ErrorSums{N: b.errN, SumAbs: b.errAbs.Value(), SumSq: b.errSq.Value()}
+		if pred.Kind == Numeric && len(pred.Edges) > 0 && len(b.errPairs) > 0 {
+			bl.PredictionErrors = binErrors(&pred, b.errPairs)
+		}
 	}
 	// The hours the reference covers, its first and last in full.
 	if span := b.tMax.Truncate(time.Hour).Sub(b.tMin.Truncate(time.Hour)) + time.Hour; b.timed == b.rows && span >= 24*time.Hour {
@@ -749,6 +760,30 @@ func capCategories(strs map[string]int64, nums []float64, limit int) map[string]
 			out[e.value] += e.count
 		} else {
 			out[OtherCategory] += e.count
+		}
+	}
+	return out
+}
+
+// binErrors sums the errors of pairs per bin of the prediction pred
+// (exactly: stats.Sum, rounded once), so the result does not depend on the
+// rows' order; nil when a sum overflows.
+func binErrors(pred *Feature, pairs []errPair) *BinErrorSums {
+	k := len(pred.Edges) + 1
+	out := &BinErrorSums{N: make([]int64, k), SumAbs: make([]float64, k), SumSq: make([]float64, k), SumQuad: make([]float64, k)}
+	abs, sq, quad := make([]stats.Sum, k), make([]stats.Sum, k), make([]stats.Sum, k)
+	for _, p := range pairs {
+		i := pred.Bin(p.x)
+		e2 := p.e * p.e
+		out.N[i]++
+		abs[i].Add(math.Abs(p.e))
+		sq[i].Add(e2)
+		quad[i].Add(e2 * e2)
+	}
+	for i := range k {
+		out.SumAbs[i], out.SumSq[i], out.SumQuad[i] = abs[i].Value(), sq[i].Value(), quad[i].Value()
+		if math.IsInf(out.SumQuad[i], 0) {
+			return nil // errors past 1e77: their fourth powers overflow, no estimate
 		}
 	}
 	return out

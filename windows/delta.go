@@ -5,6 +5,7 @@ import (
 	"encoding/gob"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/driftwatch/driftwatch/baselines"
@@ -76,6 +77,11 @@ type deltaV1 struct {
 	ErrorClasses   map[string]int64
 	Unknown        map[string]int64
 	UnknownDropped int64
+
+	// Scores and LabelledScores: absent from deltas of instances before
+	// them (gob leaves them nil), which then count none.
+	Scores         []int64
+	LabelledScores [2][]int64
 }
 
 // variantV1 is a variant's state but its predictions (deltaV1.Variants).
@@ -186,6 +192,7 @@ func MarshalDelta(d Delta) ([]byte, error) {
 		Records: w.Records, Rows: d.Rows, MaxCategories: w.MaxCategories,
 		Features: make([]featureV1, len(w.Features)), Prediction: encodeFeature(&w.Prediction),
 		Decided: w.Decided, Selected: w.Selected, Labels: encodeFeature(&w.Labels), Outcomes: w.Outcomes,
+		Scores: w.Scores, LabelledScores: w.LabelledScores,
 		ErrN: w.ErrN, ErrAbs: w.ErrAbs.Partials(), ErrSq: w.ErrSq.Partials(), Errors: w.Errors, LabelDelays: w.LabelDelays,
 		Keys: d.Keys, Failed: w.Failed, ErrorClasses: w.ErrorClasses, Unknown: w.Unknown, UnknownDropped: w.UnknownDropped,
 	}
@@ -247,6 +254,9 @@ func UnmarshalDelta(data []byte, baseline func(model, id string) *baselines.Base
 	w.Outcomes, w.ErrN, w.Errors, w.LabelDelays = v.Outcomes, v.ErrN, v.Errors, v.LabelDelays
 	w.ErrAbs, w.ErrSq = sumOf(v.ErrAbs), sumOf(v.ErrSq)
 	w.Failed, w.ErrorClasses, w.Unknown, w.UnknownDropped = v.Failed, v.ErrorClasses, v.Unknown, v.UnknownDropped
+	if err := decodeScores(w, v.Scores, v.LabelledScores); err != nil {
+		return Delta{}, fmt.Errorf("decode %s: %w", what, err)
+	}
 	for i := range w.Features {
 		if err := decodeFeature(&w.Features[i], &v.Features[i]); err != nil {
 			return Delta{}, fmt.Errorf("decode %s: feature %s: %w", what, b.Features[i].Name, err)
@@ -336,5 +346,30 @@ func decodeFeature(f *Feature, v *featureV1) error {
 		return fmt.Errorf("NaN minimum or maximum")
 	}
 	f.sx, f.sxx = sumOf(v.SX), sumOf(v.SXX)
+	return nil
+}
+
+// decodeScores sets w's Scores and LabelledScores from their encoding:
+// each absent, or baselines.OutcomeBins non-negative counts (Scores only
+// where w has them: a numeric prediction).
+func decodeScores(w *Window, scores []int64, labelled [2][]int64) error {
+	bad := func(c []int64) bool {
+		return len(c) != baselines.OutcomeBins || slices.ContainsFunc(c, func(n int64) bool { return n < 0 })
+	}
+	if len(scores) > 0 {
+		if w.Scores == nil || bad(scores) {
+			return fmt.Errorf("scores: want %d non-negative counts for a numeric prediction", baselines.OutcomeBins)
+		}
+		copy(w.Scores, scores)
+	}
+	for i, c := range labelled {
+		if len(c) == 0 {
+			continue
+		}
+		if bad(c) {
+			return fmt.Errorf("labelled scores: want %d non-negative counts", baselines.OutcomeBins)
+		}
+		w.LabelledScores[i] = slices.Clone(c)
+	}
 	return nil
 }

@@ -243,6 +243,8 @@ type windowView struct {
 	ErrorClasses      map[string]int64
 	Unknown           map[string]int64
 	UnknownDropped    int64
+	Scores            []int64
+	LabelledScores    [2][]int64
 }
 
 func viewFeature(f *Feature) featureView {
@@ -255,7 +257,8 @@ func fullView(t *testing.T, c Closed) windowView {
 	v := windowView{Records: w.Records, Unserved: w.Unserved, PairsDropped: w.PairsDropped, Prediction: viewFeature(&w.Prediction), Decided: w.Decided, Selected: w.Selected,
 		Labels: viewFeature(&w.Labels), Outcomes: w.Outcomes, ErrN: w.ErrN, ErrAbs: w.ErrAbs.Value(), ErrSq: w.ErrSq.Value(),
 		Errors: slices.Clone(w.Errors), LabelDelays: w.LabelDelays, Groups: make(map[string]Group), Keys: len(c.Keys),
-		Failed: w.Failed, ErrorClasses: w.ErrorClasses, Unknown: w.Unknown, UnknownDropped: w.UnknownDropped}
+		Failed: w.Failed, ErrorClasses: w.ErrorClasses, Unknown: w.Unknown, UnknownDropped: w.UnknownDropped,
+		Scores: w.Scores, LabelledScores: w.LabelledScores}
 	for i := range w.Features {
 		v.Features = append(v.Features, viewFeature(&w.Features[i]))
 	}
@@ -303,6 +306,7 @@ func TestFoldMergeEqualsSingle(t *testing.T) {
 						if c.Window != nil {
 							v := fullView(t, c)
 							v.Labels, v.Outcomes, v.ErrN, v.ErrAbs, v.ErrSq, v.LabelDelays, v.Keys = featureView{}, perf.Confusion{}, 0, 0, 0, nil, 0
+							v.LabelledScores = [2][]int64{}
 							v.Errors = slices.DeleteFunc(v.Errors, func(ErrorEvent) bool { return true })
 							for k, g := range v.Groups {
 								g.Outcomes = perf.Confusion{}

@@ -480,6 +480,9 @@ func (l *lateLabels) add(w *Window, e *joinEntry) {
 		w.Labels.Count++
 		w.Labels.addCategory(e.label, 1, nil, l.maxCategories)
 		w.Outcomes.Add(e.Selected, positive, 1)
+		if !math.IsNaN(e.Prediction) {
+			w.addLabelledScore(e.Prediction, positive)
+		}
 		if numeric && !math.IsNaN(e.Prediction) {
 			x := e.Prediction - y
 			w.ErrN++
@@ -530,6 +533,16 @@ func (l *lateLabels) add(w *Window, e *joinEntry) {
 	v.Paired.add(c.Selected == slices.Contains(l.d.Positive, c.label), e.Selected == positive, errs, c.Prediction-yc, e.Prediction-y)
 }
 
+// addLabelledScore counts a labelled record's score x (finite) in
+// LabelledScores under its outcome.
+func (w *Window) addLabelledScore(x float64, positive bool) {
+	k := b2i(positive)
+	if w.LabelledScores[k] == nil {
+		w.LabelledScores[k] = make([]int64, baselines.OutcomeBins)
+	}
+	w.LabelledScores[k][baselines.OutcomeBin(x)]++
+}
+
 // labelBase copies what labels change of a closed window, before late
 // labels are added: the state it is re-evaluated from when more arrive,
 // and each variant's agreement with the champion (a paired variant's
@@ -561,6 +574,9 @@ func (w *Window) mergeLabels(o *Window, events bool) {
 	}
 	w.Labels.merge(&o.Labels, nil, w.MaxCategories)
 	w.Outcomes.Merge(o.Outcomes)
+	for i := range o.LabelledScores {
+		addCounts(&w.LabelledScores[i], o.LabelledScores[i])
+	}
 	w.ErrN += o.ErrN
 	w.ErrAbs.Merge(&o.ErrAbs)
 	w.ErrSq.Merge(&o.ErrSq)

@@ -135,12 +135,14 @@ type labelView struct {
 	Groups                 map[string][8]float64
 	Delays                 []float64
 	ErrorsFedOnce, NErrors int
+	LabelledScores         [2][]int64
 }
 
 func viewOf(w *Window, delays bool) labelView {
 	v := labelView{Records: w.Records, Unserved: w.Unserved, Labels: w.Labels.Categories, LabelCount: w.Labels.Count,
 		TP: w.Outcomes.TP, FP: w.Outcomes.FP, TN: w.Outcomes.TN, FN: w.Outcomes.FN,
-		ErrN: w.ErrN, ErrAbs: w.ErrAbs.Value(), ErrSq: w.ErrSq.Value(), Groups: make(map[string][8]float64)}
+		ErrN: w.ErrN, ErrAbs: w.ErrAbs.Value(), ErrSq: w.ErrSq.Value(), Groups: make(map[string][8]float64),
+		LabelledScores: w.LabelledScores}
 	for attr, gs := range w.Groups {
 		for name, g := range gs {
 			v.Groups[attr+"="+name] = [8]float64{g.Decisions.TP, g.Decisions.FP, g.Decisions.TN, g.Decisions.FN, g.Outcomes.TP, g.Outcomes.FP, g.Outcomes.TN, g.Outcomes.FN}
@@ -505,5 +507,39 @@ func TestRefreshedResetTrustsTheSink(t *testing.T) {
 		if g := got[id]; g == nil || !reflect.DeepEqual(viewOf(g, false), viewOf(w, false)) {
 			t.Errorf("window %s: %+v, want %+v", w.Start, g, viewOf(w, false))
 		}
+	}
+}
+
+// TestLabelBaseLabelledScores: a label base keeps the labelled scores of
+// the records that carried their labels (LabelledScores) through its
+// encoding, and a base encoded before them (none) decodes with none.
+func TestLabelBaseLabelledScores(t *testing.T) {
+	base := scoreBaseline()
+	w := NewWindow(Key{"fraud", "v1"}, t0, t0.Add(time.Hour), base, 10)
+	for i, x := range []float64{0.05, 0.31, 0.31, 0.77, 0.999, 1.5, -2} {
+		w.Outcomes.Add(x >= 0.5, i%2 == 0, 1)
+		w.addLabelledScore(x, i%2 == 0)
+	}
+	b, err := w.labelBase().MarshalLabelBase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolve := func(model, id string) *baselines.Baseline { return base }
+	got, err := UnmarshalLabelBase(b, resolve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.LabelledScores, w.LabelledScores) {
+		t.Errorf("labelled scores %v, want %v", got.LabelledScores, w.LabelledScores)
+	}
+	if n := got.LabelledScores[1][baselines.OutcomeBins-1]; n != 1 {
+		t.Errorf("a positive's score 1.5 counts %d times in the last bin, want 1 (and -2 in the first)", n)
+	}
+	w.LabelledScores[0][3] = -1
+	if b, err = w.labelBase().MarshalLabelBase(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := UnmarshalLabelBase(b, resolve); err == nil {
+		t.Error("a negative labelled-score count decoded")
 	}
 }

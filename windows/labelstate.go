@@ -44,6 +44,9 @@ type labelBaseV1 struct {
 	Variants   map[string]variantV1 // label-derived state and agreement, no latency
 	PairCut    uint64
 	PairCutSet bool
+	// LabelledScores: absent from label bases kept before it (gob leaves
+	// it nil), which then have none.
+	LabelledScores [2][]int64
 }
 
 // MarshalLabelBase encodes a label base (Closed.LabelBase) for a sink to
@@ -54,7 +57,7 @@ func (w *Window) MarshalLabelBase() ([]byte, error) {
 		Records: w.Records, Failed: w.Failed, Decided: w.Decided, Selected: w.Selected,
 		LabelNulls: w.Labels.Nulls, LabelCount: w.Labels.Count, LabelCategories: w.Labels.Categories,
 		Outcomes: w.Outcomes, ErrN: w.ErrN, ErrAbs: w.ErrAbs.Partials(), ErrSq: w.ErrSq.Partials(),
-		MaxCategories: w.MaxCategories,
+		MaxCategories: w.MaxCategories, LabelledScores: w.LabelledScores,
 	}
 	v.Groups = groupValues(w.Groups)
 	v.Champion, v.Unserved, v.PairCut, v.PairCutSet = w.Champion, w.Unserved, w.pairs.cut, w.pairs.cutSet
@@ -97,6 +100,9 @@ func UnmarshalLabelBase(data []byte, baseline func(model, id string) *baselines.
 		w.Labels.Categories = make(map[string]int64)
 	}
 	w.ErrAbs, w.ErrSq = sumOf(v.ErrAbs), sumOf(v.ErrSq)
+	if err := decodeScores(w, nil, v.LabelledScores); err != nil {
+		return nil, fmt.Errorf("decode label base of %s %s@%s: %w", v.Model, v.Version, v.Start.Format(time.RFC3339), err)
+	}
 	w.Champion, w.Unserved = v.Champion, v.Unserved
 	w.pairs, w.pairsResolved = pairState{cut: v.PairCut, cutSet: v.PairCutSet}, true
 	if len(v.Variants) > MaxVariants {

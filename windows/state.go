@@ -91,6 +91,17 @@ type Window struct {
 	// (Config.Decision), for label and concept drift.
 	Labels   Feature
 	Outcomes perf.Confusion
+	// Scores counts the records' numeric predictions (scores) in
+	// baselines.OutcomeBins equal bins over [0, 1] (baselines.OutcomeBin:
+	// values outside in the first or the last), as the baseline's
+	// PredictionScores: what performance estimated without labels reads
+	// (stats/perf CBPE). Nil when the baseline's prediction is not numeric.
+	Scores []int64
+	// LabelledScores counts the labelled records' scores in the same bins,
+	// by outcome: [0] negative labels, [1] positive ones (Config.Decision):
+	// the realized ROC AUC beside the estimated one. Label-derived state,
+	// like Outcomes; each is nil until its first record.
+	LabelledScores [2][]int64
 	// ErrN counts the labelled records whose prediction and label are both
 	// numbers (a bool label as 0 or 1), ErrAbs and ErrSq the exact sums of
 	// their |prediction - label| and (prediction - label)^2: MAE and RMSE.
@@ -170,6 +181,9 @@ func NewWindow(k Key, start, end time.Time, base *baselines.Baseline, maxCategor
 		w.Features[i] = newFeature(&base.Features[i])
 	}
 	w.Prediction = newFeature(&base.Prediction)
+	if base.Prediction.Kind == baselines.Numeric {
+		w.Scores = make([]int64, baselines.OutcomeBins)
+	}
 	bins := len(w.Prediction.sums)
 	for i := range w.Features {
 		bins = max(bins, len(w.Features[i].sums))
@@ -419,6 +433,7 @@ func (w *Window) merge(o *Window) error {
 	for name, n := range o.Unknown {
 		w.addUnknown(name, n)
 	}
+	addCounts(&w.Scores, o.Scores)
 	w.mergeLabels(o, true)
 	for name, ov := range o.Variants {
 		if v := w.variant(name); v != nil {
@@ -433,6 +448,20 @@ func (w *Window) merge(o *Window) error {
 	}
 	w.prune(false) // deltas merged one after another stay bounded until Seal
 	return nil
+}
+
+// addCounts adds the counts of o into *c, element by element, allocating
+// *c when it is nil and o is not (both have o's length).
+func addCounts(c *[]int64, o []int64) {
+	if len(o) == 0 {
+		return
+	}
+	if *c == nil {
+		*c = make([]int64, len(o))
+	}
+	for i, n := range o {
+		(*c)[i] += n
+	}
 }
 
 // merge adds o into f; bf is their baseline feature (nil for Labels).

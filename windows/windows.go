@@ -813,12 +813,19 @@ func (a *Assigner) addOutcomes(w *Window, rec arrow.RecordBatch, rows []int) {
 	sc := &a.outcomes
 	sc.reset(pred, sdict.Len(), ldict.Len())
 	defer sc.release()
+	var scores []float64 // a numeric prediction's values, when w bins them
+	if num, isNum := pred.(*array.Float64); isNum && w.Scores != nil {
+		scores = num.Float64Values()
+	}
 	for _, i := range rows {
 		sel, ok := sc.selected(pred, i, d)
 		if ok {
 			w.Decided++
 			if sel {
 				w.Selected++
+			}
+			if scores != nil {
+				w.Scores[baselines.OutcomeBin(scores[i])]++
 			}
 		}
 		if noSegs && noLabels || segs.IsNull(i) && labels.IsNull(i) {
@@ -830,6 +837,9 @@ func (a *Assigner) addOutcomes(w *Window, rec arrow.RecordBatch, rows []int) {
 			l := sc.label(ldict, lidx.at(i), d)
 			positive = l.positive
 			w.Outcomes.Add(sel, positive, 1)
+			if ok && scores != nil {
+				w.addLabelledScore(scores[i], positive)
+			}
 			if l.numeric {
 				if p, isNum := pred.(*array.Float64); isNum && p.IsValid(i) && !math.IsNaN(p.Value(i)) {
 					e := p.Value(i) - l.y

@@ -92,6 +92,11 @@ type Outcome struct {
 	Reports     []string // the HTML reports written, one per model
 	// Alerts counts the alerts that fired, by "severity alertname".
 	Alerts map[string]int
+	// Estimated holds, per model, window index and metric, the newest row
+	// of subject estimated_performance (family concept): the performance
+	// estimated without labels, its band and, with labels, its realized
+	// value.
+	Estimated map[string]map[int]map[string]drift.Row
 }
 
 // Run runs the demo, narrating to w. It returns when every window is
@@ -213,7 +218,8 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 	if err != nil {
 		return nil, err
 	}
-	out := &Outcome{Scenario: scen, Flagged: make(map[string]map[int][]string), MetricsPath: metricsPath, Alerts: make(map[string]int)}
+	out := &Outcome{Scenario: scen, Flagged: make(map[string]map[int][]string), MetricsPath: metricsPath, Alerts: make(map[string]int),
+		Estimated: make(map[string]map[int]map[string]drift.Row)}
 	// Alerts by the default rules, as `driftwatch run` would send them to
 	// Alertmanager; here they are counted and shown.
 	am, err := alerts.NewManager(alerts.ManagerConfig{OnEvent: func(ev alerts.Event) {
@@ -235,12 +241,24 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 		Log:       log,
 		OnCommit: func(res pipeline.Result) {
 			printer.Window(res)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range res.Rows { // at close, and realized values again with late labels
+				if r.Family == drift.FamilyConcept && r.Subject == drift.SubjectEstimated {
+					i := int(r.WindowStart.Sub(scen.Start) / scen.Window)
+					if out.Estimated[r.Model] == nil {
+						out.Estimated[r.Model] = make(map[int]map[string]drift.Row)
+					}
+					if out.Estimated[r.Model][i] == nil {
+						out.Estimated[r.Model][i] = make(map[string]drift.Row)
+					}
+					out.Estimated[r.Model][i][r.Metric] = r
+				}
+			}
 			if res.Window == nil {
 				return
 			}
 			idx := int(res.Window.Start.Sub(scen.Start) / scen.Window)
-			mu.Lock()
-			defer mu.Unlock()
 			if out.Flagged[res.Window.Model] == nil {
 				out.Flagged[res.Window.Model] = make(map[int][]string)
 			}
@@ -582,6 +600,11 @@ func summarize(w io.Writer, o *Outcome, elapsed time.Duration, dir string) {
 			m.Name, hits, len(expected[m.Name])*drifted, len(expected[m.Name]), drifted, falseAlarms,
 			len(m.Features)*o.Scenario.Windows-len(expected[m.Name])*drifted)
 	}
+	for _, m := range o.Scenario.Models {
+		if line := estimatedLine(o.Estimated[m.Name], driftFrom(m), o.Scenario.Windows); line != "" {
+			fmt.Fprintf(w, "  estimated %-6s %s\n", m.Name, line)
+		}
+	}
 	if len(o.Alerts) > 0 {
 		keys := make([]string, 0, len(o.Alerts))
 		for k := range o.Alerts {
@@ -600,4 +623,60 @@ func summarize(w io.Writer, o *Outcome, elapsed time.Duration, dir string) {
 	fmt.Fprintf(w, "  report    %s: open in a browser (driftwatch report)\n", strings.Join(o.Reports, ", "))
 	fmt.Fprintf(w, "  next      driftwatch replay --baselines %s --input your-log.jsonl --output rows.jsonl\n", filepath.Join(dir, "baselines"))
 	fmt.Fprintf(w, "            driftwatch run --config deploy/driftwatch.yml   (real Kafka; every key documented there)\n")
+}
+
+// estimatedLine says how one model's performance estimated without labels
+// went, for the metric flagged in most drifted windows (a classifier's
+// accuracy, precision, recall, F1 or ROC AUC; else mae; the first when
+// none): its mean before the drift (windows before from) and in the
+// drifted windows, how many of these it flagged, its band's mean
+// half-width, and what the late labels realized where they came.
+func estimatedLine(est map[int]map[string]drift.Row, from, windows int) string {
+	if len(est) == 0 {
+		return ""
+	}
+	candidates := []string{drift.MetricAccuracy, drift.MetricPrecision, drift.MetricRecall, drift.MetricF1, drift.MetricROCAUC}
+	if _, ok := est[from][drift.MetricAccuracy]; !ok {
+		candidates = []string{drift.MetricMAE}
+	}
+	metric, most := candidates[0], 0
+	for _, m := range candidates {
+		n := 0
+		for idx := from; idx < windows; idx++ {
+			if est[idx][m].Drifted {
+				n++
+			}
+		}
+		if n > most {
+			metric, most = m, n
+		}
+	}
+	names := drift.EstimatedMetrics[metric]
+	type mean struct{ sum, n float64 }
+	var value, realized [2]mean
+	var half mean
+	for idx := range windows {
+		r, ok := est[idx][metric]
+		if !ok {
+			continue
+		}
+		k := 0
+		if idx >= from {
+			k = 1
+		}
+		value[k].sum, value[k].n = value[k].sum+r.Value, value[k].n+1
+		half.sum, half.n = half.sum+(est[idx][names[1]].Value-est[idx][names[0]].Value)/2, half.n+1
+		if rr, ok := est[idx][names[2]]; ok {
+			realized[k].sum, realized[k].n = realized[k].sum+rr.Value, realized[k].n+1
+		}
+	}
+	if value[0].n == 0 || value[1].n == 0 {
+		return ""
+	}
+	line := fmt.Sprintf("%s without labels %.3f before the drift, %.3f after (band +-%.3f), drifted in %d of %d windows",
+		metric, value[0].sum/value[0].n, value[1].sum/value[1].n, half.sum/half.n, most, windows-from)
+	if realized[0].n > 0 && realized[1].n > 0 {
+		return line + fmt.Sprintf("; the late labels realized %.3f, %.3f", realized[0].sum/realized[0].n, realized[1].sum/realized[1].n)
+	}
+	return line + "; no labels"
 }

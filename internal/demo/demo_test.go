@@ -79,6 +79,36 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Errorf("records do not add up: %+v", c.Source)
 	}
 
+	// Performance estimated without labels: in every window of both
+	// models (binary classifiers), with its band around it; beside it the
+	// value fraud's late labels realized, inside the band in most windows;
+	// churn has no labels. The drift moves the estimate in drifted windows.
+	for _, m := range scen.Models {
+		var inside, realized int
+		for idx := range scen.Windows {
+			est := o.Estimated[m.Name][idx]
+			a, lo, hi := est[drift.MetricAccuracy], est[drift.MetricAccuracyLower], est[drift.MetricAccuracyUpper]
+			if a.Metric == "" || lo.Metric == "" || !(lo.Value < a.Value && a.Value < hi.Value) {
+				t.Errorf("%s window %d: estimated accuracy %+v, band %v to %v", m.Name, idx, a, lo.Value, hi.Value)
+			}
+			if r, ok := est[drift.MetricAccuracyRealized]; ok {
+				realized++
+				if lo.Value <= r.Value && r.Value <= hi.Value {
+					inside++
+				}
+			}
+		}
+		switch {
+		case m.LabelShare > 0 && (realized != scen.Windows || inside < scen.Windows-2):
+			t.Errorf("%s: realized accuracy in %d windows, inside the band in %d (want all windows, all but 2 inside)", m.Name, realized, inside)
+		case m.LabelShare == 0 && realized != 0:
+			t.Errorf("%s: realized accuracy without labels in %d windows", m.Name, realized)
+		}
+		if line := estimatedLine(o.Estimated[m.Name], driftFrom(m), scen.Windows); !strings.Contains(line, "without labels") {
+			t.Errorf("%s: no estimated summary (%q)", m.Name, line)
+		}
+	}
+
 	// Alerts: each model's two drifted features fire a drift alert (two
 	// breaching windows), once.
 	if n := o.Alerts["SEV-3 DriftwatchDrift"]; n < 4 {

@@ -485,6 +485,7 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	rows = appendModeShare(rows, head, w, p)
 	rows = e.appendLabelled(rows, head, w, p)
 	rows = appendVariantPerformance(rows, head, w, p)
+	rows = appendEstimated(rows, head, w, stored, p)
 	rows = append(rows, quality...)
 	rows = appendSchema(rows, head, w, stored, p)
 	rows = e.appendVolume(rows, head, w, stored, p)
@@ -533,17 +534,20 @@ func phased(w *windows.Window, p *Policy) *windows.Window {
 // EvaluateLabels returns the rows of a closed window that late labels
 // change, from the label-derived state in w (windows.Closed.Relabel): label
 // drift, coverage and delay, concept metrics, the detectors fed the
-// window's newly labelled errors, per group true positive rates, false
-// positive rates, accuracy and precision, per attribute equal
-// opportunity and equalized odds differences, and each variant's
-// performance and difference from the champion. They are the new version
-// of those rows; the others the window emitted at close stand.
+// window's newly labelled errors, the realized values beside the estimated
+// performance (<metric>_realized), per group true positive rates, false
+// positive rates, accuracy and precision, per attribute equal opportunity
+// and equalized odds differences, and each variant's performance and
+// difference from the champion. They are the new version of those rows;
+// the others the window emitted at close stand.
 func (e *Evaluator) EvaluateLabels(w *windows.Window) []Row {
 	p := e.policy(w.Model)
 	head := Row{Model: w.Model, ModelVersion: w.Version, WindowStart: w.Start, WindowEnd: w.End, BaselineID: w.Baseline.ID}
+	stored := w.Baseline
 	w = phased(w, p)
 	rows := e.appendLabelled(nil, head, w, p)
 	rows = appendVariantPerformance(rows, head, w, p)
+	rows = appendEstimatedRealized(rows, head, w, stored, p)
 	for _, r := range appendFairness(nil, head, w, &p.Fairness, &p.Decision) {
 		if labelledFairness(r.Metric) {
 			rows = append(rows, r)

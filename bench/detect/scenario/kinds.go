@@ -194,6 +194,16 @@ func FairnessCollapse(seed int64, records int, logit float64) Scenario {
 	return single("fairness_collapse", fmt.Sprintf("gender=f scores %+.1f logit: its selection rate drops", logit), stream(seed, records, m))
 }
 
+// PerformanceNoLabels narrows num_a, the score's main input, to factor
+// times its spread: the population gets harder to tell apart, so the
+// model's recall, F1 and ROC AUC fall (its scores stay calibrated: a
+// covariate shift, no concept drift), and no label ever arrives, so only
+// the performance estimated without labels can see it.
+func PerformanceNoLabels(seed int64, records int, factor float64) Scenario {
+	return single("performance_no_labels", fmt.Sprintf("num_a's sd x%.1f: the classes get harder to tell apart; no labels", factor),
+		stream(seed, records, model("m", []synth.Drift{{Feature: "num_a", Kind: synth.Scale, Amount: factor, FromWindow: ChangeFrom}}, nil)))
+}
+
 // Negligible shifts num_c and num_a (a score input) by sd standard
 // deviations, below MinMaterialShift: windows of many records, no change.
 func Negligible(seed int64, records int, sd float64) Scenario {
@@ -238,6 +248,7 @@ func All(seed int64) []Scenario {
 		MeanShift(seed+12, 300, 1.0),
 		Negligible(seed+13, 20000, 0.03),
 		MultiModel(seed+14, RecordsPerWindow, 1.0, shifted),
+		PerformanceNoLabels(seed+15, RecordsPerWindow, 0.3),
 	}
 }
 
@@ -268,5 +279,6 @@ func Aside(seed int64) []Scenario {
 		MeanShift(seed+12, 200, 1.5),
 		Negligible(seed+13, 50000, 0.02),
 		MultiModel(seed+14, 700, 0.8, mix),
+		PerformanceNoLabels(seed+15, 1200, 0.4),
 	}
 }

@@ -107,7 +107,13 @@ type Truth struct {
 //   - PredictionShift: target (prediction, prediction);
 //   - FemaleShift: target (fairness, gender), and (prediction, prediction);
 //   - FlipLabelsFrom: target (concept, performance), and (label, label)
-//     and (concept, error_stream).
+//     and (concept, error_stream);
+//   - whatever moves the prediction also moves (concept,
+//     estimated_performance), the performance estimated from the
+//     predictions; it is a target where the changes lower the classifier's
+//     expected accuracy, precision, recall, F1 or ROC AUC by at least
+//     MinMaterialDrop (expectedPerformance: labels drawn from the scores,
+//     as synth draws them, so what the scores' distribution implies).
 //
 // Shifts add up per window (a ramp is a series of them); a window whose
 // summed shift is below MinMaterialShift, or whose scale or share is below
@@ -129,7 +135,9 @@ func (s Scenario) Truth() Truth {
 			add := func(family, subject string, target bool, what string) {
 				for i := range out {
 					if out[i].Family == family && out[i].Subject == subject {
-						out[i].Target = out[i].Target || target
+						if target && !out[i].Target {
+							out[i].Target, out[i].What = true, what // what makes it a target
+						}
 						return
 					}
 				}
@@ -187,6 +195,17 @@ func (s Scenario) Truth() Truth {
 			if m.FemaleShift != 0 && w >= m.FemaleShiftFrom {
 				add(drift.FamilyFairness, "gender", true, fmt.Sprintf("gender=f scores %+.2f logit", m.FemaleShift))
 				add(drift.FamilyPrediction, drift.FamilyPrediction, false, "half the scores moved")
+			}
+			for _, c := range out {
+				if c.Family == drift.FamilyPrediction && c.Subject == drift.FamilyPrediction {
+					add(drift.FamilyConcept, drift.SubjectEstimated, false, "the estimate reads the prediction")
+					break
+				}
+			}
+			mid := c.Start.Add(time.Duration(w)*t.Window + t.Window/2)
+			hour := float64(mid.Hour()) + float64(mid.Minute())/60
+			if drop, metric := performanceDrop(m, w, hour); drop >= MinMaterialDrop {
+				add(drift.FamilyConcept, drift.SubjectEstimated, true, fmt.Sprintf("expected %s %.2f lower", metric, drop))
 			}
 			if m.FlipLabelsFrom > 0 && w >= m.FlipLabelsFrom && (m.FlipLabelsTo == 0 || w < m.FlipLabelsTo) {
 				add(drift.FamilyConcept, "performance", true, "labels flipped")

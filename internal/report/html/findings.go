@@ -58,6 +58,9 @@ func (f *finding) What() string {
 		if f.Subject == "error_stream" {
 			return "error stream change (" + f.Metric + ")" + also(f.Also)
 		}
+		if f.Subject == drift.SubjectEstimated {
+			return "performance estimated without labels: " + f.Metric + also(f.Also)
+		}
 		return "performance: " + f.Metric + also(f.Also)
 	case drift.FamilyFairness:
 		return "fairness " + f.Subject + ": " + strings.ReplaceAll(f.Metric, "_", " ") + also(f.Also)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/sinks"
 	"github.com/driftwatch/driftwatch/stats/drift"
@@ -256,5 +255,14 @@ func TestFindingWhatNamesTheVariant(t *testing.T) {
 		if got := tc.f.What(); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.f, got, tc.want)
 		}
+	}
+}
+
+// TestEstimatedFinding: a drop of the performance estimated without labels
+// is told apart from the realized one.
+func TestEstimatedFinding(t *testing.T) {
+	f := finding{Family: drift.FamilyConcept, Subject: drift.SubjectEstimated, Metric: drift.MetricAccuracy, Also: []string{"roc auc"}}
+	if got, want := f.What(), "performance estimated without labels: accuracy (and roc auc)"; got != want {
+		t.Errorf("What() = %q, want %q", got, want)
 	}
 }
