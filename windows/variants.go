@@ -18,8 +18,8 @@ import (
 
 // Variants (the prediction log's "Champion, challengers and shadows",
 // CONTRACT.md section 1): records that name a variant count, besides the
-// window's figures, in their variant's own state (Variant): predictions, latencies, the
-// labelled records' outcomes and errors. A shadow variant's records
+// window's figures, in their variant's own state (Variant): predictions,
+// latencies, the labelled records' outcomes and errors. A shadow variant's records
 // (VariantRoles.Shadows) are scored but not served: they count in their
 // variant's state only, not in the window's (Records, features,
 // prediction, outcomes, groups, latency), so that the model's figures are
@@ -211,9 +211,9 @@ type pairKey struct {
 //
 // The rule merges exactly, as caps.go's does. cut, once set, is the rank of
 // the first id a part left out, and every id at or past it is left out
-// from then on: that id's records alone passed the cap with those before
-// it, so they do in the whole stream too, where every id has at least the
-// records it has in any part. An id the whole stream keeps therefore ranks
+// from then on: with the records of the ids before it, that id's passed
+// the cap in the part, so they do in the whole stream too, where every id
+// has at least the records it has in any part. An id the whole stream keeps therefore ranks
 // before every part's cut, and every part kept all its records; merging
 // parts keeps the ids below the lowest of their cuts, whose records are
 // all there, and pruning them to the cap gives the whole stream's sample.

@@ -12,6 +12,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/consumer"
 	"github.com/driftwatch/driftwatch/sinks"
@@ -547,58 +549,53 @@ func TestIntegrationAlertHistoryTwoAlertsOneSubject(t *testing.T) {
 	}
 }
 
-// TestIntegrationPredictionKeysVariant: the keys of a shadow deployment's
-// records of one prediction id, one per variant, are rows of their own;
-// before migration 13 they collapsed into one. A database migrated up to
-// 12 with keys in prediction_keys keeps them through 13, as keys of no
-// variant.
+// TestIntegrationPredictionKeysVariant: a database migrated up to 12 with
+// a key in prediction_keys (as a driftwatch before migration 13 wrote it)
+// keeps it through 13, as a key of no variant; then the keys of a shadow
+// deployment's records of one prediction id, one per variant, are rows of
+// their own (under the old key they collapsed into one) and read back
+// with their variants.
 func TestIntegrationPredictionKeysVariant(t *testing.T) {
 	cfg, conn := freshDatabase(t)
-	s := openSink(t, cfg, WithClock(stepClock()))
 	ctx := context.Background()
+	old := databaseAt11(t, cfg, conn)
+	ms, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if applied, err := old.migrateTo(ctx, ms[:12]); err != nil || !slices.Equal(applied, []int{12}) {
+		t.Fatalf("migration 12: applied %v, %v", applied, err)
+	}
 	h := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	before := windows.PredictionKey{Model: "fraud", Version: "1.4.1", ID: 7, Time: h.UnixMilli(), Prediction: 0.5, Decided: true, Segments: "gender=f"}
+	const keyColumns12 = "model, model_version, id, event_time_ms, prediction, decided, selected, inline, segments, inserted_at"
+	if err := old.send(ctx, "prediction_keys", keyColumns12, nil, 1, func(b driver.Batch, _ int) error {
+		k := before
+		return b.Append(k.Model, k.Version, k.ID, k.Time, k.Prediction, uint8(1), uint8(0), uint8(0), k.Segments, uint64(1))
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	s := openSink(t, cfg, WithClock(stepClock()))
+	if got := s.Applied(); !slices.Equal(got, []int{13}) {
+		t.Errorf("Open applied %v, want [13]", got)
+	}
 	keys := []windows.PredictionKey{
 		{Model: "fraud", Version: "1.4.2", ID: 42, Time: h.UnixMilli(), Prediction: 0.9, Decided: true, Selected: true, Variant: "champion"},
 		{Model: "fraud", Version: "1.4.2", ID: 42, Time: h.UnixMilli() + 2, Prediction: 0.2, Decided: true, Variant: "shadow"},
 	}
 	commitJoin(t, s, nil, nil, keys, nil)
-	load := func() []windows.PredictionKey {
-		t.Helper()
-		st, _, err := s.LoadLabelJoin(ctx, time.Hour, func(string, string) *baselines.Baseline { return nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		sortKeys(st.Keys)
-		return st.Keys
+	st, _, err := s.LoadLabelJoin(ctx, time.Hour, func(string, string) *baselines.Baseline { return nil })
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := load(); !slices.EqualFunc(got, keys, equalKey) {
-		t.Errorf("keys read back\n%s\nwant\n%s", fmtKeys(got), fmtKeys(keys))
-	}
-
-	// The upgrade: back to the table of migration 6 with a key in it,
-	// migration 13 forgotten, then Open again.
-	for _, q := range []string{
-		"DROP TABLE prediction_keys",
-		"CREATE TABLE prediction_keys (model String, model_version String, id UInt64, event_time_ms Int64, prediction Float64, decided UInt8, selected UInt8, inline UInt8, segments String, inserted_at UInt64) ENGINE = ReplacingMergeTree(inserted_at) PARTITION BY toYYYYMM(toDateTime(intDiv(event_time_ms, 1000), 'UTC')) ORDER BY (model, id)",
-		fmt.Sprintf("INSERT INTO prediction_keys (model, model_version, id, event_time_ms, prediction, decided, selected, inline, segments, inserted_at) SELECT 'fraud', '1.4.1', toUInt64(7), toInt64(%d), 0.5, 1, 0, 0, 'gender=f', toUInt64(1)", h.UnixMilli()),
-		"CREATE TABLE schema_migrations_kept AS schema_migrations",
-		"INSERT INTO schema_migrations_kept SELECT * FROM schema_migrations WHERE version != 13",
-		"DROP TABLE schema_migrations",
-		"RENAME TABLE schema_migrations_kept TO schema_migrations",
-	} {
-		if err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	s = openSink(t, cfg, WithClock(stepClock()))
-	if got := s.Applied(); !slices.Equal(got, []int{13}) {
-		t.Errorf("Open applied %v, want [13]", got)
-	}
-	commitJoin(t, s, nil, nil, keys, nil)
-	old := windows.PredictionKey{Model: "fraud", Version: "1.4.1", ID: 7, Time: h.UnixMilli(), Prediction: 0.5, Decided: true, Segments: "gender=f"}
-	want := append([]windows.PredictionKey{old}, keys...)
+	want := append([]windows.PredictionKey{before}, keys...)
+	sortKeys(st.Keys)
 	sortKeys(want)
-	if got := load(); !slices.EqualFunc(got, want, equalKey) {
-		t.Errorf("after the upgrade, keys read back\n%s\nwant\n%s", fmtKeys(got), fmtKeys(want))
+	if !slices.EqualFunc(st.Keys, want, equalKey) {
+		t.Errorf("keys read back\n%s\nwant\n%s", fmtKeys(st.Keys), fmtKeys(want))
+	}
+	if n := count(t, conn, "SELECT count() FROM prediction_keys FINAL WHERE id = 42"); n != 2 {
+		t.Errorf("prediction_keys FINAL holds %d keys of the shadowed prediction, want 2", n)
 	}
 }
