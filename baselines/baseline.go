@@ -84,6 +84,10 @@ type Baseline struct {
 	// CycleDaily, CycleWeekly or empty.
 	Phases []Phase `json:"phases,omitempty"`
 	Cycle  string  `json:"cycle,omitempty"`
+	// Multivariate is the model of whole rows for multivariate drift,
+	// fitted on the reference (built since it exists; nil before, or when
+	// the build had none).
+	Multivariate *Multivariate `json:"multivariate,omitempty"`
 
 	phased *phaseCache // Phased's results; nil: not cached
 }
@@ -267,6 +271,11 @@ func (b *Baseline) Validate() error {
 	}
 	if err := b.validatePhases(); err != nil {
 		return fmt.Errorf("baseline %s: %w", b.ID, err)
+	}
+	if b.Multivariate != nil {
+		if err := b.Multivariate.validate(b); err != nil {
+			return fmt.Errorf("baseline %s: %w", b.ID, err)
+		}
 	}
 	if o := b.Outcomes; o != nil {
 		if o.Bins != OutcomeBins {
