@@ -61,6 +61,16 @@ type deltaV1 struct {
 	LabelDelays       []float64
 	Groups            map[string]map[string]Group
 	Keys              []PredictionKey
+	// Sample is the window's sample of rows (Window.Sample), when it has
+	// one. Added to format 1 as an optional field: gob leaves it out of
+	// deltas without one and an instance that predates it ignores it.
+	Sample *sampleV1
+}
+
+type sampleV1 struct {
+	K, Width int
+	Hashes   []uint64
+	Values   []float64
 }
 
 func encodeFeature(f *Feature) featureV1 {
@@ -98,6 +108,9 @@ func MarshalDelta(d Delta) ([]byte, error) {
 		}
 	}
 	v.Groups = groupValues(w.Groups)
+	if s := w.Sample; s != nil {
+		v.Sample = &sampleV1{K: s.K, Width: s.Width, Hashes: s.Hashes, Values: s.Values}
+	}
 	var err error
 	if v.Latency, err = w.Latency.MarshalBinary(); err != nil {
 		return nil, fmt.Errorf("encode latency of window %s %s@%s: %w", w.Model, w.Version, w.Start.Format(time.RFC3339), err)
@@ -171,6 +184,17 @@ func UnmarshalDelta(data []byte, baseline func(model, id string) *baselines.Base
 	}
 	if err := w.Latency.UnmarshalBinary(v.Latency); err != nil {
 		return Delta{}, fmt.Errorf("decode %s: latency: %w", what, err)
+	}
+	if sv := v.Sample; sv != nil {
+		s := newSample(b, sv.K)
+		if s == nil {
+			return Delta{}, fmt.Errorf("decode %s: a sample of rows for baseline %q, which has no multivariate model, or of %d rows", what, b.ID, sv.K)
+		}
+		s.Width, s.Hashes, s.Values = sv.Width, sv.Hashes, sv.Values
+		if err := s.check(b); err != nil {
+			return Delta{}, fmt.Errorf("decode %s: %w", what, err)
+		}
+		w.Sample = s
 	}
 	for _, k := range v.Keys {
 		if k.Model != v.Model || k.Version != v.Version {

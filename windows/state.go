@@ -120,6 +120,10 @@ type Window struct {
 	// MaxCategories caps the distinct categories kept by name per feature
 	// (and in Labels), OtherCategory aside.
 	MaxCategories int
+	// Sample is a bounded sample of the window's records as whole rows,
+	// for multivariate drift; nil when the baseline has no multivariate
+	// model or Config.SampleRows is negative.
+	Sample *Sample
 
 	acc []stats.Acc // the numeric features' add scratch (Feature.acc)
 
@@ -307,6 +311,9 @@ func newFeature(bf *baselines.Feature) Feature {
 // window before it hands it on; Merge seals the merged window.
 func (w *Window) Seal() {
 	w.prune(true)
+	if w.Sample != nil {
+		w.Sample.prune()
+	}
 	for i := range w.Features {
 		w.Features[i].seal()
 	}
@@ -374,6 +381,14 @@ func (w *Window) merge(o *Window) error {
 	}
 	if err := w.Latency.Merge(o.Latency); err != nil {
 		return fmt.Errorf("merge latency of window %s %s@%s: %w", w.Model, w.Version, w.Start.Format(time.RFC3339), err)
+	}
+	if o.Sample != nil {
+		if w.Sample == nil {
+			w.Sample = newSample(w.Baseline, o.Sample.K)
+		}
+		if w.Sample != nil {
+			w.Sample.merge(o.Sample)
+		}
 	}
 	w.prune(false) // deltas merged one after another stay bounded until Seal
 	return nil

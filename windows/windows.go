@@ -83,6 +83,11 @@ type Config struct {
 	// effect at its start (baselines.Live.At), whatever baseline its first
 	// rows were decoded with; nil: that of its first rows.
 	Live *baselines.Live
+	// SampleRows is how many records each window keeps as whole rows
+	// (Window.Sample), for multivariate drift, when its baseline has a
+	// multivariate model: 0 means DefaultSampleRows, negative none. At
+	// most MaxSampleRows (Validate).
+	SampleRows int
 }
 
 // Decision is how predictions and labels become the binary decisions and
@@ -114,6 +119,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("hop %s: the window size %s must be a whole multiple of it", c.Hop, c.Size)
 	case c.Size/c.Hop > MaxWindowsPerRecord:
 		return fmt.Errorf("hop %s: a record would fall in %d windows of %s, more than %d", c.Hop, c.Size/c.Hop, c.Size, MaxWindowsPerRecord)
+	case c.SampleRows > MaxSampleRows:
+		return fmt.Errorf("sample rows %d: at most %d", c.SampleRows, MaxSampleRows)
 	}
 	return nil
 }
@@ -137,6 +144,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxOpenWindows <= 0 {
 		c.MaxOpenWindows = DefaultMaxOpenWindows
+	}
+	if c.SampleRows == 0 {
+		c.SampleRows = DefaultSampleRows
 	}
 }
 
@@ -640,6 +650,9 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 		}
 	}
 	a.addOutcomes(w, rec, rows)
+	if w.Sample != nil {
+		w.Sample.add(rec, rows, base)
+	}
 	lat := rec.Column(consumer.ColLatency).(*array.Float64)
 	vals := lat.Float64Values()
 	for _, i := range rows {
@@ -855,6 +868,7 @@ func (a *Assigner) window(k Key, start int64, end time.Time, base *baselines.Bas
 		return nil
 	}
 	ow := &openWindow{w: NewWindow(k.owned(), time.Unix(0, start).UTC(), end, base, a.cfg.MaxCategories)}
+	ow.w.Sample = newSample(base, a.cfg.SampleRows)
 	byStart[start] = ow
 	a.nOpen++
 	return ow
