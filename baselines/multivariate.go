@@ -265,10 +265,10 @@ func (v *Values) UnmarshalJSON(data []byte) error {
 // the whole range. The windows stage samples a window's records by it
 // (of their prediction_id); the builder its reference rows (of their
 // number).
-func RowHash(s []byte) uint64 {
+func RowHash(s string) uint64 {
 	h := uint64(14695981039346656037)
-	for _, c := range s {
-		h ^= uint64(c)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
 		h *= 1099511628211
 	}
 	return Mix64(h)

@@ -194,7 +194,7 @@ func TestSampleDecodeRejects(t *testing.T) {
 	d := f.take()[0]
 	resolve := func(string, string) *baselines.Baseline { return base }
 	for _, c := range []struct {
-		name  string
+		name   string
 		break_ func(s *Sample)
 	}{
 		{"code out of range", func(s *Sample) { s.Values[1] = 3 }},
