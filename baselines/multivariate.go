@@ -36,6 +36,9 @@ const (
 	// ErrorBlock is how many consecutive fitted rows each of
 	// Multivariate.BlockErrors averages.
 	ErrorBlock = 25
+	// ErrorCapQuantile is the quantile of the reference's row errors
+	// that caps a row's error (Multivariate.ErrorCap).
+	ErrorCapQuantile = 0.999
 )
 
 // Multivariate is the reference's model of whole rows, for multivariate
@@ -68,14 +71,27 @@ type Multivariate struct {
 	// BlockErrors are the mean reconstruction errors of consecutive
 	// blocks of ErrorBlock fitted rows, in reference order (an incomplete
 	// last block left out); ErrorMean and ErrorStd those of every fitted
-	// row (standard deviation with divisor n-1).
+	// row (standard deviation with divisor n-1). Each row's error is
+	// cross-fitted: from the PCA of the rows of the other
+	// CrossFitFolds - 1 folds (row r is in fold r mod CrossFitFolds), as
+	// a window's rows are new to the model.
 	BlockErrors Values  `json:"block_errors"`
 	ErrorMean   float64 `json:"error_mean"`
 	ErrorStd    float64 `json:"error_std"`
+	// ErrorCap is the ErrorCapQuantile quantile of the fitted rows'
+	// cross-fitted errors: a row's error counts at most it, in BlockErrors,
+	// ErrorMean and ErrorStd as in a window's mean (see package
+	// stats/drift).
+	ErrorCap float64 `json:"error_cap"`
 	// Sample holds up to MultivariateSampleRows raw rows of the reference
-	// (the fitted rows of smallest hash, in reference order), row-major,
-	// len(Features) values a row.
-	Sample Values `json:"sample"`
+	// (the fitted rows of smallest hash, at most half of them, in
+	// reference order), row-major, len(Features) values a row; AxesMean
+	// and Axes are the principal axes of the other fitted rows'
+	// encodings, which the domain classifier scores rows on. Empty with
+	// fewer than 4 fitted rows.
+	Sample   Values      `json:"sample"`
+	AxesMean []float64   `json:"axes_mean,omitempty"`
+	Axes     [][]float64 `json:"axes,omitempty"`
 
 	once  sync.Once
 	codes []map[string]int32 // per feature: category to code (categorical only)
@@ -197,11 +213,19 @@ func (m *Multivariate) validate(b *Baseline) error {
 			return fmt.Errorf("multivariate: component %d: want %d finite values and a non-negative variance", k, d)
 		}
 	}
-	if m.FitRows < 2 || !finite(m.ErrorMean, m.ErrorStd) || m.ErrorMean < 0 || m.ErrorStd < 0 || !finite(m.BlockErrors...) {
+	if m.FitRows < 2 || !finite(m.ErrorMean, m.ErrorStd, m.ErrorCap) || m.ErrorMean < 0 || m.ErrorStd < 0 || m.ErrorCap < m.ErrorMean || !finite(m.BlockErrors...) {
 		return errors.New("multivariate: fitted rows, errors or block errors out of range")
 	}
 	if len(m.Sample)%d != 0 || len(m.Sample)/d > MultivariateSampleRows {
 		return fmt.Errorf("multivariate: sample of %d values is not whole rows of %d, at most %d", len(m.Sample), d, MultivariateSampleRows)
+	}
+	if len(m.Sample) > 0 && (len(m.AxesMean) != d || len(m.Axes) != d || !finite(m.AxesMean...)) {
+		return fmt.Errorf("multivariate: a sample without the %d classifier axes", d)
+	}
+	for _, a := range m.Axes {
+		if len(a) != d || !finite(a...) {
+			return fmt.Errorf("multivariate: a classifier axis of %d values, want %d finite", len(a), d)
+		}
 	}
 	for i, v := range m.Sample {
 		f := &m.Features[i%d]
@@ -450,10 +474,28 @@ func (bld *Builder) fitMultivariate(b *Baseline) (*Multivariate, error) {
 	}
 	mv.Mean, mv.Components, mv.Variances = pca.Mean, pca.Components, pca.Variances
 	mv.Kept = pca.Keep(VarianceShare)
+	// The reference's errors, cross-fitted: each fold's rows' from the PCA
+	// of the other folds' rows (with the model's number of components).
+	// Errors of the very rows a PCA was fitted on are lower than those of
+	// new rows (the fit also fits their noise, most where a few heavy-tailed
+	// values steer the trailing axes), so windows, which are always new
+	// rows, would read above thresholds from in-sample errors more often
+	// than their stated rate.
 	errs := make([]float64, n)
+	if err := crossFitErrors(z, n, d, mv.Kept, errs); err != nil {
+		return nil, err
+	}
+	if n < 2*CrossFitFolds { // too few rows to leave a fold out: in-sample errors
+		for r := range n {
+			errs[r] = pca.ReconstructionError(z[r*d:(r+1)*d], mv.Kept, buf)
+		}
+	}
+	sorted := slices.Clone(errs)
+	slices.Sort(sorted)
+	mv.ErrorCap = sorted[min(n-1, int(math.Ceil(ErrorCapQuantile*float64(n)))-1)]
 	var sum float64
-	for r := range n {
-		errs[r] = pca.ReconstructionError(z[r*d:(r+1)*d], mv.Kept, buf)
+	for r, e := range errs {
+		errs[r] = min(e, mv.ErrorCap)
 		sum += errs[r]
 	}
 	mv.ErrorMean = sum / float64(n)
@@ -469,20 +511,68 @@ func (bld *Builder) fitMultivariate(b *Baseline) (*Multivariate, error) {
 		}
 		mv.BlockErrors = append(mv.BlockErrors, bs/ErrorBlock)
 	}
-	// The classifier's sample: the rows of smallest hash, in reference order.
+	// The classifier's sample: the rows of smallest hash, at most half of
+	// them, in reference order; and the principal axes of the other rows,
+	// which its columns are scores on (axes fitted on the sample's own rows
+	// would make their trailing scores smaller than any window's).
 	pick := make([]int, n)
 	for i := range pick {
 		pick[i] = i
 	}
 	slices.SortFunc(pick, func(a, b int) int { return cmp.Compare(rows[a].hash, rows[b].hash) })
-	pick = pick[:min(n, MultivariateSampleRows)]
+	rest := slices.Clone(pick[min(n/2, MultivariateSampleRows):])
+	pick = pick[:min(n/2, MultivariateSampleRows)]
 	slices.Sort(pick)
-	mv.Sample = make(Values, 0, len(pick)*d)
-	for _, r := range pick {
-		rawRow(r, buf)
-		mv.Sample = append(mv.Sample, buf...)
+	if len(pick) >= 2 && len(rest) >= 2 {
+		other := make([]float64, 0, len(rest)*d)
+		for _, r := range rest {
+			other = append(other, z[r*d:(r+1)*d]...)
+		}
+		ax, err := multivariate.FitPCA(other, len(rest), d)
+		if err != nil {
+			return nil, fmt.Errorf("multivariate model: classifier axes: %w", err)
+		}
+		mv.AxesMean, mv.Axes = ax.Mean, ax.Components
+		mv.Sample = make(Values, 0, len(pick)*d)
+		for _, r := range pick {
+			rawRow(r, buf)
+			mv.Sample = append(mv.Sample, buf...)
+		}
 	}
 	return mv, nil
+}
+
+// CrossFitFolds is how many folds the reference's reconstruction errors
+// are cross-fitted over (Multivariate.BlockErrors).
+const CrossFitFolds = 10
+
+// crossFitErrors sets errs[r] to the reconstruction error of row r of the
+// n x d rows z from the first q principal components of the rows of the
+// other folds (row r is in fold r mod CrossFitFolds); with fewer than
+// 2*CrossFitFolds rows it does nothing.
+func crossFitErrors(z []float64, n, d, q int, errs []float64) error {
+	if n < 2*CrossFitFolds {
+		return nil
+	}
+	k := CrossFitFolds
+	other := make([]float64, 0, n*d)
+	buf := make([]float64, d)
+	for f := range k {
+		other = other[:0]
+		for r := range n {
+			if r%k != f {
+				other = append(other, z[r*d:(r+1)*d]...)
+			}
+		}
+		pca, err := multivariate.FitPCA(other, len(other)/d, d)
+		if err != nil {
+			return fmt.Errorf("multivariate model: cross-fit: %w", err)
+		}
+		for r := f; r < n; r += k {
+			errs[r] = pca.ReconstructionError(z[r*d:(r+1)*d], q, buf)
+		}
+	}
+	return nil
 }
 
 // encodeFeature fits one feature's encoding on its fitted rows' values
