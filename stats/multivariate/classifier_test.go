@@ -174,8 +174,10 @@ func TestClassifierTestCalibrated(t *testing.T) {
 		t.Errorf("no difference: rejected in %d of %d trials, want about 8", rejected, trials)
 	}
 	if mean := float64(perms) / trials; mean > 30 {
+		// (printed below)
 		t.Errorf("no difference: %.1f permutations a test, want early stops (about 10-20)", mean)
 	}
+	t.Logf("no difference: rejected in %d of %d, %.1f permutations a test", rejected, trials, float64(perms)/trials)
 	var caught int
 	for trial := range 20 {
 		a, b := twoSamples(rng, 150, 5, 0.7)
@@ -186,6 +188,9 @@ func TestClassifierTestCalibrated(t *testing.T) {
 		}
 		if r.P < 0.05 && r.AUC > 0.55 {
 			caught++
+		}
+		if r.Sure && (r.Permutations != 20 || r.Exceeded != 0 || r.P != 1.0/21) {
+			t.Errorf("trial %d: stopped sure after %d permutations, %d reaching the AUC, p %v", trial, r.Permutations, r.Exceeded, r.P)
 		}
 	}
 	if caught < 18 {
@@ -218,7 +223,7 @@ func TestClassifierTestDeterministic(t *testing.T) {
 }
 
 // TestLogisticConverges: on separable rows (where the MM steps crawl) the
-// fit still reaches the optimum: the gradient vanishes.
+// fit still reaches the optimum: the gradient vanishes, to the tolerance.
 func TestLogisticConverges(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	n, p := 200, 3
@@ -238,10 +243,32 @@ func TestLogisticConverges(t *testing.T) {
 			t.Fatalf("C %v: not converged", c)
 		}
 		l.gradient(y)
+		// A last step below DefaultTol leaves a gradient of about the
+		// Hessian's scale (at most n/4 + 1/C) times it.
 		for j, g := range l.g {
-			if math.Abs(g) > 1e-6*(1+c) {
-				t.Errorf("C %v: gradient %d is %v at the fit", c, j, g)
+			if bound := 10 * DefaultTol * (float64(n)/4 + 1/c); math.Abs(g) > bound {
+				t.Errorf("C %v: gradient %d is %v at the fit, above %v", c, j, g, bound)
 			}
 		}
+	}
+}
+
+// TestClassifierTestStopsWhenSure: a large difference stops after 20
+// permutations (none reaching the AUC, which is far above them) with
+// p = 1/21; without Alpha every permutation runs.
+func TestClassifierTestStopsWhenSure(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	a, b := twoSamples(rng, 200, 4, 1.5)
+	test := ClassifierTest{Folds: 5, Permutations: 99, C: 1, Alpha: 0.05, Seed: 1}
+	r, err := test.Run(a, 200, b, 200, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Sure || r.Permutations != 20 || r.Exceeded != 0 || r.P != 1.0/21 || r.Complete {
+		t.Errorf("a shift of 1.5 sd: %+v, want a sure stop after 20 permutations, p 1/21", r)
+	}
+	test.Alpha = 0
+	if r, _ := test.Run(a, 200, b, 200, 4); r.Sure || r.Permutations != 99 || r.P != 0.01 {
+		t.Errorf("without alpha: %+v, want all 99 permutations, p 1/100", r)
 	}
 }
