@@ -89,7 +89,8 @@ type Baseline struct {
 	// the build had none).
 	Multivariate *Multivariate `json:"multivariate,omitempty"`
 
-	phased *phaseCache // Phased's results; nil: not cached
+	phased   *phaseCache // Phased's results; nil: not cached
+	phaseSet []bool      // of a phased reference: the phases it holds (PhaseSet)
 }
 
 // ErrorSums are sums of prediction errors.

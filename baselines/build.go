@@ -351,7 +351,7 @@ func (b *Builder) AddNumber(feature string, x float64) {
 		if math.IsInf(x, 0) {
 			x = math.NaN()
 		}
-		b.mv.value(b.rows, c, x, -1)
+		b.mv.value(b.rows, b.phase, c, x, -1)
 	}
 }
 
@@ -360,7 +360,7 @@ func (b *Builder) AddNumber(feature string, x float64) {
 func (b *Builder) AddCategory(feature, s string) {
 	c := b.feature(feature)
 	if id, ok := c.category(b, s); ok && b.mv != nil {
-		b.mv.value(b.rows, c, 0, id)
+		b.mv.value(b.rows, b.phase, c, 0, id)
 	}
 }
 
@@ -391,7 +391,7 @@ func (b *Builder) EndRow() {
 		b.timed++
 	}
 	if b.mv != nil {
-		b.mv.endRow(b.rows)
+		b.mv.endRow(b.rows, b.phase)
 	}
 	b.phase = -1
 	b.rows++

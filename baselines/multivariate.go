@@ -92,6 +92,11 @@ type Multivariate struct {
 	Sample   Values      `json:"sample"`
 	AxesMean []float64   `json:"axes_mean,omitempty"`
 	Axes     [][]float64 `json:"axes,omitempty"`
+	// SamplePhases holds each Sample row's hour of the week (PhaseOf), when
+	// every fitted row had a time: a window judged against a phase of a
+	// cyclic reference (drift.seasonality) is compared with the sample's
+	// rows of its phases.
+	SamplePhases []uint8 `json:"sample_phases,omitempty"`
 
 	once  sync.Once
 	codes []map[string]int32 // per feature: category to code (categorical only)
@@ -219,6 +224,9 @@ func (m *Multivariate) validate(b *Baseline) error {
 	if len(m.Sample)%d != 0 || len(m.Sample)/d > MultivariateSampleRows {
 		return fmt.Errorf("multivariate: sample of %d values is not whole rows of %d, at most %d", len(m.Sample), d, MultivariateSampleRows)
 	}
+	if len(m.SamplePhases) > 0 && len(m.SamplePhases) != len(m.Sample)/d || slices.ContainsFunc(m.SamplePhases, func(p uint8) bool { return int(p) >= PhasesPerWeek }) {
+		return fmt.Errorf("multivariate: %d sample phases for %d rows, or a phase past %d", len(m.SamplePhases), len(m.Sample)/d, PhasesPerWeek-1)
+	}
 	if len(m.Sample) > 0 && (len(m.AxesMean) != d || len(m.Axes) != d || !finite(m.AxesMean...)) {
 		return fmt.Errorf("multivariate: a sample without the %d classifier axes", d)
 	}
@@ -321,9 +329,10 @@ type mvCollector struct {
 }
 
 type mvRow struct {
-	hash uint64
-	row  int64
-	vals []mvValue
+	hash  uint64
+	row   int64
+	phase int // its hour of the week (PhaseOf), -1 without a time
+	vals  []mvValue
 }
 
 // mvValue is one value of a collected row: a number, or the id of a
@@ -334,9 +343,9 @@ type mvValue struct {
 	str int32 // -1: a number
 }
 
-// decide decides row number row, at its first value or its end:
-// collected unless its hash is past the cut.
-func (m *mvCollector) decide(row int64) {
+// decide decides row number row (of the given phase, -1 for none), at
+// its first value or its end: collected unless its hash is past the cut.
+func (m *mvCollector) decide(row int64, phase int) {
 	if m.at == row {
 		return
 	}
@@ -345,14 +354,14 @@ func (m *mvCollector) decide(row int64) {
 	if m.full && h > m.cut {
 		return
 	}
-	m.rows = append(m.rows, mvRow{hash: h, row: row})
+	m.rows = append(m.rows, mvRow{hash: h, row: row, phase: phase})
 	m.cur = len(m.rows) - 1
 }
 
-// value records a feature's value in row: a number (str -1; NaN for
-// none) or the id of a string of col.
-func (m *mvCollector) value(row int64, col *column, num float64, str int32) {
-	m.decide(row)
+// value records a feature's value in row (of the given phase): a number
+// (str -1; NaN for none) or the id of a string of col.
+func (m *mvCollector) value(row int64, phase int, col *column, num float64, str int32) {
+	m.decide(row, phase)
 	if m.cur >= 0 {
 		r := &m.rows[m.cur]
 		r.vals = append(r.vals, mvValue{col: col, num: num, str: str})
@@ -370,10 +379,10 @@ func (m *mvCollector) prune() {
 	m.cut, m.full = m.rows[m.limit-1].hash, true
 }
 
-// endRow closes row number row (decided now if it had no value),
-// pruning past twice the limit.
-func (m *mvCollector) endRow(row int64) {
-	m.decide(row)
+// endRow closes row number row of the given phase (decided now if it had
+// no value), pruning past twice the limit.
+func (m *mvCollector) endRow(row int64, phase int) {
+	m.decide(row, phase)
 	if len(m.rows) >= 2*m.limit {
 		m.prune()
 	}
@@ -534,9 +543,17 @@ func (bld *Builder) fitMultivariate(b *Baseline) (*Multivariate, error) {
 		}
 		mv.AxesMean, mv.Axes = ax.Mean, ax.Components
 		mv.Sample = make(Values, 0, len(pick)*d)
+		timed := true
 		for _, r := range pick {
 			rawRow(r, buf)
 			mv.Sample = append(mv.Sample, buf...)
+			timed = timed && rows[r].phase >= 0
+		}
+		if timed {
+			mv.SamplePhases = make([]uint8, len(pick))
+			for k, r := range pick {
+				mv.SamplePhases[k] = uint8(rows[r].phase)
+			}
 		}
 	}
 	return mv, nil

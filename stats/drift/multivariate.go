@@ -59,14 +59,22 @@ func DefaultMultivariate() Multivariate {
 const (
 	classifierC     = 1.0  // sklearn's default C
 	classifierAlpha = 0.05 // the permutation test's level
+	// minClassifierRows is the fewest reference rows (of the window's
+	// phases, for a phased window) the classifier is trained on; with
+	// fewer, no domain_classifier_auc row.
+	minClassifierRows = 50
 )
 
 // appendMultivariate appends the window's multivariate rows: with its
 // baseline's model mv (the stored baseline's: a phased reference has no
 // model of its own) and a sample of at least p.MinSamples rows,
 // reconstruction_error and, when p.Multivariate.Permutations > 0 and the
-// model keeps a reference sample, domain_classifier_auc. They are not
-// among the features drifted_share counts.
+// model keeps a reference sample (of at least minClassifierRows rows of
+// the window's phases, when the window is judged against a phase of a
+// cyclic reference), domain_classifier_auc. They are not among the
+// features drifted_share counts. reconstruction_error is judged against
+// the whole reference: its consecutive chunks span the cycle, which
+// widens its threshold.
 //
 // reconstruction_error is NannyML's statistic, the mean of the sampled
 // rows' errors, with one difference: a row's error counts at most the
@@ -98,14 +106,28 @@ func appendMultivariate(rows []Row, head Row, w *windows.Window, mv *baselines.M
 	r.Drifted = r.Value > r.Threshold
 	rows = append(rows, r)
 
-	nRef := min(len(mv.Sample)/d, n)
-	if m.Permutations <= 0 || nRef < max(m.Folds, 2) || n < max(m.Folds, 2) || len(mv.Axes) != d {
+	// The reference's sampled rows; of the window's phases when it is
+	// judged against a phase of a cyclic reference (phased), so that the
+	// cycle is not taken for a difference.
+	avail := make([]int, 0, len(mv.Sample)/d)
+	set := w.Baseline.PhaseSet()
+	for i := range len(mv.Sample) / d {
+		if set == nil || len(mv.SamplePhases) == len(mv.Sample)/d && set[mv.SamplePhases[i]] {
+			avail = append(avail, i)
+		}
+	}
+	if m.Permutations <= 0 || len(avail) < max(minClassifierRows, m.Folds) || n < max(m.Folds, 2) || len(mv.Axes) != d {
 		return rows
 	}
-	// As many reference rows as the window has, drawn by the window's
-	// seed: balanced classes, and each window a different draw.
+	// As many reference rows as the window has (or all there are), drawn
+	// by the window's seed: balanced classes, and each window a different
+	// draw.
 	seed := paritySeed(head, SubjectMultivariate)
-	pick := rand.New(rand.NewPCG(seed, 1)).Perm(len(mv.Sample) / d)[:nRef]
+	nRef := min(len(avail), n)
+	pick := make([]int, nRef)
+	for k, j := range rand.New(rand.NewPCG(seed, 1)).Perm(len(avail))[:nRef] {
+		pick[k] = avail[j]
+	}
 	slices.Sort(pick)
 	ref := make([]float64, nRef*d)
 	for k, i := range pick {

@@ -276,3 +276,66 @@ func BenchmarkMultivariateRows(b *testing.B) {
 		})
 	}
 }
+
+// TestDomainClassifierFollowsTheCycle: with a reference of two days whose
+// feature a follows a daily cycle (1.5 sd), an hour's window of the same
+// cycle is told from the whole reference (the classifier sees the hour's
+// mean) but not from the reference's rows of the same hour, which a
+// phased window (drift.seasonality auto) is compared with.
+func TestDomainClassifierFollowsTheCycle(t *testing.T) {
+	start := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC) // a Monday
+	cyc := func(rng *rand.Rand, at time.Time) (a, c float64) {
+		h := float64(at.Hour()) + float64(at.Minute())/60
+		return 50 + 10*(1.5*math.Sin(2*math.Pi*h/24)+rng.NormFloat64()), rng.NormFloat64()
+	}
+	rng := rand.New(rand.NewPCG(2, 2))
+	bld := baselines.NewBuilder("m", baselines.BuildOptions{Now: func() time.Time { return t0 }})
+	const refRows = 24_000
+	for i := range refRows {
+		at := start.Add(time.Duration(i) * 48 * time.Hour / refRows)
+		bld.SetTime(at)
+		a, c := cyc(rng, at)
+		bld.AddNumber("a", a)
+		bld.AddNumber("c", c)
+		bld.AddPredictionNumber(0.5)
+		bld.EndRow()
+	}
+	base, err := bld.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base.Cycle != baselines.CycleDaily || len(base.Multivariate.SamplePhases) == 0 {
+		t.Fatalf("cycle %q, %d sample phases: want a daily cycle and phases", base.Cycle, len(base.Multivariate.SamplePhases))
+	}
+	// Windows at 06:00 (the cycle's top) on a later day.
+	wstart := start.Add(7*24*time.Hour + 6*time.Hour)
+	in := make(chan consumer.Batch, 8)
+	bb := consumer.NewBatchBuilder(base)
+	for i := range 3000 {
+		at := wstart.Add(time.Duration(i) * time.Hour / 3000)
+		a, c := cyc(rng, at)
+		bb.Append(&consumer.Record{PredictionID: fmt.Sprint("w", i), Model: "m", ModelVersion: "1", Timestamp: at,
+			Features:   map[string]consumer.Value{"a": {Kind: consumer.Number, Num: a}, "c": {Kind: consumer.Number, Num: c}},
+			Prediction: consumer.Value{Kind: consumer.Number, Num: 0.5}})
+	}
+	in <- consumer.Batch{Model: "m", Baseline: base, Rec: bb.NewRecordBatch(), Ack: func(error) {}}
+	bb.Release()
+	close(in)
+	out := make(chan windows.Closed, 2)
+	if err := windows.New(windows.Config{Size: time.Hour, FlushAtEnd: true}).Run(context.Background(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	w := (<-out).Window
+	for _, c := range []struct {
+		season  string
+		drifted bool
+	}{{SeasonalityAuto, false}, {SeasonalityNone, true}} {
+		p := DefaultPolicy()
+		p.Seasonality = c.season
+		r := find(t, NewEvaluator(p, nil).Evaluate(w), FamilyData, SubjectMultivariate, MetricDomainClassifierAUC)
+		t.Logf("seasonality %s: AUC %.3f, p %.3f, %d reference rows", c.season, r.Value, *r.PValue, r.NReference)
+		if r.Drifted != c.drifted {
+			t.Errorf("seasonality %s: domain_classifier_auc %.3f (p %.3f) drifted %v, want %v", c.season, r.Value, *r.PValue, r.Drifted, c.drifted)
+		}
+	}
+}
