@@ -838,7 +838,9 @@ func TestValidate(t *testing.T) {
 		{"correlated with a later feature", func(c *Config) { c.Models[0].Features[0].CorrelateWith = "age" }, "not an earlier feature"},
 		{"correlated with itself", func(c *Config) { c.Models[0].Features[1].CorrelateWith = "age" }, "not an earlier feature"},
 		{"correlated with a count", func(c *Config) { c.Models[0].Features[5].CorrelateWith = "n_transactions_24h" }, "both must be normal or lognormal"},
-		{"correlation 2", func(c *Config) { c.Models[0].Features[1].CorrelateWith, c.Models[0].Features[1].Correlation = "amount", 2 }, "correlation 2"},
+		{"correlation 2", func(c *Config) {
+			c.Models[0].Features[1].CorrelateWith, c.Models[0].Features[1].Correlation = "amount", 2
+		}, "correlation 2"},
 		{"correlate uncorrelated", func(c *Config) { c.Models[0].Drifts[0].Kind = Correlate }, "correlated with none"},
 		{"correlate to 1.5", func(c *Config) {
 			c.Models[0].Features[1].CorrelateWith = "amount"
