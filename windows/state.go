@@ -30,7 +30,8 @@ type Key struct {
 // the categories kept by name are the baseline's first, then those of
 // smallest hash (caps.go), and the others count under
 // baselines.OtherCategory, so the names kept do not depend on the order
-// the records arrived in. Nothing keeps raw rows.
+// the records arrived in. Nothing here keeps raw rows (a window's bounded
+// sample of whole records for multivariate drift is Window.Sample).
 //
 // Sums and moments are accumulated exactly (stats.Sum, which a column's
 // values reach through stats.Acc), so a window's state does not depend on

@@ -4,7 +4,10 @@
 // windows when the watermark passes their end plus the allowed lateness.
 //
 // It deliberately does not compute statistics (package stats does) or write
-// results (package sinks does); it holds no raw rows. Records later than the
+// results (package sinks does); it holds no raw rows beyond each window's
+// bounded sample of records for multivariate drift (Sample: at most
+// Config.SampleRows, chosen by a hash of their prediction id, merged
+// exactly). Records later than the
 // allowed lateness are counted per window and reported, never silently lost.
 package windows
 
