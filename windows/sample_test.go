@@ -232,3 +232,48 @@ func TestSampleDecodeRejects(t *testing.T) {
 		t.Errorf("the unbroken delta: %v", err)
 	}
 }
+
+// FuzzUnmarshalDeltaSample fuzzes deltas of a baseline with a numeric and
+// a categorical multivariate feature: what decodes merges into a window,
+// stays within twice its K, and encodes into finite rows.
+func FuzzUnmarshalDeltaSample(f *testing.F) {
+	base := mvBaseline()
+	fold := NewFold(Config{Size: time.Hour, SampleRows: 20})
+	fold.Add(mvBatch(base, 0, mvRecords(4, 60)))
+	parts, err := fold.Flush()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range parts {
+		f.Add(p.Value)
+	}
+	resolve := func(string, string) *baselines.Baseline { return base }
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := UnmarshalDelta(data, resolve)
+		if err != nil {
+			return
+		}
+		w := NewWindow(d.Window.Key, d.Window.Start, d.Window.End, base, d.Window.MaxCategories)
+		for range 2 {
+			if err := w.Merge(d.Window); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := w.Sample
+		if s == nil {
+			return
+		}
+		if s.Len() > s.K || len(s.Values) != s.Len()*s.Width {
+			t.Fatalf("sealed sample of %d rows, K %d, %d values", s.Len(), s.K, len(s.Values))
+		}
+		z := make([]float64, s.Width)
+		for i := range s.Len() {
+			base.Multivariate.Encode(s.Row(i), z)
+			for _, v := range z {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("row %v encodes to %v", s.Row(i), z)
+				}
+			}
+		}
+	})
+}
