@@ -96,8 +96,13 @@ type Baseline struct {
 	// times: Phases' rows over the hours of the week the span covers are
 	// that version's rate, the expected volume of its windows.
 	Traffic *Traffic `json:"traffic,omitempty"`
+	// Multivariate is the model of whole rows for multivariate drift,
+	// fitted on the reference (built since it exists; nil before, or when
+	// the build had none).
+	Multivariate *Multivariate `json:"multivariate,omitempty"`
 
-	phased *phaseCache // Phased's results; nil: not cached
+	phased   *phaseCache // Phased's results; nil: not cached
+	phaseSet []bool      // of a phased reference: the phases it holds (PhaseSet)
 }
 
 // Traffic is the time span of a production reference's records: the
@@ -316,6 +321,11 @@ func (b *Baseline) Validate() error {
 	}
 	if err := b.validatePhases(); err != nil {
 		return fmt.Errorf("baseline %s: %w", b.ID, err)
+	}
+	if b.Multivariate != nil {
+		if err := b.Multivariate.validate(b); err != nil {
+			return fmt.Errorf("baseline %s: %w", b.ID, err)
+		}
 	}
 	if o := b.Outcomes; o != nil {
 		if o.Bins != OutcomeBins {

@@ -55,6 +55,13 @@ type BuildOptions struct {
 	// profile, the baseline keeps the period's span (Baseline.Traffic),
 	// and the profile's rows per hour are that version's expected volume.
 	Traffic bool
+	// MultivariateRows caps the reference rows the multivariate model
+	// (Baseline.Multivariate) is fitted on: past it, a uniform sample of
+	// them (the rows of smallest hash of their number). Zero means
+	// DefaultMultivariateRows, negative means no model. Memory: about 24
+	// bytes per feature value of a kept row, up to twice the cap between
+	// prunings (50,000 rows of 10 features: 24 MB at most).
+	MultivariateRows int
 }
 
 // Builder accumulates reference rows of one model and builds a Baseline from
@@ -113,6 +120,8 @@ type Builder struct {
 	tMin, tMax time.Time
 	rowPhase   [PhasesPerWeek]int64
 	acc        *[PhasesPerWeek]phaseAcc
+
+	mv *mvCollector // the rows the multivariate model is fitted on; nil: no model
 }
 
 // column accumulates the values of one feature.
@@ -146,7 +155,7 @@ func NewBuilder(model string, opts BuildOptions) *Builder {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Builder{
+	b := &Builder{
 		model:    model,
 		opts:     opts,
 		features: make(map[string]*column),
@@ -154,6 +163,14 @@ func NewBuilder(model string, opts BuildOptions) *Builder {
 		label:    column{lastRow: -1},
 		phase:    -1,
 	}
+	if opts.MultivariateRows >= 0 {
+		limit := opts.MultivariateRows
+		if limit == 0 {
+			limit = DefaultMultivariateRows
+		}
+		b.mv = &mvCollector{limit: max(limit, 2), at: -1, cur: -1}
+	}
+	return b
 }
 
 // NumericLabel reads a label's text as a number: a finite number as
@@ -341,11 +358,24 @@ func (b *Builder) AddLabel(text string, score float64, scored bool) {
 // AddNumber adds x as the value of feature in the current row. NaN and ±Inf
 // count as null. Only the first value of a feature in a row counts; later
 // ones are ignored.
-func (b *Builder) AddNumber(feature string, x float64) { b.feature(feature).number(b, x) }
+func (b *Builder) AddNumber(feature string, x float64) {
+	c := b.feature(feature)
+	if c.number(b, x) && b.mv != nil {
+		if math.IsInf(x, 0) {
+			x = math.NaN()
+		}
+		b.mv.value(b.rows, b.phase, c, x, -1)
+	}
+}
 
 // AddCategory adds s as the value of feature in the current row. Only the
 // first value of a feature in a row counts.
-func (b *Builder) AddCategory(feature, s string) { b.feature(feature).category(b, s) }
+func (b *Builder) AddCategory(feature, s string) {
+	c := b.feature(feature)
+	if id, ok := c.category(b, s); ok && b.mv != nil {
+		b.mv.value(b.rows, b.phase, c, 0, id)
+	}
+}
 
 // AddNull records that feature is missing in the current row. It matters only
 // for a feature that never gets a value: absence counts as null anyway once
@@ -372,6 +402,9 @@ func (b *Builder) EndRow() {
 	if b.phase >= 0 {
 		b.rowPhase[b.phase]++
 		b.timed++
+	}
+	if b.mv != nil {
+		b.mv.endRow(b.rows, b.phase)
 	}
 	b.phase = -1
 	b.rows++
@@ -412,16 +445,24 @@ func (c *column) mark(b *Builder) bool {
 	return true
 }
 
-func (c *column) number(b *Builder, x float64) {
-	if c.mark(b) && !math.IsNaN(x) && !math.IsInf(x, 0) {
+// number adds x as c's value in the current row and reports whether it
+// was the row's first.
+func (c *column) number(b *Builder, x float64) bool {
+	if !c.mark(b) {
+		return false
+	}
+	if !math.IsNaN(x) && !math.IsInf(x, 0) {
 		c.nums = append(c.nums, x)
 		if b.phase >= 0 {
 			c.numPhase = append(c.numPhase, uint8(b.phase))
 		}
 	}
+	return true
 }
 
-func (c *column) category(b *Builder, s string) {
+// category adds s as c's value in the current row and returns its string
+// id, or false when the row had a value already.
+func (c *column) category(b *Builder, s string) (int32, bool) {
 	if c.mark(b) {
 		if c.cats == nil {
 			c.cats = make(map[string]int64)
@@ -439,7 +480,9 @@ func (c *column) category(b *Builder, s string) {
 		if b.phase >= 0 {
 			c.strPhase = append(c.strPhase, uint8(b.phase))
 		}
+		return id, true
 	}
+	return 0, false
 }
 
 func (c *column) null(b *Builder) { c.mark(b) }
@@ -519,6 +562,9 @@ func (b *Builder) Build() (*Baseline, error) {
 		if pred.Kind == Numeric && len(pred.Edges) > 0 && len(b.errPairs) > 0 {
 			bl.PredictionErrors = binErrors(&pred, b.errPairs)
 		}
+	}
+	if bl.Multivariate, err = b.fitMultivariate(bl); err != nil {
+		return nil, fmt.Errorf("build baseline of model %q: %w", b.model, err)
 	}
 	// The hours the reference covers, its first and last in full.
 	if span := b.tMax.Truncate(time.Hour).Sub(b.tMin.Truncate(time.Hour)) + time.Hour; b.timed == b.rows && span >= 24*time.Hour {

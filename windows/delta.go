@@ -82,6 +82,16 @@ type deltaV1 struct {
 	// them (gob leaves them nil), which then count none.
 	Scores         []int64
 	LabelledScores [2][]int64
+	// Sample is the window's sample of rows (Window.Sample), when it has
+	// one. Added to format 1 as an optional field: gob leaves it out of
+	// deltas without one and an instance that predates it ignores it.
+	Sample *sampleV1
+}
+
+type sampleV1 struct {
+	K, Width int
+	Hashes   []uint64
+	Values   []float64
 }
 
 // variantV1 is a variant's state but its predictions (deltaV1.Variants).
@@ -213,6 +223,9 @@ func MarshalDelta(d Delta) ([]byte, error) {
 	v.Unserved, v.PairsDropped = w.Unserved, w.PairsDropped
 	v.Pairs, v.PairCut, v.PairCutSet, v.PairOffered = encodePairs(&w.pairs), w.pairs.cut, w.pairs.cutSet, w.pairs.offered
 	v.Groups = groupValues(w.Groups)
+	if s := w.Sample; s != nil {
+		v.Sample = &sampleV1{K: s.K, Width: s.Width, Hashes: s.Hashes, Values: s.Values}
+	}
 	if v.Latency, err = w.Latency.MarshalBinary(); err != nil {
 		return nil, fmt.Errorf("encode latency of window %s %s@%s: %w", w.Model, w.Version, w.Start.Format(time.RFC3339), err)
 	}
@@ -311,6 +324,17 @@ func UnmarshalDelta(data []byte, baseline func(model, id string) *baselines.Base
 	}
 	if err := w.Latency.UnmarshalBinary(v.Latency); err != nil {
 		return Delta{}, fmt.Errorf("decode %s: latency: %w", what, err)
+	}
+	if sv := v.Sample; sv != nil {
+		s := newSample(b, sv.K)
+		if s == nil {
+			return Delta{}, fmt.Errorf("decode %s: a sample of rows for baseline %q, which has no multivariate model, or of %d rows", what, b.ID, sv.K)
+		}
+		s.Width, s.Hashes, s.Values = sv.Width, sv.Hashes, sv.Values
+		if err := s.check(b); err != nil {
+			return Delta{}, fmt.Errorf("decode %s: %w", what, err)
+		}
+		w.Sample = s
 	}
 	for _, k := range v.Keys {
 		if k.Model != v.Model || k.Version != v.Version {

@@ -38,10 +38,11 @@ type foldState struct {
 }
 
 // NewFold returns a Fold that shapes windows as cfg does (Size, Hop,
-// MaxCategories, Decision, Variants), keeping the rows' prediction keys when cfg
+// MaxCategories, Decision, Variants, SampleRows), keeping the rows' prediction keys when cfg
 // joins labels (Labels set). Its other fields do not apply.
 func NewFold(cfg Config) *Fold {
-	fc := Config{Size: cfg.Size, Hop: cfg.Hop, MaxCategories: cfg.MaxCategories, Decision: cfg.Decision, Variants: cfg.Variants, MaxOpenWindows: math.MaxInt}
+	fc := Config{Size: cfg.Size, Hop: cfg.Hop, MaxCategories: cfg.MaxCategories, Decision: cfg.Decision, Variants: cfg.Variants,
+		SampleRows: cfg.SampleRows, MaxOpenWindows: math.MaxInt}
 	a := New(fc)
 	a.fold = &foldState{keys: cfg.Labels != nil, rows: make(map[*Window]int64), ks: make(map[*Window][]PredictionKey)}
 	return &Fold{a: a}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -245,6 +246,11 @@ type windowView struct {
 	UnknownDropped    int64
 	Scores            []int64
 	LabelledScores    [2][]int64
+	// The sample of rows: hashes, and values as bits (NaN is a missing
+	// value, which DeepEqual never finds equal).
+	SampleK      int
+	SampleHashes []uint64
+	SampleBits   []uint64
 }
 
 func viewFeature(f *Feature) featureView {
@@ -284,6 +290,12 @@ func fullView(t *testing.T, c Closed) windowView {
 		}
 		return 1
 	})
+	if s := w.Sample; s != nil {
+		v.SampleK, v.SampleHashes = s.K, slices.Clone(s.Hashes)
+		for _, x := range s.Values {
+			v.SampleBits = append(v.SampleBits, math.Float64bits(x))
+		}
+	}
 	var err error
 	if v.Latency, err = w.Latency.MarshalBinary(); err != nil {
 		t.Fatal(err)
@@ -297,7 +309,8 @@ func TestFoldMergeEqualsSingle(t *testing.T) {
 			t.Run(fmt.Sprintf("hop=%s/parts=%d", hop, parts), func(t *testing.T) {
 				recs := labelStream(uint64(parts), 500)
 				steps := foldStream(recs)
-				cfg := Config{Size: time.Hour, Hop: hop, FlushAtEnd: true, Labels: &LabelConfig{}}
+				// 25 sampled rows of about 170 a window: the samples prune.
+				cfg := Config{Size: time.Hour, Hop: hop, FlushAtEnd: true, Labels: &LabelConfig{}, SampleRows: 25}
 				want := singleRun(t, cfg, steps)
 				got := foldedRun(t, cfg, steps, parts, uint64(parts)*7)
 				closedViews := func(out []Closed) map[string]windowView {
@@ -436,6 +449,18 @@ func FuzzUnmarshalDelta(f *testing.F) {
 		}
 		if w.Records != d.Window.Records {
 			t.Fatal("merge lost records")
+		}
+		// A decoded sample's rows encode into finite numbers.
+		if s := w.Sample; s != nil {
+			z := make([]float64, s.Width)
+			for i := range s.Len() {
+				base.Multivariate.Encode(s.Row(i), z)
+				for _, v := range z {
+					if math.IsNaN(v) || math.IsInf(v, 0) {
+						t.Fatalf("row %v encodes to %v", s.Row(i), z)
+					}
+				}
+			}
 		}
 	})
 }

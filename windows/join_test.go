@@ -22,6 +22,12 @@ func scoreBaseline() *baselines.Baseline {
 			{Name: "amount", Kind: baselines.Numeric, Count: 4, Edges: []float64{0, 10, 100}, Counts: []int64{0, 2, 1, 1}, Sums: []float64{0, 8, 50, 100}},
 		},
 		Prediction: baselines.Feature{Name: "prediction", Kind: baselines.Numeric, Count: 4, Edges: []float64{0.5}, Counts: []int64{2, 2}, Sums: []float64{0.5, 1.5}},
+		// A multivariate model of the one feature: windows keep a sample
+		// of rows.
+		Multivariate: &baselines.Multivariate{
+			Features: []baselines.MultivariateFeature{{Name: "amount", Kind: baselines.Numeric, Fill: 40, Center: 40, Scale: 30}},
+			FitRows:  4, Mean: []float64{0}, Components: [][]float64{{1}}, Variances: []float64{1}, Kept: 1,
+		},
 	}
 }
 

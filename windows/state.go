@@ -30,7 +30,8 @@ type Key struct {
 // the categories kept by name are the baseline's first, then those of
 // smallest hash (caps.go), and the others count under
 // baselines.OtherCategory, so the names kept do not depend on the order
-// the records arrived in. Nothing keeps raw rows.
+// the records arrived in. Nothing here keeps raw rows (a window's bounded
+// sample of whole records for multivariate drift is Window.Sample).
 //
 // Sums and moments are accumulated exactly (stats.Sum, which a column's
 // values reach through stats.Acc), so a window's state does not depend on
@@ -158,6 +159,10 @@ type Window struct {
 	// MaxCategories caps the distinct categories kept by name per feature
 	// (and in Labels), OtherCategory aside.
 	MaxCategories int
+	// Sample is a bounded sample of the window's records as whole rows,
+	// for multivariate drift; nil when the baseline has no multivariate
+	// model or Config.SampleRows is negative.
+	Sample *Sample
 
 	acc []stats.Acc // the numeric features' add scratch (Feature.acc)
 
@@ -361,6 +366,9 @@ func newFeature(bf *baselines.Feature) Feature {
 // Merge seals the merged window.
 func (w *Window) Seal() {
 	w.prune(true)
+	if w.Sample != nil {
+		w.Sample.prune()
+	}
 	for i := range w.Features {
 		w.Features[i].seal()
 	}
@@ -445,6 +453,14 @@ func (w *Window) merge(o *Window) error {
 	w.pairs.merge(&o.pairs)
 	if err := w.Latency.Merge(o.Latency); err != nil {
 		return fmt.Errorf("merge latency of window %s %s@%s: %w", w.Model, w.Version, w.Start.Format(time.RFC3339), err)
+	}
+	if o.Sample != nil {
+		if w.Sample == nil {
+			w.Sample = newSample(w.Baseline, o.Sample.K)
+		}
+		if w.Sample != nil {
+			w.Sample.merge(o.Sample)
+		}
 	}
 	w.prune(false) // deltas merged one after another stay bounded until Seal
 	return nil

@@ -4,7 +4,10 @@
 // windows when the watermark passes their end plus the allowed lateness.
 //
 // It deliberately does not compute statistics (package stats does) or write
-// results (package sinks does); it holds no raw rows. Records later than the
+// results (package sinks does); it holds no raw rows beyond each window's
+// bounded sample of records for multivariate drift (Sample: at most
+// Config.SampleRows, chosen by a hash of their prediction id, merged
+// exactly). Records later than the
 // allowed lateness are counted per window and reported, never silently lost.
 package windows
 
@@ -88,6 +91,11 @@ type Config struct {
 	// records count in their variant's state only (variants.go). Nil:
 	// DefaultVariantRoles for every model.
 	Variants func(model string) VariantRoles
+	// SampleRows is how many records each window keeps as whole rows
+	// (Window.Sample), for multivariate drift, when its baseline has a
+	// multivariate model: 0 means DefaultSampleRows, negative none. At
+	// most MaxSampleRows (Validate).
+	SampleRows int
 }
 
 // Decision is how predictions and labels become the binary decisions and
@@ -119,6 +127,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("hop %s: the window size %s must be a whole multiple of it", c.Hop, c.Size)
 	case c.Size/c.Hop > MaxWindowsPerRecord:
 		return fmt.Errorf("hop %s: a record would fall in %d windows of %s, more than %d", c.Hop, c.Size/c.Hop, c.Size, MaxWindowsPerRecord)
+	case c.SampleRows > MaxSampleRows:
+		return fmt.Errorf("sample rows %d: at most %d", c.SampleRows, MaxSampleRows)
 	}
 	return nil
 }
@@ -142,6 +152,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxOpenWindows <= 0 {
 		c.MaxOpenWindows = DefaultMaxOpenWindows
+	}
+	if c.SampleRows == 0 {
+		c.SampleRows = DefaultSampleRows
 	}
 }
 
@@ -683,6 +696,9 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int, shadow 
 		}
 	}
 	a.addOutcomes(w, rec, predicted)
+	if w.Sample != nil {
+		w.Sample.add(rec, live, base)
+	}
 	lat := rec.Column(consumer.ColLatency).(*array.Float64)
 	vals := lat.Float64Values()
 	for _, i := range live {
@@ -976,6 +992,7 @@ func (a *Assigner) window(k Key, start int64, end time.Time, base *baselines.Bas
 	}
 	ow := &openWindow{w: NewWindow(k.owned(), time.Unix(0, start).UTC(), end, base, a.cfg.MaxCategories)}
 	ow.w.Champion = a.roles(k.Model).Champion
+	ow.w.Sample = newSample(base, a.cfg.SampleRows)
 	byStart[start] = ow
 	a.nOpen++
 	return ow

@@ -162,6 +162,19 @@ type Windows struct {
 	// watermark ignores this many of the newest event times read, so that
 	// a few records stamped far ahead close no window early.
 	WatermarkOutliers int `yaml:"watermark_outliers"`
+	// SampleRows is how many records each window keeps as whole rows for
+	// the multivariate rows (windows.Sample); 0: none, and no
+	// multivariate rows.
+	SampleRows int `yaml:"sample_rows"`
+}
+
+// Samples returns SampleRows as windows.Config.SampleRows takes it
+// (negative: none).
+func (w Windows) Samples() int {
+	if w.SampleRows == 0 {
+		return -1
+	}
+	return w.SampleRows
 }
 
 // Alerts configures severity rules and their delivery to Alertmanager.
@@ -249,6 +262,9 @@ type Drift struct {
 	Metrics     *Metrics     `yaml:"metrics"`
 	Calibration *Calibration `yaml:"calibration"`
 	MDE         *MDE         `yaml:"mde"`
+	// Multivariate configures the multivariate rows (subject
+	// *multivariate); set under a model, it replaces the default whole.
+	Multivariate *Multivariate `yaml:"multivariate"`
 	// Importance weighs features in the dataset-level weighted_drift_share;
 	// unnamed features weigh 0; empty: all weigh 1.
 	Importance map[string]float64 `yaml:"importance"`
@@ -298,6 +314,20 @@ type Calibration struct {
 	Sigmas        float64 `yaml:"sigmas"`
 	MinSubWindows int     `yaml:"min_sub_windows"`
 }
+
+// Multivariate configures the multivariate rows (drift.Multivariate).
+type Multivariate struct {
+	Sigmas       float64 `yaml:"sigmas"`
+	MinChunks    int     `yaml:"min_chunks"`
+	MinAUC       float64 `yaml:"min_auc"`
+	Permutations int     `yaml:"permutations"`
+	Folds        int     `yaml:"folds"`
+}
+
+// MaxPermutations bounds drift.multivariate.permutations: each costs one
+// cross-validated fit of the domain classifier (about 1.3 ms at the
+// default sample size).
+const MaxPermutations = 999
 
 // MDE sets the level and power of reported minimum detectable effects.
 type MDE struct {
@@ -497,7 +527,7 @@ func Default() *Config {
 		},
 		Windows: Windows{
 			Size: windows.DefaultSize, AllowedLateness: windows.DefaultLateness, WatermarkOutliers: DefaultWatermarkOutliers,
-			MaxCategories: windows.DefaultMaxCategories, MaxOpen: windows.DefaultMaxOpenWindows,
+			MaxCategories: windows.DefaultMaxCategories, MaxOpen: windows.DefaultMaxOpenWindows, SampleRows: windows.DefaultSampleRows,
 		},
 		Alerts: Alerts{
 			Rules:        alerts.DefaultRules(),
@@ -540,6 +570,8 @@ func Default() *Config {
 			Metrics:             &Metrics{Numeric: p.NumericMetrics, Categorical: p.CategoricalMetrics},
 			Calibration:         &Calibration{Enabled: p.Calibration.Enabled, Sigmas: p.Calibration.Sigmas, MinSubWindows: p.Calibration.MinSubWindows},
 			MDE:                 &MDE{Alpha: p.MDE.Alpha, Power: p.MDE.Power},
+			Multivariate: &Multivariate{Sigmas: p.Multivariate.Sigmas, MinChunks: p.Multivariate.MinChunks, MinAUC: p.Multivariate.MinAUC,
+				Permutations: p.Multivariate.Permutations, Folds: p.Multivariate.Folds},
 		},
 		Models: map[string]Model{},
 		Sinks: Sinks{
@@ -677,6 +709,9 @@ func (c *Config) Validate() error {
 	}
 	if w.MaxCategories <= 0 || w.MaxOpen <= 0 {
 		return errors.New("windows.max_categories and windows.max_open: must be positive")
+	}
+	if w.SampleRows < 0 || w.SampleRows > windows.MaxSampleRows {
+		return fmt.Errorf("windows.sample_rows: must be 0 (none) to %d, got %d", windows.MaxSampleRows, w.SampleRows)
 	}
 	if err := c.Alerts.Rules.Validate(); err != nil {
 		return err
@@ -886,6 +921,20 @@ func (d *Drift) validate(path string, top bool) error {
 		}
 		if c.MinSubWindows < 2 {
 			return fmt.Errorf("%s.calibration.min_sub_windows: must be at least 2, got %d", path, c.MinSubWindows)
+		}
+	}
+	if m := d.Multivariate; m != nil {
+		switch {
+		case !(m.Sigmas > 0) || math.IsInf(m.Sigmas, 0):
+			return fmt.Errorf("%s.multivariate.sigmas: must be positive, got %v", path, m.Sigmas)
+		case m.MinChunks < 2:
+			return fmt.Errorf("%s.multivariate.min_chunks: must be at least 2, got %d", path, m.MinChunks)
+		case !(m.MinAUC >= 0.5 && m.MinAUC <= 1):
+			return fmt.Errorf("%s.multivariate.min_auc: must be in [0.5, 1], got %v", path, m.MinAUC)
+		case m.Permutations < 0 || m.Permutations > MaxPermutations:
+			return fmt.Errorf("%s.multivariate.permutations: must be 0 (no domain classifier) to %d, got %d", path, MaxPermutations, m.Permutations)
+		case m.Folds < 2 || m.Folds > 20:
+			return fmt.Errorf("%s.multivariate.folds: must be 2 to 20, got %d", path, m.Folds)
 		}
 	}
 	if m := d.MDE; m != nil {
@@ -1120,6 +1169,9 @@ func (d *Drift) apply(base drift.Policy) drift.Policy {
 	}
 	if d.MDE != nil {
 		p.MDE = drift.MDE{Alpha: d.MDE.Alpha, Power: d.MDE.Power}
+	}
+	if m := d.Multivariate; m != nil {
+		p.Multivariate = drift.Multivariate{Sigmas: m.Sigmas, MinChunks: m.MinChunks, MinAUC: m.MinAUC, Permutations: m.Permutations, Folds: m.Folds}
 	}
 	if len(d.Importance) > 0 {
 		p.Importance = d.Importance

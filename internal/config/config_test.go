@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/driftwatch/driftwatch/stats/drift"
+	"github.com/driftwatch/driftwatch/windows"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.bad.yml.err from the current error texts")
@@ -186,8 +187,26 @@ func TestPresets(t *testing.T) {
 		t.Fatal(err)
 	}
 	def, _ = c.Policies()
-	if want := drift.DefaultPolicy(); !reflect.DeepEqual(def.Thresholds, want.Thresholds) || def.Numeric != want.Numeric || def.Calibration != want.Calibration || def.MDE != want.MDE || !reflect.DeepEqual(def.NumericMetrics, want.NumericMetrics) {
+	if want := drift.DefaultPolicy(); !reflect.DeepEqual(def.Thresholds, want.Thresholds) || def.Numeric != want.Numeric || def.Calibration != want.Calibration || def.MDE != want.MDE || !reflect.DeepEqual(def.NumericMetrics, want.NumericMetrics) ||
+		def.Multivariate != want.Multivariate {
 		t.Errorf("default policy changed through config:\n%+v\n%+v", def, want)
+	}
+	// The multivariate keys reach the policy, a model's replacing the
+	// default's whole; windows.sample_rows 0 is no sample.
+	c, err = Parse([]byte("windows: {sample_rows: 0}\ndrift:\n  multivariate: {sigmas: 4, min_chunks: 5, min_auc: 0.6, permutations: 49, folds: 3}\n" +
+		"models:\n  churn:\n    drift:\n      multivariate: {sigmas: 2, min_chunks: 20, min_auc: 0.7, permutations: 0, folds: 10}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, per = c.Policies()
+	if want := (drift.Multivariate{Sigmas: 4, MinChunks: 5, MinAUC: 0.6, Permutations: 49, Folds: 3}); def.Multivariate != want {
+		t.Errorf("drift.multivariate: %+v, want %+v", def.Multivariate, want)
+	}
+	if want := (drift.Multivariate{Sigmas: 2, MinChunks: 20, MinAUC: 0.7, Permutations: 0, Folds: 10}); per["churn"].Multivariate != want {
+		t.Errorf("models.churn.drift.multivariate: %+v, want %+v", per["churn"].Multivariate, want)
+	}
+	if c.Windows.Samples() >= 0 || Default().Windows.Samples() != windows.DefaultSampleRows {
+		t.Errorf("windows.sample_rows 0 gives %d, the default %d", c.Windows.Samples(), Default().Windows.Samples())
 	}
 }
 

@@ -84,6 +84,9 @@ type Outcome struct {
 	// Flagged is, per model and window index, the subjects whose verdict
 	// was drifted.
 	Flagged map[string]map[int][]string
+	// Multivariate is, per model and window index, the multivariate
+	// metrics (subject drift.SubjectMultivariate) that drifted.
+	Multivariate map[string]map[int][]string
 	// DeadLetters counts the records read back from the dead-letter topic,
 	// by reason header.
 	DeadLetters map[string]int64
@@ -218,8 +221,8 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 	if err != nil {
 		return nil, err
 	}
-	out := &Outcome{Scenario: scen, Flagged: make(map[string]map[int][]string), MetricsPath: metricsPath, Alerts: make(map[string]int),
-		Estimated: make(map[string]map[int]map[string]drift.Row)}
+	out := &Outcome{Scenario: scen, Flagged: make(map[string]map[int][]string), Multivariate: make(map[string]map[int][]string),
+		MetricsPath: metricsPath, Alerts: make(map[string]int), Estimated: make(map[string]map[int]map[string]drift.Row)}
 	// Alerts by the default rules, as `driftwatch run` would send them to
 	// Alertmanager; here they are counted and shown.
 	am, err := alerts.NewManager(alerts.ManagerConfig{OnEvent: func(ev alerts.Event) {
@@ -262,9 +265,15 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 			if out.Flagged[res.Window.Model] == nil {
 				out.Flagged[res.Window.Model] = make(map[int][]string)
 			}
+			if out.Multivariate[res.Window.Model] == nil {
+				out.Multivariate[res.Window.Model] = make(map[int][]string)
+			}
 			for _, r := range res.Rows {
 				if r.Primary && r.Drifted {
 					out.Flagged[res.Window.Model][idx] = append(out.Flagged[res.Window.Model][idx], r.Subject)
+				}
+				if r.Subject == drift.SubjectMultivariate && r.Drifted {
+					out.Multivariate[res.Window.Model][idx] = append(out.Multivariate[res.Window.Model][idx], r.Metric)
 				}
 			}
 		},
@@ -585,10 +594,18 @@ func summarize(w io.Writer, o *Outcome, elapsed time.Duration, dir string) {
 		from := driftFrom(m)
 		drifted := o.Scenario.Windows - from
 		var hits, falseAlarms int
+		mvHits, mvFalse := map[string]int{}, map[string]int{}
 		for idx := 0; idx < o.Scenario.Windows; idx++ {
+			for _, metric := range o.Multivariate[m.Name][idx] {
+				if idx >= from {
+					mvHits[metric]++
+				} else {
+					mvFalse[metric]++
+				}
+			}
 			for _, f := range o.Flagged[m.Name][idx] {
 				switch {
-				case f == "prediction":
+				case f == "prediction", f == drift.SubjectMultivariate:
 				case idx >= from && slices.Contains(expected[m.Name], f):
 					hits++
 				default:
@@ -599,6 +616,10 @@ func summarize(w io.Writer, o *Outcome, elapsed time.Duration, dir string) {
 		fmt.Fprintf(w, "  verdict   %-6s %d of %d injected feature drifts flagged (%d features x %d drifted windows), %d false alarms in %d undrifted feature-windows\n",
 			m.Name, hits, len(expected[m.Name])*drifted, len(expected[m.Name]), drifted, falseAlarms,
 			len(m.Features)*o.Scenario.Windows-len(expected[m.Name])*drifted)
+		fmt.Fprintf(w, "            %-6s %s (the features together): %s in %d of %d drifted windows, %d of %d undrifted; %s in %d and %d\n",
+			m.Name, drift.SubjectMultivariate, drift.MetricReconstructionError, mvHits[drift.MetricReconstructionError], drifted,
+			mvFalse[drift.MetricReconstructionError], o.Scenario.Windows-drifted,
+			drift.MetricDomainClassifierAUC, mvHits[drift.MetricDomainClassifierAUC], mvFalse[drift.MetricDomainClassifierAUC])
 	}
 	for _, m := range o.Scenario.Models {
 		if line := estimatedLine(o.Estimated[m.Name], driftFrom(m), o.Scenario.Windows); line != "" {

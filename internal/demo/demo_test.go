@@ -43,7 +43,14 @@ func TestDemoEndToEnd(t *testing.T) {
 		for idx := 0; idx < scen.Windows; idx++ {
 			var features []string
 			for _, s := range o.Flagged[m.Name][idx] {
-				if s != "prediction" {
+				switch {
+				case s == drift.SubjectMultivariate:
+					// All the features together: the drifted features may
+					// move them, nothing before does.
+					if idx < from {
+						t.Errorf("%s window %d: %s flagged before the drift", m.Name, idx, s)
+					}
+				case s != "prediction":
 					features = append(features, s)
 				}
 			}
@@ -173,6 +180,17 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	if !seen[key{"fraud", scen.Start.Format(time.RFC3339), drift.FamilyData, "amount", drift.MetricPSI}] {
 		t.Errorf("no psi row for fraud.amount in the first window")
+	}
+	// Every window has its multivariate rows (1,000 records, 500 sampled).
+	for _, m := range scen.Models {
+		for idx := range scen.Windows {
+			start := scen.Start.Add(time.Duration(idx) * scen.Window).Format(time.RFC3339)
+			for _, metric := range []string{drift.MetricReconstructionError, drift.MetricDomainClassifierAUC} {
+				if !seen[key{m.Name, start, drift.FamilyData, drift.SubjectMultivariate, metric}] {
+					t.Errorf("%s window %d: no %s row", m.Name, idx, metric)
+				}
+			}
+		}
 	}
 	if !strings.Contains(out.String(), "DRIFT") || !strings.Contains(out.String(), o.MetricsPath) {
 		t.Errorf("narration lacks verdicts or the file path:\n%s", out.String())

@@ -333,6 +333,12 @@ type featGen struct {
 	unit   float64 // undrifted standard deviation on the drawn scale
 	coef   float64 // weight in the default score; 0 for non-numeric kinds
 
+	// other is the feature this one is correlated with (CorrelateWith),
+	// lastZ the last standard normal draw, rho the correlation in the
+	// current window.
+	other *featGen
+	lastZ float64
+	rho   float64
 	// Parameters in the current window, after drift.
 	loc, spread, p float64
 	cdf            []float64
@@ -426,6 +432,13 @@ func newModelGen(seed int64, purpose string, m *Model) *modelGen {
 				fg.drifts = append(fg.drifts, d)
 			}
 		}
+		if f.CorrelateWith != "" {
+			for k := range i {
+				if m.Features[k].Name == f.CorrelateWith {
+					fg.other = &g.feats[k]
+				}
+			}
+		}
 		switch f.Kind {
 		case Normal, LogNormal:
 			fg.center, fg.unit = f.Mean, f.Std
@@ -469,6 +482,7 @@ func (fg *featGen) setWindow(w int) {
 		fg.p = f.P
 	}
 	weights := f.Weights
+	fg.rho = f.Correlation
 	fg.nullRate, fg.absent, fg.wrongType, fg.unseen, fg.renamed = f.NullRate, 0, 0, 0, 0
 	for _, d := range fg.drifts {
 		switch d.Kind {
@@ -489,6 +503,8 @@ func (fg *featGen) setWindow(w int) {
 			fg.unseen = d.Amount
 		case Renamed:
 			fg.renamed = d.Amount
+		case Correlate:
+			fg.rho = d.Amount
 		case Shift:
 			fg.loc += d.Amount * fg.unit
 		case Scale:
@@ -531,9 +547,9 @@ func (fg *featGen) sample(h float64) value {
 	}
 	switch fg.spec.Kind {
 	case Normal:
-		v.num = fg.finish(loc + fg.spread*r.NormFloat64())
+		v.num = fg.finish(loc + fg.spread*fg.normal())
 	case LogNormal:
-		v.num = fg.finish(math.Exp(loc + fg.spread*r.NormFloat64()))
+		v.num = fg.finish(math.Exp(loc + fg.spread*fg.normal()))
 	case Uniform:
 		v.num = fg.finish(loc + fg.spread*(2*r.Float64()-1))
 	case Poisson:
@@ -550,6 +566,18 @@ func (fg *featGen) sample(h float64) value {
 		}
 	}
 	return v
+}
+
+// normal draws the feature's standard normal value, correlated rho with
+// the other feature's draw for the same record when it has one, and keeps
+// it for the features correlated with this one.
+func (fg *featGen) normal() float64 {
+	z := fg.rng.NormFloat64()
+	if fg.other != nil {
+		z = fg.rho*fg.other.lastZ + math.Sqrt(1-fg.rho*fg.rho)*z
+	}
+	fg.lastZ = z
+	return z
 }
 
 // cycle returns the location, P and category CDF of the current window

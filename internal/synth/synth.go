@@ -13,9 +13,9 @@
 //
 // It deliberately does not talk to Kafka, files or any other system:
 // Generate hands each record to a callback, Reference writes training records
-// to an io.Writer. It does not model correlations between features (each
-// feature is drawn independently) and it does not produce late labels; its
-// prediction logs carry "label": null.
+// to an io.Writer. Features are drawn independently, except a Normal or
+// LogNormal feature correlated with an earlier one (Feature.CorrelateWith),
+// whose correlation a Correlate drift changes while both marginals stay.
 package synth
 
 import (
@@ -94,6 +94,14 @@ type Feature struct {
 	// Integer rounds Normal, LogNormal and Uniform values down to whole
 	// numbers (Poisson values always are whole).
 	Integer bool
+	// CorrelateWith names an earlier Normal or LogNormal feature of the
+	// model that this one (Normal or LogNormal) is correlated with: its
+	// standard normal draw is Correlation*z + sqrt(1-Correlation^2)*e, z
+	// the other's draw for the same record and e its own. Its marginal
+	// does not depend on Correlation (within [-1, 1]); a Correlate drift
+	// sets Correlation from a window on.
+	CorrelateWith string
+	Correlation   float64
 	// Daily, when not 0, gives the feature a daily cycle of that amplitude,
 	// in reference and served records alike. With s = sin(2*pi*h/24), h the
 	// record's hour of the day (UTC, fractional): a Normal, LogNormal or
@@ -144,6 +152,10 @@ const (
 	// the baseline's feature is absent there, and a feature the baseline
 	// does not know is in its place (with Amount 1, the feature vanishes).
 	Renamed
+	// Correlate sets a correlated feature's Correlation (see
+	// Feature.CorrelateWith) to Amount, in [-1, 1]: how it moves with the
+	// other changes, each marginal stays.
+	Correlate
 )
 
 // RenamedSuffix is what a Renamed drift appends to the feature's key.
@@ -172,6 +184,8 @@ func (k DriftKind) String() string {
 		return "unseen"
 	case Renamed:
 		return "renamed"
+	case Correlate:
+		return "correlate"
 	default:
 		return fmt.Sprintf("DriftKind(%d)", int(k))
 	}
@@ -399,6 +413,17 @@ func (m *Model) validate() error {
 		if err := f.validate(); err != nil {
 			return fmt.Errorf("feature %q: %w", f.Name, err)
 		}
+		if f.CorrelateWith != "" {
+			o := byName[f.CorrelateWith]
+			switch {
+			case o == nil || o == f:
+				return fmt.Errorf("feature %q: correlated with %q, which is not an earlier feature", f.Name, f.CorrelateWith)
+			case o.Kind != Normal && o.Kind != LogNormal || f.Kind != Normal && f.Kind != LogNormal:
+				return fmt.Errorf("feature %q: correlated with %q: both must be normal or lognormal", f.Name, f.CorrelateWith)
+			case !(math.Abs(f.Correlation) <= 1):
+				return fmt.Errorf("feature %q: correlation %g: want within [-1, 1]", f.Name, f.Correlation)
+			}
+		}
 	}
 	for i := range m.Drifts {
 		d := &m.Drifts[i]
@@ -526,6 +551,13 @@ func (d *Drift) validate(f *Feature) error {
 			}
 		default:
 			return fmt.Errorf("mix of a %v feature: want a categorical or bool one", f.Kind)
+		}
+	case Correlate:
+		if f.CorrelateWith == "" {
+			return errors.New("correlate of a feature correlated with none (Feature.CorrelateWith)")
+		}
+		if !(math.Abs(d.Amount) <= 1) {
+			return fmt.Errorf("correlate to %g: want within [-1, 1]", d.Amount)
 		}
 	case Nulls, Absent, WrongType, Unseen, Renamed:
 		if !(d.Amount > 0 && d.Amount <= 1) {

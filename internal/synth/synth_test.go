@@ -15,7 +15,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 	"github.com/driftwatch/driftwatch/consumer"
 )
 
@@ -844,6 +843,21 @@ func TestValidate(t *testing.T) {
 		{"mix numeric", func(c *Config) { c.Models[0].Drifts[0].Kind = Mix }, "mix of a lognormal feature"},
 		{"mix weights", func(c *Config) { c.Models[0].Drifts[1].NewWeights = make([]float64, 7) }, "weights sum to 0"},
 		{"negative window", func(c *Config) { c.Models[0].Drifts[0].FromWindow = -1 }, "from window -1"},
+		{"correlated", func(c *Config) {
+			c.Models[0].Features[1].CorrelateWith, c.Models[0].Features[1].Correlation = "amount", 0.5
+			c.Models[0].Drifts[0] = Drift{Feature: "age", Kind: Correlate, Amount: -0.5}
+		}, ""},
+		{"correlated with a later feature", func(c *Config) { c.Models[0].Features[0].CorrelateWith = "age" }, "not an earlier feature"},
+		{"correlated with itself", func(c *Config) { c.Models[0].Features[1].CorrelateWith = "age" }, "not an earlier feature"},
+		{"correlated with a count", func(c *Config) { c.Models[0].Features[5].CorrelateWith = "n_transactions_24h" }, "both must be normal or lognormal"},
+		{"correlation 2", func(c *Config) {
+			c.Models[0].Features[1].CorrelateWith, c.Models[0].Features[1].Correlation = "amount", 2
+		}, "correlation 2"},
+		{"correlate uncorrelated", func(c *Config) { c.Models[0].Drifts[0].Kind = Correlate }, "correlated with none"},
+		{"correlate to 1.5", func(c *Config) {
+			c.Models[0].Features[1].CorrelateWith = "amount"
+			c.Models[0].Drifts[0] = Drift{Feature: "age", Kind: Correlate, Amount: 1.5}
+		}, "correlate to 1.5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1121,5 +1135,51 @@ func TestGenerateErrorsAndRenames(t *testing.T) {
 	}
 	if renamed < 900 || kept < 2700 {
 		t.Errorf("%d records renamed %s, %d kept it", renamed, name, kept)
+	}
+}
+
+// TestCorrelatedFeatures: a feature correlated with another moves with it
+// as configured, and a Correlate drift turns the correlation from +0.8 to
+// -0.8 while both marginals, and the other feature's values, stay.
+func TestCorrelatedFeatures(t *testing.T) {
+	m := Model{Name: "m", Version: "1", Features: []Feature{
+		{Name: "a", Kind: Normal, Mean: 50, Std: 10},
+		{Name: "c", Kind: Normal, Mean: 0, Std: 1, CorrelateWith: "a", Correlation: 0.8},
+	}}
+	flipped := m
+	flipped.Drifts = []Drift{{Feature: "c", Kind: Correlate, Amount: -0.8, FromWindow: 2}}
+	cfg := Config{Seed: 3, Start: testStart, Windows: 4, RecordsPerWindow: 5000, Models: []Model{flipped}}
+	still := cfg
+	still.Models = []Model{m}
+	got, base := collect(t, cfg), collect(t, still)
+	type acc struct{ n, sa, sc, saa, scc, sac float64 }
+	per := make([]acc, 4)
+	for i, msg := range got {
+		f := features(t, msg.Value)
+		a, c := f["a"].(float64), f["c"].(float64)
+		if fb := features(t, base[i].Value); fb["a"] != f["a"] || (msg.Window < 2) != (fb["c"] == f["c"]) {
+			t.Fatalf("record %d (window %d): a %v, c %v with the drift; %v, %v without", i, msg.Window, f["a"], f["c"], fb["a"], fb["c"])
+		}
+		p := &per[msg.Window]
+		p.n++
+		p.sa += a
+		p.sc += c
+		p.saa += a * a
+		p.scc += c * c
+		p.sac += a * c
+	}
+	for w, p := range per {
+		ma, mc := p.sa/p.n, p.sc/p.n
+		va, vc := p.saa/p.n-ma*ma, p.scc/p.n-mc*mc
+		r := (p.sac/p.n - ma*mc) / math.Sqrt(va*vc)
+		want := 0.8
+		if w >= 2 {
+			want = -0.8
+		}
+		// 5,000 records: a correlation within 0.02, c's mean within 0.05
+		// and standard deviation within 0.05 (four standard errors).
+		if math.Abs(r-want) > 0.02 || math.Abs(mc) > 0.05 || math.Abs(math.Sqrt(vc)-1) > 0.05 {
+			t.Errorf("window %d: correlation %.3f (want %.1f), c's mean %.3f, sd %.3f", w, r, want, mc, math.Sqrt(vc))
+		}
 	}
 }

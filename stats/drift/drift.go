@@ -42,6 +42,14 @@
 // from its own reference). Presets (ApplyPreset) reproduce the default rules
 // of Evidently, Vertex AI, SageMaker and WhyLabs.
 //
+// Multivariate rows (subject SubjectMultivariate, multivariate.go) judge
+// the window's sample of whole records against the baseline's
+// multivariate model: the PCA reconstruction error (NannyML's data
+// reconstruction drift, the subject's deciding row) and a domain
+// classifier's cross-validated AUC with a permutation p-value. They see
+// changes no single feature shows, such as two features whose correlation
+// flips, and are not counted in drifted_share, a share of features.
+//
 // Every distance row also reports its minimum detectable effect (Row.MDE):
 // the smallest population value of that metric the window's sample sizes
 // detect with power 0.8 at level 0.05 (Policy.MDE). A window whose MDE is
@@ -219,6 +227,9 @@ type Policy struct {
 	// features that matter most); features it does not name weigh 0. Empty:
 	// every feature weighs 1.
 	Importance map[string]float64
+	// Multivariate configures the multivariate rows (subject
+	// SubjectMultivariate).
+	Multivariate Multivariate
 }
 
 // SLO holds serving objectives; a zero field is not judged (its row is
@@ -286,6 +297,7 @@ func DefaultPolicy() Policy {
 		MaxErrorIncrease:   0.1,
 		Detectors:          DetectorsCalibrated,
 		Seasonality:        SeasonalityAuto,
+		Multivariate:       DefaultMultivariate(),
 
 		RequireSignificance: true,
 	}
@@ -462,7 +474,8 @@ func (e *Evaluator) policy(model string) *Policy {
 func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	p := e.policy(w.Model)
 	head := Row{Model: w.Model, ModelVersion: w.Version, WindowStart: w.Start, WindowEnd: w.End, BaselineID: w.Baseline.ID}
-	stored := w.Baseline
+	stored := w.Baseline // the stored baseline: a phased reference has no multivariate model, traffic or calibration of its own
+	mv := stored.Multivariate
 	w = phased(w, p)
 	base := w.Baseline
 	var rows, quality []Row
@@ -481,7 +494,8 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	}
 	markInsufficient(rows)
 	rows = appendDataset(rows, head, len(base.Features), p)
-	rows = appendPositiveRate(rows, head, w, p) // after correct: its verdict weighs effect and p-value, not p alone
+	rows = appendMultivariate(rows, head, w, mv, p) // after the dataset rows: not a feature of drifted_share
+	rows = appendPositiveRate(rows, head, w, p)     // after correct: its verdict weighs effect and p-value, not p alone
 	rows = appendModeShare(rows, head, w, p)
 	rows = e.appendLabelled(rows, head, w, p)
 	rows = appendVariantPerformance(rows, head, w, p)

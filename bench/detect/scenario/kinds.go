@@ -215,6 +215,21 @@ func Negligible(seed int64, records int, sd float64) Scenario {
 		stream(seed, records, model("m", drifts, nil)))
 }
 
+// CorrelationFlip correlates num_c with num_a (from's correlation in the
+// reference and before ChangeFrom, to's after): each keeps its
+// distribution, num_a its effect on the score and num_c none; only how the
+// two move together changes, which only the rows of all features together
+// (data, *multivariate) can see.
+func CorrelationFlip(seed int64, records int, from, to float64) Scenario {
+	m := model("m", []synth.Drift{{Feature: "num_c", Kind: synth.Correlate, Amount: to, FromWindow: ChangeFrom}}, func(f *synth.Feature) {
+		if f.Name == "num_c" {
+			f.CorrelateWith, f.Correlation = "num_a", from
+		}
+	})
+	return single("correlation_flip", fmt.Sprintf("num_c's correlation with num_a %+.1f -> %+.1f, both marginals unchanged", from, to),
+		stream(seed, records, m))
+}
+
 // MultiModel is three models in one stream: m1's num_c shifts by sd, m2's
 // cat_a mix changes to weights, m3 stays.
 func MultiModel(seed int64, records int, sd float64, weights []float64) Scenario {
@@ -249,6 +264,7 @@ func All(seed int64) []Scenario {
 		Negligible(seed+13, 20000, 0.03),
 		MultiModel(seed+14, RecordsPerWindow, 1.0, shifted),
 		PerformanceNoLabels(seed+15, RecordsPerWindow, 0.3),
+		CorrelationFlip(seed+16, RecordsPerWindow, 0.8, -0.8),
 	}
 }
 
@@ -280,5 +296,6 @@ func Aside(seed int64) []Scenario {
 		Negligible(seed+13, 50000, 0.02),
 		MultiModel(seed+14, 700, 0.8, mix),
 		PerformanceNoLabels(seed+15, 1200, 0.4),
+		CorrelationFlip(seed+16, 1200, 0.6, -0.3),
 	}
 }

@@ -49,6 +49,9 @@ const (
 	// MinMaterialShare: a data-quality breakage (nulls, absent keys, wrong
 	// types, unseen categories) of a smaller share of records is no change.
 	MinMaterialShare = 0.01
+	// MinMaterialCorrelation: a correlation between two features that
+	// moves by less is no change.
+	MinMaterialCorrelation = 0.2
 )
 
 // Start is the start of window 0 of every stream, a Monday.
@@ -114,6 +117,11 @@ type Truth struct {
 //     expected accuracy, precision, recall, F1 or ROC AUC by at least
 //     MinMaterialDrop (expectedPerformance: labels drawn from the scores,
 //     as synth draws them, so what the scores' distribution implies).
+//   - a Correlate of f (its correlation with another feature changed by at
+//     least MinMaterialCorrelation, each marginal unchanged): target
+//     (data, *multivariate), the rows of all features together; and any
+//     other material change of a feature's values moves them too
+//     ((data, *multivariate), a consequence).
 //
 // Shifts add up per window (a ramp is a series of them); a window whose
 // summed shift is below MinMaterialShift, or whose scale or share is below
@@ -144,7 +152,7 @@ func (s Scenario) Truth() Truth {
 				out = append(out, Change{Model: m.Name, Window: w, Family: family, Subject: subject, Target: target, What: what})
 			}
 			for _, f := range m.Features {
-				shift, scale, mixed := 0.0, 1.0, false
+				shift, scale, mixed, rho := 0.0, 1.0, false, f.Correlation
 				var broken []string
 				for _, d := range m.Drifts {
 					if d.Feature != f.Name || d.FromWindow > w || d.ToWindow > 0 && w >= d.ToWindow {
@@ -157,6 +165,8 @@ func (s Scenario) Truth() Truth {
 						scale *= d.Amount
 					case synth.Mix:
 						mixed = true
+					case synth.Correlate:
+						rho = d.Amount
 					default:
 						if d.Amount >= MinMaterialShare {
 							broken = append(broken, fmt.Sprintf("%v %.0f%%", d.Kind, 100*d.Amount))
@@ -187,6 +197,13 @@ func (s Scenario) Truth() Truth {
 				}
 				if len(what) > 0 && reads(f.Name) {
 					add(drift.FamilyPrediction, drift.FamilyPrediction, false, "prediction reads "+f.Name)
+				}
+				if len(what) > 0 {
+					add(drift.FamilyData, drift.SubjectMultivariate, false, f.Name+": "+join(what))
+				}
+				if math.Abs(rho-f.Correlation) >= MinMaterialCorrelation {
+					add(drift.FamilyData, drift.SubjectMultivariate, true,
+						fmt.Sprintf("correlation of %s and %s %+.2f -> %+.2f", f.Name, f.CorrelateWith, f.Correlation, rho))
 				}
 			}
 			if m.PredictionShift != 0 && w >= m.PredictionShiftFrom {

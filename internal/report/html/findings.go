@@ -40,6 +40,9 @@ func (f *finding) What() string {
 		if f.Subject == "*" {
 			return "dataset drift share"
 		}
+		if f.Subject == drift.SubjectMultivariate {
+			return "the features taken together (" + strings.ReplaceAll(f.Metric, "_", " ") + ")"
+		}
 		return "feature " + f.Subject
 	case drift.FamilyPrediction:
 		if strings.HasPrefix(f.Subject, "variant=") {
@@ -262,7 +265,7 @@ func isTest(metric string) bool { return drift.Metrics[metric] }
 func sectionAnchor(version, family, subject string) string {
 	switch family {
 	case drift.FamilyData:
-		if subject == "*" {
+		if subject == "*" || subject == drift.SubjectMultivariate {
 			return anchor(version, "", "", "")
 		}
 		return anchor(version, family, subject, "")
