@@ -216,7 +216,8 @@ type Policy struct {
 	Detectors string
 	// MaxPerformanceDrop is how far below the reference's accuracy,
 	// precision or recall a window's may fall before it is concept drift
-	// (and only if the drop is also significant, one-sided z-test at 0.05).
+	// (and only if the drop is also significant, one-sided z-test at 0.05);
+	// the estimated performance (estimated.go) is judged by it too.
 	MaxPerformanceDrop float64
 	// MaxErrorIncrease is how far above the reference's mean absolute
 	// error, relatively, a window's may rise (significantly) before it is

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"gonum.org/v1/gonum/stat/distuv"
+
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/stats"
 	"github.com/driftwatch/driftwatch/stats/perf"
@@ -64,29 +66,29 @@ func (w scoreWorld) accuracyAt(q []float64) float64 {
 	return a
 }
 
-// draw counts n scores of q per bin and their labels' confusion at 0.5.
+// draw counts n scores of q per bin and their labels' confusion at 0.5:
+// a multinomial sample, bin by bin by conditional binomials, and each
+// bin's positives a binomial of its truth.
 func (w scoreWorld) draw(n int, q []float64) (counts []int64, c perf.Confusion, pos, neg []int64) {
 	counts, pos, neg = make([]int64, len(q)), make([]int64, len(q)), make([]int64, len(q))
-	cum := make([]float64, len(q))
-	var s float64
-	for b, p := range q {
-		s += p
-		cum[b] = s
+	var mass float64
+	for _, p := range q {
+		mass += p
 	}
-	for range n {
-		u := w.rng.Float64() * s
-		b := 0
-		for cum[b] < u {
-			b++
+	left := float64(n)
+	for b, p := range q {
+		if left > 0 && mass > 0 {
+			k := distuv.Binomial{N: left, P: min(p/mass, 1), Src: w.rng}.Rand()
+			counts[b] = int64(k)
+			left -= k
 		}
-		counts[b]++
-		y := w.rng.Float64() < w.truth[b]
-		c.Add(b >= 50, y, 1)
-		if y {
-			pos[b]++
-		} else {
-			neg[b]++
+		mass -= p
+		if counts[b] > 0 {
+			pos[b] = int64(distuv.Binomial{N: float64(counts[b]), P: w.truth[b], Src: w.rng}.Rand())
 		}
+		neg[b] = counts[b] - pos[b]
+		c.Add(b >= 50, true, float64(pos[b]))
+		c.Add(b >= 50, false, float64(neg[b]))
 	}
 	return counts, c, pos, neg
 }

@@ -2,7 +2,6 @@ package perf
 
 import (
 	"math"
-	"slices"
 )
 
 // Confidence-based performance estimation (CBPE, NannyML): a binary
@@ -397,43 +396,22 @@ func (c *Calibration) estimate(counts []float64, first int) (CBPE, *analysis) {
 		if math.IsNaN(samp) {
 			samp = 0 // under one expected positive or negative
 		}
-		// The gradients by central differences: in each block's
-		// probability, and in each bin's count (times n: in its share).
+		dPos, dNeg := aucGradients(counts, c.P)
+		// In each block's probability (p_b moves pos_b by counts_b and
+		// neg_b by -counts_b), and in each bin's count (p_b of it
+		// positive; times n: in its share).
 		a.gradBlock[cbpeROCAUC] = make([]float64, len(c.Blocks))
-		var cal float64
-		p := make([]float64, len(c.P))
-		const h = 1e-6
-		for i := range c.Blocks {
-			at := func(delta float64) float64 {
-				for b, d := range c.deps {
-					p[b] = c.P[b]
-					if d.l == i {
-						p[b] += (1 - d.t) * delta
-					}
-					if d.r == i {
-						p[b] += d.t * delta
-					}
-				}
-				v, _ := c.expectedAUC(counts, p)
-				return v
-			}
-			if g := (at(h) - at(-h)) / (2 * h); !math.IsNaN(g) {
-				a.gradBlock[cbpeROCAUC][i] = g
-				cal += g * g * bv[i]
-			}
-		}
 		a.gradShare[cbpeROCAUC] = make([]float64, len(counts))
-		moved := slices.Clone(counts)
-		for b := range counts {
-			dx := h * n
-			moved[b] = counts[b] + dx
-			hi, _ := c.expectedAUC(moved, c.P)
-			moved[b] = counts[b] - dx
-			lo, _ := c.expectedAUC(moved, c.P)
-			moved[b] = counts[b]
-			if g := (hi - lo) / (2 * dx) * n; !math.IsNaN(g) {
-				a.gradShare[cbpeROCAUC][b] = g
-			}
+		for b, x := range counts {
+			g := x * (dPos[b] - dNeg[b])
+			d := c.deps[b]
+			a.gradBlock[cbpeROCAUC][d.l] += (1 - d.t) * g
+			a.gradBlock[cbpeROCAUC][d.r] += d.t * g
+			a.gradShare[cbpeROCAUC][b] = n * (c.P[b]*dPos[b] + (1-c.P[b])*dNeg[b])
+		}
+		var cal float64
+		for i, g := range a.gradBlock[cbpeROCAUC] {
+			cal += g * g * bv[i]
 		}
 		a.ok[cbpeROCAUC] = true
 		e.ROCAUC = Estimated{Value: auc, SE: math.Sqrt(samp + cal), OK: true}
@@ -468,6 +446,39 @@ func (c *Calibration) expectedAUC(counts, p []float64) (float64, bool) {
 		above += pos
 	}
 	return min(max(sum, 0), 1), true
+}
+
+// aucGradients returns the partial derivatives of expectedAUC(counts, p)
+// in each bin's expected positives pos_b = counts_b p_b and negatives
+// neg_b = counts_b (1 - p_b). With S = sum_b neg_b (A_b + pos_b/2), A_b the
+// positives above bin b, P and N the totals and AUC = S/(P N):
+//
+//	dAUC/dpos_b = (sum_{d<b} neg_d + neg_b/2)/(P N) - AUC/P
+//	dAUC/dneg_b = (A_b + pos_b/2)/(P N) - AUC/N
+func aucGradients(counts, p []float64) (dPos, dNeg []float64) {
+	k := len(counts)
+	pos, neg := make([]float64, k), make([]float64, k)
+	var tp, tn float64
+	for b, n := range counts {
+		pos[b], neg[b] = n*p[b], n*(1-p[b])
+		tp += pos[b]
+		tn += neg[b]
+	}
+	dPos, dNeg = make([]float64, k), make([]float64, k)
+	var above, s float64
+	for b := k - 1; b >= 0; b-- {
+		dNeg[b] = above + pos[b]/2
+		s += neg[b] * dNeg[b]
+		above += pos[b]
+	}
+	auc := s / (tp * tn)
+	var below float64
+	for b := range k {
+		dPos[b] = (below+neg[b]/2)/(tp*tn) - auc/tp
+		dNeg[b] = dNeg[b]/(tp*tn) - auc/tn
+		below += neg[b]
+	}
+	return dPos, dNeg
 }
 
 // HanleyMcNeilVariance is the variance of an ROC AUC A estimated from pos

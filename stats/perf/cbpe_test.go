@@ -624,3 +624,46 @@ func BenchmarkCBPE(b *testing.B) {
 		c.Compare(counts, ref, 50)
 	}
 }
+
+// TestAUCGradients: the analytic derivatives of the expected ROC AUC in
+// each bin's expected positives and negatives agree with central
+// differences (to 1e-6 relative).
+func TestAUCGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(81, 82))
+	counts, p := make([]float64, 30), make([]float64, 30)
+	for b := range counts {
+		counts[b] = float64(rng.IntN(50))
+		p[b] = (float64(b) + rng.Float64()) / 30
+	}
+	counts[7] = 0
+	dPos, dNeg := aucGradients(counts, p)
+	auc := func(pos, neg []float64) float64 {
+		h := NewScoreHistogram(len(pos))
+		copy(h.Pos, pos)
+		copy(h.Neg, neg)
+		v, _ := h.ROCAUC()
+		return v
+	}
+	pos, neg := make([]float64, 30), make([]float64, 30)
+	for b := range counts {
+		pos[b], neg[b] = counts[b]*p[b], counts[b]*(1-p[b])
+	}
+	const h = 1e-5
+	for b := range counts {
+		for _, d := range []struct {
+			name string
+			x    []float64
+			want float64
+		}{{"pos", pos, dPos[b]}, {"neg", neg, dNeg[b]}} {
+			x := d.x[b]
+			d.x[b] = x + h
+			hi := auc(pos, neg)
+			d.x[b] = x - h
+			lo := auc(pos, neg)
+			d.x[b] = x
+			if g := (hi - lo) / (2 * h); math.Abs(g-d.want) > 1e-6*max(1, math.Abs(g)) {
+				t.Errorf("bin %d: d/d%s = %.9g, central difference %.9g", b, d.name, d.want, g)
+			}
+		}
+	}
+}
