@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/driftwatch/driftwatch/consumer"
 	"math"
 	"reflect"
 	"regexp"
@@ -15,7 +16,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"github.com/driftwatch/driftwatch/consumer"
 )
 
 var testStart = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)

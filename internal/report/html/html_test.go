@@ -3,14 +3,14 @@ package html
 import (
 	"bytes"
 	"encoding/xml"
+	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/sinks"
+	"github.com/driftwatch/driftwatch/stats/drift"
 	"io"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-	"github.com/driftwatch/driftwatch/baselines"
-	"github.com/driftwatch/driftwatch/sinks"
-	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
 var t0 = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
