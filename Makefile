@@ -38,7 +38,7 @@ TOOLS   ?= promtool buildah chromium
 test: vet tools
 	@set -e; for s in $(SERVERS); do bash deploy/servers/$$s.sh start; done
 	@set -a; for s in $(SERVERS) $(TOOLS); do eval "$$(bash deploy/servers/$$s.sh env)"; done; set +a; \
-	rc=0; $(GO) test -race -count=1 $(PKGS) || rc=$$?; \
+	rc=0; $(GO) test -race -count=1 -timeout 30m $(PKGS) || rc=$$?; \
 	( $(TEST_PYTHON) ) || rc=$$?; \
 	for s in $(SERVERS); do bash deploy/servers/$$s.sh stop; done; \
 	DRIFTWATCH_TEST_IMAGE=1 $(GO) test -count=1 -run '^TestImageWithBuildah$$' ./deploy/ || rc=$$?; exit $$rc

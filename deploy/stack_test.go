@@ -398,7 +398,9 @@ func (s *stack) verdict(model string) apiVerdict {
 
 // waitVerdicts waits until Prometheus has driftwatch_drift_verdict of
 // family data for each of features of model, 1 for those of drifted and 0
-// for the others.
+// for the others; the subjects of all features together (*multivariate)
+// must be 0 when none drifted, and are not judged after (their verdict
+// depends on how the injected drift moves the features' joint rows).
 func (s *stack) waitVerdicts(model string, features, drifted []string) {
 	s.t.Helper()
 	want := map[string]float64{}
@@ -416,7 +418,14 @@ func (s *stack) waitVerdicts(model string, features, drifted []string) {
 		}
 		have := map[string]float64{}
 		for _, g := range got {
-			have[g.Metric["subject"]] = g.Value
+			subject := g.Metric["subject"]
+			if strings.HasPrefix(subject, "*") { // the window's rows of all features together (*multivariate)
+				if len(drifted) == 0 && g.Value != 0 {
+					return false, fmt.Sprintf("%s drifted before the drift", subject)
+				}
+				continue
+			}
+			have[subject] = g.Value
 		}
 		if len(have) != len(want) {
 			up, err := testservers.QueryPrometheus(s.prom, `up{job="driftwatch"}`)
