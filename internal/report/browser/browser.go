@@ -7,7 +7,8 @@
 // screenshots of the first screen and of the whole page. Page.Problems turns
 // that into the list of things a reviewer would object to. It is meant for
 // tests of driftwatch's self-contained HTML report (internal/report/html);
-// Exec finds the browser that deploy/servers/chromium.sh installs.
+// tests find the browser that deploy/servers/chromium.sh installs with
+// testservers.Chromium.
 //
 // What it deliberately does not do: it serves nothing and opens only
 // file:// pages; it lets the page reach no network (http, https, ws and wss
@@ -28,7 +29,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -41,20 +41,6 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
-
-// ExecEnv is the environment variable that names the Chromium binary
-// (`bash deploy/servers/chromium.sh env` prints it; make test sets it).
-const ExecEnv = "DRIFTWATCH_TEST_CHROMIUM"
-
-// Exec returns the Chromium binary to use: ExecEnv's value when it is set,
-// else chromium on PATH. ok is false when there is neither.
-func Exec() (path string, ok bool) {
-	if p := os.Getenv(ExecEnv); p != "" {
-		return p, true
-	}
-	p, err := exec.LookPath("chromium")
-	return p, err == nil
-}
 
 // Defaults of Options.
 const (
@@ -298,7 +284,7 @@ func (p *Page) Problems() []string {
 }
 
 // Inspect opens the HTML file at path in headless Chromium (the binary
-// chromium, see Exec), waits for the page to load, and returns what it saw;
+// chromium names), waits for the page to load, and returns what it saw;
 // with opt.Shots set it writes the screenshots. The browser runs with a
 // fresh temporary profile, without the sandbox (so that it runs as root
 // too) and the GPU, and without network: requests to http, https, ws and

@@ -395,31 +395,3 @@ func TestProblems(t *testing.T) {
 		"svg #bare: no child element that draws",
 	)
 }
-
-// TestExec: the variable names the browser, else chromium on PATH; the
-// variable is the one testservers.Chromium and deploy/servers/chromium.sh
-// use.
-func TestExec(t *testing.T) {
-	if ExecEnv != testservers.ChromiumEnv {
-		t.Errorf("ExecEnv %s, testservers.ChromiumEnv %s", ExecEnv, testservers.ChromiumEnv)
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "chromium")
-	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		env, path, want string
-		ok              bool
-	}{
-		{env: "/opt/chromium/chrome", path: dir, want: "/opt/chromium/chrome", ok: true},
-		{path: dir, want: bin, ok: true},
-		{path: t.TempDir()},
-	} {
-		t.Setenv(ExecEnv, tc.env)
-		t.Setenv("PATH", tc.path)
-		if got, ok := Exec(); got != tc.want || ok != tc.ok {
-			t.Errorf("%s=%q PATH=%s: Exec() = %q, %v; want %q, %v", ExecEnv, tc.env, tc.path, got, ok, tc.want, tc.ok)
-		}
-	}
-}
