@@ -16,6 +16,7 @@
 package chart
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -84,10 +85,17 @@ func (s *svg) yAxis(ticks []float64, dec int, x0, x1 float64, ys func(float64) f
 	s.f("</g>\n")
 }
 
+// noDataClass marks the "no data" sentence of a chart drawn without data.
+const noDataClass = "no-data"
+
+// Empty reports whether svg, as a chart's SVG method wrote it, was drawn
+// without data (its frame says "no data").
+func Empty(svg []byte) bool { return bytes.Contains(svg, []byte(`class="`+noDataClass+`"`)) }
+
 // noData writes the chart's frame with the sentence "no data".
 func (s *svg) noData(x0, y0, x1, y1 float64) {
 	s.f(`<rect class="frame" x="%s" y="%s" width="%s" height="%s" fill="none" stroke="%s"/>`+"\n", num(x0), num(y0), num(x1-x0), num(y1-y0), gridColor)
-	s.text((x0+x1)/2, (y0+y1)/2, "middle", `class="no-data" font-size="14" fill="#555555"`, "no data")
+	s.text((x0+x1)/2, (y0+y1)/2, "middle", `class="`+noDataClass+`" font-size="14" fill="#555555"`, "no data")
 }
 
 // legend writes swatches left to right from x; kinds are "line", "dash",

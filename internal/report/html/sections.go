@@ -1,7 +1,6 @@
 package html
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -20,7 +19,7 @@ import (
 // svg marks a chart's SVG as safe (package chart escapes every text it
 // writes), or drops a chart without data: the page draws no empty chart.
 func svg(b []byte) template.HTML {
-	if bytes.Contains(b, []byte(`class="no-data"`)) {
+	if chart.Empty(b) {
 		return ""
 	}
 	return template.HTML(b) //nolint:gosec // our own escaped SVG
