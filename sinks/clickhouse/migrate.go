@@ -364,6 +364,14 @@ const lockPoll = 200 * time.Millisecond
 func (s *Sink) lock(parent context.Context) (func(), error) {
 	ctx, cancel := context.WithTimeout(parent, s.cfg.MigrationLockTimeout)
 	defer cancel()
+	deadline, _ := ctx.Deadline()
+	// held says the wait ran out; it may have run out as the connection's
+	// i/o timeout, before ctx says so, hence DeadlineExceeded and not
+	// ctx.Err().
+	held := func() error {
+		return fmt.Errorf("take migration lock: table %s.%s has existed for more than %s; another driftwatch is migrating, or one stopped while migrating (then drop the table): %w",
+			s.cfg.Database, lockTable, s.cfg.MigrationLockTimeout, context.DeadlineExceeded)
+	}
 	t := time.NewTicker(lockPoll)
 	defer t.Stop()
 	for {
@@ -377,11 +385,6 @@ func (s *Sink) lock(parent context.Context) (func(), error) {
 				_ = s.conn.Exec(ctx, "DROP TABLE IF EXISTS "+lockTable)
 			}, nil
 		}
-		held := func() error {
-			return fmt.Errorf("take migration lock: table %s.%s has existed for more than %s; another driftwatch is migrating, or one stopped while migrating (then drop the table): %w",
-				s.cfg.Database, lockTable, s.cfg.MigrationLockTimeout, ctx.Err())
-		}
-		deadline, _ := ctx.Deadline()
 		switch {
 		case parent.Err() == nil && (ctx.Err() != nil || !time.Now().Before(deadline)):
 			// The wait ran out during the attempt: the connection's
