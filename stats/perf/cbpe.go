@@ -201,9 +201,8 @@ const (
 //   - calibration: the calibration was fitted on a finite reference. Each
 //     block's probability has the binomial variance P(1-P)/N (P smoothed to
 //     (X + 1/2)/(N + 1), Jeffreys, so that a block of one class still
-//     counts), and moves the estimate by its derivative (exact for
-//     accuracy, precision, recall and F1; a central difference for ROC
-//     AUC): Var = sum over blocks of (d f / d P_B)^2 Var P_B.
+//     counts), and moves the estimate by its derivative (ROC AUC's from
+//     aucGradients): Var = sum over blocks of (d f / d P_B)^2 Var P_B.
 //
 // Reference: Hanley, J. A. & McNeil, B. J. (1982), The meaning and use of
 // the area under a receiver operating characteristic (ROC) curve,
@@ -225,7 +224,7 @@ func (c *Calibration) Estimate(counts []float64, first int) CBPE {
 // where V(x) is the variance of an estimate over samples of x's size from
 // its scores' distribution (the delta method on the bins' multinomial
 // shares w: (sum g_b^2 w_b - (sum g_b w_b)^2)/n, g the gradient in the
-// shares; a central difference for ROC AUC) and dW/dP_B, dR/dP_B the two
+// shares) and dW/dP_B, dR/dP_B the two
 // estimates' derivatives in block B's probability. Unlike SE, V counts
 // only the spread of the scores, not the labels' given them: an estimate
 // of the performance, not a forecast of a sample's realized value.
