@@ -315,6 +315,7 @@ type Evaluator struct {
 	groups    map[groupKey][]int // PSI groups of a baseline feature's bins
 	detectors map[windows.Key]*errorDetectors
 	volumes   map[windows.Key]*volumeHistory // record counts of recent windows (volume.go)
+	levels    map[levelKey]float64 // reconstruction_error's resampled levels (multivariate.go)
 }
 
 // windowSignals is what the detectors did on one window's errors so far:
@@ -495,7 +496,7 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	}
 	markInsufficient(rows)
 	rows = appendDataset(rows, head, len(base.Features), p)
-	rows = appendMultivariate(rows, head, w, mv, p) // after the dataset rows: not a feature of drifted_share
+	rows = e.appendMultivariate(rows, head, w, mv, p) // after the dataset rows: not a feature of drifted_share
 	rows = appendPositiveRate(rows, head, w, p)     // after correct: its verdict weighs effect and p-value, not p alone
 	rows = appendModeShare(rows, head, w, p)
 	rows = e.appendLabelled(rows, head, w, p)

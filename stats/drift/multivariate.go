@@ -83,7 +83,7 @@ const (
 // ones; where a feature is heavy-tailed (a lognormal amount), one or two
 // rows more extreme than any the reference held would move a window's mean
 // past its threshold, and such values are out_of_range_rate's to report.
-func appendMultivariate(rows []Row, head Row, w *windows.Window, mv *baselines.Multivariate, p *Policy) []Row {
+func (e *Evaluator) appendMultivariate(rows []Row, head Row, w *windows.Window, mv *baselines.Multivariate, p *Policy) []Row {
 	s, m := w.Sample, &p.Multivariate
 	if mv == nil || s == nil || s.Width != mv.Width() || int64(s.Len()) < max(p.MinSamples, 2) {
 		return rows
@@ -102,7 +102,7 @@ func appendMultivariate(rows []Row, head Row, w *windows.Window, mv *baselines.M
 	r := head
 	r.Family, r.Subject, r.Metric, r.Primary = FamilyData, SubjectMultivariate, MetricReconstructionError, true
 	r.Value, r.NCurrent, r.NReference = sum/float64(n), int64(n), mv.FitRows
-	r.Threshold, r.ThresholdSource = reconstructionThreshold(mv, n, m.Sigmas, m.MinChunks)
+	r.Threshold, r.ThresholdSource = e.reconstructionThreshold(mv, n, m.Sigmas, m.MinChunks)
 	r.Drifted = r.Value > r.Threshold
 	rows = append(rows, r)
 
@@ -194,14 +194,46 @@ func classifierDesign(pca *multivariate.PCA, z []float64, n int) []float64 {
 // SourceCalibrated. With fewer than minChunks consecutive chunks, the
 // fitted rows' mean error plus sigmas times their standard deviation over
 // sqrt(n); SourceStaticFallback.
-func reconstructionThreshold(mv *baselines.Multivariate, n int, sigmas float64, minChunks int) (float64, string) {
+func (e *Evaluator) reconstructionThreshold(mv *baselines.Multivariate, n int, sigmas float64, minChunks int) (float64, string) {
 	mean, sd, m, ok := chunkErrors(mv.BlockErrors, n, minChunks)
 	if !ok {
 		return mv.ErrorMean + sigmas*mv.ErrorStd/math.Sqrt(float64(n)), SourceStaticFallback
 	}
 	scale := math.Sqrt(float64(m*baselines.ErrorBlock) / float64(n))
-	q := resampledQuantile(mv.BlockErrors, m, 0.5*math.Erfc(sigmas/math.Sqrt2))
-	return mean + max(sigmas*sd, q-mean)*scale, SourceCalibrated
+	return mean + max(sigmas*sd, e.level(mv, m, sigmas)-mean)*scale, SourceCalibrated
+}
+
+// levelKey names a resampled level: of a baseline's model, chunks of m
+// blocks, at sigmas.
+type levelKey struct {
+	mv     *baselines.Multivariate
+	m      int
+	sigmas float64
+}
+
+// maxLevels bounds the Evaluator's cache of resampled levels (baselines
+// come and go: it is emptied when full).
+const maxLevels = 10_000
+
+// level returns resampledQuantile of mv's blocks for chunks of m blocks
+// at the normal tail probability of sigmas, computed once per baseline
+// model, m and sigmas (about 5 ms) and kept.
+func (e *Evaluator) level(mv *baselines.Multivariate, m int, sigmas float64) float64 {
+	k := levelKey{mv, m, sigmas}
+	e.mu.Lock()
+	q, ok := e.levels[k]
+	e.mu.Unlock()
+	if ok {
+		return q
+	}
+	q = resampledQuantile(mv.BlockErrors, m, 0.5*math.Erfc(sigmas/math.Sqrt2))
+	e.mu.Lock()
+	if e.levels == nil || len(e.levels) >= maxLevels {
+		e.levels = make(map[levelKey]float64)
+	}
+	e.levels[k] = q
+	e.mu.Unlock()
+	return q
 }
 
 // resampleDraws is how many random chunks resampledQuantile draws: about

@@ -259,12 +259,13 @@ func BenchmarkMultivariateRows(b *testing.B) {
 				}
 			}
 			p := DefaultPolicy()
+			e := NewEvaluator(p, nil)
 			head := Row{Model: "m", ModelVersion: "1", WindowEnd: t0.Add(time.Hour)}
 			b.ReportAllocs()
 			var drifted int
 			for i := 0; b.Loop(); i++ {
 				head.WindowStart = t0.Add(time.Duration(i) * time.Hour) // another seed each window
-				rows := appendMultivariate(nil, head, w, mv, &p)
+				rows := e.appendMultivariate(nil, head, w, mv, &p)
 				if len(rows) != 2 {
 					b.Fatalf("%d rows", len(rows))
 				}
