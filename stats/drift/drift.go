@@ -497,7 +497,7 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	markInsufficient(rows)
 	rows = appendDataset(rows, head, len(base.Features), p)
 	rows = e.appendMultivariate(rows, head, w, mv, p) // after the dataset rows: not a feature of drifted_share
-	rows = appendPositiveRate(rows, head, w, p)     // after correct: its verdict weighs effect and p-value, not p alone
+	rows = appendPositiveRate(rows, head, w, p)       // after correct: its verdict weighs effect and p-value, not p alone
 	rows = appendModeShare(rows, head, w, p)
 	rows = e.appendLabelled(rows, head, w, p)
 	rows = appendVariantPerformance(rows, head, w, p)
