@@ -84,7 +84,7 @@ func RegisterMetrics(reg prometheus.Registerer, p *Pipeline) {
 			if r.Family != drift.FamilyServing {
 				continue
 			}
-			if q, ok := quantiles[r.Metric]; ok {
+			if q, ok := quantiles[r.Metric]; ok && r.Subject == "latency_ms" { // the model's, not a variant's
 				latency.WithLabelValues(r.Model, r.ModelVersion, q).Set(r.Value)
 			} else if r.Metric == drift.MetricThroughput {
 				throughput.WithLabelValues(r.Model, r.ModelVersion).Set(r.Value)

@@ -167,6 +167,33 @@ driftwatch_serving_throughput_rps{model="m",model_version="1"} 0.055555555555555
 	if n := testutil.CollectAndCount(reg, "driftwatch_serving_latency_ms"); n != 3 {
 		t.Errorf("%d latency series, want p50, p95 and p99 of the one model version", n)
 	}
+	// A variant's latency rows (subject variant=<name>) follow the
+	// model's: the gauge keeps the model's.
+	head := drift.Row{Model: "m", ModelVersion: "1", WindowStart: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), Family: drift.FamilyServing}
+	model, variant := head, head
+	model.Subject, model.Metric, model.Value = "latency_ms", drift.MetricLatencyP50, 12
+	variant.Subject, variant.Metric, variant.Value = "variant=shadow", drift.MetricLatencyP50, 99
+	p.observe(Result{Rows: []drift.Row{model, variant}}, 0)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p50 []float64
+	for _, mf := range mfs {
+		if mf.GetName() != "driftwatch_serving_latency_ms" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "quantile" && l.GetValue() == "0.5" {
+					p50 = append(p50, m.GetGauge().GetValue())
+				}
+			}
+		}
+	}
+	if len(p50) != 1 || p50[0] != 12 {
+		t.Errorf("latency p50 gauge %v, want the model's 12 (not the shadow's 99)", p50)
+	}
 }
 
 // scriptSource emits prepared batches, then either returns (bounded) or
