@@ -169,14 +169,7 @@ func BuildSelectProgress(path, model string, opts baselines.BuildOptions, sel Se
 	if opts.Source == "" {
 		opts.Source = path
 	}
-	// The records of one version selected from a production log are its
-	// traffic.
-	if sel.Version != "" {
-		opts.Traffic = true
-		if opts.ModelVersion == "" {
-			opts.ModelVersion = sel.Version
-		}
-	}
+	opts = trafficOptions(opts, sel)
 	b := baselines.NewBuilder(model, opts)
 	switch f {
 	case formatJSONL:
@@ -271,7 +264,20 @@ type Records struct {
 
 // NewRecords returns a Records of model's records that sel selects.
 func NewRecords(model string, opts baselines.BuildOptions, sel Select) *Records {
-	return &Records{model: model, b: baselines.NewBuilder(model, opts), sel: sel}
+	return &Records{model: model, b: baselines.NewBuilder(model, trafficOptions(opts, sel)), sel: sel}
+}
+
+// trafficOptions returns opts for the records sel selects: the records of
+// one version selected from a production log are its traffic
+// (BuildOptions.Traffic), and its model version.
+func trafficOptions(opts baselines.BuildOptions, sel Select) baselines.BuildOptions {
+	if sel.Version != "" {
+		opts.Traffic = true
+		if opts.ModelVersion == "" {
+			opts.ModelVersion = sel.Version
+		}
+	}
+	return opts
 }
 
 // Add decodes one record and adds it; a record that does not decode is

@@ -539,6 +539,18 @@ func TestBuildTraffic(t *testing.T) {
 			t.Errorf("select %+v: traffic %+v (%v), want none", sel, b.Traffic, err)
 		}
 	}
+	// The API's builds (Records, from a topic) keep the traffic too.
+	r := NewRecords("fraud", testOptions(), Select{Version: "1"})
+	for line := range strings.SplitSeq(strings.TrimSpace(log.String()), "\n") {
+		r.Add([]byte(line))
+	}
+	rb, _, err := r.Build("records")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Rows != b.Rows || rb.Traffic == nil || *rb.Traffic != *b.Traffic || rb.ModelVersion != "1" {
+		t.Errorf("records: traffic %+v of version %q over %d rows, want %+v of 1 over %d", rb.Traffic, rb.ModelVersion, rb.Rows, b.Traffic, b.Rows)
+	}
 	b.Phases = nil
 	if err := b.Validate(); err == nil {
 		t.Error("traffic without a time profile validated")
