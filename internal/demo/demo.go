@@ -51,6 +51,9 @@ const (
 	LabelsTopic     = "labels"
 	partitions      = 3
 	demoLabelShare  = 0.3 // of the fraud model's predictions, labelled 15 min to 4 h later
+	demoErrorShare  = 0.6 // of the fraud model's requests that fail in window demoErrorsIn
+	demoErrorsIn    = 4   // 0-based: the 5th window
+	demoRenameFrom  = 12  // 0-based: churn's payment_method is payment_method_v2 in the last two windows
 	// tick is the step in which the serving stack and the labeller play
 	// event time: each tick's predictions, then its labels (see produce).
 	tick = 15 * time.Minute
@@ -128,10 +131,16 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 	// is in the past and none is ahead of the clock.
 	scen.Start = begin.UTC().Truncate(scen.Window).Add(-time.Duration(scen.Windows) * scen.Window)
 	// Ground truth for a share of the fraud model's predictions comes
-	// later, on the labels topic, as chargebacks would.
+	// later, on the labels topic, as chargebacks would. Most of fraud's
+	// requests fail in one window; churn's producer renames a feature
+	// near the end (schema drift).
 	for i := range scen.Models {
-		if m := &scen.Models[i]; m.Name == "fraud" {
+		switch m := &scen.Models[i]; m.Name {
+		case "fraud":
 			m.LabelShare, m.LabelDelay = demoLabelShare, [2]time.Duration{15 * time.Minute, 4 * time.Hour}
+			m.ErrorShare, m.ErrorFrom, m.ErrorTo, m.ErrorClasses = demoErrorShare, demoErrorsIn, demoErrorsIn+1, []string{"timeout", "model_exception"}
+		case "churn":
+			m.Drifts = append(m.Drifts, synth.Drift{Feature: "payment_method", Kind: synth.Renamed, Amount: 1, FromWindow: demoRenameFrom})
 		}
 	}
 	if err := scen.Validate(); err != nil {

@@ -7,8 +7,6 @@ const (
 	DemoWindows          = 14
 	DemoRecordsPerWindow = 4000
 	DemoDriftFrom        = 8 // 0-based: the 9th window
-	DemoErrorsIn         = 4 // the window in which most of fraud's predictions fail
-	DemoRenameFrom       = 12
 )
 
 // Demo returns the scenario of `driftwatch demo`: two binary classifiers,
@@ -32,12 +30,6 @@ const (
 // Before that window and in all other features, PSI stays below 0.01. The
 // drift in fraud.amount and churn.monthly_charges also moves the models'
 // predictions.
-//
-// Besides: in window DemoErrorsIn, 60% of fraud's requests fail (records
-// with an "error", timeout or model_exception, and no prediction), and
-// from window DemoRenameFrom on churn's producer sends payment_method as
-// payment_method_v2 (a feature the baseline does not know, and one that
-// vanished). Neither changes a feature's distribution.
 func Demo(start time.Time) Config {
 	return Config{
 		Seed:             20261120,
@@ -94,7 +86,6 @@ func demoFraud() Model {
 				NewWeights: []float64{0.10, 0.08, 0.07, 0.40, 0.05, 0.05, 0.25},
 			},
 		},
-		ErrorShare: 0.6, ErrorFrom: DemoErrorsIn, ErrorTo: DemoErrorsIn + 1, ErrorClasses: []string{"timeout", "model_exception"},
 	}
 }
 
@@ -137,7 +128,6 @@ func demoChurn() Model {
 				Feature: "contract", Kind: Mix, FromWindow: DemoDriftFrom,
 				NewWeights: []float64{0.85, 0.10, 0.05},
 			},
-			{Feature: "payment_method", Kind: Renamed, Amount: 1, FromWindow: DemoRenameFrom},
 		},
 	}
 }

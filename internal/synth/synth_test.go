@@ -20,10 +20,8 @@ import (
 
 var testStart = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 
-// smallConfig is the demo scenario shrunk to 4 windows, with its
-// distribution drifts from window 2 and more bad records and duplicates,
-// for fast tests; without its failed predictions and renamed feature
-// (TestGenerateErrorsAndRenames tests those).
+// smallConfig is the demo scenario shrunk to 4 windows, with drift from
+// window 2 and more bad records and duplicates, for fast tests.
 func smallConfig() Config {
 	c := Demo(testStart)
 	c.Windows = 4
@@ -31,12 +29,9 @@ func smallConfig() Config {
 	c.BadRate = 0.02
 	c.DuplicateRate = 0.02
 	for i := range c.Models {
-		m := &c.Models[i]
-		m.Drifts = slices.DeleteFunc(m.Drifts, func(d Drift) bool { return d.Kind > Mix })
-		for j := range m.Drifts {
-			m.Drifts[j].FromWindow = 2
+		for j := range c.Models[i].Drifts {
+			c.Models[i].Drifts[j].FromWindow = 2
 		}
-		m.ErrorShare = 0
 	}
 	return c
 }
@@ -651,12 +646,8 @@ func scanFeatures(t testing.TB, v []byte, m *Model, cols [][]float64) {
 	s := v[at+len(marker):]
 	for i := range m.Features {
 		f := &m.Features[i]
-		name := f.Name
-		if bytes.HasPrefix(s, []byte(`"`+name+RenamedSuffix+`":`)) { // a Renamed drift: the same values
-			name += RenamedSuffix
-		}
-		n := len(name)
-		if len(s) < n+3 || s[0] != '"' || string(s[1:1+n]) != name || s[1+n] != '"' || s[2+n] != ':' {
+		n := len(f.Name)
+		if len(s) < n+3 || s[0] != '"' || string(s[1:1+n]) != f.Name || s[1+n] != '"' || s[2+n] != ':' {
 			t.Fatalf("feature %d is not %s: %s", i, f.Name, v)
 		}
 		s = s[n+3:]
@@ -748,7 +739,7 @@ func TestDemoDrift(t *testing.T) {
 			f := &m.Features[i]
 			from := c.Windows
 			for _, d := range m.Drifts {
-				if d.Feature == f.Name && d.Kind <= Mix { // a renamed key keeps the distribution
+				if d.Feature == f.Name {
 					from = min(from, d.FromWindow)
 				}
 			}
