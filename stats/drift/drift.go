@@ -315,7 +315,7 @@ type Evaluator struct {
 	groups    map[groupKey][]int // PSI groups of a baseline feature's bins
 	detectors map[windows.Key]*errorDetectors
 	volumes   map[windows.Key]*volumeHistory // record counts of recent windows (volume.go)
-	levels    map[levelKey]float64 // reconstruction_error's resampled levels (multivariate.go)
+	levels    map[levelKey]float64           // reconstruction_error's resampled levels (multivariate.go)
 }
 
 // windowSignals is what the detectors did on one window's errors so far:
