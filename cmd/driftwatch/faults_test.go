@@ -152,22 +152,15 @@ func buildRig(t *testing.T, chAddr string, edit func(*synth.Config), partitions 
 }
 
 // scenario generates the demo's two models over ten one-hour windows, the
-// last two with drift injected (its feature drifts, not its renamed
-// feature or failed predictions), with bad and duplicate records, and one
+// last two with drift injected, with bad and duplicate records, and one
 // closing record per partition timed to close every data window.
 func (r *rig) scenario(edit func(*synth.Config)) {
 	t := r.t
 	r.scen = synth.Demo(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
 	r.scen.Windows, r.scen.RecordsPerWindow = 10, 1000
 	for i := range r.scen.Models {
-		m := &r.scen.Models[i]
-		// The demo's schema break and serving outage are left out: each
-		// raises alerts of its own that silence or outrank the drift
-		// alerts these tests follow (deploy/alertmanager.yml's inhibition).
-		m.Drifts = slices.DeleteFunc(slices.Clone(m.Drifts), func(d synth.Drift) bool { return d.Kind == synth.Renamed })
-		m.ErrorShare = 0
-		for j := range m.Drifts {
-			m.Drifts[j].FromWindow = 8
+		for j := range r.scen.Models[i].Drifts {
+			r.scen.Models[i].Drifts[j].FromWindow = 8
 		}
 	}
 	if edit != nil {
