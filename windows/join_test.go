@@ -549,34 +549,3 @@ func TestLabelBaseLabelledScores(t *testing.T) {
 		t.Error("a negative labelled-score count decoded")
 	}
 }
-
-// FuzzUnmarshalLabelBase: whatever a sink hands back as a label base
-// decodes to a window whose label state merges, or to an error; its
-// labelled scores are OutcomeBins non-negative counts each, if any.
-func FuzzUnmarshalLabelBase(f *testing.F) {
-	base := scoreBaseline()
-	w := NewWindow(Key{"fraud", "v1"}, t0, t0.Add(time.Hour), base, 10)
-	w.Outcomes.Add(true, true, 3)
-	w.addLabelledScore(0.7, true)
-	w.addLabelledScore(0.2, false)
-	b, err := w.labelBase().MarshalLabelBase()
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(b)
-	f.Add([]byte{1})
-	resolve := func(string, string) *baselines.Baseline { return base }
-	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := UnmarshalLabelBase(data, resolve)
-		if err != nil {
-			return
-		}
-		for _, c := range got.LabelledScores {
-			if c != nil && (len(c) != baselines.OutcomeBins || slices.ContainsFunc(c, func(n int64) bool { return n < 0 })) {
-				t.Fatalf("labelled scores %v", c)
-			}
-		}
-		into := got.labelBase()
-		into.mergeLabels(got, false)
-	})
-}

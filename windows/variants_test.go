@@ -483,9 +483,10 @@ func TestPairStateMergeLowersTheCut(t *testing.T) {
 	}
 }
 
-// FuzzUnmarshalLabelBase: what UnmarshalLabelBase decodes, a late label's
-// re-evaluation can use (its variants' state included) without panicking,
-// and it encodes again to what decodes the same.
+// FuzzUnmarshalLabelBase: what UnmarshalLabelBase decodes (whatever a
+// sink hands back as a label base) has labelled scores of OutcomeBins
+// non-negative counts each, if any, merges into a label base, and encodes
+// again to what decodes the same, its variants' state included.
 func FuzzUnmarshalLabelBase(f *testing.F) {
 	mem := memory.NewGoAllocator()
 	for _, c := range run(f, Config{Size: time.Hour, FlushAtEnd: true, Labels: &LabelConfig{}}, scoreBatch(mem, 0, true, labelStream(19, 60)...)) {
@@ -497,13 +498,29 @@ func FuzzUnmarshalLabelBase(f *testing.F) {
 			f.Add(b)
 		}
 	}
-	f.Add([]byte{1})
 	base := scoreBaseline()
+	w := NewWindow(Key{"fraud", "v1"}, t0, t0.Add(time.Hour), base, 10)
+	w.Outcomes.Add(true, true, 3)
+	w.addLabelledScore(0.7, true)
+	w.addLabelledScore(0.2, false)
+	b, err := w.labelBase().MarshalLabelBase()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte{1})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		w, err := UnmarshalLabelBase(data, func(string, string) *baselines.Baseline { return base })
 		if err != nil {
 			return
 		}
+		for _, c := range w.LabelledScores {
+			if c != nil && (len(c) != baselines.OutcomeBins || slices.ContainsFunc(c, func(n int64) bool { return n < 0 })) {
+				t.Fatalf("labelled scores %v", c)
+			}
+		}
+		into := w.labelBase()
+		into.mergeLabels(w, false)
 		c := w.labelBase()
 		c.prune(true)
 		b, err := c.MarshalLabelBase()
