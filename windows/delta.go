@@ -106,6 +106,9 @@ type variantV1 struct {
 	Paired             [4]int64 // both right, champion only, variant only, both wrong
 	PairErrN           int64
 	ErrDiff, ErrDiffSq []float64
+	// Scores: absent from deltas before variants' estimated performance
+	// (gob leaves it nil), which then count none.
+	Scores []int64
 }
 
 // pairV1 is one record of the pairing sample.
@@ -118,6 +121,7 @@ type pairV1 struct {
 func encodeVariant(v *Variant) (variantV1, error) {
 	var out variantV1
 	out.encodeLabels(v)
+	out.Scores = v.Scores
 	out.Pairs, out.Agree, out.NumPairs, out.AbsDiff = v.Agreement.Pairs, v.Agreement.Agree, v.Agreement.NumPairs, v.Agreement.AbsDiff.Partials()
 	if v.Latency != nil {
 		var err error
@@ -160,6 +164,12 @@ func decodeVariant(v *Variant, in *variantV1) error {
 		return fmt.Errorf("bad counts of pairs")
 	}
 	v.Agreement = Agreement{Pairs: in.Pairs, Agree: in.Agree, NumPairs: in.NumPairs, AbsDiff: sumOf(in.AbsDiff)}
+	if len(in.Scores) > 0 {
+		if v.Scores == nil || badCounts(in.Scores) {
+			return fmt.Errorf("scores: want %d non-negative counts for a numeric prediction", baselines.OutcomeBins)
+		}
+		copy(v.Scores, in.Scores)
+	}
 	if in.Latency != nil {
 		if err := v.latency().UnmarshalBinary(in.Latency); err != nil {
 			return fmt.Errorf("latency: %w", err)
@@ -283,6 +293,9 @@ func UnmarshalDelta(data []byte, baseline func(model, id string) *baselines.Base
 	}
 	for name, fv := range v.Variants {
 		x := &Variant{Prediction: newFeature(&b.Prediction)}
+		if w.Scores != nil {
+			x.Scores = make([]int64, baselines.OutcomeBins)
+		}
 		w.shareScratch(&x.Prediction)
 		if err := decodeFeature(&x.Prediction, &fv); err != nil {
 			return Delta{}, fmt.Errorf("decode %s: variant %q: %w", what, name, err)
@@ -377,11 +390,8 @@ func decodeFeature(f *Feature, v *featureV1) error {
 // each absent, or baselines.OutcomeBins non-negative counts (Scores only
 // where w has them: a numeric prediction).
 func decodeScores(w *Window, scores []int64, labelled [2][]int64) error {
-	bad := func(c []int64) bool {
-		return len(c) != baselines.OutcomeBins || slices.ContainsFunc(c, func(n int64) bool { return n < 0 })
-	}
 	if len(scores) > 0 {
-		if w.Scores == nil || bad(scores) {
+		if w.Scores == nil || badCounts(scores) {
 			return fmt.Errorf("scores: want %d non-negative counts for a numeric prediction", baselines.OutcomeBins)
 		}
 		copy(w.Scores, scores)
@@ -390,10 +400,16 @@ func decodeScores(w *Window, scores []int64, labelled [2][]int64) error {
 		if len(c) == 0 {
 			continue
 		}
-		if bad(c) {
+		if badCounts(c) {
 			return fmt.Errorf("labelled scores: want %d non-negative counts", baselines.OutcomeBins)
 		}
 		w.LabelledScores[i] = slices.Clone(c)
 	}
 	return nil
+}
+
+// badCounts says whether c is not baselines.OutcomeBins non-negative
+// counts of scores.
+func badCounts(c []int64) bool {
+	return len(c) != baselines.OutcomeBins || slices.ContainsFunc(c, func(n int64) bool { return n < 0 })
 }

@@ -207,13 +207,15 @@ type variantView struct {
 	AbsDiff                float64
 	Paired                 [5]int64 // both right, champion only, variant only, both wrong, with errors
 	ErrDiff, ErrDiffSq     float64
+	Scores                 []int64
 }
 
 func viewVariant(t *testing.T, v *Variant) variantView {
 	p := &v.Paired
 	out := variantView{Outcomes: v.Outcomes, ErrN: v.ErrN, ErrAbs: v.ErrAbs.Value(), ErrSq: v.ErrSq.Value(),
 		Pairs: v.Agreement.Pairs, Agree: v.Agreement.Agree, NumPairs: v.Agreement.NumPairs, AbsDiff: v.Agreement.AbsDiff.Value(),
-		Paired: [5]int64{p.BothRight, p.ChampionOnly, p.VariantOnly, p.BothWrong, p.ErrN}, ErrDiff: p.ErrDiff.Value(), ErrDiffSq: p.ErrDiffSq.Value()}
+		Paired: [5]int64{p.BothRight, p.ChampionOnly, p.VariantOnly, p.BothWrong, p.ErrN}, ErrDiff: p.ErrDiff.Value(), ErrDiffSq: p.ErrDiffSq.Value(),
+		Scores: v.Scores}
 	if v.Latency != nil {
 		var err error
 		if out.Latency, err = v.Latency.MarshalBinary(); err != nil {

@@ -321,6 +321,9 @@ func (w *Window) variant(v string) *Variant {
 		w.Variants = make(map[string]*Variant)
 	}
 	x := &Variant{Prediction: newFeature(&w.Baseline.Prediction)}
+	if w.Scores != nil {
+		x.Scores = make([]int64, baselines.OutcomeBins)
+	}
 	w.shareScratch(&x.Prediction)
 	w.Variants[strings.Clone(v)] = x
 	if len(w.Variants) > 2*caps.variants {

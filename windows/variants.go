@@ -63,13 +63,17 @@ func (r *VariantRoles) shadow(v string) bool { return slices.Contains(r.Shadows,
 // predictions (Prediction, on the baseline's bins like the window's), their
 // latency_ms (Latency, nil until a record has one), and, over its labelled
 // records, the decisions' outcomes (Outcomes, as Window.Outcomes) and the
-// errors of numeric predictions (ErrN, ErrAbs, ErrSq, as the window's).
+// errors of numeric predictions (ErrN, ErrAbs, ErrSq, as the window's);
+// Scores counts its numeric predictions in the window's score bins
+// (Window.Scores; nil where the window has none): its performance
+// estimated without labels.
 // Agreement and Paired compare its records with the champion's of the same
 // prediction ids; they are set when the window is sealed, Paired then
 // grows with late labels. A Variant is owned with its window.
 type Variant struct {
 	Prediction    Feature
 	Latency       *sketch.Sketch
+	Scores        []int64
 	Outcomes      perf.Confusion
 	ErrN          int64
 	ErrAbs, ErrSq stats.Sum
@@ -167,6 +171,7 @@ func (v *Variant) merge(o *Variant, bf *baselines.Feature, maxCategories int) er
 			return err
 		}
 	}
+	addCounts(&v.Scores, o.Scores)
 	v.mergeLabels(o)
 	v.Agreement.merge(&o.Agreement)
 	return nil
@@ -457,6 +462,9 @@ func (a *Assigner) addVariantRows(w *Window, name string, v *Variant, rec arrow.
 		switch {
 		case isNum && num.IsValid(i) && !math.IsNaN(num.Value(i)):
 			r.pred = num.Value(i)
+			if v != nil && v.Scores != nil && r.decided {
+				v.Scores[baselines.OutcomeBin(r.pred)]++
+			}
 		case isDict && pdict.IsValid(i):
 			j := pdict.GetValueIndex(i)
 			if a.variants.classes[j] == 0 {

@@ -123,6 +123,16 @@ func TestVariantState(t *testing.T) {
 			t.Errorf("%s: latency %v, want %d values", c.name, v.Latency, c.lat)
 		}
 	}
+	// Each variant's scores in the window's bins: its own records'.
+	for name, preds := range map[string][]float64{"champion": {0.9, 0.2, 0.7, 0.4}, "shadow": {0.8, 0.1, 0.3, 0.6, 0.5}, "challenger": {0.6, 0.1}} {
+		want := make([]int64, baselines.OutcomeBins)
+		for _, x := range preds {
+			want[baselines.OutcomeBin(x)]++
+		}
+		if got := w.Variants[name].Scores; !slices.Equal(got, want) {
+			t.Errorf("%s's scores %v, want %v", name, got, want)
+		}
+	}
 	if q := shadow.Latency.Quantile(1); math.Abs(q-300) > 300*LatencyAccuracy {
 		t.Errorf("shadow's latency p100 %v, want 300", q)
 	}
