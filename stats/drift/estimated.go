@@ -162,13 +162,124 @@ func appendBand(rows []Row, head Row, metric string, e perf.Estimated, n int64, 
 // above): w is the window with its (maybe phased) reference, stored the
 // stored baseline whose whole reference calibrates.
 func appendEstimated(rows []Row, head Row, w *windows.Window, stored *baselines.Baseline, p *Policy) []Row {
+	var cal *perf.Calibration
 	if pos, neg, ok := binaryReference(stored, &p.Decision); ok && w.Scores != nil {
-		if cal, ok := perf.Calibrate(pos, neg); ok {
+		if cal, ok = perf.Calibrate(pos, neg); ok {
 			rows = appendCBPE(rows, head, w, cal, p)
 		}
 	}
 	rows = appendEstimatedErrors(rows, head, w, stored, p)
-	return appendEstimatedRealized(rows, head, w, stored, p)
+	rows = appendEstimatedRealized(rows, head, w, stored, p)
+	return appendVariantEstimated(rows, head, w, cal, stored, p)
+}
+
+// PrefixEstimated prefixes the metrics of a variant's performance
+// estimated without labels (family concept, subject variant=<name>).
+const PrefixEstimated = "estimated_"
+
+// The metrics of a variant's estimated performance: each estimated
+// metric's name and its band's with PrefixEstimated.
+const (
+	MetricEstimatedAccuracy       = "estimated_accuracy"
+	MetricEstimatedAccuracyLower  = "estimated_accuracy_lower"
+	MetricEstimatedAccuracyUpper  = "estimated_accuracy_upper"
+	MetricEstimatedPrecision      = "estimated_precision"
+	MetricEstimatedPrecisionLower = "estimated_precision_lower"
+	MetricEstimatedPrecisionUpper = "estimated_precision_upper"
+	MetricEstimatedRecall         = "estimated_recall"
+	MetricEstimatedRecallLower    = "estimated_recall_lower"
+	MetricEstimatedRecallUpper    = "estimated_recall_upper"
+	MetricEstimatedF1             = "estimated_f1"
+	MetricEstimatedF1Lower        = "estimated_f1_lower"
+	MetricEstimatedF1Upper        = "estimated_f1_upper"
+	MetricEstimatedROCAUC         = "estimated_roc_auc"
+	MetricEstimatedROCAUCLower    = "estimated_roc_auc_lower"
+	MetricEstimatedROCAUCUpper    = "estimated_roc_auc_upper"
+	MetricEstimatedMAE            = "estimated_mae"
+	MetricEstimatedMAELower       = "estimated_mae_lower"
+	MetricEstimatedMAEUpper       = "estimated_mae_upper"
+	MetricEstimatedRMSE           = "estimated_rmse"
+	MetricEstimatedRMSELower      = "estimated_rmse_lower"
+	MetricEstimatedRMSEUpper      = "estimated_rmse_upper"
+)
+
+// VariantEstimatedMetrics names, for each estimated metric (of
+// EstimatedMetrics), the rows of a variant's estimate of it: the estimate,
+// its lower and its upper bound.
+var VariantEstimatedMetrics = map[string][3]string{
+	MetricAccuracy:  {MetricEstimatedAccuracy, MetricEstimatedAccuracyLower, MetricEstimatedAccuracyUpper},
+	MetricPrecision: {MetricEstimatedPrecision, MetricEstimatedPrecisionLower, MetricEstimatedPrecisionUpper},
+	MetricRecall:    {MetricEstimatedRecall, MetricEstimatedRecallLower, MetricEstimatedRecallUpper},
+	MetricF1:        {MetricEstimatedF1, MetricEstimatedF1Lower, MetricEstimatedF1Upper},
+	MetricROCAUC:    {MetricEstimatedROCAUC, MetricEstimatedROCAUCLower, MetricEstimatedROCAUCUpper},
+	MetricMAE:       {MetricEstimatedMAE, MetricEstimatedMAELower, MetricEstimatedMAEUpper},
+	MetricRMSE:      {MetricEstimatedRMSE, MetricEstimatedRMSELower, MetricEstimatedRMSEUpper},
+}
+
+// appendVariantEstimated appends each variant's estimated performance, the
+// champion's too: the window's estimates (appendCBPE, appendEstimatedErrors)
+// over the variant's own scores (windows.Variant.Scores) or predictions,
+// with their bands, under subject variant=<name> and the metrics of
+// VariantEstimatedMetrics; reported, not judged (a variant's realized
+// performance is not judged either: its differences from the champion
+// are). cal is the stored reference's calibration (nil: none). The
+// reference is the model's, its champion's: an estimate for another
+// variant assumes that its scores mean what the champion's meant there
+// (the same probability of a positive at the same score; so for a retrain
+// of a calibrated model), and its realized rows are the check.
+func appendVariantEstimated(rows []Row, head Row, w *windows.Window, cal *perf.Calibration, stored *baselines.Baseline, p *Policy) []Row {
+	ref, hasErrors := referenceErrors(stored)
+	first := baselines.FirstSelectedBin(p.Decision.Threshold)
+	for _, name := range variantNames(w, p, true) {
+		v := w.Variants[name]
+		h := head
+		h.Family, h.Subject = FamilyConcept, variantSubject(name)
+		add := func(metric string, e perf.Estimated, n float64, hi float64) {
+			if !e.OK || !(n > 0) {
+				return
+			}
+			names := VariantEstimatedMetrics[metric]
+			for i, v := range [3]float64{e.Value, min(max(e.Value-bandZ*e.SE, 0), hi), min(max(e.Value+bandZ*e.SE, 0), hi)} {
+				row := h
+				row.Metric, row.Value, row.NCurrent = names[i], finite(v), int64(n)
+				rows = append(rows, row)
+			}
+		}
+		if cal != nil && v.Scores != nil {
+			e := cal.Estimate(floats(v.Scores), first)
+			add(MetricAccuracy, e.Accuracy, e.N, 1)
+			add(MetricPrecision, e.Precision, e.N, 1)
+			add(MetricRecall, e.Recall, e.N, 1)
+			add(MetricF1, e.F1, e.N, 1)
+			add(MetricROCAUC, e.ROCAUC, e.N, 1)
+		}
+		if hasErrors && len(v.Prediction.Counts) == len(ref.N) {
+			if e, ok := perf.EstimateErrors(ref, floats(v.Prediction.Counts)); ok {
+				add(MetricMAE, e.MAE, e.N, math.Inf(1))
+				add(MetricRMSE, e.RMSE, e.N, math.Inf(1))
+			}
+		}
+	}
+	return rows
+}
+
+// floats returns counts c as float64s.
+func floats(c []int64) []float64 {
+	out := make([]float64, len(c))
+	for i, n := range c {
+		out[i] = float64(n)
+	}
+	return out
+}
+
+// referenceErrors returns the stored reference's errors per prediction bin
+// (baselines.Baseline.PredictionErrors) as stats/perf reads them.
+func referenceErrors(stored *baselines.Baseline) (perf.ErrorBins, bool) {
+	be := stored.PredictionErrors
+	if be == nil {
+		return perf.ErrorBins{}, false
+	}
+	return perf.ErrorBins{N: floats(be.N), SumAbs: be.SumAbs, SumSq: be.SumSq, SumQuad: be.SumQuad}, true
 }
 
 // appendCBPE appends the binary classifier's estimated accuracy,
@@ -188,10 +299,7 @@ func appendEstimated(rows []Row, head Row, w *windows.Window, stored *baselines.
 // noise of the phase's few records, which the calibration, fitted on the
 // whole, does not share.
 func appendCBPE(rows []Row, head Row, w *windows.Window, cal *perf.Calibration, p *Policy) []Row {
-	counts := make([]float64, len(w.Scores))
-	for i, n := range w.Scores {
-		counts[i] = float64(n)
-	}
+	counts := floats(w.Scores)
 	first := baselines.FirstSelectedBin(p.Decision.Threshold)
 	var refCounts []float64
 	if pos, neg, ok := binaryReference(w.Baseline, &p.Decision); ok {
@@ -258,22 +366,11 @@ func judgeDrop(r *Row, est, se, ref float64, refN int64, p *Policy) {
 // detected with power p.MDE.Power, past twice the allowed rise
 // insufficient_samples.
 func appendEstimatedErrors(rows []Row, head Row, w *windows.Window, stored *baselines.Baseline, p *Policy) []Row {
-	be := stored.PredictionErrors
-	if be == nil || len(w.Prediction.Counts) != len(be.N) {
+	ref, ok := referenceErrors(stored)
+	if !ok || len(w.Prediction.Counts) != len(ref.N) {
 		return rows
 	}
-	ref := perf.ErrorBins{N: make([]float64, len(be.N)), SumAbs: be.SumAbs, SumSq: be.SumSq, SumQuad: be.SumQuad}
-	for i, n := range be.N {
-		ref.N[i] = float64(n)
-	}
-	float := func(c []int64) []float64 {
-		out := make([]float64, len(c))
-		for i, n := range c {
-			out[i] = float64(n)
-		}
-		return out
-	}
-	counts := float(w.Prediction.Counts)
+	counts := floats(w.Prediction.Counts)
 	factor := 1 + p.MaxErrorIncrease
 	e, ok := perf.EstimateErrors(ref, counts)
 	if !ok {
@@ -281,7 +378,7 @@ func appendEstimatedErrors(rows []Row, head Row, w *windows.Window, stored *base
 	}
 	var judgeMAE func(*Row)
 	if refCounts := w.Baseline.Prediction.Counts; len(refCounts) == len(counts) && p.MaxErrorIncrease > 0 {
-		if _, re, se, ok := perf.CompareErrors(ref, counts, float(refCounts), factor); ok && se > 0 {
+		if _, re, se, ok := perf.CompareErrors(ref, counts, floats(refCounts), factor); ok && se > 0 {
 			judgeMAE = func(r *Row) {
 				limit := re.MAE.Value * factor
 				r.NReference, r.Threshold, r.ThresholdSource = int64(re.N), limit, SourceStatic

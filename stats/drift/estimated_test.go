@@ -375,12 +375,15 @@ func sumOf(x float64) (s stats.Sum) {
 // TestEstimatedMetricNames: the band's and realized rows' names are the
 // metric's with the suffixes.
 func TestEstimatedMetricNames(t *testing.T) {
-	if len(EstimatedMetrics) != 7 {
+	if len(EstimatedMetrics) != 7 || len(VariantEstimatedMetrics) != 7 {
 		t.Errorf("%d estimated metrics, want 7", len(EstimatedMetrics))
 	}
 	for m, names := range EstimatedMetrics {
 		if names != [3]string{m + SuffixLower, m + SuffixUpper, m + SuffixRealized} {
 			t.Errorf("%s: rows %v", m, names)
+		}
+		if v := VariantEstimatedMetrics[m]; v != [3]string{PrefixEstimated + m, PrefixEstimated + names[0], PrefixEstimated + names[1]} {
+			t.Errorf("%s: a variant's rows %v", m, v)
 		}
 	}
 }
@@ -520,4 +523,98 @@ func sumFloats(xs []float64) (s float64) {
 		s += x
 	}
 	return s
+}
+
+// TestVariantEstimated: each variant's estimate is the window's over its
+// own scores: a champion that served the whole window gets the window's
+// estimates and bands exactly; a canary whose scores sit nearer the
+// threshold (accuracy truly 0.1 lower) gets perf's estimate for its
+// scores, that much lower; a regression model's variants get mae and
+// rmse over their predictions. They are reported, not judged, and late
+// labels do not re-emit them.
+func TestVariantEstimated(t *testing.T) {
+	world := newScoreWorld(5)
+	b := world.baseline(20000)
+	e := NewEvaluator(DefaultPolicy(), nil)
+	counts, _, _, _ := world.draw(3000, mix(0))
+	lambda := 0.1 / (world.accuracyAt(mix(0)) - world.accuracyAt(mix(1)))
+	canary, _, _, _ := world.draw(1000, mix(lambda))
+	w := scoreWindow(b, counts, perf.Confusion{}, nil, nil, false)
+	w.Variants = map[string]*windows.Variant{"champion": {Scores: counts}, "canary": {Scores: canary}, "classes": {}}
+	rows := e.Evaluate(w)
+	window := byMetric(rows)
+	of := func(variant string) map[string]Row {
+		m := make(map[string]Row)
+		for _, r := range rows {
+			if r.Family == FamilyConcept && r.Subject == "variant="+variant && strings.HasPrefix(r.Metric, PrefixEstimated) {
+				m[strings.TrimPrefix(r.Metric, PrefixEstimated)] = r
+			}
+		}
+		return m
+	}
+	champ, can := of("champion"), of("canary")
+	if len(champ) != 15 || len(can) != 15 || len(of("classes")) != 0 {
+		t.Fatalf("%d estimated rows of the champion, %d of the canary (want 15 each: 5 metrics, with bands), %d of a variant without scores",
+			len(champ), len(can), len(of("classes")))
+	}
+	rp, rn := make([]float64, 100), make([]float64, 100)
+	for i := range rp {
+		rp[i], rn[i] = float64(b.Outcomes.ByLabel["1"][i]), float64(b.Outcomes.ByLabel["0"][i])
+	}
+	cal, _ := perf.Calibrate(rp, rn)
+	fc := make([]float64, 100)
+	for i, n := range canary {
+		fc[i] = float64(n)
+	}
+	want := cal.Estimate(fc, 50)
+	for m, names := range EstimatedMetrics {
+		if m == MetricMAE || m == MetricRMSE {
+			continue
+		}
+		for _, name := range []string{m, names[0], names[1]} {
+			if c, r := champ[name], window[name]; c.Value != r.Value || c.NCurrent != 3000 || c.ThresholdSource != "" || c.Drifted {
+				t.Errorf("champion's estimated %s %+v, want the window's %v over 3000, not judged", name, c, r.Value)
+			}
+		}
+	}
+	for _, m := range []struct {
+		metric string
+		est    perf.Estimated
+	}{{MetricAccuracy, want.Accuracy}, {MetricPrecision, want.Precision}, {MetricRecall, want.Recall}, {MetricF1, want.F1}, {MetricROCAUC, want.ROCAUC}} {
+		r, lo, hi := can[m.metric], can[m.metric+SuffixLower], can[m.metric+SuffixUpper]
+		if r.Value != m.est.Value || r.NCurrent != 1000 || math.Abs(hi.Value-lo.Value-2*bandZ*m.est.SE) > 1e-12 {
+			t.Errorf("canary's estimated %s %v in [%v, %v] over %d, want perf's %+v over 1000", m.metric, r.Value, lo.Value, hi.Value, r.NCurrent, m.est)
+		}
+	}
+	if d := window[MetricAccuracy].Value - can[MetricAccuracy].Value; d < 0.07 || d > 0.13 {
+		t.Errorf("the canary's estimated accuracy is %v below the champion's, want about 0.1", d)
+	}
+	for _, r := range e.EvaluateLabels(w) {
+		if strings.HasPrefix(r.Metric, PrefixEstimated) {
+			t.Errorf("late labels re-emit %s %s", r.Subject, r.Metric)
+		}
+	}
+
+	// Regression: mae over each variant's predictions, from the
+	// reference's errors per prediction bin (TestEstimatedErrors' world).
+	rb := &baselines.Baseline{Format: 1, ID: "reg", Model: "m",
+		Features:         []baselines.Feature{{Name: "x", Kind: baselines.Categorical, Count: 1000, Categories: map[string]int64{"a": 1000}}},
+		Prediction:       baselines.Feature{Name: "prediction", Kind: baselines.Numeric, Count: 1000, Edges: []float64{1, 2, 3, 4}, Counts: []int64{200, 200, 200, 200, 200}, Sums: make([]float64, 5), Min: 0, Max: 5},
+		PredictionErrors: &baselines.BinErrorSums{N: make([]int64, 5), SumAbs: make([]float64, 5), SumSq: make([]float64, 5), SumQuad: make([]float64, 5)},
+	}
+	for i := range 5 { // bin i's |e| is i+1 in half its records, i+2 in the other half
+		a, c := float64(i+1), float64(i+2)
+		pe := rb.PredictionErrors
+		pe.N[i], pe.SumAbs[i], pe.SumSq[i], pe.SumQuad[i] = 200, 100*(a+c), 100*(a*a+c*c), 100*(a*a*a*a+c*c*c*c)
+	}
+	rw := windows.NewWindow(windows.Key{Model: "m", Version: "1"}, t0, t0.Add(time.Hour), rb, 100)
+	rw.Variants = map[string]*windows.Variant{"champion": {Prediction: windows.Feature{Counts: []int64{0, 0, 50, 200, 250}}}}
+	rows = e.Evaluate(rw)
+	mae, ok := of("champion")[MetricMAE]
+	if !ok || math.Abs(mae.Value-4.9) > 1e-12 || mae.NCurrent != 500 { // (50*3.5 + 200*4.5 + 250*5.5)/500
+		t.Errorf("a variant's estimated mae %+v (found %v), want 4.9 over 500", mae, ok)
+	}
+	if _, ok := of("champion")[MetricRMSE]; !ok {
+		t.Error("no estimated rmse of the variant")
+	}
 }
