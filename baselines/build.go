@@ -786,29 +786,31 @@ func capCategories(strs map[string]int64, nums []float64, limit int) map[string]
 	if len(all) <= limit {
 		return all
 	}
-	type entry struct {
-		value string
-		count int64
-	}
-	entries := make([]entry, 0, len(all))
-	for v, n := range all {
-		entries = append(entries, entry{v, n})
-	}
-	slices.SortFunc(entries, func(a, b entry) int {
-		if c := cmp.Compare(b.count, a.count); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.value, b.value)
-	})
 	out := make(map[string]int64, limit)
-	for i, e := range entries {
+	for i, v := range byFrequency(all) {
 		if i < limit-1 {
-			out[e.value] += e.count
+			out[v] += all[v]
 		} else {
-			out[OtherCategory] += e.count
+			out[OtherCategory] += all[v]
 		}
 	}
 	return out
+}
+
+// byFrequency returns the keys of counts, the most frequent first, ties in
+// the keys' order.
+func byFrequency[N cmp.Ordered](counts map[string]N) []string {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := cmp.Compare(counts[b], counts[a]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	return keys
 }
 
 // binErrors sums the errors of pairs per bin of the prediction pred

@@ -630,32 +630,17 @@ func encodeFeature(name string, kind Kind, nums []float64, strs []string, has []
 		if len(counts) == 0 {
 			return f, nil, false
 		}
-		type entry struct {
-			cat string
-			n   int
-		}
-		entries := make([]entry, 0, len(counts))
-		for c, k := range counts {
-			entries = append(entries, entry{c, k})
-		}
 		// The mode (sklearn's most_frequent: the smallest of ties) fills
 		// the missing values; the most frequent categories are kept.
-		slices.SortFunc(entries, func(a, b entry) int {
-			if c := cmp.Compare(b.n, a.n); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.cat, b.cat)
-		})
-		entries = entries[:min(len(entries), MaxMultivariateCategories)]
-		mode := entries[0].cat
+		kept := byFrequency(counts)
+		kept = kept[:min(len(kept), MaxMultivariateCategories)]
+		mode := kept[0]
 		for _, ok := range has {
 			if !ok {
 				counts[mode]++
 			}
 		}
-		for _, e := range entries {
-			f.Categories = append(f.Categories, e.cat)
-		}
+		f.Categories = append(f.Categories, kept...)
 		slices.Sort(f.Categories)
 		f.Frequencies = make([]float64, len(f.Categories))
 		n := float64(len(has))
