@@ -108,6 +108,19 @@ func (w cbpeWorld) draw(n int, mu float64) (scores []float64, labels []bool) {
 
 func (w cbpeWorld) bin(s float64) int { return min(int(s*float64(w.bins)), w.bins-1) }
 
+// byLabel counts scores in w's bins by label: positives, negatives.
+func (w cbpeWorld) byLabel(scores []float64, labels []bool) (pos, neg []float64) {
+	pos, neg = make([]float64, w.bins), make([]float64, w.bins)
+	for i, s := range scores {
+		if labels[i] {
+			pos[w.bin(s)]++
+		} else {
+			neg[w.bin(s)]++
+		}
+	}
+	return pos, neg
+}
+
 // TestCBPEBandCoversRealized simulates a miscalibrated classifier, a
 // labelled reference and windows with covariate shift (the scores'
 // distribution moves, P(label | score) stays). Over 300 windows per shift
@@ -122,14 +135,7 @@ func TestCBPEBandCoversRealized(t *testing.T) {
 	w := cbpeWorld{rng: rand.New(rand.NewPCG(11, 12)), bins: 100,
 		truth: func(s float64) float64 { return math.Pow(s, 1.7) }} // scores overconfident for the positive class
 	refS, refY := w.draw(5000, 0)
-	pos, neg := make([]float64, w.bins), make([]float64, w.bins)
-	for i, s := range refS {
-		if refY[i] {
-			pos[w.bin(s)]++
-		} else {
-			neg[w.bin(s)]++
-		}
-	}
+	pos, neg := w.byLabel(refS, refY)
 	calib, ok := Calibrate(pos, neg)
 	if !ok {
 		t.Fatal("not calibrated")
@@ -406,14 +412,7 @@ func TestCBPECalibrationSE(t *testing.T) {
 	var cal [5]float64
 	for range refs {
 		rs, ry := w.draw(2000, 0)
-		pos, neg := make([]float64, w.bins), make([]float64, w.bins)
-		for i, x := range rs {
-			if ry[i] {
-				pos[w.bin(x)]++
-			} else {
-				neg[w.bin(x)]++
-			}
-		}
+		pos, neg := w.byLabel(rs, ry)
 		c, ok := Calibrate(pos, neg)
 		if !ok {
 			t.Fatal("not calibrated")
