@@ -557,16 +557,8 @@ func TestVariantEstimated(t *testing.T) {
 		t.Fatalf("%d estimated rows of the champion, %d of the canary (want 15 each: 5 metrics, with bands), %d of a variant without scores",
 			len(champ), len(can), len(of("classes")))
 	}
-	rp, rn := make([]float64, 100), make([]float64, 100)
-	for i := range rp {
-		rp[i], rn[i] = float64(b.Outcomes.ByLabel["1"][i]), float64(b.Outcomes.ByLabel["0"][i])
-	}
-	cal, _ := perf.Calibrate(rp, rn)
-	fc := make([]float64, 100)
-	for i, n := range canary {
-		fc[i] = float64(n)
-	}
-	want := cal.Estimate(fc, 50)
+	cal, _ := perf.Calibrate(floats(b.Outcomes.ByLabel["1"]), floats(b.Outcomes.ByLabel["0"]))
+	want := cal.Estimate(floats(canary), 50)
 	for m, names := range EstimatedMetrics {
 		if m == MetricMAE || m == MetricRMSE {
 			continue
