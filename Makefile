@@ -125,7 +125,7 @@ bench-scaleout:
 ## data, scored for recall and false alarms; writes bench/DETECTION.md. Evidently
 ## comes from the golden virtualenv (pinned requirements, pip from PyPI); when
 ## it cannot be installed, driftwatch's side still runs and the report says why
-## (about 25 minutes on two cores: 45 streams, three per scenario). Then the
+## (about 35 minutes on two cores: 51 streams, three per scenario). Then the
 ## streams kept aside (other sizes, strengths and seeds, driftwatch alone, about
 ## a minute) into bench/DETECTION-aside.md.
 DETECT_SETUP_LOG ?= $(or $(TMPDIR),/tmp)/driftwatch-bench-detect-setup.log
