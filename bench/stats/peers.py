@@ -646,19 +646,19 @@ def main() -> int:
         L += ["", "## Allocation checks (testing.AllocsPerRun, in the same run)", "", "```"]
         L += alloc_lines(a.alloc.read_text()) + ["```"]
     L.append("")
-    a.out.write_text(keep_pipeline_section(a.out) + "\n".join(L))
+    a.out.write_text(keep_sections(a.out) + "\n".join(L))
     print(f"wrote {a.out}: {len(problems)} problems", file=sys.stderr)
     return 0
 
 
-def keep_pipeline_section(out: Path) -> str:
-    """The pipeline section that bench/pipeline/run.sh keeps at the top of out, if any, to put back."""
-    begin, end = "<!-- BEGIN pipeline", "<!-- END pipeline -->"
+def keep_sections(out: Path) -> str:
+    """The sections other benchmarks keep at the top of out (<!-- BEGIN name ... --> to
+    <!-- END name -->: bench/scaleout's, bench/pipeline/run.sh's), in their order, to put back."""
     old = out.read_text() if out.exists() else ""
-    i, j = old.find(begin), old.find(end)
-    if i < 0 or j < i:
-        return ""
-    return old[i:j + len(end)] + "\n\n"
+    kept = []
+    for m in re.finditer(r"<!-- BEGIN (\w+)[^>]*-->.*?<!-- END \1 -->", old, re.S):
+        kept.append(m.group(0) + "\n\n")
+    return "".join(kept)
 
 
 if __name__ == "__main__":
