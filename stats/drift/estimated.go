@@ -239,9 +239,9 @@ func appendVariantEstimated(rows []Row, head Row, w *windows.Window, cal *perf.C
 				return
 			}
 			names := VariantEstimatedMetrics[metric]
-			for i, v := range [3]float64{e.Value, min(max(e.Value-bandZ*e.SE, 0), hi), min(max(e.Value+bandZ*e.SE, 0), hi)} {
+			for i, x := range [3]float64{e.Value, min(max(e.Value-bandZ*e.SE, 0), hi), min(max(e.Value+bandZ*e.SE, 0), hi)} {
 				row := h
-				row.Metric, row.Value, row.NCurrent = names[i], finite(v), int64(n)
+				row.Metric, row.Value, row.NCurrent = names[i], finite(x), int64(n)
 				rows = append(rows, row)
 			}
 		}
