@@ -38,7 +38,7 @@ TOOLS   ?= promtool buildah chromium
 test: vet tools
 	@set -e; for s in $(SERVERS); do bash deploy/servers/$$s.sh start; done
 	@set -a; for s in $(SERVERS) $(TOOLS); do eval "$$(bash deploy/servers/$$s.sh env)"; done; set +a; \
-	rc=0; $(GO) test -race -count=1 $(PKGS) || rc=$$?; \
+	rc=0; $(GO) test -race -count=1 -timeout 30m $(PKGS) || rc=$$?; \
 	( $(TEST_PYTHON) ) || rc=$$?; \
 	for s in $(SERVERS); do bash deploy/servers/$$s.sh stop; done; \
 	DRIFTWATCH_TEST_IMAGE=1 $(GO) test -count=1 -run '^TestImageWithBuildah$$' ./deploy/ || rc=$$?; exit $$rc
@@ -125,7 +125,7 @@ bench-scaleout:
 ## data, scored for recall and false alarms; writes bench/DETECTION.md. Evidently
 ## comes from the golden virtualenv (pinned requirements, pip from PyPI); when
 ## it cannot be installed, driftwatch's side still runs and the report says why
-## (about 25 minutes on two cores: 45 streams, three per scenario). Then the
+## (about 35 minutes on two cores: 51 streams, three per scenario). Then the
 ## streams kept aside (other sizes, strengths and seeds, driftwatch alone, about
 ## a minute) into bench/DETECTION-aside.md.
 DETECT_SETUP_LOG ?= $(or $(TMPDIR),/tmp)/driftwatch-bench-detect-setup.log
@@ -145,19 +145,29 @@ profile:
 ## (SciPy, scikit-learn, Fairlearn, River, statsmodels, Evidently from PyPI), installed with pip
 ## into the virtualenv $(GOLDEN_VENV), with a fixed PYTHONHASHSEED (set order feeds some
 ## references, e.g. Evidently's category handling); then report the case counts.
-## make test only reads the committed files.
-PYTHON      ?= python3
-GOLDEN_VENV ?= .venv-golden
-GOLDEN_REQS := stats/testdata/golden/requirements.txt
+## Scripts named gen_*_nannyml.py run instead with NannyML and its dependencies,
+## pinned in stats/testdata/golden/requirements-nannyml.txt, in the virtualenv
+## $(NANNYML_VENV). make test only reads the committed files.
+PYTHON       ?= python3
+GOLDEN_VENV  ?= .venv-golden
+GOLDEN_REQS  := stats/testdata/golden/requirements.txt
+NANNYML_VENV ?= .venv-nannyml
+NANNYML_REQS := stats/testdata/golden/requirements-nannyml.txt
 
 $(GOLDEN_VENV)/.installed: $(GOLDEN_REQS)
 	$(PYTHON) -m venv $(GOLDEN_VENV)
 	$(GOLDEN_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(GOLDEN_REQS)
 	touch $@
 
-golden: $(GOLDEN_VENV)/.installed
-	@set -e; for f in $$(find . -path ./$(GOLDEN_VENV) -prune -o -path '*/testdata/golden/gen_*.py' -print | sort); do \
-		PYTHONHASHSEED=0 $(GOLDEN_VENV)/bin/python $$f; \
+$(NANNYML_VENV)/.installed: $(NANNYML_REQS)
+	$(PYTHON) -m venv $(NANNYML_VENV)
+	$(NANNYML_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(NANNYML_REQS)
+	touch $@
+
+golden: $(GOLDEN_VENV)/.installed $(NANNYML_VENV)/.installed
+	@set -e; for f in $$(find . \( -path ./$(GOLDEN_VENV) -o -path ./$(NANNYML_VENV) \) -prune -o -path '*/testdata/golden/gen_*.py' -print | sort); do \
+		case $$f in *_nannyml.py) py=$(NANNYML_VENV)/bin/python ;; *) py=$(GOLDEN_VENV)/bin/python ;; esac; \
+		NML_DISABLE_USAGE_LOGGING=1 PYTHONHASHSEED=0 $$py $$f; \
 	done
 	$(GO) test -count=1 -run '^TestGoldenFiles$$' -v ./stats/
 

@@ -3,7 +3,7 @@
 //
 // The tiers:
 //
-//	SEV-1  harmful outputs, accuracy collapse, pipeline or model down: page now
+//	SEV-1  harmful outputs, accuracy collapse, pipeline or model down, most predictions failing: page now
 //	SEV-2  significant degradation, fairness breach, high error rate: page within 15 minutes
 //	SEV-3  drift warnings on features or predictions, elevated latency: business hours
 //	SEV-4  approaching thresholds, minor anomalies: logged for the weekly review

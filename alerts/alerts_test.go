@@ -22,12 +22,42 @@ func TestClassify(t *testing.T) {
 		{Metric: "adwin", Subject: "error_stream", Drifted: true, Family: drift.FamilyConcept},        // a change point
 		{Metric: "page_hinkley", Subject: "error_stream", Drifted: true, Family: drift.FamilyConcept}, // corroboration
 		{Metric: "psi", Severity: "SEV-1"},                                                            // a stale severity is cleared
+		// Failed predictions: most of a window's, over 100 records, page
+		// whatever the objective; above the objective, SEV-2; a small
+		// window's majority is not a page.
+		{Metric: "error_rate", Subject: "errors", Value: 0.5, NCurrent: 100, Family: drift.FamilyServing},
+		{Metric: "error_rate", Subject: "errors", Value: 0.2, NCurrent: 1000, Drifted: true, Family: drift.FamilyServing},
+		{Metric: "error_rate", Subject: "errors", Value: 0.9, NCurrent: 99, Family: drift.FamilyServing},
+		{Metric: "error_rate", Subject: "errors", Value: 0.49, NCurrent: 1000, Family: drift.FamilyServing},
+		// Schema drift: a new feature's rate is a quality breach; the
+		// window-level counts and the volume, minor anomalies.
+		{Metric: "unknown_feature_rate", Subject: "new_key", Drifted: true, Family: drift.FamilyQuality},
+		{Metric: "vanished_features", Subject: "*", Drifted: true, Family: drift.FamilyQuality},
+		{Metric: "volume_ratio", Subject: "*", Drifted: true, Family: drift.FamilyQuality},
 	}
 	Classify(rows)
-	want := []Severity{Sev3, Sev4, "", Sev3, Sev3, Sev4, Sev3, Sev1, Sev2, Sev2, Sev3, Sev3, Sev4, ""}
+	want := []Severity{Sev3, Sev4, "", Sev3, Sev3, Sev4, Sev3, Sev1, Sev2, Sev2, Sev3, Sev3, Sev4, "", Sev1, Sev2, "", "", Sev3, Sev4, Sev4}
 	for i, r := range rows {
 		if Severity(r.Severity) != want[i] {
 			t.Errorf("row %d (%+v): severity %q, want %q", i, r, r.Severity, want[i])
+		}
+	}
+}
+
+// TestClassifyEstimatedPerformance: a drop of the performance estimated
+// without labels is a SEV-3 warning, never the accuracy collapse of
+// realized accuracy; its band and realized rows are not judged.
+func TestClassifyEstimatedPerformance(t *testing.T) {
+	rows := []drift.Row{
+		{Family: drift.FamilyConcept, Subject: drift.SubjectEstimated, Metric: "accuracy", Value: 0.3, NCurrent: 1000, Drifted: true},
+		{Family: drift.FamilyConcept, Subject: drift.SubjectEstimated, Metric: "accuracy_lower", Value: 0.28, NCurrent: 1000},
+		{Family: drift.FamilyConcept, Subject: drift.SubjectEstimated, Metric: "accuracy_realized", Value: 0.31, NCurrent: 1000},
+		{Family: drift.FamilyConcept, Subject: drift.SubjectEstimated, Metric: "mae", Value: 3, NCurrent: 1000, Drifted: true},
+	}
+	Classify(rows)
+	for i, want := range []Severity{Sev3, "", "", Sev3} {
+		if Severity(rows[i].Severity) != want {
+			t.Errorf("%s: severity %q, want %q", rows[i].Metric, rows[i].Severity, want)
 		}
 	}
 }

@@ -78,14 +78,38 @@ type Baseline struct {
 	// e^2, e = prediction - label (MAE, RMSE; for a classifier's scores and
 	// 0/1 labels, RMSE^2 is the Brier score).
 	Errors *ErrorSums `json:"errors,omitempty"`
+	// PredictionErrors sums the same errors per bin of a numeric
+	// prediction (Prediction's bins, len(Edges)+1): how the reference's
+	// predictions of each size erred, for the error estimated without
+	// labels (stats/perf EstimateErrors). Absent from baselines built
+	// before it and from references without numeric labels.
+	PredictionErrors *BinErrorSums `json:"prediction_errors,omitempty"`
 	// Phases is the time profile: the reference split by hour of the week
 	// (PhaseOf), when every reference row had a time and they spanned at
 	// least a day (format 2); Cycle is the period found in it (detectCycle):
 	// CycleDaily, CycleWeekly or empty.
 	Phases []Phase `json:"phases,omitempty"`
 	Cycle  string  `json:"cycle,omitempty"`
+	// Traffic, set when the reference was a production period of
+	// ModelVersion's traffic (its time profile's rows are the records that
+	// version served) and it has a time profile, spans its records' event
+	// times: Phases' rows over the hours of the week the span covers are
+	// that version's rate, the expected volume of its windows.
+	Traffic *Traffic `json:"traffic,omitempty"`
+	// Multivariate is the model of whole rows for multivariate drift,
+	// fitted on the reference (built since it exists; nil before, or when
+	// the build had none).
+	Multivariate *Multivariate `json:"multivariate,omitempty"`
 
-	phased *phaseCache // Phased's results; nil: not cached
+	phased   *phaseCache // Phased's results; nil: not cached
+	phaseSet []bool      // of a phased reference: the phases it holds (PhaseSet)
+}
+
+// Traffic is the time span of a production reference's records: the
+// first and the last event time.
+type Traffic struct {
+	From  time.Time `json:"from"`
+	Until time.Time `json:"until"`
 }
 
 // ErrorSums are sums of prediction errors.
@@ -93,6 +117,16 @@ type ErrorSums struct {
 	N      int64   `json:"n"`
 	SumAbs float64 `json:"sum_abs"`
 	SumSq  float64 `json:"sum_sq"`
+}
+
+// BinErrorSums are sums of prediction errors per prediction bin: N pairs,
+// and the sums of |e|, e^2 and e^4 (e = prediction - label), one entry
+// per bin each.
+type BinErrorSums struct {
+	N       []int64   `json:"n"`
+	SumAbs  []float64 `json:"sum_abs"`
+	SumSq   []float64 `json:"sum_sq"`
+	SumQuad []float64 `json:"sum_quad"`
 }
 
 // LabelName is the name of the label's Feature.
@@ -104,9 +138,15 @@ const LabelName = "label"
 const OutcomeBins = 100
 
 // OutcomeBin is the bin of score s: floor(s * OutcomeBins), scores outside
-// [0, 1] in the first or the last bin.
+// [0, 1] in the first or the last bin (NaN in the first).
 func OutcomeBin(s float64) int {
-	return min(max(int(math.Floor(s*OutcomeBins)), 0), OutcomeBins-1)
+	switch {
+	case !(s >= 0):
+		return 0
+	case s >= 1:
+		return OutcomeBins - 1
+	}
+	return min(int(s*OutcomeBins), OutcomeBins-1)
 }
 
 // SelectedIn returns how many of the scores counted in bins (OutcomeBins
@@ -265,8 +305,27 @@ func (b *Baseline) Validate() error {
 			}
 		}
 	}
+	if e := b.PredictionErrors; e != nil {
+		k := len(b.Prediction.Edges) + 1
+		if b.Prediction.Kind != Numeric || len(b.Prediction.Edges) == 0 {
+			return fmt.Errorf("baseline %s: prediction_errors without a numeric prediction", b.ID)
+		}
+		if len(e.N) != k || len(e.SumAbs) != k || len(e.SumSq) != k || len(e.SumQuad) != k {
+			return fmt.Errorf("baseline %s: prediction_errors: want %d bins (the prediction's)", b.ID, k)
+		}
+		for i, n := range e.N {
+			if n < 0 || !(e.SumAbs[i] >= 0 && e.SumSq[i] >= 0 && e.SumQuad[i] >= 0) || math.IsInf(e.SumQuad[i], 1) || n == 0 && e.SumAbs[i] != 0 {
+				return fmt.Errorf("baseline %s: prediction_errors: bin %d: want a non-negative count and finite non-negative sums", b.ID, i)
+			}
+		}
+	}
 	if err := b.validatePhases(); err != nil {
 		return fmt.Errorf("baseline %s: %w", b.ID, err)
+	}
+	if b.Multivariate != nil {
+		if err := b.Multivariate.validate(b); err != nil {
+			return fmt.Errorf("baseline %s: %w", b.ID, err)
+		}
 	}
 	if o := b.Outcomes; o != nil {
 		if o.Bins != OutcomeBins {

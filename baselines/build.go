@@ -50,6 +50,18 @@ type BuildOptions struct {
 	// were both numbers and strings, or with more than 65,535 cells, gets
 	// no sample.
 	SampleSize int
+	// Traffic says the rows are a production period of ModelVersion's
+	// traffic, every one of its records in that period: with a time
+	// profile, the baseline keeps the period's span (Baseline.Traffic),
+	// and the profile's rows per hour are that version's expected volume.
+	Traffic bool
+	// MultivariateRows caps the reference rows the multivariate model
+	// (Baseline.Multivariate) is fitted on: past it, a uniform sample of
+	// them (the rows of smallest hash of their number). Zero means
+	// DefaultMultivariateRows, negative means no model. Memory: about 24
+	// bytes per feature value of a kept row, up to twice the cap between
+	// prunings (50,000 rows of 10 features: 24 MB at most).
+	MultivariateRows int
 }
 
 // Builder accumulates reference rows of one model and builds a Baseline from
@@ -96,6 +108,10 @@ type Builder struct {
 	rows        int64
 	pending     bool // values were added since the last EndRow
 
+	// errPairs are the numeric predictions with their errors, binned on
+	// the prediction's edges at Build (PredictionErrors).
+	errPairs []errPair
+
 	// The time profile (SetTime): the current row's phase (-1: none),
 	// how many rows had a time, their span, rows per phase, and what
 	// AddSegment and AddLabel count per phase.
@@ -104,6 +120,8 @@ type Builder struct {
 	tMin, tMax time.Time
 	rowPhase   [PhasesPerWeek]int64
 	acc        *[PhasesPerWeek]phaseAcc
+
+	mv *mvCollector // the rows the multivariate model is fitted on; nil: no model
 }
 
 // column accumulates the values of one feature.
@@ -137,7 +155,7 @@ func NewBuilder(model string, opts BuildOptions) *Builder {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Builder{
+	b := &Builder{
 		model:    model,
 		opts:     opts,
 		features: make(map[string]*column),
@@ -145,6 +163,14 @@ func NewBuilder(model string, opts BuildOptions) *Builder {
 		label:    column{lastRow: -1},
 		phase:    -1,
 	}
+	if opts.MultivariateRows >= 0 {
+		limit := opts.MultivariateRows
+		if limit == 0 {
+			limit = DefaultMultivariateRows
+		}
+		b.mv = &mvCollector{limit: max(limit, 2), at: -1, cur: -1}
+	}
+	return b
 }
 
 // NumericLabel reads a label's text as a number: a finite number as
@@ -159,6 +185,9 @@ func NumericLabel(text string) (float64, bool) {
 	y, err := strconv.ParseFloat(text, 64)
 	return y, err == nil && !math.IsInf(y, 0) && !math.IsNaN(y)
 }
+
+// errPair is a labelled numeric prediction x and its error e = x - label.
+type errPair struct{ x, e float64 }
 
 // Bounds of a baseline's Groups: segment attributes, and groups per
 // attribute (others are not kept); and of GroupOutcomes: label texts (a
@@ -292,6 +321,7 @@ func (b *Builder) AddLabel(text string, score float64, scored bool) {
 		b.errN++
 		b.errAbs.Add(math.Abs(e))
 		b.errSq.Add(e * e)
+		b.errPairs = append(b.errPairs, errPair{score, e})
 		if a != nil {
 			a.errN++
 			a.errAbs.Add(math.Abs(e))
@@ -328,11 +358,24 @@ func (b *Builder) AddLabel(text string, score float64, scored bool) {
 // AddNumber adds x as the value of feature in the current row. NaN and ±Inf
 // count as null. Only the first value of a feature in a row counts; later
 // ones are ignored.
-func (b *Builder) AddNumber(feature string, x float64) { b.feature(feature).number(b, x) }
+func (b *Builder) AddNumber(feature string, x float64) {
+	c := b.feature(feature)
+	if c.number(b, x) && b.mv != nil {
+		if math.IsInf(x, 0) {
+			x = math.NaN()
+		}
+		b.mv.value(b.rows, b.phase, c, x, -1)
+	}
+}
 
 // AddCategory adds s as the value of feature in the current row. Only the
 // first value of a feature in a row counts.
-func (b *Builder) AddCategory(feature, s string) { b.feature(feature).category(b, s) }
+func (b *Builder) AddCategory(feature, s string) {
+	c := b.feature(feature)
+	if id, ok := c.category(b, s); ok && b.mv != nil {
+		b.mv.value(b.rows, b.phase, c, 0, id)
+	}
+}
 
 // AddNull records that feature is missing in the current row. It matters only
 // for a feature that never gets a value: absence counts as null anyway once
@@ -359,6 +402,9 @@ func (b *Builder) EndRow() {
 	if b.phase >= 0 {
 		b.rowPhase[b.phase]++
 		b.timed++
+	}
+	if b.mv != nil {
+		b.mv.endRow(b.rows, b.phase)
 	}
 	b.phase = -1
 	b.rows++
@@ -399,16 +445,24 @@ func (c *column) mark(b *Builder) bool {
 	return true
 }
 
-func (c *column) number(b *Builder, x float64) {
-	if c.mark(b) && !math.IsNaN(x) && !math.IsInf(x, 0) {
+// number adds x as c's value in the current row and reports whether it
+// was the row's first.
+func (c *column) number(b *Builder, x float64) bool {
+	if !c.mark(b) {
+		return false
+	}
+	if !math.IsNaN(x) && !math.IsInf(x, 0) {
 		c.nums = append(c.nums, x)
 		if b.phase >= 0 {
 			c.numPhase = append(c.numPhase, uint8(b.phase))
 		}
 	}
+	return true
 }
 
-func (c *column) category(b *Builder, s string) {
+// category adds s as c's value in the current row and returns its string
+// id, or false when the row had a value already.
+func (c *column) category(b *Builder, s string) (int32, bool) {
 	if c.mark(b) {
 		if c.cats == nil {
 			c.cats = make(map[string]int64)
@@ -426,7 +480,9 @@ func (c *column) category(b *Builder, s string) {
 		if b.phase >= 0 {
 			c.strPhase = append(c.strPhase, uint8(b.phase))
 		}
+		return id, true
 	}
+	return 0, false
 }
 
 func (c *column) null(b *Builder) { c.mark(b) }
@@ -503,12 +559,21 @@ func (b *Builder) Build() (*Baseline, error) {
 	}
 	if b.errN > 0 {
 		bl.Errors = &ErrorSums{N: b.errN, SumAbs: b.errAbs.Value(), SumSq: b.errSq.Value()}
+		if pred.Kind == Numeric && len(pred.Edges) > 0 && len(b.errPairs) > 0 {
+			bl.PredictionErrors = binErrors(&pred, b.errPairs)
+		}
+	}
+	if bl.Multivariate, err = b.fitMultivariate(bl); err != nil {
+		return nil, fmt.Errorf("build baseline of model %q: %w", b.model, err)
 	}
 	// The hours the reference covers, its first and last in full.
 	if span := b.tMax.Truncate(time.Hour).Sub(b.tMin.Truncate(time.Hour)) + time.Hour; b.timed == b.rows && span >= 24*time.Hour {
 		bl.Format = FormatVersion
 		bl.Phases = b.phases(bl, names)
 		bl.Cycle = detectCycle(bl, span)
+		if b.opts.Traffic {
+			bl.Traffic = &Traffic{From: b.tMin.UTC(), Until: b.tMax.UTC()}
+		}
 	}
 
 	canonical, err := json.Marshal(bl)
@@ -721,26 +786,52 @@ func capCategories(strs map[string]int64, nums []float64, limit int) map[string]
 	if len(all) <= limit {
 		return all
 	}
-	type entry struct {
-		value string
-		count int64
+	out := make(map[string]int64, limit)
+	for i, v := range byFrequency(all) {
+		if i < limit-1 {
+			out[v] += all[v]
+		} else {
+			out[OtherCategory] += all[v]
+		}
 	}
-	entries := make([]entry, 0, len(all))
-	for v, n := range all {
-		entries = append(entries, entry{v, n})
+	return out
+}
+
+// byFrequency returns the keys of counts, the most frequent first, ties in
+// the keys' order.
+func byFrequency[N cmp.Ordered](counts map[string]N) []string {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
 	}
-	slices.SortFunc(entries, func(a, b entry) int {
-		if c := cmp.Compare(b.count, a.count); c != 0 {
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := cmp.Compare(counts[b], counts[a]); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.value, b.value)
+		return cmp.Compare(a, b)
 	})
-	out := make(map[string]int64, limit)
-	for i, e := range entries {
-		if i < limit-1 {
-			out[e.value] += e.count
-		} else {
-			out[OtherCategory] += e.count
+	return keys
+}
+
+// binErrors sums the errors of pairs per bin of the prediction pred
+// (exactly: stats.Sum, rounded once), so the result does not depend on the
+// rows' order; nil when a sum overflows.
+func binErrors(pred *Feature, pairs []errPair) *BinErrorSums {
+	k := len(pred.Edges) + 1
+	out := &BinErrorSums{N: make([]int64, k), SumAbs: make([]float64, k), SumSq: make([]float64, k), SumQuad: make([]float64, k)}
+	abs, sq, quad := make([]stats.Sum, k), make([]stats.Sum, k), make([]stats.Sum, k)
+	for _, p := range pairs {
+		i := pred.Bin(p.x)
+		e2 := p.e * p.e
+		out.N[i]++
+		abs[i].Add(math.Abs(p.e))
+		sq[i].Add(e2)
+		quad[i].Add(e2 * e2)
+	}
+	for i := range k {
+		out.SumAbs[i], out.SumSq[i], out.SumQuad[i] = abs[i].Value(), sq[i].Value(), quad[i].Value()
+		if math.IsInf(out.SumQuad[i], 0) {
+			return nil // errors past 1e77: their fourth powers overflow, no estimate
 		}
 	}
 	return out

@@ -1,12 +1,15 @@
 package baselines
 
 import (
+	"bytes"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -426,8 +429,21 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("loaded\n%+v\nwant\n%+v", got, want)
+	// The multivariate model's sample holds NaN (missing ages), which
+	// DeepEqual never finds equal: it is compared in its JSON form, which
+	// writes every value's bits.
+	if want.Multivariate == nil || got.Multivariate == nil {
+		t.Fatalf("multivariate model: built %v, loaded %v", want.Multivariate != nil, got.Multivariate != nil)
+	}
+	gm, _ := json.Marshal(got.Multivariate)
+	wm, _ := json.Marshal(want.Multivariate)
+	if !bytes.Equal(gm, wm) {
+		t.Errorf("multivariate model loaded\n%s\nwant\n%s", gm, wm)
+	}
+	g, w := *got, *want
+	g.Multivariate, w.Multivariate = nil, nil
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("loaded\n%+v\nwant\n%+v", g, w)
 	}
 	byModel, err := LoadDir(filepath.Dir(path))
 	if err != nil || byModel["fraud"] == nil || byModel["fraud"].ID != want.ID {
@@ -514,5 +530,88 @@ func TestQuantileOverflow(t *testing.T) {
 	got := quantile([]float64{-math.MaxFloat64, math.MaxFloat64}, 0.5)
 	if got != 0 {
 		t.Errorf("median of ±MaxFloat64 = %v, want 0", got)
+	}
+}
+
+// TestPredictionErrors: a reference with numeric predictions and labels
+// keeps its errors per prediction bin, summing to Errors, each pair in the
+// bin of its prediction; it saves and loads; labels that are not numbers
+// add none.
+func TestPredictionErrors(t *testing.T) {
+	b := NewBuilder("m", BuildOptions{Now: func() time.Time { return testNow }, Bins: 8})
+	rng := rand.New(rand.NewPCG(7, 8))
+	type pair struct{ x, y float64 }
+	var pairs []pair
+	for i := range 500 {
+		x := rng.NormFloat64() * 3
+		b.AddNumber("a", rng.Float64())
+		b.AddPredictionNumber(x)
+		switch {
+		case i%10 == 0: // no label
+		case i%10 == 1:
+			b.AddLabel("unknown", x, true) // a label that is not a number
+		default:
+			y := x + rng.NormFloat64()*(1+math.Abs(x)) // errors grow with |x|
+			y = math.Round(y*1000) / 1000
+			b.AddLabel(strconv.FormatFloat(y, 'g', -1, 64), x, true)
+			pairs = append(pairs, pair{x, y})
+		}
+		b.EndRow()
+	}
+	bl, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := bl.PredictionErrors
+	if e == nil || len(e.N) != len(bl.Prediction.Edges)+1 {
+		t.Fatalf("prediction errors %+v for %d edges", e, len(bl.Prediction.Edges))
+	}
+	k := len(e.N)
+	n := make([]int64, k)
+	abs, sq, quad := make([]float64, k), make([]float64, k), make([]float64, k)
+	for _, p := range pairs {
+		i := bl.Prediction.Bin(p.x)
+		d := p.x - p.y
+		n[i]++
+		abs[i] += math.Abs(d)
+		sq[i] += d * d
+		quad[i] += d * d * d * d
+	}
+	var total int64
+	var totalAbs float64
+	for i := range k {
+		total += e.N[i]
+		totalAbs += e.SumAbs[i]
+		if e.N[i] != n[i] || !near(e.SumAbs[i], abs[i]) || !near(e.SumSq[i], sq[i]) || !near(e.SumQuad[i], quad[i]) {
+			t.Errorf("bin %d: %d, %g, %g, %g; want %d, %g, %g, %g", i, e.N[i], e.SumAbs[i], e.SumSq[i], e.SumQuad[i], n[i], abs[i], sq[i], quad[i])
+		}
+	}
+	if total != bl.Errors.N || !near(totalAbs, bl.Errors.SumAbs) || total != int64(len(pairs)) {
+		t.Errorf("bins hold %d pairs (|e| %g), errors %d (%g), %d labelled", total, totalAbs, bl.Errors.N, bl.Errors.SumAbs, len(pairs))
+	}
+	path := filepath.Join(t.TempDir(), bl.ID+".json")
+	if err := bl.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.PredictionErrors, e) {
+		t.Errorf("loaded %+v, saved %+v", got.PredictionErrors, e)
+	}
+	for _, bad := range []func(*BinErrorSums){
+		func(e *BinErrorSums) { e.N = e.N[1:] },
+		func(e *BinErrorSums) { e.N[2] = -1 },
+		func(e *BinErrorSums) { e.SumSq[0] = -1 },
+		func(e *BinErrorSums) { e.SumQuad[0] = math.Inf(1) },
+	} {
+		c := *bl
+		pe := BinErrorSums{N: slices.Clone(e.N), SumAbs: slices.Clone(e.SumAbs), SumSq: slices.Clone(e.SumSq), SumQuad: slices.Clone(e.SumQuad)}
+		bad(&pe)
+		c.PredictionErrors = &pe
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "prediction_errors") {
+			t.Errorf("Validate of %+v = %v, want a prediction_errors error", pe, err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package baselines
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,6 +61,10 @@ func PhaseOf(t time.Time) int {
 	t = t.UTC()
 	return (int(t.Weekday())+6)%7*24 + t.Hour()
 }
+
+// PhaseSet returns, for a reference Phased returned, which phases (hours
+// of the week) it holds; nil for a whole reference.
+func (b *Baseline) PhaseSet() []bool { return b.phaseSet }
 
 // phaseCache holds a baseline's phased references by period and phases.
 type phaseCache struct{ m sync.Map } // string -> *Baseline
@@ -126,7 +131,7 @@ func (b *Baseline) Phased(start, end time.Time, period string) *Baseline {
 // merge returns the reference of the phases in, named by key.
 func (b *Baseline) merge(in []bool, key string) *Baseline {
 	m := &Baseline{Format: b.Format, ID: b.ID + "@" + key, Model: b.Model, ModelVersion: b.ModelVersion, CreatedAt: b.CreatedAt,
-		Source: b.Source, Cycle: b.Cycle, Features: make([]Feature, len(b.Features))}
+		Source: b.Source, Cycle: b.Cycle, Features: make([]Feature, len(b.Features)), phaseSet: slices.Clone(in)}
 	var label PhaseFeature
 	var hasLabel, hasPred bool
 	pred := PhaseFeature{}
@@ -262,6 +267,9 @@ func (f *PhaseFeature) feature(whole *Feature) Feature {
 
 // validatePhases checks a time profile against the baseline it belongs to.
 func (b *Baseline) validatePhases() error {
+	if t := b.Traffic; t != nil && (len(b.Phases) == 0 || t.Until.Before(t.From)) {
+		return fmt.Errorf("traffic from %s until %s: want phases and a span", t.From.Format(time.RFC3339), t.Until.Format(time.RFC3339))
+	}
 	if len(b.Phases) == 0 {
 		if b.Cycle != "" {
 			return fmt.Errorf("cycle %q without phases", b.Cycle)

@@ -88,17 +88,20 @@ const (
 	ColVariant  // variant, dictionary-encoded, null when absent
 	ColLabel    // label as text (Value.Text), dictionary-encoded, null when absent
 	ColSegments // segments, dictionary-encoded as SegmentsText, null when none
+	ColError    // error, a failed prediction's error class, dictionary-encoded, null for a served one
+	ColUnknown  // the names of the record's features the baseline does not know, dictionary-encoded as UnknownText, null when none
 	FirstFeatureCol
 )
 
 var dictString = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
 
 // Schema returns the Arrow schema of a model's batches: prediction_id,
-// model_version (dictionary), timestamp (ms, UTC), prediction, latency_ms
-// and variant (null when the record has none), then one column
-// per baseline feature named "feature.<name>": float64 for numeric features,
-// dictionary-encoded strings for categorical ones. Missing values are nulls.
-// The schema metadata carries the model and baseline id.
+// model_version (dictionary), timestamp (ms, UTC), prediction, latency_ms,
+// variant, label, segments, error and unknown_features (null when the
+// record has none), then one column per baseline feature named
+// "feature.<name>": float64 for numeric features, dictionary-encoded
+// strings for categorical ones. Missing values are nulls. The schema
+// metadata carries the model and baseline id.
 func Schema(b *baselines.Baseline) *arrow.Schema {
 	fields := make([]arrow.Field, 0, FirstFeatureCol+len(b.Features))
 	fields = append(fields,
@@ -110,6 +113,8 @@ func Schema(b *baselines.Baseline) *arrow.Schema {
 		arrow.Field{Name: "variant", Type: dictString, Nullable: true},
 		arrow.Field{Name: "label", Type: dictString, Nullable: true},
 		arrow.Field{Name: "segments", Type: dictString, Nullable: true},
+		arrow.Field{Name: "error", Type: dictString, Nullable: true},
+		arrow.Field{Name: "unknown_features", Type: dictString, Nullable: true},
 	)
 	for _, f := range b.Features {
 		fields = append(fields, arrow.Field{Name: "feature." + f.Name, Type: columnType(f.Kind), Nullable: true})
@@ -137,6 +142,7 @@ type BatchBuilder struct {
 	pred                       column
 	latency                    f64Col
 	variants, labels, segments dictCol
+	errors, unknown            dictCol
 	features                   []column
 	// TypeErrors counts values whose JSON type did not fit the baseline's
 	// feature kind (a string for a numeric feature); they are stored as nulls.
@@ -144,6 +150,7 @@ type BatchBuilder struct {
 	issues     []Issue
 	segBuf     []byte   // scratch: a record's SegmentsText
 	segKeys    []string // scratch: its attributes, sorted
+	unkBuf     []byte   // scratch: a Record's UnknownText
 	segs       []scannedSegment
 	scratch    []byte           // scratch: a value's text
 	layouts    []*layout        // the records' feature layouts, newest last
@@ -192,6 +199,51 @@ func EachSegment(text string, f func(attr, value string)) {
 	}
 }
 
+// UnknownText is how the unknown_features column holds a record's
+// feature names that its baseline does not know: each name once, in
+// increasing byte order, each preceded by its length as a uvarint (so
+// that a name may hold any byte). EachUnknown reads it.
+
+// appendUnknownText appends the UnknownText of names, which it sorts and
+// deduplicates in place.
+func appendUnknownText(b []byte, names []string) []byte {
+	slices.Sort(names)
+	for i, n := range names {
+		if i > 0 && n == names[i-1] {
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(len(n)))
+		b = append(b, n...)
+	}
+	return b
+}
+
+// EachUnknown calls f with each name of an UnknownText (the
+// unknown_features column's values), in order. A malformed text ends
+// the names.
+func EachUnknown(text string, f func(name string)) {
+	for len(text) > 0 {
+		var n uint64
+		k := 0
+		for shift := 0; ; shift += 7 {
+			if k == len(text) || shift > 56 {
+				return
+			}
+			c := text[k]
+			k++
+			n |= uint64(c&0x7f) << shift
+			if c < 0x80 {
+				break
+			}
+		}
+		if n > uint64(len(text)-k) {
+			return
+		}
+		f(text[k : k+int(n)])
+		text = text[k+int(n):]
+	}
+}
+
 // NewBatchBuilder returns a builder for the model of b.
 func NewBatchBuilder(b *baselines.Baseline) *BatchBuilder {
 	bb := &BatchBuilder{base: b, schema: Schema(b), pred: column{numeric: b.Prediction.Kind == baselines.Numeric}, task: -1}
@@ -205,8 +257,9 @@ func NewBatchBuilder(b *baselines.Baseline) *BatchBuilder {
 // Len is the number of records appended since the last NewRecordBatch.
 func (bb *BatchBuilder) Len() int { return len(bb.times) }
 
-// Append adds one record. Features the baseline does not know are ignored;
-// baseline features absent from the record are null.
+// Append adds one record. Features the baseline does not know are kept
+// by name only (unknown_features); baseline features absent from the
+// record are null.
 func (bb *BatchBuilder) Append(r *Record) {
 	row := int32(bb.Len())
 	bb.ids.add([]byte(r.PredictionID))
@@ -233,6 +286,23 @@ func (bb *BatchBuilder) Append(r *Record) {
 	} else {
 		bb.segBuf, bb.segKeys = appendSegments(bb.segBuf[:0], bb.segKeys[:0], r.Segments)
 		bb.segments.add(bb.segBuf)
+	}
+	if r.Error == "" {
+		bb.errors.addNull()
+	} else {
+		bb.errors.add([]byte(r.Error))
+	}
+	bb.segKeys = bb.segKeys[:0]
+	for name := range r.Features {
+		if _, known := bb.featureNames()[name]; !known {
+			bb.segKeys = append(bb.segKeys, name)
+		}
+	}
+	if len(bb.segKeys) == 0 {
+		bb.unknown.addNull()
+	} else {
+		bb.unkBuf = appendUnknownText(bb.unkBuf[:0], bb.segKeys)
+		bb.unknown.add(bb.unkBuf)
 	}
 	for i := range bb.base.Features {
 		v, ok := r.Features[bb.base.Features[i].Name]
@@ -279,6 +349,8 @@ func (bb *BatchBuilder) NewRecordBatch() arrow.RecordBatch {
 		bb.variants.array(),
 		bb.labels.array(),
 		bb.segments.array(),
+		bb.errors.array(),
+		bb.unknown.array(),
 	)
 	for i := range bb.features {
 		cols = append(cols, bb.features[i].array())
@@ -319,6 +391,9 @@ type layout struct {
 	pos []int32
 	// fast is what the fast path expects, per member (see fastKey).
 	fast []fastKey
+	// unknown is the UnknownText of the members the baseline does not
+	// know; nil when there are none.
+	unknown []byte
 }
 
 // fastKey is one member of a layout as the fast path expects it: its key
@@ -395,20 +470,18 @@ func (bb *BatchBuilder) layoutOf(s *scanner) *layout {
 			return l
 		}
 	}
-	if bb.names == nil {
-		bb.names = make(map[string]int32, len(bb.base.Features))
-		for i, f := range bb.base.Features {
-			bb.names[f.Name] = int32(i)
-		}
-	}
+	names := bb.featureNames()
+	var unknown []string
 	l := &layout{keys: make([]layoutKey, len(s.features)), pos: make([]int32, len(bb.base.Features)), fast: make([]fastKey, len(s.features))}
 	for i := range l.pos {
 		l.pos[i] = -1
 	}
 	for j, m := range s.features {
 		l.keys[j] = newLayoutKey(s.data[m.key.start:m.key.end])
-		if i, ok := bb.names[string(s.text(m.key))]; ok {
+		if i, ok := names[string(s.text(m.key))]; ok {
 			l.pos[i] = int32(j)
+		} else {
+			unknown = append(unknown, string(s.text(m.key)))
 		}
 		pat := append(append([]byte{'"'}, s.data[m.key.start:m.key.end]...), '"')
 		l.fast[j] = fastKey{n: int32(len(pat)), pat: string(pat), feature: -1}
@@ -427,6 +500,9 @@ func (bb *BatchBuilder) layoutOf(s *scanner) *layout {
 			l.fast[j].col, l.fast[j].feature = &bb.features[i], int32(i)
 		}
 	}
+	if len(unknown) > 0 {
+		l.unknown = appendUnknownText(nil, unknown)
+	}
 	bb.last = l
 	if len(bb.layouts) == maxLayouts {
 		copy(bb.layouts, bb.layouts[1:])
@@ -434,6 +510,26 @@ func (bb *BatchBuilder) layoutOf(s *scanner) *layout {
 	}
 	bb.layouts = append(bb.layouts, l)
 	return l
+}
+
+// featureNames returns the baseline's feature indexes by name.
+func (bb *BatchBuilder) featureNames() map[string]int32 {
+	if bb.names == nil {
+		bb.names = make(map[string]int32, len(bb.base.Features))
+		for i, f := range bb.base.Features {
+			bb.names[f.Name] = int32(i)
+		}
+	}
+	return bb.names
+}
+
+// addUnknown appends the unknown_features value of a record of layout l.
+func (bb *BatchBuilder) addUnknown(l *layout) {
+	if l.unknown == nil {
+		bb.unknown.addNull()
+	} else {
+		bb.unknown.add(l.unknown)
+	}
 }
 
 func (l *layout) matches(s *scanner) bool {
@@ -472,6 +568,7 @@ func (bb *BatchBuilder) appendScanned(s *scanner) {
 	row := int32(bb.Len())
 	bb.appendFixed(s, row)
 	l := bb.layoutOf(s)
+	bb.addUnknown(l)
 	for i, j := range l.pos {
 		c := &bb.features[i]
 		if j < 0 {
@@ -523,6 +620,11 @@ func (bb *BatchBuilder) appendFixed(s *scanner, row int32) {
 		bb.segments.add(bb.segBuf)
 	} else {
 		bb.segments.addNull()
+	}
+	if f[fError].present() {
+		bb.errors.add(s.text(f[fError]))
+	} else {
+		bb.errors.addNull()
 	}
 }
 

@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"syscall"
@@ -105,4 +106,28 @@ func (c cpuClock) report(b *testing.B, perOp int) {
 	n := float64(b.N) * float64(perOp)
 	b.ReportMetric(n/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(processCPU()-c.start)/n, "cpu-ns/record")
+}
+
+// BenchmarkRouterUnknown is BenchmarkRouter on records that also carry
+// three features their baseline does not know (kept by name in the
+// unknown_features column).
+func BenchmarkRouterUnknown(b *testing.B) {
+	const perTask = 1024
+	recs, base := wideRecords(16 * perTask)
+	size := 0
+	for i, r := range recs {
+		recs[i] = bytes.Replace(r, []byte(`"features":{`), []byte(`"features":{"x_new":1,"x_other":"a","x_more":true,`), 1)
+		size += len(recs[i])
+	}
+	r := newRouter(memory.NewGoAllocator(), routerConfig{Baselines: map[string]*baselines.Baseline{"wide": base}, DedupCap: 1 << 30})
+	defer r.release()
+	workers := len(r.decoders)
+	b.ReportAllocs()
+	b.SetBytes(int64(size / len(recs) * perTask * workers))
+	run := routeAll(r, recs, perTask)
+	cpu := startCPU()
+	for b.Loop() {
+		run()
+	}
+	cpu.report(b, perTask*workers)
 }

@@ -1,9 +1,11 @@
 package consumer
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"testing"
 
@@ -51,6 +53,34 @@ func (ob *oracleBuilder) append(r *Record) {
 	} else {
 		text, _ := appendSegments(nil, nil, r.Segments)
 		oracleDict(ob.rb.Field(ColSegments), string(text))
+	}
+	if r.Error == "" {
+		ob.rb.Field(ColError).AppendNull()
+	} else {
+		oracleDict(ob.rb.Field(ColError), r.Error)
+	}
+	// The names the baseline does not know, each once, sorted, each after
+	// its length as a uvarint.
+	known := map[string]bool{}
+	for _, f := range ob.base.Features {
+		known[f.Name] = true
+	}
+	var unknown []string
+	for name := range r.Features {
+		if !known[name] {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) == 0 {
+		ob.rb.Field(ColUnknown).AppendNull()
+	} else {
+		sort.Strings(unknown)
+		var text []byte
+		for _, n := range unknown {
+			text = binary.AppendUvarint(text, uint64(len(n)))
+			text = append(text, n...)
+		}
+		oracleDict(ob.rb.Field(ColUnknown), string(text))
 	}
 	for i := range ob.base.Features {
 		f := &ob.base.Features[i]

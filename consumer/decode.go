@@ -39,7 +39,7 @@ type task struct {
 type outcome struct {
 	derr  *DecodeError // the rejection, or nil
 	ts    int64        // a good record's event time, unix ns
-	id    idHash       // a good record's prediction id, hashed
+	id    idHash       // a good record's duplicate key (dedupKey), hashed
 	batch int32        // a good record's batch in task.batches
 	row   int32        // and row in it
 }
@@ -71,6 +71,7 @@ type decoder struct {
 	fastRecords int64
 	builders    map[modelBaseline]*BatchBuilder
 	used        []*BatchBuilder // builders with rows in the current task
+	key         []byte          // dedupKey's scratch
 }
 
 type modelBaseline struct {
@@ -204,7 +205,24 @@ func (d *decoder) good(t *task, bb *BatchBuilder, id []byte) outcome {
 		bb.task = len(d.used)
 		d.used = append(d.used, bb)
 	}
-	return outcome{ts: d.sc.ts, id: idHash{maphash.Bytes(d.seeds[0], id), maphash.Bytes(d.seeds[1], id)}, batch: int32(bb.task), row: int32(bb.Len())}
+	key := d.dedupKey(id)
+	return outcome{ts: d.sc.ts, id: idHash{maphash.Bytes(d.seeds[0], key), maphash.Bytes(d.seeds[1], key)}, batch: int32(bb.task), row: int32(bb.Len())}
+}
+
+// dedupKey returns what identifies the record the scanner holds for the
+// duplicate filter (CONTRACT.md section 1): its prediction id, and its
+// variant when it names one, so that a shadow deployment's records of one
+// prediction id (one per variant) are all kept and only the same id of
+// the same variant again is a duplicate. The two are joined by the byte
+// 0xff, which no decoded text holds (an invalid UTF-8 byte becomes
+// U+FFFD), so no id and variant can spell another pair's key.
+func (d *decoder) dedupKey(id []byte) []byte {
+	v := d.sc.fields[fVariant]
+	if v.typ != jsonString {
+		return id
+	}
+	d.key = append(append(append(d.key[:0], id...), 0xff), d.sc.text(v)...)
+	return d.key
 }
 
 // decodeAll decodes the tasks, in parallel on up to len(decoders)

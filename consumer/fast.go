@@ -83,6 +83,7 @@ func (d *decoder) fast(t *task, value []byte) (o outcome, ok bool) {
 	bb, row := tgt.rt.bb, tgt.row
 	o = d.good(t, bb, s.text(s.fields[fPredictionID]))
 	bb.appendFixed(s, int32(row))
+	bb.addUnknown(tgt.l)
 	for i, j := range tgt.l.pos {
 		if j < 0 {
 			bb.issues = append(bb.issues, Issue{Row: int32(row), Feature: int32(i), Kind: Absent})

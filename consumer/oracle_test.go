@@ -26,6 +26,7 @@ type oracleWire struct {
 	Segments     json.RawMessage            `json:"segments"`
 	Variant      json.RawMessage            `json:"variant"`
 	LatencyMS    json.RawMessage            `json:"latency_ms"`
+	Error        json.RawMessage            `json:"error"`
 }
 
 // Decode parses one prediction log record. It returns a *DecodeError when the
@@ -79,11 +80,21 @@ func oracleDecode(data []byte, maxBytes int) (Record, error) {
 		}
 		r.Features[name] = v
 	}
-	if oracleIsAbsent(w.Prediction) {
-		return Record{}, reject(ReasonMissingField, "prediction")
+	failed := !oracleIsAbsent(w.Error)
+	if failed {
+		if r.Error, err = oracleRequiredString("error", w.Error); err != nil {
+			return Record{}, err
+		}
 	}
-	if r.Prediction, _ = oracleScalar(w.Prediction); r.Prediction.Kind != Number && r.Prediction.Kind != String {
-		return Record{}, reject(ReasonWrongType, "prediction: want number or string")
+	switch {
+	case oracleIsAbsent(w.Prediction):
+		if !failed {
+			return Record{}, reject(ReasonMissingField, "prediction")
+		}
+	default:
+		if r.Prediction, _ = oracleScalar(w.Prediction); r.Prediction.Kind != Number && r.Prediction.Kind != String {
+			return Record{}, reject(ReasonWrongType, "prediction: want number or string")
+		}
 	}
 	if !oracleIsAbsent(w.Scores) {
 		if jerr := json.Unmarshal(w.Scores, &r.Scores); jerr != nil {

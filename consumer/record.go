@@ -63,12 +63,17 @@ type Record struct {
 	ModelVersion string
 	Timestamp    time.Time
 	Features     map[string]Value
-	Prediction   Value // Number or String
-	Scores       map[string]float64
-	Label        Value // Null when absent
-	Segments     map[string]string
-	Variant      string
-	LatencyMS    float64 // NaN when absent
+	// Prediction is a Number or a String; Null only for a failed
+	// prediction (Error set) that has none.
+	Prediction Value
+	Scores     map[string]float64
+	Label      Value // Null when absent
+	Segments   map[string]string
+	Variant    string
+	LatencyMS  float64 // NaN when absent
+	// Error is the error class of a failed prediction ("timeout",
+	// "model_exception", ...); "" for a served one.
+	Error string
 }
 
 // Reason codes of a record that breaks the contract. They are bounded and
@@ -135,7 +140,9 @@ var scanners = sync.Pool{New: func() any { return new(scanner) }}
 // record breaks the contract: larger than maxBytes (0 means
 // DefaultMaxRecordBytes), not a JSON object, a required field missing or
 // null, a field of the wrong type, or a timestamp that is not RFC 3339 or is outside
-// MinEventTime to MaxEventTime.
+// MinEventTime to MaxEventTime. The prediction is required but in a
+// record with an "error" (a failed prediction), where it may be null or
+// absent.
 // Unknown top-level fields are ignored; of a repeated key, the last counts.
 // Strings that are not valid UTF-8 have invalid bytes replaced by U+FFFD.
 // Decode is safe for concurrent use; the Record shares no memory with data.

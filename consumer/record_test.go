@@ -135,7 +135,7 @@ func FuzzDecode(f *testing.F) {
 		if r.PredictionID == "" || r.Model == "" || r.ModelVersion == "" || r.Timestamp.IsZero() && !strings.Contains(string(data), "0001-01-01") {
 			t.Fatalf("decoded record misses a required field: %+v", r)
 		}
-		if r.Features == nil || (r.Prediction.Kind != Number && r.Prediction.Kind != String) {
+		if r.Features == nil || (r.Prediction.Kind != Number && r.Prediction.Kind != String && !(r.Prediction.Kind == Null && r.Error != "")) {
 			t.Fatalf("decoded record has no features or a bad prediction: %+v", r)
 		}
 		for name, v := range r.Features {
@@ -157,6 +157,9 @@ func FuzzDecodeMatchesOracle(f *testing.F) {
 	f.Add([]byte(`{"prediction_id":"a","model":"m","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{},"prediction":1e400}`))
 	f.Add([]byte(` {"prediction_id":"a","model":"m","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{},"prediction":-0.0,"scores":{"a":null,"b":1}} `))
 	f.Add([]byte(`{"prediction_id":"a","model":"m","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{},"prediction":1,"scores":{"a":1,"a":null}}`))
+	f.Add([]byte(`{"prediction_id":"a","model":"m","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{"x":1},"error":"timeout"}`))
+	f.Add([]byte(`{"prediction_id":"a","model":"m","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{},"prediction":null,"error":""}`))
+	f.Add([]byte(`{"prediction_id":"a","model":"m","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{},"prediction":true,"error":"x","error":null}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if caseVariantKey(data, recordFields) {
 			t.Skip("encoding/json matches field names case-insensitively; Decode, as the contract, exactly")
@@ -185,7 +188,7 @@ func equalButLatency(a, b Record) bool {
 
 // recordFields are the top-level fields of a prediction log record.
 var recordFields = []string{"prediction_id", "model", "model_version", "timestamp", "features", "prediction",
-	"scores", "label", "segments", "variant", "latency_ms"}
+	"scores", "label", "segments", "variant", "latency_ms", "error"}
 
 // caseVariantKey reports whether a top-level key differs from one of the
 // contract's field names only by case.

@@ -33,6 +33,7 @@ const (
 	fSegments
 	fVariant
 	fLatency
+	fError
 	numFields
 )
 
@@ -62,6 +63,8 @@ func fieldOf(key []byte) int {
 		return fVariant
 	case "latency_ms":
 		return fLatency
+	case "error":
+		return fError
 	}
 	return -1
 }
@@ -942,9 +945,19 @@ func (s *scanner) checkRecord() *DecodeError {
 			return reject(ReasonWrongType, "features.%s: want number, string, bool or null", truncate(string(s.text(m.key)), 64))
 		}
 	}
+	// A failed prediction (error) may have no prediction; one it has must
+	// be of the kinds a prediction is.
+	failed := f[fError].present()
+	if failed {
+		if _, err := s.requiredString(fError, "error"); err != nil {
+			return err
+		}
+	}
 	switch p := f[fPrediction]; {
 	case !p.present():
-		return reject(ReasonMissingField, "prediction")
+		if !failed {
+			return reject(ReasonMissingField, "prediction")
+		}
 	case p.typ != jsonString && !(p.typ == jsonNumber && p.numOK):
 		return reject(ReasonWrongType, "prediction: want number or string")
 	}
@@ -1044,6 +1057,9 @@ func (s *scanner) record() Record {
 	}
 	if f[fLatency].present() {
 		r.LatencyMS = f[fLatency].num
+	}
+	if f[fError].present() {
+		r.Error = string(s.text(f[fError]))
 	}
 	return r
 }

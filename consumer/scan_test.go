@@ -110,8 +110,8 @@ func (tb *twoBuilders) check() {
 
 // schemaOf returns a baseline for the model that types each feature as
 // its first value in the records does, with one feature typed the other
-// way and one that no record has, so that wrong types and absent values
-// come up.
+// way, one that no record has and one that records have left out, so that
+// wrong types, absent values and unknown features come up.
 func schemaOf(model string, records []Record) *baselines.Baseline {
 	kinds := map[string]baselines.Kind{}
 	var names []string
@@ -134,6 +134,7 @@ func schemaOf(model string, records []Record) *baselines.Baseline {
 		}
 	}
 	slices.Sort(names)
+	names = names[:len(names)-1] // unknown to the baseline
 	b := &baselines.Baseline{Format: 1, ID: model + "-schema", Model: model, Prediction: baselines.Feature{Name: "prediction", Kind: pred}}
 	for i, name := range names {
 		k := kinds[name]
@@ -182,6 +183,8 @@ func FuzzAppendScannedMatchesAppend(f *testing.F) {
 	f.Add([]byte(`{"prediction_id":"a","model":"fraud","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{"a":1,"a":"x","b":true,"\u00e9":false,"":""},"prediction":"x","segments":{"g":null,"a":1e21,"a":"2"}}`))
 	f.Add([]byte(`{"prediction_id":"a\ud800","model":"fraud","model_version":"1","timestamp":"2026-11-20T10:15:03+14:00","features":{"amount":"1","country":0.1,"b":-0},"prediction":1e-7,"label":false,"variant":"\u0000"}`))
 	f.Add([]byte(`{"prediction_id":"a","model":"fraud","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{"\u0061":"\ud83d\ude00"},"prediction":1,"segments":{"z":true,"y":"\u00ff\xff","":0}}`))
+	f.Add([]byte(`{"prediction_id":"b","model":"fraud","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{"amount":1,"new":2,"new":null,"\u001f":1},"error":"timeout"}`))
+	f.Add([]byte(`{"prediction_id":"c","model":"fraud","model_version":"1","timestamp":"2026-11-20T10:15:03Z","features":{"zz":1,"amount":1},"prediction":null,"error":"e"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tb := newTwoBuilders(t, scanBaseline())
 		tb.d.maxBytes = 4096

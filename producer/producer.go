@@ -28,7 +28,7 @@
 //
 // It deliberately does not check what only the consumer knows: whether a
 // model version has a baseline (no_baseline) or a prediction id was seen
-// before (duplicates are dropped there). It does not retry what Kafka
+// before with the same variant (duplicates are dropped there). It does not retry what Kafka
 // refused for good, keep records on disk, or create topics.
 package producer
 

@@ -32,7 +32,7 @@ type Prediction struct {
 	// object.
 	Features map[string]any
 	// Prediction is a number (a score or regression value) or a string (a
-	// class). Required.
+	// class). Required, but with Error, where nil leaves it null.
 	Prediction any
 	// Scores maps classes to probabilities; optional.
 	Scores map[string]float64
@@ -44,11 +44,18 @@ type Prediction struct {
 	// "gender": "f"; optional.
 	Segments map[string]string
 	// Variant is "champion", "challenger", "shadow", "canary" or any name;
-	// "" leaves it out.
+	// "" leaves it out. A shadow deployment logs a prediction once per
+	// variant with the same PredictionID (CONTRACT.md section 1): the
+	// records share their key, so they land in one partition.
 	Variant string
 	// Latency is the serving latency, written as latency_ms (milliseconds,
 	// fractions kept); 0 leaves it out.
 	Latency time.Duration
+	// Error makes the record a failed prediction: the class of the error
+	// that kept the model from answering ("timeout", "model_exception",
+	// ...); "" leaves it out. Its features still count (they were the
+	// request), its prediction, label and segments do not.
+	Error string
 }
 
 // Label is a late label (CONTRACT.md section 2): the ground truth of a
@@ -138,6 +145,10 @@ func appendPrediction(b []byte, p *Prediction, at time.Time) ([]byte, error) {
 	if p.Latency != 0 {
 		b = append(b, `,"latency_ms":`...)
 		b, _ = appendFloat(b, float64(p.Latency)/float64(time.Millisecond), 64, "", "")
+	}
+	if p.Error != "" {
+		b = append(b, `,"error":`...)
+		b = jsontext.AppendString(b, p.Error)
 	}
 	return append(b, '}'), nil
 }

@@ -78,6 +78,21 @@ func TestAppendPrediction(t *testing.T) {
 	if string(b) != bare {
 		t.Errorf("bare prediction:\n got %s\nwant %s", b, bare)
 	}
+
+	// A failed prediction: its error class, and no prediction (null).
+	b, err = appendPrediction(nil, &Prediction{ID: "a", Model: "m", ModelVersion: "1", Features: map[string]any{"x": 1}, Error: "time\"out"}, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = consumer.Decode(b, 0)
+	if err != nil || r.Error != "time\"out" || r.Prediction.Kind != consumer.Null || r.Features["x"] != num(1) {
+		t.Errorf("failed prediction %s read back as %+v, %v", b, r, err)
+	}
+	// Without an error, a missing prediction is the consumer's to refuse.
+	b, _ = appendPrediction(nil, &Prediction{ID: "a", Model: "m", ModelVersion: "1"}, at)
+	if _, err := consumer.Decode(b, 0); err == nil || err.(*consumer.DecodeError).Code != consumer.ReasonMissingField {
+		t.Errorf("%s: %v, want missing_field", b, err)
+	}
 }
 
 // TestNumbersAsEncodingJSON: numbers are written in encoding/json's form
@@ -141,7 +156,7 @@ func FuzzAppendPrediction(f *testing.F) {
 	f.Add("x", "k", "\u2028", 5e-324)
 	f.Fuzz(func(t *testing.T, id, key, s string, x float64) {
 		p := Prediction{ID: "id" + id, Model: "m" + s, ModelVersion: "1", Features: map[string]any{key: s, key + "n": x}, Prediction: x,
-			Segments: map[string]string{key: s}}
+			Segments: map[string]string{key: s}, Error: "e" + s}
 		b, err := appendPrediction(nil, &p, at)
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			var de *consumer.DecodeError
@@ -160,7 +175,7 @@ func FuzzAppendPrediction(f *testing.F) {
 		valid := func(s string) string { return string([]rune(s)) }
 		num := consumer.Value{Kind: consumer.Number, Num: x}
 		if r.PredictionID != valid(p.ID) || r.Model != valid(p.Model) || r.Features[valid(key)] != (consumer.Value{Kind: consumer.String, Str: valid(s)}) ||
-			r.Features[valid(key+"n")] != num || r.Prediction != num || r.Segments[valid(key)] != valid(s) {
+			r.Features[valid(key+"n")] != num || r.Prediction != num || r.Segments[valid(key)] != valid(s) || r.Error != valid("e"+s) {
 			t.Fatalf("%q read back as %+v", b, r)
 		}
 	})

@@ -19,6 +19,7 @@ func TestAllocs(t *testing.T) {
 	}
 	ref := []float64{120, 80, 0, 45, 300, 7, 1, 0, 55, 90}
 	cur := []float64{100, 95, 3, 40, 280, 0, 4, 0, 60, 70}
+	shifted := []float64{0, 0, 0, 0, 10, 7, 100, 40, 300, 90} // CvM p from the upper tail
 	for _, c := range []struct {
 		name string
 		f    func()
@@ -36,6 +37,9 @@ func TestAllocs(t *testing.T) {
 		{"WelchTTestMoments", func() { WelchTTestMoments(m, Moments{N: 50, Mean: 2, M2: 40}) }},
 		{"KolmogorovN/PelzGood", func() { KolmogorovN(1000, 1/math.Sqrt(1000)) }},
 		{"KolmogorovN/Smirnov", func() { KolmogorovN(50000, 0.05) }},
+		{"AndersonDarlingBinned", func() { AndersonDarlingBinned(ref, cur) }},
+		{"CramerVonMisesBinned", func() { CramerVonMisesBinned(ref, cur) }},
+		{"CramerVonMisesBinned/tail", func() { CramerVonMisesBinned(ref, shifted) }},
 	} {
 		if a := testing.AllocsPerRun(100, c.f); a != 0 {
 			t.Errorf("%s allocates %v times", c.name, a)

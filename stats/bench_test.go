@@ -22,7 +22,8 @@ import (
 //   - histogram statistics: one call on the counts of x and y on
 //     samples.CoarseBins (10) standard-normal quantile bins (PSI,
 //     JensenShannon, Hellinger, KLDivergence, TotalVariation, LInfinity) or
-//     samples.FineBins (100) bins (KSBinned, ChiSquared, GTest). Binning the
+//     samples.FineBins (100) bins (KSBinned, AndersonDarlingBinned,
+//     CramerVonMisesBinned, ChiSquared, GTest). Binning the
 //     n values is not included (that is windows' BenchmarkFeatureAdd); the
 //     cost depends on the number of bins, n only sets the counts.
 //   - ProportionZTest: one call on the numbers of positive x and y out of n.
@@ -123,6 +124,14 @@ func BenchmarkStatistic(b *testing.B) {
 			{"KSBinned", h100, func() func() float64 {
 				r, c := hist100()
 				return func() float64 { d, _ := KSBinned(r, c); return d }
+			}},
+			{"AndersonDarlingBinned", h100, func() func() float64 {
+				r, c := hist100()
+				return func() float64 { s, _ := AndersonDarlingBinned(r, c); return s }
+			}},
+			{"CramerVonMisesBinned", h100, func() func() float64 {
+				r, c := hist100()
+				return func() float64 { s, _ := CramerVonMisesBinned(r, c); return s }
 			}},
 			{"ChiSquared", h100, func() func() float64 {
 				r, c := hist100()

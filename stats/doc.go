@@ -2,12 +2,14 @@
 // distribution: pure functions on bin counts, weights or raw samples.
 //
 // It does: compare two histograms over the same bins (PSI, binned
-// Kolmogorov-Smirnov, chi-squared and G homogeneity tests, Jensen-Shannon,
+// Kolmogorov-Smirnov, Anderson-Darling and Cramér-von Mises,
+// chi-squared and G homogeneity tests, Jensen-Shannon,
 // Hellinger, Kullback-Leibler, total-variation and L-infinity distances),
 // compare two raw or weighted samples (two-sample Kolmogorov-Smirnov with
 // exact or asymptotic p-values, k-sample Anderson-Darling, Cramér-von Mises,
 // energy and first Wasserstein distances, Welch's t-test), test means from
-// Moments and two proportions, keep mergeable running moments (Welford) and
+// Moments and two proportions, test paired outcomes (McNemar's exact test)
+// and paired differences (Student's paired t-test), keep mergeable running moments (Welford) and
 // exact running sums (Sum, and Acc, a superaccumulator that feeds a Sum
 // many values at a fifth of the cost), and coarsen a fine histogram into
 // roughly equal-mass groups for PSI.
@@ -28,8 +30,9 @@
 // All functions are safe for concurrent use and never modify or retain their
 // input slices (the methods of Moments, Sum and Acc modify their receiver;
 // AddGrouped its accumulators and sums). Results are checked against SciPy and statsmodels by golden
-// tests: testdata/golden/gen_core.py, gen_stats.py and gen_power.py write
-// core.json, stats.json and power.json beside them (`make golden`, with the
+// tests: testdata/golden/gen_core.py, gen_stats.py, gen_power.py and
+// gen_ranktests.py and gen_paired.py write core.json, stats.json, power.json,
+// ranktests.json and paired.json beside them (`make golden`, with the
 // versions pinned in testdata/golden/requirements.txt).
 //
 // Statistics and references:
@@ -44,8 +47,9 @@
 //	Moments          Moments           Welford 1962, Technometrics 4(3); Chan, Golub & LeVeque 1979 (pairwise update)
 //	Kolmogorov D_n   KolmogorovN       Simard & L'Ecuyer 2011, J. Stat. Softw. 39(11); scipy.stats.kstwo (Durbin/Pomeranz/Pelz-Good/Smirnov)
 //	Two-sample KS    KS2SampAuto       Hodges 1958, Ark. Mat. 3(43); Viehmann 2021; scipy.stats.ks_2samp(method='auto')
-//	Anderson-Darling AndersonDarlingKSample  Scholz & Stephens 1987, JASA 82(399); scipy.stats.anderson_ksamp (p capped to [0.001, 0.25])
+//	Anderson-Darling AndersonDarlingKSample, AndersonDarlingBinned  Scholz & Stephens 1987, JASA 82(399); scipy.stats.anderson_ksamp (midrank; p capped to [0.001, 0.25])
 //	Cramér-von Mises CramerVonMises2Samp     Anderson 1962, Ann. Math. Stat. 33(3); Xiao et al. 2006; scipy.stats.cramervonmises_2samp
+//	Cramér-von Mises CramerVonMisesBinned    Anderson 1962 on mid-ECDFs (Ruymgaart 1980); Smirnov 1936 (upper tail); scipy's without ties
 //	Energy distance  EnergyDistance    Székely & Rizzo 2013, J. Stat. Plan. Inference 143(8); scipy.stats.energy_distance
 //	Welch t          WelchTTest, WelchTTestMoments  Welch 1947, Biometrika 34; scipy.stats.ttest_ind(equal_var=False)
 //	z-test of means  ZTestMeans        large-sample normal test on Moments
@@ -56,5 +60,7 @@
 //	L-infinity       LInfinity         Vertex AI Model Monitoring categorical skew
 //	G-test           GTest             Woolf 1957; scipy.stats.chi2_contingency(lambda_="log-likelihood")
 //	Two proportions  ProportionZTest   Fleiss et al. 2003; statsmodels proportions_ztest
+//	McNemar (exact)  McNemarExact      McNemar 1947, Psychometrika 12(2); statsmodels mcnemar(exact=True)
+//	Paired t         PairedTTestMoments  Student 1908, Biometrika 6(1); scipy.stats.ttest_rel
 //	Exact sum        Sum, Acc          Shewchuk 1997, Discrete Comput. Geom. 18(3) (Python's math.fsum); Neal 2015, arXiv:1505.05571 (xsum's small superaccumulator)
 package stats

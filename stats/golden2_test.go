@@ -163,11 +163,16 @@ func TestGolden2(t *testing.T) {
 		if k.CvMStat != nil {
 			s, p := CramerVonMises2Samp(k.X, k.Y)
 			c.check("CramerVonMises2Samp.stat", k.Name, s, *k.CvMStat, relTol)
-			// The asymptotic p is 1 - CDF in both implementations, so only
-			// its absolute error is meaningful: for p near 1e-9 a last-digit
-			// difference in the CDF is a 1e-7 relative difference in p.
-			if math.Abs(p-float64(*k.CvMP)) <= 1e-14 {
-				c.check("CramerVonMises2Samp.p", k.Name, p, *k.CvMP, math.Inf(1))
+			// In the tail scipy's asymptotic p is 1 - CDF and loses its
+			// relative accuracy, where package stats sums the upper tail
+			// (cvmSFInf, checked against an accurate tail in
+			// ranktests.json): there only scipy's rounding noise bounds
+			// the difference. An exact p (max(n, m) <= 20) is compared
+			// relatively, as are larger ones.
+			if w := float64(*k.CvMP); w < scipyCvMTail && max(len(k.X), len(k.Y)) > cvmExactMaxN {
+				if math.Abs(p-w) > scipyCvMNoise {
+					t.Errorf("CramerVonMises2Samp.p %s: got %.17g, scipy %.17g, more than its noise %g apart", k.Name, p, w, scipyCvMNoise)
+				}
 			} else {
 				c.check("CramerVonMises2Samp.p", k.Name, p, *k.CvMP, relTol)
 			}

@@ -54,10 +54,15 @@ var documentedDivergences = map[string]string{
 	"stats/testdata/golden/stats.json:kl/negative-count":                  "negative count: NaN; scipy.stats.entropy returns +Inf",
 	"stats/testdata/golden/stats.json:proportion_ztest/-1-of-3-vs-1-of-2": "negative count: NaN; statsmodels returns -Inf, 0",
 
+	"stats/testdata/golden/paired.json:ttest_rel/one-pair":                    "one pair: t, df and p NaN; scipy has t and p NaN with df 0",
+	"stats/testdata/golden/paired.json:ttest_rel/constant-nonzero-difference": pairedConst,
+	"stats/testdata/golden/paired.json:ttest_rel/identical":                   pairedConst,
+
 	"stats/testdata/golden/stats.json:two_sample/empty-x/anderson_ksamp":             "empty sample: NaN; scipy raises",
 	"stats/testdata/golden/stats.json:two_sample/single-both/anderson_ksamp":         "N = 2: NaN; scipy raises IndexError",
 	"stats/testdata/golden/stats.json:two_sample/both-constant-equal/anderson_ksamp": "one distinct pooled value: NaN; scipy raises",
 	"stats/testdata/golden/stats.json:two_sample/nan-in-y/anderson_ksamp":            "NaN value: NaN; scipy sorts the NaN last and returns a number",
+	"stats/testdata/golden/ranktests.json:binned/single-bin-both/anderson_ksamp":     "one non-empty bin (one distinct value): NaN; scipy raises",
 	"stats/testdata/golden/stats.json:two_sample/empty-x/energy_distance":            "empty sample: NaN; scipy raises",
 	"stats/testdata/golden/stats.json:two_sample/inf-in-x/energy_distance":           "infinite value: NaN (documented); scipy returns +Inf",
 	"stats/testdata/golden/stats.json:two_sample/single-x/welch":                     welchDF,
@@ -97,7 +102,8 @@ const (
 	// Possible bug, reported: WelchTTestMoments' doc says "as in scipy",
 	// but scipy 1.17 substitutes df = 1 and so gives p = 0 for two
 	// constant samples with different means; driftwatch gives df = p = NaN.
-	welchConst = "both samples constant: t is ±Inf (NaN for equal means) and df, p NaN; scipy substitutes df = 1, so p = 0 for different means"
+	pairedConst = "every difference the same: t is ±Inf (NaN for a difference of 0) and df, p NaN (no variance); scipy keeps df = n - 1, so p = 0 for a non-zero difference"
+	welchConst  = "both samples constant: t is ±Inf (NaN for equal means) and df, p NaN; scipy substitutes df = 1, so p = 0 for different means"
 )
 
 // gf and vec are a float64 and a []float64 in a golden file: NaN and

@@ -188,3 +188,33 @@ func BenchmarkFeatureAddCategorical(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSampleAdd times the window's sample of rows (Sample.add):
+// hashing every record's prediction_id and keeping the 500 of smallest
+// hash with their two values, per record of a window of 100,000 records in
+// batches of 1,000.
+func BenchmarkSampleAdd(b *testing.B) {
+	base := mvBaseline()
+	recs := mvRecords(1, 100_000)
+	var batches []consumer.Batch
+	for i := 0; i < len(recs); i += 1000 {
+		batches = append(batches, mvBatch(base, 0, recs[i:i+1000]))
+	}
+	defer func() {
+		for _, bt := range batches {
+			bt.Rec.Release()
+		}
+	}()
+	rows := make([]int, 1000)
+	for i := range rows {
+		rows[i] = i
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s := newSample(base, DefaultSampleRows)
+		for _, bt := range batches {
+			s.add(bt.Rec, rows, base)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(recs)), "ns/record")
+}

@@ -3,6 +3,7 @@ package windows
 import (
 	"cmp"
 	"slices"
+	"strings"
 
 	"github.com/driftwatch/driftwatch/baselines"
 )
@@ -130,11 +131,70 @@ func (f *Feature) pruneCategories(k int, bf *baselines.Feature) {
 	}
 }
 
-// caps are the bounds Window.group and Window.variant keep: variables so
-// that tests can make them small.
+// caps are the bounds Window.group, Window.variant, Window.addErrorClass
+// and Window.addUnknown keep: variables so that tests can make them small.
 var caps = struct {
 	attributes, groups, variants int // groups: named groups, OtherCategory aside
-}{MaxAttributes, MaxGroups - 1, MaxVariants}
+	pairs                        int // records in the pairing sample (variants.go)
+	errorClasses, unknown        int // errorClasses: named classes, OtherCategory aside
+}{MaxAttributes, MaxGroups - 1, MaxVariants, MaxPairRecords, MaxErrorClasses - 1, MaxUnknownFeatures}
+
+// addErrorClass counts n failed records of error class c under the cap of
+// caps.errorClasses names and the rank rule: a new class past the cut
+// counts under baselines.OtherCategory, and past twice the cap the map
+// keeps only its smallest names. A new key is copied: c may point into an
+// Arrow buffer.
+func (w *Window) addErrorClass(c string, n int64) {
+	if _, ok := w.ErrorClasses[c]; ok {
+		w.ErrorClasses[c] += n
+		return
+	}
+	if w.ErrorClasses == nil {
+		w.ErrorClasses = make(map[string]int64)
+	}
+	if c == baselines.OtherCategory || w.errorCut.rejects(c, nil) {
+		w.ErrorClasses[baselines.OtherCategory] += n
+		return
+	}
+	w.ErrorClasses[strings.Clone(c)] = n
+	if len(w.ErrorClasses) > 2*caps.errorClasses+1 {
+		w.pruneErrorClasses(caps.errorClasses)
+	}
+}
+
+func (w *Window) pruneErrorClasses(k int) {
+	if c, ok := pruneNames(w.ErrorClasses, k, nil, true, func(_ string, n int64) { w.ErrorClasses[baselines.OtherCategory] += n }); ok {
+		w.errorCut = c
+	}
+}
+
+// addUnknown counts n records carrying the feature name, unknown to the
+// baseline, under the cap of caps.unknown names and the rank rule: a new
+// name past the cut adds its count to UnknownDropped, and past twice the
+// cap the map keeps only its smallest names. A new key is copied.
+func (w *Window) addUnknown(name string, n int64) {
+	if _, ok := w.Unknown[name]; ok {
+		w.Unknown[name] += n
+		return
+	}
+	if w.unknownCut.rejects(name, nil) {
+		w.UnknownDropped += n
+		return
+	}
+	if w.Unknown == nil {
+		w.Unknown = make(map[string]int64)
+	}
+	w.Unknown[strings.Clone(name)] = n
+	if len(w.Unknown) > 2*caps.unknown {
+		w.pruneUnknown(caps.unknown)
+	}
+}
+
+func (w *Window) pruneUnknown(k int) {
+	if c, ok := pruneNames(w.Unknown, k, nil, false, func(_ string, n int64) { w.UnknownDropped += n }); ok {
+		w.unknownCut = c
+	}
+}
 
 // prune prunes w's attributes, groups and variants past twice their cap to
 // their cap, or, with exact, every capped map of w past its cap (the
@@ -149,8 +209,10 @@ func (w *Window) prune(exact bool) {
 		w.overCap = false
 	}
 	if !exact {
-		return // categories prune themselves past twice their cap (addCategory)
+		return // categories, error classes and unknown names prune themselves past twice their cap
 	}
+	w.pruneErrorClasses(caps.errorClasses)
+	w.pruneUnknown(caps.unknown)
 	k := w.MaxCategories
 	for i := range w.Features {
 		w.Features[i].pruneCategories(k, &w.Baseline.Features[i])
@@ -160,8 +222,8 @@ func (w *Window) prune(exact bool) {
 		pred = &w.Baseline.Prediction
 	}
 	w.Prediction.pruneCategories(k, pred)
-	for _, f := range w.Variants {
-		f.pruneCategories(k, pred)
+	for _, v := range w.Variants {
+		v.Prediction.pruneCategories(k, pred)
 	}
 	w.Labels.pruneCategories(k, nil)
 }

@@ -28,8 +28,9 @@ func capBaseline() *baselines.Baseline {
 }
 
 // capStream is n records of one hourly window with many more distinct
-// countries, predictions, labels, segment attributes and groups, and
-// variants than any cap, default or small.
+// countries, predictions, labels, segment attributes and groups,
+// variants, error classes and unknown features than any cap, default or
+// small.
 func capStream(seed uint64, n int) []consumer.Record {
 	r := rand.New(rand.NewPCG(seed, 15))
 	recs := make([]consumer.Record, n)
@@ -54,6 +55,15 @@ func capStream(seed uint64, n int) []consumer.Record {
 		}
 		if r.IntN(5) > 0 {
 			rec.Variant = fmt.Sprint("variant", r.IntN(40))
+		}
+		for range r.IntN(4) {
+			rec.Features[fmt.Sprintf("x%03d", r.IntN(250))] = consumer.Value{Kind: consumer.Number, Num: 1}
+		}
+		if r.IntN(4) == 0 { // a failed prediction, with or without one
+			rec.Error = fmt.Sprint("err", r.IntN(70))
+			if r.IntN(2) == 0 {
+				rec.Prediction = consumer.Value{}
+			}
 		}
 		recs[i] = rec
 	}
@@ -91,6 +101,8 @@ type capFeature struct {
 // reflect.DeepEqual.
 type capState struct {
 	Records, Decided, Selected int64
+	Failed, UnknownDropped     int64
+	ErrorClasses, Unknown      map[string]int64
 	Features                   []capFeature
 	Prediction, Labels         capFeature
 	Outcomes                   perf.Confusion
@@ -103,6 +115,7 @@ func stateOf(w *Window) capState {
 		return capFeature{Count: f.Count, Nulls: f.Nulls, Counts: f.Counts, Sums: f.Sums, Categories: f.Categories}
 	}
 	s := capState{Records: w.Records, Decided: w.Decided, Selected: w.Selected, Prediction: f(&w.Prediction), Labels: f(&w.Labels),
+		Failed: w.Failed, UnknownDropped: w.UnknownDropped, ErrorClasses: w.ErrorClasses, Unknown: w.Unknown,
 		Outcomes: w.Outcomes, Groups: make(map[string]map[string]Group), Variants: make(map[string]capFeature)}
 	for i := range w.Features {
 		s.Features = append(s.Features, f(&w.Features[i]))
@@ -114,15 +127,17 @@ func stateOf(w *Window) capState {
 		}
 	}
 	for v, vf := range w.Variants {
-		s.Variants[v] = f(vf)
+		s.Variants[v] = f(&vf.Prediction)
 	}
 	return s
 }
 
-// setCaps makes the group, attribute and variant caps small for a test.
+// setCaps makes the group, attribute and variant caps (and the error
+// classes' and unknown features', 4 and 5) small for a test.
 func setCaps(t *testing.T, attributes, groups, variants int) {
 	old := caps
 	caps.attributes, caps.groups, caps.variants = attributes, groups, variants
+	caps.errorClasses, caps.unknown = 4, 5
 	t.Cleanup(func() { caps = old })
 }
 
@@ -191,10 +206,28 @@ func checkCapped(t *testing.T, s capState) {
 			t.Errorf("attribute %s: %d groups; want %d and %s", attr, len(gs), caps.groups+1, baselines.OtherCategory)
 		}
 	}
+	if len(s.ErrorClasses) != caps.errorClasses+1 || s.ErrorClasses[baselines.OtherCategory] == 0 {
+		t.Errorf("%d error classes, %d under %s; want %d and some", len(s.ErrorClasses), s.ErrorClasses[baselines.OtherCategory], baselines.OtherCategory, caps.errorClasses+1)
+	}
+	if len(s.Unknown) != caps.unknown || s.UnknownDropped == 0 {
+		t.Errorf("%d unknown features, %d dropped; want %d and some", len(s.Unknown), s.UnknownDropped, caps.unknown)
+	}
+	var failed int64
+	for _, n := range s.ErrorClasses {
+		failed += n
+	}
+	if failed != s.Failed || s.Failed == 0 {
+		t.Errorf("error classes count %d records, failed %d", failed, s.Failed)
+	}
 }
 
 func diffCapState(t *testing.T, got, want capState) {
 	t.Helper()
+	if got.Failed != want.Failed || got.UnknownDropped != want.UnknownDropped || !reflect.DeepEqual(got.ErrorClasses, want.ErrorClasses) ||
+		!reflect.DeepEqual(got.Unknown, want.Unknown) {
+		t.Errorf("merged failed %d %v, unknown %v dropped %d; whole %d %v, %v %d", got.Failed, got.ErrorClasses, got.Unknown, got.UnknownDropped,
+			want.Failed, want.ErrorClasses, want.Unknown, want.UnknownDropped)
+	}
 	if got.Records != want.Records || got.Decided != want.Decided || got.Selected != want.Selected || got.Outcomes != want.Outcomes {
 		t.Errorf("merged counts %d %d %d %+v, whole %d %d %d %+v", got.Records, got.Decided, got.Selected, got.Outcomes,
 			want.Records, want.Decided, want.Selected, want.Outcomes)

@@ -38,10 +38,11 @@ type foldState struct {
 }
 
 // NewFold returns a Fold that shapes windows as cfg does (Size, Hop,
-// MaxCategories, Decision), keeping the rows' prediction keys when cfg
+// MaxCategories, Decision, Variants, SampleRows), keeping the rows' prediction keys when cfg
 // joins labels (Labels set). Its other fields do not apply.
 func NewFold(cfg Config) *Fold {
-	fc := Config{Size: cfg.Size, Hop: cfg.Hop, MaxCategories: cfg.MaxCategories, Decision: cfg.Decision, MaxOpenWindows: math.MaxInt}
+	fc := Config{Size: cfg.Size, Hop: cfg.Hop, MaxCategories: cfg.MaxCategories, Decision: cfg.Decision, Variants: cfg.Variants,
+		SampleRows: cfg.SampleRows, MaxOpenWindows: math.MaxInt}
 	a := New(fc)
 	a.fold = &foldState{keys: cfg.Labels != nil, rows: make(map[*Window]int64), ks: make(map[*Window][]PredictionKey)}
 	return &Fold{a: a}
@@ -169,7 +170,8 @@ func (a *Assigner) mergePartials(b consumer.Batch) ([]Closed, error) {
 		w := d.Window
 		records += d.Rows
 		start := w.Start.UnixNano()
-		if w.Records == 0 { // more keys of a delta before it (Flush)
+		taken := w.Records + w.Unserved // served and shadow records, as the rows of a batch
+		if taken == 0 {                 // more keys of a delta before it (Flush)
 			if a.join != nil && a.open[w.Key][start] != nil {
 				for _, k := range d.Keys {
 					a.join.keep(k)
@@ -178,17 +180,17 @@ func (a *Assigner) mergePartials(b consumer.Batch) ([]Closed, error) {
 			continue
 		}
 		if done, ok := a.cfg.Resume[w.Key]; ok && !w.End.After(done) {
-			resumed += w.Records
+			resumed += taken
 			continue
 		}
 		if !w.End.After(a.closedWM) {
-			late += w.Records
-			a.addLate(w.Key, start, w.End, w.Baseline.ID, w.Records, ref)
+			late += taken
+			a.addLate(w.Key, start, w.End, w.Baseline.ID, taken, ref)
 			continue
 		}
 		ow := a.window(w.Key, start, w.End, w.Baseline)
 		if ow == nil {
-			overflow += w.Records
+			overflow += taken
 			continue
 		}
 		if err := ow.w.merge(w); err != nil {

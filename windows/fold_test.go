@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -20,26 +21,37 @@ import (
 
 // richBatch is scoreBatch with every part of a window's state exercised:
 // amounts spread over the bins (sums that round differently by order),
-// nulls, two versions, variants, latencies and labels in some records.
+// nulls, two versions, variants, latencies and labels in some records,
+// features the baseline does not know and failed predictions, chosen by
+// the record's id so that any split of the records gives the same ones.
 func richBatch(mem memory.Allocator, wm time.Duration, recs ...lrec) consumer.Batch {
 	base := scoreBaseline()
 	bb := consumer.NewBatchBuilder(base)
 	defer bb.Release()
-	for i, r := range recs {
+	for _, r := range recs {
 		amount := consumer.Value{Kind: consumer.Number, Num: r.score*173.3 - 20.1}
-		if i%11 == 0 {
+		if fnv1a(r.id)%11 == 0 {
 			amount = consumer.Value{}
 		}
 		cr := consumer.Record{
-			PredictionID: r.id, Model: "fraud", ModelVersion: []string{"v1", "v2"}[int(r.score*1000)%2], Timestamp: t0.Add(r.at),
+			PredictionID: r.id, Model: "fraud", ModelVersion: []string{"v1", "v2"}[fnv1a(r.id)%2], Timestamp: t0.Add(r.at),
 			Features:   map[string]consumer.Value{"amount": amount},
 			Prediction: consumer.Value{Kind: consumer.Number, Num: r.score},
 			Segments:   map[string]string{"gender": r.seg, "region": fmt.Sprint(int(r.score*100) % 3)},
-			Variant:    []string{"", "champion", "challenger"}[i%3],
+			Variant:    r.variant,
 			LatencyMS:  r.score * 90,
 		}
 		if r.delay > 4*time.Hour { // some labels come with their records
 			cr.Label = consumer.Value{Kind: consumer.String, Str: r.label}
+		}
+		if fnv1a(r.id)%5 == 1 {
+			cr.Features[[]string{"extra_a", "extra_b"}[int(r.score*1000)%2]] = consumer.Value{Kind: consumer.Number, Num: 1}
+		}
+		if fnv1a(r.id)%13 == 2 { // a failed prediction: its label, if any, counts nowhere
+			cr.Error = []string{"timeout", "oom"}[int(r.score*1000)%2]
+			if fnv1a(r.id)%2 == 0 {
+				cr.Prediction = consumer.Value{}
+			}
 		}
 		bb.Append(&cr)
 	}
@@ -63,7 +75,7 @@ func foldStream(recs []lrec) []step {
 	}
 	var arrivals []arrival
 	for _, r := range recs {
-		if r.label != "" && r.delay <= 4*time.Hour {
+		if r.label != "" && r.delay <= 4*time.Hour && !r.twin {
 			arrivals = append(arrivals, arrival{r.at + r.delay, labelOf(r)})
 		}
 	}
@@ -185,11 +197,41 @@ type featureView struct {
 	Categories                                  map[string]int64
 }
 
+// variantView is a variant's state but its predictions.
+type variantView struct {
+	Latency                []byte
+	Outcomes               perf.Confusion
+	ErrN                   int64
+	ErrAbs, ErrSq          float64
+	Pairs, Agree, NumPairs int64
+	AbsDiff                float64
+	Paired                 [5]int64 // both right, champion only, variant only, both wrong, with errors
+	ErrDiff, ErrDiffSq     float64
+	Scores                 []int64
+}
+
+func viewVariant(t *testing.T, v *Variant) variantView {
+	p := &v.Paired
+	out := variantView{Outcomes: v.Outcomes, ErrN: v.ErrN, ErrAbs: v.ErrAbs.Value(), ErrSq: v.ErrSq.Value(),
+		Pairs: v.Agreement.Pairs, Agree: v.Agreement.Agree, NumPairs: v.Agreement.NumPairs, AbsDiff: v.Agreement.AbsDiff.Value(),
+		Paired: [5]int64{p.BothRight, p.ChampionOnly, p.VariantOnly, p.BothWrong, p.ErrN}, ErrDiff: p.ErrDiff.Value(), ErrDiffSq: p.ErrDiffSq.Value(),
+		Scores: v.Scores}
+	if v.Latency != nil {
+		var err error
+		if out.Latency, err = v.Latency.MarshalBinary(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
 type windowView struct {
-	Records           int64
+	Records, Unserved int64
+	PairsDropped      int64
 	Features          []featureView
 	Prediction        featureView
 	Variants          map[string]featureView
+	VariantStates     map[string]variantView
 	Latency           []byte
 	Decided, Selected int64
 	Labels            featureView
@@ -200,6 +242,17 @@ type windowView struct {
 	LabelDelays       []float64
 	Groups            map[string]Group
 	Keys              int
+	Failed            int64
+	ErrorClasses      map[string]int64
+	Unknown           map[string]int64
+	UnknownDropped    int64
+	Scores            []int64
+	LabelledScores    [2][]int64
+	// The sample of rows: hashes, and values as bits (NaN is a missing
+	// value, which DeepEqual never finds equal).
+	SampleK      int
+	SampleHashes []uint64
+	SampleBits   []uint64
 }
 
 func viewFeature(f *Feature) featureView {
@@ -209,16 +262,20 @@ func viewFeature(f *Feature) featureView {
 // fullView is every part of a sealed window's state that statistics read.
 func fullView(t *testing.T, c Closed) windowView {
 	w := c.Window
-	v := windowView{Records: w.Records, Prediction: viewFeature(&w.Prediction), Decided: w.Decided, Selected: w.Selected,
+	v := windowView{Records: w.Records, Unserved: w.Unserved, PairsDropped: w.PairsDropped, Prediction: viewFeature(&w.Prediction), Decided: w.Decided, Selected: w.Selected,
 		Labels: viewFeature(&w.Labels), Outcomes: w.Outcomes, ErrN: w.ErrN, ErrAbs: w.ErrAbs.Value(), ErrSq: w.ErrSq.Value(),
-		Errors: slices.Clone(w.Errors), LabelDelays: w.LabelDelays, Groups: make(map[string]Group), Keys: len(c.Keys)}
+		Errors: slices.Clone(w.Errors), LabelDelays: w.LabelDelays, Groups: make(map[string]Group), Keys: len(c.Keys),
+		Failed: w.Failed, ErrorClasses: w.ErrorClasses, Unknown: w.Unknown, UnknownDropped: w.UnknownDropped,
+		Scores: w.Scores, LabelledScores: w.LabelledScores}
 	for i := range w.Features {
 		v.Features = append(v.Features, viewFeature(&w.Features[i]))
 	}
 	if len(w.Variants) > 0 {
 		v.Variants = make(map[string]featureView)
+		v.VariantStates = make(map[string]variantView)
 		for name, f := range w.Variants {
-			v.Variants[name] = viewFeature(f)
+			v.Variants[name] = viewFeature(&f.Prediction)
+			v.VariantStates[name] = viewVariant(t, f)
 		}
 	}
 	for attr, gs := range w.Groups {
@@ -235,6 +292,12 @@ func fullView(t *testing.T, c Closed) windowView {
 		}
 		return 1
 	})
+	if s := w.Sample; s != nil {
+		v.SampleK, v.SampleHashes = s.K, slices.Clone(s.Hashes)
+		for _, x := range s.Values {
+			v.SampleBits = append(v.SampleBits, math.Float64bits(x))
+		}
+	}
 	var err error
 	if v.Latency, err = w.Latency.MarshalBinary(); err != nil {
 		t.Fatal(err)
@@ -248,7 +311,8 @@ func TestFoldMergeEqualsSingle(t *testing.T) {
 			t.Run(fmt.Sprintf("hop=%s/parts=%d", hop, parts), func(t *testing.T) {
 				recs := labelStream(uint64(parts), 500)
 				steps := foldStream(recs)
-				cfg := Config{Size: time.Hour, Hop: hop, FlushAtEnd: true, Labels: &LabelConfig{}}
+				// 25 sampled rows of about 170 a window: the samples prune.
+				cfg := Config{Size: time.Hour, Hop: hop, FlushAtEnd: true, Labels: &LabelConfig{}, SampleRows: 25}
 				want := singleRun(t, cfg, steps)
 				got := foldedRun(t, cfg, steps, parts, uint64(parts)*7)
 				closedViews := func(out []Closed) map[string]windowView {
@@ -257,10 +321,15 @@ func TestFoldMergeEqualsSingle(t *testing.T) {
 						if c.Window != nil {
 							v := fullView(t, c)
 							v.Labels, v.Outcomes, v.ErrN, v.ErrAbs, v.ErrSq, v.LabelDelays, v.Keys = featureView{}, perf.Confusion{}, 0, 0, 0, nil, 0
+							v.LabelledScores = [2][]int64{}
 							v.Errors = slices.DeleteFunc(v.Errors, func(ErrorEvent) bool { return true })
 							for k, g := range v.Groups {
 								g.Outcomes = perf.Confusion{}
 								v.Groups[k] = g
+							}
+							for k, x := range v.VariantStates {
+								x.Outcomes, x.ErrN, x.ErrAbs, x.ErrSq, x.Paired, x.ErrDiff, x.ErrDiffSq = perf.Confusion{}, 0, 0, 0, [5]int64{}, 0, 0
+								v.VariantStates[k] = x
 							}
 							m[fmt.Sprintf("%s@%s", c.Window.Version, c.Window.Start.Format("02 15:04"))] = v
 						}
@@ -274,6 +343,16 @@ func TestFoldMergeEqualsSingle(t *testing.T) {
 				gv, wv := closedViews(got), closedViews(want)
 				if len(wv) < 6 {
 					t.Fatalf("only %d windows (%v): the stream does not exercise merging", len(wv), slices.Collect(maps.Keys(wv)))
+				}
+				var failed, unknown int64
+				for _, w := range wv {
+					failed += w.Failed
+					for _, n := range w.Unknown {
+						unknown += n
+					}
+				}
+				if failed == 0 || unknown == 0 {
+					t.Fatalf("%d failed predictions, %d unknown features: the stream does not exercise them", failed, unknown)
 				}
 				for id, w := range wv {
 					if g, ok := gv[id]; !ok {
@@ -300,7 +379,8 @@ func TestFoldMergeEqualsSingle(t *testing.T) {
 func TestDeltaRoundTrip(t *testing.T) {
 	mem := memory.NewGoAllocator()
 	f := NewFold(Config{Size: time.Hour, Labels: &LabelConfig{}})
-	f.Add(richBatch(mem, 0, labelStream(5, 200)...))
+	recs := labelStream(5, 200)
+	f.Add(richBatch(mem, 0, recs...))
 	ds := f.take()
 	if len(ds) < 2 || f.Open() != 0 {
 		t.Fatalf("%d deltas, %d still open", len(ds), f.Open())
@@ -340,8 +420,8 @@ func TestDeltaRoundTrip(t *testing.T) {
 			t.Error("a delta decoded against a baseline of another shape")
 		}
 	}
-	if rows != 200 {
-		t.Errorf("deltas count %d rows, want 200", rows)
+	if rows != int64(len(recs)) {
+		t.Errorf("deltas count %d rows, want %d", rows, len(recs))
 	}
 }
 
@@ -371,6 +451,18 @@ func FuzzUnmarshalDelta(f *testing.F) {
 		}
 		if w.Records != d.Window.Records {
 			t.Fatal("merge lost records")
+		}
+		// A decoded sample's rows encode into finite numbers.
+		if s := w.Sample; s != nil {
+			z := make([]float64, s.Width)
+			for i := range s.Len() {
+				base.Multivariate.Encode(s.Row(i), z)
+				for _, v := range z {
+					if math.IsNaN(v) || math.IsInf(v, 0) {
+						t.Fatalf("row %v encodes to %v", s.Row(i), z)
+					}
+				}
+			}
 		}
 	})
 }

@@ -16,6 +16,8 @@ import (
 
 // Late labels (CONTRACT.md section 2) join their predictions by (model,
 // prediction_id) and count in the window of the prediction's event time.
+// A prediction id that several variants logged (a shadow deployment) has a
+// key per variant, and its label joins every one of them.
 //
 // The join keeps, per model, a PredictionKey for every prediction of the
 // last Horizon (in event time) that arrived without a label: enough to
@@ -96,6 +98,9 @@ type PredictionKey struct {
 	Inline bool
 	// Segments is the record's segments as consumer.SegmentsText.
 	Segments string
+	// Variant is the record's variant, "" for none: with Model and ID, the
+	// key's identity.
+	Variant string
 }
 
 type joinEntry struct {
@@ -103,8 +108,9 @@ type joinEntry struct {
 	label    string
 	labelT   int64 // label timestamp, unix ms
 	labelled bool
-	fed      bool // its error went to the detectors since it was labelled
-	dead     bool // expired or evicted; removed at the next compaction
+	fed      bool   // its error went to the detectors since it was labelled
+	dead     bool   // expired or evicted; removed at the next compaction
+	vi       uint32 // its variant's index in joinModel.variants
 }
 
 type heldLabel struct {
@@ -115,11 +121,52 @@ type heldLabel struct {
 
 type joinModel struct {
 	entries []joinEntry
-	index   map[uint64]int32 // prediction id hash -> entries index
-	dead    int
-	head    int // entries before it are dead: where eviction goes on
-	pending map[uint64]heldLabel
-	order   []uint64 // pending ids by arrival; stale ids are skipped
+	index   map[joinKey]int32 // prediction id hash and variant -> entries index
+	// variants are the variant names the model's keys have, "" (none)
+	// first, at most maxJoinVariants; a label looks its id up under each.
+	variants []string
+	dead     int
+	head     int // entries before it are dead: where eviction goes on
+	pending  map[uint64]heldLabel
+	order    []uint64 // pending ids by arrival; stale ids are skipped
+}
+
+// joinKey identifies a prediction key in its model: its prediction id
+// hash and its variant's index in joinModel.variants (two integers: a
+// look-up hashes 16 bytes, no string).
+type joinKey struct {
+	id uint64
+	v  uint32
+}
+
+// maxJoinVariants bounds the variant names a model's join tells apart;
+// the keys of further variants are joined as if they named none (so one
+// of them, and a record of the same id without a variant, share a key).
+const maxJoinVariants = 4 * MaxVariants
+
+func (e *joinEntry) key() joinKey { return joinKey{e.ID, e.vi} }
+
+// variantOf returns the index in m.variants of variant v, and v as the
+// model's join keeps it: "" (index 0) past maxJoinVariants names.
+func (m *joinModel) variantOf(v string) (uint32, string) {
+	if i := slices.Index(m.variants, v); i >= 0 {
+		return uint32(i), m.variants[i]
+	}
+	if len(m.variants) >= maxJoinVariants {
+		return 0, ""
+	}
+	m.variants = append(m.variants, v)
+	return uint32(len(m.variants) - 1), v
+}
+
+// each calls fn with every live entry of prediction id hash id, in the
+// order of m.variants.
+func (m *joinModel) each(id uint64, fn func(e *joinEntry)) {
+	for v := range m.variants {
+		if i, ok := m.index[joinKey{id, uint32(v)}]; ok {
+			fn(&m.entries[i])
+		}
+	}
 }
 
 // windowID names one window of one model version.
@@ -148,17 +195,20 @@ func newJoiner(cfg LabelConfig) *joiner {
 func (j *joiner) model(name string) *joinModel {
 	m := j.models[name]
 	if m == nil {
-		m = &joinModel{index: make(map[uint64]int32), pending: make(map[uint64]heldLabel)}
+		m = &joinModel{index: make(map[joinKey]int32), pending: make(map[uint64]heldLabel), variants: []string{""}}
 		j.models[name] = m
 	}
 	return m
 }
 
 // keep adds a prediction that awaits its label (or, Inline, that carried
-// it), joining a held label at once.
+// it), joining a held label at once, or the late label another variant's
+// record of the same id joined already.
 func (j *joiner) keep(k PredictionKey) {
 	m := j.model(k.Model)
-	e := joinEntry{PredictionKey: k}
+	vi, name := m.variantOf(k.Variant)
+	k.Variant = name
+	e := joinEntry{PredictionKey: k, vi: vi}
 	if h, ok := m.pending[k.ID]; ok && !k.Inline {
 		delete(m.pending, k.ID)
 		if h.t-k.Time <= j.cfg.Horizon.Milliseconds() {
@@ -168,7 +218,14 @@ func (j *joiner) keep(k PredictionKey) {
 			j.counts.BeyondHorizon++
 		}
 	}
-	if i, ok := m.index[k.ID]; ok { // the same prediction again (a restart re-read it)
+	if !e.labelled && !k.Inline && len(m.variants) > 1 {
+		m.each(k.ID, func(o *joinEntry) {
+			if !e.labelled && o.labelled && o.Variant != k.Variant && o.labelT-k.Time <= j.cfg.Horizon.Milliseconds() {
+				e.label, e.labelT, e.labelled = o.label, o.labelT, true
+			}
+		})
+	}
+	if i, ok := m.index[e.key()]; ok { // the same prediction again (a restart re-read it)
 		old := &m.entries[i]
 		if old.labelled && !e.labelled {
 			e.label, e.labelT, e.labelled, e.fed = old.label, old.labelT, true, old.fed
@@ -176,12 +233,12 @@ func (j *joiner) keep(k PredictionKey) {
 		*old = e
 		return
 	}
-	m.index[k.ID] = int32(len(m.entries))
+	m.index[e.key()] = int32(len(m.entries))
 	m.entries = append(m.entries, e)
 	for live := len(m.entries) - m.dead; live > j.cfg.MaxPredictions; m.head++ { // drop the oldest arrivals
 		if e := &m.entries[m.head]; !e.dead {
 			e.dead = true
-			delete(m.index, e.ID)
+			delete(m.index, e.key())
 			m.dead++
 			live--
 			j.counts.EvictedPredictions++
@@ -206,20 +263,37 @@ func (m *joinModel) compact(force bool) {
 	m.entries, m.dead, m.head = live, 0, 0
 	clear(m.index)
 	for i := range m.entries {
-		m.index[m.entries[i].ID] = int32(i)
+		m.index[m.entries[i].key()] = int32(i)
 	}
 }
 
-// label joins one label, or holds it. It returns the entry it joined, or
-// nil.
-func (j *joiner) label(l consumer.Label) *joinEntry {
+// label joins one label to every variant's key of its prediction, or
+// holds it. It returns the entries it joined (appended to out), none when
+// it held or ignored it; they stay valid until the next keep.
+func (j *joiner) label(l consumer.Label, out []*joinEntry) []*joinEntry {
 	j.counts.Received++
 	m := j.model(l.Model)
 	id := fnv1a(l.PredictionID)
 	t := l.Time.UnixMilli()
 	text := l.Value.Text()
-	i, ok := m.index[id]
-	if !ok {
+	var found, inline, beyond bool
+	m.each(id, func(e *joinEntry) {
+		found = true
+		switch {
+		case e.Inline:
+			inline = true
+			return
+		case t-e.Time > j.cfg.Horizon.Milliseconds():
+			beyond = true
+			return
+		}
+		// The same label again (read again after a restart) re-emits its
+		// windows but is not a new error for the detectors.
+		again := e.labelled && e.label == text && e.labelT == t
+		e.label, e.labelT, e.labelled, e.fed = text, t, true, e.fed && again
+		out = append(out, e)
+	})
+	if !found {
 		if _, held := m.pending[id]; !held {
 			m.order = append(m.order, id)
 		}
@@ -236,23 +310,17 @@ func (j *joiner) label(l consumer.Label) *joinEntry {
 		if len(m.order) > 2*len(m.pending)+1024 { // forget joined and expired ids
 			m.order = slices.DeleteFunc(m.order, func(id uint64) bool { _, held := m.pending[id]; return !held })
 		}
-		return nil
+		return out
 	}
-	e := &m.entries[i]
 	switch {
-	case e.Inline:
+	case len(out) > 0:
+		j.counts.Joined++
+	case inline:
 		j.counts.AlreadyLabelled++
-		return nil
-	case t-e.Time > j.cfg.Horizon.Milliseconds():
+	case beyond:
 		j.counts.BeyondHorizon++
-		return nil
 	}
-	// The same label again (read again after a restart) re-emits its
-	// windows but is not a new error for the detectors.
-	again := e.labelled && e.label == text && e.labelT == t
-	e.label, e.labelT, e.labelled, e.fed = text, t, true, e.fed && again
-	j.counts.Joined++
-	return e
+	return out
 }
 
 // expire forgets predictions, held labels and retained windows whose
@@ -264,7 +332,7 @@ func (j *joiner) expire(wm time.Time) {
 		for i := range m.entries {
 			if e := &m.entries[i]; !e.dead && e.Time < cutMS {
 				e.dead = true
-				delete(m.index, e.ID)
+				delete(m.index, e.key())
 				m.dead++
 			}
 		}
@@ -303,8 +371,10 @@ func (j *joiner) keepRows(model string, rec arrow.RecordBatch, rows []int, d *De
 }
 
 // eachPredictionKey calls fn with the prediction key of each of rows of
-// rec, in order.
+// rec, in order, but those of failed predictions (consumer.ColError),
+// which labels do not join.
 func eachPredictionKey(model string, rec arrow.RecordBatch, rows []int, d *Decision, fn func(row int, k PredictionKey)) {
+	failed := rec.Column(consumer.ColError)
 	ids := rec.Column(consumer.ColPredictionID).(*array.String)
 	ts := rec.Column(consumer.ColTimestamp).(*array.Timestamp).TimestampValues()
 	versions := rec.Column(consumer.ColModelVersion).(*array.Dictionary)
@@ -314,11 +384,25 @@ func eachPredictionKey(model string, rec arrow.RecordBatch, rows []int, d *Decis
 	segs := rec.Column(consumer.ColSegments).(*array.Dictionary)
 	sdict := segs.Dictionary().(*array.String)
 	labels := rec.Column(consumer.ColLabel)
-	// Versions and segments are few: one copy each per batch, not per row.
+	variants := rec.Column(consumer.ColVariant).(*array.Dictionary)
+	vardict := variants.Dictionary().(*array.String)
+	// Versions, segments and variants are few: one copy each per batch,
+	// not per row.
 	vnames := make([]string, vdict.Len())
 	snames := make([]string, sdict.Len())
+	varNames := make([]string, vardict.Len())
 	for _, i := range rows {
+		if failed.IsValid(i) {
+			continue
+		}
 		k := PredictionKey{Model: model, ID: fnv1a(ids.Value(i)), Time: int64(ts[i]), Prediction: math.NaN(), Inline: labels.IsValid(i)}
+		if variants.IsValid(i) {
+			v := variants.GetValueIndex(i)
+			if varNames[v] == "" {
+				varNames[v] = strings.Clone(vardict.Value(v))
+			}
+			k.Variant = varNames[v]
+		}
 		v := versions.GetValueIndex(i)
 		if vnames[v] == "" {
 			vnames[v] = strings.Clone(vdict.Value(v))
@@ -339,63 +423,145 @@ func eachPredictionKey(model string, rec arrow.RecordBatch, rows []int, d *Decis
 	}
 }
 
-// lateParts adds, to each window in want, the labels that joined its
+// lateLabels is what adding a model's late labels to its windows needs.
+type lateLabels struct {
+	model         string
+	m             *joinModel
+	roles         VariantRoles
+	size, hop     int64 // unix ns
+	d             *Decision
+	maxCategories int
+}
+
+// lateLabels returns what adding model's late labels needs, nil when the
+// join holds nothing of it.
+func (a *Assigner) lateLabels(model string) *lateLabels {
+	m := a.join.models[model]
+	if m == nil {
+		return nil
+	}
+	return &lateLabels{model: model, m: m, roles: a.roles(model), size: a.cfg.Size.Nanoseconds(), hop: a.cfg.Hop.Nanoseconds(),
+		d: &a.cfg.Decision, maxCategories: a.cfg.MaxCategories}
+}
+
+// parts adds, to each window in want, the labels that joined its
 // predictions late (not carried by the records themselves): label counts,
-// outcomes, errors, group outcomes and delays. Errors of entries not fed to
-// the detectors yet go to the first window that takes them.
-func (j *joiner) lateParts(model string, want map[windowID]*Window, size, hop int64, d *Decision, maxCategories int) {
-	m := j.models[model]
-	if m == nil || len(want) == 0 {
+// outcomes, errors, group outcomes, delays and the variants' outcomes and
+// labelled pairs. Errors of entries not fed to the detectors yet go to the
+// first window that takes them.
+func (l *lateLabels) parts(want map[windowID]*Window) {
+	if l == nil || len(want) == 0 {
 		return
 	}
-	for i := range m.entries {
-		if e := &m.entries[i]; !e.dead && e.labelled {
-			addLateTo(model, e, want, size, hop, d, maxCategories)
+	for i := range l.m.entries {
+		if e := &l.m.entries[i]; !e.dead && e.labelled {
+			l.addTo(e, want)
 		}
 	}
 }
 
-// addLateTo adds e's late label to each window of want that holds e.
-func addLateTo(model string, e *joinEntry, want map[windowID]*Window, size, hop int64, d *Decision, maxCategories int) {
+// addTo adds e's late label to each window of want that holds e.
+func (l *lateLabels) addTo(e *joinEntry, want map[windowID]*Window) {
 	t := e.Time * int64(time.Millisecond)
-	for s := t - mod(t, hop); s > t-size; s -= hop {
-		if w := want[windowID{Key{model, e.Version}, s}]; w != nil {
-			addLate(w, e, d, maxCategories)
+	for s := t - mod(t, l.hop); s > t-l.size; s -= l.hop {
+		if w := want[windowID{Key{l.model, e.Version}, s}]; w != nil {
+			l.add(w, e)
 		}
 	}
 }
 
-func addLate(w *Window, e *joinEntry, d *Decision, maxCategories int) {
-	positive := slices.Contains(d.Positive, e.label)
-	w.Labels.Count++
-	w.Labels.addCategory(e.label, 1, nil, maxCategories)
-	w.Outcomes.Add(e.Selected, positive, 1)
-	if y, ok := baselines.NumericLabel(e.label); ok && !math.IsNaN(e.Prediction) {
-		x := e.Prediction - y
-		w.ErrN++
-		w.ErrAbs.Add(math.Abs(x))
-		w.ErrSq.Add(x * x)
-	}
-	if !e.fed && len(w.Errors) < MaxErrorEvents {
-		w.Errors = append(w.Errors, ErrorEvent{Time: e.Time, ID: e.ID, Err: e.Selected != positive})
-		e.fed = true
-	}
-	w.LabelDelays = append(w.LabelDelays, float64(e.labelT-e.Time)/1000)
-	consumer.EachSegment(e.Segments, func(attr, value string) {
-		if g := w.group(attr, value); g != nil {
-			g.Outcomes.Add(e.Selected, positive, 1)
+// add adds e's late label to w: to the window's figures when e's variant
+// is served, and to its variant's state, pairing it with the champion's
+// record of the same id when both are in w's pairing sample.
+func (l *lateLabels) add(w *Window, e *joinEntry) {
+	positive := slices.Contains(l.d.Positive, e.label)
+	y, numeric := baselines.NumericLabel(e.label)
+	if !l.roles.shadow(e.Variant) {
+		w.Labels.Count++
+		w.Labels.addCategory(e.label, 1, nil, l.maxCategories)
+		w.Outcomes.Add(e.Selected, positive, 1)
+		if !math.IsNaN(e.Prediction) {
+			w.addLabelledScore(e.Prediction, positive)
 		}
-	})
-	w.prune(false) // no group pointers are held here: keep the groups bounded
+		if numeric && !math.IsNaN(e.Prediction) {
+			x := e.Prediction - y
+			w.ErrN++
+			w.ErrAbs.Add(math.Abs(x))
+			w.ErrSq.Add(x * x)
+		}
+		if !e.fed && len(w.Errors) < MaxErrorEvents {
+			w.Errors = append(w.Errors, ErrorEvent{Time: e.Time, ID: e.ID, Err: e.Selected != positive})
+			e.fed = true
+		}
+		w.LabelDelays = append(w.LabelDelays, float64(e.labelT-e.Time)/1000)
+		consumer.EachSegment(e.Segments, func(attr, value string) {
+			if g := w.group(attr, value); g != nil {
+				g.Outcomes.Add(e.Selected, positive, 1)
+			}
+		})
+		w.prune(false) // no group pointers are held here: keep the groups bounded
+	}
+	v := w.Variants[e.Variant]
+	if e.Variant == "" || v == nil {
+		return
+	}
+	v.Outcomes.Add(e.Selected, positive, 1)
+	if numeric && !math.IsNaN(e.Prediction) {
+		x := e.Prediction - y
+		v.ErrN++
+		v.ErrAbs.Add(math.Abs(x))
+		v.ErrSq.Add(x * x)
+	}
+	champ := l.roles.Champion
+	if e.Variant == champ || !e.Decided || !w.inPairSample(e.ID) {
+		return
+	}
+	ci := slices.Index(l.m.variants, champ)
+	if ci < 0 {
+		return
+	}
+	i, ok := l.m.index[joinKey{e.ID, uint32(ci)}]
+	if !ok {
+		return
+	}
+	c := &l.m.entries[i]
+	if !c.labelled || !c.Decided || c.Time < w.Start.UnixMilli() || c.Time >= w.End.UnixMilli() {
+		return
+	}
+	yc, cNumeric := baselines.NumericLabel(c.label)
+	errs := numeric && cNumeric && !math.IsNaN(e.Prediction) && !math.IsNaN(c.Prediction)
+	v.Paired.add(c.Selected == slices.Contains(l.d.Positive, c.label), e.Selected == positive, errs, c.Prediction-yc, e.Prediction-y)
+}
+
+// addLabelledScore counts a labelled record's score x (finite) in
+// LabelledScores under its outcome.
+func (w *Window) addLabelledScore(x float64, positive bool) {
+	k := b2i(positive)
+	if w.LabelledScores[k] == nil {
+		w.LabelledScores[k] = make([]int64, baselines.OutcomeBins)
+	}
+	w.LabelledScores[k][baselines.OutcomeBin(x)]++
 }
 
 // labelBase copies what labels change of a closed window, before late
-// labels are added: the state it is re-evaluated from when more arrive.
-// It holds no features, latency or error events.
+// labels are added: the state it is re-evaluated from when more arrive,
+// and each variant's agreement with the champion (a paired variant's
+// labels are tested in pairs). It holds no features, latency or error
+// events.
 func (w *Window) labelBase() *Window {
-	b := &Window{Key: w.Key, Start: w.Start, End: w.End, Baseline: w.Baseline, Records: w.Records,
-		Decided: w.Decided, Selected: w.Selected, MaxCategories: w.MaxCategories}
+	b := &Window{Key: w.Key, Start: w.Start, End: w.End, Baseline: w.Baseline, Records: w.Records, Failed: w.Failed,
+		Decided: w.Decided, Selected: w.Selected, MaxCategories: w.MaxCategories, Champion: w.Champion,
+		Unserved: w.Unserved, pairs: pairState{cut: w.pairs.cut, cutSet: w.pairs.cutSet}, pairsResolved: true}
 	b.mergeLabels(w, false)
+	if len(w.Variants) > 0 {
+		b.Variants = make(map[string]*Variant, len(w.Variants))
+		for name, v := range w.Variants {
+			x := &Variant{}
+			x.mergeLabels(v)
+			x.Agreement.merge(&v.Agreement) // whether it pairs with the champion: which tests its labels get
+			b.Variants[name] = x
+		}
+	}
 	return b
 }
 
@@ -408,6 +574,9 @@ func (w *Window) mergeLabels(o *Window, events bool) {
 	}
 	w.Labels.merge(&o.Labels, nil, w.MaxCategories)
 	w.Outcomes.Merge(o.Outcomes)
+	for i := range o.LabelledScores {
+		addCounts(&w.LabelledScores[i], o.LabelledScores[i])
+	}
 	w.ErrN += o.ErrN
 	w.ErrAbs.Merge(&o.ErrAbs)
 	w.ErrSq.Merge(&o.ErrSq)
@@ -437,7 +606,7 @@ func (a *Assigner) relabel(model string, dirty map[windowID]bool) []*Window {
 		}
 		want[id] = base.labelBase() // a copy: late labels are added to it
 	}
-	j.lateParts(model, want, a.cfg.Size.Nanoseconds(), a.cfg.Hop.Nanoseconds(), &a.cfg.Decision, a.cfg.MaxCategories)
+	a.lateLabels(model).parts(want)
 	out := make([]*Window, 0, len(want))
 	for _, w := range want {
 		w.prune(true) // late labels may have added categories and groups past the caps
@@ -477,17 +646,18 @@ func (a *Assigner) joinClosing(out []Closed, wm time.Time) {
 		first[id] = c
 	}
 	for model, want := range byModel {
-		m := j.models[model]
-		if m == nil {
+		l := a.lateLabels(model)
+		if l == nil {
 			continue
 		}
+		m := l.m
 		for i := range m.entries { // one pass: late labels, and the keys
 			e := &m.entries[i]
 			if e.dead {
 				continue
 			}
 			if e.labelled {
-				addLateTo(model, e, want, size, hop, &a.cfg.Decision, a.cfg.MaxCategories)
+				l.addTo(e, want)
 			}
 			t := e.Time * int64(time.Millisecond)
 			oldest := t - mod(t, hop) - size + hop
@@ -521,21 +691,21 @@ func (a *Assigner) labels(b consumer.Batch) Closed {
 	j := a.join
 	size, hop := a.cfg.Size.Nanoseconds(), a.cfg.Hop.Nanoseconds()
 	dirty := make(map[string]map[windowID]bool)
+	var joined []*joinEntry
 	for _, l := range b.Labels {
-		e := j.label(l)
-		if e == nil {
-			continue
-		}
-		t := e.Time * int64(time.Millisecond)
-		for s := t - mod(t, hop); s > t-size; s -= hop {
-			id := windowID{Key{l.Model, e.Version}, s}
-			if j.retained[id] == nil {
-				continue // open (it counts at close) or past the horizon
+		joined = j.label(l, joined[:0])
+		for _, e := range joined {
+			t := e.Time * int64(time.Millisecond)
+			for s := t - mod(t, hop); s > t-size; s -= hop {
+				id := windowID{Key{l.Model, e.Version}, s}
+				if j.retained[id] == nil {
+					continue // open (it counts at close) or past the horizon
+				}
+				if dirty[l.Model] == nil {
+					dirty[l.Model] = make(map[windowID]bool)
+				}
+				dirty[l.Model][id] = true
 			}
-			if dirty[l.Model] == nil {
-				dirty[l.Model] = make(map[windowID]bool)
-			}
-			dirty[l.Model][id] = true
 		}
 	}
 	models := make([]string, 0, len(dirty))

@@ -22,10 +22,17 @@ func scoreBaseline() *baselines.Baseline {
 			{Name: "amount", Kind: baselines.Numeric, Count: 4, Edges: []float64{0, 10, 100}, Counts: []int64{0, 2, 1, 1}, Sums: []float64{0, 8, 50, 100}},
 		},
 		Prediction: baselines.Feature{Name: "prediction", Kind: baselines.Numeric, Count: 4, Edges: []float64{0.5}, Counts: []int64{2, 2}, Sums: []float64{0.5, 1.5}},
+		// A multivariate model of the one feature: windows keep a sample
+		// of rows.
+		Multivariate: &baselines.Multivariate{
+			Features: []baselines.MultivariateFeature{{Name: "amount", Kind: baselines.Numeric, Fill: 40, Center: 40, Scale: 30}},
+			FitRows:  4, Mean: []float64{0}, Components: [][]float64{{1}}, Variances: []float64{1}, Kept: 1,
+		},
 	}
 }
 
-// lrec is a scored prediction with a segment and, maybe, a label.
+// lrec is a scored prediction with a segment and, maybe, a label and a
+// variant.
 type lrec struct {
 	id    string
 	at    time.Duration // after t0
@@ -33,6 +40,11 @@ type lrec struct {
 	seg   string
 	label string        // "" for none
 	delay time.Duration // label timestamp after the prediction's
+	// variant is the record's variant, "" for none; twin marks a shadow's
+	// record of the prediction id of the record before it, which shares
+	// its label (sent once).
+	variant string
+	twin    bool
 }
 
 func scoreBatch(mem memory.Allocator, wm time.Duration, inline bool, recs ...lrec) consumer.Batch {
@@ -45,6 +57,8 @@ func scoreBatch(mem memory.Allocator, wm time.Duration, inline bool, recs ...lre
 			Features:   map[string]consumer.Value{"amount": {Kind: consumer.Number, Num: 5}},
 			Prediction: consumer.Value{Kind: consumer.Number, Num: r.score},
 			Segments:   map[string]string{"gender": r.seg},
+			Variant:    r.variant,
+			LatencyMS:  r.score * 90,
 		}
 		if inline && r.label != "" {
 			cr.Label = consumer.Value{Kind: consumer.String, Str: r.label}
@@ -58,11 +72,12 @@ func labelOf(r lrec) consumer.Label {
 	return consumer.Label{PredictionID: r.id, Model: "fraud", Time: t0.Add(r.at + r.delay), Value: consumer.Value{Kind: consumer.String, Str: r.label}}
 }
 
-// labelsOf is the labels of the labelled records of recs, in order.
+// labelsOf is the labels of the labelled records of recs, in order (a
+// twin's is its champion's).
 func labelsOf(recs []lrec) []consumer.Label {
 	var ls []consumer.Label
 	for _, r := range recs {
-		if r.label != "" {
+		if r.label != "" && !r.twin {
 			ls = append(ls, labelOf(r))
 		}
 	}
@@ -74,17 +89,28 @@ func labelBatch(ls ...consumer.Label) consumer.Batch {
 }
 
 // labelStream is n scored predictions over three hours, 3 in 4 labelled,
-// with label delays of up to 5 hours.
+// with label delays of up to 5 hours. A third name no variant, a third
+// "champion", a third "challenger" (A/B: ids of their own); after half
+// the champion's records comes a "shadow" twin (CONTRACT.md section 1: the
+// same prediction id, its own score, a millisecond later, and the same
+// label), so that a stream of n predictions holds about n + n/6 records.
 func labelStream(seed uint64, n int) []lrec {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	recs := make([]lrec, n)
-	for i := range recs {
+	recs := make([]lrec, 0, n+n/5)
+	for i := range n {
 		r := lrec{id: fmt.Sprintf("p%d", i), at: time.Duration(i) * 3 * time.Hour / time.Duration(n), score: rng.Float64(), seg: []string{"f", "m"}[rng.IntN(2)]}
 		if rng.IntN(4) > 0 {
 			r.label = []string{"0", "1"}[rng.IntN(2)]
 			r.delay = time.Duration(rng.Int64N(int64(5 * time.Hour)))
 		}
-		recs[i] = r
+		r.variant = []string{"", "champion", "challenger"}[rng.IntN(3)]
+		recs = append(recs, r)
+		if r.variant == "champion" && rng.IntN(2) == 0 {
+			tw := r
+			tw.variant, tw.twin, tw.at = "shadow", true, r.at+time.Millisecond
+			tw.score = min(1, max(0, r.score+rng.NormFloat64()*0.3)) // a shadow that agrees with the champion most of the time
+			recs = append(recs, tw)
+		}
 	}
 	return recs
 }
@@ -105,7 +131,8 @@ func finalStates(out []Closed) map[windowID]*Window {
 }
 
 type labelView struct {
-	Records                int64
+	Records, Unserved      int64
+	Variants               map[string][15]float64 // outcomes, errors, labelled pairs, pairs
 	Labels                 map[string]int64
 	LabelCount             int64
 	TP, FP, TN, FN         float64
@@ -114,15 +141,26 @@ type labelView struct {
 	Groups                 map[string][8]float64
 	Delays                 []float64
 	ErrorsFedOnce, NErrors int
+	LabelledScores         [2][]int64
 }
 
 func viewOf(w *Window, delays bool) labelView {
-	v := labelView{Records: w.Records, Labels: w.Labels.Categories, LabelCount: w.Labels.Count,
+	v := labelView{Records: w.Records, Unserved: w.Unserved, Labels: w.Labels.Categories, LabelCount: w.Labels.Count,
 		TP: w.Outcomes.TP, FP: w.Outcomes.FP, TN: w.Outcomes.TN, FN: w.Outcomes.FN,
-		ErrN: w.ErrN, ErrAbs: w.ErrAbs.Value(), ErrSq: w.ErrSq.Value(), Groups: make(map[string][8]float64)}
+		ErrN: w.ErrN, ErrAbs: w.ErrAbs.Value(), ErrSq: w.ErrSq.Value(), Groups: make(map[string][8]float64),
+		LabelledScores: w.LabelledScores}
 	for attr, gs := range w.Groups {
 		for name, g := range gs {
 			v.Groups[attr+"="+name] = [8]float64{g.Decisions.TP, g.Decisions.FP, g.Decisions.TN, g.Decisions.FN, g.Outcomes.TP, g.Outcomes.FP, g.Outcomes.TN, g.Outcomes.FN}
+		}
+	}
+	if len(w.Variants) > 0 {
+		v.Variants = make(map[string][15]float64)
+		for name, x := range w.Variants {
+			o, p := x.Outcomes, x.Paired
+			v.Variants[name] = [15]float64{o.TP, o.FP, o.TN, o.FN, float64(x.ErrN), x.ErrAbs.Value(), x.ErrSq.Value(),
+				float64(p.BothRight), float64(p.ChampionOnly), float64(p.VariantOnly), float64(p.BothWrong),
+				float64(p.ErrN), p.ErrDiff.Value(), p.ErrDiffSq.Value(), float64(x.Agreement.Pairs)}
 		}
 	}
 	if delays {
@@ -144,7 +182,7 @@ func streamed(t *testing.T, cfg Config, recs []lrec) []Closed {
 	}
 	var arrivals []arrival
 	for i, r := range recs {
-		if r.label == "" {
+		if r.label == "" || r.twin {
 			continue
 		}
 		at := r.at + r.delay
@@ -234,7 +272,7 @@ func TestLateLabelsFeedEachErrorOnce(t *testing.T) {
 	recs := labelStream(3, 300)
 	n := 0
 	for _, r := range recs {
-		if r.label != "" {
+		if r.label != "" && !r.twin { // a shadow's record is not served: its errors are not the model's
 			n++
 		}
 	}
@@ -475,5 +513,39 @@ func TestRefreshedResetTrustsTheSink(t *testing.T) {
 		if g := got[id]; g == nil || !reflect.DeepEqual(viewOf(g, false), viewOf(w, false)) {
 			t.Errorf("window %s: %+v, want %+v", w.Start, g, viewOf(w, false))
 		}
+	}
+}
+
+// TestLabelBaseLabelledScores: a label base keeps the labelled scores of
+// the records that carried their labels (LabelledScores) through its
+// encoding, and a base encoded before them (none) decodes with none.
+func TestLabelBaseLabelledScores(t *testing.T) {
+	base := scoreBaseline()
+	w := NewWindow(Key{"fraud", "v1"}, t0, t0.Add(time.Hour), base, 10)
+	for i, x := range []float64{0.05, 0.31, 0.31, 0.77, 0.999, 1.5, -2} {
+		w.Outcomes.Add(x >= 0.5, i%2 == 0, 1)
+		w.addLabelledScore(x, i%2 == 0)
+	}
+	b, err := w.labelBase().MarshalLabelBase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolve := func(model, id string) *baselines.Baseline { return base }
+	got, err := UnmarshalLabelBase(b, resolve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.LabelledScores, w.LabelledScores) {
+		t.Errorf("labelled scores %v, want %v", got.LabelledScores, w.LabelledScores)
+	}
+	if n := got.LabelledScores[1][baselines.OutcomeBins-1]; n != 1 {
+		t.Errorf("a positive's score 1.5 counts %d times in the last bin, want 1 (and -2 in the first)", n)
+	}
+	w.LabelledScores[0][3] = -1
+	if b, err = w.labelBase().MarshalLabelBase(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := UnmarshalLabelBase(b, resolve); err == nil {
+		t.Error("a negative labelled-score count decoded")
 	}
 }

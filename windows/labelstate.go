@@ -27,6 +27,7 @@ type labelBaseV1 struct {
 	Start, End        time.Time
 	BaselineID        string
 	Records           int64
+	Failed            int64 // records of failed predictions; 0 in bases encoded before it existed
 	Decided, Selected int64
 	LabelNulls        int64
 	LabelCount        int64
@@ -36,6 +37,16 @@ type labelBaseV1 struct {
 	ErrAbs, ErrSq     []float64
 	Groups            map[string]map[string]Group
 	MaxCategories     int
+	// Added with variants' own state (issue 20): a base without them
+	// decodes with none.
+	Champion   string
+	Unserved   int64
+	Variants   map[string]variantV1 // label-derived state and agreement, no latency
+	PairCut    uint64
+	PairCutSet bool
+	// LabelledScores: absent from label bases kept before it (gob leaves
+	// it nil), which then have none.
+	LabelledScores [2][]int64
 }
 
 // MarshalLabelBase encodes a label base (Closed.LabelBase) for a sink to
@@ -43,12 +54,23 @@ type labelBaseV1 struct {
 func (w *Window) MarshalLabelBase() ([]byte, error) {
 	v := labelBaseV1{
 		Model: w.Model, Version: w.Version, Start: w.Start, End: w.End, BaselineID: w.Baseline.ID,
-		Records: w.Records, Decided: w.Decided, Selected: w.Selected,
+		Records: w.Records, Failed: w.Failed, Decided: w.Decided, Selected: w.Selected,
 		LabelNulls: w.Labels.Nulls, LabelCount: w.Labels.Count, LabelCategories: w.Labels.Categories,
 		Outcomes: w.Outcomes, ErrN: w.ErrN, ErrAbs: w.ErrAbs.Partials(), ErrSq: w.ErrSq.Partials(),
-		MaxCategories: w.MaxCategories,
+		MaxCategories: w.MaxCategories, LabelledScores: w.LabelledScores,
 	}
 	v.Groups = groupValues(w.Groups)
+	v.Champion, v.Unserved, v.PairCut, v.PairCutSet = w.Champion, w.Unserved, w.pairs.cut, w.pairs.cutSet
+	if len(w.Variants) > 0 {
+		v.Variants = make(map[string]variantV1, len(w.Variants))
+		for name, x := range w.Variants {
+			e, err := encodeVariant(&Variant{Outcomes: x.Outcomes, ErrN: x.ErrN, ErrAbs: x.ErrAbs, ErrSq: x.ErrSq, Agreement: x.Agreement, Paired: x.Paired})
+			if err != nil {
+				return nil, fmt.Errorf("encode label base of %s %s@%s: variant %s: %w", w.Model, w.Version, w.Start.Format(time.RFC3339), name, err)
+			}
+			v.Variants[name] = e
+		}
+	}
 	var buf bytes.Buffer
 	buf.WriteByte(1) // format version
 	if err := gob.NewEncoder(&buf).Encode(&v); err != nil {
@@ -71,13 +93,31 @@ func UnmarshalLabelBase(data []byte, baseline func(model, id string) *baselines.
 	if b == nil {
 		return nil, fmt.Errorf("decode label base of %s %s@%s: baseline %q is not loaded", v.Model, v.Version, v.Start.Format(time.RFC3339), v.BaselineID)
 	}
-	w := &Window{Key: Key{v.Model, v.Version}, Start: v.Start.UTC(), End: v.End.UTC(), Baseline: b, Records: v.Records,
+	w := &Window{Key: Key{v.Model, v.Version}, Start: v.Start.UTC(), End: v.End.UTC(), Baseline: b, Records: v.Records, Failed: v.Failed,
 		Decided: v.Decided, Selected: v.Selected, Outcomes: v.Outcomes, ErrN: v.ErrN, MaxCategories: v.MaxCategories}
 	w.Labels = Feature{Nulls: v.LabelNulls, Count: v.LabelCount, Categories: v.LabelCategories}
 	if w.Labels.Categories == nil {
 		w.Labels.Categories = make(map[string]int64)
 	}
 	w.ErrAbs, w.ErrSq = sumOf(v.ErrAbs), sumOf(v.ErrSq)
+	if err := decodeScores(w, nil, v.LabelledScores); err != nil {
+		return nil, fmt.Errorf("decode label base of %s %s@%s: %w", v.Model, v.Version, v.Start.Format(time.RFC3339), err)
+	}
+	w.Champion, w.Unserved = v.Champion, v.Unserved
+	w.pairs, w.pairsResolved = pairState{cut: v.PairCut, cutSet: v.PairCutSet}, true
+	if len(v.Variants) > MaxVariants {
+		return nil, fmt.Errorf("decode label base of %s %s@%s: %d variants", v.Model, v.Version, v.Start.Format(time.RFC3339), len(v.Variants))
+	}
+	for name, e := range v.Variants {
+		x := &Variant{}
+		if err := decodeVariant(x, &e); err != nil {
+			return nil, fmt.Errorf("decode label base of %s %s@%s: variant %q: %w", v.Model, v.Version, v.Start.Format(time.RFC3339), name, err)
+		}
+		if w.Variants == nil {
+			w.Variants = make(map[string]*Variant, len(v.Variants))
+		}
+		w.Variants[name] = x
+	}
 	for attr, gs := range v.Groups {
 		for name, g := range gs {
 			if wg := w.group(attr, name); wg != nil {
@@ -134,8 +174,10 @@ func (a *Assigner) restoreLabels(st JoinState) {
 	for _, k := range st.Keys {
 		j.keep(k)
 	}
+	var joined []*joinEntry
 	for _, l := range st.Labels {
-		if e := j.label(l); e != nil {
+		joined = j.label(l, joined[:0])
+		for _, e := range joined {
 			e.fed = true // fed before
 		}
 	}
@@ -151,23 +193,27 @@ func (a *Assigner) restoreLabels(st JoinState) {
 	for name, pm := range prev.models {
 		m := j.model(name)
 		for _, e := range pm.entries {
-			if _, ok := m.index[e.ID]; !ok && !e.dead {
+			e.vi, e.Variant = m.variantOf(e.Variant)
+			if _, ok := m.index[e.key()]; !ok && !e.dead {
 				// Not in st: nothing made of its late label, if any, was
 				// written (the source fences the pipeline before a
 				// Reset), and the label's batch is read again.
 				if !e.Inline {
 					e.label, e.labelT, e.labelled, e.fed = "", 0, false, false
 				}
-				m.index[e.ID] = int32(len(m.entries))
+				m.index[e.key()] = int32(len(m.entries))
 				m.entries = append(m.entries, e)
 			}
 		}
 		for id, h := range pm.pending {
-			if i, ok := m.index[id]; ok { // its prediction came with st
-				if e := &m.entries[i]; !e.labelled && !e.Inline {
+			found := false
+			m.each(id, func(e *joinEntry) { // its prediction came with st
+				found = true
+				if !e.labelled && !e.Inline {
 					e.label, e.labelT, e.labelled = h.label, h.t, true
 				}
-			} else if _, ok := m.pending[id]; !ok {
+			})
+			if _, ok := m.pending[id]; !found && !ok {
 				m.pending[id] = h
 				m.order = append(m.order, id)
 			}

@@ -30,7 +30,8 @@ type Key struct {
 // the categories kept by name are the baseline's first, then those of
 // smallest hash (caps.go), and the others count under
 // baselines.OtherCategory, so the names kept do not depend on the order
-// the records arrived in. Nothing keeps raw rows.
+// the records arrived in. Nothing here keeps raw rows (a window's bounded
+// sample of whole records for multivariate drift is Window.Sample).
 //
 // Sums and moments are accumulated exactly (stats.Sum, which a column's
 // values reach through stats.Acc), so a window's state does not depend on
@@ -91,6 +92,17 @@ type Window struct {
 	// (Config.Decision), for label and concept drift.
 	Labels   Feature
 	Outcomes perf.Confusion
+	// Scores counts the records' numeric predictions (scores) in
+	// baselines.OutcomeBins equal bins over [0, 1] (baselines.OutcomeBin:
+	// values outside in the first or the last), as the baseline's
+	// PredictionScores: what performance estimated without labels reads
+	// (stats/perf CBPE). Nil when the baseline's prediction is not numeric.
+	Scores []int64
+	// LabelledScores counts the labelled records' scores in the same bins,
+	// by outcome: [0] negative labels, [1] positive ones (Config.Decision):
+	// the realized ROC AUC beside the estimated one. Label-derived state,
+	// like Outcomes; each is nil until its first record.
+	LabelledScores [2][]int64
 	// ErrN counts the labelled records whose prediction and label are both
 	// numbers (a bool label as 0 or 1), ErrAbs and ErrSq the exact sums of
 	// their |prediction - label| and (prediction - label)^2: MAE and RMSE.
@@ -112,23 +124,58 @@ type Window struct {
 	// attributes are dropped). The attributes and groups kept are those of
 	// smallest hash (caps.go), whatever the order records arrived in.
 	Groups map[string]map[string]*Group
-	// Variants holds the prediction state of each variant (champion,
-	// challenger, shadow, ...) of the records that name one, at most
+	// Variants holds the state of each variant (champion, challenger,
+	// shadow, ...) of the records that name one (variants.go), at most
 	// MaxVariants of them, those of smallest hash (caps.go); records of
-	// further variants count only in Prediction.
-	Variants map[string]*Feature
+	// further variants count only in the window's figures.
+	Variants map[string]*Variant
+	// Champion is the variant the others are paired with when the window
+	// is sealed (VariantRoles; empty: DefaultChampion).
+	Champion string
+	// Unserved counts the records of shadow variants (VariantRoles), which
+	// count in their variant's state only: Records + Unserved is every
+	// record the window took.
+	Unserved int64
+	// PairsDropped counts the variant records left out of the pairing
+	// sample (MaxPairRecords), set when the window is sealed.
+	PairsDropped int64
+	// Failed counts the records of failed predictions (those with an
+	// "error"), and ErrorClasses them by error class: at most
+	// MaxErrorClasses classes by name, those of smallest hash (caps.go),
+	// the others counted under baselines.OtherCategory. A failed record
+	// counts in Records, Features, Unknown and Latency, and not in
+	// Prediction, Variants, Decided, Labels, Outcomes, Errors or Groups:
+	// it was a request, not a prediction.
+	Failed       int64
+	ErrorClasses map[string]int64
+	// Unknown counts, per feature name the records carried and the
+	// baseline does not know, the records that carried it: at most
+	// MaxUnknownFeatures names, those of smallest hash (caps.go).
+	// UnknownDropped counts the (record, name) pairs of the names past
+	// that cap, so that the share of records carrying any one of them is
+	// at most UnknownDropped / Records.
+	Unknown        map[string]int64
+	UnknownDropped int64
 	// MaxCategories caps the distinct categories kept by name per feature
 	// (and in Labels), OtherCategory aside.
 	MaxCategories int
+	// Sample is a bounded sample of the window's records as whole rows,
+	// for multivariate drift; nil when the baseline has no multivariate
+	// model or Config.SampleRows is negative.
+	Sample *Sample
 
 	acc []stats.Acc // the numeric features' add scratch (Feature.acc)
 
 	// The cuts of the capped maps (caps.go): the attributes', each
 	// attribute's groups', the variants'. overCap: a map of them grew past
 	// twice its cap since it was last pruned.
-	attrCut, variantCut cut
-	groupCuts           map[string]cut
-	overCap             bool
+	attrCut, variantCut  cut
+	errorCut, unknownCut cut
+	groupCuts            map[string]cut
+	overCap              bool
+
+	pairs         pairState // the pairing sample until sealed (variants.go)
+	pairsResolved bool
 }
 
 // NewWindow returns an empty window shaped by base that keeps at most
@@ -139,6 +186,9 @@ func NewWindow(k Key, start, end time.Time, base *baselines.Baseline, maxCategor
 		w.Features[i] = newFeature(&base.Features[i])
 	}
 	w.Prediction = newFeature(&base.Prediction)
+	if base.Prediction.Kind == baselines.Numeric {
+		w.Scores = make([]int64, baselines.OutcomeBins)
+	}
 	bins := len(w.Prediction.sums)
 	for i := range w.Features {
 		bins = max(bins, len(w.Features[i].sums))
@@ -201,6 +251,13 @@ const (
 	MaxGroups     = 50
 )
 
+// MaxErrorClasses bounds Window.ErrorClasses, baselines.OtherCategory
+// included.
+const MaxErrorClasses = 50
+
+// MaxUnknownFeatures bounds the names Window.Unknown keeps.
+const MaxUnknownFeatures = 100
+
 // Group is one segment group's decisions in a window: Decisions counts
 // every record as (decision, outcome false), so its selection rate is the
 // group's; Outcomes counts the labelled records by decision and outcome.
@@ -249,27 +306,30 @@ func (w *Window) group(attr, value string) *Group {
 	return g
 }
 
-// variant returns the prediction state of variant v, creating it, or nil
-// for a variant past the variants' cut (caps.go). A new name is copied: v
-// may point into an Arrow buffer. It never prunes, so the pointer it
-// returns stays valid until Window.prune.
-func (w *Window) variant(v string) *Feature {
-	if f, ok := w.Variants[v]; ok {
-		return f
+// variant returns the state of variant v, creating it, or nil for a
+// variant past the variants' cut (caps.go). A new name is copied: v may
+// point into an Arrow buffer. It never prunes, so the pointer it returns
+// stays valid until Window.prune.
+func (w *Window) variant(v string) *Variant {
+	if x, ok := w.Variants[v]; ok {
+		return x
 	}
 	if w.variantCut.rejects(v, nil) {
 		return nil
 	}
 	if w.Variants == nil {
-		w.Variants = make(map[string]*Feature)
+		w.Variants = make(map[string]*Variant)
 	}
-	f := newFeature(&w.Baseline.Prediction)
-	w.shareScratch(&f)
-	w.Variants[strings.Clone(v)] = &f
+	x := &Variant{Prediction: newFeature(&w.Baseline.Prediction)}
+	if w.Scores != nil {
+		x.Scores = make([]int64, baselines.OutcomeBins)
+	}
+	w.shareScratch(&x.Prediction)
+	w.Variants[strings.Clone(v)] = x
 	if len(w.Variants) > 2*caps.variants {
 		w.overCap = true
 	}
-	return &f
+	return x
 }
 
 // feature returns feature i of w, or the prediction for -1.
@@ -302,18 +362,24 @@ func newFeature(bf *baselines.Feature) Feature {
 	return Feature{Categories: make(map[string]int64)}
 }
 
-// Seal prunes every capped map of w to its cap (caps.go) and sets every
-// feature's Sums and Moments from its exact sums. The windows stage seals a
-// window before it hands it on; Merge seals the merged window.
+// Seal prunes every capped map of w to its cap (caps.go), sets every
+// feature's Sums and Moments from its exact sums, and pairs the variants'
+// records with the champion's (variants.go; once: the pairing sample is
+// then freed). The windows stage seals a window before it hands it on;
+// Merge seals the merged window.
 func (w *Window) Seal() {
 	w.prune(true)
+	if w.Sample != nil {
+		w.Sample.prune()
+	}
 	for i := range w.Features {
 		w.Features[i].seal()
 	}
 	w.Prediction.seal()
-	for _, f := range w.Variants {
-		f.seal()
+	for _, v := range w.Variants {
+		v.Prediction.seal()
 	}
+	w.resolvePairs()
 }
 
 func (f *Feature) seal() {
@@ -341,7 +407,9 @@ func (f *Feature) seal() {
 // any order. Past the caps too: o's categories, groups, attributes and
 // variants go through the same rank rule (caps.go), o's OtherCategory
 // counts add to w's, and sealing prunes each map to the smallest names by
-// rank of the union, the names the whole stream keeps.
+// rank of the union, the names the whole stream keeps; the pairing samples
+// merge likewise (variants.go). A part sealed already brings its pairs as
+// they were paired: its records are not paired again.
 func (w *Window) Merge(o *Window) error {
 	if err := w.merge(o); err != nil {
 		return err
@@ -360,23 +428,59 @@ func (w *Window) merge(o *Window) error {
 			w.Model, w.Version, w.Start.Format(time.RFC3339), o.Model, o.Version, o.Start.Format(time.RFC3339))
 	}
 	w.Records += o.Records
+	w.Unserved += o.Unserved
+	w.PairsDropped += o.PairsDropped
 	for i := range w.Features {
 		w.Features[i].merge(&o.Features[i], &w.Baseline.Features[i], w.MaxCategories)
 	}
 	w.Prediction.merge(&o.Prediction, &w.Baseline.Prediction, w.MaxCategories)
 	w.Decided += o.Decided
 	w.Selected += o.Selected
+	w.Failed += o.Failed
+	for c, n := range o.ErrorClasses {
+		w.addErrorClass(c, n)
+	}
+	w.UnknownDropped += o.UnknownDropped
+	for name, n := range o.Unknown {
+		w.addUnknown(name, n)
+	}
+	addCounts(&w.Scores, o.Scores)
 	w.mergeLabels(o, true)
-	for v, of := range o.Variants {
-		if f := w.variant(v); f != nil {
-			f.merge(of, &w.Baseline.Prediction, w.MaxCategories)
+	for name, ov := range o.Variants {
+		if v := w.variant(name); v != nil {
+			if err := v.merge(ov, &w.Baseline.Prediction, w.MaxCategories); err != nil {
+				return fmt.Errorf("merge variant %s of window %s %s@%s: %w", name, w.Model, w.Version, w.Start.Format(time.RFC3339), err)
+			}
 		}
 	}
+	w.pairs.merge(&o.pairs)
 	if err := w.Latency.Merge(o.Latency); err != nil {
 		return fmt.Errorf("merge latency of window %s %s@%s: %w", w.Model, w.Version, w.Start.Format(time.RFC3339), err)
 	}
+	if o.Sample != nil {
+		if w.Sample == nil {
+			w.Sample = newSample(w.Baseline, o.Sample.K)
+		}
+		if w.Sample != nil {
+			w.Sample.merge(o.Sample)
+		}
+	}
 	w.prune(false) // deltas merged one after another stay bounded until Seal
 	return nil
+}
+
+// addCounts adds the counts of o into *c, element by element, allocating
+// *c when it is nil and o is not (both have o's length).
+func addCounts(c *[]int64, o []int64) {
+	if len(o) == 0 {
+		return
+	}
+	if *c == nil {
+		*c = make([]int64, len(o))
+	}
+	for i, n := range o {
+		(*c)[i] += n
+	}
 }
 
 // merge adds o into f; bf is their baseline feature (nil for Labels).

@@ -4,7 +4,10 @@
 // windows when the watermark passes their end plus the allowed lateness.
 //
 // It deliberately does not compute statistics (package stats does) or write
-// results (package sinks does); it holds no raw rows. Records later than the
+// results (package sinks does); it holds no raw rows beyond each window's
+// bounded sample of records for multivariate drift (Sample: at most
+// Config.SampleRows, chosen by a hash of their prediction id, merged
+// exactly). Records later than the
 // allowed lateness are counted per window and reported, never silently lost.
 package windows
 
@@ -83,6 +86,16 @@ type Config struct {
 	// effect at its start (baselines.Live.At), whatever baseline its first
 	// rows were decoded with; nil: that of its first rows.
 	Live *baselines.Live
+	// Variants returns a model's variant roles: its champion, which the
+	// other variants' records are paired with, and its shadows, whose
+	// records count in their variant's state only (variants.go). Nil:
+	// DefaultVariantRoles for every model.
+	Variants func(model string) VariantRoles
+	// SampleRows is how many records each window keeps as whole rows
+	// (Window.Sample), for multivariate drift, when its baseline has a
+	// multivariate model: 0 means DefaultSampleRows, negative none. At
+	// most MaxSampleRows (Validate).
+	SampleRows int
 }
 
 // Decision is how predictions and labels become the binary decisions and
@@ -114,6 +127,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("hop %s: the window size %s must be a whole multiple of it", c.Hop, c.Size)
 	case c.Size/c.Hop > MaxWindowsPerRecord:
 		return fmt.Errorf("hop %s: a record would fall in %d windows of %s, more than %d", c.Hop, c.Size/c.Hop, c.Size, MaxWindowsPerRecord)
+	case c.SampleRows > MaxSampleRows:
+		return fmt.Errorf("sample rows %d: at most %d", c.SampleRows, MaxSampleRows)
 	}
 	return nil
 }
@@ -137,6 +152,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxOpenWindows <= 0 {
 		c.MaxOpenWindows = DefaultMaxOpenWindows
+	}
+	if c.SampleRows == 0 {
+		c.SampleRows = DefaultSampleRows
 	}
 }
 
@@ -186,7 +204,10 @@ type Counts struct {
 	Closed   int64 // windows closed
 	Open     int64 // windows open now
 	Dropped  int64 // open windows dropped when the source lost its partitions
-	Labels   LabelCounts
+	// PairsDropped counts, over the windows closed, the variant records
+	// left out of pairing with the champion (Window.PairsDropped).
+	PairsDropped int64
+	Labels       LabelCounts
 }
 
 // Assigner is the windowing stage. Run it once.
@@ -207,11 +228,19 @@ type Assigner struct {
 	mu     sync.Mutex
 	counts Counts
 
-	grouping grouping       // process's scratch
-	outcomes outcomeScratch // addOutcomes' scratch
-	variants struct {       // addRows' scratch: rows by variant
-		start, next, rows []int
+	grouping   grouping       // process's scratch
+	outcomes   outcomeScratch // addOutcomes' and addVariantRows' scratch
+	variants   variantScratch // addRows' scratch: rows by variant
+	servedRows []int          // addRows' scratch: the rows of served predictions
+	dictCounts []int64        // addRows' scratch: rows per dictionary entry
+}
+
+// roles returns model's variant roles.
+func (a *Assigner) roles(model string) VariantRoles {
+	if a.cfg.Variants == nil {
+		return VariantRoles{Champion: DefaultChampion, Shadows: DefaultShadows}
 	}
+	return a.cfg.Variants(model)
 }
 
 type openWindow struct {
@@ -408,6 +437,10 @@ func (a *Assigner) add(b consumer.Batch, ref *ackRef) {
 		landed = make([]bool, n)
 	}
 	var late, overflow, resumed int64
+	// The rows of shadow variants (nil: none), which count in their
+	// variant's state only.
+	roles := a.roles(b.Model)
+	shadow := a.variants.shadowRows(rec, &roles)
 	var reshaped map[*baselines.Baseline]arrow.RecordBatch // rec as windows of other baselines lay it out
 	defer func() {
 		for _, r := range reshaped {
@@ -440,7 +473,7 @@ func (a *Assigner) add(b consumer.Batch, ref *ackRef) {
 			continue
 		}
 		if wb := ow.w.Baseline; sameLayout(b.Baseline, wb) {
-			a.addRows(ow.w, rec, rows)
+			a.addRows(ow.w, rec, rows, shadow, nil)
 		} else { // opened before a baseline swap (reshape.go)
 			if reshaped == nil {
 				reshaped = make(map[*baselines.Baseline]arrow.RecordBatch)
@@ -450,7 +483,7 @@ func (a *Assigner) add(b consumer.Batch, ref *ackRef) {
 				r = reshape(rec, b.Baseline, wb)
 				reshaped[wb] = r
 			}
-			a.addRows(ow.w, r, rows)
+			a.addRows(ow.w, r, rows, shadow, knownTo(wb))
 		}
 		if landed != nil {
 			for _, i := range rows {
@@ -463,6 +496,9 @@ func (a *Assigner) add(b consumer.Batch, ref *ackRef) {
 	}
 	var fmaps map[*baselines.Baseline][]int32 // batch features to those of windows of other baselines
 	for _, is := range b.Issues {
+		if shadow != nil && shadow[is.Row] {
+			continue // a shadow's record: not in the window's features
+		}
 		for _, id := range g.ids[int(is.Row)*g.per : int(is.Row+1)*g.per] {
 			if id < 0 || g.win[id] == nil {
 				continue
@@ -598,22 +634,45 @@ func (a *Assigner) group(n int, ts []arrow.Timestamp, versions *array.Dictionary
 	return g
 }
 
-func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
-	w.Records += int64(len(rows))
+// addRows adds rows of rec to w. Every row goes to its variant's state,
+// if it names one and did not fail; the rows of served variants (shadow[i]
+// false; shadow nil: all) are the window's records: they count in the
+// features, the unknown features and the latency, and those of served
+// predictions (no "error") in the prediction, labels, outcomes and
+// groups. known, when not nil, tells the feature names w's baseline knows
+// although rec's baseline did not (rec was reshaped): they are not counted
+// as unknown.
+func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int, shadow []bool, known map[string]bool) {
 	base := w.Baseline
-	for i := range base.Features {
-		w.Features[i].add(rec.Column(consumer.FirstFeatureCol+i), rows, &base.Features[i], a.cfg.MaxCategories)
+	live := rows
+	if shadow != nil {
+		sc := &a.variants
+		sc.served = sc.served[:0]
+		for _, i := range rows {
+			if !shadow[i] {
+				sc.served = append(sc.served, i)
+			}
+		}
+		live = sc.served
+		w.Unserved += int64(len(rows) - len(live))
 	}
-	w.Prediction.add(rec.Column(consumer.ColPrediction), rows, &base.Prediction, a.cfg.MaxCategories)
+	w.Records += int64(len(live))
+	for i := range base.Features {
+		w.Features[i].add(rec.Column(consumer.FirstFeatureCol+i), live, &base.Features[i], a.cfg.MaxCategories)
+	}
+	a.addUnknown(w, rec.Column(consumer.ColUnknown).(*array.Dictionary), live, known)
+	errs := rec.Column(consumer.ColError).(*array.Dictionary)
+	predicted := a.served(w, errs, live)
+	w.Prediction.add(rec.Column(consumer.ColPrediction), predicted, &base.Prediction, a.cfg.MaxCategories)
 	if vc := rec.Column(consumer.ColVariant).(*array.Dictionary); vc.NullN() < vc.Len() {
 		dict := vc.Dictionary().(*array.String)
-		// The rows of each variant, in row order: a counting sort into
-		// the Assigner's scratch.
+		// The rows of each variant that did not fail, in row order: a
+		// counting sort into the Assigner's scratch.
 		sc := &a.variants
 		sc.start = resize(sc.start, dict.Len()+1)
 		vidx := newDictIndex(vc)
 		for _, i := range rows {
-			if vc.IsValid(i) {
+			if vc.IsValid(i) && errs.IsNull(i) {
 				sc.start[vidx.at(i)+1]++
 			}
 		}
@@ -623,26 +682,26 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 		sc.rows = resize(sc.rows, sc.start[dict.Len()])
 		sc.next = append(sc.next[:0], sc.start[:dict.Len()]...)
 		for _, i := range rows {
-			if vc.IsValid(i) {
+			if vc.IsValid(i) && errs.IsNull(i) {
 				j := vidx.at(i)
 				sc.rows[sc.next[j]] = i
 				sc.next[j]++
 			}
 		}
 		for j := range dict.Len() {
-			vrows := sc.rows[sc.start[j]:sc.start[j+1]]
-			if len(vrows) == 0 {
-				continue
-			}
-			if f := w.variant(dict.Value(j)); f != nil {
-				f.add(rec.Column(consumer.ColPrediction), vrows, &base.Prediction, a.cfg.MaxCategories)
+			if vrows := sc.rows[sc.start[j]:sc.start[j+1]]; len(vrows) > 0 {
+				name := dict.Value(j)
+				a.addVariantRows(w, name, w.variant(name), rec, vrows)
 			}
 		}
 	}
-	a.addOutcomes(w, rec, rows)
+	a.addOutcomes(w, rec, predicted)
+	if w.Sample != nil {
+		w.Sample.add(rec, live, base)
+	}
 	lat := rec.Column(consumer.ColLatency).(*array.Float64)
 	vals := lat.Float64Values()
-	for _, i := range rows {
+	for _, i := range live {
 		if x := vals[i]; lat.IsValid(i) && x >= 0 && !math.IsInf(x, 1) {
 			w.Latency.Add(x)
 		}
@@ -650,6 +709,73 @@ func (a *Assigner) addRows(w *Window, rec arrow.RecordBatch, rows []int) {
 	// Between batches, when no group or variant pointer is held: groups,
 	// attributes and variants past twice their cap are pruned (caps.go).
 	w.prune(false)
+}
+
+// countEntries counts the given rows of a dictionary column per entry,
+// nulls left out, into the Assigner's scratch, which it returns.
+func (a *Assigner) countEntries(col *array.Dictionary, rows []int) []int64 {
+	a.dictCounts = resize(a.dictCounts, col.Dictionary().Len())
+	idx := newDictIndex(col)
+	for _, i := range rows {
+		if col.IsValid(i) {
+			a.dictCounts[idx.at(i)]++
+		}
+	}
+	return a.dictCounts
+}
+
+// addUnknown counts, per feature name of the rows' unknown_features
+// (consumer.ColUnknown), the rows that carried it, leaving out the names
+// in known.
+func (a *Assigner) addUnknown(w *Window, col *array.Dictionary, rows []int, known map[string]bool) {
+	if col.NullN() == col.Len() {
+		return
+	}
+	dict := col.Dictionary().(*array.String)
+	for j, n := range a.countEntries(col, rows) {
+		if n == 0 {
+			continue
+		}
+		consumer.EachUnknown(dict.Value(j), func(name string) {
+			if !known[name] {
+				w.addUnknown(name, n)
+			}
+		})
+	}
+}
+
+// served counts the failed predictions among the rows (a class in the
+// error column, consumer.ColError) in w, by class, and returns the other
+// rows, in order: rows itself when none failed, else the Assigner's
+// scratch.
+func (a *Assigner) served(w *Window, col *array.Dictionary, rows []int) []int {
+	if col.NullN() == col.Len() {
+		return rows
+	}
+	dict := col.Dictionary().(*array.String)
+	for j, n := range a.countEntries(col, rows) {
+		if n > 0 {
+			w.Failed += n
+			w.addErrorClass(dict.Value(j), n)
+		}
+	}
+	out := a.servedRows[:0]
+	for _, i := range rows {
+		if col.IsNull(i) {
+			out = append(out, i)
+		}
+	}
+	a.servedRows = out
+	return out
+}
+
+// knownTo returns the feature names of b.
+func knownTo(b *baselines.Baseline) map[string]bool {
+	m := make(map[string]bool, len(b.Features))
+	for _, f := range b.Features {
+		m[f.Name] = true
+	}
+	return m
 }
 
 // fnv1a is the 64-bit FNV-1a hash of s.
@@ -703,12 +829,19 @@ func (a *Assigner) addOutcomes(w *Window, rec arrow.RecordBatch, rows []int) {
 	sc := &a.outcomes
 	sc.reset(pred, sdict.Len(), ldict.Len())
 	defer sc.release()
+	var scores []float64 // a numeric prediction's values, when w bins them
+	if num, isNum := pred.(*array.Float64); isNum && w.Scores != nil {
+		scores = num.Float64Values()
+	}
 	for _, i := range rows {
 		sel, ok := sc.selected(pred, i, d)
 		if ok {
 			w.Decided++
 			if sel {
 				w.Selected++
+			}
+			if scores != nil {
+				w.Scores[baselines.OutcomeBin(scores[i])]++
 			}
 		}
 		if noSegs && noLabels || segs.IsNull(i) && labels.IsNull(i) {
@@ -720,6 +853,9 @@ func (a *Assigner) addOutcomes(w *Window, rec arrow.RecordBatch, rows []int) {
 			l := sc.label(ldict, lidx.at(i), d)
 			positive = l.positive
 			w.Outcomes.Add(sel, positive, 1)
+			if ok && scores != nil {
+				w.addLabelledScore(scores[i], positive)
+			}
 			if l.numeric {
 				if p, isNum := pred.(*array.Float64); isNum && p.IsValid(i) && !math.IsNaN(p.Value(i)) {
 					e := p.Value(i) - l.y
@@ -855,6 +991,8 @@ func (a *Assigner) window(k Key, start int64, end time.Time, base *baselines.Bas
 		return nil
 	}
 	ow := &openWindow{w: NewWindow(k.owned(), time.Unix(0, start).UTC(), end, base, a.cfg.MaxCategories)}
+	ow.w.Champion = a.roles(k.Model).Champion
+	ow.w.Sample = newSample(base, a.cfg.SampleRows)
 	byStart[start] = ow
 	a.nOpen++
 	return ow
@@ -910,11 +1048,13 @@ func (a *Assigner) closeThrough(wm time.Time) []Closed {
 		return cmp.Compare(x.w.Version, y.w.Version)
 	})
 	out := make([]Closed, 0, len(ready)+len(a.lateDirt))
+	var pairsDropped int64
 	for _, ow := range ready {
 		if ow.w.End.After(a.closed[ow.w.Key]) {
 			a.closed[ow.w.Key] = ow.w.End
 		}
 		ow.w.Seal()
+		pairsDropped += ow.w.PairsDropped
 		out = append(out, Closed{Window: ow.w, Ack: releaseAll(ow.refs)})
 	}
 	if a.join != nil {
@@ -935,6 +1075,7 @@ func (a *Assigner) closeThrough(wm time.Time) []Closed {
 	a.nOpen -= len(ready)
 	a.mu.Lock()
 	a.counts.Closed += int64(len(ready))
+	a.counts.PairsDropped += pairsDropped
 	a.counts.Open = int64(a.nOpen)
 	if a.join != nil {
 		a.counts.Labels = a.join.snapshot()

@@ -67,7 +67,7 @@ func value(v any) consumer.Value {
 }
 
 // run feeds batches to a fresh Assigner and returns everything it emitted.
-func run(t *testing.T, cfg Config, batches ...consumer.Batch) []Closed {
+func run(t testing.TB, cfg Config, batches ...consumer.Batch) []Closed {
 	t.Helper()
 	in := make(chan consumer.Batch, len(batches))
 	for _, b := range batches {
@@ -403,22 +403,22 @@ func TestWindowsVariants(t *testing.T) {
 			t.Errorf("variant %s not kept; want the %d of smallest rank %v", v, MaxVariants, kept)
 		}
 	}
-	if c := w.Variants["champion"]; c == nil || c.Count != 2 || c.Categories["yes"] != 1 || c.Categories["no"] != 1 {
+	if c := w.Variants["champion"]; c == nil || c.Prediction.Count != 2 || c.Prediction.Categories["yes"] != 1 || c.Prediction.Categories["no"] != 1 {
 		t.Errorf("champion %+v", c)
 	}
-	if c := w.Variants["challenger"]; c == nil || c.Count != 1 || c.Categories["yes"] != 1 {
+	if c := w.Variants["challenger"]; c == nil || c.Prediction.Count != 1 || c.Prediction.Categories["yes"] != 1 {
 		t.Errorf("challenger %+v", c)
 	}
 	if w.Prediction.Count != int64(4+MaxVariants+3) {
 		t.Errorf("prediction count %d", w.Prediction.Count)
 	}
 	o := NewWindow(w.Key, w.Start, w.End, base, w.MaxCategories)
-	o.variant("challenger").Categories["no"] = 5
-	o.Variants["challenger"].Count = 5
+	o.variant("challenger").Prediction.Categories["no"] = 5
+	o.Variants["challenger"].Prediction.Count = 5
 	if err := o.Merge(w); err != nil {
 		t.Fatal(err)
 	}
-	if c := o.Variants["challenger"]; c.Count != 6 || c.Categories["yes"] != 1 || c.Categories["no"] != 5 {
+	if c := o.Variants["challenger"]; c.Prediction.Count != 6 || c.Prediction.Categories["yes"] != 1 || c.Prediction.Categories["no"] != 5 {
 		t.Errorf("merged challenger %+v", c)
 	}
 }
@@ -458,5 +458,76 @@ func TestWindowsHopping(t *testing.T) {
 	}
 	if err := (Config{Size: time.Hour, Hop: 15 * time.Minute}).Validate(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestWindowsFailedAndUnknown: a failed prediction counts as a record, in
+// the features, unknown features and latency, by error class, and nowhere
+// in the prediction, variants, labels, outcomes, groups or the late-label
+// join; unknown feature names count the records that carried them.
+func TestWindowsFailedAndUnknown(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	base := testBaseline()
+	bb := consumer.NewBatchBuilder(base)
+	defer bb.Release()
+	num := func(x float64) consumer.Value { return consumer.Value{Kind: consumer.Number, Num: x} }
+	add := func(i int, errClass string, pred consumer.Value, extra ...string) {
+		f := map[string]consumer.Value{"amount": num(5), "country": {Kind: consumer.String, Str: "DE"}}
+		for _, e := range extra {
+			f[e] = num(1)
+		}
+		r := consumer.Record{PredictionID: fmt.Sprint("p", i), Model: "fraud", ModelVersion: "1", Timestamp: t0.Add(time.Duration(i) * time.Minute),
+			Features: f, Prediction: pred, Error: errClass, Segments: map[string]string{"gender": "f"}, Variant: "champion", LatencyMS: float64(10 + i)}
+		if i != 2 && i != 0 { // p0 and p2 await late labels
+			r.Label = consumer.Value{Kind: consumer.String, Str: "yes"}
+		}
+		bb.Append(&r)
+	}
+	yes := consumer.Value{Kind: consumer.String, Str: "yes"}
+	add(0, "", yes)
+	add(1, "", yes, "new_a")
+	add(2, "timeout", consumer.Value{}, "new_a", "new_b")
+	add(3, "timeout", yes)
+	add(4, "oom", consumer.Value{}, "new_b")
+	add(5, "", yes, "new_a")
+	b := consumer.Batch{Model: "fraud", Baseline: base, Rec: bb.NewRecordBatch(), Issues: bb.TakeIssues(), Watermark: t0.Add(2 * time.Hour), Ack: func(error) {}}
+	a := New(Config{Size: time.Hour, FlushAtEnd: true, Labels: &LabelConfig{}})
+	in := make(chan consumer.Batch, 2)
+	in <- b
+	// A late label for a failed prediction joins nothing; one for a served
+	// one joins.
+	in <- labelBatch(consumer.Label{PredictionID: "p2", Model: "fraud", Time: t0.Add(3 * time.Hour), Value: consumer.Value{Kind: consumer.String, Str: "yes"}},
+		consumer.Label{PredictionID: "p0", Model: "fraud", Time: t0.Add(3 * time.Hour), Value: consumer.Value{Kind: consumer.String, Str: "yes"}})
+	close(in)
+	out := make(chan Closed, 10)
+	if err := a.Run(context.Background(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	var w *Window
+	for c := range out {
+		if c.Window != nil {
+			w = c.Window
+		}
+	}
+	if w == nil {
+		t.Fatal("no window")
+	}
+	if w.Records != 6 || w.Failed != 3 || !reflect.DeepEqual(w.ErrorClasses, map[string]int64{"timeout": 2, "oom": 1}) {
+		t.Errorf("records %d, failed %d %v; want 6, 3 {timeout 2, oom 1}", w.Records, w.Failed, w.ErrorClasses)
+	}
+	if !reflect.DeepEqual(w.Unknown, map[string]int64{"new_a": 3, "new_b": 2}) || w.UnknownDropped != 0 {
+		t.Errorf("unknown %v dropped %d; want {new_a 3, new_b 2} and 0", w.Unknown, w.UnknownDropped)
+	}
+	if w.Features[0].Count != 6 || w.Latency.Count() != 6 {
+		t.Errorf("amount counts %d values, latency %v; want every record's, 6", w.Features[0].Count, w.Latency.Count())
+	}
+	if w.Prediction.Count+w.Prediction.Nulls != 3 || w.Decided != 3 || w.Labels.Count != 2 || w.Outcomes.N() != 2 ||
+		w.Variants["champion"].Prediction.Count != 3 || w.Groups["gender"]["f"].Decisions.N() != 3 {
+		t.Errorf("prediction %d+%d, decided %d, labels %d, outcomes %v, champion %d, group %v; want the 3 served records",
+			w.Prediction.Count, w.Prediction.Nulls, w.Decided, w.Labels.Count, w.Outcomes.N(), w.Variants["champion"].Prediction.Count, w.Groups["gender"]["f"].Decisions.N())
+	}
+	if c := a.Counts().Labels; c.Joined != 1 {
+		t.Errorf("%d late labels joined, want 1: the failed prediction's joins nothing (%+v)", c.Joined, c)
 	}
 }

@@ -313,7 +313,8 @@ func falseAlarmGroups(us []score.Unit) string {
 
 // byMetric tabulates driftwatch's false alarms over every scenario by the
 // family, subject and metric of their drifted rows (feature names folded
-// into "<feature>", variants into "variant=<name>" as they are), with their
+// into "<feature>"; the subjects of all features, "*" and "*multivariate",
+// and variants, "variant=<name>", as they are), with their
 // severities and the scenarios they came from.
 func byMetric(outs []outcome) string {
 	type agg struct {
@@ -328,7 +329,7 @@ func byMetric(outs []outcome) string {
 		for _, u := range o.dw.FalseAlarms {
 			for _, r := range u.Drifted {
 				subject := r.Subject
-				if r.Family == drift.FamilyData && subject != "*" || r.Family == drift.FamilyQuality && subject != "prediction" && subject != "*" {
+				if !strings.HasPrefix(subject, "*") && (r.Family == drift.FamilyData || r.Family == drift.FamilyQuality && subject != "prediction") {
 					subject = "<feature>"
 				}
 				key := r.Family + "/" + subject + "/" + r.Metric

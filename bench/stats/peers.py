@@ -202,6 +202,28 @@ def ks_binned_numpy(ref, cur):
     return d
 
 
+def expand(counts):
+    """Bin j's index counts[j] times: the binned data as samples."""
+    return np.repeat(np.arange(len(counts)), counts.astype(np.int64))
+
+
+def ad_binned_scipy(ref, cur):
+    # The bins as tied values: Go's AndersonDarlingBinned is anderson_ksamp's
+    # midrank statistic of those samples.
+    return float(st.anderson_ksamp([expand(ref), expand(cur)], variant="midrank").statistic)
+
+
+def cvm_binned_scipy(ref, cur):
+    # scipy's statistic of the bins as tied values puts midranks into
+    # Anderson's formula; Go's CramerVonMisesBinned is the mid-ECDF form,
+    # scipy's less (C - 1)/(12 N) (stats/ranktests.go).
+    t = st.cramervonmises_2samp(expand(ref), expand(cur), method="asymptotic").statistic
+    n, m = ref.sum(), cur.sum()
+    N = n + m
+    c = np.sum(N / (n * m) * (ref ** 3 + cur ** 3) - (ref + cur) ** 3 / N) - (n * n + m * m) / (n * m)
+    return float(t - (c - 1) / (12 * N))
+
+
 def contingency(ref, cur, **kw):
     t = np.vstack([ref, cur])
     t = t[:, t.sum(axis=0) > 0]
@@ -293,6 +315,10 @@ def stats_rows(inp: Inputs) -> list[Row]:
              lambda r=r10, c=c10: 0.5 * np.abs(r / r.sum() - c / c.sum()).sum()),
             ("LInfinity", "numpy max\\|p-q\\|", lambda r=r10, c=c10: np.abs(r / r.sum() - c / c.sum()).max()),
             ("KSBinned", "numpy cumsum D + scipy.stats.kstwo.sf", lambda r=r100, c=c100: ks_binned_numpy(r, c)),
+            ("AndersonDarlingBinned", "scipy.stats.anderson_ksamp(midrank) of the bins as tied values (numpy.repeat)",
+             lambda r=r100, c=c100: ad_binned_scipy(r, c)),
+            ("CramerVonMisesBinned", "scipy.stats.cramervonmises_2samp of the bins as tied values, less the ties' term",
+             lambda r=r100, c=c100: cvm_binned_scipy(r, c)),
             ("ChiSquared", "scipy.stats.chi2_contingency(correction=False)",
              lambda r=r100, c=c100: contingency(r, c)),
             ("GTest", "chi2_contingency(lambda_='log-likelihood')",
@@ -575,7 +601,7 @@ def main() -> int:
          "  files; the Go benchmarks build the same values with package `bench/stats/samples` (a test checks",
          "  that the files round-trip), and the peers read the files, so both sides compute on",
          "  byte-identical data. x ~ N(0, 1) and y ~ N(0.1, 1.1²), n values each. Histogram statistics",
-         "  get the counts of x and y on 10 (PSI, JS, Hellinger, KL, TV, L∞) or 100 (KSBinned, χ², G)",
+         "  get the counts of x and y on 10 (PSI, JS, Hellinger, KL, TV, L∞) or 100 (KSBinned, AndersonDarlingBinned, CramerVonMisesBinned, χ², G)",
          "  standard-normal quantile bins: their cost depends on the bins, not on n, which only sets the",
          "  counts (binning n values is the `windows` row). The detectors get a 0/1 error stream (rate",
          "  0.1, 0.3 in every fourth block of 5,000 values).",
@@ -620,19 +646,19 @@ def main() -> int:
         L += ["", "## Allocation checks (testing.AllocsPerRun, in the same run)", "", "```"]
         L += alloc_lines(a.alloc.read_text()) + ["```"]
     L.append("")
-    a.out.write_text(keep_pipeline_section(a.out) + "\n".join(L))
+    a.out.write_text(keep_sections(a.out) + "\n".join(L))
     print(f"wrote {a.out}: {len(problems)} problems", file=sys.stderr)
     return 0
 
 
-def keep_pipeline_section(out: Path) -> str:
-    """The pipeline section that bench/pipeline/run.sh keeps at the top of out, if any, to put back."""
-    begin, end = "<!-- BEGIN pipeline", "<!-- END pipeline -->"
+def keep_sections(out: Path) -> str:
+    """The sections other benchmarks keep at the top of out (<!-- BEGIN name ... --> to
+    <!-- END name -->: bench/scaleout's, bench/pipeline/run.sh's), in their order, to put back."""
     old = out.read_text() if out.exists() else ""
-    i, j = old.find(begin), old.find(end)
-    if i < 0 or j < i:
-        return ""
-    return old[i:j + len(end)] + "\n\n"
+    kept = []
+    for m in re.finditer(r"<!-- BEGIN (\w+)[^>]*-->.*?<!-- END \1 -->", old, re.S):
+        kept.append(m.group(0) + "\n\n")
+    return "".join(kept)
 
 
 if __name__ == "__main__":

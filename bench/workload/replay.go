@@ -39,8 +39,9 @@ func Replay(r io.Reader, base map[string]*baselines.Baseline, out io.Writer) (ro
 		}),
 		Windows: windows.Config{
 			Size: cfg.Windows.Size, Hop: cfg.Windows.Hop, Lateness: cfg.Windows.AllowedLateness,
-			MaxCategories: cfg.Windows.MaxCategories, MaxOpenWindows: cfg.Windows.MaxOpen, FlushAtEnd: true,
+			MaxCategories: cfg.Windows.MaxCategories, MaxOpenWindows: cfg.Windows.MaxOpen, FlushAtEnd: true, SampleRows: cfg.Windows.Samples(),
 			Decision: windows.Decision{Threshold: cfg.Fairness.DecisionThreshold, Positive: cfg.Fairness.Positive},
+			Variants: cfg.VariantRoles(),
 		},
 		Evaluator: drift.NewEvaluator(def, per),
 		Sink:      jsonl.New(cw, "workload"),

@@ -157,6 +157,7 @@ func runBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	bins := fs.Int("bins", 100, "quantile bins per numeric feature")
 	maxCats := fs.Int("max-categories", 1000, "categories kept per categorical feature; the rest are counted as "+baselines.OtherCategory)
 	sample := fs.Int("sample-size", baselines.DefaultSampleSize, "reference values kept per feature, in order, for calibrated thresholds (drift.calibration); 0: none")
+	mvRows := fs.Int("multivariate-rows", baselines.DefaultMultivariateRows, "reference rows (a uniform sample past it) the multivariate model is fitted on, for the *multivariate rows; 0: no model")
 	var sel reference.Select
 	fs.StringVar(&sel.Version, "only-version", "", "production baseline: only records of this model_version (JSON lines)")
 	fs.DurationVar(&sel.First, "first", 0, "production baseline: only the first period of records, e.g. 24h from the first selected record's event time")
@@ -195,6 +196,12 @@ func runBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *sample == 0 {
 		*sample = -1 // BuildOptions: negative means none
 	}
+	if *mvRows < 0 {
+		return usageError{"--multivariate-rows must not be negative"}
+	}
+	if *mvRows == 0 {
+		*mvRows = -1
+	}
 	source := *input
 	if sel != (reference.Select{}) {
 		source = "production " + *input
@@ -205,7 +212,7 @@ func runBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		stopProgress = readProgress(stderr, *input, &read, time.Second)
 	}
 	b, sum, err := reference.BuildSelectProgress(*input, *model, baselines.BuildOptions{
-		Bins: *bins, MaxCategories: *maxCats, Source: source, ModelVersion: *version, SampleSize: *sample,
+		Bins: *bins, MaxCategories: *maxCats, Source: source, ModelVersion: *version, SampleSize: *sample, MultivariateRows: *mvRows,
 	}, sel, &read)
 	stopProgress()
 	if err != nil {
@@ -224,6 +231,12 @@ func runBaseline(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if sum.Unselected > 0 {
 		fmt.Fprintf(stdout, "\n  selected  %s to %s (left out %s records of the model)", sum.From.Format(time.RFC3339), sum.Until.Format(time.RFC3339), report.Thousands(sum.Unselected))
+	}
+	if sum.Failed > 0 {
+		fmt.Fprintf(stdout, "\n  failed    %s records of failed predictions left out", report.Thousands(sum.Failed))
+	}
+	if b.Traffic != nil {
+		fmt.Fprintf(stdout, "\n  traffic   %s to %s: the expected volume of version %s's windows", b.Traffic.From.Format(time.RFC3339), b.Traffic.Until.Format(time.RFC3339), b.ModelVersion)
 	}
 	fmt.Fprintf(stdout, "\n  features  %d\n", len(b.Features))
 	for _, f := range b.Features {
@@ -800,8 +813,9 @@ func startAlerts(ctx context.Context, cfg *config.Config, p *pipeline.Pipeline, 
 func windowsConfig(cfg *config.Config, flushAtEnd bool) windows.Config {
 	return windows.Config{
 		Size: cfg.Windows.Size, Hop: cfg.Windows.Hop, Lateness: cfg.Windows.AllowedLateness,
-		MaxCategories: cfg.Windows.MaxCategories, MaxOpenWindows: cfg.Windows.MaxOpen, FlushAtEnd: flushAtEnd,
+		MaxCategories: cfg.Windows.MaxCategories, MaxOpenWindows: cfg.Windows.MaxOpen, FlushAtEnd: flushAtEnd, SampleRows: cfg.Windows.Samples(),
 		Decision: windows.Decision{Threshold: cfg.Fairness.DecisionThreshold, Positive: cfg.Fairness.Positive},
+		Variants: cfg.VariantRoles(),
 	}
 }
 

@@ -162,6 +162,19 @@ type Windows struct {
 	// watermark ignores this many of the newest event times read, so that
 	// a few records stamped far ahead close no window early.
 	WatermarkOutliers int `yaml:"watermark_outliers"`
+	// SampleRows is how many records each window keeps as whole rows for
+	// the multivariate rows (windows.Sample); 0: none, and no
+	// multivariate rows.
+	SampleRows int `yaml:"sample_rows"`
+}
+
+// Samples returns SampleRows as windows.Config.SampleRows takes it
+// (negative: none).
+func (w Windows) Samples() int {
+	if w.SampleRows == 0 {
+		return -1
+	}
+	return w.SampleRows
 }
 
 // Alerts configures severity rules and their delivery to Alertmanager.
@@ -249,12 +262,19 @@ type Drift struct {
 	Metrics     *Metrics     `yaml:"metrics"`
 	Calibration *Calibration `yaml:"calibration"`
 	MDE         *MDE         `yaml:"mde"`
+	// Multivariate configures the multivariate rows (subject
+	// *multivariate); set under a model, it replaces the default whole.
+	Multivariate *Multivariate `yaml:"multivariate"`
 	// Importance weighs features in the dataset-level weighted_drift_share;
 	// unnamed features weigh 0; empty: all weigh 1.
 	Importance map[string]float64 `yaml:"importance"`
 	SLO        *SLO               `yaml:"slo"`
 	// Champion names the variant the others are compared with.
 	Champion string `yaml:"champion"`
+	// Shadows names the shadow variants: scored on the traffic, not
+	// served; their records count in their variant's rows only. Unset:
+	// inherited (the default: shadow); [] for none.
+	Shadows []string `yaml:"shadow_variants"`
 	// MaxPerformanceDrop: how far below the reference's accuracy,
 	// precision or recall a window's may fall (and significantly) before it
 	// is concept drift.
@@ -277,6 +297,9 @@ type SLO struct {
 	LatencyP95    float64 `yaml:"latency_p95_ms"`
 	LatencyP99    float64 `yaml:"latency_p99_ms"`
 	MinThroughput float64 `yaml:"min_throughput_rps"`
+	// MaxErrorRate: a window whose failed records (an "error") are more
+	// than this share of its records breaches it.
+	MaxErrorRate float64 `yaml:"max_error_rate"`
 }
 
 // Metrics are the rows written per subject, besides its rule's metric.
@@ -291,6 +314,20 @@ type Calibration struct {
 	Sigmas        float64 `yaml:"sigmas"`
 	MinSubWindows int     `yaml:"min_sub_windows"`
 }
+
+// Multivariate configures the multivariate rows (drift.Multivariate).
+type Multivariate struct {
+	Sigmas       float64 `yaml:"sigmas"`
+	MinChunks    int     `yaml:"min_chunks"`
+	MinAUC       float64 `yaml:"min_auc"`
+	Permutations int     `yaml:"permutations"`
+	Folds        int     `yaml:"folds"`
+}
+
+// MaxPermutations bounds drift.multivariate.permutations: each costs one
+// cross-validated fit of the domain classifier (about 1.3 ms at the
+// default sample size).
+const MaxPermutations = 999
 
 // MDE sets the level and power of reported minimum detectable effects.
 type MDE struct {
@@ -490,7 +527,7 @@ func Default() *Config {
 		},
 		Windows: Windows{
 			Size: windows.DefaultSize, AllowedLateness: windows.DefaultLateness, WatermarkOutliers: DefaultWatermarkOutliers,
-			MaxCategories: windows.DefaultMaxCategories, MaxOpen: windows.DefaultMaxOpenWindows,
+			MaxCategories: windows.DefaultMaxCategories, MaxOpen: windows.DefaultMaxOpenWindows, SampleRows: windows.DefaultSampleRows,
 		},
 		Alerts: Alerts{
 			Rules:        alerts.DefaultRules(),
@@ -517,6 +554,7 @@ func Default() *Config {
 			Importance:  map[string]float64{},
 			SLO:         &SLO{},
 			Champion:    p.Champion,
+			Shadows:     p.Shadows,
 
 			MaxPerformanceDrop: p.MaxPerformanceDrop,
 			MaxErrorIncrease:   p.MaxErrorIncrease,
@@ -532,6 +570,8 @@ func Default() *Config {
 			Metrics:             &Metrics{Numeric: p.NumericMetrics, Categorical: p.CategoricalMetrics},
 			Calibration:         &Calibration{Enabled: p.Calibration.Enabled, Sigmas: p.Calibration.Sigmas, MinSubWindows: p.Calibration.MinSubWindows},
 			MDE:                 &MDE{Alpha: p.MDE.Alpha, Power: p.MDE.Power},
+			Multivariate: &Multivariate{Sigmas: p.Multivariate.Sigmas, MinChunks: p.Multivariate.MinChunks, MinAUC: p.Multivariate.MinAUC,
+				Permutations: p.Multivariate.Permutations, Folds: p.Multivariate.Folds},
 		},
 		Models: map[string]Model{},
 		Sinks: Sinks{
@@ -670,6 +710,9 @@ func (c *Config) Validate() error {
 	if w.MaxCategories <= 0 || w.MaxOpen <= 0 {
 		return errors.New("windows.max_categories and windows.max_open: must be positive")
 	}
+	if w.SampleRows < 0 || w.SampleRows > windows.MaxSampleRows {
+		return fmt.Errorf("windows.sample_rows: must be 0 (none) to %d, got %d", windows.MaxSampleRows, w.SampleRows)
+	}
 	if err := c.Alerts.Rules.Validate(); err != nil {
 		return err
 	}
@@ -732,6 +775,9 @@ func (c *Config) Validate() error {
 		if err := m.Drift.validate("models."+name+".drift", false); err != nil {
 			return err
 		}
+	}
+	if err := c.validateVariantRoles(); err != nil {
+		return err
 	}
 	if ch := &c.Sinks.ClickHouse; ch.Enabled {
 		if len(ch.Addr) == 0 {
@@ -877,6 +923,20 @@ func (d *Drift) validate(path string, top bool) error {
 			return fmt.Errorf("%s.calibration.min_sub_windows: must be at least 2, got %d", path, c.MinSubWindows)
 		}
 	}
+	if m := d.Multivariate; m != nil {
+		switch {
+		case !(m.Sigmas > 0) || math.IsInf(m.Sigmas, 0):
+			return fmt.Errorf("%s.multivariate.sigmas: must be positive, got %v", path, m.Sigmas)
+		case m.MinChunks < 2:
+			return fmt.Errorf("%s.multivariate.min_chunks: must be at least 2, got %d", path, m.MinChunks)
+		case !(m.MinAUC >= 0.5 && m.MinAUC <= 1):
+			return fmt.Errorf("%s.multivariate.min_auc: must be in [0.5, 1], got %v", path, m.MinAUC)
+		case m.Permutations < 0 || m.Permutations > MaxPermutations:
+			return fmt.Errorf("%s.multivariate.permutations: must be 0 (no domain classifier) to %d, got %d", path, MaxPermutations, m.Permutations)
+		case m.Folds < 2 || m.Folds > 20:
+			return fmt.Errorf("%s.multivariate.folds: must be 2 to 20, got %d", path, m.Folds)
+		}
+	}
 	if m := d.MDE; m != nil {
 		if !(m.Alpha > 0 && m.Alpha < 1) {
 			return fmt.Errorf("%s.mde.alpha: must be in (0, 1), got %v", path, m.Alpha)
@@ -906,6 +966,9 @@ func (d *Drift) validate(path string, top bool) error {
 				return fmt.Errorf("%s.slo.%s: must be a finite number >= 0 (0: not judged), got %v", path, v.key, v.val)
 			}
 		}
+		if !(o.MaxErrorRate >= 0 && o.MaxErrorRate < 1) {
+			return fmt.Errorf("%s.slo.max_error_rate: must be a share in [0, 1) (0: not judged), got %v", path, o.MaxErrorRate)
+		}
 	}
 	var total float64
 	for _, f := range sortedKeys(d.Importance) {
@@ -917,6 +980,14 @@ func (d *Drift) validate(path string, top bool) error {
 	}
 	if len(d.Importance) > 0 && !(total > 0) {
 		return fmt.Errorf("%s.importance: at least one weight must be positive", path)
+	}
+	for i, v := range d.Shadows {
+		switch {
+		case v == "":
+			return fmt.Errorf("%s.shadow_variants[%d]: must be a variant name, got an empty one", path, i)
+		case slices.Contains(d.Shadows[:i], v):
+			return fmt.Errorf("%s.shadow_variants[%d]: %q is listed twice", path, i, v)
+		}
 	}
 	for _, m := range sortedKeys(d.Thresholds) {
 		if err := checkThreshold(path+".thresholds."+m, m, d.Thresholds[m]); err != nil {
@@ -951,10 +1022,19 @@ func (r *Rule) validate(path string) error {
 	if slices.Contains(drift.QualityMetrics, r.Metric) || slices.Contains(drift.DatasetMetrics, r.Metric) {
 		return fmt.Errorf("%s: %s is a share of records or features, not a drift rule; set its threshold under drift.thresholds", path, r.Metric)
 	}
+	if r.Metric == drift.MetricVolumeRatio {
+		return fmt.Errorf("%s: %s is a window's volume, not a drift rule; set its threshold under drift.thresholds", path, r.Metric)
+	}
 	return checkThreshold(path, r.Metric, r.Threshold)
 }
 
 func checkThreshold(path, metric string, thr float64) error {
+	if metric == drift.MetricVolumeRatio {
+		if !(thr > 1) || math.IsInf(thr, 0) {
+			return fmt.Errorf("%s: volume_ratio's threshold is a factor, either way; it must be a finite number above 1, got %v", path, thr)
+		}
+		return nil
+	}
 	if slices.Contains(drift.QualityMetrics, metric) || slices.Contains(drift.DatasetMetrics, metric) {
 		if !(thr > 0 && thr <= 1) {
 			return fmt.Errorf("%s: %s is a share; threshold must be in (0, 1], got %v", path, metric, thr)
@@ -972,6 +1052,48 @@ func checkThreshold(path, metric string, thr float64) error {
 		return fmt.Errorf("%s: threshold for %s must be positive, got %v", path, metric, thr)
 	}
 	return nil
+}
+
+// validateVariantRoles checks every model's champion against its shadows,
+// as the levels combine: the champion is served, so it cannot be a shadow.
+func (c *Config) validateVariantRoles() error {
+	def, per := c.Policies()
+	check := func(path string, p drift.Policy) error {
+		if slices.Contains(p.Shadows, p.Champion) {
+			return fmt.Errorf("%s.shadow_variants: %q is the champion (%s.champion): the champion is served, it cannot be a shadow", path, p.Champion, path)
+		}
+		return nil
+	}
+	if err := check("drift", def); err != nil {
+		return err
+	}
+	for _, name := range sortedKeys(per) {
+		if err := check("models."+name+".drift", per[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// VariantRoles returns, per model, its champion and shadow variants as its
+// drift policy has them (drift.champion, drift.shadow_variants), for the
+// windows stage (windows.Config.Variants).
+func (c *Config) VariantRoles() func(model string) windows.VariantRoles {
+	def, per := c.Policies()
+	roles := func(p drift.Policy) windows.VariantRoles {
+		return windows.VariantRoles{Champion: p.Champion, Shadows: p.Shadows}
+	}
+	defRoles := roles(def)
+	perRoles := make(map[string]windows.VariantRoles, len(per))
+	for name, p := range per {
+		perRoles[name] = roles(p)
+	}
+	return func(model string) windows.VariantRoles {
+		if r, ok := perRoles[model]; ok {
+			return r
+		}
+		return defRoles
+	}
 }
 
 // Policies returns the drift policy for every model named under models and
@@ -1048,11 +1170,17 @@ func (d *Drift) apply(base drift.Policy) drift.Policy {
 	if d.MDE != nil {
 		p.MDE = drift.MDE{Alpha: d.MDE.Alpha, Power: d.MDE.Power}
 	}
+	if m := d.Multivariate; m != nil {
+		p.Multivariate = drift.Multivariate{Sigmas: m.Sigmas, MinChunks: m.MinChunks, MinAUC: m.MinAUC, Permutations: m.Permutations, Folds: m.Folds}
+	}
 	if len(d.Importance) > 0 {
 		p.Importance = d.Importance
 	}
 	if d.Champion != "" {
 		p.Champion = d.Champion
+	}
+	if d.Shadows != nil {
+		p.Shadows = slices.Clone(d.Shadows)
 	}
 	if d.MaxPerformanceDrop > 0 {
 		p.MaxPerformanceDrop = d.MaxPerformanceDrop
@@ -1061,7 +1189,8 @@ func (d *Drift) apply(base drift.Policy) drift.Policy {
 		p.MaxErrorIncrease = d.MaxErrorIncrease
 	}
 	if d.SLO != nil {
-		p.SLO = drift.SLO{LatencyP50: d.SLO.LatencyP50, LatencyP95: d.SLO.LatencyP95, LatencyP99: d.SLO.LatencyP99, MinThroughput: d.SLO.MinThroughput}
+		p.SLO = drift.SLO{LatencyP50: d.SLO.LatencyP50, LatencyP95: d.SLO.LatencyP95, LatencyP99: d.SLO.LatencyP99, MinThroughput: d.SLO.MinThroughput,
+			MaxErrorRate: d.SLO.MaxErrorRate}
 	}
 	return p
 }

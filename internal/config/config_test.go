@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/driftwatch/driftwatch/stats/drift"
+	"github.com/driftwatch/driftwatch/windows"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.bad.yml.err from the current error texts")
@@ -185,8 +187,26 @@ func TestPresets(t *testing.T) {
 		t.Fatal(err)
 	}
 	def, _ = c.Policies()
-	if want := drift.DefaultPolicy(); !reflect.DeepEqual(def.Thresholds, want.Thresholds) || def.Numeric != want.Numeric || def.Calibration != want.Calibration || def.MDE != want.MDE || !reflect.DeepEqual(def.NumericMetrics, want.NumericMetrics) {
+	if want := drift.DefaultPolicy(); !reflect.DeepEqual(def.Thresholds, want.Thresholds) || def.Numeric != want.Numeric || def.Calibration != want.Calibration || def.MDE != want.MDE || !reflect.DeepEqual(def.NumericMetrics, want.NumericMetrics) ||
+		def.Multivariate != want.Multivariate {
 		t.Errorf("default policy changed through config:\n%+v\n%+v", def, want)
+	}
+	// The multivariate keys reach the policy, a model's replacing the
+	// default's whole; windows.sample_rows 0 is no sample.
+	c, err = Parse([]byte("windows: {sample_rows: 0}\ndrift:\n  multivariate: {sigmas: 4, min_chunks: 5, min_auc: 0.6, permutations: 49, folds: 3}\n" +
+		"models:\n  churn:\n    drift:\n      multivariate: {sigmas: 2, min_chunks: 20, min_auc: 0.7, permutations: 0, folds: 10}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, per = c.Policies()
+	if want := (drift.Multivariate{Sigmas: 4, MinChunks: 5, MinAUC: 0.6, Permutations: 49, Folds: 3}); def.Multivariate != want {
+		t.Errorf("drift.multivariate: %+v, want %+v", def.Multivariate, want)
+	}
+	if want := (drift.Multivariate{Sigmas: 2, MinChunks: 20, MinAUC: 0.7, Permutations: 0, Folds: 10}); per["churn"].Multivariate != want {
+		t.Errorf("models.churn.drift.multivariate: %+v, want %+v", per["churn"].Multivariate, want)
+	}
+	if c.Windows.Samples() >= 0 || Default().Windows.Samples() != windows.DefaultSampleRows {
+		t.Errorf("windows.sample_rows 0 gives %d, the default %d", c.Windows.Samples(), Default().Windows.Samples())
 	}
 }
 
@@ -360,5 +380,99 @@ func TestFairnessLimits(t *testing.T) {
 		if p.Fairness.MaxEqualizedOddsDifference != 0.15 || p.Fairness.MaxOpportunityDifference != 0.1 {
 			t.Errorf("%s policy fairness %+v", name, p.Fairness)
 		}
+	}
+}
+
+// TestRankTestMetrics: anderson_darling and cramer_von_mises are drift
+// metrics like ks: numeric rows, a model's or a feature's rule, with
+// p-value thresholds; a categorical use is refused
+// (testdata/categorical_anderson_darling.bad.yml and
+// categorical_cramer_von_mises_rule.bad.yml).
+func TestRankTestMetrics(t *testing.T) {
+	c, err := Parse([]byte(`drift:
+  numeric: {metric: anderson_darling, threshold: 0.01}
+  metrics:
+    numeric: [psi, ks, anderson_darling, cramer_von_mises]
+  thresholds:
+    cramer_von_mises: 0.02
+models:
+  fraud:
+    baseline: a.json
+    drift:
+      features:
+        amount: {metric: cramer_von_mises, threshold: 0.001}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, per := c.Policies()
+	if def.Numeric != (drift.Rule{Metric: drift.MetricAndersonDarling, Threshold: 0.01}) ||
+		!slices.Equal(def.NumericMetrics, []string{"psi", "ks", "anderson_darling", "cramer_von_mises"}) ||
+		def.Thresholds[drift.MetricCramerVonMises] != 0.02 || def.Thresholds[drift.MetricAndersonDarling] != 0.05 {
+		t.Errorf("default policy: rule %v, metrics %v, thresholds %v", def.Numeric, def.NumericMetrics, def.Thresholds)
+	}
+	if r := per["fraud"].Features["amount"]; r != (drift.Rule{Metric: drift.MetricCramerVonMises, Threshold: 0.001}) {
+		t.Errorf("feature rule %v", r)
+	}
+	if _, err := Parse([]byte("drift:\n  numeric: {metric: anderson_darling, threshold: 2}\n")); err == nil ||
+		!strings.Contains(err.Error(), "anderson_darling is judged on its p-value; threshold must be in (0, 1)") {
+		t.Errorf("a p-value threshold of 2: error %v", err)
+	}
+}
+
+// TestShadowVariants: drift.shadow_variants defaults to [shadow], [] means
+// none, a model's list replaces the default's, and the windows stage gets
+// each model's roles as its policy has them.
+func TestShadowVariants(t *testing.T) {
+	for _, tc := range []struct {
+		yaml        string
+		def, fraud  []string
+		fraudChamp  string
+		otherShadow []string
+	}{
+		{"", []string{"shadow"}, []string{"shadow"}, "champion", []string{"shadow"}},
+		{"drift: {shadow_variants: []}\n", []string{}, []string{}, "champion", []string{}},
+		{"drift: {shadow_variants: [mirror]}\nmodels: {fraud: {drift: {champion: blue, shadow_variants: [green, mirror]}}}\n",
+			[]string{"mirror"}, []string{"green", "mirror"}, "blue", []string{"mirror"}},
+	} {
+		c, err := Parse([]byte(tc.yaml))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		def, per := c.Policies()
+		fraud, ok := per["fraud"]
+		if !ok {
+			fraud = def
+		}
+		if !slices.Equal(def.Shadows, tc.def) || !slices.Equal(fraud.Shadows, tc.fraud) || fraud.Champion != tc.fraudChamp {
+			t.Errorf("%q: shadows %v, fraud's %v (champion %s); want %v, %v (%s)", tc.yaml, def.Shadows, fraud.Shadows, fraud.Champion, tc.def, tc.fraud, tc.fraudChamp)
+		}
+		roles := c.VariantRoles()
+		if r := roles("fraud"); r.Champion != tc.fraudChamp || !slices.Equal(r.Shadows, tc.fraud) {
+			t.Errorf("%q: the windows stage's roles of fraud %+v", tc.yaml, r)
+		}
+		if r := roles("other"); r.Champion != "champion" || !slices.Equal(r.Shadows, tc.otherShadow) {
+			t.Errorf("%q: the windows stage's roles of another model %+v", tc.yaml, r)
+		}
+	}
+}
+
+// TestSchemaAndVolumeKeys: the error-rate objective and the schema and
+// volume thresholds reach the policies, defaults and overrides.
+func TestSchemaAndVolumeKeys(t *testing.T) {
+	def, _ := Default().Policies()
+	if def.SLO.MaxErrorRate != 0 || def.Thresholds[drift.MetricUnknownFeatureRate] != 0.01 || def.Thresholds[drift.MetricVolumeRatio] != 1.5 {
+		t.Errorf("defaults: max_error_rate %v, unknown_feature_rate %v, volume_ratio %v", def.SLO.MaxErrorRate,
+			def.Thresholds[drift.MetricUnknownFeatureRate], def.Thresholds[drift.MetricVolumeRatio])
+	}
+	c, err := Parse([]byte("drift:\n  slo: {max_error_rate: 0.02}\n  thresholds: {volume_ratio: 2}\nmodels:\n  fraud:\n    baseline: a.json\n    drift:\n      thresholds: {unknown_feature_rate: 0.05}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, perModel := c.Policies()
+	p := perModel["fraud"]
+	if def.SLO.MaxErrorRate != 0.02 || p.SLO.MaxErrorRate != 0.02 || def.Thresholds[drift.MetricVolumeRatio] != 2 || p.Thresholds[drift.MetricVolumeRatio] != 2 ||
+		p.Thresholds[drift.MetricUnknownFeatureRate] != 0.05 || def.Thresholds[drift.MetricUnknownFeatureRate] != 0.01 {
+		t.Errorf("default %+v %v\nfraud %+v %v", def.SLO, def.Thresholds, p.SLO, p.Thresholds)
 	}
 }

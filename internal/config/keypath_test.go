@@ -50,7 +50,7 @@ func TestExplainDecodeAcceptsGoodConfigs(t *testing.T) {
 	for doc, want := range map[string]string{
 		"models:\n  a: &m {baseline: x.json}\n  b:\n    <<: *m\n    baselin_id: y\n": "models.b.baselin_id: unknown key at line 5 (did you mean baseline_id?)",
 		"kafka: {brokers: [a:1], max_future: soon}\n":                                `kafka.max_future: must be a duration like 1h, 15m or 90s, got "soon" (line 1)`,
-		"windows:\n  zzzzzzzz: 1\n":                                                  "windows.zzzzzzzz: unknown key at line 2 (known keys here: allowed_lateness, hop, max_categories, max_open, size, watermark_outliers)",
+		"windows:\n  zzzzzzzz: 1\n":                                                  "windows.zzzzzzzz: unknown key at line 2 (known keys here: allowed_lateness, hop, max_categories, max_open, sample_rows, size, watermark_outliers)",
 		"drift:\n  thresholds:\n    psi: high\n":                                     `drift.thresholds.psi: must be a number, got "high" (line 3)`,
 	} {
 		_, err := Parse([]byte(doc))

@@ -75,6 +75,13 @@ func TestEmittedRowsAreInTheContract(t *testing.T) {
 		}
 		scen.Models[i].LabelShare, scen.Models[i].LabelDelay = 0.5, [2]time.Duration{time.Minute, 2 * time.Hour}
 	}
+	// A shadow beside the first model's champion: the paired rows.
+	scen.Models[0].ShadowShare, scen.Models[0].ShadowShift, scen.Models[0].ShadowNoise = 0.3, 0.5, 0.3
+	// Failed predictions, and a feature renamed (unknown to the baseline,
+	// and vanished), in the first model.
+	m0 := &scen.Models[0]
+	m0.ErrorShare, m0.ErrorFrom, m0.ErrorTo, m0.ErrorClasses = 0.3, 1, 3, []string{"timeout", "oom"}
+	m0.Drifts = append(m0.Drifts, synth.Drift{Feature: m0.Features[1].Name, Kind: synth.Renamed, Amount: 1, FromWindow: 2})
 	log, labels, err := scen.Files()
 	if err != nil {
 		t.Fatal(err)
@@ -139,6 +146,7 @@ fairness:
 	defer f.Close()
 	contract := familyRows(t)
 	seen := map[string]bool{}
+	seenMetric := map[string]bool{}
 	bad := map[string]bool{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
@@ -151,6 +159,7 @@ fairness:
 		n++
 		key := r.Family + " / " + r.Metric
 		seen[r.Family] = true
+		seenMetric[r.Metric] = true
 		if !slices.ContainsFunc(contract, func(c familyRow) bool {
 			return c.family == r.Family && c.metrics[r.Metric] && c.subject.MatchString(r.Subject)
 		}) && !bad[key+r.Subject] {
@@ -166,6 +175,14 @@ fairness:
 	for fam := range constStrings(t, "stats/drift", "Family") {
 		if !seen[fam] {
 			t.Errorf("the replay wrote no row of family %s (%d rows): the scenario misses it", fam, n)
+		}
+	}
+	for _, m := range []string{drift.MetricAgreementRate, drift.MetricMeanAbsDiff, drift.MetricAccuracyDiff, drift.MetricMAEDiff,
+		drift.MetricAccuracyDiffPaired, drift.MetricMAEDiffPaired,
+		drift.MetricUnknownFeatureRate, drift.MetricNewFeatures, drift.MetricVanishedFeatures, drift.MetricVanished,
+		drift.MetricVolumeRatio, drift.MetricErrorRate, drift.MetricErrorShare} {
+		if !seenMetric[m] {
+			t.Errorf("the replay wrote no %s row: the scenario misses it", m)
 		}
 	}
 }

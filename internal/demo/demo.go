@@ -51,6 +51,9 @@ const (
 	LabelsTopic     = "labels"
 	partitions      = 3
 	demoLabelShare  = 0.3 // of the fraud model's predictions, labelled 15 min to 4 h later
+	demoErrorShare  = 0.6 // of the fraud model's requests that fail in window demoErrorsIn
+	demoErrorsIn    = 4   // 0-based: the 5th window
+	demoRenameFrom  = 12  // 0-based: churn's payment_method is payment_method_v2 in the last two windows
 	// tick is the step in which the serving stack and the labeller play
 	// event time: each tick's predictions, then its labels (see produce).
 	tick = 15 * time.Minute
@@ -84,6 +87,9 @@ type Outcome struct {
 	// Flagged is, per model and window index, the subjects whose verdict
 	// was drifted.
 	Flagged map[string]map[int][]string
+	// Multivariate is, per model and window index, the multivariate
+	// metrics (subject drift.SubjectMultivariate) that drifted.
+	Multivariate map[string]map[int][]string
 	// DeadLetters counts the records read back from the dead-letter topic,
 	// by reason header.
 	DeadLetters map[string]int64
@@ -92,6 +98,11 @@ type Outcome struct {
 	Reports     []string // the HTML reports written, one per model
 	// Alerts counts the alerts that fired, by "severity alertname".
 	Alerts map[string]int
+	// Estimated holds, per model, window index and metric, the newest row
+	// of subject estimated_performance (family concept): the performance
+	// estimated without labels, its band and, with labels, its realized
+	// value.
+	Estimated map[string]map[int]map[string]drift.Row
 }
 
 // Run runs the demo, narrating to w. It returns when every window is
@@ -120,10 +131,16 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 	// is in the past and none is ahead of the clock.
 	scen.Start = begin.UTC().Truncate(scen.Window).Add(-time.Duration(scen.Windows) * scen.Window)
 	// Ground truth for a share of the fraud model's predictions comes
-	// later, on the labels topic, as chargebacks would.
+	// later, on the labels topic, as chargebacks would. Most of fraud's
+	// requests fail in one window; churn's producer renames a feature
+	// near the end (schema drift).
 	for i := range scen.Models {
-		if m := &scen.Models[i]; m.Name == "fraud" {
+		switch m := &scen.Models[i]; m.Name {
+		case "fraud":
 			m.LabelShare, m.LabelDelay = demoLabelShare, [2]time.Duration{15 * time.Minute, 4 * time.Hour}
+			m.ErrorShare, m.ErrorFrom, m.ErrorTo, m.ErrorClasses = demoErrorShare, demoErrorsIn, demoErrorsIn+1, []string{"timeout", "model_exception"}
+		case "churn":
+			m.Drifts = append(m.Drifts, synth.Drift{Feature: "payment_method", Kind: synth.Renamed, Amount: 1, FromWindow: demoRenameFrom})
 		}
 	}
 	if err := scen.Validate(); err != nil {
@@ -166,6 +183,19 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 			scen.Start.Add(time.Duration(from)*scen.Window).Format("15:04"), from+1, scen.Windows)
 	}
 	fmt.Fprintf(w, "            fraud's ground truth for %.0f%% of its predictions arrives 15 min to 4 h later on topic %q\n", demoLabelShare*100, LabelsTopic)
+	for _, m := range scen.Models {
+		at := func(window int) string { return scen.Start.Add(time.Duration(window) * scen.Window).Format("15:04") }
+		if m.ErrorShare > 0 {
+			fmt.Fprintf(w, "            %s's serving fails for %.0f%% of its requests in the %s window (records with \"error\": %s)\n",
+				m.Name, m.ErrorShare*100, at(m.ErrorFrom), strings.Join(m.ErrorClasses, ", "))
+		}
+		for _, d := range m.Drifts {
+			if d.Kind == synth.Renamed {
+				fmt.Fprintf(w, "            %s's producer renames %s to %s%s from the %s window on (schema drift)\n",
+					m.Name, d.Feature, d.Feature, synth.RenamedSuffix, at(d.FromWindow))
+			}
+		}
+	}
 	fmt.Fprintf(w, "  clock     stands at %s; predictions and labels are sent in event time, %d minutes at a time\n",
 		begin.UTC().Format("2006-01-02 15:04 MST"), int(tick.Minutes()))
 
@@ -200,7 +230,8 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 	if err != nil {
 		return nil, err
 	}
-	out := &Outcome{Scenario: scen, Flagged: make(map[string]map[int][]string), MetricsPath: metricsPath, Alerts: make(map[string]int)}
+	out := &Outcome{Scenario: scen, Flagged: make(map[string]map[int][]string), Multivariate: make(map[string]map[int][]string),
+		MetricsPath: metricsPath, Alerts: make(map[string]int), Estimated: make(map[string]map[int]map[string]drift.Row)}
 	// Alerts by the default rules, as `driftwatch run` would send them to
 	// Alertmanager; here they are counted and shown.
 	am, err := alerts.NewManager(alerts.ManagerConfig{OnEvent: func(ev alerts.Event) {
@@ -222,18 +253,36 @@ func Run(ctx context.Context, w io.Writer, log *slog.Logger, opts Options) (*Out
 		Log:       log,
 		OnCommit: func(res pipeline.Result) {
 			printer.Window(res)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range res.Rows { // at close, and realized values again with late labels
+				if r.Family == drift.FamilyConcept && r.Subject == drift.SubjectEstimated {
+					i := int(r.WindowStart.Sub(scen.Start) / scen.Window)
+					if out.Estimated[r.Model] == nil {
+						out.Estimated[r.Model] = make(map[int]map[string]drift.Row)
+					}
+					if out.Estimated[r.Model][i] == nil {
+						out.Estimated[r.Model][i] = make(map[string]drift.Row)
+					}
+					out.Estimated[r.Model][i][r.Metric] = r
+				}
+			}
 			if res.Window == nil {
 				return
 			}
 			idx := int(res.Window.Start.Sub(scen.Start) / scen.Window)
-			mu.Lock()
-			defer mu.Unlock()
 			if out.Flagged[res.Window.Model] == nil {
 				out.Flagged[res.Window.Model] = make(map[int][]string)
+			}
+			if out.Multivariate[res.Window.Model] == nil {
+				out.Multivariate[res.Window.Model] = make(map[int][]string)
 			}
 			for _, r := range res.Rows {
 				if r.Primary && r.Drifted {
 					out.Flagged[res.Window.Model][idx] = append(out.Flagged[res.Window.Model][idx], r.Subject)
+				}
+				if r.Subject == drift.SubjectMultivariate && r.Drifted {
+					out.Multivariate[res.Window.Model][idx] = append(out.Multivariate[res.Window.Model][idx], r.Metric)
 				}
 			}
 		},
@@ -315,9 +364,14 @@ func writeReports(o *Outcome, scen synth.Config, dir string, base map[string]*ba
 	return nil
 }
 
+// driftFrom is the first window of m's distribution drifts (Shift,
+// Scale, Mix; not the quality breakage).
 func driftFrom(m synth.Model) int {
 	from := -1
 	for _, d := range m.Drifts {
+		if d.Kind > synth.Mix {
+			continue
+		}
 		if from < 0 || d.FromWindow < from {
 			from = d.FromWindow
 		}
@@ -549,10 +603,18 @@ func summarize(w io.Writer, o *Outcome, elapsed time.Duration, dir string) {
 		from := driftFrom(m)
 		drifted := o.Scenario.Windows - from
 		var hits, falseAlarms int
+		mvHits, mvFalse := map[string]int{}, map[string]int{}
 		for idx := 0; idx < o.Scenario.Windows; idx++ {
+			for _, metric := range o.Multivariate[m.Name][idx] {
+				if idx >= from {
+					mvHits[metric]++
+				} else {
+					mvFalse[metric]++
+				}
+			}
 			for _, f := range o.Flagged[m.Name][idx] {
 				switch {
-				case f == "prediction":
+				case f == "prediction", f == drift.SubjectMultivariate:
 				case idx >= from && slices.Contains(expected[m.Name], f):
 					hits++
 				default:
@@ -563,6 +625,15 @@ func summarize(w io.Writer, o *Outcome, elapsed time.Duration, dir string) {
 		fmt.Fprintf(w, "  verdict   %-6s %d of %d injected feature drifts flagged (%d features x %d drifted windows), %d false alarms in %d undrifted feature-windows\n",
 			m.Name, hits, len(expected[m.Name])*drifted, len(expected[m.Name]), drifted, falseAlarms,
 			len(m.Features)*o.Scenario.Windows-len(expected[m.Name])*drifted)
+		fmt.Fprintf(w, "            %-6s %s (the features together): %s in %d of %d drifted windows, %d of %d undrifted; %s in %d and %d\n",
+			m.Name, drift.SubjectMultivariate, drift.MetricReconstructionError, mvHits[drift.MetricReconstructionError], drifted,
+			mvFalse[drift.MetricReconstructionError], o.Scenario.Windows-drifted,
+			drift.MetricDomainClassifierAUC, mvHits[drift.MetricDomainClassifierAUC], mvFalse[drift.MetricDomainClassifierAUC])
+	}
+	for _, m := range o.Scenario.Models {
+		if line := estimatedLine(o.Estimated[m.Name], driftFrom(m), o.Scenario.Windows); line != "" {
+			fmt.Fprintf(w, "  estimated %-6s %s\n", m.Name, line)
+		}
 	}
 	if len(o.Alerts) > 0 {
 		keys := make([]string, 0, len(o.Alerts))
@@ -582,4 +653,60 @@ func summarize(w io.Writer, o *Outcome, elapsed time.Duration, dir string) {
 	fmt.Fprintf(w, "  report    %s: open in a browser (driftwatch report)\n", strings.Join(o.Reports, ", "))
 	fmt.Fprintf(w, "  next      driftwatch replay --baselines %s --input your-log.jsonl --output rows.jsonl\n", filepath.Join(dir, "baselines"))
 	fmt.Fprintf(w, "            driftwatch run --config deploy/driftwatch.yml   (real Kafka; every key documented there)\n")
+}
+
+// estimatedLine says how one model's performance estimated without labels
+// went, for the metric flagged in most drifted windows (a classifier's
+// accuracy, precision, recall, F1 or ROC AUC; else mae; the first when
+// none): its mean before the drift (windows before from) and in the
+// drifted windows, how many of these it flagged, its band's mean
+// half-width, and what the late labels realized where they came.
+func estimatedLine(est map[int]map[string]drift.Row, from, windows int) string {
+	if len(est) == 0 {
+		return ""
+	}
+	candidates := []string{drift.MetricAccuracy, drift.MetricPrecision, drift.MetricRecall, drift.MetricF1, drift.MetricROCAUC}
+	if _, ok := est[from][drift.MetricAccuracy]; !ok {
+		candidates = []string{drift.MetricMAE}
+	}
+	metric, most := candidates[0], 0
+	for _, m := range candidates {
+		n := 0
+		for idx := from; idx < windows; idx++ {
+			if est[idx][m].Drifted {
+				n++
+			}
+		}
+		if n > most {
+			metric, most = m, n
+		}
+	}
+	names := drift.EstimatedMetrics[metric]
+	type mean struct{ sum, n float64 }
+	var value, realized [2]mean
+	var half mean
+	for idx := range windows {
+		r, ok := est[idx][metric]
+		if !ok {
+			continue
+		}
+		k := 0
+		if idx >= from {
+			k = 1
+		}
+		value[k].sum, value[k].n = value[k].sum+r.Value, value[k].n+1
+		half.sum, half.n = half.sum+(est[idx][names[1]].Value-est[idx][names[0]].Value)/2, half.n+1
+		if rr, ok := est[idx][names[2]]; ok {
+			realized[k].sum, realized[k].n = realized[k].sum+rr.Value, realized[k].n+1
+		}
+	}
+	if value[0].n == 0 || value[1].n == 0 {
+		return ""
+	}
+	line := fmt.Sprintf("%s without labels %.3f before the drift, %.3f after (band +-%.3f), drifted in %d of %d windows",
+		metric, value[0].sum/value[0].n, value[1].sum/value[1].n, half.sum/half.n, most, windows-from)
+	if realized[0].n > 0 && realized[1].n > 0 {
+		return line + fmt.Sprintf("; the late labels realized %.3f, %.3f", realized[0].sum/realized[0].n, realized[1].sum/realized[1].n)
+	}
+	return line + "; no labels"
 }

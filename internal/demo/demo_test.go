@@ -43,7 +43,14 @@ func TestDemoEndToEnd(t *testing.T) {
 		for idx := 0; idx < scen.Windows; idx++ {
 			var features []string
 			for _, s := range o.Flagged[m.Name][idx] {
-				if s != "prediction" {
+				switch {
+				case s == drift.SubjectMultivariate:
+					// All the features together: the drifted features may
+					// move them, nothing before does.
+					if idx < from {
+						t.Errorf("%s window %d: %s flagged before the drift", m.Name, idx, s)
+					}
+				case s != "prediction":
 					features = append(features, s)
 				}
 			}
@@ -77,6 +84,36 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	if c.Source.Accepted+c.Source.Duplicates+dead != c.Source.Records {
 		t.Errorf("records do not add up: %+v", c.Source)
+	}
+
+	// Performance estimated without labels: in every window of both
+	// models (binary classifiers), with its band around it; beside it the
+	// value fraud's late labels realized, inside the band in most windows;
+	// churn has no labels. The drift moves the estimate in drifted windows.
+	for _, m := range scen.Models {
+		var inside, realized int
+		for idx := range scen.Windows {
+			est := o.Estimated[m.Name][idx]
+			a, lo, hi := est[drift.MetricAccuracy], est[drift.MetricAccuracyLower], est[drift.MetricAccuracyUpper]
+			if a.Metric == "" || lo.Metric == "" || !(lo.Value < a.Value && a.Value < hi.Value) {
+				t.Errorf("%s window %d: estimated accuracy %+v, band %v to %v", m.Name, idx, a, lo.Value, hi.Value)
+			}
+			if r, ok := est[drift.MetricAccuracyRealized]; ok {
+				realized++
+				if lo.Value <= r.Value && r.Value <= hi.Value {
+					inside++
+				}
+			}
+		}
+		switch {
+		case m.LabelShare > 0 && (realized != scen.Windows || inside < scen.Windows-2):
+			t.Errorf("%s: realized accuracy in %d windows, inside the band in %d (want all windows, all but 2 inside)", m.Name, realized, inside)
+		case m.LabelShare == 0 && realized != 0:
+			t.Errorf("%s: realized accuracy without labels in %d windows", m.Name, realized)
+		}
+		if line := estimatedLine(o.Estimated[m.Name], driftFrom(m), scen.Windows); !strings.Contains(line, "without labels") {
+			t.Errorf("%s: no estimated summary (%q)", m.Name, line)
+		}
 	}
 
 	// Alerts: each model's two drifted features fire a drift alert (two
@@ -143,6 +180,17 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	if !seen[key{"fraud", scen.Start.Format(time.RFC3339), drift.FamilyData, "amount", drift.MetricPSI}] {
 		t.Errorf("no psi row for fraud.amount in the first window")
+	}
+	// Every window has its multivariate rows (1,000 records, 500 sampled).
+	for _, m := range scen.Models {
+		for idx := range scen.Windows {
+			start := scen.Start.Add(time.Duration(idx) * scen.Window).Format(time.RFC3339)
+			for _, metric := range []string{drift.MetricReconstructionError, drift.MetricDomainClassifierAUC} {
+				if !seen[key{m.Name, start, drift.FamilyData, drift.SubjectMultivariate, metric}] {
+					t.Errorf("%s window %d: no %s row", m.Name, idx, metric)
+				}
+			}
+		}
 	}
 	if !strings.Contains(out.String(), "DRIFT") || !strings.Contains(out.String(), o.MetricsPath) {
 		t.Errorf("narration lacks verdicts or the file path:\n%s", out.String())

@@ -39,6 +39,8 @@ func RegisterMetrics(reg prometheus.Registerer, p *Pipeline) {
 			win(func(c Counts) int64 { return c.Windows.Overflow })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_windows_resumed_records_total", Help: "Records re-read after a restart for windows already committed, skipped."},
 			win(func(c Counts) int64 { return c.Windows.Resumed })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_windows_unpaired_records_total", Help: "Variant records left out of pairing with the champion's in their window (windows.MaxPairRecords a window)."},
+			win(func(c Counts) int64 { return c.Windows.PairsDropped })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "driftwatch_windows_closed_total", Help: "Windows closed and evaluated."},
 			win(func(c Counts) int64 { return c.Windows.Closed })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "driftwatch_windows_open", Help: "Windows open now."},
@@ -82,7 +84,7 @@ func RegisterMetrics(reg prometheus.Registerer, p *Pipeline) {
 			if r.Family != drift.FamilyServing {
 				continue
 			}
-			if q, ok := quantiles[r.Metric]; ok {
+			if q, ok := quantiles[r.Metric]; ok && r.Subject == "latency_ms" { // the model's, not a variant's
 				latency.WithLabelValues(r.Model, r.ModelVersion, q).Set(r.Value)
 			} else if r.Metric == drift.MetricThroughput {
 				throughput.WithLabelValues(r.Model, r.ModelVersion).Set(r.Value)

@@ -263,10 +263,16 @@ func (p *Pipeline) Start(ctx context.Context) error {
 			if err := p.restoreDetectors(ctx); err != nil {
 				return nil, err
 			}
+			if err := p.restoreVolumes(ctx); err != nil {
+				return nil, err
+			}
 			return r.Committed(ctx)
 		}
 	}
 	if err := p.restoreDetectors(ctx); err != nil {
+		return err
+	}
+	if err := p.restoreVolumes(ctx); err != nil {
 		return err
 	}
 	app := p.Sink.Appender(ctx)
@@ -593,6 +599,30 @@ func (p *Pipeline) restoreDetectors(ctx context.Context) error {
 	}
 	if p.Log != nil && len(states) > 0 {
 		p.Log.Info("error-stream detectors read back", "model_versions", len(states))
+	}
+	return nil
+}
+
+// volumeLoader is a sink that reads back the record counts of the windows
+// it holds (sinks/clickhouse's window_summaries).
+type volumeLoader interface {
+	LoadWindowVolumes(ctx context.Context) ([]drift.WindowVolume, error)
+}
+
+// restoreVolumes gives the evaluator the record counts of the windows the
+// sink holds: the history its volume expectation goes on from.
+func (p *Pipeline) restoreVolumes(ctx context.Context) error {
+	l, ok := p.Sink.(volumeLoader)
+	if !ok {
+		return nil
+	}
+	vs, err := l.LoadWindowVolumes(ctx)
+	if err != nil {
+		return fmt.Errorf("read back the windows' volumes: %w", err)
+	}
+	p.Evaluator.RestoreVolumes(vs)
+	if p.Log != nil && len(vs) > 0 {
+		p.Log.Info("window volumes read back", "windows", len(vs))
 	}
 	return nil
 }

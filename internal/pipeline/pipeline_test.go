@@ -167,6 +167,33 @@ driftwatch_serving_throughput_rps{model="m",model_version="1"} 0.055555555555555
 	if n := testutil.CollectAndCount(reg, "driftwatch_serving_latency_ms"); n != 3 {
 		t.Errorf("%d latency series, want p50, p95 and p99 of the one model version", n)
 	}
+	// A variant's latency rows (subject variant=<name>) follow the
+	// model's: the gauge keeps the model's.
+	head := drift.Row{Model: "m", ModelVersion: "1", WindowStart: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), Family: drift.FamilyServing}
+	model, variant := head, head
+	model.Subject, model.Metric, model.Value = "latency_ms", drift.MetricLatencyP50, 12
+	variant.Subject, variant.Metric, variant.Value = "variant=shadow", drift.MetricLatencyP50, 99
+	p.observe(Result{Rows: []drift.Row{model, variant}}, 0)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p50 []float64
+	for _, mf := range mfs {
+		if mf.GetName() != "driftwatch_serving_latency_ms" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "quantile" && l.GetValue() == "0.5" {
+					p50 = append(p50, m.GetGauge().GetValue())
+				}
+			}
+		}
+	}
+	if len(p50) != 1 || p50[0] != 12 {
+		t.Errorf("latency p50 gauge %v, want the model's 12 (not the shadow's 99)", p50)
+	}
 }
 
 // scriptSource emits prepared batches, then either returns (bounded) or
@@ -574,6 +601,56 @@ func TestAckWaitsForDurableAlerts(t *testing.T) {
 	for _, a := range src.acks {
 		if a == nil {
 			t.Fatalf("acks %v: a window acknowledged whose alerts were never durable", src.acks)
+		}
+	}
+}
+
+// volumeSink is a sink that holds the record counts of earlier windows.
+type volumeSink struct {
+	failingSink
+	volumes []drift.WindowVolume
+}
+
+func (s *volumeSink) LoadWindowVolumes(context.Context) ([]drift.WindowVolume, error) {
+	return s.volumes, nil
+}
+
+// TestRestoresWindowVolumes: the record counts of the windows a sink holds
+// reach the evaluator before the first window closes, so a restarted job
+// judges its volume against them.
+func TestRestoresWindowVolumes(t *testing.T) {
+	src := &ackSource{base: baseline(), hours: 2}
+	t0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	sink := &volumeSink{failingSink: failingSink{ok: 100}}
+	for d := 1; d <= 3; d++ {
+		for h := range 2 {
+			start := t0.Add(time.Duration(-d)*24*time.Hour + time.Duration(h)*time.Hour)
+			sink.volumes = append(sink.volumes, drift.WindowVolume{Key: windows.Key{Model: "m", Version: "1"}, Start: start, End: start.Add(time.Hour), Records: 400})
+		}
+	}
+	var got []drift.Row
+	p := &Pipeline{
+		Source:    src,
+		Windows:   windows.Config{Size: time.Hour, FlushAtEnd: true},
+		Evaluator: drift.NewEvaluator(drift.DefaultPolicy(), nil),
+		Sink:      sink,
+		OnCommit: func(r Result) {
+			for _, row := range r.Rows {
+				if row.Metric == drift.MetricVolumeRatio {
+					got = append(got, row)
+				}
+			}
+		},
+	}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d volume rows, want 2", len(got))
+	}
+	for _, r := range got {
+		if r.ThresholdSource != drift.SourceHistory || r.Value != 0.5 || !r.Drifted {
+			t.Errorf("%+v: want 200 records against the 400 of the restored days, drifted", r)
 		}
 	}
 }

@@ -62,6 +62,10 @@ func addRecord(rec *consumer.Record, model string, b *baselines.Builder, sum *Su
 	if !sel.take(rec, sum) {
 		return
 	}
+	if rec.Error != "" {
+		sum.Failed++
+		return
+	}
 	if sum.From.IsZero() || rec.Timestamp.Before(sum.From) {
 		sum.From = rec.Timestamp
 	}

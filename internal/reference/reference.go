@@ -44,6 +44,7 @@ type Summary struct {
 	Skipped     int64     // lines or rows that could not be decoded
 	OtherModels int64     // well-formed records or rows of another model
 	Unselected  int64     // records of the model that Select left out (version, period, count)
+	Failed      int64     // records selected that were failed predictions (an "error"): not predictions, left out
 	From, Until time.Time // event times of the first and last record used (JSON lines)
 	FirstErrors []string  // the first few skipped lines, as "line N: reason" ("record N" for Records)
 }
@@ -168,6 +169,7 @@ func BuildSelectProgress(path, model string, opts baselines.BuildOptions, sel Se
 	if opts.Source == "" {
 		opts.Source = path
 	}
+	opts = trafficOptions(opts, sel)
 	b := baselines.NewBuilder(model, opts)
 	switch f {
 	case formatJSONL:
@@ -262,7 +264,20 @@ type Records struct {
 
 // NewRecords returns a Records of model's records that sel selects.
 func NewRecords(model string, opts baselines.BuildOptions, sel Select) *Records {
-	return &Records{model: model, b: baselines.NewBuilder(model, opts), sel: sel}
+	return &Records{model: model, b: baselines.NewBuilder(model, trafficOptions(opts, sel)), sel: sel}
+}
+
+// trafficOptions returns opts for the records sel selects: the records of
+// one version selected from a production log are its traffic
+// (BuildOptions.Traffic), and its model version.
+func trafficOptions(opts baselines.BuildOptions, sel Select) baselines.BuildOptions {
+	if sel.Version != "" {
+		opts.Traffic = true
+		if opts.ModelVersion == "" {
+			opts.ModelVersion = sel.Version
+		}
+	}
+	return opts
 }
 
 // Add decodes one record and adds it; a record that does not decode is

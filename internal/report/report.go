@@ -50,12 +50,16 @@ func (p *Printer) Window(res pipeline.Result) {
 }
 
 // Verdict summarizes a window's rows: "ok", or the drifted subjects with the
-// value and threshold of their deciding metric, prediction first.
+// value and threshold of their deciding metric, prediction first; then the
+// serving rows an alert rule found breached (error rate, latency,
+// throughput: SERVING), and the count of quality rows that drifted.
 func Verdict(rows []drift.Row) string {
-	var parts []string
+	var parts, serving []string
 	var quality int
 	for _, r := range rows {
 		switch {
+		case r.Family == drift.FamilyServing && r.Severity != "":
+			serving = append(serving, fmt.Sprintf("%s %s=%.3g (%s)", r.Subject, r.Metric, r.Value, r.Severity))
 		case !r.Drifted:
 		case r.Primary:
 			s := fmt.Sprintf("%s %s=%.3g (>=%.2g)", r.Subject, short(r.Metric), r.Value, r.Threshold)
@@ -71,6 +75,12 @@ func Verdict(rows []drift.Row) string {
 	out := "ok"
 	if len(parts) > 0 {
 		out = "DRIFT " + strings.Join(parts, ", ")
+	}
+	switch {
+	case len(serving) > 0 && len(parts) > 0:
+		out += "; SERVING " + strings.Join(serving, ", ")
+	case len(serving) > 0:
+		out = "SERVING " + strings.Join(serving, ", ")
 	}
 	if quality > 0 {
 		out += fmt.Sprintf("; %d quality warning(s)", quality)

@@ -28,4 +28,14 @@ func TestVerdict(t *testing.T) {
 	if got := Verdict(rows[1:2]); got != "ok" {
 		t.Errorf("secondary drift alone = %q, want ok", got)
 	}
+	// A serving row an alert rule breached (most predictions failed) is
+	// shown with its severity, drifted or not.
+	failing := drift.Row{Family: drift.FamilyServing, Subject: "errors", Metric: drift.MetricErrorRate, Value: 0.6, Severity: "SEV-1"}
+	quiet := drift.Row{Family: drift.FamilyServing, Subject: "errors", Metric: drift.MetricErrorRate, Value: 0.01}
+	if got, want := Verdict([]drift.Row{failing, quiet}), "SERVING errors error_rate=0.6 (SEV-1)"; got != want {
+		t.Errorf("Verdict = %q, want %q", got, want)
+	}
+	if got, want := Verdict(append(rows, failing)), "DRIFT prediction js=0.12 (>=0.1), amount psi=0.93 (>=0.2); SERVING errors error_rate=0.6 (SEV-1); 1 quality warning(s)"; got != want {
+		t.Errorf("Verdict = %q\nwant      %q", got, want)
+	}
 }

@@ -24,6 +24,7 @@ const (
 	challengerShare   = 0.1  // share of records served by the "challenger" variant
 	championLatencyMS = 12.0 // median latency of the champion
 	challengerLatency = 15.0 // median latency of the challenger, ms
+	shadowLatency     = 22.0 // median latency of the shadow, ms
 	latencySigma      = 0.35 // sigma of log latency
 	scoreIntercept    = -1.5 // intercept of the default logistic score
 	scoreWeight       = 1.2  // total weight of the default score's numeric inputs
@@ -65,6 +66,10 @@ type Message struct {
 	// same Key and Value (see Config.DuplicateRate). The first send has
 	// Duplicate false.
 	Duplicate bool
+	// Shadow says the record is a shadow's of the champion's record of the
+	// same Key sent before it (Model.ShadowShare): another variant and
+	// prediction, not a duplicate.
+	Shadow bool
 	// Label says Value is a late label (Model.LabelDelay) for the labels
 	// topic, not a prediction record; Time is then the label's timestamp.
 	Label bool
@@ -170,6 +175,15 @@ func (c Config) Generate(yield func(Message) error) error {
 					// Resent between the first send and the jitter bound.
 					again := arrival + int64(uDupDelay*(1-r.delay)*jitter)
 					pending = append(pending, item{arrival: again, order: seq<<2 | 1})
+				}
+				if sr, ok := g.shadowOf(&r, kind); ok {
+					mem.reserve(2*g.maxLen + 1024)
+					at := len(mem.buf)
+					mem.buf = g.appendRecord(mem.buf, &sr, good)
+					value := mem.buf[at:len(mem.buf):len(mem.buf)]
+					batch = append(batch, Message{Key: mem.copy(sr.id[:]), Value: value, Time: sr.t, Model: g.model.Name, Window: w, Shadow: true})
+					// Logged by the same stack right after the champion's.
+					pending = append(pending, item{arrival: arrival + int64(sr.delay*float64(time.Millisecond)), order: seq<<2 | 3})
 				}
 				if kind == good && r.lateLabel >= 0 {
 					lt := r.t.Add(r.labelDelay)
@@ -296,6 +310,8 @@ type modelGen struct {
 	meta   *rand.Rand // times, ids, delays, segments, variant, latency
 	faults *rand.Rand // bad and duplicate decisions
 	labels *rand.Rand // Reference's labels
+	shadow *rand.Rand // the shadow's records: which, their predictions, latencies and delays
+	errs   *rand.Rand // failed predictions and their classes
 
 	window int // the window being drawn
 	vals   []value
@@ -308,6 +324,7 @@ type modelGen struct {
 type featGen struct {
 	spec   *Feature
 	key    []byte   // `"name":`
+	newKey []byte   // `"name_v2":`, its key after a Renamed drift
 	cats   [][]byte // categories as JSON strings
 	drifts []Drift
 	rng    *rand.Rand
@@ -316,15 +333,21 @@ type featGen struct {
 	unit   float64 // undrifted standard deviation on the drawn scale
 	coef   float64 // weight in the default score; 0 for non-numeric kinds
 
+	// other is the feature this one is correlated with (CorrelateWith),
+	// lastZ the last standard normal draw, rho the correlation in the
+	// current window.
+	other *featGen
+	lastZ float64
+	rho   float64
 	// Parameters in the current window, after drift.
 	loc, spread, p float64
 	cdf            []float64
 	cycled         []float64 // the CDF moved by a Daily cycle, reused
 	// Quality breakage in the current window (Nulls, Absent, WrongType,
-	// Unseen); broken says the feature has such drifts at all, in which
-	// case every sample draws one more uniform to decide them.
-	nullRate, absent, wrongType, unseen float64
-	broken                              bool
+	// Unseen, Renamed); broken says the feature has such drifts at all, in
+	// which case every sample draws one more uniform to decide them.
+	nullRate, absent, wrongType, unseen, renamed float64
+	broken                                       bool
 }
 
 // value is one drawn feature value: num for numeric kinds and Bool (0 or 1),
@@ -334,8 +357,8 @@ type value struct {
 	cat  int
 	null bool
 	// Quality breakage: the key left out, a string for a number, a
-	// category the reference never had.
-	absent, wrongType, unseen bool
+	// category the reference never had, the key renamed.
+	absent, wrongType, unseen, renamed bool
 }
 
 // record is one drawn record before encoding.
@@ -345,6 +368,7 @@ type record struct {
 	delay      float64 // arrival after t, as a share of Jitter
 	female     bool
 	challenger bool
+	shadow     bool // a shadow's record (variant "shadow")
 	latency    float64
 	pred, comp float64 // numeric prediction and 1 - prediction
 	predStr    string
@@ -354,6 +378,7 @@ type record struct {
 	label      int  // -1: null
 	lateLabel  int  // -1: none; else the label sent late, labelDelay after t
 	labelDelay time.Duration
+	errClass   string // a failed prediction's error class; "" for a served one
 }
 
 func newModelGen(seed int64, purpose string, m *Model) *modelGen {
@@ -365,6 +390,8 @@ func newModelGen(seed int64, purpose string, m *Model) *modelGen {
 		meta:      newStream(seed, purpose, m.Name, "meta"),
 		faults:    newStream(seed, purpose, m.Name, "faults"),
 		labels:    newStream(seed, purpose, m.Name, "labels"),
+		shadow:    newStream(seed, purpose, m.Name, "shadow"),
+		errs:      newStream(seed, purpose, m.Name, "errors"),
 		vals:      make([]value, len(m.Features)),
 	}
 	g.ids = append(g.ids, `,"model":`...)
@@ -391,6 +418,7 @@ func newModelGen(seed int64, purpose string, m *Model) *modelGen {
 		fg := &g.feats[i]
 		fg.spec = f
 		fg.key = append(jsontext.AppendString(nil, f.Name), ':')
+		fg.newKey = append(jsontext.AppendString(nil, f.Name+RenamedSuffix), ':')
 		fg.rng = newStream(seed, purpose, m.Name, "feature", f.Name)
 		fg.dec = featureDecimals
 		if f.Integer || f.Kind == Poisson {
@@ -402,6 +430,13 @@ func newModelGen(seed int64, purpose string, m *Model) *modelGen {
 		for _, d := range m.Drifts {
 			if d.Feature == f.Name {
 				fg.drifts = append(fg.drifts, d)
+			}
+		}
+		if f.CorrelateWith != "" {
+			for k := range i {
+				if m.Features[k].Name == f.CorrelateWith {
+					fg.other = &g.feats[k]
+				}
 			}
 		}
 		switch f.Kind {
@@ -447,10 +482,11 @@ func (fg *featGen) setWindow(w int) {
 		fg.p = f.P
 	}
 	weights := f.Weights
-	fg.nullRate, fg.absent, fg.wrongType, fg.unseen = f.NullRate, 0, 0, 0
+	fg.rho = f.Correlation
+	fg.nullRate, fg.absent, fg.wrongType, fg.unseen, fg.renamed = f.NullRate, 0, 0, 0, 0
 	for _, d := range fg.drifts {
 		switch d.Kind {
-		case Nulls, Absent, WrongType, Unseen:
+		case Nulls, Absent, WrongType, Unseen, Renamed:
 			fg.broken = true
 		}
 		if d.FromWindow > w || d.ToWindow > 0 && w >= d.ToWindow {
@@ -465,6 +501,10 @@ func (fg *featGen) setWindow(w int) {
 			fg.wrongType = d.Amount
 		case Unseen:
 			fg.unseen = d.Amount
+		case Renamed:
+			fg.renamed = d.Amount
+		case Correlate:
+			fg.rho = d.Amount
 		case Shift:
 			fg.loc += d.Amount * fg.unit
 		case Scale:
@@ -497,6 +537,8 @@ func (fg *featGen) sample(h float64) value {
 			v.wrongType = true
 		case u < fg.absent+fg.wrongType+fg.unseen:
 			v.unseen = true
+		case u < fg.absent+fg.wrongType+fg.unseen+fg.renamed:
+			v.renamed = true
 		}
 	}
 	loc, p, cdf := fg.loc, fg.p, fg.cdf
@@ -505,9 +547,9 @@ func (fg *featGen) sample(h float64) value {
 	}
 	switch fg.spec.Kind {
 	case Normal:
-		v.num = fg.finish(loc + fg.spread*r.NormFloat64())
+		v.num = fg.finish(loc + fg.spread*fg.normal())
 	case LogNormal:
-		v.num = fg.finish(math.Exp(loc + fg.spread*r.NormFloat64()))
+		v.num = fg.finish(math.Exp(loc + fg.spread*fg.normal()))
 	case Uniform:
 		v.num = fg.finish(loc + fg.spread*(2*r.Float64()-1))
 	case Poisson:
@@ -524,6 +566,18 @@ func (fg *featGen) sample(h float64) value {
 		}
 	}
 	return v
+}
+
+// normal draws the feature's standard normal value, correlated rho with
+// the other feature's draw for the same record when it has one, and keeps
+// it for the features correlated with this one.
+func (fg *featGen) normal() float64 {
+	z := fg.rng.NormFloat64()
+	if fg.other != nil {
+		z = fg.rho*fg.other.lastZ + math.Sqrt(1-fg.rho*fg.rho)*z
+	}
+	fg.lastZ = z
+	return z
 }
 
 // cycle returns the location, P and category CDF of the current window
@@ -626,7 +680,48 @@ func (g *modelGen) draw(base time.Time, i int, step float64, span time.Duration)
 			}
 		}
 	}
+	if m := g.model; m.ErrorShare > 0 && g.window >= m.ErrorFrom && (m.ErrorTo == 0 || g.window < m.ErrorTo) {
+		u, c := g.errs.Float64(), g.errs.Float64()
+		if u < m.ErrorShare {
+			classes := m.ErrorClasses
+			if len(classes) == 0 {
+				classes = []string{"timeout"}
+			}
+			r.errClass = classes[min(int(c*float64(len(classes))), len(classes)-1)]
+			r.label, r.lateLabel, r.scored = -1, -1, false
+		}
+	}
 	return r, nil
+}
+
+// shadowOf returns the shadow's record of r, a good champion record, when
+// the model's shadow scores it (Model.ShadowShare): r's id, time,
+// features and label, the shadow's prediction, latency and a logging delay
+// of up to 20 ms (in delay, milliseconds). It draws from the shadow stream
+// for every good champion record, so the other streams do not depend on
+// the shadow.
+func (g *modelGen) shadowOf(r *record, kind badKind) (record, bool) {
+	m := g.model
+	if m.ShadowShare <= 0 || kind != good || r.challenger || r.isStr {
+		return record{}, false
+	}
+	sh := g.shadow
+	u, noise, lat, delay := sh.Float64(), sh.NormFloat64(), sh.NormFloat64(), sh.Float64()
+	if u >= m.ShadowShare {
+		return record{}, false
+	}
+	s := *r
+	s.shadow = true
+	s.latency = round(shadowLatency*math.Exp(latencySigma*lat), latencyDecimals)
+	s.delay = 20 * delay
+	d := m.ShadowNoise * noise
+	if g.window >= m.ShadowFrom {
+		d += m.ShadowShift
+	}
+	if d != 0 {
+		s.shift(d)
+	}
+	return s, true
 }
 
 // appendLabel appends r's late label, timestamped at, as a labels-topic
@@ -759,13 +854,19 @@ func (g *modelGen) appendRecord(b []byte, r *record, kind badKind) []byte {
 				b = append(b, ',')
 			}
 			first = false
-			b = append(b, g.feats[i].key...)
+			if g.vals[i].renamed {
+				b = append(b, g.feats[i].newKey...)
+			} else {
+				b = append(b, g.feats[i].key...)
+			}
 			b = g.appendValue(b, i)
 		}
 		b = append(b, '}')
 	}
 	b = append(b, `,"prediction":`...)
-	if kind == badPrediction {
+	if r.errClass != "" && kind != badPrediction {
+		b = append(b, "null"...)
+	} else if kind == badPrediction {
 		b = append(b, `{"value":`...)
 		b = appendPrediction(b, r)
 		b = append(b, '}')
@@ -800,13 +901,20 @@ func (g *modelGen) appendRecord(b []byte, r *record, kind badKind) []byte {
 		b = append(b, '"')
 	}
 	b = append(b, `},"variant":`...)
-	if r.challenger {
+	switch {
+	case r.shadow:
+		b = append(b, `"shadow"`...)
+	case r.challenger:
 		b = append(b, `"challenger"`...)
-	} else {
+	default:
 		b = append(b, `"champion"`...)
 	}
 	b = append(b, `,"latency_ms":`...)
 	b = appendFixed(b, r.latency, latencyDecimals)
+	if r.errClass != "" {
+		b = append(b, `,"error":`...)
+		b = jsontext.AppendString(b, r.errClass)
+	}
 	b = append(b, '}')
 	if kind == badNotJSON {
 		b = b[:start+(len(b)-start)/2] // a torn write

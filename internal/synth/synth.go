@@ -13,9 +13,9 @@
 //
 // It deliberately does not talk to Kafka, files or any other system:
 // Generate hands each record to a callback, Reference writes training records
-// to an io.Writer. It does not model correlations between features (each
-// feature is drawn independently) and it does not produce late labels; its
-// prediction logs carry "label": null.
+// to an io.Writer. Features are drawn independently, except a Normal or
+// LogNormal feature correlated with an earlier one (Feature.CorrelateWith),
+// whose correlation a Correlate drift changes while both marginals stay.
 package synth
 
 import (
@@ -94,6 +94,14 @@ type Feature struct {
 	// Integer rounds Normal, LogNormal and Uniform values down to whole
 	// numbers (Poisson values always are whole).
 	Integer bool
+	// CorrelateWith names an earlier Normal or LogNormal feature of the
+	// model that this one (Normal or LogNormal) is correlated with: its
+	// standard normal draw is Correlation*z + sqrt(1-Correlation^2)*e, z
+	// the other's draw for the same record and e its own. Its marginal
+	// does not depend on Correlation (within [-1, 1]); a Correlate drift
+	// sets Correlation from a window on.
+	CorrelateWith string
+	Correlation   float64
 	// Daily, when not 0, gives the feature a daily cycle of that amplitude,
 	// in reference and served records alike. With s = sin(2*pi*h/24), h the
 	// record's hour of the day (UTC, fractional): a Normal, LogNormal or
@@ -139,7 +147,19 @@ const (
 	// Unseen writes a categorical feature as UnseenCategory in a share
 	// Amount of the records.
 	Unseen
+	// Renamed writes the feature under the key Name + RenamedSuffix in a
+	// share Amount of the records, as a producer that renamed it does:
+	// the baseline's feature is absent there, and a feature the baseline
+	// does not know is in its place (with Amount 1, the feature vanishes).
+	Renamed
+	// Correlate sets a correlated feature's Correlation (see
+	// Feature.CorrelateWith) to Amount, in [-1, 1]: how it moves with the
+	// other changes, each marginal stays.
+	Correlate
 )
+
+// RenamedSuffix is what a Renamed drift appends to the feature's key.
+const RenamedSuffix = "_v2"
 
 // UnseenCategory is the category an Unseen drift writes; no generated
 // reference has it.
@@ -162,6 +182,10 @@ func (k DriftKind) String() string {
 		return "wrong_type"
 	case Unseen:
 		return "unseen"
+	case Renamed:
+		return "renamed"
+	case Correlate:
+		return "correlate"
 	default:
 		return fmt.Sprintf("DriftKind(%d)", int(k))
 	}
@@ -207,6 +231,18 @@ type Model struct {
 	// adding it (a challenger that scores differently from the champion).
 	ChallengerShift float64
 	ChallengerFrom  int
+	// ShadowShare, when above 0, is the share of the champion's served
+	// records that a "shadow" variant scores too (a shadow deployment,
+	// CONTRACT.md section 1): each such prediction is logged a second time,
+	// with the same prediction_id, timestamp, features and label (a late
+	// label is sent once), variant "shadow" and the shadow's own
+	// prediction: the champion's score moved on the logit scale by
+	// ShadowShift from window ShadowFrom on, plus noise of standard
+	// deviation ShadowNoise (a model that mostly agrees with the champion),
+	// and its own latency. Its draws come from a stream of their own, so a
+	// scenario with a shadow sends every record it sends without one.
+	ShadowShare, ShadowShift, ShadowNoise float64
+	ShadowFrom                            int
 	// FemaleShift, when not 0, moves the predictions of records whose
 	// segment gender is "f" from window FemaleShiftFrom on, like
 	// ChallengerShift (a model that starts treating one group worse).
@@ -235,6 +271,15 @@ type Model struct {
 	// at the prediction's event time plus a delay drawn uniformly from
 	// [LabelDelay[0], LabelDelay[1]].
 	LabelDelay [2]time.Duration
+	// ErrorShare, when above 0, makes that share of the served records
+	// (Generate) from window ErrorFrom on (up to ErrorTo, when above
+	// ErrorFrom) failed predictions: "prediction": null and an "error"
+	// drawn uniformly from ErrorClasses (nil: "timeout"), with no scores
+	// and no label, inline or late. The decisions are drawn from a stream
+	// of their own: the other records are those of the model without it.
+	ErrorShare         float64
+	ErrorFrom, ErrorTo int
+	ErrorClasses       []string
 }
 
 // DefaultWindow is the window length a Config with Window 0 uses.
@@ -344,6 +389,17 @@ func (m *Model) validate() error {
 	if d := m.LabelDelay; d[0] < 0 || d[1] < d[0] {
 		return fmt.Errorf("label delay [%s, %s]: want 0 <= low <= high", d[0], d[1])
 	}
+	if !(m.ShadowShare >= 0 && m.ShadowShare <= 1) || !(m.ShadowNoise >= 0) || math.IsInf(m.ShadowNoise, 0) || math.IsNaN(m.ShadowShift) || math.IsInf(m.ShadowShift, 0) {
+		return fmt.Errorf("shadow share %g, shift %g, noise %g: want a share in [0, 1], a finite shift and noise >= 0", m.ShadowShare, m.ShadowShift, m.ShadowNoise)
+	}
+	switch {
+	case !(m.ErrorShare >= 0 && m.ErrorShare <= 1):
+		return fmt.Errorf("error share %g: want within [0, 1]", m.ErrorShare)
+	case m.ErrorFrom < 0 || m.ErrorTo != 0 && m.ErrorTo <= m.ErrorFrom:
+		return fmt.Errorf("errors from window %d to %d: want 0 <= from < to (0: the last window)", m.ErrorFrom, m.ErrorTo)
+	case slices.Contains(m.ErrorClasses, ""):
+		return errors.New("an empty error class")
+	}
 	byName := make(map[string]*Feature, len(m.Features))
 	for i := range m.Features {
 		f := &m.Features[i]
@@ -356,6 +412,17 @@ func (m *Model) validate() error {
 		byName[f.Name] = f
 		if err := f.validate(); err != nil {
 			return fmt.Errorf("feature %q: %w", f.Name, err)
+		}
+		if f.CorrelateWith != "" {
+			o := byName[f.CorrelateWith]
+			switch {
+			case o == nil || o == f:
+				return fmt.Errorf("feature %q: correlated with %q, which is not an earlier feature", f.Name, f.CorrelateWith)
+			case o.Kind != Normal && o.Kind != LogNormal || f.Kind != Normal && f.Kind != LogNormal:
+				return fmt.Errorf("feature %q: correlated with %q: both must be normal or lognormal", f.Name, f.CorrelateWith)
+			case !(math.Abs(f.Correlation) <= 1):
+				return fmt.Errorf("feature %q: correlation %g: want within [-1, 1]", f.Name, f.Correlation)
+			}
 		}
 	}
 	for i := range m.Drifts {
@@ -485,7 +552,14 @@ func (d *Drift) validate(f *Feature) error {
 		default:
 			return fmt.Errorf("mix of a %v feature: want a categorical or bool one", f.Kind)
 		}
-	case Nulls, Absent, WrongType, Unseen:
+	case Correlate:
+		if f.CorrelateWith == "" {
+			return errors.New("correlate of a feature correlated with none (Feature.CorrelateWith)")
+		}
+		if !(math.Abs(d.Amount) <= 1) {
+			return fmt.Errorf("correlate to %g: want within [-1, 1]", d.Amount)
+		}
+	case Nulls, Absent, WrongType, Unseen, Renamed:
 		if !(d.Amount > 0 && d.Amount <= 1) {
 			return fmt.Errorf("%v of a share %g: want within (0, 1]", d.Kind, d.Amount)
 		}

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/driftwatch/driftwatch/consumer"
 	"math"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -14,8 +16,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/driftwatch/driftwatch/consumer"
 )
 
 var testStart = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
@@ -169,6 +169,9 @@ func TestGenerateCounts(t *testing.T) {
 	var bad, dups int
 	firstSeen := make(map[string][]byte)
 	for _, m := range msgs {
+		if m.Shadow {
+			t.Fatalf("a shadow's record %s without Model.ShadowShare", m.Key)
+		}
 		if m.Duplicate {
 			dups++
 			first, ok := firstSeen[m.Model+"/"+string(m.Key)]
@@ -831,6 +834,21 @@ func TestValidate(t *testing.T) {
 		{"mix numeric", func(c *Config) { c.Models[0].Drifts[0].Kind = Mix }, "mix of a lognormal feature"},
 		{"mix weights", func(c *Config) { c.Models[0].Drifts[1].NewWeights = make([]float64, 7) }, "weights sum to 0"},
 		{"negative window", func(c *Config) { c.Models[0].Drifts[0].FromWindow = -1 }, "from window -1"},
+		{"correlated", func(c *Config) {
+			c.Models[0].Features[1].CorrelateWith, c.Models[0].Features[1].Correlation = "amount", 0.5
+			c.Models[0].Drifts[0] = Drift{Feature: "age", Kind: Correlate, Amount: -0.5}
+		}, ""},
+		{"correlated with a later feature", func(c *Config) { c.Models[0].Features[0].CorrelateWith = "age" }, "not an earlier feature"},
+		{"correlated with itself", func(c *Config) { c.Models[0].Features[1].CorrelateWith = "age" }, "not an earlier feature"},
+		{"correlated with a count", func(c *Config) { c.Models[0].Features[5].CorrelateWith = "n_transactions_24h" }, "both must be normal or lognormal"},
+		{"correlation 2", func(c *Config) {
+			c.Models[0].Features[1].CorrelateWith, c.Models[0].Features[1].Correlation = "amount", 2
+		}, "correlation 2"},
+		{"correlate uncorrelated", func(c *Config) { c.Models[0].Drifts[0].Kind = Correlate }, "correlated with none"},
+		{"correlate to 1.5", func(c *Config) {
+			c.Models[0].Features[1].CorrelateWith = "amount"
+			c.Models[0].Drifts[0] = Drift{Feature: "age", Kind: Correlate, Amount: 1.5}
+		}, "correlate to 1.5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -957,6 +975,202 @@ func TestAppendTimestamp(t *testing.T) {
 		got := string(appendTimestamp(nil, at))
 		if want := at.UTC().Format(timestampLayout); got != want {
 			t.Fatalf("appendTimestamp(%v) = %s, want %s", at, got, want)
+		}
+	}
+}
+
+// TestShadowRecords: with Model.ShadowShare, a share of the champion's good
+// records is logged again by the shadow: the same prediction_id, time,
+// features and label, variant "shadow" and its own prediction, right after
+// the champion's; every other record is the same as without a shadow.
+func TestShadowRecords(t *testing.T) {
+	plain := collect(t, smallConfig())
+	c := smallConfig()
+	c.Models[0].ShadowShare, c.Models[0].ShadowShift, c.Models[0].ShadowNoise, c.Models[0].ShadowFrom = 0.3, 0.5, 0.2, 2
+	c.Models[0].LabelShare = 0.5
+	plainLabelled := collect(t, func() Config { c := smallConfig(); c.Models[0].LabelShare = 0.5; return c }())
+	with := collect(t, c)
+	var others []Message
+	champion := map[string]map[string]any{}
+	shadows, champions, moved := 0, 0, 0
+	for _, m := range with {
+		if !m.Shadow {
+			others = append(others, m)
+		}
+		if m.Bad || m.Label || m.Duplicate {
+			continue
+		}
+		var r map[string]any
+		if err := json.Unmarshal(m.Value, &r); err != nil {
+			t.Fatal(err)
+		}
+		if !m.Shadow {
+			if r["variant"] == "champion" && m.Model == c.Models[0].Name {
+				champions++
+				champion[string(m.Key)] = r
+			}
+			continue
+		}
+		shadows++
+		ch, ok := champion[string(m.Key)]
+		if !ok || m.Model != c.Models[0].Name || r["variant"] != "shadow" {
+			t.Fatalf("shadow record %s of model %s, variant %v: no champion's record of its id before it", m.Key, m.Model, r["variant"])
+		}
+		for _, k := range []string{"timestamp", "features", "label", "segments", "model_version"} {
+			if !reflect.DeepEqual(ch[k], r[k]) {
+				t.Errorf("shadow record %s: %s %v, the champion's %v", m.Key, k, r[k], ch[k])
+			}
+		}
+		if ch["prediction"] != r["prediction"] {
+			moved++
+		}
+	}
+	if share := float64(shadows) / float64(champions); math.Abs(share-0.3) > 0.03 {
+		t.Errorf("%d shadow records for %d champion records: share %.3f, want about 0.3", shadows, champions, share)
+	}
+	if moved < shadows*9/10 {
+		t.Errorf("%d of %d shadow predictions differ from the champion's", moved, shadows)
+	}
+	if digest(others) != digest(plainLabelled) {
+		t.Error("a shadow changed the other records")
+	}
+	if len(plain) == len(with) {
+		t.Error("no shadow records")
+	}
+}
+
+// TestGenerateErrorsAndRenames: a model's error burst makes about its share
+// of the burst windows' records failed predictions (a class among the
+// configured ones, a null prediction, no scores, no label, inline or
+// late), and leaves every other record as it is without the burst; a
+// Renamed drift writes the feature under its new key.
+func TestGenerateErrorsAndRenames(t *testing.T) {
+	plain := smallConfig()
+	for i := range plain.Models {
+		plain.Models[i].LabelShare, plain.Models[i].LabelDelay = 0.5, [2]time.Duration{time.Minute, time.Hour}
+	}
+	burst := smallConfig()
+	for i := range burst.Models {
+		burst.Models[i].LabelShare, burst.Models[i].LabelDelay = 0.5, [2]time.Duration{time.Minute, time.Hour}
+	}
+	m := &burst.Models[0]
+	m.ErrorShare, m.ErrorFrom, m.ErrorTo, m.ErrorClasses = 0.4, 1, 2, []string{"timeout", "model_exception"}
+	base := map[string]bool{}
+	for _, msg := range collect(t, plain) {
+		base[string(msg.Value)] = true
+	}
+	classes := map[string]int{}
+	var served, failedLabels int
+	failedIDs := map[string]bool{}
+	msgs := collect(t, burst)
+	for _, msg := range msgs {
+		if msg.Bad || msg.Label {
+			continue
+		}
+		var r struct {
+			ID         string          `json:"prediction_id"`
+			Prediction json.RawMessage `json:"prediction"`
+			Scores     json.RawMessage `json:"scores"`
+			Label      json.RawMessage `json:"label"`
+			Error      string          `json:"error"`
+			Features   map[string]any  `json:"features"`
+		}
+		if err := json.Unmarshal(msg.Value, &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Error == "" {
+			if msg.Model == m.Name && msg.Window == 1 {
+				served++
+			}
+			if !base[string(msg.Value)] {
+				t.Fatalf("a served record the burst changed: %s", msg.Value)
+			}
+			continue
+		}
+		if msg.Model != m.Name || msg.Window != 1 || string(r.Prediction) != "null" || r.Scores != nil || string(r.Label) != "null" {
+			t.Fatalf("failed record %s", msg.Value)
+		}
+		classes[r.Error]++
+		failedIDs[r.ID] = true
+	}
+	for _, msg := range msgs {
+		if msg.Label && failedIDs[string(msg.Key)] {
+			failedLabels++
+		}
+	}
+	failed := classes["timeout"] + classes["model_exception"]
+	if len(classes) != 2 || failed < 300 || failed > 500 || served < 500 || failedLabels != 0 {
+		t.Errorf("classes %v (%d failed of %d), %d late labels of failed predictions", classes, failed, failed+served, failedLabels)
+	}
+
+	renames := smallConfig()
+	rm := &renames.Models[0]
+	name := rm.Features[2].Name
+	rm.Drifts = append(rm.Drifts, Drift{Feature: name, Kind: Renamed, Amount: 1, FromWindow: 3})
+	var renamed, kept int
+	for _, msg := range collect(t, renames) {
+		if msg.Bad || msg.Label || msg.Model != rm.Name {
+			continue
+		}
+		f := features(t, msg.Value)
+		_, isNew := f[name+RenamedSuffix]
+		_, isOld := f[name]
+		switch {
+		case msg.Window >= 3 && isNew && !isOld:
+			renamed++
+		case msg.Window < 3 && isOld && !isNew:
+			kept++
+		default:
+			t.Fatalf("window %d: %s", msg.Window, msg.Value)
+		}
+	}
+	if renamed < 900 || kept < 2700 {
+		t.Errorf("%d records renamed %s, %d kept it", renamed, name, kept)
+	}
+}
+
+// TestCorrelatedFeatures: a feature correlated with another moves with it
+// as configured, and a Correlate drift turns the correlation from +0.8 to
+// -0.8 while both marginals, and the other feature's values, stay.
+func TestCorrelatedFeatures(t *testing.T) {
+	m := Model{Name: "m", Version: "1", Features: []Feature{
+		{Name: "a", Kind: Normal, Mean: 50, Std: 10},
+		{Name: "c", Kind: Normal, Mean: 0, Std: 1, CorrelateWith: "a", Correlation: 0.8},
+	}}
+	flipped := m
+	flipped.Drifts = []Drift{{Feature: "c", Kind: Correlate, Amount: -0.8, FromWindow: 2}}
+	cfg := Config{Seed: 3, Start: testStart, Windows: 4, RecordsPerWindow: 5000, Models: []Model{flipped}}
+	still := cfg
+	still.Models = []Model{m}
+	got, base := collect(t, cfg), collect(t, still)
+	type acc struct{ n, sa, sc, saa, scc, sac float64 }
+	per := make([]acc, 4)
+	for i, msg := range got {
+		f := features(t, msg.Value)
+		a, c := f["a"].(float64), f["c"].(float64)
+		if fb := features(t, base[i].Value); fb["a"] != f["a"] || (msg.Window < 2) != (fb["c"] == f["c"]) {
+			t.Fatalf("record %d (window %d): a %v, c %v with the drift; %v, %v without", i, msg.Window, f["a"], f["c"], fb["a"], fb["c"])
+		}
+		p := &per[msg.Window]
+		p.n++
+		p.sa += a
+		p.sc += c
+		p.saa += a * a
+		p.scc += c * c
+		p.sac += a * c
+	}
+	for w, p := range per {
+		ma, mc := p.sa/p.n, p.sc/p.n
+		va, vc := p.saa/p.n-ma*ma, p.scc/p.n-mc*mc
+		r := (p.sac/p.n - ma*mc) / math.Sqrt(va*vc)
+		want := 0.8
+		if w >= 2 {
+			want = -0.8
+		}
+		// 5,000 records: a correlation within 0.02, c's mean within 0.05
+		// and standard deviation within 0.05 (four standard errors).
+		if math.Abs(r-want) > 0.02 || math.Abs(mc) > 0.05 || math.Abs(math.Sqrt(vc)-1) > 0.05 {
+			t.Errorf("window %d: correlation %.3f (want %.1f), c's mean %.3f, sd %.3f", w, r, want, mc, math.Sqrt(vc))
 		}
 	}
 }

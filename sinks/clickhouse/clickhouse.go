@@ -5,7 +5,9 @@
 // in the same Commit, after the rows, with the distributions behind the
 // window's distances), what the late-label join needs after a restart
 // (each window's label base with its summary, prediction_keys and labels,
-// written in the same Commit and read back by LoadLabelJoin), and, when
+// written in the same Commit and read back by LoadLabelJoin; the windows'
+// record counts are read back by LoadWindowVolumes, the volume history of
+// drift.Evaluator), and, when
 // asked, an audit of dead letters (WriteDeadLetters) and the baselines in
 // use (WriteBaselines). Readers (the HTTP API, reports) read rows,
 // verdicts, window summaries, baselines and the alert audit trail back

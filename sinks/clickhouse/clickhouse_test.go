@@ -94,7 +94,7 @@ func TestMigrationsOrdered(t *testing.T) {
 		}
 		names = append(names, m.Name)
 	}
-	want := []string{"drift_metrics", "window_summaries", "baselines", "dead_letters", "alert_history", "label_join", "detector_state", "alert_history_evidence", "dead_letters_record_time_ms", "alert_history_alertname_key", "silences_api_writes", "deciding_distributions"}
+	want := []string{"drift_metrics", "window_summaries", "baselines", "dead_letters", "alert_history", "label_join", "detector_state", "alert_history_evidence", "dead_letters_record_time_ms", "alert_history_alertname_key", "silences_api_writes", "deciding_distributions", "prediction_keys_variant"}
 	if !slices.Equal(names, want) {
 		t.Errorf("migrations = %v, want %v", names, want)
 	}
@@ -184,9 +184,10 @@ func TestSchemaGates(t *testing.T) {
 			t.Errorf("18.16 schema uses %s", s)
 		}
 	}
-	// Ten tables, and alert_history again with its key of migration 10.
-	if n := strings.Count(old, "ENGINE = ReplacingMergeTree(inserted_at)"); n != 11 {
-		t.Errorf("18.16 schema has %d ReplacingMergeTree(inserted_at) tables, want 11", n)
+	// Ten tables, alert_history again with its key of migration 10 and
+	// prediction_keys again with its key of migration 13.
+	if n := strings.Count(old, "ENGINE = ReplacingMergeTree(inserted_at)"); n != 12 {
+		t.Errorf("18.16 schema has %d ReplacingMergeTree(inserted_at) tables, want 12", n)
 	}
 	cur := render(t, FeaturesFor(Version{24, 8, 0}))
 	for _, s := range newer {
@@ -200,7 +201,7 @@ func TestSchemaGates(t *testing.T) {
 	}
 	// The late-label join's tables are keyed by what identifies a key and a
 	// label in the join.
-	for _, key := range []string{"ORDER BY (model, id)", "ORDER BY (model, prediction_id)"} {
+	for _, key := range []string{"ORDER BY (model, id, variant)", "ORDER BY (model, prediction_id)"} {
 		if !strings.Contains(old, key) || !strings.Contains(cur, key) {
 			t.Errorf("schema has no table with %s", key)
 		}
@@ -220,7 +221,12 @@ func TestSchemaGates(t *testing.T) {
 			"silences":         silenceColumns,
 			"api_writes":       apiWriteColumns,
 		} {
+			// A table whose key changed is created anew as <table>_next
+			// and renamed into place: that one has the columns.
 			ddl := schema[strings.Index(schema, "CREATE TABLE IF NOT EXISTS "+table+" "):]
+			if i := strings.LastIndex(schema, "CREATE TABLE IF NOT EXISTS "+table+"_next "); i >= 0 {
+				ddl = schema[i:]
+			}
 			ddl = ddl[:strings.Index(ddl, "ENGINE")]
 			for c := range strings.SplitSeq(cols, ", ") {
 				if !strings.Contains(ddl, "\n    "+c+" ") && !addsColumn(schema, table, c) {

@@ -12,6 +12,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/consumer"
 	"github.com/driftwatch/driftwatch/sinks"
@@ -73,6 +75,13 @@ func testBase(model string, start time.Time, b *baselines.Baseline, records int6
 	w.Groups = map[string]map[string]*windows.Group{
 		"gender": {"f": {Decisions: perf.Confusion{TP: 1, TN: 2}, Outcomes: perf.Confusion{TP: 1}}, "m": {Decisions: perf.Confusion{FP: 1}}},
 	}
+	w.Champion = "champion"
+	w.Variants = map[string]*windows.Variant{
+		"champion": {Outcomes: perf.Confusion{TP: 1, TN: 5}, ErrN: 1},
+		"shadow":   {Outcomes: perf.Confusion{TP: 1, FN: 5}, Paired: windows.PairOutcomes{BothRight: 1, ChampionOnly: 4, ErrN: 2}},
+	}
+	w.Variants["champion"].ErrAbs.Add(0.25)
+	w.Variants["shadow"].Paired.ErrDiff.Add(-0.125)
 	return w
 }
 
@@ -103,7 +112,7 @@ func decodedBase(t *testing.T, base *windows.Window, resolve func(model, id stri
 
 func sortKeys(ks []windows.PredictionKey) {
 	slices.SortFunc(ks, func(a, b windows.PredictionKey) int {
-		return cmp.Or(cmp.Compare(a.Model, b.Model), cmp.Compare(a.ID, b.ID))
+		return cmp.Or(cmp.Compare(a.Model, b.Model), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Variant, b.Variant))
 	})
 }
 
@@ -124,7 +133,7 @@ func equalKey(a, b windows.PredictionKey) bool {
 func fmtKeys(ks []windows.PredictionKey) string {
 	var out []string
 	for _, k := range ks {
-		out = append(out, fmt.Sprintf("{%s %s %d t=%d p=%#x %t %t %t %q}", k.Model, k.Version, k.ID, k.Time, math.Float64bits(k.Prediction), k.Decided, k.Selected, k.Inline, k.Segments))
+		out = append(out, fmt.Sprintf("{%s %s %d t=%d p=%#x %t %t %t %q %q}", k.Model, k.Version, k.ID, k.Time, math.Float64bits(k.Prediction), k.Decided, k.Selected, k.Inline, k.Segments, k.Variant))
 	}
 	return fmt.Sprint(out)
 }
@@ -186,6 +195,8 @@ func TestIntegrationLabelJoin(t *testing.T) {
 		{Model: "churn", Version: "2.0.1", ID: 4, Time: h.Add(5 * time.Millisecond).UnixMilli(), Prediction: 0.87,
 			Decided: true, Selected: true, Inline: true},
 		{Model: "fraud", Version: "1.4.2", ID: 5, Time: h.Add(time.Hour + 999*time.Millisecond).UnixMilli(), Prediction: math.Copysign(0, -1)},
+		// The shadow's record of key 1's prediction id: a key of its own.
+		{Model: "fraud", Version: "1.4.2", ID: 1, Time: cutoff.UnixMilli() + 3, Prediction: 0.75, Decided: true, Selected: true, Variant: "shadow"},
 	}
 	labels := []consumer.Label{
 		{PredictionID: "p-1", Model: "fraud", Time: cutoff, Value: consumer.Value{Kind: consumer.Number, Num: 1}},
@@ -212,11 +223,11 @@ func TestIntegrationLabelJoin(t *testing.T) {
 	w2again.Outcomes.TP = 5
 	commitJoin(t, s, nil, []sinks.WindowSummary{summaryWithBase(t, w2again)}, nil, nil)
 
-	stored := map[string]uint64{"window_summaries": 2*7 + 1, "prediction_keys": 2*5 + 2, "labels": 2*5 + 1}
+	stored := map[string]uint64{"window_summaries": 2*7 + 1, "prediction_keys": 2*6 + 2, "labels": 2*5 + 1}
 	if s.Features().InsertDedupToken {
-		stored = map[string]uint64{"window_summaries": 7 + 1, "prediction_keys": 5 + 2, "labels": 5 + 1}
+		stored = map[string]uint64{"window_summaries": 7 + 1, "prediction_keys": 6 + 2, "labels": 5 + 1}
 	}
-	final := map[string]uint64{"window_summaries": 7, "prediction_keys": 6, "labels": 5}
+	final := map[string]uint64{"window_summaries": 7, "prediction_keys": 7, "labels": 5}
 	for table, n := range stored {
 		if got := count(t, conn, "SELECT count() FROM "+table); got != n {
 			t.Errorf("%s stores %d rows before merges, want %d", table, got, n)
@@ -245,7 +256,7 @@ func TestIntegrationLabelJoin(t *testing.T) {
 		}
 	}
 
-	wantKeys := []windows.PredictionKey{keys[0], keys2[0], keys[3], keys[4], keys2[1]}
+	wantKeys := []windows.PredictionKey{keys[0], keys2[0], keys[3], keys[4], keys2[1], keys[5]}
 	sortKeys(st.Keys)
 	sortKeys(wantKeys)
 	if !slices.EqualFunc(st.Keys, wantKeys, equalKey) {
@@ -267,8 +278,8 @@ func TestIntegrationLabelJoin(t *testing.T) {
 	// A horizon that reaches every window: the old ones too, and the key
 	// and label before the previous cutoff.
 	st, skipped, err = s.LoadLabelJoin(ctx, 30*24*time.Hour, resolve)
-	if err != nil || skipped != 1 || len(st.Bases) != 5 || len(st.Keys) != 6 || len(st.Labels) != 5 {
-		t.Errorf("LoadLabelJoin(30 days) = %d bases, %d keys, %d labels, %d skipped, %v; want 5, 6, 5, 1, nil",
+	if err != nil || skipped != 1 || len(st.Bases) != 5 || len(st.Keys) != 7 || len(st.Labels) != 5 {
+		t.Errorf("LoadLabelJoin(30 days) = %d bases, %d keys, %d labels, %d skipped, %v; want 5, 7, 5, 1, nil",
 			len(st.Bases), len(st.Keys), len(st.Labels), skipped, err)
 	}
 }
@@ -345,7 +356,7 @@ func TestIntegrationMigrationRerun(t *testing.T) {
 		"DROP TABLE prediction_keys",
 		"DROP TABLE labels",
 		"CREATE TABLE schema_migrations_kept AS schema_migrations",
-		"INSERT INTO schema_migrations_kept SELECT * FROM schema_migrations WHERE version != 6",
+		"INSERT INTO schema_migrations_kept SELECT * FROM schema_migrations WHERE version NOT IN (6, 13)", // 13 rebuilds prediction_keys
 		"DROP TABLE schema_migrations",
 		"RENAME TABLE schema_migrations_kept TO schema_migrations",
 	} {
@@ -354,8 +365,8 @@ func TestIntegrationMigrationRerun(t *testing.T) {
 		}
 	}
 	s := openSink(t, cfg)
-	if got := s.Applied(); !slices.Equal(got, []int{6}) {
-		t.Errorf("Open applied %v, want [6] again", got)
+	if got := s.Applied(); !slices.Equal(got, []int{6, 13}) {
+		t.Errorf("Open applied %v, want [6 13] again", got)
 	}
 	if n := count(t, conn, "SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = 'window_summaries' AND name = 'label_state'"); n != 1 {
 		t.Errorf("window_summaries has %d label_state columns, want 1", n)
@@ -535,5 +546,56 @@ func TestIntegrationAlertHistoryTwoAlertsOneSubject(t *testing.T) {
 	}
 	if n := count(t, conn, "SELECT count() FROM alert_history FINAL WHERE subject = 'error_stream'"); n != 2 {
 		t.Errorf("after the upgrade, alert_history FINAL holds %d records of the two resolutions, want 2", n)
+	}
+}
+
+// TestIntegrationPredictionKeysVariant: a database migrated up to 12 with
+// a key in prediction_keys (as a driftwatch before migration 13 wrote it)
+// keeps it through 13, as a key of no variant; then the keys of a shadow
+// deployment's records of one prediction id, one per variant, are rows of
+// their own (under the old key they collapsed into one) and read back
+// with their variants.
+func TestIntegrationPredictionKeysVariant(t *testing.T) {
+	cfg, conn := freshDatabase(t)
+	ctx := context.Background()
+	old := databaseAt11(t, cfg, conn)
+	ms, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if applied, err := old.migrateTo(ctx, ms[:12]); err != nil || !slices.Equal(applied, []int{12}) {
+		t.Fatalf("migration 12: applied %v, %v", applied, err)
+	}
+	h := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	before := windows.PredictionKey{Model: "fraud", Version: "1.4.1", ID: 7, Time: h.UnixMilli(), Prediction: 0.5, Decided: true, Segments: "gender=f"}
+	const keyColumns12 = "model, model_version, id, event_time_ms, prediction, decided, selected, inline, segments, inserted_at"
+	if err := old.send(ctx, "prediction_keys", keyColumns12, nil, 1, func(b driver.Batch, _ int) error {
+		k := before
+		return b.Append(k.Model, k.Version, k.ID, k.Time, k.Prediction, uint8(1), uint8(0), uint8(0), k.Segments, uint64(1))
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	s := openSink(t, cfg, WithClock(stepClock()))
+	if got := s.Applied(); !slices.Equal(got, []int{13}) {
+		t.Errorf("Open applied %v, want [13]", got)
+	}
+	keys := []windows.PredictionKey{
+		{Model: "fraud", Version: "1.4.2", ID: 42, Time: h.UnixMilli(), Prediction: 0.9, Decided: true, Selected: true, Variant: "champion"},
+		{Model: "fraud", Version: "1.4.2", ID: 42, Time: h.UnixMilli() + 2, Prediction: 0.2, Decided: true, Variant: "shadow"},
+	}
+	commitJoin(t, s, nil, nil, keys, nil)
+	st, _, err := s.LoadLabelJoin(ctx, time.Hour, func(string, string) *baselines.Baseline { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append([]windows.PredictionKey{before}, keys...)
+	sortKeys(st.Keys)
+	sortKeys(want)
+	if !slices.EqualFunc(st.Keys, want, equalKey) {
+		t.Errorf("keys read back\n%s\nwant\n%s", fmtKeys(st.Keys), fmtKeys(want))
+	}
+	if n := count(t, conn, "SELECT count() FROM prediction_keys FINAL WHERE id = 42"); n != 2 {
+		t.Errorf("prediction_keys FINAL holds %d keys of the shadowed prediction, want 2", n)
 	}
 }

@@ -36,6 +36,7 @@ var (
 var _ interface {
 	LoadLabelJoin(context.Context, time.Duration, func(model, id string) *baselines.Baseline) (windows.JoinState, int, error)
 	LoadDetectorStates(context.Context) ([]drift.DetectorState, error)
+	LoadWindowVolumes(context.Context) ([]drift.WindowVolume, error)
 } = (*clickhouse.Sink)(nil)
 
 func TestAppenderCapabilities(t *testing.T) {

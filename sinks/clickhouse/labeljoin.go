@@ -23,7 +23,7 @@ import (
 
 // keyColumns is prediction_keys' column list, in the order insertKeys
 // appends values.
-const keyColumns = "model, model_version, id, event_time_ms, prediction, decided, selected, inline, segments, inserted_at"
+const keyColumns = "model, model_version, id, event_time_ms, prediction, decided, selected, inline, segments, inserted_at, variant"
 
 // labelColumns is labels' column list, in the order insertLabels appends
 // values.
@@ -31,7 +31,7 @@ const labelColumns = "model, prediction_id, label_time, label_time_ms, label, la
 
 // AppendPredictionKeys adds predictions awaiting their label
 // (windows.Closed.Keys) to the pending commit. A key's identity is (Model,
-// ID): writing it again replaces it. Its Time (unix milliseconds) and
+// ID, Variant): writing it again replaces it. Its Time (unix milliseconds) and
 // Prediction (NaN included) are kept exactly, on every server. A key whose
 // Time is outside MinTime to MaxTime (the table is partitioned by it) is
 // left out, counted (RejectTimeOutOfRange; see Instrument). keys is not
@@ -82,8 +82,8 @@ func (s *Sink) insertKeys(ctx context.Context, keys []windows.PredictionKey, ver
 	return s.send(ctx, "prediction_keys", keyColumns, func() string { return keysToken(keys) }, len(keys), func(b driver.Batch, i int) error {
 		k := &keys[i]
 		if err := b.Append(k.Model, k.Version, k.ID, k.Time, k.Prediction,
-			boolUint8(k.Decided), boolUint8(k.Selected), boolUint8(k.Inline), k.Segments, version); err != nil {
-			return fmt.Errorf("prediction key %s %d: %w", k.Model, k.ID, err)
+			boolUint8(k.Decided), boolUint8(k.Selected), boolUint8(k.Inline), k.Segments, version, k.Variant); err != nil {
+			return fmt.Errorf("prediction key %s %d %q: %w", k.Model, k.ID, k.Variant, err)
 		}
 		return nil
 	})
@@ -111,6 +111,7 @@ func keysToken(keys []windows.PredictionKey) string {
 		h.num(math.Float64bits(k.Prediction))
 		h.num(uint64(boolUint8(k.Decided)) | uint64(boolUint8(k.Selected))<<1 | uint64(boolUint8(k.Inline))<<2)
 		h.str(k.Segments)
+		h.str(k.Variant)
 	}
 	return h.token()
 }
@@ -266,7 +267,7 @@ func (s *Sink) loadKeys(ctx context.Context, from int64) ([]windows.PredictionKe
 	if err != nil {
 		return nil, fmt.Errorf("count prediction keys in prediction_keys: %w", err)
 	}
-	q := "SELECT model, model_version, id, event_time_ms, prediction, decided, selected, inline, segments FROM prediction_keys FINAL WHERE " + where
+	q := "SELECT model, model_version, id, event_time_ms, prediction, decided, selected, inline, segments, variant FROM prediction_keys FINAL WHERE " + where
 	rows, err := s.conn.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("read prediction keys from prediction_keys: %w", err)
@@ -274,14 +275,14 @@ func (s *Sink) loadKeys(ctx context.Context, from int64) ([]windows.PredictionKe
 	defer rows.Close()
 	out := make([]windows.PredictionKey, 0, n)
 	in := newInterner()
-	var model, version, segments string
+	var model, version, segments, variant string
 	var decided, selected, inline uint8
 	for rows.Next() {
 		var k windows.PredictionKey
-		if err := rows.Scan(&model, &version, &k.ID, &k.Time, &k.Prediction, &decided, &selected, &inline, &segments); err != nil {
+		if err := rows.Scan(&model, &version, &k.ID, &k.Time, &k.Prediction, &decided, &selected, &inline, &segments, &variant); err != nil {
 			return nil, fmt.Errorf("read prediction keys from prediction_keys: %w", err)
 		}
-		k.Model, k.Version, k.Segments = in.of(model), in.of(version), in.of(segments)
+		k.Model, k.Version, k.Segments, k.Variant = in.of(model), in.of(version), in.of(segments), in.of(variant)
 		k.Decided, k.Selected, k.Inline = decided != 0, selected != 0, inline != 0
 		out = append(out, k)
 	}

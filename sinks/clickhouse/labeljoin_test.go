@@ -75,6 +75,7 @@ func TestJoinTokens(t *testing.T) {
 		"selected": func(k *windows.PredictionKey) { k.Selected = true },
 		"inline":   func(k *windows.PredictionKey) { k.Inline = true },
 		"segments": func(k *windows.PredictionKey) { k.Segments = "" },
+		"variant":  func(k *windows.PredictionKey) { k.Variant = "shadow" },
 	} {
 		ks := keys()
 		change(&ks[0])

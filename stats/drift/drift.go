@@ -5,7 +5,10 @@
 // numeric features on the baseline's fine quantile bins (counts, sums and
 // Welford moments), categorical ones on category counts. Distances and
 // homogeneity tests of a numeric feature use "cells": about PSIBins groups
-// of the fine bins of roughly equal reference mass; ks uses the fine bins;
+// of the fine bins of roughly equal reference mass; ks, anderson_darling and
+// cramer_von_mises use the fine bins, so they are the tests of the data
+// rounded to the baseline's fine bins (every value of a bin one tie; on
+// continuous data they hold their level there, TestRankTestsOnBinnedNull);
 // wasserstein and energy place each bin's mass at its mean; t_test uses the
 // moments. A categorical feature's cells are the union of the reference's
 // and the window's categories, so an unseen category counts (0 on the
@@ -39,12 +42,28 @@
 // from its own reference). Presets (ApplyPreset) reproduce the default rules
 // of Evidently, Vertex AI, SageMaker and WhyLabs.
 //
+// Multivariate rows (subject SubjectMultivariate, multivariate.go) judge
+// the window's sample of whole records against the baseline's
+// multivariate model: the PCA reconstruction error (NannyML's data
+// reconstruction drift, the subject's deciding row) and a domain
+// classifier's cross-validated AUC with a permutation p-value. They see
+// changes no single feature shows, such as two features whose correlation
+// flips, and are not counted in drifted_share, a share of features.
+//
 // Every distance row also reports its minimum detectable effect (Row.MDE):
 // the smallest population value of that metric the window's sample sizes
 // detect with power 0.8 at level 0.05 (Policy.MDE). A window whose MDE is
 // above the rule's threshold cannot reliably see a shift of that size:
 // its "not drifted" means "not enough data to tell" (see mde.go for the
 // derivation).
+//
+// Besides distributions, a window gets data-quality rows per feature
+// (appendQuality), schema rows (appendSchema: features the records carry
+// that the baseline does not know, baseline features no record carried),
+// its volume against the records expected of it (appendVolume: from a
+// production reference's rate, or from the model version's earlier
+// windows, which the Evaluator remembers) and serving rows (latency,
+// throughput, the failed predictions' rate and classes).
 //
 // A statistic that is undefined for a subject (proportion_z on more than
 // two cells, a t-test with no variance on either side) writes no row rather
@@ -174,8 +193,14 @@ type Policy struct {
 	// SLO is the serving objectives the serving rows are judged against.
 	SLO SLO
 	// Champion names the variant the others are compared with, in the same
-	// window (subjects variant=<name>, family prediction).
+	// window (subjects variant=<name>, families prediction, concept and
+	// serving; variants.go).
 	Champion string
+	// Shadows names the variants that are shadows: they score the
+	// champion's traffic but are not served, so their records count in
+	// their variant's rows only (windows.VariantRoles; the windows stage
+	// reads them from the same configuration).
+	Shadows []string
 	// Fairness is the limits subgroup-fairness rows are judged against.
 	Fairness Fairness
 	// Decision is how scores and labels become decisions and outcomes for
@@ -191,7 +216,8 @@ type Policy struct {
 	Detectors string
 	// MaxPerformanceDrop is how far below the reference's accuracy,
 	// precision or recall a window's may fall before it is concept drift
-	// (and only if the drop is also significant, one-sided z-test at 0.05).
+	// (and only if the drop is also significant, one-sided z-test at 0.05);
+	// the estimated performance (estimated.go) is judged by it too.
 	MaxPerformanceDrop float64
 	// MaxErrorIncrease is how far above the reference's mean absolute
 	// error, relatively, a window's may rise (significantly) before it is
@@ -202,6 +228,9 @@ type Policy struct {
 	// features that matter most); features it does not name weigh 0. Empty:
 	// every feature weighs 1.
 	Importance map[string]float64
+	// Multivariate configures the multivariate rows (subject
+	// SubjectMultivariate).
+	Multivariate Multivariate
 }
 
 // SLO holds serving objectives; a zero field is not judged (its row is
@@ -209,6 +238,7 @@ type Policy struct {
 type SLO struct {
 	LatencyP50, LatencyP95, LatencyP99 float64 // ms: drifted above
 	MinThroughput                      float64 // records per second: drifted below
+	MaxErrorRate                       float64 // failed records / records: drifted above
 }
 
 // Fairness holds the limits of the subgroup-fairness rows.
@@ -245,19 +275,22 @@ func DefaultPolicy() Policy {
 		NumericMetrics:     []string{MetricPSI, MetricKS, MetricJensenShannon, MetricWasserstein, MetricHellinger},
 		CategoricalMetrics: []string{MetricChi2, MetricPSI, MetricJensenShannon, MetricHellinger, MetricLInfinity},
 		Thresholds: map[string]float64{
-			MetricPSI: 0.2, MetricKS: 0.05, MetricChi2: 0.05, MetricChi2GOF: 0.05, MetricGTest: 0.05,
+			MetricPSI: 0.2, MetricKS: 0.05, MetricAndersonDarling: 0.05, MetricCramerVonMises: 0.05,
+			MetricChi2: 0.05, MetricChi2GOF: 0.05, MetricGTest: 0.05,
 			MetricProportionZ: 0.05, MetricTTest: 0.05, MetricJensenShannon: 0.1, MetricJSDivergence: 0.1,
 			MetricHellinger: 0.1, MetricKL: 0.1, MetricTotalVariation: 0.1, MetricLInfinity: 0.1,
 			MetricWasserstein: 0.1, MetricEnergy: 0.1, MetricNullRate: 0.1,
 			MetricMissingRate: 0.01, MetricTypeErrorRate: 0.001, MetricOutOfRange: 0.01, MetricUnseenRate: 0.01,
 			MetricDriftedShare: 0.5, MetricWeightedDrift: 0.5, MetricPositiveRate: 0.05,
+			MetricUnknownFeatureRate: 0.01, MetricVolumeRatio: 1.5,
 		},
 		MinSamples:  100,
 		PSIBins:     10,
 		Correction:  CorrectionBenjaminiHochberg,
 		Calibration: Calibration{Sigmas: 3, MinSubWindows: 10},
 		MDE:         MDE{Alpha: 0.05, Power: 0.8},
-		Champion:    "champion",
+		Champion:    windows.DefaultChampion,
+		Shadows:     slices.Clone(windows.DefaultShadows),
 		Fairness:    Fairness{MinGroupSize: 30, MaxParityIncrease: 0.1},
 		Decision:    windows.DefaultDecision(),
 
@@ -265,12 +298,15 @@ func DefaultPolicy() Policy {
 		MaxErrorIncrease:   0.1,
 		Detectors:          DetectorsCalibrated,
 		Seasonality:        SeasonalityAuto,
+		Multivariate:       DefaultMultivariate(),
 
 		RequireSignificance: true,
 	}
 }
 
 // Evaluator turns closed windows into rows. It is safe for concurrent use.
+// It keeps, per model version, the error-stream detectors and the record
+// counts of recent windows (the volume history), both bounded.
 type Evaluator struct {
 	def      Policy
 	perModel map[string]Policy
@@ -278,6 +314,8 @@ type Evaluator struct {
 	mu        sync.Mutex
 	groups    map[groupKey][]int // PSI groups of a baseline feature's bins
 	detectors map[windows.Key]*errorDetectors
+	volumes   map[windows.Key]*volumeHistory // record counts of recent windows (volume.go)
+	levels    map[levelKey]float64           // reconstruction_error's resampled levels (multivariate.go)
 }
 
 // windowSignals is what the detectors did on one window's errors so far:
@@ -420,7 +458,8 @@ type groupKey struct {
 
 // NewEvaluator returns an Evaluator using def, or perModel[model] where set.
 func NewEvaluator(def Policy, perModel map[string]Policy) *Evaluator {
-	return &Evaluator{def: def, perModel: perModel, groups: make(map[groupKey][]int), detectors: make(map[windows.Key]*errorDetectors)}
+	return &Evaluator{def: def, perModel: perModel, groups: make(map[groupKey][]int), detectors: make(map[windows.Key]*errorDetectors),
+		volumes: make(map[windows.Key]*volumeHistory)}
 }
 
 func (e *Evaluator) policy(model string) *Policy {
@@ -431,10 +470,14 @@ func (e *Evaluator) policy(model string) *Policy {
 }
 
 // Evaluate returns the rows of one closed window, in a fixed order: features
-// in baseline order, then the prediction, then quality rows.
+// in baseline order, then the prediction, then quality rows. Windows of a
+// model version are to be evaluated in the order they close: the volume
+// expectation reads the record counts of the earlier ones (appendVolume).
 func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	p := e.policy(w.Model)
 	head := Row{Model: w.Model, ModelVersion: w.Version, WindowStart: w.Start, WindowEnd: w.End, BaselineID: w.Baseline.ID}
+	stored := w.Baseline // the stored baseline: a phased reference has no multivariate model, traffic or calibration of its own
+	mv := stored.Multivariate
 	w = phased(w, p)
 	base := w.Baseline
 	var rows, quality []Row
@@ -445,6 +488,7 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	}
 	rows = e.subject(rows, head, FamilyPrediction, "prediction", &base.Prediction, &w.Prediction, p, groupKey{base.ID, -1})
 	rows = e.appendVariants(rows, head, w, p)
+	rows = appendAgreement(rows, head, w, p)
 	quality = appendQuality(quality, head, "prediction", &base.Prediction, &w.Prediction, p)
 	correct(rows, p.Correction)
 	if p.RequireSignificance {
@@ -452,12 +496,18 @@ func (e *Evaluator) Evaluate(w *windows.Window) []Row {
 	}
 	markInsufficient(rows)
 	rows = appendDataset(rows, head, len(base.Features), p)
-	rows = appendPositiveRate(rows, head, w, p) // after correct: its verdict weighs effect and p-value, not p alone
+	rows = e.appendMultivariate(rows, head, w, mv, p) // after the dataset rows: not a feature of drifted_share
+	rows = appendPositiveRate(rows, head, w, p)       // after correct: its verdict weighs effect and p-value, not p alone
 	rows = appendModeShare(rows, head, w, p)
 	rows = e.appendLabelled(rows, head, w, p)
+	rows = appendVariantPerformance(rows, head, w, p)
+	rows = appendEstimated(rows, head, w, stored, p)
 	rows = append(rows, quality...)
+	rows = appendSchema(rows, head, w, stored, p)
+	rows = e.appendVolume(rows, head, w, stored, p)
 	rows = appendFairness(rows, head, w, &p.Fairness, &p.Decision)
-	return appendServing(rows, head, w, &p.SLO)
+	rows = appendServing(rows, head, w, &p.SLO)
+	return appendVariantServing(rows, head, w, p)
 }
 
 // Seasonality settings (Policy.Seasonality).
@@ -500,15 +550,20 @@ func phased(w *windows.Window, p *Policy) *windows.Window {
 // EvaluateLabels returns the rows of a closed window that late labels
 // change, from the label-derived state in w (windows.Closed.Relabel): label
 // drift, coverage and delay, concept metrics, the detectors fed the
-// window's newly labelled errors, per group true positive rates, false
-// positive rates, accuracy and precision, and per attribute equal
-// opportunity and equalized odds differences. They are the new version of
-// those rows; the others the window emitted at close stand.
+// window's newly labelled errors, the realized values beside the estimated
+// performance (<metric>_realized), per group true positive rates, false
+// positive rates, accuracy and precision, per attribute equal opportunity
+// and equalized odds differences, and each variant's performance and
+// difference from the champion. They are the new version of those rows;
+// the others the window emitted at close stand.
 func (e *Evaluator) EvaluateLabels(w *windows.Window) []Row {
 	p := e.policy(w.Model)
 	head := Row{Model: w.Model, ModelVersion: w.Version, WindowStart: w.Start, WindowEnd: w.End, BaselineID: w.Baseline.ID}
+	stored := w.Baseline
 	w = phased(w, p)
 	rows := e.appendLabelled(nil, head, w, p)
+	rows = appendVariantPerformance(rows, head, w, p)
+	rows = appendEstimatedRealized(rows, head, w, stored, p)
 	for _, r := range appendFairness(nil, head, w, &p.Fairness, &p.Decision) {
 		if labelledFairness(r.Metric) {
 			rows = append(rows, r)
@@ -709,7 +764,8 @@ func appendConcept(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
 	if w.Labels.Count > 0 || labelled > 0 {
 		r := head
 		r.Family, r.Subject, r.Metric = FamilyLabel, "label", MetricLabelCoverage
-		r.Value, r.NCurrent = float64(w.Labels.Count)/float64(max(w.Records, 1)), w.Records
+		served := w.Records - w.Failed // a failed prediction has no label to cover
+		r.Value, r.NCurrent = float64(w.Labels.Count)/float64(max(served, 1)), served
 		rows = append(rows, r)
 	}
 	if labelled == 0 {
@@ -1263,7 +1319,7 @@ func appendServing(rows []Row, head Row, w *windows.Window, slo *SLO) []Row {
 	if secs := w.End.Sub(w.Start).Seconds(); secs > 0 {
 		add("throughput", MetricThroughput, float64(w.Records)/secs, w.Records, slo.MinThroughput, true)
 	}
-	return rows
+	return appendServingErrors(rows, head, w, slo)
 }
 
 // appendVariants compares each variant's predictions in the window with
@@ -1274,7 +1330,7 @@ func appendServing(rows []Row, head Row, w *windows.Window, slo *SLO) []Row {
 // written when the window has no champion records or no other variant.
 func (e *Evaluator) appendVariants(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
 	champ, ok := w.Variants[p.Champion]
-	if !ok || len(w.Variants) < 2 || champ.Count < max(p.MinSamples, 1) {
+	if !ok || len(w.Variants) < 2 || champ.Prediction.Count < max(p.MinSamples, 1) {
 		return rows
 	}
 	base := w.Baseline
@@ -1282,7 +1338,7 @@ func (e *Evaluator) appendVariants(rows []Row, head Row, w *windows.Window, p *P
 	if base.Prediction.Kind == baselines.Numeric {
 		e.psiGroups(gk, base.Prediction.Counts, p.PSIBins) // the cells come from the training reference, not the champion
 	}
-	ref := championReference(&base.Prediction, champ)
+	ref := championReference(&base.Prediction, &champ.Prediction)
 	names := make([]string, 0, len(w.Variants)-1)
 	for v := range w.Variants {
 		if v != p.Champion {
@@ -1291,7 +1347,7 @@ func (e *Evaluator) appendVariants(rows []Row, head Row, w *windows.Window, p *P
 	}
 	slices.Sort(names)
 	for _, v := range names {
-		rows = e.subject(rows, head, FamilyPrediction, "variant="+v, ref, w.Variants[v], p, gk)
+		rows = e.subject(rows, head, FamilyPrediction, variantSubject(v), ref, &w.Variants[v].Prediction, p, gk)
 	}
 	return rows
 }

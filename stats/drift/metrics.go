@@ -32,6 +32,13 @@ const (
 	MetricLateRecords    = "late_records"
 )
 
+// Rank tests on the fine bins, like ks: tests of the data rounded to the
+// baseline's fine bins (every value of a bin one tie); judged on p.
+const (
+	MetricAndersonDarling = "anderson_darling" // k-sample Anderson-Darling, midrank (scipy's anderson_ksamp)
+	MetricCramerVonMises  = "cramer_von_mises" // two-sample Cramér-von Mises of the mid-ECDFs
+)
+
 // Data-quality metrics of family quality, per feature (and the prediction)
 // per window. Each is a share of the window's records for the feature, and
 // is drifted when it exceeds its threshold (Policy.Thresholds), which is an
@@ -44,8 +51,9 @@ const (
 )
 
 // QualityMetrics are the data-quality metrics besides null_rate; they take
-// thresholds (drift.thresholds) but are not verdict rules.
-var QualityMetrics = []string{MetricMissingRate, MetricTypeErrorRate, MetricOutOfRange, MetricUnseenRate}
+// thresholds (drift.thresholds) but are not verdict rules. (volume_ratio
+// takes one too, a factor: config validates it apart.)
+var QualityMetrics = []string{MetricMissingRate, MetricTypeErrorRate, MetricOutOfRange, MetricUnseenRate, MetricUnknownFeatureRate}
 
 // Dataset-level metrics: one row each per window, family data, subject "*",
 // over the features whose verdict the window reached (enough samples).
@@ -101,6 +109,10 @@ var specs = map[string]metricSpec{
 	MetricWasserstein: {scaled: true, numeric: true},
 	MetricEnergy:      {scaled: true, numeric: true},
 	MetricNullRate:    {numeric: true, categorical: true},
+	// No MDE for the rank tests: their power has no mapping from the
+	// cells' phi² (mde nil, as ks).
+	MetricAndersonDarling: {test: true, numeric: true},
+	MetricCramerVonMises:  {test: true, numeric: true},
 }
 
 // Metrics lists every metric a rule may name, with whether it is judged on
@@ -190,6 +202,10 @@ func (pr *pair) compute(metric string) (float64, *float64) {
 	switch metric {
 	case MetricKS:
 		return test(stats.KSBinned(pr.refFine, pr.curFine))
+	case MetricAndersonDarling:
+		return test(stats.AndersonDarlingBinned(pr.refFine, pr.curFine))
+	case MetricCramerVonMises:
+		return test(stats.CramerVonMisesBinned(pr.refFine, pr.curFine))
 	case MetricChi2:
 		v, p, _ := stats.ChiSquared(pr.ref, pr.cur)
 		return test(v, p)

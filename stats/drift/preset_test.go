@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/driftwatch/driftwatch/baselines"
 	"github.com/driftwatch/driftwatch/windows"
@@ -179,11 +180,30 @@ func FuzzEvaluate(f *testing.F) {
 		p.MinSamples = 1
 		p.Calibration.Enabled = mode&8 != 0
 		p.Calibration.MinSubWindows = 2
-		p.NumericMetrics = []string{MetricPSI, MetricKS, MetricChi2, MetricChi2GOF, MetricGTest, MetricProportionZ, MetricTTest,
+		p.NumericMetrics = []string{MetricPSI, MetricKS, MetricAndersonDarling, MetricCramerVonMises, MetricChi2, MetricChi2GOF, MetricGTest, MetricProportionZ, MetricTTest,
 			MetricJensenShannon, MetricJSDivergence, MetricHellinger, MetricKL, MetricTotalVariation, MetricLInfinity, MetricWasserstein, MetricEnergy}
 		p.CategoricalMetrics = []string{MetricPSI, MetricChi2, MetricChi2GOF, MetricGTest, MetricProportionZ,
 			MetricJensenShannon, MetricJSDivergence, MetricHellinger, MetricKL, MetricTotalVariation, MetricLInfinity}
-		for _, r := range NewEvaluator(p, nil).Evaluate(w) {
+		// Records, failures and unknown names; then windows of the days
+		// after, of the bytes' counts, for the volume history.
+		for _, c := range cur {
+			w.Records += int64(c)
+		}
+		w.Failed = w.Records / int64(mode%5+1)
+		if w.Failed > 0 {
+			w.ErrorClasses = map[string]int64{"timeout": w.Failed - w.Failed/3, "oom": w.Failed / 3}
+		}
+		w.Unknown = map[string]int64{"u": w.Records / 2, "v": 1}
+		w.UnknownDropped = int64(mode)
+		w.Features[1].Absent = w.Records
+		e := NewEvaluator(p, nil)
+		rows := e.Evaluate(w)
+		for d, c := range cur {
+			next := windows.NewWindow(w.Key, t0.Add(time.Duration(d+1)*24*time.Hour), t0.Add(time.Duration(d+1)*24*time.Hour+time.Hour), bl, 100)
+			next.Records = int64(c) * int64(c) * int64(mode)
+			rows = append(rows, e.Evaluate(next)...)
+		}
+		for _, r := range rows {
 			if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) || math.IsNaN(r.Threshold) || math.IsInf(r.Threshold, 0) {
 				t.Fatalf("row not finite: %+v", r)
 			}

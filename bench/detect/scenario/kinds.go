@@ -194,6 +194,16 @@ func FairnessCollapse(seed int64, records int, logit float64) Scenario {
 	return single("fairness_collapse", fmt.Sprintf("gender=f scores %+.1f logit: its selection rate drops", logit), stream(seed, records, m))
 }
 
+// PerformanceNoLabels narrows num_a, the score's main input, to factor
+// times its spread: the population gets harder to tell apart, so the
+// model's recall, F1 and ROC AUC fall (its scores stay calibrated: a
+// covariate shift, no concept drift), and no label ever arrives, so only
+// the performance estimated without labels can see it.
+func PerformanceNoLabels(seed int64, records int, factor float64) Scenario {
+	return single("performance_no_labels", fmt.Sprintf("num_a's sd x%.1f: the classes get harder to tell apart; no labels", factor),
+		stream(seed, records, model("m", []synth.Drift{{Feature: "num_a", Kind: synth.Scale, Amount: factor, FromWindow: ChangeFrom}}, nil)))
+}
+
 // Negligible shifts num_c and num_a (a score input) by sd standard
 // deviations, below MinMaterialShift: windows of many records, no change.
 func Negligible(seed int64, records int, sd float64) Scenario {
@@ -203,6 +213,21 @@ func Negligible(seed int64, records int, sd float64) Scenario {
 	}
 	return single("large_negligible", fmt.Sprintf("%d records a window, num_c and num_a %+.2f sd (negligible: no change)", records, sd),
 		stream(seed, records, model("m", drifts, nil)))
+}
+
+// CorrelationFlip correlates num_c with num_a (from's correlation in the
+// reference and before ChangeFrom, to's after): each keeps its
+// distribution, num_a its effect on the score and num_c none; only how the
+// two move together changes, which only the rows of all features together
+// (data, *multivariate) can see.
+func CorrelationFlip(seed int64, records int, from, to float64) Scenario {
+	m := model("m", []synth.Drift{{Feature: "num_c", Kind: synth.Correlate, Amount: to, FromWindow: ChangeFrom}}, func(f *synth.Feature) {
+		if f.Name == "num_c" {
+			f.CorrelateWith, f.Correlation = "num_a", from
+		}
+	})
+	return single("correlation_flip", fmt.Sprintf("num_c's correlation with num_a %+.1f -> %+.1f, both marginals unchanged", from, to),
+		stream(seed, records, m))
 }
 
 // MultiModel is three models in one stream: m1's num_c shifts by sd, m2's
@@ -238,6 +263,8 @@ func All(seed int64) []Scenario {
 		MeanShift(seed+12, 300, 1.0),
 		Negligible(seed+13, 20000, 0.03),
 		MultiModel(seed+14, RecordsPerWindow, 1.0, shifted),
+		PerformanceNoLabels(seed+15, RecordsPerWindow, 0.3),
+		CorrelationFlip(seed+16, RecordsPerWindow, 0.8, -0.8),
 	}
 }
 
@@ -268,5 +295,7 @@ func Aside(seed int64) []Scenario {
 		MeanShift(seed+12, 200, 1.5),
 		Negligible(seed+13, 50000, 0.02),
 		MultiModel(seed+14, 700, 0.8, mix),
+		PerformanceNoLabels(seed+15, 1200, 0.4),
+		CorrelationFlip(seed+16, 1200, 0.6, -0.3),
 	}
 }

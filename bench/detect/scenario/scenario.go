@@ -49,6 +49,9 @@ const (
 	// MinMaterialShare: a data-quality breakage (nulls, absent keys, wrong
 	// types, unseen categories) of a smaller share of records is no change.
 	MinMaterialShare = 0.01
+	// MinMaterialCorrelation: a correlation between two features that
+	// moves by less is no change.
+	MinMaterialCorrelation = 0.2
 )
 
 // Start is the start of window 0 of every stream, a Monday.
@@ -107,7 +110,18 @@ type Truth struct {
 //   - PredictionShift: target (prediction, prediction);
 //   - FemaleShift: target (fairness, gender), and (prediction, prediction);
 //   - FlipLabelsFrom: target (concept, performance), and (label, label)
-//     and (concept, error_stream).
+//     and (concept, error_stream);
+//   - whatever moves the prediction also moves (concept,
+//     estimated_performance), the performance estimated from the
+//     predictions; it is a target where the changes lower the classifier's
+//     expected accuracy, precision, recall, F1 or ROC AUC by at least
+//     MinMaterialDrop (expectedPerformance: labels drawn from the scores,
+//     as synth draws them, so what the scores' distribution implies).
+//   - a Correlate of f (its correlation with another feature changed by at
+//     least MinMaterialCorrelation, each marginal unchanged): target
+//     (data, *multivariate), the rows of all features together; and any
+//     other material change of a feature's values moves them too
+//     ((data, *multivariate), a consequence).
 //
 // Shifts add up per window (a ramp is a series of them); a window whose
 // summed shift is below MinMaterialShift, or whose scale or share is below
@@ -129,14 +143,16 @@ func (s Scenario) Truth() Truth {
 			add := func(family, subject string, target bool, what string) {
 				for i := range out {
 					if out[i].Family == family && out[i].Subject == subject {
-						out[i].Target = out[i].Target || target
+						if target && !out[i].Target {
+							out[i].Target, out[i].What = true, what // what makes it a target
+						}
 						return
 					}
 				}
 				out = append(out, Change{Model: m.Name, Window: w, Family: family, Subject: subject, Target: target, What: what})
 			}
 			for _, f := range m.Features {
-				shift, scale, mixed := 0.0, 1.0, false
+				shift, scale, mixed, rho := 0.0, 1.0, false, f.Correlation
 				var broken []string
 				for _, d := range m.Drifts {
 					if d.Feature != f.Name || d.FromWindow > w || d.ToWindow > 0 && w >= d.ToWindow {
@@ -149,6 +165,8 @@ func (s Scenario) Truth() Truth {
 						scale *= d.Amount
 					case synth.Mix:
 						mixed = true
+					case synth.Correlate:
+						rho = d.Amount
 					default:
 						if d.Amount >= MinMaterialShare {
 							broken = append(broken, fmt.Sprintf("%v %.0f%%", d.Kind, 100*d.Amount))
@@ -180,6 +198,13 @@ func (s Scenario) Truth() Truth {
 				if len(what) > 0 && reads(f.Name) {
 					add(drift.FamilyPrediction, drift.FamilyPrediction, false, "prediction reads "+f.Name)
 				}
+				if len(what) > 0 {
+					add(drift.FamilyData, drift.SubjectMultivariate, false, f.Name+": "+join(what))
+				}
+				if math.Abs(rho-f.Correlation) >= MinMaterialCorrelation {
+					add(drift.FamilyData, drift.SubjectMultivariate, true,
+						fmt.Sprintf("correlation of %s and %s %+.2f -> %+.2f", f.Name, f.CorrelateWith, f.Correlation, rho))
+				}
 			}
 			if m.PredictionShift != 0 && w >= m.PredictionShiftFrom {
 				add(drift.FamilyPrediction, drift.FamilyPrediction, true, fmt.Sprintf("prediction %+.2f logit", m.PredictionShift))
@@ -187,6 +212,17 @@ func (s Scenario) Truth() Truth {
 			if m.FemaleShift != 0 && w >= m.FemaleShiftFrom {
 				add(drift.FamilyFairness, "gender", true, fmt.Sprintf("gender=f scores %+.2f logit", m.FemaleShift))
 				add(drift.FamilyPrediction, drift.FamilyPrediction, false, "half the scores moved")
+			}
+			for _, c := range out {
+				if c.Family == drift.FamilyPrediction && c.Subject == drift.FamilyPrediction {
+					add(drift.FamilyConcept, drift.SubjectEstimated, false, "the estimate reads the prediction")
+					break
+				}
+			}
+			mid := c.Start.Add(time.Duration(w)*t.Window + t.Window/2)
+			hour := float64(mid.Hour()) + float64(mid.Minute())/60
+			if drop, metric := performanceDrop(m, w, hour); drop >= MinMaterialDrop {
+				add(drift.FamilyConcept, drift.SubjectEstimated, true, fmt.Sprintf("expected %s %.2f lower", metric, drop))
 			}
 			if m.FlipLabelsFrom > 0 && w >= m.FlipLabelsFrom && (m.FlipLabelsTo == 0 || w < m.FlipLabelsTo) {
 				add(drift.FamilyConcept, "performance", true, "labels flipped")

@@ -152,10 +152,10 @@ type Scope func(family, subject string) bool
 
 // FeaturesAndPrediction is the scope of a detector that judges the
 // features' and the prediction's distributions only (Evidently's
-// DataDriftPreset): family data (not the dataset subject "*") and family
-// prediction, subject prediction.
+// DataDriftPreset): family data (not the dataset subject "*" nor the
+// multivariate rows) and family prediction, subject prediction.
 func FeaturesAndPrediction(family, subject string) bool {
-	return family == drift.FamilyData && subject != "*" ||
+	return family == drift.FamilyData && subject != "*" && subject != drift.SubjectMultivariate ||
 		family == drift.FamilyPrediction && subject == drift.FamilyPrediction
 }
 

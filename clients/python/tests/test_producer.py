@@ -121,3 +121,12 @@ def test_configuration_the_producer_owns() -> None:
             Producer(NOWHERE, registry=False, **{key: 1})
     with pytest.raises(ValueError):
         Producer(NOWHERE, buffer=0, registry=False)
+
+
+def test_failed_predictions_are_logged() -> None:
+    with Producer(NOWHERE, registry=False) as p:
+        p.log_prediction("m", "1", {"a": 1}, None, error="timeout")
+        assert p.pending == 1 and counts(p)["invalid"] == 0
+        with pytest.raises(ContractError) as e:
+            p.log_prediction("m", "1", {"a": 1}, None)  # no prediction, no error
+        assert e.value.reason == "missing_field" and counts(p)["invalid"] == 1

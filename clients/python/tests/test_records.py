@@ -215,3 +215,15 @@ def test_labels() -> None:
     assert reason(encode_label, "m", "", 1, timestamp=TS) == "missing_field"
     assert reason(encode_label, "", "p", 1, timestamp=TS) == "missing_field"
     assert reason(encode_label, "m", "p", 1, timestamp="2026-11-27") == "bad_timestamp"
+
+
+def test_failed_prediction() -> None:
+    # A failed prediction: its error class, the prediction null or kept.
+    rec = enc({"amount": 1.5}, None, error="timeout")
+    assert rec["error"] == "timeout" and rec["prediction"] is None and rec["features"] == {"amount": 1.5}
+    assert enc(prediction="fraud", error="partial")["prediction"] == "fraud"
+    assert "error" not in enc()
+    assert reason(enc, prediction=None, error="") == "missing_field"
+    assert reason(enc, error=503) == "wrong_type"
+    assert reason(enc, prediction=True, error="timeout") == "wrong_type"
+    assert reason(enc, prediction=math.inf, error="timeout") == "wrong_type"

@@ -342,6 +342,27 @@ pred("order: wrong model type before empty prediction_id", with_(REQUIRED, predi
 pred("order: an empty variant after a segment of the wrong type", with_(REQUIRED, segments={"g": []}, variant=""), "wrong_type")
 pred("order: an empty variant before latency of the wrong type", with_(REQUIRED, variant="", latency_ms="1"), "missing_field")
 
+# Failed predictions: a record with "error" (a non-empty string, the error
+# class) may have no prediction; one it has is checked as any.
+pred("failed prediction without a prediction", with_(REQUIRED, prediction=_ABSENT, error="timeout"))
+pred("failed prediction with a null prediction", with_(REQUIRED, prediction=None, error="model_exception"))
+pred("failed prediction that kept its prediction", with_(REQUIRED, prediction="fraud", error="partial"))
+pred("failed prediction of the contract example", with_(PREDICTION, prediction=None, error="timeout"))
+pred("error null is a served prediction", with_(REQUIRED, error=None))
+pred("error null and no prediction", with_(REQUIRED, prediction=_ABSENT, error=None), "missing_field")
+pred("error empty", with_(REQUIRED, error=""), "missing_field")
+pred("error empty and no prediction", with_(REQUIRED, prediction=_ABSENT, error=""), "missing_field")
+pred("error a number", with_(REQUIRED, error=503), "wrong_type")
+pred("error an object", with_(REQUIRED, prediction=_ABSENT, error={"class": "timeout"}), "wrong_type")
+pred("error a bool", with_(REQUIRED, error=True), "wrong_type")
+pred("failed prediction with a bool prediction", with_(REQUIRED, prediction=True, error="timeout"), "wrong_type")
+pred("failed prediction with a prediction beyond float64", raw_field(with_(REQUIRED, error="timeout"), "prediction", "1e400"), "wrong_type")
+pred("repeated error, the last (null) counts", '{"error":"timeout",' + text(with_(REQUIRED, prediction=_ABSENT, error=None))[1:], "missing_field")
+pred("repeated error, the last (a class) counts", '{"error":null,' + text(with_(REQUIRED, prediction=_ABSENT, error="oom"))[1:])
+pred("order: a feature of the wrong type before an error of the wrong type", with_(REQUIRED, features={"a": []}, error=1), "wrong_type")
+pred("order: a bad timestamp before an empty error", with_(REQUIRED, timestamp="yesterday", error=""), "bad_timestamp")
+pred("order: an empty error before scores of the wrong type", with_(REQUIRED, error="", scores=[1]), "missing_field")
+
 # --------------------------------------------------------------------- labels
 label("contract example", LABEL)
 label("label a string", with_(LABEL, label="fraud"))

@@ -8,8 +8,8 @@
 // before that mark existed carry none: then it is found again from the
 // policy: the subject's rule metric
 // (drift.Policy Features, else Numeric or Categorical, chosen by the rows the
-// subject has: ks, t_test, wasserstein or energy only exist for numeric
-// subjects). When no row has that metric (a preset choosing rules per
+// subject has: ks, anderson_darling, cramer_von_mises, t_test, wasserstein
+// or energy only exist for numeric subjects). When no row has that metric (a preset choosing rules per
 // window, or another policy than the one that wrote the rows), the judged
 // distance or test row with the worst verdict decides: with
 // drift.require_significance every row of a subject shares one meaning of
@@ -108,8 +108,17 @@ func cmpRows(a, b *drift.Row, first func(*drift.Row) string) int {
 		first(b)+"\x00"+b.Family+"\x00"+b.Subject+"\x00"+b.Metric)
 }
 
-// numericOnly are the metrics written only for numeric subjects.
-var numericOnly = map[string]bool{drift.MetricKS: true, drift.MetricTTest: true, drift.MetricWasserstein: true, drift.MetricEnergy: true}
+// numericOnly are the metrics written only for numeric subjects (ks,
+// anderson_darling, cramer_von_mises, t_test, wasserstein, energy).
+var numericOnly = func() map[string]bool {
+	out := make(map[string]bool)
+	for m := range drift.Metrics {
+		if !drift.Computable(m, false) {
+			out[m] = true
+		}
+	}
+	return out
+}()
 
 // Read decodes JSON lines of rows and groups them per model version, sorted
 // by model and version. p gives the rules that pick each subject's deciding
@@ -295,10 +304,10 @@ func sevRank(s string) string {
 // distribution are the metrics comparing a subject's distribution with the
 // baseline's (CONTRACT.md section 3, family data), null_rate excepted: it is
 // a share, not gated, and not a rule.
-var distribution = map[string]bool{
-	drift.MetricPSI: true, drift.MetricKS: true, drift.MetricChi2: true, drift.MetricChi2GOF: true,
-	drift.MetricGTest: true, drift.MetricProportionZ: true, drift.MetricTTest: true,
-	drift.MetricJensenShannon: true, drift.MetricJSDivergence: true, drift.MetricHellinger: true,
-	drift.MetricKL: true, drift.MetricTotalVariation: true, drift.MetricLInfinity: true,
-	drift.MetricWasserstein: true, drift.MetricEnergy: true,
-}
+var distribution = func() map[string]bool {
+	out := make(map[string]bool)
+	for m := range drift.Metrics {
+		out[m] = m != drift.MetricNullRate
+	}
+	return out
+}()

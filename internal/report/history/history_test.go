@@ -164,3 +164,25 @@ func TestReadErrors(t *testing.T) {
 		t.Errorf("blank input: %v, %v", vs, err)
 	}
 }
+
+// TestReadRankTestRows: a subject whose rows (without the deciding mark,
+// as written before it existed) are only the rank tests is a judged,
+// numeric subject; its numeric rule, anderson_darling, decides.
+func TestReadRankTestRows(t *testing.T) {
+	rows := `{"model":"m","model_version":"1","window_start":"2026-11-20T10:00:00Z","window_end":"2026-11-20T11:00:00Z","family":"data","subject":"x","metric":"anderson_darling","value":9.1,"p_value":0.001,"threshold":0.05,"drifted":true,"threshold_source":"static"}
+{"model":"m","model_version":"1","window_start":"2026-11-20T10:00:00Z","window_end":"2026-11-20T11:00:00Z","family":"data","subject":"x","metric":"cramer_von_mises","value":0.9,"p_value":0.004,"threshold":0.05,"drifted":true,"threshold_source":"static"}
+`
+	p := drift.DefaultPolicy()
+	p.Numeric = drift.Rule{Metric: drift.MetricAndersonDarling, Threshold: 0.05}
+	vs, err := Read(strings.NewReader(rows), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 1 || len(vs[0].Subjects) != 1 {
+		t.Fatalf("subjects of the rank-test rows: %+v", vs)
+	}
+	s := vs[0].Subjects[0]
+	if !s.Numeric || s.Deciding[0] == nil || s.Deciding[0].Metric != drift.MetricAndersonDarling {
+		t.Errorf("subject %s: numeric %v, deciding %+v; want numeric, anderson_darling", s.Name, s.Numeric, s.Deciding[0])
+	}
+}

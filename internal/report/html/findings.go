@@ -40,6 +40,9 @@ func (f *finding) What() string {
 		if f.Subject == "*" {
 			return "dataset drift share"
 		}
+		if f.Subject == drift.SubjectMultivariate {
+			return "the features taken together (" + strings.ReplaceAll(f.Metric, "_", " ") + ")"
+		}
 		return "feature " + f.Subject
 	case drift.FamilyPrediction:
 		if strings.HasPrefix(f.Subject, "variant=") {
@@ -52,8 +55,14 @@ func (f *finding) What() string {
 	case drift.FamilyLabel:
 		return "label distribution"
 	case drift.FamilyConcept:
+		if v, ok := strings.CutPrefix(f.Subject, "variant="); ok {
+			return "variant " + v + " against the champion: " + strings.ReplaceAll(f.Metric, "_", " ") + also(f.Also)
+		}
 		if f.Subject == "error_stream" {
 			return "error stream change (" + f.Metric + ")" + also(f.Also)
+		}
+		if f.Subject == drift.SubjectEstimated {
+			return "performance estimated without labels: " + f.Metric + also(f.Also)
 		}
 		return "performance: " + f.Metric + also(f.Also)
 	case drift.FamilyFairness:
@@ -256,7 +265,7 @@ func isTest(metric string) bool { return drift.Metrics[metric] }
 func sectionAnchor(version, family, subject string) string {
 	switch family {
 	case drift.FamilyData:
-		if subject == "*" {
+		if subject == "*" || subject == drift.SubjectMultivariate {
 			return anchor(version, "", "", "")
 		}
 		return anchor(version, family, subject, "")

@@ -206,6 +206,8 @@ func headlineOf(v *history.Version, fs []finding) headline {
 			first = f.First
 		}
 		switch {
+		case f.Family == drift.FamilyData && f.Subject == drift.SubjectMultivariate:
+			parts = appendOnce(parts, "the features taken together")
 		case f.Family == drift.FamilyData && f.Subject != "*" && f.Metric != drift.MetricNullRate:
 			features = append(features, f.Subject)
 		case f.Family == drift.FamilyPrediction && !strings.HasPrefix(f.Subject, "variant="):

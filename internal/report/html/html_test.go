@@ -3,15 +3,14 @@ package html
 import (
 	"bytes"
 	"encoding/xml"
+	"github.com/driftwatch/driftwatch/baselines"
+	"github.com/driftwatch/driftwatch/sinks"
+	"github.com/driftwatch/driftwatch/stats/drift"
 	"io"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/driftwatch/driftwatch/baselines"
-	"github.com/driftwatch/driftwatch/sinks"
-	"github.com/driftwatch/driftwatch/stats/drift"
 )
 
 var t0 = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
@@ -240,5 +239,30 @@ func TestRecordedAlerts(t *testing.T) {
 	}
 	if strings.Contains(page, "DriftwatchDrift") {
 		t.Error("another model's alert is on the page")
+	}
+}
+
+// TestFindingWhatNamesTheVariant: a variant's difference from the champion
+// is named as the variant's, not as the model's performance.
+func TestFindingWhatNamesTheVariant(t *testing.T) {
+	for _, tc := range []struct {
+		f    finding
+		want string
+	}{
+		{finding{Family: drift.FamilyConcept, Subject: "variant=canary", Metric: drift.MetricAccuracyDiff}, "variant canary against the champion: accuracy diff"},
+		{finding{Family: drift.FamilyConcept, Subject: "performance", Metric: drift.MetricAccuracy}, "performance: accuracy"},
+	} {
+		if got := tc.f.What(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.f, got, tc.want)
+		}
+	}
+}
+
+// TestEstimatedFinding: a drop of the performance estimated without labels
+// is told apart from the realized one.
+func TestEstimatedFinding(t *testing.T) {
+	f := finding{Family: drift.FamilyConcept, Subject: drift.SubjectEstimated, Metric: drift.MetricAccuracy, Also: []string{"roc auc"}}
+	if got, want := f.What(), "performance estimated without labels: accuracy (and roc auc)"; got != want {
+		t.Errorf("What() = %q, want %q", got, want)
 	}
 }

@@ -12,7 +12,7 @@ record it sends is never dead-lettered for its form.
 
 What it does not do: check what depends on driftwatch's state (a model
 without a baseline is dead-lettered as no_baseline; a repeated prediction id
-is dropped by the consumer), create topics, or read anything back.
+of the same variant is dropped by the consumer), create topics, or read anything back.
 """
 
 from ._contract import (

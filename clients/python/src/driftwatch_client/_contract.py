@@ -309,10 +309,16 @@ def check_prediction(rec: Mapping[str, Any]) -> int:
     for k, v in _members(features):
         if not is_scalar(v):
             raise ContractError(WRONG_TYPE, f"features.{_short(k)}: want number, string, bool or null")
+    # A failed prediction (error) may have no prediction; one it has must
+    # be of the kinds a prediction is.
+    failed = rec.get("error") is not None
+    if failed:
+        _required_string(rec, "error")
     p = rec.get("prediction")
     if p is None:
-        raise ContractError(MISSING_FIELD, "prediction")
-    if not (isinstance(p, str) or is_number(p)):
+        if not failed:
+            raise ContractError(MISSING_FIELD, "prediction")
+    elif not (isinstance(p, str) or is_number(p)):
         raise ContractError(WRONG_TYPE, "prediction: want number or string")
     scores = rec.get("scores")
     if scores is not None:

@@ -193,6 +193,7 @@ class Producer:
         segments: Mapping[str, str | float | int | bool | None] | Any | None = None,
         variant: str | None = None,
         latency_ms: float | None = None,
+        error: str | None = None,
     ) -> str:
         """Queues one prediction log record (CONTRACT.md section 1) on
         topic, keyed by its prediction id, and returns the id (a new UUID 4
@@ -204,7 +205,9 @@ class Producer:
         are converted, and NaN, pandas.NA and NaT are None. timestamp: the
         event time, an aware datetime or an RFC 3339 string (default: now).
         The other arguments are the record's fields of the same names
-        (encode_prediction).
+        (encode_prediction). error, the class of the error that kept the
+        model from answering ("timeout", "model_exception", ...), makes the
+        record a failed prediction: prediction may then be None.
 
         Raises ContractError, with the consumer's reason code in .reason,
         for a record the consumer would dead-letter (counted as invalid),
@@ -218,7 +221,7 @@ class Producer:
                 feature_names=feature_names, prediction_id=prediction_id,
                 timestamp=self._now() if timestamp is None else timestamp,
                 label=label, scores=scores, segments=segments, variant=variant, latency_ms=latency_ms,
-                max_record_bytes=self._max_bytes,
+                max_record_bytes=self._max_bytes, error=error,
             )
             if self._max_future_ns is not None:
                 now_ns = (self._now() - _EPOCH) // timedelta(microseconds=1) * 1000

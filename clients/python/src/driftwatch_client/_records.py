@@ -63,6 +63,7 @@ def build_prediction(
     variant: str | None,
     latency_ms: float | None,
     max_record_bytes: int,
+    error: str | None = None,
 ) -> tuple[bytes, str, int]:
     """encode_prediction's record, with its prediction id and event time
     (unix nanoseconds)."""
@@ -82,6 +83,8 @@ def build_prediction(
             rec[k] = v
     if latency_ms is not None and (lat := scalar(latency_ms)) is not None:
         rec["latency_ms"] = lat
+    if error is not None:
+        rec["error"] = error
     data, ns = _encode(rec, check_prediction, max_record_bytes)
     return data, pid, ns
 
@@ -101,6 +104,7 @@ def encode_prediction(
     variant: str | None = None,
     latency_ms: float | None = None,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    error: str | None = None,
 ) -> bytes:
     """One prediction log record (CONTRACT.md section 1) as the Producer
     sends it: compact UTF-8 JSON, one line's worth (for a file that
@@ -111,7 +115,7 @@ def encode_prediction(
         model, model_version, features, prediction,
         feature_names=feature_names, prediction_id=prediction_id, timestamp=timestamp,
         label=label, scores=scores, segments=segments, variant=variant, latency_ms=latency_ms,
-        max_record_bytes=max_record_bytes,
+        max_record_bytes=max_record_bytes, error=error,
     )
     return data
 

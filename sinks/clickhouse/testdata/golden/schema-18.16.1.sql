@@ -224,3 +224,30 @@ DROP TABLE IF EXISTS drift_metrics_latest;
 CREATE VIEW IF NOT EXISTS drift_metrics_latest AS
 SELECT * FROM drift_metrics FINAL;
 
+-- 0013_prediction_keys_variant
+DROP TABLE IF EXISTS prediction_keys_before_0013;
+
+CREATE TABLE IF NOT EXISTS prediction_keys_next (
+    model         String,
+    model_version String,
+    id            UInt64,
+    event_time_ms Int64,
+    prediction    Float64,
+    decided       UInt8,
+    selected      UInt8,
+    inline        UInt8,
+    segments      String,
+    inserted_at   UInt64,
+    variant       String DEFAULT ''
+)
+ENGINE = ReplacingMergeTree(inserted_at)
+PARTITION BY toYYYYMM(toDateTime(intDiv(event_time_ms, 1000), 'UTC'))
+ORDER BY (model, id, variant);
+
+INSERT INTO prediction_keys_next (model, model_version, id, event_time_ms, prediction, decided, selected, inline, segments, inserted_at, variant)
+SELECT model, model_version, id, event_time_ms, prediction, decided, selected, inline, segments, inserted_at, '' FROM prediction_keys;
+
+RENAME TABLE prediction_keys TO prediction_keys_before_0013, prediction_keys_next TO prediction_keys;
+
+DROP TABLE prediction_keys_before_0013;
+
