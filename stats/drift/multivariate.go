@@ -133,7 +133,9 @@ func (e *Evaluator) appendMultivariate(rows []Row, head Row, w *windows.Window, 
 	for k, i := range pick {
 		mv.Encode(mv.Sample[i*d:(i+1)*d], ref[k*d:(k+1)*d])
 	}
-	test := multivariate.ClassifierTest{Folds: m.Folds, Permutations: m.Permutations, C: classifierC, Alpha: classifierAlpha, Seed: seed}
+	// Below MinAUC the row is not drifted whatever the p-value: no
+	// permutations (most of a window's cost: up to 99 refits of every fold).
+	test := multivariate.ClassifierTest{Folds: m.Folds, Permutations: m.Permutations, C: classifierC, Alpha: classifierAlpha, Seed: seed, MinAUC: m.MinAUC}
 	axes := &multivariate.PCA{Mean: mv.AxesMean, Components: mv.Axes}
 	res, err := test.Run(classifierDesign(axes, ref, nRef), nRef, classifierDesign(axes, z, n), n, 2*d)
 	if err != nil || math.IsNaN(res.AUC) {
@@ -142,7 +144,9 @@ func (e *Evaluator) appendMultivariate(rows []Row, head Row, w *windows.Window, 
 	r = head
 	r.Family, r.Subject, r.Metric = FamilyData, SubjectMultivariate, MetricDomainClassifierAUC
 	r.Value, r.NCurrent, r.NReference = res.AUC, int64(n), int64(nRef)
-	r.PValue = &res.P
+	if !math.IsNaN(res.P) {
+		r.PValue = &res.P
+	}
 	r.Threshold, r.ThresholdSource = m.MinAUC, SourceStatic
 	r.Drifted = res.AUC >= m.MinAUC && res.P < classifierAlpha
 	return append(rows, r)

@@ -110,10 +110,15 @@ func TestCorrelationFlipIsMultivariate(t *testing.T) {
 			rows := e.Evaluate(w)
 			re := find(t, rows, FamilyData, SubjectMultivariate, MetricReconstructionError)
 			auc := find(t, rows, FamilyData, SubjectMultivariate, MetricDomainClassifierAUC)
-			t.Logf("seed %d flipped %v: reconstruction_error %.3f (threshold %.3f), auc %.3f p %.3f", seed, flipped, re.Value, re.Threshold, auc.Value, *auc.PValue)
+			t.Logf("seed %d flipped %v: reconstruction_error %.3f (threshold %.3f), auc %.3f p %.3f", seed, flipped, re.Value, re.Threshold, auc.Value, pOf(auc))
 			if re.Drifted != flipped || auc.Drifted != flipped {
 				t.Errorf("seed %d, flipped %v: reconstruction_error %.3f (threshold %.3f, %s) drifted %v; domain_classifier_auc %.3f (p %.3f) drifted %v",
-					seed, flipped, re.Value, re.Threshold, re.ThresholdSource, re.Drifted, auc.Value, *auc.PValue, auc.Drifted)
+					seed, flipped, re.Value, re.Threshold, re.ThresholdSource, re.Drifted, auc.Value, pOf(auc), auc.Drifted)
+			}
+			// Permutations only where the AUC reaches its floor: below it
+			// the row is not drifted whatever they would say.
+			if (auc.PValue == nil) != (auc.Value < auc.Threshold) {
+				t.Errorf("seed %d, flipped %v: domain_classifier_auc %.3f (floor %v) with p-value %v", seed, flipped, auc.Value, auc.Threshold, auc.PValue)
 			}
 			if !re.Primary || auc.Primary || re.ThresholdSource != SourceCalibrated || re.NCurrent != int64(windows.DefaultSampleRows) || re.NReference != 10_000 {
 				t.Errorf("seed %d: rows %+v\n%+v", seed, re, auc)
@@ -334,9 +339,17 @@ func TestDomainClassifierFollowsTheCycle(t *testing.T) {
 		p := DefaultPolicy()
 		p.Seasonality = c.season
 		r := find(t, NewEvaluator(p, nil).Evaluate(w), FamilyData, SubjectMultivariate, MetricDomainClassifierAUC)
-		t.Logf("seasonality %s: AUC %.3f, p %.3f, %d reference rows", c.season, r.Value, *r.PValue, r.NReference)
+		t.Logf("seasonality %s: AUC %.3f, p %.3f, %d reference rows", c.season, r.Value, pOf(r), r.NReference)
 		if r.Drifted != c.drifted {
-			t.Errorf("seasonality %s: domain_classifier_auc %.3f (p %.3f) drifted %v, want %v", c.season, r.Value, *r.PValue, r.Drifted, c.drifted)
+			t.Errorf("seasonality %s: domain_classifier_auc %.3f (p %.3f) drifted %v, want %v", c.season, r.Value, pOf(r), r.Drifted, c.drifted)
 		}
 	}
+}
+
+// pOf is r's p-value, NaN for none.
+func pOf(r Row) float64 {
+	if r.PValue == nil {
+		return math.NaN()
+	}
+	return *r.PValue
 }

@@ -52,6 +52,9 @@ type ClassifierTest struct {
 	// Seed seeds the folds and the permutations: the same seed and rows
 	// give the same result.
 	Seed uint64
+	// MinAUC: no permutations (P NaN) for an AUC below it, which a caller
+	// that requires it judges without a p-value; 0 runs them for any AUC.
+	MinAUC float64
 }
 
 // ClassifierResult is what ClassifierTest.Run found.
@@ -108,7 +111,7 @@ func (t ClassifierTest) Run(a []float64, na int, b []float64, nb int, d int) (Cl
 	}
 	cv := newCrossVal(x, n, d, folds, t.Folds, t.C)
 	res := ClassifierResult{AUC: cv.auc(y), P: math.NaN()}
-	if t.Permutations == 0 || math.IsNaN(res.AUC) {
+	if t.Permutations == 0 || math.IsNaN(res.AUC) || res.AUC < t.MinAUC {
 		return res, nil
 	}
 	// Stop once (1 + exceeded)/(1 + B) >= alpha whatever the rest do; and

@@ -272,3 +272,26 @@ func TestClassifierTestStopsWhenSure(t *testing.T) {
 		t.Errorf("without alpha: %+v, want all 99 permutations, p 1/100", r)
 	}
 }
+
+// TestClassifierTestMinAUC: below MinAUC no permutation runs and P is
+// NaN; at or above it, and with MinAUC 0, they run as before.
+func TestClassifierTestMinAUC(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	x, y := twoSamples(rng, 300, 6, 0)
+	base := ClassifierTest{Folds: 5, Permutations: 99, C: 1, Alpha: 0.05}
+	all, err := base.Run(x, 300, y, 300, 6)
+	if err != nil || all.Permutations == 0 || math.IsNaN(all.P) {
+		t.Fatalf("without a floor: %+v, %v", all, err)
+	}
+	above := base
+	above.MinAUC = all.AUC + 0.01
+	got, err := above.Run(x, 300, y, 300, 6)
+	if err != nil || got.AUC != all.AUC || got.Permutations != 0 || !math.IsNaN(got.P) {
+		t.Errorf("AUC %v below the floor %v: %+v, %v; want the same AUC, no permutations, P NaN", all.AUC, above.MinAUC, got, err)
+	}
+	at := base
+	at.MinAUC = all.AUC
+	if got, err := at.Run(x, 300, y, 300, 6); err != nil || got != all {
+		t.Errorf("AUC at the floor: %+v, %v; want %+v", got, err, all)
+	}
+}
