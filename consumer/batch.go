@@ -151,6 +151,7 @@ type BatchBuilder struct {
 	segBuf     []byte   // scratch: a record's SegmentsText
 	segKeys    []string // scratch: its attributes, sorted
 	unkBuf     []byte   // scratch: a Record's UnknownText
+	unkNames   []string // scratch: its names
 	segs       []scannedSegment
 	scratch    []byte           // scratch: a value's text
 	layouts    []*layout        // the records' feature layouts, newest last
@@ -292,16 +293,16 @@ func (bb *BatchBuilder) Append(r *Record) {
 	} else {
 		bb.errors.add([]byte(r.Error))
 	}
-	bb.segKeys = bb.segKeys[:0]
+	bb.unkNames = bb.unkNames[:0]
 	for name := range r.Features {
 		if _, known := bb.featureNames()[name]; !known {
-			bb.segKeys = append(bb.segKeys, name)
+			bb.unkNames = append(bb.unkNames, name)
 		}
 	}
-	if len(bb.segKeys) == 0 {
+	if len(bb.unkNames) == 0 {
 		bb.unknown.addNull()
 	} else {
-		bb.unkBuf = appendUnknownText(bb.unkBuf[:0], bb.segKeys)
+		bb.unkBuf = appendUnknownText(bb.unkBuf[:0], bb.unkNames)
 		bb.unknown.add(bb.unkBuf)
 	}
 	for i := range bb.base.Features {

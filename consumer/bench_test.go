@@ -46,12 +46,19 @@ func wideRecords(n int) ([][]byte, *baselines.Baseline) {
 // BenchmarkRouter times decoding records into Arrow batches: tasks of
 // 1024 records (scan, contract checks, baseline route, appendScanned) on
 // GOMAXPROCS decoders, settled (duplicate filter, counts) and flushed.
-func BenchmarkRouter(b *testing.B) {
+func BenchmarkRouter(b *testing.B) { benchmarkRouter(b, nil) }
+
+// benchmarkRouter is BenchmarkRouter on wideRecords, each changed by edit
+// (nil: as they are).
+func benchmarkRouter(b *testing.B, edit func([]byte) []byte) {
 	const perTask = 1024
 	recs, base := wideRecords(16 * perTask)
 	size := 0
-	for _, r := range recs {
-		size += len(r)
+	for i := range recs {
+		if edit != nil {
+			recs[i] = edit(recs[i])
+		}
+		size += len(recs[i])
 	}
 	r := newRouter(memory.NewGoAllocator(), routerConfig{Baselines: map[string]*baselines.Baseline{"wide": base}, DedupCap: 1 << 30})
 	defer r.release()
@@ -112,22 +119,7 @@ func (c cpuClock) report(b *testing.B, perOp int) {
 // three features their baseline does not know (kept by name in the
 // unknown_features column).
 func BenchmarkRouterUnknown(b *testing.B) {
-	const perTask = 1024
-	recs, base := wideRecords(16 * perTask)
-	size := 0
-	for i, r := range recs {
-		recs[i] = bytes.Replace(r, []byte(`"features":{`), []byte(`"features":{"x_new":1,"x_other":"a","x_more":true,`), 1)
-		size += len(recs[i])
-	}
-	r := newRouter(memory.NewGoAllocator(), routerConfig{Baselines: map[string]*baselines.Baseline{"wide": base}, DedupCap: 1 << 30})
-	defer r.release()
-	workers := len(r.decoders)
-	b.ReportAllocs()
-	b.SetBytes(int64(size / len(recs) * perTask * workers))
-	run := routeAll(r, recs, perTask)
-	cpu := startCPU()
-	for b.Loop() {
-		run()
-	}
-	cpu.report(b, perTask*workers)
+	benchmarkRouter(b, func(r []byte) []byte {
+		return bytes.Replace(r, []byte(`"features":{`), []byte(`"features":{"x_new":1,"x_other":"a","x_more":true,`), 1)
+	})
 }
