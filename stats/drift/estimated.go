@@ -416,14 +416,7 @@ func appendEstimatedRealized(rows []Row, head Row, w *windows.Window, stored *ba
 	}
 	if _, _, ok := binaryReference(stored, &p.Decision); ok && w.Outcomes.N() > 0 {
 		c := w.Outcomes
-		v, ok := c.Accuracy()
-		realized(MetricAccuracy, v, ok, c.N())
-		v, ok = c.Precision()
-		realized(MetricPrecision, v, ok, c.TP+c.FP)
-		v, ok = c.Recall()
-		realized(MetricRecall, v, ok, c.TP+c.FN)
-		v, ok = c.F1()
-		realized(MetricF1, v, ok, c.N())
+		eachConfusionMetric(c, func(metric string, v, n float64) { realized(metric, v, true, n) })
 		h := perf.NewScoreHistogram(baselines.OutcomeBins)
 		var scored float64
 		for k, bins := range w.LabelledScores {
@@ -437,7 +430,7 @@ func appendEstimatedRealized(rows []Row, head Row, w *windows.Window, stored *ba
 			}
 		}
 		if scored == c.N() {
-			v, ok = h.ROCAUC()
+			v, ok := h.ROCAUC()
 			realized(MetricROCAUC, v, ok, scored)
 		}
 	}

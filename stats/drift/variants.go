@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/driftwatch/driftwatch/stats"
+	"github.com/driftwatch/driftwatch/stats/perf"
 	"github.com/driftwatch/driftwatch/windows"
 )
 
@@ -138,24 +139,30 @@ func appendPerformance(rows []Row, h Row, v *windows.Variant) []Row {
 		r.Metric, r.Value, r.NCurrent = metric, value, int64(n)
 		rows = append(rows, r)
 	}
-	if x, ok := c.Accuracy(); ok {
-		add(MetricAccuracy, x, c.N())
-	}
-	if x, ok := c.Precision(); ok {
-		add(MetricPrecision, x, c.TP+c.FP)
-	}
-	if x, ok := c.Recall(); ok {
-		add(MetricRecall, x, c.TP+c.FN)
-	}
-	if x, ok := c.F1(); ok {
-		add(MetricF1, x, c.N())
-	}
+	eachConfusionMetric(c, add)
 	if v.ErrN > 0 {
 		n := float64(v.ErrN)
 		add(MetricMAE, v.ErrAbs.Value()/n, n)
 		add(MetricRMSE, math.Sqrt(v.ErrSq.Value()/n), n)
 	}
 	return rows
+}
+
+// eachConfusionMetric calls f with c's accuracy, precision, recall and
+// f1, each where defined, with its denominator (a row's n_current).
+func eachConfusionMetric(c perf.Confusion, f func(metric string, value, n float64)) {
+	if x, ok := c.Accuracy(); ok {
+		f(MetricAccuracy, x, c.N())
+	}
+	if x, ok := c.Precision(); ok {
+		f(MetricPrecision, x, c.TP+c.FP)
+	}
+	if x, ok := c.Recall(); ok {
+		f(MetricRecall, x, c.TP+c.FN)
+	}
+	if x, ok := c.F1(); ok {
+		f(MetricF1, x, c.N())
+	}
 }
 
 // margins are how much worse than the champion a variant may be before
