@@ -427,24 +427,14 @@ func (c *Calibration) estimate(counts []float64, first int) (CBPE, *analysis) {
 //
 //	AUC = sum_b neg_b (sum_{c>b} pos_c + pos_b/2) / (P N)
 //
-// as ScoreHistogram.ROCAUC on expected counts. False when the window has
+// ScoreHistogram.ROCAUC of the expected counts. False when the window has
 // no expected positive or negative.
 func (c *Calibration) expectedAUC(counts, p []float64) (float64, bool) {
-	var tp, tn float64
+	h := ScoreHistogram{Pos: make([]float64, len(counts)), Neg: make([]float64, len(counts))}
 	for b, n := range counts {
-		tp += n * p[b]
-		tn += n * (1 - p[b])
+		h.Pos[b], h.Neg[b] = n*p[b], n*(1-p[b])
 	}
-	if !(tp > 0 && tn > 0) {
-		return math.NaN(), false
-	}
-	var above, sum float64
-	for b := len(counts) - 1; b >= 0; b-- {
-		pos, neg := counts[b]*p[b], counts[b]*(1-p[b])
-		sum += (neg / tn) * ((above + pos/2) / tp)
-		above += pos
-	}
-	return min(max(sum, 0), 1), true
+	return h.ROCAUC()
 }
 
 // aucGradients returns the partial derivatives of expectedAUC(counts, p)
