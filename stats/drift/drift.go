@@ -91,6 +91,7 @@ import (
 	"github.com/driftwatch/driftwatch/stats"
 	"github.com/driftwatch/driftwatch/stats/fairness"
 	"github.com/driftwatch/driftwatch/stats/perf"
+	"github.com/driftwatch/driftwatch/stats/sketch"
 	"github.com/driftwatch/driftwatch/stats/stream"
 	"github.com/driftwatch/driftwatch/windows"
 )
@@ -1311,15 +1312,28 @@ func appendServing(rows []Row, head Row, w *windows.Window, slo *SLO) []Row {
 	add := func(subject, metric string, value float64, n int64, limit float64, below bool) {
 		rows = append(rows, limitRow(head, FamilyServing, subject, metric, value, n, limit, below))
 	}
-	if n := int64(w.Latency.Count()); n > 0 {
-		add("latency_ms", MetricLatencyP50, w.Latency.Quantile(0.50), n, slo.LatencyP50, false)
-		add("latency_ms", MetricLatencyP95, w.Latency.Quantile(0.95), n, slo.LatencyP95, false)
-		add("latency_ms", MetricLatencyP99, w.Latency.Quantile(0.99), n, slo.LatencyP99, false)
-	}
+	rows = appendLatency(rows, head, "latency_ms", w.Latency, [3]float64{slo.LatencyP50, slo.LatencyP95, slo.LatencyP99})
 	if secs := w.End.Sub(w.Start).Seconds(); secs > 0 {
 		add("throughput", MetricThroughput, float64(w.Records)/secs, w.Records, slo.MinThroughput, true)
 	}
 	return appendServingErrors(rows, head, w, slo)
+}
+
+// appendLatency appends the p50, p95 and p99 latency rows (family
+// serving) of subject from sketch s, each against its limit (0: none),
+// when s holds latencies.
+func appendLatency(rows []Row, head Row, subject string, s *sketch.Sketch, limits [3]float64) []Row {
+	if s == nil || s.Count() == 0 {
+		return rows
+	}
+	n := int64(s.Count())
+	for i, m := range [3]struct {
+		metric string
+		q      float64
+	}{{MetricLatencyP50, 0.50}, {MetricLatencyP95, 0.95}, {MetricLatencyP99, 0.99}} {
+		rows = append(rows, limitRow(head, FamilyServing, subject, m.metric, s.Quantile(m.q), n, limits[i], false))
+	}
+	return rows
 }
 
 // appendVariants compares each variant's predictions in the window with

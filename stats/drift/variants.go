@@ -211,9 +211,14 @@ func appendDiffs(rows []Row, h Row, v, champ *windows.Variant, m margins) []Row 
 // sums: mean = sum|e|/n, M2 = sum e^2 - n mean^2 (rounded once each; the
 // variance of |e| is tiny against its mean only for a near constant error).
 func absErrorMoments(v *windows.Variant) stats.Moments {
-	n := float64(v.ErrN)
-	s := v.ErrAbs.Value()
-	return stats.Moments{N: n, Mean: s / n, M2: max(0, v.ErrSq.Value()-s*(s/n))}
+	return momentsOfSums(v.ErrN, &v.ErrAbs, &v.ErrSq)
+}
+
+// momentsOfSums are the moments of n values from their exact sum and sum
+// of squares: mean = sum/n, M2 = sumSq - n mean^2 (rounded once each).
+func momentsOfSums(n int64, sum, sumSq *stats.Sum) stats.Moments {
+	s, k := sum.Value(), float64(n)
+	return stats.Moments{N: k, Mean: s / k, M2: max(0, sumSq.Value()-s*(s/k))}
 }
 
 // appendPairedDiffs appends the differences of a variant from the
@@ -230,9 +235,7 @@ func appendPairedDiffs(rows []Row, h Row, p *windows.PairOutcomes, m margins) []
 		rows = append(rows, r)
 	}
 	if p.ErrN >= 2 {
-		n := float64(p.ErrN)
-		s := p.ErrDiff.Value()
-		d := stats.Moments{N: n, Mean: s / n, M2: max(0, p.ErrDiffSq.Value()-s*(s/n))}
+		d := momentsOfSums(p.ErrN, &p.ErrDiff, &p.ErrDiffSq)
 		r := h
 		r.Metric, r.Value, r.NCurrent, r.NReference = MetricMAEDiffPaired, d.Mean, p.ErrN, p.ErrN
 		_, _, pv := stats.PairedTTestMoments(d)
@@ -249,17 +252,7 @@ func appendPairedDiffs(rows []Row, h Row, p *windows.PairOutcomes, m margins) []
 // against the champion's).
 func appendVariantServing(rows []Row, head Row, w *windows.Window, p *Policy) []Row {
 	for _, name := range variantNames(w, p, true) {
-		s := w.Variants[name].Latency
-		if s == nil || s.Count() == 0 {
-			continue
-		}
-		n := int64(s.Count())
-		for _, m := range []struct {
-			metric string
-			q      float64
-		}{{MetricLatencyP50, 0.5}, {MetricLatencyP95, 0.95}, {MetricLatencyP99, 0.99}} {
-			rows = append(rows, limitRow(head, FamilyServing, variantSubject(name), m.metric, s.Quantile(m.q), n, 0, false))
-		}
+		rows = appendLatency(rows, head, variantSubject(name), w.Variants[name].Latency, [3]float64{})
 	}
 	return rows
 }
